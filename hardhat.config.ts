@@ -51,6 +51,7 @@ const config: HardhatUserConfig = {
     settings: {
       // OpenZeppelin 5 uses mcopy; Hardhat 2.29 would default 0.8.28 to "paris".
       evmVersion: "cancun",
+      viaIR: true,
       // The adjudicator is deployed once and called for every channel: weight runtime gas.
       optimizer: { enabled: true, runs: 1_000_000 },
     },
