@@ -102,40 +102,25 @@ contract Adjudicator is IAdjudicator, EIP712, ReentrancyGuardTransient {
     // ---------------------------------------------------------------- deposits
 
     /// @inheritdoc IAdjudicator
-    function deposit(Params calldata params, uint8 participant, uint256 amount) external payable nonReentrant {
+    function deposit(Params calldata params, uint8 participant, uint256 amount) external payable {
         _checkParams(params);
         if (participant > 1) revert ParticipantIndexInvalid(participant);
         if (amount == 0) revert DepositZero();
         bytes32 id = _channelId(params);
-        Slots storage ch = _channels[id];
-        uint256 funds = ch.funds;
-        if (funds.isConcluded()) revert ChannelConcluded(id);
-
-        uint256 received;
         address asset = params.asset;
         if (asset == address(0)) {
             if (msg.value != amount) revert DepositValueMismatch(msg.value, amount);
-            received = amount;
+            _addDeposit(id, participant, amount);
         } else {
             if (msg.value != 0) revert DepositValueMismatch(msg.value, 0);
-            received = _pullToken(IERC20(asset), amount);
+            _depositToken(id, IERC20(asset), participant, amount);
         }
-
-        uint256 previous = funds.depositOf(participant);
-        if (received > MAX_DEPOSIT - previous) revert DepositOverflow(previous, received);
-        // previous + received <= MAX_DEPOSIT, checked above.
-        uint256 updated;
-        unchecked {
-            updated = previous + received;
-        }
-        ch.funds = funds.withDeposit(participant, updated);
-        emit Deposited(id, participant, received, updated);
     }
 
     // ---------------------------------------------------------------- disputes and closing
 
     /// @inheritdoc IAdjudicator
-    function challenge(Params calldata params, State calldata state, bytes[2] calldata sigs) external nonReentrant {
+    function challenge(Params calldata params, State calldata state, bytes[2] calldata sigs) external {
         bytes32 id = _channelIdOf(params, state);
         Slots storage ch = _channels[id];
         uint256 registered = ch.challenge;
@@ -267,13 +252,30 @@ contract Adjudicator is IAdjudicator, EIP712, ReentrancyGuardTransient {
         if (ch.net != 0) delete ch.net;
     }
 
-    /// @dev Measures what arrived, so a fee-on-transfer token can't inflate a deposit.
-    function _pullToken(IERC20 token, uint256 amount) private returns (uint256 received) {
+    /// @dev Credits what arrived, so a fee-on-transfer token can't inflate a deposit. The record
+    /// is read only after the token returns, and the token can't re-enter anything that moves
+    /// money. An ETH deposit makes no external call and needs no guard.
+    function _depositToken(bytes32 id, IERC20 token, uint8 participant, uint256 amount) private nonReentrant {
         uint256 balanceBefore = token.balanceOf(address(this));
         token.safeTransferFrom(msg.sender, address(this), amount);
         uint256 balanceAfter = token.balanceOf(address(this));
         if (balanceAfter <= balanceBefore) revert DepositNotReceived(address(token), amount);
-        received = balanceAfter - balanceBefore;
+        _addDeposit(id, participant, balanceAfter - balanceBefore);
+    }
+
+    function _addDeposit(bytes32 id, uint8 participant, uint256 received) private {
+        Slots storage ch = _channels[id];
+        uint256 funds = ch.funds;
+        if (funds.isConcluded()) revert ChannelConcluded(id);
+        uint256 previous = funds.depositOf(participant);
+        if (received > MAX_DEPOSIT - previous) revert DepositOverflow(previous, received);
+        // previous + received <= MAX_DEPOSIT, checked above.
+        uint256 updated;
+        unchecked {
+            updated = previous + received;
+        }
+        ch.funds = funds.withDeposit(participant, updated);
+        emit Deposited(id, participant, received, updated);
     }
 
     function _payOut(Params calldata params, uint256 payout0, uint256 payout1) private {
