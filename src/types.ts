@@ -4,7 +4,7 @@ export type Address = `0x${string}`;
 
 /** The fixed part of a channel; its ABI encoding hashes to the channel id. */
 export interface Params {
-  participants: readonly [Address, Address];
+  participants: [Address, Address];
   asset: Address;
   challengePeriod: bigint;
   nonce: bigint;
@@ -14,7 +14,7 @@ export interface Params {
 export interface State {
   channelId: Hex;
   version: bigint;
-  transferred: readonly [bigint, bigint];
+  transferred: [bigint, bigint];
   paymentsRoot: Hex;
   isFinal: boolean;
 }
@@ -31,7 +31,7 @@ export interface Payment {
 /** A state with both participants' signatures, `sigs[i]` by participant i. */
 export interface SignedState {
   state: State;
-  sigs: readonly [Hex, Hex];
+  sigs: [Hex, Hex];
 }
 
 /** Channel modes as the adjudicator's `channel()` reports them. */

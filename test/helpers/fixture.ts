@@ -1,0 +1,243 @@
+/**
+ * Shared building blocks of the adjudicator tests: a base deployment, params and state builders in
+ * the mutable shapes the typechain bindings take, signature tricks for the security tests, revert
+ * tables checked against the ABI, and the money-conservation check.
+ */
+import { expect } from "chai";
+import { ethers } from "hardhat";
+import type { ContractTransactionResponse, Signer, TypedDataDomain } from "ethers";
+import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
+import type { Adjudicator, MockERC20 } from "../../typechain-types";
+import { STATE_TYPES, sluiceDomain, stateValue } from "../../src/typedData";
+import { ETH, ZERO_HASH, type Address, type Hex } from "../../src/types";
+import { channelIdOf, openingState, signBoth } from "./channel";
+
+/** Params in the mutable shape typechain's `ParamsStruct` takes (also a valid `Params`). */
+export interface ChannelParams {
+  participants: [Address, Address];
+  asset: Address;
+  challengePeriod: bigint;
+  nonce: bigint;
+}
+
+/** State in the mutable shape typechain's `StateStruct` takes (also a valid `State`). */
+export interface ChannelState {
+  channelId: Hex;
+  version: bigint;
+  transferred: [bigint, bigint];
+  paymentsRoot: Hex;
+  isFinal: boolean;
+}
+
+export type Sigs = [Hex, Hex];
+
+export const PERIOD = 3_600n;
+export const ONE_ETH = 10n ** 18n;
+export const UNSIGNED: Sigs = ["0x", "0x"];
+/** Order of the secp256k1 group. */
+export const SECP256K1_N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
+
+export async function addressOf(x: { getAddress(): Promise<string> }): Promise<Address> {
+  return (await x.getAddress()) as Address;
+}
+
+export function makeParams(
+  participants: readonly [Address, Address],
+  asset: Address = ETH,
+  nonce = 1n,
+  challengePeriod = PERIOD,
+): ChannelParams {
+  return { participants: [participants[0], participants[1]], asset, challengePeriod, nonce };
+}
+
+export function idOf(params: ChannelParams): Hex {
+  return channelIdOf(params);
+}
+
+export function opening(params: ChannelParams): ChannelState {
+  const s = openingState(channelIdOf(params));
+  return { ...s, transferred: [s.transferred[0], s.transferred[1]] };
+}
+
+export function makeState(
+  params: ChannelParams,
+  version: bigint,
+  transferred: readonly [bigint, bigint],
+  isFinal = false,
+  paymentsRoot: Hex = ZERO_HASH,
+): ChannelState {
+  return { channelId: channelIdOf(params), version, transferred: [transferred[0], transferred[1]], paymentsRoot, isFinal };
+}
+
+/** Signs `state` under an arbitrary EIP-712 domain (another chain, contract, name...). */
+export async function signWithDomain(signer: Signer, domain: TypedDataDomain, state: ChannelState): Promise<Hex> {
+  return (await signer.signTypedData(domain, STATE_TYPES, stateValue(state))) as Hex;
+}
+
+export async function domainOf(adjudicator: Adjudicator): Promise<TypedDataDomain> {
+  const { chainId } = await ethers.provider.getNetwork();
+  return sluiceDomain(chainId, await addressOf(adjudicator));
+}
+
+export async function signed(adjudicator: Adjudicator, signers: readonly [Signer, Signer], state: ChannelState): Promise<Sigs> {
+  return signBoth(adjudicator, signers, state);
+}
+
+/**
+ * The other valid ECDSA signature of the same digest by the same key: s' = n - s, v flipped.
+ * `ecrecover` accepts it; a contract must not (EIP-2).
+ */
+export function malleate(sig: Hex): Hex {
+  const bytes = ethers.getBytes(sig);
+  expect(bytes.length).to.equal(65);
+  const r = ethers.hexlify(bytes.slice(0, 32));
+  const s = BigInt(ethers.hexlify(bytes.slice(32, 64)));
+  const v = bytes[64];
+  const flipped = v === 27 ? 28 : 27;
+  return ethers.concat([r, ethers.toBeHex(SECP256K1_N - s, 32), ethers.toBeHex(flipped, 1)]) as Hex;
+}
+
+/** What the ecrecover precompile returns for `digest` and a 65-byte `sig` (no low-s rule). */
+export async function ecrecoverPrecompile(digest: Hex, sig: Hex): Promise<Address> {
+  const bytes = ethers.getBytes(sig);
+  const input = ethers.concat([digest, ethers.toBeHex(bytes[64], 32), bytes.slice(0, 32), bytes.slice(32, 64)]);
+  const out = await ethers.provider.call({ to: "0x0000000000000000000000000000000000000001", data: input });
+  return ethers.getAddress(ethers.dataSlice(out, 12, 32)) as Address;
+}
+
+/** A row of a revert table: a description, how to make the call, and the error the ABI must know. */
+export interface RevertRow<C> {
+  description: string;
+  call: (ctx: C) => Promise<ContractTransactionResponse>;
+  error: string;
+  args: (ctx: C) => unknown[] | Promise<unknown[]>;
+}
+
+/** Fails unless the adjudicator's ABI declares error `name` (so a table can't assert a made-up name). */
+export function abiError(adjudicator: Adjudicator, name: string): string {
+  const fragment = adjudicator.interface.getError(name);
+  expect(fragment, `error ${name} is not in the Adjudicator ABI`).to.not.equal(null);
+  return fragment!.name;
+}
+
+/**
+ * Runs one revert row: asserts the error exists in the ABI, then that the call reverts with
+ * exactly that error and those arguments (computed after the call's own setup has run).
+ */
+export async function expectRevertRow<C>(adjudicator: Adjudicator, row: RevertRow<C>, ctx: C): Promise<void> {
+  const name = abiError(adjudicator, row.error);
+  const pending = row.call(ctx);
+  // Arguments are read once the call (and the setup it runs first) is done, e.g. a deadline.
+  await pending.then(
+    () => undefined,
+    () => undefined,
+  );
+  const args = await row.args(ctx);
+  await expect(pending).to.be.revertedWithCustomError(adjudicator, name).withArgs(...args);
+}
+
+/** Balance of `holder` in `asset` (address(0) for ETH). */
+export async function balanceIn(asset: Address, holder: Address): Promise<bigint> {
+  if (asset === ETH) return ethers.provider.getBalance(holder);
+  const token = await ethers.getContractAt("MockERC20", asset);
+  return token.balanceOf(holder);
+}
+
+/**
+ * Conservation: what the adjudicator holds in `asset` equals the deposits of the given channels
+ * still open or challenged plus the credits of the given owners. Pass every channel and every
+ * owner the scenario touched in that asset.
+ */
+export async function expectConserved(
+  adjudicator: Adjudicator,
+  asset: Address,
+  channels: readonly ChannelParams[],
+  owners: readonly string[],
+): Promise<void> {
+  let owed = 0n;
+  for (const params of channels) {
+    expect(params.asset, "conservation is checked per asset").to.equal(asset);
+    const [mode, , , deposits] = await adjudicator.channel(channelIdOf(params));
+    if (Number(mode) === 3) expect(deposits[0] + deposits[1]).to.equal(0n);
+    owed += deposits[0] + deposits[1];
+  }
+  for (const owner of new Set(owners)) owed += await adjudicator.credits(owner, asset);
+  expect(await balanceIn(asset, await addressOf(adjudicator)), "adjudicator balance vs deposits + credits").to.equal(owed);
+}
+
+/** Deposits for both participants from their own accounts (ETH or an approved token). */
+export async function fund(
+  adjudicator: Adjudicator,
+  params: ChannelParams,
+  signers: readonly [Signer, Signer],
+  amounts: readonly [bigint, bigint],
+): Promise<void> {
+  for (const i of [0, 1] as const) {
+    if (amounts[i] === 0n) continue;
+    const value = params.asset === ETH ? amounts[i] : 0n;
+    await adjudicator.connect(signers[i]).deposit(params, i, amounts[i], { value });
+  }
+}
+
+export interface BaseFixture {
+  adjudicator: Adjudicator;
+  adjudicatorAddress: Address;
+  token: MockERC20;
+  tokenAddress: Address;
+  alice: HardhatEthersSigner;
+  bob: HardhatEthersSigner;
+  carol: HardhatEthersSigner;
+  mallory: HardhatEthersSigner;
+  both: [HardhatEthersSigner, HardhatEthersSigner];
+  participants: [Address, Address];
+  ethParams: ChannelParams;
+  tokenParams: ChannelParams;
+}
+
+export const TOKEN_SUPPLY = 10n ** 30n;
+
+/**
+ * The adjudicator and a 6-decimal stablecoin; alice, bob, carol and mallory each hold and have
+ * approved `TOKEN_SUPPLY` tokens. `ethParams`/`tokenParams` are alice (0) and bob (1)'s channels.
+ */
+export async function deployBase(): Promise<BaseFixture> {
+  const [alice, bob, carol, mallory] = await ethers.getSigners();
+  const adjudicator = await ethers.deployContract("Adjudicator");
+  const adjudicatorAddress = await addressOf(adjudicator);
+  const token = await ethers.deployContract("MockERC20", ["Dollar", "USD", 6]);
+  const tokenAddress = await addressOf(token);
+  for (const s of [alice, bob, carol, mallory]) {
+    await token.mint(s.address, TOKEN_SUPPLY);
+    await token.connect(s).approve(adjudicatorAddress, ethers.MaxUint256);
+  }
+  const participants: [Address, Address] = [alice.address as Address, bob.address as Address];
+  return {
+    adjudicator,
+    adjudicatorAddress,
+    token,
+    tokenAddress,
+    alice,
+    bob,
+    carol,
+    mallory,
+    both: [alice, bob],
+    participants,
+    ethParams: makeParams(participants, ETH, 1n),
+    tokenParams: makeParams(participants, tokenAddress, 2n),
+  };
+}
+
+/** Last block's timestamp. */
+export async function now(): Promise<bigint> {
+  const block = await ethers.provider.getBlock("latest");
+  return BigInt(block!.timestamp);
+}
+
+/** The payout rule of DESIGN.md, computed independently: deposit[i] + transferred[1-i] - transferred[i], clamped. */
+export function expectedPayouts(deposits: readonly [bigint, bigint], transferred: readonly [bigint, bigint]): [bigint, bigint] {
+  const total = deposits[0] + deposits[1];
+  let p0 = deposits[0] + transferred[1] - transferred[0];
+  if (p0 < 0n) p0 = 0n;
+  if (p0 > total) p0 = total;
+  return [p0, total - p0];
+}
