@@ -3,6 +3,7 @@ import { subtask } from "hardhat/config";
 import {
   TASK_COMPILE_SOLIDITY_CHECK_ERRORS,
   TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD,
+  TASK_TEST_GET_TEST_FILES,
 } from "hardhat/builtin-tasks/task-names";
 import type { HardhatUserConfig } from "hardhat/config";
 import "@nomicfoundation/hardhat-toolbox";
@@ -43,6 +44,13 @@ subtask(TASK_COMPILE_SOLIDITY_CHECK_ERRORS, async (args: { output: { errors?: So
   if (warnings.length > 0 && !coverage) {
     throw new Error(`solc warnings are errors:\n${warnings.map((w) => w.formattedMessage ?? w.message).join("\n")}`);
   }
+});
+
+// Only `*.test.ts` and `*.fuzz.ts` are suites; helpers and child-process fixtures under test/
+// must not be loaded by mocha.
+subtask(TASK_TEST_GET_TEST_FILES, async (args: { testFiles: string[] }, _hre, runSuper) => {
+  const files: string[] = await runSuper(args);
+  return args.testFiles.length > 0 ? files : files.filter((f) => /\.(test|fuzz)\.ts$/.test(f));
 });
 
 const config: HardhatUserConfig = {

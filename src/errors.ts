@@ -9,3 +9,203 @@ export class SluiceError extends Error {
     super(message, options);
   }
 }
+
+// ------------------------------------------------------------------ configuration and input
+
+/** A constructor or function was given arguments that can't work (wrong key, bad index, ...). */
+export class InvalidArgumentError extends SluiceError {
+  override readonly name: string = "InvalidArgumentError";
+}
+
+/** An untrusted message does not have the expected shape; `path` names the offending field. */
+export class MalformedMessageError extends SluiceError {
+  override readonly name: string = "MalformedMessageError";
+
+  constructor(
+    readonly path: string,
+    problem: string,
+  ) {
+    super(`malformed message: ${path}: ${problem}`);
+  }
+}
+
+// ------------------------------------------------------------------ signatures
+
+/** A signature is not the expected signer's signature of the digest. */
+export class InvalidSignatureError extends SluiceError {
+  override readonly name: string = "InvalidSignatureError";
+
+  constructor(
+    readonly signer: string,
+    detail?: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`invalid signature of ${signer}${detail ? `: ${detail}` : ""}`, options);
+  }
+}
+
+// ------------------------------------------------------------------ channel protocol
+
+/** A message or state names another channel than this one. */
+export class WrongChannelError extends SluiceError {
+  override readonly name: string = "WrongChannelError";
+
+  constructor(
+    readonly expected: string,
+    readonly actual: string,
+  ) {
+    super(`wrong channel: expected ${expected}, got ${actual}`);
+  }
+}
+
+/** A state's version is not newer than the latest state this side holds. */
+export class StaleVersionError extends SluiceError {
+  override readonly name: string = "StaleVersionError";
+
+  constructor(
+    readonly version: bigint,
+    readonly latest: bigint,
+  ) {
+    super(`stale version ${version}: the latest state has version ${latest}`);
+  }
+}
+
+/**
+ * Signing the state would sign a version this side already signed with other contents (for
+ * instance both sides proposed the same version at once). Nothing was signed.
+ */
+export class ConflictingStateError extends SluiceError {
+  override readonly name: string = "ConflictingStateError";
+
+  constructor(
+    readonly version: bigint,
+    readonly signedVersion: bigint,
+  ) {
+    super(`version ${version} conflicts: this side already signed up to version ${signedVersion}`);
+  }
+}
+
+/** A payment amount of zero, negative, or beyond uint256. */
+export class InvalidAmountError extends SluiceError {
+  override readonly name: string = "InvalidAmountError";
+
+  constructor(readonly amount: bigint) {
+    super(`invalid amount ${amount}`);
+  }
+}
+
+/** The payer's payout would drop below zero against the confirmed deposits. */
+export class InsufficientFundsError extends SluiceError {
+  override readonly name: string = "InsufficientFundsError";
+
+  constructor(
+    readonly payer: 0 | 1,
+    readonly amount: bigint,
+    readonly available: bigint,
+  ) {
+    super(`participant ${payer} can't pay ${amount}: only ${available} available`);
+  }
+}
+
+/** The state's transfers are not the latest transfers plus exactly the payment (or unchanged). */
+export class TransferMismatchError extends SluiceError {
+  override readonly name: string = "TransferMismatchError";
+
+  constructor(
+    readonly expected: readonly [bigint, bigint],
+    readonly actual: readonly [bigint, bigint],
+  ) {
+    super(`transfers [${actual.join(", ")}] should be [${expected.join(", ")}]`);
+  }
+}
+
+/** The state's payments root is not the root of the log with the payment appended. */
+export class RootMismatchError extends SluiceError {
+  override readonly name: string = "RootMismatchError";
+
+  constructor(
+    readonly expected: string,
+    readonly actual: string,
+  ) {
+    super(`payments root ${actual} should be ${expected}`);
+  }
+}
+
+/** The payment's sequence number is not the next position in the payment log. */
+export class SequenceMismatchError extends SluiceError {
+  override readonly name: string = "SequenceMismatchError";
+
+  constructor(
+    readonly expected: bigint,
+    readonly actual: bigint,
+  ) {
+    super(`payment seq ${actual} should be ${expected}`);
+  }
+}
+
+/** The payment names a payer other than the participant who proposed it. */
+export class WrongPayerError extends SluiceError {
+  override readonly name: string = "WrongPayerError";
+
+  constructor(
+    readonly expected: 0 | 1,
+    readonly actual: number,
+  ) {
+    super(`payer ${actual} should be ${expected}`);
+  }
+}
+
+/** A state's final flag is not what the message kind requires. */
+export class FinalFlagError extends SluiceError {
+  override readonly name: string = "FinalFlagError";
+
+  constructor(readonly expected: boolean) {
+    super(expected ? "a closing state must be final" : "a payment state must not be final");
+  }
+}
+
+/** The channel (or this side) has signed a final state; nothing more is signed. */
+export class ChannelFinalizedError extends SluiceError {
+  override readonly name: string = "ChannelFinalizedError";
+
+  constructor(readonly channelId: string) {
+    super(`channel ${channelId} is final: nothing more is signed`);
+  }
+}
+
+/** This side already has a proposal waiting for the peer's countersignature. */
+export class ProposalPendingError extends SluiceError {
+  override readonly name: string = "ProposalPendingError";
+
+  constructor(readonly version: bigint) {
+    super(`a proposal for version ${version} is still waiting for its countersignature`);
+  }
+}
+
+/** An acknowledgement that answers no pending proposal of this side. */
+export class UnexpectedAckError extends SluiceError {
+  override readonly name: string = "UnexpectedAckError";
+
+  constructor(
+    readonly version: bigint,
+    readonly pendingVersion: bigint | undefined,
+  ) {
+    super(
+      pendingVersion === undefined
+        ? `acknowledgement of version ${version}, but nothing is pending`
+        : `acknowledgement of version ${version}, but version ${pendingVersion} is pending`,
+    );
+  }
+}
+
+/** A value does not fit the Solidity type it stands for (uint64 version, uint256 amount, bytes32...). */
+export class ValueOutOfRangeError extends SluiceError {
+  override readonly name: string = "ValueOutOfRangeError";
+
+  constructor(
+    readonly field: string,
+    readonly value: unknown,
+  ) {
+    super(`${field} = ${typeof value === "string" ? JSON.stringify(value) : String(value)} is out of range`);
+  }
+}

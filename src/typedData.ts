@@ -1,5 +1,5 @@
-import type { TypedDataDomain, TypedDataField } from "ethers";
-import type { Address, State } from "./types";
+import { keccak256, toUtf8Bytes, TypedDataEncoder, type TypedDataDomain, type TypedDataField } from "ethers";
+import type { Address, Hex, Params, Payment, State } from "./types";
 
 /** EIP-712 domain name and version of the adjudicator. */
 export const DOMAIN_NAME = "Sluice";
@@ -43,4 +43,30 @@ export function stateValue(state: State): Record<string, unknown> {
     paymentsRoot: state.paymentsRoot,
     isFinal: state.isFinal,
   };
+}
+
+/** keccak256 of `STATE_TYPE_STRING`: the EIP-712 type hash of `State` (`StateHash.STATE_TYPEHASH`). */
+export const STATE_TYPEHASH: Hex = keccak256(toUtf8Bytes(STATE_TYPE_STRING)) as Hex;
+
+/** The EIP-712 domain separator of an adjudicator (`_domainSeparatorV4()`). */
+export function domainSeparator(domain: SluiceDomain): Hex {
+  return TypedDataEncoder.hashDomain(domain) as Hex;
+}
+
+/**
+ * The digest a participant signs for `state`, through ethers' generic typed-data encoder. This is
+ * the slow reference path; `StateHasher` (src/crypto) computes the same digest about 100 times faster.
+ */
+export function typedDataDigest(domain: SluiceDomain, state: State): Hex {
+  return TypedDataEncoder.hash(domain, STATE_TYPES, stateValue(state)) as Hex;
+}
+
+/** A payment in the shape ethers' ABI coder takes for `PAYMENT_ABI_TYPE`. */
+export function paymentValue(payment: Payment): Record<string, unknown> {
+  return { ...payment };
+}
+
+/** Params in the shape ethers' ABI coder and the contract take for `PARAMS_ABI_TYPE`. */
+export function paramsValue(params: Params): Record<string, unknown> {
+  return { ...params, participants: [...params.participants] };
 }

@@ -1,0 +1,117 @@
+/**
+ * Client hot-path figures on one core, in one process: `npm run bench:client`.
+ * Signing and verification (native libsecp256k1 and pure JS), state digests (fast path and
+ * ethers' TypedDataEncoder), Merkle appends and proofs, and full two-party payments.
+ */
+import { randomBytes } from "node:crypto";
+import { Channel, encodeMessage } from "../src/channel";
+import { EcdsaVerifier, KeySigner, StateHasher, nativeSecp256k1, keccak256Native } from "../src/crypto";
+import { MerkleTree } from "../src/merkle";
+import { sluiceDomain, typedDataDigest } from "../src/typedData";
+import type { Address, Hex, Params, State } from "../src/types";
+import { ETH } from "../src/types";
+
+const hex = (b: Uint8Array): Hex => `0x${Buffer.from(b).toString("hex")}`;
+
+function rate(name: string, n: number, run: (i: number) => void): number {
+  const start = process.hrtime.bigint();
+  for (let i = 0; i < n; i++) run(i);
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  const perSecond = n / seconds;
+  console.log(`${name.padEnd(44)} ${Math.round(perSecond).toLocaleString("en-US").padStart(12)} /s`);
+  return perSecond;
+}
+
+async function rateAsync(name: string, n: number, run: (i: number) => Promise<void>): Promise<number> {
+  const start = process.hrtime.bigint();
+  for (let i = 0; i < n; i++) await run(i);
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  const perSecond = n / seconds;
+  console.log(`${name.padEnd(44)} ${Math.round(perSecond).toLocaleString("en-US").padStart(12)} /s`);
+  return perSecond;
+}
+
+async function main(): Promise<void> {
+  console.log(`native secp256k1: ${nativeSecp256k1 ? "yes" : "no"}, native keccak: ${keccak256Native ? "yes" : "no"}, node ${process.version}\n`);
+  const key = hex(randomBytes(32));
+  const digests = Array.from({ length: 1000 }, () => randomBytes(32));
+
+  // ---------------------------------------------------------------- signatures
+  for (const kind of ["native", "js"] as const) {
+    const signer = new KeySigner(key, kind);
+    const n = kind === "native" ? 20_000 : 2_000;
+    rate(`sign (${kind})`, n, (i) => signer.sign(digests[i % 1000]));
+    const sigs = digests.map((d) => signer.sign(d));
+    const verifier = new EcdsaVerifier(kind);
+    rate(`verify against address (${kind})`, kind === "native" ? 20_000 : 1_000, (i) => {
+      if (!verifier.verify(signer.address, digests[i % 1000], sigs[i % 1000])) throw new Error("bad signature");
+    });
+  }
+
+  // ---------------------------------------------------------------- digests
+  const adjudicator = "0x5FbDB2315678afecb367f032d93F642f64180aa3" as Address;
+  const hasher = new StateHasher(31337n, adjudicator);
+  const states: State[] = Array.from({ length: 1000 }, (_, i) => ({
+    channelId: hex(randomBytes(32)),
+    version: BigInt(i + 1),
+    transferred: [BigInt(i) * 10n ** 18n, 7n * BigInt(i)],
+    paymentsRoot: hex(randomBytes(32)),
+    isFinal: false,
+  }));
+  rate("state digest (StateHasher)", 200_000, (i) => hasher.digest(states[i % 1000]));
+  const domain = sluiceDomain(31337n, adjudicator);
+  rate("state digest (ethers TypedDataEncoder)", 5_000, (i) => typedDataDigest(domain, states[i % 1000]));
+
+  // ---------------------------------------------------------------- Merkle
+  const leaves = randomBytes(32 * 1_000_000);
+  const leaf = (i: number) => leaves.subarray(32 * i, 32 * i + 32);
+  {
+    const tree = new MerkleTree();
+    rate("Merkle append, tree of 0 -> 10^3 leaves", 1000, (i) => tree.append(leaf(i)));
+  }
+  const big = new MerkleTree();
+  rate("Merkle append, tree of 0 -> 10^6 leaves", 1_000_000, (i) => big.append(leaf(i)));
+  const more = randomBytes(32 * 100_000);
+  rate("Merkle append at 10^6 (+10^5 more)", 100_000, (i) => big.append(more.subarray(32 * i, 32 * i + 32)));
+  rate("Merkle root at 1.1x10^6 (fresh each time)", 100_000, (i) => big.rootWith(leaf(i)));
+  let slowest = 0;
+  const proofs = 2000;
+  const start = process.hrtime.bigint();
+  for (let i = 0; i < proofs; i++) {
+    const t = process.hrtime.bigint();
+    big.proof(Math.floor(Math.random() * big.size));
+    slowest = Math.max(slowest, Number(process.hrtime.bigint() - t) / 1e6);
+  }
+  const mean = Number(process.hrtime.bigint() - start) / 1e6 / proofs;
+  console.log(`${"Merkle proof at 1.1x10^6 leaves".padEnd(44)} mean ${(mean * 1000).toFixed(1)} us, max ${slowest.toFixed(3)} ms`);
+
+  // ---------------------------------------------------------------- full payments
+  const keys = [new KeySigner(hex(randomBytes(32))), new KeySigner(hex(randomBytes(32)))] as const;
+  const params: Params = { participants: [keys[0].address, keys[1].address], asset: ETH, challengePeriod: 3600n, nonce: 1n };
+  const makeSides = () =>
+    ([0, 1] as const).map(
+      (me) => new Channel({ params, me, signer: keys[me], chainId: 31337n, adjudicator, deposits: [10n ** 30n, 10n ** 30n] }),
+    );
+  {
+    const sides = makeSides();
+    await rateAsync("two-party payments (objects)", 5_000, async (i) => {
+      const payer = (i & 1) as 0 | 1;
+      const proposal = await sides[payer].pay(1n);
+      await sides[payer].receiveAck(await sides[1 - payer].receivePayment(proposal));
+    });
+  }
+  {
+    const sides = makeSides();
+    const wire = (m: Parameters<typeof encodeMessage>[0]): unknown => JSON.parse(JSON.stringify(encodeMessage(m)));
+    await rateAsync("two-party payments (JSON text both ways)", 5_000, async (i) => {
+      const payer = (i & 1) as 0 | 1;
+      const proposal = await sides[payer].pay(1n);
+      await sides[payer].receiveAck(wire(await sides[1 - payer].receivePayment(wire(proposal))));
+    });
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});

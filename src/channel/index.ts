@@ -1,0 +1,32 @@
+export {
+  Channel,
+  openingState,
+  type ChannelConfig,
+  type ChannelHooks,
+  type ChannelSnapshot,
+  type CommittedUpdate,
+  type PendingProposal,
+  type SignIntent,
+  type SignKind,
+} from "./channel";
+export {
+  encodeMessage,
+  decodeMessage,
+  decodeMessageOf,
+  encodeState,
+  decodeState,
+  encodePayment,
+  decodePayment,
+  encodeSignedState,
+  decodeSignedState,
+  MAX_SIGNATURE_BYTES,
+  type ChannelMessage,
+  type PaymentProposal,
+  type FinalProposal,
+  type StateAck,
+  type JsonChannelMessage,
+  type JsonState,
+  type JsonPayment,
+  type JsonSignedState,
+} from "./messages";
+export { payouts, spendable } from "./payouts";

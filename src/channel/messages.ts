@@ -1,0 +1,201 @@
+import { MalformedMessageError } from "../errors";
+import { MAX_UINT256, MAX_UINT64 } from "../crypto/hash";
+import type { Hex, Payment, SignedState, State } from "../types";
+
+/** The payer's half of a payment: the payment, the next state with it, and the payer's signature. */
+export interface PaymentProposal {
+  kind: "payment";
+  payment: Payment;
+  state: State;
+  sig: Hex;
+}
+
+/** A closing state (same transfers and root, `isFinal`), signed by its proposer. */
+export interface FinalProposal {
+  kind: "final";
+  state: State;
+  sig: Hex;
+}
+
+/** The countersignature of the proposal with this version. */
+export interface StateAck {
+  kind: "ack";
+  version: bigint;
+  sig: Hex;
+}
+
+/** Every message two channel sides exchange. */
+export type ChannelMessage = PaymentProposal | FinalProposal | StateAck;
+
+// ------------------------------------------------------------------ JSON forms (bigint as decimal strings)
+
+export interface JsonState {
+  channelId: string;
+  version: string;
+  transferred: [string, string];
+  paymentsRoot: string;
+  isFinal: boolean;
+}
+
+export interface JsonPayment {
+  channelId: string;
+  seq: string;
+  payer: 0 | 1;
+  amount: string;
+  ref: string;
+}
+
+export interface JsonSignedState {
+  state: JsonState;
+  sigs: [string, string];
+}
+
+export type JsonChannelMessage =
+  | { kind: "payment"; payment: JsonPayment; state: JsonState; sig: string }
+  | { kind: "final"; state: JsonState; sig: string }
+  | { kind: "ack"; version: string; sig: string };
+
+/** Longest signature accepted from a peer (a contract wallet's may exceed 65 bytes). */
+export const MAX_SIGNATURE_BYTES = 4096;
+
+// ------------------------------------------------------------------ encoding
+
+export function encodeState(state: State): JsonState {
+  return {
+    channelId: state.channelId,
+    version: state.version.toString(),
+    transferred: [state.transferred[0].toString(), state.transferred[1].toString()],
+    paymentsRoot: state.paymentsRoot,
+    isFinal: state.isFinal,
+  };
+}
+
+export function encodePayment(payment: Payment): JsonPayment {
+  return {
+    channelId: payment.channelId,
+    seq: payment.seq.toString(),
+    payer: payment.payer,
+    amount: payment.amount.toString(),
+    ref: payment.ref,
+  };
+}
+
+export function encodeSignedState(signed: SignedState): JsonSignedState {
+  return { state: encodeState(signed.state), sigs: [signed.sigs[0], signed.sigs[1]] };
+}
+
+/** The JSON-safe form of a message (bigints as decimal strings); `JSON.stringify` it as is. */
+export function encodeMessage(message: ChannelMessage): JsonChannelMessage {
+  switch (message.kind) {
+    case "payment":
+      return { kind: "payment", payment: encodePayment(message.payment), state: encodeState(message.state), sig: message.sig };
+    case "final":
+      return { kind: "final", state: encodeState(message.state), sig: message.sig };
+    case "ack":
+      return { kind: "ack", version: message.version.toString(), sig: message.sig };
+  }
+}
+
+// ------------------------------------------------------------------ decoding untrusted input
+
+const BYTES32 = /^0x[0-9a-fA-F]{64}$/;
+const BYTES = /^0x(?:[0-9a-fA-F]{2})*$/;
+const DECIMAL = /^(?:0|[1-9][0-9]*)$/;
+
+function record(value: unknown, path: string): Record<string, unknown> {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new MalformedMessageError(path, "expected an object");
+  }
+  return value as Record<string, unknown>;
+}
+
+function bytes32(value: unknown, path: string): Hex {
+  if (typeof value !== "string" || !BYTES32.test(value)) throw new MalformedMessageError(path, "expected 0x and 64 hex digits");
+  return value.toLowerCase() as Hex;
+}
+
+function signature(value: unknown, path: string): Hex {
+  if (typeof value !== "string" || !BYTES.test(value)) throw new MalformedMessageError(path, "expected 0x and hex bytes");
+  if (value.length > 2 + 2 * MAX_SIGNATURE_BYTES) throw new MalformedMessageError(path, `longer than ${MAX_SIGNATURE_BYTES} bytes`);
+  return value.toLowerCase() as Hex;
+}
+
+/** A uint from a decimal string (JSON) or a bigint (typed objects), checked against `max`. */
+function uint(value: unknown, max: bigint, path: string): bigint {
+  let n: bigint;
+  if (typeof value === "bigint") n = value;
+  else if (typeof value === "string" && DECIMAL.test(value) && value.length <= 78) n = BigInt(value);
+  else throw new MalformedMessageError(path, "expected a non-negative integer as a decimal string");
+  if (n < 0n || n > max) throw new MalformedMessageError(path, `out of range [0, ${max}]`);
+  return n;
+}
+
+function participant(value: unknown, path: string): 0 | 1 {
+  if (value !== 0 && value !== 1) throw new MalformedMessageError(path, "expected 0 or 1");
+  return value;
+}
+
+function boolean(value: unknown, path: string): boolean {
+  if (typeof value !== "boolean") throw new MalformedMessageError(path, "expected true or false");
+  return value;
+}
+
+function pairOf<T>(value: unknown, path: string, item: (v: unknown, p: string) => T): [T, T] {
+  if (!Array.isArray(value) || value.length !== 2) throw new MalformedMessageError(path, "expected a pair");
+  return [item(value[0], `${path}[0]`), item(value[1], `${path}[1]`)];
+}
+
+/** A `State` from its JSON form (or a typed state to check), normalised to lower-case hex. */
+export function decodeState(input: unknown, path = "state"): State {
+  const o = record(input, path);
+  return {
+    channelId: bytes32(o.channelId, `${path}.channelId`),
+    version: uint(o.version, MAX_UINT64, `${path}.version`),
+    transferred: pairOf(o.transferred, `${path}.transferred`, (v, p) => uint(v, MAX_UINT256, p)),
+    paymentsRoot: bytes32(o.paymentsRoot, `${path}.paymentsRoot`),
+    isFinal: boolean(o.isFinal, `${path}.isFinal`),
+  };
+}
+
+/** A `Payment` from its JSON form (or a typed payment to check). */
+export function decodePayment(input: unknown, path = "payment"): Payment {
+  const o = record(input, path);
+  return {
+    channelId: bytes32(o.channelId, `${path}.channelId`),
+    seq: uint(o.seq, MAX_UINT64, `${path}.seq`),
+    payer: participant(o.payer, `${path}.payer`),
+    amount: uint(o.amount, MAX_UINT256, `${path}.amount`),
+    ref: bytes32(o.ref, `${path}.ref`),
+  };
+}
+
+/** A `SignedState` from its JSON form. */
+export function decodeSignedState(input: unknown, path = "signedState"): SignedState {
+  const o = record(input, path);
+  return { state: decodeState(o.state, `${path}.state`), sigs: pairOf(o.sigs, `${path}.sigs`, signature) };
+}
+
+/**
+ * A channel message from untrusted input: its JSON form as `encodeMessage` makes it, or a typed
+ * message (bigints) to check. Throws `MalformedMessageError` naming the first bad field.
+ */
+export function decodeMessage(input: unknown): ChannelMessage {
+  const o = record(input, "message");
+  switch (o.kind) {
+    case "payment":
+      return { kind: "payment", payment: decodePayment(o.payment), state: decodeState(o.state), sig: signature(o.sig, "sig") };
+    case "final":
+      return { kind: "final", state: decodeState(o.state), sig: signature(o.sig, "sig") };
+    case "ack":
+      return { kind: "ack", version: uint(o.version, MAX_UINT64, "version"), sig: signature(o.sig, "sig") };
+    default:
+      throw new MalformedMessageError("kind", 'expected "payment", "final" or "ack"');
+  }
+}
+
+/** `decodeMessage` that also requires the given kind. */
+export function decodeMessageOf<K extends ChannelMessage["kind"]>(kind: K, input: unknown): Extract<ChannelMessage, { kind: K }> {
+  const message = decodeMessage(input);
+  if (message.kind !== kind) throw new MalformedMessageError("kind", `expected "${kind}"`);
+  return message as Extract<ChannelMessage, { kind: K }>;
+}

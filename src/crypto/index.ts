@@ -1,0 +1,30 @@
+export { keccak256Bytes, keccak256Js, keccak256Native, type Keccak256 } from "./keccak";
+export {
+  StateHasher,
+  channelId,
+  paymentHash,
+  paymentLeaf,
+  paymentLeafHex,
+  toHex,
+  fromHex,
+  MAX_UINT64,
+  MAX_UINT256,
+} from "./hash";
+export {
+  secp256k1Backend,
+  nativeSecp256k1,
+  jsSecp256k1,
+  isCanonicalSignature,
+  publicKeyToAddress,
+  type Secp256k1Backend,
+  type Secp256k1Kind,
+} from "./secp256k1";
+export { KeySigner, type StateSigner } from "./signer";
+export {
+  EcdsaVerifier,
+  Erc1271Verifier,
+  SignatureCheckerVerifier,
+  defaultVerifier,
+  ERC1271_MAGIC_VALUE,
+  type SignatureVerifier,
+} from "./verifier";

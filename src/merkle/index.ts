@@ -1,0 +1,2 @@
+export { MerkleTree, hashPair } from "./tree";
+export { PaymentLog, type PaymentProof } from "./paymentLog";

@@ -1,0 +1,74 @@
+import { InvalidArgumentError } from "../errors";
+import { paymentLeaf, toHex } from "../crypto/hash";
+import type { Hex, Payment } from "../types";
+import { MerkleTree } from "./tree";
+
+/** The proof that a payment is a leaf of a payments root, as the adjudicator's `verifyPayment` takes it. */
+export interface PaymentProof {
+  payment: Payment;
+  leaf: Hex;
+  proof: Hex[];
+  root: Hex;
+}
+
+/**
+ * A channel's payment log: every payment in order (`payment.seq` is its position) and the Merkle
+ * tree of their leaves, whose root goes into each state's `paymentsRoot`.
+ */
+export class PaymentLog {
+  private readonly tree = new MerkleTree();
+  private readonly payments: Payment[] = [];
+
+  constructor(payments: Iterable<Payment> = []) {
+    for (const payment of payments) this.append(payment);
+  }
+
+  /** Number of payments; also the `seq` of the next one. */
+  get size(): number {
+    return this.payments.length;
+  }
+
+  /** The payments root (bytes32(0) while the log is empty). */
+  get root(): Hex {
+    return toHex(this.tree.root());
+  }
+
+  /** Appends a payment, whose `seq` must be the log's size. */
+  append(payment: Payment, leaf: Uint8Array = paymentLeaf(payment)): void {
+    if (payment.seq !== BigInt(this.payments.length)) {
+      throw new InvalidArgumentError(`payment seq ${payment.seq} should be ${this.payments.length}`);
+    }
+    this.tree.append(leaf);
+    this.payments.push(payment);
+  }
+
+  /** The root with `payment` appended (by its leaf); the log is left unchanged. */
+  rootWith(leaf: Uint8Array): Hex {
+    return toHex(this.tree.rootWith(leaf));
+  }
+
+  /** The payment with sequence number `seq`. */
+  payment(seq: bigint | number): Payment {
+    const index = Number(seq);
+    const payment = this.payments[index];
+    if (payment === undefined) throw new InvalidArgumentError(`no payment ${seq} in a log of ${this.size}`);
+    return payment;
+  }
+
+  /** All payments, oldest first. */
+  all(): readonly Payment[] {
+    return this.payments;
+  }
+
+  /** The proof of payment `seq` against the current root. */
+  proof(seq: bigint | number): PaymentProof {
+    const payment = this.payment(seq);
+    const index = Number(seq);
+    return {
+      payment,
+      leaf: toHex(this.tree.leaf(index)),
+      proof: this.tree.proof(index).map(toHex),
+      root: this.root,
+    };
+  }
+}

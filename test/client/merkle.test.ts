@@ -1,0 +1,175 @@
+import { loadFixture } from "@nomicfoundation/hardhat-toolbox/network-helpers";
+import { expect } from "chai";
+import { randomBytes } from "node:crypto";
+import fc from "fast-check";
+import keccak256 from "keccak256";
+import { MerkleTree as ReferenceTree } from "merkletreejs";
+import { ethers } from "hardhat";
+import { KeySigner, keccak256Bytes, paymentLeaf } from "../../src/crypto";
+import { InvalidArgumentError } from "../../src/errors";
+import { MerkleTree, PaymentLog } from "../../src/merkle";
+import { Channel } from "../../src/channel";
+import { paramsValue, paymentValue, stateValue } from "../../src/typedData";
+import type { Address, Hex, Params } from "../../src/types";
+import { ETH, ZERO_HASH } from "../../src/types";
+import { hexOf } from "./arbitraries";
+
+/** Deterministic distinct leaves: keccak256 of the index. */
+function leafAt(i: number): Buffer {
+  const b = Buffer.alloc(32);
+  b.writeUInt32BE(i, 28);
+  return keccak256Bytes(b);
+}
+
+const hexes = (bs: readonly Uint8Array[]) => bs.map((b) => hexOf(b));
+
+describe("client Merkle log", function () {
+  describe("MerkleTree", function () {
+    // The reference tree hashes with our native keccak256 (tested equal to the JS one) to keep
+    // the suite fast; the random-size test below uses the `keccak256` package.
+    it("has merkletreejs' root for every size 1..2000, and rootWith predicts the next root", function () {
+      const leaves: Buffer[] = [];
+      const tree = new MerkleTree();
+      expect(hexOf(tree.root())).to.equal(ZERO_HASH);
+      for (let n = 1; n <= 2000; n++) {
+        const leaf = leafAt(n);
+        const predicted = tree.rootWith(leaf);
+        leaves.push(leaf);
+        tree.append(leaf);
+        expect(tree.size).to.equal(n);
+        expect(hexOf(predicted), `rootWith at ${n}`).to.equal(hexOf(tree.root()));
+        const reference = new ReferenceTree(leaves, keccak256Bytes, { sortPairs: true });
+        expect(hexOf(tree.root()), `root of ${n}`).to.equal(reference.getHexRoot());
+      }
+    });
+
+    it("has merkletreejs' proofs for every leaf of every size 1..80", function () {
+      const leaves: Buffer[] = [];
+      const tree = new MerkleTree();
+      for (let n = 1; n <= 80; n++) {
+        leaves.push(leafAt(n));
+        tree.append(leafAt(n));
+        const reference = new ReferenceTree(leaves, keccak256Bytes, { sortPairs: true });
+        for (let i = 0; i < n; i++) {
+          const proof = tree.proof(i);
+          expect(hexes(proof), `proof ${i} of ${n}`).to.deep.equal(reference.getHexProof(leaves[i], i));
+          expect(MerkleTree.verify(proof, tree.root(), leaves[i])).to.equal(true);
+        }
+      }
+    });
+
+    it("matches merkletreejs on random larger sizes, and random leaves", function () {
+      fc.assert(
+        fc.property(
+          fc.integer({ min: 2001, max: 20_000 }),
+          fc.array(fc.nat(), { minLength: 5, maxLength: 5 }),
+          fc.nat(),
+          (n, picks, salt) => {
+            const leaves = Array.from({ length: n }, (_, i) => leafAt(i + salt));
+            const tree = new MerkleTree(leaves);
+            // merkletreejs with the `keccak256` package, as the design names it.
+            const reference = new ReferenceTree(leaves, keccak256, { sortPairs: true });
+            expect(hexOf(tree.root())).to.equal(reference.getHexRoot());
+            for (const pick of [0, n - 1, ...picks.map((p) => p % n)]) {
+              const proof = tree.proof(pick);
+              expect(hexes(proof)).to.deep.equal(reference.getHexProof(leaves[pick], pick));
+              expect(reference.verify(proof, leaves[pick], reference.getRoot())).to.equal(true);
+            }
+          },
+        ),
+        { numRuns: 6 },
+      );
+    });
+
+    it("rejects a proof for another leaf, a tampered sibling or another root", function () {
+      const leaves = Array.from({ length: 37 }, (_, i) => leafAt(i));
+      const tree = new MerkleTree(leaves);
+      const proof = tree.proof(11);
+      expect(MerkleTree.verify(proof, tree.root(), leaves[11])).to.equal(true);
+      expect(MerkleTree.verify(proof, tree.root(), leaves[12])).to.equal(false);
+      const tampered = proof.map((p) => Buffer.from(p));
+      tampered[2][5] ^= 1;
+      expect(MerkleTree.verify(tampered, tree.root(), leaves[11])).to.equal(false);
+      expect(MerkleTree.verify(proof, leafAt(999), leaves[11])).to.equal(false);
+    });
+
+    it("at 10^6 leaves a proof takes at most 10 ms and verifies", function () {
+      const leaves = randomBytes(32 * 1_000_000);
+      const leaf = (i: number) => leaves.subarray(32 * i, 32 * i + 32);
+      const tree = new MerkleTree();
+      for (let i = 0; i < 1_000_000; i++) tree.append(leaf(i));
+      const root = tree.root();
+      let slowest = 0;
+      for (const index of [0, 1, 123_456, 999_998, 999_999, 524_288, 786_431]) {
+        const start = process.hrtime.bigint();
+        const proof = tree.proof(index);
+        slowest = Math.max(slowest, Number(process.hrtime.bigint() - start) / 1e6);
+        expect(MerkleTree.verify(proof, root, leaf(index))).to.equal(true);
+      }
+      expect(slowest).to.be.lessThan(10);
+    });
+
+    it("rejects leaves of the wrong size and indexes outside the tree", function () {
+      const tree = new MerkleTree([leafAt(0)]);
+      expect(() => tree.append(Buffer.alloc(31))).to.throw(InvalidArgumentError);
+      expect(() => tree.proof(1)).to.throw(InvalidArgumentError);
+      expect(() => tree.proof(-1)).to.throw(InvalidArgumentError);
+    });
+  });
+
+  describe("PaymentLog", function () {
+    it("rejects a payment whose seq is not next", function () {
+      const log = new PaymentLog();
+      const payment = { channelId: ZERO_HASH, seq: 1n, payer: 0 as const, amount: 1n, ref: ZERO_HASH };
+      expect(() => log.append(payment)).to.throw(InvalidArgumentError);
+      expect(log.size).to.equal(0);
+      expect(log.root).to.equal(ZERO_HASH);
+    });
+  });
+
+  describe("on chain", function () {
+    async function fixture() {
+      const adjudicator = await ethers.deployContract("Adjudicator");
+      const [funder] = await ethers.getSigners();
+      const { chainId } = await ethers.provider.getNetwork();
+      const address = (await adjudicator.getAddress()) as Address;
+      const keys = [new KeySigner(hexOf(Buffer.alloc(32, 0x11))), new KeySigner(hexOf(Buffer.alloc(32, 0x22)))] as const;
+      const params: Params = { participants: [keys[0].address, keys[1].address], asset: ETH, challengePeriod: 3600n, nonce: 1n };
+      await adjudicator.connect(funder).deposit(paramsValue(params) as never, 0, 1000n, { value: 1000n });
+      await adjudicator.connect(funder).deposit(paramsValue(params) as never, 1, 500n, { value: 500n });
+      const sides = ([0, 1] as const).map(
+        (me) => new Channel({ params, me, signer: keys[me], chainId, adjudicator: address, deposits: [1000n, 500n] }),
+      );
+      return { adjudicator, params, sides };
+    }
+
+    it("the contract's verifyPayment accepts every proof of a concluded channel's log, and no tampered one", async function () {
+      const { adjudicator, params, sides } = await loadFixture(fixture);
+      for (let i = 0; i < 23; i++) {
+        const payer = i % 3 === 0 ? 1 : 0;
+        const ref = hexOf(keccak256Bytes(Buffer.from(`order #${i}`)));
+        const proposal = await sides[payer].pay(BigInt(i + 1), ref);
+        await sides[payer].receiveAck(await sides[1 - payer].receivePayment(proposal));
+      }
+      const final = await sides[0].proposeFinal();
+      await sides[0].receiveAck(await sides[1].acceptFinal(final));
+      const { state, sigs } = sides[0].latest;
+      expect(sides[1].latest).to.deep.equal(sides[0].latest);
+      await adjudicator.close(paramsValue(params) as never, stateValue(state) as never, [...sigs]);
+      const id = sides[0].id;
+      for (let seq = 0; seq < 23; seq++) {
+        const { payment, proof, root, leaf } = sides[1].proof(seq);
+        expect(root).to.equal(state.paymentsRoot);
+        expect(leaf).to.equal(hexOf(paymentLeaf(payment)));
+        expect(await adjudicator.verifyPayment(id, stateValue(state) as never, paymentValue(payment) as never, proof)).to.equal(true);
+        const forged = { ...payment, amount: payment.amount + 1n };
+        expect(await adjudicator.verifyPayment(id, stateValue(state) as never, paymentValue(forged) as never, proof)).to.equal(false);
+        if (proof.length > 0) {
+          const bent = [...proof];
+          bent[0] = (bent[0].slice(0, -1) + (bent[0].endsWith("0") ? "1" : "0")) as Hex;
+          expect(await adjudicator.verifyPayment(id, stateValue(state) as never, paymentValue(payment) as never, bent)).to.equal(false);
+        }
+      }
+    });
+  });
+});
