@@ -1,0 +1,777 @@
+import fs from "node:fs";
+import path from "node:path";
+import Database from "better-sqlite3";
+import { channelId as channelIdOf, paymentLeafHex } from "../../crypto/hash";
+import type { Address, Hex, Params, Payment, SignedState, State } from "../../types";
+import { UINT256_MAX, address, bool, bytes32, decodeUint, index01, signature, uint64Key, uintText } from "./codec";
+import {
+  ChannelConflictError,
+  InvalidRecordError,
+  NonIncreasingVersionError,
+  OwnSignatureConflictError,
+  PaymentSequenceError,
+  StateAfterFinalError,
+  StoreError,
+  StoreOpenError,
+  UnknownChannelError,
+} from "./errors";
+import { APPLICATION_ID, migrate, userVersion } from "./migrations";
+import {
+  CHANNEL_STATUSES,
+  type ChannelRecord,
+  type ChannelStatus,
+  type CountersignedItem,
+  type NewChannel,
+  type OpenOptions,
+  type OwnSignature,
+  type PaymentQuery,
+  type PaymentRecord,
+} from "./types";
+
+// ------------------------------------------------------------------ rows and encoded records
+
+interface ChannelRow {
+  id: number;
+  channel_id: Hex;
+  participant0: Address;
+  participant1: Address;
+  asset: Address;
+  challenge_period: string;
+  nonce: string;
+  my_index: 0 | 1;
+  peer: Address;
+  status: ChannelStatus;
+  deposit0: string;
+  deposit1: string;
+  final_version: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+/** The state columns shared by `states` and `own_signatures`. */
+interface StateColumns {
+  version: string;
+  transferred0: string;
+  transferred1: string;
+  payments_root: Hex;
+  is_final: 0 | 1;
+}
+
+interface StateRow extends StateColumns {
+  sig0: Hex;
+  sig1: Hex;
+  payment_seq: string | null;
+}
+
+interface OwnRow extends StateColumns {
+  sig: Hex;
+}
+
+interface PaymentRow {
+  seq: string;
+  version: string;
+  payer: 0 | 1;
+  amount: string;
+  ref: Hex;
+  leaf: Hex;
+}
+
+/** What the store caches per channel: both never change once the channel is committed. */
+interface ChannelRef {
+  readonly id: number;
+  readonly myIndex: 0 | 1;
+}
+
+interface EncodedPayment {
+  seqKey: string;
+  payer: 0 | 1;
+  amount: string;
+  ref: Hex;
+}
+
+/** Field names of a state argument, built once so that the hot path builds no strings. */
+interface StateFields {
+  state: string;
+  channelId: string;
+  version: string;
+  transferred: string;
+  transferred0: string;
+  transferred1: string;
+  paymentsRoot: string;
+  isFinal: string;
+}
+
+function stateFields(prefix: string): StateFields {
+  return {
+    state: prefix,
+    channelId: `${prefix}.channelId`,
+    version: `${prefix}.version`,
+    transferred: `${prefix}.transferred`,
+    transferred0: `${prefix}.transferred[0]`,
+    transferred1: `${prefix}.transferred[1]`,
+    paymentsRoot: `${prefix}.paymentsRoot`,
+    isFinal: `${prefix}.isFinal`,
+  };
+}
+
+const SIGNED_STATE = stateFields("signed.state");
+const OWN_STATE = stateFields("state");
+const ZERO_KEY = uint64Key(0n, "version");
+const DEFAULT_PAYMENT_LIMIT = 1000;
+const MAX_PAYMENT_LIMIT = 1_000_000;
+const MAX_BLOCK = (1n << 63n) - 1n;
+
+function object(value: unknown, field: string): void {
+  if (typeof value !== "object" || value === null) throw new InvalidRecordError(field, value, "expected an object");
+}
+
+function pair(value: unknown, field: string): void {
+  if (!Array.isArray(value) || value.length !== 2) throw new InvalidRecordError(field, value, "expected two elements");
+}
+
+function encodeState(state: State, channelId: Hex, f: StateFields): StateColumns {
+  object(state, f.state);
+  if (bytes32(state.channelId, f.channelId) !== channelId) {
+    throw new InvalidRecordError(f.channelId, state.channelId, `expected ${channelId}`);
+  }
+  pair(state.transferred, f.transferred);
+  return {
+    version: uint64Key(state.version, f.version),
+    transferred0: uintText(state.transferred[0], UINT256_MAX, f.transferred0),
+    transferred1: uintText(state.transferred[1], UINT256_MAX, f.transferred1),
+    payments_root: bytes32(state.paymentsRoot, f.paymentsRoot),
+    is_final: bool(state.isFinal, f.isFinal) ? 1 : 0,
+  };
+}
+
+function encodePayment(payment: Payment, channelId: Hex): EncodedPayment {
+  object(payment, "payment");
+  if (bytes32(payment.channelId, "payment.channelId") !== channelId) {
+    throw new InvalidRecordError("payment.channelId", payment.channelId, `expected ${channelId}`);
+  }
+  return {
+    seqKey: uint64Key(payment.seq, "payment.seq"),
+    payer: index01(payment.payer, "payment.payer"),
+    amount: uintText(payment.amount, UINT256_MAX, "payment.amount"),
+    ref: bytes32(payment.ref, "payment.ref"),
+  };
+}
+
+function sameState(a: StateColumns, b: StateColumns): boolean {
+  return (
+    a.version === b.version &&
+    a.transferred0 === b.transferred0 &&
+    a.transferred1 === b.transferred1 &&
+    a.payments_root === b.payments_root &&
+    a.is_final === b.is_final
+  );
+}
+
+function decodeState(channelId: Hex, row: StateColumns): State {
+  return {
+    channelId,
+    version: decodeUint(row.version),
+    transferred: [decodeUint(row.transferred0), decodeUint(row.transferred1)],
+    paymentsRoot: row.payments_root,
+    isFinal: row.is_final === 1,
+  };
+}
+
+function decodePayment(channelId: Hex, row: PaymentRow): PaymentRecord {
+  return {
+    payment: { channelId, seq: decodeUint(row.seq), payer: row.payer, amount: decodeUint(row.amount), ref: row.ref },
+    leaf: row.leaf,
+    version: decodeUint(row.version),
+  };
+}
+
+function decodeChannel(row: ChannelRow): ChannelRecord {
+  return {
+    channelId: row.channel_id,
+    params: {
+      participants: [row.participant0, row.participant1],
+      asset: row.asset,
+      challengePeriod: decodeUint(row.challenge_period),
+      nonce: decodeUint(row.nonce),
+    },
+    myIndex: row.my_index,
+    peer: row.peer,
+    status: row.status,
+    deposits: [decodeUint(row.deposit0), decodeUint(row.deposit1)],
+    finalVersion: row.final_version === null ? null : decodeUint(row.final_version),
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+function status(value: unknown, field: string): ChannelStatus {
+  if (typeof value === "string" && (CHANNEL_STATUSES as readonly string[]).includes(value))
+    return value as ChannelStatus;
+  throw new InvalidRecordError(field, value, `expected one of ${CHANNEL_STATUSES.join(", ")}`);
+}
+
+function deposits(value: unknown, field: string): [string, string] {
+  pair(value, field);
+  const d = value as readonly unknown[];
+  return [uintText(d[0], UINT256_MAX, `${field}[0]`), uintText(d[1], UINT256_MAX, `${field}[1]`)];
+}
+
+/** Prefixes the field of an `InvalidRecordError` raised for item `i` of a batch. */
+function inItem(error: unknown, i: number): unknown {
+  return error instanceof InvalidRecordError
+    ? new InvalidRecordError(`items[${i}].${error.field}`, error.value, error.problem)
+    : error;
+}
+
+// ------------------------------------------------------------------ the store
+
+/**
+ * The node's durable store: channels, every state this side signed, every countersigned state
+ * with both signatures and the payment it added, and the watchers' block cursors, in one SQLite
+ * file (WAL, `synchronous = FULL`). Every write method is one transaction that has reached the
+ * disk when the method returns, so a caller may sign, send or acknowledge right after it; a write
+ * that throws has changed nothing. Calls made inside `transaction(fn)` share one commit (and one
+ * fsync): the group commit of pipelined payments.
+ *
+ * One process should own a store; other connections (a CLI reading it) are safe, but two nodes
+ * writing one channel could each sign a different state.
+ */
+export class ChannelStore {
+  private readonly refs = new Map<string, ChannelRef>();
+  private readonly now: () => number;
+
+  private readonly stChannelRef: Database.Statement<[Hex], { id: number; my_index: 0 | 1 }>;
+  private readonly stChannel: Database.Statement<[Hex], ChannelRow>;
+  private readonly stChannels: Database.Statement<[], ChannelRow>;
+  private readonly stChannelsByStatus: Database.Statement<[string], ChannelRow>;
+  private readonly stInsertChannel: Database.Statement<unknown[]>;
+  private readonly stSetDeposits: Database.Statement<[string, string, number, Hex]>;
+  private readonly stSetStatus: Database.Statement<[string, number, Hex]>;
+  private readonly stFinalVersion: Database.Statement<[number], string | null>;
+  private readonly stSetFinalVersion: Database.Statement<[string, number, number]>;
+
+  private readonly stLatestVersion: Database.Statement<[number], string>;
+  private readonly stLatestState: Database.Statement<[number], StateRow>;
+  private readonly stStateAt: Database.Statement<[number, string], StateRow>;
+  private readonly stInsertState: Database.Statement<unknown[]>;
+
+  private readonly stOwnAt: Database.Statement<[number, string], OwnRow>;
+  private readonly stLatestOwn: Database.Statement<[number], OwnRow>;
+  private readonly stInsertOwn: Database.Statement<unknown[]>;
+
+  private readonly stLastSeq: Database.Statement<[number], string>;
+  private readonly stPaymentAt: Database.Statement<[number, string], PaymentRow>;
+  private readonly stPayments: Database.Statement<[number, string, number], PaymentRow>;
+  private readonly stLeaves: Database.Statement<[number], Hex>;
+  private readonly stInsertPayment: Database.Statement<unknown[]>;
+
+  private readonly stCursor: Database.Statement<[string], bigint>;
+  private readonly stSetCursor: Database.Statement<[string, bigint, number]>;
+
+  private readonly txRecord: Database.Transaction<(c: Hex, s: SignedState, p: Payment | null) => boolean>;
+  private readonly txBatch: Database.Transaction<(items: readonly CountersignedItem[]) => number>;
+  private readonly txOwn: Database.Transaction<(c: Hex, s: State, sig: Hex) => OwnSignature>;
+  private readonly txPutChannel: Database.Transaction<(c: NewChannel) => ChannelRecord>;
+  private readonly txUser: Database.Transaction<(fn: () => unknown) => unknown>;
+
+  private constructor(
+    private readonly db: Database.Database,
+    /** The database file. */
+    readonly path: string,
+    options: OpenOptions,
+  ) {
+    this.now = options.now ?? Date.now;
+    const p = <R>(sql: string) => db.prepare<unknown[], R>(sql);
+
+    this.stChannelRef = db.prepare("SELECT id, my_index FROM channels WHERE channel_id = ?");
+    this.stChannel = db.prepare("SELECT * FROM channels WHERE channel_id = ?");
+    this.stChannels = db.prepare("SELECT * FROM channels ORDER BY id");
+    this.stChannelsByStatus = db.prepare("SELECT * FROM channels WHERE status = ? ORDER BY id");
+    this.stInsertChannel = p(
+      `INSERT INTO channels (channel_id, participant0, participant1, asset, challenge_period, nonce, my_index, peer,
+         status, deposit0, deposit1, final_version, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)`,
+    );
+    this.stSetDeposits = db.prepare(
+      "UPDATE channels SET deposit0 = ?, deposit1 = ?, updated_at = ? WHERE channel_id = ?",
+    );
+    this.stSetStatus = db.prepare("UPDATE channels SET status = ?, updated_at = ? WHERE channel_id = ?");
+    this.stFinalVersion = db
+      .prepare<[number], string | null>("SELECT final_version FROM channels WHERE id = ?")
+      .pluck();
+    this.stSetFinalVersion = db.prepare("UPDATE channels SET final_version = ?, updated_at = ? WHERE id = ?");
+
+    const stateCols = "version, transferred0, transferred1, payments_root, is_final";
+    this.stLatestVersion = db
+      .prepare<[number], string>("SELECT version FROM states WHERE chan = ? ORDER BY version DESC LIMIT 1")
+      .pluck();
+    this.stLatestState = db.prepare(
+      `SELECT ${stateCols}, sig0, sig1, payment_seq FROM states WHERE chan = ? ORDER BY version DESC LIMIT 1`,
+    );
+    this.stStateAt = db.prepare(
+      `SELECT ${stateCols}, sig0, sig1, payment_seq FROM states WHERE chan = ? AND version = ?`,
+    );
+    this.stInsertState = p(
+      `INSERT INTO states (chan, ${stateCols}, sig0, sig1, payment_seq, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+
+    this.stOwnAt = db.prepare(`SELECT ${stateCols}, sig FROM own_signatures WHERE chan = ? AND version = ?`);
+    this.stLatestOwn = db.prepare(
+      `SELECT ${stateCols}, sig FROM own_signatures WHERE chan = ? ORDER BY version DESC LIMIT 1`,
+    );
+    this.stInsertOwn = p(
+      `INSERT INTO own_signatures (chan, ${stateCols}, sig, signed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+
+    this.stLastSeq = db
+      .prepare<[number], string>("SELECT seq FROM payments WHERE chan = ? ORDER BY seq DESC LIMIT 1")
+      .pluck();
+    const paymentCols = "seq, version, payer, amount, ref, leaf";
+    this.stPaymentAt = db.prepare(`SELECT ${paymentCols} FROM payments WHERE chan = ? AND seq = ?`);
+    this.stPayments = db.prepare(
+      `SELECT ${paymentCols} FROM payments WHERE chan = ? AND seq >= ? ORDER BY seq LIMIT ?`,
+    );
+    this.stLeaves = db.prepare<[number], Hex>("SELECT leaf FROM payments WHERE chan = ? ORDER BY seq").pluck();
+    this.stInsertPayment = p(`INSERT INTO payments (chan, ${paymentCols}) VALUES (?, ?, ?, ?, ?, ?, ?)`);
+
+    this.stCursor = db.prepare<[string], bigint>("SELECT block FROM cursors WHERE name = ?").pluck().safeIntegers();
+    this.stSetCursor = db.prepare(
+      `INSERT INTO cursors (name, block, updated_at) VALUES (?, ?, ?)
+       ON CONFLICT (name) DO UPDATE SET block = excluded.block, updated_at = excluded.updated_at`,
+    );
+
+    this.txRecord = db.transaction((c: Hex, s: SignedState, pay: Payment | null) => this.recordOne(c, s, pay));
+    this.txBatch = db.transaction((items: readonly CountersignedItem[]) => {
+      if (!Array.isArray(items)) throw new InvalidRecordError("items", items, "expected an array");
+      let written = 0;
+      for (let i = 0; i < items.length; i++) {
+        const item = items[i]!;
+        try {
+          object(item, "item");
+          if (this.recordOne(item.channelId, item.signed, item.payment)) written++;
+        } catch (error) {
+          throw inItem(error, i);
+        }
+      }
+      return written;
+    });
+    this.txOwn = db.transaction((c: Hex, s: State, sig: Hex) => this.recordOwn(c, s, sig));
+    this.txPutChannel = db.transaction((c: NewChannel) => this.insertChannel(c));
+    this.txUser = db.transaction((fn: () => unknown) => fn());
+  }
+
+  /**
+   * Opens (creating it and its directory if needed) the store at `file`: WAL, `synchronous =
+   * FULL`, foreign keys on, a busy timeout, and the schema migrated to `SCHEMA_VERSION`.
+   * @throws SchemaTooNewError if a newer Sluice wrote the file; StoreOpenError if it is not a
+   * Sluice store or can't be opened; MigrationError if a migration fails.
+   */
+  static open(file: string, options: OpenOptions = {}): ChannelStore {
+    if (typeof file !== "string" || file === "" || file === ":memory:" || file.startsWith("file:")) {
+      throw new StoreOpenError(String(file), "expected the path of a database file");
+    }
+    let db: Database.Database;
+    try {
+      fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+      db = new Database(file, { timeout: options.busyTimeoutMs ?? 5000 });
+    } catch (error) {
+      throw new StoreOpenError(file, error instanceof Error ? error.message : String(error), { cause: error });
+    }
+    try {
+      const appId = db.pragma("application_id", { simple: true }) as number;
+      if (appId !== 0 && appId !== APPLICATION_ID) {
+        throw new StoreOpenError(file, `another application's database (application_id ${appId})`);
+      }
+      if (appId === 0 && userVersion(db) === 0) {
+        const objects = db.prepare("SELECT count(*) FROM sqlite_schema").pluck().get() as number;
+        if (objects > 0) throw new StoreOpenError(file, "a database with tables that is not a Sluice store");
+      }
+      const mode = db.pragma("journal_mode = WAL", { simple: true });
+      if (mode !== "wal") throw new StoreOpenError(file, `journal mode is ${String(mode)}, not WAL`);
+      db.pragma("synchronous = FULL");
+      db.pragma("foreign_keys = ON");
+      db.pragma(`journal_size_limit = ${64 * 1024 * 1024}`); // truncate a grown WAL after checkpoints
+      if (db.pragma("synchronous", { simple: true }) !== 2 || db.pragma("foreign_keys", { simple: true }) !== 1) {
+        throw new StoreOpenError(file, "SQLite did not accept synchronous = FULL and foreign_keys = ON");
+      }
+      migrate(db);
+      return new ChannelStore(db, file, options);
+    } catch (error) {
+      db.close();
+      if (error instanceof StoreError) throw error;
+      throw new StoreOpenError(file, error instanceof Error ? error.message : String(error), { cause: error });
+    }
+  }
+
+  /** The schema version of the open database. */
+  get schemaVersion(): number {
+    return userVersion(this.db);
+  }
+
+  /** Closes the database (checkpointing the WAL). The store can't be used afterwards. */
+  close(): void {
+    this.refs.clear();
+    if (this.db.open) this.db.close();
+  }
+
+  /**
+   * Runs `fn` in one transaction (BEGIN IMMEDIATE; a savepoint when nested): every write inside it
+   * commits together, with one fsync, when `fn` returns, or none does if it throws. `fn` must be
+   * synchronous.
+   */
+  transaction<T>(fn: () => T): T {
+    return this.write(() => this.txUser.immediate(fn) as T);
+  }
+
+  // ---------------------------------------------------------------- channels
+
+  /**
+   * Stores a channel; its id is computed from `params`. Storing a channel again with the same
+   * params and index changes nothing and returns the stored record.
+   * @throws ChannelConflictError if the channel is stored with the other participant index.
+   */
+  putChannel(channel: NewChannel): ChannelRecord {
+    return this.write(() => this.txPutChannel.immediate(channel));
+  }
+
+  /** The channel, or null. */
+  getChannel(channelId: Hex): ChannelRecord | null {
+    const row = this.stChannel.get(bytes32(channelId, "channelId"));
+    return row === undefined ? null : decodeChannel(row);
+  }
+
+  /** All channels (or those with `status`), oldest first. */
+  listChannels(filter: { status?: ChannelStatus } = {}): ChannelRecord[] {
+    const rows =
+      filter.status === undefined
+        ? this.stChannels.all()
+        : this.stChannelsByStatus.all(status(filter.status, "filter.status"));
+    return rows.map(decodeChannel);
+  }
+
+  /** Records the confirmed on-chain deposits of both participants. */
+  setDeposits(channelId: Hex, amounts: readonly [bigint, bigint]): void {
+    const cid = bytes32(channelId, "channelId");
+    const [d0, d1] = deposits(amounts, "deposits");
+    this.write(() => {
+      if (this.stSetDeposits.run(d0, d1, this.now(), cid).changes === 0) throw new UnknownChannelError(cid);
+    });
+  }
+
+  setStatus(channelId: Hex, value: ChannelStatus): void {
+    const cid = bytes32(channelId, "channelId");
+    const s = status(value, "status");
+    this.write(() => {
+      if (this.stSetStatus.run(s, this.now(), cid).changes === 0) throw new UnknownChannelError(cid);
+    });
+  }
+
+  // ---------------------------------------------------------------- this side's signatures
+
+  /**
+   * Records that this side signs `state` with `sig`; call it before the signature leaves the
+   * process. Signing the same state again is allowed: nothing is written and the stored record is
+   * returned (send its signature). Returns what to send.
+   * @throws OwnSignatureConflictError if this side signed (or holds countersigned) a different
+   * state at this version; StateAfterFinalError if it comes after a final state this side signed.
+   */
+  recordOwnSignature(channelId: Hex, state: State, sig: Hex): OwnSignature {
+    try {
+      return this.txOwn.immediate(channelId, state, sig);
+    } catch (error) {
+      throw this.rolledBack(error);
+    }
+  }
+
+  /**
+   * The state this side signed at `version` with its signature (from its own records or from the
+   * countersigned state), or null if it signed none.
+   */
+  ownSignatureAt(channelId: Hex, version: bigint): OwnSignature | null {
+    const cid = bytes32(channelId, "channelId");
+    const ref = this.ref(cid);
+    const key = uint64Key(version, "version");
+    const own = this.stOwnAt.get(ref.id, key);
+    if (own !== undefined) return { state: decodeState(cid, own), sig: own.sig };
+    const row = this.stStateAt.get(ref.id, key);
+    if (row !== undefined) return { state: decodeState(cid, row), sig: ref.myIndex === 0 ? row.sig0 : row.sig1 };
+    return null;
+  }
+
+  /** The newest state this side signed (a pending proposal, or the latest countersigned state), or null. */
+  latestOwnSignature(channelId: Hex): OwnSignature | null {
+    const cid = bytes32(channelId, "channelId");
+    const ref = this.ref(cid);
+    const own = this.stLatestOwn.get(ref.id);
+    const row = this.stLatestState.get(ref.id);
+    if (own !== undefined && (row === undefined || own.version >= row.version)) {
+      return { state: decodeState(cid, own), sig: own.sig };
+    }
+    if (row !== undefined) return { state: decodeState(cid, row), sig: ref.myIndex === 0 ? row.sig0 : row.sig1 };
+    return null;
+  }
+
+  // ---------------------------------------------------------------- countersigned states
+
+  /**
+   * Stores a state signed by both participants and, atomically with it, the payment it adds (null
+   * for a state without one, such as a closing state). Returns true if written, false if the same
+   * state with the same payment is already stored (a replay after a crash; the stored signatures
+   * are kept). Empty signatures are accepted only at version 0 (the opening state).
+   * @throws NonIncreasingVersionError unless the version is above the latest stored one;
+   * OwnSignatureConflictError if this side signed another state at this version;
+   * StateAfterFinalError after a final state; PaymentSequenceError unless `payment.seq` is the
+   * next position of the log; InvalidRecordError for malformed input; UnknownChannelError.
+   */
+  recordCountersigned(channelId: Hex, signed: SignedState, payment: Payment | null): boolean {
+    try {
+      return this.txRecord.immediate(channelId, signed, payment);
+    } catch (error) {
+      throw this.rolledBack(error);
+    }
+  }
+
+  /**
+   * `recordCountersigned` for many states in one transaction and one fsync (pipelined payments).
+   * All or nothing: if one item fails, none is written, and an `InvalidRecordError` names the item
+   * (`items[3].payment.amount`). Returns how many were written (duplicates are skipped).
+   */
+  recordCountersignedBatch(items: readonly CountersignedItem[]): number {
+    try {
+      return this.txBatch.immediate(items);
+    } catch (error) {
+      throw this.rolledBack(error);
+    }
+  }
+
+  /** The countersigned state with the highest version, or null if there is none. */
+  latest(channelId: Hex): SignedState | null {
+    const cid = bytes32(channelId, "channelId");
+    const row = this.stLatestState.get(this.ref(cid).id);
+    return row === undefined ? null : { state: decodeState(cid, row), sigs: [row.sig0, row.sig1] };
+  }
+
+  /** The countersigned state at `version`, or null. */
+  stateAt(channelId: Hex, version: bigint): SignedState | null {
+    const cid = bytes32(channelId, "channelId");
+    const row = this.stStateAt.get(this.ref(cid).id, uint64Key(version, "version"));
+    return row === undefined ? null : { state: decodeState(cid, row), sigs: [row.sig0, row.sig1] };
+  }
+
+  // ---------------------------------------------------------------- payments
+
+  /** Payments in seq order from `fromSeq` (default 0), at most `limit` (default 1000). */
+  payments(channelId: Hex, query: PaymentQuery = {}): PaymentRecord[] {
+    const cid = bytes32(channelId, "channelId");
+    const limit = query.limit ?? DEFAULT_PAYMENT_LIMIT;
+    if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_PAYMENT_LIMIT) {
+      throw new InvalidRecordError("limit", limit, `expected an integer in [1, ${MAX_PAYMENT_LIMIT}]`);
+    }
+    const rows = this.stPayments.all(this.ref(cid).id, uint64Key(query.fromSeq ?? 0n, "fromSeq"), limit);
+    return rows.map((row) => decodePayment(cid, row));
+  }
+
+  /** The payment with sequence number `seq`, or null. */
+  payment(channelId: Hex, seq: bigint): PaymentRecord | null {
+    const cid = bytes32(channelId, "channelId");
+    const row = this.stPaymentAt.get(this.ref(cid).id, uint64Key(seq, "seq"));
+    return row === undefined ? null : decodePayment(cid, row);
+  }
+
+  /** Every payment leaf in seq order: what the Merkle log is rebuilt from on start. */
+  leafHashes(channelId: Hex): Hex[] {
+    return this.stLeaves.all(this.ref(bytes32(channelId, "channelId")).id);
+  }
+
+  /** Number of payments (also the seq of the next one: seqs are stored contiguous from 0). */
+  paymentCount(channelId: Hex): bigint {
+    const last = this.stLastSeq.get(this.ref(bytes32(channelId, "channelId")).id);
+    return last === undefined ? 0n : decodeUint(last) + 1n;
+  }
+
+  // ---------------------------------------------------------------- watcher cursors
+
+  /** The last block the watcher `name` processed, or null. */
+  getCursor(name: string): bigint | null {
+    return this.stCursor.get(cursorName(name)) ?? null;
+  }
+
+  /** Records that the watcher `name` processed every block up to `block` (it may move back on a reorg). */
+  setCursor(name: string, block: bigint | number): void {
+    const n = cursorName(name);
+    const b = typeof block === "number" && Number.isSafeInteger(block) ? BigInt(block) : block;
+    if (typeof b !== "bigint" || b < 0n || b > MAX_BLOCK) {
+      throw new InvalidRecordError("block", block, `expected an integer in [0, ${MAX_BLOCK}]`);
+    }
+    this.write(() => this.stSetCursor.run(n, b, this.now()));
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  /**
+   * Runs a write; on any error forgets the cached channel refs, since the rollback may have
+   * removed a channel whose rowid was cached (and SQLite would hand that rowid to the next one).
+   */
+  private write<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (error) {
+      throw this.rolledBack(error);
+    }
+  }
+
+  private rolledBack(error: unknown): unknown {
+    this.refs.clear();
+    return error;
+  }
+
+  private ref(channelId: Hex): ChannelRef {
+    let ref = this.refs.get(channelId);
+    if (ref === undefined) {
+      const row = this.stChannelRef.get(channelId);
+      if (row === undefined) throw new UnknownChannelError(channelId);
+      ref = { id: row.id, myIndex: row.my_index };
+      this.refs.set(channelId, ref);
+    }
+    return ref;
+  }
+
+  private insertChannel(channel: NewChannel): ChannelRecord {
+    object(channel, "channel");
+    const params = channel.params;
+    object(params, "params");
+    pair(params.participants, "params.participants");
+    const normalized: Params = {
+      participants: [
+        address(params.participants[0], "params.participants[0]"),
+        address(params.participants[1], "params.participants[1]"),
+      ],
+      asset: address(params.asset, "params.asset"),
+      challengePeriod: params.challengePeriod,
+      nonce: params.nonce,
+    };
+    const period = uintText(params.challengePeriod, (1n << 64n) - 1n, "params.challengePeriod");
+    const nonce = uintText(params.nonce, (1n << 64n) - 1n, "params.nonce");
+    const myIndex = index01(channel.myIndex, "myIndex");
+    const s = status(channel.status ?? "opening", "status");
+    const [d0, d1] = deposits(channel.deposits ?? [0n, 0n], "deposits");
+    const cid = channelIdOf(normalized);
+
+    const existing = this.stChannel.get(cid);
+    if (existing !== undefined) {
+      if (existing.my_index !== myIndex) {
+        throw new ChannelConflictError(cid, `stored with my index ${existing.my_index}, not ${myIndex}`);
+      }
+      return decodeChannel(existing);
+    }
+    const now = this.now();
+    const [p0, p1] = normalized.participants;
+    this.stInsertChannel.run(
+      cid,
+      p0,
+      p1,
+      normalized.asset,
+      period,
+      nonce,
+      myIndex,
+      myIndex === 0 ? p1 : p0,
+      s,
+      d0,
+      d1,
+      now,
+      now,
+    );
+    return decodeChannel(this.stChannel.get(cid)!);
+  }
+
+  private recordOwn(channelId: Hex, state: State, sig: Hex): OwnSignature {
+    const cid = bytes32(channelId, "channelId");
+    const ref = this.ref(cid);
+    const s = encodeState(state, cid, OWN_STATE);
+    const sigHex = signature(sig, "sig", false);
+
+    const own = this.stOwnAt.get(ref.id, s.version);
+    if (own !== undefined) {
+      if (!sameState(own, s)) throw new OwnSignatureConflictError(cid, state.version);
+      return { state: decodeState(cid, own), sig: own.sig };
+    }
+    const row = this.stStateAt.get(ref.id, s.version);
+    if (row !== undefined) {
+      if (!sameState(row, s)) throw new OwnSignatureConflictError(cid, state.version);
+      return { state: decodeState(cid, row), sig: ref.myIndex === 0 ? row.sig0 : row.sig1 };
+    }
+    const finalVersion = this.stFinalVersion.get(ref.id) ?? null;
+    if (finalVersion !== null && s.version > finalVersion) {
+      throw new StateAfterFinalError(cid, state.version, decodeUint(finalVersion));
+    }
+    const now = this.now();
+    this.stInsertOwn.run(ref.id, s.version, s.transferred0, s.transferred1, s.payments_root, s.is_final, sigHex, now);
+    if (s.is_final === 1 && (finalVersion === null || s.version < finalVersion))
+      this.stSetFinalVersion.run(s.version, now, ref.id);
+    return { state: decodeState(cid, s), sig: sigHex };
+  }
+
+  private recordOne(channelId: Hex, signed: SignedState, payment: Payment | null): boolean {
+    const cid = bytes32(channelId, "channelId");
+    const ref = this.ref(cid);
+    object(signed, "signed");
+    const s = encodeState(signed.state, cid, SIGNED_STATE);
+    pair(signed.sigs, "signed.sigs");
+    const unsignedOk = s.version === ZERO_KEY;
+    const sig0 = signature(signed.sigs[0], "signed.sigs[0]", unsignedOk);
+    const sig1 = signature(signed.sigs[1], "signed.sigs[1]", unsignedOk);
+    const p = payment === null ? null : encodePayment(payment, cid);
+
+    const latest = this.stLatestVersion.get(ref.id);
+    if (latest !== undefined && s.version <= latest) {
+      const row = this.stStateAt.get(ref.id, s.version);
+      if (row !== undefined && sameState(row, s) && this.samePayment(ref.id, row.payment_seq, p)) return false;
+      throw new NonIncreasingVersionError(cid, signed.state.version, decodeUint(latest));
+    }
+    const finalVersion = this.stFinalVersion.get(ref.id) ?? null;
+    if (finalVersion !== null && s.version > finalVersion) {
+      throw new StateAfterFinalError(cid, signed.state.version, decodeUint(finalVersion));
+    }
+    const own = this.stOwnAt.get(ref.id, s.version);
+    if (own !== undefined && !sameState(own, s)) throw new OwnSignatureConflictError(cid, signed.state.version);
+    if (p !== null) {
+      const last = this.stLastSeq.get(ref.id);
+      const expected = last === undefined ? 0n : decodeUint(last) + 1n;
+      if (payment!.seq !== expected) throw new PaymentSequenceError(cid, expected, payment!.seq);
+    }
+
+    const now = this.now();
+    this.stInsertState.run(
+      ref.id,
+      s.version,
+      s.transferred0,
+      s.transferred1,
+      s.payments_root,
+      s.is_final,
+      sig0,
+      sig1,
+      p === null ? null : p.seqKey,
+      now,
+    );
+    if (p !== null) {
+      this.stInsertPayment.run(ref.id, p.seqKey, s.version, p.payer, p.amount, p.ref, paymentLeafHex(payment!));
+    }
+    if (s.is_final === 1 && (finalVersion === null || s.version < finalVersion))
+      this.stSetFinalVersion.run(s.version, now, ref.id);
+    return true;
+  }
+
+  private samePayment(chan: number, storedSeq: string | null, p: EncodedPayment | null): boolean {
+    if (p === null || storedSeq === null) return p === null && storedSeq === null;
+    if (storedSeq !== p.seqKey) return false;
+    const row = this.stPaymentAt.get(chan, storedSeq);
+    return row !== undefined && row.payer === p.payer && row.amount === p.amount && row.ref === p.ref;
+  }
+}
+
+function cursorName(name: unknown): string {
+  if (typeof name !== "string" || name.length === 0 || name.length > 200) {
+    throw new InvalidRecordError("name", name, "expected a non-empty string of at most 200 characters");
+  }
+  return name;
+}

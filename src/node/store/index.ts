@@ -1,0 +1,26 @@
+export { ChannelStore } from "./ChannelStore";
+export { SCHEMA_VERSION, APPLICATION_ID } from "./migrations";
+export {
+  StoreError,
+  StoreOpenError,
+  SchemaTooNewError,
+  MigrationError,
+  InvalidRecordError,
+  UnknownChannelError,
+  ChannelConflictError,
+  NonIncreasingVersionError,
+  OwnSignatureConflictError,
+  StateAfterFinalError,
+  PaymentSequenceError,
+} from "./errors";
+export {
+  CHANNEL_STATUSES,
+  type ChannelStatus,
+  type ChannelRecord,
+  type NewChannel,
+  type OwnSignature,
+  type PaymentRecord,
+  type CountersignedItem,
+  type PaymentQuery,
+  type OpenOptions,
+} from "./types";

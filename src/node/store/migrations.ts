@@ -1,0 +1,137 @@
+/**
+ * The store's schema, as an ordered list of migrations. `PRAGMA user_version` holds the number of
+ * the last one applied; each runs in its own transaction together with the bump of that number,
+ * so a crash leaves the database at one version or the next, never in between. Append new
+ * migrations; never edit one that has shipped.
+ */
+import type { Database } from "better-sqlite3";
+import { MigrationError, SchemaTooNewError, StoreError } from "./errors";
+
+export interface Migration {
+  /** The schema version this migration produces: 1, 2, 3, ... in order. */
+  readonly version: number;
+  readonly description: string;
+  readonly up: (db: Database) => void;
+}
+
+/** `PRAGMA application_id` of a Sluice store ("SLC1"), so that another program's file is refused. */
+export const APPLICATION_ID = 0x534c4331;
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description: "channels, countersigned states, payments, own signatures, watcher cursors",
+    up(db) {
+      db.exec(`
+        PRAGMA application_id = ${APPLICATION_ID};
+
+        -- uint256 amounts and uint64 params: TEXT decimal; versions and seqs: TEXT of 20 digits
+        -- (text order = numeric order); hex: lower-case 0x TEXT; times: INTEGER milliseconds.
+        CREATE TABLE channels (
+          id               INTEGER PRIMARY KEY,
+          channel_id       TEXT    NOT NULL UNIQUE,
+          participant0     TEXT    NOT NULL,
+          participant1     TEXT    NOT NULL,
+          asset            TEXT    NOT NULL,
+          challenge_period TEXT    NOT NULL,
+          nonce            TEXT    NOT NULL,
+          my_index         INTEGER NOT NULL CHECK (my_index IN (0, 1)),
+          peer             TEXT    NOT NULL,
+          status           TEXT    NOT NULL,
+          deposit0         TEXT    NOT NULL,
+          deposit1         TEXT    NOT NULL,
+          final_version    TEXT,   -- lowest version of a final state this side signed or holds
+          created_at       INTEGER NOT NULL,
+          updated_at       INTEGER NOT NULL
+        );
+        CREATE INDEX channels_peer ON channels (peer);
+
+        -- Every fully signed state, both signatures.
+        CREATE TABLE states (
+          chan          INTEGER NOT NULL REFERENCES channels (id),
+          version       TEXT    NOT NULL,
+          transferred0  TEXT    NOT NULL,
+          transferred1  TEXT    NOT NULL,
+          payments_root TEXT    NOT NULL,
+          is_final      INTEGER NOT NULL,
+          sig0          TEXT    NOT NULL,
+          sig1          TEXT    NOT NULL,
+          payment_seq   TEXT,   -- the payment this state added, if any
+          recorded_at   INTEGER NOT NULL,
+          PRIMARY KEY (chan, version)
+        ) WITHOUT ROWID;
+
+        -- Every payment leaf, by its position in the channel's log; written with its state.
+        CREATE TABLE payments (
+          chan    INTEGER NOT NULL,
+          seq     TEXT    NOT NULL,
+          version TEXT    NOT NULL,
+          payer   INTEGER NOT NULL CHECK (payer IN (0, 1)),
+          amount  TEXT    NOT NULL,
+          ref     TEXT    NOT NULL,
+          leaf    TEXT    NOT NULL,
+          PRIMARY KEY (chan, seq),
+          FOREIGN KEY (chan, version) REFERENCES states (chan, version)
+        ) WITHOUT ROWID;
+
+        -- Every state this side signed, written before the signature leaves the process.
+        CREATE TABLE own_signatures (
+          chan          INTEGER NOT NULL REFERENCES channels (id),
+          version       TEXT    NOT NULL,
+          transferred0  TEXT    NOT NULL,
+          transferred1  TEXT    NOT NULL,
+          payments_root TEXT    NOT NULL,
+          is_final      INTEGER NOT NULL,
+          sig           TEXT    NOT NULL,
+          signed_at     INTEGER NOT NULL,
+          PRIMARY KEY (chan, version)
+        ) WITHOUT ROWID;
+
+        -- The last block each watcher has processed.
+        CREATE TABLE cursors (
+          name       TEXT    PRIMARY KEY,
+          block      INTEGER NOT NULL,
+          updated_at INTEGER NOT NULL
+        );
+      `);
+    },
+  },
+];
+
+/** The schema version this code writes. */
+export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
+
+/**
+ * Brings `db` to the last version of `migrations`, one transaction per migration; refuses a
+ * database newer than the list. Returns the versions before and after.
+ */
+export function migrate(db: Database, migrations: readonly Migration[] = MIGRATIONS): { from: number; to: number } {
+  migrations.forEach((m, i) => {
+    if (m.version !== i + 1) throw new StoreError(`migration #${i} has version ${m.version}, expected ${i + 1}`);
+  });
+  const known = migrations.length;
+  const from = userVersion(db);
+  if (from > known) throw new SchemaTooNewError(from, known);
+  for (const m of migrations) {
+    if (m.version <= from) continue;
+    const apply = db.transaction(() => {
+      // Another process may have migrated since we looked: decide under the write lock.
+      const now = userVersion(db);
+      if (now > known) throw new SchemaTooNewError(now, known);
+      if (now >= m.version) return;
+      m.up(db);
+      db.pragma(`user_version = ${m.version}`);
+    });
+    try {
+      apply.immediate();
+    } catch (error) {
+      if (error instanceof StoreError) throw error;
+      throw new MigrationError(m.version, { cause: error });
+    }
+  }
+  return { from, to: known };
+}
+
+export function userVersion(db: Database): number {
+  return db.pragma("user_version", { simple: true }) as number;
+}

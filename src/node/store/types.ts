@@ -1,0 +1,80 @@
+import type { Address, Hex, Params, Payment, SignedState, State } from "../../types";
+
+/**
+ * Where a channel is in its life, as this node sees it: `opening` (stored, not yet funded),
+ * `open`, `closing` (a final state is being signed or submitted), `disputed` (a challenge runs on
+ * chain), `closed` (concluded by a final state), `settled` (concluded after a challenge).
+ */
+export type ChannelStatus = "opening" | "open" | "closing" | "disputed" | "closed" | "settled";
+
+export const CHANNEL_STATUSES: readonly ChannelStatus[] = [
+  "opening",
+  "open",
+  "closing",
+  "disputed",
+  "closed",
+  "settled",
+];
+
+/** A channel to store. */
+export interface NewChannel {
+  params: Params;
+  /** This node's participant index. */
+  myIndex: 0 | 1;
+  /** Defaults to `opening`. */
+  status?: ChannelStatus;
+  /** Confirmed on-chain deposits; default `[0n, 0n]`. */
+  deposits?: readonly [bigint, bigint];
+}
+
+/** A stored channel. Addresses and hex come back lower-case. */
+export interface ChannelRecord {
+  channelId: Hex;
+  params: Params;
+  myIndex: 0 | 1;
+  /** `params.participants[1 - myIndex]`. */
+  peer: Address;
+  status: ChannelStatus;
+  /** Confirmed on-chain deposits of participants 0 and 1. */
+  deposits: [bigint, bigint];
+  /** The lowest version of a final state this side signed or holds; nothing newer is signed. */
+  finalVersion: bigint | null;
+  /** Milliseconds since the epoch. */
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** A state this side signed, with its signature. */
+export interface OwnSignature {
+  state: State;
+  sig: Hex;
+}
+
+/** A stored payment: the leaf of the payments log and the version of the state that added it. */
+export interface PaymentRecord {
+  payment: Payment;
+  /** `keccak256(bytes.concat(keccak256(abi.encode(payment))))`, computed by the store. */
+  leaf: Hex;
+  version: bigint;
+}
+
+/** One countersigned state (and the payment it adds, if any) for `recordCountersignedBatch`. */
+export interface CountersignedItem {
+  channelId: Hex;
+  signed: SignedState;
+  payment: Payment | null;
+}
+
+export interface PaymentQuery {
+  /** First seq to return; default 0. */
+  fromSeq?: bigint;
+  /** At most this many; default 1000. */
+  limit?: number;
+}
+
+export interface OpenOptions {
+  /** Milliseconds to wait for another connection's write lock; default 5000. */
+  busyTimeoutMs?: number;
+  /** Clock for `created_at`/`updated_at`; default `Date.now`. */
+  now?: () => number;
+}
