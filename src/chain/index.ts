@@ -1,0 +1,5 @@
+/** Chain access: the adjudicator driver, its typed errors and events, and local JSON-RPC nodes. */
+export * from "./driver";
+export * from "./errors";
+export * from "./events";
+export * from "./localNode";
