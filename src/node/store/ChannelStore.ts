@@ -253,6 +253,7 @@ export class ChannelStore {
   private readonly stLatestVersion: Database.Statement<[number], string>;
   private readonly stLatestState: Database.Statement<[number], StateRow>;
   private readonly stStateAt: Database.Statement<[number, string], StateRow>;
+  private readonly stStatesAfter: Database.Statement<[number, string, number], StateRow & Partial<PaymentRow>>;
   private readonly stInsertState: Database.Statement<unknown[]>;
 
   private readonly stOwnAt: Database.Statement<[number, string], OwnRow>;
@@ -328,6 +329,12 @@ export class ChannelStore {
       .pluck();
     const paymentCols = "seq, version, payer, amount, ref, leaf";
     this.stPaymentAt = db.prepare(`SELECT ${paymentCols} FROM payments WHERE chan = ? AND seq = ?`);
+    this.stStatesAfter = db.prepare(
+      `SELECT ${stateCols.split(", ").map((c) => `s.${c.trim()}`).join(", ")}, s.sig0, s.sig1, s.payment_seq,
+              p.seq, p.payer, p.amount, p.ref, p.leaf, p.version AS payment_version
+         FROM states s LEFT JOIN payments p ON p.chan = s.chan AND p.seq = s.payment_seq
+        WHERE s.chan = ? AND s.version > ? ORDER BY s.version LIMIT ?`,
+    );
     this.stPayments = db.prepare(
       `SELECT ${paymentCols} FROM payments WHERE chan = ? AND seq >= ? ORDER BY seq LIMIT ?`,
     );
@@ -558,6 +565,26 @@ export class ChannelStore {
     return row === undefined ? null : { state: decodeState(cid, row), sigs: [row.sig0, row.sig1] };
   }
 
+  /**
+   * Countersigned states above `version` in version order, each with the payment it added: what
+   * a peer that is behind receives to catch up.
+   */
+  statesAfter(channelId: Hex, version: bigint, limit: number): { signed: SignedState; payment: Payment | null }[] {
+    const cid = bytes32(channelId, "channelId");
+    if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_PAYMENT_LIMIT) {
+      throw new InvalidRecordError("limit", limit, `expected an integer in [1, ${MAX_PAYMENT_LIMIT}]`);
+    }
+    const rows = this.stStatesAfter.all(this.ref(cid).id, uint64Key(version, "version"), limit);
+    return rows.map((row) => ({
+      signed: { state: decodeState(cid, row), sigs: [row.sig0, row.sig1] },
+      payment:
+        row.payment_seq === null || row.seq === undefined || row.seq === null
+          ? null
+          : decodePayment(cid, { seq: row.seq, version: row.version, payer: row.payer!, amount: row.amount!, ref: row.ref!, leaf: row.leaf! })
+              .payment,
+    }));
+  }
+
   // ---------------------------------------------------------------- payments
 
   /** Payments in seq order from `fromSeq` (default 0), at most `limit` (default 1000). */
@@ -587,6 +614,24 @@ export class ChannelStore {
   paymentCount(channelId: Hex): bigint {
     const last = this.stLastSeq.get(this.ref(bytes32(channelId, "channelId")).id);
     return last === undefined ? 0n : decodeUint(last) + 1n;
+  }
+
+  // ---------------------------------------------------------------- peers
+
+  /** Remembers where to dial `peer` (a ws:// URL). */
+  setPeerUrl(peer: Address, url: string): void {
+    const key = address(peer, "peer").toLowerCase();
+    if (typeof url !== "string" || !/^wss?:\/\/\S+$/.test(url) || url.length > 2048) {
+      throw new InvalidRecordError("url", url, "expected a ws:// or wss:// URL");
+    }
+    this.db
+      .prepare("INSERT INTO peers (address, url, updated_at) VALUES (?, ?, ?) ON CONFLICT (address) DO UPDATE SET url = excluded.url, updated_at = excluded.updated_at")
+      .run(key, url, this.now());
+  }
+
+  /** Every peer this node knows how to dial. */
+  listPeers(): { address: Address; url: string }[] {
+    return this.db.prepare<[], { address: Address; url: string }>("SELECT address, url FROM peers ORDER BY address").all();
   }
 
   // ---------------------------------------------------------------- watcher cursors

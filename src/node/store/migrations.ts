@@ -96,6 +96,19 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 2,
+    description: "peers: where to dial each peer",
+    up(db) {
+      db.exec(`
+        CREATE TABLE peers (
+          address    TEXT    PRIMARY KEY,
+          url        TEXT    NOT NULL,
+          updated_at INTEGER NOT NULL
+        );
+      `);
+    },
+  },
 ];
 
 /** The schema version this code writes. */

@@ -1,0 +1,468 @@
+import { randomBytes } from "node:crypto";
+import { Contract, type Provider, type Signer } from "ethers";
+import { AdjudicatorDriver, type AdjudicatorEvent } from "../chain";
+import { KeySigner, SignatureCheckerVerifier, channelId as channelIdOf, toHex } from "../crypto";
+import { InvalidArgumentError, SluiceError } from "../errors";
+import { ETH, type Address, type Hex, type Params } from "../types";
+import type { AssetInfo, ChannelStatusName, ChannelView, NodeApi, NodeInfo, OpenChannelRequest, PaymentView, ProofView, TxView } from "./api/types";
+import { CommitQueue } from "./commitQueue";
+import { encodeParams, encodeSyncReply, peerValidators, type PeerMessages } from "./protocol";
+import { ChannelSession } from "./session";
+import { ChannelStore, type ChannelRecord } from "./store";
+import { PeerServer, ReconnectingPeer, keyIdentity, type PeerConnection, type TransportOptions } from "./transport";
+import { ChainWatcher } from "./watcher";
+
+/** No channel with that id in this node. */
+export class UnknownChannelIdError extends SluiceError {
+  override readonly name: string = "UnknownChannelIdError";
+  constructor(readonly channelId: string) {
+    super(`no channel ${channelId} in this node`);
+  }
+}
+
+/** The peer sent a message about a channel it is not a participant of. */
+export class NotYourChannelError extends SluiceError {
+  override readonly name: string = "NotYourChannelError";
+  constructor(
+    readonly channelId: string,
+    readonly peer: Address,
+  ) {
+    super(`channel ${channelId} is not shared with ${peer}`);
+  }
+}
+
+/** The operation does not fit the channel's status (e.g. paying in a closed channel). */
+export class ChannelStatusError extends SluiceError {
+  override readonly name: string = "ChannelStatusError";
+  constructor(
+    readonly channelId: string,
+    readonly status: string,
+    what: string,
+  ) {
+    super(`cannot ${what}: channel ${channelId} is ${status}`);
+  }
+}
+
+export interface NodeOptions {
+  /** The node's private key: it signs states, the peer handshake and its transactions. */
+  privateKey: Hex;
+  /** The chain: any ethers provider (embedded Hardhat network, a node on localhost, any RPC). */
+  provider: Provider;
+  /** Signs this node's transactions (default: a Wallet of `privateKey` on `provider`). */
+  chainSigner?: Signer;
+  adjudicator: Address;
+  /** SQLite file of the node's store. */
+  storePath: string;
+  /** Where peers connect: host (default 127.0.0.1) and port (default: a free one). */
+  listen?: { host?: string; port?: number };
+  /** How often the watcher polls the chain (ms, default 1,000). */
+  pollMs?: number;
+  /** Challenge period of the channels this node opens (seconds, default 3,600). */
+  challengePeriod?: bigint;
+  /** Transport settings passed through (timeouts, frame limits). */
+  transport?: Partial<Pick<TransportOptions<PeerMessages>, "handshakeTimeoutMs" | "maxFrameBytes" | "requestTimeoutMs">>;
+  /** Told of what the watcher failed at (default: ignored; it retries). */
+  onError?: (error: unknown, what: string) => void;
+}
+
+const DEFAULT_CHALLENGE_PERIOD = 3_600n;
+const ERC20_METADATA = ["function symbol() view returns (string)", "function decimals() view returns (uint8)"];
+
+/**
+ * A Sluice node: holds its key and its store, talks to its peers over authenticated WebSockets,
+ * follows the chain with its watcher, and offers `NodeApi` to the local HTTP API and the CLI.
+ * Participant 0 of a channel is the node that opened it.
+ */
+export class SluiceNode implements NodeApi {
+  readonly address: Address;
+  readonly store: ChannelStore;
+  readonly driver: AdjudicatorDriver;
+  private readonly options: NodeOptions;
+  private readonly signer: KeySigner;
+  private readonly verifier: SignatureCheckerVerifier;
+  private readonly commits: CommitQueue;
+  private readonly sessions = new Map<string, ChannelSession>();
+  /** Open connections by peer address (lower case). */
+  private readonly connections = new Map<string, PeerConnection<PeerMessages>>();
+  private readonly dialers = new Map<string, ReconnectingPeer<PeerMessages>>();
+  private readonly assets = new Map<string, AssetInfo>();
+  private server: PeerServer<PeerMessages> | undefined;
+  private watcher: ChainWatcher | undefined;
+  private chainId = 0n;
+
+  constructor(options: NodeOptions) {
+    this.options = options;
+    this.signer = new KeySigner(options.privateKey);
+    this.address = this.signer.address;
+    this.store = ChannelStore.open(options.storePath);
+    this.commits = new CommitQueue(this.store);
+    const chainSigner = options.chainSigner ?? new (require("ethers").Wallet)(options.privateKey, options.provider);
+    this.driver = new AdjudicatorDriver(options.adjudicator, chainSigner);
+    this.verifier = new SignatureCheckerVerifier(options.provider);
+  }
+
+  /** ws:// URL peers connect to. */
+  get peerUrl(): string {
+    if (!this.server) throw new SluiceError("the node is not started");
+    return this.server.url;
+  }
+
+  async start(): Promise<void> {
+    this.chainId = (await this.options.provider.getNetwork()).chainId;
+    for (const record of this.store.listChannels()) this.session(record);
+    this.server = await PeerServer.listen<PeerMessages>({
+      ...this.transportOptions(),
+      host: this.options.listen?.host ?? "127.0.0.1",
+      port: this.options.listen?.port ?? 0,
+    });
+    this.server.on("connection", (connection) => this.attach(connection));
+    this.server.on("error", (error) => this.options.onError?.(error, "peer server"));
+    this.watcher = new ChainWatcher(this.driver, this.store, this.watcherHost(), {
+      owner: this.address,
+      pollMs: this.options.pollMs,
+    });
+    for (const session of this.sessions.values()) {
+      if (this.statusOf(session.id) !== "closed" && this.statusOf(session.id) !== "settled") await this.refreshDeposits(session.id);
+      await this.watcher.recheck(session.id);
+    }
+    this.watcher.start();
+    for (const peer of this.store.listPeers()) {
+      if (this.hasLiveChannelWith(peer.address)) this.dial(peer.url, peer.address);
+    }
+  }
+
+  async stop(): Promise<void> {
+    await this.watcher?.stop();
+    for (const dialer of this.dialers.values()) await dialer.close();
+    this.dialers.clear();
+    for (const connection of this.connections.values()) await connection.close().catch(() => undefined);
+    this.connections.clear();
+    await this.server?.close();
+    this.store.close();
+  }
+
+  // ------------------------------------------------------------------ NodeApi
+
+  async info(): Promise<NodeInfo> {
+    return {
+      address: this.address,
+      chainId: this.chainId,
+      adjudicator: this.options.adjudicator,
+      peerUrl: this.peerUrl,
+      blockNumber: BigInt(await this.options.provider.getBlockNumber()),
+      channels: this.sessions.size,
+    };
+  }
+
+  async asset(asset: Address): Promise<AssetInfo> {
+    const key = asset.toLowerCase();
+    const known = this.assets.get(key);
+    if (known) return known;
+    let info: AssetInfo;
+    if (key === ETH) info = { asset: ETH, symbol: "ETH", decimals: 18 };
+    else {
+      const token = new Contract(asset, ERC20_METADATA, this.options.provider);
+      const [symbol, decimals] = await Promise.all([token.symbol!() as Promise<string>, token.decimals!() as Promise<bigint>]);
+      info = { asset, symbol, decimals: Number(decimals) };
+    }
+    this.assets.set(key, info);
+    return info;
+  }
+
+  async openChannel(request: OpenChannelRequest): Promise<ChannelView> {
+    if (request.peer.toLowerCase() === this.address.toLowerCase()) throw new InvalidArgumentError("cannot open a channel with this node itself");
+    if (request.deposit <= 0n) throw new InvalidArgumentError("the opening deposit must be positive");
+    const params: Params = {
+      participants: [this.address, request.peer.toLowerCase() as Address],
+      asset: request.asset,
+      challengePeriod: request.challengePeriod ?? this.options.challengePeriod ?? DEFAULT_CHALLENGE_PERIOD,
+      nonce: BigInt(toHex(randomBytes(8))),
+    };
+    const connection = await this.connect(request.peerUrl, request.peer);
+    this.store.putChannel({ params, myIndex: 0, status: "opening" });
+    const session = this.session(this.store.getChannel(channelIdOf(params))!);
+    await connection.request("open", { params: encodeParams(params) });
+    await session.attach(connection);
+    await this.driver.deposit(params, 0, request.deposit);
+    await this.refreshDeposits(session.id);
+    await this.notifyDeposit(session);
+    return this.channel(session.id);
+  }
+
+  async deposit(channelId: Hex, amount: bigint): Promise<ChannelView> {
+    const session = this.live(channelId, "deposit");
+    await this.driver.deposit(session.params, session.me, amount);
+    await this.refreshDeposits(session.id);
+    await this.notifyDeposit(session);
+    return this.channel(session.id);
+  }
+
+  async pay(channelId: Hex, amount: bigint, ref: Hex): Promise<PaymentView> {
+    const session = this.live(channelId, "pay");
+    const done = await session.pay(amount, ref);
+    return { ...done.payment, version: done.version };
+  }
+
+  async channels(): Promise<ChannelView[]> {
+    return Promise.all([...this.sessions.keys()].map((id) => this.channel(id as Hex)));
+  }
+
+  async channel(channelId: Hex): Promise<ChannelView> {
+    const session = this.find(channelId);
+    const record = this.store.getChannel(session.id)!;
+    const latest = session.latest.state;
+    return {
+      channelId: session.id,
+      participants: [...session.params.participants],
+      asset: session.params.asset,
+      challengePeriod: session.params.challengePeriod,
+      nonce: session.params.nonce,
+      me: session.me,
+      status: record.status as ChannelStatusName,
+      deposits: [...session.deposits],
+      version: latest.version,
+      transferred: [...latest.transferred],
+      balances: session.payouts,
+      payments: BigInt(session.paymentCount),
+    };
+  }
+
+  async payments(channelId: Hex, query: { fromSeq?: bigint; limit?: number }): Promise<PaymentView[]> {
+    const session = this.find(channelId);
+    return this.store.payments(session.id, query).map((r) => ({ ...r.payment, version: r.version }));
+  }
+
+  async close(channelId: Hex): Promise<TxView> {
+    const session = this.live(channelId, "close");
+    const final = await session.finalize();
+    this.store.setStatus(session.id, "closing");
+    const result = await this.driver.close(session.params, final);
+    this.store.setStatus(session.id, "closed");
+    return { channelId: session.id, hash: result.hash, blockNumber: BigInt(result.blockNumber), gasUsed: result.gasUsed };
+  }
+
+  async challenge(channelId: Hex): Promise<TxView> {
+    const session = this.live(channelId, "challenge");
+    const latest = session.latest;
+    const result =
+      latest.state.version === 0n ? await this.driver.challengeOpening(session.params) : await this.driver.challenge(session.params, latest);
+    this.store.setStatus(session.id, "disputed");
+    await this.watcher?.recheck(session.id);
+    return { channelId: session.id, hash: result.hash, blockNumber: BigInt(result.blockNumber), gasUsed: result.gasUsed };
+  }
+
+  async settle(channelId: Hex): Promise<TxView> {
+    const session = this.find(channelId);
+    const result = await this.driver.settle(session.params);
+    this.store.setStatus(session.id, "settled");
+    return { channelId: session.id, hash: result.hash, blockNumber: BigInt(result.blockNumber), gasUsed: result.gasUsed };
+  }
+
+  async withdraw(asset: Address): Promise<TxView> {
+    const result = await this.driver.withdraw(asset);
+    return { hash: result.hash, blockNumber: BigInt(result.blockNumber), gasUsed: result.gasUsed };
+  }
+
+  async prove(channelId: Hex, seq: bigint): Promise<ProofView> {
+    const session = this.find(channelId);
+    const record = this.store.payment(session.id, seq);
+    if (!record) throw new InvalidArgumentError(`channel ${session.id} has no payment ${seq}`);
+    const proof = session.proof(seq);
+    const state = session.latest.state;
+    const verifiedOnChain = await this.driver.verifyPayment(session.id, state, proof.payment, proof.proof);
+    return {
+      payment: { ...record.payment, version: record.version },
+      leaf: proof.leaf,
+      proof: proof.proof,
+      root: proof.root,
+      stateVersion: state.version,
+      verifiedOnChain,
+    };
+  }
+
+  // ------------------------------------------------------------------ peers
+
+  private transportOptions(): TransportOptions<PeerMessages> {
+    return {
+      ...this.options.transport,
+      chainId: this.chainId,
+      adjudicator: this.options.adjudicator,
+      identity: keyIdentity(this.options.privateKey),
+      validators: peerValidators,
+      handlers: {
+        open: (body, peer) => this.onOpen(body.params, peer),
+        channel: (body, peer) => this.sessionFor(body.channelId, peer).handle(peer, body.message),
+        sync: (body, peer) => encodeSyncReply(this.sessionFor(body.channelId, peer).syncReply(body.version)),
+        refresh: async (body, peer) => {
+          await this.refreshDeposits(this.sessionFor(body.channelId, peer).id);
+          return {};
+        },
+      },
+      mapError: (error) => (error instanceof SluiceError ? { code: errorCode(error), message: error.message } : undefined),
+    };
+  }
+
+  /** Dials a peer (and keeps redialing it after a disconnect); resolves once connected. */
+  private async connect(url: string, peer: Address): Promise<PeerConnection<PeerMessages>> {
+    this.store.setPeerUrl(peer, url);
+    const existing = this.connections.get(peer.toLowerCase());
+    if (existing?.isOpen) return existing;
+    return this.dial(url, peer).waitForConnection();
+  }
+
+  private dial(url: string, peer: Address): ReconnectingPeer<PeerMessages> {
+    const key = peer.toLowerCase();
+    const known = this.dialers.get(key);
+    if (known) return known;
+    const dialer = new ReconnectingPeer<PeerMessages>(url, { ...this.transportOptions(), expectedPeer: peer });
+    dialer.on("connected", (connection) => this.attach(connection));
+    dialer.on("connectFailed", (error) => this.options.onError?.(error, `dialing ${peer}`));
+    this.dialers.set(key, dialer);
+    dialer.start();
+    return dialer;
+  }
+
+  /** A new connection with a peer: every channel shared with it resumes on it. */
+  private attach(connection: PeerConnection<PeerMessages>): void {
+    const key = connection.peerAddress.toLowerCase();
+    this.connections.set(key, connection);
+    connection.once("close", () => {
+      if (this.connections.get(key) === connection) this.connections.delete(key);
+    });
+    for (const session of this.sessions.values()) {
+      if (session.peerAddress.toLowerCase() !== key || this.isConcluded(session.id)) continue;
+      session.attach(connection).catch((error: unknown) => this.options.onError?.(error, `resyncing ${session.id}`));
+    }
+  }
+
+  private async onOpen(params: Params, peer: PeerConnection<PeerMessages>): Promise<object> {
+    if (params.participants[0].toLowerCase() !== peer.peerAddress.toLowerCase()) {
+      throw new InvalidArgumentError("the opener must be participant 0");
+    }
+    if (params.participants[1].toLowerCase() !== this.address.toLowerCase()) {
+      throw new InvalidArgumentError("this node is not participant 1 of the channel");
+    }
+    this.store.putChannel({ params, myIndex: 1, status: "opening" });
+    const session = this.session(this.store.getChannel(channelIdOf(params))!);
+    // The opener attaches on its side once this answer arrives; resync runs from there.
+    setImmediate(() => void session.attach(peer).catch((error: unknown) => this.options.onError?.(error, `attaching ${session.id}`)));
+    return {};
+  }
+
+  private async notifyDeposit(session: ChannelSession): Promise<void> {
+    const connection = this.connections.get(session.peerAddress.toLowerCase());
+    if (connection?.isOpen) await connection.request("refresh", { channelId: session.id }).catch(() => undefined);
+  }
+
+  // ------------------------------------------------------------------ sessions
+
+  private session(record: ChannelRecord): ChannelSession {
+    const known = this.sessions.get(record.channelId.toLowerCase());
+    if (known) return known;
+    const session = new ChannelSession({
+      params: record.params,
+      me: record.myIndex,
+      signer: this.signer,
+      verifier: this.verifier,
+      chainId: this.chainId,
+      adjudicator: this.options.adjudicator,
+      store: this.store,
+      commits: this.commits,
+      deposits: record.deposits,
+    });
+    this.sessions.set(record.channelId.toLowerCase(), session);
+    return session;
+  }
+
+  private find(channelId: Hex): ChannelSession {
+    const session = this.sessions.get(String(channelId).toLowerCase());
+    if (!session) throw new UnknownChannelIdError(channelId);
+    return session;
+  }
+
+  /** A channel that can still change off chain or take deposits. */
+  private live(channelId: Hex, what: string): ChannelSession {
+    const session = this.find(channelId);
+    const status = this.statusOf(session.id);
+    if (status === "closed" || status === "settled") throw new ChannelStatusError(session.id, status, what);
+    return session;
+  }
+
+  /** The session of a channel the connected peer shares with this node. */
+  private sessionFor(channelId: Hex, peer: PeerConnection<PeerMessages>): ChannelSession {
+    const session = this.sessions.get(channelId.toLowerCase());
+    if (!session) throw new UnknownChannelIdError(channelId);
+    if (session.peerAddress.toLowerCase() !== peer.peerAddress.toLowerCase()) throw new NotYourChannelError(channelId, peer.peerAddress);
+    return session;
+  }
+
+  private statusOf(channelId: Hex): string {
+    return this.store.getChannel(channelId)?.status ?? "unknown";
+  }
+
+  private isConcluded(channelId: Hex): boolean {
+    const status = this.statusOf(channelId);
+    return status === "closed" || status === "settled";
+  }
+
+  private hasLiveChannelWith(peer: Address): boolean {
+    for (const session of this.sessions.values()) {
+      if (session.peerAddress.toLowerCase() === peer.toLowerCase() && !this.isConcluded(session.id)) return true;
+    }
+    return false;
+  }
+
+  /** Reads the channel's deposits from the chain into the store and the state machine. */
+  private async refreshDeposits(channelId: Hex): Promise<void> {
+    const session = this.find(channelId);
+    const status = await this.driver.channelStatus(session.id);
+    if (status.mode === 3) return;
+    session.setDeposits(status.deposits);
+    this.store.setDeposits(session.id, status.deposits);
+    if (status.mode >= 1 && this.statusOf(session.id) === "opening") this.store.setStatus(session.id, "open");
+  }
+
+  private watcherHost() {
+    return {
+      lookup: (id: Hex) => {
+        const session = this.sessions.get(id.toLowerCase());
+        return session && { params: session.params, latest: session.latest };
+      },
+      onEvent: (event: AdjudicatorEvent) => this.onChainEvent(event),
+      onError: (error: unknown, what: string) => this.options.onError?.(error, what),
+    };
+  }
+
+  private onChainEvent(event: AdjudicatorEvent): void {
+    switch (event.name) {
+      case "Deposited": {
+        const session = this.find(event.channelId);
+        const deposits: [bigint, bigint] = [...session.deposits];
+        if (event.deposit > deposits[event.participant]) {
+          deposits[event.participant] = event.deposit;
+          session.setDeposits(deposits);
+          this.store.setDeposits(session.id, deposits);
+        }
+        if (this.statusOf(session.id) === "opening") this.store.setStatus(session.id, "open");
+        break;
+      }
+      case "Challenged":
+        this.store.setStatus(event.channelId, "disputed");
+        break;
+      case "Closed":
+        this.store.setStatus(event.channelId, "closed");
+        break;
+      case "Settled":
+        this.store.setStatus(event.channelId, "settled");
+        break;
+      default:
+        break;
+    }
+  }
+}
+
+/** SCREAMING_CASE code of an error class: InsufficientFundsError → INSUFFICIENT_FUNDS. */
+export function errorCode(error: SluiceError): string {
+  const name = error.name.replace(/Error$/, "") || "SLUICE";
+  return name.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toUpperCase();
+}

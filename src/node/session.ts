@@ -1,0 +1,370 @@
+import { Channel, encodeMessage, type ChannelSnapshot, type CommittedUpdate, type FinalProposal, type PaymentProposal, type StateAck } from "../channel";
+import { decodeMessageOf } from "../channel";
+import type { SignatureVerifier, StateHasher, StateSigner } from "../crypto";
+import { PaymentLog } from "../merkle";
+import { InvalidSignatureError, SluiceError } from "../errors";
+import type { Address, Hex, Params, Payment, SignedState } from "../types";
+import { CommitQueue } from "./commitQueue";
+import { channelId as channelIdOf } from "../crypto";
+import { SYNC_PAGE, decodeSyncReply, type PeerMessages, type SyncItem, type SyncReply } from "./protocol";
+
+/** Payments loaded at once when rebuilding a channel's log (the store's upper limit). */
+const MAX_PAYMENTS = 1_000_000;
+import type { ChannelStore } from "./store";
+import { ConnectionClosedError, RemoteError, type PeerConnection } from "./transport";
+
+/** The peer is not connected; the operation can be retried once it is. */
+export class PeerOfflineError extends SluiceError {
+  override readonly name: string = "PeerOfflineError";
+  constructor(readonly peer: Address) {
+    super(`peer ${peer} is not connected`);
+  }
+}
+
+/** The peer refused an update; nothing changed on either side. */
+export class PeerRejectedError extends SluiceError {
+  override readonly name: string = "PeerRejectedError";
+  constructor(
+    readonly code: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`the peer rejected the update (${code}): ${message}`, options);
+  }
+}
+
+/** A resync offered a history that does not check out; nothing was adopted. */
+export class SyncRejectedError extends SluiceError {
+  override readonly name: string = "SyncRejectedError";
+}
+
+/** A payment that both sides signed and this node has on disk. */
+export interface DonePayment {
+  payment: Payment;
+  version: bigint;
+}
+
+interface Waiter {
+  resolve(done: DonePayment): void;
+  reject(error: unknown): void;
+}
+
+export interface SessionConfig {
+  params: Params;
+  me: 0 | 1;
+  signer: StateSigner;
+  verifier: SignatureVerifier;
+  chainId: bigint;
+  adjudicator: Address;
+  store: ChannelStore;
+  commits: CommitQueue;
+  deposits: readonly [bigint, bigint];
+}
+
+/**
+ * One channel of this node: its `Channel` state machine, bound to the store and to the current
+ * connection with the peer. Every state this node signs is on disk before the signature leaves
+ * the process, and a payment counts as done only once the countersigned state is on disk.
+ *
+ * Participant 0 proposes every state (pipelined: proposals go out in version order without
+ * waiting for acknowledgements); participant 1 asks for its own payments with a request and
+ * countersigns every proposal.
+ */
+export class ChannelSession {
+  readonly id: Hex;
+  readonly params: Params;
+  readonly me: 0 | 1;
+  readonly peerAddress: Address;
+  private channel: Channel;
+  private readonly config: SessionConfig;
+  private connection: PeerConnection<PeerMessages> | undefined;
+  /** Participant 1: its requests waiting for the countersigned payment. */
+  private readonly waiters = new Map<bigint, Waiter>();
+  /** Countersigned writes in flight, by version: an acknowledgement goes out only after its write. */
+  private readonly writes = new Map<bigint, Promise<void>>();
+
+  constructor(config: SessionConfig) {
+    this.config = config;
+    this.params = config.params;
+    this.me = config.me;
+    this.peerAddress = config.params.participants[config.me === 0 ? 1 : 0];
+    this.id = channelIdOf(config.params);
+    this.channel = this.makeChannel(this.snapshot());
+  }
+
+  get latest(): SignedState {
+    return this.channel.latest;
+  }
+
+  get deposits(): readonly [bigint, bigint] {
+    return this.channel.deposits;
+  }
+
+  get paymentCount(): number {
+    return this.channel.paymentCount;
+  }
+
+  get payouts(): [bigint, bigint] {
+    return this.channel.payouts;
+  }
+
+  get hasher(): StateHasher {
+    return this.channel.hasher;
+  }
+
+  get isConnected(): boolean {
+    return this.connection?.isOpen === true;
+  }
+
+  proof(seq: bigint) {
+    return this.channel.proof(seq);
+  }
+
+  setDeposits(deposits: readonly [bigint, bigint]): void {
+    this.channel.setDeposits(deposits);
+  }
+
+  /** Binds the session to a (new) connection with the peer and catches up with it. */
+  async attach(connection: PeerConnection<PeerMessages>): Promise<void> {
+    this.connection = connection;
+    connection.once("close", (error) => this.detach(connection, error));
+    await this.sync();
+  }
+
+  private detach(connection: PeerConnection<PeerMessages>, error: ConnectionClosedError): void {
+    if (this.connection !== connection) return;
+    this.connection = undefined;
+    for (const [id, waiter] of this.waiters) {
+      waiter.reject(error);
+      void this.channel.cancelRequest(id).catch(() => undefined);
+    }
+    this.waiters.clear();
+    void this.channel.abandonPending().catch(() => undefined);
+  }
+
+  // ------------------------------------------------------------------ paying
+
+  /** Pays the peer; resolves once the countersigned state is on disk. */
+  pay(amount: bigint, ref: Hex): Promise<DonePayment> {
+    return this.me === 0 ? this.payAsSequencer(amount, ref) : this.payAsRequester(amount, ref);
+  }
+
+  private async payAsSequencer(amount: bigint, ref: Hex): Promise<DonePayment> {
+    const connection = this.requireConnection();
+    const proposal = await this.channel.pay(amount, ref);
+    return this.propose(connection, proposal);
+  }
+
+  private async payAsRequester(amount: bigint, ref: Hex): Promise<DonePayment> {
+    const connection = this.requireConnection();
+    const request = await this.channel.requestPayment(amount, ref);
+    const done = new Promise<DonePayment>((resolve, reject) => this.waiters.set(request.id, { resolve, reject }));
+    try {
+      await connection.request("channel", { channelId: this.id, message: encodeMessage(request) });
+    } catch (error) {
+      const waiter = this.waiters.get(request.id);
+      if (waiter) {
+        this.waiters.delete(request.id);
+        await this.channel.cancelRequest(request.id);
+        waiter.reject(this.peerError(error));
+      }
+    }
+    return done;
+  }
+
+  /**
+   * Participant 0: persists its signature, sends the proposal, and commits on the peer's
+   * acknowledgement. A rejection voids this proposal and every later one.
+   */
+  private async propose(connection: PeerConnection<PeerMessages>, proposal: PaymentProposal | FinalProposal): Promise<DonePayment> {
+    await this.config.commits.ownSignature(this.id, proposal.state, proposal.sig);
+    let ack: StateAck;
+    try {
+      const reply = await connection.request("channel", { channelId: this.id, message: encodeMessage(proposal) });
+      ack = decodeMessageOf("ack", reply);
+    } catch (error) {
+      await this.channel.abandonPending(proposal.state.version);
+      throw this.peerError(error);
+    }
+    await this.channel.receiveAck(ack);
+    await this.written(proposal.state.version);
+    const payment = proposal.kind === "payment" ? proposal.payment : undefined;
+    return { payment: payment!, version: proposal.state.version };
+  }
+
+  /** Agrees on a final state with the peer; resolves with it once it is on disk. */
+  async finalize(): Promise<SignedState> {
+    const connection = this.requireConnection();
+    if (!this.channel.isFinal) {
+      if (this.me === 0) {
+        await this.propose(connection, await this.channel.proposeFinal());
+      } else {
+        const request = await this.channel.requestFinal();
+        try {
+          await connection.request("channel", { channelId: this.id, message: encodeMessage(request) });
+        } catch (error) {
+          throw this.peerError(error);
+        }
+        // The peer answers only after this side countersigned the final state and stored it.
+      }
+    }
+    if (!this.channel.isFinal) throw new SluiceError(`channel ${this.id} has no final state yet`);
+    return this.channel.latest;
+  }
+
+  // ------------------------------------------------------------------ the peer's messages
+
+  /** Handles a channel message from the peer and returns the reply body. */
+  async handle(connection: PeerConnection<PeerMessages>, message: PeerMessages["channel"]["message"]): Promise<unknown> {
+    switch (message.kind) {
+      case "payment":
+      case "final": {
+        const ack = await this.channel.receive(message);
+        await this.written((ack as StateAck).version);
+        return encodeMessage(ack as StateAck);
+      }
+      case "request":
+      case "final-request": {
+        const proposal = (await this.channel.receive(message)) as PaymentProposal | FinalProposal;
+        await this.propose(connection, proposal);
+        return {};
+      }
+      case "ack":
+        throw new SluiceError("acknowledgements travel as replies, not as requests");
+    }
+  }
+
+  /** Answers a peer's sync: the countersigned states above its latest, with their payments. */
+  syncReply(version: bigint): SyncReply {
+    if (this.channel.latest.state.version <= version) return { items: [], more: false };
+    const items = this.config.store.statesAfter(this.id, version, SYNC_PAGE);
+    const last = items[items.length - 1];
+    return { items, more: last !== undefined && last.signed.state.version < this.channel.latest.state.version };
+  }
+
+  /**
+   * Catches up with the peer: asks for the countersigned states above this side's latest and
+   * adopts them if every one checks out: both signatures, versions rising, each payment the next
+   * in the log, the transfers growing by exactly that payment, the root matching the log. After a
+   * crash of participant 0 this is how it learns the states participant 1 countersigned.
+   */
+  async sync(): Promise<void> {
+    const connection = this.requireConnection();
+    for (;;) {
+      const raw = await connection.request("sync", { channelId: this.id, version: this.channel.latest.state.version.toString() });
+      const reply = decodeSyncReply(raw);
+      if (reply.items.length > 0) await this.adopt(reply.items);
+      if (!reply.more || reply.items.length === 0) return;
+    }
+  }
+
+  private async adopt(items: SyncItem[]): Promise<void> {
+    const id = this.id.toLowerCase();
+    const log = new PaymentLog(this.storedPayments());
+    let previous = this.channel.latest.state;
+    for (const [i, { signed, payment }] of items.entries()) {
+      const state = signed.state;
+      const where = `sync item ${i} (version ${state.version})`;
+      if (state.channelId.toLowerCase() !== id) throw new SyncRejectedError(`${where} is for channel ${state.channelId}`);
+      if (state.version <= previous.version) throw new SyncRejectedError(`${where} is not above version ${previous.version}`);
+      if (previous.isFinal) throw new SyncRejectedError(`${where} follows a final state`);
+      const transferred: [bigint, bigint] = [previous.transferred[0], previous.transferred[1]];
+      if (payment) {
+        if (payment.channelId.toLowerCase() !== id) throw new SyncRejectedError(`${where}: its payment is for another channel`);
+        if (payment.seq !== BigInt(log.size)) throw new SyncRejectedError(`${where}: payment seq ${payment.seq}, expected ${log.size}`);
+        transferred[payment.payer] += payment.amount;
+        log.append(payment);
+      }
+      if (state.transferred[0] !== transferred[0] || state.transferred[1] !== transferred[1]) {
+        throw new SyncRejectedError(`${where}: the transfers do not grow by exactly its payment`);
+      }
+      if (log.root.toLowerCase() !== state.paymentsRoot.toLowerCase()) throw new SyncRejectedError(`${where}: the root does not match the payments`);
+      const digest = this.channel.hasher.digest(state);
+      for (const p of [0, 1] as const) {
+        if (!(await this.config.verifier.verify(this.params.participants[p], digest, signed.sigs[p]))) {
+          throw new InvalidSignatureError(this.params.participants[p], `${where}: signature ${p}`);
+        }
+      }
+      previous = state;
+    }
+    await this.channel.abandonPending();
+    await Promise.all(items.map((item) => this.config.commits.countersigned(this.id, item.signed, item.payment)));
+    this.channel = this.makeChannel(this.snapshot());
+  }
+
+  // ------------------------------------------------------------------ internals
+
+  private onCommit(update: CommittedUpdate): void {
+    const version = update.signed.state.version;
+    const write = this.config.commits.countersigned(this.id, update.signed, update.payment ?? null);
+    this.writes.set(version, write);
+    if (this.me === 1 && update.request !== undefined) {
+      const waiter = this.waiters.get(update.request);
+      if (waiter && update.payment) {
+        this.waiters.delete(update.request);
+        const payment = update.payment;
+        write.then(
+          () => waiter.resolve({ payment, version }),
+          (error: unknown) => waiter.reject(error),
+        );
+      }
+    }
+  }
+
+  private async written(version: bigint): Promise<void> {
+    const write = this.writes.get(version);
+    if (!write) return;
+    try {
+      await write;
+    } finally {
+      this.writes.delete(version);
+    }
+  }
+
+  private requireConnection(): PeerConnection<PeerMessages> {
+    const connection = this.connection;
+    if (!connection?.isOpen) throw new PeerOfflineError(this.peerAddress);
+    return connection;
+  }
+
+  private peerError(error: unknown): unknown {
+    if (error instanceof RemoteError) return new PeerRejectedError(error.code, error.message, { cause: error });
+    return error;
+  }
+
+  private makeChannel(restore: ChannelSnapshot | undefined): Channel {
+    const c = this.config;
+    return new Channel({
+      params: c.params,
+      me: c.me,
+      signer: c.signer,
+      verifier: c.verifier,
+      chainId: c.chainId,
+      adjudicator: c.adjudicator,
+      deposits: c.deposits,
+      restore,
+      hooks: { onCommit: (update) => this.onCommit(update) },
+    });
+  }
+
+  private storedPayments(): Payment[] {
+    return this.config.store.payments(this.id, { limit: MAX_PAYMENTS }).map((r) => r.payment);
+  }
+
+  /** What the store holds of this channel, to rebuild its state machine (at start or after a sync). */
+  private snapshot(): ChannelSnapshot | undefined {
+    const store = this.config.store;
+    const latest = store.latest(this.id);
+    if (!latest) return undefined;
+    const own = store.latestOwnSignature(this.id);
+    return {
+      latest,
+      payments: this.storedPayments(),
+      signedVersion: own && own.state.version > latest.state.version ? own.state.version : latest.state.version,
+      signedFinal: latest.state.isFinal || (own?.state.isFinal ?? false),
+      deposits: this.channel?.deposits ?? this.config.deposits,
+      // Participant 1 issues request ids above any it may have issued before a restart.
+      lastRequestId: this.me === 1 ? BigInt(Date.now()) << 20n : 0n,
+    };
+  }
+}

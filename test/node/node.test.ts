@@ -1,0 +1,123 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { expect } from "chai";
+import { HDNodeWallet, Mnemonic, type Wallet } from "ethers";
+import { ethers, network } from "hardhat";
+import { deployAdjudicator, DEV_MNEMONIC } from "../../src/chain";
+import { SluiceNode } from "../../src/node/node";
+import { ETH, type Address, type Hex } from "../../src/types";
+
+function devKey(index: number): Hex {
+  return HDNodeWallet.fromMnemonic(Mnemonic.fromPhrase(DEV_MNEMONIC), `m/44'/60'/0'/0/${index}`).privateKey as Hex;
+}
+
+const ref = (text: string) => ethers.id(text) as Hex;
+
+describe("SluiceNode (two nodes in one process, embedded chain)", function () {
+  let dir: string;
+  let nodes: SluiceNode[] = [];
+
+  beforeEach(function () {
+    dir = mkdtempSync(path.join(tmpdir(), "sluice-node-"));
+  });
+
+  afterEach(async function () {
+    for (const node of nodes) await node.stop().catch(() => undefined);
+    nodes = [];
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function twoNodes() {
+    const [deployer] = await ethers.getSigners();
+    const driver = await deployAdjudicator(deployer as unknown as Wallet);
+    const make = (i: number) =>
+      new SluiceNode({
+        privateKey: devKey(i),
+        provider: ethers.provider,
+        adjudicator: driver.address,
+        storePath: path.join(dir, `node${i}`, "store.sqlite"),
+        pollMs: 50,
+        challengePeriod: 600n,
+      });
+    const alice = make(1);
+    const bob = make(2);
+    nodes.push(alice, bob);
+    await alice.start();
+    await bob.start();
+    return { alice, bob, driver };
+  }
+
+  it("opens, pays both ways with pipelining, closes cooperatively; balances match to the wei", async function () {
+    const { alice, bob } = await twoNodes();
+    const opened = await alice.openChannel({ peer: bob.address, peerUrl: bob.peerUrl, asset: ETH, deposit: 10n ** 18n });
+    const id = opened.channelId;
+    await bob.deposit(id, 10n ** 18n);
+    await waitFor(async () => (await alice.channel(id)).deposits[1] === 10n ** 18n);
+
+    const aliceToBob = Array.from({ length: 60 }, (_, i) => alice.pay(id, 1_000n + BigInt(i), ref(`a${i}`)));
+    const bobToAlice = Array.from({ length: 40 }, (_, i) => bob.pay(id, 2_000n + BigInt(i), ref(`b${i}`)));
+    await Promise.all([...aliceToBob, ...bobToAlice]);
+
+    const a = await alice.channel(id);
+    const b = await bob.channel(id);
+    expect(a.version).to.equal(b.version);
+    expect(a.transferred).to.deep.equal(b.transferred);
+    const sent0 = 60n * 1_000n + (59n * 60n) / 2n;
+    const sent1 = 40n * 2_000n + (39n * 40n) / 2n;
+    expect(a.transferred).to.deep.equal([sent0, sent1]);
+    expect(a.payments).to.equal(100n);
+
+    const before = [await ethers.provider.getBalance(alice.address), await ethers.provider.getBalance(bob.address)];
+    const tx = await bob.close(id);
+    const receipt = await ethers.provider.getTransactionReceipt(tx.hash);
+    const fee = receipt!.gasUsed * receipt!.gasPrice;
+    const after = [await ethers.provider.getBalance(alice.address), await ethers.provider.getBalance(bob.address)];
+    expect(after[0] - before[0]).to.equal(10n ** 18n - sent0 + sent1);
+    expect(after[1] - before[1] + fee).to.equal(10n ** 18n - sent1 + sent0);
+  });
+
+  it("proves a payment on chain after the close", async function () {
+    const { alice, bob } = await twoNodes();
+    const { channelId } = await alice.openChannel({ peer: bob.address, peerUrl: bob.peerUrl, asset: ETH, deposit: 10n ** 18n });
+    for (let i = 0; i < 5; i++) await alice.pay(channelId, 7n, ref(`order ${i}`));
+    expect((await alice.prove(channelId, 3n)).verifiedOnChain).to.equal(false);
+    await alice.close(channelId);
+    const proof = await bob.prove(channelId, 3n);
+    expect(proof.verifiedOnChain).to.equal(true);
+    expect(proof.payment.ref).to.equal(ref("order 3"));
+  });
+
+  it("refutes a stale challenge from the peer and settles on the newest state", async function () {
+    const { alice, bob, driver } = await twoNodes();
+    const { channelId } = await alice.openChannel({ peer: bob.address, peerUrl: bob.peerUrl, asset: ETH, deposit: 10n ** 18n });
+    await bob.deposit(channelId, 10n ** 18n);
+    await waitFor(async () => (await alice.channel(channelId)).deposits[1] === 10n ** 18n);
+    await bob.pay(channelId, 100n, ref("1"));
+    const stale = bob.store.latest(channelId)!;
+    await bob.pay(channelId, 900n, ref("2"));
+    // Bob cheats: registers the state in which he had paid less.
+    const session = (await bob.channel(channelId));
+    expect(session.transferred[1]).to.equal(1_000n);
+    await driver.connect(new ethers.Wallet(devKey(2), ethers.provider)).challenge((await alice.channel(channelId)) && paramsOf(alice, channelId), stale);
+    await waitFor(async () => (await driver.channelStatus(channelId)).version > stale.state.version);
+    await network.provider.send("evm_increaseTime", [601]);
+    await network.provider.send("evm_mine", []);
+    await waitFor(async () => (await driver.channelStatus(channelId)).mode === 3);
+    expect((await driver.channelStatus(channelId)).version).to.equal(bob.store.latest(channelId)!.state.version);
+  });
+});
+
+function paramsOf(node: SluiceNode, channelId: Hex) {
+  return node.store.getChannel(channelId)!.params;
+}
+
+async function waitFor(condition: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const start = Date.now();
+  while (!(await condition())) {
+    if (Date.now() - start > timeoutMs) throw new Error("timed out waiting");
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+export type { Address };
