@@ -1,0 +1,173 @@
+/**
+ * `sluice node start`: reads the configuration (file, then flags), loads the key, opens the
+ * store in the data directory, starts the node (peers, watcher) and its local HTTP API.
+ */
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
+import path from "node:path";
+import { JsonRpcProvider, Wallet, isAddress } from "ethers";
+import { InvalidArgumentError, SluiceError } from "../errors";
+import type { Address, Hex } from "../types";
+import { startLocalApi } from "./api";
+import { SluiceNode } from "./node";
+
+/** What `sluice node start` passes in (see src/cli/main.ts). */
+export interface NodeStartOptions {
+  datadir: string;
+  config?: string;
+  listen?: { host: string; port: number };
+  apiPort?: number;
+  rpc?: string;
+  adjudicator?: string;
+  keystore?: string;
+  log: (line: string) => void;
+}
+
+/** The node could not start as configured; the message says what to change. */
+export class NodeConfigError extends SluiceError {
+  override readonly name: string = "NodeConfigError";
+}
+
+interface ConfigFile {
+  listen?: string;
+  apiPort?: number;
+  rpc?: string;
+  adjudicator?: string;
+  keystore?: string;
+  pollMs?: number;
+  challengePeriod?: number | string;
+}
+
+const CONFIG_KEYS = ["listen", "apiPort", "rpc", "adjudicator", "keystore", "pollMs", "challengePeriod"];
+export const DEFAULT_RPC = "http://127.0.0.1:8545";
+
+function readConfig(file: string | undefined): ConfigFile {
+  if (!file) return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(file, "utf8"));
+  } catch (cause) {
+    throw new NodeConfigError(`cannot read the config file ${file}: ${(cause as Error).message}`, { cause });
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw new NodeConfigError(`${file}: expected a JSON object`);
+  for (const key of Object.keys(parsed)) {
+    if (!CONFIG_KEYS.includes(key)) throw new NodeConfigError(`${file}: unknown setting "${key}" (known: ${CONFIG_KEYS.join(", ")})`);
+  }
+  return parsed as ConfigFile;
+}
+
+function parseListen(text: string): { host: string; port: number } {
+  const match = /^([^:]+):([0-9]{1,5})$/.exec(text);
+  if (!match || Number(match[2]) > 65535) throw new NodeConfigError(`listen "${text}": give host:port`);
+  return { host: match[1]!, port: Number(match[2]) };
+}
+
+/** The node's key: an encrypted JSON keystore (ethers), or for development only SLUICE_DEV_KEY. */
+async function loadKey(keystore: string | undefined, log: (line: string) => void): Promise<Hex> {
+  if (keystore) {
+    const password = process.env.SLUICE_KEYSTORE_PASSWORD;
+    if (password === undefined) throw new NodeConfigError("the keystore is encrypted: set SLUICE_KEYSTORE_PASSWORD");
+    let json: string;
+    try {
+      json = readFileSync(keystore, "utf8");
+    } catch (cause) {
+      throw new NodeConfigError(`cannot read the keystore ${keystore}`, { cause });
+    }
+    try {
+      return (await Wallet.fromEncryptedJson(json, password)).privateKey as Hex;
+    } catch (cause) {
+      throw new NodeConfigError(`cannot decrypt the keystore ${keystore}: wrong SLUICE_KEYSTORE_PASSWORD?`, { cause });
+    }
+  }
+  const dev = process.env.SLUICE_DEV_KEY;
+  if (dev) {
+    if (!/^0x[0-9a-fA-F]{64}$/.test(dev)) throw new NodeConfigError("SLUICE_DEV_KEY must be a 0x-prefixed 32-byte hex private key");
+    log("warning: using the development key from SLUICE_DEV_KEY; use --keystore for real funds");
+    return dev as Hex;
+  }
+  throw new NodeConfigError("no key: give --keystore <file> (with SLUICE_KEYSTORE_PASSWORD), or SLUICE_DEV_KEY for development");
+}
+
+/** One node per data directory: a lock file holding the pid, stale if that process is gone. */
+function lockDatadir(datadir: string): () => void {
+  const file = path.join(datadir, "node.lock");
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(file, "wx", 0o600);
+      writeSync(fd, String(process.pid));
+      closeSync(fd);
+      return () => rmSync(file, { force: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+      const pid = Number(readFileSync(file, "utf8"));
+      if (Number.isSafeInteger(pid) && pid > 0 && isAlive(pid)) {
+        throw new NodeConfigError(`a node (pid ${pid}) is already running in ${datadir}`);
+      }
+      rmSync(file, { force: true });
+    }
+  }
+  throw new NodeConfigError(`cannot lock ${datadir}`);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+export async function startNode(options: NodeStartOptions): Promise<{ close(): Promise<void> }> {
+  const file = readConfig(options.config);
+  const adjudicator = options.adjudicator ?? file.adjudicator;
+  if (!adjudicator || !isAddress(adjudicator)) {
+    throw new NodeConfigError("give the adjudicator's address: --adjudicator 0x… (or \"adjudicator\" in the config file)");
+  }
+  const listen = options.listen ?? (file.listen ? parseListen(file.listen) : undefined);
+  const rpc = options.rpc ?? file.rpc ?? DEFAULT_RPC;
+  let challengePeriod: bigint | undefined;
+  if (file.challengePeriod !== undefined) {
+    try {
+      challengePeriod = BigInt(file.challengePeriod);
+    } catch (cause) {
+      throw new InvalidArgumentError(`challengePeriod ${String(file.challengePeriod)} is not a whole number of seconds`, { cause });
+    }
+  }
+  mkdirSync(options.datadir, { recursive: true, mode: 0o700 });
+  if (!existsSync(options.datadir)) throw new NodeConfigError(`cannot create ${options.datadir}`);
+  const privateKey = await loadKey(options.keystore ?? file.keystore, options.log);
+  const unlock = lockDatadir(options.datadir);
+  try {
+    const provider = new JsonRpcProvider(rpc, undefined, { cacheTimeout: -1 });
+    try {
+      await provider.getNetwork();
+    } catch (cause) {
+      provider.destroy();
+      throw new NodeConfigError(`no JSON-RPC node answers at ${rpc}: start one (npx hardhat node) or give --rpc`, { cause });
+    }
+    const node = new SluiceNode({
+      privateKey,
+      provider,
+      adjudicator: adjudicator as Address,
+      storePath: path.join(options.datadir, "store.sqlite"),
+      listen,
+      pollMs: file.pollMs,
+      challengePeriod,
+      onError: (error, what) => options.log(`${what}: ${(error as Error).message ?? String(error)}`),
+    });
+    await node.start();
+    const api = await startLocalApi({ api: node, datadir: options.datadir, port: options.apiPort ?? file.apiPort ?? 0 });
+    options.log(`sluice node ${node.address}: peers at ${node.peerUrl}, API at ${api.url}, chain ${rpc}`);
+    return {
+      async close() {
+        await api.close();
+        await node.stop();
+        provider.destroy();
+        unlock();
+      },
+    };
+  } catch (error) {
+    unlock();
+    throw error;
+  }
+}
