@@ -1,0 +1,150 @@
+/** Dialling a peer, once (`connectPeer`) or for good (`ReconnectingPeer`). */
+import { EventEmitter } from "node:events";
+import WebSocket from "ws";
+import type { Address } from "../../types";
+import { PeerConnection, type RequestOptions } from "./connection";
+import { ConnectionClosedError } from "./errors";
+import { resolveSettings, type Settings, type TransportOptions } from "./settings";
+
+export interface ConnectOptions<M> extends TransportOptions<M> {
+  /** The address the server must prove; another one is refused with PEER_REJECTED. */
+  expectedPeer?: Address;
+}
+
+function dial<M>(url: string, settings: Settings<M>, expectedPeer: Address | undefined): Promise<PeerConnection<M>> {
+  const ws = new WebSocket(url, {
+    maxPayload: settings.maxPayloadBytes,
+    perMessageDeflate: false,
+    handshakeTimeout: settings.handshakeTimeoutMs,
+  });
+  return new PeerConnection<M>(ws, "client", settings, url).beginClient(expectedPeer);
+}
+
+/**
+ * Connects to a peer at `url` (`ws://127.0.0.1:port`) and runs the handshake. Resolves with the
+ * authenticated connection, or rejects with `HandshakeError` (its `code` says why: CHAIN_MISMATCH,
+ * PEER_REJECTED, HANDSHAKE_TIMEOUT, …) or `ConnectFailedError`.
+ */
+export function connectPeer<M>(url: string, options: ConnectOptions<M>): Promise<PeerConnection<M>> {
+  return dial(url, resolveSettings(options), options.expectedPeer);
+}
+
+export interface ReconnectOptions<M> extends ConnectOptions<M> {
+  /** First retry delay (default 100 ms); doubles per failed attempt up to `maxDelayMs`, with jitter. */
+  minDelayMs?: number;
+  /** Longest retry delay (default 5,000 ms). */
+  maxDelayMs?: number;
+}
+
+export interface ReconnectingPeer<M> {
+  /** A (re)connection completed the handshake. `reconnect` is true after a disconnect: resync now. */
+  on(event: "connected", listener: (connection: PeerConnection<M>, reconnect: boolean) => void): this;
+  /** The connection dropped; a reconnect is scheduled (unless `close` was called). */
+  on(event: "disconnected", listener: (error: ConnectionClosedError) => void): this;
+  /** An attempt failed; the next one follows after `delayMs`. */
+  on(event: "connectFailed", listener: (error: unknown, attempt: number, delayMs: number) => void): this;
+  once(event: "connected", listener: (connection: PeerConnection<M>, reconnect: boolean) => void): this;
+  once(event: "disconnected", listener: (error: ConnectionClosedError) => void): this;
+}
+
+/**
+ * Keeps a connection to one peer: dials, and after any disconnect or failed attempt dials again
+ * with exponential backoff. The node listens to "connected" (with `reconnect` true) to resync its
+ * channels with the peer.
+ */
+export class ReconnectingPeer<M = Record<string, unknown>> extends EventEmitter {
+  private readonly settings: Settings<M>;
+  private current: PeerConnection<M> | undefined;
+  private attempt = 0;
+  private everConnected = false;
+  private stopped = false;
+  private started = false;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly minDelayMs: number;
+  private readonly maxDelayMs: number;
+
+  constructor(
+    readonly url: string,
+    private readonly options: ReconnectOptions<M>,
+  ) {
+    super();
+    this.settings = resolveSettings(options);
+    this.minDelayMs = options.minDelayMs ?? 100;
+    this.maxDelayMs = options.maxDelayMs ?? 5_000;
+  }
+
+  /** Starts dialling (idempotent). */
+  start(): this {
+    if (!this.started && !this.stopped) {
+      this.started = true;
+      this.dialOnce();
+    }
+    return this;
+  }
+
+  /** The open connection, if any. */
+  get connection(): PeerConnection<M> | undefined {
+    return this.current?.isOpen ? this.current : undefined;
+  }
+
+  /** Resolves with the open connection, waiting for the next one if needed. */
+  waitForConnection(): Promise<PeerConnection<M>> {
+    const open = this.connection;
+    if (open) return Promise.resolve(open);
+    return new Promise((resolve) => this.once("connected", (c) => resolve(c)));
+  }
+
+  /** A request over the current connection; rejects with `ConnectionClosedError` while disconnected. */
+  request<T = unknown>(type: string, body?: unknown, options?: RequestOptions<T>): Promise<T> {
+    const open = this.connection;
+    if (!open) return Promise.reject(new ConnectionClosedError(1006, "NOT_CONNECTED"));
+    return open.request(type, body, options);
+  }
+
+  /** Stops reconnecting and closes the connection. */
+  async close(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    if (this.current) await this.current.close();
+  }
+
+  private dialOnce(): void {
+    this.attempt++;
+    dial(this.url, this.settings, this.options.expectedPeer).then(this.onConnected, this.onAttemptFailed);
+  }
+
+  private readonly onConnected = (connection: PeerConnection<M>): void => {
+    if (this.stopped) {
+      void connection.close();
+      return;
+    }
+    this.attempt = 0;
+    this.current = connection;
+    const reconnect = this.everConnected;
+    this.everConnected = true;
+    connection.once("close", this.onDisconnected);
+    this.emit("connected", connection, reconnect);
+  };
+
+  private readonly onDisconnected = (error: ConnectionClosedError): void => {
+    this.current = undefined;
+    this.emit("disconnected", error);
+    if (!this.stopped) this.schedule(this.minDelayMs * (0.5 + Math.random() / 2));
+  };
+
+  private readonly onAttemptFailed = (error: unknown): void => {
+    if (this.stopped) return;
+    const base = Math.min(this.maxDelayMs, this.minDelayMs * 2 ** Math.min(this.attempt - 1, 30));
+    const delay = base * (0.5 + Math.random() / 2);
+    this.emit("connectFailed", error, this.attempt, delay);
+    this.schedule(delay);
+  };
+
+  private schedule(delayMs: number): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      if (!this.stopped) this.dialOnce();
+    }, delayMs);
+  }
+}
