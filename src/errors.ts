@@ -72,7 +72,7 @@ export class StaleVersionError extends SluiceError {
 
 /**
  * Signing the state would sign a version this side already signed with other contents (for
- * instance both sides proposed the same version at once). Nothing was signed.
+ * instance a version signed before a crash and never countersigned). Nothing was signed.
  */
 export class ConflictingStateError extends SluiceError {
   override readonly name: string = "ConflictingStateError";
@@ -173,7 +173,7 @@ export class ChannelFinalizedError extends SluiceError {
   }
 }
 
-/** This side already has a proposal waiting for the peer's countersignature. */
+/** This side has proposals waiting for the peer's countersignature (a final state needs none pending). */
 export class ProposalPendingError extends SluiceError {
   override readonly name: string = "ProposalPendingError";
 
@@ -207,5 +207,63 @@ export class ValueOutOfRangeError extends SluiceError {
     readonly value: unknown,
   ) {
     super(`${field} = ${typeof value === "string" ? JSON.stringify(value) : String(value)} is out of range`);
+  }
+}
+
+/**
+ * A proposal's version is more than `MAX_VERSION_GAP` above everything this side holds or signed:
+ * accepting it would bring the version toward 2^64 - 1 and could leave no room for a final state.
+ */
+export class VersionGapError extends SluiceError {
+  override readonly name: string = "VersionGapError";
+
+  constructor(
+    readonly version: bigint,
+    readonly max: bigint,
+  ) {
+    super(`version ${version} jumps too far: at most ${max} is accepted`);
+  }
+}
+
+/**
+ * A proposal makes participant 1 pay without an outstanding request of its own for exactly that
+ * payment (same request id, amount and ref): unrequested, cancelled, already paid or altered.
+ */
+export class UnrequestedPaymentError extends SluiceError {
+  override readonly name: string = "UnrequestedPaymentError";
+
+  constructor(
+    readonly request: bigint | undefined,
+    detail: string,
+  ) {
+    super(`unrequested payment${request === undefined ? "" : ` for request ${request}`}: ${detail}`);
+  }
+}
+
+/** A payment request whose id is not above every request already served (a replay or a reorder). */
+export class StaleRequestError extends SluiceError {
+  override readonly name: string = "StaleRequestError";
+
+  constructor(
+    readonly id: bigint,
+    readonly last: bigint,
+  ) {
+    super(`payment request ${id} is stale: requests up to ${last} were already served`);
+  }
+}
+
+/**
+ * The operation belongs to the other participant's role: participant 0 sequences (proposes every
+ * state, serves requests), participant 1 requests payments and countersigns.
+ */
+export class WrongRoleError extends SluiceError {
+  override readonly name: string = "WrongRoleError";
+
+  constructor(
+    readonly participant: 0 | 1,
+    readonly operation: string,
+    hint?: string,
+  ) {
+    super(`participant ${participant} can't ${operation}${hint ? `: ${hint}` : ""}`);
   }
 }

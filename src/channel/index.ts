@@ -1,5 +1,6 @@
 export {
   Channel,
+  MAX_VERSION_GAP,
   openingState,
   type ChannelConfig,
   type ChannelHooks,
@@ -22,7 +23,9 @@ export {
   MAX_SIGNATURE_BYTES,
   type ChannelMessage,
   type PaymentProposal,
+  type PaymentRequest,
   type FinalProposal,
+  type FinalRequest,
   type StateAck,
   type JsonChannelMessage,
   type JsonState,

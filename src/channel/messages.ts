@@ -2,12 +2,34 @@ import { MalformedMessageError } from "../errors";
 import { MAX_UINT256, MAX_UINT64 } from "../crypto/hash";
 import type { Hex, Payment, SignedState, State } from "../types";
 
-/** The payer's half of a payment: the payment, the next state with it, and the payer's signature. */
+/**
+ * Participant 0's half of a payment: the payment, the next state with it, and participant 0's
+ * signature. A payment by participant 1 (payer 1) answers participant 1's request `request`.
+ */
 export interface PaymentProposal {
   kind: "payment";
   payment: Payment;
   state: State;
   sig: Hex;
+  /** The id of the request this payment answers: present iff `payment.payer` is 1. */
+  request?: bigint;
+}
+
+/**
+ * Participant 1 asks participant 0 to propose a payment by participant 1; `id` is participant 1's
+ * per-channel request number, strictly increasing. Unsigned: participant 1 countersigns the
+ * resulting proposal only if it matches an outstanding request.
+ */
+export interface PaymentRequest {
+  kind: "request";
+  id: bigint;
+  amount: bigint;
+  ref: Hex;
+}
+
+/** Participant 1 asks participant 0 to propose the final state. */
+export interface FinalRequest {
+  kind: "final-request";
 }
 
 /** A closing state (same transfers and root, `isFinal`), signed by its proposer. */
@@ -25,7 +47,7 @@ export interface StateAck {
 }
 
 /** Every message two channel sides exchange. */
-export type ChannelMessage = PaymentProposal | FinalProposal | StateAck;
+export type ChannelMessage = PaymentProposal | FinalProposal | StateAck | PaymentRequest | FinalRequest;
 
 // ------------------------------------------------------------------ JSON forms (bigint as decimal strings)
 
@@ -51,9 +73,11 @@ export interface JsonSignedState {
 }
 
 export type JsonChannelMessage =
-  | { kind: "payment"; payment: JsonPayment; state: JsonState; sig: string }
+  | { kind: "payment"; payment: JsonPayment; state: JsonState; sig: string; request?: string }
   | { kind: "final"; state: JsonState; sig: string }
-  | { kind: "ack"; version: string; sig: string };
+  | { kind: "ack"; version: string; sig: string }
+  | { kind: "request"; id: string; amount: string; ref: string }
+  | { kind: "final-request" };
 
 /** Longest signature accepted from a peer (a contract wallet's may exceed 65 bytes). */
 export const MAX_SIGNATURE_BYTES = 4096;
@@ -87,12 +111,19 @@ export function encodeSignedState(signed: SignedState): JsonSignedState {
 /** The JSON-safe form of a message (bigints as decimal strings); `JSON.stringify` it as is. */
 export function encodeMessage(message: ChannelMessage): JsonChannelMessage {
   switch (message.kind) {
-    case "payment":
-      return { kind: "payment", payment: encodePayment(message.payment), state: encodeState(message.state), sig: message.sig };
+    case "payment": {
+      const json: JsonChannelMessage = { kind: "payment", payment: encodePayment(message.payment), state: encodeState(message.state), sig: message.sig };
+      if (message.request !== undefined) json.request = message.request.toString();
+      return json;
+    }
     case "final":
       return { kind: "final", state: encodeState(message.state), sig: message.sig };
     case "ack":
       return { kind: "ack", version: message.version.toString(), sig: message.sig };
+    case "request":
+      return { kind: "request", id: message.id.toString(), amount: message.amount.toString(), ref: message.ref };
+    case "final-request":
+      return { kind: "final-request" };
   }
 }
 
@@ -182,14 +213,21 @@ export function decodeSignedState(input: unknown, path = "signedState"): SignedS
 export function decodeMessage(input: unknown): ChannelMessage {
   const o = record(input, "message");
   switch (o.kind) {
-    case "payment":
-      return { kind: "payment", payment: decodePayment(o.payment), state: decodeState(o.state), sig: signature(o.sig, "sig") };
+    case "payment": {
+      const message: PaymentProposal = { kind: "payment", payment: decodePayment(o.payment), state: decodeState(o.state), sig: signature(o.sig, "sig") };
+      if (o.request !== undefined) message.request = uint(o.request, MAX_UINT64, "request");
+      return message;
+    }
     case "final":
       return { kind: "final", state: decodeState(o.state), sig: signature(o.sig, "sig") };
     case "ack":
       return { kind: "ack", version: uint(o.version, MAX_UINT64, "version"), sig: signature(o.sig, "sig") };
+    case "request":
+      return { kind: "request", id: uint(o.id, MAX_UINT64, "id"), amount: uint(o.amount, MAX_UINT256, "amount"), ref: bytes32(o.ref, "ref") };
+    case "final-request":
+      return { kind: "final-request" };
     default:
-      throw new MalformedMessageError("kind", 'expected "payment", "final" or "ack"');
+      throw new MalformedMessageError("kind", 'expected "payment", "final", "ack", "request" or "final-request"');
   }
 }
 

@@ -33,6 +33,17 @@ export class PaymentLog {
     return toHex(this.tree.root());
   }
 
+  /** The root of the first `size` payments (the log as it was then). */
+  rootAt(size: number): Hex {
+    return toHex(this.tree.root(size));
+  }
+
+  /** Drops every payment from `seq = size` on (e.g. proposals the peer did not countersign). */
+  truncate(size: number): void {
+    this.tree.truncate(size);
+    this.payments.length = size;
+  }
+
   /** Appends a payment, whose `seq` must be the log's size. */
   append(payment: Payment, leaf: Uint8Array = paymentLeaf(payment)): void {
     if (payment.seq !== BigInt(this.payments.length)) {
@@ -60,15 +71,19 @@ export class PaymentLog {
     return this.payments;
   }
 
-  /** The proof of payment `seq` against the current root. */
-  proof(seq: bigint | number): PaymentProof {
-    const payment = this.payment(seq);
+  /**
+   * The proof of payment `seq` against the current root, or with `size` against the root of the
+   * first `size` payments (`rootAt(size)`).
+   */
+  proof(seq: bigint | number, size: number = this.size): PaymentProof {
     const index = Number(seq);
+    if (!(index < size)) throw new InvalidArgumentError(`no payment ${seq} in a log of ${size}`);
+    const payment = this.payment(seq);
     return {
       payment,
       leaf: toHex(this.tree.leaf(index)),
-      proof: this.tree.proof(index).map(toHex),
-      root: this.root,
+      proof: this.tree.proof(index, size).map(toHex),
+      root: this.rootAt(size),
     };
   }
 }

@@ -24,7 +24,8 @@ export function hashPair(a: Uint8Array, b: Uint8Array): Buffer {
  * of n's binary decomposition (largest, leftmost first) folded from the right, e.g.
  * root(7) = H(P4, H(P2, P1)); so the tree keeps, per level k, the roots of the complete blocks of
  * 2^k leaves, like a binary counter: an append is amortised O(1) hashes (O(log n) at worst), the
- * root and any proof O(log n).
+ * root and any proof O(log n). Since the nodes of the first m leaves are a prefix of each level,
+ * the tree also gives the root and proofs of any earlier size, and truncates in O(log n).
  */
 export class MerkleTree {
   /** Level k holds the roots of the complete blocks of 2^k leaves, 32 bytes each, in order. */
@@ -55,11 +56,28 @@ export class MerkleTree {
     }
   }
 
-  /** The root; 32 zero bytes for an empty tree (the opening state's root). */
-  root(): Buffer {
-    if (this.n === 0) return EMPTY;
-    if (!this.cachedRoot) this.cachedRoot = this.foldPeaks(undefined, 0);
+  /**
+   * The root; 32 zero bytes for an empty tree (the opening state's root). With `size`, the root
+   * of the first `size` leaves (the tree as it was then): its nodes are a prefix of each level.
+   */
+  root(size: number = this.n): Buffer {
+    this.checkSize(size);
+    if (size === 0) return EMPTY;
+    if (size !== this.n) return this.foldPeaks(undefined, 0, size);
+    if (!this.cachedRoot) this.cachedRoot = this.foldPeaks(undefined, 0, size);
     return this.cachedRoot;
+  }
+
+  /**
+   * Drops every leaf from `size` on, as if they had never been appended. Level k keeps its first
+   * floor(size / 2^k) nodes: the complete blocks of the first `size` leaves, which are unchanged.
+   */
+  truncate(size: number): void {
+    this.checkSize(size);
+    if (size === this.n) return;
+    for (let k = 0; k < this.counts.length; k++) this.counts[k] = Math.floor(size / 2 ** k);
+    this.n = size;
+    this.cachedRoot = undefined;
   }
 
   /** The root the tree would have with `leaf` appended; the tree is left unchanged. */
@@ -67,8 +85,8 @@ export class MerkleTree {
     if (leaf.length !== NODE) throw new InvalidArgumentError("a leaf has 32 bytes");
     let carry: Buffer = Buffer.from(leaf);
     let k = 0;
-    for (; this.bit(k); k++) carry = hashPair(this.peak(k), carry);
-    return this.foldPeaks(carry, k + 1);
+    for (; this.bit(k, this.n); k++) carry = hashPair(this.peak(k, this.n), carry);
+    return this.foldPeaks(carry, k + 1, this.n);
   }
 
   /** The leaf at `index`. */
@@ -79,20 +97,22 @@ export class MerkleTree {
 
   /**
    * The proof of the leaf at `index`: the sibling on each level from the leaves up, levels with no
-   * sibling skipped; the same list as merkletreejs' `getProof(leaf, index)`.
+   * sibling skipped; the same list as merkletreejs' `getProof(leaf, index)`. With `size`, the
+   * proof against `root(size)`, the tree of the first `size` leaves.
    */
-  proof(index: number): Buffer[] {
-    this.checkIndex(index);
+  proof(index: number, size: number = this.n): Buffer[] {
+    this.checkSize(size);
+    this.checkIndex(index, size);
     const proof: Buffer[] = [];
     // Root of the incomplete block at the end of level k: the peaks below k folded.
     let tail: Buffer | undefined;
-    for (let k = 0; Math.ceil(this.n / 2 ** k) > 1; k++) {
+    for (let k = 0; Math.ceil(size / 2 ** k) > 1; k++) {
       const sibling = Math.floor(index / 2 ** k) ^ 1;
-      const width = Math.ceil(this.n / 2 ** k);
+      const width = Math.ceil(size / 2 ** k);
       if (sibling < width) {
-        proof.push(sibling < this.counts[k] ? Buffer.from(this.node(k, sibling)) : (tail as Buffer));
+        proof.push(sibling < Math.floor(size / 2 ** k) ? Buffer.from(this.node(k, sibling)) : (tail as Buffer));
       }
-      if (this.bit(k)) tail = tail ? hashPair(this.peak(k), tail) : Buffer.from(this.peak(k));
+      if (this.bit(k, size)) tail = tail ? hashPair(this.peak(k, size), tail) : Buffer.from(this.peak(k, size));
     }
     return proof;
   }
@@ -106,19 +126,20 @@ export class MerkleTree {
 
   // ------------------------------------------------------------------ internals
 
-  private bit(k: number): boolean {
-    return Math.floor(this.n / 2 ** k) % 2 === 1;
+  /** Bit k of `size`: whether the tree of `size` leaves has a perfect subtree of 2^k leaves. */
+  private bit(k: number, size: number): boolean {
+    return Math.floor(size / 2 ** k) % 2 === 1;
   }
 
-  /** The perfect-subtree root at level k of the binary decomposition of the size. */
-  private peak(k: number): Buffer {
-    return this.node(k, this.counts[k] - 1);
+  /** The perfect-subtree root at level k of the binary decomposition of `size` (its last complete block). */
+  private peak(k: number, size: number): Buffer {
+    return this.node(k, Math.floor(size / 2 ** k) - 1);
   }
 
-  /** Folds `acc` with the peaks at levels `from` and up, smallest first. */
-  private foldPeaks(acc: Buffer | undefined, from: number): Buffer {
+  /** Folds `acc` with the peaks of `size` at levels `from` and up, smallest first. */
+  private foldPeaks(acc: Buffer | undefined, from: number, size: number): Buffer {
     for (let k = from; k < this.counts.length; k++) {
-      if (this.bit(k)) acc = acc ? hashPair(this.peak(k), acc) : Buffer.from(this.peak(k));
+      if (this.bit(k, size)) acc = acc ? hashPair(this.peak(k, size), acc) : Buffer.from(this.peak(k, size));
     }
     return acc as Buffer;
   }
@@ -143,9 +164,15 @@ export class MerkleTree {
     this.counts[k]++;
   }
 
-  private checkIndex(index: number): void {
-    if (!Number.isInteger(index) || index < 0 || index >= this.n) {
-      throw new InvalidArgumentError(`no leaf ${index} in a tree of ${this.n}`);
+  private checkIndex(index: number, size: number = this.n): void {
+    if (!Number.isInteger(index) || index < 0 || index >= size) {
+      throw new InvalidArgumentError(`no leaf ${index} in a tree of ${size}`);
+    }
+  }
+
+  private checkSize(size: number): void {
+    if (!Number.isInteger(size) || size < 0 || size > this.n) {
+      throw new InvalidArgumentError(`size ${size} is not between 0 and ${this.n}`);
     }
   }
 }

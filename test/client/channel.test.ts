@@ -5,12 +5,16 @@ import { ethers } from "hardhat";
 import { EcdsaVerifier, KeySigner, SignatureCheckerVerifier, type StateSigner } from "../../src/crypto";
 import {
   Channel,
+  MAX_VERSION_GAP,
   decodeMessage,
   encodeMessage,
   payouts,
+  type ChannelHooks,
   type ChannelMessage,
+  type CommittedUpdate,
   type FinalProposal,
   type PaymentProposal,
+  type PendingProposal,
   type SignIntent,
   type StateAck,
 } from "../../src/channel";
@@ -27,16 +31,20 @@ import {
   RootMismatchError,
   SequenceMismatchError,
   SluiceError,
+  StaleRequestError,
   StaleVersionError,
   TransferMismatchError,
   UnexpectedAckError,
+  UnrequestedPaymentError,
+  VersionGapError,
   WrongChannelError,
   WrongPayerError,
+  WrongRoleError,
 } from "../../src/errors";
 import { paramsValue, stateValue } from "../../src/typedData";
-import type { Address, Hex, Params } from "../../src/types";
+import type { Address, Hex, Params, Payment } from "../../src/types";
 import { ETH, ZERO_HASH } from "../../src/types";
-import { bytes32, hexOf } from "./arbitraries";
+import { hexOf } from "./arbitraries";
 
 const CHAIN_ID = 31337n;
 const ADJUDICATOR = "0x5FbDB2315678afecb367f032d93F642f64180aa3" as Address;
@@ -44,8 +52,13 @@ const KEYS = [new KeySigner(hexOf(Buffer.alloc(32, 0xa1))), new KeySigner(hexOf(
 const PARAMS: Params = { participants: [KEYS[0].address, KEYS[1].address], asset: ETH, challengePeriod: 60n, nonce: 7n };
 
 type Constructor = abstract new (...args: never[]) => SluiceError;
+type Sides = readonly [Channel, Channel];
 
-function makePair(deposits: readonly [bigint, bigint] = [1000n, 1000n], kinds: readonly ["native" | "js", "native" | "js"] = ["native", "native"]) {
+function makePair(
+  deposits: readonly [bigint, bigint] = [1000n, 1000n],
+  kinds: readonly ["native" | "js", "native" | "js"] = ["native", "native"],
+  hooks: readonly [ChannelHooks | undefined, ChannelHooks | undefined] = [undefined, undefined],
+) {
   return ([0, 1] as const).map(
     (me) =>
       new Channel({
@@ -56,6 +69,7 @@ function makePair(deposits: readonly [bigint, bigint] = [1000n, 1000n], kinds: r
         chainId: CHAIN_ID,
         adjudicator: ADJUDICATOR,
         deposits,
+        hooks: hooks[me],
       }),
   ) as [Channel, Channel];
 }
@@ -63,33 +77,238 @@ function makePair(deposits: readonly [bigint, bigint] = [1000n, 1000n], kinds: r
 /** Sends a message as the node will: JSON text over the wire. */
 const wire = <T extends ChannelMessage>(m: T): unknown => JSON.parse(JSON.stringify(encodeMessage(m)));
 
-async function pay(sides: readonly [Channel, Channel], payer: 0 | 1, amount: bigint, ref: Hex = ZERO_HASH) {
-  const proposal = await sides[payer].pay(amount, ref);
-  const ack = await sides[1 - payer].receivePayment(wire(proposal));
-  return sides[payer].receiveAck(wire(ack));
+/** One payment, one at a time: participant 0 pays directly, participant 1 through a request. */
+async function pay(sides: Sides, payer: 0 | 1, amount: bigint, ref: Hex = ZERO_HASH) {
+  const proposal = payer === 0 ? await sides[0].pay(amount, ref) : await sides[0].receiveRequest(wire(await sides[1].requestPayment(amount, ref)));
+  const ack = await sides[1].receivePayment(wire(proposal));
+  return sides[0].receiveAck(wire(ack));
 }
 
-async function close(sides: readonly [Channel, Channel], proposer: 0 | 1) {
-  const proposal = await sides[proposer].proposeFinal();
-  return sides[proposer].receiveAck(await sides[1 - proposer].acceptFinal(wire(proposal)));
+/** Closes: participant 0 proposes the final state, on its own or at participant 1's request. */
+async function close(sides: Sides, asker: 0 | 1) {
+  const proposal = asker === 0 ? await sides[0].proposeFinal() : await sides[0].receiveFinalRequest(wire(await sides[1].requestFinal()));
+  return sides[0].receiveAck(wire(await sides[1].acceptFinal(wire(proposal))));
 }
 
 /** Everything observable about a channel, to show a rejection changed nothing. */
-const view = (c: Channel) => ({ snapshot: c.snapshot(), pending: c.pending, root: c.paymentCount && c.proof(0).root });
+const view = (c: Channel) => ({
+  snapshot: c.snapshot(),
+  pending: c.pending,
+  requests: c.requests,
+  tip: c.tip,
+  spendable: [c.spendable(0), c.spendable(1)],
+  root: c.paymentCount && c.proof(0).root,
+});
 
-async function expectRejected(promise: Promise<unknown>, type: Constructor) {
+async function expectRejected(promise: Promise<unknown>, type: Constructor): Promise<unknown> {
   let caught: unknown;
   try {
     await promise;
   } catch (e) {
     caught = e;
   }
-  expect(caught, `expected ${type.name}`).to.be.instanceOf(type);
+  expect(caught, `expected ${type.name}, got ${String(caught)}`).to.be.instanceOf(type);
   expect(caught).to.be.instanceOf(SluiceError);
+  return caught;
 }
 
 const flipNibble = (hex: Hex, at = hex.length - 3): Hex => `${hex.slice(0, at)}${hex[at] === "0" ? "1" : "0"}${hex.slice(at + 1)}` as Hex;
 const clone = <T>(m: T): T => decodeMessage(structuredClone(encodeMessage(m as ChannelMessage))) as T;
+const refOf = (n: number): Hex => hexOf(Buffer.from(n.toString(16).padStart(64, "0"), "hex"));
+const sum = (payments: readonly Payment[], payer: 0 | 1) => payments.filter((p) => p.payer === payer).reduce((a, p) => a + p.amount, 0n);
+
+/** Participant 1's refusal of a proposal, sent back to participant 0 in order with the acks. */
+interface Rejection {
+  kind: "rejection";
+  version: bigint;
+  error: unknown;
+}
+
+/**
+ * Two sides and the two ordered one-way queues between them, driven as a pipelining node would:
+ * participant 0 keeps proposing without waiting for acks; a refusal comes back in order with the
+ * acks and makes participant 0 abandon the refused proposal and every later one, then serve the
+ * abandoned requests again (except the refused one if it was refused as unrequested).
+ */
+class Link {
+  readonly toP1: ChannelMessage[] = [];
+  readonly toP0: (ChannelMessage | Rejection)[] = [];
+  readonly committed1: CommittedUpdate[] = [];
+  readonly paid = new Set<Hex>();
+  readonly abandoned = new Set<Hex>();
+  readonly issued = new Set<bigint>();
+  readonly cancelled = new Set<bigint>();
+  rejections = 0;
+  /** Most proposals participant 0 had pending at once. */
+  depth = 0;
+  readonly sides: [Channel, Channel];
+
+  constructor(deposits: readonly [bigint, bigint], believed0: readonly [bigint, bigint] = deposits) {
+    this.sides = makePair(deposits, ["native", "native"], [undefined, { onCommit: (u) => void this.committed1.push(u) }]);
+    this.sides[0].setDeposits(believed0);
+  }
+
+  /** Participant 0 pays; an unaffordable payment is refused at once and changes nothing. */
+  async pay(amount: bigint, ref: Hex): Promise<void> {
+    const side = this.sides[0];
+    if (amount > side.spendable(0)) {
+      const before = view(side);
+      await expectRejected(side.pay(amount, ref), InsufficientFundsError);
+      expect(view(side)).to.deep.equal(before);
+      return;
+    }
+    this.toP1.push(await side.pay(amount, ref));
+    this.paid.add(ref);
+    this.depth = Math.max(this.depth, side.pending.length);
+  }
+
+  /** Participant 1 asks to pay; checked against its latest state less its outstanding requests. */
+  async request(amount: bigint, ref: Hex): Promise<void> {
+    const side = this.sides[1];
+    if (amount > side.spendable(1)) {
+      const before = view(side);
+      await expectRejected(side.requestPayment(amount, ref), InsufficientFundsError);
+      expect(view(side)).to.deep.equal(before);
+      return;
+    }
+    const request = await side.requestPayment(amount, ref);
+    this.issued.add(request.id);
+    this.toP0.push(request);
+  }
+
+  async cancel(pick: number): Promise<void> {
+    const requests = this.sides[1].requests;
+    if (requests.length === 0) return;
+    const id = requests[pick % requests.length].id;
+    expect(await this.sides[1].cancelRequest(id)).to.have.property("id", id);
+    this.cancelled.add(id);
+  }
+
+  /** Delivers the oldest message to participant 1. */
+  async toParticipant1(): Promise<void> {
+    const message = this.toP1.shift();
+    if (!message) return;
+    const side = this.sides[1];
+    const before = view(side);
+    try {
+      this.toP0.push((await side.receive(wire(message))) as StateAck);
+    } catch (error) {
+      expect(error).to.be.instanceOf(SluiceError);
+      expect(view(side)).to.deep.equal(before);
+      this.rejections++;
+      this.toP0.push({ kind: "rejection", version: (message as PaymentProposal).state.version, error });
+    }
+  }
+
+  /** Delivers the oldest message to participant 0. */
+  async toParticipant0(): Promise<void> {
+    const message = this.toP0.shift();
+    if (!message) return;
+    const side = this.sides[0];
+    if (message.kind === "rejection") {
+      const dropped = await side.abandonPending(message.version);
+      expect(side.tip.version <= side.signedVersion).to.equal(true);
+      expect(side.snapshot().payments.length).to.equal(side.paymentCount);
+      for (const [i, p] of dropped.entries()) {
+        expect(p.state.version > message.version || (i === 0 && p.state.version === message.version)).to.equal(true);
+        if (p.request === undefined) {
+          this.abandoned.add(p.payment!.ref);
+        } else if (!(i === 0 && message.error instanceof UnrequestedPaymentError)) {
+          // Serve the dropped request again: it is still outstanding at participant 1.
+          await this.serve({ kind: "request", id: p.request, amount: p.payment!.amount, ref: p.payment!.ref });
+        }
+      }
+      return;
+    }
+    if (message.kind === "request") {
+      await this.serve(message);
+      return;
+    }
+    expect(message.kind).to.equal("ack");
+    await side.receiveAck(wire(message));
+  }
+
+  private async serve(request: ChannelMessage & { kind: "request" }): Promise<void> {
+    const side = this.sides[0];
+    const before = view(side);
+    try {
+      this.toP1.push((await side.receive(wire(request))) as PaymentProposal);
+      this.depth = Math.max(this.depth, side.pending.length);
+    } catch (error) {
+      // Refused (participant 1 can't afford it on top of the tip): the reply makes participant 1 drop it.
+      expect(error).to.be.instanceOf(InsufficientFundsError);
+      expect(view(side)).to.deep.equal(before);
+      if (await this.sides[1].cancelRequest(request.id)) this.cancelled.add(request.id);
+    }
+  }
+
+  async drain(): Promise<void> {
+    while (this.toP1.length > 0 || this.toP0.length > 0) {
+      await this.toParticipant1();
+      await this.toParticipant0();
+    }
+  }
+
+  /** Both sides agree and the money adds up. */
+  checkConverged(deposits: readonly [bigint, bigint]): void {
+    const [a, b] = this.sides;
+    expect(a.pending).to.deep.equal([]);
+    expect(b.requests).to.deep.equal([]);
+    expect(b.latest).to.deep.equal(a.latest);
+    expect(b.snapshot().payments).to.deep.equal(a.snapshot().payments);
+    if (a.paymentCount > 0) expect(a.proof(a.paymentCount - 1)).to.deep.equal(b.proof(b.paymentCount - 1));
+    const log = a.snapshot().payments;
+    const sent = [sum(log, 0), sum(log, 1)];
+    expect(a.latest.state.transferred).to.deep.equal(sent);
+    expect(payouts(deposits, a.latest.state.transferred)).to.deep.equal([deposits[0] + sent[1] - sent[0], deposits[1] + sent[0] - sent[1]]);
+    // Participant 0's payments: each either committed once or abandoned, none lost.
+    const refs0 = log.filter((p) => p.payer === 0).map((p) => p.ref);
+    expect(new Set(refs0).size).to.equal(refs0.length);
+    for (const ref of refs0) expect(this.abandoned.has(ref)).to.equal(false);
+    expect(refs0.length + this.abandoned.size).to.equal(this.paid.size);
+    // Participant 1's requests: each committed once (matching it) or cancelled, never both.
+    const ids = this.committed1.filter((u) => u.payment?.payer === 1).map((u) => u.request!);
+    expect(new Set(ids).size).to.equal(ids.length);
+    for (const id of ids) expect(this.cancelled.has(id)).to.equal(false);
+    expect(ids.length + this.cancelled.size).to.equal(this.issued.size);
+  }
+}
+
+const actionArb = (withConfirm: boolean) =>
+  fc.oneof(
+    { arbitrary: fc.record({ t: fc.constant("pay" as const), amount: fc.bigInt({ min: 1n, max: 150n }) }), weight: 3 },
+    { arbitrary: fc.record({ t: fc.constant("request" as const), amount: fc.bigInt({ min: 1n, max: 150n }) }), weight: 3 },
+    { arbitrary: fc.record({ t: fc.constant("to1" as const), n: fc.integer({ min: 1, max: 6 }) }), weight: 3 },
+    { arbitrary: fc.record({ t: fc.constant("to0" as const), n: fc.integer({ min: 1, max: 6 }) }), weight: 3 },
+    { arbitrary: fc.record({ t: fc.constant("cancel" as const), pick: fc.nat() }), weight: 1 },
+    { arbitrary: fc.record({ t: fc.constant(withConfirm ? ("confirm" as const) : ("to1" as const)), n: fc.constant(1) }), weight: 1 },
+  );
+
+async function run(link: Link, actions: readonly ({ t: string } & Record<string, unknown>)[], truth: readonly [bigint, bigint]) {
+  let ref = 1;
+  for (const a of actions) {
+    switch (a.t) {
+      case "pay":
+        await link.pay(a.amount as bigint, refOf(ref++));
+        break;
+      case "request":
+        await link.request(a.amount as bigint, refOf(ref++));
+        break;
+      case "to1":
+        for (let i = 0; i < (a.n as number); i++) await link.toParticipant1();
+        break;
+      case "to0":
+        for (let i = 0; i < (a.n as number); i++) await link.toParticipant0();
+        break;
+      case "cancel":
+        await link.cancel(a.pick as number);
+        break;
+      case "confirm":
+        link.sides[1].setDeposits(truth);
+        break;
+    }
+  }
+}
 
 describe("client Channel", function () {
   describe("payments", function () {
@@ -100,7 +319,7 @@ describe("client Channel", function () {
       expect(signed.state.transferred).to.deep.equal([30n, 0n]);
       expect(sides[1].latest).to.deep.equal(sides[0].latest);
       expect(sides[0].payouts).to.deep.equal([970n, 1030n]);
-      expect(sides[0].pending).to.equal(undefined);
+      expect(sides[0].pending).to.deep.equal([]);
       expect(sides[1].payment(0).amount).to.equal(30n);
       for (const i of [0, 1] as const) {
         const sig = signed.sigs[i];
@@ -108,63 +327,165 @@ describe("client Channel", function () {
       }
     });
 
-    it("random payments both ways end with the same state on both sides and payouts = deposits + received - sent", async function () {
+    it("participant 1 pays through a request that participant 0 turns into a proposal", async function () {
+      const sides = makePair();
+      const ref = hexOf(Buffer.alloc(32, 4));
+      const request = await sides[1].requestPayment(25n, ref);
+      expect(request).to.deep.equal({ kind: "request", id: 1n, amount: 25n, ref });
+      expect(sides[1].requests).to.deep.equal([request]);
+      expect(sides[1].spendable()).to.equal(975n);
+      const proposal = await sides[0].receiveRequest(request);
+      expect(proposal.request).to.equal(1n);
+      expect(proposal.payment).to.include({ payer: 1, amount: 25n, ref });
+      await sides[0].receiveAck(await sides[1].receivePayment(proposal));
+      expect(sides[1].requests).to.deep.equal([]);
+      expect(sides[0].latest).to.deep.equal(sides[1].latest);
+      expect(sides[0].payouts).to.deep.equal([1025n, 975n]);
+      expect((await sides[1].requestPayment(1n)).id).to.equal(2n);
+    });
+
+    it("random pipelined payments both ways end with the same state and log on both sides, and payouts = deposits + received - sent", async function () {
+      let deepest = 0;
       await fc.assert(
         fc.asyncProperty(
-          fc.tuple(fc.bigInt({ min: 0n, max: 500n }), fc.bigInt({ min: 0n, max: 500n })),
-          fc.array(fc.record({ payer: fc.constantFrom(0 as const, 1 as const), amount: fc.bigInt({ min: 1n, max: 200n }), ref: bytes32() }), {
-            maxLength: 25,
-          }),
+          fc.tuple(fc.bigInt({ min: 0n, max: 800n }), fc.bigInt({ min: 0n, max: 800n })),
+          fc.array(actionArb(false), { minLength: 10, maxLength: 60 }),
           fc.constantFrom(0 as const, 1 as const),
-          async (deposits, payments, closer) => {
-            const sides = makePair(deposits);
-            const sent = [0n, 0n];
-            for (const { payer, amount, ref } of payments) {
-              if (amount > sides[payer].spendable()) {
-                const before = [view(sides[0]), view(sides[1])];
-                await expectRejected(sides[payer].pay(amount, ref), InsufficientFundsError);
-                expect([view(sides[0]), view(sides[1])]).to.deep.equal(before);
-                continue;
-              }
-              await pay(sides, payer, amount, ref);
-              sent[payer] += amount;
-              expect(sides[1].latest).to.deep.equal(sides[0].latest);
-            }
+          async (deposits, actions, closer) => {
+            const link = new Link(deposits);
+            await run(link, actions, deposits);
+            await link.drain();
+            deepest = Math.max(deepest, link.depth);
+            // With the same deposits on both sides, only a cancelled request is ever refused.
+            if (link.cancelled.size === 0) expect(link.rejections).to.equal(0);
+            link.checkConverged(deposits);
+            const sides = link.sides;
             const final = await close(sides, closer);
             expect(final.state.isFinal).to.equal(true);
             expect(sides[1].latest).to.deep.equal(sides[0].latest);
-            expect(sides[0].payouts).to.deep.equal([deposits[0] + sent[1] - sent[0], deposits[1] + sent[0] - sent[1]]);
             expect(payouts(deposits, final.state.transferred)).to.deep.equal(sides[1].payouts);
             await expectRejected(sides[0].pay(1n), ChannelFinalizedError);
-            await expectRejected(sides[1].proposeFinal(), ChannelFinalizedError);
+            await expectRejected(sides[1].requestPayment(1n), ChannelFinalizedError);
+            await expectRejected(sides[0].proposeFinal(), ChannelFinalizedError);
           },
         ),
         { numRuns: 40 },
       );
+      expect(deepest, "the runs pipeline").to.be.greaterThan(4);
+    });
+
+    it("refusals mid-pipeline (overspends of an unconfirmed deposit, cancelled requests) are abandoned, and the sides still converge", async function () {
+      let runs = 0;
+      let refused = 0;
+      await fc.assert(
+        fc.asyncProperty(
+          fc.tuple(fc.bigInt({ min: 0n, max: 300n }), fc.bigInt({ min: 0n, max: 300n })),
+          fc.bigInt({ min: 1n, max: 300n }),
+          fc.array(actionArb(true), { minLength: 10, maxLength: 60 }),
+          async (deposits, topUp, actions) => {
+            runs++;
+            // Participant 0 sees its top-up confirmed before participant 1 does.
+            const truth = [deposits[0] + topUp, deposits[1]] as const;
+            const link = new Link(deposits, truth);
+            await run(link, actions, truth);
+            link.sides[1].setDeposits(truth);
+            await link.drain();
+            if (link.rejections > 0) refused++;
+            link.checkConverged(truth);
+            // The channel carries on: more payments both ways, then the close.
+            await link.pay(1n, refOf(9001));
+            await link.request(1n, refOf(9002));
+            await link.drain();
+            link.checkConverged(truth);
+            await close(link.sides, 1);
+            expect(link.sides[0].latest).to.deep.equal(link.sides[1].latest);
+          },
+        ),
+        { numRuns: 40 },
+      );
+      expect(refused, `runs with a refusal, of ${runs}`).to.be.greaterThan(runs / 4);
+    });
+
+    it("an overspend refused mid-pipeline voids the later proposals; abandonPending rolls back to the committed state", async function () {
+      const sides = makePair([100n, 100n]);
+      sides[0].setDeposits([150n, 100n]);
+      await pay(sides, 0, 10n);
+      const committed = view(sides[0]);
+      const p1 = await sides[0].pay(20n);
+      const p2 = await sides[0].pay(90n); // 120 in all: beyond the 100 participant 1 confirmed
+      const p3 = await sides[0].receiveRequest(await sides[1].requestPayment(5n));
+      const p4 = await sides[0].pay(1n);
+      expect([p1, p2, p3, p4].map((p) => p.state.version)).to.deep.equal([2n, 3n, 4n, 5n]);
+      expect(sides[0].tip.transferred).to.deep.equal([121n, 5n]);
+      expect(sides[0].paymentCount).to.equal(1);
+      const a1 = await sides[1].receivePayment(wire(p1));
+      await expectRejected(sides[1].receivePayment(wire(p2)), InsufficientFundsError);
+      await expectRejected(sides[1].receivePayment(wire(p3)), SequenceMismatchError);
+      await expectRejected(sides[1].receivePayment(wire(p4)), SequenceMismatchError);
+      await sides[0].receiveAck(wire(a1));
+      const dropped = await sides[0].abandonPending(p2.state.version);
+      expect(dropped.map((p) => p.state.version)).to.deep.equal([3n, 4n, 5n]);
+      expect(dropped[1].request).to.equal(1n);
+      expect(await sides[0].abandonPending(p3.state.version)).to.deep.equal([]); // the later refusals find nothing
+      expect(sides[0].pending).to.deep.equal([]);
+      expect(sides[0].tip).to.deep.equal(sides[1].latest.state);
+      expect(sides[0].snapshot().payments).to.deep.equal(sides[1].snapshot().payments);
+      expect(sides[0].snapshot().signedVersion).to.equal(5n);
+      expect(committed.snapshot.signedVersion).to.equal(1n);
+      // The next proposal skips the burned versions; the dropped request may be served again.
+      const again = await sides[0].receiveRequest(wire({ kind: "request", id: 1n, amount: 5n, ref: ZERO_HASH }));
+      expect(again.state.version).to.equal(6n);
+      await sides[0].receiveAck(await sides[1].receivePayment(again));
+      expect(sides[0].latest).to.deep.equal(sides[1].latest);
+      expect(sides[0].latest.state.transferred).to.deep.equal([30n, 5n]);
+    });
+
+    it("abandonPending() without a version drops every pending proposal", async function () {
+      const sides = makePair();
+      await pay(sides, 1, 3n);
+      const before = view(sides[0]);
+      await sides[0].pay(1n);
+      await sides[0].pay(2n);
+      expect((await sides[0].abandonPending()).map((p: PendingProposal) => p.payment?.amount)).to.deep.equal([1n, 2n]);
+      expect({ ...view(sides[0]), snapshot: { ...view(sides[0]).snapshot, signedVersion: 0n } }).to.deep.equal({
+        ...before,
+        snapshot: { ...before.snapshot, signedVersion: 0n },
+      });
+      expect(await sides[0].abandonPending()).to.deep.equal([]);
+      await pay(sides, 0, 4n);
+      expect(sides[0].latest.state.version).to.equal(4n);
     });
 
     it("the JS crypto path interoperates with the native one", async function () {
-      const sides = makePair([100n, 100n], ["js", "native"]);
-      await pay(sides, 0, 5n);
-      await pay(sides, 1, 7n);
-      await close(sides, 1);
-      expect(sides[0].latest).to.deep.equal(sides[1].latest);
-      expect(sides[0].payouts).to.deep.equal([102n, 98n]);
+      for (const kinds of [
+        ["js", "native"],
+        ["native", "js"],
+      ] as const) {
+        const sides = makePair([100n, 100n], kinds);
+        await pay(sides, 0, 5n);
+        await pay(sides, 1, 7n);
+        await close(sides, 1);
+        expect(sides[0].latest).to.deep.equal(sides[1].latest);
+        expect(sides[0].payouts).to.deep.equal([102n, 98n]);
+      }
     });
 
-    it("a payer can't pay beyond its deposit plus what it received", async function () {
+    it("a payer can't pay beyond its deposit plus what it received, pending proposals counted", async function () {
       const sides = makePair([10n, 0n]);
-      await expectRejected(sides[1].pay(1n), InsufficientFundsError);
-      await pay(sides, 0, 10n);
-      await expectRejected(sides[0].pay(1n), InsufficientFundsError);
-      await pay(sides, 1, 4n);
-      await pay(sides, 0, 4n);
-      expect(sides[0].spendable()).to.equal(0n);
+      await expectRejected(sides[1].requestPayment(1n), InsufficientFundsError);
+      await sides[0].pay(6n);
+      await expectRejected(sides[0].pay(5n), InsufficientFundsError); // 6 pending + 5 > 10
+      // Participant 0 counts its pending payment to participant 1 when serving participant 1's request.
+      const served = await sides[0].receiveRequest({ kind: "request", id: 1n, amount: 6n, ref: ZERO_HASH });
+      await expectRejected(sides[0].receiveRequest({ kind: "request", id: 2n, amount: 1n, ref: ZERO_HASH }), InsufficientFundsError);
+      expect(sides[0].spendable(0)).to.equal(10n);
+      expect(sides[0].spendable(1)).to.equal(0n);
+      expect(served.state.transferred).to.deep.equal([6n, 6n]);
     });
 
-    it("the payee checks affordability against its own confirmed deposits", async function () {
+    it("participant 1 checks affordability against its own confirmed deposits", async function () {
       const sides = makePair([0n, 0n]);
-      sides[0].setDeposits([50n, 0n]); // the payer believes in a deposit the payee has not confirmed
+      sides[0].setDeposits([50n, 0n]); // participant 0 believes in a deposit participant 1 has not confirmed
       const proposal = await sides[0].pay(20n);
       const before = view(sides[1]);
       await expectRejected(sides[1].receivePayment(proposal), InsufficientFundsError);
@@ -174,89 +495,207 @@ describe("client Channel", function () {
       expect(sides[0].latest).to.deep.equal(sides[1].latest);
     });
 
-    it("rejects amounts of zero or beyond uint256, and a second proposal while one is pending", async function () {
+    it("rejects amounts of zero or beyond uint256, and a bad ref", async function () {
       const sides = makePair();
-      await expectRejected(sides[0].pay(0n), InvalidAmountError);
-      await expectRejected(sides[0].pay(-1n), InvalidAmountError);
-      await expectRejected(sides[0].pay(1n << 256n), InvalidAmountError);
-      await sides[0].pay(1n);
-      await expectRejected(sides[0].pay(1n), ProposalPendingError);
-      await expectRejected(sides[0].proposeFinal(), ProposalPendingError);
+      for (const amount of [0n, -1n, 1n << 256n]) {
+        await expectRejected(sides[0].pay(amount), InvalidAmountError);
+        await expectRejected(sides[1].requestPayment(amount), InvalidAmountError);
+      }
+      await expectRejected(sides[0].receiveRequest({ kind: "request", id: 1n, amount: 0n, ref: ZERO_HASH }), InvalidAmountError);
+      await expectRejected(sides[0].receiveRequest({ kind: "request", id: 1n, amount: 1n << 256n, ref: ZERO_HASH }), MalformedMessageError);
+      expect(sides[0].pending).to.deep.equal([]);
+      await expectRejected(sides[1].requestPayment(1n, "0x12" as Hex), InvalidArgumentError);
+      expect(sides[1].requests).to.deep.equal([]);
     });
 
-    it("processes pipelined messages in order", async function () {
+    it("participant 0 serves request ids in increasing order only, and again after abandoning them", async function () {
+      const sides = makePair();
+      const r1 = await sides[1].requestPayment(1n);
+      const r2 = await sides[1].requestPayment(2n);
+      await sides[0].receiveRequest(r2);
+      const before = view(sides[0]);
+      await expectRejected(sides[0].receiveRequest(r2), StaleRequestError);
+      await expectRejected(sides[0].receiveRequest(r1), StaleRequestError);
+      expect(view(sides[0])).to.deep.equal(before);
+      await sides[0].abandonPending();
+      await sides[0].receiveRequest(r1);
+      await sides[0].receiveRequest(r2);
+      expect(sides[0].pending.map((p) => p.request)).to.deep.equal([1n, 2n]);
+    });
+
+    it("processes queued messages in call order", async function () {
       const sides = makePair();
       const p = await sides[0].pay(1n);
       const acks = await Promise.all([sides[1].receivePayment(p), sides[1].receivePayment(p)].map((x) => x.catch((e: unknown) => e)));
       expect(acks[0]).to.have.property("kind", "ack");
       expect(acks[1]).to.be.instanceOf(StaleVersionError);
+      // Participant 0 pipelines without awaiting: the proposals still chain in call order.
+      const ps = await Promise.all([sides[0].pay(1n), sides[0].pay(2n), sides[0].pay(3n)]);
+      expect(ps.map((x) => x.state.version)).to.deep.equal([2n, 3n, 4n]);
+      expect(ps.map((x) => x.payment.seq)).to.deep.equal([1n, 2n, 3n]);
+    });
+
+    it("every role violation is a WrongRoleError and changes nothing", async function () {
+      const sides = makePair();
+      const proposal = await sides[0].pay(1n);
+      const ack = await sides[1].receivePayment(proposal);
+      const request = await sides[1].requestPayment(1n);
+      const before = [view(sides[0]), view(sides[1])];
+      const calls: [string, () => Promise<unknown>][] = [
+        ["1 pay", () => sides[1].pay(1n)],
+        ["1 proposeFinal", () => sides[1].proposeFinal()],
+        ["1 receiveRequest", () => sides[1].receiveRequest(request)],
+        ["1 receiveFinalRequest", () => sides[1].receiveFinalRequest({ kind: "final-request" })],
+        ["1 receiveAck", () => sides[1].receiveAck(ack)],
+        ["0 requestPayment", () => sides[0].requestPayment(1n)],
+        ["0 requestFinal", () => sides[0].requestFinal()],
+        ["0 cancelRequest", () => sides[0].cancelRequest(1n)],
+        ["0 receivePayment", () => sides[0].receivePayment(proposal)],
+        ["0 acceptFinal", () => sides[0].acceptFinal({ kind: "final", state: proposal.state, sig: proposal.sig })],
+      ];
+      for (const [name, call] of calls) {
+        const error = await expectRejected(call(), WrongRoleError);
+        expect((error as Error).message, name).to.match(/^participant [01] can't/);
+      }
+      expect([view(sides[0]), view(sides[1])]).to.deep.equal(before);
+    });
+  });
+
+  describe("requests", function () {
+    it("participant 1 refuses a payment by itself that it did not request, or requested otherwise, and changes nothing", async function () {
+      const sides = makePair();
+      const ref = hexOf(Buffer.alloc(32, 5));
+      await sides[1].requestPayment(10n, ref);
+      const cases: [string, { id: bigint; amount: bigint; ref: Hex }][] = [
+        ["unknown id", { id: 7n, amount: 10n, ref }],
+        ["other amount", { id: 1n, amount: 11n, ref }],
+        ["other ref", { id: 1n, amount: 10n, ref: ZERO_HASH }],
+      ];
+      for (const [name, forged] of cases) {
+        const other = makePair();
+        const proposal = await other[0].receiveRequest({ kind: "request", ...forged });
+        const before = view(sides[1]);
+        await expectRejected(sides[1].receivePayment(wire(proposal)), UnrequestedPaymentError);
+        expect(view(sides[1]), name).to.deep.equal(before);
+      }
+      // A payment by participant 1 with no request at all.
+      const bare = await sides[0].receiveRequest({ kind: "request", id: 1n, amount: 10n, ref });
+      delete bare.request;
+      await expectRejected(sides[1].receivePayment(wire(bare)), UnrequestedPaymentError);
+    });
+
+    it("a cancelled request is refused, and a consumed one can't be paid twice", async function () {
+      const sides = makePair();
+      const r1 = await sides[1].requestPayment(10n);
+      const r2 = await sides[1].requestPayment(20n);
+      const p1 = await sides[0].receiveRequest(r1);
+      const p2 = await sides[0].receiveRequest(r2);
+      expect(await sides[1].cancelRequest(r1.id)).to.deep.equal(r1);
+      expect(await sides[1].cancelRequest(r1.id)).to.equal(undefined);
+      expect(sides[1].spendable()).to.equal(980n);
+      await expectRejected(sides[1].receivePayment(p1), UnrequestedPaymentError);
+      await sides[0].abandonPending(p1.state.version);
+      const again = await sides[0].receiveRequest(r2);
+      await sides[0].receiveAck(await sides[1].receivePayment(again));
+      expect(p2.state.version < again.state.version).to.equal(true);
+      // A replay of the same request's payment, built on the new tip, is refused as unrequested.
+      const replay = await sides[0].receiveRequest({ ...r2, id: 5n });
+      replay.request = r2.id;
+      await expectRejected(sides[1].receivePayment(replay), UnrequestedPaymentError);
+      expect(sides[0].latest).to.deep.equal(sides[1].latest);
+      expect(sides[1].payouts).to.deep.equal([1020n, 980n]);
     });
   });
 
   describe("tampered messages", function () {
-    type Tamper = [string, (p: PaymentProposal) => void, Constructor];
-    const proposalTampers: Tamper[] = [
-      ["payment.amount + 1", (p) => (p.payment.amount += 1n), TransferMismatchError],
-      ["payment.amount = 0", (p) => (p.payment.amount = 0n), InvalidAmountError],
-      ["payment.seq + 1", (p) => (p.payment.seq += 1n), SequenceMismatchError],
-      ["payment.payer flipped", (p) => (p.payment.payer = p.payment.payer === 0 ? 1 : 0), WrongPayerError],
-      ["payment.ref", (p) => (p.payment.ref = flipNibble(p.payment.ref)), RootMismatchError],
-      ["payment.channelId", (p) => (p.payment.channelId = flipNibble(p.payment.channelId)), WrongChannelError],
-      ["state.channelId", (p) => (p.state.channelId = flipNibble(p.state.channelId)), WrongChannelError],
-      ["state.version - 1", (p) => (p.state.version -= 1n), StaleVersionError],
-      ["state.version + 1", (p) => (p.state.version += 1n), InvalidSignatureError],
-      ["state.transferred[payer] + 1", (p) => (p.state.transferred = bump(p.state.transferred, p.payment.payer)), TransferMismatchError],
-      ["state.transferred[payee] + 1", (p) => (p.state.transferred = bump(p.state.transferred, 1 - p.payment.payer)), TransferMismatchError],
-      ["state.paymentsRoot", (p) => (p.state.paymentsRoot = flipNibble(p.state.paymentsRoot)), RootMismatchError],
-      ["state.isFinal", (p) => (p.state.isFinal = true), FinalFlagError],
-      ["sig", (p) => (p.sig = flipNibble(p.sig, 40)), InvalidSignatureError],
-      ["sig v", (p) => (p.sig = `${p.sig.slice(0, 130)}${p.sig.endsWith("1b") ? "1c" : "1b"}` as Hex), InvalidSignatureError],
-      ["sig by the payee", (p) => (p.sig = "0x" as Hex), InvalidSignatureError],
-    ];
     const bump = (t: readonly [bigint, bigint], i: number): [bigint, bigint] => (i === 0 ? [t[0] + 1n, t[1]] : [t[0], t[1] + 1n]);
+    /** Tamper, then the error for a payment by participant 0 and by participant 1 (null: no such tamper). */
+    type Tamper = [string, (p: PaymentProposal) => void, Constructor | null, Constructor];
+    const proposalTampers: Tamper[] = [
+      ["payment.amount + 1", (p) => (p.payment.amount += 1n), TransferMismatchError, UnrequestedPaymentError],
+      ["payment.amount = 0", (p) => (p.payment.amount = 0n), InvalidAmountError, InvalidAmountError],
+      ["payment.seq + 1", (p) => (p.payment.seq += 1n), SequenceMismatchError, SequenceMismatchError],
+      ["payment.seq - 1", (p) => (p.payment.seq = p.payment.seq === 0n ? 1n : p.payment.seq - 1n), SequenceMismatchError, SequenceMismatchError],
+      ["payment.payer flipped", (p) => (p.payment.payer = p.payment.payer === 0 ? 1 : 0), UnrequestedPaymentError, WrongPayerError],
+      ["payment.ref", (p) => (p.payment.ref = flipNibble(p.payment.ref)), RootMismatchError, UnrequestedPaymentError],
+      ["payment.channelId", (p) => (p.payment.channelId = flipNibble(p.payment.channelId)), WrongChannelError, WrongChannelError],
+      ["request id", (p) => (p.request = p.request === undefined ? 1n : p.request + 1000n), WrongPayerError, UnrequestedPaymentError],
+      ["request id dropped", (p) => delete p.request, null, UnrequestedPaymentError],
+      ["state.channelId", (p) => (p.state.channelId = flipNibble(p.state.channelId)), WrongChannelError, WrongChannelError],
+      ["state.version - 1", (p) => (p.state.version -= 1n), StaleVersionError, StaleVersionError],
+      ["state.version + 1", (p) => (p.state.version += 1n), InvalidSignatureError, InvalidSignatureError],
+      ["state.version beyond the gap", (p) => (p.state.version += MAX_VERSION_GAP), VersionGapError, VersionGapError],
+      ["state.transferred[payer] + 1", (p) => (p.state.transferred = bump(p.state.transferred, p.payment.payer)), TransferMismatchError, TransferMismatchError],
+      ["state.transferred[payee] + 1", (p) => (p.state.transferred = bump(p.state.transferred, 1 - p.payment.payer)), TransferMismatchError, TransferMismatchError],
+      ["state.paymentsRoot", (p) => (p.state.paymentsRoot = flipNibble(p.state.paymentsRoot)), RootMismatchError, RootMismatchError],
+      ["state.isFinal", (p) => (p.state.isFinal = true), FinalFlagError, FinalFlagError],
+      ["sig", (p) => (p.sig = flipNibble(p.sig, 40)), InvalidSignatureError, InvalidSignatureError],
+      ["sig v", (p) => (p.sig = `${p.sig.slice(0, 130)}${p.sig.endsWith("1b") ? "1c" : "1b"}` as Hex), InvalidSignatureError, InvalidSignatureError],
+      ["sig empty", (p) => (p.sig = "0x" as Hex), InvalidSignatureError, InvalidSignatureError],
+    ];
+    const ackTampers: [string, (a: StateAck) => void, Constructor][] = [
+      ["version + 1", (a) => (a.version += 1n), UnexpectedAckError],
+      ["version - 1", (a) => (a.version -= 1n), UnexpectedAckError],
+      ["sig", (a) => (a.sig = flipNibble(a.sig, 50)), InvalidSignatureError],
+      ["sig empty", (a) => (a.sig = "0x" as Hex), InvalidSignatureError],
+    ];
 
-    it("any single tampered field of a payment proposal is rejected with its error, and changes nothing", async function () {
+    it("any single tampered field of a pipelined proposal is rejected with its error and changes nothing; the real one then goes through", async function () {
       await fc.assert(
         fc.asyncProperty(
-          fc.array(fc.record({ payer: fc.constantFrom(0 as const, 1 as const), amount: fc.bigInt({ min: 1n, max: 50n }) }), { maxLength: 8 }),
-          fc.constantFrom(0 as const, 1 as const),
-          fc.bigInt({ min: 1n, max: 50n }),
+          fc.array(fc.record({ payer: fc.constantFrom(0 as const, 1 as const), amount: fc.bigInt({ min: 1n, max: 40n }) }), { maxLength: 5 }),
+          fc.array(fc.record({ payer: fc.constantFrom(0 as const, 1 as const), amount: fc.bigInt({ min: 1n, max: 40n }) }), { minLength: 1, maxLength: 5 }),
+          fc.nat(),
           fc.constantFrom(...proposalTampers),
-          async (history, payer, amount, [, tamper, type]) => {
+          async (history, inFlight, delivered, [name, tamper, error0, error1]) => {
             const sides = makePair();
             for (const h of history) await pay(sides, h.payer, h.amount);
-            const proposal = await sides[payer].pay(amount, hexOf(Buffer.alloc(32, 3)));
-            const before = [view(sides[0]), view(sides[1])];
-            const bad = clone(proposal);
-            tamper(bad);
-            await expectRejected(sides[1 - payer].receivePayment(bad), type);
-            expect([view(sides[0]), view(sides[1])]).to.deep.equal(before);
-            // The untampered proposal still goes through.
-            await sides[payer].receiveAck(await sides[1 - payer].receivePayment(proposal));
+            const proposals: PaymentProposal[] = [];
+            for (const [i, f] of inFlight.entries()) {
+              const ref = refOf(100 + i);
+              proposals.push(f.payer === 0 ? await sides[0].pay(f.amount, ref) : await sides[0].receiveRequest(await sides[1].requestPayment(f.amount, ref)));
+            }
+            // Some of the pipeline is countersigned already (acks not yet delivered).
+            const k = delivered % proposals.length;
+            const acks: StateAck[] = [];
+            for (const p of proposals.slice(0, k)) acks.push(await sides[1].receivePayment(wire(p)));
+            const target = proposals[k];
+            const error = target.payment.payer === 0 ? error0 : error1;
+            if (error) {
+              const before = [view(sides[0]), view(sides[1])];
+              const bad = clone(target);
+              tamper(bad);
+              await expectRejected(sides[1].receivePayment(wire(bad)), error);
+              expect([view(sides[0]), view(sides[1])], name).to.deep.equal(before);
+            }
+            for (const p of proposals.slice(k)) acks.push(await sides[1].receivePayment(wire(p)));
+            for (const a of acks) await sides[0].receiveAck(wire(a));
             expect(sides[0].latest).to.deep.equal(sides[1].latest);
+            expect(sides[1].requests).to.deep.equal([]);
           },
         ),
-        { numRuns: 120 },
+        { numRuns: 150 },
       );
     });
 
-    it("a tampered acknowledgement is rejected and leaves the payment pending", async function () {
-      const tampers: [string, (a: StateAck) => void, Constructor][] = [
-        ["version + 1", (a) => (a.version += 1n), UnexpectedAckError],
-        ["version - 1", (a) => (a.version -= 1n), UnexpectedAckError],
-        ["sig", (a) => (a.sig = flipNibble(a.sig, 50)), InvalidSignatureError],
-        ["payer's own sig", (a) => (a.sig = "0x" as Hex), InvalidSignatureError],
-      ];
-      for (const [name, tamper, type] of tampers) {
+    it("a tampered or out-of-order acknowledgement is rejected and leaves the pipeline pending", async function () {
+      for (const [name, tamper, type] of ackTampers) {
         const sides = makePair();
         await pay(sides, 1, 3n);
-        const ack = await sides[1].receivePayment(await sides[0].pay(10n));
+        const proposals = [await sides[0].pay(10n), await sides[0].receiveRequest(await sides[1].requestPayment(4n)), await sides[0].pay(1n)];
+        const acks: StateAck[] = [];
+        for (const p of proposals) acks.push(await sides[1].receivePayment(p));
         const before = [view(sides[0]), view(sides[1])];
-        const bad = clone(ack);
+        const bad = clone(acks[0]);
         tamper(bad);
         await expectRejected(sides[0].receiveAck(bad), type);
         expect([view(sides[0]), view(sides[1])], name).to.deep.equal(before);
-        await sides[0].receiveAck(ack);
+        // Out of order: the second and third acks before the first.
+        await expectRejected(sides[0].receiveAck(acks[1]), UnexpectedAckError);
+        await expectRejected(sides[0].receiveAck(acks[2]), UnexpectedAckError);
+        expect([view(sides[0]), view(sides[1])], name).to.deep.equal(before);
+        for (const a of acks) await sides[0].receiveAck(a);
+        await expectRejected(sides[0].receiveAck(acks[2]), UnexpectedAckError);
         expect(sides[0].latest).to.deep.equal(sides[1].latest);
       }
     });
@@ -267,7 +706,8 @@ describe("client Channel", function () {
         ["paymentsRoot", (f) => (f.state.paymentsRoot = flipNibble(f.state.paymentsRoot)), RootMismatchError],
         ["isFinal", (f) => (f.state.isFinal = false), FinalFlagError],
         ["channelId", (f) => (f.state.channelId = flipNibble(f.state.channelId)), WrongChannelError],
-        ["version", (f) => (f.state.version = 0n), StaleVersionError],
+        ["version 0", (f) => (f.state.version = 0n), StaleVersionError],
+        ["version beyond the gap", (f) => (f.state.version += MAX_VERSION_GAP), VersionGapError],
         ["sig", (f) => (f.sig = flipNibble(f.sig, 10)), InvalidSignatureError],
       ];
       for (const [name, tamper, type] of tampers) {
@@ -284,103 +724,126 @@ describe("client Channel", function () {
 
     it("malformed input is rejected with the offending path", async function () {
       const sides = makePair();
-      const good = encodeMessage(await sides[0].pay(5n)) as unknown as Record<string, Record<string, unknown>>;
-      const cases: [unknown, string][] = [
-        [null, "message"],
-        [{ ...good, kind: "pay" }, "kind"],
-        [{ ...good, sig: "0x123" }, "sig"],
-        [{ ...good, payment: { ...good.payment, amount: "-1" } }, "payment.amount"],
-        [{ ...good, payment: { ...good.payment, amount: "1e3" } }, "payment.amount"],
-        [{ ...good, payment: { ...good.payment, amount: (1n << 256n).toString() } }, "payment.amount"],
-        [{ ...good, payment: { ...good.payment, payer: 2 } }, "payment.payer"],
-        [{ ...good, payment: { ...good.payment, ref: "0x00" } }, "payment.ref"],
-        [{ ...good, state: { ...good.state, version: 3 } }, "state.version"],
-        [{ ...good, state: { ...good.state, transferred: ["1"] } }, "state.transferred"],
-        [{ ...good, state: { ...good.state, isFinal: "false" } }, "state.isFinal"],
-        [{ ...good, state: undefined }, "state"],
+      const good = encodeMessage(await sides[0].receiveRequest(await sides[1].requestPayment(5n))) as unknown as Record<string, Record<string, unknown>>;
+      const request = encodeMessage(await sides[1].requestPayment(5n)) as unknown as Record<string, unknown>;
+      const cases: [(m: unknown) => Promise<unknown>, unknown, string][] = [
+        [(m) => sides[1].receivePayment(m), null, "message"],
+        [(m) => sides[1].receivePayment(m), { ...good, kind: "pay" }, "kind"],
+        [(m) => sides[1].receivePayment(m), { ...good, sig: "0x123" }, "sig"],
+        [(m) => sides[1].receivePayment(m), { ...good, request: "-1" }, "request"],
+        [(m) => sides[1].receivePayment(m), { ...good, request: 1 }, "request"],
+        [(m) => sides[1].receivePayment(m), { ...good, payment: { ...good.payment, amount: "-1" } }, "payment.amount"],
+        [(m) => sides[1].receivePayment(m), { ...good, payment: { ...good.payment, amount: "1e3" } }, "payment.amount"],
+        [(m) => sides[1].receivePayment(m), { ...good, payment: { ...good.payment, amount: (1n << 256n).toString() } }, "payment.amount"],
+        [(m) => sides[1].receivePayment(m), { ...good, payment: { ...good.payment, payer: 2 } }, "payment.payer"],
+        [(m) => sides[1].receivePayment(m), { ...good, payment: { ...good.payment, ref: "0x00" } }, "payment.ref"],
+        [(m) => sides[1].receivePayment(m), { ...good, state: { ...good.state, version: 3 } }, "state.version"],
+        [(m) => sides[1].receivePayment(m), { ...good, state: { ...good.state, transferred: ["1"] } }, "state.transferred"],
+        [(m) => sides[1].receivePayment(m), { ...good, state: { ...good.state, isFinal: "false" } }, "state.isFinal"],
+        [(m) => sides[1].receivePayment(m), { ...good, state: undefined }, "state"],
+        [(m) => sides[1].receivePayment(m), request, "kind"],
+        [(m) => sides[0].receiveRequest(m), { ...request, id: "x" }, "id"],
+        [(m) => sides[0].receiveRequest(m), { ...request, id: (1n << 64n).toString() }, "id"],
+        [(m) => sides[0].receiveRequest(m), { ...request, amount: undefined }, "amount"],
+        [(m) => sides[0].receiveRequest(m), { ...request, ref: "0x" }, "ref"],
+        [(m) => sides[0].receiveRequest(m), { kind: "final-request" }, "kind"],
+        [(m) => sides[0].receiveFinalRequest(m), request, "kind"],
+        [(m) => sides[0].receive(m), { kind: "refund" }, "kind"],
       ];
-      for (const [input, path] of cases) {
-        let caught: unknown;
-        try {
-          await sides[1].receivePayment(input);
-        } catch (e) {
-          caught = e;
-        }
-        expect(caught, path).to.be.instanceOf(MalformedMessageError);
-        expect((caught as MalformedMessageError).path).to.equal(path);
+      const before = [view(sides[0]), view(sides[1])];
+      for (const [call, input, path] of cases) {
+        const caught = await expectRejected(call(input), MalformedMessageError);
+        expect((caught as MalformedMessageError).path, JSON.stringify(input)).to.equal(path);
       }
-      expect(sides[1].latest.state.version).to.equal(0n);
+      expect([view(sides[0]), view(sides[1])]).to.deep.equal(before);
     });
 
-    it("messages survive JSON encoding unchanged", function () {
-      const sides = makePair([1n << 200n, 0n]);
-      return sides[0].pay(123456789012345678901234567890n).then((p) => {
-        expect(decodeMessage(JSON.parse(JSON.stringify(encodeMessage(p))))).to.deep.equal(p);
-        expect(decodeMessage(p)).to.deep.equal(p);
-      });
+    it("every message kind survives JSON encoding unchanged", async function () {
+      const sides = makePair([1n << 200n, 1n << 200n]);
+      const request = await sides[1].requestPayment(123456789012345678901234567890n, hexOf(Buffer.alloc(32, 0xee)));
+      const messages: ChannelMessage[] = [request, await sides[0].receiveRequest(request), await sides[0].pay(7n), await sides[1].requestFinal()];
+      messages.push(await sides[1].receivePayment(messages[1]));
+      messages.push({ kind: "final", state: (messages[2] as PaymentProposal).state, sig: (messages[2] as PaymentProposal).sig });
+      for (const m of messages) {
+        expect(decodeMessage(JSON.parse(JSON.stringify(encodeMessage(m)))), m.kind).to.deep.equal(m);
+        expect(decodeMessage(m)).to.deep.equal(m);
+      }
+      expect(encodeMessage(messages[2])).to.not.have.property("request");
     });
   });
 
   describe("versions", function () {
-    it("never signs a version twice: crossing proposals conflict, are abandoned, and the next skip their version", async function () {
+    it("participant 1 accepts a version up to MAX_VERSION_GAP above everything it holds, and no further", async function () {
+      expect(MAX_VERSION_GAP).to.equal(1n << 20n);
       const sides = makePair();
-      const p0 = await sides[0].pay(1n);
-      const p1 = await sides[1].pay(2n);
-      expect(p0.state.version).to.equal(p1.state.version);
-      await expectRejected(sides[0].receivePayment(p1), ConflictingStateError);
-      await expectRejected(sides[1].receivePayment(p0), ConflictingStateError);
-      expect(sides[0].abandonPending()?.payment).to.deep.equal(p0.payment);
-      sides[1].abandonPending();
-      const retry = await sides[0].pay(1n);
-      expect(retry.state.version).to.equal(2n);
-      await sides[0].receiveAck(await sides[1].receivePayment(retry));
-      await pay(sides, 1, 2n);
-      expect(sides[0].latest).to.deep.equal(sides[1].latest);
-      expect(sides[0].latest.state.version).to.equal(3n);
+      await pay(sides, 0, 1n);
+      // Participant 0 burns versions, as abandoned proposals do, by a snapshot with a high signedVersion.
+      const jump = (signedVersion: bigint) =>
+        new Channel({ params: PARAMS, me: 0, signer: KEYS[0], chainId: CHAIN_ID, adjudicator: ADJUDICATOR, restore: { ...sides[0].snapshot(), signedVersion } });
+      const tooFar = await jump(1n + MAX_VERSION_GAP).pay(1n);
+      expect(tooFar.state.version).to.equal(2n + MAX_VERSION_GAP);
+      const before = view(sides[1]);
+      const error = await expectRejected(sides[1].receivePayment(tooFar), VersionGapError);
+      expect((error as VersionGapError).max).to.equal(1n + MAX_VERSION_GAP);
+      expect(view(sides[1])).to.deep.equal(before);
+      const farthest = jump(MAX_VERSION_GAP);
+      const ok = await farthest.pay(1n);
+      await farthest.receiveAck(await sides[1].receivePayment(ok));
+      expect(sides[1].latest.state.version).to.equal(1n + MAX_VERSION_GAP);
+      expect(farthest.latest).to.deep.equal(sides[1].latest);
     });
 
-    it("a replayed or different proposal for a signed version is rejected", async function () {
+    it("a replayed proposal is stale; a version participant 1 signed but never committed conflicts", async function () {
       const sides = makePair();
       const p = await sides[0].pay(1n);
       await sides[0].receiveAck(await sides[1].receivePayment(p));
       await expectRejected(sides[1].receivePayment(p), StaleVersionError);
+      // Participant 1 signed version 2 before a crash, and its store kept that.
+      const restored = new Channel({ params: PARAMS, me: 1, signer: KEYS[1], chainId: CHAIN_ID, adjudicator: ADJUDICATOR, restore: { ...sides[1].snapshot(), signedVersion: 2n } });
+      const p2 = await sides[0].pay(2n);
+      await expectRejected(restored.receivePayment(p2), ConflictingStateError);
+      await sides[0].abandonPending();
+      await sides[0].receiveAck(await restored.receivePayment(await sides[0].pay(2n)));
+      expect(restored.latest.state.version).to.equal(3n);
     });
 
-    it("nothing is signed after a final state, also while the own final proposal is pending", async function () {
+    it("only participant 0 proposes the final state, with nothing pending; nothing is signed after it", async function () {
       const sides = makePair();
       await pay(sides, 0, 1n);
-      const final = await sides[0].proposeFinal();
-      const p = await sides[1].pay(1n).catch((e: unknown) => e);
-      expect(p).to.have.property("kind", "payment");
-      await expectRejected(sides[0].receivePayment(p), ChannelFinalizedError);
-      sides[1].abandonPending();
-      await expectRejected(sides[1].acceptFinal(final), ConflictingStateError);
+      const pendingPay = await sides[0].pay(1n);
+      const askFinal = await sides[1].requestFinal();
+      await expectRejected(sides[0].receiveFinalRequest(askFinal), ProposalPendingError);
+      await expectRejected(sides[0].proposeFinal(), ProposalPendingError);
+      await sides[0].receiveAck(await sides[1].receivePayment(pendingPay));
+      const final = await sides[0].receiveFinalRequest(wire(askFinal));
+      await expectRejected(sides[0].pay(1n), ChannelFinalizedError);
+      await expectRejected(sides[0].receiveRequest(await sides[1].requestPayment(1n)), ChannelFinalizedError);
+      await sides[0].receiveAck(await sides[1].acceptFinal(final));
+      expect(sides[0].latest).to.deep.equal(sides[1].latest);
+      expect(sides[1].isFinal).to.equal(true);
+      await expectRejected(sides[1].requestPayment(1n), ChannelFinalizedError);
+      await expectRejected(sides[1].requestFinal(), ChannelFinalizedError);
+      await expectRejected(sides[1].acceptFinal(final), ChannelFinalizedError);
     });
   });
 
   describe("hooks and restore", function () {
     it("beforeSign sees every state before it is signed; a throwing hook signs nothing", async function () {
       const intents: SignIntent[] = [];
+      const commits: CommittedUpdate[] = [];
       let fail = true;
-      const channels = makePair();
-      const sides = [
-        new Channel({
-          params: PARAMS,
-          me: 0,
-          signer: KEYS[0],
-          chainId: CHAIN_ID,
-          adjudicator: ADJUDICATOR,
-          deposits: [100n, 100n],
-          hooks: {
-            beforeSign: async (intent) => {
-              if (fail) throw new Error("disk full");
-              intents.push(intent);
-            },
+      const sides = makePair([100n, 100n], ["native", "native"], [
+        {
+          beforeSign: async (intent) => {
+            if (fail) throw new Error("disk full");
+            intents.push(intent);
           },
-        }),
-        channels[1],
-      ] as const;
-      sides[1].setDeposits([100n, 100n]);
+        },
+        {
+          beforeSign: (intent) => void intents.push(intent),
+          onCommit: (update) => void commits.push(update),
+        },
+      ]);
       const before = view(sides[0]);
       let caught: unknown;
       await sides[0].pay(5n).catch((e: unknown) => (caught = e));
@@ -390,26 +853,66 @@ describe("client Channel", function () {
       await pay(sides, 0, 5n);
       await pay(sides, 1, 2n);
       await close(sides, 1);
-      expect(intents.map((i) => [i.kind, i.state.version])).to.deep.equal([
-        ["propose-payment", 1n],
-        ["countersign-payment", 2n],
-        ["countersign-final", 3n],
+      expect(intents.map((i) => [i.kind, i.state.version, i.request])).to.deep.equal([
+        ["propose-payment", 1n, undefined],
+        ["countersign-payment", 1n, undefined],
+        ["propose-payment", 2n, 1n],
+        ["countersign-payment", 2n, 1n],
+        ["propose-final", 3n, undefined],
+        ["countersign-final", 3n, undefined],
       ]);
       expect(intents[0].digest).to.equal(hexOf(sides[0].hasher.digest(intents[0].state)));
-      const countersigned = intents[1];
-      expect(new EcdsaVerifier().verify(KEYS[1].address, sides[0].hasher.digest(countersigned.state), countersigned.peerSig!)).to.equal(true);
+      const countersigned = intents[3];
+      expect(new EcdsaVerifier().verify(KEYS[0].address, sides[0].hasher.digest(countersigned.state), countersigned.peerSig!)).to.equal(true);
       expect(countersigned.payment?.payer).to.equal(1);
+      expect(commits.map((c) => [c.signed.state.version, c.request])).to.deep.equal([
+        [1n, undefined],
+        [2n, 1n],
+        [3n, undefined],
+      ]);
     });
 
-    it("a channel rebuilt from its snapshot carries on", async function () {
+    it("a channel rebuilt from its snapshot carries on; participant 0's pending proposals are burned, participant 1's requests dropped", async function () {
       const sides = makePair();
       for (let i = 1n; i <= 5n; i++) await pay(sides, i % 2n === 0n ? 1 : 0, i);
-      const restored = new Channel({ params: PARAMS, me: 1, signer: KEYS[1], chainId: CHAIN_ID, adjudicator: ADJUDICATOR, restore: sides[1].snapshot() });
-      const pair = [sides[0], restored] as const;
-      await pay(pair, 0, 3n);
-      await pay(pair, 1, 4n);
-      expect(pair[0].latest).to.deep.equal(pair[1].latest);
-      expect(restored.proof(2).root).to.equal(restored.latest.state.paymentsRoot);
+      // In flight at the crash: two proposals of participant 0, one request of participant 1.
+      await sides[0].pay(3n);
+      await sides[0].receiveRequest(await sides[1].requestPayment(1n));
+      const lost = await sides[1].requestPayment(2n);
+      const snapshots = [sides[0].snapshot(), sides[1].snapshot()] as const;
+      expect(snapshots[0].payments).to.have.length(5);
+      expect(snapshots[0].signedVersion).to.equal(7n);
+      expect(snapshots[0].lastRequestId).to.equal(2n);
+      expect(snapshots[1].lastRequestId).to.equal(4n);
+      const restored = ([0, 1] as const).map(
+        (me) => new Channel({ params: PARAMS, me, signer: KEYS[me], chainId: CHAIN_ID, adjudicator: ADJUDICATOR, restore: snapshots[me] }),
+      ) as [Channel, Channel];
+      expect(restored[0].pending).to.deep.equal([]);
+      expect(restored[1].requests).to.deep.equal([]);
+      expect(restored[0].latest).to.deep.equal(sides[0].latest);
+      // The lost request is refused: participant 1 no longer has it outstanding.
+      const stale = await restored[0].receiveRequest(lost);
+      expect(stale.state.version).to.equal(8n);
+      await expectRejected(restored[1].receivePayment(stale), UnrequestedPaymentError);
+      await restored[0].abandonPending();
+      await pay(restored, 0, 3n);
+      await pay(restored, 1, 4n);
+      expect(restored[0].latest).to.deep.equal(restored[1].latest);
+      expect(restored[0].latest.state.version).to.equal(10n);
+      expect(restored[1].proof(2).root).to.equal(restored[1].latest.state.paymentsRoot);
+      expect(restored[0].proof(6).root).to.equal(restored[0].latest.state.paymentsRoot);
+    });
+
+    it("proofs and views cover the committed payments only, while proposals are pending", async function () {
+      const sides = makePair();
+      await pay(sides, 0, 1n);
+      await pay(sides, 1, 1n);
+      await sides[0].pay(2n);
+      expect(sides[0].paymentCount).to.equal(2);
+      expect(sides[0].proof(1)).to.deep.equal(sides[1].proof(1));
+      expect(sides[0].proof(0).root).to.equal(sides[0].latest.state.paymentsRoot);
+      expect(() => sides[0].payment(2)).to.throw(InvalidArgumentError);
+      expect(() => sides[0].proof(2)).to.throw(InvalidArgumentError);
     });
 
     it("refuses a signer that is not the participant", function () {
@@ -437,17 +940,18 @@ describe("client Channel", function () {
       return { adjudicator, wallet, params, sides, owner };
     }
 
-    it("a wallet's payments are verified through the chain, and the final state closes on chain", async function () {
+    it("a wallet's countersignatures are verified through the chain, and the final state closes on chain", async function () {
       const { adjudicator, wallet, params, sides } = await loadFixture(fixture);
       await pay(sides, 1, 40n);
       await pay(sides, 0, 15n);
       // A plain ECDSA signature by the owner is not the wallet's signature.
-      const proposal = await sides[1].pay(1n);
-      const forged = clone(proposal);
+      const proposal = await sides[0].receiveRequest(await sides[1].requestPayment(1n));
+      const ack = await sides[1].receivePayment(proposal);
+      const forged = clone(ack);
       forged.sig = forged.sig.slice(0, 132) as Hex;
-      await expectRejected(sides[0].receivePayment(forged), InvalidSignatureError);
-      await sides[1].receiveAck(await sides[0].receivePayment(proposal));
-      await close(sides, 0);
+      await expectRejected(sides[0].receiveAck(forged), InvalidSignatureError);
+      await sides[0].receiveAck(ack);
+      await close(sides, 1);
       const { state, sigs } = sides[0].latest;
       const before = await ethers.provider.getBalance(await wallet.getAddress());
       await expect(adjudicator.close(paramsValue(params) as never, stateValue(state) as never, [...sigs])).to.emit(adjudicator, "Closed");

@@ -109,6 +109,58 @@ describe("client Merkle log", function () {
       expect(slowest).to.be.lessThan(10);
     });
 
+    it("truncate(m) gives merkletreejs' tree of the first m leaves, and the tree rebuilt from scratch, also after more appends", function () {
+      fc.assert(
+        fc.property(
+          fc.integer({ min: 0, max: 600 }),
+          fc.nat(),
+          fc.integer({ min: 0, max: 70 }),
+          fc.nat(),
+          (n, cut, more, salt) => {
+            const m = n === 0 ? 0 : cut % (n + 1);
+            const leaves = Array.from({ length: n }, (_, i) => leafAt(i + salt));
+            const tree = new MerkleTree(leaves);
+            const rootOfM = hexOf(tree.root(m));
+            const proofsOfM = Array.from({ length: m }, (_, i) => hexes(tree.proof(i, m)));
+            tree.truncate(m);
+            const extra = Array.from({ length: more }, (_, i) => leafAt(1_000_000 + i + salt));
+            for (const [step, kept] of [[0, leaves.slice(0, m)], [1, [...leaves.slice(0, m), ...extra]]] as const) {
+              if (step === 1) for (const leaf of extra) tree.append(leaf);
+              const rebuilt = new MerkleTree(kept);
+              expect(tree.size).to.equal(kept.length);
+              expect(hexOf(tree.root())).to.equal(hexOf(rebuilt.root()));
+              if (kept.length > 0) {
+                const reference = new ReferenceTree([...kept], keccak256Bytes, { sortPairs: true });
+                expect(hexOf(tree.root())).to.equal(reference.getHexRoot());
+                for (const i of [0, kept.length - 1, salt % kept.length]) {
+                  expect(hexes(tree.proof(i))).to.deep.equal(reference.getHexProof(kept[i], i));
+                  expect(hexes(tree.proof(i))).to.deep.equal(hexes(rebuilt.proof(i)));
+                }
+                expect(hexOf(tree.rootWith(leafAt(7)))).to.equal(hexOf(new MerkleTree([...kept, leafAt(7)]).root()));
+              } else {
+                expect(hexOf(tree.root())).to.equal(ZERO_HASH);
+              }
+            }
+            // Before the truncation, root(m) and proof(i, m) already were those of the first m leaves.
+            expect(rootOfM).to.equal(hexOf(new MerkleTree(leaves.slice(0, m)).root()));
+            const prefix = new MerkleTree(leaves.slice(0, m));
+            expect(proofsOfM).to.deep.equal(Array.from({ length: m }, (_, i) => hexes(prefix.proof(i))));
+          },
+        ),
+        { numRuns: 60 },
+      );
+    });
+
+    it("rejects a truncation or prefix size outside 0..size", function () {
+      const tree = new MerkleTree([leafAt(0), leafAt(1)]);
+      expect(() => tree.truncate(3)).to.throw(InvalidArgumentError);
+      expect(() => tree.truncate(-1)).to.throw(InvalidArgumentError);
+      expect(() => tree.truncate(0.5)).to.throw(InvalidArgumentError);
+      expect(() => tree.root(3)).to.throw(InvalidArgumentError);
+      expect(() => tree.proof(1, 1)).to.throw(InvalidArgumentError);
+      expect(tree.size).to.equal(2);
+    });
+
     it("rejects leaves of the wrong size and indexes outside the tree", function () {
       const tree = new MerkleTree([leafAt(0)]);
       expect(() => tree.append(Buffer.alloc(31))).to.throw(InvalidArgumentError);
@@ -118,6 +170,28 @@ describe("client Merkle log", function () {
   });
 
   describe("PaymentLog", function () {
+    it("truncate drops the payments from seq = size on; the log then takes them again", function () {
+      const payments = Array.from({ length: 13 }, (_, i) => ({
+        channelId: ZERO_HASH,
+        seq: BigInt(i),
+        payer: (i % 2) as 0 | 1,
+        amount: BigInt(i + 1),
+        ref: hexOf(leafAt(i)),
+      }));
+      const log = new PaymentLog(payments);
+      const full = log.root;
+      expect(log.proof(3, 5).root).to.equal(new PaymentLog(payments.slice(0, 5)).root);
+      log.truncate(5);
+      expect(log.size).to.equal(5);
+      expect(log.all()).to.deep.equal(payments.slice(0, 5));
+      expect(log.root).to.equal(new PaymentLog(payments.slice(0, 5)).root);
+      expect(() => log.payment(5)).to.throw(InvalidArgumentError);
+      for (const p of payments.slice(5)) log.append(p);
+      expect(log.root).to.equal(full);
+      expect(() => log.truncate(14)).to.throw(InvalidArgumentError);
+      expect(log.size).to.equal(13);
+    });
+
     it("rejects a payment whose seq is not next", function () {
       const log = new PaymentLog();
       const payment = { channelId: ZERO_HASH, seq: 1n, payer: 0 as const, amount: 1n, ref: ZERO_HASH };
@@ -148,8 +222,9 @@ describe("client Merkle log", function () {
       for (let i = 0; i < 23; i++) {
         const payer = i % 3 === 0 ? 1 : 0;
         const ref = hexOf(keccak256Bytes(Buffer.from(`order #${i}`)));
-        const proposal = await sides[payer].pay(BigInt(i + 1), ref);
-        await sides[payer].receiveAck(await sides[1 - payer].receivePayment(proposal));
+        const amount = BigInt(i + 1);
+        const proposal = payer === 0 ? await sides[0].pay(amount, ref) : await sides[0].receiveRequest(await sides[1].requestPayment(amount, ref));
+        await sides[0].receiveAck(await sides[1].receivePayment(proposal));
       }
       const final = await sides[0].proposeFinal();
       await sides[0].receiveAck(await sides[1].acceptFinal(final));
