@@ -1,0 +1,455 @@
+/**
+ * The subcommands of `sluice`: arguments, help, and what each asks the node. Each returns its
+ * result twice: as JSON (the API's wire encoding, for `--json`) and as text for people.
+ */
+import { isAddress } from "ethers";
+import type { ParseArgsConfig } from "node:util";
+import type { ApiClient } from "../node/api/client";
+import type { AssetInfo, ChannelView } from "../node/api/types";
+import { assetInfo, channelView, nodeInfo, paymentView, proofView, txView, type Json } from "../node/api/wire";
+import type { Address, Hex } from "../types";
+import { ETH } from "../types";
+import { formatAmount, parseAmount, parseRef } from "./amount";
+import { UsageError } from "./errors";
+import { fields, formatChannel, formatChannels, formatDate, formatInfo, formatPayment, formatPayments, formatProof, formatTx } from "./format";
+
+export type Values = Record<string, string | boolean | undefined>;
+
+export interface Output {
+  json: Json;
+  text: string;
+}
+
+export interface Context {
+  /** The data directory as given (or the default), for messages. */
+  datadir: string;
+  json: boolean;
+  /** The API client of the node running in the data directory. */
+  client(): Promise<ApiClient>;
+  /** Shows `text` on stderr while the command waits for the chain; call the result when done. */
+  progress(text: string): () => void;
+  /** `sluice node start ...`, with `--datadir X` when the data directory is not the default. */
+  hint(command: string): string;
+  /** Runs `sluice node start` (see main.ts). */
+  startNode(values: Values): Promise<Output>;
+}
+
+export interface Command {
+  name: string;
+  usage: string;
+  summary: string;
+  /** More help: arguments, flags, examples. */
+  help: string;
+  options: NonNullable<ParseArgsConfig["options"]>;
+  /** Fewest and most positionals (the amount may come as "100 USDC" or as two words). */
+  positionals: [number, number];
+  waits?: boolean;
+  run(ctx: Context, positionals: string[], values: Values): Promise<Output>;
+}
+
+// ---------------------------------------------------------------- argument checks
+
+const BYTES32 = /^0x[0-9a-fA-F]{64}$/;
+
+export function channelArg(text: string | undefined): Hex {
+  if (text === undefined || !BYTES32.test(text)) {
+    throw new UsageError(`${JSON.stringify(text ?? "")} is not a channel id: give 0x and 64 hex digits (\`sluice channels\` lists them)`);
+  }
+  return text.toLowerCase() as Hex;
+}
+
+export function addressArg(text: string | undefined, what: string): Address {
+  if (text === undefined || !/^0x[0-9a-fA-F]{40}$/.test(text) || !isAddress(text)) {
+    throw new UsageError(`${JSON.stringify(text ?? "")} is not an address for ${what}: give 0x and 40 hex digits (checksummed or all one case)`);
+  }
+  return text.toLowerCase() as Address;
+}
+
+function uintArg(text: string, what: string, max: bigint = (1n << 64n) - 1n): bigint {
+  if (!/^(0|[1-9][0-9]*)$/.test(text) || BigInt(text) > max) {
+    throw new UsageError(`${what} must be a whole number from 0 to ${max}, not ${JSON.stringify(text)}`);
+  }
+  return BigInt(text);
+}
+
+/** Seconds, or a number with s, m, h or d: "3600", "90s", "30m", "24h", "1d". */
+export function durationArg(text: string): bigint {
+  const match = /^([0-9]+)\s*(s|m|min|h|d)?$/.exec(text.trim());
+  const scale: Record<string, bigint> = { s: 1n, m: 60n, min: 60n, h: 3600n, d: 86400n };
+  if (match === null || BigInt(match[1]!) === 0n) {
+    throw new UsageError(`--challenge-period ${JSON.stringify(text)}: give a positive number of seconds, or with s, m, h or d (e.g. 1d)`);
+  }
+  const seconds = BigInt(match[1]!) * (scale[match[2] ?? "s"] ?? 1n);
+  if (seconds > (1n << 64n) - 1n) throw new UsageError(`--challenge-period ${text} is too long`);
+  return seconds;
+}
+
+function wsUrlArg(text: string | undefined): string {
+  let url: URL | undefined;
+  try {
+    url = new URL(text ?? "");
+  } catch {
+    url = undefined;
+  }
+  if (url === undefined || (url.protocol !== "ws:" && url.protocol !== "wss:")) {
+    throw new UsageError(`${JSON.stringify(text ?? "")} is not the peer's URL: give its ws:// or wss:// address (the peer URL of its \`sluice status\`)`);
+  }
+  return text!;
+}
+
+function str(values: Values, key: string): string | undefined {
+  const value = values[key];
+  return typeof value === "string" ? value : undefined;
+}
+
+/** The amount: every positional from `index` on ("100 USDC" in one word or two). */
+function amountText(positionals: string[], index: number): string {
+  return positionals.slice(index).join(" ");
+}
+
+// ---------------------------------------------------------------- shared steps
+
+async function channelAndAsset(client: ApiClient, channelId: Hex): Promise<{ channel: ChannelView; asset: AssetInfo }> {
+  const channel = await client.channel(channelId);
+  const asset = await client.asset(channel.asset);
+  return { channel, asset };
+}
+
+async function waiting<T>(ctx: Context, text: string, work: () => Promise<T>): Promise<T> {
+  const done = ctx.progress(text);
+  try {
+    return await work();
+  } finally {
+    done();
+  }
+}
+
+function channelOutput(channel: ChannelView, asset: AssetInfo, headline: string): Output {
+  return { json: channelView.encode(channel), text: `${headline}\n${formatChannel(channel, asset)}` };
+}
+
+const CHANNEL_ARG = "<channel> is a channel id (0x and 64 hex digits) as `sluice channels` prints it.";
+const AMOUNT_HELP = [
+  "<amount> is a human amount: \"100 USDC\", \"0.5 ETH\", or \"100\" in the channel's asset; it is converted",
+  "exactly into base units with the asset's decimals (more decimals than the asset has is an error).",
+].join("\n");
+
+// ---------------------------------------------------------------- commands
+
+export const COMMANDS: readonly Command[] = [
+  {
+    name: "status",
+    usage: "status",
+    summary: "the node: address, chain, adjudicator, peer URL, channels",
+    help: "Shows the running node's address, chain id, adjudicator, the ws:// URL peers connect to, the\nlatest block and the number of channels.",
+    options: {},
+    positionals: [0, 0],
+    async run(ctx) {
+      const client = await ctx.client();
+      const info = await client.info();
+      const json = nodeInfo.encode(info) as { [key: string]: Json };
+      return { json: { ...json, api: client.url }, text: formatInfo(info, client.url, ctx.datadir) };
+    },
+  },
+  {
+    name: "node start",
+    usage: "node start [--config file] [--listen host:port] [--api-port N] [--rpc URL] [--adjudicator addr] [--keystore file]",
+    summary: "run the node (peer server, watcher, local API) until Ctrl-C",
+    help: [
+      "Runs the node in the data directory until interrupted (Ctrl-C or SIGTERM).",
+      "",
+      "  --config file        a JSON configuration file (flags given here override it)",
+      "  --listen host:port   where peers connect (WebSocket)",
+      "  --api-port N         the local API's port on 127.0.0.1 (0: any free port; written to api.json)",
+      "  --rpc URL            an EVM JSON-RPC endpoint (default: the embedded Hardhat network)",
+      "  --adjudicator addr   the adjudicator contract",
+      "  --keystore file      the node's encrypted key",
+    ].join("\n"),
+    options: {
+      config: { type: "string" },
+      listen: { type: "string" },
+      "api-port": { type: "string" },
+      rpc: { type: "string" },
+      adjudicator: { type: "string" },
+      keystore: { type: "string" },
+    },
+    positionals: [0, 0],
+    run: (ctx, _positionals, values) => ctx.startNode(values),
+  },
+  {
+    name: "open",
+    usage: "open <peer-address> <peer-url> <amount> [--asset <address>] [--challenge-period <seconds>]",
+    summary: "open a channel with a peer and deposit into it",
+    help: [
+      "Agrees on a channel with the peer's node at <peer-url> (ws://...), deposits <amount> on chain and",
+      "waits until the deposit is confirmed.",
+      "",
+      "  --asset <address>             the ERC-20 token of the channel (default: ETH)",
+      "  --challenge-period <seconds>  how long a dispute stays open: seconds, or 30m, 24h, 1d (default: the node's)",
+      "",
+      AMOUNT_HELP,
+      "",
+      "Example: sluice open 0x70997970C51812dc3A010C7d01b50e0d17dc79C8 ws://10.0.0.2:9735 100 USDC --asset 0x...",
+    ].join("\n"),
+    options: { asset: { type: "string" }, "challenge-period": { type: "string" } },
+    positionals: [3, 4],
+    waits: true,
+    async run(ctx, positionals, values) {
+      const peer = addressArg(positionals[0], "the peer");
+      const peerUrl = wsUrlArg(positionals[1]);
+      const assetAddress = str(values, "asset") === undefined ? ETH : addressArg(str(values, "asset"), "--asset");
+      const challenge = str(values, "challenge-period");
+      const challengePeriod = challenge === undefined ? undefined : durationArg(challenge);
+      const client = await ctx.client();
+      const asset = await client.asset(assetAddress);
+      const deposit = parseAmount(amountText(positionals, 2), asset);
+      const channel = await waiting(ctx, `opening a channel with ${peer} and waiting for the deposit of ${formatAmount(deposit, asset)} to be confirmed…`, () =>
+        client.openChannel({ peer, peerUrl, asset: assetAddress, deposit, ...(challengePeriod === undefined ? {} : { challengePeriod }) }),
+      );
+      return channelOutput(channel, asset, `opened channel ${channel.channelId} with ${formatAmount(deposit, asset)}`);
+    },
+  },
+  {
+    name: "deposit",
+    usage: "deposit <channel> <amount>",
+    summary: "add to your deposit in a channel",
+    help: ["Deposits <amount> more into the channel on chain and waits until it is confirmed.", "", CHANNEL_ARG, AMOUNT_HELP].join("\n"),
+    options: {},
+    positionals: [2, 3],
+    waits: true,
+    async run(ctx, positionals) {
+      const channelId = channelArg(positionals[0]);
+      const client = await ctx.client();
+      const { asset } = await channelAndAsset(client, channelId);
+      const amount = parseAmount(amountText(positionals, 1), asset);
+      const channel = await waiting(ctx, `waiting for the deposit of ${formatAmount(amount, asset)} to be confirmed…`, () =>
+        client.deposit(channelId, amount),
+      );
+      return channelOutput(channel, asset, `deposited ${formatAmount(amount, asset)} into ${channelId}`);
+    },
+  },
+  {
+    name: "pay",
+    usage: "pay <channel> <amount> --ref <order>",
+    summary: "pay the peer off-chain",
+    help: [
+      "Pays the peer <amount> in the channel; done once both sides signed the new state.",
+      "",
+      "  --ref <order>   the payment's reference (required): a 0x-prefixed 32-byte hex (64 hex digits)",
+      "                  is used as is; any other text (an order number) is hashed with keccak256 of its",
+      "                  UTF-8 bytes, so the same text always gives the same reference.",
+      "",
+      CHANNEL_ARG,
+      AMOUNT_HELP,
+      "",
+      "Example: sluice pay 0x3f...a1 100 USDC --ref order-123",
+    ].join("\n"),
+    options: { ref: { type: "string" } },
+    positionals: [2, 3],
+    async run(ctx, positionals, values) {
+      const channelId = channelArg(positionals[0]);
+      const refText = str(values, "ref");
+      if (refText === undefined) throw new UsageError("pay needs --ref <order>: the order (or any reference) the payment is for");
+      const ref = parseRef(refText);
+      const client = await ctx.client();
+      const { channel, asset } = await channelAndAsset(client, channelId);
+      const amount = parseAmount(amountText(positionals, 1), asset);
+      const payment = await client.pay(channelId, amount, ref);
+      return { json: paymentView.encode(payment), text: `paid ${formatAmount(amount, asset)} in ${channelId}\n${formatPayment(payment, channel.me, asset)}` };
+    },
+  },
+  {
+    name: "channels",
+    usage: "channels",
+    summary: "list the node's channels",
+    help: "Lists every channel of the node with its status and both balances.",
+    options: {},
+    positionals: [0, 0],
+    async run(ctx) {
+      const client = await ctx.client();
+      const channels = await client.channels();
+      const assets = new Map<string, AssetInfo>();
+      for (const c of channels) {
+        const key = c.asset.toLowerCase();
+        if (!assets.has(key)) assets.set(key, await client.asset(c.asset));
+      }
+      const json = channels.map((c) => channelView.encode(c));
+      if (channels.length === 0) {
+        return { json, text: "no channels: open one with `sluice open <peer-address> <peer-url> <amount>`" };
+      }
+      return { json, text: formatChannels(channels, assets) };
+    },
+  },
+  {
+    name: "channel",
+    usage: "channel <channel>",
+    summary: "show one channel",
+    help: ["Shows one channel: status, deposits, balances, payments, dispute deadline.", "", CHANNEL_ARG].join("\n"),
+    options: {},
+    positionals: [1, 1],
+    async run(ctx, positionals) {
+      const channelId = channelArg(positionals[0]);
+      const client = await ctx.client();
+      const { channel, asset } = await channelAndAsset(client, channelId);
+      return { json: channelView.encode(channel), text: formatChannel(channel, asset) };
+    },
+  },
+  {
+    name: "payments",
+    usage: "payments <channel> [--from N] [--limit N]",
+    summary: "list a channel's payments",
+    help: [
+      "Lists the payments of a channel, oldest first.",
+      "",
+      "  --from N    start at payment N (default 0)",
+      "  --limit N   at most N payments (1 to 10000; default: the node's)",
+      "",
+      CHANNEL_ARG,
+    ].join("\n"),
+    options: { from: { type: "string" }, limit: { type: "string" } },
+    positionals: [1, 1],
+    async run(ctx, positionals, values) {
+      const channelId = channelArg(positionals[0]);
+      const from = str(values, "from");
+      const limit = str(values, "limit");
+      const query: { fromSeq?: bigint; limit?: number } = {};
+      if (from !== undefined) query.fromSeq = uintArg(from, "--from");
+      if (limit !== undefined) {
+        const n = uintArg(limit, "--limit", 10_000n);
+        if (n === 0n) throw new UsageError("--limit must be at least 1");
+        query.limit = Number(n);
+      }
+      const client = await ctx.client();
+      const { channel, asset } = await channelAndAsset(client, channelId);
+      const payments = await client.payments(channelId, query);
+      const json = payments.map((p) => paymentView.encode(p));
+      if (payments.length === 0) return { json, text: `no payments in ${channelId}${from === undefined ? "" : ` from #${from}`}` };
+      return { json, text: formatPayments(payments, channel.me, asset) };
+    },
+  },
+  {
+    name: "close",
+    usage: "close <channel>",
+    summary: "close a channel cooperatively (final state signed by both)",
+    help: [
+      "Agrees on a final state with the peer and submits it on chain: both sides are paid at once.",
+      "If the peer doesn't answer, use `sluice challenge` instead.",
+      "",
+      CHANNEL_ARG,
+    ].join("\n"),
+    options: {},
+    positionals: [1, 1],
+    waits: true,
+    async run(ctx, positionals) {
+      const channelId = channelArg(positionals[0]);
+      const client = await ctx.client();
+      const tx = await waiting(ctx, "waiting for the peer's signature and the close transaction to be confirmed…", () => client.close(channelId));
+      return { json: txView.encode(tx), text: `closed ${channelId}: ${formatTx(tx)}` };
+    },
+  },
+  {
+    name: "challenge",
+    usage: "challenge <channel>",
+    summary: "register your latest state on chain (start or answer a dispute)",
+    help: [
+      "Submits your latest state signed by both to the chain: starts a dispute (when the peer stopped",
+      "answering) or answers one. After the challenge period, `sluice settle` pays both sides out.",
+      "",
+      CHANNEL_ARG,
+    ].join("\n"),
+    options: {},
+    positionals: [1, 1],
+    waits: true,
+    async run(ctx, positionals) {
+      const channelId = channelArg(positionals[0]);
+      const client = await ctx.client();
+      const tx = await waiting(ctx, "waiting for the challenge transaction to be confirmed…", () => client.challenge(channelId));
+      let text = `registered the latest state of ${channelId}: ${formatTx(tx)}`;
+      if (!ctx.json) {
+        const channel = await client.channel(channelId);
+        if (channel.deadline !== undefined) {
+          text += `\nthe challenge period ends at ${formatDate(channel.deadline)}: then run \`sluice settle ${channelId}\``;
+        }
+      }
+      return { json: txView.encode(tx), text };
+    },
+  },
+  {
+    name: "settle",
+    usage: "settle <channel>",
+    summary: "settle a disputed channel after its challenge period",
+    help: ["Pays out a disputed channel by its registered state once the challenge period has ended.", "", CHANNEL_ARG].join("\n"),
+    options: {},
+    positionals: [1, 1],
+    waits: true,
+    async run(ctx, positionals) {
+      const channelId = channelArg(positionals[0]);
+      const client = await ctx.client();
+      const tx = await waiting(ctx, "waiting for the settle transaction to be confirmed…", () => client.settle(channelId));
+      return { json: txView.encode(tx), text: `settled ${channelId}: ${formatTx(tx)}` };
+    },
+  },
+  {
+    name: "withdraw",
+    usage: "withdraw [--asset <address>]",
+    summary: "withdraw payouts the adjudicator credited to you",
+    help: [
+      "Withdraws this node's credited payouts in one asset (payouts the chain could not push).",
+      "",
+      "  --asset <address>   the ERC-20 token (default: ETH)",
+    ].join("\n"),
+    options: { asset: { type: "string" } },
+    positionals: [0, 0],
+    waits: true,
+    async run(ctx, _positionals, values) {
+      const assetAddress = str(values, "asset") === undefined ? ETH : addressArg(str(values, "asset"), "--asset");
+      const client = await ctx.client();
+      const asset = await client.asset(assetAddress);
+      const tx = await waiting(ctx, `waiting for the withdrawal of ${asset.symbol} to be confirmed…`, () => client.withdraw(assetAddress));
+      return { json: txView.encode(tx), text: `withdrew your credited ${asset.symbol}: ${formatTx(tx)}` };
+    },
+  },
+  {
+    name: "prove",
+    usage: "prove <channel> <payment>",
+    summary: "a payment's Merkle proof, checked on chain by verifyPayment",
+    help: [
+      "Prints the Merkle proof that payment number <payment> (its seq, as `sluice payments` lists it) is",
+      "in the channel's latest state, and whether the adjudicator's verifyPayment accepts it (once the",
+      "channel concluded with, or registered, that state).",
+      "",
+      CHANNEL_ARG,
+    ].join("\n"),
+    options: {},
+    positionals: [2, 2],
+    async run(ctx, positionals) {
+      const channelId = channelArg(positionals[0]);
+      const seq = uintArg(positionals[1]!.replace(/^#/, ""), "<payment>");
+      const client = await ctx.client();
+      const { channel, asset } = await channelAndAsset(client, channelId);
+      const proof = await client.prove(channelId, seq);
+      return { json: proofView.encode(proof), text: formatProof(proof, channel.me, asset) };
+    },
+  },
+  {
+    name: "asset",
+    usage: "asset [<address>]",
+    summary: "an asset's symbol and decimals (default: ETH)",
+    help: "Shows the symbol and decimals the node uses for an asset (ETH or an ERC-20 token address).",
+    options: {},
+    positionals: [0, 1],
+    async run(ctx, positionals) {
+      const assetAddress = positionals[0] === undefined ? ETH : addressArg(positionals[0], "the asset");
+      const client = await ctx.client();
+      const asset = await client.asset(assetAddress);
+      return {
+        json: assetInfo.encode(asset),
+        text: fields([
+          ["asset", asset.asset],
+          ["symbol", asset.symbol],
+          ["decimals", String(asset.decimals)],
+        ]),
+      };
+    },
+  },
+];

@@ -1,0 +1,111 @@
+/** Human output of the CLI: channels, payments, transactions and proofs as aligned text. */
+import type { AssetInfo, ChannelView, NodeInfo, PaymentView, ProofView, TxView } from "../node/api/types";
+import { formatAmount } from "./amount";
+
+/** `rows` of [label, value] as aligned lines. */
+export function fields(rows: readonly (readonly [string, string] | undefined)[]): string {
+  const present = rows.filter((r): r is readonly [string, string] => r !== undefined);
+  const width = Math.max(0, ...present.map(([label]) => label.length));
+  return present.map(([label, value]) => `${label.padEnd(width)}  ${value}`).join("\n");
+}
+
+/** `rows` as a table under `header`, columns padded to their widest cell. */
+export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const line = (cells: readonly string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
+      .join("  ")
+      .trimEnd();
+  return [line(header), ...rows.map(line)].join("\n");
+}
+
+export function formatDate(unixSeconds: bigint): string {
+  const ms = Number(unixSeconds) * 1000;
+  return Number.isFinite(ms) && ms < 8.64e15 ? new Date(ms).toISOString().replace(".000Z", "Z") : `${unixSeconds} (unix time)`;
+}
+
+export function formatDuration(seconds: bigint): string {
+  if (seconds > 0n && seconds % 86400n === 0n) return `${seconds / 86400n} d`;
+  if (seconds > 0n && seconds % 3600n === 0n) return `${seconds / 3600n} h`;
+  if (seconds > 0n && seconds % 60n === 0n) return `${seconds / 60n} min`;
+  return `${seconds} s`;
+}
+
+export function formatInfo(info: NodeInfo, apiUrl: string, datadir: string): string {
+  return fields([
+    ["node", info.address],
+    ["chain id", info.chainId.toString()],
+    ["adjudicator", info.adjudicator],
+    ["peer URL", info.peerUrl],
+    ["block", info.blockNumber.toString()],
+    ["channels", String(info.channels)],
+    ["API", `${apiUrl} (${datadir})`],
+  ]);
+}
+
+export function formatChannel(channel: ChannelView, asset: AssetInfo): string {
+  const me = channel.me;
+  const peer = (1 - me) as 0 | 1;
+  const amount = (v: bigint) => formatAmount(v, asset);
+  return fields([
+    ["channel", channel.channelId],
+    ["status", channel.status],
+    ["peer", `${channel.participants[peer]} (you are participant ${me}, ${channel.participants[me]})`],
+    ["asset", `${asset.symbol} (${asset.asset}, ${asset.decimals} decimals)`],
+    ["deposits", `you ${amount(channel.deposits[me])}, peer ${amount(channel.deposits[peer])}`],
+    ["balances", `you ${amount(channel.balances[me])}, peer ${amount(channel.balances[peer])}`],
+    ["paid", `you ${amount(channel.transferred[me])}, peer ${amount(channel.transferred[peer])}`],
+    ["payments", `${channel.payments} (state version ${channel.version})`],
+    ["challenge period", formatDuration(channel.challengePeriod)],
+    channel.deadline === undefined ? undefined : ["deadline", formatDate(channel.deadline)],
+  ]);
+}
+
+export function formatChannels(channels: readonly ChannelView[], assets: ReadonlyMap<string, AssetInfo>): string {
+  const rows = channels.map((c) => {
+    const asset = assets.get(c.asset.toLowerCase());
+    const amount = (v: bigint) => (asset === undefined ? v.toString() : formatAmount(v, asset));
+    const peer = (1 - c.me) as 0 | 1;
+    return [c.channelId, c.status, c.participants[peer], amount(c.balances[c.me]), amount(c.balances[peer]), c.payments.toString()];
+  });
+  return table(["CHANNEL", "STATUS", "PEER", "YOUR BALANCE", "PEER BALANCE", "PAYMENTS"], rows);
+}
+
+export function formatPayments(payments: readonly PaymentView[], me: 0 | 1, asset: AssetInfo): string {
+  const rows = payments.map((p) => [
+    p.seq.toString(),
+    p.payer === me ? "you" : "peer",
+    formatAmount(p.amount, asset),
+    p.ref,
+    p.version.toString(),
+  ]);
+  return table(["SEQ", "PAYER", "AMOUNT", "REF", "VERSION"], rows);
+}
+
+export function formatPayment(payment: PaymentView, me: 0 | 1, asset: AssetInfo): string {
+  const who = payment.payer === me ? "you paid" : "the peer paid";
+  return `payment #${payment.seq}: ${who} ${formatAmount(payment.amount, asset)} (ref ${payment.ref}, state version ${payment.version})`;
+}
+
+export function formatTx(tx: TxView): string {
+  return `transaction ${tx.hash} in block ${tx.blockNumber} (gas used ${tx.gasUsed})`;
+}
+
+export function formatProof(proof: ProofView, me: 0 | 1, asset: AssetInfo): string {
+  const [first, ...rest] = proof.proof;
+  return fields([
+    ["payment", formatPayment(proof.payment, me, asset).replace(/^payment /, "")],
+    ["channel", proof.payment.channelId],
+    ["leaf", proof.leaf],
+    ["root", `${proof.root} (state version ${proof.stateVersion})`],
+    ["proof", first ?? "(none: the payment is the only leaf)"],
+    ...rest.map((p) => ["", p] as const),
+    [
+      "on chain",
+      proof.verifiedOnChain
+        ? "verified: the adjudicator's verifyPayment accepts this payment"
+        : "not verifiable yet: the chain has no concluded or registered state with this root (close, or challenge and settle, first)",
+    ],
+  ]);
+}

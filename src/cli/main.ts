@@ -1,0 +1,363 @@
+/**
+ * `sluice`: the command line of the Sluice node, in the spirit of `lncli`. Every command but
+ * `node start` talks to the node running in the data directory through its local API (the URL in
+ * `api.json`, the token in `api.token`).
+ *
+ * Global flags: `--datadir <dir>` (default `$SLUICE_DATADIR`, else `./.sluice`), `--json` (the
+ * result as JSON on stdout; errors as `{ "error": { code, message, details? } }` on stdout too),
+ * `--help`. Exit codes: 0 done, 1 failed, 2 the command line is wrong.
+ */
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { ApiClient } from "../node/api/client";
+import { ApiError, screamingCase } from "../node/api/errors";
+import { ApiFileError } from "../node/api/token";
+import type { Json } from "../node/api/wire";
+import { SluiceError } from "../errors";
+import { COMMANDS, addressArg, type Command, type Context, type Output, type Values } from "./commands";
+import { CliError, UsageError } from "./errors";
+import { formatDate } from "./format";
+
+export const DEFAULT_DATADIR = "./.sluice";
+
+/** What `sluice node start` passes to `startNode` of src/node/start.ts. */
+export interface NodeStartOptions {
+  /** The data directory, absolute. */
+  datadir: string;
+  config?: string;
+  /** Where peers connect: host and port of `--listen host:port`. */
+  listen?: { host: string; port: number };
+  apiPort?: number;
+  rpc?: string;
+  adjudicator?: string;
+  keystore?: string;
+  /** Writes a status line for the operator (stderr). */
+  log: (line: string) => void;
+}
+
+/** A running node as `startNode` resolves it; `close()` stops it (on Ctrl-C or SIGTERM). */
+export interface StartedNode {
+  close(): Promise<void>;
+}
+
+export type StartNode = (options: NodeStartOptions) => Promise<StartedNode | void>;
+
+export interface CliIo {
+  stdout(text: string): void;
+  stderr(text: string): void;
+  stderrIsTTY: boolean;
+  env: Record<string, string | undefined>;
+  cwd: string;
+  /** Loads `startNode` (default: require of src/node/start.ts, loaded only by `node start`). */
+  loadStartNode?: () => StartNode;
+  /** Resolves when a started node should stop (default: SIGINT or SIGTERM). */
+  waitForStop?: () => Promise<void>;
+}
+
+const GLOBAL_OPTIONS = {
+  datadir: { type: "string" },
+  json: { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+function globalHelp(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  return [
+    "sluice: two-party payment channels. Talks to the node running in the data directory.",
+    "",
+    "Usage: sluice [--datadir <dir>] [--json] <command> [arguments]",
+    "",
+    "Commands:",
+    ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    "",
+    "Global flags:",
+    `  --datadir <dir>  the node's data directory (default: $SLUICE_DATADIR, else ${DEFAULT_DATADIR})`,
+    "  --json           print the result as JSON (errors too, as {\"error\": {code, message}})",
+    "  -h, --help       help; `sluice <command> --help` for a command",
+    "",
+    "Amounts are human amounts with the asset's unit: \"100 USDC\", \"0.5 ETH\", or a number in the",
+    "channel's asset. Exit codes: 0 done, 1 failed, 2 wrong command line.",
+  ].join("\n");
+}
+
+function commandHelp(command: Command): string {
+  return [`Usage: sluice ${command.usage}`, "", command.summary, "", command.help, "", "Global flags: --datadir <dir>, --json, --help"].join("\n");
+}
+
+/** Finds the command words among the leading arguments (global flags may come before them). */
+function splitCommand(argv: string[]): { command: Command | undefined; name: string | undefined; rest: string[] } {
+  let i = 0;
+  while (i < argv.length) {
+    const arg = argv[i]!;
+    if (arg === "--datadir") i += 2;
+    else if (arg.startsWith("--datadir=") || arg === "--json" || arg === "--help" || arg === "-h") i += 1;
+    else break;
+  }
+  const word = argv[i];
+  if (word === undefined || word.startsWith("-")) return { command: undefined, name: word, rest: argv };
+  let name = word;
+  let words = 1;
+  if (word === "node") {
+    const sub = argv[i + 1];
+    if (sub === undefined || sub.startsWith("-")) return { command: undefined, name: "node", rest: argv };
+    name = `node ${sub}`;
+    words = 2;
+  }
+  if (word === "help") return { command: undefined, name: "help", rest: [...argv.slice(0, i), ...argv.slice(i + 1)] };
+  const command = COMMANDS.find((c) => c.name === name);
+  return { command, name, rest: [...argv.slice(0, i), ...argv.slice(i + words)] };
+}
+
+function parse(command: Command | undefined, args: string[]) {
+  const negative = args.find((a) => /^-[0-9.]/.test(a));
+  if (negative !== undefined) throw new UsageError(`amounts can't be negative: ${negative}`, "INVALID_AMOUNT");
+  try {
+    return parseArgs({ args, options: { ...GLOBAL_OPTIONS, ...(command?.options ?? {}) }, allowPositionals: true, strict: true });
+  } catch (error) {
+    const message = error instanceof Error ? error.message.replace(/\. To specify a positional.*$/s, "") : String(error);
+    throw new UsageError(`${message}${command === undefined ? "" : `: see \`sluice ${command.name} --help\``}`);
+  }
+}
+
+/** The one-line message for an error, saying what to do. */
+function explain(error: unknown, ctx: { datadir: string; hint: (command: string) => string; apiUrl?: string }): CliError {
+  if (error instanceof CliError) return error;
+  if (error instanceof ApiFileError) {
+    if (error.problem === "missing" && error.path.endsWith("api.json")) {
+      return new CliError(`no node is running in ${ctx.datadir}: start one with \`${ctx.hint("sluice node start")}\``, "NODE_NOT_RUNNING");
+    }
+    if (error.problem === "missing") {
+      return new CliError(
+        `no API token in ${ctx.datadir} (api.token): the node creates it when it starts; start it with \`${ctx.hint("sluice node start")}\``,
+        "NODE_NOT_RUNNING",
+      );
+    }
+    return new CliError(`${error.message}: remove it and restart the node (\`${ctx.hint("sluice node start")}\`)`, "BAD_DATADIR");
+  }
+  if (error instanceof ApiError) {
+    const d = (error.details ?? {}) as { [key: string]: Json };
+    const withHint = (hint: string) => new CliError(`${error.message}: ${hint}`, error.code, error.details, { cause: error });
+    switch (error.code) {
+      case "UNREACHABLE":
+        return new CliError(
+          `no node is running in ${ctx.datadir} (nothing answers at ${ctx.apiUrl ?? "the URL of api.json"}): start one with \`${ctx.hint("sluice node start")}\``,
+          "NODE_NOT_RUNNING",
+          undefined,
+          { cause: error },
+        );
+      case "UNAUTHORIZED":
+        return withHint(`the node at ${ctx.apiUrl ?? "api.json's URL"} does not accept the token in ${path.join(ctx.datadir, "api.token")}; restart the node of this data directory`);
+      case "NOT_FOUND":
+        return withHint("`sluice channels` lists this node's channels");
+      case "INSUFFICIENT_FUNDS":
+        return withHint("add funds with `sluice deposit <channel> <amount>`, or pay less");
+      case "INVALID_AMOUNT":
+        return withHint("give an amount above zero");
+      case "CHALLENGE_PENDING":
+        return withHint(
+          `the challenge period runs until ${typeof d.deadline === "string" ? formatDate(BigInt(d.deadline)) : "its deadline"}: run \`sluice settle\` after that`,
+        );
+      case "CHANNEL_NOT_CHALLENGED":
+        return withHint("no dispute is registered: `sluice close` closes the channel with the peer, `sluice challenge` starts a dispute");
+      case "CHANNEL_CONCLUDED":
+        return withHint("the channel has concluded on chain: nothing more to do there; `sluice withdraw` collects credited payouts");
+      case "CHALLENGE_EXPIRED":
+        return withHint("the challenge period is over: `sluice settle` pays out by the registered state");
+      case "WITHDRAW_NOTHING":
+        return withHint("nothing is credited to this node in that asset (payouts are normally paid out directly)");
+      case "CHANNEL_FINALIZED":
+        return withHint("the channel has a final state: no more payments; `sluice close` closes it");
+      case "PROPOSAL_PENDING":
+        return withHint("wait for the peer to countersign, then try again");
+      case "PEER_UNREACHABLE":
+      case "PEER_DISCONNECTED":
+      case "PEER_TIMEOUT":
+        return withHint("is the peer's node running and reachable? if it stays away, `sluice challenge` settles on chain without it");
+      case "STATE_STALE":
+        return withHint("a newer state is registered already");
+      case "INTERNAL":
+        return withHint("the node failed: see its log");
+      case "BAD_REQUEST":
+        return new CliError(`the node refused the request: ${error.message}`, error.code, error.details, { cause: error });
+      default:
+        return new CliError(`${error.message} (${error.code})`, error.code, error.details, { cause: error });
+    }
+  }
+  if (error instanceof SluiceError) return new CliError(error.message, screamingCase(error.name), undefined, { cause: error });
+  const message = error instanceof Error ? error.message : String(error);
+  return new CliError(`unexpected failure: ${message}`, "INTERNAL", undefined, { cause: error });
+}
+
+function progressLine(io: CliIo, json: boolean): (text: string) => () => void {
+  return (text) => {
+    if (!io.stderrIsTTY) {
+      if (!json) io.stderr(`${text}\n`);
+      return () => undefined;
+    }
+    const started = Date.now();
+    io.stderr(text);
+    const timer = setInterval(() => io.stderr(`\r\x1b[K${text} ${Math.round((Date.now() - started) / 1000)} s`), 1000);
+    timer.unref();
+    return () => {
+      clearInterval(timer);
+      io.stderr("\r\x1b[K");
+    };
+  };
+}
+
+function parseListen(text: string): { host: string; port: number } {
+  const match = /^(\[[^\]]+\]|[^:]+):([0-9]{1,5})$/.exec(text);
+  const port = Number(match?.[2]);
+  if (match === null || port > 65535) throw new UsageError(`--listen ${JSON.stringify(text)}: give host:port, e.g. 0.0.0.0:9735`);
+  return { host: match[1]!.replace(/^\[|\]$/g, ""), port };
+}
+
+function portArg(text: string, flag: string): number {
+  if (!/^[0-9]{1,5}$/.test(text) || Number(text) > 65535) throw new UsageError(`${flag} ${JSON.stringify(text)}: give a port from 0 to 65535`);
+  return Number(text);
+}
+
+function defaultLoadStartNode(): StartNode {
+  let mod: { startNode?: unknown };
+  try {
+    // Loaded here only, so every other command works without the node's modules.
+    mod = require("../node/start") as { startNode?: unknown };
+  } catch (error) {
+    if ((error as { code?: unknown }).code === "MODULE_NOT_FOUND" && /node[\\/]start/.test((error as Error).message)) {
+      throw new CliError("this build of sluice has no node: src/node/start.ts is missing", "NO_NODE");
+    }
+    throw error;
+  }
+  if (typeof mod.startNode !== "function") throw new CliError("src/node/start.ts does not export startNode()", "NO_NODE");
+  return mod.startNode as StartNode;
+}
+
+function defaultWaitForStop(): Promise<void> {
+  return new Promise((resolve) => {
+    const stop = () => {
+      process.off("SIGINT", stop);
+      process.off("SIGTERM", stop);
+      resolve();
+    };
+    process.on("SIGINT", stop);
+    process.on("SIGTERM", stop);
+  });
+}
+
+async function startNodeCommand(io: CliIo, datadir: string, values: Values): Promise<Output> {
+  const str = (key: string) => (typeof values[key] === "string" ? (values[key] as string) : undefined);
+  const options: NodeStartOptions = { datadir: path.resolve(io.cwd, datadir), log: (line) => io.stderr(`${line}\n`) };
+  const config = str("config");
+  if (config !== undefined) options.config = path.resolve(io.cwd, config);
+  const listen = str("listen");
+  if (listen !== undefined) options.listen = parseListen(listen);
+  const apiPort = str("api-port");
+  if (apiPort !== undefined) options.apiPort = portArg(apiPort, "--api-port");
+  const rpc = str("rpc");
+  if (rpc !== undefined) {
+    if (!/^(https?|wss?):\/\/\S+$/.test(rpc)) throw new UsageError(`--rpc ${JSON.stringify(rpc)}: give the JSON-RPC URL, e.g. http://127.0.0.1:8545`);
+    options.rpc = rpc;
+  }
+  const adjudicator = str("adjudicator");
+  if (adjudicator !== undefined) options.adjudicator = addressArg(adjudicator, "--adjudicator");
+  const keystore = str("keystore");
+  if (keystore !== undefined) options.keystore = path.resolve(io.cwd, keystore);
+
+  const startNode = (io.loadStartNode ?? defaultLoadStartNode)();
+  const node = await startNode(options);
+  if (node === undefined) return { json: { stopped: true }, text: "node stopped" };
+  io.stderr(`node running in ${datadir}: stop it with Ctrl-C\n`);
+  await (io.waitForStop ?? defaultWaitForStop)();
+  io.stderr("stopping the node…\n");
+  await node.close();
+  return { json: { stopped: true }, text: "node stopped" };
+}
+
+/** Runs the command line `argv` (without `node sluice`); resolves to the exit code. */
+export async function main(argv: string[], io: CliIo = processIo()): Promise<number> {
+  const json = argv.includes("--json");
+  let datadir = io.env.SLUICE_DATADIR || DEFAULT_DATADIR;
+  let datadirGiven = false;
+  let client: ApiClient | undefined;
+  let apiUrl: string | undefined;
+  const hint = (command: string) => (datadirGiven || datadir !== DEFAULT_DATADIR ? `${command} --datadir ${datadir}` : command);
+  try {
+    const { command, name, rest } = splitCommand(argv);
+    const { values, positionals } = parse(command, rest);
+    if (typeof values.datadir === "string") {
+      if (values.datadir === "") throw new UsageError("--datadir is empty");
+      datadir = values.datadir;
+      datadirGiven = true;
+    }
+    if (command === undefined) {
+      if (name === "help" || (name === undefined && values.help === true)) {
+        const target = COMMANDS.find((c) => c.name === positionals.join(" "));
+        io.stdout(`${target === undefined ? globalHelp() : commandHelp(target)}\n`);
+        return 0;
+      }
+      if (name === undefined) throw new UsageError("no command given: see `sluice --help`");
+      if (name === "node") throw new UsageError("`sluice node` needs a subcommand: `sluice node start`");
+      throw new UsageError(`unknown command ${JSON.stringify(name)}: see \`sluice --help\``);
+    }
+    if (values.help === true) {
+      io.stdout(`${commandHelp(command)}\n`);
+      return 0;
+    }
+    const [min, max] = command.positionals;
+    if (positionals.length < min || positionals.length > max) {
+      const problem = positionals.length < min ? "missing arguments" : `unexpected argument ${JSON.stringify(positionals[max])}`;
+      throw new UsageError(`${problem}: usage: sluice ${command.usage}`);
+    }
+    const ctx: Context = {
+      datadir,
+      json,
+      hint,
+      progress: progressLine(io, json),
+      client: async () => {
+        if (client === undefined) {
+          client = await ApiClient.fromDataDir(path.resolve(io.cwd, datadir));
+          apiUrl = client.url;
+        }
+        return client;
+      },
+      startNode: (v) => startNodeCommand(io, datadir, v),
+    };
+    const output = await command.run(ctx, positionals, values as Values);
+    io.stdout(json ? `${JSON.stringify(output.json, null, 2)}\n` : `${output.text}\n`);
+    return 0;
+  } catch (caught) {
+    const error = explain(caught, { datadir, hint, ...(apiUrl === undefined ? {} : { apiUrl }) });
+    if (json) {
+      const body: { [key: string]: Json } = { code: error.code, message: error.message };
+      if (error.details !== undefined) body.details = error.details;
+      io.stdout(`${JSON.stringify({ error: body }, null, 2)}\n`);
+    } else {
+      io.stderr(`sluice: ${error.message}\n`);
+    }
+    return error.exitCode;
+  } finally {
+    client?.dispose();
+  }
+}
+
+export function processIo(): CliIo {
+  return {
+    stdout: (text) => process.stdout.write(text),
+    stderr: (text) => process.stderr.write(text),
+    stderrIsTTY: process.stderr.isTTY === true,
+    env: process.env,
+    cwd: process.cwd(),
+  };
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      process.stderr.write(`sluice: ${String(error)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

@@ -1,0 +1,17 @@
+export type * from "./types";
+export { ApiClient, type ApiClientOptions } from "./client";
+export { ApiError, ApiUnreachableError } from "./errors";
+export { mapError, screamingCase, type MappedError } from "./codes";
+export { isLoopbackHost, startApiServer, startLocalApi, type ApiServer, type ApiServerOptions, type LocalApiOptions } from "./server";
+export {
+  API_INFO_FILE,
+  ApiFileError,
+  TOKEN_FILE,
+  ensureApiToken,
+  readApiInfo,
+  readApiToken,
+  removeApiInfo,
+  writeApiInfo,
+  type ApiInfoFile,
+} from "./token";
+export { METHODS, WireFormatError, type MethodName } from "./wire";

@@ -1,0 +1,280 @@
+/**
+ * The node's local HTTP API (node:http, no framework), for the CLI and local applications.
+ *
+ * - Binds loopback addresses only (127.0.0.0/8, ::1, "localhost"): anything else is refused.
+ * - Every request carries `Authorization: Bearer <token>` (the token of `api.token` in the data
+ *   directory, compared in constant time): otherwise 401 UNAUTHORIZED. Requests with an `Origin`
+ *   header (browsers) are refused with 403 FORBIDDEN.
+ * - JSON in and out (see wire.ts): bigints as decimal strings; bodies up to `maxBodyBytes`
+ *   (64 KiB by default; 413 PAYLOAD_TOO_LARGE above), validated strictly (400 BAD_REQUEST naming
+ *   the field in `details.field`).
+ * - Success: 200 with the result as JSON. Failure: `{ "error": { "code", "message", "details"? } }`
+ *   with the status and code of errors.ts.
+ *
+ * Routes (all `POST`, body a JSON object; an empty body counts as `{}`):
+ *
+ * | route            | body                                                        | result         |
+ * |------------------|-------------------------------------------------------------|----------------|
+ * | /v1/info         | {}                                                          | NodeInfo       |
+ * | /v1/asset        | { asset }                                                   | AssetInfo      |
+ * | /v1/open         | { peer, peerUrl, asset, deposit, challengePeriod? }         | ChannelView    |
+ * | /v1/deposit      | { channelId, amount }                                       | ChannelView    |
+ * | /v1/pay          | { channelId, amount, ref }                                  | PaymentView    |
+ * | /v1/channels     | {}                                                          | ChannelView[]  |
+ * | /v1/channel      | { channelId }                                               | ChannelView    |
+ * | /v1/payments     | { channelId, fromSeq?, limit? (JSON integer 1..10000) }     | PaymentView[]  |
+ * | /v1/close        | { channelId }                                               | TxView         |
+ * | /v1/challenge    | { channelId }                                               | TxView         |
+ * | /v1/settle       | { channelId }                                               | TxView         |
+ * | /v1/withdraw     | { asset }                                                   | TxView         |
+ * | /v1/prove        | { channelId, seq }                                          | ProofView      |
+ *
+ * Other statuses: 404 NOT_FOUND (unknown route or channel), 405 METHOD_NOT_ALLOWED (not POST),
+ * 415 UNSUPPORTED_MEDIA_TYPE (a Content-Type other than application/json), 500 INTERNAL.
+ */
+import { createHash, timingSafeEqual } from "node:crypto";
+import http from "node:http";
+import net from "node:net";
+import type { AddressInfo } from "node:net";
+import { InvalidArgumentError } from "../../errors";
+import { mapError, type MappedError } from "./codes";
+import { ensureApiToken, removeApiInfo, writeApiInfo } from "./token";
+import type { NodeApi } from "./types";
+import { isMethodName, METHODS, WireFormatError, type Json, type Method } from "./wire";
+
+export const DEFAULT_MAX_BODY_BYTES = 64 * 1024;
+
+export interface ApiServerOptions {
+  api: NodeApi;
+  /** A loopback address: "127.0.0.1" (default), another 127.x.y.z, "::1" or "localhost". */
+  host?: string;
+  /** 0 (default) picks a free port. */
+  port?: number;
+  token: string;
+  maxBodyBytes?: number;
+  /** Called with every error that became a 500 INTERNAL reply (default: logged to stderr). */
+  onInternalError?: (error: unknown) => void;
+}
+
+export interface ApiServer {
+  /** `http://127.0.0.1:PORT` */
+  url: string;
+  port: number;
+  host: string;
+  close(): Promise<void>;
+}
+
+/** Whether `host` is a loopback address this server may bind. */
+export function isLoopbackHost(host: string): boolean {
+  if (host === "localhost") return true;
+  const bare = host.startsWith("[") && host.endsWith("]") ? host.slice(1, -1) : host;
+  if (net.isIPv4(bare)) return bare.split(".")[0] === "127";
+  if (net.isIPv6(bare)) return bare === "::1" || /^(0{1,4}:){7}0{0,3}1$/.test(bare) || /^::ffff:127\./i.test(bare);
+  return false;
+}
+
+function sha256(text: string): Buffer {
+  return createHash("sha256").update(text, "utf8").digest();
+}
+
+/** Constant-time check of an Authorization header against the token. */
+function authorized(header: string | undefined, expected: Buffer): boolean {
+  if (header === undefined) return false;
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  // Hash both sides so the comparison is over equal lengths and independent of the header's length.
+  return timingSafeEqual(sha256(match?.[1] ?? ""), expected) && match !== null;
+}
+
+class BodyTooLargeError extends Error {}
+
+function readBody(req: http.IncomingMessage, maxBytes: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let done = false;
+    req.on("data", (chunk: Buffer) => {
+      if (done) return;
+      size += chunk.length;
+      if (size > maxBytes) {
+        done = true;
+        reject(new BodyTooLargeError());
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on("end", () => {
+      if (done) return;
+      done = true;
+      resolve(Buffer.concat(chunks));
+    });
+    req.on("error", (error) => {
+      if (done) return;
+      done = true;
+      reject(error);
+    });
+  });
+}
+
+function send(res: http.ServerResponse, status: number, body: Json, headers: http.OutgoingHttpHeaders = {}): void {
+  if (res.headersSent || res.destroyed) return;
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    "content-type": "application/json; charset=utf-8",
+    "content-length": Buffer.byteLength(text),
+    "cache-control": "no-store",
+    ...headers,
+  });
+  res.end(text);
+}
+
+function sendError(res: http.ServerResponse, mapped: MappedError, headers?: http.OutgoingHttpHeaders): void {
+  const error: { [key: string]: Json } = { code: mapped.body.code, message: mapped.body.message };
+  if (mapped.body.details !== undefined) error.details = mapped.body.details;
+  send(res, mapped.status, { error }, headers);
+}
+
+function fail(status: number, code: string, message: string): MappedError {
+  return { status, body: { code, message } };
+}
+
+/** Starts the API server; resolves once it listens. */
+export async function startApiServer(options: ApiServerOptions): Promise<ApiServer> {
+  const host = options.host ?? "127.0.0.1";
+  if (!isLoopbackHost(host)) {
+    throw new InvalidArgumentError(`the API binds loopback addresses only (127.0.0.1, ::1), not ${JSON.stringify(host)}`);
+  }
+  if (!/^[0-9a-f]{64}$/i.test(options.token)) throw new InvalidArgumentError("the API token must be 32 bytes as hex");
+  const bindHost = host === "localhost" ? "127.0.0.1" : host.replace(/^\[|\]$/g, "");
+  const expected = sha256(options.token);
+  const maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const onInternalError =
+    options.onInternalError ?? ((error: unknown) => console.error("sluice api: internal error:", error));
+  const { api } = options;
+
+  const handle = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
+    if (req.headers.origin !== undefined) {
+      sendError(res, fail(403, "FORBIDDEN", "requests from browsers are not accepted"), { connection: "close" });
+      return;
+    }
+    if (!authorized(req.headers.authorization, expected)) {
+      sendError(res, fail(401, "UNAUTHORIZED", "missing or wrong API token (Authorization: Bearer <token of api.token>)"), {
+        "www-authenticate": "Bearer",
+        connection: "close",
+      });
+      return;
+    }
+    const url = new URL(req.url ?? "/", "http://localhost");
+    const route = /^\/v1\/([a-z]+)$/.exec(url.pathname);
+    const name = route?.[1];
+    if (name === undefined || !isMethodName(name)) {
+      sendError(res, fail(404, "NOT_FOUND", `no route ${url.pathname}: POST /v1/<method>`), { connection: "close" });
+      return;
+    }
+    if (req.method !== "POST") {
+      sendError(res, fail(405, "METHOD_NOT_ALLOWED", `${req.method ?? "?"} ${url.pathname}: use POST`), { allow: "POST", connection: "close" });
+      return;
+    }
+    const type = req.headers["content-type"];
+    if (type !== undefined && !/^application\/json\s*(;.*)?$/i.test(type)) {
+      sendError(res, fail(415, "UNSUPPORTED_MEDIA_TYPE", `Content-Type ${type}: send application/json`), { connection: "close" });
+      return;
+    }
+    const tooLarge = fail(413, "PAYLOAD_TOO_LARGE", `the request body is larger than ${maxBody} bytes`);
+    const length = Number(req.headers["content-length"] ?? "0");
+    if (length > maxBody) {
+      sendError(res, tooLarge, { connection: "close" });
+      return;
+    }
+    let raw: Buffer;
+    try {
+      raw = await readBody(req, maxBody);
+    } catch (error) {
+      if (error instanceof BodyTooLargeError) sendError(res, tooLarge, { connection: "close" });
+      else res.destroy();
+      return;
+    }
+    let body: unknown = {};
+    if (raw.length > 0) {
+      try {
+        body = JSON.parse(raw.toString("utf8"));
+      } catch {
+        sendError(res, mapError(new WireFormatError("", "not valid JSON")));
+        return;
+      }
+    }
+    try {
+      const method = METHODS[name] as unknown as Method<unknown[], unknown>;
+      const args = method.decodeArgs(body);
+      const result = await method.call(api, args);
+      send(res, 200, method.result.encode(result));
+    } catch (error) {
+      const mapped = mapError(error);
+      if (mapped.body.code === "INTERNAL") onInternalError(error);
+      sendError(res, mapped);
+    }
+  };
+
+  const server = http.createServer((req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      onInternalError(error);
+      sendError(res, fail(500, "INTERNAL", "internal error: see the node's log"));
+    });
+  });
+  // An early error reply (401, 404, 413, ...) leaves the body unread: discard what arrives until the
+  // connection closes (those replies say `Connection: close`).
+  server.on("request", (req: http.IncomingMessage, res: http.ServerResponse) => {
+    res.on("finish", () => {
+      if (!req.complete) req.resume();
+    });
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port ?? 0, bindHost, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const urlHost = net.isIPv6(address.address) ? `[${address.address}]` : address.address;
+  let closing: Promise<void> | undefined;
+  return {
+    url: `http://${urlHost}:${address.port}`,
+    port: address.port,
+    host: address.address,
+    close() {
+      closing ??= new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      return closing;
+    },
+  };
+}
+
+export interface LocalApiOptions extends Omit<ApiServerOptions, "token"> {
+  /** The node's data directory: holds `api.token` (created if missing) and `api.json`. */
+  datadir: string;
+}
+
+/**
+ * Starts the API as the node does: ensures the data directory's token, listens, and writes
+ * `api.json` so the CLI finds it; `close()` removes `api.json` again and stops the server.
+ */
+export async function startLocalApi(options: LocalApiOptions): Promise<ApiServer> {
+  const token = await ensureApiToken(options.datadir);
+  const server = await startApiServer({ ...options, token });
+  try {
+    await writeApiInfo(options.datadir, { url: server.url, pid: process.pid });
+  } catch (error) {
+    await server.close();
+    throw error;
+  }
+  return {
+    ...server,
+    async close() {
+      await removeApiInfo(options.datadir, server.url);
+      await server.close();
+    },
+  };
+}

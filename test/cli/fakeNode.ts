@@ -1,0 +1,238 @@
+/**
+ * An in-memory `NodeApi` for testing the HTTP API and the CLI without a chain: channels and
+ * payments in maps, balances enforced, the real error classes thrown, payment proofs from the real
+ * Merkle payment log. Its clock (`now`) and block number are the test's to move.
+ */
+import { keccak256, toUtf8Bytes } from "ethers";
+import {
+  ChallengePendingError,
+  ChannelConcludedError,
+  ChannelNotChallengedError,
+  DepositOverflowError,
+  WithdrawNothingError,
+} from "../../src/chain/errors";
+import { ChannelFinalizedError, InsufficientFundsError, InvalidAmountError, InvalidArgumentError } from "../../src/errors";
+import { PaymentLog } from "../../src/merkle";
+import type {
+  AssetInfo,
+  ChannelView,
+  NodeApi,
+  NodeInfo,
+  OpenChannelRequest,
+  PaymentView,
+  ProofView,
+  TxView,
+} from "../../src/node/api/types";
+import { UnknownChannelError } from "../../src/node/store/errors";
+import { ETH, type Address, type Hex } from "../../src/types";
+
+export const MAX_UINT256 = (1n << 256n) - 1n;
+export const USDC = "0x5fbdb2315678afecb367f032d93f642f64180aa3" as Address;
+export const BIG = "0xe7f1725e7734ce288f8367e1bb143e90bb3f0512" as Address;
+export const ME = "0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266" as Address;
+export const PEER = "0x70997970c51812dc3a010c7d01b50e0d17dc79c8" as Address;
+
+export const ASSETS: readonly AssetInfo[] = [
+  { asset: ETH, symbol: "ETH", decimals: 18 },
+  { asset: USDC, symbol: "USDC", decimals: 6 },
+  // A token with 0 decimals and huge amounts, for round-trips near 2^256 - 1.
+  { asset: BIG, symbol: "BIG", decimals: 0 },
+];
+
+interface FakeChannel {
+  view: ChannelView;
+  log: PaymentLog;
+  payments: PaymentView[];
+}
+
+/** A deterministic 32-byte hex from a label. */
+export function hash(label: string): Hex {
+  return keccak256(toUtf8Bytes(label)) as Hex;
+}
+
+export class FakeNode implements NodeApi {
+  now = 1_700_000_000n;
+  blockNumber = 100n;
+  /** The peer's deposit in each channel opened from now on. */
+  peerDeposit = 0n;
+  readonly credits = new Map<Address, bigint>();
+  /** Every call, for assertions: [method, ...args]. */
+  readonly calls: unknown[][] = [];
+  private readonly channelsById = new Map<Hex, FakeChannel>();
+  private nonce = 0n;
+
+  async info(): Promise<NodeInfo> {
+    this.calls.push(["info"]);
+    return {
+      address: ME,
+      chainId: 31337n,
+      adjudicator: USDC,
+      peerUrl: "ws://127.0.0.1:9735",
+      blockNumber: this.blockNumber,
+      channels: this.channelsById.size,
+    };
+  }
+
+  async asset(asset: Address): Promise<AssetInfo> {
+    this.calls.push(["asset", asset]);
+    const info = ASSETS.find((a) => a.asset === asset.toLowerCase());
+    if (info === undefined) throw new InvalidArgumentError(`${asset} is not an ERC-20 token`);
+    return { ...info };
+  }
+
+  async openChannel(request: OpenChannelRequest): Promise<ChannelView> {
+    this.calls.push(["openChannel", request]);
+    await this.asset(request.asset);
+    if (request.deposit <= 0n || request.deposit > MAX_UINT256) throw new InvalidAmountError(request.deposit);
+    const nonce = this.nonce++;
+    const channelId = hash(`channel ${nonce}`);
+    const view: ChannelView = {
+      channelId,
+      participants: [ME, request.peer],
+      asset: request.asset,
+      challengePeriod: request.challengePeriod ?? 86_400n,
+      nonce,
+      me: 0,
+      status: "open",
+      deposits: [request.deposit, this.peerDeposit],
+      version: 0n,
+      transferred: [0n, 0n],
+      balances: [request.deposit, this.peerDeposit],
+      payments: 0n,
+    };
+    this.channelsById.set(channelId, { view, log: new PaymentLog(), payments: [] });
+    return structuredClone(view);
+  }
+
+  async deposit(channelId: Hex, amount: bigint): Promise<ChannelView> {
+    this.calls.push(["deposit", channelId, amount]);
+    const c = this.get(channelId);
+    if (amount <= 0n) throw new InvalidAmountError(amount);
+    this.requireOnChain(c);
+    const { me } = c.view;
+    if (c.view.deposits[me] + amount > MAX_UINT256) {
+      throw new DepositOverflowError("DepositOverflow", { deposit: c.view.deposits[me], amount }, "0x");
+    }
+    c.view.deposits[me] += amount;
+    this.rebalance(c);
+    this.blockNumber++;
+    return structuredClone(c.view);
+  }
+
+  async pay(channelId: Hex, amount: bigint, ref: Hex): Promise<PaymentView> {
+    this.calls.push(["pay", channelId, amount, ref]);
+    const c = this.get(channelId);
+    if (c.view.status !== "open") throw new ChannelFinalizedError(channelId);
+    if (amount <= 0n || amount > MAX_UINT256) throw new InvalidAmountError(amount);
+    const { me } = c.view;
+    const available = c.view.balances[me];
+    if (amount > available) throw new InsufficientFundsError(me, amount, available);
+    const seq = BigInt(c.log.size);
+    c.log.append({ channelId, seq, payer: me, amount, ref });
+    c.view.transferred[me] += amount;
+    c.view.version += 1n;
+    c.view.payments += 1n;
+    this.rebalance(c);
+    const payment: PaymentView = { channelId, seq, payer: me, amount, ref, version: c.view.version };
+    c.payments.push(payment);
+    return { ...payment };
+  }
+
+  async channels(): Promise<ChannelView[]> {
+    this.calls.push(["channels"]);
+    return [...this.channelsById.values()].map((c) => structuredClone(c.view));
+  }
+
+  async channel(channelId: Hex): Promise<ChannelView> {
+    this.calls.push(["channel", channelId]);
+    return structuredClone(this.get(channelId).view);
+  }
+
+  async payments(channelId: Hex, query: { fromSeq?: bigint; limit?: number }): Promise<PaymentView[]> {
+    this.calls.push(["payments", channelId, query]);
+    const c = this.get(channelId);
+    const from = Number(query.fromSeq ?? 0n);
+    return c.payments.slice(from, from + (query.limit ?? 1000)).map((p) => ({ ...p }));
+  }
+
+  async close(channelId: Hex): Promise<TxView> {
+    this.calls.push(["close", channelId]);
+    const c = this.get(channelId);
+    this.requireOnChain(c);
+    c.view.status = "closed";
+    delete c.view.deadline;
+    return this.tx(channelId, 61_000n);
+  }
+
+  async challenge(channelId: Hex): Promise<TxView> {
+    this.calls.push(["challenge", channelId]);
+    const c = this.get(channelId);
+    this.requireOnChain(c);
+    if (c.view.status !== "disputed") {
+      c.view.status = "disputed";
+      c.view.deadline = this.now + c.view.challengePeriod;
+    }
+    return this.tx(channelId, 90_000n);
+  }
+
+  async settle(channelId: Hex): Promise<TxView> {
+    this.calls.push(["settle", channelId]);
+    const c = this.get(channelId);
+    this.requireOnChain(c);
+    if (c.view.status !== "disputed" || c.view.deadline === undefined) {
+      throw new ChannelNotChallengedError("ChannelNotChallenged", { channelId }, "0x");
+    }
+    if (this.now < c.view.deadline) throw new ChallengePendingError("ChallengePending", { deadline: c.view.deadline }, "0x");
+    c.view.status = "settled";
+    return this.tx(channelId, 70_000n);
+  }
+
+  async withdraw(asset: Address): Promise<TxView> {
+    this.calls.push(["withdraw", asset]);
+    const credit = this.credits.get(asset) ?? 0n;
+    if (credit === 0n) throw new WithdrawNothingError("WithdrawNothing", { owner: ME, asset }, "0x");
+    this.credits.delete(asset);
+    this.blockNumber++;
+    return { hash: hash(`withdraw ${this.blockNumber}`), blockNumber: this.blockNumber, gasUsed: 40_000n };
+  }
+
+  async prove(channelId: Hex, seq: bigint): Promise<ProofView> {
+    this.calls.push(["prove", channelId, seq]);
+    const c = this.get(channelId);
+    const payment = c.payments[Number(seq)];
+    if (payment === undefined || seq >= BigInt(c.log.size)) {
+      throw new InvalidArgumentError(`no payment ${seq} in channel ${channelId}: it has ${c.log.size}`);
+    }
+    const proof = c.log.proof(seq);
+    return {
+      payment: { ...payment },
+      leaf: proof.leaf,
+      proof: proof.proof,
+      root: proof.root,
+      stateVersion: c.view.version,
+      verifiedOnChain: c.view.status === "closed" || c.view.status === "settled" || c.view.status === "disputed",
+    };
+  }
+
+  private get(channelId: Hex): FakeChannel {
+    const c = this.channelsById.get(channelId.toLowerCase() as Hex);
+    if (c === undefined) throw new UnknownChannelError(channelId);
+    return c;
+  }
+
+  private requireOnChain(c: FakeChannel): void {
+    if (c.view.status === "closed" || c.view.status === "settled") {
+      throw new ChannelConcludedError("ChannelConcluded", { channelId: c.view.channelId }, "0x");
+    }
+  }
+
+  private rebalance(c: FakeChannel): void {
+    const { deposits, transferred } = c.view;
+    c.view.balances = [deposits[0] + transferred[1] - transferred[0], deposits[1] + transferred[0] - transferred[1]];
+  }
+
+  private tx(channelId: Hex, gasUsed: bigint): TxView {
+    this.blockNumber++;
+    return { channelId, hash: hash(`tx ${channelId} ${this.blockNumber}`), blockNumber: this.blockNumber, gasUsed };
+  }
+}
