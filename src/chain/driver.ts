@@ -282,6 +282,8 @@ export class AdjudicatorDriver {
 
   // ---------------------------------------------------------------- internals
 
+  #sending: Promise<unknown> = Promise.resolve();
+
   #signer(operation: string): Signer {
     if (!isSigner(this.runner)) throw new SignerRequiredError(operation);
     return this.runner;
@@ -295,8 +297,18 @@ export class AdjudicatorDriver {
     }
   }
 
+  /**
+   * Sends one transaction at a time per driver: each waits for the previous one's receipt, so
+   * concurrent callers (a node opening channels while its watcher refutes) never race for a nonce.
+   */
+  #send(send: () => Promise<ContractTransactionResponse>): Promise<TxResult> {
+    const run = this.#sending.then(() => this.#sendNow(send));
+    this.#sending = run.catch(() => undefined);
+    return run;
+  }
+
   /** Sends, waits for the receipt, and turns any revert into its typed error. */
-  async #send(send: () => Promise<ContractTransactionResponse>): Promise<TxResult> {
+  async #sendNow(send: () => Promise<ContractTransactionResponse>): Promise<TxResult> {
     let hash: Hex | undefined;
     try {
       const tx = await send();
