@@ -3,6 +3,7 @@ export class Progress {
   private readonly tty = process.stderr.isTTY === true;
   private last = 0;
   private done = 0;
+  private printedFull = false;
 
   constructor(
     private readonly label: string,
@@ -19,7 +20,7 @@ export class Progress {
 
   finish(note = ""): void {
     this.done = this.total;
-    if (this.quiet) return;
+    if (this.quiet || (this.printedFull && !note && !this.tty)) return;
     process.stderr.write(`${this.tty ? "\r\x1b[K" : ""}${this.line()}${note ? `  ${note}` : ""}\n`);
   }
 
@@ -35,7 +36,10 @@ export class Progress {
     if (!force && now - this.last < (this.tty ? 100 : 5_000)) return;
     this.last = now;
     if (this.tty) process.stderr.write(`\r\x1b[K${this.line()}`);
-    else if (force || this.done > 0) process.stderr.write(`${this.line()}\n`);
+    else if (force || this.done > 0) {
+      process.stderr.write(`${this.line()}\n`);
+      if (this.done >= this.total) this.printedFull = true;
+    }
   }
 }
 

@@ -204,23 +204,28 @@ export class AdjudicatorDriver {
    */
   async deposit(params: Params, participant: 0 | 1, amount: bigint, options: DepositOptions = {}): Promise<DepositResult> {
     const signer = this.#signer("deposit");
-    let approval: TxResult | null = null;
     const isEth = params.asset.toLowerCase() === ETH;
-    if (!isEth) {
-      const token = IERC20__factory.connect(params.asset, signer);
-      const owner = await signer.getAddress();
-      const allowance = await this.#read(() => token.allowance(owner, this.address));
-      if (allowance < amount) {
-        const value = options.approve === "unlimited" ? 2n ** 256n - 1n : amount;
-        approval = await this.#send(() => token.approve(this.address, value));
+    // Allowance check, approval and deposit as one step: a concurrent deposit in between would
+    // overwrite the approval this one relies on.
+    const { result, approval } = await this.#exclusive(async () => {
+      let approval: TxResult | null = null;
+      if (!isEth) {
+        const token = IERC20__factory.connect(params.asset, signer);
+        const owner = await signer.getAddress();
+        const allowance = await this.#read(() => token.allowance(owner, this.address));
+        if (allowance < amount) {
+          const value = options.approve === "unlimited" ? 2n ** 256n - 1n : amount;
+          approval = await this.#sendNow(() => token.approve(this.address, value));
+        }
       }
-    }
-    const result = await this.#send(() =>
-      this.contract.connect(signer).deposit(paramsStruct(params), participant, amount, {
-        value: isEth ? amount : 0n,
-        ...gas(options),
-      }),
-    );
+      const result = await this.#sendNow(() =>
+        this.contract.connect(signer).deposit(paramsStruct(params), participant, amount, {
+          value: isEth ? amount : 0n,
+          ...gas(options),
+        }),
+      );
+      return { result, approval };
+    });
     const event = parseReceiptEvents(result.receipt, this.address).find((e) => e.name === "Deposited");
     if (!event || event.name !== "Deposited") throw new ChainResponseError(`no Deposited event in ${result.hash}`);
     return { ...result, approval, received: event.amount, deposit: event.deposit };
@@ -302,7 +307,11 @@ export class AdjudicatorDriver {
    * concurrent callers (a node opening channels while its watcher refutes) never race for a nonce.
    */
   #send(send: () => Promise<ContractTransactionResponse>): Promise<TxResult> {
-    const run = this.#sending.then(() => this.#sendNow(send));
+    return this.#exclusive(() => this.#sendNow(send));
+  }
+
+  #exclusive<T>(operation: () => Promise<T>): Promise<T> {
+    const run = this.#sending.then(operation);
     this.#sending = run.catch(() => undefined);
     return run;
   }
