@@ -44,3 +44,8 @@ export enum ChannelMode {
 
 export const ETH: Address = "0x0000000000000000000000000000000000000000";
 export const ZERO_HASH: Hex = "0x0000000000000000000000000000000000000000000000000000000000000000";
+
+/** The opening state of a channel: version 0, nothing transferred, zero root, not final. */
+export function openingState(channelId: Hex): State {
+  return { channelId, version: 0n, transferred: [0n, 0n], paymentsRoot: ZERO_HASH, isFinal: false };
+}

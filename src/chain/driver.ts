@@ -5,8 +5,6 @@
  * reverts arrive as the typed errors of `./errors`.
  */
 import {
-  AbiCoder,
-  keccak256,
   type ContractRunner,
   type ContractTransactionResponse,
   type Provider,
@@ -15,28 +13,11 @@ import {
 } from "ethers";
 import { Adjudicator__factory, IERC20__factory, type Adjudicator } from "../../typechain-types";
 import type { ParamsStruct, PaymentStruct, StateStruct } from "../../typechain-types/contracts/Adjudicator";
-import { DOMAIN_NAME, DOMAIN_VERSION, PARAMS_ABI_TYPE, sluiceDomain, stateValue, type SluiceDomain } from "../typedData";
-import { ChannelMode, ETH, type Address, type Hex, type Params, type Payment, type SignedState, type State } from "../types";
+import { channelId } from "../crypto/hash";
+import { DOMAIN_NAME, DOMAIN_VERSION, sluiceDomain, stateValue, type SluiceDomain } from "../typedData";
+import { ChannelMode, ETH, openingState, type Address, type Hex, type Params, type Payment, type SignedState, type State } from "../types";
 import { ChainResponseError, SignerRequiredError, decodeRevert, decodeRevertData, receiptOf, type ContractRevertError } from "./errors";
 import { fetchEvents, parseReceiptEvents, type AdjudicatorEvent, type EventQuery } from "./events";
-
-const coder = AbiCoder.defaultAbiCoder();
-
-/** `keccak256(abi.encode(params))`, computed off-chain; equal to the contract's `channelId(params)`. */
-export function channelIdOf(params: Params): Hex {
-  return keccak256(coder.encode([PARAMS_ABI_TYPE], [paramsStruct(params)])) as Hex;
-}
-
-/** The opening state of a channel: version 0, nothing transferred, zero root, not final. */
-export function openingStateOf(channelId: Hex): State {
-  return {
-    channelId,
-    version: 0n,
-    transferred: [0n, 0n],
-    paymentsRoot: "0x0000000000000000000000000000000000000000000000000000000000000000",
-    isFinal: false,
-  };
-}
 
 /** Status of a channel as `channel(channelId)` reports it. */
 export interface ChannelStatus {
@@ -151,7 +132,7 @@ export class AdjudicatorDriver {
 
   /** The channel id, computed off-chain (no round trip). */
   channelId(params: Params): Hex {
-    return channelIdOf(params);
+    return channelId(params);
   }
 
   /** The channel id as the contract computes it. */
@@ -251,7 +232,7 @@ export class AdjudicatorDriver {
 
   /** Starts a dispute from the unsigned opening state; only a participant may. */
   async challengeOpening(params: Params, options: WriteOptions = {}): Promise<ChallengeResult> {
-    return this.challenge(params, { state: openingStateOf(channelIdOf(params)), sigs: ["0x", "0x"] }, options);
+    return this.challenge(params, { state: openingState(channelId(params)), sigs: ["0x", "0x"] }, options);
   }
 
   /** Concludes a challenged channel after its deadline on the registered state. */

@@ -25,7 +25,7 @@ import type { StateSigner } from "../crypto/signer";
 import { EcdsaVerifier, type SignatureVerifier } from "../crypto/verifier";
 import { PaymentLog, type PaymentProof } from "../merkle/paymentLog";
 import type { Address, Hex, Params, Payment, SignedState, State } from "../types";
-import { ZERO_HASH } from "../types";
+import { ZERO_HASH, openingState } from "../types";
 import {
   decodeMessage,
   decodeMessageOf,
@@ -149,10 +149,7 @@ const copyProposal = (p: Pending): PendingProposal => {
 
 const validAmount = (amount: unknown): amount is bigint => typeof amount === "bigint" && amount > 0n && amount <= MAX_UINT256;
 
-/** The opening state of a channel: version 0, nothing transferred, zero root, not final. */
-export function openingState(channelId: Hex): State {
-  return { channelId, version: 0n, transferred: [0n, 0n], paymentsRoot: ZERO_HASH, isFinal: false };
-}
+export { openingState };
 
 /**
  * One side of a payment channel: makes, checks and countersigns states. Participant 0 is the

@@ -4,6 +4,7 @@ import { AdjudicatorDriver, type AdjudicatorEvent } from "../chain";
 import { KeySigner, SignatureCheckerVerifier, channelId as channelIdOf, toHex } from "../crypto";
 import { InvalidArgumentError, SluiceError } from "../errors";
 import { ETH, type Address, type Hex, type Params } from "../types";
+import { screamingCase } from "./api/errors";
 import type { AssetInfo, ChannelStatusName, ChannelView, NodeApi, NodeInfo, OpenChannelRequest, PaymentView, ProofView, TxView } from "./api/types";
 import { CommitQueue } from "./commitQueue";
 import { encodeParams, encodeSyncReply, peerValidators, type PeerMessages } from "./protocol";
@@ -298,7 +299,7 @@ export class SluiceNode implements NodeApi {
           return {};
         },
       },
-      mapError: (error) => (error instanceof SluiceError ? { code: errorCode(error), message: error.message } : undefined),
+      mapError: (error) => (error instanceof SluiceError ? { code: screamingCase(error.name), message: error.message } : undefined),
     };
   }
 
@@ -459,10 +460,4 @@ export class SluiceNode implements NodeApi {
         break;
     }
   }
-}
-
-/** SCREAMING_CASE code of an error class: InsufficientFundsError → INSUFFICIENT_FUNDS. */
-export function errorCode(error: SluiceError): string {
-  const name = error.name.replace(/Error$/, "") || "SLUICE";
-  return name.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toUpperCase();
 }

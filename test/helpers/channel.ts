@@ -2,16 +2,15 @@ import { AbiCoder, keccak256, type Signer } from "ethers";
 import type { Adjudicator } from "../../typechain-types";
 import { PARAMS_ABI_TYPE, STATE_TYPES, sluiceDomain, stateValue } from "../../src/typedData";
 import type { Address, Hex, Params, State } from "../../src/types";
-import { ZERO_HASH } from "../../src/types";
+import { openingState } from "../../src/types";
+
+export { openingState };
 
 const coder = AbiCoder.defaultAbiCoder();
 
+/** The channel id computed with ethers alone: an independent reference for src/ and the contract. */
 export function channelIdOf(params: Params): Hex {
   return keccak256(coder.encode([PARAMS_ABI_TYPE], [params])) as Hex;
-}
-
-export function openingState(channelId: Hex): State {
-  return { channelId, version: 0n, transferred: [0n, 0n], paymentsRoot: ZERO_HASH, isFinal: false };
 }
 
 export async function signState(adjudicator: Adjudicator, signer: Signer, state: State): Promise<Hex> {

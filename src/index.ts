@@ -1,0 +1,27 @@
+/**
+ * Sluice: two-party payment channels for Ethereum-style chains. The public API of the client
+ * library and the node; everything else under src/ is internal.
+ */
+
+// Types, typed data, errors
+export * from "./types";
+export * from "./typedData";
+export * from "./errors";
+
+// Off-chain: hashing and signatures, the payment log, the channel state machine
+export * from "./crypto";
+export * from "./merkle";
+export * from "./channel";
+
+// On-chain: the adjudicator driver, its typed errors and events, local JSON-RPC nodes
+export * from "./chain";
+
+// The node: store, peers, watcher, local API
+export { SluiceNode, UnknownChannelIdError, NotYourChannelError, ChannelStatusError, type NodeOptions } from "./node/node";
+export { ChannelSession, PeerOfflineError, PeerRejectedError, SyncRejectedError } from "./node/session";
+export { ChainWatcher, type WatcherHost, type WatcherOptions, type WatchedChannel } from "./node/watcher";
+export { startNode, NodeConfigError, type NodeStartOptions } from "./node/start";
+export { NodeProcess, NodeProcessError, type NodeProcessOptions } from "./node/process";
+export { ChannelStore, StoreError, type ChannelRecord, type PaymentRecord, type ChannelStatus as StoredChannelStatus } from "./node/store";
+export { ApiClient, ApiError, startApiServer, startLocalApi } from "./node/api";
+export type { NodeApi, NodeInfo, AssetInfo, ChannelView, PaymentView, TxView, ProofView, OpenChannelRequest } from "./node/api";
