@@ -54,7 +54,10 @@ export interface PartyBalance {
 }
 
 export interface DemoReport {
-  chain: { url: string; chainId: bigint; started: boolean };
+  chain: { url: string; chainId: bigint; started: boolean; firstBlock: number; lastBlock: number };
+  contracts: { adjudicator: Address; token: Address };
+  /** Every channel of the day: the cheater's settled, the others closed. */
+  channelIds: Hex[];
   parties: number;
   channels: number;
   payments: { total: number; toAlice: number; refunds: number; failed: number };
@@ -335,7 +338,9 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
     const expectedPayout0 = deposits[0] + newestOfCheat[1] - newestOfCheat[0];
     const expected: [bigint, bigint] = [expectedPayout0, deposits[0] + deposits[1] - expectedPayout0];
     return {
-      chain: { url, chainId, started: !options.rpc },
+      chain: { url, chainId, started: !options.rpc, firstBlock: startBlock + 1, lastBlock: endBlock },
+      contracts: { adjudicator, token: tokenAddress },
+      channelIds: channels.map((c) => c.channelId),
       parties: parties.length,
       channels: channels.length,
       payments: { total: done.length, toAlice: done.filter((d) => d.payer === "customer").length, refunds: done.filter((d) => d.payer === "alice").length, failed },

@@ -1,0 +1,73 @@
+import { expect } from "chai";
+import { startLocalNode, AdjudicatorDriver, type LocalNode } from "../../src/chain";
+import { ChannelMode } from "../../src/types";
+import { MockERC20__factory } from "../../typechain-types";
+import { runDemo, DEFAULT_OPTIONS, type DemoReport } from "../../scripts/demo/day";
+
+describe("the demo (npm start) with small numbers, checked against the chain", function () {
+  let chain: LocalNode;
+  let report: DemoReport;
+
+  before(async function () {
+    chain = await startLocalNode({ kind: "hardhat" });
+    report = await runDemo({ ...DEFAULT_OPTIONS, customers: 3, payments: 25, concurrency: 4, rpc: chain.url, quiet: true });
+  });
+
+  after(async function () {
+    await chain?.stop();
+  });
+
+  it("makes every payment: 25 orders per customer and a refund every 20th", function () {
+    expect(report.payments.failed).to.equal(0);
+    expect(report.payments.toAlice).to.equal(3 * 25);
+    expect(report.payments.refunds).to.equal(3 * 1);
+    expect(report.payments.total).to.equal(78);
+  });
+
+  it("counts exactly the parties' transactions and their gas", async function () {
+    const parties = new Set(report.balances.map((b) => b.address.toLowerCase()));
+    let transactions = 0;
+    let gas = 0n;
+    for (let n = report.chain.firstBlock; n <= report.chain.lastBlock; n++) {
+      const block = await chain.provider.getBlock(n, true);
+      for (const tx of block!.prefetchedTransactions) {
+        if (!parties.has(tx.from.toLowerCase())) continue;
+        transactions++;
+        gas += (await chain.provider.getTransactionReceipt(tx.hash))!.gasUsed;
+      }
+    }
+    expect(report.onChain.transactions).to.equal(transactions);
+    expect(report.onChain.gas).to.equal(gas);
+    expect(report.saving).to.be.greaterThan(1);
+  });
+
+  it("reconciles every party's token balance on chain with its payments, to the base unit", async function () {
+    const token = MockERC20__factory.connect(report.contracts.token, chain.provider);
+    const usdc = report.balances.filter((b) => b.asset === "USDC");
+    expect(usdc.length).to.equal(3); // Alice and the two token customers
+    for (const b of report.balances) expect(b.reconciled, `${b.party} ${b.asset}`).to.equal(true);
+    // The customers' token balances: what they were minted, less what they paid, plus refunds.
+    const total = usdc.filter((b) => b.party !== "Alice").reduce((sum, b) => sum + b.onChainChange, 0n);
+    const alice = usdc.find((b) => b.party === "Alice")!;
+    expect(alice.onChainChange).to.equal(-total);
+    for (const b of usdc) expect(await token.balanceOf(b.address)).to.be.greaterThan(0n);
+  });
+
+  it("concludes every channel on chain; the cheater's settled on the newest state", async function () {
+    const driver = new AdjudicatorDriver(report.contracts.adjudicator, chain.provider);
+    for (const id of report.channelIds) expect((await driver.channelStatus(id)).mode).to.equal(ChannelMode.Concluded);
+    expect(report.cheat.caught).to.equal(true);
+    expect(report.cheat.registeredVersion < report.cheat.refutedWith).to.equal(true);
+    const settled = (await driver.events({ fromBlock: report.chain.firstBlock, names: ["Settled"] })).filter((e) => e.name === "Settled");
+    expect(settled.length).to.equal(1);
+    if (settled[0]!.name !== "Settled") throw new Error("unreachable");
+    expect(settled[0]!.version).to.equal(report.cheat.refutedWith);
+    expect(settled[0]!.payouts).to.deep.equal(report.cheat.expected);
+  });
+
+  it("verifies receipts on chain and rejects the forged one", function () {
+    expect(report.receipts.length).to.be.greaterThan(0);
+    for (const r of report.receipts) expect(r.verified, r.order).to.equal(true);
+    expect(report.forgedReceiptRejected).to.equal(true);
+  });
+});
