@@ -20,20 +20,9 @@ import { formatDate } from "./format";
 
 export const DEFAULT_DATADIR = "./.sluice";
 
-/** What `sluice node start` passes to `startNode` of src/node/start.ts. */
-export interface NodeStartOptions {
-  /** The data directory, absolute. */
-  datadir: string;
-  config?: string;
-  /** Where peers connect: host and port of `--listen host:port`. */
-  listen?: { host: string; port: number };
-  apiPort?: number;
-  rpc?: string;
-  adjudicator?: string;
-  keystore?: string;
-  /** Writes a status line for the operator (stderr). */
-  log: (line: string) => void;
-}
+// The type alone: src/node/start.ts itself is loaded only by `node start`.
+import type { NodeStartOptions } from "../node/start";
+export type { NodeStartOptions };
 
 /** A running node as `startNode` resolves it; `close()` stops it (on Ctrl-C or SIGTERM). */
 export interface StartedNode {

@@ -225,6 +225,7 @@ export class SluiceNode implements NodeApi {
       transferred: [...latest.transferred],
       balances: session.payouts,
       payments: BigInt(session.paymentCount),
+      ...(record.status === "disputed" ? { deadline: (await this.driver.channelStatus(session.id)).deadline } : {}),
     };
   }
 

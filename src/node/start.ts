@@ -10,15 +10,19 @@ import type { Address, Hex } from "../types";
 import { startLocalApi } from "./api";
 import { SluiceNode } from "./node";
 
-/** What `sluice node start` passes in (see src/cli/main.ts). */
+/** What `sluice node start` passes in (src/cli/main.ts). */
 export interface NodeStartOptions {
+  /** The data directory, absolute. */
   datadir: string;
+  /** A JSON config file; flags override its settings. */
   config?: string;
+  /** Where peers connect: host and port of `--listen host:port`. */
   listen?: { host: string; port: number };
   apiPort?: number;
   rpc?: string;
   adjudicator?: string;
   keystore?: string;
+  /** Writes a status line for the operator (stderr). */
   log: (line: string) => void;
 }
 
