@@ -104,7 +104,7 @@ describe("ChannelStore", () => {
         expect(raw.pragma("application_id", { simple: true })).to.equal(APPLICATION_ID);
         expect(raw.pragma("journal_mode", { simple: true })).to.equal("wal");
         const tables = raw.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name").pluck().all();
-        expect(tables).to.deep.equal(["channels", "cursors", "own_signatures", "payments", "states"]);
+        expect(tables).to.deep.equal(["channels", "cursors", "own_signatures", "payments", "peers", "states"]);
       } finally {
         raw.close();
       }
@@ -662,6 +662,42 @@ describe("ChannelStore", () => {
       store.putChannel({ params: OTHER_PARAMS, myIndex: 0 });
       expect(() => store.recordCountersigned(CID, signed(stateOf(1n)), paymentOf(0n))).to.throw(UnknownChannelError);
       expect(store.latest(OTHER)).to.equal(null);
+    });
+  });
+
+  describe("resync and peers", () => {
+    it("statesAfter returns the countersigned states above a version, oldest first, each with its payment", () => {
+      const store = withChannels();
+      store.recordCountersigned(CID, signed(stateOf(0n, { transferred: [0n, 0n], paymentsRoot: ZERO_HASH }), ["0x", "0x"]), null);
+      store.recordCountersigned(CID, signed(stateOf(2n)), paymentOf(0n));
+      store.recordCountersigned(CID, signed(stateOf(5n)), paymentOf(1n, { payer: 1 }));
+      store.recordCountersigned(CID, signed(stateOf(6n, { isFinal: true })), null);
+      const after = store.statesAfter(CID, 0n, 10);
+      expect(after.map((i) => i.signed.state.version)).to.deep.equal([2n, 5n, 6n]);
+      expect(after[0]!.payment).to.deep.equal(paymentOf(0n));
+      expect(after[1]!.payment).to.deep.equal(paymentOf(1n, { payer: 1 }));
+      expect(after[2]!.payment).to.equal(null);
+      expect(after[1]!.signed).to.deep.equal(store.stateAt(CID, 5n));
+      expect(store.statesAfter(CID, 2n, 1).map((i) => i.signed.state.version)).to.deep.equal([5n]);
+      expect(store.statesAfter(CID, 6n, 10)).to.deep.equal([]);
+      expect(() => store.statesAfter(CID, 0n, 0)).to.throw(InvalidRecordError).with.property("field", "limit");
+    });
+
+    it("remembers where to dial each peer, and refuses a URL that is not ws://", () => {
+      let store = open();
+      store.setPeerUrl(BOB, "ws://127.0.0.1:9735");
+      store.setPeerUrl(BOB, "ws://127.0.0.1:9736");
+      store.setPeerUrl(ALICE, "wss://alice.example:443");
+      store.close();
+      store = open();
+      expect(store.listPeers()).to.deep.equal([
+        { address: BOB, url: "ws://127.0.0.1:9736" },
+        { address: ALICE, url: "wss://alice.example:443" },
+      ]); // ordered by address
+      for (const bad of ["http://127.0.0.1:1", "ws://", "", "ws://a b"]) {
+        expect(() => store.setPeerUrl(BOB, bad)).to.throw(InvalidRecordError).with.property("field", "url");
+      }
+      expect(store.listPeers()).to.have.length(2);
     });
   });
 
