@@ -256,6 +256,8 @@ contract Adjudicator is IAdjudicator, EIP712, ReentrancyGuardTransient {
     /// is read only after the token returns, and the token can't re-enter anything that moves
     /// money. An ETH deposit makes no external call and needs no guard.
     function _depositToken(bytes32 id, IERC20 token, uint8 participant, uint256 amount) private nonReentrant {
+        // Refuse before pulling anything: a concluded channel takes no deposit.
+        if (_channels[id].funds.isConcluded()) revert ChannelConcluded(id);
         uint256 balanceBefore = token.balanceOf(address(this));
         token.safeTransferFrom(msg.sender, address(this), amount);
         uint256 balanceAfter = token.balanceOf(address(this));
