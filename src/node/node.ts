@@ -10,14 +10,19 @@ import { CommitQueue } from "./commitQueue";
 import { encodeParams, encodeSyncReply, peerValidators, type PeerMessages } from "./protocol";
 import { ChannelSession } from "./session";
 import { ChannelStore, type ChannelRecord } from "./store";
+import { UnknownChannelError } from "./store/errors";
 import { PeerServer, ReconnectingPeer, keyIdentity, type PeerConnection, type TransportOptions } from "./transport";
 import { ChainWatcher } from "./watcher";
 
-/** No channel with that id in this node. */
-export class UnknownChannelIdError extends SluiceError {
+/**
+ * No channel with that id in this node. A store `UnknownChannelError`, so that the local API
+ * answers it as NOT_FOUND (404) like any unknown channel; peers get the code UNKNOWN_CHANNEL_ID.
+ */
+export class UnknownChannelIdError extends UnknownChannelError {
   override readonly name: string = "UnknownChannelIdError";
-  constructor(readonly channelId: string) {
-    super(`no channel ${channelId} in this node`);
+  constructor(channelId: string) {
+    super(channelId);
+    this.message = `no channel ${channelId} in this node`;
   }
 }
 
@@ -399,7 +404,7 @@ export class SluiceNode implements NodeApi {
   }
 
   private statusOf(channelId: Hex): string {
-    return this.store.getChannel(channelId)?.status ?? "unknown";
+    return this.store.channelStatus(channelId) ?? "unknown";
   }
 
   private isConcluded(channelId: Hex): boolean {

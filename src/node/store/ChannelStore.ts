@@ -242,6 +242,7 @@ export class ChannelStore {
 
   private readonly stChannelRef: Database.Statement<[Hex], { id: number; my_index: 0 | 1 }>;
   private readonly stChannel: Database.Statement<[Hex], ChannelRow>;
+  private readonly stStatus: Database.Statement<[Hex], ChannelStatus>;
   private readonly stChannels: Database.Statement<[], ChannelRow>;
   private readonly stChannelsByStatus: Database.Statement<[string], ChannelRow>;
   private readonly stInsertChannel: Database.Statement<unknown[]>;
@@ -286,6 +287,7 @@ export class ChannelStore {
 
     this.stChannelRef = db.prepare("SELECT id, my_index FROM channels WHERE channel_id = ?");
     this.stChannel = db.prepare("SELECT * FROM channels WHERE channel_id = ?");
+    this.stStatus = db.prepare<[Hex], ChannelStatus>("SELECT status FROM channels WHERE channel_id = ?").pluck();
     this.stChannels = db.prepare("SELECT * FROM channels ORDER BY id");
     this.stChannelsByStatus = db.prepare("SELECT * FROM channels WHERE status = ? ORDER BY id");
     this.stInsertChannel = p(
@@ -445,6 +447,11 @@ export class ChannelStore {
   getChannel(channelId: Hex): ChannelRecord | null {
     const row = this.stChannel.get(bytes32(channelId, "channelId"));
     return row === undefined ? null : decodeChannel(row);
+  }
+
+  /** The channel's status, or null: `getChannel(id)?.status` without reading and decoding the whole row (the payment path asks it every time). */
+  channelStatus(channelId: Hex): ChannelStatus | null {
+    return this.stStatus.get(bytes32(channelId, "channelId")) ?? null;
   }
 
   /** All channels (or those with `status`), oldest first. */

@@ -1,0 +1,96 @@
+/** The bench's side of a node harness child process (scripts/bench/nodeHarness.ts). */
+import { fork, type ChildProcess } from "node:child_process";
+import path from "node:path";
+import type { LatencySummary } from "./load";
+
+const ROOT = path.resolve(__dirname, "..", "..");
+
+export interface LoadReport {
+  offered?: number;
+  done: number;
+  failed: number;
+  firstError?: string;
+  seconds: number;
+  perSecond: number;
+  latencyMs: LatencySummary;
+  windowUs: [number, number];
+  /** CPU time (user + system) of the paying process per payment resolved. */
+  cpuUsPerPayment?: number;
+  /** The same for the peer's process (one-channel runs). */
+  peerCpuUsPerPayment?: number;
+  /** Group commits (transactions, each one fsync) in the paying process, and the time they blocked it. */
+  groupCommits?: { count: number; msBlocked: number };
+  peerGroupCommits?: { count: number; msBlocked: number };
+}
+
+export class Harness {
+  private nextId = 1;
+  private readonly pending = new Map<number, { resolve(v: unknown): void; reject(e: unknown): void }>();
+  private exited: Promise<number | null>;
+  private stderr = "";
+
+  private constructor(private readonly child: ChildProcess) {
+    this.exited = new Promise((resolve) => child.once("exit", (code) => resolve(code)));
+    child.on("message", (m: { id?: number; result?: unknown; error?: string }) => {
+      if (m.id === undefined) return;
+      const p = this.pending.get(m.id);
+      if (!p) return;
+      this.pending.delete(m.id);
+      if (m.error !== undefined) p.reject(new Error(`harness: ${m.error}`));
+      else p.resolve(m.result);
+    });
+    child.stderr?.on("data", (chunk: Buffer) => {
+      this.stderr += chunk.toString();
+      if (process.env.BENCH_DEBUG) process.stderr.write(chunk);
+      if (this.stderr.length > 200_000) this.stderr = this.stderr.slice(-100_000);
+    });
+    child.once("exit", (code) => {
+      for (const p of this.pending.values()) p.reject(new Error(`harness exited (${code}):\n${this.stderr.slice(-4000)}`));
+      this.pending.clear();
+    });
+  }
+
+  /** Starts a harness process; `cpuProfDir` runs it with `--cpu-prof` into that folder. */
+  static async start(options: { cpuProfDir?: string } = {}): Promise<Harness> {
+    const execArgv = ["-r", "ts-node/register/transpile-only"];
+    if (options.cpuProfDir) execArgv.push("--cpu-prof", "--cpu-prof-dir", options.cpuProfDir);
+    const child = fork(path.join(__dirname, "nodeHarness.ts"), [], {
+      cwd: ROOT,
+      execArgv,
+      stdio: ["ignore", "inherit", "pipe", "ipc"],
+    });
+    const harness = new Harness(child);
+    await new Promise<void>((resolve, reject) => {
+      const onMessage = (m: { ready?: boolean }) => {
+        if (m.ready) {
+          child.off("message", onMessage);
+          resolve();
+        }
+      };
+      child.on("message", onMessage);
+      child.once("exit", (code) => reject(new Error(`harness exited while starting (${code}): ${harness.stderr}`)));
+    });
+    return harness;
+  }
+
+  call<T>(cmd: string, args: Record<string, unknown> = {}): Promise<T> {
+    const id = this.nextId++;
+    return new Promise<T>((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      this.child.send({ id, cmd, args });
+    });
+  }
+
+  /** Stops its nodes and waits for the process to exit (a CPU profile is written then). */
+  async stop(): Promise<void> {
+    if (this.child.exitCode !== null) return;
+    await this.call("stop").catch(() => undefined);
+    const timer = setTimeout(() => this.child.kill("SIGKILL"), 20_000);
+    await this.exited;
+    clearTimeout(timer);
+  }
+
+  kill(): void {
+    if (this.child.exitCode === null) this.child.kill("SIGKILL");
+  }
+}

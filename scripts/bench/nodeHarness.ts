@@ -1,0 +1,148 @@
+/**
+ * Bench harness: hosts one or more `SluiceNode`s in this process (a child of the bench, started
+ * with `node -r ts-node/register/transpile-only` and an IPC channel) and drives them on command,
+ * with no HTTP API in between: the node's durable store and the real WebSocket to the peer's
+ * process stay in the path. Commands arrive with `process.on("message")`, answers go back with
+ * `process.send`:
+ *
+ *   init   { rpc, adjudicator, keys, dir, pollMs }   → [{ address, peerUrl }]
+ *   open   { node, peer, peerUrl, asset, deposit }   → channelId
+ *   deposit{ node, channelId, amount }               → deposits
+ *   pay    { node, channels, amount, mode: "closed", total, concurrency }
+ *          { node, channels, amount, mode: "open", rate, seconds }   → LoadReport
+ *   close  { node, channelId }                       → { hash, gasUsed, version }
+ *   channel{ node, channelId }                       → version, payments
+ *   stop                                             → stops the nodes and exits (so --cpu-prof writes)
+ */
+import path from "node:path";
+import { JsonRpcProvider } from "ethers";
+import { SluiceNode } from "../../src/node/node";
+import type { Address, Hex } from "../../src/types";
+import { closedLoop, openLoop, summarize, type LoadResult } from "./load";
+
+interface Command {
+  id: number;
+  cmd: string;
+  args: Record<string, unknown>;
+}
+
+const nodes: SluiceNode[] = [];
+let provider: JsonRpcProvider | undefined;
+
+const refOf = (i: number): Hex => `0x${i.toString(16).padStart(64, "0")}` as Hex;
+
+function report(result: LoadResult & { offered?: number }) {
+  return {
+    offered: result.offered,
+    done: result.done,
+    failed: result.failed,
+    firstError: result.firstError,
+    seconds: result.seconds,
+    perSecond: result.done / result.seconds,
+    latencyMs: summarize(result.latencies),
+    windowUs: result.windowUs,
+  };
+}
+
+let payCounter = 0;
+const commits = { count: 0, us: 0 };
+
+async function run(cmd: string, a: Record<string, any>): Promise<unknown> {
+  switch (cmd) {
+    case "init": {
+      provider = new JsonRpcProvider(a.rpc as string, undefined, { cacheTimeout: -1, staticNetwork: true });
+      const keys = a.keys as Hex[];
+      const made = keys.map(
+        (key, i) =>
+          new SluiceNode({
+            privateKey: key,
+            provider: provider!,
+            adjudicator: a.adjudicator as Address,
+            storePath: path.join(a.dir as string, `node-${i}.sqlite`),
+            pollMs: (a.pollMs as number) ?? 60_000,
+            onError: (error, what) => {
+              if (process.env.BENCH_DEBUG) console.error(`node ${i}: ${what}:`, error);
+            },
+          }),
+      );
+      // Start a few at a time: each start asks the chain for the network and the block number.
+      for (let i = 0; i < made.length; i += 10) await Promise.all(made.slice(i, i + 10).map((n) => n.start()));
+      nodes.push(...made);
+      // Counts the group commits (one transaction and one fsync each) and the time they block.
+      for (const n of made) {
+        const store = n.store;
+        const original = store.transaction.bind(store);
+        store.transaction = <T>(fn: () => T): T => {
+          const t = process.hrtime.bigint();
+          try {
+            return original(fn);
+          } finally {
+            commits.count++;
+            commits.us += Number(process.hrtime.bigint() - t) / 1000;
+          }
+        };
+      }
+      return made.map((n) => ({ address: n.address, peerUrl: n.peerUrl }));
+    }
+    case "open": {
+      const view = await nodes[a.node as number]!.openChannel({
+        peer: a.peer as Address,
+        peerUrl: a.peerUrl as string,
+        asset: a.asset as Address,
+        deposit: BigInt(a.deposit as string),
+      });
+      return view.channelId;
+    }
+    case "deposit": {
+      const view = await nodes[a.node as number]!.deposit(a.channelId as Hex, BigInt(a.amount as string));
+      return view.deposits.map(String);
+    }
+    case "channel": {
+      const view = await nodes[a.node as number]!.channel(a.channelId as Hex);
+      return { version: view.version.toString(), payments: view.payments.toString(), deposits: view.deposits.map(String) };
+    }
+    case "pay": {
+      const node = nodes[a.node as number]!;
+      const channels = a.channels as Hex[];
+      const amount = BigInt(a.amount as string);
+      const base = payCounter;
+      const cpu0 = process.cpuUsage();
+      const c0 = { ...commits };
+      const send = (i: number) => node.pay(channels[i % channels.length]!, amount, refOf(base + i));
+      const result =
+        a.mode === "open" ? await openLoop(a.rate as number, a.seconds as number, send) : await closedLoop(a.total as number, a.concurrency as number, send);
+      payCounter += result.done + result.failed;
+      const cpu = process.cpuUsage(cpu0);
+      const groupCommits = { count: commits.count - c0.count, msBlocked: Math.round(commits.us - c0.us) / 1000 };
+      return { ...report(result), groupCommits, cpuUsPerPayment: Math.round((cpu.user + cpu.system) / Math.max(1, result.done)) };
+    }
+    case "close": {
+      const tx = await nodes[a.node as number]!.close(a.channelId as Hex);
+      const view = await nodes[a.node as number]!.channel(a.channelId as Hex);
+      return { hash: tx.hash, gasUsed: tx.gasUsed.toString(), version: view.version.toString() };
+    }
+    case "cpu": {
+      const u = process.cpuUsage();
+      return { userUs: u.user, systemUs: u.system, commits: { ...commits } };
+    }
+    case "stop": {
+      for (const node of nodes) await node.stop().catch(() => undefined);
+      provider?.destroy();
+      return null;
+    }
+    default:
+      throw new Error(`unknown command ${cmd}`);
+  }
+}
+
+process.on("message", (message: Command) => {
+  run(message.cmd, message.args).then(
+    (result) => {
+      process.send!({ id: message.id, result }, () => {
+        if (message.cmd === "stop") process.exit(0);
+      });
+    },
+    (error: unknown) => process.send!({ id: message.id, error: String((error as Error)?.stack ?? error) }),
+  );
+});
+process.send!({ ready: true });
