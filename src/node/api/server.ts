@@ -220,6 +220,12 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
       sendError(res, fail(500, "INTERNAL", "internal error: see the node's log"));
     });
   });
+  // Clients keep connections alive between requests. Node's default closes an idle one after 5 s,
+  // and a request sent at that very moment fails with "socket hang up": keep idle connections far
+  // longer than any pause a client takes (the client's agent drops its idle sockets first).
+  server.keepAliveTimeout = 10 * 60_000;
+  server.headersTimeout = 10 * 60_000 + 1_000;
+  server.requestTimeout = 0;
   // An early error reply (401, 404, 413, ...) leaves the body unread: discard what arrives until the
   // connection closes (those replies say `Connection: close`).
   server.on("request", (req: http.IncomingMessage, res: http.ServerResponse) => {
