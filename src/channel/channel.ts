@@ -19,6 +19,7 @@ import {
   WrongChannelError,
   WrongPayerError,
   WrongRoleError,
+  MalformedMessageError,
 } from "../errors";
 import { MAX_UINT256, MAX_UINT64, StateHasher, channelId as channelIdOf, paymentLeaf, toHex } from "../crypto/hash";
 import type { StateSigner } from "../crypto/signer";
@@ -568,18 +569,23 @@ export class Channel {
    * state); participant 1 gets proposals (answered with the acknowledgement to send).
    */
   async receive(message: ChannelMessage | unknown): Promise<StateAck | SignedState | PaymentProposal | FinalProposal> {
-    const decoded = decodeMessage(message);
-    switch (decoded.kind) {
+    // Dispatch on the kind alone: the method decodes and checks the whole message, once.
+    const kind = typeof message === "object" && message !== null ? (message as { kind?: unknown }).kind : undefined;
+    switch (kind) {
       case "payment":
-        return this.receivePayment(decoded);
+        return this.receivePayment(message);
       case "final":
-        return this.acceptFinal(decoded);
+        return this.acceptFinal(message);
       case "ack":
-        return this.receiveAck(decoded);
+        return this.receiveAck(message);
       case "request":
-        return this.receiveRequest(decoded);
+        return this.receiveRequest(message);
       case "final-request":
-        return this.receiveFinalRequest(decoded);
+        return this.receiveFinalRequest(message);
+      default:
+        // Not a known kind: decoding names the problem (the kind, or the message itself).
+        decodeMessage(message);
+        throw new MalformedMessageError("kind", "unknown message kind");
     }
   }
 
