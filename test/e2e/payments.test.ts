@@ -9,7 +9,7 @@ import { expect } from "chai";
 import { hexlify } from "ethers";
 import { ChannelMode, ETH, type Address, type Hex } from "../../src/types";
 import type { PaymentView } from "../../src/node/api/types";
-import { ETHER, USDC, logsOf, openFunded, spentBy, startCluster, type Cluster, type ClusterNode } from "./helpers/cluster";
+import { ETHER, USDC, logsOf, openFunded, spentBy, startCluster, waitFor, type Cluster, type ClusterNode } from "./helpers/cluster";
 
 const PAYMENTS = 1_000;
 /** Requests each node keeps in flight at once. */
@@ -143,7 +143,10 @@ describe("e2e: payments between two node processes over a hardhat node", functio
     expect(usdcEvent?.name === "Closed" && usdcEvent.transactionHash.toLowerCase()).to.equal(usdcClose.hash.toLowerCase());
     for (const id of [eth.channelId, usdc.channelId]) {
       expect((await cluster.driver.channelStatus(id)).mode).to.equal(ChannelMode.Concluded);
-      for (const node of [alice, bob]) expect((await node.process.api.channel(id)).status).to.equal("closed");
+      // The node that closed knows at once; the other learns it from its watcher's next poll.
+      for (const node of [alice, bob]) {
+        await waitFor(async () => (await node.process.api.channel(id)).status === "closed", { what: `${id} closed on both nodes` });
+      }
     }
 
     // ERC-20: what each holds now is what it had, less its deposit, plus its payout.
