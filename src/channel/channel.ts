@@ -20,8 +20,9 @@ import {
   WrongPayerError,
   WrongRoleError,
   MalformedMessageError,
+  SluiceError,
 } from "../errors";
-import { MAX_UINT256, MAX_UINT64, StateHasher, channelId as channelIdOf, paymentLeaf, toHex } from "../crypto/hash";
+import { MAX_UINT256, MAX_UINT64, StateHasher, channelId as channelIdOf, toHex } from "../crypto/hash";
 import type { StateSigner } from "../crypto/signer";
 import { EcdsaVerifier, type SignatureVerifier } from "../crypto/verifier";
 import { PaymentLog, type PaymentProof } from "../merkle/paymentLog";
@@ -30,11 +31,14 @@ import { ZERO_HASH, openingState } from "../types";
 import {
   decodeMessage,
   decodeMessageOf,
+  MAX_PAYMENTS_PER_STATE,
+  type BatchProposal,
   type ChannelMessage,
   type FinalProposal,
   type FinalRequest,
   type PaymentProposal,
   type PaymentRequest,
+  type ProposedPayment,
   type StateAck,
 } from "./messages";
 import { payouts, spendable } from "./payouts";
@@ -47,10 +51,8 @@ export interface SignIntent {
   kind: SignKind;
   state: State;
   digest: Hex;
-  /** The payment the state adds (payment states only). */
-  payment?: Payment;
-  /** The participant-1 request the payment answers (payments by participant 1 only). */
-  request?: bigint;
+  /** The payments the state adds, in order (none for a final state). */
+  payments: ProposedPayment[];
   /** The peer's signature of the state, when countersigning. */
   peerSig?: Hex;
 }
@@ -58,9 +60,8 @@ export interface SignIntent {
 /** A state both sides have signed and this side now holds as its latest. */
 export interface CommittedUpdate {
   signed: SignedState;
-  payment?: Payment;
-  /** The participant-1 request the payment answered (payments by participant 1 only). */
-  request?: bigint;
+  /** The payments the state added, in order, each with the request it answered (payer 1). */
+  payments: ProposedPayment[];
 }
 
 export interface ChannelHooks {
@@ -119,9 +120,22 @@ export interface PendingProposal {
   kind: "payment" | "final";
   state: State;
   sig: Hex;
-  payment?: Payment;
-  /** The participant-1 request the payment answers (payer 1 only). */
-  request?: bigint;
+  /** The payments the state adds, in order (none for a final state). */
+  payments: ProposedPayment[];
+}
+
+/**
+ * One payment for `proposePayments`: participant 0's own (`pay`), or participant 1's request to
+ * serve (its message as received).
+ */
+export type PaymentEntry = { kind: "pay"; amount: bigint; ref: Hex } | PaymentRequest;
+
+/** What `proposePayments` made: the proposal of the entries that passed, and why the others failed. */
+export interface ProposedBatch {
+  /** The proposal to send, or undefined if no entry passed. */
+  proposal?: BatchProposal;
+  /** The entries left out, by their index in the input, each with its typed error. */
+  rejected: { index: number; error: SluiceError }[];
 }
 
 interface Pending extends PendingProposal {
@@ -141,11 +155,15 @@ const sameHex = (a: string, b: string) => a.length === b.length && a.toLowerCase
 
 const copyState = (state: State): State => ({ ...state, transferred: [state.transferred[0], state.transferred[1]] });
 
-const copyProposal = (p: Pending): PendingProposal => {
-  const copy: PendingProposal = { kind: p.kind, state: copyState(p.state), sig: p.sig };
-  if (p.payment) copy.payment = { ...p.payment };
-  if (p.request !== undefined) copy.request = p.request;
-  return copy;
+const copyItems = (items: readonly ProposedPayment[]): ProposedPayment[] =>
+  items.map((item) => (item.request === undefined ? { payment: { ...item.payment } } : { payment: { ...item.payment }, request: item.request }));
+
+const copyProposal = (p: Pending): PendingProposal => ({ kind: p.kind, state: copyState(p.state), sig: p.sig, payments: copyItems(p.payments) });
+
+/** The request id of the last item that answers one, or `fallback`. */
+const lastRequest = (items: readonly ProposedPayment[], fallback: bigint): bigint => {
+  for (let i = items.length - 1; i >= 0; i--) if (items[i].request !== undefined) return items[i].request!;
+  return fallback;
 };
 
 const validAmount = (amount: unknown): amount is bigint => typeof amount === "bigint" && amount > 0n && amount <= MAX_UINT256;
@@ -348,7 +366,27 @@ export class Channel {
     return this.exclusive(async () => {
       this.checkRole(0, "pay directly", "request the payment with requestPayment");
       this.checkCanSign();
-      return this.propose(0, amount, ref, undefined);
+      return this.proposeOne({ kind: "pay", amount, ref });
+    });
+  }
+
+  /**
+   * Participant 0 proposes one state that adds every entry that passes its checks, in order, each
+   * checked on top of the ones before it (its own payments as `pay` checks them, participant 1's
+   * requests as `receiveRequest` does): one signature for the lot. An entry that fails is left out
+   * with its typed error; the rest go on. At most MAX_PAYMENTS_PER_STATE entries.
+   */
+  proposePayments(entries: readonly PaymentEntry[]): Promise<ProposedBatch> {
+    return this.exclusive(async () => {
+      this.checkRole(0, "propose payments", "request the payments with requestPayment");
+      if (!Array.isArray(entries) || entries.length === 0 || entries.length > MAX_PAYMENTS_PER_STATE) {
+        throw new InvalidArgumentError(`a batch holds 1 to ${MAX_PAYMENTS_PER_STATE} payments`);
+      }
+      this.checkCanSign();
+      const { pending, rejected } = await this.propose(entries);
+      if (!pending) return { rejected };
+      const proposal: BatchProposal = { kind: "payments", payments: copyItems(pending.payments), state: copyState(pending.state), sig: pending.sig };
+      return { proposal, rejected };
     });
   }
 
@@ -360,10 +398,9 @@ export class Channel {
   receiveRequest(message: PaymentRequest | unknown): Promise<PaymentProposal> {
     return this.exclusive(async () => {
       this.checkRole(0, "serve a payment request", "participant 0 sequences");
-      const { id, amount, ref } = decodeMessageOf("request", message);
+      const request = decodeMessageOf("request", message);
       this.checkCanSign();
-      if (id <= this.servedRequest) throw new StaleRequestError(id, this.servedRequest);
-      return this.propose(1, amount, ref, id);
+      return this.proposeOne(request);
     });
   }
 
@@ -400,9 +437,9 @@ export class Channel {
       await this.checkPeerSignature(oldest.digest, sig);
       this._pending.shift();
       this._latest = { state: oldest.state, sigs: [oldest.sig, sig] };
-      if (oldest.payment) this.committed++;
-      if (oldest.request !== undefined) this.committedRequest = oldest.request;
-      await this.hooks.onCommit?.({ signed: this._latest, payment: oldest.payment, request: oldest.request });
+      this.committed += oldest.payments.length;
+      this.committedRequest = lastRequest(oldest.payments, this.committedRequest);
+      await this.hooks.onCommit?.({ signed: this._latest, payments: copyItems(oldest.payments) });
       return this._latest;
     });
   }
@@ -422,8 +459,8 @@ export class Channel {
       let size = this.committed;
       let served = this.committedRequest;
       for (const p of this._pending) {
-        if (p.payment) size++;
-        if (p.request !== undefined) served = p.request;
+        size += p.payments.length;
+        served = lastRequest(p.payments, served);
       }
       this.log.truncate(size);
       this.servedRequest = served;
@@ -490,49 +527,21 @@ export class Channel {
   receivePayment(message: PaymentProposal | unknown): Promise<StateAck> {
     return this.exclusive(async () => {
       this.checkRole(1, "countersign a payment", "participant 0 proposes every state");
-      const { payment, state, sig, request } = decodeMessageOf("payment", message);
-      this.checkCanSign();
-      this.checkChannel(state.channelId);
-      this.checkChannel(payment.channelId);
-      const payer = payment.payer;
-      if (payment.amount === 0n) throw new InvalidAmountError(payment.amount);
-      this.checkVersion(state.version);
-      if (state.isFinal) throw new FinalFlagError(false);
-      const seq = BigInt(this.log.size);
-      if (payment.seq !== seq) throw new SequenceMismatchError(seq, payment.seq);
-      if (payer === 1) {
-        if (request === undefined) throw new UnrequestedPaymentError(undefined, "a payment by participant 1 must answer its request");
-        const asked = this.outstanding.get(request);
-        if (!asked) throw new UnrequestedPaymentError(request, "no such outstanding request");
-        if (asked.amount !== payment.amount) throw new UnrequestedPaymentError(request, `amount ${payment.amount}, requested ${asked.amount}`);
-        if (!sameHex(asked.ref, payment.ref)) throw new UnrequestedPaymentError(request, `ref ${payment.ref}, requested ${asked.ref}`);
-      } else if (request !== undefined) {
-        throw new WrongPayerError(1, payer);
-      }
-      const latest = this._latest.state;
-      const expected: [bigint, bigint] = [latest.transferred[0], latest.transferred[1]];
-      expected[payer] += payment.amount;
-      if (state.transferred[0] !== expected[0] || state.transferred[1] !== expected[1]) {
-        throw new TransferMismatchError(expected, state.transferred);
-      }
-      const available = spendable(this._deposits, latest.transferred, payer);
-      if (payment.amount > available) throw new InsufficientFundsError(payer, payment.amount, available);
-      const leaf = paymentLeaf(payment);
-      const root = this.log.rootWith(leaf);
-      if (!sameHex(root, state.paymentsRoot)) throw new RootMismatchError(root, state.paymentsRoot);
-      const digest = this.hasher.digest(state);
-      await this.checkPeerSignature(digest, sig);
-      const mySig = await this.sign("countersign-payment", state, digest, payment, request, sig);
-      this._signedVersion = state.version;
-      this.log.append(payment, leaf);
-      this.committed = this.log.size;
-      this._latest = { state, sigs: [sig, mySig] };
-      if (request !== undefined) {
-        this.outstanding.delete(request);
-        this.requested -= payment.amount;
-      }
-      await this.hooks.onCommit?.({ signed: this._latest, payment, request });
-      return { kind: "ack", version: state.version, sig: mySig };
+      const { payment, request, state, sig } = decodeMessageOf("payment", message);
+      return this.countersign(request === undefined ? [{ payment }] : [{ payment, request }], state, sig);
+    });
+  }
+
+  /**
+   * Participant 1 checks participant 0's proposal of several payments in one state, each as
+   * `receivePayment` checks a single one and on top of the ones before it, and countersigns the
+   * state; one bad payment refuses the whole proposal.
+   */
+  receivePayments(message: BatchProposal | unknown): Promise<StateAck> {
+    return this.exclusive(async () => {
+      this.checkRole(1, "countersign payments", "participant 0 proposes every state");
+      const { payments, state, sig } = decodeMessageOf("payments", message);
+      return this.countersign(payments, state, sig);
     });
   }
 
@@ -552,11 +561,11 @@ export class Channel {
       if (!sameHex(state.paymentsRoot, latest.paymentsRoot)) throw new RootMismatchError(latest.paymentsRoot, state.paymentsRoot);
       const digest = this.hasher.digest(state);
       await this.checkPeerSignature(digest, sig);
-      const mySig = await this.sign("countersign-final", state, digest, undefined, undefined, sig);
+      const mySig = await this.sign("countersign-final", state, digest, [], sig);
       this._signedVersion = state.version;
       this._signedFinal = true;
       this._latest = { state, sigs: [sig, mySig] };
-      await this.hooks.onCommit?.({ signed: this._latest });
+      await this.hooks.onCommit?.({ signed: this._latest, payments: [] });
       return { kind: "ack", version: state.version, sig: mySig };
     });
   }
@@ -574,6 +583,8 @@ export class Channel {
     switch (kind) {
       case "payment":
         return this.receivePayment(message);
+      case "payments":
+        return this.receivePayments(message);
       case "final":
         return this.acceptFinal(message);
       case "ack":
@@ -600,33 +611,153 @@ export class Channel {
     return run;
   }
 
-  /** Signs the payment of `amount` by `payer` on top of the tip and appends it as pending (participant 0). */
-  private async propose(payer: 0 | 1, amount: bigint, ref: Hex, request: bigint | undefined): Promise<PaymentProposal> {
-    if (!validAmount(amount)) throw new InvalidAmountError(amount);
-    const tip = this.tip;
-    const available = spendable(this._deposits, tip.transferred, payer);
-    if (amount > available) throw new InsufficientFundsError(payer, amount, available);
-    const transferred: [bigint, bigint] = [tip.transferred[0], tip.transferred[1]];
-    transferred[payer] += amount;
-    if (transferred[payer] > MAX_UINT256) throw new ValueOutOfRangeError(`transferred[${payer}]`, transferred[payer]);
-    const version = this.nextVersion();
-    const payment: Payment = { channelId: this.id, seq: BigInt(this.log.size), payer, amount, ref };
-    const leaf = paymentLeaf(payment);
-    const state: State = { channelId: this.id, version, transferred, paymentsRoot: this.log.rootWith(leaf), isFinal: false };
-    const digest = this.hasher.digest(state);
-    const sig = await this.sign("propose-payment", state, digest, payment, request);
-    this._signedVersion = version;
-    this.log.append(payment, leaf);
-    const pending: Pending = { kind: "payment", state, sig, payment, digest };
-    if (request !== undefined) {
-      pending.request = request;
-      this.servedRequest = request;
-    }
-    this._pending.push(pending);
+  /** `propose` for one entry: its error is thrown, its proposal returned in the single-payment form. */
+  private async proposeOne(entry: PaymentEntry): Promise<PaymentProposal> {
+    const { pending, rejected } = await this.propose([entry]);
+    if (!pending) throw rejected[0].error;
+    const { payment, request } = pending.payments[0];
     // Copies: what the caller does with the message must not reach the pending proposal.
-    const proposal: PaymentProposal = { kind: "payment", payment: { ...payment }, state: copyState(state), sig };
+    const proposal: PaymentProposal = { kind: "payment", payment: { ...payment }, state: copyState(pending.state), sig: pending.sig };
     if (request !== undefined) proposal.request = request;
     return proposal;
+  }
+
+  /**
+   * Checks each entry on top of the tip and the entries before it, signs one state adding those
+   * that pass, and appends it as pending (participant 0).
+   */
+  private async propose(entries: readonly PaymentEntry[]): Promise<{ pending?: Pending; rejected: ProposedBatch["rejected"] }> {
+    const tip = this.tip;
+    const transferred: [bigint, bigint] = [tip.transferred[0], tip.transferred[1]];
+    const start = this.log.size;
+    const items: ProposedPayment[] = [];
+    const rejected: ProposedBatch["rejected"] = [];
+    let served = this.servedRequest;
+    for (const [index, entry] of entries.entries()) {
+      try {
+        const item = this.checkEntry(entry, transferred, served, BigInt(start + items.length));
+        transferred[item.payment.payer] += item.payment.amount;
+        if (item.request !== undefined) served = item.request;
+        items.push(item);
+      } catch (error) {
+        if (!(error instanceof SluiceError)) throw error;
+        rejected.push({ index, error });
+      }
+    }
+    if (items.length === 0) return { rejected };
+    const version = this.nextVersion();
+    for (const item of items) this.log.append(item.payment);
+    const state: State = { channelId: this.id, version, transferred, paymentsRoot: this.log.root, isFinal: false };
+    const digest = this.hasher.digest(state);
+    let sig: Hex;
+    try {
+      sig = await this.sign("propose-payment", state, digest, items);
+    } catch (error) {
+      this.log.truncate(start);
+      throw error;
+    }
+    this._signedVersion = version;
+    this.servedRequest = served;
+    const pending: Pending = { kind: "payment", state, sig, payments: items, digest };
+    this._pending.push(pending);
+    return { pending, rejected };
+  }
+
+  /** One entry of a proposal, checked on top of `transferred` (participant 0). */
+  private checkEntry(entry: PaymentEntry, transferred: readonly [bigint, bigint], served: bigint, seq: bigint): ProposedPayment {
+    let payer: 0 | 1;
+    let request: bigint | undefined;
+    let amount: bigint;
+    let ref: Hex;
+    if (entry?.kind === "request") {
+      ({ id: request, amount, ref } = decodeMessageOf("request", entry));
+      if (request <= served) throw new StaleRequestError(request, served);
+      payer = 1;
+    } else if (entry?.kind === "pay") {
+      ({ amount, ref } = entry);
+      if (typeof ref !== "string" || !BYTES32.test(ref)) throw new InvalidArgumentError(`ref ${String(ref)} is not 32 bytes`);
+      ref = ref.toLowerCase() as Hex;
+      payer = 0;
+    } else {
+      throw new InvalidArgumentError('a payment entry is {kind: "pay", amount, ref} or a payment request');
+    }
+    if (!validAmount(amount)) throw new InvalidAmountError(amount);
+    const available = spendable(this._deposits, transferred, payer);
+    if (amount > available) throw new InsufficientFundsError(payer, amount, available);
+    if (transferred[payer] + amount > MAX_UINT256) throw new ValueOutOfRangeError(`transferred[${payer}]`, transferred[payer] + amount);
+    const payment: Payment = { channelId: this.id, seq, payer, amount, ref };
+    return request === undefined ? { payment } : { payment, request };
+  }
+
+  /**
+   * Participant 1: checks participant 0's state adding `items` (each payment in order on top of
+   * the latest state, the transfers, the root, the signature), countersigns and commits it.
+   */
+  private async countersign(items: ProposedPayment[], state: State, sig: Hex): Promise<StateAck> {
+    this.checkCanSign();
+    this.checkChannel(state.channelId);
+    for (const { payment } of items) {
+      this.checkChannel(payment.channelId);
+      if (payment.amount === 0n) throw new InvalidAmountError(payment.amount);
+    }
+    this.checkVersion(state.version);
+    if (state.isFinal) throw new FinalFlagError(false);
+    const latest = this._latest.state;
+    const start = this.log.size;
+    const expected: [bigint, bigint] = [latest.transferred[0], latest.transferred[1]];
+    const answered = new Set<bigint>();
+    for (const [i, { payment, request }] of items.entries()) {
+      const seq = BigInt(start + i);
+      if (payment.seq !== seq) throw new SequenceMismatchError(seq, payment.seq);
+      this.checkRequest(payment, request, answered);
+      expected[payment.payer] += payment.amount;
+    }
+    if (state.transferred[0] !== expected[0] || state.transferred[1] !== expected[1]) {
+      throw new TransferMismatchError(expected, state.transferred);
+    }
+    const running: [bigint, bigint] = [latest.transferred[0], latest.transferred[1]];
+    for (const { payment } of items) {
+      const available = spendable(this._deposits, running, payment.payer);
+      if (payment.amount > available) throw new InsufficientFundsError(payment.payer, payment.amount, available);
+      running[payment.payer] += payment.amount;
+    }
+    for (const { payment } of items) this.log.append(payment);
+    let mySig: Hex;
+    try {
+      const root = this.log.root;
+      if (!sameHex(root, state.paymentsRoot)) throw new RootMismatchError(root, state.paymentsRoot);
+      const digest = this.hasher.digest(state);
+      await this.checkPeerSignature(digest, sig);
+      mySig = await this.sign("countersign-payment", state, digest, items, sig);
+    } catch (error) {
+      this.log.truncate(start);
+      throw error;
+    }
+    this._signedVersion = state.version;
+    this.committed = this.log.size;
+    this._latest = { state, sigs: [sig, mySig] };
+    for (const { payment, request } of items) {
+      if (request === undefined) continue;
+      this.outstanding.delete(request);
+      this.requested -= payment.amount;
+    }
+    await this.hooks.onCommit?.({ signed: this._latest, payments: copyItems(items) });
+    return { kind: "ack", version: state.version, sig: mySig };
+  }
+
+  /** A payment by participant 1 must answer an outstanding request of its own, once; one by participant 0 none. */
+  private checkRequest(payment: Payment, request: bigint | undefined, answered: Set<bigint>): void {
+    if (payment.payer === 0) {
+      if (request !== undefined) throw new WrongPayerError(1, payment.payer);
+      return;
+    }
+    if (request === undefined) throw new UnrequestedPaymentError(undefined, "a payment by participant 1 must answer its request");
+    const asked = this.outstanding.get(request);
+    if (!asked) throw new UnrequestedPaymentError(request, "no such outstanding request");
+    if (answered.has(request)) throw new UnrequestedPaymentError(request, "answered twice in one state");
+    if (asked.amount !== payment.amount) throw new UnrequestedPaymentError(request, `amount ${payment.amount}, requested ${asked.amount}`);
+    if (!sameHex(asked.ref, payment.ref)) throw new UnrequestedPaymentError(request, `ref ${payment.ref}, requested ${asked.ref}`);
+    answered.add(request);
   }
 
   private async makeFinal(): Promise<FinalProposal> {
@@ -635,10 +766,10 @@ export class Channel {
     const latest = this._latest.state;
     const state: State = { ...latest, channelId: this.id, version: this.nextVersion(), isFinal: true };
     const digest = this.hasher.digest(state);
-    const sig = await this.sign("propose-final", state, digest);
+    const sig = await this.sign("propose-final", state, digest, []);
     this._signedVersion = state.version;
     this._signedFinal = true;
-    this._pending.push({ kind: "final", state, sig, digest });
+    this._pending.push({ kind: "final", state, sig, payments: [], digest });
     return { kind: "final", state: copyState(state), sig };
   }
 
@@ -681,10 +812,10 @@ export class Channel {
     if (!valid) throw new InvalidSignatureError(peer);
   }
 
-  private async sign(kind: SignKind, state: State, digest: Buffer, payment?: Payment, request?: bigint, peerSig?: Hex): Promise<Hex> {
+  private async sign(kind: SignKind, state: State, digest: Buffer, payments: readonly ProposedPayment[], peerSig?: Hex): Promise<Hex> {
     if (this.hooks.beforeSign) {
-      const intent: SignIntent = { kind, state, digest: toHex(digest), payment, peerSig };
-      if (request !== undefined) intent.request = request;
+      const intent: SignIntent = { kind, state, digest: toHex(digest), payments: copyItems(payments) };
+      if (peerSig !== undefined) intent.peerSig = peerSig;
       await this.hooks.beforeSign(intent);
     }
     return await this.signer.sign(digest);

@@ -27,6 +27,28 @@ export interface PaymentRequest {
   ref: Hex;
 }
 
+/** A payment in a batch proposal, with the participant-1 request it answers (payer 1 only). */
+export interface ProposedPayment {
+  payment: Payment;
+  /** The id of the request this payment answers: present iff `payment.payer` is 1. */
+  request?: bigint;
+}
+
+/**
+ * Participant 0's proposal of one state that adds several payments at once (consecutive seqs, in
+ * order), with participant 0's signature: one signature and one countersignature for the lot.
+ * Participant 1 checks every payment as it checks a single one.
+ */
+export interface BatchProposal {
+  kind: "payments";
+  payments: ProposedPayment[];
+  state: State;
+  sig: Hex;
+}
+
+/** Most payments one state may add: keeps a proposal well inside a transport frame (about 250 bytes each). */
+export const MAX_PAYMENTS_PER_STATE = 128;
+
 /** Participant 1 asks participant 0 to propose the final state. */
 export interface FinalRequest {
   kind: "final-request";
@@ -47,7 +69,7 @@ export interface StateAck {
 }
 
 /** Every message two channel sides exchange. */
-export type ChannelMessage = PaymentProposal | FinalProposal | StateAck | PaymentRequest | FinalRequest;
+export type ChannelMessage = PaymentProposal | BatchProposal | FinalProposal | StateAck | PaymentRequest | FinalRequest;
 
 // ------------------------------------------------------------------ JSON forms (bigint as decimal strings)
 
@@ -72,8 +94,14 @@ export interface JsonSignedState {
   sigs: [string, string];
 }
 
+export interface JsonProposedPayment {
+  payment: JsonPayment;
+  request?: string;
+}
+
 export type JsonChannelMessage =
   | { kind: "payment"; payment: JsonPayment; state: JsonState; sig: string; request?: string }
+  | { kind: "payments"; payments: JsonProposedPayment[]; state: JsonState; sig: string }
   | { kind: "final"; state: JsonState; sig: string }
   | { kind: "ack"; version: string; sig: string }
   | { kind: "request"; id: string; amount: string; ref: string }
@@ -116,6 +144,15 @@ export function encodeMessage(message: ChannelMessage): JsonChannelMessage {
       if (message.request !== undefined) json.request = message.request.toString();
       return json;
     }
+    case "payments":
+      return {
+        kind: "payments",
+        payments: message.payments.map(({ payment, request }) =>
+          request === undefined ? { payment: encodePayment(payment) } : { payment: encodePayment(payment), request: request.toString() },
+        ),
+        state: encodeState(message.state),
+        sig: message.sig,
+      };
     case "final":
       return { kind: "final", state: encodeState(message.state), sig: message.sig };
     case "ack":
@@ -206,6 +243,18 @@ export function decodeSignedState(input: unknown, path = "signedState"): SignedS
   return { state: decodeState(o.state, `${path}.state`), sigs: pairOf(o.sigs, `${path}.sigs`, signature) };
 }
 
+function proposedPayments(value: unknown): ProposedPayment[] {
+  if (!Array.isArray(value) || value.length === 0 || value.length > MAX_PAYMENTS_PER_STATE) {
+    throw new MalformedMessageError("payments", `expected an array of 1 to ${MAX_PAYMENTS_PER_STATE} payments`);
+  }
+  return value.map((raw, i) => {
+    const o = record(raw, `payments[${i}]`);
+    const item: ProposedPayment = { payment: decodePayment(o.payment, `payments[${i}].payment`) };
+    if (o.request !== undefined) item.request = uint(o.request, MAX_UINT64, `payments[${i}].request`);
+    return item;
+  });
+}
+
 /**
  * A channel message from untrusted input: its JSON form as `encodeMessage` makes it, or a typed
  * message (bigints) to check. Throws `MalformedMessageError` naming the first bad field.
@@ -218,6 +267,8 @@ export function decodeMessage(input: unknown): ChannelMessage {
       if (o.request !== undefined) message.request = uint(o.request, MAX_UINT64, "request");
       return message;
     }
+    case "payments":
+      return { kind: "payments", payments: proposedPayments(o.payments), state: decodeState(o.state), sig: signature(o.sig, "sig") };
     case "final":
       return { kind: "final", state: decodeState(o.state), sig: signature(o.sig, "sig") };
     case "ack":
@@ -227,7 +278,7 @@ export function decodeMessage(input: unknown): ChannelMessage {
     case "final-request":
       return { kind: "final-request" };
     default:
-      throw new MalformedMessageError("kind", 'expected "payment", "final", "ack", "request" or "final-request"');
+      throw new MalformedMessageError("kind", 'expected "payment", "payments", "final", "ack", "request" or "final-request"');
   }
 }
 

@@ -1,9 +1,9 @@
-import type { ChannelStore } from "./store";
-import type { Hex, Payment, SignedState, State } from "../types";
+import type { AddedPayments, ChannelStore } from "./store";
+import type { Hex, SignedState, State } from "../types";
 
 type Write =
   | { kind: "own"; channelId: Hex; state: State; sig: Hex }
-  | { kind: "countersigned"; channelId: Hex; signed: SignedState; payment: Payment | null };
+  | { kind: "countersigned"; channelId: Hex; signed: SignedState; payments: AddedPayments };
 
 interface Waiter {
   resolve(): void;
@@ -28,9 +28,9 @@ export class CommitQueue {
     return this.enqueue({ kind: "own", channelId, state, sig });
   }
 
-  /** Persists a state both sides signed (with the payment it adds), before it counts. */
-  countersigned(channelId: Hex, signed: SignedState, payment: Payment | null): Promise<void> {
-    return this.enqueue({ kind: "countersigned", channelId, signed, payment });
+  /** Persists a state both sides signed (with the payments it adds), before it counts. */
+  countersigned(channelId: Hex, signed: SignedState, payments: AddedPayments): Promise<void> {
+    return this.enqueue({ kind: "countersigned", channelId, signed, payments });
   }
 
   private enqueue(write: Write): Promise<void> {
@@ -54,7 +54,7 @@ export class CommitQueue {
       this.store.transaction(() => {
         for (const write of writes) {
           if (write.kind === "own") this.store.recordOwnSignature(write.channelId, write.state, write.sig);
-          else this.store.recordCountersigned(write.channelId, write.signed, write.payment);
+          else this.store.recordCountersigned(write.channelId, write.signed, write.payments);
         }
       });
     } catch (error) {

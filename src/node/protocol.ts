@@ -9,15 +9,15 @@
  * | sync    | either             | {channelId, version}               | SyncReply: the newer states    |
  * | refresh | either             | {channelId}                        | {} (after re-reading deposits) |
  */
-import { decodeMessage, decodePayment, decodeSignedState, encodePayment, encodeSignedState } from "../channel";
+import { MAX_PAYMENTS_PER_STATE, decodeMessage, decodePayment, decodeSignedState, encodePayment, encodeSignedState } from "../channel";
 import type { ChannelMessage, JsonPayment, JsonSignedState } from "../channel";
 import { MalformedMessageError } from "../errors";
 import type { Hex, Params, Payment, SignedState } from "../types";
 import { addressField, bytes32Field, strictObject, uintField, type Validators } from "./transport";
 
 const MAX_UINT64 = (1n << 64n) - 1n;
-/** Payments a sync reply carries at most; a node further behind asks again. */
-export const SYNC_PAGE = 10_000;
+/** States a sync reply carries at most (each adds up to MAX_PAYMENTS_PER_STATE payments); a node further behind asks again. */
+export const SYNC_PAGE = 64;
 
 export interface OpenBody {
   params: Params;
@@ -34,10 +34,10 @@ export interface SyncBody {
   version: bigint;
 }
 
-/** One countersigned state and the payment it added, as the store keeps them. */
+/** One countersigned state and the payments it added, as the store keeps them. */
 export interface SyncItem {
   signed: SignedState;
-  payment: Payment | null;
+  payments: Payment[];
 }
 
 /** The answerer's countersigned states above the asker's latest, oldest first, at most SYNC_PAGE. */
@@ -108,11 +108,11 @@ export const peerValidators: Validators<PeerMessages> = {
   },
 };
 
-export function encodeSyncReply(reply: SyncReply): { items: { signed: JsonSignedState; payment: JsonPayment | null }[]; more: boolean } {
+export function encodeSyncReply(reply: SyncReply): { items: { signed: JsonSignedState; payments: JsonPayment[] }[]; more: boolean } {
   return {
     items: reply.items.map((item) => ({
       signed: encodeSignedState(item.signed),
-      payment: item.payment && encodePayment(item.payment),
+      payments: item.payments.map(encodePayment),
     })),
     more: reply.more,
   };
@@ -125,10 +125,14 @@ export function decodeSyncReply(input: unknown): SyncReply {
   if (typeof obj.more !== "boolean") throw new MalformedMessageError("reply.more", "must be a boolean");
   return {
     items: obj.items.map((raw, i) => {
-      const item = strictObject(raw, `reply.items[${i}]`, ["signed", "payment"]);
+      const item = strictObject(raw, `reply.items[${i}]`, ["signed", "payments"]);
+      const payments = item.payments;
+      if (!Array.isArray(payments) || payments.length > MAX_PAYMENTS_PER_STATE) {
+        throw new MalformedMessageError(`reply.items[${i}].payments`, `must be an array of at most ${MAX_PAYMENTS_PER_STATE}`);
+      }
       return {
         signed: decodeSignedState(item.signed, `reply.items[${i}].signed`),
-        payment: item.payment === null ? null : decodePayment(item.payment, `reply.items[${i}].payment`),
+        payments: payments.map((p, j) => decodePayment(p, `reply.items[${i}].payments[${j}]`)),
       };
     }),
     more: obj.more,

@@ -1,5 +1,16 @@
-import { Channel, encodeMessage, type ChannelSnapshot, type CommittedUpdate, type FinalProposal, type PaymentProposal, type StateAck } from "../channel";
-import { decodeMessageOf } from "../channel";
+import {
+  Channel,
+  MAX_PAYMENTS_PER_STATE,
+  decodeMessageOf,
+  encodeMessage,
+  type BatchProposal,
+  type ChannelSnapshot,
+  type CommittedUpdate,
+  type FinalProposal,
+  type PaymentEntry,
+  type PaymentRequest,
+  type StateAck,
+} from "../channel";
 import type { SignatureVerifier, StateHasher, StateSigner } from "../crypto";
 import { PaymentLog } from "../merkle";
 import { InvalidSignatureError, SluiceError } from "../errors";
@@ -49,6 +60,11 @@ interface Waiter {
   reject(error: unknown): void;
 }
 
+/** Participant 0: a payment waiting for the next proposal, with its caller's promise. */
+interface Queued extends Waiter {
+  entry: PaymentEntry;
+}
+
 export interface SessionConfig {
   params: Params;
   me: 0 | 1;
@@ -68,7 +84,10 @@ export interface SessionConfig {
  *
  * Participant 0 proposes every state (pipelined: proposals go out in version order without
  * waiting for acknowledgements); participant 1 asks for its own payments with a request and
- * countersigns every proposal.
+ * countersigns every proposal. Participant 0 batches: the payments (its own and participant 1's
+ * requests) that arrive in one turn of the event loop go into one state, up to
+ * MAX_PAYMENTS_PER_STATE each, so under load one signature pair covers many payments and one
+ * at a time a payment still goes out at once.
  */
 export class ChannelSession {
   readonly id: Hex;
@@ -82,6 +101,9 @@ export class ChannelSession {
   private readonly waiters = new Map<bigint, Waiter>();
   /** Countersigned writes in flight, by version: an acknowledgement goes out only after its write. */
   private readonly writes = new Map<bigint, Promise<void>>();
+  /** Participant 0: payments for the next proposal, in arrival order. */
+  private outbox: Queued[] = [];
+  private flushScheduled = false;
 
   constructor(config: SessionConfig) {
     this.config = config;
@@ -150,9 +172,50 @@ export class ChannelSession {
   }
 
   private async payAsSequencer(amount: bigint, ref: Hex): Promise<DonePayment> {
-    const connection = this.requireConnection();
-    const proposal = await this.channel.pay(amount, ref);
-    return this.propose(connection, proposal);
+    this.requireConnection();
+    return this.enqueue({ kind: "pay", amount, ref });
+  }
+
+  /** Participant 0: queues a payment for the proposal made at the end of this turn. */
+  private enqueue(entry: PaymentEntry): Promise<DonePayment> {
+    return new Promise<DonePayment>((resolve, reject) => {
+      this.outbox.push({ entry, resolve, reject });
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(() => this.flushOutbox());
+      }
+    });
+  }
+
+  private flushOutbox(): void {
+    this.flushScheduled = false;
+    while (this.outbox.length > 0) void this.proposeBatch(this.outbox.splice(0, MAX_PAYMENTS_PER_STATE));
+  }
+
+  /**
+   * Participant 0: proposes one state with every queued payment that passes the channel's checks
+   * (the others fail alone, with their error) and settles each caller once the peer countersigned
+   * it and it is on disk.
+   */
+  private async proposeBatch(batch: Queued[]): Promise<void> {
+    const rejectAll = (items: Queued[], error: unknown) => items.forEach((q) => q.reject(error));
+    let included: Queued[];
+    let proposal: BatchProposal;
+    try {
+      const connection = this.requireConnection();
+      const result = await this.channel.proposePayments(batch.map((q) => q.entry));
+      for (const { index, error } of result.rejected) batch[index].reject(error);
+      if (!result.proposal) return;
+      proposal = result.proposal;
+      const left = new Set(result.rejected.map((r) => r.index));
+      included = batch.filter((_, i) => !left.has(i));
+      await this.propose(connection, proposal);
+    } catch (error) {
+      rejectAll(included! ?? batch, error);
+      return;
+    }
+    const version = proposal.state.version;
+    included.forEach((q, i) => q.resolve({ payment: proposal.payments[i].payment, version }));
   }
 
   private async payAsRequester(amount: bigint, ref: Hex): Promise<DonePayment> {
@@ -176,7 +239,7 @@ export class ChannelSession {
    * Participant 0: persists its signature, sends the proposal, and commits on the peer's
    * acknowledgement. A rejection voids this proposal and every later one.
    */
-  private async propose(connection: PeerConnection<PeerMessages>, proposal: PaymentProposal | FinalProposal): Promise<DonePayment> {
+  private async propose(connection: PeerConnection<PeerMessages>, proposal: BatchProposal | FinalProposal): Promise<void> {
     await this.config.commits.ownSignature(this.id, proposal.state, proposal.sig);
     let ack: StateAck;
     try {
@@ -188,8 +251,6 @@ export class ChannelSession {
     }
     await this.channel.receiveAck(ack);
     await this.written(proposal.state.version);
-    const payment = proposal.kind === "payment" ? proposal.payment : undefined;
-    return { payment: payment!, version: proposal.state.version };
   }
 
   /** Agrees on a final state with the peer; resolves with it once it is on disk. */
@@ -218,14 +279,19 @@ export class ChannelSession {
   async handle(connection: PeerConnection<PeerMessages>, message: PeerMessages["channel"]["message"]): Promise<unknown> {
     switch (message.kind) {
       case "payment":
+      case "payments":
       case "final": {
         const ack = await this.channel.receive(message);
         await this.written((ack as StateAck).version);
         return encodeMessage(ack as StateAck);
       }
       case "request":
+        // Participant 1 gets a clear refusal from the channel; participant 0 serves it in the next batch.
+        if (this.me !== 0) return this.channel.receive(message);
+        await this.enqueue(message as PaymentRequest);
+        return {};
       case "final-request": {
-        const proposal = (await this.channel.receive(message)) as PaymentProposal | FinalProposal;
+        const proposal = (await this.channel.receive(message)) as FinalProposal;
         await this.propose(connection, proposal);
         return {};
       }
@@ -234,10 +300,16 @@ export class ChannelSession {
     }
   }
 
-  /** Answers a peer's sync: the countersigned states above its latest, with their payments. */
+  /**
+   * Answers a peer's sync: the countersigned states above its latest, with their payments: at
+   * most SYNC_PAGE states and, past the first, MAX_PAYMENTS_PER_STATE payments, so the reply fits
+   * in one transport frame.
+   */
   syncReply(version: bigint): SyncReply {
     if (this.channel.latest.state.version <= version) return { items: [], more: false };
-    const items = this.config.store.statesAfter(this.id, version, SYNC_PAGE);
+    const stored = this.config.store.statesAfter(this.id, version, SYNC_PAGE);
+    let payments = 0;
+    const items = stored.filter((item, i) => (payments += item.payments.length) <= MAX_PAYMENTS_PER_STATE || i === 0);
     const last = items[items.length - 1];
     return { items, more: last !== undefined && last.signed.state.version < this.channel.latest.state.version };
   }
@@ -262,21 +334,22 @@ export class ChannelSession {
     const id = this.id.toLowerCase();
     const log = new PaymentLog(this.storedPayments());
     let previous = this.channel.latest.state;
-    for (const [i, { signed, payment }] of items.entries()) {
+    for (const [i, { signed, payments }] of items.entries()) {
       const state = signed.state;
       const where = `sync item ${i} (version ${state.version})`;
       if (state.channelId.toLowerCase() !== id) throw new SyncRejectedError(`${where} is for channel ${state.channelId}`);
       if (state.version <= previous.version) throw new SyncRejectedError(`${where} is not above version ${previous.version}`);
       if (previous.isFinal) throw new SyncRejectedError(`${where} follows a final state`);
       const transferred: [bigint, bigint] = [previous.transferred[0], previous.transferred[1]];
-      if (payment) {
-        if (payment.channelId.toLowerCase() !== id) throw new SyncRejectedError(`${where}: its payment is for another channel`);
+      for (const payment of payments) {
+        if (payment.channelId.toLowerCase() !== id) throw new SyncRejectedError(`${where}: payment ${payment.seq} is for another channel`);
         if (payment.seq !== BigInt(log.size)) throw new SyncRejectedError(`${where}: payment seq ${payment.seq}, expected ${log.size}`);
+        if (payment.amount === 0n) throw new SyncRejectedError(`${where}: payment ${payment.seq} has amount 0`);
         transferred[payment.payer] += payment.amount;
         log.append(payment);
       }
       if (state.transferred[0] !== transferred[0] || state.transferred[1] !== transferred[1]) {
-        throw new SyncRejectedError(`${where}: the transfers do not grow by exactly its payment`);
+        throw new SyncRejectedError(`${where}: the transfers do not grow by exactly its payments`);
       }
       if (log.root.toLowerCase() !== state.paymentsRoot.toLowerCase()) throw new SyncRejectedError(`${where}: the root does not match the payments`);
       const digest = this.channel.hasher.digest(state);
@@ -288,7 +361,7 @@ export class ChannelSession {
       previous = state;
     }
     await this.channel.abandonPending();
-    await Promise.all(items.map((item) => this.config.commits.countersigned(this.id, item.signed, item.payment)));
+    await Promise.all(items.map((item) => this.config.commits.countersigned(this.id, item.signed, item.payments)));
     this.channel = this.makeChannel(this.snapshot());
   }
 
@@ -296,18 +369,21 @@ export class ChannelSession {
 
   private onCommit(update: CommittedUpdate): void {
     const version = update.signed.state.version;
-    const write = this.config.commits.countersigned(this.id, update.signed, update.payment ?? null);
+    const write = this.config.commits.countersigned(
+      this.id,
+      update.signed,
+      update.payments.map((item) => item.payment),
+    );
     this.writes.set(version, write);
-    if (this.me === 1 && update.request !== undefined) {
-      const waiter = this.waiters.get(update.request);
-      if (waiter && update.payment) {
-        this.waiters.delete(update.request);
-        const payment = update.payment;
-        write.then(
-          () => waiter.resolve({ payment, version }),
-          (error: unknown) => waiter.reject(error),
-        );
-      }
+    if (this.me !== 1) return;
+    for (const { payment, request } of update.payments) {
+      const waiter = request === undefined ? undefined : this.waiters.get(request);
+      if (!waiter) continue;
+      this.waiters.delete(request!);
+      write.then(
+        () => waiter.resolve({ payment, version }),
+        (error: unknown) => waiter.reject(error),
+      );
     }
   }
 

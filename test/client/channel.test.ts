@@ -5,6 +5,7 @@ import { ethers } from "hardhat";
 import { EcdsaVerifier, KeySigner, SignatureCheckerVerifier, type StateSigner } from "../../src/crypto";
 import {
   Channel,
+  MAX_PAYMENTS_PER_STATE,
   MAX_VERSION_GAP,
   decodeMessage,
   encodeMessage,
@@ -13,6 +14,8 @@ import {
   type ChannelMessage,
   type CommittedUpdate,
   type FinalProposal,
+  type BatchProposal,
+  type PaymentEntry,
   type PaymentProposal,
   type PendingProposal,
   type SignIntent,
@@ -45,6 +48,7 @@ import { paramsValue, stateValue } from "../../src/typedData";
 import type { Address, Hex, Params, Payment } from "../../src/types";
 import { ETH, ZERO_HASH } from "../../src/types";
 import { hexOf } from "./arbitraries";
+import { PaymentLog } from "../../src/merkle";
 
 const CHAIN_ID = 31337n;
 const ADJUDICATOR = "0x5FbDB2315678afecb367f032d93F642f64180aa3" as Address;
@@ -211,11 +215,12 @@ class Link {
       expect(side.snapshot().payments.length).to.equal(side.paymentCount);
       for (const [i, p] of dropped.entries()) {
         expect(p.state.version > message.version || (i === 0 && p.state.version === message.version)).to.equal(true);
-        if (p.request === undefined) {
-          this.abandoned.add(p.payment!.ref);
+        const { payment, request } = p.payments[0];
+        if (request === undefined) {
+          this.abandoned.add(payment.ref);
         } else if (!(i === 0 && message.error instanceof UnrequestedPaymentError)) {
           // Serve the dropped request again: it is still outstanding at participant 1.
-          await this.serve({ kind: "request", id: p.request, amount: p.payment!.amount, ref: p.payment!.ref });
+          await this.serve({ kind: "request", id: request, amount: payment.amount, ref: payment.ref });
         }
       }
       return;
@@ -267,7 +272,7 @@ class Link {
     for (const ref of refs0) expect(this.abandoned.has(ref)).to.equal(false);
     expect(refs0.length + this.abandoned.size).to.equal(this.paid.size);
     // Participant 1's requests: each committed once (matching it) or cancelled, never both.
-    const ids = this.committed1.filter((u) => u.payment?.payer === 1).map((u) => u.request!);
+    const ids = this.committed1.flatMap((u) => u.payments).filter((x) => x.payment.payer === 1).map((x) => x.request!);
     expect(new Set(ids).size).to.equal(ids.length);
     for (const id of ids) expect(this.cancelled.has(id)).to.equal(false);
     expect(ids.length + this.cancelled.size).to.equal(this.issued.size);
@@ -425,7 +430,7 @@ describe("client Channel", function () {
       await sides[0].receiveAck(wire(a1));
       const dropped = await sides[0].abandonPending(p2.state.version);
       expect(dropped.map((p) => p.state.version)).to.deep.equal([3n, 4n, 5n]);
-      expect(dropped[1].request).to.equal(1n);
+      expect(dropped[1].payments[0].request).to.equal(1n);
       expect(await sides[0].abandonPending(p3.state.version)).to.deep.equal([]); // the later refusals find nothing
       expect(sides[0].pending).to.deep.equal([]);
       expect(sides[0].tip).to.deep.equal(sides[1].latest.state);
@@ -446,7 +451,7 @@ describe("client Channel", function () {
       const before = view(sides[0]);
       await sides[0].pay(1n);
       await sides[0].pay(2n);
-      expect((await sides[0].abandonPending()).map((p: PendingProposal) => p.payment?.amount)).to.deep.equal([1n, 2n]);
+      expect((await sides[0].abandonPending()).map((p: PendingProposal) => p.payments[0].payment.amount)).to.deep.equal([1n, 2n]);
       expect({ ...view(sides[0]), snapshot: { ...view(sides[0]).snapshot, signedVersion: 0n } }).to.deep.equal({
         ...before,
         snapshot: { ...before.snapshot, signedVersion: 0n },
@@ -520,7 +525,7 @@ describe("client Channel", function () {
       await sides[0].abandonPending();
       await sides[0].receiveRequest(r1);
       await sides[0].receiveRequest(r2);
-      expect(sides[0].pending.map((p) => p.request)).to.deep.equal([1n, 2n]);
+      expect(sides[0].pending.map((p) => p.payments[0].request)).to.deep.equal([1n, 2n]);
     });
 
     it("processes queued messages in call order", async function () {
@@ -604,6 +609,194 @@ describe("client Channel", function () {
       await expectRejected(sides[1].receivePayment(replay), UnrequestedPaymentError);
       expect(sides[0].latest).to.deep.equal(sides[1].latest);
       expect(sides[1].payouts).to.deep.equal([1020n, 980n]);
+    });
+  });
+
+  describe("batches: several payments in one state", function () {
+    const payEntry = (amount: bigint, ref: Hex = ZERO_HASH): PaymentEntry => ({ kind: "pay", amount, ref });
+
+    /** Participant 0 signs a state adding `payments` on top of its latest, as a dishonest sequencer could. */
+    function forgeBatch(side: Channel, payments: Payment[], requests: (bigint | undefined)[] = []): BatchProposal {
+      const latest = side.latest.state;
+      const transferred: [bigint, bigint] = [latest.transferred[0], latest.transferred[1]];
+      const log = new PaymentLog(side.snapshot().payments);
+      for (const p of payments) {
+        transferred[p.payer] += p.amount;
+        log.append(p);
+      }
+      const state = { channelId: side.id, version: side.signedVersion + 1n, transferred, paymentsRoot: log.root, isFinal: false };
+      const items = payments.map((payment, i) => (requests[i] === undefined ? { payment } : { payment, request: requests[i]! }));
+      return { kind: "payments", payments: items, state, sig: KEYS[0].sign(side.hasher.digest(state)) as Hex };
+    }
+
+    it("one state carries payments both ways, with the same root and transfers as paying them one at a time", async function () {
+      const sides = makePair();
+      const r1 = await sides[1].requestPayment(7n, refOf(1));
+      const r2 = await sides[1].requestPayment(9n, refOf(2));
+      const { proposal, rejected } = await sides[0].proposePayments([payEntry(10n, refOf(3)), wire(r1) as PaymentEntry, payEntry(20n, refOf(4)), r2]);
+      expect(rejected).to.deep.equal([]);
+      expect(proposal!.payments.map((p) => [p.payment.seq, p.payment.payer, p.request])).to.deep.equal([
+        [0n, 0, undefined],
+        [1n, 1, 1n],
+        [2n, 0, undefined],
+        [3n, 1, 2n],
+      ]);
+      expect(proposal!.state.version).to.equal(1n);
+      const ack = await sides[1].receivePayments(wire(proposal!));
+      const signed = await sides[0].receiveAck(wire(ack));
+      expect(sides[1].latest).to.deep.equal(signed);
+      expect(signed.state.transferred).to.deep.equal([30n, 16n]);
+      expect(sides[1].requests).to.deep.equal([]);
+      expect(sides[0].paymentCount).to.equal(4);
+      expect(sides[1].snapshot().payments).to.deep.equal(sides[0].snapshot().payments);
+
+      const single = makePair();
+      await pay(single, 0, 10n, refOf(3));
+      await pay(single, 1, 7n, refOf(1));
+      await pay(single, 0, 20n, refOf(4));
+      await pay(single, 1, 9n, refOf(2));
+      expect(single[0].latest.state.paymentsRoot).to.equal(signed.state.paymentsRoot);
+      expect(single[0].latest.state.transferred).to.deep.equal(signed.state.transferred);
+      for (let seq = 0; seq < 4; seq++) expect(sides[0].proof(seq)).to.deep.equal(single[0].proof(seq));
+      // One signature each for the four payments.
+      for (const i of [0, 1] as const) {
+        expect(new EcdsaVerifier().verify(PARAMS.participants[i], sides[0].hasher.digest(signed.state), signed.sigs[i])).to.equal(true);
+      }
+    });
+
+    it("entries that fail are left out with their typed error, each checked on top of those before it; the rest go in one state", async function () {
+      const sides = makePair([100n, 50n]);
+      const r1 = await sides[1].requestPayment(50n, refOf(1));
+      const { proposal, rejected } = await sides[0].proposePayments([
+        payEntry(60n),
+        payEntry(50n), // 40 left
+        payEntry(0n),
+        r1, // participant 1 pays 50: participant 0 can now pay 90 in all
+        { ...r1, id: 1n }, // served above already
+        payEntry(90n),
+        payEntry(1n, "0x1234" as Hex),
+        { kind: "refund" } as unknown as PaymentEntry,
+      ]);
+      expect(rejected.map((r) => [r.index, r.error.constructor])).to.deep.equal([
+        [1, InsufficientFundsError],
+        [2, InvalidAmountError],
+        [4, StaleRequestError],
+        [6, InvalidArgumentError],
+        [7, InvalidArgumentError],
+      ]);
+      expect(proposal!.payments.map((p) => p.payment.amount)).to.deep.equal([60n, 50n, 90n]);
+      expect(proposal!.payments.map((p) => p.payment.seq)).to.deep.equal([0n, 1n, 2n]);
+      await sides[0].receiveAck(await sides[1].receivePayments(proposal!));
+      expect(sides[0].payouts).to.deep.equal([0n, 150n]);
+      // Nothing passes: no proposal, nothing signed, nothing changed.
+      const before = view(sides[0]);
+      const none = await sides[0].proposePayments([payEntry(1n)]);
+      expect(none.proposal).to.equal(undefined);
+      expect(none.rejected[0]!.error).to.be.instanceOf(InsufficientFundsError);
+      expect(view(sides[0])).to.deep.equal(before);
+    });
+
+    it("refuses an empty or oversized batch, and a proposal of more than MAX_PAYMENTS_PER_STATE payments", async function () {
+      const sides = makePair([10_000n, 0n]);
+      await expectRejected(sides[0].proposePayments([]), InvalidArgumentError);
+      const many = Array.from({ length: MAX_PAYMENTS_PER_STATE + 1 }, () => payEntry(1n));
+      await expectRejected(sides[0].proposePayments(many), InvalidArgumentError);
+      const { proposal } = await sides[0].proposePayments(many.slice(1));
+      expect(proposal!.payments).to.have.length(MAX_PAYMENTS_PER_STATE);
+      const json = wire(proposal!) as { payments: unknown[] };
+      expect(Buffer.byteLength(JSON.stringify(json))).to.be.below(64 * 1024);
+      const tooMany = { ...json, payments: [...json.payments, json.payments[0]] };
+      await expectRejected(sides[1].receivePayments(tooMany), MalformedMessageError);
+      await expectRejected(sides[1].receivePayments({ ...json, payments: [] }), MalformedMessageError);
+      await sides[0].receiveAck(await sides[1].receivePayments(json));
+      expect(sides[1].paymentCount).to.equal(MAX_PAYMENTS_PER_STATE);
+    });
+
+    it("any tampered payment refuses the whole state with its error and changes nothing; the real proposal then goes through", async function () {
+      const sides = makePair();
+      const r1 = await sides[1].requestPayment(5n, refOf(1));
+      const r2 = await sides[1].requestPayment(6n, refOf(2));
+      const { proposal } = await sides[0].proposePayments([payEntry(3n, refOf(3)), r1, payEntry(4n, refOf(4)), r2]);
+      const tampers: [string, (p: BatchProposal) => void, Constructor][] = [
+        ["amount of a payment by participant 0", (p) => (p.payments[2]!.payment.amount += 1n), TransferMismatchError],
+        ["amount of a requested payment", (p) => (p.payments[1]!.payment.amount += 1n), UnrequestedPaymentError],
+        ["a payment's seq", (p) => (p.payments[2]!.payment.seq += 1n), SequenceMismatchError],
+        ["two payments swapped", (p) => ([p.payments[0], p.payments[2]] = [p.payments[2]!, p.payments[0]!]), SequenceMismatchError],
+        ["a payment dropped", (p) => void p.payments.pop(), TransferMismatchError],
+        ["a request answered twice", (p) => (p.payments[3]!.request = 1n), UnrequestedPaymentError],
+        ["a request id on a payment by participant 0", (p) => (p.payments[0]!.request = 2n), WrongPayerError],
+        ["a request id dropped", (p) => delete p.payments[3]!.request, UnrequestedPaymentError],
+        ["a ref of a payment by participant 0", (p) => (p.payments[2]!.payment.ref = flipNibble(p.payments[2]!.payment.ref)), RootMismatchError],
+        ["a payment for another channel", (p) => (p.payments[1]!.payment.channelId = flipNibble(p.payments[1]!.payment.channelId)), WrongChannelError],
+        ["a zero amount", (p) => (p.payments[0]!.payment.amount = 0n), InvalidAmountError],
+        ["the root", (p) => (p.state.paymentsRoot = flipNibble(p.state.paymentsRoot)), RootMismatchError],
+        ["the signature", (p) => (p.sig = flipNibble(p.sig, 40)), InvalidSignatureError],
+      ];
+      const before = view(sides[1]);
+      for (const [what, tamper, error] of tampers) {
+        const copy = clone(proposal!);
+        tamper(copy);
+        const caught = await expectRejected(sides[1].receivePayments(wire(copy)), error);
+        expect(view(sides[1]), `${what}: ${String(caught)}`).to.deep.equal(before);
+      }
+      await sides[0].receiveAck(await sides[1].receivePayments(wire(proposal!)));
+      expect(sides[1].latest).to.deep.equal(sides[0].latest);
+      expect(sides[1].payouts).to.deep.equal([1000n - 7n + 11n, 1000n + 7n - 11n]);
+    });
+
+    it("participant 1 checks each payment's affordability in order, counting what the earlier ones paid", async function () {
+      const sides = makePair([0n, 10n]);
+      const r1 = await sides[1].requestPayment(10n, refOf(1));
+      const pay10 = (seq: bigint, payer: 0 | 1, ref: Hex): Payment => ({ channelId: sides[0].id, seq, payer, amount: 10n, ref });
+      // Participant 0 pays 10 it has only once participant 1's 10 came in first.
+      const wrongOrder = forgeBatch(sides[1], [pay10(0n, 0, refOf(9)), pay10(1n, 1, refOf(1))], [undefined, 1n]);
+      const before = view(sides[1]);
+      await expectRejected(sides[1].receivePayments(wire(wrongOrder)), InsufficientFundsError);
+      expect(view(sides[1])).to.deep.equal(before);
+      const rightOrder = forgeBatch(sides[1], [pay10(0n, 1, refOf(1)), pay10(1n, 0, refOf(9))], [1n, undefined]);
+      rightOrder.state.version += 1n; // the refused version stays burned for participant 1
+      rightOrder.sig = KEYS[0].sign(sides[1].hasher.digest(rightOrder.state)) as Hex;
+      const ack = await sides[1].receivePayments(wire(rightOrder));
+      expect(ack.version).to.equal(2n);
+      expect(sides[1].payouts).to.deep.equal([0n, 10n]);
+      expect(r1.id).to.equal(1n);
+    });
+
+    it("pipelined batches: a refusal voids its batch and the later ones, the log rolls back and the requests can be served again", async function () {
+      const sides = makePair([100n, 100n]);
+      const r1 = await sides[1].requestPayment(5n, refOf(1));
+      const b1 = (await sides[0].proposePayments([payEntry(1n), payEntry(2n)])).proposal!;
+      const b2 = (await sides[0].proposePayments([r1, payEntry(3n)])).proposal!;
+      const b3 = (await sides[0].proposePayments([payEntry(4n)])).proposal!;
+      expect([b1, b2, b3].map((b) => b.state.version)).to.deep.equal([1n, 2n, 3n]);
+      expect(b3.payments[0]!.payment.seq).to.equal(4n);
+      await sides[0].receiveAck(await sides[1].receivePayments(b1));
+      await sides[1].cancelRequest(r1.id);
+      await expectRejected(sides[1].receivePayments(b2), UnrequestedPaymentError);
+      const dropped = await sides[0].abandonPending(b2.state.version);
+      expect(dropped.map((d) => d.payments.map((x) => x.payment.amount))).to.deep.equal([[5n, 3n], [4n]]);
+      expect(sides[0].tip).to.deep.equal(sides[0].latest.state);
+      expect(sides[0].paymentCount).to.equal(2);
+      // The request id is free again for participant 0; the next batch skips the burned versions.
+      const again = (await sides[0].proposePayments([{ ...r1 }, payEntry(3n)])).proposal!;
+      expect(again.state.version).to.equal(4n);
+      expect(again.payments.map((x) => x.payment.seq)).to.deep.equal([2n, 3n]);
+    });
+
+    it("malformed batch input is rejected with the offending path", async function () {
+      const sides = makePair();
+      const { proposal } = await sides[0].proposePayments([payEntry(1n), payEntry(2n)]);
+      const json = wire(proposal!) as { payments: { payment: Record<string, unknown>; request?: unknown }[] };
+      const cases: [unknown, string][] = [
+        [{ ...json, payments: "all" }, "payments"],
+        [{ ...json, payments: [json.payments[0], null] }, "payments[1]"],
+        [{ ...json, payments: [json.payments[0], { payment: { ...json.payments[1]!.payment, amount: "-2" } }] }, "payments[1].payment.amount"],
+        [{ ...json, payments: [{ ...json.payments[0], request: "x" }] }, "payments[0].request"],
+      ];
+      for (const [message, path] of cases) {
+        const caught = await expectRejected(sides[1].receivePayments(message), MalformedMessageError);
+        expect((caught as MalformedMessageError).path).to.equal(path);
+      }
     });
   });
 
@@ -853,7 +1046,7 @@ describe("client Channel", function () {
       await pay(sides, 0, 5n);
       await pay(sides, 1, 2n);
       await close(sides, 1);
-      expect(intents.map((i) => [i.kind, i.state.version, i.request])).to.deep.equal([
+      expect(intents.map((i) => [i.kind, i.state.version, i.payments[0]?.request])).to.deep.equal([
         ["propose-payment", 1n, undefined],
         ["countersign-payment", 1n, undefined],
         ["propose-payment", 2n, 1n],
@@ -864,8 +1057,8 @@ describe("client Channel", function () {
       expect(intents[0].digest).to.equal(hexOf(sides[0].hasher.digest(intents[0].state)));
       const countersigned = intents[3];
       expect(new EcdsaVerifier().verify(KEYS[0].address, sides[0].hasher.digest(countersigned.state), countersigned.peerSig!)).to.equal(true);
-      expect(countersigned.payment?.payer).to.equal(1);
-      expect(commits.map((c) => [c.signed.state.version, c.request])).to.deep.equal([
+      expect(countersigned.payments[0].payment.payer).to.equal(1);
+      expect(commits.map((c) => [c.signed.state.version, c.payments[0]?.request])).to.deep.equal([
         [1n, undefined],
         [2n, 1n],
         [3n, undefined],

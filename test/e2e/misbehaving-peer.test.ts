@@ -447,7 +447,7 @@ describe("e2e: a misbehaving peer", function () {
     await channel.abandonPending(next.state.version);
     const swapped = await RawPeer.connect(bob.peerUrl);
     swapped.handlers.set("sync", () =>
-      encodeSyncReply({ items: [{ signed: { state: next.state, sigs: [bobSig, next.sig] }, payment: next.payment }], more: false }),
+      encodeSyncReply({ items: [{ signed: { state: next.state, sigs: [bobSig, next.sig] }, payments: [next.payment] }], more: false }),
     );
     await swapped.handshake(keyIdentity(evilKey), chainId, adjudicator);
     await waitFor(() => bob.process.log().includes(`resyncing ${channelId}`), { what: "the node to refuse the forged resync" });

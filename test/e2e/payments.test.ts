@@ -115,8 +115,8 @@ describe("e2e: payments between two node processes over a hardhat node", functio
         expect(stored!.payer).to.equal(sent.payer);
         expect(stored!.amount).to.equal(sent.amount);
       }
-      // Versions rise with the seq; the latest state is at least the last payment's.
-      for (let i = 1; i < PAYMENTS; i++) expect(lists[0]![i]!.version > lists[0]![i - 1]!.version).to.equal(true);
+      // Versions never fall with the seq (one state may add several payments); the latest state is at least the last payment's.
+      for (let i = 1; i < PAYMENTS; i++) expect(lists[0]![i]!.version >= lists[0]![i - 1]!.version).to.equal(true);
       expect(views[0]!.version >= lists[0]![PAYMENTS - 1]!.version).to.equal(true);
     }
     // Every answer the API gave is a stored payment of that payer.

@@ -5,7 +5,10 @@ import { expect } from "chai";
 import { HDNodeWallet, Mnemonic, type Wallet } from "ethers";
 import { ethers, network } from "hardhat";
 import { deployAdjudicator, DEV_MNEMONIC } from "../../src/chain";
+import { MAX_PAYMENTS_PER_STATE } from "../../src/channel";
 import { SluiceNode } from "../../src/node/node";
+import { decodeSyncReply, encodeSyncReply } from "../../src/node/protocol";
+import type { ChannelSession } from "../../src/node/session";
 import { ETH, type Address, type Hex } from "../../src/types";
 
 function devKey(index: number): Hex {
@@ -75,6 +78,50 @@ describe("SluiceNode (two nodes in one process, embedded chain)", function () {
     const after = [await ethers.provider.getBalance(alice.address), await ethers.provider.getBalance(bob.address)];
     expect(after[0] - before[0]).to.equal(10n ** 18n - sent0 + sent1);
     expect(after[1] - before[1] + fee).to.equal(10n ** 18n - sent1 + sent0);
+  });
+
+  it("puts the payments of one turn into one state (both ways, up to the batch limit), stores each on both sides, and pages a resync within a frame", async function () {
+    const { alice, bob } = await twoNodes();
+    const { channelId } = await alice.openChannel({ peer: bob.address, peerUrl: bob.peerUrl, asset: ETH, deposit: 10n ** 18n });
+    await bob.deposit(channelId, 10n ** 18n);
+    await waitFor(async () => (await alice.channel(channelId)).deposits[1] === 10n ** 18n);
+
+    const done = await Promise.all([
+      ...Array.from({ length: 300 }, (_, i) => alice.pay(channelId, 1_000n + BigInt(i), ref(`a${i}`))),
+      ...Array.from({ length: 100 }, (_, i) => bob.pay(channelId, 5_000n + BigInt(i), ref(`b${i}`))),
+    ]);
+    expect(new Set(done.map((d) => d.seq)).size).to.equal(400);
+
+    const states = bob.store.statesAfter(channelId, 0n, 10_000);
+    expect(states.length).to.be.below(100); // 400 payments: batched, not one state each
+    expect(Math.max(...states.map((s) => s.payments.length))).to.be.at.most(MAX_PAYMENTS_PER_STATE);
+    const viaStates = states.flatMap((s) => s.payments);
+    expect(viaStates.map((p) => p.seq)).to.deep.equal(Array.from({ length: 400 }, (_, i) => BigInt(i)));
+    for (const node of [alice, bob]) {
+      const stored = node.store.payments(channelId, { limit: 1_000 });
+      expect(stored.map((r) => r.payment)).to.deep.equal(viaStates);
+      // Each payment's version is the state that added it, and the caller was told that version.
+      const versionOf = new Map(states.flatMap((s) => s.payments.map((p) => [p.seq, s.signed.state.version] as const)));
+      for (const r of stored) expect(r.version).to.equal(versionOf.get(r.payment.seq));
+      for (const d of done) expect(d.version).to.equal(versionOf.get(d.seq));
+    }
+    expect(alice.store.latest(channelId)).to.deep.equal(bob.store.latest(channelId));
+
+    // A resync from scratch comes in pages that each fit a transport frame and chain up to the latest.
+    const session = (bob as unknown as { sessions: Map<string, ChannelSession> }).sessions.get(channelId.toLowerCase())!;
+    let version = 0n;
+    const paged = [];
+    for (let pages = 0; ; pages++) {
+      expect(pages).to.be.below(400);
+      const json = JSON.stringify(encodeSyncReply(session.syncReply(version)));
+      expect(Buffer.byteLength(json)).to.be.below(64 * 1024);
+      const reply = decodeSyncReply(JSON.parse(json));
+      paged.push(...reply.items);
+      if (!reply.more) break;
+      version = reply.items[reply.items.length - 1]!.signed.state.version;
+    }
+    expect(paged.flatMap((i) => i.payments)).to.deep.equal(viaStates);
+    expect(paged[paged.length - 1]!.signed).to.deep.equal(bob.store.latest(channelId));
   });
 
   it("proves a payment on chain after the close", async function () {

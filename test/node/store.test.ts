@@ -666,7 +666,7 @@ describe("ChannelStore", () => {
   });
 
   describe("resync and peers", () => {
-    it("statesAfter returns the countersigned states above a version, oldest first, each with its payment", () => {
+    it("statesAfter returns the countersigned states above a version, oldest first, each with its payments", () => {
       const store = withChannels();
       store.recordCountersigned(CID, signed(stateOf(0n, { transferred: [0n, 0n], paymentsRoot: ZERO_HASH }), ["0x", "0x"]), null);
       store.recordCountersigned(CID, signed(stateOf(2n)), paymentOf(0n));
@@ -674,9 +674,9 @@ describe("ChannelStore", () => {
       store.recordCountersigned(CID, signed(stateOf(6n, { isFinal: true })), null);
       const after = store.statesAfter(CID, 0n, 10);
       expect(after.map((i) => i.signed.state.version)).to.deep.equal([2n, 5n, 6n]);
-      expect(after[0]!.payment).to.deep.equal(paymentOf(0n));
-      expect(after[1]!.payment).to.deep.equal(paymentOf(1n, { payer: 1 }));
-      expect(after[2]!.payment).to.equal(null);
+      expect(after[0]!.payments).to.deep.equal([paymentOf(0n)]);
+      expect(after[1]!.payments).to.deep.equal([paymentOf(1n, { payer: 1 })]);
+      expect(after[2]!.payments).to.deep.equal([]);
       expect(after[1]!.signed).to.deep.equal(store.stateAt(CID, 5n));
       expect(store.statesAfter(CID, 2n, 1).map((i) => i.signed.state.version)).to.deep.equal([5n]);
       expect(store.statesAfter(CID, 6n, 10)).to.deep.equal([]);

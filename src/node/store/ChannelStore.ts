@@ -20,6 +20,7 @@ import {
   CHANNEL_STATUSES,
   type ChannelRecord,
   type ChannelStatus,
+  type AddedPayments,
   type CountersignedItem,
   type NewChannel,
   type OpenOptions,
@@ -61,6 +62,7 @@ interface StateRow extends StateColumns {
   sig0: Hex;
   sig1: Hex;
   payment_seq: string | null;
+  payment_count: number;
 }
 
 interface OwnRow extends StateColumns {
@@ -144,17 +146,26 @@ function encodeState(state: State, channelId: Hex, f: StateFields): StateColumns
   };
 }
 
-function encodePayment(payment: Payment, channelId: Hex): EncodedPayment {
-  object(payment, "payment");
-  if (bytes32(payment.channelId, "payment.channelId") !== channelId) {
-    throw new InvalidRecordError("payment.channelId", payment.channelId, `expected ${channelId}`);
+function encodePayment(payment: Payment, channelId: Hex, path = "payment"): EncodedPayment {
+  object(payment, path);
+  if (bytes32(payment.channelId, `${path}.channelId`) !== channelId) {
+    throw new InvalidRecordError(`${path}.channelId`, payment.channelId, `expected ${channelId}`);
   }
   return {
-    seqKey: uint64Key(payment.seq, "payment.seq"),
-    payer: index01(payment.payer, "payment.payer"),
-    amount: uintText(payment.amount, UINT256_MAX, "payment.amount"),
-    ref: bytes32(payment.ref, "payment.ref"),
+    seqKey: uint64Key(payment.seq, `${path}.seq`),
+    payer: index01(payment.payer, `${path}.payer`),
+    amount: uintText(payment.amount, UINT256_MAX, `${path}.amount`),
+    ref: bytes32(payment.ref, `${path}.ref`),
   };
+}
+
+function addedList(added: AddedPayments): readonly Payment[] {
+  if (added === null) return [];
+  if (Array.isArray(added)) {
+    if (added.length > MAX_PAYMENT_LIMIT) throw new InvalidRecordError("payments", added.length, `more than ${MAX_PAYMENT_LIMIT}`);
+    return added;
+  }
+  return [added as Payment];
 }
 
 function sameState(a: StateColumns, b: StateColumns): boolean {
@@ -254,7 +265,7 @@ export class ChannelStore {
   private readonly stLatestVersion: Database.Statement<[number], string>;
   private readonly stLatestState: Database.Statement<[number], StateRow>;
   private readonly stStateAt: Database.Statement<[number, string], StateRow>;
-  private readonly stStatesAfter: Database.Statement<[number, string, number], StateRow & Partial<PaymentRow>>;
+  private readonly stStatesAfter: Database.Statement<[number, string, number], StateRow>;
   private readonly stInsertState: Database.Statement<unknown[]>;
 
   private readonly stOwnAt: Database.Statement<[number, string], OwnRow>;
@@ -270,7 +281,7 @@ export class ChannelStore {
   private readonly stCursor: Database.Statement<[string], bigint>;
   private readonly stSetCursor: Database.Statement<[string, bigint, number]>;
 
-  private readonly txRecord: Database.Transaction<(c: Hex, s: SignedState, p: Payment | null) => boolean>;
+  private readonly txRecord: Database.Transaction<(c: Hex, s: SignedState, p: AddedPayments) => boolean>;
   private readonly txBatch: Database.Transaction<(items: readonly CountersignedItem[]) => number>;
   private readonly txOwn: Database.Transaction<(c: Hex, s: State, sig: Hex) => OwnSignature>;
   private readonly txPutChannel: Database.Transaction<(c: NewChannel) => ChannelRecord>;
@@ -309,13 +320,13 @@ export class ChannelStore {
       .prepare<[number], string>("SELECT version FROM states WHERE chan = ? ORDER BY version DESC LIMIT 1")
       .pluck();
     this.stLatestState = db.prepare(
-      `SELECT ${stateCols}, sig0, sig1, payment_seq FROM states WHERE chan = ? ORDER BY version DESC LIMIT 1`,
+      `SELECT ${stateCols}, sig0, sig1, payment_seq, payment_count FROM states WHERE chan = ? ORDER BY version DESC LIMIT 1`,
     );
     this.stStateAt = db.prepare(
-      `SELECT ${stateCols}, sig0, sig1, payment_seq FROM states WHERE chan = ? AND version = ?`,
+      `SELECT ${stateCols}, sig0, sig1, payment_seq, payment_count FROM states WHERE chan = ? AND version = ?`,
     );
     this.stInsertState = p(
-      `INSERT INTO states (chan, ${stateCols}, sig0, sig1, payment_seq, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO states (chan, ${stateCols}, sig0, sig1, payment_seq, payment_count, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
 
     this.stOwnAt = db.prepare(`SELECT ${stateCols}, sig FROM own_signatures WHERE chan = ? AND version = ?`);
@@ -332,10 +343,7 @@ export class ChannelStore {
     const paymentCols = "seq, version, payer, amount, ref, leaf";
     this.stPaymentAt = db.prepare(`SELECT ${paymentCols} FROM payments WHERE chan = ? AND seq = ?`);
     this.stStatesAfter = db.prepare(
-      `SELECT ${stateCols.split(", ").map((c) => `s.${c.trim()}`).join(", ")}, s.sig0, s.sig1, s.payment_seq,
-              p.seq, p.payer, p.amount, p.ref, p.leaf, p.version AS payment_version
-         FROM states s LEFT JOIN payments p ON p.chan = s.chan AND p.seq = s.payment_seq
-        WHERE s.chan = ? AND s.version > ? ORDER BY s.version LIMIT ?`,
+      `SELECT ${stateCols}, sig0, sig1, payment_seq, payment_count FROM states WHERE chan = ? AND version > ? ORDER BY version LIMIT ?`,
     );
     this.stPayments = db.prepare(
       `SELECT ${paymentCols} FROM payments WHERE chan = ? AND seq >= ? ORDER BY seq LIMIT ?`,
@@ -349,7 +357,7 @@ export class ChannelStore {
        ON CONFLICT (name) DO UPDATE SET block = excluded.block, updated_at = excluded.updated_at`,
     );
 
-    this.txRecord = db.transaction((c: Hex, s: SignedState, pay: Payment | null) => this.recordOne(c, s, pay));
+    this.txRecord = db.transaction((c: Hex, s: SignedState, added: AddedPayments) => this.recordOne(c, s, added));
     this.txBatch = db.transaction((items: readonly CountersignedItem[]) => {
       if (!Array.isArray(items)) throw new InvalidRecordError("items", items, "expected an array");
       let written = 0;
@@ -528,18 +536,19 @@ export class ChannelStore {
   // ---------------------------------------------------------------- countersigned states
 
   /**
-   * Stores a state signed by both participants and, atomically with it, the payment it adds (null
-   * for a state without one, such as a closing state). Returns true if written, false if the same
-   * state with the same payment is already stored (a replay after a crash; the stored signatures
-   * are kept). Empty signatures are accepted only at version 0 (the opening state).
+   * Stores a state signed by both participants and, atomically with it, the payments it adds:
+   * null (or []) for a state without one, such as a closing state; one payment; or several with
+   * consecutive seqs. Returns true if written, false if the same state with the same payments is
+   * already stored (a replay after a crash; the stored signatures are kept). Empty signatures are
+   * accepted only at version 0 (the opening state).
    * @throws NonIncreasingVersionError unless the version is above the latest stored one;
    * OwnSignatureConflictError if this side signed another state at this version;
-   * StateAfterFinalError after a final state; PaymentSequenceError unless `payment.seq` is the
-   * next position of the log; InvalidRecordError for malformed input; UnknownChannelError.
+   * StateAfterFinalError after a final state; PaymentSequenceError unless the payments' seqs are
+   * the next positions of the log; InvalidRecordError for malformed input; UnknownChannelError.
    */
-  recordCountersigned(channelId: Hex, signed: SignedState, payment: Payment | null): boolean {
+  recordCountersigned(channelId: Hex, signed: SignedState, payments: AddedPayments): boolean {
     try {
-      return this.txRecord.immediate(channelId, signed, payment);
+      return this.txRecord.immediate(channelId, signed, payments);
     } catch (error) {
       throw this.rolledBack(error);
     }
@@ -573,22 +582,19 @@ export class ChannelStore {
   }
 
   /**
-   * Countersigned states above `version` in version order, each with the payment it added: what
-   * a peer that is behind receives to catch up.
+   * Countersigned states above `version` in version order (at most `limit`), each with the
+   * payments it added: what a peer that is behind receives to catch up.
    */
-  statesAfter(channelId: Hex, version: bigint, limit: number): { signed: SignedState; payment: Payment | null }[] {
+  statesAfter(channelId: Hex, version: bigint, limit: number): { signed: SignedState; payments: Payment[] }[] {
     const cid = bytes32(channelId, "channelId");
     if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_PAYMENT_LIMIT) {
       throw new InvalidRecordError("limit", limit, `expected an integer in [1, ${MAX_PAYMENT_LIMIT}]`);
     }
-    const rows = this.stStatesAfter.all(this.ref(cid).id, uint64Key(version, "version"), limit);
+    const chan = this.ref(cid).id;
+    const rows = this.stStatesAfter.all(chan, uint64Key(version, "version"), limit);
     return rows.map((row) => ({
       signed: { state: decodeState(cid, row), sigs: [row.sig0, row.sig1] },
-      payment:
-        row.payment_seq === null || row.seq === undefined || row.seq === null
-          ? null
-          : decodePayment(cid, { seq: row.seq, version: row.version, payer: row.payer!, amount: row.amount!, ref: row.ref!, leaf: row.leaf! })
-              .payment,
+      payments: this.paymentsOf(chan, row).map((p) => decodePayment(cid, p).payment),
     }));
   }
 
@@ -763,7 +769,13 @@ export class ChannelStore {
     return { state: decodeState(cid, s), sig: sigHex };
   }
 
-  private recordOne(channelId: Hex, signed: SignedState, payment: Payment | null): boolean {
+  /** The stored payments `state` added, in seq order. */
+  private paymentsOf(chan: number, state: Pick<StateRow, "payment_seq" | "payment_count">): PaymentRow[] {
+    if (state.payment_seq === null || state.payment_count === 0) return [];
+    return this.stPayments.all(chan, state.payment_seq, state.payment_count);
+  }
+
+  private recordOne(channelId: Hex, signed: SignedState, added: AddedPayments): boolean {
     const cid = bytes32(channelId, "channelId");
     const ref = this.ref(cid);
     object(signed, "signed");
@@ -772,12 +784,14 @@ export class ChannelStore {
     const unsignedOk = s.version === ZERO_KEY;
     const sig0 = signature(signed.sigs[0], "signed.sigs[0]", unsignedOk);
     const sig1 = signature(signed.sigs[1], "signed.sigs[1]", unsignedOk);
-    const p = payment === null ? null : encodePayment(payment, cid);
+    const payments = addedList(added);
+    const single = !Array.isArray(added);
+    const encoded = payments.map((payment, i) => encodePayment(payment, cid, single ? "payment" : `payments[${i}]`));
 
     const latest = this.stLatestVersion.get(ref.id);
     if (latest !== undefined && s.version <= latest) {
       const row = this.stStateAt.get(ref.id, s.version);
-      if (row !== undefined && sameState(row, s) && this.samePayment(ref.id, row.payment_seq, p)) return false;
+      if (row !== undefined && sameState(row, s) && this.samePayments(ref.id, row, encoded)) return false;
       throw new NonIncreasingVersionError(cid, signed.state.version, decodeUint(latest));
     }
     const finalVersion = this.stFinalVersion.get(ref.id) ?? null;
@@ -786,10 +800,13 @@ export class ChannelStore {
     }
     const own = this.stOwnAt.get(ref.id, s.version);
     if (own !== undefined && !sameState(own, s)) throw new OwnSignatureConflictError(cid, signed.state.version);
-    if (p !== null) {
+    if (payments.length > 0) {
       const last = this.stLastSeq.get(ref.id);
-      const expected = last === undefined ? 0n : decodeUint(last) + 1n;
-      if (payment!.seq !== expected) throw new PaymentSequenceError(cid, expected, payment!.seq);
+      let expected = last === undefined ? 0n : decodeUint(last) + 1n;
+      for (const payment of payments) {
+        if (payment.seq !== expected) throw new PaymentSequenceError(cid, expected, payment.seq);
+        expected++;
+      }
     }
 
     const now = this.now();
@@ -802,22 +819,24 @@ export class ChannelStore {
       s.is_final,
       sig0,
       sig1,
-      p === null ? null : p.seqKey,
+      encoded.length === 0 ? null : encoded[0].seqKey,
+      encoded.length,
       now,
     );
-    if (p !== null) {
-      this.stInsertPayment.run(ref.id, p.seqKey, s.version, p.payer, p.amount, p.ref, paymentLeafHex(payment!));
+    for (const [i, p] of encoded.entries()) {
+      this.stInsertPayment.run(ref.id, p.seqKey, s.version, p.payer, p.amount, p.ref, paymentLeafHex(payments[i]));
     }
     if (s.is_final === 1 && (finalVersion === null || s.version < finalVersion))
       this.stSetFinalVersion.run(s.version, now, ref.id);
     return true;
   }
 
-  private samePayment(chan: number, storedSeq: string | null, p: EncodedPayment | null): boolean {
-    if (p === null || storedSeq === null) return p === null && storedSeq === null;
-    if (storedSeq !== p.seqKey) return false;
-    const row = this.stPaymentAt.get(chan, storedSeq);
-    return row !== undefined && row.payer === p.payer && row.amount === p.amount && row.ref === p.ref;
+  private samePayments(chan: number, state: StateRow, encoded: readonly EncodedPayment[]): boolean {
+    const stored = this.paymentsOf(chan, state);
+    return (
+      stored.length === encoded.length &&
+      stored.every((row, i) => row.seq === encoded[i].seqKey && row.payer === encoded[i].payer && row.amount === encoded[i].amount && row.ref === encoded[i].ref)
+    );
   }
 }
 

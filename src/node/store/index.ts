@@ -20,6 +20,7 @@ export {
   type NewChannel,
   type OwnSignature,
   type PaymentRecord,
+  type AddedPayments,
   type CountersignedItem,
   type PaymentQuery,
   type OpenOptions,

@@ -56,7 +56,7 @@ export const MIGRATIONS: readonly Migration[] = [
           is_final      INTEGER NOT NULL,
           sig0          TEXT    NOT NULL,
           sig1          TEXT    NOT NULL,
-          payment_seq   TEXT,   -- the payment this state added, if any
+          payment_seq   TEXT,   -- the first payment this state added, if any (v3: payment_count of them)
           recorded_at   INTEGER NOT NULL,
           PRIMARY KEY (chan, version)
         ) WITHOUT ROWID;
@@ -106,6 +106,16 @@ export const MIGRATIONS: readonly Migration[] = [
           url        TEXT    NOT NULL,
           updated_at INTEGER NOT NULL
         );
+      `);
+    },
+  },
+  {
+    version: 3,
+    description: "states: how many payments each state added (a state may add several, from payment_seq on)",
+    up(db) {
+      db.exec(`
+        ALTER TABLE states ADD COLUMN payment_count INTEGER NOT NULL DEFAULT 0;
+        UPDATE states SET payment_count = 1 WHERE payment_seq IS NOT NULL;
       `);
     },
   },

@@ -58,11 +58,17 @@ export interface PaymentRecord {
   version: bigint;
 }
 
-/** One countersigned state (and the payment it adds, if any) for `recordCountersignedBatch`. */
+/**
+ * The payments a countersigned state adds, in order: none (null or []), one, or several with
+ * consecutive seqs.
+ */
+export type AddedPayments = Payment | readonly Payment[] | null;
+
+/** One countersigned state (and the payments it adds, if any) for `recordCountersignedBatch`. */
 export interface CountersignedItem {
   channelId: Hex;
   signed: SignedState;
-  payment: Payment | null;
+  payment: AddedPayments;
 }
 
 export interface PaymentQuery {
