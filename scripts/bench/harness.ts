@@ -5,6 +5,19 @@ import type { LatencySummary } from "./load";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 
+/** What stalled a process's event loop during a run: GC pauses and the loop's delay. */
+export interface Stalls {
+  gc: { count: number; ms: number; maxMs: number };
+  loopDelayMs: { p50: number; p99: number; max: number };
+}
+
+export interface GroupCommits {
+  count: number;
+  writes: number;
+  /** Milliseconds the commits blocked the process's event loop. */
+  msBlocked: number;
+}
+
 export interface LoadReport {
   offered?: number;
   done: number;
@@ -18,9 +31,11 @@ export interface LoadReport {
   cpuUsPerPayment?: number;
   /** The same for the peer's process (one-channel runs). */
   peerCpuUsPerPayment?: number;
-  /** Group commits (transactions, each one fsync) in the paying process, and the time they blocked it. */
-  groupCommits?: { count: number; msBlocked: number };
-  peerGroupCommits?: { count: number; msBlocked: number };
+  /** Group commits (transactions, each one fsync) in the paying process, the writes they held and the time they blocked it. */
+  groupCommits?: GroupCommits;
+  peerGroupCommits?: GroupCommits;
+  stalls?: Stalls;
+  peerStalls?: Stalls;
 }
 
 export class Harness {

@@ -11,10 +11,12 @@
  *   pay    { node, channels, amount, mode: "closed", total, concurrency }
  *          { node, channels, amount, mode: "open", rate, seconds }   → LoadReport
  *   close  { node, channelId }                       → { hash, gasUsed, version }
+ *   stalls                                           → GC pauses, longest commit, event-loop delay since the last ask
  *   channel{ node, channelId }                       → version, payments
  *   stop                                             → stops the nodes and exits (so --cpu-prof writes)
  */
 import path from "node:path";
+import { PerformanceObserver, monitorEventLoopDelay } from "node:perf_hooks";
 import { JsonRpcProvider } from "ethers";
 import { SluiceNode } from "../../src/node/node";
 import type { Address, Hex } from "../../src/types";
@@ -45,7 +47,40 @@ function report(result: LoadResult & { offered?: number }) {
 }
 
 let payCounter = 0;
-const commits = { count: 0, us: 0 };
+
+/** The group commits of this process's nodes (one transaction and one fsync each), and the milliseconds they took. */
+function commits(): { count: number; ms: number; writes: number } {
+  const total = { count: 0, ms: 0, writes: 0 };
+  for (const n of nodes) {
+    total.count += n.commits.stats.groups;
+    total.ms += n.commits.stats.ms;
+    total.writes += n.commits.stats.writes;
+  }
+  return total;
+}
+
+/** Where this process's event loop stalled: garbage collection and the event-loop delay, since the last `stalls`. */
+const gc = { count: 0, ms: 0, maxMs: 0 };
+new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) {
+    gc.count++;
+    gc.ms += entry.duration;
+    gc.maxMs = Math.max(gc.maxMs, entry.duration);
+  }
+}).observe({ entryTypes: ["gc"] });
+const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+loopDelay.enable();
+
+function stalls() {
+  const ms = (ns: number) => Math.round(ns / 1e4) / 100;
+  const r = {
+    gc: { count: gc.count, ms: Math.round(gc.ms * 100) / 100, maxMs: Math.round(gc.maxMs * 100) / 100 },
+    loopDelayMs: { p50: ms(loopDelay.percentile(50)), p99: ms(loopDelay.percentile(99)), max: ms(loopDelay.max) },
+  };
+  Object.assign(gc, { count: 0, ms: 0, maxMs: 0 });
+  loopDelay.reset();
+  return r;
+}
 
 async function run(cmd: string, a: Record<string, any>): Promise<unknown> {
   switch (cmd) {
@@ -60,6 +95,7 @@ async function run(cmd: string, a: Record<string, any>): Promise<unknown> {
             adjudicator: a.adjudicator as Address,
             storePath: path.join(a.dir as string, `node-${i}.sqlite`),
             pollMs: (a.pollMs as number) ?? 60_000,
+            proposalsInFlight: process.env.BENCH_PROPOSALS_IN_FLIGHT ? Number(process.env.BENCH_PROPOSALS_IN_FLIGHT) : undefined,
             onError: (error, what) => {
               if (process.env.BENCH_DEBUG) console.error(`node ${i}: ${what}:`, error);
             },
@@ -68,20 +104,6 @@ async function run(cmd: string, a: Record<string, any>): Promise<unknown> {
       // Start a few at a time: each start asks the chain for the network and the block number.
       for (let i = 0; i < made.length; i += 10) await Promise.all(made.slice(i, i + 10).map((n) => n.start()));
       nodes.push(...made);
-      // Counts the group commits (one transaction and one fsync each) and the time they block.
-      for (const n of made) {
-        const store = n.store;
-        const original = store.transaction.bind(store);
-        store.transaction = <T>(fn: () => T): T => {
-          const t = process.hrtime.bigint();
-          try {
-            return original(fn);
-          } finally {
-            commits.count++;
-            commits.us += Number(process.hrtime.bigint() - t) / 1000;
-          }
-        };
-      }
       return made.map((n) => ({ address: n.address, peerUrl: n.peerUrl }));
     }
     case "open": {
@@ -106,15 +128,17 @@ async function run(cmd: string, a: Record<string, any>): Promise<unknown> {
       const channels = a.channels as Hex[];
       const amount = BigInt(a.amount as string);
       const base = payCounter;
+      stalls();
       const cpu0 = process.cpuUsage();
-      const c0 = { ...commits };
+      const c0 = commits();
       const send = (i: number) => node.pay(channels[i % channels.length]!, amount, refOf(base + i));
       const result =
         a.mode === "open" ? await openLoop(a.rate as number, a.seconds as number, send) : await closedLoop(a.total as number, a.concurrency as number, send);
       payCounter += result.done + result.failed;
       const cpu = process.cpuUsage(cpu0);
-      const groupCommits = { count: commits.count - c0.count, msBlocked: Math.round(commits.us - c0.us) / 1000 };
-      return { ...report(result), groupCommits, cpuUsPerPayment: Math.round((cpu.user + cpu.system) / Math.max(1, result.done)) };
+      const c1 = commits();
+      const groupCommits = { count: c1.count - c0.count, writes: c1.writes - c0.writes, msBlocked: Math.round(c1.ms - c0.ms) };
+      return { ...report(result), groupCommits, cpuUsPerPayment: Math.round((cpu.user + cpu.system) / Math.max(1, result.done)), stalls: stalls() };
     }
     case "close": {
       const tx = await nodes[a.node as number]!.close(a.channelId as Hex);
@@ -123,8 +147,10 @@ async function run(cmd: string, a: Record<string, any>): Promise<unknown> {
     }
     case "cpu": {
       const u = process.cpuUsage();
-      return { userUs: u.user, systemUs: u.system, commits: { ...commits } };
+      return { userUs: u.user, systemUs: u.system, commits: commits() };
     }
+    case "stalls":
+      return stalls();
     case "stop": {
       for (const node of nodes) await node.stop().catch(() => undefined);
       provider?.destroy();

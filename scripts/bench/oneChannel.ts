@@ -12,7 +12,7 @@ import path from "node:path";
 import type { Address, Hex } from "../../src/types";
 import { NodeProcess } from "../../src/node/process";
 import type { BenchChain } from "./chain";
-import { Harness, type LoadReport } from "./harness";
+import { Harness, type LoadReport, type Stalls } from "./harness";
 import { closedLoop, openLoop, summarize, type LoadResult } from "./load";
 import { summarizeProfile, type ProfileSummary } from "./profile";
 
@@ -58,12 +58,15 @@ export async function oneChannelNode(chain: BenchChain, scale: Scale, log: (s: s
     const depositsEnd = await chain.node.provider.getBlockNumber();
     log(`  channel ${channelId.slice(0, 10)}… open, both deposited`);
     const pay = async (args: Record<string, unknown>): Promise<LoadReport> => {
-      type Cpu = { userUs: number; systemUs: number; commits: { count: number; us: number } };
+      type Cpu = { userUs: number; systemUs: number; commits: { count: number; writes: number; ms: number } };
       const before = await h1.call<Cpu>("cpu");
+      await h1.call("stalls");
       const r = await h0.call<LoadReport>("pay", { node: 0, channels: [channelId], amount: "1", ...args });
       const after = await h1.call<Cpu>("cpu");
-      const peerGroupCommits = { count: after.commits.count - before.commits.count, msBlocked: Math.round(after.commits.us - before.commits.us) / 1000 };
-      return { ...r, peerGroupCommits, peerCpuUsPerPayment: Math.round((after.userUs + after.systemUs - before.userUs - before.systemUs) / Math.max(1, r.done)) };
+      const peerStalls = await h1.call<Stalls>("stalls");
+      if (process.env.BENCH_DEBUG) log(`    stalls: payer ${JSON.stringify(r.stalls)}, payee ${JSON.stringify(peerStalls)}`);
+      const peerGroupCommits = { count: after.commits.count - before.commits.count, writes: after.commits.writes - before.commits.writes, msBlocked: Math.round(after.commits.ms - before.commits.ms) };
+      return { ...r, peerStalls, peerGroupCommits, peerCpuUsPerPayment: Math.round((after.userUs + after.systemUs - before.userUs - before.systemUs) / Math.max(1, r.done)) };
     };
 
     await pay({ mode: "closed", total: Math.min(5_000, scale.closedTotal), concurrency: 64 }); // warm-up (JIT, SQLite pages)

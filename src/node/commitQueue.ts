@@ -15,11 +15,17 @@ interface Waiter {
  * fsync), and each caller's promise settles only after that transaction committed. Writes keep
  * their queue order. If the transaction fails, every write of the group is rejected with the
  * error and none of them is on disk.
+ *
+ * The commit runs on the event loop (better-sqlite3 is synchronous). A writer thread was tried:
+ * on these machines its cross-thread wake-ups cost more than the fsync wait it took off the loop
+ * (docs/benchmarks.md).
  */
 export class CommitQueue {
   private writes: Write[] = [];
   private waiters: Waiter[] = [];
   private scheduled = false;
+  /** Groups committed, the writes they held, and the milliseconds the commits blocked the event loop. */
+  readonly stats = { groups: 0, writes: 0, ms: 0 };
 
   constructor(private readonly store: ChannelStore) {}
 
@@ -31,6 +37,11 @@ export class CommitQueue {
   /** Persists a state both sides signed (with the payments it adds), before it counts. */
   countersigned(channelId: Hex, signed: SignedState, payments: AddedPayments): Promise<void> {
     return this.enqueue({ kind: "countersigned", channelId, signed, payments });
+  }
+
+  /** Commits what is queued now, without waiting for the end of the turn (before closing the store). */
+  drain(): void {
+    this.flush();
   }
 
   private enqueue(write: Write): Promise<void> {
@@ -45,11 +56,13 @@ export class CommitQueue {
   }
 
   private flush(): void {
+    this.scheduled = false;
+    if (this.writes.length === 0) return;
     const writes = this.writes;
     const waiters = this.waiters;
     this.writes = [];
     this.waiters = [];
-    this.scheduled = false;
+    const started = performance.now();
     try {
       this.store.transaction(() => {
         for (const write of writes) {
@@ -61,6 +74,9 @@ export class CommitQueue {
       for (const waiter of waiters) waiter.reject(error);
       return;
     }
+    this.stats.groups++;
+    this.stats.writes += writes.length;
+    this.stats.ms += performance.now() - started;
     for (const waiter of waiters) waiter.resolve();
   }
 }

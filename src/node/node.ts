@@ -63,6 +63,11 @@ export interface NodeOptions {
   listen?: { host?: string; port?: number };
   /** How often the watcher polls the chain (ms, default 1,000). */
   pollMs?: number;
+  /**
+   * Payment proposals a channel keeps awaiting the peer's answer (default 2); payments beyond them
+   * wait for the next answer and go together in one state.
+   */
+  proposalsInFlight?: number;
   /** Challenge period of the channels this node opens (seconds, default 3,600). */
   challengePeriod?: bigint;
   /** Transport settings passed through (timeouts, frame limits). */
@@ -86,7 +91,8 @@ export class SluiceNode implements NodeApi {
   private readonly options: NodeOptions;
   private readonly signer: KeySigner;
   private readonly verifier: SignatureCheckerVerifier;
-  private readonly commits: CommitQueue;
+  /** The payment path's group commits (its own signatures, countersigned states). */
+  readonly commits: CommitQueue;
   private readonly sessions = new Map<string, ChannelSession>();
   /** Open connections by peer address (lower case). */
   private readonly connections = new Map<string, PeerConnection<PeerMessages>>();
@@ -97,6 +103,10 @@ export class SluiceNode implements NodeApi {
   private chainId = 0n;
 
   constructor(options: NodeOptions) {
+    const inFlight = options.proposalsInFlight;
+    if (inFlight !== undefined && (!Number.isSafeInteger(inFlight) || inFlight < 1)) {
+      throw new InvalidArgumentError(`proposalsInFlight must be a positive integer, not ${String(inFlight)}`);
+    }
     this.options = options;
     this.signer = new KeySigner(options.privateKey);
     this.address = this.signer.address;
@@ -144,6 +154,7 @@ export class SluiceNode implements NodeApi {
     for (const connection of this.connections.values()) await connection.close().catch(() => undefined);
     this.connections.clear();
     await this.server?.close();
+    this.commits.drain();
     this.store.close();
   }
 
@@ -375,6 +386,7 @@ export class SluiceNode implements NodeApi {
       adjudicator: this.options.adjudicator,
       store: this.store,
       commits: this.commits,
+      maxProposalsInFlight: this.options.proposalsInFlight,
       deposits: record.deposits,
     });
     this.sessions.set(record.channelId.toLowerCase(), session);

@@ -75,7 +75,12 @@ export interface SessionConfig {
   store: ChannelStore;
   commits: CommitQueue;
   deposits: readonly [bigint, bigint];
+  /** Participant 0: payment proposals awaiting an answer at most (default DEFAULT_PROPOSALS_IN_FLIGHT). */
+  maxProposalsInFlight?: number;
 }
+
+/** Proposals participant 0 keeps in flight by default: enough to pipeline, few enough that load batches. */
+export const DEFAULT_PROPOSALS_IN_FLIGHT = 2;
 
 /**
  * One channel of this node: its `Channel` state machine, bound to the store and to the current
@@ -104,9 +109,14 @@ export class ChannelSession {
   /** Participant 0: payments for the next proposal, in arrival order. */
   private outbox: Queued[] = [];
   private flushScheduled = false;
+  /** Participant 0: payment proposals sent and not yet answered. */
+  private proposalsInFlight = 0;
+
+  private readonly maxProposalsInFlight: number;
 
   constructor(config: SessionConfig) {
     this.config = config;
+    this.maxProposalsInFlight = config.maxProposalsInFlight ?? DEFAULT_PROPOSALS_IN_FLIGHT;
     this.params = config.params;
     this.me = config.me;
     this.peerAddress = config.params.participants[config.me === 0 ? 1 : 0];
@@ -187,9 +197,20 @@ export class ChannelSession {
     });
   }
 
+  /**
+   * Proposes the queued payments, up to MAX_PAYMENTS_PER_STATE a state, while fewer than
+   * `maxProposalsInFlight` proposals await an answer; the rest wait for the next answer and then
+   * go together (so under load a state carries what arrived during one round trip).
+   */
   private flushOutbox(): void {
     this.flushScheduled = false;
-    while (this.outbox.length > 0) void this.proposeBatch(this.outbox.splice(0, MAX_PAYMENTS_PER_STATE));
+    while (this.outbox.length > 0 && this.proposalsInFlight < this.maxProposalsInFlight) {
+      this.proposalsInFlight++;
+      void this.proposeBatch(this.outbox.splice(0, MAX_PAYMENTS_PER_STATE)).finally(() => {
+        this.proposalsInFlight--;
+        if (this.outbox.length > 0) this.flushOutbox();
+      });
+    }
   }
 
   /**

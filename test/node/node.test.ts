@@ -6,7 +6,8 @@ import { HDNodeWallet, Mnemonic, type Wallet } from "ethers";
 import { ethers, network } from "hardhat";
 import { deployAdjudicator, DEV_MNEMONIC } from "../../src/chain";
 import { MAX_PAYMENTS_PER_STATE } from "../../src/channel";
-import { SluiceNode } from "../../src/node/node";
+import { InvalidArgumentError } from "../../src/errors";
+import { SluiceNode, type NodeOptions } from "../../src/node/node";
 import { decodeSyncReply, encodeSyncReply } from "../../src/node/protocol";
 import type { ChannelSession } from "../../src/node/session";
 import { ETH, type Address, type Hex } from "../../src/types";
@@ -31,7 +32,7 @@ describe("SluiceNode (two nodes in one process, embedded chain)", function () {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  async function twoNodes() {
+  async function twoNodes(extra: Partial<NodeOptions> = {}) {
     const [deployer] = await ethers.getSigners();
     const driver = await deployAdjudicator(deployer as unknown as Wallet);
     const make = (i: number) =>
@@ -42,6 +43,7 @@ describe("SluiceNode (two nodes in one process, embedded chain)", function () {
         storePath: path.join(dir, `node${i}`, "store.sqlite"),
         pollMs: 50,
         challengePeriod: 600n,
+        ...extra,
       });
     const alice = make(1);
     const bob = make(2);
@@ -122,6 +124,22 @@ describe("SluiceNode (two nodes in one process, embedded chain)", function () {
     }
     expect(paged.flatMap((i) => i.payments)).to.deep.equal(viaStates);
     expect(paged[paged.length - 1]!.signed).to.deep.equal(bob.store.latest(channelId));
+  });
+
+  it("with one proposal in flight, the payments that arrive meanwhile wait and go together in the next state", async function () {
+    const { alice, bob } = await twoNodes({ proposalsInFlight: 1 });
+    const { channelId } = await alice.openChannel({ peer: bob.address, peerUrl: bob.peerUrl, asset: ETH, deposit: 10n ** 18n });
+    const first = alice.pay(channelId, 1n, ref("first"));
+    await new Promise((resolve) => setImmediate(resolve)); // the first one is proposed alone
+    const rest = Array.from({ length: 50 }, (_, i) => alice.pay(channelId, 2n, ref(`rest ${i}`)));
+    const done = await Promise.all([first, ...rest]);
+    expect(done[0]!.version).to.equal(1n);
+    expect(new Set(done.slice(1).map((d) => d.version))).to.deep.equal(new Set([2n]));
+    expect(bob.store.statesAfter(channelId, 0n, 10).map((s) => s.payments.length)).to.deep.equal([1, 50]);
+    expect(() => new SluiceNode({ privateKey: devKey(3), provider: ethers.provider, adjudicator: alice.driver.address, storePath: path.join(dir, "x.sqlite"), proposalsInFlight: 0 })).to.throw(
+      InvalidArgumentError,
+      "proposalsInFlight",
+    );
   });
 
   it("proves a payment on chain after the close", async function () {
