@@ -6,6 +6,9 @@
  *                                                  results stay and go into the report)
  *   BENCH_QUICK=1                                  smaller runs (a smoke test of the bench)
  *   BENCH_KEEP=1                                   keep the temporary stores and CPU profiles
+ *   BENCH_DEBUG=1                                  print the GC pauses and event-loop delays of each run
+ *   BENCH_LATENCY_ONLY=1                           channel: one in flight and the 100/s and 1,000/s runs only
+ *   BENCH_PROPOSALS_IN_FLIGHT=n                    the nodes' proposalsInFlight (default: the node's)
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import os from "node:os";

@@ -71,7 +71,8 @@ export async function oneChannelNode(chain: BenchChain, scale: Scale, log: (s: s
 
     await pay({ mode: "closed", total: Math.min(5_000, scale.closedTotal), concurrency: 64 }); // warm-up (JIT, SQLite pages)
     const closed: (LoadReport & { concurrency: number })[] = [];
-    for (const concurrency of scale.concurrencies) {
+    const latencyOnly = process.env.BENCH_LATENCY_ONLY === "1";
+    for (const concurrency of latencyOnly ? [1] : scale.concurrencies) {
       const total = concurrency === 1 ? Math.min(3_000, scale.closedTotal) : scale.closedTotal;
       const r = await pay({ mode: "closed", total, concurrency });
       closed.push({ ...r, concurrency });
@@ -88,7 +89,7 @@ export async function oneChannelNode(chain: BenchChain, scale: Scale, log: (s: s
     // The highest offered load the pair sustains: achieved within 3 % of offered and p99 under 50 ms.
     let sustained: LoadReport | null = null;
     const steps = [0.5, 0.65, 0.8, 0.9, 1.0].map((f) => Math.max(1_000, Math.round((best.perSecond * f) / 250) * 250));
-    for (const rate of scale.openSeconds > 0 ? [...new Set(steps)] : []) {
+    for (const rate of scale.openSeconds > 0 && !latencyOnly ? [...new Set(steps)] : []) {
       if (rate <= 1_000) continue;
       const r = await pay({ mode: "open", rate, seconds: scale.openSeconds });
       const ok = r.failed === 0 && r.done / (scale.openSeconds * rate) >= 0.97 && r.seconds <= scale.openSeconds * 1.03 + 0.05 && r.latencyMs.p99 <= 50;
