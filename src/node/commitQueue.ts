@@ -3,6 +3,7 @@ import type { Hex, SignedState, State } from "../types";
 
 type Write =
   | { kind: "own"; channelId: Hex; state: State; sig: Hex }
+  | { kind: "reserve"; channelId: Hex; upTo: bigint }
   | { kind: "countersigned"; channelId: Hex; signed: SignedState; payments: AddedPayments };
 
 interface Waiter {
@@ -32,6 +33,11 @@ export class CommitQueue {
   /** Persists the state this node signed, before the signature leaves the process. */
   ownSignature(channelId: Hex, state: State, sig: Hex): Promise<void> {
     return this.enqueue({ kind: "own", channelId, state, sig });
+  }
+
+  /** Persists that this node may sign proposals up to version `upTo`, before the first of them leaves the process. */
+  reserveVersions(channelId: Hex, upTo: bigint): Promise<void> {
+    return this.enqueue({ kind: "reserve", channelId, upTo });
   }
 
   /** Persists a state both sides signed (with the payments it adds), before it counts. */
@@ -67,6 +73,7 @@ export class CommitQueue {
       this.store.transaction(() => {
         for (const write of writes) {
           if (write.kind === "own") this.store.recordOwnSignature(write.channelId, write.state, write.sig);
+          else if (write.kind === "reserve") this.store.reserveVersions(write.channelId, write.upTo);
           else this.store.recordCountersigned(write.channelId, write.signed, write.payments);
         }
       });

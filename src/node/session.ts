@@ -1,6 +1,7 @@
 import {
   Channel,
   MAX_PAYMENTS_PER_STATE,
+  openingState,
   decodeMessageOf,
   encodeMessage,
   type BatchProposal,
@@ -79,6 +80,9 @@ export interface SessionConfig {
   maxProposalsInFlight?: number;
 }
 
+/** Versions participant 0 reserves on disk at a time (see `ChannelSession.reserve`); far below MAX_VERSION_GAP. */
+export const VERSION_RESERVATION = 4096n;
+
 /** Proposals participant 0 keeps in flight by default: enough to pipeline, few enough that load batches. */
 export const DEFAULT_PROPOSALS_IN_FLIGHT = 2;
 
@@ -111,6 +115,9 @@ export class ChannelSession {
   private flushScheduled = false;
   /** Participant 0: payment proposals sent and not yet answered. */
   private proposalsInFlight = 0;
+  /** Participant 0: the highest version reserved on disk (see `reserve`). */
+  private reservedUpTo: bigint;
+  private reserving: Promise<void> | undefined;
 
   private readonly maxProposalsInFlight: number;
 
@@ -121,7 +128,9 @@ export class ChannelSession {
     this.me = config.me;
     this.peerAddress = config.params.participants[config.me === 0 ? 1 : 0];
     this.id = channelIdOf(config.params);
-    this.channel = this.makeChannel(this.snapshot());
+    this.reservedUpTo = config.store.reservedVersion(this.id) ?? 0n;
+    // After a restart, every version up to the reservation may have been signed and sent.
+    this.channel = this.makeChannel(this.snapshot(this.reservedUpTo));
   }
 
   get latest(): SignedState {
@@ -257,11 +266,18 @@ export class ChannelSession {
   }
 
   /**
-   * Participant 0: persists its signature, sends the proposal, and commits on the peer's
-   * acknowledgement. A rejection voids this proposal and every later one.
+   * Participant 0: makes its signature durable (a payment state's version within the reserved
+   * range, a final state itself), sends the proposal, and commits on the peer's acknowledgement.
+   * A rejection, or a failure to write, voids this proposal and every later one.
    */
   private async propose(connection: PeerConnection<PeerMessages>, proposal: BatchProposal | FinalProposal): Promise<void> {
-    await this.config.commits.ownSignature(this.id, proposal.state, proposal.sig);
+    try {
+      if (proposal.kind === "final") await this.config.commits.ownSignature(this.id, proposal.state, proposal.sig);
+      else await this.reserve(proposal.state.version);
+    } catch (error) {
+      await this.channel.abandonPending(proposal.state.version);
+      throw error;
+    }
     let ack: StateAck;
     try {
       const reply = await connection.request("channel", { channelId: this.id, message: encodeMessage(proposal) });
@@ -272,6 +288,31 @@ export class ChannelSession {
     }
     await this.channel.receiveAck(ack);
     await this.written(proposal.state.version);
+  }
+
+  /**
+   * Participant 0 signs payment states without writing each signature: before the first version
+   * above the reserved range leaves the process, it reserves the next VERSION_RESERVATION versions
+   * on disk, and after a restart it proposes above them. So no version is ever signed twice, at
+   * one commit per VERSION_RESERVATION states instead of one per state.
+   */
+  private async reserve(version: bigint): Promise<void> {
+    while (version > this.reservedUpTo) {
+      if (!this.reserving) {
+        const upTo = version + VERSION_RESERVATION;
+        this.reserving = this.config.commits.reserveVersions(this.id, upTo).then(
+          () => {
+            if (upTo > this.reservedUpTo) this.reservedUpTo = upTo;
+            this.reserving = undefined;
+          },
+          (error: unknown) => {
+            this.reserving = undefined;
+            throw error;
+          },
+        );
+      }
+      await this.reserving;
+    }
   }
 
   /** Agrees on a final state with the peer; resolves with it once it is on disk. */
@@ -383,7 +424,7 @@ export class ChannelSession {
     }
     await this.channel.abandonPending();
     await Promise.all(items.map((item) => this.config.commits.countersigned(this.id, item.signed, item.payments)));
-    this.channel = this.makeChannel(this.snapshot());
+    this.channel = this.makeChannel(this.snapshot(this.channel.signedVersion));
   }
 
   // ------------------------------------------------------------------ internals
@@ -448,16 +489,22 @@ export class ChannelSession {
     return this.config.store.payments(this.id, { limit: MAX_PAYMENTS }).map((r) => r.payment);
   }
 
-  /** What the store holds of this channel, to rebuild its state machine (at start or after a sync). */
-  private snapshot(): ChannelSnapshot | undefined {
+  /**
+   * What the store holds of this channel, to rebuild its state machine (at start or after a sync);
+   * `signed` is a version this side may have signed without a record of it.
+   */
+  private snapshot(signed: bigint): ChannelSnapshot | undefined {
     const store = this.config.store;
-    const latest = store.latest(this.id);
-    if (!latest) return undefined;
     const own = store.latestOwnSignature(this.id);
+    // Nothing countersigned yet: the opening state, above what this side may have signed.
+    const latest = store.latest(this.id) ?? (own || signed > 0n ? { state: openingState(this.id), sigs: ["0x", "0x"] as [Hex, Hex] } : null);
+    if (!latest) return undefined;
+    let signedVersion = latest.state.version > signed ? latest.state.version : signed;
+    if (own && own.state.version > signedVersion) signedVersion = own.state.version;
     return {
       latest,
       payments: this.storedPayments(),
-      signedVersion: own && own.state.version > latest.state.version ? own.state.version : latest.state.version,
+      signedVersion,
       signedFinal: latest.state.isFinal || (own?.state.isFinal ?? false),
       deposits: this.channel?.deposits ?? this.config.deposits,
       // Participant 1 issues request ids above any it may have issued before a restart.

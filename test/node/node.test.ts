@@ -9,7 +9,7 @@ import { MAX_PAYMENTS_PER_STATE } from "../../src/channel";
 import { InvalidArgumentError } from "../../src/errors";
 import { SluiceNode, type NodeOptions } from "../../src/node/node";
 import { decodeSyncReply, encodeSyncReply } from "../../src/node/protocol";
-import type { ChannelSession } from "../../src/node/session";
+import { PeerOfflineError, VERSION_RESERVATION, type ChannelSession } from "../../src/node/session";
 import { ETH, type Address, type Hex } from "../../src/types";
 
 function devKey(index: number): Hex {
@@ -140,6 +140,35 @@ describe("SluiceNode (two nodes in one process, embedded chain)", function () {
       InvalidArgumentError,
       "proposalsInFlight",
     );
+  });
+
+  it("reserves versions on disk instead of writing each proposal's signature, and after a restart proposes above the reservation", async function () {
+    const { alice, bob, driver } = await twoNodes();
+    const { channelId } = await alice.openChannel({ peer: bob.address, peerUrl: bob.peerUrl, asset: ETH, deposit: 10n ** 18n });
+    for (let i = 0; i < 3; i++) await alice.pay(channelId, 5n, ref(`before ${i}`));
+    expect(alice.store.reservedVersion(channelId)).to.equal(1n + VERSION_RESERVATION); // reserved once, at version 1
+    expect(alice.store.latestOwnSignature(channelId)!.state.version).to.equal(3n); // read from the countersigned state
+    const commitsPerState = alice.commits.stats.writes;
+    await alice.pay(channelId, 5n, ref("one more"));
+    expect(alice.commits.stats.writes - commitsPerState).to.equal(1); // the countersigned state only
+
+    // Alice restarts: she may have signed any version up to the reservation, so she goes on above it.
+    await alice.stop();
+    nodes.splice(nodes.indexOf(alice), 1);
+    const again = new SluiceNode({ privateKey: devKey(1), provider: ethers.provider, adjudicator: driver.address, storePath: path.join(dir, "node1", "store.sqlite"), pollMs: 50 });
+    nodes.push(again);
+    await again.start();
+    let done;
+    for (const deadline = Date.now() + 10_000; !done; ) {
+      done = await again.pay(channelId, 7n, ref("after")).catch((error: unknown) => {
+        if (Date.now() > deadline || !(error instanceof PeerOfflineError)) throw error;
+        return new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 50));
+      });
+    }
+    expect(done.version).to.equal(2n + VERSION_RESERVATION);
+    expect(again.store.reservedVersion(channelId)).to.equal(2n + 2n * VERSION_RESERVATION);
+    expect(bob.store.latest(channelId)).to.deep.equal(again.store.latest(channelId));
+    expect((await bob.channel(channelId)).transferred).to.deep.equal([27n, 0n]);
   });
 
   it("proves a payment on chain after the close", async function () {

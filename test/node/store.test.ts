@@ -665,6 +665,25 @@ describe("ChannelStore", () => {
     });
   });
 
+  describe("version reservations", () => {
+    it("only rise, survive a reopen, and name bad input", () => {
+      const store = withChannels();
+      expect(store.reservedVersion(CID)).to.equal(null);
+      store.reserveVersions(CID, 4_097n);
+      store.reserveVersions(CID, 100n); // never lowered
+      expect(store.reservedVersion(CID)).to.equal(4_097n);
+      store.reserveVersions(CID, MAX64);
+      expect(store.reservedVersion(OTHER)).to.equal(null);
+      store.close();
+      stores.pop();
+      expect(open().reservedVersion(CID)).to.equal(MAX64);
+      const again = stores[stores.length - 1]!;
+      expect(() => again.reserveVersions(CID, -1n)).to.throw(InvalidRecordError).with.property("field", "upTo");
+      expect(() => again.reserveVersions(CID, MAX64 + 1n)).to.throw(InvalidRecordError).with.property("field", "upTo");
+      expect(() => again.reserveVersions(hex("ee", 32), 1n)).to.throw(UnknownChannelError);
+    });
+  });
+
   describe("resync and peers", () => {
     it("statesAfter returns the countersigned states above a version, oldest first, each with its payments", () => {
       const store = withChannels();

@@ -260,6 +260,8 @@ export class ChannelStore {
   private readonly stSetDeposits: Database.Statement<[string, string, number, Hex]>;
   private readonly stSetStatus: Database.Statement<[string, number, Hex]>;
   private readonly stFinalVersion: Database.Statement<[number], string | null>;
+  private readonly stReserved: Database.Statement<[number], string | null>;
+  private readonly stSetReserved: Database.Statement<unknown[]>;
   private readonly stSetFinalVersion: Database.Statement<[string, number, number]>;
 
   private readonly stLatestVersion: Database.Statement<[number], string>;
@@ -314,6 +316,10 @@ export class ChannelStore {
       .prepare<[number], string | null>("SELECT final_version FROM channels WHERE id = ?")
       .pluck();
     this.stSetFinalVersion = db.prepare("UPDATE channels SET final_version = ?, updated_at = ? WHERE id = ?");
+    this.stReserved = db.prepare<[number], string | null>("SELECT reserved_version FROM channels WHERE id = ?").pluck();
+    this.stSetReserved = db.prepare(
+      "UPDATE channels SET reserved_version = ?, updated_at = ? WHERE id = ? AND (reserved_version IS NULL OR reserved_version < ?)",
+    );
 
     const stateCols = "version, transferred0, transferred1, payments_root, is_final";
     this.stLatestVersion = db
@@ -503,6 +509,22 @@ export class ChannelStore {
     } catch (error) {
       throw this.rolledBack(error);
     }
+  }
+
+  /**
+   * Records that this side may sign proposals up to version `upTo` (participant 0 reserves a
+   * range before any of its signatures leaves the process, instead of writing each one). Never
+   * lowers the reservation.
+   */
+  reserveVersions(channelId: Hex, upTo: bigint): void {
+    const key = uint64Key(upTo, "upTo");
+    this.write(() => this.stSetReserved.run(key, this.now(), this.ref(bytes32(channelId, "channelId")).id, key));
+  }
+
+  /** The highest version reserved with `reserveVersions`, or null. */
+  reservedVersion(channelId: Hex): bigint | null {
+    const v = this.stReserved.get(this.ref(bytes32(channelId, "channelId")).id) ?? null;
+    return v === null ? null : decodeUint(v);
   }
 
   /**

@@ -111,11 +111,14 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 3,
-    description: "states: how many payments each state added (a state may add several, from payment_seq on)",
+    description: "states: how many payments each state added; channels: the versions reserved for proposals",
     up(db) {
       db.exec(`
         ALTER TABLE states ADD COLUMN payment_count INTEGER NOT NULL DEFAULT 0;
         UPDATE states SET payment_count = 1 WHERE payment_seq IS NOT NULL;
+        -- Participant 0 signs proposals only up to this version (written before any leaves the
+        -- process); after a restart it goes on above it, so no version is signed twice.
+        ALTER TABLE channels ADD COLUMN reserved_version TEXT;
       `);
     },
   },
