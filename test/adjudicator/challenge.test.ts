@@ -99,10 +99,12 @@ describe("Adjudicator #challenge", function () {
     for (const index of [0, 1] as const) {
       it(`may be registered by participant ${index}`, async function () {
         const { adjudicator, both, ethParams } = await loadFixture(fixture);
-        const at = time.latest();
+        // Pin the block's time: the next block's timestamp is latest + 1 only if the wall clock has not moved on.
+        const at = BigInt(await time.latest()) + 10n;
+        await time.setNextBlockTimestamp(at);
         await expect(adjudicator.connect(both[index]).challenge(ethParams, opening(ethParams), UNSIGNED))
           .to.emit(adjudicator, "Challenged")
-          .withArgs(idOf(ethParams), 0n, [0n, 0n], ZERO_HASH, false, BigInt(await at) + 1n + PERIOD);
+          .withArgs(idOf(ethParams), 0n, [0n, 0n], ZERO_HASH, false, at + PERIOD);
         const [mode, version] = await adjudicator.channel(idOf(ethParams));
         expect([mode, version]).to.deep.equal([BigInt(ChannelMode.Challenged), 0n]);
       });
