@@ -88,15 +88,17 @@ export const DEFAULT_PROPOSALS_IN_FLIGHT = 2;
 
 /**
  * One channel of this node: its `Channel` state machine, bound to the store and to the current
- * connection with the peer. Every state this node signs is on disk before the signature leaves
- * the process, and a payment counts as done only once the countersigned state is on disk.
+ * connection with the peer. No signature leaves the process before its version is reserved on
+ * disk (a final state is written itself), and a payment counts as done only once the
+ * countersigned state is on disk.
  *
  * Participant 0 proposes every state (pipelined: proposals go out in version order without
  * waiting for acknowledgements); participant 1 asks for its own payments with a request and
  * countersigns every proposal. Participant 0 batches: the payments (its own and participant 1's
  * requests) that arrive in one turn of the event loop go into one state, up to
- * MAX_PAYMENTS_PER_STATE each, so under load one signature pair covers many payments and one
- * at a time a payment still goes out at once.
+ * MAX_PAYMENTS_PER_STATE, and with `maxProposalsInFlight` proposals unanswered the next ones
+ * wait and go together; so under load one signature pair covers many payments, and one at a
+ * time a payment still goes out at once.
  */
 export class ChannelSession {
   readonly id: Hex;
@@ -195,7 +197,7 @@ export class ChannelSession {
     return this.enqueue({ kind: "pay", amount, ref });
   }
 
-  /** Participant 0: queues a payment for the proposal made at the end of this turn. */
+  /** Participant 0: queues a payment for the next proposal (at the end of this turn, or when one in flight is answered). */
   private enqueue(entry: PaymentEntry): Promise<DonePayment> {
     return new Promise<DonePayment>((resolve, reject) => {
       this.outbox.push({ entry, resolve, reject });
@@ -228,8 +230,7 @@ export class ChannelSession {
    * it and it is on disk.
    */
   private async proposeBatch(batch: Queued[]): Promise<void> {
-    const rejectAll = (items: Queued[], error: unknown) => items.forEach((q) => q.reject(error));
-    let included: Queued[];
+    let included: Queued[] | undefined;
     let proposal: BatchProposal;
     try {
       const connection = this.requireConnection();
@@ -241,7 +242,7 @@ export class ChannelSession {
       included = batch.filter((_, i) => !left.has(i));
       await this.propose(connection, proposal);
     } catch (error) {
-      rejectAll(included! ?? batch, error);
+      for (const q of included ?? batch) q.reject(error);
       return;
     }
     const version = proposal.state.version;
@@ -369,9 +370,13 @@ export class ChannelSession {
    */
   syncReply(version: bigint): SyncReply {
     if (this.channel.latest.state.version <= version) return { items: [], more: false };
-    const stored = this.config.store.statesAfter(this.id, version, SYNC_PAGE);
+    const items: SyncItem[] = [];
     let payments = 0;
-    const items = stored.filter((item, i) => (payments += item.payments.length) <= MAX_PAYMENTS_PER_STATE || i === 0);
+    for (const item of this.config.store.statesAfter(this.id, version, SYNC_PAGE)) {
+      payments += item.payments.length;
+      if (items.length > 0 && payments > MAX_PAYMENTS_PER_STATE) break;
+      items.push(item);
+    }
     const last = items[items.length - 1];
     return { items, more: last !== undefined && last.signed.state.version < this.channel.latest.state.version };
   }
