@@ -53,11 +53,6 @@ export class PaymentLog {
     this.payments.push(payment);
   }
 
-  /** The root with `payment` appended (by its leaf); the log is left unchanged. */
-  rootWith(leaf: Uint8Array): Hex {
-    return toHex(this.tree.rootWith(leaf));
-  }
-
   /** The payment with sequence number `seq`. */
   payment(seq: bigint | number): Payment {
     const index = Number(seq);
