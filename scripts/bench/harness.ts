@@ -8,7 +8,8 @@ const ROOT = path.resolve(__dirname, "..", "..");
 /** What stalled a process's event loop during a run: GC pauses and the loop's delay. */
 export interface Stalls {
   gc: { count: number; ms: number; maxMs: number };
-  loopDelayMs: { p50: number; p99: number; max: number };
+  /** Only with BENCH_DEBUG (the monitor's 1 ms timer would add wake-ups to every run). */
+  loopDelayMs?: { p50: number; p99: number; max: number };
 }
 
 export interface GroupCommits {
@@ -26,6 +27,8 @@ export interface LoadReport {
   seconds: number;
   perSecond: number;
   latencyMs: LatencySummary;
+  /** Open loop: how late each send started after its due time (the paying process's event loop was busy). */
+  latenessMs?: LatencySummary;
   windowUs: [number, number];
   /** CPU time (user + system) of the paying process per payment resolved. */
   cpuUsPerPayment?: number;

@@ -2,24 +2,25 @@
  * `npm run bench`: what Sluice exists for, beside the limits of this machine. Writes one JSON
  * file per section to bench/results/ and regenerates docs/benchmarks.md from them.
  *
- *   BENCH_ONLY=crypto,merkle,channel,api,hub,gas   run only these sections (the others' last
+ *   BENCH_ONLY=crypto,floor,merkle,channel,api,hub,gas   run only these sections (the others' last
  *                                                  results stay and go into the report)
  *   BENCH_QUICK=1                                  smaller runs (a smoke test of the bench)
  *   BENCH_KEEP=1                                   keep the temporary stores and CPU profiles
  *   BENCH_DEBUG=1                                  print the GC pauses and event-loop delays of each run
- *   BENCH_LATENCY_ONLY=1                           channel: one in flight and the 100/s and 1,000/s runs only
+ *   BENCH_LATENCY_ONLY=1                           channel: the 100/s and 1,000/s runs only (kept with the last throughput results)
  *   BENCH_PROPOSALS_IN_FLIGHT=n                    the nodes' proposalsInFlight (default: the node's)
  */
-import { mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { startChain, type BenchChain } from "./chain";
+import { machineFloor } from "./floor";
 import { hubBench } from "./hub";
 import { cryptoLimit, merkleCosts } from "./micro";
-import { oneChannelApi, oneChannelNode, type Scale } from "./oneChannel";
+import { oneChannelApi, oneChannelLatency, oneChannelNode, type Scale } from "./oneChannel";
 import { RESULTS_DIR, machine, writeReport } from "./report";
 
-const SECTIONS = ["crypto", "merkle", "channel", "api", "hub", "gas"] as const;
+const SECTIONS = ["crypto", "floor", "merkle", "channel", "api", "hub", "gas"] as const;
 type Section = (typeof SECTIONS)[number];
 
 const log = (s: string) => console.log(s);
@@ -35,6 +36,8 @@ async function main(): Promise<void> {
   for (const s of only) if (!SECTIONS.includes(s)) throw new Error(`unknown section ${s}; sections: ${SECTIONS.join(", ")}`);
   const quick = process.env.BENCH_QUICK === "1";
   const scale: Scale = quick ? { closedTotal: 5_000, openSeconds: 3, concurrencies: [1, 64] } : { closedTotal: 20_000, openSeconds: 8, concurrencies: [1, 16, 64, 256] };
+  // One run's p99 at 1,000/s moves by milliseconds from run to run here: several runs, the median reported.
+  const latencyRepeats = quick ? 2 : 5;
   const m = machine();
   log(`Sluice benchmarks: ${m.cpus} × ${m.cpuModel}, node ${m.node}, load average ${os.loadavg().map((x) => x.toFixed(2)).join(" ")}`);
   const load = () => os.loadavg().map((x) => Math.round(x * 100) / 100);
@@ -45,6 +48,19 @@ async function main(): Promise<void> {
     const c = cryptoLimit();
     log(`  ${c.signsPerSecond} signs/s, ${c.verifiesPerSecond} verifications/s → ${c.paymentLimitOneCore} payments/s on one core (2 signs + 2 verifications each)`);
     save("crypto", { crypto: c }, l);
+  }
+  if (only.includes("floor")) {
+    const l = load();
+    log("\n[floor] one round with none of Sluice in it: loopback TCP and one fsync'd write on each side");
+    const plan = [
+      { rate: 100, burnUs: 0 },
+      ...Array.from({ length: latencyRepeats }, () => ({ rate: 1_000, burnUs: 0 })),
+      // A round that also does a fraction of a Sluice round's CPU work (busy loops), to see how the tail grows with it.
+      ...[100, 250].flatMap((burnUs) => Array.from({ length: quick ? 1 : 2 }, () => ({ rate: 1_000, burnUs }))),
+    ];
+    const runs = await machineFloor(plan, scale.openSeconds);
+    for (const r of runs) log(`  ${r.offered}/s${r.burnUs ? ` + ${r.burnUs} µs of CPU per side` : ""}: p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms, max ${r.latencyMs.max} ms`);
+    save("floor", { seconds: scale.openSeconds, runs }, l);
   }
   if (only.includes("merkle")) {
     const l = load();
@@ -67,9 +83,20 @@ async function main(): Promise<void> {
     if (only.includes("channel")) {
       const l = load();
       log("\n[channel] one channel, two node processes, payments on the node objects (no HTTP)");
-      const r = await oneChannelNode(chain, scale, log);
-      channelGas = r.gas;
-      save("channel", { scale, result: r.node, profile: r.profile, peerProfile: r.profile1 }, l);
+      const latencyOnly = process.env.BENCH_LATENCY_ONLY === "1";
+      const previous = path.join(RESULTS_DIR, "channel.json");
+      if (latencyOnly && !existsSync(previous)) throw new Error("BENCH_LATENCY_ONLY needs an earlier channel run in bench/results/channel.json");
+      const r = latencyOnly ? undefined : await oneChannelNode(chain, scale, log);
+      if (r) channelGas = r.gas;
+      log("  latency: a fresh pair of node processes without the profiler");
+      const latency = await oneChannelLatency(chain, { ...scale, repeats: latencyRepeats }, log);
+      const body = r
+        ? { scale, result: { ...r.node, latency }, profile: r.profile, peerProfile: r.profile1 }
+        : (() => {
+            const old = JSON.parse(readFileSync(previous, "utf8"));
+            return { scale: old.scale, latencyScale: scale, result: { ...old.result, latency }, profile: old.profile, peerProfile: old.peerProfile };
+          })();
+      save("channel", body, l);
     }
     if (only.includes("api")) {
       const l = load();

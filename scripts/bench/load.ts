@@ -4,6 +4,7 @@
  * scheduled at fixed intervals whatever the answers do; latency counted from the scheduled time).
  */
 import { performance } from "node:perf_hooks";
+import { Worker } from "node:worker_threads";
 
 /** Sends payment number `i`; resolves when the payment is done (countersigned and on disk). */
 export type Send = (i: number) => Promise<unknown>;
@@ -50,11 +51,33 @@ export async function closedLoop(total: number, concurrency: number, send: Send)
 }
 
 /**
- * Open loop: payment i is due at t0 + i / rate and is sent at once when due (a late timer sends
- * every payment that became due meanwhile); its latency runs from the due time to its resolution,
- * so queueing in the sender counts. Runs `seconds` of schedule, then waits for the stragglers.
+ * The open loop's clock: a worker thread that sleeps (Atomics.wait, sub-millisecond) until each
+ * payment is due and then posts its index, so the event loop running the node sleeps between
+ * sends. (Timers in Node have a 1 ms granularity; spinning the loop with setImmediate instead
+ * kept the paying process busy between sends, and on 2 cores that CPU came out of both nodes.)
  */
-export async function openLoop(rate: number, seconds: number, send: Send): Promise<LoadResult & { offered: number }> {
+const METRONOME = `
+const { parentPort, workerData } = require("node:worker_threads");
+const { total, rate } = workerData;
+const cell = new Int32Array(new SharedArrayBuffer(4));
+const now = () => performance.timeOrigin + performance.now();
+const t0 = now() + 2;
+parentPort.postMessage({ t0 });
+for (let i = 0; i < total; i++) {
+  const wait = t0 + (i * 1000) / rate - now();
+  if (wait > 0) Atomics.wait(cell, 0, 0, wait);
+  parentPort.postMessage(i);
+}
+`;
+
+/**
+ * Open loop: payment i is due at t0 + i / rate and is sent when the metronome says it is due
+ * (every payment due by then goes at once); its latency runs from the due time to its
+ * resolution, so queueing in the sender counts. `lateness` is how long after its due time each
+ * send started: the time the paying process's event loop took to take up the metronome's message. Runs `seconds` of schedule, then waits for the
+ * stragglers.
+ */
+export async function openLoop(rate: number, seconds: number, send: Send): Promise<LoadResult & { offered: number; lateness: number[] }> {
   const total = Math.max(1, Math.round(rate * seconds));
   const latencies: number[] = [];
   let failed = 0;
@@ -62,7 +85,8 @@ export async function openLoop(rate: number, seconds: number, send: Send): Promi
   let sent = 0;
   let settled = 0;
   const startUs = nowUs();
-  const t0 = performance.now();
+  let t0 = 0;
+  const lateness: number[] = [];
   let finish!: () => void;
   const allDone = new Promise<void>((resolve) => (finish = resolve));
   const fire = (i: number, due: number): void => {
@@ -78,24 +102,29 @@ export async function openLoop(rate: number, seconds: number, send: Send): Promi
       },
     );
   };
-  const tick = (): void => {
+  // The worker's clock starts when it is running (starting a worker takes milliseconds).
+  const metronome = new Worker(METRONOME, { eval: true, workerData: { total, rate } });
+  metronome.on("message", (due: number | { t0: number }) => {
+    if (typeof due !== "number") {
+      t0 = due.t0 - performance.timeOrigin;
+      return;
+    }
     const now = performance.now();
-    while (sent < total) {
-      const due = t0 + (sent * 1000) / rate;
-      if (due > now) break;
-      fire(sent, due);
+    while (sent <= due) {
+      const dueAt = t0 + (sent * 1000) / rate;
+      lateness.push(now - dueAt);
+      fire(sent, dueAt);
       sent++;
     }
-    if (sent < total) {
-      const wait = t0 + (sent * 1000) / rate - performance.now();
-      if (wait >= 1) setTimeout(tick, Math.floor(wait));
-      else setImmediate(tick);
-    }
-  };
-  tick();
+  });
+  const stopped = new Promise<void>((resolve, reject) => {
+    metronome.once("exit", () => resolve());
+    metronome.once("error", reject);
+  });
   await allDone;
+  await stopped;
   const elapsed = (performance.now() - t0) / 1000;
-  return { offered: rate, done: latencies.length, failed, firstError, seconds: elapsed, latencies, windowUs: [startUs, nowUs()] };
+  return { offered: rate, done: latencies.length, failed, firstError, seconds: elapsed, latencies, lateness, windowUs: [startUs, nowUs()] };
 }
 
 export interface LatencySummary {

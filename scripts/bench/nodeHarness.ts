@@ -33,7 +33,7 @@ let provider: JsonRpcProvider | undefined;
 
 const refOf = (i: number): Hex => `0x${i.toString(16).padStart(64, "0")}` as Hex;
 
-function report(result: LoadResult & { offered?: number }) {
+function report(result: LoadResult & { offered?: number; lateness?: number[] }) {
   return {
     offered: result.offered,
     done: result.done,
@@ -42,6 +42,7 @@ function report(result: LoadResult & { offered?: number }) {
     seconds: result.seconds,
     perSecond: result.done / result.seconds,
     latencyMs: summarize(result.latencies),
+    latenessMs: result.lateness ? summarize(result.lateness) : undefined,
     windowUs: result.windowUs,
   };
 }
@@ -68,14 +69,16 @@ new PerformanceObserver((list) => {
     gc.maxMs = Math.max(gc.maxMs, entry.duration);
   }
 }).observe({ entryTypes: ["gc"] });
+// The monitor's 1 ms timer wakes the event loop a thousand times a second, which costs CPU and
+// wake-ups the nodes would not have: on only when debugging.
 const loopDelay = monitorEventLoopDelay({ resolution: 1 });
-loopDelay.enable();
+if (process.env.BENCH_DEBUG) loopDelay.enable();
 
 function stalls() {
   const ms = (ns: number) => Math.round(ns / 1e4) / 100;
   const r = {
     gc: { count: gc.count, ms: Math.round(gc.ms * 100) / 100, maxMs: Math.round(gc.maxMs * 100) / 100 },
-    loopDelayMs: { p50: ms(loopDelay.percentile(50)), p99: ms(loopDelay.percentile(99)), max: ms(loopDelay.max) },
+    loopDelayMs: process.env.BENCH_DEBUG ? { p50: ms(loopDelay.percentile(50)), p99: ms(loopDelay.percentile(99)), max: ms(loopDelay.max) } : undefined,
   };
   Object.assign(gc, { count: 0, ms: 0, maxMs: 0 });
   loopDelay.reset();

@@ -29,8 +29,11 @@ export interface OneChannelResult {
   node: {
     closed: (LoadReport & { concurrency: number })[];
     best: { concurrency: number; perSecond: number };
+    /** Open-loop runs above 1,000/s, up to the highest rate sustained. */
     open: LoadReport[];
     sustained: LoadReport | null;
+    /** Open-loop runs at 100/s and (several times) 1,000/s, on their own pair of processes. */
+    latency?: LoadReport[];
   };
   api: {
     closed: (Omit<LoadReport, "windowUs"> & { concurrency: number })[];
@@ -42,21 +45,35 @@ export interface OneChannelResult {
 
 const TOKEN = 10n ** 6n;
 
-export async function oneChannelNode(chain: BenchChain, scale: Scale, log: (s: string) => void): Promise<{ node: OneChannelResult["node"]; profile: ProfileSummary | null; profile1: ProfileSummary | null; gas: OneChannelResult["gas"] }> {
-  const work = mkdtempSync(path.join(tmpdir(), "sluice-bench-1ch-"));
-  const profDir = path.join(work, "prof");
-  const h0 = await Harness.start({ cpuProfDir: profDir });
-  const h1 = await Harness.start({ cpuProfDir: path.join(work, "prof1") });
+/** Two harness processes, one node each, with a channel between them that both funded. */
+interface Pair {
+  h0: Harness;
+  h1: Harness;
+  addresses: [Address, Address];
+  channelId: Hex;
+  /** Which blocks held the deposits (and the approvals before them). */
+  blocks: { start: number; depositsEnd: number };
+  /** Participant 0 pays participant 1 on the node object; the report adds participant 1's CPU, commits and stalls. */
+  pay(args: Record<string, unknown>): Promise<LoadReport>;
+  kill(): void;
+}
+
+async function openPair(chain: BenchChain, work: string, keys: [number, number], profile: boolean): Promise<Pair> {
+  const h0 = await Harness.start(profile ? { cpuProfDir: path.join(work, "prof") } : {});
+  const h1 = await Harness.start(profile ? { cpuProfDir: path.join(work, "prof1") } : {});
+  const kill = () => {
+    h0.kill();
+    h1.kill();
+  };
   try {
-    const [n0] = await h0.call<{ address: Address; peerUrl: string }[]>("init", { rpc: chain.node.url, adjudicator: chain.adjudicator, keys: [chain.key(1)], dir: path.join(work, "p0") });
-    const [n1] = await h1.call<{ address: Address; peerUrl: string }[]>("init", { rpc: chain.node.url, adjudicator: chain.adjudicator, keys: [chain.key(2)], dir: path.join(work, "p1") });
+    const [n0] = await h0.call<{ address: Address; peerUrl: string }[]>("init", { rpc: chain.node.url, adjudicator: chain.adjudicator, keys: [chain.key(keys[0])], dir: path.join(work, "p0") });
+    const [n1] = await h1.call<{ address: Address; peerUrl: string }[]>("init", { rpc: chain.node.url, adjudicator: chain.adjudicator, keys: [chain.key(keys[1])], dir: path.join(work, "p1") });
     const deposit = 10_000_000n * TOKEN;
     for (const a of [n0!.address, n1!.address]) await (await chain.token.mint(a, deposit)).wait();
-    const startBlock = await chain.node.provider.getBlockNumber();
+    const start = await chain.node.provider.getBlockNumber();
     const channelId = await h0.call<Hex>("open", { node: 0, peer: n1!.address, peerUrl: n1!.peerUrl, asset: chain.tokenAddress, deposit: deposit.toString() });
     await h1.call("deposit", { node: 0, channelId, amount: deposit.toString() });
     const depositsEnd = await chain.node.provider.getBlockNumber();
-    log(`  channel ${channelId.slice(0, 10)}… open, both deposited`);
     const pay = async (args: Record<string, unknown>): Promise<LoadReport> => {
       type Cpu = { userUs: number; systemUs: number; commits: { count: number; writes: number; ms: number } };
       const before = await h1.call<Cpu>("cpu");
@@ -64,15 +81,29 @@ export async function oneChannelNode(chain: BenchChain, scale: Scale, log: (s: s
       const r = await h0.call<LoadReport>("pay", { node: 0, channels: [channelId], amount: "1", ...args });
       const after = await h1.call<Cpu>("cpu");
       const peerStalls = await h1.call<Stalls>("stalls");
-      if (process.env.BENCH_DEBUG) log(`    stalls: payer ${JSON.stringify(r.stalls)}, payee ${JSON.stringify(peerStalls)}`);
+      if (process.env.BENCH_DEBUG) console.log(`    stalls: payer ${JSON.stringify(r.stalls)}, payee ${JSON.stringify(peerStalls)}`);
       const peerGroupCommits = { count: after.commits.count - before.commits.count, writes: after.commits.writes - before.commits.writes, msBlocked: Math.round(after.commits.ms - before.commits.ms) };
       return { ...r, peerStalls, peerGroupCommits, peerCpuUsPerPayment: Math.round((after.userUs + after.systemUs - before.userUs - before.systemUs) / Math.max(1, r.done)) };
     };
+    return { h0, h1, addresses: [n0!.address, n1!.address], channelId, blocks: { start, depositsEnd }, pay, kill };
+  } catch (error) {
+    kill();
+    throw error;
+  }
+}
 
-    await pay({ mode: "closed", total: Math.min(5_000, scale.closedTotal), concurrency: 64 }); // warm-up (JIT, SQLite pages)
+const WARM_UP = { mode: "closed", concurrency: 64 } as const; // JIT, SQLite pages
+
+export async function oneChannelNode(chain: BenchChain, scale: Scale, log: (s: string) => void): Promise<{ node: OneChannelResult["node"]; profile: ProfileSummary | null; profile1: ProfileSummary | null; gas: OneChannelResult["gas"] }> {
+  const work = mkdtempSync(path.join(tmpdir(), "sluice-bench-1ch-"));
+  let pair: Pair | undefined;
+  try {
+    pair = await openPair(chain, work, [1, 2], true);
+    const { pay } = pair;
+    log(`  channel ${pair.channelId.slice(0, 10)}… open, both deposited`);
+    await pay({ ...WARM_UP, total: Math.min(5_000, scale.closedTotal) });
     const closed: (LoadReport & { concurrency: number })[] = [];
-    const latencyOnly = process.env.BENCH_LATENCY_ONLY === "1";
-    for (const concurrency of latencyOnly ? [1] : scale.concurrencies) {
+    for (const concurrency of scale.concurrencies) {
       const total = concurrency === 1 ? Math.min(3_000, scale.closedTotal) : scale.closedTotal;
       const r = await pay({ mode: "closed", total, concurrency });
       closed.push({ ...r, concurrency });
@@ -80,16 +111,11 @@ export async function oneChannelNode(chain: BenchChain, scale: Scale, log: (s: s
     }
     const best = closed.reduce((a, b) => (b.perSecond > a.perSecond ? b : a));
 
-    const open: LoadReport[] = [];
-    for (const rate of scale.openSeconds > 0 ? [100, 1_000] : []) {
-      const r = await pay({ mode: "open", rate, seconds: scale.openSeconds });
-      open.push(r);
-      log(`  open loop ${rate}/s: achieved ${r.perSecond.toFixed(0)}/s, p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms, max ${r.latencyMs.max} ms`);
-    }
     // The highest offered load the pair sustains: achieved within 3 % of offered and p99 under 50 ms.
+    const open: LoadReport[] = [];
     let sustained: LoadReport | null = null;
     const steps = [0.5, 0.65, 0.8, 0.9, 1.0].map((f) => Math.max(1_000, Math.round((best.perSecond * f) / 250) * 250));
-    for (const rate of scale.openSeconds > 0 && !latencyOnly ? [...new Set(steps)] : []) {
+    for (const rate of scale.openSeconds > 0 ? [...new Set(steps)] : []) {
       if (rate <= 1_000) continue;
       const r = await pay({ mode: "open", rate, seconds: scale.openSeconds });
       const ok = r.failed === 0 && r.done / (scale.openSeconds * rate) >= 0.97 && r.seconds <= scale.openSeconds * 1.03 + 0.05 && r.latencyMs.p99 <= 50;
@@ -99,25 +125,50 @@ export async function oneChannelNode(chain: BenchChain, scale: Scale, log: (s: s
       sustained = r;
     }
 
-    // Cooperative close, then the profile of participant 0 over the best closed-loop run.
-    const closedTx = await h0.call<{ gasUsed: string; version: string }>("close", { node: 0, channelId });
-    const gas = await dayGas(chain, startBlock, depositsEnd, [n0!.address, n1!.address]);
+    // Cooperative close, then the profile of each process over the best closed-loop run.
+    const closedTx = await pair.h0.call<{ gasUsed: string; version: string }>("close", { node: 0, channelId: pair.channelId });
+    const gas = await dayGas(chain, pair.blocks.start, pair.blocks.depositsEnd, pair.addresses);
     const payments = closed.reduce((n, r) => n + r.done, 0) + open.reduce((n, r) => n + r.done, 0);
-    await h0.stop();
-    await h1.stop();
-    const files = readdirSync(profDir).filter((f) => f.endsWith(".cpuprofile"));
-    const profile = files[0] ? summarizeProfile(path.join(profDir, files[0]), best.windowUs) : null;
-    const files1 = readdirSync(path.join(work, "prof1")).filter((f) => f.endsWith(".cpuprofile"));
-    const profile1 = files1[0] ? summarizeProfile(path.join(work, "prof1", files1[0]), best.windowUs) : null;
+    await pair.h0.stop();
+    await pair.h1.stop();
+    const profileOf = (dir: string): ProfileSummary | null => {
+      const file = readdirSync(dir).find((f) => f.endsWith(".cpuprofile"));
+      return file ? summarizeProfile(path.join(dir, file), best.windowUs) : null;
+    };
     return {
       node: { closed, best: { concurrency: best.concurrency, perSecond: best.perSecond }, open, sustained },
-      profile,
-      profile1,
+      profile: profileOf(path.join(work, "prof")),
+      profile1: profileOf(path.join(work, "prof1")),
       gas: { ...gas, close: BigInt(closedTx.gasUsed), payments, finalVersion: closedTx.version },
     };
   } finally {
-    h0.kill();
-    h1.kill();
+    pair?.kill();
+    if (!process.env.BENCH_KEEP) rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Latency at fixed offered loads, on a fresh pair of node processes without the CPU profiler
+ * (its sampling thread interrupts the event loop): 100/s once, then 1,000/s `repeats` times,
+ * since one run's p99 moves by milliseconds from run to run on this machine.
+ */
+export async function oneChannelLatency(chain: BenchChain, scale: Scale & { repeats: number }, log: (s: string) => void): Promise<LoadReport[]> {
+  const work = mkdtempSync(path.join(tmpdir(), "sluice-bench-lat-"));
+  let pair: Pair | undefined;
+  try {
+    pair = await openPair(chain, work, [8, 9], false);
+    await pair.pay({ ...WARM_UP, total: Math.min(5_000, scale.closedTotal) });
+    const runs: LoadReport[] = [];
+    for (const rate of [100, ...Array<number>(scale.repeats).fill(1_000)]) {
+      const r = await pair.pay({ mode: "open", rate, seconds: scale.openSeconds });
+      runs.push(r);
+      log(`  open loop ${rate}/s: achieved ${r.perSecond.toFixed(0)}/s, p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms, max ${r.latencyMs.max} ms; sends started late by p50 ${r.latenessMs?.p50} ms, p99 ${r.latenessMs?.p99} ms; CPU/payment ${r.cpuUsPerPayment} + ${r.peerCpuUsPerPayment} µs${r.failed ? `, ${r.failed} failed: ${r.firstError}` : ""}`);
+    }
+    await pair.h0.stop();
+    await pair.h1.stop();
+    return runs;
+  } finally {
+    pair?.kill();
     if (!process.env.BENCH_KEEP) rmSync(work, { recursive: true, force: true });
   }
 }
