@@ -74,8 +74,8 @@ for (let i = 0; i < total; i++) {
  * Open loop: payment i is due at t0 + i / rate and is sent when the metronome says it is due
  * (every payment due by then goes at once); its latency runs from the due time to its
  * resolution, so queueing in the sender counts. `lateness` is how long after its due time each
- * send started: the time the paying process's event loop took to take up the metronome's message. Runs `seconds` of schedule, then waits for the
- * stragglers.
+ * send started: the time the paying process's event loop took to take up the metronome's
+ * message. Runs `seconds` of schedule, then waits for the stragglers.
  */
 export async function openLoop(rate: number, seconds: number, send: Send): Promise<LoadResult & { offered: number; lateness: number[] }> {
   const total = Math.max(1, Math.round(rate * seconds));
@@ -121,8 +121,7 @@ export async function openLoop(rate: number, seconds: number, send: Send): Promi
     metronome.once("exit", () => resolve());
     metronome.once("error", reject);
   });
-  await allDone;
-  await stopped;
+  await Promise.all([allDone, stopped]); // a metronome that fails ends the run instead of leaving it waiting
   const elapsed = (performance.now() - t0) / 1000;
   return { offered: rate, done: latencies.length, failed, firstError, seconds: elapsed, latencies, lateness, windowUs: [startUs, nowUs()] };
 }
