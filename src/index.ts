@@ -18,6 +18,7 @@ export * from "./chain";
 
 // The node: store, peers, watcher, local API
 export { SluiceNode, UnknownChannelIdError, NotYourChannelError, ChannelStatusError, type NodeOptions } from "./node/node";
+export { CommitQueue, type CommitTiming } from "./node/commitQueue";
 export { ChannelSession, PeerOfflineError, PeerRejectedError, SyncRejectedError } from "./node/session";
 export { ChainWatcher, type WatcherHost, type WatcherOptions, type WatchedChannel } from "./node/watcher";
 export { startNode, NodeConfigError, type NodeStartOptions } from "./node/start";

@@ -2,6 +2,7 @@
 import { fork, type ChildProcess } from "node:child_process";
 import path from "node:path";
 import type { LatencySummary } from "./load";
+import type { TailAttribution } from "./tail";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 
@@ -39,6 +40,8 @@ export interface LoadReport {
   peerGroupCommits?: GroupCommits;
   stalls?: Stalls;
   peerStalls?: Stalls;
+  /** Open loop on one channel: which stalls the slowest payments overlapped. */
+  tail?: TailAttribution;
 }
 
 export class Harness {

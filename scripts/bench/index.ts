@@ -38,6 +38,7 @@ async function main(): Promise<void> {
   const scale: Scale = quick ? { closedTotal: 5_000, openSeconds: 3, concurrencies: [1, 64] } : { closedTotal: 20_000, openSeconds: 8, concurrencies: [1, 16, 64, 256] };
   // One run's p99 at 1,000/s moves by milliseconds from run to run here: several runs, the median reported.
   const latencyRepeats = quick ? 2 : 5;
+  const latencyRepeats100 = quick ? 1 : 3;
   const m = machine();
   log(`Sluice benchmarks: ${m.cpus} × ${m.cpuModel}, node ${m.node}, load average ${os.loadavg().map((x) => x.toFixed(2)).join(" ")}`);
   const load = () => os.loadavg().map((x) => Math.round(x * 100) / 100);
@@ -53,7 +54,7 @@ async function main(): Promise<void> {
     const l = load();
     log("\n[floor] one round with none of Sluice in it: loopback TCP and one fsync'd write on each side");
     const plan = [
-      { rate: 100, burnUs: 0 },
+      ...Array.from({ length: latencyRepeats100 }, () => ({ rate: 100, burnUs: 0 })),
       ...Array.from({ length: latencyRepeats }, () => ({ rate: 1_000, burnUs: 0 })),
       // A round that also does a fraction of a Sluice round's CPU work (busy loops), to see how the tail grows with it.
       ...[100, 250].flatMap((burnUs) => Array.from({ length: quick ? 1 : 2 }, () => ({ rate: 1_000, burnUs }))),
@@ -89,7 +90,7 @@ async function main(): Promise<void> {
       const r = latencyOnly ? undefined : await oneChannelNode(chain, scale, log);
       if (r) channelGas = r.gas;
       log("  latency: a fresh pair of node processes without the profiler");
-      const latency = await oneChannelLatency(chain, { ...scale, repeats: latencyRepeats }, log);
+      const latency = await oneChannelLatency(chain, { ...scale, repeats: latencyRepeats, repeats100: latencyRepeats100 }, log);
       const body = r
         ? { scale, result: { ...r.node, latency }, profile: r.profile, peerProfile: r.profile1 }
         : (() => {

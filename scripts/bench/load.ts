@@ -18,6 +18,8 @@ export interface LoadResult {
   seconds: number;
   /** Latency of each resolved payment (ms). */
   latencies: number[];
+  /** Open loop: when each of those payments was due (ms since the Unix epoch), in the same order. */
+  dueAt?: number[];
   /** process.hrtime window of the run (µs), to cut a CPU profile to it. */
   windowUs: [number, number];
 }
@@ -87,12 +89,14 @@ export async function openLoop(rate: number, seconds: number, send: Send): Promi
   const startUs = nowUs();
   let t0 = 0;
   const lateness: number[] = [];
+  const dueAt: number[] = [];
   let finish!: () => void;
   const allDone = new Promise<void>((resolve) => (finish = resolve));
   const fire = (i: number, due: number): void => {
     send(i).then(
       () => {
         latencies.push(performance.now() - due);
+        dueAt.push(performance.timeOrigin + due);
         if (++settled === total) finish();
       },
       (error: unknown) => {
@@ -123,7 +127,7 @@ export async function openLoop(rate: number, seconds: number, send: Send): Promi
   });
   await Promise.all([allDone, stopped]); // a metronome that fails ends the run instead of leaving it waiting
   const elapsed = (performance.now() - t0) / 1000;
-  return { offered: rate, done: latencies.length, failed, firstError, seconds: elapsed, latencies, lateness, windowUs: [startUs, nowUs()] };
+  return { offered: rate, done: latencies.length, failed, firstError, seconds: elapsed, latencies, dueAt, lateness, windowUs: [startUs, nowUs()] };
 }
 
 export interface LatencySummary {

@@ -12,6 +12,7 @@
  *          { node, channels, amount, mode: "open", rate, seconds }   → LoadReport
  *   close  { node, channelId }                       → { hash, gasUsed, version }
  *   stalls                                           → GC pauses, longest commit, event-loop delay since the last ask
+ *   events                                           → the GC pauses and group commits since the last ask (or pay), stamped
  *   channel{ node, channelId }                       → version, payments
  *   stop                                             → stops the nodes and exits (so --cpu-prof writes)
  */
@@ -21,6 +22,7 @@ import { JsonRpcProvider } from "ethers";
 import { SluiceNode } from "../../src/node/node";
 import type { Address, Hex } from "../../src/types";
 import { closedLoop, openLoop, summarize, type LoadResult } from "./load";
+import type { LoopEvent } from "./tail";
 
 interface Command {
   id: number;
@@ -33,6 +35,14 @@ let provider: JsonRpcProvider | undefined;
 
 const refOf = (i: number): Hex => `0x${i.toString(16).padStart(64, "0")}` as Hex;
 
+/** GC pauses and group commits, stamped with the wall clock, for scripts/bench/tail.ts. */
+const loopEvents: LoopEvent[] = [];
+const MAX_LOOP_EVENTS = 1_000_000;
+function recordEvent(event: LoopEvent): void {
+  if (loopEvents.length < MAX_LOOP_EVENTS) loopEvents.push(event);
+}
+const takeEvents = (): LoopEvent[] => loopEvents.splice(0);
+
 function report(result: LoadResult & { offered?: number; lateness?: number[] }) {
   return {
     offered: result.offered,
@@ -43,6 +53,8 @@ function report(result: LoadResult & { offered?: number; lateness?: number[] }) 
     perSecond: result.done / result.seconds,
     latencyMs: summarize(result.latencies),
     latenessMs: result.lateness ? summarize(result.lateness) : undefined,
+    dueAt: result.dueAt,
+    latencies: result.dueAt ? result.latencies : undefined,
     windowUs: result.windowUs,
   };
 }
@@ -67,6 +79,7 @@ new PerformanceObserver((list) => {
     gc.count++;
     gc.ms += entry.duration;
     gc.maxMs = Math.max(gc.maxMs, entry.duration);
+    recordEvent({ kind: "gc", at: performance.timeOrigin + entry.startTime, ms: entry.duration });
   }
 }).observe({ entryTypes: ["gc"] });
 // The monitor's 1 ms timer wakes the event loop a thousand times a second, which costs CPU and
@@ -107,6 +120,7 @@ async function run(cmd: string, a: Record<string, any>): Promise<unknown> {
       // Start a few at a time: each start asks the chain for the network and the block number.
       for (let i = 0; i < made.length; i += 10) await Promise.all(made.slice(i, i + 10).map((n) => n.start()));
       nodes.push(...made);
+      for (const n of made) n.commits.observe((t) => recordEvent({ kind: "commit", at: t.startedAt, ms: t.ms }));
       return made.map((n) => ({ address: n.address, peerUrl: n.peerUrl }));
     }
     case "open": {
@@ -132,6 +146,7 @@ async function run(cmd: string, a: Record<string, any>): Promise<unknown> {
       const amount = BigInt(a.amount as string);
       const base = payCounter;
       stalls();
+      takeEvents();
       const cpu0 = process.cpuUsage();
       const c0 = commits();
       const send = (i: number) => node.pay(channels[i % channels.length]!, amount, refOf(base + i));
@@ -141,7 +156,7 @@ async function run(cmd: string, a: Record<string, any>): Promise<unknown> {
       const cpu = process.cpuUsage(cpu0);
       const c1 = commits();
       const groupCommits = { count: c1.count - c0.count, writes: c1.writes - c0.writes, msBlocked: Math.round(c1.ms - c0.ms) };
-      return { ...report(result), groupCommits, cpuUsPerPayment: Math.round((cpu.user + cpu.system) / Math.max(1, result.done)), stalls: stalls() };
+      return { ...report(result), events: result.dueAt ? takeEvents() : undefined, groupCommits, cpuUsPerPayment: Math.round((cpu.user + cpu.system) / Math.max(1, result.done)), stalls: stalls() };
     }
     case "close": {
       const tx = await nodes[a.node as number]!.close(a.channelId as Hex);
@@ -154,6 +169,8 @@ async function run(cmd: string, a: Record<string, any>): Promise<unknown> {
     }
     case "stalls":
       return stalls();
+    case "events":
+      return takeEvents();
     case "stop": {
       for (const node of nodes) await node.stop().catch(() => undefined);
       provider?.destroy();

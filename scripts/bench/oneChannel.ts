@@ -15,6 +15,7 @@ import type { BenchChain } from "./chain";
 import { Harness, type LoadReport, type Stalls } from "./harness";
 import { closedLoop, openLoop, summarize, type LoadResult } from "./load";
 import { summarizeProfile, type ProfileSummary } from "./profile";
+import { attributeTail, describeTail, type LoopEvent } from "./tail";
 
 export interface Scale {
   /** Payments per closed-loop throughput run. */
@@ -78,9 +79,12 @@ async function openPair(chain: BenchChain, work: string, keys: [number, number],
       type Cpu = { userUs: number; systemUs: number; commits: { count: number; writes: number; ms: number } };
       const before = await h1.call<Cpu>("cpu");
       await h1.call("stalls");
-      const r = await h0.call<LoadReport>("pay", { node: 0, channels: [channelId], amount: "1", ...args });
+      await h1.call("events");
+      const { dueAt, latencies, events, ...r } = await h0.call<LoadReport & { dueAt?: number[]; latencies?: number[]; events?: LoopEvent[] }>("pay", { node: 0, channels: [channelId], amount: "1", ...args });
       const after = await h1.call<Cpu>("cpu");
       const peerStalls = await h1.call<Stalls>("stalls");
+      const peerEvents = await h1.call<LoopEvent[]>("events");
+      if (dueAt && latencies && events) r.tail = attributeTail(dueAt, latencies, events, peerEvents);
       if (process.env.BENCH_DEBUG) console.log(`    stalls: payer ${JSON.stringify(r.stalls)}, payee ${JSON.stringify(peerStalls)}`);
       const peerGroupCommits = { count: after.commits.count - before.commits.count, writes: after.commits.writes - before.commits.writes, msBlocked: Math.round(after.commits.ms - before.commits.ms) };
       return { ...r, peerStalls, peerGroupCommits, peerCpuUsPerPayment: Math.round((after.userUs + after.systemUs - before.userUs - before.systemUs) / Math.max(1, r.done)) };
@@ -149,20 +153,21 @@ export async function oneChannelNode(chain: BenchChain, scale: Scale, log: (s: s
 
 /**
  * Latency at fixed offered loads, on a fresh pair of node processes without the CPU profiler
- * (its sampling thread interrupts the event loop): 100/s once, then 1,000/s `repeats` times,
- * since one run's p99 moves by milliseconds from run to run on this machine.
+ * (its sampling thread interrupts the event loop): 100/s `repeats100` times, then 1,000/s `repeats`
+ * times, since one run's p99 moves by milliseconds from run to run on this machine.
  */
-export async function oneChannelLatency(chain: BenchChain, scale: Scale & { repeats: number }, log: (s: string) => void): Promise<LoadReport[]> {
+export async function oneChannelLatency(chain: BenchChain, scale: Scale & { repeats: number; repeats100: number }, log: (s: string) => void): Promise<LoadReport[]> {
   const work = mkdtempSync(path.join(tmpdir(), "sluice-bench-lat-"));
   let pair: Pair | undefined;
   try {
     pair = await openPair(chain, work, [8, 9], false);
     await pair.pay({ ...WARM_UP, total: Math.min(5_000, scale.closedTotal) });
     const runs: LoadReport[] = [];
-    for (const rate of [100, ...Array<number>(scale.repeats).fill(1_000)]) {
+    for (const rate of [...Array<number>(scale.repeats100).fill(100), ...Array<number>(scale.repeats).fill(1_000)]) {
       const r = await pair.pay({ mode: "open", rate, seconds: scale.openSeconds });
       runs.push(r);
       log(`  open loop ${rate}/s: achieved ${r.perSecond.toFixed(0)}/s, p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms, max ${r.latencyMs.max} ms; sends started late by p50 ${r.latenessMs?.p50} ms, p99 ${r.latenessMs?.p99} ms; CPU/payment ${r.cpuUsPerPayment} + ${r.peerCpuUsPerPayment} µs${r.failed ? `, ${r.failed} failed: ${r.firstError}` : ""}`);
+      if (r.tail) log(`    slowest 1 %: ${describeTail(r.tail)}`);
     }
     await pair.h0.stop();
     await pair.h1.stop();

@@ -6,6 +6,13 @@ type Write =
   | { kind: "reserve"; channelId: Hex; upTo: bigint }
   | { kind: "countersigned"; channelId: Hex; signed: SignedState; payments: AddedPayments };
 
+/** One group commit: when it started (ms since the Unix epoch, sub-millisecond), how long it blocked the event loop (ms), how many writes it held. */
+export interface CommitTiming {
+  startedAt: number;
+  ms: number;
+  writes: number;
+}
+
 interface Waiter {
   resolve(): void;
   reject(error: unknown): void;
@@ -27,6 +34,7 @@ export class CommitQueue {
   private scheduled = false;
   /** Groups committed, the writes they held, and the milliseconds the commits blocked the event loop. */
   readonly stats = { groups: 0, writes: 0, ms: 0 };
+  private readonly observers = new Set<(timing: CommitTiming) => void>();
 
   constructor(private readonly store: ChannelStore) {}
 
@@ -43,6 +51,15 @@ export class CommitQueue {
   /** Persists a state both sides signed (with the payments it adds), before it counts. */
   countersigned(channelId: Hex, signed: SignedState, payments: AddedPayments): Promise<void> {
     return this.enqueue({ kind: "countersigned", channelId, signed, payments });
+  }
+
+  /**
+   * Calls `observer` after each group commit that succeeded, once its writers are settled (to see
+   * slow flushes of the disk, for instance). Returns the function that stops it.
+   */
+  observe(observer: (timing: CommitTiming) => void): () => void {
+    this.observers.add(observer);
+    return () => this.observers.delete(observer);
   }
 
   /** Commits what is queued now, without waiting for the end of the turn (before closing the store). */
@@ -81,9 +98,18 @@ export class CommitQueue {
       for (const waiter of waiters) waiter.reject(error);
       return;
     }
+    const ms = performance.now() - started;
     this.stats.groups++;
     this.stats.writes += writes.length;
-    this.stats.ms += performance.now() - started;
+    this.stats.ms += ms;
     for (const waiter of waiters) waiter.resolve();
+    const timing: CommitTiming = { startedAt: performance.timeOrigin + started, ms, writes: writes.length };
+    for (const observer of this.observers) {
+      try {
+        observer(timing);
+      } catch {
+        // A monitor that fails must not turn a commit that is on disk into an error.
+      }
+    }
   }
 }

@@ -171,6 +171,30 @@ describe("SluiceNode (two nodes in one process, embedded chain)", function () {
     expect((await bob.channel(channelId)).transferred).to.deep.equal([27n, 0n]);
   });
 
+  it("tells commit observers when each group commit started and how long it took, and a failing observer fails no payment", async function () {
+    const { alice, bob } = await twoNodes();
+    const { channelId } = await alice.openChannel({ peer: bob.address, peerUrl: bob.peerUrl, asset: ETH, deposit: 10n ** 18n });
+    const seen: { startedAt: number; ms: number; writes: number }[] = [];
+    const stop = alice.commits.observe((timing) => seen.push(timing));
+    alice.commits.observe(() => {
+      throw new Error("a broken monitor");
+    });
+    const before = Date.now();
+    const groups = alice.commits.stats.groups;
+    await Promise.all([alice.pay(channelId, 1n, ref("observed 1")), alice.pay(channelId, 2n, ref("observed 2"))]);
+    expect(seen.length).to.equal(alice.commits.stats.groups - groups);
+    expect(seen.reduce((n, t) => n + t.writes, 0)).to.be.at.least(1);
+    for (const t of seen) {
+      expect(t.startedAt).to.be.within(before - 1, Date.now() + 1);
+      expect(t.ms).to.be.at.least(0);
+    }
+    stop();
+    const count = seen.length;
+    await alice.pay(channelId, 3n, ref("not observed"));
+    expect(seen.length).to.equal(count);
+    expect((await bob.channel(channelId)).transferred).to.deep.equal([6n, 0n]);
+  });
+
   it("proves a payment on chain after the close", async function () {
     const { alice, bob } = await twoNodes();
     const { channelId } = await alice.openChannel({ peer: bob.address, peerUrl: bob.peerUrl, asset: ETH, deposit: 10n ** 18n });
