@@ -9,7 +9,8 @@
  *   open   { node, peer, peerUrl, asset, deposit }   → channelId
  *   deposit{ node, channelId, amount }               → deposits
  *   pay    { node, channels, amount, mode: "closed", total, concurrency }
- *          { node, channels, amount, mode: "open", rate, seconds }   → LoadReport
+ *          { node, channels, amount, mode: "open", rate, seconds, timeline? }   → LoadReport (with timeline: due times,
+ *                                                   latencies and this process's stalls, for tail.ts)
  *   close  { node, channelId }                       → { hash, gasUsed, version }
  *   stalls                                           → GC pauses, longest commit, event-loop delay since the last ask
  *   events                                           → the GC pauses and group commits since the last ask (or pay), stamped
@@ -53,8 +54,6 @@ function report(result: LoadResult & { offered?: number; lateness?: number[] }) 
     perSecond: result.done / result.seconds,
     latencyMs: summarize(result.latencies),
     latenessMs: result.lateness ? summarize(result.lateness) : undefined,
-    dueAt: result.dueAt,
-    latencies: result.dueAt ? result.latencies : undefined,
     windowUs: result.windowUs,
   };
 }
@@ -156,7 +155,9 @@ async function run(cmd: string, a: Record<string, any>): Promise<unknown> {
       const cpu = process.cpuUsage(cpu0);
       const c1 = commits();
       const groupCommits = { count: c1.count - c0.count, writes: c1.writes - c0.writes, msBlocked: Math.round(c1.ms - c0.ms) };
-      return { ...report(result), events: result.dueAt ? takeEvents() : undefined, groupCommits, cpuUsPerPayment: Math.round((cpu.user + cpu.system) / Math.max(1, result.done)), stalls: stalls() };
+      // With `timeline` (open loop): each payment's due time and latency, and this process's stalls, for scripts/bench/tail.ts.
+      const timeline = a.timeline === true && result.dueAt ? { dueAt: result.dueAt, latencies: result.latencies, events: takeEvents() } : {};
+      return { ...report(result), ...timeline, groupCommits, cpuUsPerPayment: Math.round((cpu.user + cpu.system) / Math.max(1, result.done)), stalls: stalls() };
     }
     case "close": {
       const tx = await nodes[a.node as number]!.close(a.channelId as Hex);

@@ -80,7 +80,7 @@ async function openPair(chain: BenchChain, work: string, keys: [number, number],
       const before = await h1.call<Cpu>("cpu");
       await h1.call("stalls");
       await h1.call("events");
-      const { dueAt, latencies, events, ...r } = await h0.call<LoadReport & { dueAt?: number[]; latencies?: number[]; events?: LoopEvent[] }>("pay", { node: 0, channels: [channelId], amount: "1", ...args });
+      const { dueAt, latencies, events, ...r } = await h0.call<LoadReport & { dueAt?: number[]; latencies?: number[]; events?: LoopEvent[] }>("pay", { node: 0, channels: [channelId], amount: "1", timeline: true, ...args });
       const after = await h1.call<Cpu>("cpu");
       const peerStalls = await h1.call<Stalls>("stalls");
       const peerEvents = await h1.call<LoopEvent[]>("events");

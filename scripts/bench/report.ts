@@ -428,6 +428,20 @@ export function writeReport(): void {
               ]
             : [];
         })(),
+        ...(() => {
+          const blocked = (f: (x: Json) => Json) => {
+            const shares = runs.filter((x) => f(x)).map((x) => f(x).msBlocked / 1000 / x.seconds);
+            return shares.length ? `${pct(Math.min(...shares))}–${pct(Math.max(...shares))}` : undefined;
+          };
+          const payer = blocked((x) => x.groupCommits);
+          const payee = blocked((x) => x.peerGroupCommits);
+          return payer && payee
+            ? [
+                `  At 1,000/s the commits (better-sqlite3 is synchronous, and most of a commit is waiting for the flush) hold the payer's`,
+                `  event loop ${payer} of the time and the payee's ${payee}, so a slow flush also delays the payments queued behind it.`,
+              ]
+            : [];
+        })(),
         `  A Sluice round adds, in each process, the checks, two signatures and two recoveries, the JSON and WebSocket framing and a`,
         `  SQLite commit instead of a bare fsync'd write: ${runs.length ? cpu(runs) : "about a millisecond"} of CPU per payment (payer + payee) at 1,000/s, where most states`,
         "  carry one payment. On these 2 cores the tail grows quickly with the work per round; the floor rows with a busy loop show",
