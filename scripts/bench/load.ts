@@ -139,9 +139,14 @@ export interface LatencySummary {
   mean: number;
 }
 
+/** The value at quantile `p` (0 to 1) of ascending `sorted`; 0 for none. */
+export function quantile(sorted: ArrayLike<number>, p: number): number {
+  return sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
+}
+
 export function summarize(latencies: number[]): LatencySummary {
   const sorted = Float64Array.from(latencies).sort();
-  const at = (p: number): number => (sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!);
+  const at = (p: number): number => quantile(sorted, p);
   let sum = 0;
   for (const x of sorted) sum += x;
   const r = (x: number): number => Math.round(x * 1000) / 1000;

@@ -4,6 +4,7 @@
  * processes stamp their events with the wall clock (performance.timeOrigin + now, sub-millisecond),
  * which they share on one machine.
  */
+import { quantile } from "./load";
 
 /** Something that held a node process's event loop: a GC pause or a group commit. */
 export interface LoopEvent {
@@ -35,10 +36,6 @@ export interface TailAttribution {
 }
 
 const round = (x: number): number => Math.round(x * 100) / 100;
-
-function quantile(sorted: number[], p: number): number {
-  return sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
-}
 
 function counts(events: LoopEvent[], thresholdMs: number): StallCounts {
   const gc = events.filter((e) => e.kind === "gc").map((e) => e.ms).sort((a, b) => a - b);
