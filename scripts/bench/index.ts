@@ -56,8 +56,8 @@ async function main(): Promise<void> {
     const plan = [
       ...Array.from({ length: latencyRepeats100 }, () => ({ rate: 100, burnUs: 0 })),
       ...Array.from({ length: latencyRepeats }, () => ({ rate: 1_000, burnUs: 0 })),
-      // A round that also does a fraction of a Sluice round's CPU work (busy loops), to see how the tail grows with it.
-      ...[100, 250].flatMap((burnUs) => Array.from({ length: quick ? 1 : 2 }, () => ({ rate: 1_000, burnUs }))),
+      // A round that also does part of a Sluice round's CPU work (busy loops; 600 µs is about all of it), to see how the tail grows with it.
+      ...[100, 250, 600].flatMap((burnUs) => Array.from({ length: quick ? 1 : 2 }, () => ({ rate: 1_000, burnUs }))),
     ];
     const runs = await machineFloor(plan, scale.openSeconds);
     for (const r of runs) log(`  ${r.offered}/s${r.burnUs ? ` + ${r.burnUs} µs of CPU per side` : ""}: p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms, max ${r.latencyMs.max} ms`);
