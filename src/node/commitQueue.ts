@@ -103,7 +103,10 @@ export class CommitQueue {
     this.stats.writes += writes.length;
     this.stats.ms += ms;
     for (const waiter of waiters) waiter.resolve();
-    const timing: CommitTiming = { startedAt: performance.timeOrigin + started, ms, writes: writes.length };
+    if (this.observers.size > 0) this.notify({ startedAt: performance.timeOrigin + started, ms, writes: writes.length });
+  }
+
+  private notify(timing: CommitTiming): void {
     for (const observer of this.observers) {
       try {
         observer(timing);
