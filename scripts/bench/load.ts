@@ -115,9 +115,9 @@ export async function openLoop(rate: number, seconds: number, send: Send): Promi
     }
     const now = performance.now();
     while (sent <= due) {
-      const dueAt = t0 + (sent * 1000) / rate;
-      lateness.push(now - dueAt);
-      fire(sent, dueAt);
+      const dueTime = t0 + (sent * 1000) / rate;
+      lateness.push(now - dueTime);
+      fire(sent, dueTime);
       sent++;
     }
   });

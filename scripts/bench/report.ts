@@ -74,13 +74,37 @@ function tailTable(runs: Json[]): string[] {
   ];
 }
 
-/** Shares of the slowest payments of `runs` that overlapped a slow commit and a GC pause (either or both). */
-function tailShares(runs: Json[]): { slow: number; commit: number; gc: number; neither: number } | undefined {
+/** How the slowest payments of `runs` split between slow commits and GC pauses (either or both), as sentences. */
+function tailSentences(runs: Json[]): string[] {
   const tails = runs.map((x) => x.tail).filter(Boolean);
-  if (!tails.length) return undefined;
-  const sum = (f: (o: Json) => number) => tails.reduce((n, t) => n + f(t.overlapping), 0);
+  if (!tails.length) return [];
   const slow = tails.reduce((n, t) => n + t.slow, 0);
-  return { slow, commit: sum((o) => o.commitOnly + o.both) / slow, gc: sum((o) => o.gcOnly + o.both) / slow, neither: sum((o) => o.neither) / slow };
+  const share = (f: (o: Json) => number) => pct(tails.reduce((n, t) => n + f(t.overlapping), 0) / slow);
+  return [
+    `  Of the ${slow} slowest payments of the 1,000/s runs (at or above each run's p99), ${share((o) => o.commitOnly + o.both)} overlapped a commit of a`,
+    `  millisecond or more in one of the two processes (a slow flush of the disk), ${share((o) => o.gcOnly + o.both)} a garbage-collection pause, and`,
+    `  ${share((o) => o.neither)} neither (see "Where the slowest 1 % went" above).`,
+  ];
+}
+
+/** How much of each run the commits held the payer's and the payee's event loops, as sentences. */
+function commitShareSentences(runs: Json[]): string[] {
+  const range = (pick: (x: Json) => Json) => {
+    const shares = runs.filter(pick).map((x) => pick(x).msBlocked / 1000 / x.seconds);
+    return shares.length ? `${pct(Math.min(...shares))}–${pct(Math.max(...shares))}` : undefined;
+  };
+  const payer = range((x) => x.groupCommits);
+  const payee = range((x) => x.peerGroupCommits);
+  if (!payer || !payee) return [];
+  return [
+    `  At 1,000/s the commits (better-sqlite3 is synchronous, and most of a commit is waiting for the flush) hold the payer's`,
+    `  event loop ${payer} of the time and the payee's ${payee}, so a slow flush also delays the payments queued behind it.`,
+  ];
+}
+
+/** The floor's runs at `rate` with no busy loop, or with the one of about a Sluice round's CPU (600 µs per side or more). */
+function floorRunsAt(floor: Json, rate: number, busy: "none" | "sluice"): Json[] {
+  return (floor?.runs ?? []).filter((r: Json) => r.offered === rate && (busy === "none" ? !r.burnUs : r.burnUs >= 600));
 }
 
 /** The 1,000/s runs of a channel result (several, on their own processes; one in results from before). */
@@ -142,7 +166,7 @@ export function writeReport(): void {
   const best = channel?.result.best.perSecond as number | undefined;
   const at1000Runs = runsAt(channel, 1000);
   const at1000 = at1000Runs.length ? { latencyMs: { p50: median(at1000Runs.map((r) => r.latencyMs.p50)), p99: median(at1000Runs.map((r) => r.latencyMs.p99)) } } : undefined;
-  const floorAt1000 = (floor?.runs ?? []).filter((r: Json) => r.offered === 1000 && !r.burnUs);
+  const floorAt1000 = floorRunsAt(floor, 1000, "none");
   const hubBest = hub?.result.best.perSecond as number | undefined;
   const append = merkle?.merkle.append as Json[] | undefined;
   const proof = merkle?.merkle.proofMs;
@@ -406,8 +430,8 @@ export function writeReport(): void {
     const runs = runsAt(channel, 1000);
     const slow = runsAt(channel, 100);
     const p99 = runs.length ? median(runs.map((r) => r.latencyMs.p99)) : undefined;
-    const floor100 = (floor?.runs ?? []).filter((r: Json) => r.offered === 100 && !r.burnUs);
-    const floorBusy = (floor?.runs ?? []).filter((r: Json) => r.offered === 1000 && r.burnUs >= 600);
+    const floor100 = floorRunsAt(floor, 100, "none");
+    const floorBusy = floorRunsAt(floor, 1000, "sluice");
     const cpu = (xs: Json[]) => `${n0(median(xs.map((x) => x.cpuUsPerPayment ?? 0)))} + ${n0(median(xs.map((x) => x.peerCpuUsPerPayment ?? 0)))} µs`;
     if (p99 !== undefined && p99 > 5)
       misses.push(
@@ -420,30 +444,8 @@ export function writeReport(): void {
                 (floor100.length ? ` and ${spread(floor100, (r) => r.latencyMs.p99)} at 100/s.` : "."),
             ]
           : []),
-        ...(() => {
-          const shares = tailShares(runs);
-          return shares
-            ? [
-                `  Of the ${shares.slow} slowest payments of the 1,000/s runs (at or above each run's p99), ${pct(shares.commit)} overlapped a commit of a`,
-                `  millisecond or more in one of the two processes (a slow flush of the disk), ${pct(shares.gc)} a garbage-collection pause, and`,
-                `  ${pct(shares.neither)} neither (see "Where the slowest 1 % went" above).`,
-              ]
-            : [];
-        })(),
-        ...(() => {
-          const blocked = (f: (x: Json) => Json) => {
-            const shares = runs.filter((x) => f(x)).map((x) => f(x).msBlocked / 1000 / x.seconds);
-            return shares.length ? `${pct(Math.min(...shares))}–${pct(Math.max(...shares))}` : undefined;
-          };
-          const payer = blocked((x) => x.groupCommits);
-          const payee = blocked((x) => x.peerGroupCommits);
-          return payer && payee
-            ? [
-                `  At 1,000/s the commits (better-sqlite3 is synchronous, and most of a commit is waiting for the flush) hold the payer's`,
-                `  event loop ${payer} of the time and the payee's ${payee}, so a slow flush also delays the payments queued behind it.`,
-              ]
-            : [];
-        })(),
+        ...tailSentences(runs),
+        ...commitShareSentences(runs),
         `  A Sluice round adds, in each process, the checks, two signatures and two recoveries, the JSON and WebSocket framing and a`,
         `  SQLite commit instead of a bare fsync'd write: ${runs.length ? cpu(runs) : "about a millisecond"} of CPU per payment (payer + payee) at 1,000/s, where most states`,
         "  carry one payment. On these 2 cores the tail grows quickly with the work per round; the floor rows with a busy loop show",
