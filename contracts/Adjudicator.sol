@@ -6,15 +6,16 @@ import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
-import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 
 import {IAdjudicator} from "./interfaces/IAdjudicator.sol";
-import {Params, State, Payment} from "./interfaces/SluiceTypes.sol";
+import {Params, State, Payment, Lock, Withdrawal} from "./interfaces/SluiceTypes.sol";
 import {ChannelRecord} from "./libraries/ChannelRecord.sol";
+import {LockLeaf} from "./libraries/LockLeaf.sol";
 import {PaymentLeaf} from "./libraries/PaymentLeaf.sol";
 import {Payouts} from "./libraries/Payouts.sol";
 import {StateHash} from "./libraries/StateHash.sol";
+import {WithdrawalHash} from "./libraries/WithdrawalHash.sol";
 
 /// @title Sluice adjudicator
 /// @notice See {IAdjudicator}.
@@ -22,25 +23,29 @@ contract Adjudicator is IAdjudicator, EIP712, ReentrancyGuardTransient {
     using ChannelRecord for uint256;
     using SafeERC20 for IERC20;
 
-    /// @notice Longest challenge period a channel may have; keeps deadlines in 32 bits.
+    /// @notice Longest challenge period a channel may have.
     uint64 public constant MAX_CHALLENGE_PERIOD = 365 days;
-    /// @notice Largest deposit of one participant in one channel (2^120 - 1 base units).
+    /// @notice Largest cumulative deposit of one participant in one channel (2^120 - 1 base units).
     uint256 public constant MAX_DEPOSIT = ChannelRecord.MAX_DEPOSIT;
-    /// @notice Gas given to a participant receiving pushed ETH; a receiver that needs more is credited.
+    /// @notice Gas given to a payee receiving pushed ETH; a receiver that needs more is credited.
     uint256 public constant ETH_PUSH_GAS = 30_000;
     /// @notice Gas given to a token's `transfer` when pushing a payout; more failing means a credit.
     uint256 public constant TOKEN_PUSH_GAS = 80_000;
 
-    struct Slots {
+    /// @dev See ChannelRecord for the layout of each word.
+    struct Record {
         uint256 funds;
+        uint256 withdrawn;
+        uint256 registered;
         uint256 challenge;
-        int256 net;
     }
 
-    mapping(bytes32 channelId => Slots) private _channels;
+    mapping(bytes32 channelId => Record) private _channels;
+    mapping(bytes32 hashlock => uint256 revealedAt) private _secrets;
+    mapping(bytes32 leaf => bool) private _resolvedLocks;
     mapping(address owner => mapping(address asset => uint256)) private _credits;
 
-    constructor() EIP712("Sluice", "1") {}
+    constructor() EIP712("Sluice", "2") {}
 
     // ---------------------------------------------------------------- views
 
@@ -55,6 +60,16 @@ contract Adjudicator is IAdjudicator, EIP712, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IAdjudicator
+    function hashWithdrawal(Withdrawal calldata w) external view returns (bytes32) {
+        return _hashTypedDataV4(WithdrawalHash.structHash(w));
+    }
+
+    /// @inheritdoc IAdjudicator
+    function secretRevealedAt(bytes32 hashlock) external view returns (uint64) {
+        return uint64(_secrets[hashlock]);
+    }
+
+    /// @inheritdoc IAdjudicator
     function credits(address owner, address asset) external view returns (uint256) {
         return _credits[owner][asset];
     }
@@ -63,43 +78,43 @@ contract Adjudicator is IAdjudicator, EIP712, ReentrancyGuardTransient {
     function channel(bytes32 id)
         external
         view
-        returns (uint8 mode, uint64 version, uint64 deadline, uint256[2] memory deposits)
+        returns (uint8 mode, uint64 version, uint64 deadline, uint256[2] memory deposits, uint256[2] memory withdrawn)
     {
-        Slots storage ch = _channels[id];
+        Record storage ch = _channels[id];
         uint256 funds = ch.funds;
-        if (funds.isConcluded()) return (3, funds.concludedVersion(), 0, deposits);
+        if (funds == 0) return (0, 0, 0, deposits, withdrawn);
+        if (funds.isConcluded()) return (3, 0, 0, deposits, withdrawn);
         (deposits[0], deposits[1]) = funds.deposits();
-        uint256 registered = ch.challenge;
-        if (registered != 0) {
-            (, uint64 registeredVersion, uint32 registeredDeadline) = registered.unpackChallenge();
-            return (2, registeredVersion, registeredDeadline, deposits);
-        }
-        return (funds == 0 ? 0 : 1, 0, 0, deposits);
+        (withdrawn[0], withdrawn[1]) = ch.withdrawn.pair();
+        uint256 challenged = ch.challenge;
+        if (challenged == 0) return (1, 0, 0, deposits, withdrawn);
+        (version, deadline) = challenged.unpackChallenge();
+        mode = 2;
     }
 
     /// @inheritdoc IAdjudicator
-    function verifyPayment(
-        bytes32 id,
-        State calldata state,
-        Payment calldata payment,
-        bytes32[] calldata proof
-    ) external view returns (bool) {
+    function heldBack(bytes32 id) external view returns (uint256[2] memory held) {
+        Record storage ch = _channels[id];
+        if (ch.funds.isConcluded()) (held[0], held[1]) = ch.registered.pair();
+    }
+
+    /// @inheritdoc IAdjudicator
+    function lockResolved(bytes32 leaf) external view returns (bool) {
+        return _resolvedLocks[leaf];
+    }
+
+    /// @inheritdoc IAdjudicator
+    function verifyPayment(bytes32 id, State calldata state, Payment calldata payment, bytes32[] calldata proof)
+        external
+        view
+        returns (bool)
+    {
         if (state.channelId != id || payment.channelId != id) return false;
-        Slots storage ch = _channels[id];
-        uint256 funds = ch.funds;
-        uint160 fingerprint;
-        if (funds.isConcluded()) {
-            fingerprint = uint160(funds);
-        } else {
-            uint256 registered = ch.challenge;
-            if (registered == 0) return false;
-            (fingerprint,,) = registered.unpackChallenge();
-        }
-        if (ChannelRecord.fingerprintOf(StateHash.structHash(state)) != fingerprint) return false;
+        if (!_isKnownState(_channels[id], StateHash.structHash(state))) return false;
         return MerkleProof.verifyCalldata(proof, state.paymentsRoot, PaymentLeaf.hash(payment));
     }
 
-    // ---------------------------------------------------------------- deposits
+    // ---------------------------------------------------------------- deposits and withdrawals
 
     /// @inheritdoc IAdjudicator
     function deposit(Params calldata params, uint8 participant, uint256 amount) external payable {
@@ -117,83 +132,173 @@ contract Adjudicator is IAdjudicator, EIP712, ReentrancyGuardTransient {
         }
     }
 
-    // ---------------------------------------------------------------- disputes and closing
+    /// @inheritdoc IAdjudicator
+    function partialWithdraw(Params calldata params, Withdrawal calldata w, bytes[2] calldata sigs)
+        external
+        nonReentrant
+    {
+        bytes32 id = _channelId(params);
+        if (w.channelId != id) revert WithdrawalChannelMismatch(id, w.channelId);
+        uint8 participant = w.participant;
+        if (participant > 1) revert ParticipantIndexInvalid(participant);
+        if (block.timestamp > w.expiry) revert WithdrawalExpired(w.expiry);
+        Record storage ch = _channels[id];
+        uint256 funds = ch.funds;
+        _checkOpen(id, funds);
+        uint256 challenged = ch.challenge;
+        if (challenged != 0) {
+            (, uint64 deadline) = challenged.unpackChallenge();
+            revert ChannelChallenged(id, deadline);
+        }
+        _checkSignatures(params, WithdrawalHash.structHash(w), sigs);
+
+        (uint256 withdrawn0, uint256 withdrawn1) = funds.hasWithdrawn() ? ch.withdrawn.pair() : (0, 0);
+        uint256 previous = participant == 0 ? withdrawn0 : withdrawn1;
+        uint256 total = w.total;
+        if (total <= previous) return;
+        (uint256 deposit0, uint256 deposit1) = funds.deposits();
+        uint256 holdings = deposit0 + deposit1 - withdrawn0 - withdrawn1;
+        uint256 amount = total - previous;
+        if (amount > holdings) revert WithdrawalExceedsHoldings(amount, holdings);
+        // total <= previous + holdings <= Σdeposit < 2^121: both halves fit 128 bits.
+        ch.withdrawn = participant == 0 ? ChannelRecord.packPair(total, withdrawn1) : ChannelRecord.packPair(withdrawn0, total);
+        if (!funds.hasWithdrawn()) ch.funds = funds.withWithdrawn();
+        emit PartiallyWithdrawn(id, participant, amount, total);
+        _push(params.asset, params.payees[participant], amount);
+    }
+
+    // ---------------------------------------------------------------- closing and disputes
 
     /// @inheritdoc IAdjudicator
     function challenge(Params calldata params, State calldata state, bytes[2] calldata sigs) external {
         bytes32 id = _channelIdOf(params, state);
-        Slots storage ch = _channels[id];
-        uint256 registered = ch.challenge;
-        uint32 deadline;
-        if (registered == 0) {
+        if (state.isFinal && StateHash.hasLocks(state)) revert StateFinalWithLocks(state.version);
+        Record storage ch = _channels[id];
+        uint256 challenged = ch.challenge;
+        uint64 deadline;
+        if (challenged == 0) {
             _checkOpen(id, ch.funds);
-            // Fits: block timestamps are below 2^32 until 2106 and the period is at most a year.
-            deadline = uint32(block.timestamp + params.challengePeriod);
+            deadline = uint64(block.timestamp) + params.challengePeriod;
         } else {
             uint64 registeredVersion;
-            (, registeredVersion, deadline) = registered.unpackChallenge();
+            (registeredVersion, deadline) = challenged.unpackChallenge();
             if (block.timestamp >= deadline) revert ChallengeExpired(deadline);
             if (state.version <= registeredVersion) revert StateStale(state.version, registeredVersion);
         }
 
         bytes32 structHash = StateHash.structHash(state);
         if (sigs[0].length == 0 && sigs[1].length == 0 && StateHash.isOpening(state)) {
-            if (msg.sender != params.participants[0] && msg.sender != params.participants[1]) {
-                revert OpeningChallengeUnauthorized(msg.sender);
-            }
+            _checkOpeningCaller(params);
         } else {
             _checkSignatures(params, structHash, sigs);
         }
 
-        ch.challenge = ChannelRecord.challenge(ChannelRecord.fingerprintOf(structHash), state.version, deadline);
-        int256 net = Payouts.net(state.transferred);
-        // A first registration finds `net` zero; skip writes that change nothing.
-        if (registered == 0 ? net != 0 : ch.net != net) ch.net = net;
-        emit Challenged(id, state.version, state.transferred, state.paymentsRoot, state.isFinal, deadline);
+        ch.registered = uint256(structHash);
+        ch.challenge = ChannelRecord.packChallenge(state.version, deadline);
+        emit Challenged(id, state, deadline);
     }
 
     /// @inheritdoc IAdjudicator
     function close(Params calldata params, State calldata state, bytes[2] calldata sigs) external nonReentrant {
         bytes32 id = _channelIdOf(params, state);
         if (!state.isFinal) revert StateNotFinal(state.version);
-        Slots storage ch = _channels[id];
+        if (StateHash.hasLocks(state)) revert StateFinalWithLocks(state.version);
+        Record storage ch = _channels[id];
         uint256 funds = ch.funds;
         _checkOpen(id, funds);
-        uint256 registered = ch.challenge;
-        if (registered != 0) {
-            (, uint64 registeredVersion,) = registered.unpackChallenge();
+        uint256 challenged = ch.challenge;
+        if (challenged != 0) {
+            (uint64 registeredVersion,) = challenged.unpackChallenge();
             if (state.version < registeredVersion) revert StateStale(state.version, registeredVersion);
         }
         bytes32 structHash = StateHash.structHash(state);
         _checkSignatures(params, structHash, sigs);
 
-        (uint256 deposit0, uint256 deposit1) = funds.deposits();
-        (uint256 payout0, uint256 payout1) = Payouts.split(deposit0, deposit1, Payouts.net(state.transferred));
-        ch.funds = ChannelRecord.concluded(state.version, ChannelRecord.fingerprintOf(structHash));
-        if (registered != 0) _clearChallenge(ch);
-        emit Closed(id, state.version, [payout0, payout1]);
-        _payOut(params, payout0, payout1);
+        (uint256[2] memory payouts,) = _split(ch, funds, state);
+        ch.funds = ChannelRecord.concluded(structHash);
+        if (challenged != 0) {
+            delete ch.registered;
+            delete ch.challenge;
+        }
+        emit Closed(id, state.version, payouts);
+        _payOut(params, payouts);
     }
 
     /// @inheritdoc IAdjudicator
-    function settle(Params calldata params) external nonReentrant {
-        bytes32 id = _channelId(params);
-        Slots storage ch = _channels[id];
-        uint256 registered = ch.challenge;
+    function settle(Params calldata params, State calldata state) external nonReentrant {
+        bytes32 id = _channelIdOf(params, state);
+        Record storage ch = _channels[id];
+        uint256 challenged = ch.challenge;
         uint256 funds = ch.funds;
-        if (registered == 0) {
+        if (challenged == 0) {
             _checkOpen(id, funds);
             revert ChannelNotChallenged(id);
         }
-        (uint160 fingerprint, uint64 version, uint32 deadline) = registered.unpackChallenge();
+        (, uint64 deadline) = challenged.unpackChallenge();
         if (block.timestamp < deadline) revert ChallengePending(deadline);
+        bytes32 structHash = StateHash.structHash(state);
+        if (ch.registered != uint256(structHash)) revert StateUnknown(id);
 
-        (uint256 deposit0, uint256 deposit1) = funds.deposits();
-        (uint256 payout0, uint256 payout1) = Payouts.split(deposit0, deposit1, ch.net);
-        ch.funds = ChannelRecord.concluded(version, fingerprint);
-        _clearChallenge(ch);
-        emit Settled(id, version, [payout0, payout1]);
-        _payOut(params, payout0, payout1);
+        (uint256[2] memory payouts, uint256[2] memory held) = _split(ch, funds, state);
+        ch.funds = ChannelRecord.concluded(structHash);
+        uint256 heldWord = ChannelRecord.packPair(held[0], held[1]);
+        if (heldWord == 0) delete ch.registered;
+        else ch.registered = heldWord;
+        delete ch.challenge;
+        emit Settled(id, state.version, payouts, held);
+        _payOut(params, payouts);
+    }
+
+    // ---------------------------------------------------------------- locks
+
+    /// @inheritdoc IAdjudicator
+    function registerSecret(bytes32 secret) external {
+        bytes32 hashlock = sha256(abi.encodePacked(secret));
+        uint256 revealedAt = _secrets[hashlock];
+        if (revealedAt != 0) revert SecretAlreadyRevealed(hashlock, uint64(revealedAt));
+        _secrets[hashlock] = block.timestamp;
+        emit SecretRevealed(hashlock, secret);
+    }
+
+    /// @inheritdoc IAdjudicator
+    function resolveLock(Params calldata params, State calldata state, Lock calldata lock, bytes32[] calldata proof)
+        external
+        nonReentrant
+    {
+        bytes32 id = _channelIdOf(params, state);
+        if (lock.channelId != id) revert LockChannelMismatch(id, lock.channelId);
+        uint8 sender = lock.sender;
+        if (sender > 1) revert ParticipantIndexInvalid(sender);
+        Record storage ch = _channels[id];
+        uint256 funds = ch.funds;
+        if (!funds.isConcluded()) revert ChannelNotConcluded(id);
+        if (!funds.concludedWith(StateHash.structHash(state))) revert StateUnknown(id);
+        bytes32 leaf = LockLeaf.hash(lock);
+        if (!MerkleProof.verifyCalldata(proof, state.locksRoot, leaf)) revert LockProofInvalid(leaf);
+        if (_resolvedLocks[leaf]) revert LockAlreadyResolved(leaf);
+
+        uint64 expiry = lock.expiry;
+        uint256 revealedAt = _secrets[lock.hashlock];
+        bool claimed = revealedAt != 0 && revealedAt <= expiry;
+        if (!claimed && block.timestamp <= expiry) revert LockPending(expiry);
+
+        (uint256 held0, uint256 held1) = ch.registered.pair();
+        uint256 held = sender == 0 ? held0 : held1;
+        if (held == 0) revert LockNothingHeld(leaf);
+        uint256 amount = lock.amount < held ? lock.amount : held;
+        unchecked {
+            // amount <= held.
+            held -= amount;
+        }
+        if (sender == 0) held0 = held;
+        else held1 = held;
+        ch.registered = ChannelRecord.packPair(held0, held1);
+        // Once nothing is held back for the sender, no lock of it can pay again: no record needed.
+        if (held != 0) _resolvedLocks[leaf] = true;
+
+        uint8 paidTo = claimed ? 1 - sender : sender;
+        emit LockResolved(id, lock.hashlock, leaf, paidTo, amount);
+        _push(params.asset, params.payees[paidTo], amount);
     }
 
     // ---------------------------------------------------------------- credits
@@ -223,6 +328,9 @@ contract Adjudicator is IAdjudicator, EIP712, ReentrancyGuardTransient {
         address p0 = params.participants[0];
         address p1 = params.participants[1];
         if (p0 == address(0) || p1 == address(0) || p0 == p1) revert ChannelParticipantsInvalid(p0, p1);
+        address payee0 = params.payees[0];
+        address payee1 = params.payees[1];
+        if (payee0 == address(0) || payee1 == address(0)) revert ChannelPayeesInvalid(payee0, payee1);
         uint64 period = params.challengePeriod;
         if (period == 0 || period > MAX_CHALLENGE_PERIOD) revert ChannelChallengePeriodInvalid(period);
     }
@@ -232,24 +340,42 @@ contract Adjudicator is IAdjudicator, EIP712, ReentrancyGuardTransient {
         if (funds.isConcluded()) revert ChannelConcluded(id);
     }
 
+    function _checkOpeningCaller(Params calldata params) private view {
+        address caller = msg.sender;
+        if (
+            caller != params.participants[0] && caller != params.participants[1] && caller != params.payees[0]
+                && caller != params.payees[1]
+        ) revert OpeningChallengeUnauthorized(caller);
+    }
+
+    /// @dev True iff the channel concluded with, or has registered in a running challenge, the state
+    /// with this struct hash.
+    function _isKnownState(Record storage ch, bytes32 structHash) private view returns (bool) {
+        uint256 funds = ch.funds;
+        if (funds.isConcluded()) return funds.concludedWith(structHash);
+        return ch.challenge != 0 && ch.registered == uint256(structHash);
+    }
+
     function _checkSignatures(Params calldata params, bytes32 structHash, bytes[2] calldata sigs) private view {
         bytes32 digest = _hashTypedDataV4(structHash);
         _checkSignature(params.participants[0], digest, sigs[0], 0);
         _checkSignature(params.participants[1], digest, sigs[1], 1);
     }
 
-    /// @dev A key's signature must recover to the participant with a low s (ECDSA rejects
-    /// malleable ones); anything else is asked of the participant as an ERC-1271 wallet.
-    function _checkSignature(address signer, bytes32 digest, bytes calldata sig, uint8 index) private view {
+    /// @dev ECDSA only, low s (OpenZeppelin rejects malleable signatures); no ERC-1271.
+    function _checkSignature(address signer, bytes32 digest, bytes calldata sig, uint8 index) private pure {
         (address recovered, ECDSA.RecoverError err,) = ECDSA.tryRecoverCalldata(digest, sig);
-        if (err == ECDSA.RecoverError.NoError && recovered == signer) return;
-        if (SignatureChecker.isValidERC1271SignatureNowCalldata(signer, digest, sig)) return;
-        revert SignatureInvalid(index);
+        if (err != ECDSA.RecoverError.NoError || recovered != signer) revert SignatureInvalid(index);
     }
 
-    function _clearChallenge(Slots storage ch) private {
-        delete ch.challenge;
-        if (ch.net != 0) delete ch.net;
+    function _split(Record storage ch, uint256 funds, State calldata state)
+        private
+        view
+        returns (uint256[2] memory payouts, uint256[2] memory held)
+    {
+        (uint256 deposit0, uint256 deposit1) = funds.deposits();
+        (uint256 withdrawn0, uint256 withdrawn1) = funds.hasWithdrawn() ? ch.withdrawn.pair() : (0, 0);
+        return Payouts.split(deposit0, deposit1, withdrawn0, withdrawn1, state.transferred, state.locked);
     }
 
     /// @dev Credits what arrived, so a fee-on-transfer token can't inflate a deposit. The record
@@ -266,23 +392,23 @@ contract Adjudicator is IAdjudicator, EIP712, ReentrancyGuardTransient {
     }
 
     function _addDeposit(bytes32 id, uint8 participant, uint256 received) private {
-        Slots storage ch = _channels[id];
+        Record storage ch = _channels[id];
         uint256 funds = ch.funds;
         if (funds.isConcluded()) revert ChannelConcluded(id);
         uint256 previous = funds.depositOf(participant);
         if (received > MAX_DEPOSIT - previous) revert DepositOverflow(previous, received);
-        // previous + received <= MAX_DEPOSIT, checked above.
         uint256 updated;
         unchecked {
+            // previous + received <= MAX_DEPOSIT, checked above.
             updated = previous + received;
         }
         ch.funds = funds.withDeposit(participant, updated);
         emit Deposited(id, participant, received, updated);
     }
 
-    function _payOut(Params calldata params, uint256 payout0, uint256 payout1) private {
-        _push(params.asset, params.participants[0], payout0);
-        _push(params.asset, params.participants[1], payout1);
+    function _payOut(Params calldata params, uint256[2] memory payouts) private {
+        _push(params.asset, params.payees[0], payouts[0]);
+        _push(params.asset, params.payees[1], payouts[1]);
     }
 
     /// @dev Pushes a payout with bounded gas; if the receiver or the token refuses it, the
@@ -312,10 +438,7 @@ contract Adjudicator is IAdjudicator, EIP712, ReentrancyGuardTransient {
 
     /// @dev `transfer` succeeded iff the call did not revert and returned nothing (from a
     /// contract) or a true word, as SafeERC20 judges it.
-    function _tryPushToken(address token, address to, uint256 amount, uint256 gasLimit)
-        private
-        returns (bool success)
-    {
+    function _tryPushToken(address token, address to, uint256 amount, uint256 gasLimit) private returns (bool success) {
         bytes4 selector = IERC20.transfer.selector;
         assembly ("memory-safe") {
             let ptr := mload(0x40)

@@ -2,37 +2,45 @@
 pragma solidity 0.8.28;
 
 /// @title Payout maths
-/// @notice payout[i] = deposit[i] + transferred[1-i] - transferred[i], clamped to
-/// [0, deposit[0] + deposit[1]], so the two payouts always add up to the deposits.
+/// @notice What each side is paid and what stays held back for locks when a channel concludes.
+/// The channel holds `total = Σdeposit - Σwithdrawn`. Participant 0's balance,
+/// `deposit0 - withdrawn0 + transferred1 - transferred0 - locked0`, clamped to [0, total], is paid
+/// first; then each side's locked amount is held back from what is left (0's, then 1's); participant 1
+/// gets the rest. For a state honest clients sign this is exactly each side's balance and locked
+/// amount; for any other it still adds up to `total`: nothing is created and nothing lost.
 library Payouts {
-    /// @dev Deposits are below 2^120 each (see ChannelRecord), so a net transfer beyond ±2^128
-    /// pays the same as ±2^128: clamping there keeps the maths in int256 without changing a payout.
-    int256 internal constant NET_LIMIT = int256(1 << 128);
+    /// @dev Deposits are below 2^120 and withdrawals below 2^122 (see ChannelRecord), so a net
+    /// transfer or locked amount beyond 2^128 pays the same as 2^128: clamping there keeps the maths
+    /// in int256 without changing a payout.
+    uint256 internal constant LIMIT = 1 << 128;
 
-    /// @notice What participant 0 gains from participant 1: transferred[1] - transferred[0], clamped.
-    function net(uint256[2] calldata transferred) internal pure returns (int256) {
-        uint256 t0 = transferred[0];
-        uint256 t1 = transferred[1];
-        if (t1 >= t0) {
-            uint256 gain = t1 - t0;
-            return gain >= uint256(NET_LIMIT) ? NET_LIMIT : int256(gain);
-        }
-        uint256 loss = t0 - t1;
-        return loss >= uint256(NET_LIMIT) ? -NET_LIMIT : -int256(loss);
+    function split(
+        uint256 deposit0,
+        uint256 deposit1,
+        uint256 withdrawn0,
+        uint256 withdrawn1,
+        uint256[2] calldata transferred,
+        uint256[2] calldata locked
+    ) internal pure returns (uint256[2] memory payouts, uint256[2] memory held) {
+        // Withdrawals never exceed deposits in sum (partialWithdraw checks it).
+        uint256 rest = deposit0 + deposit1 - withdrawn0 - withdrawn1;
+        int256 balance0 =
+            int256(deposit0) - int256(withdrawn0) + _net(transferred[0], transferred[1]) - int256(_cap(locked[0]));
+        if (balance0 > 0) payouts[0] = uint256(balance0) < rest ? uint256(balance0) : rest;
+        rest -= payouts[0];
+        held[0] = locked[0] < rest ? locked[0] : rest;
+        rest -= held[0];
+        held[1] = locked[1] < rest ? locked[1] : rest;
+        payouts[1] = rest - held[1];
     }
 
-    /// @notice Splits the deposits by the net transfer to participant 0.
-    function split(uint256 deposit0, uint256 deposit1, int256 net0)
-        internal
-        pure
-        returns (uint256 payout0, uint256 payout1)
-    {
-        uint256 total = deposit0 + deposit1;
-        // deposit0 < 2^120 and |net0| <= 2^128: the sum fits an int256.
-        int256 allocation0 = int256(deposit0) + net0;
-        if (allocation0 <= 0) payout0 = 0;
-        else if (uint256(allocation0) >= total) payout0 = total;
-        else payout0 = uint256(allocation0);
-        payout1 = total - payout0;
+    /// @dev transferred1 - transferred0, clamped to ±LIMIT.
+    function _net(uint256 transferred0, uint256 transferred1) private pure returns (int256) {
+        if (transferred1 >= transferred0) return int256(_cap(transferred1 - transferred0));
+        return -int256(_cap(transferred0 - transferred1));
+    }
+
+    function _cap(uint256 amount) private pure returns (uint256) {
+        return amount < LIMIT ? amount : LIMIT;
     }
 }

@@ -1,7 +1,8 @@
+import { createHash } from "node:crypto";
 import { AbiCoder } from "ethers";
 import { ValueOutOfRangeError } from "../errors";
-import { PARAMS_ABI_TYPE, STATE_TYPEHASH, domainSeparator, paramsValue, sluiceDomain, type SluiceDomain } from "../typedData";
-import type { Address, Hex, Params, Payment, State } from "../types";
+import { PARAMS_ABI_TYPE, STATE_TYPEHASH, WITHDRAWAL_TYPEHASH, domainSeparator, paramsValue, sluiceDomain, type SluiceDomain } from "../typedData";
+import type { Address, Hex, Lock, Params, Payment, State, Withdrawal } from "../types";
 import { keccak256Bytes } from "./keccak";
 
 const UINT64_MAX = (1n << 64n) - 1n;
@@ -39,18 +40,20 @@ export function fromHex(hex: string, field = "bytes"): Buffer {
 }
 
 /**
- * EIP-712 digests of states for one adjudicator, by direct ABI encoding with a precomputed type
- * hash and domain separator: the same digest as the contract's `hashState` and as ethers'
- * `TypedDataEncoder`, without the generic encoder's cost.
+ * EIP-712 digests of states and withdrawals for one adjudicator, by direct ABI encoding with
+ * precomputed type hashes and domain separator: the same digests as the contract's `hashState`
+ * and `hashWithdrawal` and as ethers' `TypedDataEncoder`, without the generic encoder's cost.
  */
 export class StateHasher {
   readonly domain: SluiceDomain;
   readonly domainSeparator: Hex;
   /** 0x1901 || domainSeparator || structHash */
   private readonly outer = Buffer.alloc(66);
-  /** typeHash || channelId || version || keccak(transferred) || paymentsRoot || isFinal */
-  private readonly struct = Buffer.alloc(192);
-  private readonly transfers = Buffer.alloc(64);
+  /** typeHash || channelId || version || keccak(transferred) || keccak(locked) || locksRoot || paymentsRoot || isFinal */
+  private readonly struct = Buffer.alloc(256);
+  private readonly pair = Buffer.alloc(64);
+  /** typeHash || channelId || participant || total || expiry */
+  private readonly withdrawal = Buffer.alloc(160);
 
   constructor(chainId: bigint, verifyingContract: Address) {
     this.domain = sluiceDomain(chainId, verifyingContract);
@@ -59,6 +62,7 @@ export class StateHasher {
     this.outer[1] = 0x01;
     writeBytes32(this.outer, 2, this.domainSeparator, "domainSeparator");
     writeBytes32(this.struct, 0, STATE_TYPEHASH, "typeHash");
+    writeBytes32(this.withdrawal, 0, WITHDRAWAL_TYPEHASH, "typeHash");
   }
 
   /** `hashStruct(state)`, as `StateHash.structHash`. */
@@ -66,24 +70,49 @@ export class StateHasher {
     const s = this.struct;
     writeBytes32(s, 32, state.channelId, "channelId");
     writeUint(s, 64, state.version, UINT64_MAX, "version");
-    writeUint(this.transfers, 0, state.transferred[0], UINT256_MAX, "transferred[0]");
-    writeUint(this.transfers, 32, state.transferred[1], UINT256_MAX, "transferred[1]");
-    keccak256Bytes(this.transfers).copy(s, 96);
-    writeBytes32(s, 128, state.paymentsRoot, "paymentsRoot");
-    s.fill(0, 160, 192);
-    if (state.isFinal) s[191] = 1;
+    this.hashPair(state.transferred, "transferred").copy(s, 96);
+    this.hashPair(state.locked, "locked").copy(s, 128);
+    writeBytes32(s, 160, state.locksRoot, "locksRoot");
+    writeBytes32(s, 192, state.paymentsRoot, "paymentsRoot");
+    s.fill(0, 224, 256);
+    if (state.isFinal) s[255] = 1;
     return keccak256Bytes(s);
   }
 
   /** The 32-byte digest both participants sign for `state` (the contract's `hashState`). */
   digest(state: State): Buffer {
-    this.structHash(state).copy(this.outer, 34);
-    return keccak256Bytes(this.outer);
+    return this.wrap(this.structHash(state));
   }
 
   /** `digest` as hex. */
   digestHex(state: State): Hex {
     return toHex(this.digest(state));
+  }
+
+  /** `hashStruct(w)`, as `WithdrawalHash.structHash`. */
+  withdrawalStructHash(w: Withdrawal): Buffer {
+    const b = this.withdrawal;
+    writeBytes32(b, 32, w.channelId, "channelId");
+    writeUint(b, 64, BigInt(w.participant), 255n, "participant");
+    writeUint(b, 96, w.total, UINT256_MAX, "total");
+    writeUint(b, 128, w.expiry, UINT64_MAX, "expiry");
+    return keccak256Bytes(b);
+  }
+
+  /** The digest both participants sign for a withdrawal (the contract's `hashWithdrawal`). */
+  withdrawalDigest(w: Withdrawal): Buffer {
+    return this.wrap(this.withdrawalStructHash(w));
+  }
+
+  private wrap(structHash: Buffer): Buffer {
+    structHash.copy(this.outer, 34);
+    return keccak256Bytes(this.outer);
+  }
+
+  private hashPair(values: readonly [bigint, bigint], field: string): Buffer {
+    writeUint(this.pair, 0, values[0], UINT256_MAX, `${field}[0]`);
+    writeUint(this.pair, 32, values[1], UINT256_MAX, `${field}[1]`);
+    return keccak256Bytes(this.pair);
   }
 }
 
@@ -108,6 +137,37 @@ export function paymentLeaf(payment: Payment): Buffer {
 /** `paymentLeaf` as hex. */
 export function paymentLeafHex(payment: Payment): Hex {
   return toHex(paymentLeaf(payment));
+}
+
+const lockBuffer = Buffer.alloc(192);
+
+/** `keccak256(abi.encode(lock))`, the inner hash of a lock leaf. */
+export function lockHash(lock: Lock): Buffer {
+  const b = lockBuffer;
+  writeBytes32(b, 0, lock.channelId, "lock.channelId");
+  writeUint(b, 32, BigInt(lock.sender), 255n, "lock.sender");
+  writeUint(b, 64, lock.amount, UINT256_MAX, "lock.amount");
+  writeBytes32(b, 96, lock.hashlock, "lock.hashlock");
+  writeUint(b, 128, lock.expiry, UINT64_MAX, "lock.expiry");
+  writeBytes32(b, 160, lock.ref, "lock.ref");
+  return keccak256Bytes(b);
+}
+
+/** The Merkle leaf of a lock: `keccak256(bytes.concat(keccak256(abi.encode(lock))))`. */
+export function lockLeaf(lock: Lock): Buffer {
+  return keccak256Bytes(lockHash(lock));
+}
+
+/** `lockLeaf` as hex. */
+export function lockLeafHex(lock: Lock): Hex {
+  return toHex(lockLeaf(lock));
+}
+
+/** The hashlock of a 32-byte secret: `sha256(secret)`, as the contract's secret registry computes it. */
+export function hashlockOf(secret: Hex): Hex {
+  const bytes = fromHex(secret, "secret");
+  if (bytes.length !== 32) throw new ValueOutOfRangeError("secret (bytes32)", secret);
+  return toHex(createHash("sha256").update(bytes).digest());
 }
 
 /** The channel id of `params`: `keccak256(abi.encode(params))`, as the contract's `channelId`. */

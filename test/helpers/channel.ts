@@ -1,7 +1,7 @@
 import { AbiCoder, keccak256, type Signer } from "ethers";
 import type { Adjudicator } from "../../typechain-types";
-import { PARAMS_ABI_TYPE, STATE_TYPES, sluiceDomain, stateValue } from "../../src/typedData";
-import type { Address, Hex, Params, State } from "../../src/types";
+import { PARAMS_ABI_TYPE, STATE_TYPES, WITHDRAWAL_TYPES, sluiceDomain, stateValue, withdrawalValue } from "../../src/typedData";
+import type { Address, Hex, Params, State, Withdrawal } from "../../src/types";
 import { openingState } from "../../src/types";
 
 export { openingState };
@@ -13,10 +13,25 @@ export function channelIdOf(params: Params): Hex {
   return keccak256(coder.encode([PARAMS_ABI_TYPE], [params])) as Hex;
 }
 
-export async function signState(adjudicator: Adjudicator, signer: Signer, state: State): Promise<Hex> {
+async function domainFor(adjudicator: Adjudicator, signer: Signer) {
   const { chainId } = await signer.provider!.getNetwork();
-  const domain = sluiceDomain(chainId, (await adjudicator.getAddress()) as Address);
-  return (await signer.signTypedData(domain, STATE_TYPES, stateValue(state))) as Hex;
+  return sluiceDomain(chainId, (await adjudicator.getAddress()) as Address);
+}
+
+export async function signState(adjudicator: Adjudicator, signer: Signer, state: State): Promise<Hex> {
+  return (await signer.signTypedData(await domainFor(adjudicator, signer), STATE_TYPES, stateValue(state))) as Hex;
+}
+
+export async function signWithdrawal(adjudicator: Adjudicator, signer: Signer, w: Withdrawal): Promise<Hex> {
+  return (await signer.signTypedData(await domainFor(adjudicator, signer), WITHDRAWAL_TYPES, withdrawalValue(w))) as Hex;
+}
+
+export async function signWithdrawalBoth(
+  adjudicator: Adjudicator,
+  signers: readonly [Signer, Signer],
+  w: Withdrawal,
+): Promise<[Hex, Hex]> {
+  return [await signWithdrawal(adjudicator, signers[0], w), await signWithdrawal(adjudicator, signers[1], w)];
 }
 
 export async function signBoth(adjudicator: Adjudicator, signers: readonly [Signer, Signer], state: State): Promise<[Hex, Hex]> {

@@ -15,6 +15,7 @@ import { channelIdOf, openingState, signBoth } from "./channel";
 /** Params in the mutable shape typechain's `ParamsStruct` takes (also a valid `Params`). */
 export interface ChannelParams {
   participants: [Address, Address];
+  payees: [Address, Address];
   asset: Address;
   challengePeriod: bigint;
   nonce: bigint;
@@ -25,8 +26,18 @@ export interface ChannelState {
   channelId: Hex;
   version: bigint;
   transferred: [bigint, bigint];
+  locked: [bigint, bigint];
+  locksRoot: Hex;
   paymentsRoot: Hex;
   isFinal: boolean;
+}
+
+/** Withdrawal in the mutable shape typechain's `WithdrawalStruct` takes (also a valid `Withdrawal`). */
+export interface ChannelWithdrawal {
+  channelId: Hex;
+  participant: 0 | 1;
+  total: bigint;
+  expiry: bigint;
 }
 
 export type Sigs = [Hex, Hex];
@@ -46,8 +57,9 @@ export function makeParams(
   asset: Address = ETH,
   nonce = 1n,
   challengePeriod = PERIOD,
+  payees: readonly [Address, Address] = participants,
 ): ChannelParams {
-  return { participants: [participants[0], participants[1]], asset, challengePeriod, nonce };
+  return { participants: [participants[0], participants[1]], payees: [payees[0], payees[1]], asset, challengePeriod, nonce };
 }
 
 export function idOf(params: ChannelParams): Hex {
@@ -56,7 +68,7 @@ export function idOf(params: ChannelParams): Hex {
 
 export function opening(params: ChannelParams): ChannelState {
   const s = openingState(channelIdOf(params));
-  return { ...s, transferred: [s.transferred[0], s.transferred[1]] };
+  return { ...s, transferred: [s.transferred[0], s.transferred[1]], locked: [s.locked[0], s.locked[1]] };
 }
 
 export function makeState(
@@ -65,8 +77,21 @@ export function makeState(
   transferred: readonly [bigint, bigint],
   isFinal = false,
   paymentsRoot: Hex = ZERO_HASH,
+  locks: { locked: readonly [bigint, bigint]; locksRoot: Hex } = { locked: [0n, 0n], locksRoot: ZERO_HASH },
 ): ChannelState {
-  return { channelId: channelIdOf(params), version, transferred: [transferred[0], transferred[1]], paymentsRoot, isFinal };
+  return {
+    channelId: channelIdOf(params),
+    version,
+    transferred: [transferred[0], transferred[1]],
+    locked: [locks.locked[0], locks.locked[1]],
+    locksRoot: locks.locksRoot,
+    paymentsRoot,
+    isFinal,
+  };
+}
+
+export function makeWithdrawal(params: ChannelParams, participant: 0 | 1, total: bigint, expiry: bigint): ChannelWithdrawal {
+  return { channelId: channelIdOf(params), participant, total, expiry };
 }
 
 /** Signs `state` under an arbitrary EIP-712 domain (another chain, contract, name...). */
@@ -144,8 +169,9 @@ export async function balanceIn(asset: Address, holder: Address): Promise<bigint
 }
 
 /**
- * Conservation: what the adjudicator holds in `asset` equals the deposits of the given channels
- * still open or challenged plus the credits of the given owners. Pass every channel and every
+ * Conservation: what the adjudicator holds in `asset` equals, over the given channels, the
+ * deposits minus the withdrawals of those still open or challenged and what is held back for the
+ * locks of concluded ones, plus the credits of the given owners. Pass every channel and every
  * owner the scenario touched in that asset.
  */
 export async function expectConserved(
@@ -157,9 +183,16 @@ export async function expectConserved(
   let owed = 0n;
   for (const params of channels) {
     expect(params.asset, "conservation is checked per asset").to.equal(asset);
-    const [mode, , , deposits] = await adjudicator.channel(channelIdOf(params));
-    if (Number(mode) === 3) expect(deposits[0] + deposits[1]).to.equal(0n);
-    owed += deposits[0] + deposits[1];
+    const id = channelIdOf(params);
+    const [mode, , , deposits, withdrawn] = await adjudicator.channel(id);
+    const held = await adjudicator.heldBack(id);
+    if (Number(mode) === 3) {
+      expect(deposits[0] + deposits[1] + withdrawn[0] + withdrawn[1]).to.equal(0n);
+      owed += held[0] + held[1];
+    } else {
+      expect(held[0] + held[1]).to.equal(0n);
+      owed += deposits[0] + deposits[1] - withdrawn[0] - withdrawn[1];
+    }
   }
   for (const owner of new Set(owners)) owed += await adjudicator.credits(owner, asset);
   expect(await balanceIn(asset, await addressOf(adjudicator)), "adjudicator balance vs deposits + credits").to.equal(owed);
@@ -233,11 +266,30 @@ export async function now(): Promise<bigint> {
   return BigInt(block!.timestamp);
 }
 
-/** The payout rule of DESIGN.md, computed independently: deposit[i] + transferred[1-i] - transferred[i], clamped. */
+/**
+ * The payout rule of DESIGN.md and IAdjudicator, computed independently with unbounded integers:
+ * participant 0's balance `deposit0 - withdrawn0 + transferred1 - transferred0 - locked0` clamped to
+ * what the channel holds, then each side's locked amount held back from what is left, then the rest
+ * to participant 1.
+ */
+export function expectedSplit(
+  deposits: readonly [bigint, bigint],
+  transferred: readonly [bigint, bigint],
+  withdrawn: readonly [bigint, bigint] = [0n, 0n],
+  locked: readonly [bigint, bigint] = [0n, 0n],
+): { payouts: [bigint, bigint]; held: [bigint, bigint] } {
+  let rest = deposits[0] + deposits[1] - withdrawn[0] - withdrawn[1];
+  const min = (a: bigint, b: bigint) => (a < b ? a : b);
+  let p0 = deposits[0] - withdrawn[0] + transferred[1] - transferred[0] - locked[0];
+  p0 = p0 < 0n ? 0n : min(p0, rest);
+  rest -= p0;
+  const h0 = min(locked[0], rest);
+  rest -= h0;
+  const h1 = min(locked[1], rest);
+  return { payouts: [p0, rest - h1], held: [h0, h1] };
+}
+
+/** `expectedSplit`'s payouts for a state without locks or withdrawals. */
 export function expectedPayouts(deposits: readonly [bigint, bigint], transferred: readonly [bigint, bigint]): [bigint, bigint] {
-  const total = deposits[0] + deposits[1];
-  let p0 = deposits[0] + transferred[1] - transferred[0];
-  if (p0 < 0n) p0 = 0n;
-  if (p0 > total) p0 = total;
-  return [p0, total - p0];
+  return expectedSplit(deposits, transferred).payouts;
 }
