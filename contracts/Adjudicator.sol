@@ -10,6 +10,7 @@ import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/Reentrancy
 
 import {IAdjudicator} from "./interfaces/IAdjudicator.sol";
 import {Params, State, Payment, Lock, Withdrawal} from "./interfaces/SluiceTypes.sol";
+import {ChannelId} from "./libraries/ChannelId.sol";
 import {ChannelRecord} from "./libraries/ChannelRecord.sol";
 import {LockLeaf} from "./libraries/LockLeaf.sol";
 import {PaymentLeaf} from "./libraries/PaymentLeaf.sol";
@@ -51,7 +52,7 @@ contract Adjudicator is IAdjudicator, EIP712, ReentrancyGuardTransient {
 
     /// @inheritdoc IAdjudicator
     function channelId(Params calldata params) external pure returns (bytes32) {
-        return _channelId(params);
+        return ChannelId.hash(params);
     }
 
     /// @inheritdoc IAdjudicator
@@ -121,7 +122,7 @@ contract Adjudicator is IAdjudicator, EIP712, ReentrancyGuardTransient {
         _checkParams(params);
         if (participant > 1) revert ParticipantIndexInvalid(participant);
         if (amount == 0) revert DepositZero();
-        bytes32 id = _channelId(params);
+        bytes32 id = ChannelId.hash(params);
         address asset = params.asset;
         if (asset == address(0)) {
             if (msg.value != amount) revert DepositValueMismatch(msg.value, amount);
@@ -137,7 +138,7 @@ contract Adjudicator is IAdjudicator, EIP712, ReentrancyGuardTransient {
         external
         nonReentrant
     {
-        bytes32 id = _channelId(params);
+        bytes32 id = ChannelId.hash(params);
         if (w.channelId != id) revert WithdrawalChannelMismatch(id, w.channelId);
         uint8 participant = w.participant;
         if (participant > 1) revert ParticipantIndexInvalid(participant);
@@ -315,12 +316,8 @@ contract Adjudicator is IAdjudicator, EIP712, ReentrancyGuardTransient {
 
     // ---------------------------------------------------------------- internals
 
-    function _channelId(Params calldata params) private pure returns (bytes32) {
-        return keccak256(abi.encode(params));
-    }
-
     function _channelIdOf(Params calldata params, State calldata state) private pure returns (bytes32 id) {
-        id = _channelId(params);
+        id = ChannelId.hash(params);
         if (state.channelId != id) revert StateChannelMismatch(id, state.channelId);
     }
 

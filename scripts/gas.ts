@@ -67,6 +67,18 @@ async function gasOf(tx: Promise<ContractTransactionResponse>): Promise<number> 
     let intrinsic = 21000;
     for (const x of ethers.getBytes(sent.data)) intrinsic += x === 0 ? 4 : 16;
     console.log(`gas ${receipt!.gasUsed} intrinsic ${intrinsic} execution ${Number(receipt!.gasUsed) - intrinsic}`);
+    if (process.env.GAS_DEBUG === "ops") {
+      const trace = (await network.provider.send("debug_traceTransaction", [sent.hash, {}])) as { structLogs: { op: string; gasCost: number; depth: number }[] };
+      const byOp = new Map<string, number>();
+      let steps = 0;
+      for (const l of trace.structLogs) {
+        if (l.depth !== 1) continue;
+        steps++;
+        const op = l.op.startsWith("PUSH") || l.op.startsWith("DUP") || l.op.startsWith("SWAP") ? l.op.replace(/\d+$/, "") : l.op;
+        byOp.set(op, (byOp.get(op) ?? 0) + (op === "CALL" || op === "STATICCALL" ? 0 : l.gasCost));
+      }
+      console.log(`  steps ${steps}`, [...byOp.entries()].sort((a, b) => b[1] - a[1]).slice(0, 14).map(([o, g]) => `${o}:${g}`).join(" "));
+    }
   }
   return Number(receipt!.gasUsed);
 }
