@@ -267,3 +267,27 @@ export class WrongRoleError extends SluiceError {
     super(`participant ${participant} can't ${operation}${hint ? `: ${hint}` : ""}`);
   }
 }
+
+// ------------------------------------------------------------------ locks
+
+/**
+ * Two locks of one locks tree have the same leaf (same channel, sender, amount, hashlock, expiry
+ * and ref). The contract resolves each leaf once, so the second would never be paid: a state
+ * must not carry both.
+ */
+export class DuplicateLockError extends SluiceError {
+  override readonly name: string = "DuplicateLockError";
+
+  constructor(readonly leaf: string) {
+    super(`duplicate lock: leaf ${leaf} is already in the locks tree`);
+  }
+}
+
+/** A lock (or leaf) asked for is not in the locks tree. */
+export class UnknownLockError extends SluiceError {
+  override readonly name: string = "UnknownLockError";
+
+  constructor(readonly leaf: string) {
+    super(`no lock with leaf ${leaf} in the locks tree`);
+  }
+}

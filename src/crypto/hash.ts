@@ -3,7 +3,7 @@ import { AbiCoder } from "ethers";
 import { ValueOutOfRangeError } from "../errors";
 import { PARAMS_ABI_TYPE, STATE_TYPEHASH, WITHDRAWAL_TYPEHASH, domainSeparator, paramsValue, sluiceDomain, type SluiceDomain } from "../typedData";
 import type { Address, Hex, Lock, Params, Payment, State, Withdrawal } from "../types";
-import { keccak256Bytes } from "./keccak";
+import { keccak256Bytes, type Keccak256 } from "./keccak";
 
 const UINT64_MAX = (1n << 64n) - 1n;
 const UINT256_MAX = (1n << 256n) - 1n;
@@ -43,6 +43,8 @@ export function fromHex(hex: string, field = "bytes"): Buffer {
  * EIP-712 digests of states and withdrawals for one adjudicator, by direct ABI encoding with
  * precomputed type hashes and domain separator: the same digests as the contract's `hashState`
  * and `hashWithdrawal` and as ethers' `TypedDataEncoder`, without the generic encoder's cost.
+ * The keccak256 is the native one where it loads (`keccak256Bytes`); pass `keccak256Js` to force
+ * the pure-JS path (both give the same bytes, as the tests check).
  */
 export class StateHasher {
   readonly domain: SluiceDomain;
@@ -55,7 +57,10 @@ export class StateHasher {
   /** typeHash || channelId || participant || total || expiry */
   private readonly withdrawal = Buffer.alloc(160);
 
-  constructor(chainId: bigint, verifyingContract: Address) {
+  private readonly keccak: Keccak256;
+
+  constructor(chainId: bigint, verifyingContract: Address, keccak: Keccak256 = keccak256Bytes) {
+    this.keccak = keccak;
     this.domain = sluiceDomain(chainId, verifyingContract);
     this.domainSeparator = domainSeparator(this.domain);
     this.outer[0] = 0x19;
@@ -76,7 +81,12 @@ export class StateHasher {
     writeBytes32(s, 192, state.paymentsRoot, "paymentsRoot");
     s.fill(0, 224, 256);
     if (state.isFinal) s[255] = 1;
-    return keccak256Bytes(s);
+    return this.keccak(s);
+  }
+
+  /** `structHash` as hex: the fingerprint the contract keeps of a registered or concluded state. */
+  structHashHex(state: State): Hex {
+    return toHex(this.structHash(state));
   }
 
   /** The 32-byte digest both participants sign for `state` (the contract's `hashState`). */
@@ -96,7 +106,7 @@ export class StateHasher {
     writeUint(b, 64, BigInt(w.participant), 255n, "participant");
     writeUint(b, 96, w.total, UINT256_MAX, "total");
     writeUint(b, 128, w.expiry, UINT64_MAX, "expiry");
-    return keccak256Bytes(b);
+    return this.keccak(b);
   }
 
   /** The digest both participants sign for a withdrawal (the contract's `hashWithdrawal`). */
@@ -104,34 +114,39 @@ export class StateHasher {
     return this.wrap(this.withdrawalStructHash(w));
   }
 
+  /** `withdrawalDigest` as hex. */
+  withdrawalDigestHex(w: Withdrawal): Hex {
+    return toHex(this.withdrawalDigest(w));
+  }
+
   private wrap(structHash: Buffer): Buffer {
     structHash.copy(this.outer, 34);
-    return keccak256Bytes(this.outer);
+    return this.keccak(this.outer);
   }
 
   private hashPair(values: readonly [bigint, bigint], field: string): Buffer {
     writeUint(this.pair, 0, values[0], UINT256_MAX, `${field}[0]`);
     writeUint(this.pair, 32, values[1], UINT256_MAX, `${field}[1]`);
-    return keccak256Bytes(this.pair);
+    return this.keccak(this.pair);
   }
 }
 
 const paymentBuffer = Buffer.alloc(160);
 
 /** `keccak256(abi.encode(payment))`, the inner hash of a payment leaf. */
-export function paymentHash(payment: Payment): Buffer {
+export function paymentHash(payment: Payment, keccak: Keccak256 = keccak256Bytes): Buffer {
   const b = paymentBuffer;
   writeBytes32(b, 0, payment.channelId, "payment.channelId");
   writeUint(b, 32, payment.seq, UINT64_MAX, "payment.seq");
   writeUint(b, 64, BigInt(payment.payer), 255n, "payment.payer");
   writeUint(b, 96, payment.amount, UINT256_MAX, "payment.amount");
   writeBytes32(b, 128, payment.ref, "payment.ref");
-  return keccak256Bytes(b);
+  return keccak(b);
 }
 
 /** The Merkle leaf of a payment: `keccak256(bytes.concat(keccak256(abi.encode(payment))))`. */
-export function paymentLeaf(payment: Payment): Buffer {
-  return keccak256Bytes(paymentHash(payment));
+export function paymentLeaf(payment: Payment, keccak: Keccak256 = keccak256Bytes): Buffer {
+  return keccak(paymentHash(payment, keccak));
 }
 
 /** `paymentLeaf` as hex. */
@@ -142,7 +157,7 @@ export function paymentLeafHex(payment: Payment): Hex {
 const lockBuffer = Buffer.alloc(192);
 
 /** `keccak256(abi.encode(lock))`, the inner hash of a lock leaf. */
-export function lockHash(lock: Lock): Buffer {
+export function lockHash(lock: Lock, keccak: Keccak256 = keccak256Bytes): Buffer {
   const b = lockBuffer;
   writeBytes32(b, 0, lock.channelId, "lock.channelId");
   writeUint(b, 32, BigInt(lock.sender), 255n, "lock.sender");
@@ -150,12 +165,12 @@ export function lockHash(lock: Lock): Buffer {
   writeBytes32(b, 96, lock.hashlock, "lock.hashlock");
   writeUint(b, 128, lock.expiry, UINT64_MAX, "lock.expiry");
   writeBytes32(b, 160, lock.ref, "lock.ref");
-  return keccak256Bytes(b);
+  return keccak(b);
 }
 
 /** The Merkle leaf of a lock: `keccak256(bytes.concat(keccak256(abi.encode(lock))))`. */
-export function lockLeaf(lock: Lock): Buffer {
-  return keccak256Bytes(lockHash(lock));
+export function lockLeaf(lock: Lock, keccak: Keccak256 = keccak256Bytes): Buffer {
+  return keccak(lockHash(lock, keccak));
 }
 
 /** `lockLeaf` as hex. */

@@ -24,11 +24,4 @@ export {
   type Secp256k1Kind,
 } from "./secp256k1";
 export { KeySigner, type StateSigner } from "./signer";
-export {
-  EcdsaVerifier,
-  Erc1271Verifier,
-  SignatureCheckerVerifier,
-  defaultVerifier,
-  ERC1271_MAGIC_VALUE,
-  type SignatureVerifier,
-} from "./verifier";
+export { EcdsaVerifier, defaultVerifier, type SignatureVerifier } from "./verifier";

@@ -3,7 +3,12 @@ import type { Address, Hex } from "../types";
 import { fromHex, toHex } from "./hash";
 import { publicKeyToAddress, secp256k1Backend, type Secp256k1Backend, type Secp256k1Kind } from "./secp256k1";
 
-/** Signs state digests for one participant; a contract wallet's signer may return any bytes. */
+/**
+ * Signs state and withdrawal digests for one participant: a 65-byte ECDSA signature (r || s || v,
+ * low s) by the key whose address is `participants[i]`. Protocol v2 has no contract signers; a
+ * signer that returns anything else (e.g. an ERC-1271 wallet's format) is refused by the contract
+ * and by `EcdsaVerifier`. A hardware or remote signer may answer asynchronously.
+ */
 export interface StateSigner {
   /** The participant address the signatures are for. */
   readonly address: Address;

@@ -1,2 +1,3 @@
 export { MerkleTree, hashPair } from "./tree";
 export { PaymentLog, type PaymentProof } from "./paymentLog";
+export { LocksTree, type LockProof } from "./locks";

@@ -1,5 +1,5 @@
 import fc from "fast-check";
-import type { Hex, Payment, State } from "../../src/types";
+import type { Hex, Lock, Payment, State, Withdrawal } from "../../src/types";
 
 export const UINT64_MAX = (1n << 64n) - 1n;
 export const UINT256_MAX = (1n << 256n) - 1n;
@@ -12,13 +12,37 @@ export const bytes32 = (): fc.Arbitrary<Hex> => fc.uint8Array({ minLength: 32, m
 export const uint = (max: bigint): fc.Arbitrary<bigint> =>
   fc.oneof(fc.bigInt({ min: 0n, max: 1000n }), fc.bigInt({ min: 0n, max }), fc.bigInt({ min: max - 1000n > 0n ? max - 1000n : 0n, max }));
 
+/** A 32-byte value that is sometimes zero (the roots of an empty log or lock set). */
+export const root = (): fc.Arbitrary<Hex> => fc.oneof({ weight: 1, arbitrary: fc.constant(`0x${"00".repeat(32)}` as Hex) }, { weight: 4, arbitrary: bytes32() });
+
 export const stateArb = (): fc.Arbitrary<State> =>
   fc.record({
     channelId: bytes32(),
     version: uint(UINT64_MAX),
     transferred: fc.tuple(uint(UINT256_MAX), uint(UINT256_MAX)),
-    paymentsRoot: bytes32(),
+    locked: fc.tuple(uint(UINT256_MAX), uint(UINT256_MAX)),
+    locksRoot: root(),
+    paymentsRoot: root(),
     isFinal: fc.boolean(),
+  });
+
+export const withdrawalArb = (): fc.Arbitrary<Withdrawal> =>
+  fc.record({
+    channelId: bytes32(),
+    participant: fc.constantFrom(0 as const, 1 as const),
+    total: uint(UINT256_MAX),
+    expiry: uint(UINT64_MAX),
+  });
+
+/** A lock of channel `channelId` (any channel when omitted). */
+export const lockArb = (channelId?: Hex): fc.Arbitrary<Lock> =>
+  fc.record({
+    channelId: channelId === undefined ? bytes32() : fc.constant(channelId),
+    sender: fc.constantFrom(0 as const, 1 as const),
+    amount: uint(UINT256_MAX),
+    hashlock: bytes32(),
+    expiry: uint(UINT64_MAX),
+    ref: bytes32(),
   });
 
 export const paymentArb = (): fc.Arbitrary<Payment> =>

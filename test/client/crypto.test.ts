@@ -1,13 +1,10 @@
-import { loadFixture } from "@nomicfoundation/hardhat-toolbox/network-helpers";
 import { expect } from "chai";
 import fc from "fast-check";
 import { SigningKey, Wallet } from "ethers";
-import { ethers } from "hardhat";
+import * as crypto from "../../src/crypto";
 import {
   EcdsaVerifier,
-  Erc1271Verifier,
   KeySigner,
-  SignatureCheckerVerifier,
   isCanonicalSignature,
   jsSecp256k1,
   keccak256Js,
@@ -17,7 +14,9 @@ import {
 } from "../../src/crypto";
 import { InvalidArgumentError } from "../../src/errors";
 import type { Address, Hex } from "../../src/types";
-import { bytes32, hexOf, privateKeyArb } from "./arbitraries";
+import { bytes32, privateKeyArb } from "./arbitraries";
+
+const address = (): fc.Arbitrary<Address> => bytes32().map((b) => b.slice(0, 42) as Address);
 
 const N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
 const digestOf = (hex: Hex) => Buffer.from(hex.slice(2), "hex");
@@ -131,39 +130,28 @@ describe("client crypto", function () {
     });
   });
 
-  describe("ERC-1271", function () {
-    async function fixture() {
-      const owner = new KeySigner(hexOf(Buffer.alloc(32, 7)));
-      const wallet = await ethers.deployContract("ERC1271TestWallet", [owner.address]);
-      return { owner, wallet, address: (await wallet.getAddress()) as Address };
-    }
-
-    /** The wallet's signature format: the owner's ECDSA signature and a trailing 0x01. */
-    const walletSig = (owner: KeySigner, digest: Buffer) => `${owner.sign(digest)}01` as Hex;
-
-    it("Erc1271Verifier accepts what the wallet accepts and nothing else", async function () {
-      const { owner, address } = await loadFixture(fixture);
-      const verifier = new Erc1271Verifier(ethers.provider);
-      const digest = digestOf(fc.sample(bytes32(), 1)[0]);
-      expect(await verifier.verify(address, digest, walletSig(owner, digest))).to.equal(true);
-      const stranger = new KeySigner(hexOf(Buffer.alloc(32, 8)));
-      expect(await verifier.verify(address, digest, walletSig(stranger, digest))).to.equal(false);
-      expect(await verifier.verify(address, digest, owner.sign(digest))).to.equal(false);
-      const other = Buffer.from(digest);
-      other[31] ^= 1;
-      expect(await verifier.verify(address, other, walletSig(owner, digest))).to.equal(false);
-      // An address with no code answers nothing: not valid.
-      expect(await verifier.verify(owner.address, digest, walletSig(owner, digest))).to.equal(false);
+  describe("no contract signers (v2)", function () {
+    it("EcdsaVerifier refuses what an ERC-1271 wallet would accept for its address", function () {
+      fc.assert(
+        fc.property(privateKeyArb(), bytes32(), address(), (ownerKey, digest, wallet) => {
+          const owner = new KeySigner(ownerKey);
+          const d = digestOf(digest);
+          const verifier = new EcdsaVerifier();
+          // A wallet's formats: the owner's signature as is, or with a trailing type byte.
+          expect(verifier.verify(wallet, d, owner.sign(d))).to.equal(false);
+          expect(verifier.verify(wallet, d, `${owner.sign(d)}01` as Hex)).to.equal(false);
+          // Empty bytes (a pre-approved hash) verify nothing either.
+          expect(verifier.verify(wallet, d, "0x")).to.equal(false);
+          expect(verifier.verify(owner.address, d, owner.sign(d))).to.equal(true);
+        }),
+        { numRuns: 30 },
+      );
     });
 
-    it("SignatureCheckerVerifier takes ECDSA for keys and ERC-1271 for wallets, as the adjudicator", async function () {
-      const { owner, address } = await loadFixture(fixture);
-      const verifier = new SignatureCheckerVerifier(ethers.provider);
-      const digest = digestOf(fc.sample(bytes32(), 1)[0]);
-      expect(await verifier.verify(owner.address, digest, owner.sign(digest))).to.equal(true);
-      expect(await verifier.verify(address, digest, walletSig(owner, digest))).to.equal(true);
-      expect(await verifier.verify(address, digest, owner.sign(digest))).to.equal(false);
-      expect(await verifier.verify(owner.address, digest, walletSig(owner, digest))).to.equal(false);
+    it("the crypto module exports no ERC-1271 verifier any more", function () {
+      const names = Object.keys(crypto);
+      expect(names.filter((n) => /1271|SignatureChecker/i.test(n))).to.deep.equal([]);
+      expect(crypto.defaultVerifier()).to.be.instanceOf(EcdsaVerifier);
     });
   });
 });

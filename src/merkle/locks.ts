@@ -1,0 +1,151 @@
+import { DuplicateLockError, UnknownLockError, ValueOutOfRangeError, WrongChannelError } from "../errors";
+import { lockLeaf, toHex, MAX_UINT256 } from "../crypto/hash";
+import type { Hex, Lock } from "../types";
+import { MerkleTree } from "./tree";
+
+/** The proof that a lock is a leaf of a locks root, as the adjudicator's `resolveLock` takes it. */
+export interface LockProof {
+  lock: Lock;
+  leaf: Hex;
+  proof: Hex[];
+  root: Hex;
+}
+
+interface Entry {
+  lock: Lock;
+  leaf: Buffer;
+  hex: Hex;
+}
+
+/**
+ * The pending locks of a channel (both senders) and the Merkle tree of their leaves, whose root
+ * goes into a state's `locksRoot` and whose per-sender sums go into its `locked`.
+ *
+ * Leaves are `lockLeaf(lock)` = `keccak256(bytes.concat(keccak256(abi.encode(lock))))`, the tree
+ * the payments' one (sorted pairs, an odd node carried up: merkletreejs `sortPairs: true`,
+ * OpenZeppelin `MerkleProof` on chain). Locks are a set, not a log: the leaves are taken in
+ * ascending byte order, so the root depends only on which locks are pending, never on the order
+ * in which the two sides added them. The empty set has the zero root, as the contract expects of
+ * a state without locks. A tree is immutable: `with` and `without` return a new one.
+ */
+export class LocksTree {
+  readonly channelId: Hex;
+  /** Sorted by leaf, ascending. */
+  private readonly entries: readonly Entry[];
+  private readonly positions: ReadonlyMap<string, number>;
+  private readonly sums: readonly [bigint, bigint];
+  private tree: MerkleTree | undefined;
+
+  /**
+   * Throws `WrongChannelError` for a lock of another channel, `ValueOutOfRangeError` for a sender
+   * other than 0 or 1, a field outside its Solidity type or a per-sender sum beyond uint256, and
+   * `DuplicateLockError` for two locks with the same leaf (the contract pays a leaf once).
+   */
+  constructor(channelId: Hex, locks: Iterable<Lock> = []) {
+    this.channelId = channelId;
+    const entries: Entry[] = [];
+    for (const lock of locks) entries.push(entryOf(channelId, lock));
+    entries.sort((a, b) => Buffer.compare(a.leaf, b.leaf));
+    const positions = new Map<string, number>();
+    const sums: [bigint, bigint] = [0n, 0n];
+    entries.forEach((entry, i) => {
+      if (positions.has(entry.hex)) throw new DuplicateLockError(entry.hex);
+      positions.set(entry.hex, i);
+      sums[entry.lock.sender] += entry.lock.amount;
+    });
+    for (const sender of [0, 1] as const) {
+      if (sums[sender] > MAX_UINT256) throw new ValueOutOfRangeError(`locked[${sender}]`, sums[sender]);
+    }
+    this.entries = entries;
+    this.positions = positions;
+    this.sums = sums;
+  }
+
+  /** Number of pending locks. */
+  get size(): number {
+    return this.entries.length;
+  }
+
+  /** The locks root: bytes32(0) when no lock is pending. */
+  get root(): Hex {
+    return toHex(this.merkle().root());
+  }
+
+  /** `[Σ amount of sender 0's locks, Σ of sender 1's]`: the state's `locked`. */
+  get locked(): [bigint, bigint] {
+    return [this.sums[0], this.sums[1]];
+  }
+
+  /** The pending locks, in leaf order. */
+  all(): Lock[] {
+    return this.entries.map((e) => e.lock);
+  }
+
+  /** The leaves, ascending. */
+  leaves(): Hex[] {
+    return this.entries.map((e) => e.hex);
+  }
+
+  /** Whether the lock (or the lock with this leaf) is pending. */
+  has(lock: Lock | Hex): boolean {
+    return this.positions.has(keyOf(lock));
+  }
+
+  /** The pending lock with this leaf, if any. */
+  get(leaf: Hex): Lock | undefined {
+    const i = this.positions.get(leaf.toLowerCase());
+    return i === undefined ? undefined : this.entries[i].lock;
+  }
+
+  /** The proof of a pending lock against `root`; `UnknownLockError` when it is not pending. */
+  proof(lock: Lock | Hex): LockProof {
+    const key = keyOf(lock);
+    const i = this.positions.get(key);
+    if (i === undefined) throw new UnknownLockError(key);
+    const entry = this.entries[i];
+    return { lock: entry.lock, leaf: entry.hex, proof: this.merkle().proof(i).map(toHex), root: this.root };
+  }
+
+  /** A tree with these locks added (same errors as the constructor). */
+  with(...locks: Lock[]): LocksTree {
+    return new LocksTree(this.channelId, [...this.all(), ...locks]);
+  }
+
+  /** A tree without the given locks (or leaves); `UnknownLockError` for one that is not pending. */
+  without(...locks: (Lock | Hex)[]): LocksTree {
+    const drop = new Set<string>();
+    for (const lock of locks) {
+      const key = keyOf(lock);
+      if (!this.positions.has(key)) throw new UnknownLockError(key);
+      drop.add(key);
+    }
+    return new LocksTree(
+      this.channelId,
+      this.entries.filter((e) => !drop.has(e.hex)).map((e) => e.lock),
+    );
+  }
+
+  /** True iff `proof` leads from `leaf` to `root` by OpenZeppelin's `MerkleProof` rules. */
+  static verify(proof: readonly Hex[], root: Hex, leaf: Hex): boolean {
+    const bytes = (h: Hex) => Buffer.from(h.slice(2), "hex");
+    return MerkleTree.verify(proof.map(bytes), bytes(root), bytes(leaf));
+  }
+
+  private merkle(): MerkleTree {
+    this.tree ??= new MerkleTree(this.entries.map((e) => e.leaf));
+    return this.tree;
+  }
+}
+
+function entryOf(channelId: Hex, lock: Lock): Entry {
+  if (lock.channelId.toLowerCase() !== channelId.toLowerCase()) throw new WrongChannelError(channelId, lock.channelId);
+  if (lock.sender !== 0 && lock.sender !== 1) throw new ValueOutOfRangeError("lock.sender", lock.sender);
+  // lockLeaf checks every field against its Solidity type. It writes into a shared buffer and
+  // returns a fresh hash, so the leaf can be kept.
+  const leaf = lockLeaf(lock);
+  return { lock, leaf, hex: toHex(leaf) };
+}
+
+function keyOf(lock: Lock | Hex): string {
+  return typeof lock === "string" ? lock.toLowerCase() : toHex(lockLeaf(lock));
+}
