@@ -24,4 +24,26 @@ library ChannelId {
             id := keccak256(ptr, 0xe0)
         }
     }
+
+    /// @dev The fields `_checkParams` reports, read without the decoder's checks: only after `hash`.
+    function fields(Params calldata params)
+        internal
+        pure
+        returns (address participant0, address participant1, address payee0, address payee1, uint64 challengePeriod)
+    {
+        assembly ("memory-safe") {
+            participant0 := calldataload(params)
+            participant1 := calldataload(add(params, 0x20))
+            payee0 := calldataload(add(params, 0x40))
+            payee1 := calldataload(add(params, 0x60))
+            challengePeriod := calldataload(add(params, 0xa0))
+        }
+    }
+
+    /// @dev `params.asset` without the decoder's check: only after `hash`.
+    function asset(Params calldata params) internal pure returns (address value) {
+        assembly ("memory-safe") {
+            value := calldataload(add(params, 0x80))
+        }
+    }
 }

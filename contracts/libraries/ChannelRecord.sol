@@ -5,7 +5,8 @@ pragma solidity 0.8.28;
 /// @notice A channel uses up to four storage words, so that each operation writes as few as possible:
 /// - `funds`: written by every deposit. Open: deposit0 in bits 0-119, deposit1 in bits 120-239,
 ///   WITHDRAWN (bit 254) once a partial withdrawal happened, so that paying out reads `withdrawn`
-///   only then. Concluded: CONCLUDED (bit 255) and the low 255 bits of the concluded state's
+///   only then, and CHALLENGED (bit 253) while a challenge runs, so that a close or a withdrawal reads
+///   `challenge` only then. Concluded: CONCLUDED (bit 255) and the low 255 bits of the concluded state's
 ///   EIP-712 struct hash. (A full 256-bit hash and a mark that tells it from the deposits can't share
 ///   one word; a second word would cost every cooperative close a fresh slot, 20,000 gas. A birthday
 ///   search on 255 bits takes 2^127.5 hashes, the 128-bit level of the signatures themselves.)
@@ -18,6 +19,7 @@ library ChannelRecord {
     uint256 internal constant MAX_DEPOSIT = type(uint120).max;
     uint256 private constant CONCLUDED = 1 << 255;
     uint256 private constant WITHDRAWN = 1 << 254;
+    uint256 private constant CHALLENGED = 1 << 253;
     uint256 private constant DEPOSIT_MASK = type(uint120).max;
     uint256 private constant HALF_MASK = type(uint128).max;
 
@@ -35,8 +37,17 @@ library ChannelRecord {
         return funds | WITHDRAWN;
     }
 
+    function isChallenged(uint256 funds) internal pure returns (bool) {
+        return funds & CHALLENGED != 0;
+    }
+
+    function withChallenged(uint256 funds) internal pure returns (uint256) {
+        return funds | CHALLENGED;
+    }
+
+    /// @dev `participant` must be 0 or 1.
     function depositOf(uint256 funds, uint8 participant) internal pure returns (uint256) {
-        return (funds >> (120 * uint256(participant))) & DEPOSIT_MASK;
+        return (funds >> _shift(participant)) & DEPOSIT_MASK;
     }
 
     function deposits(uint256 funds) internal pure returns (uint256 deposit0, uint256 deposit1) {
@@ -44,10 +55,14 @@ library ChannelRecord {
         deposit1 = (funds >> 120) & DEPOSIT_MASK;
     }
 
-    /// @dev `deposit` must be at most MAX_DEPOSIT.
+    /// @dev `deposit` must be at most MAX_DEPOSIT and `participant` 0 or 1.
     function withDeposit(uint256 funds, uint8 participant, uint256 deposit) internal pure returns (uint256) {
-        uint256 shift = 120 * uint256(participant);
+        uint256 shift = _shift(participant);
         return (funds & ~(DEPOSIT_MASK << shift)) | (deposit << shift);
+    }
+
+    function _shift(uint8 participant) private pure returns (uint256) {
+        return participant == 0 ? 0 : 120;
     }
 
     /// @dev The concluded record of a state with this struct hash.
