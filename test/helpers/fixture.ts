@@ -43,6 +43,9 @@ export interface ChannelWithdrawal {
 export type Sigs = [Hex, Hex];
 
 export const PERIOD = 3_600n;
+/** The adjudicator's push gas limits (internal constants, no getters: see Adjudicator.sol). */
+export const ETH_PUSH_GAS = 30_000n;
+export const TOKEN_PUSH_GAS = 80_000n;
 export const ONE_ETH = 10n ** 18n;
 export const UNSIGNED: Sigs = ["0x", "0x"];
 /** Order of the secp256k1 group. */
