@@ -12,22 +12,55 @@ import {
   type TransactionReceipt,
 } from "ethers";
 import { Adjudicator__factory, IERC20__factory, type Adjudicator } from "../../typechain-types";
-import type { ParamsStruct, PaymentStruct, StateStruct } from "../../typechain-types/contracts/Adjudicator";
-import { channelId } from "../crypto/hash";
-import { DOMAIN_NAME, DOMAIN_VERSION, sluiceDomain, stateValue, type SluiceDomain } from "../typedData";
-import { ChannelMode, ETH, openingState, type Address, type Hex, type Params, type Payment, type SignedState, type State } from "../types";
+import type {
+  LockStruct,
+  ParamsStruct,
+  PaymentStruct,
+  StateStruct,
+  WithdrawalStruct,
+} from "../../typechain-types/contracts/Adjudicator";
+import { channelId, lockLeafHex } from "../crypto/hash";
+import { DOMAIN_NAME, DOMAIN_VERSION, sluiceDomain, stateValue, withdrawalValue, type SluiceDomain } from "../typedData";
+import {
+  ChannelMode,
+  ETH,
+  openingState,
+  type Address,
+  type Hex,
+  type Lock,
+  type Params,
+  type Payment,
+  type SignedState,
+  type SignedWithdrawal,
+  type State,
+  type Withdrawal,
+} from "../types";
 import { ChainResponseError, SignerRequiredError, decodeRevert, decodeRevertData, receiptOf, type ContractRevertError } from "./errors";
-import { fetchEvents, parseReceiptEvents, type AdjudicatorEvent, type EventQuery } from "./events";
+import { fetchEvents, parseReceiptEvents, type AdjudicatorEvent, type ChallengedEvent, type EventQuery } from "./events";
 
 /** Status of a channel as `channel(channelId)` reports it. */
 export interface ChannelStatus {
   mode: ChannelMode;
-  /** Registered version in mode Challenged, concluded version in mode Concluded, else 0. */
+  /** Registered version in mode Challenged, else 0 (`Closed`/`Settled` events carry the concluded one). */
   version: bigint;
   /** Challenge deadline (unix seconds) in mode Challenged, else 0. */
   deadline: bigint;
-  /** Deposits while Open or Challenged; zero once paid out. */
+  /** Cumulative deposits while Open or Challenged; zero once concluded. */
   deposits: [bigint, bigint];
+  /** Cumulative withdrawals (`partialWithdraw`) while Open or Challenged; zero once concluded. */
+  withdrawn: [bigint, bigint];
+}
+
+/** The adjudicator's ERC-5267 `eip712Domain()`, as returned. */
+export interface Eip712DomainFields {
+  /** Bit map of the fields in use: 0x0f (name, version, chainId, verifyingContract). */
+  fields: Hex;
+  name: string;
+  version: string;
+  chainId: bigint;
+  verifyingContract: Address;
+  salt: Hex;
+  extensions: bigint[];
 }
 
 /** A mined, successful transaction. */
@@ -47,22 +80,58 @@ export interface DepositResult extends TxResult {
   deposit: bigint;
 }
 
-export interface ChallengeResult extends TxResult {
-  version: bigint;
-  deadline: bigint;
-}
-
 export interface Credit {
   owner: Address;
   asset: Address;
   amount: bigint;
 }
 
+export interface PartialWithdrawResult extends TxResult {
+  /**
+   * False when the withdrawal's total was not above what the participant had withdrawn (a
+   * replay, or one executed before): the contract paid nothing and emitted nothing.
+   */
+  executed: boolean;
+  /** Paid to (or credited to) the participant's payee: total - withdrawn before; 0 when not executed. */
+  amount: bigint;
+  /** The participant's cumulative withdrawal after the call when executed; the signed total otherwise. */
+  total: bigint;
+  /** The payment, if the payee could not take it and it was credited for a later `withdraw`. */
+  credited: Credit[];
+}
+
+export interface ChallengeResult extends TxResult {
+  version: bigint;
+  deadline: bigint;
+  /** The registered state (what `settle` takes back). */
+  state: State;
+}
+
 /** Result of `close` and `settle`: the channel concluded and paid out. */
 export interface ConcludeResult extends TxResult {
   version: bigint;
   payouts: [bigint, bigint];
+  /** Held back for participant i's locks (settle); [0, 0] for close. */
+  heldBack: [bigint, bigint];
   /** Payouts that could not be pushed and were credited for a later `withdraw`. */
+  credited: Credit[];
+}
+
+export interface RegisterSecretResult extends TxResult {
+  /** sha256(secret). */
+  hashlock: Hex;
+  secret: Hex;
+  /** The block timestamp recorded as the reveal time (what `secretRevealedAt` now returns). */
+  revealedAt: bigint;
+}
+
+export interface ResolveLockResult extends TxResult {
+  leaf: Hex;
+  hashlock: Hex;
+  /** Whose payee was paid: the receiver (1 - sender) if the secret came in time, else the sender. */
+  paidTo: 0 | 1;
+  /** Paid: the lock's amount, or less when the sender's held-back amount ran out. */
+  amount: bigint;
   credited: Credit[];
 }
 
@@ -81,10 +150,11 @@ export interface DepositOptions extends WriteOptions {
   approve?: "exact" | "unlimited";
 }
 
-/** Params in the typechain struct shape (mutable tuple), for calls through `driver.contract`. */
+/** Params in the typechain struct shape (mutable tuples), for calls through `driver.contract`. */
 export function paramsStruct(params: Params): ParamsStruct {
   return {
     participants: [params.participants[0], params.participants[1]],
+    payees: [params.payees[0], params.payees[1]],
     asset: params.asset,
     challengePeriod: params.challengePeriod,
     nonce: params.nonce,
@@ -94,6 +164,16 @@ export function paramsStruct(params: Params): ParamsStruct {
 /** A state in the typechain struct shape. */
 export function stateStruct(state: State): StateStruct {
   return stateValue(state) as StateStruct;
+}
+
+/** A withdrawal in the typechain struct shape. */
+export function withdrawalStruct(w: Withdrawal): WithdrawalStruct {
+  return withdrawalValue(w) as WithdrawalStruct;
+}
+
+/** A lock in the typechain struct shape. */
+export function lockStruct(lock: Lock): LockStruct {
+  return { channelId: lock.channelId, sender: lock.sender, amount: lock.amount, hashlock: lock.hashlock, expiry: lock.expiry, ref: lock.ref };
 }
 
 /** A payment in the typechain struct shape. */
@@ -140,7 +220,7 @@ export class AdjudicatorDriver {
     return (await this.#read(() => this.contract.channelId(paramsStruct(params)))) as Hex;
   }
 
-  /** The EIP-712 domain read from the contract's `eip712Domain()` (ERC-5267); cached. */
+  /** The EIP-712 domain read from the contract's `eip712Domain()` (ERC-5267), checked and cached. */
   domain(): Promise<SluiceDomain> {
     this.#domain ??= this.#readDomain().catch((error: unknown) => {
       this.#domain = undefined;
@@ -149,22 +229,74 @@ export class AdjudicatorDriver {
     return this.#domain;
   }
 
-  async #readDomain(): Promise<SluiceDomain> {
+  /** The contract's ERC-5267 `eip712Domain()` as returned, uncached and unchecked. */
+  async eip712Domain(): Promise<Eip712DomainFields> {
     const d = await this.#read(() => this.contract.eip712Domain());
+    return {
+      fields: d.fields as Hex,
+      name: d.name,
+      version: d.version,
+      chainId: d.chainId,
+      verifyingContract: d.verifyingContract as Address,
+      salt: d.salt as Hex,
+      extensions: [...d.extensions],
+    };
+  }
+
+  async #readDomain(): Promise<SluiceDomain> {
+    const d = await this.eip712Domain();
     if (d.name !== DOMAIN_NAME || d.version !== DOMAIN_VERSION) {
       throw new ChainResponseError(`unexpected EIP-712 domain ${d.name} ${d.version} at ${this.address}`);
     }
-    return sluiceDomain(d.chainId, d.verifyingContract as Address);
+    return sluiceDomain(d.chainId, d.verifyingContract);
   }
 
-  /** The EIP-712 digest both participants sign, as the contract computes it. */
+  /** The EIP-712 digest both participants sign for `state`, as the contract computes it. */
   async hashState(state: State): Promise<Hex> {
     return (await this.#read(() => this.contract.hashState(stateStruct(state)))) as Hex;
   }
 
-  async channelStatus(channelId: Hex): Promise<ChannelStatus> {
-    const [mode, version, deadline, deposits] = await this.#read(() => this.contract.channel(channelId));
-    return { mode: Number(mode) as ChannelMode, version, deadline, deposits: [deposits[0], deposits[1]] };
+  /** The EIP-712 digest both participants sign for a withdrawal, as the contract computes it. */
+  async hashWithdrawal(w: Withdrawal): Promise<Hex> {
+    return (await this.#read(() => this.contract.hashWithdrawal(withdrawalStruct(w)))) as Hex;
+  }
+
+  /** The channel's mode, registered version and deadline, deposits and withdrawals (`channel(id)`). */
+  async channel(channelId: Hex): Promise<ChannelStatus> {
+    const [mode, version, deadline, deposits, withdrawn] = await this.#read(() => this.contract.channel(channelId));
+    return {
+      mode: Number(mode) as ChannelMode,
+      version,
+      deadline,
+      deposits: [deposits[0], deposits[1]],
+      withdrawn: [withdrawn[0], withdrawn[1]],
+    };
+  }
+
+  /** The same as `channel` (its v1 name). */
+  channelStatus(channelId: Hex): Promise<ChannelStatus> {
+    return this.channel(channelId);
+  }
+
+  /** What is still held back for each participant's locks after settlement ([0, 0] before). */
+  async heldBack(channelId: Hex): Promise<[bigint, bigint]> {
+    const held = await this.#read(() => this.contract.heldBack(channelId));
+    return [held[0], held[1]];
+  }
+
+  /** When the secret of `hashlock` was first registered (block timestamp); 0n: never. */
+  async secretRevealedAt(hashlock: Hex): Promise<bigint> {
+    return this.#read(() => this.contract.secretRevealedAt(hashlock));
+  }
+
+  /**
+   * Whether the lock (or the lock with this leaf) was resolved with more still held back for its
+   * sender. A lock that used up its sender's held-back amount leaves no record (nothing is left to
+   * pay twice): `heldBack` is then 0 for that sender.
+   */
+  async lockResolved(lock: Lock | Hex): Promise<boolean> {
+    const leaf = typeof lock === "string" ? lock : lockLeafHex(lock);
+    return this.#read(() => this.contract.lockResolved(leaf));
   }
 
   /** Payouts of `owner` in `asset` waiting for `withdraw`. */
@@ -172,9 +304,28 @@ export class AdjudicatorDriver {
     return this.#read(() => this.contract.credits(owner, asset));
   }
 
-  /** Whether the chain confirms `payment` as a leaf of the state the channel concluded with. */
+  /**
+   * Whether the chain confirms `payment` as a leaf of `state`, the state the channel concluded
+   * with or the one registered in its running challenge.
+   */
   async verifyPayment(channelId: Hex, state: State, payment: Payment, proof: readonly Hex[]): Promise<boolean> {
     return this.#read(() => this.contract.verifyPayment(channelId, stateStruct(state), paymentStruct(payment), [...proof]));
+  }
+
+  /**
+   * The state registered in the channel's running challenge, from its last `Challenged` event
+   * (searched from `fromBlock`), checked against the version `channel()` reports. This is what
+   * `settle` takes back. `ChainResponseError` when no challenge runs or no event matches.
+   */
+  async registeredState(channelId: Hex, query: Pick<EventQuery, "fromBlock" | "blockRange"> = {}): Promise<State> {
+    const status = await this.channel(channelId);
+    if (status.mode !== ChannelMode.Challenged) throw new ChainResponseError(`channel ${channelId} has no running challenge`);
+    const events = await this.events({ ...query, channelId, names: ["Challenged"] });
+    const last = events.at(-1) as ChallengedEvent | undefined;
+    if (last === undefined || last.state.version !== status.version) {
+      throw new ChainResponseError(`no Challenged event of channel ${channelId} at version ${status.version}`);
+    }
+    return last.state;
   }
 
   // ---------------------------------------------------------------- writes
@@ -207,9 +358,28 @@ export class AdjudicatorDriver {
       );
       return { result, approval };
     });
-    const event = parseReceiptEvents(result.receipt, this.address).find((e) => e.name === "Deposited");
-    if (!event || event.name !== "Deposited") throw new ChainResponseError(`no Deposited event in ${result.hash}`);
+    const event = this.#find(result, "Deposited");
     return { ...result, approval, received: event.amount, deposit: event.deposit };
+  }
+
+  /**
+   * Executes a withdrawal signed by both participants: pays `total - withdrawn` to the
+   * participant's payee out of the open channel. Anyone may submit it. A total not above what was
+   * withdrawn pays nothing and succeeds (`executed: false`).
+   */
+  async partialWithdraw(params: Params, signed: SignedWithdrawal, options: WriteOptions = {}): Promise<PartialWithdrawResult> {
+    const signer = this.#signer("partialWithdraw");
+    const result = await this.#send(() =>
+      this.contract
+        .connect(signer)
+        .partialWithdraw(paramsStruct(params), withdrawalStruct(signed.withdrawal), [signed.sigs[0], signed.sigs[1]], gas(options)),
+    );
+    const events = parseReceiptEvents(result.receipt, this.address);
+    const event = events.find((e) => e.name === "PartiallyWithdrawn");
+    if (!event || event.name !== "PartiallyWithdrawn") {
+      return { ...result, executed: false, amount: 0n, total: signed.withdrawal.total, credited: [] };
+    }
+    return { ...result, executed: true, amount: event.amount, total: event.total, credited: creditsIn(events) };
   }
 
   /** Concludes the channel at once on a final state signed by both. */
@@ -227,33 +397,64 @@ export class AdjudicatorDriver {
     const result = await this.#send(() =>
       this.contract.connect(signer).challenge(paramsStruct(params), stateStruct(signed.state), [signed.sigs[0], signed.sigs[1]], gas(options)),
     );
-    return this.#challenged(result);
+    const event = this.#find(result, "Challenged");
+    return { ...result, version: event.state.version, deadline: event.deadline, state: event.state };
   }
 
-  /** Starts a dispute from the unsigned opening state; only a participant may. */
+  /** Starts a dispute from the unsigned opening state; only a participant or a payee may. */
   async challengeOpening(params: Params, options: WriteOptions = {}): Promise<ChallengeResult> {
     return this.challenge(params, { state: openingState(channelId(params)), sigs: ["0x", "0x"] }, options);
   }
 
-  /** Concludes a challenged channel after its deadline on the registered state. */
-  async settle(params: Params, options: WriteOptions = {}): Promise<ConcludeResult> {
+  /**
+   * Concludes a challenged channel from its deadline on, on the registered state handed back as
+   * `state` (the `Challenged` event's, or `registeredState`); pays both payees and holds back the
+   * locked amounts for `resolveLock`. Anyone may call it.
+   */
+  async settle(params: Params, state: State, options: WriteOptions = {}): Promise<ConcludeResult> {
     const signer = this.#signer("settle");
-    const result = await this.#send(() => this.contract.connect(signer).settle(paramsStruct(params), gas(options)));
+    const result = await this.#send(() => this.contract.connect(signer).settle(paramsStruct(params), stateStruct(state), gas(options)));
     return this.#concluded(result, "Settled");
+  }
+
+  /** Registers a 32-byte secret: records that sha256(secret) was revealed now. Once per secret. */
+  async registerSecret(secret: Hex, options: WriteOptions = {}): Promise<RegisterSecretResult> {
+    const signer = this.#signer("registerSecret");
+    const result = await this.#send(() => this.contract.connect(signer).registerSecret(secret, gas(options)));
+    const event = this.#find(result, "SecretRevealed");
+    const block = await this.provider.getBlock(result.blockNumber);
+    if (block === null) throw new ChainResponseError(`no block ${result.blockNumber}`);
+    return { ...result, hashlock: event.hashlock, secret: event.secret, revealedAt: BigInt(block.timestamp) };
+  }
+
+  /**
+   * Pays out one lock of a concluded channel: `state` is the state it concluded with and `proof`
+   * shows `lock` is a leaf of its `locksRoot` (`LocksTree.proof`). Anyone may call it.
+   */
+  async resolveLock(params: Params, state: State, lock: Lock, proof: readonly Hex[], options: WriteOptions = {}): Promise<ResolveLockResult> {
+    const signer = this.#signer("resolveLock");
+    const result = await this.#send(() =>
+      this.contract.connect(signer).resolveLock(paramsStruct(params), stateStruct(state), lockStruct(lock), [...proof], gas(options)),
+    );
+    const events = parseReceiptEvents(result.receipt, this.address);
+    const event = this.#find(result, "LockResolved", events);
+    return { ...result, leaf: event.leaf, hashlock: event.hashlock, paidTo: event.paidTo, amount: event.amount, credited: creditsIn(events) };
   }
 
   /** Withdraws the signer's credited payouts in `asset` to itself. */
   async withdraw(asset: Address = ETH, options: WriteOptions = {}): Promise<WithdrawResult> {
     const signer = this.#signer("withdraw");
     const result = await this.#send(() => this.contract.connect(signer).withdraw(asset, gas(options)));
-    return this.#withdrawn(result);
+    const event = this.#find(result, "Withdrawn");
+    return { ...result, amount: event.amount, to: event.to };
   }
 
   /** Withdraws the signer's credited payouts in `asset` to `to`. */
   async withdrawTo(asset: Address, to: Address, options: WriteOptions = {}): Promise<WithdrawResult> {
     const signer = this.#signer("withdrawTo");
     const result = await this.#send(() => this.contract.connect(signer).withdrawTo(asset, to, gas(options)));
-    return this.#withdrawn(result);
+    const event = this.#find(result, "Withdrawn");
+    return { ...result, amount: event.amount, to: event.to };
   }
 
   // ---------------------------------------------------------------- events
@@ -346,27 +547,27 @@ export class AdjudicatorDriver {
     }
   }
 
+  /** The first event named `name` of the adjudicator in the receipt; `ChainResponseError` if none. */
+  #find<N extends AdjudicatorEvent["name"]>(
+    result: TxResult,
+    name: N,
+    events: AdjudicatorEvent[] = parseReceiptEvents(result.receipt, this.address),
+  ): Extract<AdjudicatorEvent, { name: N }> {
+    const event = events.find((e): e is Extract<AdjudicatorEvent, { name: N }> => e.name === name);
+    if (event === undefined) throw new ChainResponseError(`no ${name} event in ${result.hash}`);
+    return event;
+  }
+
   #concluded(result: TxResult, name: "Closed" | "Settled"): ConcludeResult {
     const events = parseReceiptEvents(result.receipt, this.address);
-    const event = events.find((e) => e.name === name);
-    if (!event || (event.name !== "Closed" && event.name !== "Settled")) {
-      throw new ChainResponseError(`no ${name} event in ${result.hash}`);
-    }
-    const credited = events.flatMap((e) => (e.name === "Credited" ? [{ owner: e.owner, asset: e.asset, amount: e.amount }] : []));
-    return { ...result, version: event.version, payouts: event.payouts, credited };
+    const event = this.#find(result, name, events);
+    const heldBack: [bigint, bigint] = event.name === "Settled" ? event.heldBack : [0n, 0n];
+    return { ...result, version: event.version, payouts: event.payouts, heldBack, credited: creditsIn(events) };
   }
+}
 
-  #challenged(result: TxResult): ChallengeResult {
-    const event = parseReceiptEvents(result.receipt, this.address).find((e) => e.name === "Challenged");
-    if (!event || event.name !== "Challenged") throw new ChainResponseError(`no Challenged event in ${result.hash}`);
-    return { ...result, version: event.state.version, deadline: event.deadline };
-  }
-
-  #withdrawn(result: TxResult): WithdrawResult {
-    const event = parseReceiptEvents(result.receipt, this.address).find((e) => e.name === "Withdrawn");
-    if (!event || event.name !== "Withdrawn") throw new ChainResponseError(`no Withdrawn event in ${result.hash}`);
-    return { ...result, amount: event.amount, to: event.to };
-  }
+function creditsIn(events: readonly AdjudicatorEvent[]): Credit[] {
+  return events.flatMap((e) => (e.name === "Credited" ? [{ owner: e.owner, asset: e.asset, amount: e.amount }] : []));
 }
 
 function gas(options: WriteOptions): { gasLimit?: bigint } {

@@ -20,32 +20,50 @@ const TOKEN_INTERFACE = IERC20Errors__factory.createInterface();
 /** `Error(string)` and `Panic(uint256)` are built into ethers' `parseError`. */
 const BUILTIN_INTERFACE = new Interface([]);
 
-/** The arguments of each custom error of the adjudicator, by error name, as decoded. */
+/**
+ * The arguments of each custom error of the adjudicator's ABI (its own errors, documented in
+ * `IAdjudicator.sol`, and those of the OpenZeppelin code it builds on), by error name, as decoded:
+ * `uint8` indices as numbers, other integers as bigints.
+ */
 export interface AdjudicatorErrorArgs {
   ChallengeExpired: { deadline: bigint };
   ChallengePending: { deadline: bigint };
   ChannelChallengePeriodInvalid: { challengePeriod: bigint };
+  ChannelChallenged: { channelId: Hex; deadline: bigint };
   ChannelConcluded: { channelId: Hex };
   ChannelNotChallenged: { channelId: Hex };
+  ChannelNotConcluded: { channelId: Hex };
   ChannelNotOpen: { channelId: Hex };
   ChannelParticipantsInvalid: { participant0: Address; participant1: Address };
+  ChannelPayeesInvalid: { payee0: Address; payee1: Address };
   DepositNotReceived: { token: Address; amount: bigint };
   DepositOverflow: { deposit: bigint; amount: bigint };
   DepositValueMismatch: { value: bigint; expected: bigint };
   DepositZero: Record<string, never>;
   InvalidShortString: Record<string, never>;
+  LockAlreadyResolved: { leaf: Hex };
+  LockChannelMismatch: { channelId: Hex; lockChannelId: Hex };
+  LockNothingHeld: { leaf: Hex };
+  LockPending: { expiry: bigint };
+  LockProofInvalid: { leaf: Hex };
   OpeningChallengeUnauthorized: { caller: Address };
   ParticipantIndexInvalid: { participant: number };
   PayoutGasInsufficient: { gasLeft: bigint; gasNeeded: bigint };
   ReentrancyGuardReentrantCall: Record<string, never>;
   SafeERC20FailedOperation: { token: Address };
+  SecretAlreadyRevealed: { hashlock: Hex; revealedAt: bigint };
   SignatureInvalid: { participant: number };
   StateChannelMismatch: { channelId: Hex; stateChannelId: Hex };
+  StateFinalWithLocks: { version: bigint };
   StateNotFinal: { version: bigint };
   StateStale: { version: bigint; registeredVersion: bigint };
+  StateUnknown: { channelId: Hex };
   StringTooLong: { str: string };
   WithdrawFailed: { owner: Address; asset: Address; to: Address; amount: bigint };
   WithdrawNothing: { owner: Address; asset: Address };
+  WithdrawalChannelMismatch: { channelId: Hex; withdrawalChannelId: Hex };
+  WithdrawalExceedsHoldings: { amount: bigint; holdings: bigint };
+  WithdrawalExpired: { expiry: bigint };
 }
 
 export type AdjudicatorErrorName = keyof AdjudicatorErrorArgs;
@@ -103,14 +121,20 @@ export class ChallengeExpiredError extends AdjudicatorRevertError<"ChallengeExpi
 export class ChallengePendingError extends AdjudicatorRevertError<"ChallengePending"> {}
 /** The challenge period is zero or longer than the contract's maximum. */
 export class ChannelChallengePeriodInvalidError extends AdjudicatorRevertError<"ChannelChallengePeriodInvalid"> {}
-/** The channel has concluded (closed or settled); nothing can change it any more. */
+/** `partialWithdraw` while a challenge runs (until `deadline`, then settle). */
+export class ChannelChallengedError extends AdjudicatorRevertError<"ChannelChallenged"> {}
+/** The channel has concluded (closed or settled); only its locks and receipts remain. */
 export class ChannelConcludedError extends AdjudicatorRevertError<"ChannelConcluded"> {}
-/** `settle` on a channel with no registered challenge. */
+/** `settle` on a channel with no running challenge. */
 export class ChannelNotChallengedError extends AdjudicatorRevertError<"ChannelNotChallenged"> {}
-/** The channel has no deposit yet. */
+/** `resolveLock` on a channel that has not concluded. */
+export class ChannelNotConcludedError extends AdjudicatorRevertError<"ChannelNotConcluded"> {}
+/** The channel has no deposit yet: nothing to close, dispute or withdraw. */
 export class ChannelNotOpenError extends AdjudicatorRevertError<"ChannelNotOpen"> {}
 /** The participants are the zero address or the same address. */
 export class ChannelParticipantsInvalidError extends AdjudicatorRevertError<"ChannelParticipantsInvalid"> {}
+/** A payee is the zero address. */
+export class ChannelPayeesInvalidError extends AdjudicatorRevertError<"ChannelPayeesInvalid"> {}
 /** The token transfer left the adjudicator's balance no higher than before. */
 export class DepositNotReceivedError extends AdjudicatorRevertError<"DepositNotReceived"> {}
 /** The participant's deposit would exceed the contract's maximum. */
@@ -121,9 +145,19 @@ export class DepositValueMismatchError extends AdjudicatorRevertError<"DepositVa
 export class DepositZeroError extends AdjudicatorRevertError<"DepositZero"> {}
 /** OpenZeppelin ShortStrings (EIP-712 name/version); unreachable with the fixed domain. */
 export class InvalidShortStringError extends AdjudicatorRevertError<"InvalidShortString"> {}
-/** An unsigned opening-state challenge from someone who is not a participant. */
+/** The lock was resolved before. */
+export class LockAlreadyResolvedError extends AdjudicatorRevertError<"LockAlreadyResolved"> {}
+/** The lock names another channel than the params. */
+export class LockChannelMismatchError extends AdjudicatorRevertError<"LockChannelMismatch"> {}
+/** Nothing is held back any more for the lock's sender: every held-back amount has been paid. */
+export class LockNothingHeldError extends AdjudicatorRevertError<"LockNothingHeld"> {}
+/** The lock's secret is unrevealed and its expiry has not passed: retry after `expiry`. */
+export class LockPendingError extends AdjudicatorRevertError<"LockPending"> {}
+/** The lock is not a leaf of the state's `locksRoot` by the proof. */
+export class LockProofInvalidError extends AdjudicatorRevertError<"LockProofInvalid"> {}
+/** An unsigned opening-state challenge from someone who is neither a participant nor a payee. */
 export class OpeningChallengeUnauthorizedError extends AdjudicatorRevertError<"OpeningChallengeUnauthorized"> {}
-/** A participant index other than 0 or 1. */
+/** A participant index (deposit, withdrawal, lock sender) other than 0 or 1. */
 export class ParticipantIndexInvalidError extends AdjudicatorRevertError<"ParticipantIndexInvalid"> {}
 /** Too little gas was left to push a payout with its full allowance: send more gas. */
 export class PayoutGasInsufficientError extends AdjudicatorRevertError<"PayoutGasInsufficient"> {}
@@ -131,20 +165,32 @@ export class PayoutGasInsufficientError extends AdjudicatorRevertError<"PayoutGa
 export class ReentrancyGuardReentrantCallError extends AdjudicatorRevertError<"ReentrancyGuardReentrantCall"> {}
 /** The token's `transferFrom` failed (returned false or nothing from a non-contract). */
 export class SafeERC20FailedOperationError extends AdjudicatorRevertError<"SafeERC20FailedOperation"> {}
-/** `sigs[participant]` is not that participant's signature of the state. */
+/** The secret was registered before, at `revealedAt`. */
+export class SecretAlreadyRevealedError extends AdjudicatorRevertError<"SecretAlreadyRevealed"> {}
+/** `sigs[participant]` is not that participant's signature. */
 export class SignatureInvalidError extends AdjudicatorRevertError<"SignatureInvalid"> {}
 /** The state names another channel than the params. */
 export class StateChannelMismatchError extends AdjudicatorRevertError<"StateChannelMismatch"> {}
+/** A final state with locks (`locked` or `locksRoot` not zero). */
+export class StateFinalWithLocksError extends AdjudicatorRevertError<"StateFinalWithLocks"> {}
 /** `close` with a state whose `isFinal` is false. */
 export class StateNotFinalError extends AdjudicatorRevertError<"StateNotFinal"> {}
-/** The state is not newer than the registered one. */
+/** The state is not newer than the registered one (`close`: older). */
 export class StateStaleError extends AdjudicatorRevertError<"StateStale"> {}
+/** The state handed to `settle` or `resolveLock` is not the one the channel registered or concluded with. */
+export class StateUnknownError extends AdjudicatorRevertError<"StateUnknown"> {}
 /** OpenZeppelin ShortStrings; unreachable with the fixed domain. */
 export class StringTooLongError extends AdjudicatorRevertError<"StringTooLong"> {}
-/** The withdrawal transfer failed; the credit is kept. */
+/** The transfer of a credit failed; the credit is kept. */
 export class WithdrawFailedError extends AdjudicatorRevertError<"WithdrawFailed"> {}
 /** `withdraw` with no credit for this owner and asset. */
 export class WithdrawNothingError extends AdjudicatorRevertError<"WithdrawNothing"> {}
+/** The withdrawal names another channel than the params. */
+export class WithdrawalChannelMismatchError extends AdjudicatorRevertError<"WithdrawalChannelMismatch"> {}
+/** The withdrawal would pay more than the channel holds. */
+export class WithdrawalExceedsHoldingsError extends AdjudicatorRevertError<"WithdrawalExceedsHoldings"> {}
+/** The withdrawal's expiry has passed. */
+export class WithdrawalExpiredError extends AdjudicatorRevertError<"WithdrawalExpired"> {}
 
 type ErrorClass<N extends AdjudicatorErrorName> = new (
   errorName: N,
@@ -158,27 +204,41 @@ export const ADJUDICATOR_ERROR_CLASSES: { readonly [N in AdjudicatorErrorName]: 
   ChallengeExpired: ChallengeExpiredError,
   ChallengePending: ChallengePendingError,
   ChannelChallengePeriodInvalid: ChannelChallengePeriodInvalidError,
+  ChannelChallenged: ChannelChallengedError,
   ChannelConcluded: ChannelConcludedError,
   ChannelNotChallenged: ChannelNotChallengedError,
+  ChannelNotConcluded: ChannelNotConcludedError,
   ChannelNotOpen: ChannelNotOpenError,
   ChannelParticipantsInvalid: ChannelParticipantsInvalidError,
+  ChannelPayeesInvalid: ChannelPayeesInvalidError,
   DepositNotReceived: DepositNotReceivedError,
   DepositOverflow: DepositOverflowError,
   DepositValueMismatch: DepositValueMismatchError,
   DepositZero: DepositZeroError,
   InvalidShortString: InvalidShortStringError,
+  LockAlreadyResolved: LockAlreadyResolvedError,
+  LockChannelMismatch: LockChannelMismatchError,
+  LockNothingHeld: LockNothingHeldError,
+  LockPending: LockPendingError,
+  LockProofInvalid: LockProofInvalidError,
   OpeningChallengeUnauthorized: OpeningChallengeUnauthorizedError,
   ParticipantIndexInvalid: ParticipantIndexInvalidError,
   PayoutGasInsufficient: PayoutGasInsufficientError,
   ReentrancyGuardReentrantCall: ReentrancyGuardReentrantCallError,
   SafeERC20FailedOperation: SafeERC20FailedOperationError,
+  SecretAlreadyRevealed: SecretAlreadyRevealedError,
   SignatureInvalid: SignatureInvalidError,
   StateChannelMismatch: StateChannelMismatchError,
+  StateFinalWithLocks: StateFinalWithLocksError,
   StateNotFinal: StateNotFinalError,
   StateStale: StateStaleError,
+  StateUnknown: StateUnknownError,
   StringTooLong: StringTooLongError,
   WithdrawFailed: WithdrawFailedError,
   WithdrawNothing: WithdrawNothingError,
+  WithdrawalChannelMismatch: WithdrawalChannelMismatchError,
+  WithdrawalExceedsHoldings: WithdrawalExceedsHoldingsError,
+  WithdrawalExpired: WithdrawalExpiredError,
 };
 
 /** A driver write was asked of a driver connected to a provider only. */

@@ -8,14 +8,34 @@ import type { Address, Hex, State } from "../types";
 
 const IFACE = Adjudicator__factory.createInterface();
 
-export const ADJUDICATOR_EVENT_NAMES = ["Deposited", "Challenged", "Closed", "Settled", "Credited", "Withdrawn"] as const;
+/**
+ * Every event the adjudicator emits. (Its ABI also has OpenZeppelin's ERC-5267
+ * `EIP712DomainChanged`, which it never emits: the domain is fixed.)
+ */
+export const ADJUDICATOR_EVENT_NAMES = [
+  "Deposited",
+  "PartiallyWithdrawn",
+  "Challenged",
+  "Closed",
+  "Settled",
+  "SecretRevealed",
+  "LockResolved",
+  "Credited",
+  "Withdrawn",
+] as const;
 export type AdjudicatorEventName = (typeof ADJUDICATOR_EVENT_NAMES)[number];
 
-const CHANNEL_EVENTS: readonly AdjudicatorEventName[] = ["Deposited", "Challenged", "Closed", "Settled"];
+/** Events indexed by channel id (their first topic after the signature). */
+export const CHANNEL_EVENT_NAMES = ["Deposited", "PartiallyWithdrawn", "Challenged", "Closed", "Settled", "LockResolved"] as const;
+type ChannelEventName = (typeof CHANNEL_EVENT_NAMES)[number];
+
+/** Channel events that push a payment right after they are emitted; a `Credited` may follow each. */
+const PAYING_EVENTS: readonly ChannelEventName[] = ["PartiallyWithdrawn", "Closed", "Settled", "LockResolved"];
 
 const TOPIC: Record<AdjudicatorEventName, string> = Object.fromEntries(
   ADJUDICATOR_EVENT_NAMES.map((name) => [name, IFACE.getEvent(name).topicHash]),
 ) as Record<AdjudicatorEventName, string>;
+const PAYING_TOPICS = new Set(PAYING_EVENTS.map((n) => TOPIC[n]));
 
 /** Where an event was emitted. */
 export interface EventLocation {
@@ -28,15 +48,26 @@ export interface DepositedEvent extends EventLocation {
   name: "Deposited";
   channelId: Hex;
   participant: 0 | 1;
+  /** What arrived (less than asked for a fee-on-transfer token). */
   amount: bigint;
-  /** The participant's deposit after this one. */
+  /** The participant's cumulative deposit after this one. */
   deposit: bigint;
+}
+
+export interface PartiallyWithdrawnEvent extends EventLocation {
+  name: "PartiallyWithdrawn";
+  channelId: Hex;
+  participant: 0 | 1;
+  /** Paid to the participant's payee (or credited to it, then a `Credited` follows). */
+  amount: bigint;
+  /** The participant's cumulative withdrawal now (the withdrawal's `total`). */
+  total: bigint;
 }
 
 export interface ChallengedEvent extends EventLocation {
   name: "Challenged";
   channelId: Hex;
-  /** The registered state, rebuilt from the event. */
+  /** The registered state, whole: what `settle` takes back. */
   state: State;
   deadline: bigint;
 }
@@ -53,6 +84,26 @@ export interface SettledEvent extends EventLocation {
   channelId: Hex;
   version: bigint;
   payouts: [bigint, bigint];
+  /** Held back for participant i's locks, paid out later by `resolveLock`. */
+  heldBack: [bigint, bigint];
+}
+
+export interface SecretRevealedEvent extends EventLocation {
+  name: "SecretRevealed";
+  /** sha256(secret). */
+  hashlock: Hex;
+  secret: Hex;
+}
+
+export interface LockResolvedEvent extends EventLocation {
+  name: "LockResolved";
+  channelId: Hex;
+  hashlock: Hex;
+  /** The lock's leaf (`lockLeaf`). */
+  leaf: Hex;
+  /** The participant whose payee was paid: the receiver if the secret came in time, else the sender. */
+  paidTo: 0 | 1;
+  amount: bigint;
 }
 
 export interface CreditedEvent extends EventLocation {
@@ -60,7 +111,10 @@ export interface CreditedEvent extends EventLocation {
   owner: Address;
   asset: Address;
   amount: bigint;
-  /** The channel whose payout was credited: the Closed/Settled just before it in the same transaction. */
+  /**
+   * The channel whose payment was credited: that of the paying event (Closed, Settled,
+   * PartiallyWithdrawn, LockResolved) just before it in the same transaction; null if none.
+   */
   channelId: Hex | null;
 }
 
@@ -72,7 +126,16 @@ export interface WithdrawnEvent extends EventLocation {
   amount: bigint;
 }
 
-export type AdjudicatorEvent = DepositedEvent | ChallengedEvent | ClosedEvent | SettledEvent | CreditedEvent | WithdrawnEvent;
+export type AdjudicatorEvent =
+  | DepositedEvent
+  | PartiallyWithdrawnEvent
+  | ChallengedEvent
+  | ClosedEvent
+  | SettledEvent
+  | SecretRevealedEvent
+  | LockResolvedEvent
+  | CreditedEvent
+  | WithdrawnEvent;
 
 export interface EventQuery {
   /** First block (default 0). */
@@ -80,8 +143,9 @@ export interface EventQuery {
   /** Last block (default: the latest block when the query starts). */
   toBlock?: number;
   /**
-   * Only this channel's events: Deposited, Challenged, Closed, Settled, and the Credited events
-   * of its payouts. Withdrawn events belong to no channel and are left out.
+   * Only this channel's events: those indexed by its id (Deposited, PartiallyWithdrawn,
+   * Challenged, Closed, Settled, LockResolved) and the Credited events of its payments.
+   * SecretRevealed and Withdrawn belong to no channel and are left out.
    */
   channelId?: Hex;
   /** Blocks per eth_getLogs call (default 2,000); halved down to 1 when the node refuses a range. */
@@ -89,6 +153,9 @@ export interface EventQuery {
   /** Only these kinds. */
   names?: readonly AdjudicatorEventName[];
 }
+
+const pair = (values: readonly bigint[]): [bigint, bigint] => [values[0], values[1]];
+const index = (value: bigint): 0 | 1 => Number(value) as 0 | 1;
 
 /** Decodes one log of the adjudicator; `null` for a log that is not one of its events. */
 export function decodeEvent(log: Log): AdjudicatorEvent | null {
@@ -98,24 +165,43 @@ export function decodeEvent(log: Log): AdjudicatorEvent | null {
   const a = parsed.args;
   switch (parsed.name) {
     case "Deposited":
-      return { name: "Deposited", ...at, channelId: a.channelId, participant: Number(a.participant) as 0 | 1, amount: a.amount, deposit: a.deposit };
-    case "Challenged":
+      return { name: "Deposited", ...at, channelId: a.channelId, participant: index(a.participant), amount: a.amount, deposit: a.deposit };
+    case "PartiallyWithdrawn":
+      return { name: "PartiallyWithdrawn", ...at, channelId: a.channelId, participant: index(a.participant), amount: a.amount, total: a.total };
+    case "Challenged": {
+      const s = a.state;
       return {
         name: "Challenged",
         ...at,
         channelId: a.channelId,
         state: {
-          channelId: a.channelId,
-          version: a.version,
-          transferred: [a.transferred[0], a.transferred[1]],
-          paymentsRoot: a.paymentsRoot,
-          isFinal: a.isFinal,
+          channelId: s.channelId,
+          version: s.version,
+          transferred: pair(s.transferred),
+          locked: pair(s.locked),
+          locksRoot: s.locksRoot,
+          paymentsRoot: s.paymentsRoot,
+          isFinal: s.isFinal,
         },
         deadline: a.deadline,
       };
+    }
     case "Closed":
+      return { name: "Closed", ...at, channelId: a.channelId, version: a.version, payouts: pair(a.payouts) };
     case "Settled":
-      return { name: parsed.name, ...at, channelId: a.channelId, version: a.version, payouts: [a.payouts[0], a.payouts[1]] };
+      return { name: "Settled", ...at, channelId: a.channelId, version: a.version, payouts: pair(a.payouts), heldBack: pair(a.heldBack) };
+    case "SecretRevealed":
+      return { name: "SecretRevealed", ...at, hashlock: a.hashlock, secret: a.secret };
+    case "LockResolved":
+      return {
+        name: "LockResolved",
+        ...at,
+        channelId: a.channelId,
+        hashlock: a.hashlock,
+        leaf: a.leaf,
+        paidTo: index(a.paidTo),
+        amount: a.amount,
+      };
     case "Credited":
       return { name: "Credited", ...at, owner: a.owner, asset: a.asset, amount: a.amount, channelId: null };
     case "Withdrawn":
@@ -125,12 +211,16 @@ export function decodeEvent(log: Log): AdjudicatorEvent | null {
   }
 }
 
-/** Sorts by position and gives each Credited the channel of the Closed/Settled before it in its transaction. */
+function isPaying(e: AdjudicatorEvent): e is PartiallyWithdrawnEvent | ClosedEvent | SettledEvent | LockResolvedEvent {
+  return (PAYING_EVENTS as readonly string[]).includes(e.name);
+}
+
+/** Sorts by position and gives each Credited the channel of the paying event before it in its transaction. */
 function attributeCredits(events: AdjudicatorEvent[]): AdjudicatorEvent[] {
   events.sort((x, y) => x.blockNumber - y.blockNumber || x.logIndex - y.logIndex);
   let last: { tx: Hex; channelId: Hex } | null = null;
   for (const e of events) {
-    if (e.name === "Closed" || e.name === "Settled") last = { tx: e.transactionHash, channelId: e.channelId };
+    if (isPaying(e)) last = { tx: e.transactionHash, channelId: e.channelId };
     else if (e.name === "Credited") e.channelId = last !== null && last.tx === e.transactionHash ? last.channelId : null;
   }
   return events;
@@ -181,24 +271,20 @@ export async function fetchEvents(provider: Provider, address: Address, query: E
     const topics = ADJUDICATOR_EVENT_NAMES.filter((n) => wanted.has(n)).map((n) => TOPIC[n]);
     logs = await getLogsInRanges(provider, { address, topics: [topics] }, from, to, range);
   } else {
-    const channelTopics = CHANNEL_EVENTS.map((n) => TOPIC[n]);
-    logs = await getLogsInRanges(provider, { address, topics: [channelTopics, query.channelId] }, from, to, range);
+    const channelTopics = CHANNEL_EVENT_NAMES.filter((n) => wanted.has(n) || (wanted.has("Credited") && PAYING_EVENTS.includes(n))).map(
+      (n) => TOPIC[n],
+    );
+    logs = channelTopics.length === 0 ? [] : await getLogsInRanges(provider, { address, topics: [channelTopics, query.channelId] }, from, to, range);
     if (wanted.has("Credited")) {
-      // Credits carry no channel id: read the blocks where this channel paid out, and attribute
-      // each Credited there to the Closed/Settled before it in its transaction.
-      const payoutBlocks = new Set(
-        logs.filter((l) => l.topics[0] === TOPIC.Closed || l.topics[0] === TOPIC.Settled).map((l) => l.blockNumber),
-      );
-      for (const block of payoutBlocks) {
-        const around = await provider.getLogs({
-          address,
-          topics: [[TOPIC.Closed, TOPIC.Settled, TOPIC.Credited]],
-          fromBlock: block,
-          toBlock: block,
-        });
-        logs.push(...around.filter((l) => l.topics[0] !== TOPIC.Closed && l.topics[0] !== TOPIC.Settled));
-        // The other channels' payouts are needed for the attribution only.
-        logs.push(...around.filter((l) => (l.topics[0] === TOPIC.Closed || l.topics[0] === TOPIC.Settled) && l.topics[1]?.toLowerCase() !== query.channelId?.toLowerCase()));
+      // Credits carry no channel id: read the blocks where this channel paid something, and
+      // attribute each Credited there to the paying event before it in its transaction.
+      const payingBlocks = new Set(logs.filter((l) => PAYING_TOPICS.has(l.topics[0])).map((l) => l.blockNumber));
+      const payingOrCredited = [...PAYING_TOPICS, TOPIC.Credited];
+      for (const block of payingBlocks) {
+        const around = await provider.getLogs({ address, topics: [payingOrCredited], fromBlock: block, toBlock: block });
+        // This channel's paying events are in `logs` already; the other channels' are needed for
+        // the attribution only.
+        logs.push(...around.filter((l) => l.topics[0] === TOPIC.Credited || l.topics[1]?.toLowerCase() !== query.channelId?.toLowerCase()));
       }
     }
   }
@@ -207,6 +293,7 @@ export async function fetchEvents(provider: Provider, address: Address, query: E
   return events.filter((e) => {
     if (!wanted.has(e.name)) return false;
     if (query.channelId === undefined) return true;
-    return e.name !== "Withdrawn" && e.channelId !== null && e.channelId.toLowerCase() === query.channelId.toLowerCase();
+    if (e.name === "Withdrawn" || e.name === "SecretRevealed") return false;
+    return e.channelId !== null && e.channelId.toLowerCase() === query.channelId.toLowerCase();
   });
 }

@@ -1,22 +1,61 @@
 /**
- * Decoding of reverts without a chain: every error of the ABI has its class, and revert data is
- * found in each error shape the three backends produce.
+ * Decoding of reverts without a chain: every error of the ABI has its class (a table, checked
+ * against the ABI), and revert data is found in each error shape the three backends produce.
  */
 import { expect } from "chai";
-import { Interface } from "ethers";
+import { Interface, getAddress } from "ethers";
 import { Adjudicator__factory, IERC20Errors__factory } from "../../typechain-types";
 import {
   ADJUDICATOR_ERROR_CLASSES,
   AdjudicatorRevertError,
+  ChallengeExpiredError,
+  ChallengePendingError,
+  ChannelChallengePeriodInvalidError,
+  ChannelChallengedError,
+  ChannelConcludedError,
+  ChannelNotChallengedError,
+  ChannelNotConcludedError,
+  ChannelNotOpenError,
+  ChannelParticipantsInvalidError,
+  ChannelPayeesInvalidError,
   ContractRevertError,
+  DepositNotReceivedError,
+  DepositOverflowError,
+  DepositValueMismatchError,
+  DepositZeroError,
+  InvalidShortStringError,
+  LockAlreadyResolvedError,
+  LockChannelMismatchError,
+  LockNothingHeldError,
+  LockPendingError,
+  LockProofInvalidError,
+  OpeningChallengeUnauthorizedError,
+  ParticipantIndexInvalidError,
+  PayoutGasInsufficientError,
+  ReentrancyGuardReentrantCallError,
+  SafeERC20FailedOperationError,
+  SecretAlreadyRevealedError,
   SignatureInvalidError,
+  StateChannelMismatchError,
+  StateFinalWithLocksError,
+  StateNotFinalError,
   StateStaleError,
+  StateUnknownError,
+  StringTooLongError,
+  WithdrawFailedError,
+  WithdrawNothingError,
+  WithdrawalChannelMismatchError,
+  WithdrawalExceedsHoldingsError,
+  WithdrawalExpiredError,
   decodeRevert,
   decodeRevertData,
   type AdjudicatorErrorName,
 } from "../../src/chain";
 import { SluiceError } from "../../src/errors";
-import type { Hex } from "../../src/types";
+import { ETH, type Address, type Hex } from "../../src/types";
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type ErrorClass = new (...args: any[]) => AdjudicatorRevertError;
 
 const IFACE = Adjudicator__factory.createInterface();
 /** An error shaped as ethers makes them (`code`, plus the given fields). */
@@ -26,29 +65,91 @@ function makeError(message: string, code: string, fields: Record<string, unknown
 
 const stale = IFACE.encodeErrorResult("StateStale", [3n, 9n]) as Hex;
 
+// Decoded addresses come checksummed.
+const A = getAddress(`0x${"0a".repeat(20)}`) as Address;
+const B = getAddress(`0x${"0b".repeat(20)}`) as Address;
+const C = getAddress(`0x${"0c".repeat(20)}`) as Address;
+const ID = `0x${"ab".repeat(32)}` as Hex;
+const OTHER = `0x${"cd".repeat(32)}` as Hex;
+
+/**
+ * Every custom error of the adjudicator's ABI: the values to encode (in ABI order), the class the
+ * decoder must produce, and the named arguments it must carry. Distinct values per argument, so a
+ * swapped pair shows. The test below fails when the ABI has an error this table lacks.
+ */
+const ERROR_TABLE: { name: string; values: unknown[]; Class: ErrorClass; args: Record<string, unknown> }[] = [
+  { name: "ChallengeExpired", values: [11n], Class: ChallengeExpiredError, args: { deadline: 11n } },
+  { name: "ChallengePending", values: [12n], Class: ChallengePendingError, args: { deadline: 12n } },
+  { name: "ChannelChallengePeriodInvalid", values: [0n], Class: ChannelChallengePeriodInvalidError, args: { challengePeriod: 0n } },
+  { name: "ChannelChallenged", values: [ID, 13n], Class: ChannelChallengedError, args: { channelId: ID, deadline: 13n } },
+  { name: "ChannelConcluded", values: [ID], Class: ChannelConcludedError, args: { channelId: ID } },
+  { name: "ChannelNotChallenged", values: [ID], Class: ChannelNotChallengedError, args: { channelId: ID } },
+  { name: "ChannelNotConcluded", values: [ID], Class: ChannelNotConcludedError, args: { channelId: ID } },
+  { name: "ChannelNotOpen", values: [ID], Class: ChannelNotOpenError, args: { channelId: ID } },
+  { name: "ChannelParticipantsInvalid", values: [A, B], Class: ChannelParticipantsInvalidError, args: { participant0: A, participant1: B } },
+  { name: "ChannelPayeesInvalid", values: [A, ETH], Class: ChannelPayeesInvalidError, args: { payee0: A, payee1: ETH } },
+  { name: "DepositNotReceived", values: [A, 14n], Class: DepositNotReceivedError, args: { token: A, amount: 14n } },
+  { name: "DepositOverflow", values: [15n, 16n], Class: DepositOverflowError, args: { deposit: 15n, amount: 16n } },
+  { name: "DepositValueMismatch", values: [17n, 18n], Class: DepositValueMismatchError, args: { value: 17n, expected: 18n } },
+  { name: "DepositZero", values: [], Class: DepositZeroError, args: {} },
+  { name: "InvalidShortString", values: [], Class: InvalidShortStringError, args: {} },
+  { name: "LockAlreadyResolved", values: [ID], Class: LockAlreadyResolvedError, args: { leaf: ID } },
+  { name: "LockChannelMismatch", values: [ID, OTHER], Class: LockChannelMismatchError, args: { channelId: ID, lockChannelId: OTHER } },
+  { name: "LockNothingHeld", values: [OTHER], Class: LockNothingHeldError, args: { leaf: OTHER } },
+  { name: "LockPending", values: [19n], Class: LockPendingError, args: { expiry: 19n } },
+  { name: "LockProofInvalid", values: [ID], Class: LockProofInvalidError, args: { leaf: ID } },
+  { name: "OpeningChallengeUnauthorized", values: [C], Class: OpeningChallengeUnauthorizedError, args: { caller: C } },
+  { name: "ParticipantIndexInvalid", values: [2], Class: ParticipantIndexInvalidError, args: { participant: 2 } },
+  { name: "PayoutGasInsufficient", values: [20n, 21n], Class: PayoutGasInsufficientError, args: { gasLeft: 20n, gasNeeded: 21n } },
+  { name: "ReentrancyGuardReentrantCall", values: [], Class: ReentrancyGuardReentrantCallError, args: {} },
+  { name: "SafeERC20FailedOperation", values: [B], Class: SafeERC20FailedOperationError, args: { token: B } },
+  { name: "SecretAlreadyRevealed", values: [OTHER, 22n], Class: SecretAlreadyRevealedError, args: { hashlock: OTHER, revealedAt: 22n } },
+  { name: "SignatureInvalid", values: [1], Class: SignatureInvalidError, args: { participant: 1 } },
+  { name: "StateChannelMismatch", values: [ID, OTHER], Class: StateChannelMismatchError, args: { channelId: ID, stateChannelId: OTHER } },
+  { name: "StateFinalWithLocks", values: [23n], Class: StateFinalWithLocksError, args: { version: 23n } },
+  { name: "StateNotFinal", values: [24n], Class: StateNotFinalError, args: { version: 24n } },
+  { name: "StateStale", values: [3n, 9n], Class: StateStaleError, args: { version: 3n, registeredVersion: 9n } },
+  { name: "StateUnknown", values: [ID], Class: StateUnknownError, args: { channelId: ID } },
+  { name: "StringTooLong", values: ["too long"], Class: StringTooLongError, args: { str: "too long" } },
+  { name: "WithdrawFailed", values: [A, B, C, 25n], Class: WithdrawFailedError, args: { owner: A, asset: B, to: C, amount: 25n } },
+  { name: "WithdrawNothing", values: [A, B], Class: WithdrawNothingError, args: { owner: A, asset: B } },
+  {
+    name: "WithdrawalChannelMismatch",
+    values: [ID, OTHER],
+    Class: WithdrawalChannelMismatchError,
+    args: { channelId: ID, withdrawalChannelId: OTHER },
+  },
+  { name: "WithdrawalExceedsHoldings", values: [26n, 27n], Class: WithdrawalExceedsHoldingsError, args: { amount: 26n, holdings: 27n } },
+  { name: "WithdrawalExpired", values: [28n], Class: WithdrawalExpiredError, args: { expiry: 28n } },
+];
+
 describe("chain errors", function () {
-  it("has one class per custom error of the adjudicator's ABI, decoding every argument by name", function () {
-    const names: string[] = [];
-    IFACE.forEachError((fragment) => {
-      names.push(fragment.name);
-      const values = fragment.inputs.map((input) => {
-        if (input.type === "address") return "0x00000000000000000000000000000000000000aa";
-        if (input.type === "bytes32") return "0x" + "ab".repeat(32);
-        if (input.type === "string") return "too long";
-        return 1n;
-      });
-      const decoded = decodeRevertData(IFACE.encodeErrorResult(fragment, values) as Hex);
-      const Class = ADJUDICATOR_ERROR_CLASSES[fragment.name as AdjudicatorErrorName];
-      expect(Class, fragment.name).to.not.equal(undefined);
-      expect(decoded, fragment.name).to.be.instanceOf(Class);
-      expect(decoded).to.be.instanceOf(AdjudicatorRevertError);
-      expect(decoded).to.be.instanceOf(SluiceError);
-      expect(decoded!.errorName).to.equal(fragment.name);
-      expect(decoded!.name).to.equal(`${fragment.name}Error`);
-      expect(Object.keys(decoded!.args)).to.deep.equal(fragment.inputs.map((i) => i.name));
-    });
-    expect(names.sort()).to.deep.equal(Object.keys(ADJUDICATOR_ERROR_CLASSES).sort());
+  it("the table lists every custom error of the adjudicator's ABI, and the decoder has a class for each", function () {
+    const abiNames: string[] = [];
+    IFACE.forEachError((fragment) => abiNames.push(fragment.name));
+    expect(ERROR_TABLE.map((row) => row.name).sort(), "errors of the ABI without a row").to.deep.equal([...abiNames].sort());
+    expect(Object.keys(ADJUDICATOR_ERROR_CLASSES).sort(), "errors of the ABI without a class").to.deep.equal([...abiNames].sort());
   });
+
+  for (const row of ERROR_TABLE) {
+    it(`decodes ${row.name} into ${row.Class.name} with its arguments`, function () {
+      const data = IFACE.encodeErrorResult(row.name, row.values) as Hex;
+      const decoded = decodeRevertData(data);
+      expect(decoded).to.be.instanceOf(row.Class);
+      expect(decoded).to.be.instanceOf(AdjudicatorRevertError);
+      expect(decoded).to.be.instanceOf(ContractRevertError);
+      expect(decoded).to.be.instanceOf(SluiceError);
+      expect(ADJUDICATOR_ERROR_CLASSES[row.name as AdjudicatorErrorName]).to.equal(row.Class);
+      expect(decoded!.errorName).to.equal(row.name);
+      expect(decoded!.name).to.equal(`${row.name}Error`);
+      expect(decoded!.data).to.equal(data);
+      expect(decoded!.args).to.deep.equal(row.args);
+      // Through the generic path too, as a revert error from ethers.
+      const viaEthers = decodeRevert(makeError("execution reverted", "CALL_EXCEPTION", { data }));
+      expect(viaEthers).to.be.instanceOf(row.Class);
+      expect(viaEthers!.args).to.deep.equal(row.args);
+    });
+  }
 
   it("gives uint8 indices as numbers and the other integers as bigints", function () {
     const sig = decodeRevertData(IFACE.encodeErrorResult("SignatureInvalid", [1]) as Hex);
