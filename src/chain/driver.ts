@@ -19,7 +19,7 @@ import type {
   StateStruct,
   WithdrawalStruct,
 } from "../../typechain-types/contracts/Adjudicator";
-import { channelId, lockLeafHex } from "../crypto/hash";
+import { channelId, hashlockOf, lockLeafHex } from "../crypto/hash";
 import { DOMAIN_NAME, DOMAIN_VERSION, sluiceDomain, stateValue, withdrawalValue, type SluiceDomain } from "../typedData";
 import {
   ChannelMode,
@@ -420,8 +420,11 @@ export class AdjudicatorDriver {
   /** Registers a 32-byte secret: records that sha256(secret) was revealed now. Once per secret. */
   async registerSecret(secret: Hex, options: WriteOptions = {}): Promise<RegisterSecretResult> {
     const signer = this.#signer("registerSecret");
+    // Throws ValueOutOfRangeError for anything but 32 bytes, before a transaction is sent.
+    const hashlock = hashlockOf(secret);
     const result = await this.#send(() => this.contract.connect(signer).registerSecret(secret, gas(options)));
     const event = this.#find(result, "SecretRevealed");
+    if (event.hashlock !== hashlock) throw new ChainResponseError(`SecretRevealed reports hashlock ${event.hashlock}, not ${hashlock}`);
     const block = await this.provider.getBlock(result.blockNumber);
     if (block === null) throw new ChainResponseError(`no block ${result.blockNumber}`);
     return { ...result, hashlock: event.hashlock, secret: event.secret, revealedAt: BigInt(block.timestamp) };

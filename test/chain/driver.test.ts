@@ -45,6 +45,7 @@ import {
   type LocalNode,
 } from "../../src/chain";
 import { hashlockOf, lockLeafHex } from "../../src/crypto";
+import { ValueOutOfRangeError } from "../../src/errors";
 import { LocksTree } from "../../src/merkle";
 import { PAYMENT_ABI_TYPE, STATE_TYPES, WITHDRAWAL_TYPES, stateValue, withdrawalValue, type SluiceDomain } from "../../src/typedData";
 import {
@@ -447,6 +448,8 @@ for (const backend of BACKENDS) {
       expect(settled.payouts).to.deep.equal([ETHER - 100n - 50n, ETHER + 100n - 10n]);
       expect(await driver.heldBack(id)).to.deep.equal([50n, 10n]);
 
+      // A secret is 32 bytes: anything else is refused before a transaction is sent.
+      expect(await thrown(() => asCarol.registerSecret("0x1234"))).to.be.instanceOf(ValueOutOfRangeError);
       const revealed = await asCarol.registerSecret(secrets[0]);
       expect([revealed.hashlock, revealed.secret]).to.deep.equal([a.hashlock, secrets[0]]);
       expect(revealed.hashlock).to.equal(sha256(secrets[0]));
