@@ -154,7 +154,9 @@ describe("security: no re-entrancy through lock resolution and withdrawals", fun
       await expect(tx).to.changeEtherBalances([c.attackerAddress, c.adjudicatorAddress], [a.amount, -a.amount]);
       await expectRefused(c.attacker, c.guardError);
       expect(await heldBackOf(c, c.lockCh)).to.deep.equal([c.lockCh.state.locked[0] - a.amount, c.lockCh.state.locked[1]]);
-      await expect(resolve(c, c.lockCh, a)).to.be.revertedWithCustomError(c.adjudicator, "LockAlreadyResolved").withArgs(leafOf(a));
+      await expect(resolve(c, c.lockCh, a))
+        .to.be.revertedWithCustomError(c.adjudicator, "LockAlreadyResolved")
+        .withArgs(leafOf(a));
       await expectEthConserved(c);
     });
 
@@ -285,7 +287,9 @@ describe("security: no re-entrancy through lock resolution and withdrawals", fun
       await expect(tx).to.not.emit(c.adjudicator, "Credited");
       await expectRefused(c.hostile, c.guardError);
       await c.hostile.arm(c.adjudicatorAddress, "0x", 0);
-      await expect(resolve(c, c.tokenCh, a)).to.be.revertedWithCustomError(c.adjudicator, "LockAlreadyResolved").withArgs(leafOf(a));
+      await expect(resolve(c, c.tokenCh, a))
+        .to.be.revertedWithCustomError(c.adjudicator, "LockAlreadyResolved")
+        .withArgs(leafOf(a));
       await expectConserved(c.adjudicator, c.hostileAddress, [c.tokenCh.params], [c.payee0.address, c.payee1.address]);
     });
 
@@ -315,10 +319,14 @@ describe("security: no re-entrancy through lock resolution and withdrawals", fun
       await expectEthConserved(c);
       // Lock d (sender 1, never revealed) goes back to the refusing payee after expiry: credited too.
       await time.increaseTo(d.expiry + 1n);
-      await expect(resolve(c, c.lockCh, d)).to.emit(c.adjudicator, "Credited").withArgs(c.attackerAddress, ETH, d.amount);
+      await expect(resolve(c, c.lockCh, d))
+        .to.emit(c.adjudicator, "Credited")
+        .withArgs(c.attackerAddress, ETH, d.amount);
       await c.attacker.setRejecting(false);
       const withdraw = c.attacker.execute(c.adjudicatorAddress, c.adjudicator.interface.encodeFunctionData("withdraw", [ETH]));
-      await expect(withdraw).to.emit(c.adjudicator, "Withdrawn").withArgs(c.attackerAddress, ETH, c.attackerAddress, a.amount + d.amount);
+      await expect(withdraw)
+        .to.emit(c.adjudicator, "Withdrawn")
+        .withArgs(c.attackerAddress, ETH, c.attackerAddress, a.amount + d.amount);
       await expect(withdraw).to.changeEtherBalance(c.attackerAddress, a.amount + d.amount);
       expect(await heldBackOf(c, c.lockCh)).to.deep.equal([c.lockCh.state.locked[0] - a.amount, 0n]);
       await expectEthConserved(c);

@@ -314,13 +314,15 @@ describe("Adjudicator #partialWithdraw", function () {
       },
       {
         description: "signed under the previous domain version",
-        call: async (c) => submit(c, withdrawal(c, 0, W), await signedIn(c, { version: String(Number(DOMAIN_VERSION) - 1) }, withdrawal(c, 0, W))),
+        call: async (c) =>
+          submit(c, withdrawal(c, 0, W), await signedIn(c, { version: String(Number(DOMAIN_VERSION) - 1) }, withdrawal(c, 0, W))),
         error: "SignatureInvalid",
         args: () => [0],
       },
       {
         description: "signatures of another channel's withdrawal",
-        call: async (c) => submit(c, withdrawal(c, 0, W), await signWithdrawalBoth(c.adjudicator, c.both, withdrawal(c, 0, W, c.otherParams))),
+        call: async (c) =>
+          submit(c, withdrawal(c, 0, W), await signWithdrawalBoth(c.adjudicator, c.both, withdrawal(c, 0, W, c.otherParams))),
         error: "SignatureInvalid",
         args: () => [0],
       },
@@ -405,7 +407,9 @@ describe("Adjudicator #partialWithdraw", function () {
       const c = await loadFixture(fixture);
       await submit(c, withdrawal(c, 0, W));
       const tx = submit(c, withdrawal(c, 0, 400n));
-      await expect(tx).to.emit(c.adjudicator, "PartiallyWithdrawn").withArgs(idOf(c.ethParams), 0, 400n - W, 400n);
+      await expect(tx)
+        .to.emit(c.adjudicator, "PartiallyWithdrawn")
+        .withArgs(idOf(c.ethParams), 0, 400n - W, 400n);
       await expect(tx).to.changeEtherBalances([c.payee0, c.adjudicatorAddress], [400n - W, -(400n - W)]);
       expect(await withdrawnOf(c)).to.deep.equal([400n, 0n]);
     });
@@ -465,7 +469,9 @@ describe("Adjudicator #partialWithdraw", function () {
       const w = withdrawal(c, 1, W);
       const sigs = await signWithdrawalBoth(c.adjudicator, c.both, w);
       await time.setNextBlockTimestamp(c.expiry + 1n);
-      await expect(submit(c, w, sigs)).to.be.revertedWithCustomError(c.adjudicator, "WithdrawalExpired").withArgs(c.expiry);
+      await expect(submit(c, w, sigs))
+        .to.be.revertedWithCustomError(c.adjudicator, "WithdrawalExpired")
+        .withArgs(c.expiry);
       expect(await withdrawnOf(c)).to.deep.equal([0n, 0n]);
     });
 

@@ -237,9 +237,7 @@ describe("Adjudicator #resolveLock", function () {
       await time.increaseTo(c.eth.locks.a.expiry + 1n);
       await expectResolved(c, "a", 0, c.eth.locks.a.amount);
       await reveal(c, "a");
-      await expect(resolve(c, "a"))
-        .to.be.revertedWithCustomError(c.adjudicator, "LockAlreadyResolved")
-        .withArgs(leafOf(c.eth.locks.a));
+      await expect(resolve(c, "a")).to.be.revertedWithCustomError(c.adjudicator, "LockAlreadyResolved").withArgs(leafOf(c.eth.locks.a));
     });
   });
 
@@ -273,9 +271,13 @@ describe("Adjudicator #resolveLock", function () {
       expect(await heldBackOf(c, s)).to.deep.equal([120n, 70n]);
       await expectResolved(c, "a", 1, 100n, s);
       await expectResolved(c, "b", 1, 20n, s); // 50 locked, 20 left
-      await expect(resolve(c, "c", s)).to.be.revertedWithCustomError(c.adjudicator, "LockNothingHeld").withArgs(leafOf(s.locks.c));
+      await expect(resolve(c, "c", s))
+        .to.be.revertedWithCustomError(c.adjudicator, "LockNothingHeld")
+        .withArgs(leafOf(s.locks.c));
       await expectResolved(c, "d", 0, 70n, s);
-      await expect(resolve(c, "e", s)).to.be.revertedWithCustomError(c.adjudicator, "LockNothingHeld").withArgs(leafOf(s.locks.e));
+      await expect(resolve(c, "e", s))
+        .to.be.revertedWithCustomError(c.adjudicator, "LockNothingHeld")
+        .withArgs(leafOf(s.locks.e));
       expect(await heldBackOf(c, s)).to.deep.equal([0n, 0n]);
       await expectEthConserved(c);
     });
@@ -293,7 +295,9 @@ describe("Adjudicator #resolveLock", function () {
         const lock = s.locks[label];
         const amount = lock.amount < left[lock.sender] ? lock.amount : left[lock.sender];
         if (amount === 0n) {
-          await expect(resolve(c, label, s)).to.be.revertedWithCustomError(c.adjudicator, "LockNothingHeld").withArgs(leafOf(lock));
+          await expect(resolve(c, label, s))
+            .to.be.revertedWithCustomError(c.adjudicator, "LockNothingHeld")
+            .withArgs(leafOf(lock));
         } else {
           await expectResolved(c, label, (1 - lock.sender) as 0 | 1, amount, s);
         }
@@ -310,7 +314,12 @@ describe("Adjudicator #resolveLock", function () {
   describe("reverts", function () {
     const otherTree = (c: Ctx) => new LocksTree([c.eth.locks.a, c.eth.locks.b, c.eth.locks.d]);
     const call =
-      (opts: { scenario?: (c: Ctx) => Scenario; state?: (c: Ctx) => ChannelState; lock?: (c: Ctx) => ChannelLock; proof?: (c: Ctx) => Hex[] }) =>
+      (opts: {
+        scenario?: (c: Ctx) => Scenario;
+        state?: (c: Ctx) => ChannelState;
+        lock?: (c: Ctx) => ChannelLock;
+        proof?: (c: Ctx) => Hex[];
+      }) =>
       (c: Ctx) => {
         const s = opts.scenario ? opts.scenario(c) : c.eth;
         const lock = opts.lock ? opts.lock(c) : s.locks.a;
@@ -318,12 +327,10 @@ describe("Adjudicator #resolveLock", function () {
         return c.adjudicator.resolveLock(s.params, opts.state ? opts.state(c) : s.state, lock, proof);
       };
     /** Runs `setup` first, then the call. */
-    const after =
-      (setup: (c: Ctx) => Promise<unknown>, then: (c: Ctx) => ReturnType<ReturnType<typeof call>>) =>
-      async (c: Ctx) => {
-        await setup(c);
-        return then(c);
-      };
+    const after = (setup: (c: Ctx) => Promise<unknown>, then: (c: Ctx) => ReturnType<ReturnType<typeof call>>) => async (c: Ctx) => {
+      await setup(c);
+      return then(c);
+    };
     const settled = (c: Ctx) => reveal(c, "a").then(() => settle(c));
 
     const rows: RevertRow<Ctx>[] = [
@@ -398,10 +405,13 @@ describe("Adjudicator #resolveLock", function () {
       },
       {
         description: "a state with locks, signed but never concluded, of a channel closed cooperatively",
-        call: after(async (c) => {
-          const final = makeState(c.closed.params, VERSION + 1n, TRANSFERRED, true);
-          await c.adjudicator.close(c.closed.params, final, await signed(c.adjudicator, c.both, final));
-        }, call({ scenario: (c) => c.closed })),
+        call: after(
+          async (c) => {
+            const final = makeState(c.closed.params, VERSION + 1n, TRANSFERRED, true);
+            await c.adjudicator.close(c.closed.params, final, await signed(c.adjudicator, c.both, final));
+          },
+          call({ scenario: (c) => c.closed }),
+        ),
         error: "StateUnknown",
         args: (c) => [idOf(c.closed.params)],
       },
@@ -437,23 +447,18 @@ describe("Adjudicator #resolveLock", function () {
           ["another hashlock", (l: ChannelLock) => ({ ...l, hashlock: ethers.sha256(secretOf("forged")) as Hex })],
           ["another ref", (l: ChannelLock) => ({ ...l, ref: ZERO_HASH })],
         ] as const
-      ).map(
-        ([what, change]): RevertRow<Ctx> => ({
-          description: `a lock changed to ${what}, with the true lock's proof`,
-          call: after(settled, call({ lock: (c) => change(c.eth.locks.a) })),
-          error: "LockProofInvalid",
-          args: (c) => [leafOf(change(c.eth.locks.a))],
-        }),
-      ),
+      ).map(([what, change]): RevertRow<Ctx> => ({
+        description: `a lock changed to ${what}, with the true lock's proof`,
+        call: after(settled, call({ lock: (c) => change(c.eth.locks.a) })),
+        error: "LockProofInvalid",
+        args: (c) => [leafOf(change(c.eth.locks.a))],
+      })),
       {
         description: "a lock resolved before",
-        call: after(
-          async (c) => {
-            await settled(c);
-            await resolve(c, "a");
-          },
-          call({}),
-        ),
+        call: after(async (c) => {
+          await settled(c);
+          await resolve(c, "a");
+        }, call({})),
         error: "LockAlreadyResolved",
         args: (c) => [leafOf(c.eth.locks.a)],
       },
@@ -479,13 +484,10 @@ describe("Adjudicator #resolveLock", function () {
       },
       {
         description: "a lock unrevealed at exactly its expiry",
-        call: after(
-          async (c) => {
-            await settle(c);
-            await time.setNextBlockTimestamp(c.eth.locks.a.expiry);
-          },
-          call({}),
-        ),
+        call: after(async (c) => {
+          await settle(c);
+          await time.setNextBlockTimestamp(c.eth.locks.a.expiry);
+        }, call({})),
         error: "LockPending",
         args: (c) => [c.eth.locks.a.expiry],
       },

@@ -187,7 +187,14 @@ async function fixture() {
 
   /** The Safe deposits `amount` ETH for `participant` of `params` through execTransaction. */
   const safeDepositEth = (params: ChannelParams, participant: 0 | 1, amount: bigint, by: Signer[] = owners) =>
-    execSafe(safe, by, executor, adjudicatorAddress, amount, adjudicator.interface.encodeFunctionData("deposit", [params, participant, amount]));
+    execSafe(
+      safe,
+      by,
+      executor,
+      adjudicatorAddress,
+      amount,
+      adjudicator.interface.encodeFunctionData("deposit", [params, participant, amount]),
+    );
   /** The Safe approves and deposits `amount` of the token in one MultiSend (delegatecall) transaction. */
   const safeDepositToken = (params: ChannelParams, amount: bigint) =>
     execSafe(
@@ -435,7 +442,9 @@ describe("security: a Safe as a participant (an ERC-1271 signer) is refused", fu
       const safeSig = await sign(c, digest);
       expect(await safeAccepts(c, digest, safeSig)).to.equal(ERC1271_MAGIC);
       const sigs: Sigs = [await signState(c.adjudicator, c.alice, final), safeSig];
-      await expect(c.adjudicator.close(params, final, sigs)).to.be.revertedWithCustomError(c.adjudicator, "SignatureInvalid").withArgs(1);
+      await expect(c.adjudicator.close(params, final, sigs))
+        .to.be.revertedWithCustomError(c.adjudicator, "SignatureInvalid")
+        .withArgs(1);
       await expect(c.adjudicator.challenge(params, final, sigs))
         .to.be.revertedWithCustomError(c.adjudicator, "SignatureInvalid")
         .withArgs(1);
@@ -459,7 +468,9 @@ describe("security: a Safe as a participant (an ERC-1271 signer) is refused", fu
     const final = makeState(params, 5n, [0n, 0n], true);
     for (const owner of c.owners) {
       const sigs: Sigs = [await signState(c.adjudicator, c.alice, final), await signState(c.adjudicator, owner, final)];
-      await expect(c.adjudicator.close(params, final, sigs)).to.be.revertedWithCustomError(c.adjudicator, "SignatureInvalid").withArgs(1);
+      await expect(c.adjudicator.close(params, final, sigs))
+        .to.be.revertedWithCustomError(c.adjudicator, "SignatureInvalid")
+        .withArgs(1);
     }
   });
 

@@ -19,7 +19,9 @@ async function fixture() {
 
 /** sha256 of a 32-byte secret by node's crypto alone: a reference apart from src/. */
 function nodeSha256(secret: Hex): Hex {
-  return `0x${createHash("sha256").update(Buffer.from(secret.slice(2), "hex")).digest("hex")}`;
+  return `0x${createHash("sha256")
+    .update(Buffer.from(secret.slice(2), "hex"))
+    .digest("hex")}`;
 }
 
 const SECRETS: { description: string; secret: Hex }[] = [
