@@ -1,7 +1,8 @@
 /**
  * Payment receipts (SPV): `verifyPayment` against trees of 1 to 1,000 payments built by
  * merkletreejs exactly as the client builds them, on channels that concluded by a cooperative
- * close, by a settle after a refuted challenge, and on channels whose challenge is still running.
+ * close, by a settle after a refuted challenge (a state with pending locks), and on channels whose
+ * challenge is still running (also with locks). Payees are apart from the participants.
  */
 import { expect } from "chai";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
@@ -54,13 +55,17 @@ function logOf(payments: Payment[]): Log {
   return { payments, tree, root: tree.getHexRoot() as Hex, proof: (i) => tree.getHexProof(leaves[i], i) as Hex[] };
 }
 
-function stateOf(channelId: Hex, version: bigint, payments: Payment[], root: Hex, isFinal: boolean): State {
+/** Locks pending in the non-final states of the settle and running paths (the tree's leaves don't matter here). */
+const PENDING_LOCKS = { locked: [3n, 4n] as [bigint, bigint], locksRoot: textHash("pending locks") as Hex };
+const NO_LOCKS = { locked: [0n, 0n] as [bigint, bigint], locksRoot: ZERO_HASH };
+
+function stateOf(channelId: Hex, version: bigint, payments: Payment[], root: Hex, isFinal: boolean, locks = NO_LOCKS): State {
   const paid = (who: 0 | 1) => payments.filter((p) => p.payer === who).reduce((s, p) => s + p.amount, 0n);
-  return { channelId, version, transferred: [paid(0), paid(1)], paymentsRoot: root, isFinal };
+  return { channelId, version, transferred: [paid(0), paid(1)], locked: [...locks.locked], locksRoot: locks.locksRoot, paymentsRoot: root, isFinal };
 }
 
-const paramsArg = (p: Params): ParamsStruct => ({ ...p, participants: [p.participants[0], p.participants[1]] });
-const stateArg = (s: State): StateStruct => ({ ...s, transferred: [s.transferred[0], s.transferred[1]] });
+const paramsArg = (p: Params): ParamsStruct => ({ ...p, participants: [p.participants[0], p.participants[1]], payees: [p.payees[0], p.payees[1]] });
+const stateArg = (s: State): StateStruct => ({ ...s, transferred: [s.transferred[0], s.transferred[1]], locked: [s.locked[0], s.locked[1]] });
 const paymentArg = (p: Payment): PaymentStruct => ({ ...p });
 
 interface Channel {
@@ -87,11 +92,13 @@ function indicesOf(n: number): number[] {
 
 describe("#verifyPayment (payment receipts)", function () {
   async function fixture() {
-    const [alice, bob, carol] = await ethers.getSigners();
+    const signers = await ethers.getSigners();
+    const [alice, bob, carol] = signers;
     const adjudicator = (await ethers.deployContract("Adjudicator")) as unknown as Adjudicator;
     const participants = [alice.address, bob.address] as [Address, Address];
     let nonce = 0n;
-    const paramsFor = (period: bigint): Params => ({ participants, asset: ETH, challengePeriod: period, nonce: ++nonce });
+    const payees = [signers[5].address, signers[6].address] as [Address, Address];
+    const paramsFor = (period: bigint): Params => ({ participants, payees, asset: ETH, challengePeriod: period, nonce: ++nonce });
     const open = async (params: Params) => {
       await adjudicator.connect(alice).deposit(paramsArg(params), 0, DEPOSIT, { value: DEPOSIT });
     };
@@ -111,7 +118,7 @@ describe("#verifyPayment (payment receipts)", function () {
           id,
           log,
           olderLog,
-          current: stateOf(id, 5n, log.payments, log.root, path === "close"),
+          current: stateOf(id, 5n, log.payments, log.root, path === "close", path === "close" ? NO_LOCKS : PENDING_LOCKS),
           older: stateOf(id, 4n, olderLog.payments, olderLog.root, false),
         });
       }
@@ -135,7 +142,7 @@ describe("#verifyPayment (payment receipts)", function () {
       }
     }
     await time.increase(SETTLE_PERIOD);
-    for (const c of channels) if (c.path === "settle") await adjudicator.connect(carol).settle(paramsArg(c.params));
+    for (const c of channels) if (c.path === "settle") await adjudicator.connect(carol).settle(paramsArg(c.params), stateArg(c.current));
 
     // Channels that hold no state: one never opened, one open, and one whose challenge holds the
     // unsigned opening state.
@@ -194,7 +201,10 @@ describe("#verifyPayment (payment receipts)", function () {
         for (const path of PATHS) {
           const c = find(n, path);
           const [mode, version] = await adjudicator.channel(c.id);
-          expect([mode, version]).to.deep.equal([path === "running" ? 2n : 3n, 5n]);
+          // channel() reports the version only while a challenge runs (mode 2); a concluded channel is mode 3.
+          expect([mode, version]).to.deep.equal(path === "running" ? [2n, 5n] : [3n, 0n]);
+          // The settled state had pending locks: their amounts stay held back.
+          expect(await adjudicator.heldBack(c.id)).to.deep.equal(path === "settle" ? PENDING_LOCKS.locked : [0n, 0n]);
           const indices = indicesOf(n);
           const results = await verifyAll(
             adjudicator,
@@ -291,27 +301,35 @@ describe("#verifyPayment (payment receipts)", function () {
       expect(results).to.deep.equal([true, false, false, false]);
     });
 
-    it("a state other than the concluded one, even with a valid proof of its own root", async function () {
+    it("a state other than the concluded or registered one (one field changed at a time), even with a valid proof of its own root", async function () {
       const { adjudicator, find } = await loadFixture(fixture);
       for (const n of SAMPLE_SIZES) {
-        const c = find(n, "close");
-        const i = 0;
-        // The older state's proof is valid for the older root: only the state is wrong.
-        expect(c.olderLog.tree.verify(c.olderLog.proof(i), leafOf(c.olderLog.payments[i]), c.olderLog.root)).to.equal(true);
-        const variants: State[] = [
-          c.older,
-          { ...c.current, isFinal: false },
-          { ...c.current, version: c.current.version + 1n },
-          { ...c.current, transferred: [c.current.transferred[0] + 1n, c.current.transferred[1]] },
-          { ...c.current, paymentsRoot: c.olderLog.root },
-        ];
-        const results = await verifyAll(adjudicator, [
-          [c.id, c.current, c.log.payments[i], c.log.proof(i)],
-          [c.id, c.older, c.olderLog.payments[i], c.olderLog.proof(i)],
-          ...variants.slice(1).map((s): [Hex, State, Payment, Hex[]] => [c.id, s, c.log.payments[i], c.log.proof(i)]),
-          [c.id, variants[4], c.olderLog.payments[i], c.olderLog.proof(i)],
-        ]);
-        expect(results, `${n}`).to.deep.equal([true, false, false, false, false, false, false]);
+        for (const path of PATHS) {
+          const c = find(n, path);
+          const i = 0;
+          const cur = c.current;
+          // The older state's proof is valid for the older root: only the state is wrong.
+          expect(c.olderLog.tree.verify(c.olderLog.proof(i), leafOf(c.olderLog.payments[i]), c.olderLog.root)).to.equal(true);
+          const variants: State[] = [
+            { ...cur, version: cur.version + 1n },
+            { ...cur, version: cur.version - 1n },
+            { ...cur, transferred: [cur.transferred[0] + 1n, cur.transferred[1]] },
+            { ...cur, transferred: [cur.transferred[0], cur.transferred[1] + 1n] },
+            { ...cur, locked: [cur.locked[0] + 1n, cur.locked[1]] },
+            { ...cur, locked: [cur.locked[0], cur.locked[1] + 1n] },
+            { ...cur, locksRoot: cur.locksRoot === ZERO_HASH ? (textHash("some locks") as Hex) : ZERO_HASH },
+            { ...cur, paymentsRoot: c.olderLog.root },
+            { ...cur, isFinal: !cur.isFinal },
+          ];
+          const results = await verifyAll(adjudicator, [
+            [c.id, cur, c.log.payments[i], c.log.proof(i)],
+            [c.id, c.older, c.olderLog.payments[i], c.olderLog.proof(i)],
+            ...variants.map((v): [Hex, State, Payment, Hex[]] => [c.id, v, c.log.payments[i], c.log.proof(i)]),
+            // The changed root with the proof that fits it: still not the concluded state.
+            [c.id, variants[7], c.olderLog.payments[i], c.olderLog.proof(i)],
+          ]);
+          expect(results, `${n}/${path}`).to.deep.equal([true, false, ...variants.map(() => false), false]);
+        }
       }
     });
 
@@ -334,7 +352,7 @@ describe("#verifyPayment (payment receipts)", function () {
     it("the registered state of a challenge that a cooperative close then ended", async function () {
       const { adjudicator, interrupted: x } = await loadFixture(fixture);
       const [mode, version] = await adjudicator.channel(x.id);
-      expect([mode, version]).to.deep.equal([3n, 9n]);
+      expect([mode, version]).to.deep.equal([3n, 0n]);
       const results = await verifyAll(adjudicator, [
         [x.id, x.older, x.olderLog.payments[2], x.olderLog.proof(2)],
         [x.id, x.final, x.log.payments[2], x.log.proof(2)],
