@@ -3,7 +3,7 @@ pragma solidity 0.8.28;
 
 import {KeyOwned} from "./KeyOwned.sol";
 
-/// @notice A participant contract whose `receive` burns gas: all it is given when `toBurn` is
+/// @notice A payee contract whose `receive` burns gas: all it is given when `toBurn` is
 /// zero, else about `toBurn` before it accepts the ETH.
 contract GasBurner is KeyOwned {
     /// @notice Gas to burn per receipt; zero burns everything (the call then runs out of gas).

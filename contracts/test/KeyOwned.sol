@@ -4,9 +4,10 @@ pragma solidity 0.8.28;
 import {IERC1271} from "@openzeppelin/contracts/interfaces/IERC1271.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 
-/// @notice Base of the test receivers: an owner key that signs for the contract through ERC-1271
-/// (so a hostile receiver can be a channel participant that signs states), and `execute`, which
-/// makes calls as the contract and bubbles up their revert data unchanged.
+/// @notice Base of the test receivers: an owner key that signs for the contract through ERC-1271,
+/// and `execute`, which makes calls as the contract and bubbles up their revert data unchanged.
+/// The adjudicator accepts no ERC-1271 signature (protocol v2 signs with ECDSA keys only), so these
+/// contracts serve as payees; the signature tests show a wallet's signature refused.
 abstract contract KeyOwned is IERC1271 {
     /// @notice The key whose signatures the contract accepts as its own.
     address public immutable owner;

@@ -3,7 +3,7 @@ pragma solidity 0.8.28;
 
 import {KeyOwned} from "./KeyOwned.sol";
 
-/// @notice A participant contract that, on receiving ETH, calls `callee` with a stored payload and
+/// @notice A payee contract that, on receiving ETH, calls `callee` with a stored payload and
 /// `value` wei (for instance `settle`, `close`, `withdraw` or `deposit` of the adjudicator that is
 /// paying it) and records how that re-entry ended. It accepts the ETH either way, so a test can
 /// check that the re-entry gained nothing while the payout itself went through.

@@ -3,7 +3,7 @@ pragma solidity 0.8.28;
 
 import {KeyOwned} from "./KeyOwned.sol";
 
-/// @notice A participant contract that answers an ETH transfer with `size` bytes of return data
+/// @notice A payee contract that answers an ETH transfer with `size` bytes of return data
 /// (or revert data when `reverting`), so that a caller that copies return data pays for it.
 contract ReturnBombReceiver is KeyOwned {
     /// @notice Bytes of return data produced.

@@ -3,8 +3,8 @@ pragma solidity 0.8.28;
 
 import {KeyOwned} from "./KeyOwned.sol";
 
-/// @notice A participant contract that rejects ETH while `rejecting` is set (the default); it
-/// signs through its owner's key and can withdraw its credits with `execute`.
+/// @notice A payee contract that rejects ETH while `rejecting` is set (the default); it can
+/// withdraw its credits with `execute`.
 contract RevertingReceiver is KeyOwned {
     /// @notice ETH arrived while rejecting.
     error ReceiverRejected();
