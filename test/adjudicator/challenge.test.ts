@@ -422,8 +422,7 @@ describe("Adjudicator #challenge", function () {
       },
       {
         description: "empty signatures for version 0 with a payments root",
-        call: (c) =>
-          c.adjudicator.connect(c.alice).challenge(c.ethParams, changed(c, { paymentsRoot: ethers.id("x") as Hex }), UNSIGNED),
+        call: (c) => c.adjudicator.connect(c.alice).challenge(c.ethParams, changed(c, { paymentsRoot: ethers.id("x") as Hex }), UNSIGNED),
         error: "SignatureInvalid",
         args: () => [0],
       },

@@ -109,7 +109,8 @@ describe("Adjudicator #close", function () {
   });
 
   it("pays both payees at once by the final state (ERC-20)", async function () {
-    const { adjudicator, adjudicatorAddress, token, tokenAddress, alice, bob, payee0, payee1, both, tokenParams } = await loadFixture(fixture);
+    const { adjudicator, adjudicatorAddress, token, tokenAddress, alice, bob, payee0, payee1, both, tokenParams } =
+      await loadFixture(fixture);
     const final = makeState(tokenParams, 3n, [5n, 10n ** 18n + 5n], true);
     const { payouts } = expectedSplit(DEPOSITS, final.transferred);
     const tx = adjudicator.connect(alice).close(tokenParams, final, await signed(adjudicator, both, final));
@@ -148,7 +149,9 @@ describe("Adjudicator #close", function () {
     const { adjudicator, adjudicatorAddress, payee0, payee1, carol, both, ethParams } = await loadFixture(fixture);
     const final = makeState(ethParams, 1n, [DEPOSITS[0], 0n], true);
     const tx = adjudicator.connect(carol).close(ethParams, final, await signed(adjudicator, both, final));
-    await expect(tx).to.emit(adjudicator, "Closed").withArgs(idOf(ethParams), 1n, [0n, DEPOSITS[0] + DEPOSITS[1]]);
+    await expect(tx)
+      .to.emit(adjudicator, "Closed")
+      .withArgs(idOf(ethParams), 1n, [0n, DEPOSITS[0] + DEPOSITS[1]]);
     await expect(tx).to.changeEtherBalances(
       [payee0, payee1, adjudicatorAddress],
       [0n, DEPOSITS[0] + DEPOSITS[1], -(DEPOSITS[0] + DEPOSITS[1])],
@@ -260,7 +263,8 @@ describe("Adjudicator #close", function () {
       },
       {
         description: "a state with locks that is not final",
-        call: async (c) => c.adjudicator.close(c.ethParams, ...(await variant(c, { isFinal: false, locked: [1n, 0n], locksRoot: LOCKS_ROOT }))),
+        call: async (c) =>
+          c.adjudicator.close(c.ethParams, ...(await variant(c, { isFinal: false, locked: [1n, 0n], locksRoot: LOCKS_ROOT }))),
         error: "StateNotFinal",
         args: (c) => [c.final.version],
       },
@@ -384,7 +388,8 @@ describe("Adjudicator #close", function () {
       },
       {
         description: "a state signed by participant 0 and payee 1",
-        call: async (c) => c.adjudicator.close(c.ethParams, c.final, [c.finalSigs[0], (await signed(c.adjudicator, [c.payee1, c.payee1], c.final))[1]]),
+        call: async (c) =>
+          c.adjudicator.close(c.ethParams, c.final, [c.finalSigs[0], (await signed(c.adjudicator, [c.payee1, c.payee1], c.final))[1]]),
         error: "SignatureInvalid",
         args: () => [1],
       },

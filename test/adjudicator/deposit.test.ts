@@ -314,7 +314,8 @@ describe("Adjudicator #deposit", function () {
       },
       {
         description: "invalid participants and a zero payee (participants are checked first)",
-        call: (c) => c.adjudicator.deposit(makeParams([p(c)[0], p(c)[0]], ETH, 1n, PERIOD, [ZERO_ADDRESS, c.payees[1]]), 0, 1n, { value: 1n }),
+        call: (c) =>
+          c.adjudicator.deposit(makeParams([p(c)[0], p(c)[0]], ETH, 1n, PERIOD, [ZERO_ADDRESS, c.payees[1]]), 0, 1n, { value: 1n }),
         error: "ChannelParticipantsInvalid",
         args: (c) => [p(c)[0], p(c)[0]],
       },

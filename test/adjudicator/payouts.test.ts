@@ -96,8 +96,16 @@ const SPLIT_CASES: SplitCase[] = [
   { description: "both lock 2^256 - 1", transferred: [0n, 0n], locked: [MAX_U256, MAX_U256] },
   { description: "participant 0 locks one more than its balance", transferred: [0n, 0n], locked: [DEPOSITS[0] + 1n, 0n] },
   { description: "participant 1 locks more than what is left", transferred: [0n, 0n], locked: [0n, DEPOSITS[1] + 1n] },
-  { description: "participant 1 transfers 2^256 - 1 and participant 0 locks 2^256 - 1", transferred: [0n, MAX_U256], locked: [MAX_U256, 0n] },
-  { description: "participant 0 transfers 2^256 - 1 and participant 1 locks 2^256 - 1", transferred: [MAX_U256, 0n], locked: [0n, MAX_U256] },
+  {
+    description: "participant 1 transfers 2^256 - 1 and participant 0 locks 2^256 - 1",
+    transferred: [0n, MAX_U256],
+    locked: [MAX_U256, 0n],
+  },
+  {
+    description: "participant 0 transfers 2^256 - 1 and participant 1 locks 2^256 - 1",
+    transferred: [MAX_U256, 0n],
+    locked: [0n, MAX_U256],
+  },
   { description: "both transfer and lock 2^256 - 1", transferred: [MAX_U256, MAX_U256], locked: [MAX_U256, MAX_U256] },
   { description: "locks of exactly 2^128 on both sides", transferred: [0n, 0n], locked: [2n ** 128n, 2n ** 128n] },
   { description: "partial withdrawals, nothing transferred", transferred: [0n, 0n], withdrawn: [100n, 50n] },
@@ -108,7 +116,12 @@ const SPLIT_CASES: SplitCase[] = [
     withdrawn: [100n, 50n],
   },
   { description: "participant 0 withdrew its whole deposit and is owed a transfer", transferred: [0n, 100n], withdrawn: [DEPOSITS[0], 0n] },
-  { description: "participant 1 withdrew everything the channel held", transferred: [0n, 0n], locked: [5n, 5n], withdrawn: [0n, DEPOSITS[0] + DEPOSITS[1]] },
+  {
+    description: "participant 1 withdrew everything the channel held",
+    transferred: [0n, 0n],
+    locked: [5n, 5n],
+    withdrawn: [0n, DEPOSITS[0] + DEPOSITS[1]],
+  },
 ];
 
 describe("security: money is conserved by the clamped split, and payouts go to the payees", function () {
@@ -211,12 +224,22 @@ describe("security: an older state never wins over a newer one submitted before 
     const v1 = makeState(c.ethParams, 1n, [0n, 250n]);
     const v2 = makeState(c.ethParams, 2n, [100n, 250n], false, ZERO_HASH, { locked: [30n, 0n], locksRoot: LOCKS_ROOT });
     const v3 = makeState(c.ethParams, 3n, [400n, 250n]);
-    const [s1, s2, s3] = [await signed(c.adjudicator, c.both, v1), await signed(c.adjudicator, c.both, v2), await signed(c.adjudicator, c.both, v3)];
+    const [s1, s2, s3] = [
+      await signed(c.adjudicator, c.both, v1),
+      await signed(c.adjudicator, c.both, v2),
+      await signed(c.adjudicator, c.both, v3),
+    ];
     const deadline = await register(c, c.ethParams, v2);
     await time.setNextBlockTimestamp(deadline - 1n);
     await c.adjudicator.connect(c.bob).challenge(c.ethParams, v3, s3);
-    for (const [s, sigs] of [[v1, s1], [v2, s2]] as const) {
-      await expect(c.adjudicator.connect(c.alice).challenge(c.ethParams, s, sigs)).to.be.revertedWithCustomError(c.adjudicator, "ChallengeExpired");
+    for (const [s, sigs] of [
+      [v1, s1],
+      [v2, s2],
+    ] as const) {
+      await expect(c.adjudicator.connect(c.alice).challenge(c.ethParams, s, sigs)).to.be.revertedWithCustomError(
+        c.adjudicator,
+        "ChallengeExpired",
+      );
       await expect(c.adjudicator.settle(c.ethParams, s)).to.be.revertedWithCustomError(c.adjudicator, "StateUnknown");
     }
     const { payouts, held } = expectedSplit(DEPOSITS, v3.transferred);
@@ -289,13 +312,17 @@ describe("security: nothing settles before the deadline or twice", function () {
     const deadline = await register(c, c.ethParams, s);
     for (const at of [deadline - PERIOD + 1n, deadline - PERIOD / 2n, deadline - 2n, deadline - 1n]) {
       await time.setNextBlockTimestamp(at);
-      await expect(c.adjudicator.settle(c.ethParams, s)).to.be.revertedWithCustomError(c.adjudicator, "ChallengePending").withArgs(deadline);
+      await expect(c.adjudicator.settle(c.ethParams, s))
+        .to.be.revertedWithCustomError(c.adjudicator, "ChallengePending")
+        .withArgs(deadline);
     }
     await time.setNextBlockTimestamp(deadline);
     await expect(c.adjudicator.settle(c.ethParams, s)).to.emit(c.adjudicator, "Settled");
     for (const at of [deadline + 1n, deadline + 10n * PERIOD]) {
       await time.setNextBlockTimestamp(at);
-      await expect(c.adjudicator.settle(c.ethParams, s)).to.be.revertedWithCustomError(c.adjudicator, "ChannelConcluded").withArgs(idOf(c.ethParams));
+      await expect(c.adjudicator.settle(c.ethParams, s))
+        .to.be.revertedWithCustomError(c.adjudicator, "ChannelConcluded")
+        .withArgs(idOf(c.ethParams));
     }
     await expectConserved(c.adjudicator, ETH, [c.ethParams, c.ethBystander], everyone(c));
   });
@@ -408,7 +435,14 @@ describe("security: no re-entrancy", function () {
     // A settled channel with one expired lock of participant 0: resolveLock would pay payee 0.
     const locks = makeParams(participants, ETH, 79n, PERIOD, hookPayees);
     await fund(adjudicator, locks, [alice, alice], [60n, 40n]);
-    const lock: Lock = { channelId: idOf(locks), sender: 0, amount: 25n, hashlock: ethers.id("no secret") as Hex, expiry: (await now()) + 10n, ref: ZERO_HASH };
+    const lock: Lock = {
+      channelId: idOf(locks),
+      sender: 0,
+      amount: 25n,
+      hashlock: ethers.id("no secret") as Hex,
+      expiry: (await now()) + 10n,
+      ref: ZERO_HASH,
+    };
     const lockState = makeState(locks, 1n, [0n, 0n], false, ZERO_HASH, { locked: [lock.amount, 0n], locksRoot: lockLeafHex(lock) });
     await adjudicator.challenge(locks, lockState, await signed(adjudicator, both, lockState));
     await time.increase(PERIOD);
@@ -503,7 +537,10 @@ describe("security: no re-entrancy", function () {
         } else {
           payouts = DEPOSITS;
           // The receiver, a payee, registers the opening state itself (no re-entry yet: no ETH arrives).
-          await c.receiver.execute(c.adjudicatorAddress, c.adjudicator.interface.encodeFunctionData("challenge", [c.params, opening(c.params), UNSIGNED]));
+          await c.receiver.execute(
+            c.adjudicatorAddress,
+            c.adjudicator.interface.encodeFunctionData("challenge", [c.params, opening(c.params), UNSIGNED]),
+          );
           await time.increase(PERIOD);
           tx = c.adjudicator.connect(c.bob).settle(c.params, opening(c.params));
         }
@@ -539,7 +576,11 @@ describe("security: no re-entrancy", function () {
     // payee may do from outside; but registering a state writes two fresh storage words, more than
     // the push allows, so the hook runs out of gas, the push fails, and the payout waits as a credit.
     const c = await loadFixture(reentrantFixture);
-    await c.receiver.arm(c.adjudicatorAddress, c.adjudicator.interface.encodeFunctionData("challenge", [c.victim, opening(c.victim), UNSIGNED]), 0n);
+    await c.receiver.arm(
+      c.adjudicatorAddress,
+      c.adjudicator.interface.encodeFunctionData("challenge", [c.victim, opening(c.victim), UNSIGNED]),
+      0n,
+    );
     const { payouts } = expectedSplit(DEPOSITS, c.final.transferred);
     const tx = c.adjudicator.close(c.params, c.final, c.finalSigs);
     await expect(tx).to.emit(c.adjudicator, "Credited").withArgs(c.receiverAddress, ETH, payouts[1]);
@@ -632,7 +673,8 @@ describe("security: no re-entrancy", function () {
           const pushed = (await c.rToken.balanceOf(holder)) - before[i]!;
           expect(pushed + (await c.adjudicator.credits(holder, c.rAddress))).to.equal(payouts[i]);
         }
-        for (const participant of [c.alice.address, c.bob.address]) expect(await c.adjudicator.credits(participant, c.rAddress)).to.equal(0n);
+        for (const participant of [c.alice.address, c.bob.address])
+          expect(await c.adjudicator.credits(participant, c.rAddress)).to.equal(0n);
         const reentries = await c.rToken.reentries();
         if (reentries === 0n) {
           // The re-entry attempt ran out of the push's gas and its transfer reverted: both credited.
@@ -642,7 +684,10 @@ describe("security: no re-entrancy", function () {
           expect(await c.rToken.lastError()).to.equal(c.guardSelector);
         }
         const [, , , otherDeposits, otherWithdrawn] = await c.adjudicator.channel(idOf(c.other));
-        expect([otherDeposits, otherWithdrawn]).to.deep.equal([[5n, 5n], [0n, 0n]]);
+        expect([otherDeposits, otherWithdrawn]).to.deep.equal([
+          [5n, 5n],
+          [0n, 0n],
+        ]);
         await expectConserved(c.adjudicator, c.rAddress, [c.params, c.other], [...everyone(c)]);
       });
     }
@@ -651,7 +696,9 @@ describe("security: no re-entrancy", function () {
       const c = await loadFixture(tokenFixture);
       await c.rToken.arm(c.adjudicatorAddress, c.adjudicator.interface.encodeFunctionData("deposit", [c.params, 0, 1_000n]));
       const tx = c.adjudicator.connect(c.alice).deposit(c.params, 0, 10n);
-      await expect(tx).to.emit(c.adjudicator, "Deposited").withArgs(idOf(c.params), 0, 10n, DEPOSITS[0] + 10n);
+      await expect(tx)
+        .to.emit(c.adjudicator, "Deposited")
+        .withArgs(idOf(c.params), 0, 10n, DEPOSITS[0] + 10n);
       await expect(tx).to.changeTokenBalances(c.rToken, [c.alice, c.adjudicatorAddress], [-10n, 10n]);
       expect(await c.rToken.reentries()).to.equal(1n);
       expect(await c.rToken.lastError()).to.equal(c.guardSelector);
@@ -686,8 +733,16 @@ describe("security: a failing payee blocks no one", function () {
   const hostiles: Hostile[] = [
     { name: "a reverting payee", deploy: (o) => ethers.deployContract("RevertingReceiver", [o]), paid: false },
     { name: "a payee that burns all gas", deploy: (o) => ethers.deployContract("GasBurner", [o, 0n]), paid: false },
-    { name: "a payee that needs 20,000 gas (within the push allowance)", deploy: (o) => ethers.deployContract("GasBurner", [o, 20_000n]), paid: true },
-    { name: "a payee that needs 40,000 gas (beyond the push allowance)", deploy: (o) => ethers.deployContract("GasBurner", [o, 40_000n]), paid: false },
+    {
+      name: "a payee that needs 20,000 gas (within the push allowance)",
+      deploy: (o) => ethers.deployContract("GasBurner", [o, 20_000n]),
+      paid: true,
+    },
+    {
+      name: "a payee that needs 40,000 gas (beyond the push allowance)",
+      deploy: (o) => ethers.deployContract("GasBurner", [o, 40_000n]),
+      paid: false,
+    },
     { name: "a payee returning 64 KB of data", deploy: (o) => ethers.deployContract("ReturnBombReceiver", [o, 65_536n]), paid: true },
     {
       name: "a payee reverting with 64 KB of data",
@@ -814,7 +869,9 @@ describe("security: a caller can't force the credit path by sending too little g
       for (const gasLimit of limits) {
         const c = await load();
         const id = idOf(c.params);
-        expect((await c.adjudicator.channel(id)).mode, `gas limit ${gasLimit}: channel open before the call`).to.equal(BigInt(ChannelMode.Open));
+        expect((await c.adjudicator.channel(id)).mode, `gas limit ${gasLimit}: channel open before the call`).to.equal(
+          BigInt(ChannelMode.Open),
+        );
         const balanceBefore = await balanceIn(ETH, c.hungryAddress);
         let receipt;
         try {

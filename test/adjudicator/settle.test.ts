@@ -176,7 +176,10 @@ describe("Adjudicator #settle", function () {
     const { payouts, held } = expectedSplit(DEPOSITS, c.v4.transferred, withdrawn, c.v4.locked);
     const tx = c.adjudicator.settle(c.ethParams, c.v4);
     await expect(tx).to.emit(c.adjudicator, "Settled").withArgs(idOf(c.ethParams), 4n, payouts, held);
-    await expect(tx).to.changeEtherBalances([c.payee0, c.payee1, c.adjudicatorAddress], [payouts[0], payouts[1], -(payouts[0] + payouts[1])]);
+    await expect(tx).to.changeEtherBalances(
+      [c.payee0, c.payee1, c.adjudicatorAddress],
+      [payouts[0], payouts[1], -(payouts[0] + payouts[1])],
+    );
     expect(await c.adjudicator.heldBack(idOf(c.ethParams))).to.deep.equal(held);
     await expectConserved(c.adjudicator, ETH, [c.ethParams], [...c.payees]);
   });
@@ -327,18 +330,16 @@ describe("Adjudicator #settle", function () {
         error: "StateUnknown",
         args: (c) => [idOf(c.ethParams)],
       },
-      ...V4_VARIANTS.map(
-        ({ field, change }): RevertRow<Ctx> => ({
-          description: `the registered state with ${field} changed`,
-          call: async (c) => {
-            await registerV4(c);
-            await time.increase(PERIOD);
-            return c.adjudicator.settle(c.ethParams, { ...c.v4, ...change(c.v4) });
-          },
-          error: "StateUnknown",
-          args: (c) => [idOf(c.ethParams)],
-        }),
-      ),
+      ...V4_VARIANTS.map(({ field, change }): RevertRow<Ctx> => ({
+        description: `the registered state with ${field} changed`,
+        call: async (c) => {
+          await registerV4(c);
+          await time.increase(PERIOD);
+          return c.adjudicator.settle(c.ethParams, { ...c.v4, ...change(c.v4) });
+        },
+        error: "StateUnknown",
+        args: (c) => [idOf(c.ethParams)],
+      })),
       {
         description: "a second settle",
         call: async (c) => {

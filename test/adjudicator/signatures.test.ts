@@ -203,7 +203,7 @@ describe("security: a state not signed by both participants of this channel, cha
           args: () => [0],
         },
         {
-          description: "signed under the protocol v1 domain (version \"1\")",
+          description: 'signed under the protocol v1 domain (version "1")',
           sigs: (c) => signBothWithDomain(c, { version: "1" }, c.state),
           error: "SignatureInvalid",
           args: () => [0],
@@ -258,7 +258,10 @@ describe("security: a state not signed by both participants of this channel, cha
         },
         {
           description: "a signature with s = 0",
-          sigs: (c) => [ethers.concat([ethers.dataSlice(c.sigs[0], 0, 32), ethers.ZeroHash, ethers.dataSlice(c.sigs[0], 64)]) as Hex, c.sigs[1]],
+          sigs: (c) => [
+            ethers.concat([ethers.dataSlice(c.sigs[0], 0, 32), ethers.ZeroHash, ethers.dataSlice(c.sigs[0], 64)]) as Hex,
+            c.sigs[1],
+          ],
           error: "SignatureInvalid",
           args: () => [0],
         },
@@ -270,10 +273,7 @@ describe("security: a state not signed by both participants of this channel, cha
         },
         {
           description: "a personal_sign (EIP-191) signature of the digest",
-          sigs: async (c) => [
-            (await c.alice.signMessage(ethers.getBytes(await c.adjudicator.hashState(c.state)))) as Hex,
-            c.sigs[1],
-          ],
+          sigs: async (c) => [(await c.alice.signMessage(ethers.getBytes(await c.adjudicator.hashState(c.state)))) as Hex, c.sigs[1]],
           error: "SignatureInvalid",
           args: () => [0],
         },
@@ -365,10 +365,18 @@ describe("security: ERC-1271 contract wallets can't be participants (ECDSA keys 
     it(`refuses the wallet's signature in ${name} (SignatureInvalid(${index}))`, async function () {
       const ctx = await loadFixture(walletFixture);
       const sigs = (c: WCtx) => (index === 1 ? c.sigs1 : c.sigs0);
-      await expectRevertRow(ctx.adjudicator, { description: name, call: (c) => call(c, sigs), error: "SignatureInvalid", args: () => [index] }, ctx);
+      await expectRevertRow(
+        ctx.adjudicator,
+        { description: name, call: (c) => call(c, sigs), error: "SignatureInvalid", args: () => [index] },
+        ctx,
+      );
       // Neither an empty "pre-approved" signature nor the owner key's signature counts for the wallet.
       const empty = (c: WCtx): Sigs => (index === 1 ? [c.sigs1[0], "0x"] : ["0x", c.sigs0[1]]);
-      await expectRevertRow(ctx.adjudicator, { description: name, call: (c) => call(c, empty), error: "SignatureInvalid", args: () => [index] }, ctx);
+      await expectRevertRow(
+        ctx.adjudicator,
+        { description: name, call: (c) => call(c, empty), error: "SignatureInvalid", args: () => [index] },
+        ctx,
+      );
       for (const params of [ctx.asParticipant1, ctx.asParticipant0]) {
         expect((await ctx.adjudicator.channel(idOf(params))).mode).to.equal(ChannelMode.Open);
       }

@@ -93,7 +93,15 @@ describe("Adjudicator views", function () {
       // Words: participants 0-1, payees 2-3, asset 4 (addresses: 160 bits), challengePeriod 5, nonce 6 (64 bits).
       const words = ethers.dataSlice(data, 4);
       const at = (i: number) => BigInt(ethers.dataSlice(words, i * 32, (i + 1) * 32));
-      for (const [index, bits] of [[0, 160n], [1, 160n], [2, 160n], [3, 160n], [4, 160n], [5, 64n], [6, 64n]] as const) {
+      for (const [index, bits] of [
+        [0, 160n],
+        [1, 160n],
+        [2, 160n],
+        [3, 160n],
+        [4, 160n],
+        [5, 64n],
+        [6, 64n],
+      ] as const) {
         const dirty = withWord(data, index, at(index) | (1n << bits));
         await expect(ethers.provider.call({ to: adjudicatorAddress, data: dirty }), `word ${index}`).to.be.rejected;
       }
@@ -102,9 +110,28 @@ describe("Adjudicator views", function () {
 
   describe("#hashState", function () {
     const states = (id: Hex): ChannelState[] => [
-      { ...opening({ ...makeParams(["0x0000000000000000000000000000000000000001", "0x0000000000000000000000000000000000000002"]) }), channelId: id },
-      { channelId: id, version: 1n, transferred: [5n, 0n], locked: [0n, 0n], locksRoot: ZERO_HASH, paymentsRoot: ethers.id("r") as Hex, isFinal: false },
-      { channelId: id, version: 2n, transferred: [5n, 1n], locked: [7n, 3n], locksRoot: LOCKS_ROOT, paymentsRoot: ethers.id("r") as Hex, isFinal: false },
+      {
+        ...opening({ ...makeParams(["0x0000000000000000000000000000000000000001", "0x0000000000000000000000000000000000000002"]) }),
+        channelId: id,
+      },
+      {
+        channelId: id,
+        version: 1n,
+        transferred: [5n, 0n],
+        locked: [0n, 0n],
+        locksRoot: ZERO_HASH,
+        paymentsRoot: ethers.id("r") as Hex,
+        isFinal: false,
+      },
+      {
+        channelId: id,
+        version: 2n,
+        transferred: [5n, 1n],
+        locked: [7n, 3n],
+        locksRoot: LOCKS_ROOT,
+        paymentsRoot: ethers.id("r") as Hex,
+        isFinal: false,
+      },
       {
         channelId: id,
         version: MAX_U64,
@@ -114,7 +141,15 @@ describe("Adjudicator views", function () {
         paymentsRoot: ethers.id("s") as Hex,
         isFinal: true,
       },
-      { channelId: ZERO_HASH, version: 0n, transferred: [0n, 1n], locked: [1n, 0n], locksRoot: ZERO_HASH, paymentsRoot: ZERO_HASH, isFinal: true },
+      {
+        channelId: ZERO_HASH,
+        version: 0n,
+        transferred: [0n, 1n],
+        locked: [1n, 0n],
+        locksRoot: ZERO_HASH,
+        paymentsRoot: ZERO_HASH,
+        isFinal: true,
+      },
     ];
 
     it("equals ethers' TypedDataEncoder digest under the Sluice domain", async function () {
@@ -286,7 +321,13 @@ describe("Adjudicator views", function () {
       await time.increaseTo(deadline + 1n);
       expect(await read()).to.deep.equal(challenged);
       await adjudicator.settle(ethParams, s);
-      expect(await read()).to.deep.equal({ mode: ChannelMode.Concluded, version: 0n, deadline: 0n, deposits: [0n, 0n], withdrawn: [0n, 0n] });
+      expect(await read()).to.deep.equal({
+        mode: ChannelMode.Concluded,
+        version: 0n,
+        deadline: 0n,
+        deposits: [0n, 0n],
+        withdrawn: [0n, 0n],
+      });
     });
 
     it("reports a closed channel as concluded with zeros (Closed carries the version)", async function () {

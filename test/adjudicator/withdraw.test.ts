@@ -109,7 +109,10 @@ describe("Adjudicator #withdraw / #withdrawTo / #credits", function () {
   it("the participant whose payee was credited can't withdraw that credit", async function () {
     const c = await loadFixture(fixture);
     await c.closeEth();
-    for (const call of [() => c.adjudicator.connect(c.bob).withdraw(ETH), () => c.adjudicator.connect(c.bob).withdrawTo(ETH, c.bob.address)]) {
+    for (const call of [
+      () => c.adjudicator.connect(c.bob).withdraw(ETH),
+      () => c.adjudicator.connect(c.bob).withdrawTo(ETH, c.bob.address),
+    ]) {
       await expect(call()).to.be.revertedWithCustomError(c.adjudicator, "WithdrawNothing").withArgs(c.bob.address, ETH);
     }
     expect(await c.adjudicator.credits(c.receiverAddress, ETH)).to.equal(PAY1);

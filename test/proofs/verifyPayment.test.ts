@@ -50,7 +50,11 @@ interface Log {
 }
 
 function logOf(payments: Payment[]): Log {
-  const tree = new MerkleTree(payments.map((p) => Buffer.from(getBytes(leafOf(p)))), keccak256, { sortPairs: true });
+  const tree = new MerkleTree(
+    payments.map((p) => Buffer.from(getBytes(leafOf(p)))),
+    keccak256,
+    { sortPairs: true },
+  );
   const leaves = tree.getLeaves();
   return { payments, tree, root: tree.getHexRoot() as Hex, proof: (i) => tree.getHexProof(leaves[i], i) as Hex[] };
 }
@@ -61,11 +65,27 @@ const NO_LOCKS = { locked: [0n, 0n] as [bigint, bigint], locksRoot: ZERO_HASH };
 
 function stateOf(channelId: Hex, version: bigint, payments: Payment[], root: Hex, isFinal: boolean, locks = NO_LOCKS): State {
   const paid = (who: 0 | 1) => payments.filter((p) => p.payer === who).reduce((s, p) => s + p.amount, 0n);
-  return { channelId, version, transferred: [paid(0), paid(1)], locked: [...locks.locked], locksRoot: locks.locksRoot, paymentsRoot: root, isFinal };
+  return {
+    channelId,
+    version,
+    transferred: [paid(0), paid(1)],
+    locked: [...locks.locked],
+    locksRoot: locks.locksRoot,
+    paymentsRoot: root,
+    isFinal,
+  };
 }
 
-const paramsArg = (p: Params): ParamsStruct => ({ ...p, participants: [p.participants[0], p.participants[1]], payees: [p.payees[0], p.payees[1]] });
-const stateArg = (s: State): StateStruct => ({ ...s, transferred: [s.transferred[0], s.transferred[1]], locked: [s.locked[0], s.locked[1]] });
+const paramsArg = (p: Params): ParamsStruct => ({
+  ...p,
+  participants: [p.participants[0], p.participants[1]],
+  payees: [p.payees[0], p.payees[1]],
+});
+const stateArg = (s: State): StateStruct => ({
+  ...s,
+  transferred: [s.transferred[0], s.transferred[1]],
+  locked: [s.locked[0], s.locked[1]],
+});
 const paymentArg = (p: Payment): PaymentStruct => ({ ...p });
 
 interface Channel {
@@ -161,8 +181,16 @@ describe("#verifyPayment (payment receipts)", function () {
     const interruptedOlder = stateOf(interruptedId, 6n, interruptedOlderLog.payments, interruptedOlderLog.root, false);
     const interruptedFinal = stateOf(interruptedId, 9n, interruptedLog.payments, interruptedLog.root, true);
     await open(interrupted);
-    await adjudicator.challenge(paramsArg(interrupted), stateArg(interruptedOlder), await signBoth(adjudicator, [alice, bob], interruptedOlder));
-    await adjudicator.close(paramsArg(interrupted), stateArg(interruptedFinal), await signBoth(adjudicator, [alice, bob], interruptedFinal));
+    await adjudicator.challenge(
+      paramsArg(interrupted),
+      stateArg(interruptedOlder),
+      await signBoth(adjudicator, [alice, bob], interruptedOlder),
+    );
+    await adjudicator.close(
+      paramsArg(interrupted),
+      stateArg(interruptedFinal),
+      await signBoth(adjudicator, [alice, bob], interruptedFinal),
+    );
 
     // A channel whose (faulty) log holds a payment that names another channel.
     const mixedParams = paramsFor(SETTLE_PERIOD);
@@ -185,7 +213,13 @@ describe("#verifyPayment (payment receipts)", function () {
       opened,
       atOpening,
       mixed: { id: mixedId, otherId, log: mixedLog, state: mixedState, foreignIndex },
-      interrupted: { id: interruptedId, log: interruptedLog, olderLog: interruptedOlderLog, older: interruptedOlder, final: interruptedFinal },
+      interrupted: {
+        id: interruptedId,
+        log: interruptedLog,
+        olderLog: interruptedOlderLog,
+        older: interruptedOlder,
+        final: interruptedFinal,
+      },
     };
   }
 
@@ -258,7 +292,10 @@ describe("#verifyPayment (payment receipts)", function () {
             { ...p, seq: p.seq + 1n },
             { ...p, ref: textHash("another order") as Hex },
           ];
-          const results = await verifyAll(adjudicator, [[c.id, c.current, p, proof], ...changed.map((q): [Hex, State, Payment, Hex[]] => [c.id, c.current, q, proof])]);
+          const results = await verifyAll(adjudicator, [
+            [c.id, c.current, p, proof],
+            ...changed.map((q): [Hex, State, Payment, Hex[]] => [c.id, c.current, q, proof]),
+          ]);
           expect(results).to.deep.equal([true, ...changed.map(() => false)]);
         }
       }
@@ -423,7 +460,10 @@ describe("#verifyPayment (payment receipts)", function () {
             first,
           ];
           for (const p of attempts) expect(leafOf(p)).to.not.equal(inner);
-          const results = await verifyAll(adjudicator, attempts.map((p): [Hex, State, Payment, Hex[]] => [c.id, c.current, p, shortened]));
+          const results = await verifyAll(
+            adjudicator,
+            attempts.map((p): [Hex, State, Payment, Hex[]] => [c.id, c.current, p, shortened]),
+          );
           expect(results, `${n}: level ${level}`).to.deep.equal(attempts.map(() => false));
         }
       }
