@@ -10,7 +10,7 @@ import { EcdsaVerifier, KeySigner, StateHasher, nativeSecp256k1, keccak256Native
 import { MerkleTree } from "../src/merkle";
 import { sluiceDomain, typedDataDigest } from "../src/typedData";
 import type { Address, Hex, Params, State } from "../src/types";
-import { ETH } from "../src/types";
+import { ETH, ZERO_HASH } from "../src/types";
 
 const hex = (b: Uint8Array): Hex => `0x${Buffer.from(b).toString("hex")}`;
 
@@ -56,6 +56,8 @@ async function main(): Promise<void> {
     channelId: hex(randomBytes(32)),
     version: BigInt(i + 1),
     transferred: [BigInt(i) * 10n ** 18n, 7n * BigInt(i)],
+    locked: [0n, 0n],
+    locksRoot: ZERO_HASH,
     paymentsRoot: hex(randomBytes(32)),
     isFinal: false,
   }));
@@ -90,7 +92,13 @@ async function main(): Promise<void> {
   // Both directions alternate: participant 0 pays directly, participant 1 through a request that
   // participant 0 turns into a proposal. One process, no network, no disk.
   const keys = [new KeySigner(hex(randomBytes(32))), new KeySigner(hex(randomBytes(32)))] as const;
-  const params: Params = { participants: [keys[0].address, keys[1].address], asset: ETH, challengePeriod: 3600n, nonce: 1n };
+  const params: Params = {
+    participants: [keys[0].address, keys[1].address],
+    payees: [keys[0].address, keys[1].address],
+    asset: ETH,
+    challengePeriod: 3600n,
+    nonce: 1n,
+  };
   const makeSides = () =>
     ([0, 1] as const).map(
       (me) => new Channel({ params, me, signer: keys[me], chainId: 31337n, adjudicator, deposits: [10n ** 30n, 10n ** 30n] }),

@@ -11,11 +11,12 @@ import os from "node:os";
 import path from "node:path";
 import { channelId } from "../src/crypto/hash";
 import { ChannelStore, type CountersignedItem } from "../src/node/store";
-import { ETH, type Hex, type Params, type Payment, type SignedState } from "../src/types";
+import { ETH, ZERO_HASH, type Hex, type Params, type Payment, type SignedState } from "../src/types";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 2);
 const PARAMS: Params = {
   participants: ["0x1111111111111111111111111111111111111111", "0x2222222222222222222222222222222222222222"],
+  payees: ["0x1111111111111111111111111111111111111111", "0x2222222222222222222222222222222222222222"],
   asset: ETH,
   challengePeriod: 86_400n,
   nonce: 1n,
@@ -30,6 +31,8 @@ function item(v: bigint): CountersignedItem {
       channelId: CID,
       version: v,
       transferred: [10n ** 24n + v, v * 7n],
+      locked: [0n, 0n],
+      locksRoot: ZERO_HASH,
       paymentsRoot: word("ab", v, 32),
       isFinal: false,
     },

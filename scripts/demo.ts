@@ -71,6 +71,7 @@ export function formatReport(r: DemoReport): string {
     "===========================",
     `chain            ${r.chain.url} (chain id ${r.chain.chainId}${r.chain.started ? ", started by the demo" : ""})`,
     `parties          ${r.parties} nodes (Alice and ${r.parties - 1} customers), ${r.channels} channels`,
+    `payees           Alice's payouts go to her treasury ${r.treasury} (her node's key only signs); the customers' to their own addresses`,
     "",
     `payments         ${n(r.payments.total)} (${n(r.payments.toAlice)} orders paid to Alice, ${n(r.payments.refunds)} refunds), ${n(r.payments.failed)} failed`,
     `off-chain        ${n(Math.round(r.offChain.paymentsPerSecond))} payments/s over ${r.offChain.seconds.toFixed(1)} s; latency p50 ${r.offChain.latencyMs.p50.toFixed(2)} ms, p99 ${r.offChain.latencyMs.p99.toFixed(2)} ms`,
@@ -78,7 +79,7 @@ export function formatReport(r: DemoReport): string {
     `direct transfers ${n(r.direct.transactions)} transactions, ${n(r.direct.gas)} gas (${usd(r.price.directUsd)}): ${n(r.direct.gasPerUsdcTransfer)} gas per token transfer, ${n(r.direct.gasPerEthTransfer)} per ETH transfer, measured on this chain`,
     `saving           ${r.saving.toFixed(1)}x less gas with channels`,
     "",
-    "balances on chain against the payments (to the base unit):",
+    "balances on chain against the payments (to the base unit; for Alice her node's address and her treasury together):",
     ...r.balances.map(
       (b) =>
         `  ${b.party.padEnd(12)} ${b.asset.padEnd(4)} change ${amount(b.asset, b.onChainChange).padStart(22)}   payments say ${amount(b.asset, b.fromPayments).padStart(22)}   ${b.reconciled ? "reconciled" : "MISMATCH"}`,

@@ -5,6 +5,8 @@
  *   BENCH_ONLY=crypto,floor,merkle,channel,api,hub,gas   run only these sections (the others' last
  *                                                  results stay and go into the report)
  *   BENCH_QUICK=1                                  smaller runs (a smoke test of the bench)
+ *   BENCH_OUT=<dir>                                write the results and the report to <dir> instead of
+ *                                                  bench/results/ and docs/benchmarks.md
  *   BENCH_KEEP=1                                   keep the temporary stores and CPU profiles
  *   BENCH_DEBUG=1                                  print the GC pauses and event-loop delays of each run
  *   BENCH_LATENCY_ONLY=1                           channel: the 100/s and 1,000/s runs only (kept with the last throughput results)
@@ -18,7 +20,7 @@ import { machineFloor } from "./floor";
 import { hubBench } from "./hub";
 import { cryptoLimit, merkleCosts } from "./micro";
 import { oneChannelApi, oneChannelLatency, oneChannelNode, type Scale } from "./oneChannel";
-import { RESULTS_DIR, machine, writeReport } from "./report";
+import { REPORT_FILE, RESULTS_DIR, machine, writeReport } from "./report";
 
 const SECTIONS = ["crypto", "floor", "merkle", "channel", "api", "hub", "gas"] as const;
 type Section = (typeof SECTIONS)[number];
@@ -126,7 +128,7 @@ async function main(): Promise<void> {
     await chain.stop();
   }
   writeReport();
-  log(`\nwrote ${path.relative(process.cwd(), RESULTS_DIR)}/*.json and docs/benchmarks.md`);
+  log(`\nwrote ${path.relative(process.cwd(), RESULTS_DIR)}/*.json and ${path.relative(process.cwd(), REPORT_FILE)}`);
 }
 
 /** Direct ERC-20 transfers on the same chain, and the channel day's gas (from the channel run, or a fresh small one). */

@@ -6,7 +6,7 @@ import { randomBytes } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import { EcdsaVerifier, KeySigner, StateHasher, nativeSecp256k1, paymentLeaf } from "../../src/crypto";
 import { MerkleTree, PaymentLog } from "../../src/merkle";
-import type { Address, Hex, Payment, State } from "../../src/types";
+import { ZERO_HASH, type Address, type Hex, type Payment, type State } from "../../src/types";
 import { summarize, type LatencySummary } from "./load";
 
 const hex = (b: Uint8Array): Hex => `0x${Buffer.from(b).toString("hex")}` as Hex;
@@ -50,6 +50,8 @@ export function cryptoLimit(): CryptoResult {
     channelId: hex(randomBytes(32)),
     version: BigInt(i + 1),
     transferred: [BigInt(i) * 10n ** 6n, 7n * BigInt(i)],
+    locked: [0n, 0n],
+    locksRoot: ZERO_HASH,
     paymentsRoot: hex(randomBytes(32)),
     isFinal: false,
   }));

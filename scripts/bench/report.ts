@@ -8,9 +8,12 @@ import os from "node:os";
 import path from "node:path";
 
 const ROOT = path.resolve(__dirname, "..", "..");
-export const RESULTS_DIR = path.join(ROOT, "bench", "results");
-const BEFORE_DIR = path.join(RESULTS_DIR, "before");
-const DOC = path.join(ROOT, "docs", "benchmarks.md");
+/** BENCH_OUT=<dir>: results and the report go there instead (a smoke run that leaves the published figures alone). */
+const OUT = process.env.BENCH_OUT ? path.resolve(process.env.BENCH_OUT) : undefined;
+export const RESULTS_DIR = OUT ?? path.join(ROOT, "bench", "results");
+const BEFORE_DIR = path.join(ROOT, "bench", "results", "before");
+export const REPORT_FILE = OUT ? path.join(OUT, "benchmarks.md") : path.join(ROOT, "docs", "benchmarks.md");
+const DOC = REPORT_FILE;
 
 export function machine() {
   const cpus = os.cpus();

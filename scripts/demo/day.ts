@@ -11,7 +11,7 @@ import { AdjudicatorDriver, DEV_MNEMONIC, deployAdjudicator, increaseTime, start
 import { NodeProcess } from "../../src/node/process";
 import type { ChannelView, PaymentView } from "../../src/node/api/types";
 import { ChannelStore } from "../../src/node/store";
-import { ETH, type Address, type Hex, type Params, type Payment } from "../../src/types";
+import { ETH, ZERO_HASH, type Address, type Hex, type Params, type Payment } from "../../src/types";
 import { MockERC20__factory, type MockERC20 } from "../../typechain-types";
 import { Progress, phase } from "./progress";
 
@@ -44,9 +44,12 @@ export const DEFAULT_OPTIONS: DemoOptions = {
 
 export interface PartyBalance {
   party: string;
+  /** The node's key: it signs, deposits and pays the gas. */
   address: Address;
+  /** Where the party's payouts go (Alice: her treasury; a customer: its own address). */
+  payee: Address;
   asset: "USDC" | "ETH";
-  /** On-chain balance change over the day (ETH: plus the gas the party paid). */
+  /** On-chain balance change over the day of the node's address and the payee together (ETH: plus the gas the party paid). */
   onChainChange: bigint;
   /** What its payments say: received − sent, over all its channels. */
   fromPayments: bigint;
@@ -55,6 +58,8 @@ export interface PartyBalance {
 
 export interface DemoReport {
   chain: { url: string; chainId: bigint; started: boolean; firstBlock: number; lastBlock: number };
+  /** Alice's treasury: the payee of her side of every channel (her node's key only signs). */
+  treasury: Address;
   contracts: { adjudicator: Address; token: Address };
   /** Every channel of the day: the cheater's settled, the others closed. */
   channelIds: Hex[];
@@ -145,10 +150,13 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
     for (const [i] of names.entries()) {
       await (await token.mint(wallet(i + 1).address, usdc(customerDepositCents * 2n))).wait();
     }
+    // Alice's company keeps its money in a wallet of its own: her payouts go there, her node's key only signs.
+    const treasury = wallet(options.customers + 2).address as Address;
+    const payeeOf = (i: number): Address => (i === 0 ? treasury : (wallet(i + 1).address as Address));
     const startBlock = await provider.getBlockNumber();
-    const startBalances = await Promise.all(
-      names.map(async (_, i) => ({ usdc: await token.balanceOf(wallet(i + 1).address), eth: await provider.getBalance(wallet(i + 1).address) })),
-    );
+    const balancesOf = async (address: string) => ({ usdc: await token.balanceOf(address), eth: await provider.getBalance(address) });
+    const startBalances = await Promise.all(names.map((_, i) => balancesOf(wallet(i + 1).address)));
+    const treasuryStart = await balancesOf(treasury);
 
     const adjudicator = driver.address;
     const started = await Promise.all(
@@ -175,7 +183,13 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
         const asset = isEth ? ETH : tokenAddress;
         const amount = (cents: bigint) => (isEth ? centsToWei(cents) : usdc(cents));
         const peerUrl = (await customer.node.api.info()).peerUrl;
-        const opened = await alice.node.api.openChannel({ peer: customer.wallet.address as Address, peerUrl, asset, deposit: amount(aliceDepositCents) });
+        const opened = await alice.node.api.openChannel({
+          peer: customer.wallet.address as Address,
+          peerUrl,
+          asset,
+          deposit: amount(aliceDepositCents),
+          payee: treasury,
+        });
         await customer.node.api.deposit(opened.channelId, amount(customerDepositCents));
         await waitFor(async () => (await alice.node.api.channel(opened.channelId)).deposits[1] === amount(customerDepositCents));
         opening.tick();
@@ -284,6 +298,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
         channelId: sample.channel.channelId,
         version: aliceView.version,
         transferred: aliceView.transferred,
+        locked: [0n, 0n] as [bigint, bigint],
+        locksRoot: ZERO_HASH,
         paymentsRoot: proof.root,
         isFinal: true,
       };
@@ -317,13 +333,24 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
             return sum + (paidByParty ? -d.amount : d.amount);
           }, 0n);
       const gasPaid = dayTxs.filter((r) => r.from.toLowerCase() === address).reduce((sum, r) => sum + r.gasUsed * r.gasPrice, 0n);
-      const usdcChange = (await token.balanceOf(party.wallet.address)) - startBalances[i]!.usdc;
-      const ethChange = (await provider.getBalance(party.wallet.address)) - startBalances[i]!.eth + gasPaid;
+      // The node's address deposits and pays the gas; the payee receives the payouts: count both.
+      const payeeChange =
+        i === 0 ? { usdc: (await token.balanceOf(treasury)) - treasuryStart.usdc, eth: (await provider.getBalance(treasury)) - treasuryStart.eth } : { usdc: 0n, eth: 0n };
+      const usdcChange = (await token.balanceOf(party.wallet.address)) - startBalances[i]!.usdc + payeeChange.usdc;
+      const ethChange = (await provider.getBalance(party.wallet.address)) - startBalances[i]!.eth + gasPaid + payeeChange.eth;
       const assets: ("USDC" | "ETH")[] = isAlice ? ["USDC", "ETH"] : [i === 1 ? "ETH" : "USDC"];
       for (const asset of assets) {
         const onChainChange = asset === "USDC" ? usdcChange : ethChange;
         const fromPayments = flows(asset);
-        balances.push({ party: party.name, address: party.wallet.address as Address, asset, onChainChange, fromPayments, reconciled: onChainChange === fromPayments });
+        balances.push({
+          party: party.name,
+          address: party.wallet.address as Address,
+          payee: payeeOf(i),
+          asset,
+          onChainChange,
+          fromPayments,
+          reconciled: onChainChange === fromPayments,
+        });
       }
     }
 
@@ -339,6 +366,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
     const expected: [bigint, bigint] = [expectedPayout0, deposits[0] + deposits[1] - expectedPayout0];
     return {
       chain: { url, chainId, started: !options.rpc, firstBlock: startBlock + 1, lastBlock: endBlock },
+      treasury,
       contracts: { adjudicator, token: tokenAddress },
       channelIds: channels.map((c) => c.channelId),
       parties: parties.length,

@@ -41,7 +41,8 @@ import {
   type ProposedPayment,
   type StateAck,
 } from "./messages";
-import { payouts, spendable } from "./payouts";
+import { LocksUnsupportedError } from "./errors";
+import { balance, payouts, type Funds } from "./payouts";
 
 /** Why a state is about to be signed. */
 export type SignKind = "propose-payment" | "countersign-payment" | "propose-final" | "countersign-final";
@@ -90,6 +91,8 @@ export interface ChannelSnapshot {
   /** True once this side has signed a final state. */
   signedFinal: boolean;
   deposits: readonly [bigint, bigint];
+  /** Confirmed on-chain cumulative withdrawals; [0, 0] if absent. */
+  withdrawn?: readonly [bigint, bigint];
   /**
    * Participant 1: the highest request id it has issued (the next one is above it). Participant 0:
    * the highest request id of a committed payment (it serves only higher ones). 0 if absent.
@@ -110,6 +113,8 @@ export interface ChannelConfig {
   verifier?: SignatureVerifier;
   /** Confirmed on-chain deposits; update them with `setDeposits`. */
   deposits?: readonly [bigint, bigint];
+  /** Confirmed on-chain cumulative withdrawals (`partialWithdraw`); update them with `setWithdrawn`. */
+  withdrawn?: readonly [bigint, bigint];
   hooks?: ChannelHooks;
   /** Rebuild from a store instead of starting at the opening state. */
   restore?: ChannelSnapshot;
@@ -153,7 +158,11 @@ const BYTES32 = /^0x[0-9a-fA-F]{64}$/;
 
 const sameHex = (a: string, b: string) => a.length === b.length && a.toLowerCase() === b.toLowerCase();
 
-const copyState = (state: State): State => ({ ...state, transferred: [state.transferred[0], state.transferred[1]] });
+const copyState = (state: State): State => ({
+  ...state,
+  transferred: [state.transferred[0], state.transferred[1]],
+  locked: [state.locked[0], state.locked[1]],
+});
 
 const copyItems = (items: readonly ProposedPayment[]): ProposedPayment[] =>
   items.map((item) => (item.request === undefined ? { payment: { ...item.payment } } : { payment: { ...item.payment }, request: item.request }));
@@ -167,6 +176,9 @@ const lastRequest = (items: readonly ProposedPayment[], fallback: bigint): bigin
 };
 
 const validAmount = (amount: unknown): amount is bigint => typeof amount === "bigint" && amount > 0n && amount <= MAX_UINT256;
+
+/** True iff the state carries locks (this client does not make or accept them yet). */
+const hasLocks = (state: State): boolean => state.locked[0] !== 0n || state.locked[1] !== 0n || !sameHex(state.locksRoot, ZERO_HASH);
 
 export { openingState };
 
@@ -203,6 +215,7 @@ export class Channel {
   private readonly log: PaymentLog;
   private _latest: SignedState;
   private _deposits: readonly [bigint, bigint];
+  private _withdrawn: readonly [bigint, bigint];
   private _signedVersion: bigint;
   private _signedFinal: boolean;
   /** Number of payments in `_latest` (the log's committed prefix). */
@@ -237,8 +250,10 @@ export class Channel {
     this.hooks = config.hooks ?? {};
     const restore = config.restore;
     this._deposits = restore?.deposits ?? config.deposits ?? [0n, 0n];
+    this._withdrawn = restore?.withdrawn ?? config.withdrawn ?? [0n, 0n];
     if (restore) {
       if (!sameHex(restore.latest.state.channelId, this.id)) throw new WrongChannelError(this.id, restore.latest.state.channelId);
+      if (hasLocks(restore.latest.state)) throw new LocksUnsupportedError(restore.latest.state.version);
       this.log = new PaymentLog(restore.payments);
       if (!sameHex(this.log.root, restore.latest.state.paymentsRoot)) {
         throw new RootMismatchError(restore.latest.state.paymentsRoot, this.log.root);
@@ -279,6 +294,11 @@ export class Channel {
     return this._deposits;
   }
 
+  /** Confirmed on-chain cumulative withdrawals this side checks payments against. */
+  get withdrawn(): readonly [bigint, bigint] {
+    return this._withdrawn;
+  }
+
   /** Highest version this side has signed. */
   get signedVersion(): bigint {
     return this._signedVersion;
@@ -304,9 +324,9 @@ export class Channel {
     return [...this.outstanding.values()].map((r) => ({ ...r }));
   }
 
-  /** Payouts if the channel settled on the latest state with the confirmed deposits. */
+  /** Payouts if the channel settled on the latest state with the confirmed deposits and withdrawals. */
   get payouts(): [bigint, bigint] {
-    return payouts(this._deposits, this._latest.state.transferred);
+    return payouts(this.funds(), this._latest.state.transferred, this._latest.state.locked);
   }
 
   /**
@@ -315,7 +335,7 @@ export class Channel {
    * requests.
    */
   spendable(who: 0 | 1 = this.me): bigint {
-    const available = spendable(this._deposits, this.tip.transferred, who);
+    const available = balance(this.funds(), this.tip, who);
     return this.me === 1 && who === 1 ? available - this.requested : available;
   }
 
@@ -343,6 +363,7 @@ export class Channel {
       signedVersion: this._signedVersion,
       signedFinal: this._signedFinal,
       deposits: this._deposits,
+      withdrawn: this._withdrawn,
       lastRequestId: this.me === 0 ? this.committedRequest : this.issuedRequest,
     };
   }
@@ -353,6 +374,14 @@ export class Channel {
       throw new InvalidArgumentError("deposits are two uint256 values");
     }
     this._deposits = [deposits[0], deposits[1]];
+  }
+
+  /** Sets the confirmed on-chain cumulative withdrawals (the caller reads them from the chain). */
+  setWithdrawn(withdrawn: readonly [bigint, bigint]): void {
+    if (withdrawn.length !== 2 || withdrawn.some((w) => typeof w !== "bigint" || w < 0n || w > MAX_UINT256)) {
+      throw new InvalidArgumentError("withdrawn are two uint256 values");
+    }
+    this._withdrawn = [withdrawn[0], withdrawn[1]];
   }
 
   // ------------------------------------------------------------------ participant 0
@@ -554,6 +583,7 @@ export class Channel {
       this.checkChannel(state.channelId);
       this.checkVersion(state.version);
       if (!state.isFinal) throw new FinalFlagError(true);
+      if (hasLocks(state)) throw new LocksUnsupportedError(state.version);
       const latest = this._latest.state;
       if (state.transferred[0] !== latest.transferred[0] || state.transferred[1] !== latest.transferred[1]) {
         throw new TransferMismatchError(latest.transferred, state.transferred);
@@ -647,7 +677,15 @@ export class Channel {
     if (items.length === 0) return { rejected };
     const version = this.nextVersion();
     for (const item of items) this.log.append(item.payment);
-    const state: State = { channelId: this.id, version, transferred, paymentsRoot: this.log.root, isFinal: false };
+    const state: State = {
+      channelId: this.id,
+      version,
+      transferred,
+      locked: [tip.locked[0], tip.locked[1]],
+      locksRoot: tip.locksRoot,
+      paymentsRoot: this.log.root,
+      isFinal: false,
+    };
     const digest = this.hasher.digest(state);
     let sig: Hex;
     try {
@@ -682,7 +720,7 @@ export class Channel {
       throw new InvalidArgumentError('a payment entry is {kind: "pay", amount, ref} or a payment request');
     }
     if (!validAmount(amount)) throw new InvalidAmountError(amount);
-    const available = spendable(this._deposits, transferred, payer);
+    const available = balance(this.funds(), { transferred, locked: this.tip.locked }, payer);
     if (amount > available) throw new InsufficientFundsError(payer, amount, available);
     if (transferred[payer] + amount > MAX_UINT256) throw new ValueOutOfRangeError(`transferred[${payer}]`, transferred[payer] + amount);
     const payment: Payment = { channelId: this.id, seq, payer, amount, ref };
@@ -702,6 +740,7 @@ export class Channel {
     }
     this.checkVersion(state.version);
     if (state.isFinal) throw new FinalFlagError(false);
+    if (hasLocks(state)) throw new LocksUnsupportedError(state.version);
     const latest = this._latest.state;
     const start = this.log.size;
     const expected: [bigint, bigint] = [latest.transferred[0], latest.transferred[1]];
@@ -717,7 +756,7 @@ export class Channel {
     }
     const running: [bigint, bigint] = [latest.transferred[0], latest.transferred[1]];
     for (const { payment } of items) {
-      const available = spendable(this._deposits, running, payment.payer);
+      const available = balance(this.funds(), { transferred: running, locked: latest.locked }, payment.payer);
       if (payment.amount > available) throw new InsufficientFundsError(payment.payer, payment.amount, available);
       running[payment.payer] += payment.amount;
     }
@@ -771,6 +810,11 @@ export class Channel {
     this._signedFinal = true;
     this._pending.push({ kind: "final", state, sig, payments: [], digest });
     return { kind: "final", state: copyState(state), sig };
+  }
+
+  /** Deposits and withdrawals the payout maths and every affordability check run against. */
+  private funds(): Funds {
+    return { deposits: this._deposits, withdrawn: this._withdrawn };
   }
 
   private nextVersion(): bigint {

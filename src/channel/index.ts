@@ -38,4 +38,5 @@ export {
   type JsonPayment,
   type JsonSignedState,
 } from "./messages";
-export { payouts, spendable } from "./payouts";
+export { balance, payouts, spendable, split, type Balances, type Funds } from "./payouts";
+export { LocksUnsupportedError } from "./errors";

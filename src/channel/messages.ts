@@ -77,6 +77,8 @@ export interface JsonState {
   channelId: string;
   version: string;
   transferred: [string, string];
+  locked: [string, string];
+  locksRoot: string;
   paymentsRoot: string;
   isFinal: boolean;
 }
@@ -117,6 +119,8 @@ export function encodeState(state: State): JsonState {
     channelId: state.channelId,
     version: state.version.toString(),
     transferred: [state.transferred[0].toString(), state.transferred[1].toString()],
+    locked: [state.locked[0].toString(), state.locked[1].toString()],
+    locksRoot: state.locksRoot,
     paymentsRoot: state.paymentsRoot,
     isFinal: state.isFinal,
   };
@@ -220,6 +224,8 @@ export function decodeState(input: unknown, path = "state"): State {
     channelId: bytes32(o.channelId, `${path}.channelId`),
     version: uint(o.version, MAX_UINT64, `${path}.version`),
     transferred: pairOf(o.transferred, `${path}.transferred`, (v, p) => uint(v, MAX_UINT256, p)),
+    locked: pairOf(o.locked, `${path}.locked`, (v, p) => uint(v, MAX_UINT256, p)),
+    locksRoot: bytes32(o.locksRoot, `${path}.locksRoot`),
     paymentsRoot: bytes32(o.paymentsRoot, `${path}.paymentsRoot`),
     isFinal: boolean(o.isFinal, `${path}.isFinal`),
   };

@@ -153,7 +153,7 @@ export const COMMANDS: readonly Command[] = [
   },
   {
     name: "node start",
-    usage: "node start [--config file] [--listen host:port] [--api-port N] [--rpc URL] [--adjudicator addr] [--keystore file]",
+    usage: "node start [--config file] [--listen host:port] [--api-port N] [--rpc URL] [--adjudicator addr] [--keystore file] [--payee addr]",
     summary: "run the node (peer server, watcher, local API) until Ctrl-C",
     help: [
       "Runs the node in the data directory until interrupted (Ctrl-C or SIGTERM).",
@@ -164,6 +164,8 @@ export const COMMANDS: readonly Command[] = [
       "  --rpc URL            an EVM JSON-RPC endpoint (default: the embedded Hardhat network)",
       "  --adjudicator addr   the adjudicator contract",
       "  --keystore file      the node's encrypted key",
+      "  --payee addr         where this node's payouts go in the channels it opens and accepts (default:",
+      "                       the node's own address); e.g. the company's wallet, a Safe included",
     ].join("\n"),
     options: {
       config: { type: "string" },
@@ -172,13 +174,14 @@ export const COMMANDS: readonly Command[] = [
       rpc: { type: "string" },
       adjudicator: { type: "string" },
       keystore: { type: "string" },
+      payee: { type: "string" },
     },
     positionals: [0, 0],
     run: (ctx, _positionals, values) => ctx.startNode(values),
   },
   {
     name: "open",
-    usage: "open <peer-address> <peer-url> <amount> [--asset <address>] [--challenge-period <seconds>]",
+    usage: "open <peer-address> <peer-url> <amount> [--asset <address>] [--challenge-period <seconds>] [--payee <address>]",
     summary: "open a channel with a peer and deposit into it",
     help: [
       "Agrees on a channel with the peer's node at <peer-url> (ws://...), deposits <amount> on chain and",
@@ -186,12 +189,15 @@ export const COMMANDS: readonly Command[] = [
       "",
       "  --asset <address>             the ERC-20 token of the channel (default: ETH)",
       "  --challenge-period <seconds>  how long a dispute stays open: seconds, or 30m, 24h, 1d (default: the node's)",
+      "  --payee <address>             where your payouts from this channel go: any address, a contract wallet",
+      "                                (a Safe) included (default: the node's payee, else its own address). The",
+      "                                node's key still signs; the peer names its own payee when it accepts.",
       "",
       AMOUNT_HELP,
       "",
       "Example: sluice open 0x70997970C51812dc3A010C7d01b50e0d17dc79C8 ws://10.0.0.2:9735 100 USDC --asset 0x...",
     ].join("\n"),
-    options: { asset: { type: "string" }, "challenge-period": { type: "string" } },
+    options: { asset: { type: "string" }, "challenge-period": { type: "string" }, payee: { type: "string" } },
     positionals: [3, 4],
     waits: true,
     async run(ctx, positionals, values) {
@@ -200,11 +206,21 @@ export const COMMANDS: readonly Command[] = [
       const assetAddress = str(values, "asset") === undefined ? ETH : addressArg(str(values, "asset"), "--asset");
       const challenge = str(values, "challenge-period");
       const challengePeriod = challenge === undefined ? undefined : durationArg(challenge);
+      const payeeText = str(values, "payee");
+      const payee = payeeText === undefined ? undefined : addressArg(payeeText, "--payee");
+      if (payee !== undefined && BigInt(payee) === 0n) throw new UsageError("--payee is the zero address: the adjudicator pays no one there");
       const client = await ctx.client();
       const asset = await client.asset(assetAddress);
       const deposit = parseAmount(amountText(positionals, 2), asset);
       const channel = await waiting(ctx, `opening a channel with ${peer} and waiting for the deposit of ${formatAmount(deposit, asset)} to be confirmed…`, () =>
-        client.openChannel({ peer, peerUrl, asset: assetAddress, deposit, ...(challengePeriod === undefined ? {} : { challengePeriod }) }),
+        client.openChannel({
+          peer,
+          peerUrl,
+          asset: assetAddress,
+          deposit,
+          ...(challengePeriod === undefined ? {} : { challengePeriod }),
+          ...(payee === undefined ? {} : { payee }),
+        }),
       );
       return channelOutput(channel, asset, `opened channel ${channel.channelId} with ${formatAmount(deposit, asset)}`);
     },
@@ -392,9 +408,13 @@ export const COMMANDS: readonly Command[] = [
   {
     name: "withdraw",
     usage: "withdraw [--asset <address>]",
-    summary: "withdraw payouts the adjudicator credited to you",
+    summary: "withdraw payouts the adjudicator credited to the node's address",
     help: [
-      "Withdraws this node's credited payouts in one asset (payouts the chain could not push).",
+      "Withdraws the credited payouts of the node's own address in one asset (payouts the chain could not",
+      "push). The adjudicator credits a payee, and only the payee's key can withdraw: the node holds one key,",
+      "so it collects the credits of channels whose payee is the node's address. Credits of another payee (a",
+      "company wallet, a Safe) are withdrawn by that payee itself, with `withdraw(asset)` or",
+      "`withdrawTo(asset, to)` on the adjudicator. To take money out of an open channel, see `sluice cash-out`.",
       "",
       "  --asset <address>   the ERC-20 token (default: ETH)",
     ].join("\n"),

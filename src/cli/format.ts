@@ -53,13 +53,22 @@ export function formatChannel(channel: ChannelView, asset: AssetInfo): string {
     ["status", channel.status],
     ["peer", `${channel.participants[peer]} (you are participant ${me}, ${channel.participants[me]})`],
     ["asset", `${asset.symbol} (${asset.asset}, ${asset.decimals} decimals)`],
+    samePayees(channel) ? undefined : ["payees", `you ${channel.payees[me]}, peer ${channel.payees[peer]}`],
     ["deposits", `you ${amount(channel.deposits[me])}, peer ${amount(channel.deposits[peer])}`],
+    channel.withdrawn[0] === 0n && channel.withdrawn[1] === 0n
+      ? undefined
+      : ["cashed out", `you ${amount(channel.withdrawn[me])}, peer ${amount(channel.withdrawn[peer])}`],
     ["balances", `you ${amount(channel.balances[me])}, peer ${amount(channel.balances[peer])}`],
     ["paid", `you ${amount(channel.transferred[me])}, peer ${amount(channel.transferred[peer])}`],
     ["payments", `${channel.payments} (state version ${channel.version})`],
     ["challenge period", formatDuration(channel.challengePeriod)],
     channel.deadline === undefined ? undefined : ["deadline", formatDate(channel.deadline)],
   ]);
+}
+
+/** True iff each side is paid at its own signing address (the plain case). */
+function samePayees(channel: ChannelView): boolean {
+  return channel.payees.every((p, i) => p.toLowerCase() === channel.participants[i]!.toLowerCase());
 }
 
 export function formatChannels(channels: readonly ChannelView[], assets: ReadonlyMap<string, AssetInfo>): string {

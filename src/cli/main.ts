@@ -251,6 +251,8 @@ async function startNodeCommand(io: CliIo, datadir: string, values: Values): Pro
   if (adjudicator !== undefined) options.adjudicator = addressArg(adjudicator, "--adjudicator");
   const keystore = str("keystore");
   if (keystore !== undefined) options.keystore = path.resolve(io.cwd, keystore);
+  const payee = str("payee");
+  if (payee !== undefined) options.payee = addressArg(payee, "--payee");
 
   const startNode = (io.loadStartNode ?? defaultLoadStartNode)();
   const node = await startNode(options);

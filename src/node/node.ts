@@ -1,13 +1,13 @@
 import { randomBytes } from "node:crypto";
 import { Contract, type Provider, type Signer } from "ethers";
 import { AdjudicatorDriver, type AdjudicatorEvent } from "../chain";
-import { KeySigner, SignatureCheckerVerifier, channelId as channelIdOf, toHex } from "../crypto";
+import { EcdsaVerifier, KeySigner, channelId as channelIdOf, toHex } from "../crypto";
 import { InvalidArgumentError, SluiceError } from "../errors";
-import { ETH, type Address, type Hex, type Params } from "../types";
+import { ChannelMode, ETH, type Address, type Hex } from "../types";
 import { screamingCase } from "./api/errors";
 import type { AssetInfo, ChannelStatusName, ChannelView, NodeApi, NodeInfo, OpenChannelRequest, PaymentView, ProofView, TxView } from "./api/types";
 import { CommitQueue } from "./commitQueue";
-import { encodeParams, encodeSyncReply, peerValidators, type PeerMessages } from "./protocol";
+import { decodeOpenReply, encodeOpenTerms, encodeSyncReply, paramsOf, peerValidators, type OpenReply, type OpenTerms, type PeerMessages } from "./protocol";
 import { ChannelSession } from "./session";
 import { ChannelStore, type ChannelRecord } from "./store";
 import { UnknownChannelError } from "./store/errors";
@@ -70,6 +70,12 @@ export interface NodeOptions {
   proposalsInFlight?: number;
   /** Challenge period of the channels this node opens (seconds, default 3,600). */
   challengePeriod?: bigint;
+  /**
+   * Where this node's payouts go in the channels it opens (unless `open` names another) and
+   * accepts: any address, a contract wallet included (default: the node's own address). Only
+   * credits of the node's own address can be withdrawn by the node.
+   */
+  payee?: Address;
   /** Transport settings passed through (timeouts, frame limits). */
   transport?: Partial<Pick<TransportOptions<PeerMessages>, "handshakeTimeoutMs" | "maxFrameBytes" | "requestTimeoutMs">>;
   /** Told of what the watcher failed at (default: ignored; it retries). */
@@ -90,7 +96,7 @@ export class SluiceNode implements NodeApi {
   readonly driver: AdjudicatorDriver;
   private readonly options: NodeOptions;
   private readonly signer: KeySigner;
-  private readonly verifier: SignatureCheckerVerifier;
+  private readonly verifier: EcdsaVerifier;
   /** The payment path's group commits (its own signatures, countersigned states). */
   readonly commits: CommitQueue;
   private readonly sessions = new Map<string, ChannelSession>();
@@ -114,7 +120,8 @@ export class SluiceNode implements NodeApi {
     this.commits = new CommitQueue(this.store);
     const chainSigner = options.chainSigner ?? new (require("ethers").Wallet)(options.privateKey, options.provider);
     this.driver = new AdjudicatorDriver(options.adjudicator, chainSigner);
-    this.verifier = new SignatureCheckerVerifier(options.provider);
+    this.verifier = new EcdsaVerifier();
+    if (options.payee !== undefined) checkPayee(options.payee, "the node's payee");
   }
 
   /** ws:// URL peers connect to. */
@@ -125,7 +132,13 @@ export class SluiceNode implements NodeApi {
 
   async start(): Promise<void> {
     this.chainId = (await this.options.provider.getNetwork()).chainId;
-    for (const record of this.store.listChannels()) this.session(record);
+    for (const record of this.store.listChannels()) {
+      if (record.protocol !== 2) {
+        this.options.onError?.(new SluiceError(`channel ${record.channelId} was opened under protocol v1: skipped`), "loading channels");
+        continue;
+      }
+      this.session(record);
+    }
     this.server = await PeerServer.listen<PeerMessages>({
       ...this.transportOptions(),
       host: this.options.listen?.host ?? "127.0.0.1",
@@ -189,16 +202,25 @@ export class SluiceNode implements NodeApi {
   async openChannel(request: OpenChannelRequest): Promise<ChannelView> {
     if (request.peer.toLowerCase() === this.address.toLowerCase()) throw new InvalidArgumentError("cannot open a channel with this node itself");
     if (request.deposit <= 0n) throw new InvalidArgumentError("the opening deposit must be positive");
-    const params: Params = {
+    const payee = request.payee ?? this.payee;
+    checkPayee(payee, "the payee");
+    const terms: OpenTerms = {
       participants: [this.address, request.peer.toLowerCase() as Address],
+      payee: payee.toLowerCase() as Address,
       asset: request.asset,
       challengePeriod: request.challengePeriod ?? this.options.challengePeriod ?? DEFAULT_CHALLENGE_PERIOD,
       nonce: BigInt(toHex(randomBytes(8))),
     };
     const connection = await this.connect(request.peerUrl, request.peer);
+    // The peer announces its payee in its answer; both sides then hold the same params.
+    const reply = decodeOpenReply(await connection.request("open", { params: encodeOpenTerms(terms) }));
+    checkPayee(reply.payee, "the peer's payee");
+    const params = paramsOf(terms, reply.payee);
+    if (channelIdOf(params) !== reply.channelId) {
+      throw new InvalidArgumentError(`the peer stored channel ${reply.channelId}, not ${channelIdOf(params)}`);
+    }
     this.store.putChannel({ params, myIndex: 0, status: "opening" });
     const session = this.session(this.store.getChannel(channelIdOf(params))!);
-    await connection.request("open", { params: encodeParams(params) });
     await session.attach(connection);
     await this.driver.deposit(params, 0, request.deposit);
     await this.refreshDeposits(session.id);
@@ -231,12 +253,14 @@ export class SluiceNode implements NodeApi {
     return {
       channelId: session.id,
       participants: [...session.params.participants],
+      payees: [...session.params.payees],
       asset: session.params.asset,
       challengePeriod: session.params.challengePeriod,
       nonce: session.params.nonce,
       me: session.me,
       status: record.status as ChannelStatusName,
       deposits: [...session.deposits],
+      withdrawn: [...session.withdrawn],
       version: latest.version,
       transferred: [...latest.transferred],
       balances: session.payouts,
@@ -271,7 +295,18 @@ export class SluiceNode implements NodeApi {
 
   async settle(channelId: Hex): Promise<TxView> {
     const session = this.find(channelId);
-    const result = await this.driver.settle(session.params);
+    // `settle` takes the registered state back: the watcher's copy from the Challenged event if it
+    // is the one registered now, else the chain's events.
+    const known = this.watcher?.registered(session.id);
+    const status = await this.driver.channelStatus(session.id);
+    // No challenge running: the contract's own refusal (ChannelNotChallenged, ChannelConcluded) says why.
+    const registered =
+      status.mode !== ChannelMode.Challenged
+        ? session.latest.state
+        : known !== undefined && known.version === status.version
+          ? known
+          : await this.driver.registeredState(session.id);
+    const result = await this.driver.settle(session.params, registered);
     this.store.setStatus(session.id, "settled");
     return { channelId: session.id, hash: result.hash, blockNumber: BigInt(result.blockNumber), gasUsed: result.gasUsed };
   }
@@ -353,18 +388,27 @@ export class SluiceNode implements NodeApi {
     }
   }
 
-  private async onOpen(params: Params, peer: PeerConnection<PeerMessages>): Promise<object> {
-    if (params.participants[0].toLowerCase() !== peer.peerAddress.toLowerCase()) {
+  /** Participant 1's side of `open`: stores the channel with this node's payee and announces it. */
+  private async onOpen(terms: OpenTerms, peer: PeerConnection<PeerMessages>): Promise<OpenReply> {
+    if (terms.participants[0].toLowerCase() !== peer.peerAddress.toLowerCase()) {
       throw new InvalidArgumentError("the opener must be participant 0");
     }
-    if (params.participants[1].toLowerCase() !== this.address.toLowerCase()) {
+    if (terms.participants[1].toLowerCase() !== this.address.toLowerCase()) {
       throw new InvalidArgumentError("this node is not participant 1 of the channel");
     }
+    checkPayee(terms.payee, "the opener's payee");
+    const payee = this.payee.toLowerCase() as Address;
+    const params = paramsOf(terms, payee);
     this.store.putChannel({ params, myIndex: 1, status: "opening" });
     const session = this.session(this.store.getChannel(channelIdOf(params))!);
     // The opener attaches on its side once this answer arrives; resync runs from there.
     setImmediate(() => void session.attach(peer).catch((error: unknown) => this.options.onError?.(error, `attaching ${session.id}`)));
-    return {};
+    return { payee, channelId: session.id };
+  }
+
+  /** Where this node's payouts go by default. */
+  private get payee(): Address {
+    return this.options.payee ?? this.address;
   }
 
   private async notifyDeposit(session: ChannelSession): Promise<void> {
@@ -388,6 +432,7 @@ export class SluiceNode implements NodeApi {
       commits: this.commits,
       maxProposalsInFlight: this.options.proposalsInFlight,
       deposits: record.deposits,
+      withdrawn: record.withdrawn,
     });
     this.sessions.set(record.channelId.toLowerCase(), session);
     return session;
@@ -438,6 +483,8 @@ export class SluiceNode implements NodeApi {
     if (status.mode === 3) return;
     session.setDeposits(status.deposits);
     this.store.setDeposits(session.id, status.deposits);
+    session.setWithdrawn(status.withdrawn);
+    this.store.setWithdrawn(session.id, status.withdrawn);
     if (status.mode >= 1 && this.statusOf(session.id) === "opening") this.store.setStatus(session.id, "open");
   }
 
@@ -465,6 +512,16 @@ export class SluiceNode implements NodeApi {
         if (this.statusOf(session.id) === "opening") this.store.setStatus(session.id, "open");
         break;
       }
+      case "PartiallyWithdrawn": {
+        const session = this.find(event.channelId);
+        const withdrawn: [bigint, bigint] = [...session.withdrawn];
+        if (event.total > withdrawn[event.participant]) {
+          withdrawn[event.participant] = event.total;
+          session.setWithdrawn(withdrawn);
+          this.store.setWithdrawn(session.id, withdrawn);
+        }
+        break;
+      }
       case "Challenged":
         this.store.setStatus(event.channelId, "disputed");
         break;
@@ -478,4 +535,10 @@ export class SluiceNode implements NodeApi {
         break;
     }
   }
+}
+
+/** Refuses a payee the adjudicator would refuse (`ChannelPayeesInvalid`): malformed or zero. */
+function checkPayee(payee: unknown, what: string): void {
+  if (typeof payee !== "string" || !/^0x[0-9a-fA-F]{40}$/.test(payee)) throw new InvalidArgumentError(`${what} is not an address: ${String(payee)}`);
+  if (BigInt(payee) === 0n) throw new InvalidArgumentError(`${what} is the zero address: the adjudicator pays no one there`);
 }

@@ -4,7 +4,7 @@
  *
  * | type    | sent by            | body                               | answer                         |
  * |---------|--------------------|------------------------------------|--------------------------------|
- * | open    | participant 0      | the channel's params               | {}                             |
+ * | open    | participant 0      | the terms: params but its payee only | {payee, channelId}: the peer's |
  * | channel | either             | {channelId, message} (channel msg) | the reply message, or {}       |
  * | sync    | either             | {channelId, version}               | SyncReply: the newer states    |
  * | refresh | either             | {channelId}                        | {} (after re-reading deposits) |
@@ -12,15 +12,45 @@
 import { MAX_PAYMENTS_PER_STATE, decodeMessage, decodePayment, decodeSignedState, encodePayment, encodeSignedState } from "../channel";
 import type { ChannelMessage, JsonPayment, JsonSignedState } from "../channel";
 import { MalformedMessageError } from "../errors";
-import type { Hex, Params, Payment, SignedState } from "../types";
+import type { Address, Hex, Params, Payment, SignedState } from "../types";
 import { addressField, bytes32Field, strictObject, uintField, type Validators } from "./transport";
 
 const MAX_UINT64 = (1n << 64n) - 1n;
 /** States a sync reply carries at most (each adds up to MAX_PAYMENTS_PER_STATE payments); a node further behind asks again. */
 export const SYNC_PAGE = 64;
 
+/**
+ * Participant 0's offer of a channel: the params without participant 1's payee, which participant
+ * 1 announces in its answer (its own choice, its address by default).
+ */
+export interface OpenTerms {
+  participants: [Address, Address];
+  /** Participant 0's payee. */
+  payee: Address;
+  asset: Address;
+  challengePeriod: bigint;
+  nonce: bigint;
+}
+
 export interface OpenBody {
-  params: Params;
+  params: OpenTerms;
+}
+
+/** Participant 1's answer to `open`: its payee, and the id of the channel both now store. */
+export interface OpenReply {
+  payee: Address;
+  channelId: Hex;
+}
+
+/** The params of the channel `terms` open once participant 1 announced `payee1`. */
+export function paramsOf(terms: OpenTerms, payee1: Address): Params {
+  return {
+    participants: [terms.participants[0], terms.participants[1]],
+    payees: [terms.payee, payee1],
+    asset: terms.asset,
+    challengePeriod: terms.challengePeriod,
+    nonce: terms.nonce,
+  };
 }
 
 export interface ChannelBody {
@@ -65,34 +95,43 @@ function uint64(obj: Record<string, unknown>, key: string, path: string): bigint
   return value;
 }
 
-export function decodeParams(input: unknown, path = "params"): Params {
-  const obj = strictObject(input, path, ["participants", "asset", "challengePeriod", "nonce"]);
-  const participants = obj.participants;
-  if (!Array.isArray(participants) || participants.length !== 2) {
-    throw new MalformedMessageError(`${path}.participants`, "must be an array of two addresses");
-  }
-  const pair = { 0: participants[0], 1: participants[1] } as Record<string, unknown>;
+function addressPair(obj: Record<string, unknown>, key: string, path: string): [Address, Address] {
+  const value = obj[key];
+  if (!Array.isArray(value) || value.length !== 2) throw new MalformedMessageError(`${path}.${key}`, "must be an array of two addresses");
+  const pair = { 0: value[0], 1: value[1] } as Record<string, unknown>;
+  return [addressField(pair, "0", `${path}.${key}`), addressField(pair, "1", `${path}.${key}`)];
+}
+
+export function decodeOpenTerms(input: unknown, path = "params"): OpenTerms {
+  const obj = strictObject(input, path, ["participants", "payee", "asset", "challengePeriod", "nonce"]);
   return {
-    participants: [addressField(pair, "0", `${path}.participants`), addressField(pair, "1", `${path}.participants`)],
+    participants: addressPair(obj, "participants", path),
+    payee: addressField(obj, "payee", path),
     asset: addressField(obj, "asset", path),
     challengePeriod: uint64(obj, "challengePeriod", path),
     nonce: uint64(obj, "nonce", path),
   };
 }
 
-export function encodeParams(params: Params): Record<string, unknown> {
+export function encodeOpenTerms(terms: OpenTerms): Record<string, unknown> {
   return {
-    participants: [...params.participants],
-    asset: params.asset,
-    challengePeriod: params.challengePeriod.toString(),
-    nonce: params.nonce.toString(),
+    participants: [...terms.participants],
+    payee: terms.payee,
+    asset: terms.asset,
+    challengePeriod: terms.challengePeriod.toString(),
+    nonce: terms.nonce.toString(),
   };
+}
+
+export function decodeOpenReply(input: unknown): OpenReply {
+  const obj = strictObject(input, "reply", ["payee", "channelId"]);
+  return { payee: addressField(obj, "payee", "reply"), channelId: bytes32Field(obj, "channelId", "reply").toLowerCase() as Hex };
 }
 
 export const peerValidators: Validators<PeerMessages> = {
   open(body) {
     const obj = strictObject(body, "body", ["params"]);
-    return { params: decodeParams(obj.params, "body.params") };
+    return { params: decodeOpenTerms(obj.params, "body.params") };
   },
   channel(body) {
     const obj = strictObject(body, "body", ["channelId", "message"]);

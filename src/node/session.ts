@@ -15,7 +15,7 @@ import {
 import type { SignatureVerifier, StateHasher, StateSigner } from "../crypto";
 import { PaymentLog } from "../merkle";
 import { InvalidSignatureError, SluiceError } from "../errors";
-import type { Address, Hex, Params, Payment, SignedState } from "../types";
+import { ZERO_HASH, type Address, type Hex, type Params, type Payment, type SignedState } from "../types";
 import { CommitQueue } from "./commitQueue";
 import { channelId as channelIdOf } from "../crypto";
 import { SYNC_PAGE, decodeSyncReply, type PeerMessages, type SyncItem, type SyncReply } from "./protocol";
@@ -76,6 +76,8 @@ export interface SessionConfig {
   store: ChannelStore;
   commits: CommitQueue;
   deposits: readonly [bigint, bigint];
+  /** Confirmed on-chain cumulative withdrawals. */
+  withdrawn: readonly [bigint, bigint];
   /** Participant 0: payment proposals awaiting an answer at most (default DEFAULT_PROPOSALS_IN_FLIGHT). */
   maxProposalsInFlight?: number;
 }
@@ -143,6 +145,10 @@ export class ChannelSession {
     return this.channel.deposits;
   }
 
+  get withdrawn(): readonly [bigint, bigint] {
+    return this.channel.withdrawn;
+  }
+
   get paymentCount(): number {
     return this.channel.paymentCount;
   }
@@ -165,6 +171,10 @@ export class ChannelSession {
 
   setDeposits(deposits: readonly [bigint, bigint]): void {
     this.channel.setDeposits(deposits);
+  }
+
+  setWithdrawn(withdrawn: readonly [bigint, bigint]): void {
+    this.channel.setWithdrawn(withdrawn);
   }
 
   /** Binds the session to a (new) connection with the peer and catches up with it. */
@@ -407,6 +417,9 @@ export class ChannelSession {
       if (state.channelId.toLowerCase() !== id) throw new SyncRejectedError(`${where} is for channel ${state.channelId}`);
       if (state.version <= previous.version) throw new SyncRejectedError(`${where} is not above version ${previous.version}`);
       if (previous.isFinal) throw new SyncRejectedError(`${where} follows a final state`);
+      if (state.locked[0] !== 0n || state.locked[1] !== 0n || state.locksRoot.toLowerCase() !== ZERO_HASH) {
+        throw new SyncRejectedError(`${where} carries locks, which this client does not handle yet`);
+      }
       const transferred: [bigint, bigint] = [previous.transferred[0], previous.transferred[1]];
       for (const payment of payments) {
         if (payment.channelId.toLowerCase() !== id) throw new SyncRejectedError(`${where}: payment ${payment.seq} is for another channel`);
@@ -485,6 +498,7 @@ export class ChannelSession {
       chainId: c.chainId,
       adjudicator: c.adjudicator,
       deposits: c.deposits,
+      withdrawn: c.withdrawn,
       restore,
       hooks: { onCommit: (update) => this.onCommit(update) },
     });
@@ -512,6 +526,7 @@ export class ChannelSession {
       signedVersion,
       signedFinal: latest.state.isFinal || (own?.state.isFinal ?? false),
       deposits: this.channel?.deposits ?? this.config.deposits,
+      withdrawn: this.channel?.withdrawn ?? this.config.withdrawn,
       // Participant 1 issues request ids above any it may have issued before a restart.
       lastRequestId: this.me === 1 ? BigInt(Date.now()) << 20n : 0n,
     };

@@ -22,6 +22,8 @@ export interface NodeStartOptions {
   rpc?: string;
   adjudicator?: string;
   keystore?: string;
+  /** Where this node's payouts go by default (its own address if not given). */
+  payee?: string;
   /** Writes a status line for the operator (stderr). */
   log: (line: string) => void;
 }
@@ -39,9 +41,10 @@ interface ConfigFile {
   keystore?: string;
   pollMs?: number;
   challengePeriod?: number | string;
+  payee?: string;
 }
 
-const CONFIG_KEYS = ["listen", "apiPort", "rpc", "adjudicator", "keystore", "pollMs", "challengePeriod"];
+const CONFIG_KEYS = ["listen", "apiPort", "rpc", "adjudicator", "keystore", "pollMs", "challengePeriod", "payee"];
 export const DEFAULT_RPC = "http://127.0.0.1:8545";
 
 function readConfig(file: string | undefined): ConfigFile {
@@ -137,6 +140,10 @@ export async function startNode(options: NodeStartOptions): Promise<{ close(): P
       throw new InvalidArgumentError(`challengePeriod ${String(file.challengePeriod)} is not a whole number of seconds`, { cause });
     }
   }
+  const payee = options.payee ?? file.payee;
+  if (payee !== undefined && (!isAddress(payee) || BigInt(payee) === 0n)) {
+    throw new NodeConfigError(`payee ${JSON.stringify(payee)}: give a non-zero address (0x and 40 hex digits)`);
+  }
   mkdirSync(options.datadir, { recursive: true, mode: 0o700 });
   if (!existsSync(options.datadir)) throw new NodeConfigError(`cannot create ${options.datadir}`);
   const privateKey = await loadKey(options.keystore ?? file.keystore, options.log);
@@ -157,6 +164,7 @@ export async function startNode(options: NodeStartOptions): Promise<{ close(): P
       listen,
       pollMs: file.pollMs,
       challengePeriod,
+      ...(payee === undefined ? {} : { payee: payee.toLowerCase() as Address }),
       onError: (error, what) => options.log(`${what}: ${(error as Error).message ?? String(error)}`),
     });
     await node.start();

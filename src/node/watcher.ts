@@ -1,6 +1,6 @@
 import type { AdjudicatorDriver, AdjudicatorEvent } from "../chain";
 import { ChannelMode } from "../types";
-import type { Address, Hex, Params, SignedState } from "../types";
+import type { Address, Hex, Params, SignedState, State } from "../types";
 import type { ChannelStore } from "./store";
 
 /** What the watcher needs to know of one of this node's channels. */
@@ -35,14 +35,16 @@ export interface WatcherOptions {
  * block). For this node's channels:
  * - a challenge with an older state than this node's latest is answered with the latest before
  *   the deadline (a final state closes the channel at once instead);
- * - once a challenge's deadline has passed, the channel is settled;
+ * - once a challenge's deadline has passed, the channel is settled on the registered state, which
+ *   `settle` takes back: the watcher keeps it from the `Challenged` event (whole in it), and
+ *   after a restart reads it from the chain's events again;
  * - payouts credited to this node are withdrawn.
  */
 export class ChainWatcher {
   private readonly cursorName: string;
   private readonly pollMs: number;
-  /** Channels in a running challenge: id → deadline (unix seconds). */
-  private readonly disputes = new Map<Hex, bigint>();
+  /** Channels in a running challenge: id → deadline (unix seconds) and the registered state, once known. */
+  private readonly disputes = new Map<Hex, { deadline: bigint; state?: State }>();
   private readonly creditedAssets = new Set<Address>();
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
@@ -111,7 +113,7 @@ export class ChainWatcher {
       case "Challenged": {
         const watched = this.host.lookup(event.channelId);
         if (!watched) return;
-        this.disputes.set(event.channelId, event.deadline);
+        this.disputes.set(event.channelId, { deadline: event.deadline, state: event.state });
         await this.answer(event.channelId, event.state.version, event.deadline, watched);
         break;
       }
@@ -132,6 +134,12 @@ export class ChainWatcher {
     this.host.onEvent(event);
   }
 
+  /** The state registered in the channel's running challenge, if this watcher has read it. */
+  registered(channelId: Hex): State | undefined {
+    for (const [id, dispute] of this.disputes) if (id.toLowerCase() === channelId.toLowerCase()) return dispute.state;
+    return undefined;
+  }
+
   /**
    * Looks a channel up on chain and takes it into account: at start, for challenges registered
    * while this node was not following (the events before its cursor are not read again).
@@ -141,7 +149,9 @@ export class ChainWatcher {
     if (!watched) return;
     const status = await this.driver.channelStatus(channelId);
     if (status.mode !== ChannelMode.Challenged) return;
-    this.disputes.set(channelId, status.deadline);
+    const known = this.disputes.get(channelId);
+    const state = known?.state?.version === status.version ? known.state : undefined;
+    this.disputes.set(channelId, state === undefined ? { deadline: status.deadline } : { deadline: status.deadline, state });
     await this.answer(channelId, status.version, status.deadline, watched);
   }
 
@@ -164,7 +174,7 @@ export class ChainWatcher {
     const block = await this.driver.provider.getBlock("latest");
     if (!block) return;
     const now = BigInt(block.timestamp);
-    for (const [id, deadline] of this.disputes) {
+    for (const [id, { deadline, state }] of this.disputes) {
       if (now < deadline) continue;
       const watched = this.host.lookup(id);
       if (!watched) {
@@ -177,7 +187,8 @@ export class ChainWatcher {
         continue;
       }
       try {
-        await this.driver.settle(watched.params);
+        const registered = state?.version === status.version ? state : await this.driver.registeredState(id);
+        await this.driver.settle(watched.params, registered);
         this.disputes.delete(id);
       } catch (error) {
         this.host.onError(error, `settling ${id}`);

@@ -194,6 +194,14 @@ describe("sluice CLI", function () {
       expect(eth.stderr).to.equal("");
     });
 
+    it("open --payee: the node is asked to pay this side's payouts there, and the channel shows both payees", async function () {
+      const treasury = "0x00000000000000000000000000000000000c0ffe";
+      const r = await run(["open", PEER, "ws://10.0.0.2:9735", "1 ETH", "--payee", treasury.toUpperCase().replace("0X", "0x")], { cwd: dir });
+      expect(r.code, r.stderr).to.equal(0);
+      expect(fake.calls).to.deep.include(["openChannel", { peer: PEER, peerUrl: "ws://10.0.0.2:9735", asset: ETH, deposit: 10n ** 18n, payee: treasury }]);
+      expect(r.stdout).to.match(new RegExp(`payees\\s+you ${treasury}, peer ${PEER}`));
+    });
+
     it("deposit and pay: amounts in the channel's asset, --ref hashed or as is", async function () {
       const d = await run(["deposit", channelId, "0.25 USDC"], { cwd: dir });
       expect(d.code, d.stderr).to.equal(0);
@@ -302,6 +310,9 @@ describe("sluice CLI", function () {
       [["open", PEER, "http://x:1", "1"], /ws:\/\/ or wss:\/\//],
       [["open", PEER, "ws://x:1"], /missing arguments: usage: sluice open/],
       [["open", PEER, "ws://x:1", "1", "--challenge-period", "soon"], /--challenge-period "soon"/],
+      [["open", PEER, "ws://x:1", "1", "--payee", "treasury"], /not an address for --payee/],
+      [["open", PEER, "ws://x:1", "1", "--payee", `0x${"0".repeat(40)}`], /--payee is the zero address/],
+      [["node", "start", "--payee", "0x12"], /not an address for --payee/],
       [["channels", "--verbose"], /Unknown option '--verbose'.*sluice channels --help/],
       [["payments", `0x${"1".repeat(64)}`, "--limit", "0"], /--limit must be at least 1/],
       [["prove", `0x${"1".repeat(64)}`, "one"], /<payment> must be a whole number/],
@@ -331,6 +342,7 @@ describe("sluice CLI", function () {
         expect(r.stdout).to.match(new RegExp(`^Usage: sluice ${name}`));
       }
       expect((await run(["pay", "--help"], { cwd: dir })).stdout).to.match(/hashed with keccak256 of its\s+UTF-8 bytes/);
+      expect((await run(["withdraw", "--help"], { cwd: dir })).stdout).to.match(/only the payee's key can withdraw/);
       expect((await run(["help", "pay"], { cwd: dir })).stdout).to.match(/^Usage: sluice pay/);
     });
 
@@ -338,7 +350,7 @@ describe("sluice CLI", function () {
       const started: NodeStartOptions[] = [];
       let closed = false;
       const r = await run(
-        ["node", "start", "--listen", "0.0.0.0:9735", "--api-port", "8080", "--rpc", "http://127.0.0.1:8545", "--adjudicator", USDC.toUpperCase().replace("0X", "0x"), "--keystore", "key.json", "--config", "sluice.json", "--datadir", "data"],
+        ["node", "start", "--listen", "0.0.0.0:9735", "--api-port", "8080", "--rpc", "http://127.0.0.1:8545", "--adjudicator", USDC.toUpperCase().replace("0X", "0x"), "--keystore", "key.json", "--config", "sluice.json", "--payee", PEER, "--datadir", "data"],
         {
           cwd: dir,
           io: {
@@ -367,6 +379,7 @@ describe("sluice CLI", function () {
         adjudicator: USDC,
         keystore: path.join(dir, "key.json"),
         config: path.join(dir, "sluice.json"),
+        payee: PEER,
       });
       expect(r.stderr).to.match(/node running in data: stop it with Ctrl-C/);
     });

@@ -2,11 +2,12 @@ import { loadFixture } from "@nomicfoundation/hardhat-toolbox/network-helpers";
 import { expect } from "chai";
 import fc from "fast-check";
 import { ethers } from "hardhat";
-import { EcdsaVerifier, KeySigner, SignatureCheckerVerifier, type StateSigner } from "../../src/crypto";
+import { EcdsaVerifier, KeySigner } from "../../src/crypto";
 import {
   Channel,
   MAX_PAYMENTS_PER_STATE,
   MAX_VERSION_GAP,
+  LocksUnsupportedError,
   decodeMessage,
   encodeMessage,
   payouts,
@@ -45,7 +46,7 @@ import {
   WrongRoleError,
 } from "../../src/errors";
 import { paramsValue, stateValue } from "../../src/typedData";
-import type { Address, Hex, Params, Payment } from "../../src/types";
+import type { Address, Hex, Params, Payment, State } from "../../src/types";
 import { ETH, ZERO_HASH } from "../../src/types";
 import { hexOf } from "./arbitraries";
 import { PaymentLog } from "../../src/merkle";
@@ -53,7 +54,14 @@ import { PaymentLog } from "../../src/merkle";
 const CHAIN_ID = 31337n;
 const ADJUDICATOR = "0x5FbDB2315678afecb367f032d93F642f64180aa3" as Address;
 const KEYS = [new KeySigner(hexOf(Buffer.alloc(32, 0xa1))), new KeySigner(hexOf(Buffer.alloc(32, 0xb2)))] as const;
-const PARAMS: Params = { participants: [KEYS[0].address, KEYS[1].address], asset: ETH, challengePeriod: 60n, nonce: 7n };
+const PARAMS: Params = {
+  participants: [KEYS[0].address, KEYS[1].address],
+  payees: [KEYS[0].address, KEYS[1].address],
+  asset: ETH,
+  challengePeriod: 60n,
+  nonce: 7n,
+};
+const NONE: [bigint, bigint] = [0n, 0n];
 
 type Constructor = abstract new (...args: never[]) => SluiceError;
 type Sides = readonly [Channel, Channel];
@@ -265,7 +273,7 @@ class Link {
     const log = a.snapshot().payments;
     const sent = [sum(log, 0), sum(log, 1)];
     expect(a.latest.state.transferred).to.deep.equal(sent);
-    expect(payouts(deposits, a.latest.state.transferred)).to.deep.equal([deposits[0] + sent[1] - sent[0], deposits[1] + sent[0] - sent[1]]);
+    expect(payouts({ deposits, withdrawn: NONE }, a.latest.state.transferred)).to.deep.equal([deposits[0] + sent[1] - sent[0], deposits[1] + sent[0] - sent[1]]);
     // Participant 0's payments: each either committed once or abandoned, none lost.
     const refs0 = log.filter((p) => p.payer === 0).map((p) => p.ref);
     expect(new Set(refs0).size).to.equal(refs0.length);
@@ -368,7 +376,7 @@ describe("client Channel", function () {
             const final = await close(sides, closer);
             expect(final.state.isFinal).to.equal(true);
             expect(sides[1].latest).to.deep.equal(sides[0].latest);
-            expect(payouts(deposits, final.state.transferred)).to.deep.equal(sides[1].payouts);
+            expect(payouts({ deposits, withdrawn: NONE }, final.state.transferred)).to.deep.equal(sides[1].payouts);
             await expectRejected(sides[0].pay(1n), ChannelFinalizedError);
             await expectRejected(sides[1].requestPayment(1n), ChannelFinalizedError);
             await expectRejected(sides[0].proposeFinal(), ChannelFinalizedError);
@@ -624,7 +632,7 @@ describe("client Channel", function () {
         transferred[p.payer] += p.amount;
         log.append(p);
       }
-      const state = { channelId: side.id, version: side.signedVersion + 1n, transferred, paymentsRoot: log.root, isFinal: false };
+      const state: State = { ...latest, version: side.signedVersion + 1n, transferred, paymentsRoot: log.root, isFinal: false };
       const items = payments.map((payment, i) => (requests[i] === undefined ? { payment } : { payment, request: requests[i]! }));
       return { kind: "payments", payments: items, state, sig: KEYS[0].sign(side.hasher.digest(state)) as Hex };
     }
@@ -1113,42 +1121,99 @@ describe("client Channel", function () {
     });
   });
 
-  describe("ERC-1271 participant", function () {
-    async function fixture() {
-      const adjudicator = await ethers.deployContract("Adjudicator");
-      const owner = new KeySigner(hexOf(Buffer.alloc(32, 0xc3)));
-      const wallet = await ethers.deployContract("ERC1271TestWallet", [owner.address]);
-      const walletAddress = (await wallet.getAddress()) as Address;
-      const { chainId } = await ethers.provider.getNetwork();
-      const address = (await adjudicator.getAddress()) as Address;
-      const params: Params = { participants: [KEYS[0].address, walletAddress], asset: ETH, challengePeriod: 60n, nonce: 1n };
-      await adjudicator.deposit(paramsValue(params) as never, 0, 100n, { value: 100n });
-      await adjudicator.deposit(paramsValue(params) as never, 1, 100n, { value: 100n });
-      const walletSigner: StateSigner = { address: walletAddress, sign: (digest) => `${owner.sign(digest)}01` as Hex };
-      const common = { params, chainId, adjudicator: address, deposits: [100n, 100n] as const };
-      const sides = [
-        new Channel({ ...common, me: 0, signer: KEYS[0], verifier: new SignatureCheckerVerifier(ethers.provider) }),
-        new Channel({ ...common, me: 1, signer: walletSigner }),
-      ] as const;
-      return { adjudicator, wallet, params, sides, owner };
+  describe("v2: locks refused, withdrawals counted", function () {
+    /** Participant 0's proposal of one payment of `amount`, re-signed after `edit` changed its state. */
+    async function tampered(sides: Sides, edit: (state: State) => void): Promise<PaymentProposal> {
+      const proposal = clone(await sides[0].pay(5n));
+      edit(proposal.state);
+      proposal.sig = KEYS[0].sign(sides[0].hasher.digest(proposal.state)) as Hex;
+      return proposal;
     }
 
-    it("a wallet's countersignatures are verified through the chain, and the final state closes on chain", async function () {
-      const { adjudicator, wallet, params, sides } = await loadFixture(fixture);
+    const lockRows: [string, (state: State) => void][] = [
+      ["locked[0]", (s) => (s.locked = [1n, 0n])],
+      ["locked[1]", (s) => (s.locked = [0n, 1n])],
+      ["locksRoot", (s) => (s.locksRoot = refOf(1))],
+    ];
+    for (const [what, edit] of lockRows) {
+      it(`participant 1 refuses a payment state with ${what} set, and nothing changes`, async function () {
+        const sides = makePair();
+        const before = view(sides[1]);
+        await expectRejected(sides[1].receivePayment(wire(await tampered(sides, edit))), LocksUnsupportedError);
+        expect(view(sides[1])).to.deep.equal(before);
+      });
+
+      it(`participant 1 refuses a final state with ${what} set`, async function () {
+        const sides = makePair();
+        await pay(sides, 0, 5n);
+        const final = clone(await sides[0].proposeFinal());
+        edit(final.state);
+        final.sig = KEYS[0].sign(sides[0].hasher.digest(final.state)) as Hex;
+        await expectRejected(sides[1].acceptFinal(wire(final)), LocksUnsupportedError);
+        expect(sides[1].signedFinal).to.equal(false);
+      });
+    }
+
+    it("every state it makes has no locks: locked [0, 0] and a zero locks root", async function () {
+      const sides = makePair();
+      await pay(sides, 0, 5n);
+      await pay(sides, 1, 3n);
+      const final = await close(sides, 0);
+      for (const state of [final.state, sides[1].latest.state]) {
+        expect(state.locked).to.deep.equal([0n, 0n]);
+        expect(state.locksRoot).to.equal(ZERO_HASH);
+      }
+    });
+
+    it("withdrawals on chain count against both sides' payments, and the payouts are the contract's", async function () {
+      const sides = makePair([100n, 100n]);
+      // Participant 1 has seen a withdrawal of participant 0 that participant 0 has not: it checks against it.
+      sides[0].setWithdrawn([50n, 0n]);
+      sides[1].setWithdrawn([60n, 0n]);
+      expect(sides[0].spendable(0)).to.equal(50n);
+      const before = view(sides[1]);
+      await expectRejected(sides[1].receivePayment(wire(await sides[0].pay(45n))), InsufficientFundsError);
+      expect(view(sides[1])).to.deep.equal(before);
+      await sides[0].abandonPending();
+      sides[0].setWithdrawn([60n, 10n]);
+      sides[1].setWithdrawn([60n, 10n]);
+      expect(sides[0].spendable(0)).to.equal(40n);
+      expect(sides[1].spendable(1)).to.equal(90n);
+      await expectRejected(sides[0].pay(41n), InsufficientFundsError);
+      await expectRejected(sides[1].requestPayment(91n), InsufficientFundsError);
+      await pay(sides, 0, 40n);
+      expect(sides[0].spendable(0)).to.equal(0n);
+      expect(sides[1].payouts).to.deep.equal([0n, 130n]);
+      expect(payouts({ deposits: [100n, 100n], withdrawn: [60n, 10n] }, [40n, 0n])).to.deep.equal([0n, 130n]);
+      expect(sides[1].snapshot().withdrawn).to.deep.equal([60n, 10n]);
+    });
+  });
+
+  describe("payees apart from the signing keys", function () {
+    async function fixture() {
+      const adjudicator = await ethers.deployContract("Adjudicator");
+      const [, , payee0, payee1] = await ethers.getSigners();
+      const { chainId } = await ethers.provider.getNetwork();
+      const address = (await adjudicator.getAddress()) as Address;
+      const params: Params = { ...PARAMS, payees: [payee0!.address as Address, payee1!.address as Address], nonce: 1n };
+      await adjudicator.deposit(paramsValue(params) as never, 0, 100n, { value: 100n });
+      await adjudicator.deposit(paramsValue(params) as never, 1, 100n, { value: 100n });
+      const common = { params, chainId, adjudicator: address, deposits: [100n, 100n] as const };
+      const sides = [new Channel({ ...common, me: 0, signer: KEYS[0] }), new Channel({ ...common, me: 1, signer: KEYS[1] })] as const;
+      return { adjudicator, params, sides };
+    }
+
+    it("the keys sign, the final state closes on chain, and the payees are paid", async function () {
+      const { adjudicator, params, sides } = await loadFixture(fixture);
       await pay(sides, 1, 40n);
       await pay(sides, 0, 15n);
-      // A plain ECDSA signature by the owner is not the wallet's signature.
-      const proposal = await sides[0].receiveRequest(await sides[1].requestPayment(1n));
-      const ack = await sides[1].receivePayment(proposal);
-      const forged = clone(ack);
-      forged.sig = forged.sig.slice(0, 132) as Hex;
-      await expectRejected(sides[0].receiveAck(forged), InvalidSignatureError);
-      await sides[0].receiveAck(ack);
       await close(sides, 1);
       const { state, sigs } = sides[0].latest;
-      const before = await ethers.provider.getBalance(await wallet.getAddress());
+      const before = await Promise.all(params.payees.map((p) => ethers.provider.getBalance(p)));
       await expect(adjudicator.close(paramsValue(params) as never, stateValue(state) as never, [...sigs])).to.emit(adjudicator, "Closed");
-      expect((await ethers.provider.getBalance(await wallet.getAddress())) - before).to.equal(100n - 41n + 15n);
+      const after = await Promise.all(params.payees.map((p) => ethers.provider.getBalance(p)));
+      expect([after[0]! - before[0]!, after[1]! - before[1]!]).to.deep.equal(sides[0].payouts);
+      expect(sides[0].payouts).to.deep.equal([100n + 40n - 15n, 100n - 40n + 15n]);
     });
   });
 });

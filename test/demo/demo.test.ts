@@ -53,6 +53,28 @@ describe("the demo (npm start) with small numbers, checked against the chain", f
     for (const b of usdc) expect(await token.balanceOf(b.address)).to.be.greaterThan(0n);
   });
 
+  it("pays Alice's side of every channel to her treasury, exactly her payouts, and nothing to her node's address", async function () {
+    const driver = new AdjudicatorDriver(report.contracts.adjudicator, chain.provider);
+    const token = MockERC20__factory.connect(report.contracts.token, chain.provider);
+    const concluded = (await driver.events({ fromBlock: report.chain.firstBlock, names: ["Closed", "Settled"] })).filter(
+      (e) => (e.name === "Closed" || e.name === "Settled") && report.channelIds.includes(e.channelId),
+    );
+    expect(concluded.length).to.equal(report.channelIds.length);
+    const paid = { eth: 0n, usdc: 0n };
+    for (const e of concluded) {
+      if (e.name !== "Closed" && e.name !== "Settled") continue;
+      // The first channel is the ETH one.
+      if (e.channelId === report.channelIds[0]) paid.eth += e.payouts[0];
+      else paid.usdc += e.payouts[0];
+    }
+    const before = report.chain.firstBlock - 1;
+    expect((await chain.provider.getBalance(report.treasury)) - (await chain.provider.getBalance(report.treasury, before))).to.equal(paid.eth);
+    expect((await token.balanceOf(report.treasury)) - (await token.balanceOf(report.treasury, { blockTag: before }))).to.equal(paid.usdc);
+    const alice = report.balances.find((b) => b.party === "Alice")!;
+    expect(alice.payee).to.equal(report.treasury);
+    expect(alice.address.toLowerCase()).to.not.equal(report.treasury.toLowerCase());
+  });
+
   it("concludes every channel on chain; the cheater's settled on the newest state", async function () {
     const driver = new AdjudicatorDriver(report.contracts.adjudicator, chain.provider);
     for (const id of report.channelIds) expect((await driver.channelStatus(id)).mode).to.equal(ChannelMode.Concluded);

@@ -11,7 +11,7 @@ import path from "node:path";
 import { expect } from "chai";
 import { hexlify, id as keccakText } from "ethers";
 import { randomBytes } from "node:crypto";
-import { ChannelMode, ETH, type Hex } from "../../src/types";
+import { ChannelMode, ETH, ZERO_HASH, type Hex } from "../../src/types";
 import type { ChannelView } from "../../src/node/api/types";
 import { ETHER, USDC, logsOf, openFunded, startCluster, type Cluster, type ClusterNode } from "./helpers/cluster";
 
@@ -158,6 +158,8 @@ describe("e2e: the sluice CLI against running nodes", function () {
       channelId: eth.channelId,
       version: BigInt(proof.stateVersion),
       transferred: view.transferred,
+      locked: [0n, 0n] as [bigint, bigint],
+      locksRoot: ZERO_HASH,
       paymentsRoot: proof.root,
       isFinal: true,
     };

@@ -13,7 +13,7 @@ import { expect } from "chai";
 import { SigningKey, hexlify } from "ethers";
 import { Channel, MAX_VERSION_GAP, encodeMessage, type PaymentProposal } from "../../src/channel";
 import { KeySigner, channelId as channelIdOf } from "../../src/crypto";
-import { encodeParams, encodeSyncReply } from "../../src/node/protocol";
+import { decodeOpenReply, encodeOpenTerms, encodeSyncReply, paramsOf, type OpenTerms } from "../../src/node/protocol";
 import { keyIdentity } from "../../src/node/transport";
 import type { ChannelView, PaymentView } from "../../src/node/api/types";
 import { ETH, type Address, type Hex, type Params } from "../../src/types";
@@ -21,6 +21,9 @@ import { ETHER, allPayments, logsOf, openFunded, sleep, startCluster, waitFor, t
 import { RawPeer, type ErrorBody } from "./helpers/rawPeer";
 
 const randomHex32 = () => hexlify(randomBytes(32)) as Hex;
+
+/** What participant 0 offers in `open` for these params: all of them but participant 1's payee. */
+const termsOf = (p: Params): OpenTerms => ({ participants: p.participants, payee: p.payees[0], asset: p.asset, challengePeriod: p.challengePeriod, nonce: p.nonce });
 
 /** Payments between the two honest nodes while the attack runs: every one must succeed. */
 function honestTraffic(alice: ClusterNode, bob: ClusterNode, channelId: Hex) {
@@ -125,21 +128,28 @@ describe("e2e: a misbehaving peer", function () {
     chainId = cluster.chain.chainId;
     adjudicator = cluster.driver.address;
     real = await openFunded(alice, bob, ETH, [ETHER, ETHER]);
-    realParams = { participants: real.participants, asset: real.asset, challengePeriod: real.challengePeriod, nonce: real.nonce };
+    realParams = { participants: real.participants, payees: real.payees, asset: real.asset, challengePeriod: real.challengePeriod, nonce: real.nonce };
 
     // The attacker opens a channel with bob like any peer would, and both fund it.
     const wallet = cluster.chain.wallet(3);
     evilKey = wallet.privateKey as Hex;
     evil = await RawPeer.connect(bob.peerUrl);
     await evil.handshake(keyIdentity(evilKey), chainId, adjudicator);
-    params = {
+    const terms: OpenTerms = {
       participants: [wallet.address.toLowerCase() as Address, bob.address.toLowerCase() as Address],
+      payee: wallet.address.toLowerCase() as Address,
       asset: ETH,
       challengePeriod: 3_600n,
       nonce: BigInt(hexlify(randomBytes(7))),
     };
+    // The node answers the open with its payee (its own address by default) and the channel's id.
+    const opened = await evil.request("open", { params: encodeOpenTerms(terms) });
+    expect(opened.type).to.equal("result");
+    const reply = decodeOpenReply(opened.body);
+    expect(reply.payee).to.equal(bob.address.toLowerCase());
+    params = paramsOf(terms, reply.payee);
     channelId = channelIdOf(params);
-    expect((await evil.request("open", { params: encodeParams(params) })).type).to.equal("result");
+    expect(reply.channelId).to.equal(channelId);
     await cluster.driver.connect(wallet).deposit(params, 0, ETHER);
     await waitFor(async () => (await bob.process.api.channels()).some((c) => c.channelId === channelId));
     await bob.process.api.deposit(channelId, ETHER / 2n);
@@ -400,13 +410,13 @@ describe("e2e: a misbehaving peer", function () {
       },
       {
         description: "re-opening the channel of alice and the node",
-        send: () => evil.refused("open", { params: encodeParams(realParams) }),
+        send: () => evil.refused("open", { params: encodeOpenTerms(termsOf(realParams)) }),
         code: "INVALID_ARGUMENT",
         message: /the opener must be participant 0/,
       },
       {
         description: "opening a channel the node is not in",
-        send: () => evil.refused("open", { params: encodeParams({ ...params, participants: [params.participants[0], alice.address] }) }),
+        send: () => evil.refused("open", { params: encodeOpenTerms({ ...termsOf(params), participants: [params.participants[0], alice.address] }) }),
         code: "INVALID_ARGUMENT",
         message: /this node is not participant 1 of the channel/,
       },

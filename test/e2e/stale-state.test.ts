@@ -37,7 +37,7 @@ describe("e2e: a peer registers a stale state on chain", function () {
     if (this.currentTest?.state === "failed") console.log(logsOf(alice, bob));
   });
 
-  const paramsOf = (c: ChannelView): Params => ({ participants: c.participants, asset: c.asset, challengePeriod: c.challengePeriod, nonce: c.nonce });
+  const paramsOf = (c: ChannelView): Params => ({ participants: c.participants, payees: c.payees, asset: c.asset, challengePeriod: c.challengePeriod, nonce: c.nonce });
   const ref = () => hexlify(randomBytes(32)) as Hex;
 
   /**

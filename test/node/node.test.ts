@@ -32,10 +32,10 @@ describe("SluiceNode (two nodes in one process, embedded chain)", function () {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  async function twoNodes(extra: Partial<NodeOptions> = {}) {
+  async function twoNodes(extra: Partial<NodeOptions> = {}, bobExtra: Partial<NodeOptions> = {}) {
     const [deployer] = await ethers.getSigners();
     const driver = await deployAdjudicator(deployer as unknown as Wallet);
-    const make = (i: number) =>
+    const make = (i: number, more: Partial<NodeOptions> = {}) =>
       new SluiceNode({
         privateKey: devKey(i),
         provider: ethers.provider,
@@ -44,9 +44,10 @@ describe("SluiceNode (two nodes in one process, embedded chain)", function () {
         pollMs: 50,
         challengePeriod: 600n,
         ...extra,
+        ...more,
       });
     const alice = make(1);
-    const bob = make(2);
+    const bob = make(2, bobExtra);
     nodes.push(alice, bob);
     await alice.start();
     await bob.start();
@@ -222,7 +223,47 @@ describe("SluiceNode (two nodes in one process, embedded chain)", function () {
     await network.provider.send("evm_increaseTime", [601]);
     await network.provider.send("evm_mine", []);
     await waitFor(async () => (await driver.channelStatus(channelId)).mode === 3);
-    expect((await driver.channelStatus(channelId)).version).to.equal(bob.store.latest(channelId)!.state.version);
+    // settle took the registered state back: the newest, from the refutation's Challenged event.
+    const settled = (await driver.events({ channelId, names: ["Settled"] }))[0];
+    expect(settled?.name === "Settled" && settled.version).to.equal(bob.store.latest(channelId)!.state.version);
+    expect(settled?.name === "Settled" && settled.payouts).to.deep.equal([10n ** 18n + 1_000n, 10n ** 18n - 1_000n]);
+  });
+
+  it("agrees on the payees in the open handshake: the opener's from open or its node, the peer's from its node; payouts go there", async function () {
+    const [, , , carol, dave] = await ethers.getSigners();
+    const { alice, bob, driver } = await twoNodes({}, { payee: dave!.address as Address });
+    const opened = await alice.openChannel({
+      peer: bob.address,
+      peerUrl: bob.peerUrl,
+      asset: ETH,
+      deposit: 10n ** 18n,
+      payee: carol!.address as Address,
+    });
+    const payees = [carol!.address.toLowerCase(), dave!.address.toLowerCase()];
+    expect(opened.payees).to.deep.equal(payees);
+    await waitFor(async () => (await bob.channels()).length === 1);
+    expect((await bob.channel(opened.channelId)).payees).to.deep.equal(payees);
+    expect(bob.store.getChannel(opened.channelId)!.params).to.deep.equal(alice.store.getChannel(opened.channelId)!.params);
+    await alice.pay(opened.channelId, 1_000n, ref("to dave"));
+    const before = await Promise.all(payees.map((p) => ethers.provider.getBalance(p)));
+    await alice.close(opened.channelId);
+    const after = await Promise.all(payees.map((p) => ethers.provider.getBalance(p)));
+    expect([after[0]! - before[0]!, after[1]! - before[1]!]).to.deep.equal([10n ** 18n - 1_000n, 1_000n]);
+    expect((await driver.channelStatus(opened.channelId)).mode).to.equal(3);
+  });
+
+  it("refuses a zero payee before anything is stored or sent", async function () {
+    const { alice, bob } = await twoNodes();
+    const zero = "0x0000000000000000000000000000000000000000" as Address;
+    let caught: unknown;
+    try {
+      await alice.openChannel({ peer: bob.address, peerUrl: bob.peerUrl, asset: ETH, deposit: 1n, payee: zero });
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).to.be.instanceOf(InvalidArgumentError);
+    expect(await alice.channels()).to.deep.equal([]);
+    expect(await bob.channels()).to.deep.equal([]);
   });
 });
 

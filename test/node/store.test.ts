@@ -23,7 +23,7 @@ import {
   UnknownChannelError,
   type CountersignedItem,
 } from "../../src/node/store";
-import { migrate, type Migration } from "../../src/node/store/migrations";
+import { MIGRATIONS, migrate, type Migration } from "../../src/node/store/migrations";
 import {
   ETH,
   ZERO_HASH,
@@ -41,7 +41,8 @@ const MAX64 = (1n << 64n) - 1n;
 const ALICE: Address = "0x00000000000000000000000000000000000a11ce";
 const BOB: Address = "0x0000000000000000000000000000000000000b0b";
 
-const PARAMS: Params = { participants: [ALICE, BOB], asset: ETH, challengePeriod: MAX64, nonce: MAX64 - 1n };
+const CAROL: Address = "0x00000000000000000000000000000000000ca201";
+const PARAMS: Params = { participants: [ALICE, BOB], payees: [CAROL, BOB], asset: ETH, challengePeriod: MAX64, nonce: MAX64 - 1n };
 const CID = channelId(PARAMS);
 const OTHER_PARAMS: Params = { ...PARAMS, nonce: 1n };
 const OTHER = channelId(OTHER_PARAMS);
@@ -53,6 +54,8 @@ function stateOf(version: bigint, over: Partial<State> = {}): State {
     channelId: CID,
     version,
     transferred: [MAX256 - version, version],
+    locked: [version, MAX256 - 2n * version],
+    locksRoot: hex((Number(version % 7n) + 1).toString().repeat(2), 32),
     paymentsRoot: hex((Number(version % 9n) + 1).toString().repeat(2), 32),
     isFinal: false,
     ...over,
@@ -196,6 +199,38 @@ describe("ChannelStore", () => {
         db.close();
       }
     });
+
+    it("migrates a store of protocol v1: payees are the participants, the channels are marked protocol 1, states have no locks", () => {
+      fs.mkdirSync(path.dirname(dbPath()), { recursive: true });
+      const db = new Database(dbPath());
+      const v1: Params = { ...PARAMS, payees: [ALICE, BOB] };
+      try {
+        migrate(db, MIGRATIONS.slice(0, 3));
+        db.prepare(
+          `INSERT INTO channels (channel_id, participant0, participant1, asset, challenge_period, nonce, my_index, peer, status,
+             deposit0, deposit1, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 0, ?, 'open', '5', '6', 1, 1)`,
+        ).run(CID, ALICE, BOB, ETH, MAX64.toString(), (MAX64 - 1n).toString(), BOB);
+        db.prepare(
+          `INSERT INTO states (chan, version, transferred0, transferred1, payments_root, is_final, sig0, sig1, payment_seq, recorded_at, payment_count)
+             VALUES (1, ?, '3', '4', ?, 0, ?, ?, NULL, 1, 0)`,
+        ).run("1".padStart(20, "0"), hex("ab", 32), hex("a1", 65), hex("b2", 65));
+      } finally {
+        db.close();
+      }
+      const store = open();
+      expect(store.schemaVersion).to.equal(SCHEMA_VERSION);
+      const record = store.getChannel(CID)!;
+      expect(record).to.deep.include({ params: v1, protocol: 1, deposits: [5n, 6n], withdrawn: [0n, 0n] });
+      expect(store.latest(CID)!.state).to.deep.equal({
+        channelId: CID,
+        version: 1n,
+        transferred: [3n, 4n],
+        locked: [0n, 0n],
+        locksRoot: ZERO_HASH,
+        paymentsRoot: hex("ab", 32),
+        isFinal: false,
+      });
+    });
   });
 
   describe("channels", () => {
@@ -209,6 +244,8 @@ describe("ChannelStore", () => {
         peer: ALICE,
         status: "open",
         deposits: [MAX256, MAX256 - 1n],
+        withdrawn: [0n, 0n],
+        protocol: 2,
         finalVersion: null,
       };
       expect(stored).to.deep.include(expected);
@@ -233,16 +270,21 @@ describe("ChannelStore", () => {
       expect(store.getChannel(OTHER)).to.equal(null);
     });
 
-    it("updates status and deposits, lists by status, and refuses unknown channels", () => {
+    it("updates status, deposits and withdrawals, lists by status, and refuses unknown channels", () => {
       const store = withChannels();
       store.setStatus(OTHER, "disputed");
       store.setDeposits(OTHER, [MAX256, 7n]);
-      expect(store.getChannel(OTHER)).to.deep.include({ status: "disputed", deposits: [MAX256, 7n] });
+      store.setWithdrawn(OTHER, [MAX256 - 1n, 3n]);
+      expect(store.getChannel(OTHER)).to.deep.include({ status: "disputed", deposits: [MAX256, 7n], withdrawn: [MAX256 - 1n, 3n] });
+      expect(() => store.setWithdrawn(OTHER, [0n, MAX256 + 1n]))
+        .to.throw(InvalidRecordError)
+        .with.property("field", "withdrawn[1]");
       expect(store.listChannels({ status: "disputed" }).map((c) => c.channelId)).to.deep.equal([OTHER]);
       expect(store.listChannels({ status: "open" }).map((c) => c.channelId)).to.deep.equal([CID]);
       const unknown = hex("77", 32);
       expect(() => store.setStatus(unknown, "open")).to.throw(UnknownChannelError);
       expect(() => store.setDeposits(unknown, [1n, 1n])).to.throw(UnknownChannelError);
+      expect(() => store.setWithdrawn(unknown, [1n, 1n])).to.throw(UnknownChannelError);
       expect(() => store.latest(unknown)).to.throw(UnknownChannelError);
       expect(() => store.recordCountersigned(unknown, signed(stateOf(1n, { channelId: unknown })), null)).to.throw(
         UnknownChannelError,
@@ -255,6 +297,12 @@ describe("ChannelStore", () => {
         () => ({ params: { ...PARAMS, participants: [ALICE, "0x12"] }, myIndex: 0 }),
         "params.participants[1]",
       ],
+      [
+        "a payee that is not an address",
+        () => ({ params: { ...PARAMS, payees: [ALICE, "0xb0b"] }, myIndex: 0 }),
+        "params.payees[1]",
+      ],
+      ["no payees", () => ({ params: { ...PARAMS, payees: undefined }, myIndex: 0 }), "params.payees"],
       [
         "a uint64 nonce above 2^64 - 1",
         () => ({ params: { ...PARAMS, nonce: MAX64 + 1n }, myIndex: 0 }),
@@ -443,6 +491,8 @@ describe("ChannelStore", () => {
         () => [{ state: stateOf(1n), sigs: [hex("aa", 65)] as unknown as [Hex, Hex] }, null],
         "signed.sigs",
       ],
+      ["a locked amount beyond uint256", () => [signed(stateOf(1n, { locked: [0n, MAX256 + 1n] })), null], "signed.state.locked[1]"],
+      ["a short locks root", () => [signed(stateOf(1n, { locksRoot: "0x00" })), null], "signed.state.locksRoot"],
       [
         "a payment amount beyond uint256",
         () => [signed(stateOf(1n)), paymentOf(0n, { amount: MAX256 + 1n })],

@@ -57,22 +57,32 @@ export interface OpenChannelRequest {
   asset: Address;
   deposit: bigint;
   challengePeriod?: bigint;
+  /**
+   * Where this node's payouts from the channel go (any address, a contract wallet included);
+   * default: the node's configured payee, else its own address. The peer names its own.
+   */
+  payee?: Address;
 }
 
 export type ChannelStatusName = "opening" | "open" | "closing" | "disputed" | "closed" | "settled";
 
 export interface ChannelView {
   channelId: Hex;
+  /** The keys that sign each side's states and withdrawals. */
   participants: [Address, Address];
+  /** Where each side's payouts, withdrawals and credits go. */
+  payees: [Address, Address];
   asset: Address;
   challengePeriod: bigint;
   nonce: bigint;
   me: 0 | 1;
   status: ChannelStatusName;
   deposits: [bigint, bigint];
+  /** Confirmed on-chain cumulative withdrawals (cash-outs executed while open). */
+  withdrawn: [bigint, bigint];
   version: bigint;
   transferred: [bigint, bigint];
-  /** What each side would receive if the latest state settled now. */
+  /** What each side would receive if the latest state settled now (to its payee). */
   balances: [bigint, bigint];
   payments: bigint;
   /** On-chain challenge deadline (unix seconds) while disputed. */

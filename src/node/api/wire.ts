@@ -265,17 +265,20 @@ export const openChannelRequest = object<OpenChannelRequest>({
   asset: address,
   deposit: uint256,
   challengePeriod: optional(uint64),
+  payee: optional(address),
 });
 
 export const channelView = object<ChannelView>({
   channelId: bytes32,
   participants: pair(address),
+  payees: pair(address),
   asset: address,
   challengePeriod: uint64,
   nonce: uint64,
   me: participant,
   status: oneOf(CHANNEL_STATUSES),
   deposits: pair(uint256),
+  withdrawn: pair(uint256),
   version: uint64,
   transferred: pair(uint256),
   balances: pair(uint256),

@@ -44,6 +44,11 @@ interface ChannelRow {
   status: ChannelStatus;
   deposit0: string;
   deposit1: string;
+  payee0: Address;
+  payee1: Address;
+  withdrawn0: string;
+  withdrawn1: string;
+  protocol: 1 | 2;
   final_version: string | null;
   created_at: number;
   updated_at: number;
@@ -54,6 +59,9 @@ interface StateColumns {
   version: string;
   transferred0: string;
   transferred1: string;
+  locked0: string;
+  locked1: string;
+  locks_root: Hex;
   payments_root: Hex;
   is_final: 0 | 1;
 }
@@ -99,6 +107,10 @@ interface StateFields {
   transferred: string;
   transferred0: string;
   transferred1: string;
+  locked: string;
+  locked0: string;
+  locked1: string;
+  locksRoot: string;
   paymentsRoot: string;
   isFinal: string;
 }
@@ -111,6 +123,10 @@ function stateFields(prefix: string): StateFields {
     transferred: `${prefix}.transferred`,
     transferred0: `${prefix}.transferred[0]`,
     transferred1: `${prefix}.transferred[1]`,
+    locked: `${prefix}.locked`,
+    locked0: `${prefix}.locked[0]`,
+    locked1: `${prefix}.locked[1]`,
+    locksRoot: `${prefix}.locksRoot`,
     paymentsRoot: `${prefix}.paymentsRoot`,
     isFinal: `${prefix}.isFinal`,
   };
@@ -137,10 +153,14 @@ function encodeState(state: State, channelId: Hex, f: StateFields): StateColumns
     throw new InvalidRecordError(f.channelId, state.channelId, `expected ${channelId}`);
   }
   pair(state.transferred, f.transferred);
+  pair(state.locked, f.locked);
   return {
     version: uint64Key(state.version, f.version),
     transferred0: uintText(state.transferred[0], UINT256_MAX, f.transferred0),
     transferred1: uintText(state.transferred[1], UINT256_MAX, f.transferred1),
+    locked0: uintText(state.locked[0], UINT256_MAX, f.locked0),
+    locked1: uintText(state.locked[1], UINT256_MAX, f.locked1),
+    locks_root: bytes32(state.locksRoot, f.locksRoot),
     payments_root: bytes32(state.paymentsRoot, f.paymentsRoot),
     is_final: bool(state.isFinal, f.isFinal) ? 1 : 0,
   };
@@ -173,6 +193,9 @@ function sameState(a: StateColumns, b: StateColumns): boolean {
     a.version === b.version &&
     a.transferred0 === b.transferred0 &&
     a.transferred1 === b.transferred1 &&
+    a.locked0 === b.locked0 &&
+    a.locked1 === b.locked1 &&
+    a.locks_root === b.locks_root &&
     a.payments_root === b.payments_root &&
     a.is_final === b.is_final
   );
@@ -183,6 +206,8 @@ function decodeState(channelId: Hex, row: StateColumns): State {
     channelId,
     version: decodeUint(row.version),
     transferred: [decodeUint(row.transferred0), decodeUint(row.transferred1)],
+    locked: [decodeUint(row.locked0), decodeUint(row.locked1)],
+    locksRoot: row.locks_root,
     paymentsRoot: row.payments_root,
     isFinal: row.is_final === 1,
   };
@@ -201,6 +226,7 @@ function decodeChannel(row: ChannelRow): ChannelRecord {
     channelId: row.channel_id,
     params: {
       participants: [row.participant0, row.participant1],
+      payees: [row.payee0, row.payee1],
       asset: row.asset,
       challengePeriod: decodeUint(row.challenge_period),
       nonce: decodeUint(row.nonce),
@@ -209,6 +235,8 @@ function decodeChannel(row: ChannelRow): ChannelRecord {
     peer: row.peer,
     status: row.status,
     deposits: [decodeUint(row.deposit0), decodeUint(row.deposit1)],
+    withdrawn: [decodeUint(row.withdrawn0), decodeUint(row.withdrawn1)],
+    protocol: row.protocol,
     finalVersion: row.final_version === null ? null : decodeUint(row.final_version),
     createdAt: row.created_at,
     updatedAt: row.updated_at,
@@ -259,6 +287,7 @@ export class ChannelStore {
   private readonly stInsertChannel: Database.Statement<unknown[]>;
   private readonly stSetDeposits: Database.Statement<[string, string, number, Hex]>;
   private readonly stSetStatus: Database.Statement<[string, number, Hex]>;
+  private readonly stSetWithdrawn: Database.Statement<[string, string, number, Hex]>;
   private readonly stFinalVersion: Database.Statement<[number], string | null>;
   private readonly stReserved: Database.Statement<[number], string | null>;
   private readonly stSetReserved: Database.Statement<unknown[]>;
@@ -304,12 +333,15 @@ export class ChannelStore {
     this.stChannels = db.prepare("SELECT * FROM channels ORDER BY id");
     this.stChannelsByStatus = db.prepare("SELECT * FROM channels WHERE status = ? ORDER BY id");
     this.stInsertChannel = p(
-      `INSERT INTO channels (channel_id, participant0, participant1, asset, challenge_period, nonce, my_index, peer,
-         status, deposit0, deposit1, final_version, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)`,
+      `INSERT INTO channels (channel_id, participant0, participant1, payee0, payee1, asset, challenge_period, nonce, my_index,
+         peer, status, deposit0, deposit1, withdrawn0, withdrawn1, protocol, final_version, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '0', '0', 2, NULL, ?, ?)`,
     );
     this.stSetDeposits = db.prepare(
       "UPDATE channels SET deposit0 = ?, deposit1 = ?, updated_at = ? WHERE channel_id = ?",
+    );
+    this.stSetWithdrawn = db.prepare(
+      "UPDATE channels SET withdrawn0 = ?, withdrawn1 = ?, updated_at = ? WHERE channel_id = ?",
     );
     this.stSetStatus = db.prepare("UPDATE channels SET status = ?, updated_at = ? WHERE channel_id = ?");
     this.stFinalVersion = db
@@ -321,7 +353,7 @@ export class ChannelStore {
       "UPDATE channels SET reserved_version = ?, updated_at = ? WHERE id = ? AND (reserved_version IS NULL OR reserved_version < ?)",
     );
 
-    const stateCols = "version, transferred0, transferred1, payments_root, is_final";
+    const stateCols = "version, transferred0, transferred1, locked0, locked1, locks_root, payments_root, is_final";
     this.stLatestVersion = db
       .prepare<[number], string>("SELECT version FROM states WHERE chan = ? ORDER BY version DESC LIMIT 1")
       .pluck();
@@ -332,7 +364,7 @@ export class ChannelStore {
       `SELECT ${stateCols}, sig0, sig1, payment_seq, payment_count FROM states WHERE chan = ? AND version = ?`,
     );
     this.stInsertState = p(
-      `INSERT INTO states (chan, ${stateCols}, sig0, sig1, payment_seq, payment_count, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO states (chan, ${stateCols}, sig0, sig1, payment_seq, payment_count, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
 
     this.stOwnAt = db.prepare(`SELECT ${stateCols}, sig FROM own_signatures WHERE chan = ? AND version = ?`);
@@ -340,7 +372,7 @@ export class ChannelStore {
       `SELECT ${stateCols}, sig FROM own_signatures WHERE chan = ? ORDER BY version DESC LIMIT 1`,
     );
     this.stInsertOwn = p(
-      `INSERT INTO own_signatures (chan, ${stateCols}, sig, signed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO own_signatures (chan, ${stateCols}, sig, signed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
 
     this.stLastSeq = db
@@ -483,6 +515,15 @@ export class ChannelStore {
     const [d0, d1] = deposits(amounts, "deposits");
     this.write(() => {
       if (this.stSetDeposits.run(d0, d1, this.now(), cid).changes === 0) throw new UnknownChannelError(cid);
+    });
+  }
+
+  /** Records the confirmed on-chain cumulative withdrawals of both participants (`partialWithdraw`). */
+  setWithdrawn(channelId: Hex, amounts: readonly [bigint, bigint]): void {
+    const cid = bytes32(channelId, "channelId");
+    const [w0, w1] = deposits(amounts, "withdrawn");
+    this.write(() => {
+      if (this.stSetWithdrawn.run(w0, w1, this.now(), cid).changes === 0) throw new UnknownChannelError(cid);
     });
   }
 
@@ -721,11 +762,13 @@ export class ChannelStore {
     const params = channel.params;
     object(params, "params");
     pair(params.participants, "params.participants");
+    pair(params.payees, "params.payees");
     const normalized: Params = {
       participants: [
         address(params.participants[0], "params.participants[0]"),
         address(params.participants[1], "params.participants[1]"),
       ],
+      payees: [address(params.payees[0], "params.payees[0]"), address(params.payees[1], "params.payees[1]")],
       asset: address(params.asset, "params.asset"),
       challengePeriod: params.challengePeriod,
       nonce: params.nonce,
@@ -750,6 +793,8 @@ export class ChannelStore {
       cid,
       p0,
       p1,
+      normalized.payees[0],
+      normalized.payees[1],
       normalized.asset,
       period,
       nonce,
@@ -785,7 +830,7 @@ export class ChannelStore {
       throw new StateAfterFinalError(cid, state.version, decodeUint(finalVersion));
     }
     const now = this.now();
-    this.stInsertOwn.run(ref.id, s.version, s.transferred0, s.transferred1, s.payments_root, s.is_final, sigHex, now);
+    this.stInsertOwn.run(ref.id, s.version, s.transferred0, s.transferred1, s.locked0, s.locked1, s.locks_root, s.payments_root, s.is_final, sigHex, now);
     if (s.is_final === 1 && (finalVersion === null || s.version < finalVersion))
       this.stSetFinalVersion.run(s.version, now, ref.id);
     return { state: decodeState(cid, s), sig: sigHex };
@@ -837,6 +882,9 @@ export class ChannelStore {
       s.version,
       s.transferred0,
       s.transferred1,
+      s.locked0,
+      s.locked1,
+      s.locks_root,
       s.payments_root,
       s.is_final,
       sig0,

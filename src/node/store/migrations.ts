@@ -122,6 +122,31 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 4,
+    description: "protocol v2: payees and withdrawals of channels, locks of states",
+    up(db) {
+      db.exec(`
+        -- Where each participant's payouts go (v2 params). A channel stored before has none: its
+        -- payees are its participants, and it stays marked as a protocol-1 channel (its id hashes
+        -- params without payees, for the v1 adjudicator).
+        ALTER TABLE channels ADD COLUMN payee0 TEXT;
+        ALTER TABLE channels ADD COLUMN payee1 TEXT;
+        UPDATE channels SET payee0 = participant0, payee1 = participant1;
+        ALTER TABLE channels ADD COLUMN protocol INTEGER NOT NULL DEFAULT 1;
+        -- Confirmed on-chain cumulative withdrawals (partialWithdraw) of each participant.
+        ALTER TABLE channels ADD COLUMN withdrawn0 TEXT NOT NULL DEFAULT '0';
+        ALTER TABLE channels ADD COLUMN withdrawn1 TEXT NOT NULL DEFAULT '0';
+        -- Pending hashlocked transfers of a state: none in the states stored before.
+        ALTER TABLE states ADD COLUMN locked0 TEXT NOT NULL DEFAULT '0';
+        ALTER TABLE states ADD COLUMN locked1 TEXT NOT NULL DEFAULT '0';
+        ALTER TABLE states ADD COLUMN locks_root TEXT NOT NULL DEFAULT '0x0000000000000000000000000000000000000000000000000000000000000000';
+        ALTER TABLE own_signatures ADD COLUMN locked0 TEXT NOT NULL DEFAULT '0';
+        ALTER TABLE own_signatures ADD COLUMN locked1 TEXT NOT NULL DEFAULT '0';
+        ALTER TABLE own_signatures ADD COLUMN locks_root TEXT NOT NULL DEFAULT '0x0000000000000000000000000000000000000000000000000000000000000000';
+      `);
+    },
+  },
 ];
 
 /** The schema version this code writes. */

@@ -37,6 +37,14 @@ export interface ChannelRecord {
   status: ChannelStatus;
   /** Confirmed on-chain deposits of participants 0 and 1. */
   deposits: [bigint, bigint];
+  /** Confirmed on-chain cumulative withdrawals (`partialWithdraw`) of participants 0 and 1. */
+  withdrawn: [bigint, bigint];
+  /**
+   * The protocol the channel was opened under: 2 for every channel this code stores; 1 for a
+   * channel a store from before protocol v2 held (its id hashes params without payees: a v1
+   * adjudicator's channel, which this node no longer drives).
+   */
+  protocol: 1 | 2;
   /** The lowest version of a final state this side signed or holds; nothing newer is signed. */
   finalVersion: bigint | null;
   /** Milliseconds since the epoch. */
