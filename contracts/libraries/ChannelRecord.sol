@@ -82,10 +82,6 @@ library ChannelRecord {
         second = word >> 128;
     }
 
-    function pairOf(uint256 word, uint8 index) internal pure returns (uint256) {
-        return index == 0 ? word & HALF_MASK : word >> 128;
-    }
-
     /// @dev Both values must be below 2^128.
     function packPair(uint256 first, uint256 second) internal pure returns (uint256) {
         return first | (second << 128);
