@@ -8,6 +8,7 @@ import { ethers, network } from "hardhat";
 import type { ContractTransactionResponse } from "ethers";
 import { channelIdOf, openingState, signBoth, signWithdrawalBoth } from "../test/helpers/channel";
 import { hashlockOf, lockLeafHex } from "../src/crypto/hash";
+import { LocksTree } from "../src/merkle/locks";
 import { ETH, type Address, type Lock, type Params, type State, type Withdrawal } from "../src/types";
 
 interface Row {
@@ -167,6 +168,23 @@ async function main(): Promise<void> {
   await adjudicator.connect(alice).settle(locking, withLock);
   set(10, await gasOf(adjudicator.connect(bob).resolveLock(locking, withLock, lock, [])));
 
+  // Two locks of alice's in one channel: the first resolved leaves something held back, so it
+  // writes its resolved mark.
+  const pair = params(ETH, 8n);
+  const pairId = channelIdOf(pair);
+  await adjudicator.connect(alice).deposit(pair, 0, ether(100n), { value: ether(100n) });
+  const locks = new LocksTree(pairId, [
+    { ...lock, channelId: pairId },
+    { ...lock, channelId: pairId, ref: ethers.id("order 2") as `0x${string}` },
+  ]);
+  const withLocks = state(pairId, 3n, [0n, 0n], "two locks", { locked: locks.locked, locksRoot: locks.root });
+  await adjudicator.connect(alice).challenge(pair, withLocks, await signBoth(adjudicator, both, withLocks));
+  await network.provider.send("evm_increaseTime", [3600]);
+  await network.provider.send("evm_mine", []);
+  await adjudicator.connect(alice).settle(pair, withLocks);
+  const [first] = locks.all();
+  const markedLock = await gasOf(adjudicator.connect(bob).resolveLock(pair, withLocks, first, locks.proof(first).proof));
+
   // Opening-state challenge (no signatures) for reference.
   const silent = params(ETH, 5n);
   await adjudicator.connect(alice).deposit(silent, 0, ether(100n), { value: ether(100n) });
@@ -197,6 +215,7 @@ async function main(): Promise<void> {
     `- top-up of an existing deposit by the same participant: ${fmt(topUp)}`,
     `- first ERC-20 deposit while the adjudicator holds none of the token (its balance slot is fresh): ${fmt(coldTokenDeposit)}`,
     `- challenge from the opening state, unsigned, by a participant: ${fmt(openingChallenge)}`,
+    `- resolveLock of one of two locks of a sender (something stays held back, so the lock's resolved mark is written): ${fmt(markedLock)}`,
     "",
     ...MISSES,
     "",
