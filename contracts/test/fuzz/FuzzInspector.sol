@@ -8,41 +8,62 @@ import {IAdjudicator} from "../../interfaces/IAdjudicator.sol";
 contract FuzzInspector {
     uint256 public constant FIELDS = 9;
 
-    /// @param assets address(0) for ETH, else tokens.
-    /// @return held The adjudicator's balance of each asset.
-    /// @return channels Per channel (FIELDS words): mode, version, deadline, deposit0, deposit1,
+    /// @notice What `snapshot` reads: the assets (address(0) for ETH, else tokens), channel ids,
+    /// actors, hashlocks and lock leaves to report on.
+    struct Query {
+        address[] assets;
+        bytes32[] ids;
+        address[] actors;
+        bytes32[] hashlocks;
+        bytes32[] leaves;
+    }
+
+    /// @notice The adjudicator's records as seen at one block.
+    /// @param held The adjudicator's balance of each asset.
+    /// @param channels Per channel (FIELDS words): mode, version, deadline, deposit0, deposit1,
     /// withdrawn0, withdrawn1, heldBack0, heldBack1.
-    /// @return credits Per actor, per asset: `credits(actor, asset)`.
-    /// @return balances Per actor, per asset: the actor's own balance.
-    /// @return timestamp The block timestamp the call ran at.
-    function snapshot(IAdjudicator adjudicator, address[] calldata assets, bytes32[] calldata ids, address[] calldata actors)
-        external
-        view
-        returns (
-            uint256[] memory held,
-            uint256[] memory channels,
-            uint256[] memory credits,
-            uint256[] memory balances,
-            uint256 timestamp
-        )
-    {
-        held = new uint256[](assets.length);
-        for (uint256 a = 0; a < assets.length; ++a) {
-            held[a] = _balanceOf(assets[a], address(adjudicator));
+    /// @param credits Per actor, per asset: `credits(actor, asset)`.
+    /// @param balances Per actor, per asset: the actor's own balance.
+    /// @param revealedAt Per hashlock: `secretRevealedAt(hashlock)`.
+    /// @param resolved Per leaf: `lockResolved(leaf)`.
+    /// @param timestamp The block timestamp the call ran at.
+    struct Snapshot {
+        uint256[] held;
+        uint256[] channels;
+        uint256[] credits;
+        uint256[] balances;
+        uint256[] revealedAt;
+        bool[] resolved;
+        uint256 timestamp;
+    }
+
+    function snapshot(IAdjudicator adjudicator, Query calldata q) external view returns (Snapshot memory s) {
+        uint256 nAssets = q.assets.length;
+        s.held = new uint256[](nAssets);
+        for (uint256 a = 0; a < nAssets; ++a) {
+            s.held[a] = _balanceOf(q.assets[a], address(adjudicator));
         }
-        channels = new uint256[](ids.length * FIELDS);
-        for (uint256 c = 0; c < ids.length; ++c) {
-            _channel(adjudicator, ids[c], channels, c * FIELDS);
+        s.channels = new uint256[](q.ids.length * FIELDS);
+        for (uint256 c = 0; c < q.ids.length; ++c) {
+            _channel(adjudicator, q.ids[c], s.channels, c * FIELDS);
         }
-        credits = new uint256[](actors.length * assets.length);
-        balances = new uint256[](actors.length * assets.length);
-        for (uint256 i = 0; i < actors.length; ++i) {
-            for (uint256 a = 0; a < assets.length; ++a) {
-                credits[i * assets.length + a] = adjudicator.credits(actors[i], assets[a]);
-                balances[i * assets.length + a] = _balanceOf(assets[a], actors[i]);
+        s.credits = new uint256[](q.actors.length * nAssets);
+        s.balances = new uint256[](q.actors.length * nAssets);
+        for (uint256 i = 0; i < q.actors.length; ++i) {
+            for (uint256 a = 0; a < nAssets; ++a) {
+                s.credits[i * nAssets + a] = adjudicator.credits(q.actors[i], q.assets[a]);
+                s.balances[i * nAssets + a] = _balanceOf(q.assets[a], q.actors[i]);
             }
         }
-        timestamp = block.timestamp;
+        s.revealedAt = new uint256[](q.hashlocks.length);
+        for (uint256 h = 0; h < q.hashlocks.length; ++h) {
+            s.revealedAt[h] = adjudicator.secretRevealedAt(q.hashlocks[h]);
+        }
+        s.resolved = new bool[](q.leaves.length);
+        for (uint256 k = 0; k < q.leaves.length; ++k) {
+            s.resolved[k] = adjudicator.lockResolved(q.leaves[k]);
+        }
+        s.timestamp = block.timestamp;
     }
 
     function _channel(IAdjudicator adjudicator, bytes32 id, uint256[] memory out, uint256 at) private view {
