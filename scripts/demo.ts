@@ -85,6 +85,7 @@ export function formatReport(r: DemoReport): string {
         `  ${b.party.padEnd(12)} ${b.asset.padEnd(4)} change ${amount(b.asset, b.onChainChange).padStart(22)}   payments say ${amount(b.asset, b.fromPayments).padStart(22)}   ${b.reconciled ? "reconciled" : "MISMATCH"}`,
     ),
     "",
+    `cash-out         Alice took ${amount(r.cashOut.asset, r.cashOut.amount)} of her takings out of ${r.cashOut.customer}'s channel to her treasury while it stayed open (${n(r.cashOut.gas)} gas; ${r.cashOut.exact ? "received exactly" : `RECEIVED ${amount(r.cashOut.asset, r.cashOut.received)}`}); ${r.cashOut.paymentsAfter} more orders paid in it after`,
     `the cheat        ${r.cheat.customer} registered version ${r.cheat.registeredVersion}; Alice's watcher answered with version ${r.cheat.refutedWith}; settled at version ${r.cheat.settledVersion}: ${r.cheat.caught ? "caught, paid by the newest state" : "NOT CAUGHT"}`,
     "receipts         " + r.receipts.map((x) => `${x.order} ${x.verified ? "verified" : "NOT verified"}`).join("; "),
     `forged receipt   ${r.forgedReceiptRejected ? "rejected by the chain" : "ACCEPTED (bug)"}`,
@@ -112,7 +113,8 @@ async function main(): Promise<void> {
   }
   const report = await runDemo(parsed.options);
   process.stdout.write(parsed.json ? `${toJson(report)}\n` : formatReport(report));
-  const ok = report.balances.every((b) => b.reconciled) && report.cheat.caught && report.receipts.every((x) => x.verified) && report.forgedReceiptRejected;
+  const ok =
+    report.balances.every((b) => b.reconciled) && report.cheat.caught && report.receipts.every((x) => x.verified) && report.forgedReceiptRejected && report.cashOut.exact;
   if (!ok) process.exitCode = 1;
 }
 

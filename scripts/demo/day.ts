@@ -75,6 +75,20 @@ export interface DemoReport {
   cheat: { customer: string; registeredVersion: bigint; refutedWith: bigint; settledVersion: bigint; payouts: [bigint, bigint]; expected: [bigint, bigint]; caught: boolean };
   receipts: { order: string; channelId: Hex; seq: bigint; verified: boolean }[];
   forgedReceiptRejected: boolean;
+  /** Alice took part of her takings out of one channel while it stayed open, to her treasury. */
+  cashOut: {
+    customer: string;
+    channelId: Hex;
+    asset: "USDC" | "ETH";
+    amount: bigint;
+    /** What the treasury received in that transaction, read from the chain. */
+    received: bigint;
+    transaction: Hex;
+    gas: bigint;
+    /** Payments made in the channel after the cash-out, before the close. */
+    paymentsAfter: number;
+    exact: boolean;
+  };
 }
 
 const USDC_DECIMALS = 6n;
@@ -243,8 +257,31 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
       }),
     );
     const seconds = (performance.now() - t0) / 1_000;
+    const traded = done.length;
     trading.finish(`${(done.length / seconds).toFixed(0)} payments/s`);
     latencies.sort((a, b) => a - b);
+
+    phase("15:00  Alice cashes out half of her takings from one channel to her treasury; the channel stays open", q);
+    const cashOutIndex = Math.min(1, channels.length - 1);
+    const cashOutChannel = channels[cashOutIndex]!;
+    const cashOutIsEth = cashOutChannel.asset === ETH;
+    const takings = (await alice.node.api.channel(cashOutChannel.channelId)).balances[0];
+    const cashOutAmount = takings / 2n;
+    const treasuryBalance = async (blockTag?: number) =>
+      cashOutIsEth ? provider.getBalance(treasury, blockTag) : token.balanceOf(treasury, blockTag === undefined ? {} : { blockTag });
+    const cashing = new Progress("signed by both, executed on chain", 1, q);
+    const cashed = await alice.node.api.cashOut(cashOutChannel.channelId, cashOutAmount);
+    if (cashed.status !== "executed" || cashed.tx === undefined) throw new Error(`the cash-out was not executed: ${cashed.reason ?? "?"}`);
+    const cashOutBlock = Number(cashed.tx.blockNumber);
+    const received = (await treasuryBalance(cashOutBlock)) - (await treasuryBalance(cashOutBlock - 1));
+    // The channel goes on: a few more orders after the cash-out.
+    const after: Order[] = Array.from({ length: 3 }, (_, n) => {
+      const label = `order #${cashOutIndex + 1}-${options.payments + n + 1}`;
+      const amount = cashOutIsEth ? centsToWei(10_000n) : usdc(10_000n);
+      return { channel: cashOutChannel, payer: "customer" as const, amount, ref: keccak256(toUtf8Bytes(label)) as Hex, label };
+    });
+    for (const order of after) done.push({ ...order, payment: await customers[cashOutIndex]!.node.api.pay(order.channel.channelId, order.amount, order.ref) });
+    cashing.finish(`${cashOutAmount} base units to ${treasury}`);
 
     phase("End of day: the last customer tries to cheat with an older state", q);
     const cheaterIndex = customers.length - 1;
@@ -374,7 +411,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
       payments: { total: done.length, toAlice: done.filter((d) => d.payer === "customer").length, refunds: done.filter((d) => d.payer === "alice").length, failed },
       offChain: {
         seconds,
-        paymentsPerSecond: done.length / seconds,
+        paymentsPerSecond: traded / seconds,
         latencyMs: { p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: latencies[latencies.length - 1] ?? 0 },
       },
       onChain: { transactions: dayTxs.length, gas },
@@ -393,6 +430,17 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
       },
       receipts,
       forgedReceiptRejected,
+      cashOut: {
+        customer: customers[cashOutIndex]!.name,
+        channelId: cashOutChannel.channelId,
+        asset: cashOutIsEth ? "ETH" : "USDC",
+        amount: cashOutAmount,
+        received,
+        transaction: cashed.tx.hash,
+        gas: cashed.tx.gasUsed,
+        paymentsAfter: after.length,
+        exact: received === cashOutAmount && cashed.paid === cashOutAmount,
+      },
     };
   } catch (error) {
     for (const p of parties) process.stderr.write(`\n--- ${p.name}'s node log (last lines) ---\n${p.node.log().split("\n").slice(-30).join("\n")}\n`);

@@ -26,7 +26,7 @@ import { MAX_UINT256, MAX_UINT64, StateHasher, channelId as channelIdOf, toHex }
 import type { StateSigner } from "../crypto/signer";
 import { EcdsaVerifier, type SignatureVerifier } from "../crypto/verifier";
 import { PaymentLog, type PaymentProof } from "../merkle/paymentLog";
-import type { Address, Hex, Params, Payment, SignedState, State } from "../types";
+import type { Address, Hex, Params, Payment, SignedState, SignedWithdrawal, State, Withdrawal } from "../types";
 import { ZERO_HASH, openingState } from "../types";
 import {
   decodeMessage,
@@ -40,8 +40,18 @@ import {
   type PaymentRequest,
   type ProposedPayment,
   type StateAck,
+  type WithdrawalAck,
+  type WithdrawalProposal,
 } from "./messages";
-import { LocksUnsupportedError } from "./errors";
+import {
+  LocksUnsupportedError,
+  UnknownWithdrawalError,
+  WithdrawalExpiryError,
+  WithdrawalParticipantError,
+  WithdrawalPendingError,
+  WithdrawalExceedsBalanceError,
+  WithdrawalTotalError,
+} from "./errors";
 import { balance, payouts, type Funds } from "./payouts";
 
 /** Why a state is about to be signed. */
@@ -75,6 +85,29 @@ export interface ChannelHooks {
   beforeSign?(intent: SignIntent): void | Promise<void>;
   /** Called after a fully signed state became the latest (the channel has already moved on). */
   onCommit?(update: CommittedUpdate): void | Promise<void>;
+  /**
+   * Called with a withdrawal this side signed, before its signature leaves the process: its own
+   * proposal (`proposed`), one it countersigns (`signed`, both signatures), and its own proposal
+   * once countersigned (`signed`). A store persists it here, so that after a crash the node still
+   * counts it as spent. If it throws, the channel is unchanged and nothing is sent.
+   */
+  onWithdrawal?(record: WithdrawalRecord): void | Promise<void>;
+}
+
+/**
+ * Where a withdrawal stands: `proposed` (this side's, waiting for the peer's countersignature),
+ * `signed` (by both: it can be executed on chain until its expiry), `executed` (the chain's
+ * cumulative withdrawal reached its total), `expired` (its expiry passed unexecuted), `refused`
+ * (the peer did not countersign this side's proposal), `void` (the channel concluded first).
+ * Proposed and signed withdrawals are live: both sides count them as spent.
+ */
+export type WithdrawalStatus = "proposed" | "signed" | "executed" | "expired" | "refused" | "void";
+
+/** A withdrawal this side signed, with the signatures it holds (`sigs[i]` by participant i, "0x" if missing). */
+export interface WithdrawalRecord {
+  withdrawal: Withdrawal;
+  sigs: [Hex, Hex];
+  status: WithdrawalStatus;
 }
 
 /**
@@ -93,6 +126,8 @@ export interface ChannelSnapshot {
   deposits: readonly [bigint, bigint];
   /** Confirmed on-chain cumulative withdrawals; [0, 0] if absent. */
   withdrawn?: readonly [bigint, bigint];
+  /** Live withdrawals (proposed or signed), counted as spent until executed or expired. */
+  withdrawals?: readonly WithdrawalRecord[];
   /**
    * Participant 1: the highest request id it has issued (the next one is above it). Participant 0:
    * the highest request id of a committed payment (it serves only higher ones). 0 if absent.
@@ -167,6 +202,10 @@ const copyState = (state: State): State => ({
 const copyItems = (items: readonly ProposedPayment[]): ProposedPayment[] =>
   items.map((item) => (item.request === undefined ? { payment: { ...item.payment } } : { payment: { ...item.payment }, request: item.request }));
 
+const copyWithdrawal = (r: WithdrawalRecord): WithdrawalRecord => ({ withdrawal: { ...r.withdrawal }, sigs: [r.sigs[0], r.sigs[1]], status: r.status });
+
+const isLive = (r: WithdrawalRecord): boolean => r.status === "proposed" || r.status === "signed";
+
 const copyProposal = (p: Pending): PendingProposal => ({ kind: p.kind, state: copyState(p.state), sig: p.sig, payments: copyItems(p.payments) });
 
 /** The request id of the last item that answers one, or `fallback`. */
@@ -216,6 +255,8 @@ export class Channel {
   private _latest: SignedState;
   private _deposits: readonly [bigint, bigint];
   private _withdrawn: readonly [bigint, bigint];
+  /** Live withdrawals of both sides (proposed by this side, or signed by both), oldest first. */
+  private live: WithdrawalRecord[] = [];
   private _signedVersion: bigint;
   private _signedFinal: boolean;
   /** Number of payments in `_latest` (the log's committed prefix). */
@@ -254,6 +295,10 @@ export class Channel {
     if (restore) {
       if (!sameHex(restore.latest.state.channelId, this.id)) throw new WrongChannelError(this.id, restore.latest.state.channelId);
       if (hasLocks(restore.latest.state)) throw new LocksUnsupportedError(restore.latest.state.version);
+      for (const r of restore.withdrawals ?? []) {
+        if (!sameHex(r.withdrawal.channelId, this.id)) throw new WrongChannelError(this.id, r.withdrawal.channelId);
+        if (isLive(r)) this.live.push(copyWithdrawal(r));
+      }
       this.log = new PaymentLog(restore.payments);
       if (!sameHex(this.log.root, restore.latest.state.paymentsRoot)) {
         throw new RootMismatchError(restore.latest.state.paymentsRoot, this.log.root);
@@ -364,6 +409,7 @@ export class Channel {
       signedFinal: this._signedFinal,
       deposits: this._deposits,
       withdrawn: this._withdrawn,
+      withdrawals: this.live.map(copyWithdrawal),
       lastRequestId: this.me === 0 ? this.committedRequest : this.issuedRequest,
     };
   }
@@ -376,12 +422,214 @@ export class Channel {
     this._deposits = [deposits[0], deposits[1]];
   }
 
-  /** Sets the confirmed on-chain cumulative withdrawals (the caller reads them from the chain). */
-  setWithdrawn(withdrawn: readonly [bigint, bigint]): void {
+  /**
+   * Sets the confirmed on-chain cumulative withdrawals (the caller reads them from the chain; they
+   * never fall, so a lower value is ignored). Live withdrawals whose total the chain has reached
+   * are done: returned with status `executed` (for the store), no longer live. What each side
+   * counts as spent does not change.
+   */
+  setWithdrawn(withdrawn: readonly [bigint, bigint]): WithdrawalRecord[] {
     if (withdrawn.length !== 2 || withdrawn.some((w) => typeof w !== "bigint" || w < 0n || w > MAX_UINT256)) {
       throw new InvalidArgumentError("withdrawn are two uint256 values");
     }
-    this._withdrawn = [withdrawn[0], withdrawn[1]];
+    const max = (a: bigint, b: bigint) => (a > b ? a : b);
+    this._withdrawn = [max(this._withdrawn[0], withdrawn[0]), max(this._withdrawn[1], withdrawn[1])];
+    return this.settleWithdrawals((r) => r.withdrawal.total <= this._withdrawn[r.withdrawal.participant], "executed");
+  }
+
+  // ------------------------------------------------------------------ withdrawals (either side)
+
+  /** Live withdrawals (this side's proposals, and those signed by both), oldest first (copies). */
+  get withdrawals(): WithdrawalRecord[] {
+    return this.live.map(copyWithdrawal);
+  }
+
+  /**
+   * What participant `who` has withdrawn or signed to withdraw: the chain's cumulative withdrawal,
+   * or the highest total of a live withdrawal above it. A new withdrawal builds on it, and every
+   * balance counts it as spent.
+   */
+  withdrawnOrPending(who: 0 | 1): bigint {
+    let total = this._withdrawn[who];
+    for (const r of this.live) if (r.withdrawal.participant === who && r.withdrawal.total > total) total = r.withdrawal.total;
+    return total;
+  }
+
+  /**
+   * What participant `who` could withdraw now: its balance counting the live withdrawals, its
+   * payments in pending proposals but not the payments to it (participant 0's tip), and, for
+   * participant 1 itself, its outstanding requests. Never more than a settlement would pay it.
+   */
+  withdrawable(who: 0 | 1): bigint {
+    const other = who === 0 ? 1 : 0;
+    const latest = this._latest.state;
+    const tip = this.tip;
+    const transferred: [bigint, bigint] = [0n, 0n];
+    transferred[who] = tip.transferred[who];
+    transferred[other] = latest.transferred[other];
+    const locked: [bigint, bigint] = [0n, 0n];
+    locked[who] = tip.locked[who] > latest.locked[who] ? tip.locked[who] : latest.locked[who];
+    let available = balance(this.funds(), { transferred, locked }, who);
+    if (this.me === 1 && who === 1) available -= this.requested;
+    return available;
+  }
+
+  /**
+   * This side asks to withdraw `amount` from the open channel to its payee, valid until `expiry`
+   * (a block timestamp): signs the withdrawal of cumulative total `withdrawnOrPending(me) + amount`
+   * and returns the proposal to send. From now on the amount counts as spent, until the peer
+   * refuses (`abandonWithdrawal`), the withdrawal expires unexecuted, or it is executed. One
+   * proposal at a time.
+   */
+  proposeWithdrawal(amount: bigint, expiry: bigint): Promise<WithdrawalProposal> {
+    return this.exclusive(async () => {
+      this.checkCanSign();
+      const waiting = this.live.find((r) => r.status === "proposed");
+      if (waiting) throw new WithdrawalPendingError(waiting.withdrawal.total);
+      if (!validAmount(amount)) throw new InvalidAmountError(amount);
+      if (typeof expiry !== "bigint" || expiry <= 0n || expiry > MAX_UINT64) throw new ValueOutOfRangeError("expiry", expiry);
+      const available = this.withdrawable(this.me);
+      if (amount > available) throw new WithdrawalExceedsBalanceError(this.me, amount, available < 0n ? 0n : available);
+      const total = this.withdrawnOrPending(this.me) + amount;
+      if (total > MAX_UINT256) throw new ValueOutOfRangeError("withdrawal total", total);
+      const withdrawal: Withdrawal = { channelId: this.id, participant: this.me, total, expiry };
+      const sig = await this.signer.sign(this.hasher.withdrawalDigest(withdrawal));
+      const record: WithdrawalRecord = { withdrawal, sigs: this.me === 0 ? [sig, "0x"] : ["0x", sig], status: "proposed" };
+      await this.hooks.onWithdrawal?.(copyWithdrawal(record));
+      this.live.push(record);
+      return { kind: "withdrawal", withdrawal: { ...withdrawal }, sig };
+    });
+  }
+
+  /**
+   * The peer asks to withdraw: checks the withdrawal (this channel, the peer's own, its total above
+   * what the peer withdrew or signed to withdraw, the difference affordable from the peer's
+   * balance less its pending payments and withdrawals, an expiry after `now` and at most
+   * `maxWindow` after it, the peer's signature), countersigns it and returns the acknowledgement.
+   * The withdrawal counts as spent from now on. `now` is the chain's time (latest block).
+   */
+  receiveWithdrawal(message: WithdrawalProposal | unknown, now: bigint, maxWindow: bigint): Promise<WithdrawalAck> {
+    return this.exclusive(async () => {
+      const { withdrawal, sig } = decodeMessageOf("withdrawal", message);
+      this.checkCanSign();
+      this.checkChannel(withdrawal.channelId);
+      if (withdrawal.participant !== this.peer) throw new WithdrawalParticipantError(this.peer, withdrawal.participant);
+      if (withdrawal.expiry <= now || withdrawal.expiry > now + maxWindow) {
+        throw new WithdrawalExpiryError(withdrawal.expiry, now, now + maxWindow);
+      }
+      const base = this.withdrawnOrPending(this.peer);
+      if (withdrawal.total <= base) throw new WithdrawalTotalError(withdrawal.total, base);
+      const amount = withdrawal.total - base;
+      const available = this.withdrawable(this.peer);
+      if (amount > available) throw new WithdrawalExceedsBalanceError(this.peer, amount, available < 0n ? 0n : available);
+      const digest = this.hasher.withdrawalDigest(withdrawal);
+      await this.checkPeerSignature(digest, sig);
+      const mySig = await this.signer.sign(digest);
+      const record: WithdrawalRecord = { withdrawal, sigs: this.me === 0 ? [mySig, sig] : [sig, mySig], status: "signed" };
+      await this.hooks.onWithdrawal?.(copyWithdrawal(record));
+      this.live.push(record);
+      return { kind: "withdrawal-ack", total: withdrawal.total, sig: mySig };
+    });
+  }
+
+  /** The peer countersigned this side's proposal: returns the withdrawal signed by both, now executable. */
+  receiveWithdrawalAck(message: WithdrawalAck | unknown): Promise<SignedWithdrawal> {
+    return this.exclusive(async () => {
+      const { total, sig } = decodeMessageOf("withdrawal-ack", message);
+      const proposed = this.live.find((r) => r.status === "proposed" && r.withdrawal.total === total);
+      if (!proposed) throw new UnknownWithdrawalError(total);
+      await this.checkPeerSignature(this.hasher.withdrawalDigest(proposed.withdrawal), sig);
+      const sigs: [Hex, Hex] = this.me === 0 ? [proposed.sigs[0], sig] : [sig, proposed.sigs[1]];
+      const record: WithdrawalRecord = { withdrawal: proposed.withdrawal, sigs, status: "signed" };
+      await this.hooks.onWithdrawal?.(copyWithdrawal(record));
+      // Replaced where it stands now (the chain may have settled other withdrawals meanwhile).
+      const index = this.live.indexOf(proposed);
+      if (index >= 0) this.live[index] = record;
+      return { withdrawal: { ...record.withdrawal }, sigs: [sigs[0], sigs[1]] };
+    });
+  }
+
+  /**
+   * Drops this side's proposal of cumulative `total` after the peer refused it: the amount counts
+   * again. Returns the record (status `refused`), or undefined if no such proposal waits.
+   */
+  abandonWithdrawal(total: bigint): Promise<WithdrawalRecord | undefined> {
+    return this.exclusive(async () => {
+      const index = this.live.findIndex((r) => r.status === "proposed" && r.withdrawal.total === total);
+      if (index < 0) return undefined;
+      const [dropped] = this.live.splice(index, 1);
+      return { ...copyWithdrawal(dropped!), status: "refused" };
+    });
+  }
+
+  /**
+   * The withdrawals signed by both that the peer holds live (after a reconnect): each is checked
+   * (this channel, both signatures) and counted from now on; this side's proposals among them
+   * become signed, and its proposals the peer does not hold are dropped (the peer never
+   * countersigned them: the request was lost). Only the proposals of cumulative totals `asked`
+   * are dropped, if given: those made before the peer was asked (one made since may be on its way
+   * to the peer). Returns what changed, for the store.
+   */
+  syncWithdrawals(held: readonly SignedWithdrawal[], asked?: readonly bigint[]): Promise<WithdrawalRecord[]> {
+    return this.exclusive(async () => {
+      const changed: WithdrawalRecord[] = [];
+      const adopted: WithdrawalRecord[] = [];
+      for (const signed of held) {
+        const w = signed.withdrawal;
+        this.checkChannel(w.channelId);
+        const digest = this.hasher.withdrawalDigest(w);
+        for (const p of [0, 1] as const) {
+          const signer = this.params.participants[p];
+          let valid: boolean;
+          try {
+            valid = await this.verifier.verify(signer, digest, signed.sigs[p]);
+          } catch (cause) {
+            throw new InvalidSignatureError(signer, "the verifier failed", { cause });
+          }
+          if (!valid) throw new InvalidSignatureError(signer, `withdrawal ${w.total} of participant ${w.participant}`);
+        }
+        adopted.push({ withdrawal: { ...w }, sigs: [signed.sigs[0], signed.sigs[1]], status: "signed" });
+      }
+      const same = (a: Withdrawal, b: Withdrawal) => a.participant === b.participant && a.total === b.total && a.expiry === b.expiry;
+      for (const record of adopted) {
+        if (record.withdrawal.total <= this._withdrawn[record.withdrawal.participant]) continue;
+        const index = this.live.findIndex((r) => same(r.withdrawal, record.withdrawal));
+        if (index >= 0 && this.live[index]!.status === "signed") continue;
+        if (index >= 0) this.live[index] = record;
+        else this.live.push(record);
+        changed.push(copyWithdrawal(record));
+      }
+      for (let i = this.live.length - 1; i >= 0; i--) {
+        const r = this.live[i]!;
+        if (r.status !== "proposed" || (asked !== undefined && !asked.includes(r.withdrawal.total))) continue;
+        this.live.splice(i, 1);
+        changed.push({ ...copyWithdrawal(r), status: "refused" });
+      }
+      return changed;
+    });
+  }
+
+  /** The live withdrawals signed by both, in the order this side's operations ran (for a peer's sync). */
+  signedWithdrawals(): Promise<SignedWithdrawal[]> {
+    return this.exclusive(async () =>
+      this.live.filter((r) => r.status === "signed").map((r) => ({ withdrawal: { ...r.withdrawal }, sigs: [r.sigs[0], r.sigs[1]] })),
+    );
+  }
+
+  /**
+   * The chain's time reached `now`: live withdrawals with an expiry before it that the chain has
+   * not executed can never be (the contract takes one while `block.timestamp <= expiry`), so their
+   * amounts count again. Call it with the withdrawals read from the chain at or after the block of
+   * `now` (`setWithdrawn` first), so that an execution in time is counted, not dropped. Returns the
+   * dropped records (status `expired`).
+   */
+  expireWithdrawals(now: bigint): WithdrawalRecord[] {
+    return this.settleWithdrawals((r) => r.withdrawal.expiry < now, "expired");
+  }
+
+  /** The channel concluded: no live withdrawal can be executed any more. Returns them (status `void`). */
+  voidWithdrawals(): WithdrawalRecord[] {
+    return this.settleWithdrawals(() => true, "void");
   }
 
   // ------------------------------------------------------------------ participant 0
@@ -623,6 +871,9 @@ export class Channel {
         return this.receiveRequest(message);
       case "final-request":
         return this.receiveFinalRequest(message);
+      case "withdrawal":
+      case "withdrawal-ack":
+        throw new InvalidArgumentError("withdrawals go through receiveWithdrawal and receiveWithdrawalAck (they need the chain's time)");
       default:
         // Not a known kind: decoding names the problem (the kind, or the message itself).
         decodeMessage(message);
@@ -814,7 +1065,18 @@ export class Channel {
 
   /** Deposits and withdrawals the payout maths and every affordability check run against. */
   private funds(): Funds {
-    return { deposits: this._deposits, withdrawn: this._withdrawn };
+    return { deposits: this._deposits, withdrawn: [this.withdrawnOrPending(0), this.withdrawnOrPending(1)] };
+  }
+
+  /** Removes the live withdrawals that `done` selects and returns them with `status`. */
+  private settleWithdrawals(done: (r: WithdrawalRecord) => boolean, status: WithdrawalStatus): WithdrawalRecord[] {
+    const out: WithdrawalRecord[] = [];
+    this.live = this.live.filter((r) => {
+      if (!done(r)) return true;
+      out.push({ ...copyWithdrawal(r), status });
+      return false;
+    });
+    return out;
   }
 
   private nextVersion(): bigint {

@@ -11,6 +11,8 @@ export {
   type ProposedBatch,
   type SignIntent,
   type SignKind,
+  type WithdrawalRecord,
+  type WithdrawalStatus,
 } from "./channel";
 export {
   encodeMessage,
@@ -22,6 +24,10 @@ export {
   decodePayment,
   encodeSignedState,
   decodeSignedState,
+  encodeWithdrawal,
+  decodeWithdrawal,
+  encodeSignedWithdrawal,
+  decodeSignedWithdrawal,
   MAX_SIGNATURE_BYTES,
   MAX_PAYMENTS_PER_STATE,
   type ChannelMessage,
@@ -33,10 +39,22 @@ export {
   type FinalProposal,
   type FinalRequest,
   type StateAck,
+  type WithdrawalProposal,
+  type WithdrawalAck,
+  type JsonWithdrawal,
+  type JsonSignedWithdrawal,
   type JsonChannelMessage,
   type JsonState,
   type JsonPayment,
   type JsonSignedState,
 } from "./messages";
 export { balance, payouts, spendable, split, type Balances, type Funds } from "./payouts";
-export { LocksUnsupportedError } from "./errors";
+export {
+  LocksUnsupportedError,
+  UnknownWithdrawalError,
+  WithdrawalExpiryError,
+  WithdrawalParticipantError,
+  WithdrawalPendingError,
+  WithdrawalExceedsBalanceError,
+  WithdrawalTotalError,
+} from "./errors";

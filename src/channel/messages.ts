@@ -1,6 +1,6 @@
 import { MalformedMessageError } from "../errors";
 import { MAX_UINT256, MAX_UINT64 } from "../crypto/hash";
-import type { Hex, Payment, SignedState, State } from "../types";
+import type { Hex, Payment, SignedState, SignedWithdrawal, State, Withdrawal } from "../types";
 
 /**
  * Participant 0's half of a payment: the payment, the next state with it, and participant 0's
@@ -68,8 +68,33 @@ export interface StateAck {
   sig: Hex;
 }
 
+/**
+ * Either participant asks to withdraw from the open channel: the withdrawal (its own index, its
+ * cumulative total, an expiry) and its signature. The peer countersigns it if it can afford it.
+ */
+export interface WithdrawalProposal {
+  kind: "withdrawal";
+  withdrawal: Withdrawal;
+  sig: Hex;
+}
+
+/** The countersignature of the proposed withdrawal with this cumulative total. */
+export interface WithdrawalAck {
+  kind: "withdrawal-ack";
+  total: bigint;
+  sig: Hex;
+}
+
 /** Every message two channel sides exchange. */
-export type ChannelMessage = PaymentProposal | BatchProposal | FinalProposal | StateAck | PaymentRequest | FinalRequest;
+export type ChannelMessage =
+  | PaymentProposal
+  | BatchProposal
+  | FinalProposal
+  | StateAck
+  | PaymentRequest
+  | FinalRequest
+  | WithdrawalProposal
+  | WithdrawalAck;
 
 // ------------------------------------------------------------------ JSON forms (bigint as decimal strings)
 
@@ -96,6 +121,18 @@ export interface JsonSignedState {
   sigs: [string, string];
 }
 
+export interface JsonWithdrawal {
+  channelId: string;
+  participant: 0 | 1;
+  total: string;
+  expiry: string;
+}
+
+export interface JsonSignedWithdrawal {
+  withdrawal: JsonWithdrawal;
+  sigs: [string, string];
+}
+
 export interface JsonProposedPayment {
   payment: JsonPayment;
   request?: string;
@@ -107,7 +144,9 @@ export type JsonChannelMessage =
   | { kind: "final"; state: JsonState; sig: string }
   | { kind: "ack"; version: string; sig: string }
   | { kind: "request"; id: string; amount: string; ref: string }
-  | { kind: "final-request" };
+  | { kind: "final-request" }
+  | { kind: "withdrawal"; withdrawal: JsonWithdrawal; sig: string }
+  | { kind: "withdrawal-ack"; total: string; sig: string };
 
 /** Longest signature accepted from a peer (a contract wallet's may exceed 65 bytes). */
 export const MAX_SIGNATURE_BYTES = 4096;
@@ -134,6 +173,14 @@ export function encodePayment(payment: Payment): JsonPayment {
     amount: payment.amount.toString(),
     ref: payment.ref,
   };
+}
+
+export function encodeWithdrawal(w: Withdrawal): JsonWithdrawal {
+  return { channelId: w.channelId, participant: w.participant, total: w.total.toString(), expiry: w.expiry.toString() };
+}
+
+export function encodeSignedWithdrawal(signed: SignedWithdrawal): JsonSignedWithdrawal {
+  return { withdrawal: encodeWithdrawal(signed.withdrawal), sigs: [signed.sigs[0], signed.sigs[1]] };
 }
 
 export function encodeSignedState(signed: SignedState): JsonSignedState {
@@ -165,6 +212,10 @@ export function encodeMessage(message: ChannelMessage): JsonChannelMessage {
       return { kind: "request", id: message.id.toString(), amount: message.amount.toString(), ref: message.ref };
     case "final-request":
       return { kind: "final-request" };
+    case "withdrawal":
+      return { kind: "withdrawal", withdrawal: encodeWithdrawal(message.withdrawal), sig: message.sig };
+    case "withdrawal-ack":
+      return { kind: "withdrawal-ack", total: message.total.toString(), sig: message.sig };
   }
 }
 
@@ -243,6 +294,23 @@ export function decodePayment(input: unknown, path = "payment"): Payment {
   };
 }
 
+/** A `Withdrawal` from its JSON form (or a typed withdrawal to check). */
+export function decodeWithdrawal(input: unknown, path = "withdrawal"): Withdrawal {
+  const o = record(input, path);
+  return {
+    channelId: bytes32(o.channelId, `${path}.channelId`),
+    participant: participant(o.participant, `${path}.participant`),
+    total: uint(o.total, MAX_UINT256, `${path}.total`),
+    expiry: uint(o.expiry, MAX_UINT64, `${path}.expiry`),
+  };
+}
+
+/** A `SignedWithdrawal` from its JSON form. */
+export function decodeSignedWithdrawal(input: unknown, path = "signedWithdrawal"): SignedWithdrawal {
+  const o = record(input, path);
+  return { withdrawal: decodeWithdrawal(o.withdrawal, `${path}.withdrawal`), sigs: pairOf(o.sigs, `${path}.sigs`, signature) };
+}
+
 /** A `SignedState` from its JSON form. */
 export function decodeSignedState(input: unknown, path = "signedState"): SignedState {
   const o = record(input, path);
@@ -283,8 +351,15 @@ export function decodeMessage(input: unknown): ChannelMessage {
       return { kind: "request", id: uint(o.id, MAX_UINT64, "id"), amount: uint(o.amount, MAX_UINT256, "amount"), ref: bytes32(o.ref, "ref") };
     case "final-request":
       return { kind: "final-request" };
+    case "withdrawal":
+      return { kind: "withdrawal", withdrawal: decodeWithdrawal(o.withdrawal), sig: signature(o.sig, "sig") };
+    case "withdrawal-ack":
+      return { kind: "withdrawal-ack", total: uint(o.total, MAX_UINT256, "total"), sig: signature(o.sig, "sig") };
     default:
-      throw new MalformedMessageError("kind", 'expected "payment", "payments", "final", "ack", "request" or "final-request"');
+      throw new MalformedMessageError(
+        "kind",
+        'expected "payment", "payments", "final", "ack", "request", "final-request", "withdrawal" or "withdrawal-ack"',
+      );
   }
 }
 

@@ -6,12 +6,23 @@ import { isAddress } from "ethers";
 import type { ParseArgsConfig } from "node:util";
 import type { ApiClient } from "../node/api/client";
 import type { AssetInfo, ChannelView } from "../node/api/types";
-import { assetInfo, channelView, nodeInfo, paymentView, proofView, txView, type Json } from "../node/api/wire";
+import { assetInfo, cashOutView, channelView, nodeInfo, paymentView, proofView, txView, type Json } from "../node/api/wire";
 import type { Address, Hex } from "../types";
 import { ETH } from "../types";
 import { formatAmount, parseAmount, parseRef } from "./amount";
 import { UsageError } from "./errors";
-import { fields, formatChannel, formatChannels, formatDate, formatInfo, formatPayment, formatPayments, formatProof, formatTx } from "./format";
+import {
+  fields,
+  formatCashOut,
+  formatChannel,
+  formatChannels,
+  formatDate,
+  formatInfo,
+  formatPayment,
+  formatPayments,
+  formatProof,
+  formatTx,
+} from "./format";
 
 export type Values = Record<string, string | boolean | undefined>;
 
@@ -403,6 +414,37 @@ export const COMMANDS: readonly Command[] = [
       const client = await ctx.client();
       const tx = await waiting(ctx, "waiting for the settle transaction to be confirmed…", () => client.settle(channelId));
       return { json: txView.encode(tx), text: `settled ${channelId}: ${formatTx(tx)}` };
+    },
+  },
+  {
+    name: "cash-out",
+    usage: "cash-out <channel> <amount>",
+    summary: "take money out of an open channel to your payee, without closing it",
+    help: [
+      "Withdraws <amount> from the channel while it stays open: your node proposes a withdrawal, the peer's",
+      "node checks that you can afford it (your balance less your pending payments and earlier withdrawals)",
+      "and countersigns it, both nodes store it, and your node executes it on chain (partialWithdraw): the",
+      "amount goes to your payee in the channel. From the signatures on, both sides count it as spent; if it",
+      "is not executed before it expires (an hour of chain time by default), it is dropped and counts again.",
+      "The peer's node must be online. Waits for the transaction.",
+      "",
+      CHANNEL_ARG,
+      AMOUNT_HELP,
+      "",
+      "Example: sluice cash-out 0x3f...a1 5000 USDC",
+    ].join("\n"),
+    options: {},
+    positionals: [2, 3],
+    waits: true,
+    async run(ctx, positionals) {
+      const channelId = channelArg(positionals[0]);
+      const client = await ctx.client();
+      const { channel, asset } = await channelAndAsset(client, channelId);
+      const amount = parseAmount(amountText(positionals, 1), asset);
+      const result = await waiting(ctx, `waiting for the peer's signature and the withdrawal of ${formatAmount(amount, asset)} to be confirmed…`, () =>
+        client.cashOut(channelId, amount),
+      );
+      return { json: cashOutView.encode(result), text: formatCashOut(result, channel.me, asset) };
     },
   },
   {

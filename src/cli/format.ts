@@ -1,5 +1,5 @@
 /** Human output of the CLI: channels, payments, transactions and proofs as aligned text. */
-import type { AssetInfo, ChannelView, NodeInfo, PaymentView, ProofView, TxView } from "../node/api/types";
+import type { AssetInfo, CashOutView, ChannelView, NodeInfo, PaymentView, ProofView, TxView } from "../node/api/types";
 import { formatAmount } from "./amount";
 
 /** `rows` of [label, value] as aligned lines. */
@@ -58,6 +58,13 @@ export function formatChannel(channel: ChannelView, asset: AssetInfo): string {
     channel.withdrawn[0] === 0n && channel.withdrawn[1] === 0n
       ? undefined
       : ["cashed out", `you ${amount(channel.withdrawn[me])}, peer ${amount(channel.withdrawn[peer])}`],
+    ...channel.withdrawals.map(
+      (w) =>
+        [
+          "pending cash-out",
+          `${w.participant === me ? "you" : "peer"} ${amount(w.amount)} (${w.status === "proposed" ? "waiting for the peer's signature" : "signed by both"}, valid until ${formatDate(w.expiry)})`,
+        ] as const,
+    ),
     ["balances", `you ${amount(channel.balances[me])}, peer ${amount(channel.balances[peer])}`],
     ["paid", `you ${amount(channel.transferred[me])}, peer ${amount(channel.transferred[peer])}`],
     ["payments", `${channel.payments} (state version ${channel.version})`],
@@ -95,6 +102,19 @@ export function formatPayments(payments: readonly PaymentView[], me: 0 | 1, asse
 export function formatPayment(payment: PaymentView, me: 0 | 1, asset: AssetInfo): string {
   const who = payment.payer === me ? "you paid" : "the peer paid";
   return `payment #${payment.seq}: ${who} ${formatAmount(payment.amount, asset)} (ref ${payment.ref}, state version ${payment.version})`;
+}
+
+export function formatCashOut(result: CashOutView, me: 0 | 1, asset: AssetInfo): string {
+  const amount = formatAmount(result.amount, asset);
+  const who = result.participant === me ? "your payee" : "the peer's payee";
+  if (result.status === "executed" && result.tx !== undefined) {
+    const more = result.paid !== undefined && result.paid > result.amount ? ` (with an earlier signed withdrawal: ${formatAmount(result.paid, asset)} in all)` : "";
+    return `cashed out ${amount} from ${result.channelId} to ${who} ${result.payee}${more}: ${formatTx(result.tx)}`;
+  }
+  return [
+    `the withdrawal of ${amount} from ${result.channelId} is signed by both but not executed yet: ${result.reason ?? "unknown reason"}`,
+    `it counts as spent; the node tries again until ${formatDate(result.expiry)}, then it is dropped`,
+  ].join("\n");
 }
 
 export function formatTx(tx: TxView): string {

@@ -139,7 +139,7 @@ function explain(error: unknown, ctx: { datadir: string; hint: (command: string)
       case "NOT_FOUND":
         return withHint("`sluice channels` lists this node's channels");
       case "INSUFFICIENT_FUNDS":
-        return withHint("add funds with `sluice deposit <channel> <amount>`, or pay less");
+        return withHint(`add funds with \`sluice deposit <channel> <amount>\`, or ${/can't withdraw/.test(error.message) ? "cash out" : "pay"} less`);
       case "INVALID_AMOUNT":
         return withHint("give an amount above zero");
       case "CHALLENGE_PENDING":
@@ -158,6 +158,12 @@ function explain(error: unknown, ctx: { datadir: string; hint: (command: string)
         return withHint("the channel has a final state: no more payments; `sluice close` closes it");
       case "PROPOSAL_PENDING":
         return withHint("wait for the peer to countersign, then try again");
+      case "WITHDRAWAL_PENDING":
+        return withHint("your previous cash-out still waits for the peer's signature: try again once it is answered");
+      case "PEER_OFFLINE":
+        return withHint("the peer's node must be online to countersign: try again once it is connected");
+      case "CHANNEL_STATUS":
+        return withHint("`sluice channel <channel>` shows its status");
       case "PEER_UNREACHABLE":
       case "PEER_DISCONNECTED":
       case "PEER_TIMEOUT":

@@ -1,13 +1,26 @@
 import { randomBytes } from "node:crypto";
 import { Contract, type Provider, type Signer } from "ethers";
-import { AdjudicatorDriver, type AdjudicatorEvent } from "../chain";
+import { AdjudicatorDriver, ChainResponseError, type AdjudicatorEvent, type PartialWithdrawResult } from "../chain";
+import type { WithdrawalRecord } from "../channel";
 import { EcdsaVerifier, KeySigner, channelId as channelIdOf, toHex } from "../crypto";
-import { InvalidArgumentError, SluiceError } from "../errors";
+import { InvalidAmountError, InvalidArgumentError, SluiceError } from "../errors";
 import { ChannelMode, ETH, type Address, type Hex } from "../types";
 import { screamingCase } from "./api/errors";
-import type { AssetInfo, ChannelStatusName, ChannelView, NodeApi, NodeInfo, OpenChannelRequest, PaymentView, ProofView, TxView } from "./api/types";
+import type {
+  AssetInfo,
+  CashOutView,
+  ChannelStatusName,
+  ChannelView,
+  NodeApi,
+  NodeInfo,
+  OpenChannelRequest,
+  PaymentView,
+  ProofView,
+  TxView,
+  WithdrawalView,
+} from "./api/types";
 import { CommitQueue } from "./commitQueue";
-import { decodeOpenReply, encodeOpenTerms, encodeSyncReply, paramsOf, peerValidators, type OpenReply, type OpenTerms, type PeerMessages } from "./protocol";
+import { decodeOpenReply, encodeOpenTerms, encodeSyncReply, encodeWithdrawalsReply, paramsOf, peerValidators, type OpenReply, type OpenTerms, type PeerMessages } from "./protocol";
 import { ChannelSession } from "./session";
 import { ChannelStore, type ChannelRecord } from "./store";
 import { UnknownChannelError } from "./store/errors";
@@ -76,6 +89,15 @@ export interface NodeOptions {
    * credits of the node's own address can be withdrawn by the node.
    */
   payee?: Address;
+  /** How long a withdrawal this node asks for stays valid (seconds of chain time, default 3,600). */
+  withdrawalWindow?: bigint;
+  /** The longest validity of a peer's withdrawal this node countersigns (seconds, default 86,400). */
+  maxWithdrawalWindow?: bigint;
+  /**
+   * Test hooks (fault injection): `afterWithdrawalSigned` runs once a cash-out's withdrawal is
+   * signed by both and stored, before it is executed (the crash tests kill the process there).
+   */
+  testHooks?: { afterWithdrawalSigned?(channelId: Hex): void };
   /** Transport settings passed through (timeouts, frame limits). */
   transport?: Partial<Pick<TransportOptions<PeerMessages>, "handshakeTimeoutMs" | "maxFrameBytes" | "requestTimeoutMs">>;
   /** Told of what the watcher failed at (default: ignored; it retries). */
@@ -83,6 +105,10 @@ export interface NodeOptions {
 }
 
 const DEFAULT_CHALLENGE_PERIOD = 3_600n;
+const DEFAULT_WITHDRAWAL_WINDOW = 3_600n;
+const DEFAULT_MAX_WITHDRAWAL_WINDOW = 86_400n;
+/** How long after a failed execution of its withdrawal the node tries again (ms). */
+const WITHDRAWAL_RETRY_MS = 10_000;
 const ERC20_METADATA = ["function symbol() view returns (string)", "function decimals() view returns (uint8)"];
 
 /**
@@ -107,6 +133,8 @@ export class SluiceNode implements NodeApi {
   private server: PeerServer<PeerMessages> | undefined;
   private watcher: ChainWatcher | undefined;
   private chainId = 0n;
+  /** This node's withdrawals being executed, and when each was last tried, by `channelId:total`. */
+  private readonly executions = new Map<string, { running?: Promise<PartialWithdrawResult>; triedAt: number }>();
 
   constructor(options: NodeOptions) {
     const inFlight = options.proposalsInFlight;
@@ -154,6 +182,8 @@ export class SluiceNode implements NodeApi {
       if (this.statusOf(session.id) !== "closed" && this.statusOf(session.id) !== "settled") await this.refreshDeposits(session.id);
       await this.watcher.recheck(session.id);
     }
+    // Withdrawals signed before a restart: executed, expired or still to execute (the first round does it).
+    await this.checkWithdrawals();
     this.watcher.start();
     for (const peer of this.store.listPeers()) {
       if (this.hasLiveChannelWith(peer.address)) this.dial(peer.url, peer.address);
@@ -162,6 +192,8 @@ export class SluiceNode implements NodeApi {
 
   async stop(): Promise<void> {
     await this.watcher?.stop();
+    // Withdrawals being executed: their transactions are out; wait for the receipts (failures are retried at the next start).
+    await Promise.all([...this.executions.values()].map((e) => e.running?.catch(() => undefined)));
     for (const dialer of this.dialers.values()) await dialer.close();
     this.dialers.clear();
     for (const connection of this.connections.values()) await connection.close().catch(() => undefined);
@@ -261,6 +293,7 @@ export class SluiceNode implements NodeApi {
       status: record.status as ChannelStatusName,
       deposits: [...session.deposits],
       withdrawn: [...session.withdrawn],
+      withdrawals: withdrawalViews(session.withdrawals, session.withdrawn),
       version: latest.version,
       transferred: [...latest.transferred],
       balances: session.payouts,
@@ -311,6 +344,37 @@ export class SluiceNode implements NodeApi {
     return { channelId: session.id, hash: result.hash, blockNumber: BigInt(result.blockNumber), gasUsed: result.gasUsed };
   }
 
+  async cashOut(channelId: Hex, amount: bigint): Promise<CashOutView> {
+    const session = this.find(channelId);
+    this.checkWithdrawable(session.id, "cash out");
+    if (typeof amount !== "bigint" || amount <= 0n) throw new InvalidAmountError(amount);
+    const signed = await session.cashOut(amount, this.options.withdrawalWindow ?? DEFAULT_WITHDRAWAL_WINDOW);
+    this.options.testHooks?.afterWithdrawalSigned?.(session.id);
+    const { withdrawal } = signed;
+    const view: CashOutView = {
+      channelId: session.id,
+      participant: withdrawal.participant,
+      payee: session.params.payees[withdrawal.participant],
+      amount,
+      total: withdrawal.total,
+      expiry: withdrawal.expiry,
+      status: "signed",
+    };
+    try {
+      const result = await this.executeWithdrawal(session, { withdrawal, sigs: signed.sigs, status: "signed" });
+      return {
+        ...view,
+        status: "executed",
+        paid: result.amount,
+        tx: { channelId: session.id, hash: result.hash, blockNumber: BigInt(result.blockNumber), gasUsed: result.gasUsed },
+      };
+    } catch (error) {
+      // Signed by both and stored: it stays counted as spent, and the watcher tries again until it expires.
+      this.options.onError?.(error, `executing the withdrawal of ${withdrawal.total} in ${session.id}`);
+      return { ...view, reason: error instanceof Error ? error.message : String(error) };
+    }
+  }
+
   async withdraw(asset: Address): Promise<TxView> {
     const result = await this.driver.withdraw(asset);
     return { hash: result.hash, blockNumber: BigInt(result.blockNumber), gasUsed: result.gasUsed };
@@ -346,6 +410,7 @@ export class SluiceNode implements NodeApi {
         open: (body, peer) => this.onOpen(body.params, peer),
         channel: (body, peer) => this.sessionFor(body.channelId, peer).handle(peer, body.message),
         sync: (body, peer) => encodeSyncReply(this.sessionFor(body.channelId, peer).syncReply(body.version)),
+        withdrawals: async (body, peer) => encodeWithdrawalsReply(await this.sessionFor(body.channelId, peer).withdrawalsReply()),
         refresh: async (body, peer) => {
           await this.refreshDeposits(this.sessionFor(body.channelId, peer).id);
           return {};
@@ -433,6 +498,9 @@ export class SluiceNode implements NodeApi {
       maxProposalsInFlight: this.options.proposalsInFlight,
       deposits: record.deposits,
       withdrawn: record.withdrawn,
+      chainTime: () => this.chainTime(),
+      maxWithdrawalWindow: this.options.maxWithdrawalWindow ?? DEFAULT_MAX_WITHDRAWAL_WINDOW,
+      checkWithdrawable: (what) => this.checkWithdrawable(record.channelId, what),
     });
     this.sessions.set(record.channelId.toLowerCase(), session);
     return session;
@@ -484,7 +552,6 @@ export class SluiceNode implements NodeApi {
     session.setDeposits(status.deposits);
     this.store.setDeposits(session.id, status.deposits);
     session.setWithdrawn(status.withdrawn);
-    this.store.setWithdrawn(session.id, status.withdrawn);
     if (status.mode >= 1 && this.statusOf(session.id) === "opening") this.store.setStatus(session.id, "open");
   }
 
@@ -496,7 +563,83 @@ export class SluiceNode implements NodeApi {
       },
       onEvent: (event: AdjudicatorEvent) => this.onChainEvent(event),
       onError: (error: unknown, what: string) => this.options.onError?.(error, what),
+      afterRound: () => this.checkWithdrawals(),
     };
+  }
+
+  // ------------------------------------------------------------------ withdrawals while open
+
+  /** The latest block's timestamp: withdrawal expiries are block timestamps. */
+  private async chainTime(): Promise<bigint> {
+    const block = await this.options.provider.getBlock("latest");
+    if (!block) throw new ChainResponseError("the chain has no latest block");
+    return BigInt(block.timestamp);
+  }
+
+  /** A withdrawal can be signed or executed only while the channel is open (not opening, closing, disputed or concluded). */
+  private checkWithdrawable(channelId: Hex, what: string): void {
+    const status = this.statusOf(channelId);
+    if (status !== "open") throw new ChannelStatusError(channelId, status, what);
+  }
+
+  /**
+   * For every channel with live withdrawals: reads the chain's time, then its withdrawals (so an
+   * execution in time is seen before an expiry is decided); marks the executed ones, drops the
+   * expired ones (their amounts count again), and executes this node's own signed ones not yet
+   * executed (again after a failure, every WITHDRAWAL_RETRY_MS).
+   */
+  private async checkWithdrawals(): Promise<void> {
+    const sessions = [...this.sessions.values()].filter((s) => s.withdrawals.length > 0);
+    if (sessions.length === 0) return;
+    const now = await this.chainTime();
+    for (const session of sessions) {
+      if (this.isConcluded(session.id)) {
+        session.voidWithdrawals();
+        continue;
+      }
+      const status = await this.driver.channelStatus(session.id);
+      if (status.mode === ChannelMode.Concluded) {
+        session.voidWithdrawals();
+        continue;
+      }
+      session.setWithdrawn(status.withdrawn);
+      session.expireWithdrawals(now);
+      if (status.mode !== ChannelMode.Open || this.statusOf(session.id) !== "open") continue;
+      for (const record of session.withdrawals) {
+        if (record.status !== "signed" || record.withdrawal.participant !== session.me) continue;
+        const known = this.executions.get(executionKey(session.id, record));
+        if (known?.running || (known && Date.now() - known.triedAt < WITHDRAWAL_RETRY_MS)) continue;
+        this.executeWithdrawal(session, record).catch((error: unknown) =>
+          this.options.onError?.(error, `executing the withdrawal of ${record.withdrawal.total} in ${session.id}`),
+        );
+      }
+    }
+  }
+
+  /**
+   * Executes a withdrawal signed by both (`partialWithdraw`), once at a time per withdrawal, and
+   * takes the chain's new cumulative withdrawal in (the record is then stored as executed).
+   */
+  private executeWithdrawal(session: ChannelSession, record: WithdrawalRecord): Promise<PartialWithdrawResult> {
+    const key = executionKey(session.id, record);
+    const known = this.executions.get(key);
+    if (known?.running) return known.running;
+    const running = (async () => {
+      const result = await this.driver.partialWithdraw(session.params, { withdrawal: record.withdrawal, sigs: record.sigs });
+      const withdrawn: [bigint, bigint] = [...session.withdrawn];
+      const p = record.withdrawal.participant;
+      // Executed now, or before (then it paid nothing): the chain's total is at least this one's.
+      if (result.total > withdrawn[p]) withdrawn[p] = result.total;
+      session.setWithdrawn(withdrawn, result.executed ? result.hash : undefined);
+      return result;
+    })();
+    const entry: { running?: Promise<PartialWithdrawResult>; triedAt: number } = { running, triedAt: Date.now() };
+    this.executions.set(key, entry);
+    running.then(
+      () => this.executions.delete(key),
+      () => delete entry.running,
+    );
+    return running;
   }
 
   private onChainEvent(event: AdjudicatorEvent): void {
@@ -517,8 +660,7 @@ export class SluiceNode implements NodeApi {
         const withdrawn: [bigint, bigint] = [...session.withdrawn];
         if (event.total > withdrawn[event.participant]) {
           withdrawn[event.participant] = event.total;
-          session.setWithdrawn(withdrawn);
-          this.store.setWithdrawn(session.id, withdrawn);
+          session.setWithdrawn(withdrawn, event.transactionHash);
         }
         break;
       }
@@ -527,9 +669,11 @@ export class SluiceNode implements NodeApi {
         break;
       case "Closed":
         this.store.setStatus(event.channelId, "closed");
+        this.find(event.channelId).voidWithdrawals();
         break;
       case "Settled":
         this.store.setStatus(event.channelId, "settled");
+        this.find(event.channelId).voidWithdrawals();
         break;
       default:
         break;
@@ -541,4 +685,18 @@ export class SluiceNode implements NodeApi {
 function checkPayee(payee: unknown, what: string): void {
   if (typeof payee !== "string" || !/^0x[0-9a-fA-F]{40}$/.test(payee)) throw new InvalidArgumentError(`${what} is not an address: ${String(payee)}`);
   if (BigInt(payee) === 0n) throw new InvalidArgumentError(`${what} is the zero address: the adjudicator pays no one there`);
+}
+
+const executionKey = (channelId: Hex, record: WithdrawalRecord) => `${channelId.toLowerCase()}:${record.withdrawal.total}:${record.withdrawal.expiry}`;
+
+/** The live withdrawals for the API, each with the amount it adds to its participant's earlier ones. */
+function withdrawalViews(records: readonly WithdrawalRecord[], withdrawn: readonly [bigint, bigint]): WithdrawalView[] {
+  const base: [bigint, bigint] = [withdrawn[0], withdrawn[1]];
+  return [...records]
+    .sort((a, b) => a.withdrawal.participant - b.withdrawal.participant || (a.withdrawal.total < b.withdrawal.total ? -1 : 1))
+    .map(({ withdrawal: w, status }) => {
+      const amount = w.total > base[w.participant] ? w.total - base[w.participant] : 0n;
+      if (w.total > base[w.participant]) base[w.participant] = w.total;
+      return { participant: w.participant, total: w.total, amount, expiry: w.expiry, status: status === "proposed" ? "proposed" : "signed" };
+    });
 }

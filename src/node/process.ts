@@ -27,8 +27,10 @@ export interface NodeProcessOptions {
   adjudicator: Address;
   /** Peer listen address; a fixed port lets peers redial the node after a restart. */
   listen?: { host: string; port: number };
-  /** Extra settings written to the node's config file (pollMs, challengePeriod). */
-  config?: { pollMs?: number; challengePeriod?: number };
+  /** Extra settings written to the node's config file. */
+  config?: { pollMs?: number; challengePeriod?: number; payee?: Address; withdrawalWindow?: number };
+  /** Extra environment of the process (e.g. SLUICE_TEST_CRASH); replaced by `restart(env)`. */
+  env?: Record<string, string>;
   /** How long to wait for the API to come up (default 60 s). */
   startTimeoutMs?: number;
 }
@@ -38,9 +40,12 @@ export class NodeProcess {
   api!: ApiClient;
   private child: ChildProcess | undefined;
   private output = "";
-  private exited: Promise<number | null> = Promise.resolve(null);
+  private exit: Promise<number | null> = Promise.resolve(null);
+  private env: Record<string, string>;
 
-  private constructor(readonly options: NodeProcessOptions) {}
+  private constructor(readonly options: NodeProcessOptions) {
+    this.env = options.env ?? {};
+  }
 
   /** Starts the node and resolves once its API answers. */
   static async start(options: NodeProcessOptions): Promise<NodeProcess> {
@@ -62,17 +67,23 @@ export class NodeProcess {
     return this.output;
   }
 
-  /** Starts it again (after `kill` or `stop`), on the same data directory. */
-  async restart(): Promise<void> {
+  /** Starts it again (after `kill` or `stop`), on the same data directory; with `env`, that environment instead of the first one's. */
+  async restart(env?: Record<string, string>): Promise<void> {
     if (this.isRunning) throw new NodeProcessError("the node is still running");
+    if (env !== undefined) this.env = env;
     await this.launch();
+  }
+
+  /** Resolves with the exit code (or null after a signal) once the process has exited. */
+  exited(): Promise<number | null> {
+    return this.exit;
   }
 
   /** Kills the process at once (SIGKILL by default): a crash, with no chance to clean up. */
   async kill(signal: NodeJS.Signals = "SIGKILL"): Promise<void> {
     if (!this.isRunning) return;
     this.child!.kill(signal);
-    await this.exited;
+    await this.exit;
     this.api?.dispose();
   }
 
@@ -95,11 +106,11 @@ export class NodeProcess {
     rmSync(path.join(o.datadir, "api.json"), { force: true });
     const child = spawn(process.execPath, args, {
       cwd: REPO_ROOT,
-      env: { ...process.env, SLUICE_DEV_KEY: o.privateKey },
+      env: { ...process.env, ...this.env, SLUICE_DEV_KEY: o.privateKey },
       stdio: ["ignore", "pipe", "pipe"],
     });
     this.child = child;
-    this.exited = new Promise((resolve) => child.once("exit", (code) => resolve(code)));
+    this.exit = new Promise((resolve) => child.once("exit", (code) => resolve(code)));
     const append = (chunk: Buffer) => {
       this.output += chunk.toString();
       if (this.output.length > 1_000_000) this.output = this.output.slice(-500_000);

@@ -8,11 +8,21 @@
  * | channel | either             | {channelId, message} (channel msg) | the reply message, or {}       |
  * | sync    | either             | {channelId, version}               | SyncReply: the newer states    |
  * | refresh | either             | {channelId}                        | {} (after re-reading deposits) |
+ * | withdrawals | either         | {channelId}                        | {items}: the withdrawals both signed that the answerer counts |
  */
-import { MAX_PAYMENTS_PER_STATE, decodeMessage, decodePayment, decodeSignedState, encodePayment, encodeSignedState } from "../channel";
-import type { ChannelMessage, JsonPayment, JsonSignedState } from "../channel";
+import {
+  MAX_PAYMENTS_PER_STATE,
+  decodeMessage,
+  decodePayment,
+  decodeSignedState,
+  decodeSignedWithdrawal,
+  encodePayment,
+  encodeSignedState,
+  encodeSignedWithdrawal,
+} from "../channel";
+import type { ChannelMessage, JsonPayment, JsonSignedState, JsonSignedWithdrawal } from "../channel";
 import { MalformedMessageError } from "../errors";
-import type { Address, Hex, Params, Payment, SignedState } from "../types";
+import type { Address, Hex, Params, Payment, SignedState, SignedWithdrawal } from "../types";
 import { addressField, bytes32Field, strictObject, uintField, type Validators } from "./transport";
 
 const MAX_UINT64 = (1n << 64n) - 1n;
@@ -82,11 +92,20 @@ export interface RefreshBody {
   channelId: Hex;
 }
 
+/** "Which withdrawals of this channel, signed by both, do you count?" (after a reconnect). */
+export interface WithdrawalsBody {
+  channelId: Hex;
+}
+
+/** Live withdrawals one side holds at most: far more than two sides ever keep pending at once. */
+export const MAX_LIVE_WITHDRAWALS = 64;
+
 export interface PeerMessages {
   open: OpenBody;
   channel: ChannelBody;
   sync: SyncBody;
   refresh: RefreshBody;
+  withdrawals: WithdrawalsBody;
 }
 
 function uint64(obj: Record<string, unknown>, key: string, path: string): bigint {
@@ -141,6 +160,10 @@ export const peerValidators: Validators<PeerMessages> = {
     const obj = strictObject(body, "body", ["channelId"]);
     return { channelId: bytes32Field(obj, "channelId", "body") };
   },
+  withdrawals(body) {
+    const obj = strictObject(body, "body", ["channelId"]);
+    return { channelId: bytes32Field(obj, "channelId", "body") };
+  },
   sync(body) {
     const obj = strictObject(body, "body", ["channelId", "version"]);
     return { channelId: bytes32Field(obj, "channelId", "body"), version: uint64(obj, "version", "body") };
@@ -176,4 +199,16 @@ export function decodeSyncReply(input: unknown): SyncReply {
     }),
     more: obj.more,
   };
+}
+
+export function encodeWithdrawalsReply(items: readonly SignedWithdrawal[]): { items: JsonSignedWithdrawal[] } {
+  return { items: items.map(encodeSignedWithdrawal) };
+}
+
+export function decodeWithdrawalsReply(input: unknown): SignedWithdrawal[] {
+  const obj = strictObject(input, "reply", ["items"]);
+  if (!Array.isArray(obj.items) || obj.items.length > MAX_LIVE_WITHDRAWALS) {
+    throw new MalformedMessageError("reply.items", `must be an array of at most ${MAX_LIVE_WITHDRAWALS}`);
+  }
+  return obj.items.map((raw, i) => decodeSignedWithdrawal(raw, `reply.items[${i}]`));
 }

@@ -11,14 +11,15 @@ import {
   type PaymentEntry,
   type PaymentRequest,
   type StateAck,
+  type WithdrawalRecord,
 } from "../channel";
 import type { SignatureVerifier, StateHasher, StateSigner } from "../crypto";
 import { PaymentLog } from "../merkle";
 import { InvalidSignatureError, SluiceError } from "../errors";
-import { ZERO_HASH, type Address, type Hex, type Params, type Payment, type SignedState } from "../types";
+import { ZERO_HASH, type Address, type Hex, type Params, type Payment, type SignedState, type SignedWithdrawal } from "../types";
 import { CommitQueue } from "./commitQueue";
 import { channelId as channelIdOf } from "../crypto";
-import { SYNC_PAGE, decodeSyncReply, type PeerMessages, type SyncItem, type SyncReply } from "./protocol";
+import { SYNC_PAGE, decodeSyncReply, decodeWithdrawalsReply, type PeerMessages, type SyncItem, type SyncReply } from "./protocol";
 
 /** Payments loaded at once when rebuilding a channel's log (the store's upper limit). */
 const MAX_PAYMENTS = 1_000_000;
@@ -80,6 +81,12 @@ export interface SessionConfig {
   withdrawn: readonly [bigint, bigint];
   /** Participant 0: payment proposals awaiting an answer at most (default DEFAULT_PROPOSALS_IN_FLIGHT). */
   maxProposalsInFlight?: number;
+  /** The chain's time: the latest block's timestamp (withdrawal expiries are block timestamps). */
+  chainTime(): Promise<bigint>;
+  /** The longest a peer's withdrawal may stay valid that this side countersigns (seconds). */
+  maxWithdrawalWindow: bigint;
+  /** Throws unless the channel takes withdrawals now (open on chain, not closing or disputed). */
+  checkWithdrawable(what: string): void;
 }
 
 /** Versions participant 0 reserves on disk at a time (see `ChannelSession.reserve`); far below MAX_VERSION_GAP. */
@@ -173,8 +180,82 @@ export class ChannelSession {
     this.channel.setDeposits(deposits);
   }
 
-  setWithdrawn(withdrawn: readonly [bigint, bigint]): void {
-    this.channel.setWithdrawn(withdrawn);
+  /**
+   * The chain's cumulative withdrawals (they never fall: a lower value is ignored), into the
+   * state machine and the store; the withdrawals they execute are stored as executed.
+   */
+  setWithdrawn(withdrawn: readonly [bigint, bigint], txHash?: Hex): WithdrawalRecord[] {
+    const before = this.channel.withdrawn;
+    const executed = this.channel.setWithdrawn(withdrawn);
+    const after = this.channel.withdrawn;
+    if (after[0] !== before[0] || after[1] !== before[1]) this.config.store.setWithdrawn(this.id, after);
+    for (const record of executed) this.config.store.putWithdrawal(this.id, txHash === undefined ? record : { ...record, txHash });
+    return executed;
+  }
+
+  /** Live withdrawals of both sides (proposed by this side, or signed by both), oldest first. */
+  get withdrawals(): WithdrawalRecord[] {
+    return this.channel.withdrawals;
+  }
+
+  /** What participant `who` has withdrawn, or signed to withdraw and not yet executed. */
+  withdrawnOrPending(who: 0 | 1): bigint {
+    return this.channel.withdrawnOrPending(who);
+  }
+
+  /** Drops the live withdrawals whose expiry is before `now` (read withdrawals first: see Channel.expireWithdrawals). */
+  expireWithdrawals(now: bigint): WithdrawalRecord[] {
+    return this.stored(this.channel.expireWithdrawals(now));
+  }
+
+  /** The channel concluded: its live withdrawals can no longer be executed. */
+  voidWithdrawals(): WithdrawalRecord[] {
+    return this.stored(this.channel.voidWithdrawals());
+  }
+
+  private stored(records: WithdrawalRecord[]): WithdrawalRecord[] {
+    for (const record of records) this.config.store.putWithdrawal(this.id, record);
+    return records;
+  }
+
+  // ------------------------------------------------------------------ withdrawals while open
+
+  /**
+   * Takes `amount` out of the open channel to this side's payee: proposes the withdrawal (valid for
+   * `window` seconds of chain time), which the peer checks, countersigns and stores before it
+   * answers; resolves with the withdrawal signed by both, on disk. Nothing changes if the peer is
+   * offline or the amount is refused here. A refusal by the peer drops the proposal; if the answer
+   * is lost, the proposal keeps counting as spent until the next sync with the peer tells whether
+   * it countersigned (or until it expires).
+   */
+  async cashOut(amount: bigint, window: bigint): Promise<SignedWithdrawal> {
+    const connection = this.requireConnection();
+    const now = await this.config.chainTime();
+    const proposal = await this.channel.proposeWithdrawal(amount, now + window);
+    let reply: unknown;
+    try {
+      reply = await connection.request("channel", { channelId: this.id, message: encodeMessage(proposal) });
+    } catch (error) {
+      if (error instanceof RemoteError) this.stored(compact([await this.channel.abandonWithdrawal(proposal.withdrawal.total)]));
+      // No answer in time on a live connection: ask the peer which withdrawals it holds (it answers
+      // after it handled the proposal, if it got it), so the proposal does not wait for a reconnect.
+      else if (connection.isOpen) await this.syncWithdrawals(connection).catch(() => undefined);
+      throw this.peerError(error);
+    }
+    return this.channel.receiveWithdrawalAck(decodeMessageOf("withdrawal-ack", reply));
+  }
+
+  /** Answers a peer's `withdrawals`: the live withdrawals both signed that this side counts. */
+  withdrawalsReply(): Promise<SignedWithdrawal[]> {
+    return this.channel.signedWithdrawals();
+  }
+
+  /** After a reconnect: learns which withdrawals the peer holds signed, and drops own proposals it never countersigned. */
+  private async syncWithdrawals(connection: PeerConnection<PeerMessages>): Promise<void> {
+    // Only the proposals made before the question may be dropped for a missing countersignature.
+    const asked = this.channel.withdrawals.filter((r) => r.status === "proposed").map((r) => r.withdrawal.total);
+    const held = decodeWithdrawalsReply(await connection.request("withdrawals", { channelId: this.id }));
+    this.stored(await this.channel.syncWithdrawals(held, asked));
   }
 
   /** Binds the session to a (new) connection with the peer and catches up with it. */
@@ -368,7 +449,14 @@ export class ChannelSession {
         await this.propose(connection, proposal);
         return {};
       }
+      case "withdrawal": {
+        this.config.checkWithdrawable("countersign a withdrawal");
+        const now = await this.config.chainTime();
+        // The channel stores the withdrawal, signed by both, before the countersignature leaves.
+        return encodeMessage(await this.channel.receiveWithdrawal(message, now, this.config.maxWithdrawalWindow));
+      }
       case "ack":
+      case "withdrawal-ack":
         throw new SluiceError("acknowledgements travel as replies, not as requests");
     }
   }
@@ -403,8 +491,9 @@ export class ChannelSession {
       const raw = await connection.request("sync", { channelId: this.id, version: this.channel.latest.state.version.toString() });
       const reply = decodeSyncReply(raw);
       if (reply.items.length > 0) await this.adopt(reply.items);
-      if (!reply.more || reply.items.length === 0) return;
+      if (!reply.more || reply.items.length === 0) break;
     }
+    await this.syncWithdrawals(connection);
   }
 
   private async adopt(items: SyncItem[]): Promise<void> {
@@ -500,7 +589,11 @@ export class ChannelSession {
       deposits: c.deposits,
       withdrawn: c.withdrawn,
       restore,
-      hooks: { onCommit: (update) => this.onCommit(update) },
+      hooks: {
+        onCommit: (update) => this.onCommit(update),
+        // Its own write and fsync: withdrawals are rare, and nothing may leave before it is on disk.
+        onWithdrawal: (record) => this.config.store.putWithdrawal(this.id, record),
+      },
     });
   }
 
@@ -515,8 +608,10 @@ export class ChannelSession {
   private snapshot(signed: bigint): ChannelSnapshot | undefined {
     const store = this.config.store;
     const own = store.latestOwnSignature(this.id);
+    const withdrawals = this.channel?.withdrawals ?? store.withdrawals(this.id, { live: true });
     // Nothing countersigned yet: the opening state, above what this side may have signed.
-    const latest = store.latest(this.id) ?? (own || signed > 0n ? { state: openingState(this.id), sigs: ["0x", "0x"] as [Hex, Hex] } : null);
+    const latest =
+      store.latest(this.id) ?? (own || signed > 0n || withdrawals.length > 0 ? { state: openingState(this.id), sigs: ["0x", "0x"] as [Hex, Hex] } : null);
     if (!latest) return undefined;
     let signedVersion = latest.state.version > signed ? latest.state.version : signed;
     if (own && own.state.version > signedVersion) signedVersion = own.state.version;
@@ -527,8 +622,11 @@ export class ChannelSession {
       signedFinal: latest.state.isFinal || (own?.state.isFinal ?? false),
       deposits: this.channel?.deposits ?? this.config.deposits,
       withdrawn: this.channel?.withdrawn ?? this.config.withdrawn,
+      withdrawals,
       // Participant 1 issues request ids above any it may have issued before a restart.
       lastRequestId: this.me === 1 ? BigInt(Date.now()) << 20n : 0n,
     };
   }
 }
+
+const compact = <T>(items: readonly (T | undefined)[]): T[] => items.filter((x): x is T => x !== undefined);

@@ -8,7 +8,7 @@ import { JsonRpcProvider, Wallet, isAddress } from "ethers";
 import { InvalidArgumentError, SluiceError } from "../errors";
 import type { Address, Hex } from "../types";
 import { startLocalApi } from "./api";
-import { SluiceNode } from "./node";
+import { SluiceNode, type NodeOptions } from "./node";
 
 /** What `sluice node start` passes in (src/cli/main.ts). */
 export interface NodeStartOptions {
@@ -42,9 +42,10 @@ interface ConfigFile {
   pollMs?: number;
   challengePeriod?: number | string;
   payee?: string;
+  withdrawalWindow?: number | string;
 }
 
-const CONFIG_KEYS = ["listen", "apiPort", "rpc", "adjudicator", "keystore", "pollMs", "challengePeriod", "payee"];
+const CONFIG_KEYS = ["listen", "apiPort", "rpc", "adjudicator", "keystore", "pollMs", "challengePeriod", "payee", "withdrawalWindow"];
 export const DEFAULT_RPC = "http://127.0.0.1:8545";
 
 function readConfig(file: string | undefined): ConfigFile {
@@ -132,14 +133,18 @@ export async function startNode(options: NodeStartOptions): Promise<{ close(): P
   }
   const listen = options.listen ?? (file.listen ? parseListen(file.listen) : undefined);
   const rpc = options.rpc ?? file.rpc ?? DEFAULT_RPC;
-  let challengePeriod: bigint | undefined;
-  if (file.challengePeriod !== undefined) {
+  const seconds = (value: number | string | undefined, key: string): bigint | undefined => {
+    if (value === undefined) return undefined;
     try {
-      challengePeriod = BigInt(file.challengePeriod);
+      const n = BigInt(value);
+      if (n > 0n) return n;
     } catch (cause) {
-      throw new InvalidArgumentError(`challengePeriod ${String(file.challengePeriod)} is not a whole number of seconds`, { cause });
+      throw new InvalidArgumentError(`${key} ${String(value)} is not a whole number of seconds`, { cause });
     }
-  }
+    throw new InvalidArgumentError(`${key} ${String(value)} must be a positive number of seconds`);
+  };
+  const challengePeriod = seconds(file.challengePeriod, "challengePeriod");
+  const withdrawalWindow = seconds(file.withdrawalWindow, "withdrawalWindow");
   const payee = options.payee ?? file.payee;
   if (payee !== undefined && (!isAddress(payee) || BigInt(payee) === 0n)) {
     throw new NodeConfigError(`payee ${JSON.stringify(payee)}: give a non-zero address (0x and 40 hex digits)`);
@@ -165,6 +170,8 @@ export async function startNode(options: NodeStartOptions): Promise<{ close(): P
       pollMs: file.pollMs,
       challengePeriod,
       ...(payee === undefined ? {} : { payee: payee.toLowerCase() as Address }),
+      ...(withdrawalWindow === undefined ? {} : { withdrawalWindow }),
+      ...testHooks(),
       onError: (error, what) => options.log(`${what}: ${(error as Error).message ?? String(error)}`),
     });
     await node.start();
@@ -182,4 +189,14 @@ export async function startNode(options: NodeStartOptions): Promise<{ close(): P
     unlock();
     throw error;
   }
+}
+
+/**
+ * Fault injection for the end-to-end tests, from the environment: `SLUICE_TEST_CRASH=withdrawal-signed`
+ * kills the process (SIGKILL, no clean-up) as soon as a cash-out's withdrawal is signed by both and
+ * stored, before it is executed. Unset in normal use.
+ */
+function testHooks(): Pick<NodeOptions, "testHooks"> {
+  if (process.env.SLUICE_TEST_CRASH !== "withdrawal-signed") return {};
+  return { testHooks: { afterWithdrawalSigned: () => process.kill(process.pid, "SIGKILL") } };
 }

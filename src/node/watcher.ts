@@ -18,6 +18,8 @@ export interface WatcherHost {
   onEvent(event: AdjudicatorEvent): void;
   /** Something the watcher tried failed; it retries on the next poll. */
   onError(error: unknown, what: string): void;
+  /** Runs at the end of every round, after the events (the node checks its pending withdrawals there). */
+  afterRound?(): Promise<void>;
 }
 
 export interface WatcherOptions {
@@ -93,6 +95,7 @@ export class ChainWatcher {
       await this.followEvents();
       await this.settleExpired();
       await this.withdrawCredits();
+      await this.host.afterRound?.();
     } catch (error) {
       this.host.onError(error, "poll");
     }

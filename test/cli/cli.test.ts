@@ -17,7 +17,7 @@ import { main, type CliIo, type NodeStartOptions } from "../../src/cli/main";
 import { startLocalApi, type ApiServer } from "../../src/node/api";
 import type { AssetInfo } from "../../src/node/api/types";
 import { ETH, type Hex } from "../../src/types";
-import { ASSETS, FakeNode, MAX_UINT256, PEER, USDC } from "./fakeNode";
+import { ASSETS, FakeNode, MAX_UINT256, ME, PEER, USDC } from "./fakeNode";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 const BIN = path.join(ROOT, "bin", "sluice.js");
@@ -231,6 +231,24 @@ describe("sluice CLI", function () {
       expect(fake.calls.filter((c) => c[0] === "pay")).to.have.length(2);
     });
 
+    it("cash-out: the amount in the channel's asset to the payee, human and --json; above the balance exits 1, 0 exits 2", async function () {
+      const r = await run(["cash-out", channelId, "40 USDC"], { cwd: dir });
+      expect(r.code, r.stderr).to.equal(0);
+      expect(fake.calls).to.deep.include(["cashOut", channelId, 40_000_000n]);
+      expect(r.stderr).to.match(/waiting for the peer's signature and the withdrawal of 40 USDC to be confirmed…/);
+      expect(r.stdout).to.match(new RegExp(`^cashed out 40 USDC from ${channelId} to your payee ${ME}: transaction 0x[0-9a-f]{64} in block \\d+ \\(gas used 56000\\)\n$`));
+      const j = await run(["cash-out", channelId, "10.5", "--json"], { cwd: dir });
+      expect(json(j)).to.deep.include({ channelId, participant: 0, payee: ME, amount: "10500000", total: "50500000", status: "executed", paid: "10500000" });
+      const shown = await run(["channel", channelId], { cwd: dir });
+      expect(shown.stdout).to.match(/cashed out\s+you 50\.5 USDC, peer 0 USDC/).and.match(/balances\s+you 49\.5 USDC, peer 5 USDC/);
+      const poor = await run(["cash-out", channelId, "49.500001"], { cwd: dir });
+      expect(poor.code).to.equal(1);
+      expect(poor.stderr).to.match(/\nsluice: participant 0 can't withdraw 49500001: only 49500000 available \(its balance less pending payments and withdrawals\): add funds with `sluice deposit <channel> <amount>`, or cash out less\n$/);
+      const zero = await run(["cash-out", channelId, "0"], { cwd: dir });
+      expect([zero.code, zero.stderr]).to.deep.equal([2, "sluice: the amount must be more than zero USDC\n"]);
+      expect(fake.calls.filter((c) => c[0] === "cashOut")).to.have.length(3);
+    });
+
     it("channels, channel, payments: human tables and JSON", async function () {
       await fake.pay(channelId, 1_000_000n, keccak256(toUtf8Bytes("a")) as Hex);
       await fake.pay(channelId, 2_500_000n, keccak256(toUtf8Bytes("b")) as Hex);
@@ -313,6 +331,8 @@ describe("sluice CLI", function () {
       [["open", PEER, "ws://x:1", "1", "--payee", "treasury"], /not an address for --payee/],
       [["open", PEER, "ws://x:1", "1", "--payee", `0x${"0".repeat(40)}`], /--payee is the zero address/],
       [["node", "start", "--payee", "0x12"], /not an address for --payee/],
+      [["cash-out", `0x${"1".repeat(64)}`], /missing arguments: usage: sluice cash-out <channel> <amount>/],
+      [["cash-out", "0x12", "1"], /not a channel id/],
       [["channels", "--verbose"], /Unknown option '--verbose'.*sluice channels --help/],
       [["payments", `0x${"1".repeat(64)}`, "--limit", "0"], /--limit must be at least 1/],
       [["prove", `0x${"1".repeat(64)}`, "one"], /<payment> must be a whole number/],
@@ -335,7 +355,7 @@ describe("sluice CLI", function () {
     it("--help for sluice and for every command, exit 0", async function () {
       const top = await run(["--help"], { cwd: dir });
       expect(top.code).to.equal(0);
-      for (const name of ["status", "node start", "open", "deposit", "pay", "channels", "payments", "close", "challenge", "settle", "withdraw", "prove"]) {
+      for (const name of ["status", "node start", "open", "deposit", "pay", "channels", "payments", "close", "challenge", "settle", "cash-out", "withdraw", "prove"]) {
         expect(top.stdout).to.include(`  ${name} `);
         const r = await run([...name.split(" "), "--help"], { cwd: dir });
         expect(r.code).to.equal(0);

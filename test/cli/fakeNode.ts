@@ -15,6 +15,7 @@ import { ChannelFinalizedError, InsufficientFundsError, InvalidAmountError, Inva
 import { PaymentLog } from "../../src/merkle";
 import type {
   AssetInfo,
+  CashOutView,
   ChannelView,
   NodeApi,
   NodeInfo,
@@ -24,6 +25,8 @@ import type {
   TxView,
 } from "../../src/node/api/types";
 import { UnknownChannelError } from "../../src/node/store/errors";
+import { WithdrawalExceedsBalanceError } from "../../src/channel";
+import { ChannelStatusError } from "../../src/node/node";
 import { ETH, type Address, type Hex } from "../../src/types";
 
 export const MAX_UINT256 = (1n << 256n) - 1n;
@@ -97,6 +100,7 @@ export class FakeNode implements NodeApi {
       status: "open",
       deposits: [request.deposit, this.peerDeposit],
       withdrawn: [0n, 0n],
+      withdrawals: [],
       version: 0n,
       transferred: [0n, 0n],
       balances: [request.deposit, this.peerDeposit],
@@ -189,6 +193,30 @@ export class FakeNode implements NodeApi {
     return this.tx(channelId, 70_000n);
   }
 
+  /** Executes at once; a cash-out above the balance fails as the node's does. */
+  async cashOut(channelId: Hex, amount: bigint): Promise<CashOutView> {
+    this.calls.push(["cashOut", channelId, amount]);
+    const c = this.get(channelId);
+    if (c.view.status !== "open") throw new ChannelStatusError(channelId, c.view.status, "cash out");
+    if (amount <= 0n || amount > MAX_UINT256) throw new InvalidAmountError(amount);
+    const { me } = c.view;
+    const available = c.view.balances[me];
+    if (amount > available) throw new WithdrawalExceedsBalanceError(me, amount, available);
+    c.view.withdrawn[me] += amount;
+    this.rebalance(c);
+    return {
+      channelId,
+      participant: me,
+      payee: c.view.payees[me],
+      amount,
+      total: c.view.withdrawn[me],
+      expiry: 1_700_003_600n,
+      status: "executed",
+      paid: amount,
+      tx: this.tx(channelId, 56_000n),
+    };
+  }
+
   async withdraw(asset: Address): Promise<TxView> {
     this.calls.push(["withdraw", asset]);
     const credit = this.credits.get(asset) ?? 0n;
@@ -229,8 +257,11 @@ export class FakeNode implements NodeApi {
   }
 
   private rebalance(c: FakeChannel): void {
-    const { deposits, transferred } = c.view;
-    c.view.balances = [deposits[0] + transferred[1] - transferred[0], deposits[1] + transferred[0] - transferred[1]];
+    const { deposits, withdrawn, transferred } = c.view;
+    c.view.balances = [
+      deposits[0] - withdrawn[0] + transferred[1] - transferred[0],
+      deposits[1] - withdrawn[1] + transferred[0] - transferred[1],
+    ];
   }
 
   private tx(channelId: Hex, gasUsed: bigint): TxView {

@@ -8,6 +8,11 @@ import {
   MAX_PAYMENTS_PER_STATE,
   MAX_VERSION_GAP,
   LocksUnsupportedError,
+  UnknownWithdrawalError,
+  WithdrawalExpiryError,
+  WithdrawalParticipantError,
+  WithdrawalPendingError,
+  WithdrawalTotalError,
   decodeMessage,
   encodeMessage,
   payouts,
@@ -21,6 +26,7 @@ import {
   type PendingProposal,
   type SignIntent,
   type StateAck,
+  type WithdrawalProposal,
 } from "../../src/channel";
 import {
   ChannelFinalizedError,
@@ -45,8 +51,8 @@ import {
   WrongPayerError,
   WrongRoleError,
 } from "../../src/errors";
-import { paramsValue, stateValue } from "../../src/typedData";
-import type { Address, Hex, Params, Payment, State } from "../../src/types";
+import { paramsValue, stateValue, withdrawalValue } from "../../src/typedData";
+import type { Address, Hex, Params, Payment, State, Withdrawal } from "../../src/types";
 import { ETH, ZERO_HASH } from "../../src/types";
 import { hexOf } from "./arbitraries";
 import { PaymentLog } from "../../src/merkle";
@@ -1189,6 +1195,248 @@ describe("client Channel", function () {
     });
   });
 
+  describe("withdrawals while open (cash-out)", function () {
+    const NOW = 1_000_000n;
+    const WINDOW = 3_600n;
+
+    /** `who` cashes out `amount`: proposes, the other side countersigns, the proposer takes the ack. */
+    async function cashOut(sides: Sides, who: 0 | 1, amount: bigint, expiry = NOW + WINDOW) {
+      const proposal = await sides[who].proposeWithdrawal(amount, expiry);
+      const ack = await sides[1 - who]!.receiveWithdrawal(wire(proposal), NOW, WINDOW);
+      return sides[who].receiveWithdrawalAck(wire(ack));
+    }
+
+    /** A withdrawal proposal signed with participant `by`'s key, whatever it says. */
+    const forge = (side: Channel, by: 0 | 1, w: Withdrawal): WithdrawalProposal => ({
+      kind: "withdrawal",
+      withdrawal: w,
+      sig: KEYS[by].sign(side.hasher.withdrawalDigest(w)) as Hex,
+    });
+
+    /** What both sides count, to show a refusal changed nothing. */
+    const counts = (c: Channel) => ({
+      withdrawals: c.withdrawals,
+      pending: [c.withdrawnOrPending(0), c.withdrawnOrPending(1)],
+      withdrawable: [c.withdrawable(0), c.withdrawable(1)],
+      spendable: [c.spendable(0), c.spendable(1)],
+      payouts: c.payouts,
+    });
+
+    it("both sides count a signed withdrawal as spent in every balance, payments and further withdrawals included", async function () {
+      const sides = makePair([100n, 100n]);
+      await pay(sides, 0, 30n);
+      const signed = await cashOut(sides, 0, 50n);
+      expect(signed.withdrawal).to.deep.equal({ channelId: sides[0].id, participant: 0, total: 50n, expiry: NOW + WINDOW });
+      for (const side of sides) {
+        expect(side.withdrawals).to.deep.equal([{ withdrawal: signed.withdrawal, sigs: signed.sigs, status: "signed" }]);
+        expect(side.withdrawnOrPending(0)).to.equal(50n);
+        expect(side.withdrawable(0)).to.equal(20n);
+        expect(side.spendable(0)).to.equal(20n);
+        expect(side.payouts).to.deep.equal([20n, 130n]);
+        expect(side.withdrawn).to.deep.equal([0n, 0n]);
+      }
+      // Participant 0's own check, then participant 1's on a payment participant 0 signed anyway.
+      await expectRejected(sides[0].pay(21n), InsufficientFundsError);
+      await expectRejected(sides[0].proposeWithdrawal(21n, NOW + WINDOW), InsufficientFundsError);
+      const unaware = makePair([100n, 100n])[0];
+      await pay([unaware, makePair([100n, 100n])[1]], 0, 30n);
+      const before = counts(sides[1]);
+      await expectRejected(sides[1].receivePayment(wire(await unaware.pay(21n))), InsufficientFundsError);
+      expect(counts(sides[1])).to.deep.equal(before);
+      await pay(sides, 0, 20n);
+      expect(sides[1].withdrawable(0)).to.equal(0n);
+    });
+
+    it("a new withdrawal builds on the previous signed total, executed or not; the execution changes no balance", async function () {
+      const sides = makePair([100n, 100n]);
+      const first = await cashOut(sides, 1, 10n);
+      const second = await cashOut(sides, 1, 15n);
+      expect([first.withdrawal.total, second.withdrawal.total]).to.deep.equal([10n, 25n]);
+      const before = [counts(sides[0]).spendable, counts(sides[1]).spendable];
+      for (const side of sides) {
+        const executed = side.setWithdrawn([0n, 10n]);
+        expect(executed.map((r) => [r.withdrawal.total, r.status])).to.deep.equal([[10n, "executed"]]);
+        expect(side.withdrawals.map((r) => r.withdrawal.total)).to.deep.equal([25n]);
+        expect(side.withdrawnOrPending(1)).to.equal(25n);
+      }
+      expect([counts(sides[0]).spendable, counts(sides[1]).spendable]).to.deep.equal(before);
+      const third = await cashOut(sides, 1, 5n);
+      expect(third.withdrawal.total).to.equal(30n);
+      // The chain never goes back: a lower figure is ignored.
+      sides[0].setWithdrawn([0n, 0n]);
+      expect(sides[0].withdrawn).to.deep.equal([0n, 10n]);
+    });
+
+    it("a withdrawal not executed by its expiry is dropped on both sides and its amount counts again", async function () {
+      const sides = makePair([100n, 100n]);
+      const signed = await cashOut(sides, 0, 60n);
+      const expiry = signed.withdrawal.expiry;
+      for (const side of sides) {
+        // Valid while block.timestamp <= expiry.
+        expect(side.expireWithdrawals(expiry)).to.deep.equal([]);
+        expect(side.expireWithdrawals(expiry + 1n).map((r) => [r.withdrawal.total, r.status])).to.deep.equal([[60n, "expired"]]);
+        expect(side.withdrawals).to.deep.equal([]);
+        expect(side.spendable(0)).to.equal(100n);
+      }
+      // Built on the chain's total again, not on the expired one.
+      expect((await cashOut(sides, 0, 70n)).withdrawal.total).to.equal(70n);
+      // One executed before its expiry is not dropped: the chain's total is read first.
+      for (const side of sides) {
+        expect(side.setWithdrawn([70n, 0n]).map((r) => r.status)).to.deep.equal(["executed"]);
+        expect(side.expireWithdrawals(NOW + 10n * WINDOW)).to.deep.equal([]);
+        expect(side.spendable(0)).to.equal(30n);
+      }
+    });
+
+    it("the requester counts its own pending payments and requests, and what it proposed until the peer answers", async function () {
+      const sides = makePair([100n, 100n]);
+      await sides[1].requestPayment(40n);
+      await expectRejected(sides[1].proposeWithdrawal(61n, NOW + WINDOW), InsufficientFundsError);
+      const proposal = await sides[1].proposeWithdrawal(60n, NOW + WINDOW);
+      expect(sides[1].withdrawals.map((r) => r.status)).to.deep.equal(["proposed"]);
+      expect(sides[1].withdrawable(1)).to.equal(0n);
+      await expectRejected(sides[1].proposeWithdrawal(1n, NOW + WINDOW), WithdrawalPendingError);
+      await expectRejected(sides[1].requestPayment(1n), InsufficientFundsError);
+      // Refused by the peer: dropped, and the amount counts again.
+      expect((await sides[1].abandonWithdrawal(proposal.withdrawal.total))?.status).to.equal("refused");
+      expect(sides[1].withdrawable(1)).to.equal(60n);
+      // Participant 0 counts its pending proposals: its own payments out, not the payments in.
+      await sides[0].pay(30n);
+      const served = await sides[0].receiveRequest(wire(await sides[1].requestPayment(20n)));
+      expect(served.payment.payer).to.equal(1);
+      expect(sides[0].withdrawable(0)).to.equal(70n);
+      expect(sides[0].withdrawable(1)).to.equal(80n);
+      await expectRejected(sides[0].receiveWithdrawal(wire(forge(sides[0], 1, withdrawalOf(sides[0], 1, 81n))), NOW, WINDOW), InsufficientFundsError);
+    });
+
+    const withdrawalOf = (side: Channel, participant: 0 | 1, total: bigint, expiry = NOW + WINDOW): Withdrawal => ({
+      channelId: side.id,
+      participant,
+      total,
+      expiry,
+    });
+
+    // description, the proposal participant 0 gets (as if from participant 1), the error; the channel after 10 withdrawn by participant 1
+    const refusals: [string, (side: Channel) => WithdrawalProposal | unknown, Constructor][] = [
+      ["more than the balance", (c) => forge(c, 1, withdrawalOf(c, 1, 10n + 101n)), InsufficientFundsError],
+      ["a total not above the signed one", (c) => forge(c, 1, withdrawalOf(c, 1, 10n)), WithdrawalTotalError],
+      ["a total below the signed one", (c) => forge(c, 1, withdrawalOf(c, 1, 5n)), WithdrawalTotalError],
+      ["participant 0's withdrawal", (c) => forge(c, 1, withdrawalOf(c, 0, 20n)), WithdrawalParticipantError],
+      ["an expiry already passed", (c) => forge(c, 1, withdrawalOf(c, 1, 20n, NOW)), WithdrawalExpiryError],
+      ["an expiry too far ahead", (c) => forge(c, 1, withdrawalOf(c, 1, 20n, NOW + WINDOW + 1n)), WithdrawalExpiryError],
+      ["another channel", (c) => forge(c, 1, { ...withdrawalOf(c, 1, 20n), channelId: refOf(9) }), WrongChannelError],
+      ["participant 0's own signature", (c) => forge(c, 0, withdrawalOf(c, 1, 20n)), InvalidSignatureError],
+      ["a signature of another withdrawal", (c) => ({ ...forge(c, 1, withdrawalOf(c, 1, 21n)), withdrawal: withdrawalOf(c, 1, 20n) }), InvalidSignatureError],
+      ["a malformed total", (c) => ({ ...(wire(forge(c, 1, withdrawalOf(c, 1, 20n))) as object), withdrawal: { ...withdrawalOf(c, 1, 20n), total: "-1" } }), MalformedMessageError],
+    ];
+    for (const [description, make, type] of refusals) {
+      it(`refuses to countersign ${description} (${type.name}), and changes nothing`, async function () {
+        const sides = makePair([100n, 100n]);
+        await cashOut(sides, 1, 10n);
+        const before = counts(sides[0]);
+        await expectRejected(sides[0].receiveWithdrawal(make(sides[0]), NOW, WINDOW), type);
+        expect(counts(sides[0])).to.deep.equal(before);
+      });
+    }
+
+    it("refuses an amount of 0, a final channel, and an acknowledgement it did not ask for", async function () {
+      const sides = makePair([100n, 100n]);
+      await expectRejected(sides[0].proposeWithdrawal(0n, NOW + WINDOW), InvalidAmountError);
+      await expectRejected(sides[0].proposeWithdrawal(-1n, NOW + WINDOW), InvalidAmountError);
+      const proposal = await sides[0].proposeWithdrawal(10n, NOW + WINDOW);
+      const ack = await sides[1].receiveWithdrawal(wire(proposal), NOW, WINDOW);
+      await expectRejected(sides[0].receiveWithdrawalAck({ ...ack, total: 11n }), UnknownWithdrawalError);
+      await expectRejected(sides[0].receiveWithdrawalAck({ ...ack, sig: flipNibble(ack.sig, 10) }), InvalidSignatureError);
+      expect(sides[0].withdrawals.map((r) => r.status)).to.deep.equal(["proposed"]);
+      await sides[0].receiveWithdrawalAck(ack);
+      await expectRejected(sides[0].receiveWithdrawalAck(ack), UnknownWithdrawalError);
+      await close(sides, 0);
+      await expectRejected(sides[0].proposeWithdrawal(1n, NOW + WINDOW), ChannelFinalizedError);
+      await expectRejected(sides[1].receiveWithdrawal(wire(forge(sides[1], 0, withdrawalOf(sides[1], 0, 20n))), NOW, WINDOW), ChannelFinalizedError);
+    });
+
+    it("the store hook sees every withdrawal before its signature leaves; a failing hook signs nothing and changes nothing", async function () {
+      const seen: [0 | 1, string, bigint][] = [];
+      const fail = { on: false };
+      const hook = (me: 0 | 1): ChannelHooks => ({
+        onWithdrawal: (record) => {
+          if (fail.on) throw new Error("disk full");
+          seen.push([me, record.status, record.withdrawal.total]);
+        },
+      });
+      const sides = makePair([100n, 100n], ["native", "native"], [hook(0), hook(1)]);
+      await cashOut(sides, 0, 10n);
+      expect(seen).to.deep.equal([
+        [0, "proposed", 10n],
+        [1, "signed", 10n],
+        [0, "signed", 10n],
+      ]);
+      fail.on = true;
+      const before = counts(sides[1]);
+      let caught: unknown;
+      try {
+        await sides[0].proposeWithdrawal(5n, NOW + WINDOW);
+      } catch (error) {
+        caught = error;
+      }
+      expect((caught as Error).message).to.equal("disk full");
+      expect(sides[0].withdrawals.map((r) => r.withdrawal.total)).to.deep.equal([10n]);
+      fail.on = false;
+      const proposal = await sides[0].proposeWithdrawal(5n, NOW + WINDOW);
+      fail.on = true;
+      const refused = await sides[1].receiveWithdrawal(wire(proposal), NOW, WINDOW).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      expect((refused as Error).message).to.equal("disk full");
+      expect(counts(sides[1])).to.deep.equal(before);
+    });
+
+    it("after a reconnect: adopts what the peer holds signed, drops own proposals it never signed, refuses forged ones", async function () {
+      const sides = makePair([100n, 100n]);
+      // Participant 1's answer to this proposal was lost: participant 0 still counts it as proposed.
+      const lost = await sides[0].proposeWithdrawal(10n, NOW + WINDOW);
+      await sides[1].receiveWithdrawal(wire(lost), NOW, WINDOW);
+      const held = await sides[1].signedWithdrawals();
+      expect(held.map((w) => w.withdrawal.total)).to.deep.equal([10n]);
+      const forged = { ...held[0]!, withdrawal: { ...held[0]!.withdrawal, total: 99n } };
+      await expectRejected(sides[0].syncWithdrawals([forged]), InvalidSignatureError);
+      expect(sides[0].withdrawals.map((r) => r.status)).to.deep.equal(["proposed"]);
+      const changed = await sides[0].syncWithdrawals(held);
+      expect(changed.map((r) => [r.withdrawal.total, r.status])).to.deep.equal([[10n, "signed"]]);
+      expect(sides[0].withdrawals).to.deep.equal(sides[1].withdrawals);
+      expect(await sides[0].syncWithdrawals(held)).to.deep.equal([]);
+      // A proposal participant 1 never received: dropped, its amount counts again.
+      await sides[0].proposeWithdrawal(5n, NOW + WINDOW);
+      expect(sides[0].withdrawnOrPending(0)).to.equal(15n);
+      const dropped = await sides[0].syncWithdrawals(await sides[1].signedWithdrawals());
+      expect(dropped.map((r) => [r.withdrawal.total, r.status])).to.deep.equal([[15n, "refused"]]);
+      expect(sides[0].withdrawnOrPending(0)).to.equal(10n);
+      // A proposal made after the peer was asked may still be on its way to it: kept.
+      const asked = sides[0].withdrawals.filter((r) => r.status === "proposed").map((r) => r.withdrawal.total);
+      const later = await sides[0].proposeWithdrawal(7n, NOW + WINDOW);
+      expect(await sides[0].syncWithdrawals(await sides[1].signedWithdrawals(), asked)).to.deep.equal([]);
+      expect(sides[0].withdrawals.map((r) => [r.withdrawal.total, r.status])).to.deep.equal([
+        [10n, "signed"],
+        [later.withdrawal.total, "proposed"],
+      ]);
+    });
+
+    it("a channel rebuilt from its snapshot keeps counting its live withdrawals; a concluded channel voids them", async function () {
+      const sides = makePair([100n, 100n]);
+      await pay(sides, 0, 5n);
+      await cashOut(sides, 0, 10n);
+      await sides[1].proposeWithdrawal(20n, NOW + WINDOW);
+      const restored = ([0, 1] as const).map(
+        (me) => new Channel({ params: PARAMS, me, signer: KEYS[me], chainId: CHAIN_ID, adjudicator: ADJUDICATOR, restore: sides[me].snapshot() }),
+      );
+      for (const me of [0, 1] as const) expect(counts(restored[me]!)).to.deep.equal(counts(sides[me]));
+      expect(restored[1]!.withdrawals.map((r) => r.status)).to.deep.equal(["signed", "proposed"]);
+      expect(restored[0]!.voidWithdrawals().map((r) => r.status)).to.deep.equal(["void"]);
+      expect(restored[0]!.spendable(0)).to.equal(95n);
+    });
+  });
+
   describe("payees apart from the signing keys", function () {
     async function fixture() {
       const adjudicator = await ethers.deployContract("Adjudicator");
@@ -1198,13 +1446,19 @@ describe("client Channel", function () {
       const params: Params = { ...PARAMS, payees: [payee0!.address as Address, payee1!.address as Address], nonce: 1n };
       await adjudicator.deposit(paramsValue(params) as never, 0, 100n, { value: 100n });
       await adjudicator.deposit(paramsValue(params) as never, 1, 100n, { value: 100n });
+      return { adjudicator, params, chainId, address };
+    }
+
+    /** The chain's snapshot is shared between tests, the two sides are new for each. */
+    async function channelOnChain() {
+      const { adjudicator, params, chainId, address } = await loadFixture(fixture);
       const common = { params, chainId, adjudicator: address, deposits: [100n, 100n] as const };
       const sides = [new Channel({ ...common, me: 0, signer: KEYS[0] }), new Channel({ ...common, me: 1, signer: KEYS[1] })] as const;
       return { adjudicator, params, sides };
     }
 
     it("the keys sign, the final state closes on chain, and the payees are paid", async function () {
-      const { adjudicator, params, sides } = await loadFixture(fixture);
+      const { adjudicator, params, sides } = await channelOnChain();
       await pay(sides, 1, 40n);
       await pay(sides, 0, 15n);
       await close(sides, 1);
@@ -1214,6 +1468,28 @@ describe("client Channel", function () {
       const after = await Promise.all(params.payees.map((p) => ethers.provider.getBalance(p)));
       expect([after[0]! - before[0]!, after[1]! - before[1]!]).to.deep.equal(sides[0].payouts);
       expect(sides[0].payouts).to.deep.equal([100n + 40n - 15n, 100n - 40n + 15n]);
+    });
+
+    it("a withdrawal both signed pays the payee on chain exactly its amount, and the close pays what the sides counted", async function () {
+      const { adjudicator, params, sides } = await channelOnChain();
+      await pay(sides, 1, 40n);
+      const { timestamp } = (await ethers.provider.getBlock("latest"))!;
+      const now = BigInt(timestamp);
+      const proposal = await sides[0].proposeWithdrawal(70n, now + 600n);
+      const signed = await sides[0].receiveWithdrawalAck(wire(await sides[1].receiveWithdrawal(wire(proposal), now, 3_600n)));
+      const before = await ethers.provider.getBalance(params.payees[0]);
+      await expect(adjudicator.partialWithdraw(paramsValue(params) as never, withdrawalValue(signed.withdrawal) as never, [...signed.sigs]))
+        .to.emit(adjudicator, "PartiallyWithdrawn")
+        .withArgs(sides[0].id, 0, 70n, 70n);
+      expect((await ethers.provider.getBalance(params.payees[0])) - before).to.equal(70n);
+      for (const side of sides) expect(side.setWithdrawn([70n, 0n]).map((r) => r.status)).to.deep.equal(["executed"]);
+      await pay(sides, 0, 70n);
+      await expectRejected(sides[0].pay(1n), InsufficientFundsError);
+      await close(sides, 0);
+      const { state, sigs } = sides[0].latest;
+      const tx = adjudicator.close(paramsValue(params) as never, stateValue(state) as never, [...sigs]);
+      await expect(tx).to.emit(adjudicator, "Closed").withArgs(sides[0].id, state.version, sides[0].payouts);
+      expect(sides[0].payouts).to.deep.equal([0n, 100n + 100n - 70n]);
     });
   });
 });

@@ -17,11 +17,29 @@ describe("the demo (npm start) with small numbers, checked against the chain", f
     await chain?.stop();
   });
 
-  it("makes every payment: 25 orders per customer and a refund every 20th", function () {
+  it("makes every payment: 25 orders per customer and a refund every 20th, and 3 orders after the cash-out", function () {
     expect(report.payments.failed).to.equal(0);
-    expect(report.payments.toAlice).to.equal(3 * 25);
+    expect(report.payments.toAlice).to.equal(3 * 25 + 3);
     expect(report.payments.refunds).to.equal(3 * 1);
-    expect(report.payments.total).to.equal(78);
+    expect(report.payments.total).to.equal(81);
+  });
+
+  it("cashes out half of Alice's takings to her treasury while the channel stays open, exactly, in one transaction", async function () {
+    const { cashOut } = report;
+    expect(cashOut.exact).to.equal(true);
+    expect(cashOut.amount).to.be.greaterThan(0n);
+    const driver = new AdjudicatorDriver(report.contracts.adjudicator, chain.provider);
+    const events = (await driver.events({ fromBlock: report.chain.firstBlock, channelId: cashOut.channelId, names: ["PartiallyWithdrawn"] })).filter(
+      (e) => e.name === "PartiallyWithdrawn",
+    );
+    expect(events.map((e) => e.name === "PartiallyWithdrawn" && [e.participant, e.amount, e.total, e.transactionHash])).to.deep.equal([
+      [0, cashOut.amount, cashOut.amount, cashOut.transaction],
+    ]);
+    const receipt = await chain.provider.getTransactionReceipt(cashOut.transaction);
+    expect(receipt!.blockNumber).to.be.lessThan(report.chain.lastBlock);
+    const token = MockERC20__factory.connect(report.contracts.token, chain.provider);
+    const at = (block: number) => (cashOut.asset === "ETH" ? chain.provider.getBalance(report.treasury, block) : token.balanceOf(report.treasury, { blockTag: block }));
+    expect((await at(receipt!.blockNumber)) - (await at(receipt!.blockNumber - 1))).to.equal(cashOut.amount);
   });
 
   it("counts exactly the parties' transactions and their gas", async function () {
@@ -53,14 +71,16 @@ describe("the demo (npm start) with small numbers, checked against the chain", f
     for (const b of usdc) expect(await token.balanceOf(b.address)).to.be.greaterThan(0n);
   });
 
-  it("pays Alice's side of every channel to her treasury, exactly her payouts, and nothing to her node's address", async function () {
+  it("pays Alice's side of every channel to her treasury, exactly her payouts and her cash-out, and nothing to her node's address", async function () {
     const driver = new AdjudicatorDriver(report.contracts.adjudicator, chain.provider);
     const token = MockERC20__factory.connect(report.contracts.token, chain.provider);
     const concluded = (await driver.events({ fromBlock: report.chain.firstBlock, names: ["Closed", "Settled"] })).filter(
       (e) => (e.name === "Closed" || e.name === "Settled") && report.channelIds.includes(e.channelId),
     );
     expect(concluded.length).to.equal(report.channelIds.length);
-    const paid = { eth: 0n, usdc: 0n };
+    // The treasury's payouts at the closes and settlement, and the cash-out.
+    const paid = { eth: 0n, usdc: report.cashOut.asset === "USDC" ? report.cashOut.amount : 0n };
+    if (report.cashOut.asset === "ETH") paid.eth += report.cashOut.amount;
     for (const e of concluded) {
       if (e.name !== "Closed" && e.name !== "Settled") continue;
       // The first channel is the ETH one.

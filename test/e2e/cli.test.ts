@@ -1,8 +1,9 @@
 /**
  * End to end, scenario 5: the `sluice` command line (`node bin/sluice.js`, a process per command)
  * against two running node processes on a `hardhat node`: status, channels, pay with a human
- * amount and --ref, payments, close, prove after the close (verified on chain), and the error
- * messages for an unknown channel, an amount in the wrong unit, and no node running.
+ * amount and --ref, payments, cash-out while open, close, prove after the close (verified on
+ * chain), and the error messages for an unknown channel, an amount in the wrong unit, and no node
+ * running.
  */
 import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -109,6 +110,18 @@ describe("e2e: the sluice CLI against running nodes", function () {
     expect(backPayment).to.deep.include({ seq: "1", payer: 1, amount: "1", ref: keccakText("order-124") });
     expect(dollars.code, dollars.stderr).to.equal(0);
     expect(dollars.stdout).to.match(/paid 12\.5 USDC/);
+
+    // Bob cashes out 100 USDC from the open channel: his address receives exactly that.
+    const before = await cluster.token!.balanceOf(bob.address);
+    const cashed = await sluice("cash-out", usdc.channelId, "100", "USDC", "--datadir", datadirB);
+    expect(cashed.code, cashed.stderr).to.equal(0);
+    expect(cashed.stdout).to.match(new RegExp(`^cashed out 100 USDC from ${usdc.channelId} to your payee ${bob.address.toLowerCase()}: transaction 0x[0-9a-f]{64}`));
+    expect((await cluster.token!.balanceOf(bob.address)) - before).to.equal(100n * USDC);
+    const shown = await sluice("channel", usdc.channelId, "--datadir", datadirB);
+    expect(shown.stdout).to.match(/cashed out\s+you 100 USDC, peer 0 USDC/);
+    const tooMuch = await sluice("cash-out", usdc.channelId, "400", "--datadir", datadirB, "--json");
+    expect(tooMuch.code).to.equal(1);
+    expect(JSON.parse(tooMuch.stdout).error.code).to.equal("INSUFFICIENT_FUNDS");
 
     // What the nodes stored: exact base units, the hashed references.
     const ethPayments = await alice.process.api.payments(eth.channelId, {});

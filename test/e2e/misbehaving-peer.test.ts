@@ -11,12 +11,12 @@
 import { randomBytes } from "node:crypto";
 import { expect } from "chai";
 import { SigningKey, hexlify } from "ethers";
-import { Channel, MAX_VERSION_GAP, encodeMessage, type PaymentProposal } from "../../src/channel";
+import { Channel, MAX_VERSION_GAP, encodeMessage, type PaymentProposal, type WithdrawalProposal } from "../../src/channel";
 import { KeySigner, channelId as channelIdOf } from "../../src/crypto";
 import { decodeOpenReply, encodeOpenTerms, encodeSyncReply, paramsOf, type OpenTerms } from "../../src/node/protocol";
 import { keyIdentity } from "../../src/node/transport";
 import type { ChannelView, PaymentView } from "../../src/node/api/types";
-import { ETH, type Address, type Hex, type Params } from "../../src/types";
+import { ETH, type Address, type Hex, type Params, type Withdrawal } from "../../src/types";
 import { ETHER, allPayments, logsOf, openFunded, sleep, startCluster, waitFor, type Cluster, type ClusterNode } from "./helpers/cluster";
 import { RawPeer, type ErrorBody } from "./helpers/rawPeer";
 
@@ -111,6 +111,17 @@ describe("e2e: a misbehaving peer", function () {
       adjudicator,
       restore: { ...snapshot, signedVersion: change.signedVersion ?? snapshot.signedVersion, deposits: change.deposits ?? snapshot.deposits },
     });
+  }
+
+  /** The chain's time: the latest block's timestamp. */
+  async function chainTime(): Promise<bigint> {
+    return BigInt((await cluster.chain.provider.getBlock("latest"))!.timestamp);
+  }
+
+  /** A withdrawal of the attacker's channel, changed as asked, signed with the attacker's key. */
+  async function forgedWithdrawal(change: Partial<Withdrawal>): Promise<WithdrawalProposal> {
+    const withdrawal: Withdrawal = { channelId, participant: 0, total: 1_000n, expiry: (await chainTime()) + 600n, ...change };
+    return { kind: "withdrawal", withdrawal, sig: new KeySigner(evilKey).sign(channel.hasher.withdrawalDigest(withdrawal)) as Hex };
   }
 
   async function storedOf(node: ClusterNode) {
@@ -389,6 +400,40 @@ describe("e2e: a misbehaving peer", function () {
         },
         code: "UNREQUESTED_PAYMENT",
         message: /a payment by participant 1 must answer its request/,
+      },
+      {
+        description: "a withdrawal above the proposer's balance",
+        send: async () => {
+          const rich = variant({ deposits: [100n * ETHER, ETHER / 2n] });
+          const proposal = await rich.proposeWithdrawal(2n * ETHER, (await chainTime()) + 600n);
+          return evil.refused("channel", { channelId, message: encodeMessage(proposal) });
+        },
+        code: "INSUFFICIENT_FUNDS",
+        message: /participant 0 can't withdraw 2000000000000000000: only 999999999999999700 available/,
+      },
+      {
+        description: "a withdrawal of the node's own share, signed by the proposer",
+        send: async () => evil.refused("channel", { channelId, message: encodeMessage(await forgedWithdrawal({ participant: 1 })) }),
+        code: "WITHDRAWAL_PARTICIPANT",
+        message: /a withdrawal for participant 1: only participant 0 may ask for its own/,
+      },
+      {
+        description: "a withdrawal that has expired",
+        send: async () => evil.refused("channel", { channelId, message: encodeMessage(await forgedWithdrawal({ expiry: 1n })) }),
+        code: "WITHDRAWAL_EXPIRY",
+        message: /withdrawal expiry 1 is not after/,
+      },
+      {
+        description: "a withdrawal acknowledgement sent as a request",
+        send: () => evil.refused("channel", { channelId, message: { kind: "withdrawal-ack", total: "1", sig: bobSig } }),
+        code: "SLUICE",
+        message: /acknowledgements travel as replies/,
+      },
+      {
+        description: "the withdrawals of the node's channel with alice",
+        send: () => evil.refused("withdrawals", { channelId: real.channelId }),
+        code: "NOT_YOUR_CHANNEL",
+        message: /is not shared with/,
       },
       {
         description: "a valid frame for the node's channel with alice",

@@ -37,7 +37,10 @@ import {
   type ApiServer,
 } from "../../src/node/api";
 import type { NodeApi } from "../../src/node/api/types";
-import { channelView, paymentView, proofView, txView, nodeInfo, WireFormatError } from "../../src/node/api/wire";
+import { cashOutView, channelView, paymentView, proofView, txView, nodeInfo, WireFormatError } from "../../src/node/api/wire";
+import { WithdrawalExpiryError, WithdrawalPendingError } from "../../src/channel";
+import { ChannelStatusError } from "../../src/node/node";
+import { PeerOfflineError } from "../../src/node/session";
 import { StoreOpenError, UnknownChannelError } from "../../src/node/store/errors";
 import { ConnectFailedError, RemoteError } from "../../src/node/transport/errors";
 import { ETH, type Hex } from "../../src/types";
@@ -108,6 +111,7 @@ function failingNode(error: unknown): NodeApi {
     close: fail,
     challenge: fail,
     settle: fail,
+    cashOut: fail,
     withdraw: fail,
     prove: fail,
   };
@@ -305,8 +309,15 @@ describe("local HTTP API", function () {
       expect(settled.blockNumber).to.equal(fake.blockNumber);
       expect((await client.prove(id, 0n)).verifiedOnChain).to.equal(true);
 
-      const second = await client.openChannel({ peer: PEER, peerUrl: "wss://peer.example/sluice", asset: ETH, deposit: 10n });
+      const second = await client.openChannel({ peer: PEER, peerUrl: "wss://peer.example/sluice", asset: ETH, deposit: 10n, payee: USDC });
       expect(second.challengePeriod).to.equal(86_400n);
+      expect(second.payees).to.deep.equal([USDC, PEER]);
+      const cashed = await client.cashOut(second.channelId, 4n);
+      expect(cashed).to.deep.include({ channelId: second.channelId, participant: 0, payee: USDC, amount: 4n, total: 4n, status: "executed", paid: 4n });
+      expect(cashed.tx?.gasUsed).to.equal(56_000n);
+      expect((await client.channel(second.channelId)).withdrawn).to.deep.equal([4n, 0n]);
+      const tooMuch = await client.cashOut(second.channelId, 7n).catch((e: unknown) => e);
+      expect([(tooMuch as ApiError).code, (tooMuch as ApiError).status]).to.deep.equal(["INSUFFICIENT_FUNDS", 409]);
       const closed = await client.close(second.channelId);
       expect(closed).to.deep.include({ channelId: second.channelId, gasUsed: 61_000n });
 
@@ -329,6 +340,10 @@ describe("local HTTP API", function () {
         status: "disputed" as const,
         deposits: [M, M - 1n] as [bigint, bigint],
         withdrawn: [M - 2n, 1n] as [bigint, bigint],
+        withdrawals: [
+          { participant: 0 as const, total: M, amount: 2n, expiry: MAX_UINT64, status: "signed" as const },
+          { participant: 1 as const, total: 2n, amount: 1n, expiry: 0n, status: "proposed" as const },
+        ],
         version: MAX_UINT64,
         transferred: [M, 0n] as [bigint, bigint],
         balances: [0n, M] as [bigint, bigint],
@@ -344,6 +359,11 @@ describe("local HTTP API", function () {
       expect(proofView.decode(JSON.parse(JSON.stringify(proofView.encode(proof))), "")).to.deep.equal(proof);
       const tx = { hash: hash("t"), blockNumber: MAX_UINT64, gasUsed: M };
       expect(txView.decode(JSON.parse(JSON.stringify(txView.encode(tx))), "")).to.deep.equal(tx);
+      const cashOut = { channelId: hash("c"), participant: 1 as const, payee: BIG, amount: M, total: M, expiry: MAX_UINT64, status: "executed" as const, paid: M, tx };
+      expect(cashOutView.decode(JSON.parse(JSON.stringify(cashOutView.encode(cashOut))), "")).to.deep.equal(cashOut);
+      const unexecuted = { ...cashOut, status: "signed" as const, paid: undefined, tx: undefined, reason: "ChannelChallenged" };
+      const { paid: _paid, tx: _tx, ...rest } = unexecuted;
+      expect(cashOutView.decode(JSON.parse(JSON.stringify(cashOutView.encode(unexecuted))), "")).to.deep.equal(rest);
       const info = { address: PEER, chainId: M, adjudicator: USDC, peerUrl: "ws://a:1", blockNumber: 0n, channels: 0 };
       expect(nodeInfo.decode(JSON.parse(JSON.stringify(nodeInfo.encode(info))), "")).to.deep.equal(info);
       expect(() => channelView.decode({ ...(encoded as object), extra: 1 }, "")).to.throw(WireFormatError, /extra: unknown field/);
@@ -364,6 +384,10 @@ describe("local HTTP API", function () {
       ["InvalidAmountError", new InvalidAmountError(0n), 400, "INVALID_AMOUNT", { amount: "0" }],
       ["ChannelFinalizedError", new ChannelFinalizedError(hash("x")), 409, "CHANNEL_FINALIZED", { channelId: hash("x") }],
       ["WrongRoleError", new WrongRoleError(1, "pay"), 409, "WRONG_ROLE", { participant: 1, operation: "pay" }],
+      ["PeerOfflineError", new PeerOfflineError(PEER), 409, "PEER_OFFLINE", { peer: PEER }],
+      ["ChannelStatusError", new ChannelStatusError(hash("x"), "closed", "cash out"), 409, "CHANNEL_STATUS", { channelId: hash("x"), status: "closed" }],
+      ["WithdrawalPendingError", new WithdrawalPendingError(7n), 409, "WITHDRAWAL_PENDING", { total: "7" }],
+      ["WithdrawalExpiryError", new WithdrawalExpiryError(1n, 2n, 3n), 409, "WITHDRAWAL_EXPIRY", { expiry: "1", after: "2", latest: "3" }],
       ["ConnectFailedError", new ConnectFailedError("ws://127.0.0.1:1"), 502, "PEER_UNREACHABLE", { url: "ws://127.0.0.1:1" }],
       ["RemoteError", new RemoteError("INSUFFICIENT_FUNDS", "only 3"), 502, "PEER_ERROR", { peerCode: "INSUFFICIENT_FUNDS", detail: "only 3" }],
       ["StoreOpenError", new StoreOpenError("/data/x.db", "not a database"), 500, "STORE_OPEN", { path: "/data/x.db" }],

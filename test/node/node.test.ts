@@ -6,8 +6,8 @@ import { HDNodeWallet, Mnemonic, type Wallet } from "ethers";
 import { ethers, network } from "hardhat";
 import { deployAdjudicator, DEV_MNEMONIC } from "../../src/chain";
 import { MAX_PAYMENTS_PER_STATE } from "../../src/channel";
-import { InvalidArgumentError } from "../../src/errors";
-import { SluiceNode, type NodeOptions } from "../../src/node/node";
+import { InsufficientFundsError, InvalidAmountError, InvalidArgumentError } from "../../src/errors";
+import { ChannelStatusError, SluiceNode, UnknownChannelIdError, type NodeOptions } from "../../src/node/node";
 import { decodeSyncReply, encodeSyncReply } from "../../src/node/protocol";
 import { PeerOfflineError, VERSION_RESERVATION, type ChannelSession } from "../../src/node/session";
 import { ETH, type Address, type Hex } from "../../src/types";
@@ -250,6 +250,132 @@ describe("SluiceNode (two nodes in one process, embedded chain)", function () {
     const after = await Promise.all(payees.map((p) => ethers.provider.getBalance(p)));
     expect([after[0]! - before[0]!, after[1]! - before[1]!]).to.deep.equal([10n ** 18n - 1_000n, 1_000n]);
     expect((await driver.channelStatus(opened.channelId)).mode).to.equal(3);
+  });
+
+  describe("cash-out while open", function () {
+    /** A channel of two nodes with 1 ETH on each side, seen open by both. */
+    async function funded(extra: Partial<NodeOptions> = {}, bobExtra: Partial<NodeOptions> = {}) {
+      const nodesAndDriver = await twoNodes(extra, bobExtra);
+      const { alice, bob } = nodesAndDriver;
+      const { channelId } = await alice.openChannel({ peer: bob.address, peerUrl: bob.peerUrl, asset: ETH, deposit: 10n ** 18n });
+      await waitFor(async () => (await bob.channels()).length === 1);
+      await bob.deposit(channelId, 10n ** 18n);
+      await waitFor(async () => (await alice.channel(channelId)).deposits[1] === 10n ** 18n);
+      return { ...nodesAndDriver, channelId };
+    }
+
+    async function rejection(promise: Promise<unknown>): Promise<unknown> {
+      return promise.then(
+        () => expect.fail("expected a rejection"),
+        (error: unknown) => error,
+      );
+    }
+
+    it("pays the payee exactly the amount on chain, counts it on both sides, for either participant; bad input changes nothing", async function () {
+      const [, , , carol] = await ethers.getSigners();
+      const { alice, bob, driver, channelId } = await funded({}, { payee: carol!.address as Address });
+      await alice.pay(channelId, 300n, ref("a"));
+      const before = await ethers.provider.getBalance(carol!.address);
+      const cashed = await bob.cashOut(channelId, 10n ** 17n);
+      expect(cashed).to.deep.include({ channelId, participant: 1, payee: carol!.address.toLowerCase(), amount: 10n ** 17n, total: 10n ** 17n, status: "executed", paid: 10n ** 17n });
+      expect((await ethers.provider.getBalance(carol!.address)) - before).to.equal(10n ** 17n);
+      const events = await driver.events({ channelId, names: ["PartiallyWithdrawn"] });
+      expect(events.map((e) => e.name === "PartiallyWithdrawn" && [e.participant, e.amount, e.total])).to.deep.equal([[1, 10n ** 17n, 10n ** 17n]]);
+      expect(events[0]!.transactionHash.toLowerCase()).to.equal(cashed.tx!.hash.toLowerCase());
+      await waitFor(async () => (await alice.channel(channelId)).withdrawn[1] === 10n ** 17n);
+      for (const node of [alice, bob]) {
+        const view = await node.channel(channelId);
+        expect(view.withdrawn).to.deep.equal([0n, 10n ** 17n]);
+        expect(view.withdrawals).to.deep.equal([]);
+        expect(view.balances).to.deep.equal([10n ** 18n - 300n, 10n ** 18n + 300n - 10n ** 17n]);
+      }
+      expect(bob.store.withdrawals(channelId).map((w) => [w.status, w.txHash])).to.deep.equal([["executed", cashed.tx!.hash]]);
+      expect(alice.store.withdrawals(channelId).map((w) => w.status)).to.deep.equal(["executed"]);
+      // Participant 0 too, building on nothing of its own.
+      expect((await alice.cashOut(channelId, 5n)).total).to.equal(5n);
+
+      // Bad input: a typed error, nothing stored or counted.
+      const views = async () => Promise.all([alice.channel(channelId), bob.channel(channelId)]);
+      const snapshot = await views();
+      const rows: [string, () => Promise<unknown>, abstract new (...args: never[]) => Error][] = [
+        ["amount 0", () => alice.cashOut(channelId, 0n), InvalidAmountError],
+        ["above the balance", () => alice.cashOut(channelId, 10n ** 18n - 300n - 5n + 1n), InsufficientFundsError],
+        ["an unknown channel", () => alice.cashOut(ref("no such channel"), 1n), UnknownChannelIdError],
+      ];
+      for (const [what, call, type] of rows) expect(await rejection(call()), what).to.be.instanceOf(type);
+      expect(await views()).to.deep.equal(snapshot);
+      expect(alice.store.withdrawals(channelId)).to.have.length(2);
+
+      // The peer offline, then the channel closed.
+      await bob.stop();
+      nodes.splice(nodes.indexOf(bob), 1);
+      await waitFor(async () => !(alice as unknown as { connections: Map<string, unknown> }).connections.has(bob.address.toLowerCase()));
+      expect(await rejection(alice.cashOut(channelId, 1n))).to.be.instanceOf(PeerOfflineError);
+      expect(await alice.channel(channelId)).to.deep.equal(snapshot[0]);
+      alice.store.setStatus(channelId, "closed");
+      expect(await rejection(alice.cashOut(channelId, 1n))).to.be.instanceOf(ChannelStatusError);
+    });
+
+    it("a withdrawal signed before a crash is counted after the restart and executed once; one never executed expires and counts again", async function () {
+      const crash = {
+        afterWithdrawalSigned: () => {
+          throw new Error("crashed after signing");
+        },
+      };
+      // Alice's watcher polls rarely: in-process, only her node's start may execute what she signed before the "crash".
+      const { alice, bob, driver, channelId } = await funded({ testHooks: crash, pollMs: 60_000 }, { pollMs: 50 });
+      const crashed = await rejection(alice.cashOut(channelId, 4n * 10n ** 17n));
+      expect((crashed as Error).message).to.equal("crashed after signing");
+      for (const node of [alice, bob]) {
+        expect((await node.channel(channelId)).withdrawals.map((w) => [w.participant, w.amount, w.status])).to.deep.equal([[0, 4n * 10n ** 17n, "signed"]]);
+      }
+      expect(await rejection(alice.pay(channelId, 6n * 10n ** 17n + 1n, ref("too much")))).to.be.instanceOf(InsufficientFundsError);
+
+      /** Alice's node again on her store; a long poll, so that only its start checks the withdrawals. */
+      const restart = async (previous: SluiceNode, extra: Partial<NodeOptions>) => {
+        await previous.stop();
+        nodes.splice(nodes.indexOf(previous), 1);
+        const node = new SluiceNode({ privateKey: devKey(1), provider: ethers.provider, adjudicator: driver.address, storePath: path.join(dir, "node1", "store.sqlite"), ...extra });
+        nodes.push(node);
+        await node.start();
+        return node;
+      };
+      const before = await ethers.provider.getBalance(alice.address);
+      const again = await restart(alice, { pollMs: 60_000, withdrawalWindow: 60n, testHooks: crash });
+      await waitFor(async () => (await driver.channelStatus(channelId)).withdrawn[0] === 4n * 10n ** 17n);
+      await waitFor(async () => (await bob.channel(channelId)).withdrawals.length === 0 && (await again.channel(channelId)).withdrawals.length === 0);
+      const events = await driver.events({ channelId, names: ["PartiallyWithdrawn"] });
+      expect(events).to.have.length(1);
+      const receipt = await ethers.provider.getTransactionReceipt(events[0]!.transactionHash);
+      expect((await ethers.provider.getBalance(alice.address)) - before + receipt!.gasUsed * receipt!.gasPrice).to.equal(4n * 10n ** 17n);
+
+      // Signed, then a crash, and the node stays down past the expiry: both sides drop it and count the amount again.
+      await waitFor(async () => (await again.channel(channelId)).withdrawn[0] === 4n * 10n ** 17n);
+      expect((crashed as Error).message).to.equal((await rejection(again.cashOut(channelId, 10n ** 17n)) as Error).message);
+      const third = again.store.withdrawals(channelId, { live: true });
+      expect(third.map((w) => [w.withdrawal.total, w.status])).to.deep.equal([[5n * 10n ** 17n, "signed"]]);
+      await again.stop();
+      nodes.splice(nodes.indexOf(again), 1);
+      await network.provider.send("evm_increaseTime", [61]);
+      await network.provider.send("evm_mine", []);
+      await waitFor(async () => (await bob.channel(channelId)).withdrawals.length === 0);
+      const last = new SluiceNode({ privateKey: devKey(1), provider: ethers.provider, adjudicator: driver.address, storePath: path.join(dir, "node1", "store.sqlite"), pollMs: 50 });
+      nodes.push(last);
+      await last.start();
+      expect((await last.channel(channelId)).withdrawals).to.deep.equal([]);
+      for (const node of [last, bob]) expect(node.store.withdrawals(channelId).map((w) => w.status)).to.deep.equal(["executed", "expired"]);
+      expect(await driver.events({ channelId, names: ["PartiallyWithdrawn"] })).to.have.length(1);
+      expect((await driver.channelStatus(channelId)).withdrawn).to.deep.equal([4n * 10n ** 17n, 0n]);
+      let paid;
+      for (const deadline = Date.now() + 10_000; !paid; ) {
+        paid = await last.pay(channelId, 6n * 10n ** 17n, ref("all of it")).catch((error: unknown) => {
+          if (Date.now() > deadline || !(error instanceof PeerOfflineError)) throw error;
+          return new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 50));
+        });
+      }
+      await waitFor(async () => (await bob.channel(channelId)).transferred[0] === 6n * 10n ** 17n);
+      expect((await bob.channel(channelId)).balances).to.deep.equal([0n, 16n * 10n ** 17n]);
+    });
   });
 
   it("refuses a zero payee before anything is stored or sent", async function () {

@@ -33,6 +33,7 @@ import {
   type Payment,
   type SignedState,
   type State,
+  type Withdrawal,
 } from "../../src/types";
 import { CRASH_CHANNEL, paymentAt, signedAt } from "./fixtures/store-sequence";
 
@@ -107,7 +108,7 @@ describe("ChannelStore", () => {
         expect(raw.pragma("application_id", { simple: true })).to.equal(APPLICATION_ID);
         expect(raw.pragma("journal_mode", { simple: true })).to.equal("wal");
         const tables = raw.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name").pluck().all();
-        expect(tables).to.deep.equal(["channels", "cursors", "own_signatures", "payments", "peers", "states"]);
+        expect(tables).to.deep.equal(["channels", "cursors", "own_signatures", "payments", "peers", "states", "withdrawals"]);
       } finally {
         raw.close();
       }
@@ -713,6 +714,61 @@ describe("ChannelStore", () => {
       expect(() => store.recordCountersigned(CID, signed(stateOf(1n)), paymentOf(0n))).to.throw(UnknownChannelError);
       expect(store.latest(OTHER)).to.equal(null);
     });
+  });
+
+  describe("withdrawals", () => {
+    const withdrawal = (participant: 0 | 1, total: bigint, over: Partial<Withdrawal> = {}): Withdrawal => ({
+      channelId: CID,
+      participant,
+      total,
+      expiry: MAX64,
+      ...over,
+    });
+
+    it("keeps this side's proposals and the withdrawals both signed, with their status, across a reopen; a later record of the same total replaces it", () => {
+      let store = withChannels();
+      store.putWithdrawal(CID, { withdrawal: withdrawal(0, MAX256), sigs: [hex("a1", 65), "0x"], status: "proposed" });
+      store.putWithdrawal(CID, { withdrawal: withdrawal(1, 10n), sigs: [hex("a1", 65), hex("b2", 65)], status: "signed" });
+      store.putWithdrawal(CID, { withdrawal: withdrawal(1, 9n), sigs: [hex("a1", 65), hex("b2", 65)], status: "expired" });
+      store.close();
+      store = open();
+      expect(store.withdrawals(CID).map((w) => [w.withdrawal.participant, w.withdrawal.total, w.status])).to.deep.equal([
+        [0, MAX256, "proposed"],
+        [1, 9n, "expired"],
+        [1, 10n, "signed"],
+      ]);
+      expect(store.withdrawals(CID, { live: true }).map((w) => w.withdrawal.total)).to.deep.equal([MAX256, 10n]);
+      // The proposal countersigned, then executed by a transaction this node sent.
+      store.putWithdrawal(CID, { withdrawal: withdrawal(0, MAX256), sigs: [hex("a1", 65), hex("b2", 65)], status: "signed" });
+      store.putWithdrawal(CID, { withdrawal: withdrawal(0, MAX256), sigs: [hex("a1", 65), hex("b2", 65)], status: "executed", txHash: hex("cc", 32) });
+      store.putWithdrawal(CID, { withdrawal: withdrawal(0, MAX256), sigs: [hex("a1", 65), hex("b2", 65)], status: "executed" });
+      expect(store.withdrawals(CID)[0]).to.deep.equal({
+        withdrawal: withdrawal(0, MAX256),
+        sigs: [hex("a1", 65), hex("b2", 65)],
+        status: "executed",
+        txHash: hex("cc", 32),
+      });
+      expect(store.withdrawals(OTHER)).to.deep.equal([]);
+      expect(() => store.withdrawals(hex("77", 32))).to.throw(UnknownChannelError);
+    });
+
+    const badWithdrawals: [string, () => unknown, string][] = [
+      ["another channel's", () => ({ withdrawal: withdrawal(0, 1n, { channelId: OTHER }), sigs: ["0x", "0x"], status: "proposed" }), "record.withdrawal.channelId"],
+      ["participant 2", () => ({ withdrawal: withdrawal(2 as 0, 1n), sigs: ["0x", "0x"], status: "proposed" }), "record.withdrawal.participant"],
+      ["a total beyond uint256", () => ({ withdrawal: withdrawal(0, MAX256 + 1n), sigs: ["0x", "0x"], status: "proposed" }), "record.withdrawal.total"],
+      ["an expiry beyond uint64", () => ({ withdrawal: withdrawal(0, 1n, { expiry: MAX64 + 1n }), sigs: ["0x", "0x"], status: "proposed" }), "record.withdrawal.expiry"],
+      ["a malformed signature", () => ({ withdrawal: withdrawal(0, 1n), sigs: ["0x1", "0x"], status: "proposed" }), "record.sigs[0]"],
+      ["an unknown status", () => ({ withdrawal: withdrawal(0, 1n), sigs: ["0x", "0x"], status: "pending" }), "record.status"],
+    ];
+    for (const [description, input, field] of badWithdrawals) {
+      it(`refuses a withdrawal with ${description} (field ${field}) and writes nothing`, () => {
+        const store = withChannels();
+        expect(() => store.putWithdrawal(CID, input() as never))
+          .to.throw(InvalidRecordError)
+          .with.property("field", field);
+        expect(store.withdrawals(CID)).to.deep.equal([]);
+      });
+    }
   });
 
   describe("version reservations", () => {

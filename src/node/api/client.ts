@@ -12,6 +12,7 @@ import { ApiError, ApiUnreachableError } from "./errors";
 import { readApiInfo, readApiToken } from "./token";
 import type {
   AssetInfo,
+  CashOutView,
   ChannelView,
   NodeApi,
   NodeInfo,
@@ -89,6 +90,9 @@ export class ApiClient implements NodeApi {
   }
   settle(channelId: Hex): Promise<TxView> {
     return this.call(METHODS.settle, channelId);
+  }
+  cashOut(channelId: Hex, amount: bigint): Promise<CashOutView> {
+    return this.call(METHODS.cashout, channelId, amount);
   }
   withdraw(asset: Address): Promise<TxView> {
     return this.call(METHODS.withdraw, asset);

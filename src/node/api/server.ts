@@ -26,6 +26,7 @@
  * | /v1/close        | { channelId }                                               | TxView         |
  * | /v1/challenge    | { channelId }                                               | TxView         |
  * | /v1/settle       | { channelId }                                               | TxView         |
+ * | /v1/cashout      | { channelId, amount }                                       | CashOutView    |
  * | /v1/withdraw     | { asset }                                                   | TxView         |
  * | /v1/prove        | { channelId, seq }                                          | ProofView      |
  *

@@ -28,7 +28,15 @@ export interface NodeApi {
   challenge(channelId: Hex): Promise<TxView>;
   /** Settles a channel whose challenge deadline has passed. */
   settle(channelId: Hex): Promise<TxView>;
-  /** Withdraws this node's credited payouts in `asset`. */
+  /**
+   * Takes `amount` out of an open channel to this node's payee without closing it: the peer
+   * countersigns the withdrawal (if this side can afford it), both nodes store it, and this node
+   * executes it on chain (`partialWithdraw`). Until executed or expired it counts as spent on both
+   * sides. If the execution fails, the result says `signed` with the reason, and the node tries
+   * again until the withdrawal expires.
+   */
+  cashOut(channelId: Hex, amount: bigint): Promise<CashOutView>;
+  /** Withdraws the credited payouts of this node's own address in `asset` (a node holds one key). */
   withdraw(asset: Address): Promise<TxView>;
   /** A payment's Merkle proof against the latest state, and whether the chain accepts it. */
   prove(channelId: Hex, seq: bigint): Promise<ProofView>;
@@ -80,13 +88,51 @@ export interface ChannelView {
   deposits: [bigint, bigint];
   /** Confirmed on-chain cumulative withdrawals (cash-outs executed while open). */
   withdrawn: [bigint, bigint];
+  /** Withdrawals signed (or proposed by this node) and not yet executed: counted as spent in `balances`. */
+  withdrawals: WithdrawalView[];
   version: bigint;
   transferred: [bigint, bigint];
-  /** What each side would receive if the latest state settled now (to its payee). */
+  /**
+   * What each side would receive (at its payee) if its pending withdrawals were executed and the
+   * latest state settled now: what it can still pay or cash out.
+   */
   balances: [bigint, bigint];
   payments: bigint;
   /** On-chain challenge deadline (unix seconds) while disputed. */
   deadline?: bigint;
+}
+
+/** A withdrawal counted as spent but not executed on chain yet. */
+export interface WithdrawalView {
+  participant: 0 | 1;
+  /** The participant's cumulative withdrawal once it is executed. */
+  total: bigint;
+  /** What it adds to the participant's withdrawals before it. */
+  amount: bigint;
+  /** The last block timestamp it can be executed at. */
+  expiry: bigint;
+  /** `proposed`: this node's, waiting for the peer's countersignature; `signed`: by both. */
+  status: "proposed" | "signed";
+}
+
+/** A cash-out: the withdrawal both signed and, once executed, its transaction. */
+export interface CashOutView {
+  channelId: Hex;
+  participant: 0 | 1;
+  /** Who receives it: this node's payee in the channel. */
+  payee: Address;
+  /** What this cash-out asked for. */
+  amount: bigint;
+  /** The participant's cumulative withdrawal it brings the channel to. */
+  total: bigint;
+  expiry: bigint;
+  /** `executed` on chain, or `signed` by both and not executed yet (see `reason`). */
+  status: "executed" | "signed";
+  /** What the transaction paid the payee: `amount`, plus any earlier signed withdrawal not yet executed. */
+  paid?: bigint;
+  tx?: TxView;
+  /** Why the execution failed, when `status` is `signed`; the node tries again until `expiry`. */
+  reason?: string;
 }
 
 export interface PaymentView {

@@ -20,6 +20,8 @@ import type {
   PaymentView,
   ProofView,
   TxView,
+  WithdrawalView,
+  CashOutView,
 } from "./types";
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -268,6 +270,14 @@ export const openChannelRequest = object<OpenChannelRequest>({
   payee: optional(address),
 });
 
+export const withdrawalView = object<WithdrawalView>({
+  participant: int<0 | 1>(0, 1),
+  total: uint256,
+  amount: uint256,
+  expiry: uint64,
+  status: oneOf(["proposed", "signed"] as const),
+});
+
 export const channelView = object<ChannelView>({
   channelId: bytes32,
   participants: pair(address),
@@ -279,6 +289,7 @@ export const channelView = object<ChannelView>({
   status: oneOf(CHANNEL_STATUSES),
   deposits: pair(uint256),
   withdrawn: pair(uint256),
+  withdrawals: array(withdrawalView, 64),
   version: uint64,
   transferred: pair(uint256),
   balances: pair(uint256),
@@ -300,6 +311,19 @@ export const txView = object<TxView>({
   hash: bytes32,
   blockNumber: uint64,
   gasUsed: uint256,
+});
+
+export const cashOutView = object<CashOutView>({
+  channelId: bytes32,
+  participant: int<0 | 1>(0, 1),
+  payee: address,
+  amount: uint256,
+  total: uint256,
+  expiry: uint64,
+  status: oneOf(["executed", "signed"] as const),
+  paid: optional(uint256),
+  tx: optional(txView),
+  reason: optional(text(4096)),
 });
 
 /** A Merkle proof has at most 64 siblings (a log of up to 2^64 payments). */
@@ -432,6 +456,14 @@ export const METHODS = {
     (channelId) => ({ channelId }),
     txView,
     (api, [channelId]) => api.settle(channelId),
+  ),
+  cashout: method(
+    "cashout",
+    object<{ channelId: Hex; amount: bigint }>({ channelId: bytes32, amount: uint256 }),
+    (b): [Hex, bigint] => [b.channelId, b.amount],
+    (channelId, amount) => ({ channelId, amount }),
+    cashOutView,
+    (api, [channelId, amount]) => api.cashOut(channelId, amount),
   ),
   withdraw: method(
     "withdraw",

@@ -2,7 +2,7 @@ import fs from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
 import { channelId as channelIdOf, paymentLeafHex } from "../../crypto/hash";
-import type { Address, Hex, Params, Payment, SignedState, State } from "../../types";
+import type { Address, Hex, Params, Payment, SignedState, State, Withdrawal } from "../../types";
 import { UINT256_MAX, address, bool, bytes32, decodeUint, index01, signature, uint64Key, uintText } from "./codec";
 import {
   ChannelConflictError,
@@ -27,6 +27,9 @@ import {
   type OwnSignature,
   type PaymentQuery,
   type PaymentRecord,
+  type WithdrawalRow,
+  type WithdrawalStatus,
+  WITHDRAWAL_STATUSES,
 } from "./types";
 
 // ------------------------------------------------------------------ rows and encoded records
@@ -138,6 +141,8 @@ const ZERO_KEY = uint64Key(0n, "version");
 const DEFAULT_PAYMENT_LIMIT = 1000;
 const MAX_PAYMENT_LIMIT = 1_000_000;
 const MAX_BLOCK = (1n << 63n) - 1n;
+/** Digits of 2^256 - 1: a withdrawal total padded to them sorts as the number does. */
+const TOTAL_DIGITS = 78;
 
 function object(value: unknown, field: string): void {
   if (typeof value !== "object" || value === null) throw new InvalidRecordError(field, value, "expected an object");
@@ -690,6 +695,57 @@ export class ChannelStore {
   paymentCount(channelId: Hex): bigint {
     const last = this.stLastSeq.get(this.ref(bytes32(channelId, "channelId")).id);
     return last === undefined ? 0n : decodeUint(last) + 1n;
+  }
+
+  // ---------------------------------------------------------------- withdrawals
+
+  /**
+   * Stores a withdrawal this side signed, or its new status (one row per participant and
+   * cumulative total: a later record of the same total replaces the earlier one). Call it before
+   * the signature leaves the process.
+   */
+  putWithdrawal(channelId: Hex, record: WithdrawalRow): void {
+    const cid = bytes32(channelId, "channelId");
+    object(record, "record");
+    const w = record.withdrawal;
+    object(w, "record.withdrawal");
+    if (bytes32(w.channelId, "record.withdrawal.channelId") !== cid) {
+      throw new InvalidRecordError("record.withdrawal.channelId", w.channelId, `expected ${cid}`);
+    }
+    const participant = index01(w.participant, "record.withdrawal.participant");
+    const total = uintText(w.total, UINT256_MAX, "record.withdrawal.total").padStart(TOTAL_DIGITS, "0");
+    const expiry = uintText(w.expiry, (1n << 64n) - 1n, "record.withdrawal.expiry");
+    pair(record.sigs, "record.sigs");
+    const sig0 = signature(record.sigs[0], "record.sigs[0]", true);
+    const sig1 = signature(record.sigs[1], "record.sigs[1]", true);
+    if (!(WITHDRAWAL_STATUSES as readonly unknown[]).includes(record.status)) {
+      throw new InvalidRecordError("record.status", record.status, `expected one of ${WITHDRAWAL_STATUSES.join(", ")}`);
+    }
+    const tx = record.txHash === undefined || record.txHash === null ? null : bytes32(record.txHash, "record.txHash");
+    this.write(() =>
+      this.db
+        .prepare(
+          `INSERT INTO withdrawals (chan, participant, total, expiry, sig0, sig1, status, tx_hash, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT (chan, participant, total) DO UPDATE SET expiry = excluded.expiry, sig0 = excluded.sig0, sig1 = excluded.sig1,
+             status = excluded.status, tx_hash = coalesce(excluded.tx_hash, tx_hash), updated_at = excluded.updated_at`,
+        )
+        .run(this.ref(cid).id, participant, total, expiry, sig0, sig1, record.status, tx, this.now()),
+    );
+  }
+
+  /** The channel's withdrawals (only the live ones, proposed or signed, with `live`), by participant and total. */
+  withdrawals(channelId: Hex, filter: { live?: boolean } = {}): WithdrawalRow[] {
+    const cid = bytes32(channelId, "channelId");
+    const where = filter.live ? " AND status IN ('proposed', 'signed')" : "";
+    const rows = this.db
+      .prepare<[number], { participant: 0 | 1; total: string; expiry: string; sig0: Hex; sig1: Hex; status: WithdrawalStatus; tx_hash: Hex | null }>(
+        `SELECT participant, total, expiry, sig0, sig1, status, tx_hash FROM withdrawals WHERE chan = ?${where} ORDER BY participant, total`,
+      )
+      .all(this.ref(cid).id);
+    return rows.map((row) => {
+      const withdrawal: Withdrawal = { channelId: cid, participant: row.participant, total: decodeUint(row.total), expiry: decodeUint(row.expiry) };
+      return { withdrawal, sigs: [row.sig0, row.sig1], status: row.status, txHash: row.tx_hash };
+    });
   }
 
   // ---------------------------------------------------------------- peers

@@ -24,4 +24,7 @@ export {
   type CountersignedItem,
   type PaymentQuery,
   type OpenOptions,
+  type WithdrawalRow,
+  type WithdrawalStatus,
+  WITHDRAWAL_STATUSES,
 } from "./types";

@@ -147,6 +147,29 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 5,
+    description: "withdrawals while open: this side's proposals and the withdrawals both signed",
+    up(db) {
+      db.exec(`
+        -- Every withdrawal this side signed, written before its signature leaves the process: its
+        -- own proposals (the peer's signature '0x' until it arrives) and those it countersigned.
+        -- Proposed and signed ones count as spent until executed on chain or expired.
+        CREATE TABLE withdrawals (
+          chan        INTEGER NOT NULL REFERENCES channels (id),
+          participant INTEGER NOT NULL CHECK (participant IN (0, 1)),
+          total       TEXT    NOT NULL,   -- cumulative uint256 as 78 digits (text order = numeric order)
+          expiry      TEXT    NOT NULL,   -- uint64 decimal: last block timestamp it can be executed at
+          sig0        TEXT    NOT NULL,
+          sig1        TEXT    NOT NULL,
+          status      TEXT    NOT NULL CHECK (status IN ('proposed', 'signed', 'executed', 'expired', 'refused', 'void')),
+          tx_hash     TEXT,   -- the transaction that executed it, when this node sent it
+          updated_at  INTEGER NOT NULL,
+          PRIMARY KEY (chan, participant, total)
+        ) WITHOUT ROWID;
+      `);
+    },
+  },
 ];
 
 /** The schema version this code writes. */

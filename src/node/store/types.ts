@@ -1,4 +1,4 @@
-import type { Address, Hex, Params, Payment, SignedState, State } from "../../types";
+import type { Address, Hex, Params, Payment, SignedState, State, Withdrawal } from "../../types";
 
 /**
  * Where a channel is in its life, as this node sees it: `opening` (stored, not yet funded),
@@ -15,6 +15,24 @@ export const CHANNEL_STATUSES: readonly ChannelStatus[] = [
   "closed",
   "settled",
 ];
+
+/**
+ * Where a withdrawal stands (the channel's `WithdrawalStatus`): `proposed` and `signed` are live
+ * (counted as spent); `executed`, `expired`, `refused` and `void` are done.
+ */
+export type WithdrawalStatus = "proposed" | "signed" | "executed" | "expired" | "refused" | "void";
+
+export const WITHDRAWAL_STATUSES: readonly WithdrawalStatus[] = ["proposed", "signed", "executed", "expired", "refused", "void"];
+
+/** A withdrawal this side signed, as stored. */
+export interface WithdrawalRow {
+  withdrawal: Withdrawal;
+  /** `sigs[i]` by participant i; "0x" where this side does not hold it (its proposal, not yet countersigned). */
+  sigs: [Hex, Hex];
+  status: WithdrawalStatus;
+  /** The transaction that executed it, when this node sent it. */
+  txHash?: Hex | null;
+}
 
 /** A channel to store. */
 export interface NewChannel {

@@ -47,8 +47,11 @@ export interface Cluster {
   driver: AdjudicatorDriver;
   token: MockERC20 | undefined;
   tokenAddress: Address;
-  /** Starts a node with dev account `index` (listening on a fixed free port). */
-  startNode(name: string, index: number): Promise<ClusterNode>;
+  /**
+   * Starts a node with dev account `index` (listening on a fixed free port); `payee` is where its
+   * payouts go (default its own address), `env` extra environment of its process.
+   */
+  startNode(name: string, index: number, options?: { payee?: Address; env?: Record<string, string> }): Promise<ClusterNode>;
   nodes: ClusterNode[];
   /** Kills every node, stops the chain, removes the data. Safe to call twice. */
   stop(): Promise<void>;
@@ -84,7 +87,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     const localChain = chain;
     // The deployer's transactions go one at a time (automining refuses a nonce used twice).
     let deployerQueue: Promise<unknown> = Promise.resolve();
-    const startNode = async (name: string, index: number): Promise<ClusterNode> => {
+    const startNode = async (name: string, index: number, extra: { payee?: Address; env?: Record<string, string> } = {}): Promise<ClusterNode> => {
       const wallet = localChain.wallet(index);
       if (token) {
         const minted = deployerQueue.then(async () => (await token.mint(wallet.address, options.mint ?? 1_000_000n * USDC)).wait());
@@ -98,7 +101,8 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
         rpc: localChain.url,
         adjudicator: driver.address,
         listen: { host: LOOPBACK, port },
-        config,
+        config: extra.payee === undefined ? config : { ...config, payee: extra.payee },
+        ...(extra.env === undefined ? {} : { env: extra.env }),
       });
       const node: ClusterNode = { name, wallet, address: wallet.address as Address, process: proc, peerUrl: `ws://${LOOPBACK}:${port}` };
       nodes.push(node);
