@@ -25,4 +25,4 @@ export { startNode, NodeConfigError, type NodeStartOptions } from "./node/start"
 export { NodeProcess, NodeProcessError, type NodeProcessOptions } from "./node/process";
 export { ChannelStore, StoreError, type ChannelRecord, type PaymentRecord, type ChannelStatus as StoredChannelStatus } from "./node/store";
 export { ApiClient, ApiError, startApiServer, startLocalApi } from "./node/api";
-export type { NodeApi, NodeInfo, AssetInfo, ChannelView, PaymentView, TxView, ProofView, OpenChannelRequest } from "./node/api";
+export type { NodeApi, NodeInfo, AssetInfo, ChannelView, PaymentView, TxView, ProofView, OpenChannelRequest, CashOutView, WithdrawalView } from "./node/api";
