@@ -470,6 +470,7 @@ contract Adjudicator is IAdjudicator, EIP712, ReentrancyGuardTransient {
     }
 
     function _withdraw(address asset, address to) private {
+        if (to == address(0) || to == address(this)) revert WithdrawRecipientInvalid(to);
         uint256 amount = _credits[msg.sender][asset];
         if (amount == 0) revert WithdrawNothing(msg.sender, asset);
         delete _credits[msg.sender][asset];

@@ -96,6 +96,8 @@ interface IAdjudicator {
     error PayoutGasInsufficient(uint256 gasLeft, uint256 gasNeeded);
     /// @notice `withdraw` with no credit for this owner and asset.
     error WithdrawNothing(address owner, address asset);
+    /// @notice `withdrawTo` the zero address or the adjudicator itself, where the credit would be lost.
+    error WithdrawRecipientInvalid(address to);
     /// @notice The withdrawal of a credit failed; the credit is kept.
     error WithdrawFailed(address owner, address asset, address to, uint256 amount);
 
@@ -225,6 +227,6 @@ interface IAdjudicator {
     function withdraw(address asset) external;
 
     /// @notice Pays `msg.sender`'s credited payouts in `asset` to `to`, e.g. when the owner's own
-    /// address is blocked by the token.
+    /// address is blocked by the token. `to` may not be the zero address or the adjudicator.
     function withdrawTo(address asset, address to) external;
 }

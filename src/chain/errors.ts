@@ -61,6 +61,7 @@ export interface AdjudicatorErrorArgs {
   StringTooLong: { str: string };
   WithdrawFailed: { owner: Address; asset: Address; to: Address; amount: bigint };
   WithdrawNothing: { owner: Address; asset: Address };
+  WithdrawRecipientInvalid: { to: Address };
   WithdrawalChannelMismatch: { channelId: Hex; withdrawalChannelId: Hex };
   WithdrawalExceedsHoldings: { amount: bigint; holdings: bigint };
   WithdrawalExpired: { expiry: bigint };
@@ -185,6 +186,8 @@ export class StringTooLongError extends AdjudicatorRevertError<"StringTooLong"> 
 export class WithdrawFailedError extends AdjudicatorRevertError<"WithdrawFailed"> {}
 /** `withdraw` with no credit for this owner and asset. */
 export class WithdrawNothingError extends AdjudicatorRevertError<"WithdrawNothing"> {}
+/** `withdrawTo` the zero address or the adjudicator itself. */
+export class WithdrawRecipientInvalidError extends AdjudicatorRevertError<"WithdrawRecipientInvalid"> {}
 /** The withdrawal names another channel than the params. */
 export class WithdrawalChannelMismatchError extends AdjudicatorRevertError<"WithdrawalChannelMismatch"> {}
 /** The withdrawal would pay more than the channel holds. */
@@ -236,6 +239,7 @@ export const ADJUDICATOR_ERROR_CLASSES: { readonly [N in AdjudicatorErrorName]: 
   StringTooLong: StringTooLongError,
   WithdrawFailed: WithdrawFailedError,
   WithdrawNothing: WithdrawNothingError,
+  WithdrawRecipientInvalid: WithdrawRecipientInvalidError,
   WithdrawalChannelMismatch: WithdrawalChannelMismatchError,
   WithdrawalExceedsHoldings: WithdrawalExceedsHoldingsError,
   WithdrawalExpired: WithdrawalExpiredError,

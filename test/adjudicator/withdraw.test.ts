@@ -19,6 +19,8 @@ import {
   type RevertRow,
 } from "../helpers/fixture";
 
+const ZERO_ADDRESS = ethers.ZeroAddress as Address;
+
 const DEPOSITS: [bigint, bigint] = [600n, 400n];
 const TRANSFERRED: [bigint, bigint] = [100n, 0n];
 const [PAY0, PAY1] = expectedSplit(DEPOSITS, TRANSFERRED).payouts;
@@ -316,6 +318,25 @@ describe("Adjudicator #withdraw / #withdrawTo / #credits", function () {
         },
         error: "WithdrawFailed",
         args: (c) => [c.payee1.address, c.blockingAddress, c.mallory.address, PAY1],
+      },
+      {
+        description: "withdrawTo the zero address, where an ETH credit would burn",
+        call: async (c) => {
+          await c.closeEth();
+          await c.receiver.setRejecting(false);
+          return c.receiver.execute(c.adjudicatorAddress, c.withdrawToCall(ETH, ZERO_ADDRESS));
+        },
+        error: "WithdrawRecipientInvalid",
+        args: () => [ZERO_ADDRESS],
+      },
+      {
+        description: "withdrawTo the adjudicator itself, where a credit would be owed to no one",
+        call: async (c) => {
+          await c.closeToken();
+          return c.adjudicator.connect(c.payee1).withdrawTo(c.blockingAddress, c.adjudicatorAddress);
+        },
+        error: "WithdrawRecipientInvalid",
+        args: (c) => [c.adjudicatorAddress],
       },
     ];
 

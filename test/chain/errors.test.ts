@@ -44,6 +44,7 @@ import {
   StringTooLongError,
   WithdrawFailedError,
   WithdrawNothingError,
+  WithdrawRecipientInvalidError,
   WithdrawalChannelMismatchError,
   WithdrawalExceedsHoldingsError,
   WithdrawalExpiredError,
@@ -113,6 +114,7 @@ const ERROR_TABLE: { name: string; values: unknown[]; Class: ErrorClass; args: R
   { name: "StringTooLong", values: ["too long"], Class: StringTooLongError, args: { str: "too long" } },
   { name: "WithdrawFailed", values: [A, B, C, 25n], Class: WithdrawFailedError, args: { owner: A, asset: B, to: C, amount: 25n } },
   { name: "WithdrawNothing", values: [A, B], Class: WithdrawNothingError, args: { owner: A, asset: B } },
+  { name: "WithdrawRecipientInvalid", values: [A], Class: WithdrawRecipientInvalidError, args: { to: A } },
   {
     name: "WithdrawalChannelMismatch",
     values: [ID, OTHER],

@@ -19,8 +19,7 @@
  * and checked:
  * - conservation per asset, on the chain's own figures: the adjudicator's balance equals the
  *   open and challenged channels' deposits minus withdrawals, plus what concluded channels hold
- *   back for locks, plus all credits (plus what left the fuzzer's view, see `sealed`, and what
- *   was sent to the adjudicator itself by a `withdrawTo` naming it);
+ *   back for locks, plus all credits (plus what left the fuzzer's view, see `sealed`);
  * - per channel, the events' money (deposits in; withdrawals, payouts and lock payouts out)
  *   matches its record; nothing is paid twice: a lock leaf pays at most once, a signed withdrawal
  *   at most once, and a channel concludes at most once;
@@ -277,7 +276,6 @@ describe("Adjudicator (stateful fuzz, protocol v2)", function () {
     const credit: bigint[][] = actors.map(() => assets.map(() => 0n));
     const held: bigint[] = assets.map(() => 0n); // the adjudicator's balance of each asset
     const sealedHeld: bigint[] = assets.map(() => 0n); // held back by channels no longer read
-    const donated: bigint[] = assets.map(() => 0n); // credits withdrawn to the adjudicator itself
     let accepting = false;
     const blocked = new Set<string>(); // BLK's blocklist, lower-case addresses
     const revealedAt = new Map<string, bigint>(); // hashlock -> registration time
@@ -730,27 +728,22 @@ describe("Adjudicator (stateful fuzz, protocol v2)", function () {
     const modelWithdraw = (sender: number, assetIdx: number, to: Address): Outcome => {
       const amount = credit[sender][assetIdx];
       const ownerAddress = actors[sender].address;
+      if (to === adjAddress) {
+        count("withdrawTo(adjudicator) refused");
+        return reject([{ error: "WithdrawRecipientInvalid", args: [to] }])!;
+      }
       if (amount === 0n) return reject([{ error: "WithdrawNothing", args: [ownerAddress, assets[assetIdx]] }])!;
       const toActor = actors.findIndex((a) => a.address === to);
       const refused =
-        assetIdx === 0
-          ? to === adjAddress || (toActor >= 0 && actors[toActor].isContract && !accepting)
-          : assetIdx === BLK && blocked.has(to);
+        assetIdx === 0 ? toActor >= 0 && actors[toActor].isContract && !accepting : assetIdx === BLK && blocked.has(to);
       if (refused) return reject([{ error: "WithdrawFailed", args: [ownerAddress, assets[assetIdx], to, amount] }])!;
       return {
         ok: true,
         events: [{ name: "Withdrawn", args: [ownerAddress, assets[assetIdx], to, amount] }],
         apply: () => {
           credit[sender][assetIdx] = 0n;
-          if (to === adjAddress) {
-            // A token sent to itself: the fee token burns its fee, the rest stays, owed to no one.
-            held[assetIdx] -= amount - arriving(assetIdx, amount);
-            donated[assetIdx] += arriving(assetIdx, amount);
-            count("withdrawTo(adjudicator)");
-          } else {
-            held[assetIdx] -= amount;
-            bal[toActor][assetIdx] += arriving(assetIdx, amount);
-          }
+          held[assetIdx] -= amount;
+          bal[toActor][assetIdx] += arriving(assetIdx, amount);
         },
       };
     };
@@ -1130,7 +1123,7 @@ describe("Adjudicator (stateful fuzz, protocol v2)", function () {
       const rec = (v: ChainView, c: number) => v.records.slice(c * FIELDS, c * FIELDS + FIELDS);
       // 1. Conservation per asset on the chain's own figures: the adjudicator's balance is what
       // open and challenged channels hold, what concluded ones hold back, and the credits.
-      const owed = assets.map((_, a) => sealedHeld[a] + donated[a]);
+      const owed = assets.map((_, a) => sealedHeld[a]);
       view.ids.forEach((id, c) => {
         const ch = byId.get(id)!;
         const [mode, , , d0, d1, w0, w1, h0, h1] = rec(view, c);
