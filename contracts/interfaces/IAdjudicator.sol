@@ -92,7 +92,9 @@ interface IAdjudicator {
     error LockNothingHeld(bytes32 leaf);
     /// @notice The lock's secret was not revealed and its expiry has not passed: it can still go either way.
     error LockPending(uint64 expiry);
-    /// @notice Too little gas left to push a payout with its full gas allowance.
+    /// @notice Too little gas left to push a payout with its full gas allowance: 30,000 gas for an
+    /// ETH payee, 80,000 for a token's `transfer`, each plus 1/64 of it (EIP-150) plus the call's own
+    /// cost (37,000 with ETH, 3,000 for a token), so that no caller can force the credit path.
     error PayoutGasInsufficient(uint256 gasLeft, uint256 gasNeeded);
     /// @notice `withdraw` with no credit for this owner and asset.
     error WithdrawNothing(address owner, address asset);
