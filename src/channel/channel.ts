@@ -609,6 +609,15 @@ export class Channel {
     });
   }
 
+  /**
+   * The cumulative totals of this side's proposals waiting for a countersignature. Queued behind
+   * the operations called before it: a proposal made by one of them has been handed to its caller
+   * before this resolves, so the caller's next step (sending it) runs first.
+   */
+  proposedWithdrawals(): Promise<bigint[]> {
+    return this.exclusive(async () => this.live.filter((r) => r.status === "proposed").map((r) => r.withdrawal.total));
+  }
+
   /** The live withdrawals signed by both, in the order this side's operations ran (for a peer's sync). */
   signedWithdrawals(): Promise<SignedWithdrawal[]> {
     return this.exclusive(async () =>

@@ -643,6 +643,8 @@ export class SluiceNode implements NodeApi {
   }
 
   private onChainEvent(event: AdjudicatorEvent): void {
+    // The watcher hands over only this node's channels; a throw here would stall its cursor for good.
+    if ("channelId" in event && event.channelId !== null && !this.sessions.has(event.channelId.toLowerCase())) return;
     switch (event.name) {
       case "Deposited": {
         const session = this.find(event.channelId);

@@ -12,6 +12,7 @@ import {
   type PaymentRequest,
   type StateAck,
   type WithdrawalRecord,
+  UnknownWithdrawalError,
 } from "../channel";
 import type { SignatureVerifier, StateHasher, StateSigner } from "../crypto";
 import { PaymentLog } from "../merkle";
@@ -24,7 +25,7 @@ import { SYNC_PAGE, decodeSyncReply, decodeWithdrawalsReply, type PeerMessages, 
 /** Payments loaded at once when rebuilding a channel's log (the store's upper limit). */
 const MAX_PAYMENTS = 1_000_000;
 import type { ChannelStore } from "./store";
-import { ConnectionClosedError, RemoteError, type PeerConnection } from "./transport";
+import { ConnectionClosedError, RemoteError, RequestTimeoutError, type PeerConnection } from "./transport";
 
 /** The peer is not connected; the operation can be retried once it is. */
 export class PeerOfflineError extends SluiceError {
@@ -126,6 +127,8 @@ export class ChannelSession {
   private flushScheduled = false;
   /** Participant 0: payment proposals sent and not yet answered. */
   private proposalsInFlight = 0;
+  /** The peer's withdrawal proposals being checked and countersigned (see `withdrawalsReply`). */
+  private readonly countersigning = new Set<Promise<unknown>>();
   /** Participant 0: the highest version reserved on disk (see `reserve`). */
   private reservedUpTo: bigint;
   private reserving: Promise<void> | undefined;
@@ -224,36 +227,69 @@ export class ChannelSession {
    * Takes `amount` out of the open channel to this side's payee: proposes the withdrawal (valid for
    * `window` seconds of chain time), which the peer checks, countersigns and stores before it
    * answers; resolves with the withdrawal signed by both, on disk. Nothing changes if the peer is
-   * offline or the amount is refused here. A refusal by the peer drops the proposal; if the answer
-   * is lost, the proposal keeps counting as spent until the next sync with the peer tells whether
-   * it countersigned (or until it expires).
+   * offline or the amount is refused here: a connection that closes before the proposal leaves
+   * the process (while this side reads the chain's time, signs or stores it) drops the proposal
+   * and refuses with PeerOfflineError, since the peer cannot hold what never reached it. A
+   * refusal by the peer (or a send that failed before the frame went out) drops it too. If the
+   * proposal left and the answer is lost (the connection closed or timed out after the send), it
+   * keeps counting as spent until the next sync with the peer tells whether it countersigned (or
+   * until it expires).
    */
   async cashOut(amount: bigint, window: bigint): Promise<SignedWithdrawal> {
-    const connection = this.requireConnection();
+    this.requireConnection();
     const now = await this.config.chainTime();
+    const connection = this.requireConnection();
     const proposal = await this.channel.proposeWithdrawal(amount, now + window);
+    const total = proposal.withdrawal.total;
+    // Signing and storing took turns of the event loop: if the connection closed meanwhile, the
+    // proposal never left. (Between this check and `request` nothing yields, so the frame goes out.)
+    if (!connection.isOpen) {
+      this.stored(compact([await this.channel.abandonWithdrawal(total)]));
+      throw new PeerOfflineError(this.peerAddress);
+    }
     let reply: unknown;
     try {
       reply = await connection.request("channel", { channelId: this.id, message: encodeMessage(proposal) });
     } catch (error) {
-      if (error instanceof RemoteError) this.stored(compact([await this.channel.abandonWithdrawal(proposal.withdrawal.total)]));
+      // Only a closed connection or a timeout may follow a frame that reached the peer; a refusal
+      // (RemoteError) or a send refused locally (backpressure, encoding) leaves nothing at the peer.
+      const mayHaveArrived = error instanceof ConnectionClosedError || error instanceof RequestTimeoutError;
+      if (!mayHaveArrived) this.stored(compact([await this.channel.abandonWithdrawal(total)]));
       // No answer in time on a live connection: ask the peer which withdrawals it holds (it answers
       // after it handled the proposal, if it got it), so the proposal does not wait for a reconnect.
       else if (connection.isOpen) await this.syncWithdrawals(connection).catch(() => undefined);
       throw this.peerError(error);
     }
-    return this.channel.receiveWithdrawalAck(decodeMessageOf("withdrawal-ack", reply));
+    try {
+      return await this.channel.receiveWithdrawalAck(decodeMessageOf("withdrawal-ack", reply));
+    } catch (error) {
+      // A resync (after a reconnect meanwhile) may have adopted the peer's countersignature, both
+      // signatures checked, before this answer was read: the withdrawal is then signed already.
+      const adopted =
+        error instanceof UnknownWithdrawalError
+          ? this.channel.withdrawals.find((r) => r.status === "signed" && r.withdrawal.participant === this.me && r.withdrawal.total === total)
+          : undefined;
+      if (!adopted) throw error;
+      return { withdrawal: adopted.withdrawal, sigs: adopted.sigs };
+    }
   }
 
-  /** Answers a peer's `withdrawals`: the live withdrawals both signed that this side counts. */
-  withdrawalsReply(): Promise<SignedWithdrawal[]> {
+  /**
+   * Answers a peer's `withdrawals`: the live withdrawals both signed that this side counts, once
+   * every proposal of the peer that arrived before the question has been handled (the peer drops
+   * a proposal this answer lacks, so one still being countersigned must not be left out).
+   */
+  async withdrawalsReply(): Promise<SignedWithdrawal[]> {
+    await Promise.allSettled([...this.countersigning]);
     return this.channel.signedWithdrawals();
   }
 
   /** After a reconnect: learns which withdrawals the peer holds signed, and drops own proposals it never countersigned. */
   private async syncWithdrawals(connection: PeerConnection<PeerMessages>): Promise<void> {
-    // Only the proposals made before the question may be dropped for a missing countersignature.
-    const asked = this.channel.withdrawals.filter((r) => r.status === "proposed").map((r) => r.withdrawal.total);
+    // Only the proposals sent before the question may be dropped for a missing countersignature.
+    // Read through the channel's queue: a proposal made before it has been sent by then (`cashOut`
+    // sends it as soon as it gets it back), and the question leaves right after.
+    const asked = await this.channel.proposedWithdrawals();
     const held = decodeWithdrawalsReply(await connection.request("withdrawals", { channelId: this.id }));
     this.stored(await this.channel.syncWithdrawals(held, asked));
   }
@@ -450,15 +486,24 @@ export class ChannelSession {
         return {};
       }
       case "withdrawal": {
-        this.config.checkWithdrawable("countersign a withdrawal");
-        const now = await this.config.chainTime();
-        // The channel stores the withdrawal, signed by both, before the countersignature leaves.
-        return encodeMessage(await this.channel.receiveWithdrawal(message, now, this.config.maxWithdrawalWindow));
+        // Registered before anything yields: a `withdrawals` question that arrives after it waits for it.
+        const answer = this.countersign(message);
+        this.countersigning.add(answer);
+        const done = () => this.countersigning.delete(answer);
+        void answer.then(done, done);
+        return answer;
       }
       case "ack":
       case "withdrawal-ack":
         throw new SluiceError("acknowledgements travel as replies, not as requests");
     }
+  }
+
+  /** Checks the peer's withdrawal and countersigns it; the channel stores it, signed by both, before the countersignature leaves. */
+  private async countersign(message: PeerMessages["channel"]["message"]): Promise<unknown> {
+    this.config.checkWithdrawable("countersign a withdrawal");
+    const now = await this.config.chainTime();
+    return encodeMessage(await this.channel.receiveWithdrawal(message, now, this.config.maxWithdrawalWindow));
   }
 
   /**

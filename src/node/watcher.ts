@@ -126,6 +126,9 @@ export class ChainWatcher {
         this.disputes.delete(event.channelId);
         break;
       case "Deposited":
+      case "PartiallyWithdrawn":
+      case "LockResolved":
+        // Every node follows the whole adjudicator: other channels' events are not this node's.
         if (!this.host.lookup(event.channelId)) return;
         break;
       case "Credited":

@@ -154,8 +154,13 @@ export class PeerConnection<M = Record<string, unknown>> extends EventEmitter {
     return this.peer;
   }
 
+  /**
+   * Authenticated and still able to send: false from the moment the socket stops taking frames
+   * (the peer's close frame or the end of its stream, before the "close" event), so that a frame
+   * sent while this is true went out to the socket.
+   */
   get isOpen(): boolean {
-    return this.phase === "open";
+    return this.phase === "open" && this.ws.readyState === WebSocket.OPEN;
   }
 
   /** Requests sent and not yet answered. */
@@ -580,7 +585,7 @@ export class PeerConnection<M = Record<string, unknown>> extends EventEmitter {
    * are matched by id, in any order.
    */
   request<T = unknown>(type: string, body?: unknown, options?: RequestOptions<T>): Promise<T> {
-    if (this.phase !== "open") return Promise.reject(this.notOpen());
+    if (!this.isOpen) return Promise.reject(this.notOpen());
     if (this.pending.size >= this.settings.maxInFlight) {
       return Promise.reject(new BackpressureError(`${this.pending.size} requests in flight (limit ${this.settings.maxInFlight})`));
     }
@@ -609,7 +614,7 @@ export class PeerConnection<M = Record<string, unknown>> extends EventEmitter {
 
   /** Sends a notification (no answer unless it fails; a failure arrives as a "peerError" event). */
   notify(type: string, body?: unknown): void {
-    if (this.phase !== "open") throw this.notOpen();
+    if (!this.isOpen) throw this.notOpen();
     if (this.ws.bufferedAmount > this.settings.maxBufferedBytes) {
       throw new BackpressureError(`${this.ws.bufferedAmount} bytes not yet sent (limit ${this.settings.maxBufferedBytes})`);
     }
