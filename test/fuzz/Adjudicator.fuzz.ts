@@ -11,7 +11,8 @@
  *   roots of no tree) whose locks form real merkletreejs trees, cooperative closes, settlements
  *   with the registered state and with wrong ones, secrets registered in time, late or never,
  *   lock resolutions (valid proofs, repeats, wrong proofs, tampered locks, before expiry),
- *   withdrawals of credits, time jumps to the edges of deadlines and expiries.
+ *   withdrawals of credits (to the owner, to others, to refused recipients), time jumps to the
+ *   edges of deadlines and expiries.
  *
  * An off-chain model predicts every call's outcome (success with its exact events, or one of the
  * custom errors, with arguments, that the call's inputs break) and every balance, credit, channel
@@ -19,10 +20,11 @@
  * and checked:
  * - conservation per asset, on the chain's own figures: the adjudicator's balance equals the
  *   open and challenged channels' deposits minus withdrawals, plus what concluded channels hold
- *   back for locks, plus all credits (plus what left the fuzzer's view, see `sealed`);
+ *   back for locks, plus all credits (plus what channels that left the fuzzer's view still hold
+ *   back, see `sealedHeld`);
  * - per channel, the events' money (deposits in; withdrawals, payouts and lock payouts out)
- *   matches its record; nothing is paid twice: a lock leaf pays at most once, a signed withdrawal
- *   at most once, and a channel concludes at most once;
+ *   matches its record; nothing is paid twice: a lock leaf pays at most once, a withdrawal total
+ *   (channel, participant, total) at most once, and a channel concludes at most once;
  * - payouts and held-back amounts are `expectedSplit`'s (test/helpers/fixture.ts);
  * - the model equals the chain; a concluded channel never changes but for its held-back amounts
  *   going down; a reverted call changes nothing.
@@ -146,7 +148,8 @@ type Outcome =
     }
   | { ok: false; errors: Violation[] };
 
-type SigVariant = "good" | "wrongKey" | "wrongChain" | "wrongContract" | "otherMessage" | "random65" | "empty" | "compact64" | "highS" | "v01";
+type SigVariant =
+  "good" | "wrongKey" | "wrongChain" | "wrongContract" | "otherMessage" | "random65" | "empty" | "compact64" | "highS" | "v01";
 
 /** What a signature is over: the digest under some domain, and a different message's digest. */
 interface Signable {
@@ -160,12 +163,7 @@ function hasLocks(s: State): boolean {
 
 function isOpening(s: State): boolean {
   return (
-    s.version === 0n &&
-    s.transferred[0] === 0n &&
-    s.transferred[1] === 0n &&
-    !hasLocks(s) &&
-    s.paymentsRoot === ZERO_HASH &&
-    !s.isFinal
+    s.version === 0n && s.transferred[0] === 0n && s.transferred[1] === 0n && !hasLocks(s) && s.paymentsRoot === ZERO_HASH && !s.isFinal
   );
 }
 
@@ -178,7 +176,15 @@ function norm(x: unknown): unknown {
   return x;
 }
 
-const stateTuple = (s: State): unknown[] => [s.channelId, s.version, [...s.transferred], [...s.locked], s.locksRoot, s.paymentsRoot, s.isFinal];
+const stateTuple = (s: State): unknown[] => [
+  s.channelId,
+  s.version,
+  [...s.transferred],
+  [...s.locked],
+  s.locksRoot,
+  s.paymentsRoot,
+  s.isFinal,
+];
 
 const rpc = (method: string, params: unknown[] = []): Promise<unknown> => network.provider.request({ method, params });
 
@@ -208,7 +214,11 @@ async function fuzzFixture() {
       await token.mint(signers[i].address, START_BALANCE);
       if (i !== noApproval) {
         await rpc("eth_sendTransaction", [
-          { from: signers[i].address, to: await token.getAddress(), data: token.interface.encodeFunctionData("approve", [adjAddress, ethers.MaxUint256]) },
+          {
+            from: signers[i].address,
+            to: await token.getAddress(),
+            data: token.interface.encodeFunctionData("approve", [adjAddress, ethers.MaxUint256]),
+          },
         ]);
       }
     }
@@ -362,8 +372,7 @@ describe("Adjudicator (stateful fuzz, protocol v2)", function () {
     }
 
     const holdings = (ch: Channel): bigint => ch.deposits[0] + ch.deposits[1] - ch.withdrawn[0] - ch.withdrawn[1];
-    const modeOf = (ch: Channel): bigint =>
-      ch.concluded ? 3n : ch.registered ? 2n : ch.deposits[0] + ch.deposits[1] > 0n ? 1n : 0n;
+    const modeOf = (ch: Channel): bigint => (ch.concluded ? 3n : ch.registered ? 2n : ch.deposits[0] + ch.deposits[1] > 0n ? 1n : 0n);
     const recordOf = (ch: Channel): bigint[] =>
       ch.concluded
         ? [3n, 0n, 0n, 0n, 0n, 0n, 0n, ch.heldBack[0], ch.heldBack[1]]
@@ -539,7 +548,14 @@ describe("Adjudicator (stateful fuzz, protocol v2)", function () {
     const sigViolations = (variants: [SigVariant, SigVariant]): Violation[] =>
       ([0, 1] as const).filter((i) => variants[i] !== "good").map((i) => ({ error: "SignatureInvalid", args: [i] }));
 
-    const modelDeposit = (ch: Channel, sender: number, participant: number, amount: bigint, value: bigint, badParams: string | null): Outcome => {
+    const modelDeposit = (
+      ch: Channel,
+      sender: number,
+      participant: number,
+      amount: bigint,
+      value: bigint,
+      badParams: string | null,
+    ): Outcome => {
       const v: Violation[] = [];
       if (badParams === "participants") v.push({ error: "ChannelParticipantsInvalid", args: [...ch.params.participants] });
       if (badParams === "payees") v.push({ error: "ChannelPayeesInvalid", args: [...ch.params.payees] });
@@ -552,7 +568,8 @@ describe("Adjudicator (stateful fuzz, protocol v2)", function () {
       } else {
         if (value !== 0n) v.push({ error: "DepositValueMismatch", args: [value, 0n] });
         if (sender === noApproval && amount > 0n) v.push({ error: "ERC20InsufficientAllowance", args: [adjAddress, 0n, amount] });
-        if (bal[sender][ch.asset] < amount) v.push({ error: "ERC20InsufficientBalance", args: [actors[sender].address, bal[sender][ch.asset], amount] });
+        if (bal[sender][ch.asset] < amount)
+          v.push({ error: "ERC20InsufficientBalance", args: [actors[sender].address, bal[sender][ch.asset], amount] });
         if (ch.asset === BLK && blocked.has(adjAddress)) v.push({ error: "BlocklistERC20Blocked", args: [adjAddress] });
       }
       const previous = participant <= 1 ? ch.deposits[participant] : 0n;
@@ -647,7 +664,8 @@ describe("Adjudicator (stateful fuzz, protocol v2)", function () {
       if (!s.isFinal) v.push({ error: "StateNotFinal", args: [s.version] });
       if (hasLocks(s)) v.push({ error: "StateFinalWithLocks", args: [s.version] });
       v.push(...openViolations(ch));
-      if (ch.registered && s.version < ch.registered.state.version) v.push({ error: "StateStale", args: [s.version, ch.registered.state.version] });
+      if (ch.registered && s.version < ch.registered.state.version)
+        v.push({ error: "StateStale", args: [s.version, ch.registered.state.version] });
       v.push(...sigViolations(variants));
       const rejected = reject(v);
       if (rejected) return rejected;
@@ -728,14 +746,13 @@ describe("Adjudicator (stateful fuzz, protocol v2)", function () {
     const modelWithdraw = (sender: number, assetIdx: number, to: Address): Outcome => {
       const amount = credit[sender][assetIdx];
       const ownerAddress = actors[sender].address;
-      if (to === adjAddress) {
-        count("withdrawTo(adjudicator) refused");
+      if (to === adjAddress || to === ETH) {
+        count(`withdrawTo(${to === ETH ? "zero" : "adjudicator"}) refused`);
         return reject([{ error: "WithdrawRecipientInvalid", args: [to] }])!;
       }
       if (amount === 0n) return reject([{ error: "WithdrawNothing", args: [ownerAddress, assets[assetIdx]] }])!;
       const toActor = actors.findIndex((a) => a.address === to);
-      const refused =
-        assetIdx === 0 ? toActor >= 0 && actors[toActor].isContract && !accepting : assetIdx === BLK && blocked.has(to);
+      const refused = assetIdx === 0 ? toActor >= 0 && actors[toActor].isContract && !accepting : assetIdx === BLK && blocked.has(to);
       if (refused) return reject([{ error: "WithdrawFailed", args: [ownerAddress, assets[assetIdx], to, amount] }])!;
       return {
         ok: true,
@@ -788,7 +805,10 @@ describe("Adjudicator (stateful fuzz, protocol v2)", function () {
         // Around the time the channel may settle (now, one or two challenge periods on), so that
         // locks resolve both before and after their expiries.
         expiry: clampU64(
-          now() + pick(EXPIRY_OFFSETS) + ch.params.challengePeriod * BigInt(pick([0, 1, 1, 2, 2])) + (chance(0.3) ? pick([86_400n, 7n * 86_400n, 30n * 86_400n]) : 0n),
+          now() +
+            pick(EXPIRY_OFFSETS) +
+            ch.params.challengePeriod * BigInt(pick([0, 1, 1, 2, 2])) +
+            (chance(0.3) ? pick([86_400n, 7n * 86_400n, 30n * 86_400n]) : 0n),
         ),
         ref: randomBytes(32),
       };
@@ -863,12 +883,20 @@ describe("Adjudicator (stateful fuzz, protocol v2)", function () {
       return { transferred, locked: [l0, l1], locksRoot: set ? set.root : ZERO_HASH, set };
     };
 
-    const hostileBody = (ch: Channel, withLocks: boolean): Pick<State, "transferred" | "locked" | "locksRoot"> & { set: LockSet | null } => {
+    const hostileBody = (
+      ch: Channel,
+      withLocks: boolean,
+    ): Pick<State, "transferred" | "locked" | "locksRoot"> & { set: LockSet | null } => {
       const transferred = randomTransferred(ch);
       if (!withLocks) {
         if (chance(0.9)) return { transferred, locked: [0n, 0n], locksRoot: ZERO_HASH, set: null };
         // Locked amounts under no tree, or a root of no tree.
-        return { transferred, locked: [lockAmount(holdings(ch)), lockAmount(holdings(ch))], locksRoot: chance(0.5) ? ZERO_HASH : randomBytes(32), set: null };
+        return {
+          transferred,
+          locked: [lockAmount(holdings(ch)), lockAmount(holdings(ch))],
+          locksRoot: chance(0.5) ? ZERO_HASH : randomBytes(32),
+          set: null,
+        };
       }
       const set = ch.lockSets.length > 0 && chance(0.4) ? pick(ch.lockSets) : hostileLockSet(ch);
       const sums = set.sums;
@@ -886,8 +914,26 @@ describe("Adjudicator (stateful fuzz, protocol v2)", function () {
     };
 
     const randomState = (ch: Channel, wantFinal: number): State => {
-      const kind = rng.weighted({ fresh: 40, history: 18, sameAsRegistered: 8, opening: 10, foreign: 4, equalMax: 6, nearMaxVersion: 2, zeroVersion: 2 });
-      if (kind === "opening") return { channelId: ch.id, version: 0n, transferred: [0n, 0n], locked: [0n, 0n], locksRoot: ZERO_HASH, paymentsRoot: ZERO_HASH, isFinal: false };
+      const kind = rng.weighted({
+        fresh: 40,
+        history: 18,
+        sameAsRegistered: 8,
+        opening: 10,
+        foreign: 4,
+        equalMax: 6,
+        nearMaxVersion: 2,
+        zeroVersion: 2,
+      });
+      if (kind === "opening")
+        return {
+          channelId: ch.id,
+          version: 0n,
+          transferred: [0n, 0n],
+          locked: [0n, 0n],
+          locksRoot: ZERO_HASH,
+          paymentsRoot: ZERO_HASH,
+          isFinal: false,
+        };
       if (kind === "history" && ch.history.length > 0) return pick(ch.history);
       if (kind === "foreign") {
         const other = pick(pool);
@@ -1001,7 +1047,17 @@ describe("Adjudicator (stateful fuzz, protocol v2)", function () {
       }
     };
 
-    const BAD_SIGS: SigVariant[] = ["wrongKey", "wrongChain", "wrongContract", "otherMessage", "random65", "empty", "compact64", "highS", "v01"];
+    const BAD_SIGS: SigVariant[] = [
+      "wrongKey",
+      "wrongChain",
+      "wrongContract",
+      "otherMessage",
+      "random65",
+      "empty",
+      "compact64",
+      "highS",
+      "v01",
+    ];
     const randomSigs = (ch: Channel, m: Signable, unsignedOpening: boolean): { sigs: [Hex, Hex]; variants: [SigVariant, SigVariant] } => {
       if (unsignedOpening && chance(0.7)) return { sigs: ["0x", "0x"], variants: ["empty", "empty"] };
       const one = (): SigVariant => (chance(0.9) ? "good" : pick(BAD_SIGS));
@@ -1073,7 +1129,11 @@ describe("Adjudicator (stateful fuzz, protocol v2)", function () {
             got = `revert ${sent.revertData}`;
           }
         }
-        fail(step, what, `model expected ${predicted.ok ? "success" : JSON.stringify(norm(predicted.errors.map((e) => [e.error, e.args])))}, chain gave ${got}`);
+        fail(
+          step,
+          what,
+          `model expected ${predicted.ok ? "success" : JSON.stringify(norm(predicted.errors.map((e) => [e.error, e.args])))}, chain gave ${got}`,
+        );
       }
       if (!predicted.ok) {
         const e = errors.parseError(sent.revertData);
@@ -1100,7 +1160,11 @@ describe("Adjudicator (stateful fuzz, protocol v2)", function () {
             if (again.ok && eventsKey(events) === eventsKey(again.events)) {
               const st = name === "Settled" ? ch.registered?.state : undefined;
               const inputs = JSON.stringify(norm([ch.deposits, ch.withdrawn, st?.transferred ?? "(final state)", st?.locked ?? [0n, 0n]]));
-              note(step, what, `split ${JSON.stringify(norm([p, h]))} is not expectedSplit's ${JSON.stringify(norm([want[2], want[3] ?? [0n, 0n]]))} for [deposits, withdrawn, transferred, locked] ${inputs}`);
+              note(
+                step,
+                what,
+                `split ${JSON.stringify(norm([p, h]))} is not expectedSplit's ${JSON.stringify(norm([want[2], want[3] ?? [0n, 0n]]))} for [deposits, withdrawn, transferred, locked] ${inputs}`,
+              );
               count("violation:split");
               outcome = again;
             }
@@ -1108,7 +1172,8 @@ describe("Adjudicator (stateful fuzz, protocol v2)", function () {
         }
       }
       if (!outcome.ok) return;
-      if (eventsKey(events) !== eventsKey(outcome.events)) fail(step, what, `events ${eventsKey(events)}, model expected ${eventsKey(outcome.events)}`);
+      if (eventsKey(events) !== eventsKey(outcome.events))
+        fail(step, what, `events ${eventsKey(events)}, model expected ${eventsKey(outcome.events)}`);
       try {
         outcome.apply();
       } catch (e) {
@@ -1136,7 +1201,8 @@ describe("Adjudicator (stateful fuzz, protocol v2)", function () {
         }
         // Per channel: the money its events moved in and out is what it still holds.
         const holds = mode === 3n ? h0 + h1 : d0 + d1 - w0 - w1;
-        if (ch.inflow - ch.outflow !== holds) fail(step, what, `channel ${ch.params.nonce}: events moved ${ch.inflow} in and ${ch.outflow} out, it holds ${holds}`);
+        if (ch.inflow - ch.outflow !== holds)
+          fail(step, what, `channel ${ch.params.nonce}: events moved ${ch.inflow} in and ${ch.outflow} out, it holds ${holds}`);
         if ((conclusions.get(id) ?? 0) > 1) fail(step, what, `channel ${ch.params.nonce} concluded ${conclusions.get(id)} times`);
       });
       for (let i = 0; i < actors.length; i++) assets.forEach((_, a) => (owed[a] += view.credits[i * assets.length + a]));
@@ -1148,10 +1214,34 @@ describe("Adjudicator (stateful fuzz, protocol v2)", function () {
       const modelRecords = channels.flatMap(recordOf);
       if (!eq(view.held, held)) fail(step, what, `held ${view.held} != model ${held}`);
       if (!eq(view.records, modelRecords)) fail(step, what, `channel records ${view.records} != model ${modelRecords}`);
-      if (!eq(view.credits, actors.flatMap((_, i) => credit[i]))) fail(step, what, `credits ${view.credits} != model`);
-      if (!eq(view.balances, actors.flatMap((_, i) => bal[i]))) fail(step, what, `balances ${view.balances} != model`);
-      if (!eq(view.revealedAt, view.hashlocks.map((h) => revealedAt.get(h) ?? 0n))) fail(step, what, "secret registry != model");
-      if (!eq(view.resolved, view.leaves.map((l) => resolvedLeaves.has(l)))) fail(step, what, "resolved locks != model");
+      if (
+        !eq(
+          view.credits,
+          actors.flatMap((_, i) => credit[i]),
+        )
+      )
+        fail(step, what, `credits ${view.credits} != model`);
+      if (
+        !eq(
+          view.balances,
+          actors.flatMap((_, i) => bal[i]),
+        )
+      )
+        fail(step, what, `balances ${view.balances} != model`);
+      if (
+        !eq(
+          view.revealedAt,
+          view.hashlocks.map((h) => revealedAt.get(h) ?? 0n),
+        )
+      )
+        fail(step, what, "secret registry != model");
+      if (
+        !eq(
+          view.resolved,
+          view.leaves.map((l) => resolvedLeaves.has(l)),
+        )
+      )
+        fail(step, what, "resolved locks != model");
       if (!before) return;
       // 3. A concluded channel never changes, but for its held-back amounts going down.
       const beforeIndex = new Map(before.ids.map((id, c) => [id, c]));
@@ -1159,7 +1249,8 @@ describe("Adjudicator (stateful fuzz, protocol v2)", function () {
         const b = beforeIndex.get(id);
         if (b === undefined) return;
         const [was, is] = [rec(before, b), rec(view, c)];
-        if (was[0] === 3n && (is[0] !== 3n || is[7] > was[7] || is[8] > was[8])) fail(step, what, `concluded channel ${byId.get(id)!.params.nonce} changed`);
+        if (was[0] === 3n && (is[0] !== 3n || is[7] > was[7] || is[8] > was[8]))
+          fail(step, what, `concluded channel ${byId.get(id)!.params.nonce} changed`);
       });
       // 4. A reverted call changed nothing.
       if (reverted) {
@@ -1247,7 +1338,12 @@ describe("Adjudicator (stateful fuzz, protocol v2)", function () {
           if (chance(0.01) && value > 0n) value -= 1n;
           predicted = modelDeposit(ch, sender, participant, amount, value, badParams);
           what = `${op} ${actors[sender].name} -> ch${ch.params.nonce}(${assetNames[ch.asset]})[${participant}] ${amount} (value ${value})`;
-          sent = await send(sender, adjAddress, adjIface.encodeFunctionData("deposit", [paramsValue(ch.params), participant, amount]), value);
+          sent = await send(
+            sender,
+            adjAddress,
+            adjIface.encodeFunctionData("deposit", [paramsValue(ch.params), participant, amount]),
+            value,
+          );
           break;
         }
         case "partialWithdraw": {
@@ -1257,7 +1353,11 @@ describe("Adjudicator (stateful fuzz, protocol v2)", function () {
           const sender = anySender(ch);
           predicted = modelPartialWithdraw(ch, w, variants);
           what = `partialWithdraw by ${actors[sender].name} ch${ch.params.nonce}[${w.participant}] total ${w.total} expiry ${w.expiry} sigs=${variants}`;
-          sent = await send(sender, adjAddress, adjIface.encodeFunctionData("partialWithdraw", [paramsValue(ch.params), withdrawalValue(w), sigs]));
+          sent = await send(
+            sender,
+            adjAddress,
+            adjIface.encodeFunctionData("partialWithdraw", [paramsValue(ch.params), withdrawalValue(w), sigs]),
+          );
           break;
         }
         case "challenge": {
@@ -1352,7 +1452,16 @@ describe("Adjudicator (stateful fuzz, protocol v2)", function () {
                 : int(0, set.locks.length - 1);
           let lock: Lock = set.locks[i];
           let proof: Hex[] = [...set.proofs[i]];
-          const kind = rng.weighted({ valid: 68, tamperedProof: 6, otherLeafProof: 5, truncated: 4, extended: 3, empty: 3, tamperedLock: 8, otherSet: 3 });
+          const kind = rng.weighted({
+            valid: 68,
+            tamperedProof: 6,
+            otherLeafProof: 5,
+            truncated: 4,
+            extended: 3,
+            empty: 3,
+            tamperedLock: 8,
+            otherSet: 3,
+          });
           switch (kind) {
             case "tamperedProof":
               if (proof.length > 0) {
@@ -1397,7 +1506,9 @@ describe("Adjudicator (stateful fuzz, protocol v2)", function () {
               break;
             }
             case "otherSet": {
-              const others = watched().flatMap(lockSetsOf).filter((x) => x !== set);
+              const others = watched()
+                .flatMap(lockSetsOf)
+                .filter((x) => x !== set);
               if (others.length > 0) {
                 const o = pick(others);
                 const k = int(0, o.locks.length - 1);
@@ -1424,10 +1535,16 @@ describe("Adjudicator (stateful fuzz, protocol v2)", function () {
           actors.forEach((_, i) => assets.forEach((__, a) => credit[i][a] > 0n && owed.push([i, a])));
           const ready = owed.filter(([i, a]) => !refuses(a, i));
           const [sender, assetIdx]: [number, number] =
-            ready.length > 0 && chance(0.7) ? pick(ready) : owed.length > 0 && chance(0.7) ? pick(owed) : [pick(everyone), int(0, assets.length - 1)];
-          const to: Address = op === "withdraw" ? actors[sender].address : chance(0.04) ? adjAddress : actors[pick(everyone)].address;
+            ready.length > 0 && chance(0.7)
+              ? pick(ready)
+              : owed.length > 0 && chance(0.7)
+                ? pick(owed)
+                : [pick(everyone), int(0, assets.length - 1)];
+          // withdrawTo now and then names the adjudicator itself or the zero address (refused).
+          const to: Address =
+            op === "withdraw" ? actors[sender].address : chance(0.06) ? pick([adjAddress, ETH]) : actors[pick(everyone)].address;
           predicted = modelWithdraw(sender, assetIdx, to);
-          what = `${op} ${actors[sender].name} ${assetNames[assetIdx]} to ${actors.find((a) => a.address === to)?.name ?? "adjudicator"}`;
+          what = `${op} ${actors[sender].name} ${assetNames[assetIdx]} to ${actors.find((a) => a.address === to)?.name ?? (to === ETH ? "zero" : "adjudicator")}`;
           const data =
             op === "withdraw"
               ? adjIface.encodeFunctionData("withdraw", [assets[assetIdx]])
@@ -1442,7 +1559,8 @@ describe("Adjudicator (stateful fuzz, protocol v2)", function () {
           for (const c of pool) if (c.registered && c.registered.deadline > now()) edges.push(c.registered.deadline);
           for (const c of concludedWithLocks()) {
             // Not the far ones: time would race past every pending lock.
-            for (const l of lockSetOf.get(c.concluded!.state)!.locks) if (l.expiry >= now() && l.expiry <= now() + 2n * 86_400n) edges.push(l.expiry);
+            for (const l of lockSetOf.get(c.concluded!.state)!.locks)
+              if (l.expiry >= now() && l.expiry <= now() + 2n * 86_400n) edges.push(l.expiry);
           }
           for (const c of pool) for (const w of c.withdrawals) if (w.expiry >= now() && w.expiry < MAX_U64) edges.push(w.expiry);
           let target: bigint;
@@ -1464,7 +1582,13 @@ describe("Adjudicator (stateful fuzz, protocol v2)", function () {
         }
         case "toggleBlock": {
           // The adjudicator itself now and then (token deposits fail while it is blocked), not for long.
-          const who: Address = blocked.has(adjAddress) ? (chance(0.5) ? adjAddress : actors[pick(everyone)].address) : chance(0.05) ? adjAddress : actors[pick(everyone)].address;
+          const who: Address = blocked.has(adjAddress)
+            ? chance(0.5)
+              ? adjAddress
+              : actors[pick(everyone)].address
+            : chance(0.05)
+              ? adjAddress
+              : actors[pick(everyone)].address;
           const next: boolean = !blocked.has(who);
           what = `BLK blocked[${actors.find((a) => a.address === who)?.name ?? "adjudicator"}]=${next}`;
           sent = await send(0, assets[BLK], blocky.interface.encodeFunctionData("setBlocked", [who, next]));
@@ -1493,12 +1617,22 @@ describe("Adjudicator (stateful fuzz, protocol v2)", function () {
     }
 
     const seconds = (Date.now() - started) / 1000;
-    const calls = [...stats.entries()].filter(([k]) => k.startsWith("call:")).sort().map(([k, v]) => `${k.slice(5)} ${v}`).join(", ");
-    const outcomes = [...stats.entries()].filter(([k]) => !k.startsWith("call:")).sort().map(([k, v]) => `${k} ${v}`).join(", ");
-    console.log(`      fuzz: ${STEPS} steps in ${seconds.toFixed(1)} s, seed ${SEED}, ${nonce} channels, ${violations.length} violation(s)`);
+    const calls = [...stats.entries()]
+      .filter(([k]) => k.startsWith("call:"))
+      .sort()
+      .map(([k, v]) => `${k.slice(5)} ${v}`)
+      .join(", ");
+    const outcomes = [...stats.entries()]
+      .filter(([k]) => !k.startsWith("call:"))
+      .sort()
+      .map(([k, v]) => `${k} ${v}`)
+      .join(", ");
+    console.log(
+      `      fuzz: ${STEPS} steps in ${seconds.toFixed(1)} s, seed ${SEED}, ${nonce} channels, ${violations.length} violation(s)`,
+    );
     console.log(`      calls: ${calls}`);
     console.log(`      outcomes: ${outcomes}`);
-    expect(violations, `violations (seed ${SEED}; replay: ${replay}):\n  ${violations.slice(0, 20).join("\n  ")}`).to.deep.equal([]);
+    expect(violations.length, `violations (seed ${SEED}; replay: ${replay}):\n  ${violations.slice(0, 20).join("\n  ")}\n`).to.equal(0);
     // The run must have reached the paths it is for, or it proves little.
     if (STEPS >= 2000 && !COVERAGE) {
       for (const k of REQUIRED_OUTCOMES) {
@@ -1524,6 +1658,10 @@ const REQUIRED_OUTCOMES = [
   "challenged(opening)",
   "lock(claimed)",
   "lock(returned)",
+  "close(during challenge)",
+  "deposit(challenged)",
+  "withdrawal(no-op)",
+  "withdrawal(replayed)",
   "revert:SignatureInvalid",
   "revert:StateStale",
   "revert:ChallengePending",
@@ -1535,5 +1673,9 @@ const REQUIRED_OUTCOMES = [
   "revert:StateUnknown",
   "revert:LockProofInvalid",
   "revert:LockPending",
+  "revert:LockAlreadyResolved",
+  "revert:LockNothingHeld",
   "revert:SecretAlreadyRevealed",
+  "revert:StateFinalWithLocks",
+  "revert:DepositOverflow",
 ];
