@@ -108,6 +108,10 @@ const SPLIT_CASES: SplitCase[] = [
   },
   { description: "both transfer and lock 2^256 - 1", transferred: [MAX_U256, MAX_U256], locked: [MAX_U256, MAX_U256] },
   { description: "locks of exactly 2^128 on both sides", transferred: [0n, 0n], locked: [2n ** 128n, 2n ** 128n] },
+  // Found by the fuzz test: clamping the transfer and the lock apart let two huge terms cancel.
+  { description: "participant 1 transfers 2^200 and participant 0 locks 2^129", transferred: [0n, 2n ** 200n], locked: [2n ** 129n, 0n] },
+  { description: "participant 0 transfers 2^129 and locks 2^255 (no wrap)", transferred: [2n ** 129n, 0n], locked: [2n ** 255n, 0n] },
+  { description: "participant 0 locks 2^256 - 1 and transfers 2^256 - 1 (sum wraps)", transferred: [MAX_U256, 0n], locked: [MAX_U256, 0n] },
   { description: "partial withdrawals, nothing transferred", transferred: [0n, 0n], withdrawn: [100n, 50n] },
   {
     description: "partial withdrawals with 2^256 - 1 transferred and locked",
