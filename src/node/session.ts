@@ -193,6 +193,15 @@ export class ChannelSession {
     const after = this.channel.withdrawn;
     if (after[0] !== before[0] || after[1] !== before[1]) this.config.store.setWithdrawn(this.id, after);
     for (const record of executed) this.config.store.putWithdrawal(this.id, txHash === undefined ? record : { ...record, txHash });
+    // A chain read without a transaction may have marked it executed first: the hash comes later.
+    if (txHash !== undefined) {
+      for (const record of this.config.store.withdrawals(this.id)) {
+        const { participant, total } = record.withdrawal;
+        if (record.status === "executed" && !record.txHash && total === withdrawn[participant]) {
+          this.config.store.putWithdrawal(this.id, { ...record, txHash });
+        }
+      }
+    }
     return executed;
   }
 
