@@ -69,7 +69,7 @@ const asPeer = (c: MemoryConnection) => c as unknown as PeerConnection<PeerMessa
 /** Serves a session's side of the peer protocol on `connection`, as the node does. */
 function serve(session: ChannelSession, connection: MemoryConnection): void {
   connection.handlers = {
-    channel: (body) => session.handle(asPeer(connection), decodeMessage(body.message) as PeerMessages["channel"]["message"]),
+    channel: (body) => session.handle(asPeer(connection), decodeMessage(body.message)),
     sync: (body) => encodeSyncReply(session.syncReply(BigInt(body.version as string))),
     withdrawals: async () => encodeWithdrawalsReply(await session.withdrawalsReply()),
   };
