@@ -5,7 +5,7 @@
  * one at a time, and pipelined (participant 0 sequencing, 64 proposals in flight).
  */
 import { randomBytes } from "node:crypto";
-import { Channel, encodeMessage, type ChannelMessage, type PaymentProposal } from "../src/channel";
+import { Countersigner, Sequencer, encodeMessage, type ChannelMessage, type PaymentProposal } from "../src/channel";
 import { EcdsaVerifier, KeySigner, StateHasher, nativeSecp256k1, keccak256Native } from "../src/crypto";
 import { MerkleTree } from "../src/merkle";
 import { sluiceDomain, typedDataDigest } from "../src/typedData";
@@ -100,12 +100,13 @@ async function main(): Promise<void> {
     nonce: 1n,
   };
   const makeSides = () =>
-    ([0, 1] as const).map(
-      (me) => new Channel({ params, me, signer: keys[me], chainId: 31337n, adjudicator, deposits: [10n ** 30n, 10n ** 30n] }),
-    ) as [Channel, Channel];
+    [
+      new Sequencer({ params, signer: keys[0], chainId: 31337n, adjudicator, deposits: [10n ** 30n, 10n ** 30n] }),
+      new Countersigner({ params, signer: keys[1], chainId: 31337n, adjudicator, deposits: [10n ** 30n, 10n ** 30n] }),
+    ] as const;
   const asObjects = (m: ChannelMessage): unknown => m;
   const asJson = (m: ChannelMessage): unknown => JSON.parse(JSON.stringify(encodeMessage(m)));
-  const propose = async (sides: [Channel, Channel], i: number, wire: (m: ChannelMessage) => unknown): Promise<PaymentProposal> =>
+  const propose = async (sides: readonly [Sequencer, Countersigner], i: number, wire: (m: ChannelMessage) => unknown): Promise<PaymentProposal> =>
     (i & 1) === 0 ? sides[0].pay(1n) : sides[0].receiveRequest(wire(await sides[1].requestPayment(1n)));
   const figures: [string, number][] = [];
   for (const [form, wire] of [
@@ -115,7 +116,7 @@ async function main(): Promise<void> {
     const sides = makeSides();
     const perSecond = await rateAsync(`two-party payments, one at a time (${form})`, 5_000, async (i) => {
       const proposal = await propose(sides, i, wire);
-      await sides[0].receiveAck(wire(await sides[1].receivePayment(wire(proposal))));
+      await sides[0].receiveAck(wire((await sides[1].countersign(wire(proposal))).send));
     });
     figures.push([`one at a time (${form})`, perSecond]);
   }
@@ -135,7 +136,7 @@ async function main(): Promise<void> {
     let committed = 0;
     while (committed < TOTAL) {
       while (proposed < TOTAL && proposed - committed < WINDOW) toP1.push(wire(await propose(sides, proposed++, wire)));
-      for (const message of toP1.splice(0)) toP0.push(wire(await sides[1].receivePayment(message)));
+      for (const message of toP1.splice(0)) toP0.push(wire((await sides[1].countersign(message)).send));
       for (const message of toP0.splice(0)) {
         await sides[0].receiveAck(message);
         committed++;

@@ -1,19 +1,24 @@
+export { ChannelCore, SyncRejectedError, type HistoryItem, type VerifiedHistory } from "./core";
+export { Sequencer } from "./sequencer";
+export { Countersigner } from "./countersigner";
+export { verifyTransition, type TransitionContext } from "./verifyTransition";
+export { openingState } from "../types";
 export {
-  Channel,
   MAX_VERSION_GAP,
-  openingState,
   type ChannelConfig,
   type ChannelHooks,
   type ChannelSnapshot,
   type CommittedUpdate,
+  type Countersigned,
   type PendingProposal,
   type PaymentEntry,
   type ProposedBatch,
+  type RoleConfig,
   type SignIntent,
   type SignKind,
   type WithdrawalRecord,
   type WithdrawalStatus,
-} from "./channel";
+} from "./types";
 export {
   encodeMessage,
   decodeMessage,

@@ -1,6 +1,8 @@
 import {
-  Channel,
+  Countersigner,
   MAX_PAYMENTS_PER_STATE,
+  Sequencer,
+  SyncRejectedError,
   openingState,
   decodeMessageOf,
   encodeMessage,
@@ -9,23 +11,23 @@ import {
   type CommittedUpdate,
   type FinalProposal,
   type PaymentEntry,
-  type PaymentRequest,
-  type StateAck,
   type WithdrawalRecord,
   UnknownWithdrawalError,
 } from "../channel";
 import type { SignatureVerifier, StateHasher, StateSigner } from "../crypto";
-import { PaymentLog } from "../merkle";
-import { InvalidSignatureError, SluiceError } from "../errors";
-import { ZERO_HASH, type Address, type Hex, type Params, type Payment, type SignedState, type SignedWithdrawal } from "../types";
+import type { PaymentProof } from "../merkle";
+import { InvalidArgumentError, SluiceError, WrongRoleError } from "../errors";
+import type { Address, Hex, Params, Payment, SignedState, SignedWithdrawal } from "../types";
 import { CommitQueue } from "./commitQueue";
 import { channelId as channelIdOf } from "../crypto";
 import { SYNC_PAGE, decodeSyncReply, decodeWithdrawalsReply, type PeerMessages, type SyncItem, type SyncReply } from "./protocol";
-
-/** Payments loaded at once when rebuilding a channel's log (the store's upper limit). */
-const MAX_PAYMENTS = 1_000_000;
 import type { ChannelStore } from "./store";
 import { ConnectionClosedError, RemoteError, RequestTimeoutError, type PeerConnection } from "./transport";
+
+export { SyncRejectedError };
+
+/** Leaf hashes read from the store per query when a channel's payment log is rebuilt at start (the store's largest page). */
+export const RESTORE_PAGE = 1_000_000;
 
 /** The peer is not connected; the operation can be retried once it is. */
 export class PeerOfflineError extends SluiceError {
@@ -45,11 +47,6 @@ export class PeerRejectedError extends SluiceError {
   ) {
     super(`the peer rejected the update (${code}): ${message}`, options);
   }
-}
-
-/** A resync offered a history that does not check out; nothing was adopted. */
-export class SyncRejectedError extends SluiceError {
-  override readonly name: string = "SyncRejectedError";
 }
 
 /** A payment that both sides signed and this node has on disk. */
@@ -88,6 +85,8 @@ export interface SessionConfig {
   maxWithdrawalWindow: bigint;
   /** Throws unless the channel takes withdrawals now (open on chain, not closing or disputed). */
   checkWithdrawable(what: string): void;
+  /** Leaf hashes read per query when the payment log is rebuilt at start (default RESTORE_PAGE). */
+  restorePage?: number;
 }
 
 /** Versions participant 0 reserves on disk at a time (see `ChannelSession.reserve`); far below MAX_VERSION_GAP. */
@@ -115,13 +114,11 @@ export class ChannelSession {
   readonly params: Params;
   readonly me: 0 | 1;
   readonly peerAddress: Address;
-  private channel: Channel;
+  private readonly channel: Sequencer | Countersigner;
   private readonly config: SessionConfig;
   private connection: PeerConnection<PeerMessages> | undefined;
   /** Participant 1: its requests waiting for the countersigned payment. */
   private readonly waiters = new Map<bigint, Waiter>();
-  /** Countersigned writes in flight, by version: an acknowledgement goes out only after its write. */
-  private readonly writes = new Map<bigint, Promise<void>>();
   /** Participant 0: payments for the next proposal, in arrival order. */
   private outbox: Queued[] = [];
   private flushScheduled = false;
@@ -175,8 +172,12 @@ export class ChannelSession {
     return this.connection?.isOpen === true;
   }
 
-  proof(seq: bigint) {
-    return this.channel.proof(seq);
+  /** The proof of payment `seq` against the latest state's root (the payment read from the store). */
+  proof(seq: bigint): PaymentProof {
+    const proof = this.channel.leafProof(seq);
+    const record = this.config.store.payment(this.id, seq);
+    if (!record) throw new InvalidArgumentError(`channel ${this.id} has no payment ${seq}`);
+    return { payment: record.payment, ...proof };
   }
 
   setDeposits(deposits: readonly [bigint, bigint]): void {
@@ -313,22 +314,24 @@ export class ChannelSession {
   private detach(connection: PeerConnection<PeerMessages>, error: ConnectionClosedError): void {
     if (this.connection !== connection) return;
     this.connection = undefined;
+    const channel = this.channel;
+    if (channel instanceof Sequencer) {
+      void channel.abandonPending().catch(() => undefined);
+      return;
+    }
     for (const [id, waiter] of this.waiters) {
       waiter.reject(error);
-      void this.channel.cancelRequest(id).catch(() => undefined);
+      void channel.cancelRequest(id).catch(() => undefined);
     }
     this.waiters.clear();
-    void this.channel.abandonPending().catch(() => undefined);
   }
 
   // ------------------------------------------------------------------ paying
 
   /** Pays the peer; resolves once the countersigned state is on disk. */
-  pay(amount: bigint, ref: Hex): Promise<DonePayment> {
-    return this.me === 0 ? this.payAsSequencer(amount, ref) : this.payAsRequester(amount, ref);
-  }
-
-  private async payAsSequencer(amount: bigint, ref: Hex): Promise<DonePayment> {
+  async pay(amount: bigint, ref: Hex): Promise<DonePayment> {
+    const channel = this.channel;
+    if (channel instanceof Countersigner) return this.payAsRequester(channel, amount, ref);
     this.requireConnection();
     return this.enqueue({ kind: "pay", amount, ref });
   }
@@ -370,7 +373,7 @@ export class ChannelSession {
     let proposal: BatchProposal;
     try {
       const connection = this.requireConnection();
-      const result = await this.channel.proposePayments(batch.map((q) => q.entry));
+      const result = await this.sequencer().proposePayments(batch.map((q) => q.entry));
       for (const { index, error } of result.rejected) batch[index].reject(error);
       if (!result.proposal) return;
       proposal = result.proposal;
@@ -385,9 +388,9 @@ export class ChannelSession {
     included.forEach((q, i) => q.resolve({ payment: proposal.payments[i].payment, version }));
   }
 
-  private async payAsRequester(amount: bigint, ref: Hex): Promise<DonePayment> {
+  private async payAsRequester(channel: Countersigner, amount: bigint, ref: Hex): Promise<DonePayment> {
     const connection = this.requireConnection();
-    const request = await this.channel.requestPayment(amount, ref);
+    const request = await channel.requestPayment(amount, ref);
     const done = new Promise<DonePayment>((resolve, reject) => this.waiters.set(request.id, { resolve, reject }));
     try {
       await connection.request("channel", { channelId: this.id, message: encodeMessage(request) });
@@ -395,7 +398,7 @@ export class ChannelSession {
       const waiter = this.waiters.get(request.id);
       if (waiter) {
         this.waiters.delete(request.id);
-        await this.channel.cancelRequest(request.id);
+        await channel.cancelRequest(request.id);
         waiter.reject(this.peerError(error));
       }
     }
@@ -408,23 +411,23 @@ export class ChannelSession {
    * A rejection, or a failure to write, voids this proposal and every later one.
    */
   private async propose(connection: PeerConnection<PeerMessages>, proposal: BatchProposal | FinalProposal): Promise<void> {
+    const channel = this.sequencer();
     try {
       if (proposal.kind === "final") await this.config.commits.ownSignature(this.id, proposal.state, proposal.sig);
       else await this.reserve(proposal.state.version);
     } catch (error) {
-      await this.channel.abandonPending(proposal.state.version);
+      await channel.abandonPending(proposal.state.version);
       throw error;
     }
-    let ack: StateAck;
+    let reply: unknown;
     try {
-      const reply = await connection.request("channel", { channelId: this.id, message: encodeMessage(proposal) });
-      ack = decodeMessageOf("ack", reply);
+      reply = await connection.request("channel", { channelId: this.id, message: encodeMessage(proposal) });
     } catch (error) {
-      await this.channel.abandonPending(proposal.state.version);
+      await channel.abandonPending(proposal.state.version);
       throw this.peerError(error);
     }
-    await this.channel.receiveAck(ack);
-    await this.written(proposal.state.version);
+    // The channel checks the ack (it decodes it); the write is queued before the next ack is handled.
+    await this.persist(await channel.receiveAck(reply));
   }
 
   /**
@@ -455,11 +458,12 @@ export class ChannelSession {
   /** Agrees on a final state with the peer; resolves with it once it is on disk. */
   async finalize(): Promise<SignedState> {
     const connection = this.requireConnection();
-    if (!this.channel.isFinal) {
-      if (this.me === 0) {
-        await this.propose(connection, await this.channel.proposeFinal());
+    const channel = this.channel;
+    if (!channel.isFinal) {
+      if (channel instanceof Sequencer) {
+        await this.propose(connection, await channel.proposeFinal());
       } else {
-        const request = await this.channel.requestFinal();
+        const request = await channel.requestFinal();
         try {
           await connection.request("channel", { channelId: this.id, message: encodeMessage(request) });
         } catch (error) {
@@ -476,27 +480,29 @@ export class ChannelSession {
 
   /** Handles a channel message from the peer and returns the reply body. */
   async handle(connection: PeerConnection<PeerMessages>, message: PeerMessages["channel"]["message"]): Promise<unknown> {
+    const channel = this.channel;
     switch (message.kind) {
       case "payment":
       case "payments":
       case "final": {
-        const ack = await this.channel.receive(message);
-        await this.written((ack as StateAck).version);
-        return encodeMessage(ack as StateAck);
+        if (!(channel instanceof Countersigner)) throw new WrongRoleError(0, "countersign a proposal", "participant 0 proposes every state");
+        const { committed, send } = await channel.countersign(message);
+        // The acknowledgement leaves only once the countersigned state is on disk.
+        await this.persist(committed);
+        return encodeMessage(send);
       }
       case "request":
-        // Participant 1 gets a clear refusal from the channel; participant 0 serves it in the next batch.
-        if (this.me !== 0) return this.channel.receive(message);
-        await this.enqueue(message as PaymentRequest);
+        if (!(channel instanceof Sequencer)) throw new WrongRoleError(1, "serve a payment request", "participant 0 sequences");
+        await this.enqueue(message);
         return {};
       case "final-request": {
-        const proposal = (await this.channel.receive(message)) as FinalProposal;
-        await this.propose(connection, proposal);
+        if (!(channel instanceof Sequencer)) throw new WrongRoleError(1, "serve a final-state request", "participant 0 sequences");
+        await this.propose(connection, await channel.receiveFinalRequest(message));
         return {};
       }
       case "withdrawal": {
         // Registered before anything yields: a `withdrawals` question that arrives after it waits for it.
-        const answer = this.countersign(message);
+        const answer = this.countersignWithdrawal(message);
         this.countersigning.add(answer);
         const done = () => this.countersigning.delete(answer);
         void answer.then(done, done);
@@ -509,7 +515,7 @@ export class ChannelSession {
   }
 
   /** Checks the peer's withdrawal and countersigns it; the channel stores it, signed by both, before the countersignature leaves. */
-  private async countersign(message: PeerMessages["channel"]["message"]): Promise<unknown> {
+  private async countersignWithdrawal(message: PeerMessages["channel"]["message"]): Promise<unknown> {
     this.config.checkWithdrawable("countersign a withdrawal");
     const now = await this.config.chainTime();
     return encodeMessage(await this.channel.receiveWithdrawal(message, now, this.config.maxWithdrawalWindow));
@@ -550,55 +556,27 @@ export class ChannelSession {
     await this.syncWithdrawals(connection);
   }
 
+  /** Adopts the peer's countersigned states once `verifyHistory` checked them and they are on disk. */
   private async adopt(items: SyncItem[]): Promise<void> {
-    const id = this.id.toLowerCase();
-    const log = new PaymentLog(this.storedPayments());
-    let previous = this.channel.latest.state;
-    for (const [i, { signed, payments }] of items.entries()) {
-      const state = signed.state;
-      const where = `sync item ${i} (version ${state.version})`;
-      if (state.channelId.toLowerCase() !== id) throw new SyncRejectedError(`${where} is for channel ${state.channelId}`);
-      if (state.version <= previous.version) throw new SyncRejectedError(`${where} is not above version ${previous.version}`);
-      if (previous.isFinal) throw new SyncRejectedError(`${where} follows a final state`);
-      if (state.locked[0] !== 0n || state.locked[1] !== 0n || state.locksRoot.toLowerCase() !== ZERO_HASH) {
-        throw new SyncRejectedError(`${where} carries locks, which this client does not handle yet`);
-      }
-      const transferred: [bigint, bigint] = [previous.transferred[0], previous.transferred[1]];
-      for (const payment of payments) {
-        if (payment.channelId.toLowerCase() !== id) throw new SyncRejectedError(`${where}: payment ${payment.seq} is for another channel`);
-        if (payment.seq !== BigInt(log.size)) throw new SyncRejectedError(`${where}: payment seq ${payment.seq}, expected ${log.size}`);
-        if (payment.amount === 0n) throw new SyncRejectedError(`${where}: payment ${payment.seq} has amount 0`);
-        transferred[payment.payer] += payment.amount;
-        log.append(payment);
-      }
-      if (state.transferred[0] !== transferred[0] || state.transferred[1] !== transferred[1]) {
-        throw new SyncRejectedError(`${where}: the transfers do not grow by exactly its payments`);
-      }
-      if (log.root.toLowerCase() !== state.paymentsRoot.toLowerCase()) throw new SyncRejectedError(`${where}: the root does not match the payments`);
-      const digest = this.channel.hasher.digest(state);
-      for (const p of [0, 1] as const) {
-        if (!(await this.config.verifier.verify(this.params.participants[p], digest, signed.sigs[p]))) {
-          throw new InvalidSignatureError(this.params.participants[p], `${where}: signature ${p}`);
-        }
-      }
-      previous = state;
-    }
-    await this.channel.abandonPending();
-    await Promise.all(items.map((item) => this.config.commits.countersigned(this.id, item.signed, item.payments)));
-    this.channel = this.makeChannel(this.snapshot(this.channel.signedVersion));
+    const channel = this.channel;
+    if (channel instanceof Sequencer) await channel.abandonPending();
+    const history = await channel.verifyHistory(items);
+    await Promise.all(history.updates.map((update) => this.persist(update)));
+    await channel.adopt(history);
   }
 
   // ------------------------------------------------------------------ internals
 
-  private onCommit(update: CommittedUpdate): void {
+  /**
+   * Writes a state both sides signed (group commit with the other writes of this turn); resolves
+   * once it is on disk, and settles participant 1's payments it answered.
+   */
+  private persist(update: CommittedUpdate): Promise<void> {
+    const payments: Payment[] = [];
+    for (const item of update.payments) payments.push(item.payment);
+    const write = this.config.commits.countersigned(this.id, update.signed, payments);
+    if (this.waiters.size === 0) return write;
     const version = update.signed.state.version;
-    const write = this.config.commits.countersigned(
-      this.id,
-      update.signed,
-      update.payments.map((item) => item.payment),
-    );
-    this.writes.set(version, write);
-    if (this.me !== 1) return;
     for (const { payment, request } of update.payments) {
       const waiter = request === undefined ? undefined : this.waiters.get(request);
       if (!waiter) continue;
@@ -608,16 +586,12 @@ export class ChannelSession {
         (error: unknown) => waiter.reject(error),
       );
     }
+    return write;
   }
 
-  private async written(version: bigint): Promise<void> {
-    const write = this.writes.get(version);
-    if (!write) return;
-    try {
-      await write;
-    } finally {
-      this.writes.delete(version);
-    }
+  private sequencer(): Sequencer {
+    if (!(this.channel instanceof Sequencer)) throw new WrongRoleError(this.me, "propose a state", "participant 0 proposes every state");
+    return this.channel;
   }
 
   private requireConnection(): PeerConnection<PeerMessages> {
@@ -631,11 +605,10 @@ export class ChannelSession {
     return error;
   }
 
-  private makeChannel(restore: ChannelSnapshot | undefined): Channel {
+  private makeChannel(restore: ChannelSnapshot | undefined): Sequencer | Countersigner {
     const c = this.config;
-    return new Channel({
+    const config = {
       params: c.params,
-      me: c.me,
       signer: c.signer,
       verifier: c.verifier,
       chainId: c.chainId,
@@ -643,26 +616,31 @@ export class ChannelSession {
       deposits: c.deposits,
       withdrawn: c.withdrawn,
       restore,
-      hooks: {
-        onCommit: (update) => this.onCommit(update),
-        // Its own write and fsync: withdrawals are rare, and nothing may leave before it is on disk.
-        onWithdrawal: (record) => this.config.store.putWithdrawal(this.id, record),
-      },
-    });
+      // Its own write and fsync: withdrawals are rare, and nothing may leave before it is on disk.
+      hooks: { onWithdrawal: (record: WithdrawalRecord) => this.config.store.putWithdrawal(this.id, record) },
+    };
+    return c.me === 0 ? new Sequencer(config) : new Countersigner(config);
   }
 
-  private storedPayments(): Payment[] {
-    return this.config.store.payments(this.id, { limit: MAX_PAYMENTS }).map((r) => r.payment);
+  /** The stored payment leaves in seq order, read page by page (any number of payments). */
+  private *storedLeaves(): Generator<Hex> {
+    const page = this.config.restorePage ?? RESTORE_PAGE;
+    for (let fromSeq = 0n; ; ) {
+      const records = this.config.store.payments(this.id, { fromSeq, limit: page });
+      for (const record of records) yield record.leaf;
+      if (records.length < page) return;
+      fromSeq += BigInt(records.length);
+    }
   }
 
   /**
-   * What the store holds of this channel, to rebuild its state machine (at start or after a sync);
-   * `signed` is a version this side may have signed without a record of it.
+   * What the store holds of this channel, to rebuild its state machine at start; `signed` is a
+   * version this side may have signed without a record of it.
    */
   private snapshot(signed: bigint): ChannelSnapshot | undefined {
     const store = this.config.store;
     const own = store.latestOwnSignature(this.id);
-    const withdrawals = this.channel?.withdrawals ?? store.withdrawals(this.id, { live: true });
+    const withdrawals = store.withdrawals(this.id, { live: true });
     // Nothing countersigned yet: the opening state, above what this side may have signed.
     const latest =
       store.latest(this.id) ?? (own || signed > 0n || withdrawals.length > 0 ? { state: openingState(this.id), sigs: ["0x", "0x"] as [Hex, Hex] } : null);
@@ -671,11 +649,11 @@ export class ChannelSession {
     if (own && own.state.version > signedVersion) signedVersion = own.state.version;
     return {
       latest,
-      payments: this.storedPayments(),
+      leaves: this.storedLeaves(),
       signedVersion,
       signedFinal: latest.state.isFinal || (own?.state.isFinal ?? false),
-      deposits: this.channel?.deposits ?? this.config.deposits,
-      withdrawn: this.channel?.withdrawn ?? this.config.withdrawn,
+      deposits: this.config.deposits,
+      withdrawn: this.config.withdrawn,
       withdrawals,
       // Participant 1 issues request ids above any it may have issued before a restart.
       lastRequestId: this.me === 1 ? BigInt(Date.now()) << 20n : 0n,

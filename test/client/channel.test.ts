@@ -4,7 +4,9 @@ import fc from "fast-check";
 import { ethers } from "hardhat";
 import { EcdsaVerifier, KeySigner } from "../../src/crypto";
 import {
-  Channel,
+  ChannelCore,
+  Countersigner,
+  Sequencer,
   MAX_PAYMENTS_PER_STATE,
   MAX_VERSION_GAP,
   LocksUnsupportedError,
@@ -49,10 +51,9 @@ import {
   VersionGapError,
   WrongChannelError,
   WrongPayerError,
-  WrongRoleError,
 } from "../../src/errors";
 import { paramsValue, stateValue, withdrawalValue } from "../../src/typedData";
-import type { Address, Hex, Params, Payment, State, Withdrawal } from "../../src/types";
+import type { Address, Hex, Params, Payment, SignedState, State, Withdrawal } from "../../src/types";
 import { ETH, ZERO_HASH } from "../../src/types";
 import { hexOf } from "./arbitraries";
 import { PaymentLog } from "../../src/merkle";
@@ -70,26 +71,35 @@ const PARAMS: Params = {
 const NONE: [bigint, bigint] = [0n, 0n];
 
 type Constructor = abstract new (...args: never[]) => SluiceError;
-type Sides = readonly [Channel, Channel];
+type Sides = readonly [Sequencer, Countersigner];
+type Side = Sequencer | Countersigner;
+
+/** A side of either role, by participant index. */
+function makeSide(me: 0 | 1, config: Omit<ConstructorParameters<typeof Sequencer>[0], "me">): Side {
+  return me === 0 ? new Sequencer(config) : new Countersigner(config);
+}
+
+/** Participant 1 countersigns a proposal: the acknowledgement it sends. */
+const ackOf = async (side: Countersigner, proposal: unknown): Promise<StateAck> => (await side.countersign(proposal)).send;
+
+/** Participant 0 commits an acknowledgement: the state both signed. */
+const commit = async (side: Sequencer, ack: unknown): Promise<SignedState> => (await side.receiveAck(ack)).signed;
 
 function makePair(
   deposits: readonly [bigint, bigint] = [1000n, 1000n],
   kinds: readonly ["native" | "js", "native" | "js"] = ["native", "native"],
   hooks: readonly [ChannelHooks | undefined, ChannelHooks | undefined] = [undefined, undefined],
 ) {
-  return ([0, 1] as const).map(
-    (me) =>
-      new Channel({
-        params: PARAMS,
-        me,
-        signer: kinds[me] === "native" ? KEYS[me] : new KeySigner(hexOf(Buffer.alloc(32, me === 0 ? 0xa1 : 0xb2)), "js"),
-        verifier: new EcdsaVerifier(kinds[me]),
-        chainId: CHAIN_ID,
-        adjudicator: ADJUDICATOR,
-        deposits,
-        hooks: hooks[me],
-      }),
-  ) as [Channel, Channel];
+  const config = (me: 0 | 1) => ({
+    params: PARAMS,
+    signer: kinds[me] === "native" ? KEYS[me] : new KeySigner(hexOf(Buffer.alloc(32, me === 0 ? 0xa1 : 0xb2)), "js"),
+    verifier: new EcdsaVerifier(kinds[me]),
+    chainId: CHAIN_ID,
+    adjudicator: ADJUDICATOR,
+    deposits,
+    hooks: hooks[me],
+  });
+  return [new Sequencer(config(0)), new Countersigner(config(1))] as [Sequencer, Countersigner];
 }
 
 /** Sends a message as the node will: JSON text over the wire. */
@@ -98,21 +108,21 @@ const wire = <T extends ChannelMessage>(m: T): unknown => JSON.parse(JSON.string
 /** One payment, one at a time: participant 0 pays directly, participant 1 through a request. */
 async function pay(sides: Sides, payer: 0 | 1, amount: bigint, ref: Hex = ZERO_HASH) {
   const proposal = payer === 0 ? await sides[0].pay(amount, ref) : await sides[0].receiveRequest(wire(await sides[1].requestPayment(amount, ref)));
-  const ack = await sides[1].receivePayment(wire(proposal));
-  return sides[0].receiveAck(wire(ack));
+  const ack = await ackOf(sides[1], wire(proposal));
+  return commit(sides[0], wire(ack));
 }
 
 /** Closes: participant 0 proposes the final state, on its own or at participant 1's request. */
 async function close(sides: Sides, asker: 0 | 1) {
   const proposal = asker === 0 ? await sides[0].proposeFinal() : await sides[0].receiveFinalRequest(wire(await sides[1].requestFinal()));
-  return sides[0].receiveAck(wire(await sides[1].acceptFinal(wire(proposal))));
+  return commit(sides[0], wire(await ackOf(sides[1], wire(proposal))));
 }
 
 /** Everything observable about a channel, to show a rejection changed nothing. */
-const view = (c: Channel) => ({
+const view = (c: Side) => ({
   snapshot: c.snapshot(),
-  pending: c.pending,
-  requests: c.requests,
+  pending: c instanceof Sequencer ? c.pending : [],
+  requests: c instanceof Countersigner ? c.requests : [],
   tip: c.tip,
   spendable: [c.spendable(0), c.spendable(1)],
   root: c.paymentCount && c.proof(0).root,
@@ -159,10 +169,10 @@ class Link {
   rejections = 0;
   /** Most proposals participant 0 had pending at once. */
   depth = 0;
-  readonly sides: [Channel, Channel];
+  readonly sides: [Sequencer, Countersigner];
 
   constructor(deposits: readonly [bigint, bigint], believed0: readonly [bigint, bigint] = deposits) {
-    this.sides = makePair(deposits, ["native", "native"], [undefined, { onCommit: (u) => void this.committed1.push(u) }]);
+    this.sides = makePair(deposits, ["native", "native"]);
     this.sides[0].setDeposits(believed0);
   }
 
@@ -209,7 +219,9 @@ class Link {
     const side = this.sides[1];
     const before = view(side);
     try {
-      this.toP0.push((await side.receive(wire(message))) as StateAck);
+      const { committed, send } = await side.countersign(wire(message));
+      this.committed1.push(committed);
+      this.toP0.push(send);
     } catch (error) {
       expect(error).to.be.instanceOf(SluiceError);
       expect(view(side)).to.deep.equal(before);
@@ -244,14 +256,14 @@ class Link {
       return;
     }
     expect(message.kind).to.equal("ack");
-    await side.receiveAck(wire(message));
+    await commit(side, wire(message));
   }
 
   private async serve(request: ChannelMessage & { kind: "request" }): Promise<void> {
     const side = this.sides[0];
     const before = view(side);
     try {
-      this.toP1.push((await side.receive(wire(request))) as PaymentProposal);
+      this.toP1.push(await side.receiveRequest(wire(request)));
       this.depth = Math.max(this.depth, side.pending.length);
     } catch (error) {
       // Refused (participant 1 can't afford it on top of the tip): the reply makes participant 1 drop it.
@@ -356,7 +368,7 @@ describe("client Channel", function () {
       const proposal = await sides[0].receiveRequest(request);
       expect(proposal.request).to.equal(1n);
       expect(proposal.payment).to.include({ payer: 1, amount: 25n, ref });
-      await sides[0].receiveAck(await sides[1].receivePayment(proposal));
+      await commit(sides[0], await ackOf(sides[1], proposal));
       expect(sides[1].requests).to.deep.equal([]);
       expect(sides[0].latest).to.deep.equal(sides[1].latest);
       expect(sides[0].payouts).to.deep.equal([1025n, 975n]);
@@ -437,11 +449,11 @@ describe("client Channel", function () {
       expect([p1, p2, p3, p4].map((p) => p.state.version)).to.deep.equal([2n, 3n, 4n, 5n]);
       expect(sides[0].tip.transferred).to.deep.equal([121n, 5n]);
       expect(sides[0].paymentCount).to.equal(1);
-      const a1 = await sides[1].receivePayment(wire(p1));
-      await expectRejected(sides[1].receivePayment(wire(p2)), InsufficientFundsError);
-      await expectRejected(sides[1].receivePayment(wire(p3)), SequenceMismatchError);
-      await expectRejected(sides[1].receivePayment(wire(p4)), SequenceMismatchError);
-      await sides[0].receiveAck(wire(a1));
+      const a1 = await ackOf(sides[1], wire(p1));
+      await expectRejected(ackOf(sides[1], wire(p2)), InsufficientFundsError);
+      await expectRejected(ackOf(sides[1], wire(p3)), SequenceMismatchError);
+      await expectRejected(ackOf(sides[1], wire(p4)), SequenceMismatchError);
+      await commit(sides[0], wire(a1));
       const dropped = await sides[0].abandonPending(p2.state.version);
       expect(dropped.map((p) => p.state.version)).to.deep.equal([3n, 4n, 5n]);
       expect(dropped[1].payments[0].request).to.equal(1n);
@@ -454,7 +466,7 @@ describe("client Channel", function () {
       // The next proposal skips the burned versions; the dropped request may be served again.
       const again = await sides[0].receiveRequest(wire({ kind: "request", id: 1n, amount: 5n, ref: ZERO_HASH }));
       expect(again.state.version).to.equal(6n);
-      await sides[0].receiveAck(await sides[1].receivePayment(again));
+      await commit(sides[0], await ackOf(sides[1], again));
       expect(sides[0].latest).to.deep.equal(sides[1].latest);
       expect(sides[0].latest.state.transferred).to.deep.equal([30n, 5n]);
     });
@@ -507,10 +519,10 @@ describe("client Channel", function () {
       sides[0].setDeposits([50n, 0n]); // participant 0 believes in a deposit participant 1 has not confirmed
       const proposal = await sides[0].pay(20n);
       const before = view(sides[1]);
-      await expectRejected(sides[1].receivePayment(proposal), InsufficientFundsError);
+      await expectRejected(ackOf(sides[1], proposal), InsufficientFundsError);
       expect(view(sides[1])).to.deep.equal(before);
       sides[1].setDeposits([50n, 0n]);
-      await sides[0].receiveAck(await sides[1].receivePayment(proposal));
+      await commit(sides[0], await ackOf(sides[1], proposal));
       expect(sides[0].latest).to.deep.equal(sides[1].latest);
     });
 
@@ -545,7 +557,7 @@ describe("client Channel", function () {
     it("processes queued messages in call order", async function () {
       const sides = makePair();
       const p = await sides[0].pay(1n);
-      const acks = await Promise.all([sides[1].receivePayment(p), sides[1].receivePayment(p)].map((x) => x.catch((e: unknown) => e)));
+      const acks = await Promise.all([ackOf(sides[1], p), ackOf(sides[1], p)].map((x) => x.catch((e: unknown) => e)));
       expect(acks[0]).to.have.property("kind", "ack");
       expect(acks[1]).to.be.instanceOf(StaleVersionError);
       // Participant 0 pipelines without awaiting: the proposals still chain in call order.
@@ -554,29 +566,21 @@ describe("client Channel", function () {
       expect(ps.map((x) => x.payment.seq)).to.deep.equal([1n, 2n, 3n]);
     });
 
-    it("every role violation is a WrongRoleError and changes nothing", async function () {
+    it("each role has only its own operations (the role is the type), and a side is made for its own participant only", async function () {
       const sides = makePair();
-      const proposal = await sides[0].pay(1n);
-      const ack = await sides[1].receivePayment(proposal);
-      const request = await sides[1].requestPayment(1n);
-      const before = [view(sides[0]), view(sides[1])];
-      const calls: [string, () => Promise<unknown>][] = [
-        ["1 pay", () => sides[1].pay(1n)],
-        ["1 proposeFinal", () => sides[1].proposeFinal()],
-        ["1 receiveRequest", () => sides[1].receiveRequest(request)],
-        ["1 receiveFinalRequest", () => sides[1].receiveFinalRequest({ kind: "final-request" })],
-        ["1 receiveAck", () => sides[1].receiveAck(ack)],
-        ["0 requestPayment", () => sides[0].requestPayment(1n)],
-        ["0 requestFinal", () => sides[0].requestFinal()],
-        ["0 cancelRequest", () => sides[0].cancelRequest(1n)],
-        ["0 receivePayment", () => sides[0].receivePayment(proposal)],
-        ["0 acceptFinal", () => sides[0].acceptFinal({ kind: "final", state: proposal.state, sig: proposal.sig })],
-      ];
-      for (const [name, call] of calls) {
-        const error = await expectRejected(call(), WrongRoleError);
-        expect((error as Error).message, name).to.match(/^participant [01] can't/);
+      const sequencerOnly = ["pay", "proposePayments", "proposeFinal", "receiveRequest", "receiveFinalRequest", "receiveAck", "abandonPending"];
+      const countersignerOnly = ["requestPayment", "requestFinal", "cancelRequest", "countersign"];
+      for (const name of sequencerOnly) {
+        expect(sides[0], name).to.respondTo(name);
+        expect(sides[1], name).not.to.respondTo(name);
       }
-      expect([view(sides[0]), view(sides[1])]).to.deep.equal(before);
+      for (const name of countersignerOnly) {
+        expect(sides[1], name).to.respondTo(name);
+        expect(sides[0], name).not.to.respondTo(name);
+      }
+      const common = { params: PARAMS, chainId: CHAIN_ID, adjudicator: ADJUDICATOR };
+      expect(() => new Sequencer({ ...common, me: 1, signer: KEYS[0] })).to.throw(InvalidArgumentError, /participant index 1/);
+      expect(() => new Countersigner({ ...common, signer: KEYS[0] })).to.throw(InvalidArgumentError, /is not participant 1/);
     });
   });
 
@@ -594,13 +598,13 @@ describe("client Channel", function () {
         const other = makePair();
         const proposal = await other[0].receiveRequest({ kind: "request", ...forged });
         const before = view(sides[1]);
-        await expectRejected(sides[1].receivePayment(wire(proposal)), UnrequestedPaymentError);
+        await expectRejected(ackOf(sides[1], wire(proposal)), UnrequestedPaymentError);
         expect(view(sides[1]), name).to.deep.equal(before);
       }
       // A payment by participant 1 with no request at all.
       const bare = await sides[0].receiveRequest({ kind: "request", id: 1n, amount: 10n, ref });
       delete bare.request;
-      await expectRejected(sides[1].receivePayment(wire(bare)), UnrequestedPaymentError);
+      await expectRejected(ackOf(sides[1], wire(bare)), UnrequestedPaymentError);
     });
 
     it("a cancelled request is refused, and a consumed one can't be paid twice", async function () {
@@ -612,15 +616,15 @@ describe("client Channel", function () {
       expect(await sides[1].cancelRequest(r1.id)).to.deep.equal(r1);
       expect(await sides[1].cancelRequest(r1.id)).to.equal(undefined);
       expect(sides[1].spendable()).to.equal(980n);
-      await expectRejected(sides[1].receivePayment(p1), UnrequestedPaymentError);
+      await expectRejected(ackOf(sides[1], p1), UnrequestedPaymentError);
       await sides[0].abandonPending(p1.state.version);
       const again = await sides[0].receiveRequest(r2);
-      await sides[0].receiveAck(await sides[1].receivePayment(again));
+      await commit(sides[0], await ackOf(sides[1], again));
       expect(p2.state.version < again.state.version).to.equal(true);
       // A replay of the same request's payment, built on the new tip, is refused as unrequested.
       const replay = await sides[0].receiveRequest({ ...r2, id: 5n });
       replay.request = r2.id;
-      await expectRejected(sides[1].receivePayment(replay), UnrequestedPaymentError);
+      await expectRejected(ackOf(sides[1], replay), UnrequestedPaymentError);
       expect(sides[0].latest).to.deep.equal(sides[1].latest);
       expect(sides[1].payouts).to.deep.equal([1020n, 980n]);
     });
@@ -630,7 +634,7 @@ describe("client Channel", function () {
     const payEntry = (amount: bigint, ref: Hex = ZERO_HASH): PaymentEntry => ({ kind: "pay", amount, ref });
 
     /** Participant 0 signs a state adding `payments` on top of its latest, as a dishonest sequencer could. */
-    function forgeBatch(side: Channel, payments: Payment[], requests: (bigint | undefined)[] = []): BatchProposal {
+    function forgeBatch(side: ChannelCore, payments: Payment[], requests: (bigint | undefined)[] = []): BatchProposal {
       const latest = side.latest.state;
       const transferred: [bigint, bigint] = [latest.transferred[0], latest.transferred[1]];
       const log = new PaymentLog(side.snapshot().payments);
@@ -656,8 +660,8 @@ describe("client Channel", function () {
         [3n, 1, 2n],
       ]);
       expect(proposal!.state.version).to.equal(1n);
-      const ack = await sides[1].receivePayments(wire(proposal!));
-      const signed = await sides[0].receiveAck(wire(ack));
+      const ack = await ackOf(sides[1], wire(proposal!));
+      const signed = await commit(sides[0], wire(ack));
       expect(sides[1].latest).to.deep.equal(signed);
       expect(signed.state.transferred).to.deep.equal([30n, 16n]);
       expect(sides[1].requests).to.deep.equal([]);
@@ -700,7 +704,7 @@ describe("client Channel", function () {
       ]);
       expect(proposal!.payments.map((p) => p.payment.amount)).to.deep.equal([60n, 50n, 90n]);
       expect(proposal!.payments.map((p) => p.payment.seq)).to.deep.equal([0n, 1n, 2n]);
-      await sides[0].receiveAck(await sides[1].receivePayments(proposal!));
+      await commit(sides[0], await ackOf(sides[1], proposal!));
       expect(sides[0].payouts).to.deep.equal([0n, 150n]);
       // Nothing passes: no proposal, nothing signed, nothing changed.
       const before = view(sides[0]);
@@ -720,9 +724,9 @@ describe("client Channel", function () {
       const json = wire(proposal!) as { payments: unknown[] };
       expect(Buffer.byteLength(JSON.stringify(json))).to.be.below(64 * 1024);
       const tooMany = { ...json, payments: [...json.payments, json.payments[0]] };
-      await expectRejected(sides[1].receivePayments(tooMany), MalformedMessageError);
-      await expectRejected(sides[1].receivePayments({ ...json, payments: [] }), MalformedMessageError);
-      await sides[0].receiveAck(await sides[1].receivePayments(json));
+      await expectRejected(ackOf(sides[1], tooMany), MalformedMessageError);
+      await expectRejected(ackOf(sides[1], { ...json, payments: [] }), MalformedMessageError);
+      await commit(sides[0], await ackOf(sides[1], json));
       expect(sides[1].paymentCount).to.equal(MAX_PAYMENTS_PER_STATE);
     });
 
@@ -750,10 +754,10 @@ describe("client Channel", function () {
       for (const [what, tamper, error] of tampers) {
         const copy = clone(proposal!);
         tamper(copy);
-        const caught = await expectRejected(sides[1].receivePayments(wire(copy)), error);
+        const caught = await expectRejected(ackOf(sides[1], wire(copy)), error);
         expect(view(sides[1]), `${what}: ${String(caught)}`).to.deep.equal(before);
       }
-      await sides[0].receiveAck(await sides[1].receivePayments(wire(proposal!)));
+      await commit(sides[0], await ackOf(sides[1], wire(proposal!)));
       expect(sides[1].latest).to.deep.equal(sides[0].latest);
       expect(sides[1].payouts).to.deep.equal([1000n - 7n + 11n, 1000n + 7n - 11n]);
     });
@@ -765,12 +769,12 @@ describe("client Channel", function () {
       // Participant 0 pays 10 it has only once participant 1's 10 came in first.
       const wrongOrder = forgeBatch(sides[1], [pay10(0n, 0, refOf(9)), pay10(1n, 1, refOf(1))], [undefined, 1n]);
       const before = view(sides[1]);
-      await expectRejected(sides[1].receivePayments(wire(wrongOrder)), InsufficientFundsError);
+      await expectRejected(ackOf(sides[1], wire(wrongOrder)), InsufficientFundsError);
       expect(view(sides[1])).to.deep.equal(before);
       const rightOrder = forgeBatch(sides[1], [pay10(0n, 1, refOf(1)), pay10(1n, 0, refOf(9))], [1n, undefined]);
       rightOrder.state.version += 1n; // the refused version stays burned for participant 1
       rightOrder.sig = KEYS[0].sign(sides[1].hasher.digest(rightOrder.state)) as Hex;
-      const ack = await sides[1].receivePayments(wire(rightOrder));
+      const ack = await ackOf(sides[1], wire(rightOrder));
       expect(ack.version).to.equal(2n);
       expect(sides[1].payouts).to.deep.equal([0n, 10n]);
       expect(r1.id).to.equal(1n);
@@ -784,9 +788,9 @@ describe("client Channel", function () {
       const b3 = (await sides[0].proposePayments([payEntry(4n)])).proposal!;
       expect([b1, b2, b3].map((b) => b.state.version)).to.deep.equal([1n, 2n, 3n]);
       expect(b3.payments[0]!.payment.seq).to.equal(4n);
-      await sides[0].receiveAck(await sides[1].receivePayments(b1));
+      await commit(sides[0], await ackOf(sides[1], b1));
       await sides[1].cancelRequest(r1.id);
-      await expectRejected(sides[1].receivePayments(b2), UnrequestedPaymentError);
+      await expectRejected(ackOf(sides[1], b2), UnrequestedPaymentError);
       const dropped = await sides[0].abandonPending(b2.state.version);
       expect(dropped.map((d) => d.payments.map((x) => x.payment.amount))).to.deep.equal([[5n, 3n], [4n]]);
       expect(sides[0].tip).to.deep.equal(sides[0].latest.state);
@@ -808,7 +812,7 @@ describe("client Channel", function () {
         [{ ...json, payments: [{ ...json.payments[0], request: "x" }] }, "payments[0].request"],
       ];
       for (const [message, path] of cases) {
-        const caught = await expectRejected(sides[1].receivePayments(message), MalformedMessageError);
+        const caught = await expectRejected(ackOf(sides[1], message), MalformedMessageError);
         expect((caught as MalformedMessageError).path).to.equal(path);
       }
     });
@@ -865,18 +869,18 @@ describe("client Channel", function () {
             // Some of the pipeline is countersigned already (acks not yet delivered).
             const k = delivered % proposals.length;
             const acks: StateAck[] = [];
-            for (const p of proposals.slice(0, k)) acks.push(await sides[1].receivePayment(wire(p)));
+            for (const p of proposals.slice(0, k)) acks.push(await ackOf(sides[1], wire(p)));
             const target = proposals[k];
             const error = target.payment.payer === 0 ? error0 : error1;
             if (error) {
               const before = [view(sides[0]), view(sides[1])];
               const bad = clone(target);
               tamper(bad);
-              await expectRejected(sides[1].receivePayment(wire(bad)), error);
+              await expectRejected(ackOf(sides[1], wire(bad)), error);
               expect([view(sides[0]), view(sides[1])], name).to.deep.equal(before);
             }
-            for (const p of proposals.slice(k)) acks.push(await sides[1].receivePayment(wire(p)));
-            for (const a of acks) await sides[0].receiveAck(wire(a));
+            for (const p of proposals.slice(k)) acks.push(await ackOf(sides[1], wire(p)));
+            for (const a of acks) await commit(sides[0], wire(a));
             expect(sides[0].latest).to.deep.equal(sides[1].latest);
             expect(sides[1].requests).to.deep.equal([]);
           },
@@ -891,18 +895,18 @@ describe("client Channel", function () {
         await pay(sides, 1, 3n);
         const proposals = [await sides[0].pay(10n), await sides[0].receiveRequest(await sides[1].requestPayment(4n)), await sides[0].pay(1n)];
         const acks: StateAck[] = [];
-        for (const p of proposals) acks.push(await sides[1].receivePayment(p));
+        for (const p of proposals) acks.push(await ackOf(sides[1], p));
         const before = [view(sides[0]), view(sides[1])];
         const bad = clone(acks[0]);
         tamper(bad);
-        await expectRejected(sides[0].receiveAck(bad), type);
+        await expectRejected(commit(sides[0], bad), type);
         expect([view(sides[0]), view(sides[1])], name).to.deep.equal(before);
         // Out of order: the second and third acks before the first.
-        await expectRejected(sides[0].receiveAck(acks[1]), UnexpectedAckError);
-        await expectRejected(sides[0].receiveAck(acks[2]), UnexpectedAckError);
+        await expectRejected(commit(sides[0], acks[1]), UnexpectedAckError);
+        await expectRejected(commit(sides[0], acks[2]), UnexpectedAckError);
         expect([view(sides[0]), view(sides[1])], name).to.deep.equal(before);
-        for (const a of acks) await sides[0].receiveAck(a);
-        await expectRejected(sides[0].receiveAck(acks[2]), UnexpectedAckError);
+        for (const a of acks) await commit(sides[0], a);
+        await expectRejected(commit(sides[0], acks[2]), UnexpectedAckError);
         expect(sides[0].latest).to.deep.equal(sides[1].latest);
       }
     });
@@ -924,7 +928,7 @@ describe("client Channel", function () {
         const before = [view(sides[0]), view(sides[1])];
         const bad = clone(final);
         tamper(bad);
-        await expectRejected(sides[1].acceptFinal(bad), type);
+        await expectRejected(ackOf(sides[1], bad), type);
         expect([view(sides[0]), view(sides[1])], name).to.deep.equal(before);
       }
     });
@@ -934,28 +938,28 @@ describe("client Channel", function () {
       const good = encodeMessage(await sides[0].receiveRequest(await sides[1].requestPayment(5n))) as unknown as Record<string, Record<string, unknown>>;
       const request = encodeMessage(await sides[1].requestPayment(5n)) as unknown as Record<string, unknown>;
       const cases: [(m: unknown) => Promise<unknown>, unknown, string][] = [
-        [(m) => sides[1].receivePayment(m), null, "message"],
-        [(m) => sides[1].receivePayment(m), { ...good, kind: "pay" }, "kind"],
-        [(m) => sides[1].receivePayment(m), { ...good, sig: "0x123" }, "sig"],
-        [(m) => sides[1].receivePayment(m), { ...good, request: "-1" }, "request"],
-        [(m) => sides[1].receivePayment(m), { ...good, request: 1 }, "request"],
-        [(m) => sides[1].receivePayment(m), { ...good, payment: { ...good.payment, amount: "-1" } }, "payment.amount"],
-        [(m) => sides[1].receivePayment(m), { ...good, payment: { ...good.payment, amount: "1e3" } }, "payment.amount"],
-        [(m) => sides[1].receivePayment(m), { ...good, payment: { ...good.payment, amount: (1n << 256n).toString() } }, "payment.amount"],
-        [(m) => sides[1].receivePayment(m), { ...good, payment: { ...good.payment, payer: 2 } }, "payment.payer"],
-        [(m) => sides[1].receivePayment(m), { ...good, payment: { ...good.payment, ref: "0x00" } }, "payment.ref"],
-        [(m) => sides[1].receivePayment(m), { ...good, state: { ...good.state, version: 3 } }, "state.version"],
-        [(m) => sides[1].receivePayment(m), { ...good, state: { ...good.state, transferred: ["1"] } }, "state.transferred"],
-        [(m) => sides[1].receivePayment(m), { ...good, state: { ...good.state, isFinal: "false" } }, "state.isFinal"],
-        [(m) => sides[1].receivePayment(m), { ...good, state: undefined }, "state"],
-        [(m) => sides[1].receivePayment(m), request, "kind"],
+        [(m) => ackOf(sides[1], m), null, "message"],
+        [(m) => ackOf(sides[1], m), { ...good, kind: "pay" }, "kind"],
+        [(m) => ackOf(sides[1], m), { ...good, sig: "0x123" }, "sig"],
+        [(m) => ackOf(sides[1], m), { ...good, request: "-1" }, "request"],
+        [(m) => ackOf(sides[1], m), { ...good, request: 1 }, "request"],
+        [(m) => ackOf(sides[1], m), { ...good, payment: { ...good.payment, amount: "-1" } }, "payment.amount"],
+        [(m) => ackOf(sides[1], m), { ...good, payment: { ...good.payment, amount: "1e3" } }, "payment.amount"],
+        [(m) => ackOf(sides[1], m), { ...good, payment: { ...good.payment, amount: (1n << 256n).toString() } }, "payment.amount"],
+        [(m) => ackOf(sides[1], m), { ...good, payment: { ...good.payment, payer: 2 } }, "payment.payer"],
+        [(m) => ackOf(sides[1], m), { ...good, payment: { ...good.payment, ref: "0x00" } }, "payment.ref"],
+        [(m) => ackOf(sides[1], m), { ...good, state: { ...good.state, version: 3 } }, "state.version"],
+        [(m) => ackOf(sides[1], m), { ...good, state: { ...good.state, transferred: ["1"] } }, "state.transferred"],
+        [(m) => ackOf(sides[1], m), { ...good, state: { ...good.state, isFinal: "false" } }, "state.isFinal"],
+        [(m) => ackOf(sides[1], m), { ...good, state: undefined }, "state"],
+        [(m) => ackOf(sides[1], m), request, "kind"],
         [(m) => sides[0].receiveRequest(m), { ...request, id: "x" }, "id"],
         [(m) => sides[0].receiveRequest(m), { ...request, id: (1n << 64n).toString() }, "id"],
         [(m) => sides[0].receiveRequest(m), { ...request, amount: undefined }, "amount"],
         [(m) => sides[0].receiveRequest(m), { ...request, ref: "0x" }, "ref"],
         [(m) => sides[0].receiveRequest(m), { kind: "final-request" }, "kind"],
         [(m) => sides[0].receiveFinalRequest(m), request, "kind"],
-        [(m) => sides[0].receive(m), { kind: "refund" }, "kind"],
+        [(m) => ackOf(sides[1], m), { kind: "refund" }, "kind"],
       ];
       const before = [view(sides[0]), view(sides[1])];
       for (const [call, input, path] of cases) {
@@ -969,7 +973,7 @@ describe("client Channel", function () {
       const sides = makePair([1n << 200n, 1n << 200n]);
       const request = await sides[1].requestPayment(123456789012345678901234567890n, hexOf(Buffer.alloc(32, 0xee)));
       const messages: ChannelMessage[] = [request, await sides[0].receiveRequest(request), await sides[0].pay(7n), await sides[1].requestFinal()];
-      messages.push(await sides[1].receivePayment(messages[1]));
+      messages.push(await ackOf(sides[1], messages[1]));
       messages.push({ kind: "final", state: (messages[2] as PaymentProposal).state, sig: (messages[2] as PaymentProposal).sig });
       for (const m of messages) {
         expect(decodeMessage(JSON.parse(JSON.stringify(encodeMessage(m)))), m.kind).to.deep.equal(m);
@@ -986,16 +990,16 @@ describe("client Channel", function () {
       await pay(sides, 0, 1n);
       // Participant 0 burns versions, as abandoned proposals do, by a snapshot with a high signedVersion.
       const jump = (signedVersion: bigint) =>
-        new Channel({ params: PARAMS, me: 0, signer: KEYS[0], chainId: CHAIN_ID, adjudicator: ADJUDICATOR, restore: { ...sides[0].snapshot(), signedVersion } });
+        new Sequencer({ params: PARAMS, signer: KEYS[0], chainId: CHAIN_ID, adjudicator: ADJUDICATOR, restore: { ...sides[0].snapshot(), signedVersion } });
       const tooFar = await jump(1n + MAX_VERSION_GAP).pay(1n);
       expect(tooFar.state.version).to.equal(2n + MAX_VERSION_GAP);
       const before = view(sides[1]);
-      const error = await expectRejected(sides[1].receivePayment(tooFar), VersionGapError);
+      const error = await expectRejected(ackOf(sides[1], tooFar), VersionGapError);
       expect((error as VersionGapError).max).to.equal(1n + MAX_VERSION_GAP);
       expect(view(sides[1])).to.deep.equal(before);
       const farthest = jump(MAX_VERSION_GAP);
       const ok = await farthest.pay(1n);
-      await farthest.receiveAck(await sides[1].receivePayment(ok));
+      await commit(farthest, await ackOf(sides[1], ok));
       expect(sides[1].latest.state.version).to.equal(1n + MAX_VERSION_GAP);
       expect(farthest.latest).to.deep.equal(sides[1].latest);
     });
@@ -1003,14 +1007,14 @@ describe("client Channel", function () {
     it("a replayed proposal is stale; a version participant 1 signed but never committed conflicts", async function () {
       const sides = makePair();
       const p = await sides[0].pay(1n);
-      await sides[0].receiveAck(await sides[1].receivePayment(p));
-      await expectRejected(sides[1].receivePayment(p), StaleVersionError);
+      await commit(sides[0], await ackOf(sides[1], p));
+      await expectRejected(ackOf(sides[1], p), StaleVersionError);
       // Participant 1 signed version 2 before a crash, and its store kept that.
-      const restored = new Channel({ params: PARAMS, me: 1, signer: KEYS[1], chainId: CHAIN_ID, adjudicator: ADJUDICATOR, restore: { ...sides[1].snapshot(), signedVersion: 2n } });
+      const restored = new Countersigner({ params: PARAMS, signer: KEYS[1], chainId: CHAIN_ID, adjudicator: ADJUDICATOR, restore: { ...sides[1].snapshot(), signedVersion: 2n } });
       const p2 = await sides[0].pay(2n);
-      await expectRejected(restored.receivePayment(p2), ConflictingStateError);
+      await expectRejected(ackOf(restored, p2), ConflictingStateError);
       await sides[0].abandonPending();
-      await sides[0].receiveAck(await restored.receivePayment(await sides[0].pay(2n)));
+      await commit(sides[0], await ackOf(restored, await sides[0].pay(2n)));
       expect(restored.latest.state.version).to.equal(3n);
     });
 
@@ -1021,16 +1025,16 @@ describe("client Channel", function () {
       const askFinal = await sides[1].requestFinal();
       await expectRejected(sides[0].receiveFinalRequest(askFinal), ProposalPendingError);
       await expectRejected(sides[0].proposeFinal(), ProposalPendingError);
-      await sides[0].receiveAck(await sides[1].receivePayment(pendingPay));
+      await commit(sides[0], await ackOf(sides[1], pendingPay));
       const final = await sides[0].receiveFinalRequest(wire(askFinal));
       await expectRejected(sides[0].pay(1n), ChannelFinalizedError);
       await expectRejected(sides[0].receiveRequest(await sides[1].requestPayment(1n)), ChannelFinalizedError);
-      await sides[0].receiveAck(await sides[1].acceptFinal(final));
+      await commit(sides[0], await ackOf(sides[1], final));
       expect(sides[0].latest).to.deep.equal(sides[1].latest);
       expect(sides[1].isFinal).to.equal(true);
       await expectRejected(sides[1].requestPayment(1n), ChannelFinalizedError);
       await expectRejected(sides[1].requestFinal(), ChannelFinalizedError);
-      await expectRejected(sides[1].acceptFinal(final), ChannelFinalizedError);
+      await expectRejected(ackOf(sides[1], final), ChannelFinalizedError);
     });
   });
 
@@ -1046,11 +1050,15 @@ describe("client Channel", function () {
             intents.push(intent);
           },
         },
-        {
-          beforeSign: (intent) => void intents.push(intent),
-          onCommit: (update) => void commits.push(update),
-        },
+        { beforeSign: (intent) => void intents.push(intent) },
       ]);
+      // What participant 1 committed, as its countersignatures return it.
+      const countersign = sides[1].countersign.bind(sides[1]);
+      sides[1].countersign = async (message) => {
+        const result = await countersign(message);
+        commits.push(result.committed);
+        return result;
+      };
       const before = view(sides[0]);
       let caught: unknown;
       await sides[0].pay(5n).catch((e: unknown) => (caught = e));
@@ -1091,16 +1099,17 @@ describe("client Channel", function () {
       expect(snapshots[0].signedVersion).to.equal(7n);
       expect(snapshots[0].lastRequestId).to.equal(2n);
       expect(snapshots[1].lastRequestId).to.equal(4n);
-      const restored = ([0, 1] as const).map(
-        (me) => new Channel({ params: PARAMS, me, signer: KEYS[me], chainId: CHAIN_ID, adjudicator: ADJUDICATOR, restore: snapshots[me] }),
-      ) as [Channel, Channel];
+      const restored = [
+        new Sequencer({ params: PARAMS, signer: KEYS[0], chainId: CHAIN_ID, adjudicator: ADJUDICATOR, restore: snapshots[0] }),
+        new Countersigner({ params: PARAMS, signer: KEYS[1], chainId: CHAIN_ID, adjudicator: ADJUDICATOR, restore: snapshots[1] }),
+      ] as const;
       expect(restored[0].pending).to.deep.equal([]);
       expect(restored[1].requests).to.deep.equal([]);
       expect(restored[0].latest).to.deep.equal(sides[0].latest);
       // The lost request is refused: participant 1 no longer has it outstanding.
       const stale = await restored[0].receiveRequest(lost);
       expect(stale.state.version).to.equal(8n);
-      await expectRejected(restored[1].receivePayment(stale), UnrequestedPaymentError);
+      await expectRejected(ackOf(restored[1], stale), UnrequestedPaymentError);
       await restored[0].abandonPending();
       await pay(restored, 0, 3n);
       await pay(restored, 1, 4n);
@@ -1123,7 +1132,8 @@ describe("client Channel", function () {
     });
 
     it("refuses a signer that is not the participant", function () {
-      expect(() => new Channel({ params: PARAMS, me: 0, signer: KEYS[1], chainId: CHAIN_ID, adjudicator: ADJUDICATOR })).to.throw(InvalidArgumentError);
+      expect(() => new Sequencer({ params: PARAMS, signer: KEYS[1], chainId: CHAIN_ID, adjudicator: ADJUDICATOR })).to.throw(InvalidArgumentError);
+      expect(() => new Countersigner({ params: PARAMS, signer: KEYS[0], chainId: CHAIN_ID, adjudicator: ADJUDICATOR })).to.throw(InvalidArgumentError);
     });
   });
 
@@ -1145,7 +1155,7 @@ describe("client Channel", function () {
       it(`participant 1 refuses a payment state with ${what} set, and nothing changes`, async function () {
         const sides = makePair();
         const before = view(sides[1]);
-        await expectRejected(sides[1].receivePayment(wire(await tampered(sides, edit))), LocksUnsupportedError);
+        await expectRejected(ackOf(sides[1], wire(await tampered(sides, edit))), LocksUnsupportedError);
         expect(view(sides[1])).to.deep.equal(before);
       });
 
@@ -1155,7 +1165,7 @@ describe("client Channel", function () {
         const final = clone(await sides[0].proposeFinal());
         edit(final.state);
         final.sig = KEYS[0].sign(sides[0].hasher.digest(final.state)) as Hex;
-        await expectRejected(sides[1].acceptFinal(wire(final)), LocksUnsupportedError);
+        await expectRejected(ackOf(sides[1], wire(final)), LocksUnsupportedError);
         expect(sides[1].signedFinal).to.equal(false);
       });
     }
@@ -1178,7 +1188,7 @@ describe("client Channel", function () {
       sides[1].setWithdrawn([60n, 0n]);
       expect(sides[0].spendable(0)).to.equal(50n);
       const before = view(sides[1]);
-      await expectRejected(sides[1].receivePayment(wire(await sides[0].pay(45n))), InsufficientFundsError);
+      await expectRejected(ackOf(sides[1], wire(await sides[0].pay(45n))), InsufficientFundsError);
       expect(view(sides[1])).to.deep.equal(before);
       await sides[0].abandonPending();
       sides[0].setWithdrawn([60n, 10n]);
@@ -1207,14 +1217,14 @@ describe("client Channel", function () {
     }
 
     /** A withdrawal proposal signed with participant `by`'s key, whatever it says. */
-    const forge = (side: Channel, by: 0 | 1, w: Withdrawal): WithdrawalProposal => ({
+    const forge = (side: ChannelCore, by: 0 | 1, w: Withdrawal): WithdrawalProposal => ({
       kind: "withdrawal",
       withdrawal: w,
       sig: KEYS[by].sign(side.hasher.withdrawalDigest(w)) as Hex,
     });
 
     /** What both sides count, to show a refusal changed nothing. */
-    const counts = (c: Channel) => ({
+    const counts = (c: ChannelCore) => ({
       withdrawals: c.withdrawals,
       pending: [c.withdrawnOrPending(0), c.withdrawnOrPending(1)],
       withdrawable: [c.withdrawable(0), c.withdrawable(1)],
@@ -1241,7 +1251,7 @@ describe("client Channel", function () {
       const unaware = makePair([100n, 100n])[0];
       await pay([unaware, makePair([100n, 100n])[1]], 0, 30n);
       const before = counts(sides[1]);
-      await expectRejected(sides[1].receivePayment(wire(await unaware.pay(21n))), InsufficientFundsError);
+      await expectRejected(ackOf(sides[1], wire(await unaware.pay(21n))), InsufficientFundsError);
       expect(counts(sides[1])).to.deep.equal(before);
       await pay(sides, 0, 20n);
       expect(sides[1].withdrawable(0)).to.equal(0n);
@@ -1309,7 +1319,7 @@ describe("client Channel", function () {
       await expectRejected(sides[0].receiveWithdrawal(wire(forge(sides[0], 1, withdrawalOf(sides[0], 1, 81n))), NOW, WINDOW), InsufficientFundsError);
     });
 
-    const withdrawalOf = (side: Channel, participant: 0 | 1, total: bigint, expiry = NOW + WINDOW): Withdrawal => ({
+    const withdrawalOf = (side: ChannelCore, participant: 0 | 1, total: bigint, expiry = NOW + WINDOW): Withdrawal => ({
       channelId: side.id,
       participant,
       total,
@@ -1317,7 +1327,7 @@ describe("client Channel", function () {
     });
 
     // description, the proposal participant 0 gets (as if from participant 1), the error; the channel after 10 withdrawn by participant 1
-    const refusals: [string, (side: Channel) => WithdrawalProposal | unknown, Constructor][] = [
+    const refusals: [string, (side: Side) => WithdrawalProposal | unknown, Constructor][] = [
       ["more than the balance", (c) => forge(c, 1, withdrawalOf(c, 1, 10n + 101n)), InsufficientFundsError],
       ["a total not above the signed one", (c) => forge(c, 1, withdrawalOf(c, 1, 10n)), WithdrawalTotalError],
       ["a total below the signed one", (c) => forge(c, 1, withdrawalOf(c, 1, 5n)), WithdrawalTotalError],
@@ -1428,7 +1438,7 @@ describe("client Channel", function () {
       await cashOut(sides, 0, 10n);
       await sides[1].proposeWithdrawal(20n, NOW + WINDOW);
       const restored = ([0, 1] as const).map(
-        (me) => new Channel({ params: PARAMS, me, signer: KEYS[me], chainId: CHAIN_ID, adjudicator: ADJUDICATOR, restore: sides[me].snapshot() }),
+        (me) => makeSide(me, { params: PARAMS, signer: KEYS[me], chainId: CHAIN_ID, adjudicator: ADJUDICATOR, restore: sides[me].snapshot() }),
       );
       for (const me of [0, 1] as const) expect(counts(restored[me]!)).to.deep.equal(counts(sides[me]));
       expect(restored[1]!.withdrawals.map((r) => r.status)).to.deep.equal(["signed", "proposed"]);
@@ -1453,7 +1463,7 @@ describe("client Channel", function () {
     async function channelOnChain() {
       const { adjudicator, params, chainId, address } = await loadFixture(fixture);
       const common = { params, chainId, adjudicator: address, deposits: [100n, 100n] as const };
-      const sides = [new Channel({ ...common, me: 0, signer: KEYS[0] }), new Channel({ ...common, me: 1, signer: KEYS[1] })] as const;
+      const sides = [new Sequencer({ ...common, signer: KEYS[0] }), new Countersigner({ ...common, signer: KEYS[1] })] as const;
       return { adjudicator, params, sides };
     }
 

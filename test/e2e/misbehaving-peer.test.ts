@@ -11,7 +11,7 @@
 import { randomBytes } from "node:crypto";
 import { expect } from "chai";
 import { SigningKey, hexlify } from "ethers";
-import { Channel, MAX_VERSION_GAP, encodeMessage, type PaymentProposal, type WithdrawalProposal } from "../../src/channel";
+import { Sequencer, MAX_VERSION_GAP, encodeMessage, type PaymentProposal, type WithdrawalProposal } from "../../src/channel";
 import { KeySigner, channelId as channelIdOf } from "../../src/crypto";
 import { decodeOpenReply, encodeOpenTerms, encodeSyncReply, paramsOf, type OpenTerms } from "../../src/node/protocol";
 import { keyIdentity } from "../../src/node/transport";
@@ -72,7 +72,7 @@ describe("e2e: a misbehaving peer", function () {
   let evil: RawPeer;
   let params: Params;
   let channelId: Hex;
-  let channel: Channel;
+  let channel: Sequencer;
   let firstProposal: PaymentProposal;
   let latestProposal: PaymentProposal;
   /** Bob's countersignature of the latest state. */
@@ -82,15 +82,15 @@ describe("e2e: a misbehaving peer", function () {
   async function deliver(proposal: PaymentProposal): Promise<void> {
     const answer = await evil.request("channel", { channelId, message: encodeMessage(proposal) });
     expect(answer.type, JSON.stringify(answer.body)).to.equal("result");
-    const latest = await channel.receiveAck(answer.body);
-    bobSig = latest.sigs[1];
+    const { signed } = await channel.receiveAck(answer.body);
+    bobSig = signed.sigs[1];
   }
 
   /**
    * The next payment proposal of the attacker's channel, changed by `forge`, sent under
    * `sendAs`; the proposal is then dropped locally (the node must have refused it).
    */
-  async function forged(forge: (p: PaymentProposal) => unknown, sendAs: Hex = channelId, from: Channel = channel): Promise<ErrorBody> {
+  async function forged(forge: (p: PaymentProposal) => unknown, sendAs: Hex = channelId, from: Sequencer = channel): Promise<ErrorBody> {
     const proposal = await from.pay(1_000n, randomHex32());
     try {
       const message = forge(proposal) ?? encodeMessage(proposal);
@@ -101,11 +101,10 @@ describe("e2e: a misbehaving peer", function () {
   }
 
   /** A channel object of the attacker restored from its real one with some facts changed. */
-  function variant(change: { signedVersion?: bigint; deposits?: [bigint, bigint] }): Channel {
+  function variant(change: { signedVersion?: bigint; deposits?: [bigint, bigint] }): Sequencer {
     const snapshot = channel.snapshot();
-    return new Channel({
+    return new Sequencer({
       params,
-      me: 0,
       signer: new KeySigner(evilKey),
       chainId,
       adjudicator,
@@ -169,7 +168,7 @@ describe("e2e: a misbehaving peer", function () {
       const c = await bob.process.api.channel(channelId);
       return c.status === "open" && c.deposits[0] === ETHER && c.deposits[1] === ETHER / 2n;
     });
-    channel = new Channel({ params, me: 0, signer: new KeySigner(evilKey), chainId, adjudicator, deposits: [ETHER, ETHER / 2n] });
+    channel = new Sequencer({ params, signer: new KeySigner(evilKey), chainId, adjudicator, deposits: [ETHER, ETHER / 2n] });
     // Two honest payments, so there is an old state to replay.
     firstProposal = await channel.pay(100n, randomHex32());
     await deliver(firstProposal);
@@ -275,7 +274,7 @@ describe("e2e: a misbehaving peer", function () {
     const traffic = honestTraffic(alice, bob, real.channelId);
 
     const otherParams: Params = { ...params, nonce: params.nonce + 1n };
-    const other = new Channel({ params: otherParams, me: 0, signer: new KeySigner(evilKey), chainId, adjudicator, deposits: [ETHER, 0n] });
+    const other = new Sequencer({ params: otherParams, signer: new KeySigner(evilKey), chainId, adjudicator, deposits: [ETHER, 0n] });
     const stranger = new SigningKey(randomHex32());
 
     const rows: { description: string; send: () => Promise<ErrorBody>; code: string; message: RegExp }[] = [
