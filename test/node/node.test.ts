@@ -10,7 +10,7 @@ import { InsufficientFundsError, InvalidAmountError, InvalidArgumentError } from
 import { ChannelStatusError, SluiceNode, UnknownChannelIdError, type NodeOptions } from "../../src/node/node";
 import { decodeSyncReply, encodeSyncReply } from "../../src/node/protocol";
 import { PeerOfflineError, VERSION_RESERVATION, type ChannelSession } from "../../src/node/session";
-import { ETH, type Address, type Hex } from "../../src/types";
+import { ChannelMode, ETH, type Address, type Hex } from "../../src/types";
 
 function devKey(index: number): Hex {
   return HDNodeWallet.fromMnemonic(Mnemonic.fromPhrase(DEV_MNEMONIC), `m/44'/60'/0'/0/${index}`).privateKey as Hex;
@@ -222,7 +222,7 @@ describe("SluiceNode (two nodes in one process, embedded chain)", function () {
     await waitFor(async () => (await driver.channelStatus(channelId)).version > stale.state.version);
     await network.provider.send("evm_increaseTime", [601]);
     await network.provider.send("evm_mine", []);
-    await waitFor(async () => (await driver.channelStatus(channelId)).mode === 3);
+    await waitFor(async () => (await driver.channelStatus(channelId)).mode === ChannelMode.Concluded);
     // settle took the registered state back: the newest, from the refutation's Challenged event.
     const settled = (await driver.events({ channelId, names: ["Settled"] }))[0];
     expect(settled?.name === "Settled" && settled.version).to.equal(bob.store.latest(channelId)!.state.version);
@@ -249,7 +249,7 @@ describe("SluiceNode (two nodes in one process, embedded chain)", function () {
     await alice.close(opened.channelId);
     const after = await Promise.all(payees.map((p) => ethers.provider.getBalance(p)));
     expect([after[0]! - before[0]!, after[1]! - before[1]!]).to.deep.equal([10n ** 18n - 1_000n, 1_000n]);
-    expect((await driver.channelStatus(opened.channelId)).mode).to.equal(3);
+    expect((await driver.channelStatus(opened.channelId)).mode).to.equal(ChannelMode.Concluded);
   });
 
   describe("cash-out while open", function () {
