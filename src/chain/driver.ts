@@ -265,7 +265,7 @@ export class AdjudicatorDriver {
   async channel(channelId: Hex): Promise<ChannelStatus> {
     const [mode, version, deadline, deposits, withdrawn] = await this.#read(() => this.contract.channel(channelId));
     return {
-      mode: Number(mode) as ChannelMode,
+      mode: channelModeOf(mode, channelId),
       version,
       deadline,
       deposits: [deposits[0], deposits[1]],
@@ -591,4 +591,11 @@ export async function deployAdjudicator(signer: Signer): Promise<AdjudicatorDriv
 /** A driver for an adjudicator already deployed at `address`. */
 export function connectAdjudicator(address: Address, runner: Signer | Provider): AdjudicatorDriver {
   return new AdjudicatorDriver(address, runner);
+}
+
+/** The adjudicator's mode number as a `ChannelMode`; an unknown one is a chain answer this code can't read. */
+function channelModeOf(value: bigint | number, channelId: Hex): ChannelMode {
+  const mode = Number(value);
+  if (!Object.values(ChannelMode).includes(mode)) throw new ChainResponseError(`channel ${channelId} has an unknown mode ${mode}`);
+  return mode;
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { Contract, type Provider, type Signer } from "ethers";
+import { Contract, Wallet, type Provider, type Signer } from "ethers";
 import { AdjudicatorDriver, ChainResponseError, type AdjudicatorEvent, type PartialWithdrawResult } from "../chain";
 import type { WithdrawalRecord } from "../channel";
 import { EcdsaVerifier, KeySigner, channelId as channelIdOf, toHex } from "../crypto";
@@ -9,7 +9,6 @@ import { screamingCase } from "./api/errors";
 import type {
   AssetInfo,
   CashOutView,
-  ChannelStatusName,
   ChannelView,
   NodeApi,
   NodeInfo,
@@ -20,6 +19,7 @@ import type {
   WithdrawalView,
 } from "./api/types";
 import { CommitQueue } from "./commitQueue";
+import { ChannelLifecycle, ChannelStatusError, INITIAL_STATUS, isConcluded, type LifecycleEvent } from "./lifecycle";
 import { decodeOpenReply, encodeOpenTerms, encodeSyncReply, encodeWithdrawalsReply, paramsOf, peerValidators, type OpenReply, type OpenTerms, type PeerMessages } from "./protocol";
 import { ChannelSession } from "./session";
 import { ChannelStore, type ChannelRecord } from "./store";
@@ -50,17 +50,7 @@ export class NotYourChannelError extends SluiceError {
   }
 }
 
-/** The operation does not fit the channel's status (e.g. paying in a closed channel). */
-export class ChannelStatusError extends SluiceError {
-  override readonly name: string = "ChannelStatusError";
-  constructor(
-    readonly channelId: string,
-    readonly status: string,
-    what: string,
-  ) {
-    super(`cannot ${what}: channel ${channelId} is ${status}`);
-  }
-}
+export { ChannelStatusError, IllegalTransitionError } from "./lifecycle";
 
 export interface NodeOptions {
   /** The node's private key: it signs states, the peer handshake and its transactions. */
@@ -125,6 +115,8 @@ export class SluiceNode implements NodeApi {
   private readonly verifier: EcdsaVerifier;
   /** The payment path's group commits (its own signatures, countersigned states). */
   readonly commits: CommitQueue;
+  /** The channels' statuses: the only writer of them. */
+  readonly lifecycle: ChannelLifecycle;
   private readonly sessions = new Map<string, ChannelSession>();
   /** Open connections by peer address (lower case). */
   private readonly connections = new Map<string, PeerConnection<PeerMessages>>();
@@ -146,7 +138,8 @@ export class SluiceNode implements NodeApi {
     this.address = this.signer.address;
     this.store = ChannelStore.open(options.storePath);
     this.commits = new CommitQueue(this.store);
-    const chainSigner = options.chainSigner ?? new (require("ethers").Wallet)(options.privateKey, options.provider);
+    this.lifecycle = new ChannelLifecycle(this.store);
+    const chainSigner = options.chainSigner ?? new Wallet(options.privateKey, options.provider);
     this.driver = new AdjudicatorDriver(options.adjudicator, chainSigner);
     this.verifier = new EcdsaVerifier();
     if (options.payee !== undefined) checkPayee(options.payee, "the node's payee");
@@ -179,7 +172,7 @@ export class SluiceNode implements NodeApi {
       pollMs: this.options.pollMs,
     });
     for (const session of this.sessions.values()) {
-      if (this.statusOf(session.id) !== "closed" && this.statusOf(session.id) !== "settled") await this.refreshDeposits(session.id);
+      if (!this.isConcluded(session.id)) await this.refreshDeposits(session.id);
       await this.watcher.recheck(session.id);
     }
     // Withdrawals signed before a restart: executed, expired or still to execute (the first round does it).
@@ -193,7 +186,7 @@ export class SluiceNode implements NodeApi {
   async stop(): Promise<void> {
     await this.watcher?.stop();
     // Withdrawals being executed: their transactions are out; wait for the receipts (failures are retried at the next start).
-    await Promise.all([...this.executions.values()].map((e) => e.running?.catch(() => undefined)));
+    await Promise.all([...this.executions.values()].flatMap((e) => (e.running ? [e.running.catch(() => undefined)] : [])));
     for (const dialer of this.dialers.values()) await dialer.close();
     this.dialers.clear();
     for (const connection of this.connections.values()) await connection.close().catch(() => undefined);
@@ -224,7 +217,7 @@ export class SluiceNode implements NodeApi {
     if (key === ETH) info = { asset: ETH, symbol: "ETH", decimals: 18 };
     else {
       const token = new Contract(asset, ERC20_METADATA, this.options.provider);
-      const [symbol, decimals] = await Promise.all([token.symbol!() as Promise<string>, token.decimals!() as Promise<bigint>]);
+      const [symbol, decimals] = await Promise.all([token.symbol() as Promise<string>, token.decimals() as Promise<bigint>]);
       info = { asset, symbol, decimals: Number(decimals) };
     }
     this.assets.set(key, info);
@@ -251,7 +244,7 @@ export class SluiceNode implements NodeApi {
     if (channelIdOf(params) !== reply.channelId) {
       throw new InvalidArgumentError(`the peer stored channel ${reply.channelId}, not ${channelIdOf(params)}`);
     }
-    this.store.putChannel({ params, myIndex: 0, status: "opening" });
+    this.store.putChannel({ params, myIndex: 0, status: INITIAL_STATUS });
     const session = this.session(this.store.getChannel(channelIdOf(params))!);
     await session.attach(connection);
     await this.driver.deposit(params, 0, request.deposit);
@@ -290,7 +283,7 @@ export class SluiceNode implements NodeApi {
       challengePeriod: session.params.challengePeriod,
       nonce: session.params.nonce,
       me: session.me,
-      status: record.status as ChannelStatusName,
+      status: record.status,
       deposits: [...session.deposits],
       withdrawn: [...session.withdrawn],
       withdrawals: withdrawalViews(session.withdrawals, session.withdrawn),
@@ -302,26 +295,30 @@ export class SluiceNode implements NodeApi {
     };
   }
 
-  async payments(channelId: Hex, query: { fromSeq?: bigint; limit?: number }): Promise<PaymentView[]> {
-    const session = this.find(channelId);
-    return this.store.payments(session.id, query).map((r) => ({ ...r.payment, version: r.version }));
+  payments(channelId: Hex, query: { fromSeq?: bigint; limit?: number }): Promise<PaymentView[]> {
+    return new Promise((resolve) => {
+      const session = this.find(channelId);
+      resolve(this.store.payments(session.id, query).map((r) => ({ ...r.payment, version: r.version })));
+    });
   }
 
   async close(channelId: Hex): Promise<TxView> {
     const session = this.live(channelId, "close");
+    // Nothing is signed for a channel the table can't close (one never funded: the chain would refuse it).
+    await this.checkBeforeCall(session.id, "closed", "close");
     const final = await session.finalize();
-    this.store.setStatus(session.id, "closing");
     const result = await this.driver.close(session.params, final);
-    this.store.setStatus(session.id, "closed");
+    this.lifecycle.apply(session.id, "closed");
     return { channelId: session.id, hash: result.hash, blockNumber: BigInt(result.blockNumber), gasUsed: result.gasUsed };
   }
 
   async challenge(channelId: Hex): Promise<TxView> {
     const session = this.live(channelId, "challenge");
+    await this.checkBeforeCall(session.id, "challenged", "challenge");
     const latest = session.latest;
     const result =
       latest.state.version === 0n ? await this.driver.challengeOpening(session.params) : await this.driver.challenge(session.params, latest);
-    this.store.setStatus(session.id, "disputed");
+    this.lifecycle.apply(session.id, "challenged");
     await this.watcher?.recheck(session.id);
     return { channelId: session.id, hash: result.hash, blockNumber: BigInt(result.blockNumber), gasUsed: result.gasUsed };
   }
@@ -340,7 +337,7 @@ export class SluiceNode implements NodeApi {
           ? known
           : await this.driver.registeredState(session.id);
     const result = await this.driver.settle(session.params, registered);
-    this.store.setStatus(session.id, "settled");
+    this.lifecycle.apply(session.id, "settled");
     return { channelId: session.id, hash: result.hash, blockNumber: BigInt(result.blockNumber), gasUsed: result.gasUsed };
   }
 
@@ -454,7 +451,7 @@ export class SluiceNode implements NodeApi {
   }
 
   /** Participant 1's side of `open`: stores the channel with this node's payee and announces it. */
-  private async onOpen(terms: OpenTerms, peer: PeerConnection<PeerMessages>): Promise<OpenReply> {
+  private onOpen(terms: OpenTerms, peer: PeerConnection<PeerMessages>): OpenReply {
     if (terms.participants[0].toLowerCase() !== peer.peerAddress.toLowerCase()) {
       throw new InvalidArgumentError("the opener must be participant 0");
     }
@@ -464,7 +461,7 @@ export class SluiceNode implements NodeApi {
     checkPayee(terms.payee, "the opener's payee");
     const payee = this.payee.toLowerCase() as Address;
     const params = paramsOf(terms, payee);
-    this.store.putChannel({ params, myIndex: 1, status: "opening" });
+    this.store.putChannel({ params, myIndex: 1, status: INITIAL_STATUS });
     const session = this.session(this.store.getChannel(channelIdOf(params))!);
     // The opener attaches on its side once this answer arrives; resync runs from there.
     setImmediate(() => void session.attach(peer).catch((error: unknown) => this.options.onError?.(error, `attaching ${session.id}`)));
@@ -515,9 +512,19 @@ export class SluiceNode implements NodeApi {
   /** A channel that can still change off chain or take deposits. */
   private live(channelId: Hex, what: string): ChannelSession {
     const session = this.find(channelId);
-    const status = this.statusOf(session.id);
-    if (status === "closed" || status === "settled") throw new ChannelStatusError(session.id, status, what);
+    const status = this.lifecycle.status(session.id);
+    if (isConcluded(status)) throw new ChannelStatusError(session.id, status, what);
     return session;
+  }
+
+  /**
+   * Refuses an API call whose transaction would move the channel against the table, before it
+   * signs or sends anything. A channel still opening is read from the chain first (its funding
+   * may not have been seen yet).
+   */
+  private async checkBeforeCall(channelId: Hex, event: LifecycleEvent, what: string): Promise<void> {
+    if (this.lifecycle.status(channelId) === INITIAL_STATUS) await this.refreshDeposits(channelId);
+    this.lifecycle.check(channelId, event, what);
   }
 
   /** The session of a channel the connected peer shares with this node. */
@@ -528,13 +535,8 @@ export class SluiceNode implements NodeApi {
     return session;
   }
 
-  private statusOf(channelId: Hex): string {
-    return this.store.channelStatus(channelId) ?? "unknown";
-  }
-
   private isConcluded(channelId: Hex): boolean {
-    const status = this.statusOf(channelId);
-    return status === "closed" || status === "settled";
+    return isConcluded(this.lifecycle.status(channelId));
   }
 
   private hasLiveChannelWith(peer: Address): boolean {
@@ -544,15 +546,18 @@ export class SluiceNode implements NodeApi {
     return false;
   }
 
-  /** Reads the channel's deposits from the chain into the store and the state machine. */
+  /**
+   * Reads the channel's deposits from the chain into the store and the state machine. Withdrawals
+   * are not taken from this read: only the executor's result or the `PartiallyWithdrawn` event
+   * marks one executed, with its transaction (until then it counts as spent all the same).
+   */
   private async refreshDeposits(channelId: Hex): Promise<void> {
     const session = this.find(channelId);
     const status = await this.driver.channelStatus(session.id);
-    if (status.mode === 3) return;
+    if (status.mode === ChannelMode.Concluded) return;
     session.setDeposits(status.deposits);
     this.store.setDeposits(session.id, status.deposits);
-    session.setWithdrawn(status.withdrawn);
-    if (status.mode >= 1 && this.statusOf(session.id) === "opening") this.store.setStatus(session.id, "open");
+    if (status.mode !== ChannelMode.None) this.lifecycle.apply(session.id, "funded");
   }
 
   private watcherHost() {
@@ -578,47 +583,55 @@ export class SluiceNode implements NodeApi {
 
   /** A withdrawal can be signed or executed only while the channel is open (not opening, closing, disputed or concluded). */
   private checkWithdrawable(channelId: Hex, what: string): void {
-    const status = this.statusOf(channelId);
+    const status = this.lifecycle.status(channelId);
     if (status !== "open") throw new ChannelStatusError(channelId, status, what);
   }
 
   /**
-   * For every channel with live withdrawals: reads the chain's time, then its withdrawals (so an
-   * execution in time is seen before an expiry is decided); marks the executed ones, drops the
-   * expired ones (their amounts count again), and executes this node's own signed ones not yet
-   * executed (again after a failure, every WITHDRAWAL_RETRY_MS).
+   * For every channel with live withdrawals (one failing does not stop the others): reads the
+   * chain's time, then its withdrawals (so an execution in time is seen before an expiry is
+   * decided); drops the expired ones (their amounts count again), and executes this node's own
+   * signed ones not yet executed (again after a failure, every WITHDRAWAL_RETRY_MS).
    */
   private async checkWithdrawals(): Promise<void> {
     const sessions = [...this.sessions.values()].filter((s) => s.withdrawals.length > 0);
     if (sessions.length === 0) return;
     const now = await this.chainTime();
     for (const session of sessions) {
-      if (this.isConcluded(session.id)) {
-        session.voidWithdrawals();
-        continue;
-      }
-      const status = await this.driver.channelStatus(session.id);
-      if (status.mode === ChannelMode.Concluded) {
-        session.voidWithdrawals();
-        continue;
-      }
-      session.setWithdrawn(status.withdrawn);
-      session.expireWithdrawals(now);
-      if (status.mode !== ChannelMode.Open || this.statusOf(session.id) !== "open") continue;
-      for (const record of session.withdrawals) {
-        if (record.status !== "signed" || record.withdrawal.participant !== session.me) continue;
-        const known = this.executions.get(executionKey(session.id, record));
-        if (known?.running || (known && Date.now() - known.triedAt < WITHDRAWAL_RETRY_MS)) continue;
-        this.executeWithdrawal(session, record).catch((error: unknown) =>
-          this.options.onError?.(error, `executing the withdrawal of ${record.withdrawal.total} in ${session.id}`),
-        );
-      }
+      await this.checkWithdrawalsOf(session, now).catch((error: unknown) =>
+        this.options.onError?.(error, `checking the withdrawals of ${session.id}`),
+      );
+    }
+  }
+
+  private async checkWithdrawalsOf(session: ChannelSession, now: bigint): Promise<void> {
+    if (this.isConcluded(session.id)) {
+      session.voidWithdrawals();
+      return;
+    }
+    const status = await this.driver.channelStatus(session.id);
+    // Concluded on chain: its Closed or Settled event voids them, after any PartiallyWithdrawn before it.
+    if (status.mode === ChannelMode.Concluded) return;
+    // Executed on chain, not yet reported by the executor or the event (which mark it, with its
+    // transaction): neither executed again nor expired.
+    const onChain = (r: WithdrawalRecord) => r.withdrawal.total <= status.withdrawn[r.withdrawal.participant];
+    session.expireWithdrawals(expiryCutoff(now, session.withdrawals.filter(onChain)));
+    if (status.mode !== ChannelMode.Open || this.lifecycle.status(session.id) !== "open") return;
+    for (const record of session.withdrawals) {
+      if (record.status !== "signed" || record.withdrawal.participant !== session.me || onChain(record)) continue;
+      const known = this.executions.get(executionKey(session.id, record));
+      if (known?.running || (known && Date.now() - known.triedAt < WITHDRAWAL_RETRY_MS)) continue;
+      this.executeWithdrawal(session, record).catch((error: unknown) =>
+        this.options.onError?.(error, `executing the withdrawal of ${record.withdrawal.total} in ${session.id}`),
+      );
     }
   }
 
   /**
    * Executes a withdrawal signed by both (`partialWithdraw`), once at a time per withdrawal, and
-   * takes the chain's new cumulative withdrawal in (the record is then stored as executed).
+   * takes the chain's new cumulative withdrawal in: the record is stored as executed, with this
+   * transaction. If another transaction executed it before (this one paid nothing), the
+   * `PartiallyWithdrawn` event of that one marks it.
    */
   private executeWithdrawal(session: ChannelSession, record: WithdrawalRecord): Promise<PartialWithdrawResult> {
     const key = executionKey(session.id, record);
@@ -626,11 +639,7 @@ export class SluiceNode implements NodeApi {
     if (known?.running) return known.running;
     const running = (async () => {
       const result = await this.driver.partialWithdraw(session.params, { withdrawal: record.withdrawal, sigs: record.sigs });
-      const withdrawn: [bigint, bigint] = [...session.withdrawn];
-      const p = record.withdrawal.participant;
-      // Executed now, or before (then it paid nothing): the chain's total is at least this one's.
-      if (result.total > withdrawn[p]) withdrawn[p] = result.total;
-      session.setWithdrawn(withdrawn, result.executed ? result.hash : undefined);
+      if (result.executed) this.takeWithdrawn(session, record.withdrawal.participant, result.total, result.hash);
       return result;
     })();
     const entry: { running?: Promise<PartialWithdrawResult>; triedAt: number } = { running, triedAt: Date.now() };
@@ -640,6 +649,18 @@ export class SluiceNode implements NodeApi {
       () => delete entry.running,
     );
     return running;
+  }
+
+  /**
+   * A withdrawal transaction's result (the executor's receipt or the `PartiallyWithdrawn` event):
+   * the chain's cumulative withdrawal of `participant` is `total`; the live withdrawals it reaches
+   * are stored as executed by `txHash`. The only way a withdrawal becomes executed.
+   */
+  private takeWithdrawn(session: ChannelSession, participant: 0 | 1, total: bigint, txHash: Hex): void {
+    if (total <= session.withdrawn[participant]) return;
+    const withdrawn: [bigint, bigint] = [...session.withdrawn];
+    withdrawn[participant] = total;
+    session.setWithdrawn(withdrawn, txHash);
   }
 
   private onChainEvent(event: AdjudicatorEvent): void {
@@ -654,27 +675,21 @@ export class SluiceNode implements NodeApi {
           session.setDeposits(deposits);
           this.store.setDeposits(session.id, deposits);
         }
-        if (this.statusOf(session.id) === "opening") this.store.setStatus(session.id, "open");
+        this.lifecycle.apply(session.id, "funded");
         break;
       }
-      case "PartiallyWithdrawn": {
-        const session = this.find(event.channelId);
-        const withdrawn: [bigint, bigint] = [...session.withdrawn];
-        if (event.total > withdrawn[event.participant]) {
-          withdrawn[event.participant] = event.total;
-          session.setWithdrawn(withdrawn, event.transactionHash);
-        }
+      case "PartiallyWithdrawn":
+        this.takeWithdrawn(this.find(event.channelId), event.participant, event.total, event.transactionHash);
         break;
-      }
       case "Challenged":
-        this.store.setStatus(event.channelId, "disputed");
+        this.lifecycle.apply(event.channelId, "challenged");
         break;
       case "Closed":
-        this.store.setStatus(event.channelId, "closed");
+        this.lifecycle.apply(event.channelId, "closed");
         this.find(event.channelId).voidWithdrawals();
         break;
       case "Settled":
-        this.store.setStatus(event.channelId, "settled");
+        this.lifecycle.apply(event.channelId, "settled");
         this.find(event.channelId).voidWithdrawals();
         break;
       default:
@@ -687,6 +702,14 @@ export class SluiceNode implements NodeApi {
 function checkPayee(payee: unknown, what: string): void {
   if (typeof payee !== "string" || !/^0x[0-9a-fA-F]{40}$/.test(payee)) throw new InvalidArgumentError(`${what} is not an address: ${String(payee)}`);
   if (BigInt(payee) === 0n) throw new InvalidArgumentError(`${what} is the zero address: the adjudicator pays no one there`);
+}
+
+/**
+ * The chain time up to which withdrawals may be expired: `now`, but before the earliest expiry of
+ * those executed on chain and not yet marked (`expireWithdrawals` drops those expiring before it).
+ */
+function expiryCutoff(now: bigint, executedOnChain: readonly WithdrawalRecord[]): bigint {
+  return executedOnChain.reduce((cutoff, r) => (r.withdrawal.expiry < cutoff ? r.withdrawal.expiry : cutoff), now);
 }
 
 const executionKey = (channelId: Hex, record: WithdrawalRecord) => `${channelId.toLowerCase()}:${record.withdrawal.total}:${record.withdrawal.expiry}`;

@@ -14,7 +14,11 @@ export interface WatchedChannel {
 export interface WatcherHost {
   /** This node's channel with that id, or undefined for anyone else's. */
   lookup(channelId: Hex): WatchedChannel | undefined;
-  /** Every event of one of this node's channels (and its own credits), after the watcher acted on it. */
+  /**
+   * Every event of one of this node's channels (and its own credits), after the watcher acted on
+   * it. A throw is reported to `onError` and the watcher goes on with the next event: the event is
+   * not handed over again.
+   */
   onEvent(event: AdjudicatorEvent): void;
   /** Something the watcher tried failed; it retries on the next poll. */
   onError(error: unknown, what: string): void;
@@ -90,15 +94,15 @@ export class ChainWatcher {
     }, delay);
   }
 
+  /** Each step reports its own failure and does not keep the others from running. */
   private async round(): Promise<void> {
-    try {
-      await this.followEvents();
-      await this.settleExpired();
-      await this.withdrawCredits();
-      await this.host.afterRound?.();
-    } catch (error) {
-      this.host.onError(error, "poll");
-    }
+    const steps: [string, () => Promise<void>][] = [
+      ["reading events", () => this.followEvents()],
+      ["settling expired challenges", () => this.settleExpired()],
+      ["withdrawing credits", () => this.withdrawCredits()],
+      ["the end of a round", async () => this.host.afterRound?.()],
+    ];
+    for (const [what, step] of steps) await step().catch((error: unknown) => this.host.onError(error, what));
   }
 
   private async followEvents(): Promise<void> {
@@ -107,7 +111,10 @@ export class ChainWatcher {
     const from = cursor === null ? 0 : Number(cursor) + 1;
     if (from > head) return;
     const events = await this.driver.events({ fromBlock: from, toBlock: head });
-    for (const event of events) await this.handle(event);
+    // One failing handler must not hold the cursor back: read again, its event would fail again every round.
+    for (const event of events) {
+      await this.handle(event).catch((error: unknown) => this.host.onError(error, `handling ${describe(event)}`));
+    }
     this.store.setCursor(this.cursorName, head);
   }
 
@@ -187,12 +194,12 @@ export class ChainWatcher {
         this.disputes.delete(id);
         continue;
       }
-      const status = await this.driver.channelStatus(id);
-      if (status.mode !== ChannelMode.Challenged) {
-        this.disputes.delete(id);
-        continue;
-      }
       try {
+        const status = await this.driver.channelStatus(id);
+        if (status.mode !== ChannelMode.Challenged) {
+          this.disputes.delete(id);
+          continue;
+        }
         const registered = state?.version === status.version ? state : await this.driver.registeredState(id);
         await this.driver.settle(watched.params, registered);
         this.disputes.delete(id);
@@ -204,12 +211,12 @@ export class ChainWatcher {
 
   private async withdrawCredits(): Promise<void> {
     for (const asset of this.creditedAssets) {
-      const owed = await this.driver.credits(this.options.owner, asset);
-      if (owed === 0n) {
-        this.creditedAssets.delete(asset);
-        continue;
-      }
       try {
+        const owed = await this.driver.credits(this.options.owner, asset);
+        if (owed === 0n) {
+          this.creditedAssets.delete(asset);
+          continue;
+        }
         await this.driver.withdraw(asset);
         this.creditedAssets.delete(asset);
       } catch (error) {
@@ -217,4 +224,10 @@ export class ChainWatcher {
       }
     }
   }
+}
+
+/** An event as an error report names it: `Challenged of 0x12…` or `Credited at block 7`. */
+function describe(event: AdjudicatorEvent): string {
+  const channelId = "channelId" in event ? event.channelId : null;
+  return channelId ? `${event.name} of ${channelId}` : `${event.name} at block ${event.blockNumber}`;
 }

@@ -2,15 +2,15 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { expect } from "chai";
-import { HDNodeWallet, Mnemonic, type Wallet } from "ethers";
+import { HDNodeWallet, Mnemonic } from "ethers";
 import { ethers, network } from "hardhat";
-import { deployAdjudicator, DEV_MNEMONIC } from "../../src/chain";
+import { ChannelConcludedError, deployAdjudicator, DEV_MNEMONIC } from "../../src/chain";
 import { MAX_PAYMENTS_PER_STATE } from "../../src/channel";
 import { InsufficientFundsError, InvalidAmountError, InvalidArgumentError } from "../../src/errors";
-import { ChannelStatusError, SluiceNode, UnknownChannelIdError, type NodeOptions } from "../../src/node/node";
+import { ChannelStatusError, IllegalTransitionError, SluiceNode, UnknownChannelIdError, type NodeOptions } from "../../src/node/node";
 import { decodeSyncReply, encodeSyncReply } from "../../src/node/protocol";
 import { PeerOfflineError, VERSION_RESERVATION, type ChannelSession } from "../../src/node/session";
-import { ETH, type Address, type Hex } from "../../src/types";
+import { ChannelMode, ETH, type Address, type Hex } from "../../src/types";
 
 function devKey(index: number): Hex {
   return HDNodeWallet.fromMnemonic(Mnemonic.fromPhrase(DEV_MNEMONIC), `m/44'/60'/0'/0/${index}`).privateKey as Hex;
@@ -34,7 +34,7 @@ describe("SluiceNode (two nodes in one process, embedded chain)", function () {
 
   async function twoNodes(extra: Partial<NodeOptions> = {}, bobExtra: Partial<NodeOptions> = {}) {
     const [deployer] = await ethers.getSigners();
-    const driver = await deployAdjudicator(deployer as unknown as Wallet);
+    const driver = await deployAdjudicator(deployer);
     const make = (i: number, more: Partial<NodeOptions> = {}) =>
       new SluiceNode({
         privateKey: devKey(i),
@@ -121,10 +121,10 @@ describe("SluiceNode (two nodes in one process, embedded chain)", function () {
       const reply = decodeSyncReply(JSON.parse(json));
       paged.push(...reply.items);
       if (!reply.more) break;
-      version = reply.items[reply.items.length - 1]!.signed.state.version;
+      version = reply.items[reply.items.length - 1].signed.state.version;
     }
     expect(paged.flatMap((i) => i.payments)).to.deep.equal(viaStates);
-    expect(paged[paged.length - 1]!.signed).to.deep.equal(bob.store.latest(channelId));
+    expect(paged[paged.length - 1].signed).to.deep.equal(bob.store.latest(channelId));
   });
 
   it("with one proposal in flight, the payments that arrive meanwhile wait and go together in the next state", async function () {
@@ -134,7 +134,7 @@ describe("SluiceNode (two nodes in one process, embedded chain)", function () {
     await new Promise((resolve) => setImmediate(resolve)); // the first one is proposed alone
     const rest = Array.from({ length: 50 }, (_, i) => alice.pay(channelId, 2n, ref(`rest ${i}`)));
     const done = await Promise.all([first, ...rest]);
-    expect(done[0]!.version).to.equal(1n);
+    expect(done[0].version).to.equal(1n);
     expect(new Set(done.slice(1).map((d) => d.version))).to.deep.equal(new Set([2n]));
     expect(bob.store.statesAfter(channelId, 0n, 10).map((s) => s.payments.length)).to.deep.equal([1, 50]);
     expect(() => new SluiceNode({ privateKey: devKey(3), provider: ethers.provider, adjudicator: alice.driver.address, storePath: path.join(dir, "x.sqlite"), proposalsInFlight: 0 })).to.throw(
@@ -222,7 +222,7 @@ describe("SluiceNode (two nodes in one process, embedded chain)", function () {
     await waitFor(async () => (await driver.channelStatus(channelId)).version > stale.state.version);
     await network.provider.send("evm_increaseTime", [601]);
     await network.provider.send("evm_mine", []);
-    await waitFor(async () => (await driver.channelStatus(channelId)).mode === 3);
+    await waitFor(async () => (await driver.channelStatus(channelId)).mode === ChannelMode.Concluded);
     // settle took the registered state back: the newest, from the refutation's Challenged event.
     const settled = (await driver.events({ channelId, names: ["Settled"] }))[0];
     expect(settled?.name === "Settled" && settled.version).to.equal(bob.store.latest(channelId)!.state.version);
@@ -231,15 +231,15 @@ describe("SluiceNode (two nodes in one process, embedded chain)", function () {
 
   it("agrees on the payees in the open handshake: the opener's from open or its node, the peer's from its node; payouts go there", async function () {
     const [, , , carol, dave] = await ethers.getSigners();
-    const { alice, bob, driver } = await twoNodes({}, { payee: dave!.address as Address });
+    const { alice, bob, driver } = await twoNodes({}, { payee: dave.address as Address });
     const opened = await alice.openChannel({
       peer: bob.address,
       peerUrl: bob.peerUrl,
       asset: ETH,
       deposit: 10n ** 18n,
-      payee: carol!.address as Address,
+      payee: carol.address as Address,
     });
-    const payees = [carol!.address.toLowerCase(), dave!.address.toLowerCase()];
+    const payees = [carol.address.toLowerCase(), dave.address.toLowerCase()];
     expect(opened.payees).to.deep.equal(payees);
     await waitFor(async () => (await bob.channels()).length === 1);
     expect((await bob.channel(opened.channelId)).payees).to.deep.equal(payees);
@@ -248,8 +248,8 @@ describe("SluiceNode (two nodes in one process, embedded chain)", function () {
     const before = await Promise.all(payees.map((p) => ethers.provider.getBalance(p)));
     await alice.close(opened.channelId);
     const after = await Promise.all(payees.map((p) => ethers.provider.getBalance(p)));
-    expect([after[0]! - before[0]!, after[1]! - before[1]!]).to.deep.equal([10n ** 18n - 1_000n, 1_000n]);
-    expect((await driver.channelStatus(opened.channelId)).mode).to.equal(3);
+    expect([after[0] - before[0], after[1] - before[1]]).to.deep.equal([10n ** 18n - 1_000n, 1_000n]);
+    expect((await driver.channelStatus(opened.channelId)).mode).to.equal(ChannelMode.Concluded);
   });
 
   describe("cash-out while open", function () {
@@ -273,15 +273,15 @@ describe("SluiceNode (two nodes in one process, embedded chain)", function () {
 
     it("pays the payee exactly the amount on chain, counts it on both sides, for either participant; bad input changes nothing", async function () {
       const [, , , carol] = await ethers.getSigners();
-      const { alice, bob, driver, channelId } = await funded({}, { payee: carol!.address as Address });
+      const { alice, bob, driver, channelId } = await funded({}, { payee: carol.address as Address });
       await alice.pay(channelId, 300n, ref("a"));
-      const before = await ethers.provider.getBalance(carol!.address);
+      const before = await ethers.provider.getBalance(carol.address);
       const cashed = await bob.cashOut(channelId, 10n ** 17n);
-      expect(cashed).to.deep.include({ channelId, participant: 1, payee: carol!.address.toLowerCase(), amount: 10n ** 17n, total: 10n ** 17n, status: "executed", paid: 10n ** 17n });
-      expect((await ethers.provider.getBalance(carol!.address)) - before).to.equal(10n ** 17n);
+      expect(cashed).to.deep.include({ channelId, participant: 1, payee: carol.address.toLowerCase(), amount: 10n ** 17n, total: 10n ** 17n, status: "executed", paid: 10n ** 17n });
+      expect((await ethers.provider.getBalance(carol.address)) - before).to.equal(10n ** 17n);
       const events = await driver.events({ channelId, names: ["PartiallyWithdrawn"] });
       expect(events.map((e) => e.name === "PartiallyWithdrawn" && [e.participant, e.amount, e.total])).to.deep.equal([[1, 10n ** 17n, 10n ** 17n]]);
-      expect(events[0]!.transactionHash.toLowerCase()).to.equal(cashed.tx!.hash.toLowerCase());
+      expect(events[0].transactionHash.toLowerCase()).to.equal(cashed.tx!.hash.toLowerCase());
       await waitFor(async () => (await alice.channel(channelId)).withdrawn[1] === 10n ** 17n);
       for (const node of [alice, bob]) {
         const view = await node.channel(channelId);
@@ -309,7 +309,7 @@ describe("SluiceNode (two nodes in one process, embedded chain)", function () {
       // The peer offline, then the channel closed.
       await bob.stop();
       nodes.splice(nodes.indexOf(bob), 1);
-      await waitFor(async () => !(alice as unknown as { connections: Map<string, unknown> }).connections.has(bob.address.toLowerCase()));
+      await waitFor(() => !(alice as unknown as { connections: Map<string, unknown> }).connections.has(bob.address.toLowerCase()));
       expect(await rejection(alice.cashOut(channelId, 1n))).to.be.instanceOf(PeerOfflineError);
       expect(await alice.channel(channelId)).to.deep.equal(snapshot[0]);
       alice.store.setStatus(channelId, "closed");
@@ -346,7 +346,7 @@ describe("SluiceNode (two nodes in one process, embedded chain)", function () {
       await waitFor(async () => (await bob.channel(channelId)).withdrawals.length === 0 && (await again.channel(channelId)).withdrawals.length === 0);
       const events = await driver.events({ channelId, names: ["PartiallyWithdrawn"] });
       expect(events).to.have.length(1);
-      const receipt = await ethers.provider.getTransactionReceipt(events[0]!.transactionHash);
+      const receipt = await ethers.provider.getTransactionReceipt(events[0].transactionHash);
       expect((await ethers.provider.getBalance(alice.address)) - before + receipt!.gasUsed * receipt!.gasPrice).to.equal(4n * 10n ** 17n);
 
       // Signed, then a crash, and the node stays down past the expiry: both sides drop it and count the amount again.
@@ -378,6 +378,92 @@ describe("SluiceNode (two nodes in one process, embedded chain)", function () {
     });
   });
 
+  describe("lifecycle", function () {
+    async function failure(promise: Promise<unknown>): Promise<unknown> {
+      return promise.then(
+        () => expect.fail("expected a rejection"),
+        (error: unknown) => error,
+      );
+    }
+
+    it("refuses to close or challenge a channel never funded, before signing anything: both sides stay opening", async function () {
+      const { alice, bob } = await twoNodes();
+      // The opening deposit fails (more than Alice holds): the channel is stored on both sides, unfunded.
+      await failure(alice.openChannel({ peer: bob.address, peerUrl: bob.peerUrl, asset: ETH, deposit: 10n ** 30n }));
+      await waitFor(async () => (await bob.channels()).length === 1);
+      const [{ channelId }] = await alice.channels();
+      const stored = () => [alice, bob].map((node) => [node.store.getChannel(channelId)!.status, node.store.latest(channelId), node.store.latestOwnSignature(channelId)]);
+      const before = stored();
+      expect(before.map(([status]) => status)).to.deep.equal(["opening", "opening"]);
+      for (const [node, call, event] of [
+        [alice, "close", "closed"],
+        [bob, "close", "closed"],
+        [alice, "challenge", "challenged"],
+      ] as const) {
+        const error = await failure(call === "close" ? node.close(channelId) : node.challenge(channelId));
+        expect(error, `${call} by ${node === alice ? "alice" : "bob"}`).to.be.instanceOf(IllegalTransitionError);
+        expect(error).to.deep.include({ channelId, from: "opening", event });
+      }
+      expect(stored()).to.deep.equal(before);
+    });
+
+    it("a close whose transaction reverts changes no status; the chain's Closed event then moves it", async function () {
+      const { alice, bob, driver } = await twoNodes();
+      const { channelId } = await alice.openChannel({ peer: bob.address, peerUrl: bob.peerUrl, asset: ETH, deposit: 10n ** 18n });
+      await waitFor(async () => (await bob.channels()).length === 1 && (await bob.channel(channelId)).status === "open");
+      await alice.pay(channelId, 5n, ref("before the close"));
+      // Alice's watcher stopped: she does not see Bob's close until she polls.
+      await (alice as unknown as { watcher: { stop(): Promise<void> } }).watcher.stop();
+      await bob.close(channelId);
+      expect((await bob.channel(channelId)).status).to.equal("closed");
+      expect((await driver.channelStatus(channelId)).mode).to.equal(ChannelMode.Concluded);
+
+      // Alice closes too: her final state is Bob's, but the chain refuses it (concluded already).
+      const error = await failure(alice.close(channelId));
+      expect(error).to.be.instanceOf(ChannelConcludedError);
+      expect(alice.store.getChannel(channelId)!.status).to.equal("open");
+      await (alice as unknown as { watcher: { poll(): Promise<void> } }).watcher.poll();
+      expect(alice.store.getChannel(channelId)!.status).to.equal("closed");
+      expect(await failure(alice.close(channelId))).to.be.instanceOf(ChannelStatusError);
+    });
+
+    it("a withdrawal executed by someone else is marked executed by its event, with its transaction, not by a chain read", async function () {
+      const hook = {
+        afterWithdrawalSigned: () => {
+          throw new Error("not executed by its node");
+        },
+      };
+      // Alice's watcher polls once at start, then rarely: only this test makes her read the chain.
+      const { alice, bob, driver } = await twoNodes({ testHooks: hook, pollMs: 60_000 }, { pollMs: 50 });
+      const { channelId } = await alice.openChannel({ peer: bob.address, peerUrl: bob.peerUrl, asset: ETH, deposit: 10n ** 18n });
+      await waitFor(async () => (await bob.channels()).length === 1);
+      await failure(alice.cashOut(channelId, 10n ** 17n));
+      const [record] = alice.store.withdrawals(channelId);
+      expect(record).to.deep.include({ status: "signed", txHash: null });
+
+      // Someone else (here the deployer) executes it.
+      const [deployer] = await ethers.getSigners();
+      const params = paramsOf(alice, channelId);
+      const executed = await driver.connect(deployer).partialWithdraw(params, { withdrawal: record.withdrawal, sigs: record.sigs });
+      expect(executed.executed).to.equal(true);
+
+      // Alice reads the chain (a deposit's refresh, then her withdrawals' check): the withdrawal stays
+      // signed, counted as spent, and is neither executed again nor expired.
+      await alice.deposit(channelId, 1n);
+      await (alice as unknown as { checkWithdrawals(): Promise<void> }).checkWithdrawals();
+      expect(alice.store.withdrawals(channelId).map((w) => [w.status, w.txHash])).to.deep.equal([["signed", null]]);
+      expect((await alice.channel(channelId)).balances[0]).to.equal(10n ** 18n + 1n - 10n ** 17n);
+      expect(await driver.events({ channelId, names: ["PartiallyWithdrawn"] })).to.have.length(1);
+
+      // Her watcher's round reads the event: executed, with the transaction that executed it (Bob's too).
+      await (alice as unknown as { watcher: { poll(): Promise<void> } }).watcher.poll();
+      expect(alice.store.withdrawals(channelId).map((w) => [w.status, w.txHash])).to.deep.equal([["executed", executed.hash]]);
+      await waitFor(() => bob.store.withdrawals(channelId)[0]?.status === "executed");
+      expect(bob.store.withdrawals(channelId).map((w) => [w.status, w.txHash])).to.deep.equal([["executed", executed.hash]]);
+      expect((await alice.channel(channelId)).withdrawn).to.deep.equal([10n ** 17n, 0n]);
+    });
+  });
+
   it("refuses a zero payee before anything is stored or sent", async function () {
     const { alice, bob } = await twoNodes();
     const zero = "0x0000000000000000000000000000000000000000" as Address;
@@ -397,7 +483,7 @@ function paramsOf(node: SluiceNode, channelId: Hex) {
   return node.store.getChannel(channelId)!.params;
 }
 
-async function waitFor(condition: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
   const start = Date.now();
   while (!(await condition())) {
     if (Date.now() - start > timeoutMs) throw new Error("timed out waiting");

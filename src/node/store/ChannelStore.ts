@@ -532,6 +532,10 @@ export class ChannelStore {
     });
   }
 
+  /**
+   * Stores the channel's status as given. The node moves a status only through its
+   * `ChannelLifecycle` (node/lifecycle.ts), which checks the move against the transition table.
+   */
   setStatus(channelId: Hex, value: ChannelStatus): void {
     const cid = bytes32(channelId, "channelId");
     const s = status(value, "status");
