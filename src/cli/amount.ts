@@ -14,6 +14,7 @@ const AMOUNT = /^\s*(\S*?)\s*([A-Za-z][A-Za-z0-9._-]*)?\s*$/;
 
 /** An amount on the command line that can't be used (garbage, negative, wrong unit, too precise). */
 export class AmountError extends UsageError {
+  static override readonly code: string = "INVALID_AMOUNT";
   override readonly name: string = "AmountError";
 
   constructor(message: string) {

@@ -19,6 +19,7 @@ const BUILD = path.join(REPO_ROOT, "bin", "build.js");
 
 /** The node process exited or did not come up. */
 export class NodeProcessError extends SluiceError {
+  static override readonly code: string = "NODE_PROCESS";
   override readonly name: string = "NodeProcessError";
 }
 
