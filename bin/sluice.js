@@ -1,12 +1,16 @@
 #!/usr/bin/env node
 "use strict";
-// The `sluice` command: runs src/cli/main.ts through ts-node (transpile only: type checking is
-// `npm run lint`'s job, and it would cost seconds per command).
+// The `sluice` command: runs the compiled CLI (dist/, see build.js), compiling first if src/ changed.
 const path = require("node:path");
+const { DIST, ensureBuilt } = require("./build");
 
-const root = path.resolve(__dirname, "..");
-require("ts-node").register({ transpileOnly: true, project: path.join(root, "tsconfig.json") });
-const { main } = require(path.join(root, "src", "cli", "main.ts"));
+try {
+  ensureBuilt();
+} catch (error) {
+  process.stderr.write(`sluice: ${error.message}\n`);
+  process.exit(1);
+}
+const { main } = require(path.join(DIST, "src", "cli", "main.js"));
 
 main(process.argv.slice(2)).then(
   (code) => {

@@ -1,5 +1,5 @@
 /** The bench's side of a node harness child process (scripts/bench/nodeHarness.ts). */
-import { fork, type ChildProcess } from "node:child_process";
+import { execFileSync, fork, type ChildProcess } from "node:child_process";
 import path from "node:path";
 import type { LatencySummary } from "./load";
 import type { TailAttribution } from "./tail";
@@ -73,9 +73,11 @@ export class Harness {
 
   /** Starts a harness process; `cpuProfDir` runs it with `--cpu-prof` into that folder. */
   static async start(options: { cpuProfDir?: string } = {}): Promise<Harness> {
-    const execArgv = ["-r", "ts-node/register/transpile-only"];
+    // The compiled nodeHarness.ts (dist/, tsconfig.build.json), rebuilt first if a source changed.
+    execFileSync(process.execPath, [path.join(ROOT, "bin", "build.js"), "--if-stale"], { stdio: ["ignore", "inherit", "inherit"] });
+    const execArgv: string[] = [];
     if (options.cpuProfDir) execArgv.push("--cpu-prof", "--cpu-prof-dir", options.cpuProfDir);
-    const child = fork(path.join(__dirname, "nodeHarness.ts"), [], {
+    const child = fork(path.join(ROOT, "dist", "scripts", "bench", "nodeHarness.js"), [], {
       cwd: ROOT,
       execArgv,
       stdio: ["ignore", "inherit", "pipe", "ipc"],

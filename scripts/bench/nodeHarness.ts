@@ -1,6 +1,6 @@
 /**
- * Bench harness: hosts one or more `SluiceNode`s in this process (a child of the bench, started
- * with `node -r ts-node/register/transpile-only` and an IPC channel) and drives them on command,
+ * Bench harness: hosts one or more `SluiceNode`s in this process (a child of the bench, running
+ * the compiled build, dist/scripts/bench/nodeHarness.js, with an IPC channel) and drives them on command,
  * with no HTTP API in between: the node's durable store and the real WebSocket to the peer's
  * process stay in the path. Commands arrive with `process.on("message")`, answers go back with
  * `process.send`:

@@ -9,7 +9,7 @@
  * or `data.data`), and nothing at all for a transaction that was mined and reverted (anvil), which
  * the driver then replays with eth_call. `decodeRevert` searches them all.
  */
-import { Interface, type ErrorDescription, type Result, type TransactionReceipt } from "ethers";
+import { Interface, type ErrorDescription, type TransactionReceipt } from "ethers";
 import { Adjudicator__factory, IERC20Errors__factory } from "../../typechain-types";
 import { SluiceError } from "../errors";
 import type { Address, Hex } from "../types";
@@ -82,6 +82,7 @@ export interface RevertContext {
  * The adjudicator's own errors arrive as the `AdjudicatorRevertError` subclasses below.
  */
 export class ContractRevertError extends SluiceError {
+  static override readonly code: string = "CONTRACT_REVERT";
   override readonly name: string = "ContractRevertError";
   readonly errorName: string | undefined;
   readonly args: Readonly<Record<string, unknown>>;
@@ -105,6 +106,7 @@ export class ContractRevertError extends SluiceError {
 
 /** The adjudicator reverted with its custom error `errorName`, whose decoded arguments are `args`. */
 export class AdjudicatorRevertError<N extends AdjudicatorErrorName = AdjudicatorErrorName> extends ContractRevertError {
+  static override readonly code: string = "ADJUDICATOR_REVERT";
   override readonly name: string;
   declare readonly errorName: N;
   declare readonly args: Readonly<AdjudicatorErrorArgs[N]>;
@@ -117,83 +119,161 @@ export class AdjudicatorRevertError<N extends AdjudicatorErrorName = Adjudicator
 }
 
 /** A refutation at or after the deadline of the running challenge. */
-export class ChallengeExpiredError extends AdjudicatorRevertError<"ChallengeExpired"> {}
+export class ChallengeExpiredError extends AdjudicatorRevertError<"ChallengeExpired">  {
+  static override readonly code: string = "CHALLENGE_EXPIRED";
+}
 /** `settle` before the deadline of the running challenge. */
-export class ChallengePendingError extends AdjudicatorRevertError<"ChallengePending"> {}
+export class ChallengePendingError extends AdjudicatorRevertError<"ChallengePending">  {
+  static override readonly code: string = "CHALLENGE_PENDING";
+}
 /** The challenge period is zero or longer than the contract's maximum. */
-export class ChannelChallengePeriodInvalidError extends AdjudicatorRevertError<"ChannelChallengePeriodInvalid"> {}
+export class ChannelChallengePeriodInvalidError extends AdjudicatorRevertError<"ChannelChallengePeriodInvalid">  {
+  static override readonly code: string = "CHANNEL_CHALLENGE_PERIOD_INVALID";
+}
 /** `partialWithdraw` while a challenge runs (until `deadline`, then settle). */
-export class ChannelChallengedError extends AdjudicatorRevertError<"ChannelChallenged"> {}
+export class ChannelChallengedError extends AdjudicatorRevertError<"ChannelChallenged">  {
+  static override readonly code: string = "CHANNEL_CHALLENGED";
+}
 /** The channel has concluded (closed or settled); only its locks and receipts remain. */
-export class ChannelConcludedError extends AdjudicatorRevertError<"ChannelConcluded"> {}
+export class ChannelConcludedError extends AdjudicatorRevertError<"ChannelConcluded">  {
+  static override readonly code: string = "CHANNEL_CONCLUDED";
+}
 /** `settle` on a channel with no running challenge. */
-export class ChannelNotChallengedError extends AdjudicatorRevertError<"ChannelNotChallenged"> {}
+export class ChannelNotChallengedError extends AdjudicatorRevertError<"ChannelNotChallenged">  {
+  static override readonly code: string = "CHANNEL_NOT_CHALLENGED";
+}
 /** `resolveLock` on a channel that has not concluded. */
-export class ChannelNotConcludedError extends AdjudicatorRevertError<"ChannelNotConcluded"> {}
+export class ChannelNotConcludedError extends AdjudicatorRevertError<"ChannelNotConcluded">  {
+  static override readonly code: string = "CHANNEL_NOT_CONCLUDED";
+}
 /** The channel has no deposit yet: nothing to close, dispute or withdraw. */
-export class ChannelNotOpenError extends AdjudicatorRevertError<"ChannelNotOpen"> {}
+export class ChannelNotOpenError extends AdjudicatorRevertError<"ChannelNotOpen">  {
+  static override readonly code: string = "CHANNEL_NOT_OPEN";
+}
 /** The participants are the zero address or the same address. */
-export class ChannelParticipantsInvalidError extends AdjudicatorRevertError<"ChannelParticipantsInvalid"> {}
+export class ChannelParticipantsInvalidError extends AdjudicatorRevertError<"ChannelParticipantsInvalid">  {
+  static override readonly code: string = "CHANNEL_PARTICIPANTS_INVALID";
+}
 /** A payee is the zero address. */
-export class ChannelPayeesInvalidError extends AdjudicatorRevertError<"ChannelPayeesInvalid"> {}
+export class ChannelPayeesInvalidError extends AdjudicatorRevertError<"ChannelPayeesInvalid">  {
+  static override readonly code: string = "CHANNEL_PAYEES_INVALID";
+}
 /** The token transfer left the adjudicator's balance no higher than before. */
-export class DepositNotReceivedError extends AdjudicatorRevertError<"DepositNotReceived"> {}
+export class DepositNotReceivedError extends AdjudicatorRevertError<"DepositNotReceived">  {
+  static override readonly code: string = "DEPOSIT_NOT_RECEIVED";
+}
 /** The participant's deposit would exceed the contract's maximum. */
-export class DepositOverflowError extends AdjudicatorRevertError<"DepositOverflow"> {}
+export class DepositOverflowError extends AdjudicatorRevertError<"DepositOverflow">  {
+  static override readonly code: string = "DEPOSIT_OVERFLOW";
+}
 /** ETH: `msg.value` differs from `amount`; token: ETH was attached. */
-export class DepositValueMismatchError extends AdjudicatorRevertError<"DepositValueMismatch"> {}
+export class DepositValueMismatchError extends AdjudicatorRevertError<"DepositValueMismatch">  {
+  static override readonly code: string = "DEPOSIT_VALUE_MISMATCH";
+}
 /** A deposit of zero. */
-export class DepositZeroError extends AdjudicatorRevertError<"DepositZero"> {}
+export class DepositZeroError extends AdjudicatorRevertError<"DepositZero">  {
+  static override readonly code: string = "DEPOSIT_ZERO";
+}
 /** OpenZeppelin ShortStrings (EIP-712 name/version); unreachable with the fixed domain. */
-export class InvalidShortStringError extends AdjudicatorRevertError<"InvalidShortString"> {}
+export class InvalidShortStringError extends AdjudicatorRevertError<"InvalidShortString">  {
+  static override readonly code: string = "INVALID_SHORT_STRING";
+}
 /** The lock was resolved before. */
-export class LockAlreadyResolvedError extends AdjudicatorRevertError<"LockAlreadyResolved"> {}
+export class LockAlreadyResolvedError extends AdjudicatorRevertError<"LockAlreadyResolved">  {
+  static override readonly code: string = "LOCK_ALREADY_RESOLVED";
+}
 /** The lock names another channel than the params. */
-export class LockChannelMismatchError extends AdjudicatorRevertError<"LockChannelMismatch"> {}
+export class LockChannelMismatchError extends AdjudicatorRevertError<"LockChannelMismatch">  {
+  static override readonly code: string = "LOCK_CHANNEL_MISMATCH";
+}
 /** Nothing is held back any more for the lock's sender: every held-back amount has been paid. */
-export class LockNothingHeldError extends AdjudicatorRevertError<"LockNothingHeld"> {}
+export class LockNothingHeldError extends AdjudicatorRevertError<"LockNothingHeld">  {
+  static override readonly code: string = "LOCK_NOTHING_HELD";
+}
 /** The lock's secret is unrevealed and its expiry has not passed: retry after `expiry`. */
-export class LockPendingError extends AdjudicatorRevertError<"LockPending"> {}
+export class LockPendingError extends AdjudicatorRevertError<"LockPending">  {
+  static override readonly code: string = "LOCK_PENDING";
+}
 /** The lock is not a leaf of the state's `locksRoot` by the proof. */
-export class LockProofInvalidError extends AdjudicatorRevertError<"LockProofInvalid"> {}
+export class LockProofInvalidError extends AdjudicatorRevertError<"LockProofInvalid">  {
+  static override readonly code: string = "LOCK_PROOF_INVALID";
+}
 /** An unsigned opening-state challenge from someone who is neither a participant nor a payee. */
-export class OpeningChallengeUnauthorizedError extends AdjudicatorRevertError<"OpeningChallengeUnauthorized"> {}
+export class OpeningChallengeUnauthorizedError extends AdjudicatorRevertError<"OpeningChallengeUnauthorized">  {
+  static override readonly code: string = "OPENING_CHALLENGE_UNAUTHORIZED";
+}
 /** A participant index (deposit, withdrawal, lock sender) other than 0 or 1. */
-export class ParticipantIndexInvalidError extends AdjudicatorRevertError<"ParticipantIndexInvalid"> {}
+export class ParticipantIndexInvalidError extends AdjudicatorRevertError<"ParticipantIndexInvalid">  {
+  static override readonly code: string = "PARTICIPANT_INDEX_INVALID";
+}
 /** Too little gas was left to push a payout with its full allowance: send more gas. */
-export class PayoutGasInsufficientError extends AdjudicatorRevertError<"PayoutGasInsufficient"> {}
+export class PayoutGasInsufficientError extends AdjudicatorRevertError<"PayoutGasInsufficient">  {
+  static override readonly code: string = "PAYOUT_GAS_INSUFFICIENT";
+}
 /** A re-entrant call into the adjudicator (OpenZeppelin's guard). */
-export class ReentrancyGuardReentrantCallError extends AdjudicatorRevertError<"ReentrancyGuardReentrantCall"> {}
+export class ReentrancyGuardReentrantCallError extends AdjudicatorRevertError<"ReentrancyGuardReentrantCall">  {
+  static override readonly code: string = "REENTRANCY_GUARD_REENTRANT_CALL";
+}
 /** The token's `transferFrom` failed (returned false or nothing from a non-contract). */
-export class SafeERC20FailedOperationError extends AdjudicatorRevertError<"SafeERC20FailedOperation"> {}
+export class SafeERC20FailedOperationError extends AdjudicatorRevertError<"SafeERC20FailedOperation">  {
+  static override readonly code: string = "SAFE_ERC20_FAILED_OPERATION";
+}
 /** The secret was registered before, at `revealedAt`. */
-export class SecretAlreadyRevealedError extends AdjudicatorRevertError<"SecretAlreadyRevealed"> {}
+export class SecretAlreadyRevealedError extends AdjudicatorRevertError<"SecretAlreadyRevealed">  {
+  static override readonly code: string = "SECRET_ALREADY_REVEALED";
+}
 /** `sigs[participant]` is not that participant's signature. */
-export class SignatureInvalidError extends AdjudicatorRevertError<"SignatureInvalid"> {}
+export class SignatureInvalidError extends AdjudicatorRevertError<"SignatureInvalid">  {
+  static override readonly code: string = "SIGNATURE_INVALID";
+}
 /** The state names another channel than the params. */
-export class StateChannelMismatchError extends AdjudicatorRevertError<"StateChannelMismatch"> {}
+export class StateChannelMismatchError extends AdjudicatorRevertError<"StateChannelMismatch">  {
+  static override readonly code: string = "STATE_CHANNEL_MISMATCH";
+}
 /** A final state with locks (`locked` or `locksRoot` not zero). */
-export class StateFinalWithLocksError extends AdjudicatorRevertError<"StateFinalWithLocks"> {}
+export class StateFinalWithLocksError extends AdjudicatorRevertError<"StateFinalWithLocks">  {
+  static override readonly code: string = "STATE_FINAL_WITH_LOCKS";
+}
 /** `close` with a state whose `isFinal` is false. */
-export class StateNotFinalError extends AdjudicatorRevertError<"StateNotFinal"> {}
+export class StateNotFinalError extends AdjudicatorRevertError<"StateNotFinal">  {
+  static override readonly code: string = "STATE_NOT_FINAL";
+}
 /** The state is not newer than the registered one (`close`: older). */
-export class StateStaleError extends AdjudicatorRevertError<"StateStale"> {}
+export class StateStaleError extends AdjudicatorRevertError<"StateStale">  {
+  static override readonly code: string = "STATE_STALE";
+}
 /** The state handed to `settle` or `resolveLock` is not the one the channel registered or concluded with. */
-export class StateUnknownError extends AdjudicatorRevertError<"StateUnknown"> {}
+export class StateUnknownError extends AdjudicatorRevertError<"StateUnknown">  {
+  static override readonly code: string = "STATE_UNKNOWN";
+}
 /** OpenZeppelin ShortStrings; unreachable with the fixed domain. */
-export class StringTooLongError extends AdjudicatorRevertError<"StringTooLong"> {}
+export class StringTooLongError extends AdjudicatorRevertError<"StringTooLong">  {
+  static override readonly code: string = "STRING_TOO_LONG";
+}
 /** The transfer of a credit failed; the credit is kept. */
-export class WithdrawFailedError extends AdjudicatorRevertError<"WithdrawFailed"> {}
+export class WithdrawFailedError extends AdjudicatorRevertError<"WithdrawFailed">  {
+  static override readonly code: string = "WITHDRAW_FAILED";
+}
 /** `withdraw` with no credit for this owner and asset. */
-export class WithdrawNothingError extends AdjudicatorRevertError<"WithdrawNothing"> {}
+export class WithdrawNothingError extends AdjudicatorRevertError<"WithdrawNothing">  {
+  static override readonly code: string = "WITHDRAW_NOTHING";
+}
 /** `withdrawTo` the zero address or the adjudicator itself. */
-export class WithdrawRecipientInvalidError extends AdjudicatorRevertError<"WithdrawRecipientInvalid"> {}
+export class WithdrawRecipientInvalidError extends AdjudicatorRevertError<"WithdrawRecipientInvalid">  {
+  static override readonly code: string = "WITHDRAW_RECIPIENT_INVALID";
+}
 /** The withdrawal names another channel than the params. */
-export class WithdrawalChannelMismatchError extends AdjudicatorRevertError<"WithdrawalChannelMismatch"> {}
+export class WithdrawalChannelMismatchError extends AdjudicatorRevertError<"WithdrawalChannelMismatch">  {
+  static override readonly code: string = "WITHDRAWAL_CHANNEL_MISMATCH";
+}
 /** The withdrawal would pay more than the channel holds. */
-export class WithdrawalExceedsHoldingsError extends AdjudicatorRevertError<"WithdrawalExceedsHoldings"> {}
+export class WithdrawalExceedsHoldingsError extends AdjudicatorRevertError<"WithdrawalExceedsHoldings">  {
+  static override readonly code: string = "WITHDRAWAL_EXCEEDS_HOLDINGS";
+}
 /** The withdrawal's expiry has passed. */
-export class WithdrawalExpiredError extends AdjudicatorRevertError<"WithdrawalExpired"> {}
+export class WithdrawalExpiredError extends AdjudicatorRevertError<"WithdrawalExpired">  {
+  static override readonly code: string = "WITHDRAWAL_EXPIRED";
+}
 
 type ErrorClass<N extends AdjudicatorErrorName> = new (
   errorName: N,
@@ -247,6 +327,7 @@ export const ADJUDICATOR_ERROR_CLASSES: { readonly [N in AdjudicatorErrorName]: 
 
 /** A driver write was asked of a driver connected to a provider only. */
 export class SignerRequiredError extends SluiceError {
+  static override readonly code: string = "SIGNER_REQUIRED";
   override readonly name: string = "SignerRequiredError";
   constructor(operation: string) {
     super(`${operation} sends a transaction: connect the driver to a Signer, not only a Provider`);
@@ -255,6 +336,7 @@ export class SignerRequiredError extends SluiceError {
 
 /** The node returned something the driver can't use (no receipt, a wrong domain, ...). */
 export class ChainResponseError extends SluiceError {
+  static override readonly code: string = "CHAIN_ERROR";
   override readonly name: string = "ChainResponseError";
 }
 
@@ -270,7 +352,7 @@ const BUILTIN_ARG_NAMES: Record<string, string> = { Error: "message", Panic: "co
 function argsOf(description: ErrorDescription): Record<string, unknown> {
   const args: Record<string, unknown> = {};
   description.fragment.inputs.forEach((input, i) => {
-    const value = (description.args as Result)[i];
+    const value: unknown = description.args[i];
     // uint8 indices (participants) are small numbers in the client's types.
     const name = input.name || BUILTIN_ARG_NAMES[description.name] || String(i);
     args[name] = input.type === "uint8" ? Number(value) : value;

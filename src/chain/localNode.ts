@@ -48,6 +48,7 @@ export interface LocalNode {
 
 /** The local node could not be started. */
 export class LocalNodeError extends SluiceError {
+  static override readonly code: string = "LOCAL_NODE";
   override readonly name: string = "LocalNodeError";
 }
 

@@ -9,6 +9,7 @@ import { InsufficientFundsError, SluiceError } from "../errors";
  * hashlocked transfers yet, so it refuses to sign such a state; nothing changed.
  */
 export class LocksUnsupportedError extends SluiceError {
+  static override readonly code: string = "LOCKS_UNSUPPORTED";
   override readonly name: string = "LocksUnsupportedError";
 
   constructor(readonly version: bigint) {
@@ -18,6 +19,7 @@ export class LocksUnsupportedError extends SluiceError {
 
 /** This side's withdrawal of cumulative `total` still waits for the peer's countersignature. */
 export class WithdrawalPendingError extends SluiceError {
+  static override readonly code: string = "WITHDRAWAL_PENDING";
   override readonly name: string = "WithdrawalPendingError";
 
   constructor(readonly total: bigint) {
@@ -27,6 +29,7 @@ export class WithdrawalPendingError extends SluiceError {
 
 /** A withdrawal names another participant than the one who may ask for it. */
 export class WithdrawalParticipantError extends SluiceError {
+  static override readonly code: string = "WITHDRAWAL_PARTICIPANT";
   override readonly name: string = "WithdrawalParticipantError";
 
   constructor(
@@ -42,6 +45,7 @@ export class WithdrawalParticipantError extends SluiceError {
  * withdraw already (`base`): it would pay nothing, or undo a withdrawal both signed.
  */
 export class WithdrawalTotalError extends SluiceError {
+  static override readonly code: string = "WITHDRAWAL_TOTAL";
   override readonly name: string = "WithdrawalTotalError";
 
   constructor(
@@ -54,6 +58,7 @@ export class WithdrawalTotalError extends SluiceError {
 
 /** A withdrawal's expiry is not in the window this side countersigns: after `after`, at most `latest`. */
 export class WithdrawalExpiryError extends SluiceError {
+  static override readonly code: string = "WITHDRAWAL_EXPIRY";
   override readonly name: string = "WithdrawalExpiryError";
 
   constructor(
@@ -67,6 +72,7 @@ export class WithdrawalExpiryError extends SluiceError {
 
 /** A countersignature for a withdrawal this side has not proposed (or no longer waits for). */
 export class UnknownWithdrawalError extends SluiceError {
+  static override readonly code: string = "UNKNOWN_WITHDRAWAL";
   override readonly name: string = "UnknownWithdrawalError";
 
   constructor(readonly total: bigint) {
@@ -79,6 +85,7 @@ export class UnknownWithdrawalError extends SluiceError {
  * the withdrawals it signed that are not executed yet. An `InsufficientFundsError` (same code).
  */
 export class WithdrawalExceedsBalanceError extends InsufficientFundsError {
+  static override readonly code: string = InsufficientFundsError.code;
   constructor(participant: 0 | 1, amount: bigint, available: bigint) {
     super(participant, amount, available);
     this.message = `participant ${participant} can't withdraw ${amount}: only ${available} available (its balance less pending payments and withdrawals)`;

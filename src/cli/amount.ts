@@ -3,10 +3,10 @@
  * into base units with the asset's decimals (string arithmetic through ethers' parseUnits, never
  * floating point), and printed back with their unit.
  */
-import { formatUnits, keccak256, parseUnits, toUtf8Bytes } from "ethers";
 import type { AssetInfo } from "../node/api/types";
 import type { Hex } from "../types";
 import { UsageError } from "./errors";
+import { ethers } from "./lazyEthers";
 
 const MAX_UINT256 = (1n << 256n) - 1n;
 const NUMBER = /^(\d+)(?:\.(\d+))?$/;
@@ -14,6 +14,7 @@ const AMOUNT = /^\s*(\S*?)\s*([A-Za-z][A-Za-z0-9._-]*)?\s*$/;
 
 /** An amount on the command line that can't be used (garbage, negative, wrong unit, too precise). */
 export class AmountError extends UsageError {
+  static override readonly code: string = "INVALID_AMOUNT";
   override readonly name: string = "AmountError";
 
   constructor(message: string) {
@@ -50,7 +51,7 @@ export function parseAmount(text: string, asset: AssetInfo, options: { allowZero
   // parseUnits refuses more fraction digits than decimals, even trailing zeros: drop those first.
   const [whole, frac = ""] = number.split(".");
   const exact = frac.replace(/0+$/, "") === "" ? whole! : `${whole}.${frac.replace(/0+$/, "")}`;
-  const value = parseUnits(exact, asset.decimals);
+  const value = ethers().parseUnits(exact, asset.decimals);
   if (value > MAX_UINT256) throw new AmountError(`${number} ${asset.symbol} is more than any balance can hold (2^256 - 1 base units)`);
   if (value === 0n && options.allowZero !== true) throw new AmountError(`the amount must be more than zero ${asset.symbol}`);
   return value;
@@ -58,7 +59,7 @@ export function parseAmount(text: string, asset: AssetInfo, options: { allowZero
 
 /** `amount` base units as "100 USDC", "0.5 ETH" (no trailing ".0"). */
 export function formatAmount(amount: bigint, asset: AssetInfo): string {
-  const text = formatUnits(amount, asset.decimals).replace(/\.0$/, "");
+  const text = ethers().formatUnits(amount, asset.decimals).replace(/\.0$/, "");
   return `${text} ${asset.symbol}`;
 }
 
@@ -75,5 +76,5 @@ export function parseRef(text: string): Hex {
     throw new UsageError(`--ref ${text} is hex but not 32 bytes: give 64 hex digits after 0x, or a reference without the 0x prefix to have it hashed`);
   }
   if (text === "") throw new UsageError("--ref is empty: give an order reference");
-  return keccak256(toUtf8Bytes(text)) as Hex;
+  return ethers().keccak256(ethers().toUtf8Bytes(text)) as Hex;
 }

@@ -2,7 +2,6 @@
  * The subcommands of `sluice`: arguments, help, and what each asks the node. Each returns its
  * result twice: as JSON (the API's wire encoding, for `--json`) and as text for people.
  */
-import { isAddress } from "ethers";
 import type { ParseArgsConfig } from "node:util";
 import type { ApiClient } from "../node/api/client";
 import type { AssetInfo, ChannelView } from "../node/api/types";
@@ -11,6 +10,7 @@ import type { Address, Hex } from "../types";
 import { ETH } from "../types";
 import { formatAmount, parseAmount, parseRef } from "./amount";
 import { UsageError } from "./errors";
+import { ethers } from "./lazyEthers";
 import {
   fields,
   formatCashOut,
@@ -70,7 +70,7 @@ export function channelArg(text: string | undefined): Hex {
 }
 
 export function addressArg(text: string | undefined, what: string): Address {
-  if (text === undefined || !/^0x[0-9a-fA-F]{40}$/.test(text) || !isAddress(text)) {
+  if (text === undefined || !/^0x[0-9a-fA-F]{40}$/.test(text) || !ethers().isAddress(text)) {
     throw new UsageError(`${JSON.stringify(text ?? "")} is not an address for ${what}: give 0x and 40 hex digits (checksummed or all one case)`);
   }
   return text.toLowerCase() as Address;

@@ -2,14 +2,18 @@
 import { SluiceError } from "../errors";
 import type { Json } from "../node/api/wire";
 
-/** A failure the CLI reports as is: `message` says what happened and what to do. Exit code 1. */
+/**
+ * A failure the CLI reports as is: `message` says what happened and what to do, `code` is the
+ * code it reports (the node's, or its own such as NODE_NOT_RUNNING). Exit code 1.
+ */
 export class CliError extends SluiceError {
+  static override readonly code: string = "CLI";
   override readonly name: string = "CliError";
   readonly exitCode: number = 1;
 
   constructor(
     message: string,
-    readonly code: string,
+    override readonly code: string,
     readonly details?: Json,
     options?: { cause?: unknown },
   ) {
@@ -19,6 +23,7 @@ export class CliError extends SluiceError {
 
 /** The command line itself is wrong (unknown command or flag, missing argument, bad value). Exit code 2. */
 export class UsageError extends CliError {
+  static override readonly code: string = "USAGE";
   override readonly name: string = "UsageError";
   override readonly exitCode: number = 2;
 

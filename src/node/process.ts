@@ -3,18 +3,23 @@
  * talks to it through its local HTTP API: what the demo, the end-to-end tests and the
  * benchmarks use to put real nodes on real sockets.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { SluiceError } from "../errors";
 import type { Address, Hex } from "../types";
 import { ApiClient } from "./api";
 
-const REPO_ROOT = path.resolve(__dirname, "..", "..");
+/** The repository: above src/node (run through ts-node) or dist/src/node (compiled). */
+const ABOVE_SRC = path.resolve(__dirname, "..", "..");
+const REPO_ROOT = path.basename(ABOVE_SRC) === "dist" ? path.dirname(ABOVE_SRC) : ABOVE_SRC;
 const CLI = path.join(REPO_ROOT, "bin", "sluice.js");
+/** Compiles src/ into dist/ if it changed since the last build: the node runs the compiled build. */
+const BUILD = path.join(REPO_ROOT, "bin", "build.js");
 
 /** The node process exited or did not come up. */
 export class NodeProcessError extends SluiceError {
+  static override readonly code: string = "NODE_PROCESS";
   override readonly name: string = "NodeProcessError";
 }
 
@@ -104,6 +109,8 @@ export class NodeProcess {
     }
     // A crashed node leaves its api.json behind: wait for the new one, not the stale one.
     rmSync(path.join(o.datadir, "api.json"), { force: true });
+    // Built here rather than in the child, so that no compile counts against the start timeout.
+    execFileSync(process.execPath, [BUILD, "--if-stale"], { stdio: ["ignore", "inherit", "inherit"] });
     const child = spawn(process.execPath, args, {
       cwd: REPO_ROOT,
       env: { ...process.env, ...this.env, SLUICE_DEV_KEY: o.privateKey },
@@ -115,8 +122,8 @@ export class NodeProcess {
       this.output += chunk.toString();
       if (this.output.length > 1_000_000) this.output = this.output.slice(-500_000);
     };
-    child.stdout!.on("data", append);
-    child.stderr!.on("data", append);
+    child.stdout.on("data", append);
+    child.stderr.on("data", append);
     const deadline = Date.now() + (o.startTimeoutMs ?? 60_000);
     while (!existsSync(path.join(o.datadir, "api.json"))) {
       if (!this.isRunning) throw new NodeProcessError(`the node exited while starting:\n${this.output}`);

@@ -30,6 +30,7 @@ export interface NodeStartOptions {
 
 /** The node could not start as configured; the message says what to change. */
 export class NodeConfigError extends SluiceError {
+  static override readonly code: string = "NODE_CONFIG";
   override readonly name: string = "NodeConfigError";
 }
 

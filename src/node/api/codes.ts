@@ -1,40 +1,29 @@
 /**
- * The error codes of the local API: the mapping from the node's error classes to stable codes and
- * HTTP statuses (server side; the client sees them as `ApiError.code`, errors.ts).
+ * The error replies of the local API (server side; the client sees them as `ApiError.code`,
+ * errors.ts): every error answers with the code its class declares (`codeOf`, src/errors.ts) and
+ * the HTTP status of its family. docs/api.md lists every code with its status and meaning.
  *
- * Codes, by class (first match wins):
+ * | family (first match)                           | code                                 | status |
+ * |------------------------------------------------|--------------------------------------|--------|
+ * | WireFormatError (request body)                 | BAD_REQUEST (details.field)          | 400    |
+ * | UnknownChannelError and subclasses             | NOT_FOUND (details.channelId)        | 404    |
+ * | AdjudicatorRevertError subclasses              | its own: STATE_STALE, ... (args)     | 409    |
+ * | ContractRevertError (token, Error(...))        | CONTRACT_REVERT (details.errorName)  | 409    |
+ * | RequestTimeoutError                            | PEER_TIMEOUT                         | 504    |
+ * | BackpressureError                              | PEER_BACKPRESSURE                    | 503    |
+ * | other TransportError, ChainResponseError       | its own: PEER_UNREACHABLE, ...       | 502    |
+ * | InvalidArgumentError, InvalidAmountError, ValueOutOfRangeError | its own              | 400    |
+ * | StoreError (other than the above)              | its own: STORE_OPEN, ...             | 500    |
+ * | any other SluiceError                          | its own: INSUFFICIENT_FUNDS, ...     | 409    |
+ * | anything else                                  | INTERNAL (no message, no stack)      | 500    |
  *
- * | class                                   | code                              | status |
- * |-----------------------------------------|-----------------------------------|--------|
- * | WireFormatError (request body)          | BAD_REQUEST (details.field)       | 400    |
- * | UnknownChannelError                     | NOT_FOUND (details.channelId)     | 404    |
- * | AdjudicatorRevertError subclasses       | the error's name: STATE_STALE ... | 409    |
- * | ContractRevertError (token, Error(...)) | CONTRACT_REVERT (details.errorName)| 409   |
- * | ConnectFailedError                      | PEER_UNREACHABLE                  | 502    |
- * | RequestTimeoutError                     | PEER_TIMEOUT                      | 504    |
- * | ConnectionClosedError                   | PEER_DISCONNECTED                 | 502    |
- * | HandshakeError                          | PEER_HANDSHAKE_FAILED             | 502    |
- * | RemoteError (the peer's error reply)    | PEER_ERROR (details.peerCode)     | 502    |
- * | other TransportError                    | PEER_ERROR                        | 502    |
- * | ChainResponseError                      | CHAIN_ERROR                       | 502    |
- * | InvalidArgumentError, InvalidAmountError, ValueOutOfRangeError | INVALID_ARGUMENT, INVALID_AMOUNT, VALUE_OUT_OF_RANGE | 400 |
- * | StoreError (other than the above)       | its name: STORE_OPEN, ...         | 500    |
- * | any other SluiceError `FooBarError`     | FOO_BAR (InsufficientFundsError → INSUFFICIENT_FUNDS) | 409 |
- * | anything else                           | INTERNAL (no message, no stack)   | 500    |
- *
- * `details` carries the error's own fields (bigints as decimal strings), never `cause` or stacks.
+ * `details` carries the error's own fields (bigints as decimal strings), never `cause` or stacks;
+ * a transport error's protocol code is `details.peerCode`.
  */
 import { ChainResponseError, ContractRevertError, AdjudicatorRevertError } from "../../chain/errors";
-import { InvalidAmountError, InvalidArgumentError, SluiceError, ValueOutOfRangeError } from "../../errors";
+import { codeOf, InvalidAmountError, InvalidArgumentError, SluiceError, ValueOutOfRangeError } from "../../errors";
 import { StoreError, UnknownChannelError } from "../store/errors";
-import {
-  ConnectFailedError,
-  ConnectionClosedError,
-  HandshakeError,
-  RemoteError,
-  RequestTimeoutError,
-  TransportError,
-} from "../transport/errors";
+import { BackpressureError, ConnectFailedError, ConnectionClosedError, RequestTimeoutError, TransportError } from "../transport/errors";
 import { screamingCase } from "./errors";
 import { toJson, WireFormatError, type ErrorBody, type Json } from "./wire";
 
@@ -62,6 +51,16 @@ function reply(status: number, code: string, message: string, details?: Json): M
   return { status, body: details === undefined ? { code, message } : { code, message, details } };
 }
 
+/** The HTTP status of an error's family (the table above). */
+function statusOf(error: SluiceError): number {
+  if (error instanceof RequestTimeoutError) return 504;
+  if (error instanceof BackpressureError) return 503;
+  if (error instanceof TransportError || error instanceof ChainResponseError) return 502;
+  if (error instanceof InvalidArgumentError || error instanceof InvalidAmountError || error instanceof ValueOutOfRangeError) return 400;
+  if (error instanceof StoreError) return 500;
+  return 409;
+}
+
 /** The error reply for an error thrown while serving a request. */
 export function mapError(error: unknown): MappedError {
   if (!(error instanceof SluiceError)) return reply(500, "INTERNAL", "internal error: see the node's log");
@@ -71,32 +70,24 @@ export function mapError(error: unknown): MappedError {
   if (error instanceof UnknownChannelError) {
     return reply(404, "NOT_FOUND", error.message, { channelId: error.channelId });
   }
+  const code = codeOf(error);
   if (error instanceof AdjudicatorRevertError) {
-    return reply(409, screamingCase(error.errorName), error.message, withTx(toJson({ ...error.args }), error));
+    return reply(409, code, error.message, withTx(toJson({ ...error.args }), error));
   }
   if (error instanceof ContractRevertError) {
     const details: { [key: string]: Json } = {};
     if (error.errorName !== undefined) details.errorName = error.errorName;
     const args = toJson({ ...error.args });
     if (args !== undefined && args !== null && typeof args === "object" && Object.keys(args).length > 0) details.args = args;
-    return reply(409, "CONTRACT_REVERT", error.message, withTx(details, error));
+    return reply(409, code, error.message, withTx(details, error));
   }
+  const details = ownDetails(error);
   if (error instanceof TransportError) {
-    const details = ownDetails(error);
-    if (error instanceof ConnectFailedError) return reply(502, "PEER_UNREACHABLE", error.message, details);
-    if (error instanceof RequestTimeoutError) return reply(504, "PEER_TIMEOUT", error.message, details);
-    if (error instanceof ConnectionClosedError) return reply(502, "PEER_DISCONNECTED", error.message, details);
-    if (error instanceof HandshakeError) return reply(502, "PEER_HANDSHAKE_FAILED", error.message, { ...details, peerCode: error.code });
-    if (error instanceof RemoteError) return reply(502, "PEER_ERROR", error.message, { ...details, peerCode: error.code });
-    return reply(502, "PEER_ERROR", error.message, { ...details, peerCode: error.code });
+    // The protocol code says more only where the class does not fix it.
+    const fixed = error instanceof ConnectFailedError || error instanceof RequestTimeoutError || error instanceof ConnectionClosedError;
+    return reply(statusOf(error), code, error.message, fixed ? details : { ...details, peerCode: error.code });
   }
-  if (error instanceof ChainResponseError) return reply(502, "CHAIN_ERROR", error.message, ownDetails(error));
-  const code = screamingCase(error.name);
-  if (error instanceof InvalidArgumentError || error instanceof InvalidAmountError || error instanceof ValueOutOfRangeError) {
-    return reply(400, code, error.message, ownDetails(error));
-  }
-  if (error instanceof StoreError) return reply(500, code, error.message, ownDetails(error));
-  return reply(409, code, error.message, ownDetails(error));
+  return reply(statusOf(error), code, error.message, details);
 }
 
 function withTx(details: Json | undefined, error: ContractRevertError): Json | undefined {

@@ -1,12 +1,16 @@
 /**
  * `ApiError`: an error reply of the local API as a typed error (client side). The mapping from the
- * node's error classes to codes is in codes.ts (server side), kept apart so that the client and the
+ * node's errors to replies is in codes.ts (server side), kept apart so that the client and the
  * CLI load without the chain's modules.
  */
 import { SluiceError } from "../../errors";
 import type { Json } from "./wire";
 
-/** `StateStale` / `InsufficientFundsError` → `STATE_STALE` / `INSUFFICIENT_FUNDS`. */
+/**
+ * `StateStale` / `InsufficientFundsError` → `STATE_STALE` / `INSUFFICIENT_FUNDS`. Not how codes
+ * are made any more (each class declares its own, `codeOf` in src/errors.ts): kept for callers
+ * that still derive a code from a name.
+ */
 export function screamingCase(name: string): string {
   return name
     .replace(/Error$/, "")
@@ -15,12 +19,16 @@ export function screamingCase(name: string): string {
     .toUpperCase();
 }
 
-/** An error reply of the local API (or a failure to reach it), with its stable `code`. */
+/**
+ * An error reply of the local API (or a failure to reach it): `code` is the reply's code (see
+ * docs/api.md); the class's own code, API_ERROR, only names the class.
+ */
 export class ApiError extends SluiceError {
+  static override readonly code: string = "API_ERROR";
   override readonly name: string = "ApiError";
 
   constructor(
-    readonly code: string,
+    override readonly code: string,
     message: string,
     /** The HTTP status; 0 when no reply arrived. */
     readonly status: number,
@@ -33,6 +41,7 @@ export class ApiError extends SluiceError {
 
 /** The node's API could not be reached (nothing listens at the URL, the connection dropped). */
 export class ApiUnreachableError extends ApiError {
+  static override readonly code: string = "UNREACHABLE";
   override readonly name: string = "ApiUnreachableError";
 
   constructor(

@@ -20,6 +20,7 @@ const TOKEN = /^[0-9a-f]{64}$/;
 
 /** The token file or `api.json` is missing or unusable; the message says which and why. */
 export class ApiFileError extends SluiceError {
+  static override readonly code: string = "API_FILE";
   override readonly name: string = "ApiFileError";
 
   constructor(

@@ -2,11 +2,13 @@ import { SluiceError } from "../../errors";
 
 /** Base of every error the channel store throws; a failed write has changed nothing. */
 export class StoreError extends SluiceError {
+  static override readonly code: string = "STORE";
   override readonly name: string = "StoreError";
 }
 
 /** The database file can't be used as a Sluice store (another application's file, no WAL, ...). */
 export class StoreOpenError extends StoreError {
+  static override readonly code: string = "STORE_OPEN";
   override readonly name: string = "StoreOpenError";
 
   constructor(
@@ -20,6 +22,7 @@ export class StoreOpenError extends StoreError {
 
 /** The database was written by a newer version of Sluice; this code must not touch it. */
 export class SchemaTooNewError extends StoreError {
+  static override readonly code: string = "SCHEMA_TOO_NEW";
   override readonly name: string = "SchemaTooNewError";
 
   constructor(
@@ -32,6 +35,7 @@ export class SchemaTooNewError extends StoreError {
 
 /** A schema migration failed; the database is left at the version before it. */
 export class MigrationError extends StoreError {
+  static override readonly code: string = "MIGRATION";
   override readonly name: string = "MigrationError";
 
   constructor(
@@ -44,6 +48,7 @@ export class MigrationError extends StoreError {
 
 /** A value handed to the store is malformed or out of range; `field` names it. */
 export class InvalidRecordError extends StoreError {
+  static override readonly code: string = "INVALID_RECORD";
   override readonly name: string = "InvalidRecordError";
 
   constructor(
@@ -57,6 +62,7 @@ export class InvalidRecordError extends StoreError {
 
 /** No channel with this id is in the store. */
 export class UnknownChannelError extends StoreError {
+  static override readonly code: string = "UNKNOWN_CHANNEL";
   override readonly name: string = "UnknownChannelError";
 
   constructor(readonly channelId: string) {
@@ -66,6 +72,7 @@ export class UnknownChannelError extends StoreError {
 
 /** `putChannel` for a channel the store holds with another participant index. */
 export class ChannelConflictError extends StoreError {
+  static override readonly code: string = "CHANNEL_CONFLICT";
   override readonly name: string = "ChannelConflictError";
 
   constructor(
@@ -81,6 +88,7 @@ export class ChannelConflictError extends StoreError {
  * of the state stored at that version).
  */
 export class NonIncreasingVersionError extends StoreError {
+  static override readonly code: string = "NON_INCREASING_VERSION";
   override readonly name: string = "NonIncreasingVersionError";
 
   constructor(
@@ -97,6 +105,7 @@ export class NonIncreasingVersionError extends StoreError {
  * storing this one would put two states with one version into the world. Nothing was written.
  */
 export class OwnSignatureConflictError extends StoreError {
+  static override readonly code: string = "OWN_SIGNATURE_CONFLICT";
   override readonly name: string = "OwnSignatureConflictError";
 
   constructor(
@@ -109,6 +118,7 @@ export class OwnSignatureConflictError extends StoreError {
 
 /** This side signed (or holds) a final state at `finalVersion`; nothing newer may be signed or stored. */
 export class StateAfterFinalError extends StoreError {
+  static override readonly code: string = "STATE_AFTER_FINAL";
   override readonly name: string = "StateAfterFinalError";
 
   constructor(
@@ -122,6 +132,7 @@ export class StateAfterFinalError extends StoreError {
 
 /** A payment whose `seq` is not the next position of the channel's payment log. */
 export class PaymentSequenceError extends StoreError {
+  static override readonly code: string = "PAYMENT_SEQUENCE";
   override readonly name: string = "PaymentSequenceError";
 
   constructor(

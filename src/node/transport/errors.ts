@@ -1,16 +1,18 @@
 /**
  * Typed failures of the peer transport. All are `SluiceError`s; each carries the protocol `code`
- * (see `ErrorCode`) so that a caller can act on it without parsing messages.
+ * (see `ErrorCode`) so that a caller can act on it without parsing messages. The code each class
+ * declares (`static code`, PEER_...) is the one the local API answers with (docs/api.md).
  */
 import { SluiceError } from "../../errors";
 import { APP_CODE_PATTERN, ErrorCode, type ErrorCodeString } from "./codes";
 
 /** Base of the transport's errors. */
 export class TransportError extends SluiceError {
+  static override readonly code: string = "PEER_ERROR";
   override readonly name: string = "TransportError";
 
   constructor(
-    readonly code: ErrorCodeString,
+    override readonly code: ErrorCodeString,
     message: string,
     options?: { cause?: unknown },
   ) {
@@ -23,6 +25,7 @@ export class TransportError extends SluiceError {
  * specific code to the peer: `throw new RemoteError("INSUFFICIENT_FUNDS", "only 5 available")`.
  */
 export class RemoteError extends TransportError {
+  static override readonly code: string = "PEER_ERROR";
   override readonly name: string = "RemoteError";
 
   constructor(
@@ -38,6 +41,7 @@ export class RemoteError extends TransportError {
 
 /** The handshake failed, on this side (`remote` false) or by the peer's error frame (`remote` true). */
 export class HandshakeError extends TransportError {
+  static override readonly code: string = "PEER_HANDSHAKE_FAILED";
   override readonly name: string = "HandshakeError";
 
   constructor(
@@ -52,6 +56,7 @@ export class HandshakeError extends TransportError {
 
 /** The connection closed (or was never open); every pending request rejects with this. */
 export class ConnectionClosedError extends TransportError {
+  static override readonly code: string = "PEER_DISCONNECTED";
   override readonly name: string = "ConnectionClosedError";
 
   constructor(
@@ -71,6 +76,7 @@ export class ConnectionClosedError extends TransportError {
 
 /** The peer could not be reached (refused, unreachable, the HTTP upgrade failed). */
 export class ConnectFailedError extends TransportError {
+  static override readonly code: string = "PEER_UNREACHABLE";
   override readonly name: string = "ConnectFailedError";
 
   constructor(
@@ -84,6 +90,7 @@ export class ConnectFailedError extends TransportError {
 
 /** The peer did not answer a request in time. A late answer is dropped. */
 export class RequestTimeoutError extends TransportError {
+  static override readonly code: string = "PEER_TIMEOUT";
   override readonly name: string = "RequestTimeoutError";
 
   constructor(
@@ -96,6 +103,7 @@ export class RequestTimeoutError extends TransportError {
 
 /** Too many requests in flight, or too much unsent data: slow down and retry. Nothing was sent. */
 export class BackpressureError extends TransportError {
+  static override readonly code: string = "PEER_BACKPRESSURE";
   override readonly name: string = "BackpressureError";
 
   constructor(detail: string) {
