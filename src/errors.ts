@@ -28,12 +28,6 @@ export class SluiceError extends Error {
  * codes fails for an entry whose class declares its code: delete the entry, then this table.
  */
 export const AWAITING_CODE: Readonly<Record<string, string>> = {
-  PeerOfflineError: "PEER_OFFLINE",
-  PeerRejectedError: "PEER_REJECTED",
-  SyncRejectedError: "SYNC_REJECTED",
-  UnknownChannelIdError: "UNKNOWN_CHANNEL_ID",
-  NotYourChannelError: "NOT_YOUR_CHANNEL",
-  ChannelStatusError: "CHANNEL_STATUS",
   WireFormatError: "BAD_REQUEST",
 };
 

@@ -49,6 +49,7 @@ export interface VerifiedHistory {
 
 /** Thrown by `verifyHistory`: a state of the history does not check out (`cause` says how). */
 export class SyncRejectedError extends SluiceError {
+  static override readonly code: string = "SYNC_REJECTED";
   override readonly name: string = "SyncRejectedError";
 }
 

@@ -10,6 +10,7 @@ import type { Address, Hex } from "../types";
 
 /** A keystore file can't be created, read or decrypted; the message names the file and the cause. */
 export class KeystoreError extends SluiceError {
+  static override readonly code: string = "KEYSTORE";
   override readonly name: string = "KeystoreError";
 }
 

@@ -43,6 +43,7 @@ export const INITIAL_STATUS: ChannelStatus = "opening";
 
 /** The operation does not fit the channel's status (e.g. paying in a closed channel). */
 export class ChannelStatusError extends SluiceError {
+  static override readonly code: string = "CHANNEL_STATUS";
   override readonly name: string = "ChannelStatusError";
   constructor(
     readonly channelId: string,
@@ -55,6 +56,7 @@ export class ChannelStatusError extends SluiceError {
 
 /** The transition table has no move for `event` from the status `from`; nothing was written. */
 export class IllegalTransitionError extends ChannelStatusError {
+  static override readonly code: string = "ILLEGAL_TRANSITION";
   override readonly name: string = "IllegalTransitionError";
   constructor(
     channelId: string,

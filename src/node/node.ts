@@ -3,9 +3,8 @@ import { Contract, Wallet, type Provider, type Signer } from "ethers";
 import { AdjudicatorDriver, ChainResponseError, type AdjudicatorEvent, type PartialWithdrawResult } from "../chain";
 import type { WithdrawalRecord } from "../channel";
 import { EcdsaVerifier, KeySigner, channelId as channelIdOf, toHex } from "../crypto";
-import { InvalidAmountError, InvalidArgumentError, SluiceError } from "../errors";
+import { InvalidAmountError, InvalidArgumentError, SluiceError, codeOf } from "../errors";
 import { ChannelMode, ETH, type Address, type Hex } from "../types";
-import { screamingCase } from "./api/errors";
 import type {
   AssetInfo,
   CashOutView,
@@ -32,6 +31,7 @@ import { ChainWatcher } from "./watcher";
  * answers it as NOT_FOUND (404) like any unknown channel; peers get the code UNKNOWN_CHANNEL_ID.
  */
 export class UnknownChannelIdError extends UnknownChannelError {
+  static override readonly code: string = "UNKNOWN_CHANNEL_ID";
   override readonly name: string = "UnknownChannelIdError";
   constructor(channelId: string) {
     super(channelId);
@@ -41,6 +41,7 @@ export class UnknownChannelIdError extends UnknownChannelError {
 
 /** The peer sent a message about a channel it is not a participant of. */
 export class NotYourChannelError extends SluiceError {
+  static override readonly code: string = "NOT_YOUR_CHANNEL";
   override readonly name: string = "NotYourChannelError";
   constructor(
     readonly channelId: string,
@@ -413,7 +414,7 @@ export class SluiceNode implements NodeApi {
           return {};
         },
       },
-      mapError: (error) => (error instanceof SluiceError ? { code: screamingCase(error.name), message: error.message } : undefined),
+      mapError: (error) => (error instanceof SluiceError ? { code: codeOf(error), message: error.message } : undefined),
     };
   }
 

@@ -31,6 +31,7 @@ export const RESTORE_PAGE = 1_000_000;
 
 /** The peer is not connected; the operation can be retried once it is. */
 export class PeerOfflineError extends SluiceError {
+  static override readonly code: string = "PEER_OFFLINE";
   override readonly name: string = "PeerOfflineError";
   constructor(readonly peer: Address) {
     super(`peer ${peer} is not connected`);
@@ -39,6 +40,7 @@ export class PeerOfflineError extends SluiceError {
 
 /** The peer refused an update; nothing changed on either side. */
 export class PeerRejectedError extends SluiceError {
+  static override readonly code: string = "PEER_REJECTED";
   override readonly name: string = "PeerRejectedError";
   constructor(
     readonly code: string,
