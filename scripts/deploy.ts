@@ -4,12 +4,11 @@
  *   npx hardhat run --network localhost scripts/deploy.ts
  */
 import { ethers } from "hardhat";
-import type { Wallet } from "ethers";
 import { deployAdjudicator } from "../src/chain";
 
 async function main(): Promise<void> {
   const [deployer] = await ethers.getSigners();
-  const adjudicator = await deployAdjudicator(deployer as unknown as Wallet);
+  const adjudicator = await deployAdjudicator(deployer);
   const out: Record<string, string> = { adjudicator: adjudicator.address };
   if (process.env.SLUICE_DEPLOY_TOKEN === "1") {
     const token = await ethers.deployContract("MockERC20", ["Test Dollar", "USDC", 6]);

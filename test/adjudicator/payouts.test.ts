@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { ethers } from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-toolbox/network-helpers";
-import type { ContractTransactionResponse } from "ethers";
+import type { ContractTransactionReceipt, ContractTransactionResponse } from "ethers";
 import { lockLeafHex } from "../../src/crypto/hash";
 import { ETH, ZERO_HASH, ChannelMode, type Address, type Hex, type Lock } from "../../src/types";
 import { signWithdrawalBoth } from "../helpers/channel";
@@ -674,7 +674,7 @@ describe("security: no re-entrancy", function () {
         // A payout is pushed, or (if the token's re-entry attempt used up the push's gas) credited:
         // either way each payee gets exactly its payout and nobody more.
         for (const [i, holder] of holders.entries()) {
-          const pushed = (await c.rToken.balanceOf(holder)) - before[i]!;
+          const pushed = (await c.rToken.balanceOf(holder)) - before[i];
           expect(pushed + (await c.adjudicator.credits(holder, c.rAddress))).to.equal(payouts[i]);
         }
         for (const participant of [c.alice.address, c.bob.address])
@@ -877,9 +877,9 @@ describe("security: a caller can't force the credit path by sending too little g
           BigInt(ChannelMode.Open),
         );
         const balanceBefore = await balanceIn(ETH, c.hungryAddress);
-        let receipt;
+        let receipt: ContractTransactionReceipt;
         try {
-          receipt = await (await c.adjudicator.connect(c.bob).close(c.params, c.s, c.sigs, { gasLimit })).wait();
+          receipt = (await (await c.adjudicator.connect(c.bob).close(c.params, c.s, c.sigs, { gasLimit })).wait())!;
         } catch (error) {
           const data = (error as { data?: unknown }).data;
           const parsed = typeof data === "string" && data !== "0x" ? c.adjudicator.interface.parseError(data) : null;
@@ -889,7 +889,7 @@ describe("security: a caller can't force the credit path by sending too little g
           starved += 1;
           continue;
         }
-        const credited = receipt!.logs.some((l) => c.adjudicator.interface.parseLog(l)?.name === "Credited");
+        const credited = receipt.logs.some((l) => c.adjudicator.interface.parseLog(l)?.name === "Credited");
         expect(credited, `gas limit ${gasLimit} forced a credit`).to.equal(false);
         expect(await balanceIn(ETH, c.hungryAddress), `gas limit ${gasLimit}: hungry payee paid`).to.equal(balanceBefore + payouts[index]);
         expect(await c.adjudicator.credits(c.hungryAddress, ETH)).to.equal(0n);
