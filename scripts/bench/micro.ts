@@ -11,6 +11,19 @@ import { summarize, type LatencySummary } from "./load";
 
 const hex = (b: Uint8Array): Hex => `0x${Buffer.from(b).toString("hex")}`;
 
+/** `count` states with random ids and roots, version i + 1 and growing transfers (`unit` base units each step): digest inputs. */
+export function randomStates(count: number, unit: bigint): State[] {
+  return Array.from({ length: count }, (_, i) => ({
+    channelId: hex(randomBytes(32)),
+    version: BigInt(i + 1),
+    transferred: [BigInt(i) * unit, 7n * BigInt(i)],
+    locked: [0n, 0n],
+    locksRoot: ZERO_HASH,
+    paymentsRoot: hex(randomBytes(32)),
+    isFinal: false,
+  }));
+}
+
 /** Runs `op` repeatedly for about `ms` milliseconds; operations per second. */
 function perSecond(ms: number, op: (i: number) => void): number {
   let n = 0;
@@ -46,15 +59,7 @@ export function cryptoLimit(): CryptoResult {
     if (!verifier.verify(signer.address, digests[i & 1023], sigs[i & 1023])) throw new Error("bad signature");
   });
   const hasher = new StateHasher(31337n, "0x5FbDB2315678afecb367f032d93F642f64180aa3");
-  const states: State[] = Array.from({ length: 1024 }, (_, i) => ({
-    channelId: hex(randomBytes(32)),
-    version: BigInt(i + 1),
-    transferred: [BigInt(i) * 10n ** 6n, 7n * BigInt(i)],
-    locked: [0n, 0n],
-    locksRoot: ZERO_HASH,
-    paymentsRoot: hex(randomBytes(32)),
-    isFinal: false,
-  }));
+  const states = randomStates(1024, 10n ** 6n);
   const digestRate = perSecond(1_000, (i) => hasher.digest(states[i & 1023]));
   const opUs = 2e6 / signs + 2e6 / verifies;
   return {

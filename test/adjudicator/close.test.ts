@@ -8,15 +8,16 @@ import {
   UNSIGNED,
   deployBase,
   expectConserved,
-  expectRevertRow,
   expectedSplit,
   fund,
   idOf,
+  itRejectsRows,
   makeParams,
   makeState,
   makeWithdrawal,
   now,
   opening,
+  otherChannelRows,
   signed,
   type ChannelParams,
   type ChannelState,
@@ -243,18 +244,11 @@ describe("Adjudicator #close", function () {
 
   describe("reverts", function () {
     const rows: RevertRow<Ctx>[] = [
-      {
-        description: "a state that names another channel",
-        call: (c) => c.adjudicator.close(makeParams(c.participants, ETH, 77n, PERIOD, c.payees), c.final, c.finalSigs),
-        error: "StateChannelMismatch",
-        args: (c) => [idOf(makeParams(c.participants, ETH, 77n, PERIOD, c.payees)), c.final.channelId],
-      },
-      {
-        description: "a state of the channel with the same participants but other payees",
-        call: (c) => c.adjudicator.close(makeParams(c.participants, ETH, 1n), c.final, c.finalSigs),
-        error: "StateChannelMismatch",
-        args: (c) => [idOf(makeParams(c.participants, ETH, 1n)), c.final.channelId],
-      },
+      ...otherChannelRows<Ctx>(
+        (c, params) => c.adjudicator.close(params, c.final, c.finalSigs),
+        (c) => c.final.channelId,
+        77n,
+      ),
       {
         description: "a state that is not final",
         call: async (c) => c.adjudicator.close(c.ethParams, ...(await variant(c, { isFinal: false }))),
@@ -415,27 +409,20 @@ describe("Adjudicator #close", function () {
       },
     ];
 
-    for (const row of rows) {
-      it(`rejects ${row.description} (${row.error})`, async function () {
-        const ctx = await loadFixture(fixture);
-        await expectRevertRow(ctx.adjudicator, row, ctx);
-      });
-    }
-
-    it("the table covers every error close can raise", function () {
-      const raised = new Set(rows.map((r) => r.error));
-      for (const name of [
-        "StateChannelMismatch",
-        "StateNotFinal",
-        "StateFinalWithLocks",
-        "ChannelNotOpen",
-        "ChannelConcluded",
-        "StateStale",
-        "SignatureInvalid",
-        "PayoutGasInsufficient",
-      ]) {
-        expect(raised.has(name), name).to.equal(true);
-      }
+    itRejectsRows(fixture, rows, {
+      covers: {
+        fn: "close",
+        errors: [
+          "StateChannelMismatch",
+          "StateNotFinal",
+          "StateFinalWithLocks",
+          "ChannelNotOpen",
+          "ChannelConcluded",
+          "StateStale",
+          "SignatureInvalid",
+          "PayoutGasInsufficient",
+        ],
+      },
     });
 
     it("a rejected close changes nothing", async function () {

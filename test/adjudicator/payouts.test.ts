@@ -420,9 +420,9 @@ describe("security: every channel concludes exactly once", function () {
 describe("security: no re-entrancy", function () {
   async function reentrantFixture() {
     const base = await fixture();
-    const { adjudicator, alice, carol, participants, both, payee0 } = base;
+    const { adjudicator, alice, participants, both, payee0 } = base;
     // The re-entering contract is payee 1; the participants sign with their own keys.
-    const receiver = await ethers.deployContract("ReentrantReceiver", [carol.address]);
+    const receiver = await ethers.deployContract("ReentrantPayee");
     const receiverAddress = await addressOf(receiver);
     const hookPayees: [Address, Address] = [payee0.address as Address, receiverAddress];
     const params = makeParams(participants, ETH, 77n, PERIOD, hookPayees);

@@ -102,6 +102,11 @@ async function safeTx(safe: Contract, to: string, value: bigint, data: string, o
   };
 }
 
+/** A Safe transaction's fields in the order execTransaction and getTransactionHash take them (before the signatures or the nonce). */
+function safeTxFields(tx: Awaited<ReturnType<typeof safeTx>>) {
+  return [tx.to, tx.value, tx.data, tx.operation, tx.safeTxGas, tx.baseGas, tx.gasPrice, tx.gasToken, tx.refundReceiver] as const;
+}
+
 /** Executes a transaction from the Safe, signed by `owners`, sent by `executor` (anyone may). */
 async function execSafe(
   safe: Contract,
@@ -115,18 +120,7 @@ async function execSafe(
   const tx = await safeTx(safe, to, value, data, operation);
   const domain = await safeDomain(safe);
   const signatures = await safeSignatures(owners, (o) => o.signTypedData(domain, SAFE_TX_TYPES, tx));
-  return (await (safe.connect(executor) as Contract).execTransaction(
-    tx.to,
-    tx.value,
-    tx.data,
-    tx.operation,
-    tx.safeTxGas,
-    tx.baseGas,
-    tx.gasPrice,
-    tx.gasToken,
-    tx.refundReceiver,
-    signatures,
-  )) as ContractTransactionResponse;
+  return (await (safe.connect(executor) as Contract).execTransaction(...safeTxFields(tx), signatures)) as ContractTransactionResponse;
 }
 
 /** MultiSend's packed encoding of calls: operation, to, value, data length, data. */
@@ -262,18 +256,7 @@ describe("Adjudicator with a real Safe 1.4.1 as payee", function () {
     expect(await c.safe.getThreshold()).to.equal(2n);
     expect(await c.safe.getOwners()).to.deep.equal([c.ownerA.address, c.ownerB.address]);
     const tx = await safeTx(c.safe, c.adjudicatorAddress, 1n, "0x", CALL);
-    const onChain = (await c.safe.getTransactionHash(
-      tx.to,
-      tx.value,
-      tx.data,
-      tx.operation,
-      tx.safeTxGas,
-      tx.baseGas,
-      tx.gasPrice,
-      tx.gasToken,
-      tx.refundReceiver,
-      tx.nonce,
-    )) as string;
+    const onChain = (await c.safe.getTransactionHash(...safeTxFields(tx), tx.nonce)) as string;
     expect(onChain).to.equal(ethers.TypedDataEncoder.hash(await safeDomain(c.safe), SAFE_TX_TYPES, tx));
     // One owner's signature is not enough (Safe's GS020: signatures too short for the threshold).
     const data = c.adjudicator.interface.encodeFunctionData("deposit", [c.closeParams, 1, 1n]);

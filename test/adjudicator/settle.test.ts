@@ -8,10 +8,10 @@ import {
   UNSIGNED,
   deployBase,
   expectConserved,
-  expectRevertRow,
   expectedSplit,
   fund,
   idOf,
+  itRejectsRows,
   makeParams,
   makeState,
   makeWithdrawal,
@@ -406,26 +406,19 @@ describe("Adjudicator #settle", function () {
       },
     ];
 
-    for (const row of rows) {
-      it(`rejects ${row.description} (${row.error})`, async function () {
-        const ctx = await loadFixture(fixture);
-        await expectRevertRow(ctx.adjudicator, row, ctx);
-      });
-    }
-
-    it("the table covers every error settle can raise", function () {
-      const raised = new Set(rows.map((r) => r.error));
-      for (const name of [
-        "StateChannelMismatch",
-        "ChannelNotOpen",
-        "ChannelNotChallenged",
-        "ChallengePending",
-        "StateUnknown",
-        "ChannelConcluded",
-        "PayoutGasInsufficient",
-      ]) {
-        expect(raised.has(name), name).to.equal(true);
-      }
+    itRejectsRows(fixture, rows, {
+      covers: {
+        fn: "settle",
+        errors: [
+          "StateChannelMismatch",
+          "ChannelNotOpen",
+          "ChannelNotChallenged",
+          "ChallengePending",
+          "StateUnknown",
+          "ChannelConcluded",
+          "PayoutGasInsufficient",
+        ],
+      },
     });
 
     it("each changed state really differs from the registered one (another struct hash)", async function () {
