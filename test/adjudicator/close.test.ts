@@ -6,7 +6,7 @@ import { signWithdrawalBoth } from "../helpers/channel";
 import {
   PERIOD,
   UNSIGNED,
-  deployBase,
+  deployFundedChannels,
   expectConserved,
   expectedSplit,
   fund,
@@ -32,16 +32,8 @@ const TOKEN_PUSH_GAS = 80_000n;
 const LOCKS_ROOT = ethers.id("locks") as Hex;
 
 async function fixture() {
-  const base = await deployBase();
-  const signers = await ethers.getSigners();
-  const [payee0, payee1] = [signers[5], signers[6]];
-  const payees: [Address, Address] = [payee0.address as Address, payee1.address as Address];
-  const { adjudicator, both, participants } = base;
-  // Payees apart from the signing keys: every payout must reach the payees, never the participants.
-  const ethParams = makeParams(participants, ETH, 1n, PERIOD, payees);
-  const tokenParams = makeParams(participants, base.tokenAddress, 2n, PERIOD, payees);
-  await fund(adjudicator, ethParams, both, DEPOSITS);
-  await fund(adjudicator, tokenParams, both, DEPOSITS);
+  const base = await deployFundedChannels(DEPOSITS);
+  const { adjudicator, both, payee0, payee1, payees, ethParams, tokenParams } = base;
   const final = makeState(ethParams, 9n, [3n * 10n ** 17n, 10n ** 17n], true, ethers.id("root") as Hex);
   const finalSigs = await signed(adjudicator, both, final);
   return { ...base, payee0, payee1, payees, ethParams, tokenParams, final, finalSigs };

@@ -10,7 +10,7 @@ import {
   UNSIGNED,
   addressOf,
   balanceIn,
-  deployBase,
+  deployFundedChannels,
   expectConserved,
   expectedSplit,
   fund,
@@ -31,16 +31,8 @@ const LOCKS_ROOT = ethers.id("locks") as Hex;
 const BYSTANDER_DEPOSIT = 10n ** 18n;
 
 async function fixture() {
-  const base = await deployBase();
-  const { adjudicator, both, participants, carol } = base;
-  const signers = await ethers.getSigners();
-  const [payee0, payee1] = [signers[5], signers[6]];
-  const payees: [Address, Address] = [payee0.address as Address, payee1.address as Address];
-  // Payees apart from the signing keys: every payout must reach the payees, never the participants.
-  const ethParams = makeParams(participants, ETH, 1n, PERIOD, payees);
-  const tokenParams = makeParams(participants, base.tokenAddress, 2n, PERIOD, payees);
-  await fund(adjudicator, ethParams, both, DEPOSITS);
-  await fund(adjudicator, tokenParams, both, DEPOSITS);
+  const base = await deployFundedChannels(DEPOSITS);
+  const { adjudicator, participants, carol, payee0, payee1, payees, ethParams, tokenParams } = base;
   // Bystanders: other channels of the same assets whose money must never be touched.
   const ethBystander = makeParams(participants, ETH, 500n, PERIOD, payees);
   const tokenBystander = makeParams(participants, base.tokenAddress, 501n, PERIOD, payees);

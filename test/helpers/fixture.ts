@@ -256,6 +256,23 @@ export async function expectConserved(
   expect(await balanceIn(asset, await addressOf(adjudicator)), "adjudicator balance vs deposits + credits").to.equal(owed);
 }
 
+/**
+ * `deployBase` and two channels of alice and bob funded with `deposits` each, ETH (nonce 1) and the
+ * token (nonce 2), paying payees apart from the signing keys (signers 5 and 6): every payout must
+ * reach the payees, never the participants.
+ */
+export async function deployFundedChannels(deposits: readonly [bigint, bigint]) {
+  const base = await deployBase();
+  const signers = await ethers.getSigners();
+  const [payee0, payee1] = [signers[5], signers[6]];
+  const payees: [Address, Address] = [payee0.address as Address, payee1.address as Address];
+  const ethParams = makeParams(base.participants, ETH, 1n, PERIOD, payees);
+  const tokenParams = makeParams(base.participants, base.tokenAddress, 2n, PERIOD, payees);
+  await fund(base.adjudicator, ethParams, base.both, deposits);
+  await fund(base.adjudicator, tokenParams, base.both, deposits);
+  return { ...base, payee0, payee1, payees, ethParams, tokenParams };
+}
+
 /** Deposits for both participants from their own accounts (ETH or an approved token). */
 export async function fund(
   adjudicator: Adjudicator,
