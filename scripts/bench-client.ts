@@ -9,8 +9,9 @@ import { Countersigner, Sequencer, encodeMessage, type ChannelMessage, type Paym
 import { EcdsaVerifier, KeySigner, StateHasher, nativeSecp256k1, keccak256Native } from "../src/crypto";
 import { MerkleTree } from "../src/merkle";
 import { sluiceDomain, typedDataDigest } from "../src/typedData";
-import type { Address, Hex, Params, State } from "../src/types";
-import { ETH, ZERO_HASH } from "../src/types";
+import type { Address, Hex, Params } from "../src/types";
+import { ETH } from "../src/types";
+import { randomStates } from "./bench/micro";
 
 const hex = (b: Uint8Array): Hex => `0x${Buffer.from(b).toString("hex")}`;
 
@@ -52,15 +53,7 @@ async function main(): Promise<void> {
   // ---------------------------------------------------------------- digests
   const adjudicator = "0x5FbDB2315678afecb367f032d93F642f64180aa3" as Address;
   const hasher = new StateHasher(31337n, adjudicator);
-  const states: State[] = Array.from({ length: 1000 }, (_, i) => ({
-    channelId: hex(randomBytes(32)),
-    version: BigInt(i + 1),
-    transferred: [BigInt(i) * 10n ** 18n, 7n * BigInt(i)],
-    locked: [0n, 0n],
-    locksRoot: ZERO_HASH,
-    paymentsRoot: hex(randomBytes(32)),
-    isFinal: false,
-  }));
+  const states = randomStates(1000, 10n ** 18n);
   rate("state digest (StateHasher)", 200_000, (i) => hasher.digest(states[i % 1000]));
   const domain = sluiceDomain(31337n, adjudicator);
   rate("state digest (ethers TypedDataEncoder)", 5_000, (i) => typedDataDigest(domain, states[i % 1000]));

@@ -43,7 +43,7 @@ function item(v: bigint): CountersignedItem {
 }
 
 function quantile(sorted: number[], q: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 }
 
 interface Row {
@@ -88,7 +88,7 @@ function main(): void {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "sluice-bench-store-"));
   try {
     console.log(
-      `channel store benchmark: ${os.cpus()[0]?.model ?? "cpu"} x${os.cpus().length}, load ${os.loadavg()[0]!.toFixed(2)}, ${SECONDS} s per row`,
+      `channel store benchmark: ${os.cpus()[0]?.model ?? "cpu"} x${os.cpus().length}, load ${os.loadavg()[0].toFixed(2)}, ${SECONDS} s per row`,
     );
     fsyncBaseline(dir);
     const store = ChannelStore.open(path.join(dir, "bench.db"));

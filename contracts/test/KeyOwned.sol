@@ -3,28 +3,18 @@ pragma solidity 0.8.28;
 
 import {IERC1271} from "@openzeppelin/contracts/interfaces/IERC1271.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {Executor} from "./Executor.sol";
 
 /// @notice Base of the test receivers: an owner key that signs for the contract through ERC-1271,
-/// and `execute`, which makes calls as the contract and bubbles up their revert data unchanged.
-/// The adjudicator accepts no ERC-1271 signature (protocol v2 signs with ECDSA keys only), so these
-/// contracts serve as payees; the signature tests show a wallet's signature refused.
-abstract contract KeyOwned is IERC1271 {
+/// and Executor's `execute`. The adjudicator accepts no ERC-1271 signature (protocol v2 signs
+/// with ECDSA keys only), so these contracts serve as payees; the signature tests show a wallet's
+/// signature refused.
+abstract contract KeyOwned is Executor, IERC1271 {
     /// @notice The key whose signatures the contract accepts as its own.
     address public immutable owner;
 
     constructor(address owner_) {
         owner = owner_;
-    }
-
-    /// @notice Calls `to` with `data` as this contract; a revert comes back with the callee's data.
-    function execute(address to, bytes calldata data) external returns (bytes memory) {
-        (bool ok, bytes memory ret) = to.call(data);
-        if (!ok) {
-            assembly ("memory-safe") {
-                revert(add(ret, 0x20), mload(ret))
-            }
-        }
-        return ret;
     }
 
     /// @inheritdoc IERC1271

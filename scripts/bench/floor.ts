@@ -99,4 +99,4 @@ async function floorRun(rate: number, burnUs: number, seconds: number): Promise<
   }
 }
 
-if (require.main === module && process.argv[2] === "payee") payee(process.argv[3]!, Number(process.argv[4]));
+if (require.main === module && process.argv[2] === "payee") payee(process.argv[3], Number(process.argv[4]));

@@ -47,7 +47,7 @@ export async function hubBench(chain: BenchChain, o: HubOptions, log: (s: string
       if (count <= 0) break;
       const h = await Harness.start();
       harnesses.push(h);
-      const keys = Array.from({ length: count }, () => `0x${randomBytes(32).toString("hex")}` as Hex);
+      const keys = Array.from({ length: count }, () => `0x${randomBytes(32).toString("hex")}`);
       peers.push(...(await h.call<{ address: Address; peerUrl: string }[]>("init", { rpc: chain.node.url, adjudicator: chain.adjudicator, keys, dir: path.join(work, `peers-${p}`), pollMs: 600_000 })));
     }
     log(`  ${peers.length} peer nodes up in ${harnesses.length - 1} processes; opening ${peers.length} channels`);
@@ -57,7 +57,7 @@ export async function hubBench(chain: BenchChain, o: HubOptions, log: (s: string
     await Promise.all(
       Array.from({ length: 8 }, async () => {
         while (next < peers.length) {
-          const peer = peers[next++]!;
+          const peer = peers[next++];
           channels.push(await hub.call<Hex>("open", { node: 0, peer: peer.address, peerUrl: peer.peerUrl, asset: ETH, deposit: deposit.toString() }));
         }
       }),

@@ -20,7 +20,7 @@ import { machineFloor } from "./floor";
 import { hubBench } from "./hub";
 import { cryptoLimit, merkleCosts } from "./micro";
 import { oneChannelApi, oneChannelLatency, oneChannelNode, type Scale } from "./oneChannel";
-import { REPORT_FILE, RESULTS_DIR, machine, writeReport } from "./report";
+import { REPORT_FILE, RESULTS_DIR, machine, writeReport, type GasResult, type SectionFile } from "./report";
 
 const SECTIONS = ["crypto", "floor", "merkle", "channel", "api", "hub", "gas"] as const;
 type Section = (typeof SECTIONS)[number];
@@ -30,7 +30,7 @@ const log = (s: string) => console.log(s);
 function save(name: string, data: object, startedLoad: number[]): void {
   mkdirSync(RESULTS_DIR, { recursive: true });
   const body = { section: name, machine: { ...machine(), loadAverageAtStart: startedLoad, loadAverageAtEnd: os.loadavg().map((x) => Math.round(x * 100) / 100) }, ...data };
-  writeFileSync(path.join(RESULTS_DIR, `${name}.json`), `${JSON.stringify(body, (_, v) => (typeof v === "bigint" ? v.toString() : v), 2)}\n`);
+  writeFileSync(path.join(RESULTS_DIR, `${name}.json`), `${JSON.stringify(body, (_, v: unknown) => (typeof v === "bigint" ? v.toString() : v), 2)}\n`);
 }
 
 async function main(): Promise<void> {
@@ -96,7 +96,7 @@ async function main(): Promise<void> {
       const body = r
         ? { scale, result: { ...r.node, latency }, profile: r.profile, peerProfile: r.profile1 }
         : (() => {
-            const old = JSON.parse(readFileSync(previous, "utf8"));
+            const old = JSON.parse(readFileSync(previous, "utf8")) as SectionFile<"channel">;
             return { scale: old.scale, latencyScale: scale, result: { ...old.result, latency }, profile: old.profile, peerProfile: old.peerProfile };
           })();
       save("channel", body, l);
@@ -132,7 +132,7 @@ async function main(): Promise<void> {
 }
 
 /** Direct ERC-20 transfers on the same chain, and the channel day's gas (from the channel run, or a fresh small one). */
-async function gas(chain: BenchChain, measured: Awaited<ReturnType<typeof oneChannelNode>>["gas"] | undefined) {
+async function gas(chain: BenchChain, measured: Awaited<ReturnType<typeof oneChannelNode>>["gas"] | undefined): Promise<GasResult> {
   let day = measured;
   if (!day) {
     log("  (no channel run in this invocation: a short one for the gas figures)");
@@ -146,7 +146,7 @@ async function gas(chain: BenchChain, measured: Awaited<ReturnType<typeof oneCha
   const steady: bigint[] = [];
   for (let i = 0; i < 20; i++) steady.push((await (await token.transfer(to, 1_000n + BigInt(i))).wait())!.gasUsed);
   steady.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-  const transfer = steady[Math.floor(steady.length / 2)]!;
+  const transfer = steady[Math.floor(steady.length / 2)];
   const freshRecipient = first!.gasUsed;
   const channelDay = day.deposit0 + day.deposit1 + day.close;
   const withApprovals = channelDay + day.approvals;

@@ -141,7 +141,7 @@ export interface LatencySummary {
 
 /** The value at quantile `p` (0 to 1) of ascending `sorted`; 0 for none. */
 export function quantile(sorted: ArrayLike<number>, p: number): number {
-  return sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
+  return sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
 }
 
 export function summarize(latencies: number[]): LatencySummary {
@@ -155,7 +155,7 @@ export function summarize(latencies: number[]): LatencySummary {
     p50: r(at(0.5)),
     p90: r(at(0.9)),
     p99: r(at(0.99)),
-    max: r(sorted.length ? sorted[sorted.length - 1]! : 0),
+    max: r(sorted.length ? sorted[sorted.length - 1] : 0),
     mean: r(sorted.length ? sum / sorted.length : 0),
   };
 }

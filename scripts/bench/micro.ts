@@ -6,10 +6,23 @@ import { randomBytes } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import { EcdsaVerifier, KeySigner, StateHasher, nativeSecp256k1, paymentLeaf } from "../../src/crypto";
 import { MerkleTree, PaymentLog } from "../../src/merkle";
-import { ZERO_HASH, type Address, type Hex, type Payment, type State } from "../../src/types";
+import { ZERO_HASH, type Hex, type Payment, type State } from "../../src/types";
 import { summarize, type LatencySummary } from "./load";
 
-const hex = (b: Uint8Array): Hex => `0x${Buffer.from(b).toString("hex")}` as Hex;
+const hex = (b: Uint8Array): Hex => `0x${Buffer.from(b).toString("hex")}`;
+
+/** `count` states with random ids and roots, version i + 1 and growing transfers (`unit` base units each step): digest inputs. */
+export function randomStates(count: number, unit: bigint): State[] {
+  return Array.from({ length: count }, (_, i) => ({
+    channelId: hex(randomBytes(32)),
+    version: BigInt(i + 1),
+    transferred: [BigInt(i) * unit, 7n * BigInt(i)],
+    locked: [0n, 0n],
+    locksRoot: ZERO_HASH,
+    paymentsRoot: hex(randomBytes(32)),
+    isFinal: false,
+  }));
+}
 
 /** Runs `op` repeatedly for about `ms` milliseconds; operations per second. */
 function perSecond(ms: number, op: (i: number) => void): number {
@@ -39,23 +52,15 @@ export function cryptoLimit(): CryptoResult {
   const verifier = new EcdsaVerifier("native");
   const digests = Array.from({ length: 1024 }, () => randomBytes(32));
   const sigs = digests.map((d) => signer.sign(d));
-  verifier.verify(signer.address, digests[0]!, sigs[0]!); // caches the public key, as the node does
-  perSecond(300, (i) => signer.sign(digests[i & 1023]!)); // warm-up
-  const signs = perSecond(2_000, (i) => signer.sign(digests[i & 1023]!));
+  verifier.verify(signer.address, digests[0], sigs[0]); // caches the public key, as the node does
+  perSecond(300, (i) => signer.sign(digests[i & 1023])); // warm-up
+  const signs = perSecond(2_000, (i) => signer.sign(digests[i & 1023]));
   const verifies = perSecond(2_000, (i) => {
-    if (!verifier.verify(signer.address, digests[i & 1023]!, sigs[i & 1023]!)) throw new Error("bad signature");
+    if (!verifier.verify(signer.address, digests[i & 1023], sigs[i & 1023])) throw new Error("bad signature");
   });
-  const hasher = new StateHasher(31337n, "0x5FbDB2315678afecb367f032d93F642f64180aa3" as Address);
-  const states: State[] = Array.from({ length: 1024 }, (_, i) => ({
-    channelId: hex(randomBytes(32)),
-    version: BigInt(i + 1),
-    transferred: [BigInt(i) * 10n ** 6n, 7n * BigInt(i)],
-    locked: [0n, 0n],
-    locksRoot: ZERO_HASH,
-    paymentsRoot: hex(randomBytes(32)),
-    isFinal: false,
-  }));
-  const digestRate = perSecond(1_000, (i) => hasher.digest(states[i & 1023]!));
+  const hasher = new StateHasher(31337n, "0x5FbDB2315678afecb367f032d93F642f64180aa3");
+  const states = randomStates(1024, 10n ** 6n);
+  const digestRate = perSecond(1_000, (i) => hasher.digest(states[i & 1023]));
   const opUs = 2e6 / signs + 2e6 / verifies;
   return {
     native: nativeSecp256k1 !== undefined && nativeSecp256k1 !== null,
@@ -83,7 +88,7 @@ export function merkleCosts(max = 1_000_000): MerkleResult {
   const paymentOf = (seq: number): Payment => ({
     channelId,
     seq: BigInt(seq),
-    payer: (seq % 7 === 0 ? 1 : 0) as 0 | 1,
+    payer: (seq % 7 === 0 ? 1 : 0),
     amount: BigInt(1 + (seq % 1000)) * 10n ** 4n,
     ref: hex(refs.subarray(32 * (seq & 1023), 32 * (seq & 1023) + 32)),
   });

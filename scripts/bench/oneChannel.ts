@@ -55,7 +55,7 @@ interface Pair {
   /** Which blocks held the deposits (and the approvals before them). */
   blocks: { start: number; depositsEnd: number };
   /** Participant 0 pays participant 1 on the node object; the report adds participant 1's CPU, commits and stalls. */
-  pay(args: Record<string, unknown>): Promise<LoadReport>;
+  pay: (args: Record<string, unknown>) => Promise<LoadReport>;
   kill(): void;
 }
 
@@ -70,9 +70,9 @@ async function openPair(chain: BenchChain, work: string, keys: [number, number],
     const [n0] = await h0.call<{ address: Address; peerUrl: string }[]>("init", { rpc: chain.node.url, adjudicator: chain.adjudicator, keys: [chain.key(keys[0])], dir: path.join(work, "p0") });
     const [n1] = await h1.call<{ address: Address; peerUrl: string }[]>("init", { rpc: chain.node.url, adjudicator: chain.adjudicator, keys: [chain.key(keys[1])], dir: path.join(work, "p1") });
     const deposit = 10_000_000n * TOKEN;
-    for (const a of [n0!.address, n1!.address]) await (await chain.token.mint(a, deposit)).wait();
+    for (const a of [n0.address, n1.address]) await (await chain.token.mint(a, deposit)).wait();
     const start = await chain.node.provider.getBlockNumber();
-    const channelId = await h0.call<Hex>("open", { node: 0, peer: n1!.address, peerUrl: n1!.peerUrl, asset: chain.tokenAddress, deposit: deposit.toString() });
+    const channelId = await h0.call<Hex>("open", { node: 0, peer: n1.address, peerUrl: n1.peerUrl, asset: chain.tokenAddress, deposit: deposit.toString() });
     await h1.call("deposit", { node: 0, channelId, amount: deposit.toString() });
     const depositsEnd = await chain.node.provider.getBlockNumber();
     const pay = async (args: Record<string, unknown>): Promise<LoadReport> => {
@@ -89,7 +89,7 @@ async function openPair(chain: BenchChain, work: string, keys: [number, number],
       const peerGroupCommits = { count: after.commits.count - before.commits.count, writes: after.commits.writes - before.commits.writes, msBlocked: Math.round(after.commits.ms - before.commits.ms) };
       return { ...r, peerStalls, peerGroupCommits, peerCpuUsPerPayment: Math.round((after.userUs + after.systemUs - before.userUs - before.systemUs) / Math.max(1, r.done)) };
     };
-    return { h0, h1, addresses: [n0!.address, n1!.address], channelId, blocks: { start, depositsEnd }, pay, kill };
+    return { h0, h1, addresses: [n0.address, n1.address], channelId, blocks: { start, depositsEnd }, pay, kill };
   } catch (error) {
     kill();
     throw error;
@@ -190,10 +190,10 @@ async function dayGas(chain: BenchChain, from: number, to: number, parties: Addr
       if (who < 0) continue;
       const receipt = await provider.getTransactionReceipt(tx.hash);
       if (tx.to?.toLowerCase() === chain.tokenAddress.toLowerCase()) approvals += receipt!.gasUsed;
-      else if (tx.to?.toLowerCase() === chain.adjudicator.toLowerCase()) deposits[who]! += receipt!.gasUsed;
+      else if (tx.to?.toLowerCase() === chain.adjudicator.toLowerCase()) deposits[who] += receipt!.gasUsed;
     }
   }
-  return { deposit0: deposits[0]!, deposit1: deposits[1]!, approvals };
+  return { deposit0: deposits[0], deposit1: deposits[1], approvals };
 }
 
 type Plain = Omit<LoadReport, "windowUs">;
@@ -230,7 +230,7 @@ export async function oneChannelApi(chain: BenchChain, scale: Scale, log: (s: st
     const info = await b.api.info();
     const opened = await a.api.openChannel({ peer: info.address, peerUrl: info.peerUrl, asset: chain.tokenAddress, deposit });
     await b.api.deposit(opened.channelId, deposit);
-    const ref = (i: number): Hex => `0x${(i + 1).toString(16).padStart(64, "0")}` as Hex;
+    const ref = (i: number): Hex => `0x${(i + 1).toString(16).padStart(64, "0")}`;
     let counter = 0;
     const send = () => a.api.pay(opened.channelId, 1n, ref(counter++));
     await closedLoop(Math.min(3_000, scale.closedTotal), 64, send); // warm-up
@@ -244,7 +244,7 @@ export async function oneChannelApi(chain: BenchChain, scale: Scale, log: (s: st
     for (const rate of [100, 1_000]) {
       const r = plain(await openLoop(rate, scale.openSeconds, send));
       open.push(r);
-      log(`  API open loop ${rate}/s: achieved ${r.perSecond!.toFixed(0)}/s, p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms, max ${r.latencyMs.max} ms`);
+      log(`  API open loop ${rate}/s: achieved ${r.perSecond.toFixed(0)}/s, p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms, max ${r.latencyMs.max} ms`);
     }
     return { closed, open };
   } finally {

@@ -55,7 +55,7 @@ function areaOf(name: string, url: string): string {
   if (u === "") return "(native / V8 builtins)";
   if (u.startsWith("node:")) return `node:${u.slice(5).split("/")[0]}`;
   const m = /^node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(u);
-  if (m) return m[1]!;
+  if (m) return m[1];
   return path.dirname(u);
 }
 
@@ -71,7 +71,7 @@ export function summarizeProfile(file: string, window?: [number, number], top = 
     if (window && (t < window[0] || t > window[1])) continue;
     // A sample's duration is the gap to the next one.
     const next = profile.timeDeltas[i + 1] ?? delta;
-    self.set(profile.samples[i]!, (self.get(profile.samples[i]!) ?? 0) + next);
+    self.set(profile.samples[i], (self.get(profile.samples[i]) ?? 0) + next);
     total += next;
   }
   const byFunction = new Map<string, { name: string; where: string; us: number }>();

@@ -6,6 +6,13 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import type { FloorRun } from "./floor";
+import type { LoadReport } from "./harness";
+import type { HubResult } from "./hub";
+import type { CryptoResult, MerkleResult } from "./micro";
+import type { OneChannelResult, Scale } from "./oneChannel";
+import type { ProfileSummary } from "./profile";
+import type { StallCounts } from "./tail";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 /** BENCH_OUT=<dir>: results and the report go there instead (a smoke run that leaves the published figures alone). */
@@ -27,11 +34,37 @@ export function machine() {
   };
 }
 
-type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
+/** The gas section: a channel day against direct ERC-20 transfers (scripts/bench/index.ts). */
+export interface GasResult {
+  channel: OneChannelResult["gas"] & { channelDay: bigint; channelDayWithApprovals: bigint };
+  transfer: { toHolder: bigint; toFreshAddress: bigint };
+  breakEven: { vsTransfersToHolders: number; vsTransfersToHoldersWithApprovals: number; vsTransfersToFreshAddresses: number };
+}
 
-function read(dir: string, name: string): Json | undefined {
+/** What each section's file holds besides the machine (scripts/bench/index.ts writes them). */
+export interface Sections {
+  crypto: { crypto: CryptoResult };
+  floor: { seconds: number; runs: FloorRun[] };
+  merkle: { merkle: MerkleResult };
+  channel: { scale: Scale; latencyScale?: Scale; result: OneChannelResult["node"]; profile: ProfileSummary | null; peerProfile: ProfileSummary | null };
+  api: { scale: Scale; result: OneChannelResult["api"] };
+  hub: { result: HubResult };
+  gas: { gas: GasResult };
+}
+
+/** A value as JSON.stringify wrote it to a result file: bigints as decimal strings. */
+type Stored<T> = T extends bigint ? string : T extends (infer U)[] ? Stored<U>[] : T extends object ? { [K in keyof T]: Stored<T[K]> } : T;
+
+type Machine = ReturnType<typeof machine> & { loadAverageAtStart: number[]; loadAverageAtEnd: number[] };
+/** A section's file in bench/results/. */
+export type SectionFile<S extends keyof Sections> = Stored<Sections[S]> & { section: S; machine: Machine };
+/** A latency run as the report reads it (the API's runs have no CPU window). */
+type Run = Stored<Omit<LoadReport, "windowUs">>;
+const hasGroupCommits = <R extends Run>(x: R): x is R & { groupCommits: NonNullable<Run["groupCommits"]> } => x.groupCommits !== undefined;
+
+function read<S extends keyof Sections>(dir: string, name: S): SectionFile<S> | undefined {
   const file = path.join(dir, `${name}.json`);
-  return existsSync(file) ? JSON.parse(readFileSync(file, "utf8")) : undefined;
+  return existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as SectionFile<S>) : undefined;
 }
 
 const n0 = (x: number | string | undefined) => (x === undefined ? "–" : Math.round(Number(x)).toLocaleString("en-US"));
@@ -39,12 +72,12 @@ const ms = (x: number | undefined) => (x === undefined ? "–" : x < 10 ? x.toFi
 const pct = (x: number) => `${(x * 100).toFixed(0)} %`;
 const mark = (ok: boolean) => (ok ? "**met**" : "**missed**");
 
-function where(r: Json): string {
+function where(r: { machine: Machine }): string {
   const m = r.machine;
   return `${m.date.slice(0, 16).replace("T", " ")} UTC, load average ${m.loadAverageAtStart.join(" / ")} at start, ${m.loadAverageAtEnd.join(" / ")} at end`;
 }
 
-function latencyRow(label: string, r: Json): string {
+function latencyRow(label: string, r: Run): string {
   const l = r.latencyMs;
   return `| ${label} | ${n0(r.perSecond)} | ${ms(l.p50)} | ${ms(l.p99)} | ${ms(l.max)} | ${r.cpuUsPerPayment ?? "–"}${r.peerCpuUsPerPayment !== undefined ? ` + ${r.peerCpuUsPerPayment}` : ""} |`;
 }
@@ -52,15 +85,15 @@ function latencyRow(label: string, r: Json): string {
 const median = (xs: number[]): number => {
   const sorted = [...xs].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 };
 
 /** Which stalls the slowest 1 % of each latency run overlapped (scripts/bench/tail.ts). */
-function tailTable(runs: Json[]): string[] {
-  const withTail = runs.filter((x) => x.tail);
+function tailTable(runs: Run[]): string[] {
+  const withTail = runs.flatMap((x) => (x.tail ? [{ offered: x.offered, tail: x.tail }] : []));
   if (!withTail.length) return [];
   const t0 = withTail[0].tail;
-  const side = (c: Json) => `${c.gcPauses} (${ms(c.gcMs.p50)} / ${ms(c.gcMs.max)}) | ${c.slowCommits} of ${n0(c.commits)} (${ms(c.commitMs.p50)} / ${ms(c.commitMs.p99)})`;
+  const side = (c: StallCounts) => `${c.gcPauses} (${ms(c.gcMs.p50)} / ${ms(c.gcMs.max)}) | ${c.slowCommits} of ${n0(c.commits)} (${ms(c.commitMs.p50)} / ${ms(c.commitMs.p99)})`;
   return [
     "**Where the slowest 1 % went.** Each node process stamps its garbage-collection pauses and its group commits with the wall",
     `clock; a payment at or above its run's p99 is put down to the stalls (a GC pause, or a commit of ${t0.thresholdMs} ms or more: a slow`,
@@ -78,11 +111,11 @@ function tailTable(runs: Json[]): string[] {
 }
 
 /** How the slowest payments of `runs` split between slow commits and GC pauses (either or both), as sentences. */
-function tailSentences(runs: Json[]): string[] {
-  const tails = runs.map((x) => x.tail).filter(Boolean);
+function tailSentences(runs: Run[]): string[] {
+  const tails = runs.flatMap((x) => (x.tail ? [x.tail] : []));
   if (!tails.length) return [];
   const slow = tails.reduce((n, t) => n + t.slow, 0);
-  const share = (f: (o: Json) => number) => pct(tails.reduce((n, t) => n + f(t.overlapping), 0) / slow);
+  const share = (f: (o: (typeof tails)[number]["overlapping"]) => number) => pct(tails.reduce((n, t) => n + f(t.overlapping), 0) / slow);
   return [
     `  Of the ${slow} slowest payments of the 1,000/s runs (at or above each run's p99), ${share((o) => o.commitOnly + o.both)} overlapped a commit of a`,
     `  millisecond or more in one of the two processes (a slow flush of the disk), ${share((o) => o.gcOnly + o.both)} a garbage-collection pause, and`,
@@ -91,9 +124,12 @@ function tailSentences(runs: Json[]): string[] {
 }
 
 /** How much of each run the commits held the payer's and the payee's event loops, as sentences. */
-function commitShareSentences(runs: Json[]): string[] {
-  const range = (pick: (x: Json) => Json) => {
-    const shares = runs.filter(pick).map((x) => pick(x).msBlocked / 1000 / x.seconds);
+function commitShareSentences(runs: Run[]): string[] {
+  const range = (pick: (x: Run) => Run["groupCommits"]) => {
+    const shares = runs.flatMap((x) => {
+      const commits = pick(x);
+      return commits ? [commits.msBlocked / 1000 / x.seconds] : [];
+    });
     return shares.length ? `${pct(Math.min(...shares))}–${pct(Math.max(...shares))}` : undefined;
   };
   const payer = range((x) => x.groupCommits);
@@ -106,24 +142,24 @@ function commitShareSentences(runs: Json[]): string[] {
 }
 
 /** The floor's runs at `rate` with no busy loop, or with the one of about a Sluice round's CPU (600 µs per side or more). */
-function floorRunsAt(floor: Json, rate: number, busy: "none" | "sluice"): Json[] {
-  return (floor?.runs ?? []).filter((r: Json) => r.offered === rate && (busy === "none" ? !r.burnUs : r.burnUs >= 600));
+function floorRunsAt(floor: SectionFile<"floor"> | undefined, rate: number, busy: "none" | "sluice"): Stored<FloorRun>[] {
+  return (floor?.runs ?? []).filter((r) => r.offered === rate && (busy === "none" ? !r.burnUs : r.burnUs >= 600));
 }
 
 /** The 1,000/s runs of a channel result (several, on their own processes; one in results from before). */
-function runsAt(channel: Json, rate: number): Json[] {
-  const runs: Json[] = channel?.result.latency ?? channel?.result.open ?? [];
-  return runs.filter((r: Json) => r.offered === rate);
+function runsAt(channel: SectionFile<"channel"> | undefined, rate: number): Run[] {
+  const runs: Run[] = channel?.result.latency ?? channel?.result.open ?? [];
+  return runs.filter((r) => r.offered === rate);
 }
 
 /** "median X ms (a–b over n runs)" of the p99s (or p50s) of some runs. */
-function spread(runs: Json[], pick: (r: Json) => number): string {
+function spread<R>(runs: R[], pick: (r: R) => number): string {
   const xs = runs.map(pick);
   if (xs.length === 1) return `${ms(xs[0])} ms`;
   return `${ms(median(xs))} ms (${ms(Math.min(...xs))}–${ms(Math.max(...xs))} over ${xs.length} runs)`;
 }
 
-function profileTable(p: Json, title: string, top = 15): string[] {
+function profileTable(p: ProfileSummary | null, title: string, top = 15): string[] {
   if (!p) return [];
   const busy = 100 - p.idlePercent;
   const lines = [
@@ -131,14 +167,14 @@ function profileTable(p: Json, title: string, top = 15): string[] {
     "",
     "| self time by area | % of window |",
     "|---|---|",
-    ...p.byArea.filter((a: Json) => a.area !== "(idle)").slice(0, 10).map((a: Json) => `| ${a.area} | ${a.percent} |`),
+    ...p.byArea.filter((a) => a.area !== "(idle)").slice(0, 10).map((a) => `| ${a.area} | ${a.percent} |`),
     "",
     "| top functions (self time) | where | % of window |",
     "|---|---|---|",
     ...p.top
-      .filter((t: Json) => t.function !== "(idle)")
+      .filter((t) => t.function !== "(idle)")
       .slice(0, top)
-      .map((t: Json) => `| \`${t.function}\` | ${t.where || "native"} | ${t.percent} |`),
+      .map((t) => `| \`${t.function}\` | ${t.where || "native"} | ${t.percent} |`),
     "",
   ];
   return lines;
@@ -166,16 +202,16 @@ export function writeReport(): void {
   );
 
   // ---------------------------------------------------------------- summary
-  const best = channel?.result.best.perSecond as number | undefined;
+  const best = channel?.result.best.perSecond;
   const at1000Runs = runsAt(channel, 1000);
   const at1000 = at1000Runs.length ? { latencyMs: { p50: median(at1000Runs.map((r) => r.latencyMs.p50)), p99: median(at1000Runs.map((r) => r.latencyMs.p99)) } } : undefined;
   const floorAt1000 = floorRunsAt(floor, 1000, "none");
-  const hubBest = hub?.result.best.perSecond as number | undefined;
-  const append = merkle?.merkle.append as Json[] | undefined;
+  const hubBest = hub?.result.best.perSecond;
+  const append = merkle?.merkle.append;
   const proof = merkle?.merkle.proofMs;
   L.push("## Targets", "");
   L.push("| target | measured | |", "|---|---|---|");
-  if (best !== undefined) L.push(`| ≥ 5,000 countersigned, durably stored payments/s on one channel | ${n0(best)} payments/s (${channel.result.best.concurrency} in flight) | ${mark(best >= 5000)} |`);
+  if (channel && best !== undefined) L.push(`| ≥ 5,000 countersigned, durably stored payments/s on one channel | ${n0(best)} payments/s (${channel.result.best.concurrency} in flight) | ${mark(best >= 5000)} |`);
   if (at1000) {
     const machineP99 = floorAt1000.length ? `; this machine with none of Sluice in the round: p99 ${spread(floorAt1000, (r) => r.latencyMs.p99)}` : "";
     L.push(`| p99 ≤ 5 ms at 1,000 payments/s offered | p99 ${spread(at1000Runs, (r) => r.latencyMs.p99)}, p50 ${ms(at1000.latencyMs.p50)} ms${machineP99} | ${mark(at1000.latencyMs.p99 <= 5)} |`);
@@ -205,7 +241,8 @@ export function writeReport(): void {
       `so with one payment per state one core doing nothing but that allows **${n0(c.paymentLimitOneCore)} payments/s** (${n0(c.paymentLimitWithDigests)} with the two digests).`,
       "",
     );
-    const bestRun = channel?.result.closed.find((x: Json) => x.concurrency === channel.result.best.concurrency);
+    const bestConcurrency = channel?.result.best.concurrency;
+    const bestRun = channel?.result.closed.find((x) => x.concurrency === bestConcurrency);
     const perState = bestRun?.peerGroupCommits?.writes ? bestRun.done / bestRun.peerGroupCommits.writes : undefined;
     if (best !== undefined) {
       L.push(
@@ -236,13 +273,13 @@ export function writeReport(): void {
       "",
       "| in flight | payments/s | p50 ms | p99 ms | max ms | CPU µs per payment (payer + payee) |",
       "|---|---|---|---|---|---|",
-      ...r.closed.map((x: Json) => latencyRow(String(x.concurrency), x)),
+      ...r.closed.map((x) => latencyRow(String(x.concurrency), x)),
       "",
       `Open loop above 1,000/s (sends scheduled at fixed intervals, ${channel.scale.openSeconds} s each; latency from the scheduled time to done, so any queueing counts), to find the highest rate sustained:`,
       "",
       "| offered /s | achieved /s | p50 ms | p99 ms | max ms | CPU µs per payment |",
       "|---|---|---|---|---|---|",
-      ...r.open.filter((x: Json) => x.offered > 1000).map((x: Json) => latencyRow(n0(x.offered), x)),
+      ...r.open.filter((x) => x.offered !== undefined && x.offered > 1000).map((x) => latencyRow(n0(x.offered), x)),
       "",
       r.sustained
         ? `Highest offered load sustained (achieved within 3 % of offered, p99 under 50 ms): **${n0(r.sustained.offered)}/s** (p50 ${ms(r.sustained.latencyMs.p50)} ms, p99 ${ms(r.sustained.latencyMs.p99)} ms, max ${ms(r.sustained.latencyMs.max)} ms).`
@@ -260,7 +297,7 @@ export function writeReport(): void {
         "| offered /s | achieved /s | p50 ms | p99 ms | max ms | sends late p50 / p99 ms | CPU µs per payment (payer + payee) |",
         "|---|---|---|---|---|---|---|",
         ...r.latency.map(
-          (x: Json) =>
+          (x) =>
             `| ${n0(x.offered)} | ${n0(x.perSecond)} | ${ms(x.latencyMs.p50)} | ${ms(x.latencyMs.p99)} | ${ms(x.latencyMs.max)} | ${x.latenessMs ? `${ms(x.latenessMs.p50)} / ${ms(x.latenessMs.p99)}` : "–"} | ${x.cpuUsPerPayment ?? "–"} + ${x.peerCpuUsPerPayment ?? "–"} |`,
         ),
         "",
@@ -279,11 +316,11 @@ export function writeReport(): void {
         "",
         "| offered /s | CPU added per side per round | p50 ms | p99 ms | max ms |",
         "|---|---|---|---|---|",
-        ...floor.runs.map((x: Json) => `| ${n0(x.offered)} | ${x.burnUs ? `${x.burnUs} µs` : "none"} | ${ms(x.latencyMs.p50)} | ${ms(x.latencyMs.p99)} | ${ms(x.latencyMs.max)} |`),
+        ...floor.runs.map((x) => `| ${n0(x.offered)} | ${x.burnUs ? `${x.burnUs} µs` : "none"} | ${ms(x.latencyMs.p50)} | ${ms(x.latencyMs.p99)} | ${ms(x.latencyMs.max)} |`),
         "",
       );
     }
-    const single = r.closed.find((x: Json) => x.concurrency === 1);
+    const single = r.closed.find((x) => x.concurrency === 1);
     if (single?.groupCommits && single.peerGroupCommits) {
       const c0 = single.groupCommits.msBlocked / Math.max(1, single.groupCommits.count);
       const c1 = single.peerGroupCommits.msBlocked / Math.max(1, single.peerGroupCommits.count);
@@ -295,12 +332,12 @@ export function writeReport(): void {
         "",
       );
     }
-    const withCommits = r.closed.filter((x: Json) => x.groupCommits && x.concurrency > 1);
+    const withCommits = r.closed.filter(hasGroupCommits).filter((x) => x.concurrency > 1);
     if (withCommits.length) {
       L.push(
         "Group commit at work (payer's process): " +
           withCommits
-            .map((x: Json) => `${x.concurrency} in flight: ${x.peerGroupCommits?.writes ? (x.done / x.peerGroupCommits.writes).toFixed(1) : "–"} payments per state, ${(x.groupCommits.writes / Math.max(1, x.groupCommits.count)).toFixed(1)} writes per fsync, ${(x.groupCommits.msBlocked / Math.max(1, x.groupCommits.count)).toFixed(1)} ms per commit, ${((x.groupCommits.msBlocked / 1000 / x.seconds) * 100).toFixed(0)} % of the run blocked in commits`)
+            .map((x) => `${x.concurrency} in flight: ${x.peerGroupCommits?.writes ? (x.done / x.peerGroupCommits.writes).toFixed(1) : "–"} payments per state, ${(x.groupCommits.writes / Math.max(1, x.groupCommits.count)).toFixed(1)} writes per fsync, ${(x.groupCommits.msBlocked / Math.max(1, x.groupCommits.count)).toFixed(1)} ms per commit, ${((x.groupCommits.msBlocked / 1000 / x.seconds) * 100).toFixed(0)} % of the run blocked in commits`)
             .join("; ") +
           ".",
         "",
@@ -327,10 +364,11 @@ export function writeReport(): void {
     );
     L.push("| measure | before | after |", "|---|---|---|");
     for (const x of b.closed) {
-      const y = a?.closed.find((z: Json) => z.concurrency === x.concurrency);
+      const y = a?.closed.find((z) => z.concurrency === x.concurrency);
       L.push(`| ${x.concurrency} in flight: payments/s, CPU µs per payment | ${n0(x.perSecond)}, ${x.cpuUsPerPayment ?? "–"} + ${x.peerCpuUsPerPayment ?? "–"} | ${y ? `${n0(y.perSecond)}, ${y.cpuUsPerPayment ?? "–"} + ${y.peerCpuUsPerPayment ?? "–"}` : "–"} |`);
     }
-    for (const x of b.open.filter((o: Json) => o.offered <= 1000)) {
+    for (const x of b.open) {
+      if (x.offered === undefined || x.offered > 1000) continue;
       const ys = runsAt(channel, x.offered);
       const after = ys.length ? `${ms(median(ys.map((y) => y.latencyMs.p50)))} / ${ms(median(ys.map((y) => y.latencyMs.p99)))}${ys.length > 1 ? ` (median of ${ys.length} runs)` : ""}` : "–";
       L.push(`| ${n0(x.offered)}/s offered: p50 / p99 ms | ${ms(x.latencyMs.p50)} / ${ms(x.latencyMs.p99)} | ${after} |`);
@@ -348,8 +386,8 @@ export function writeReport(): void {
       "",
       "| load | payments/s | p50 ms | p99 ms | max ms | |",
       "|---|---|---|---|---|---|",
-      ...r.closed.map((x: Json) => latencyRow(`closed, ${x.concurrency} in flight`, x)),
-      ...r.open.map((x: Json) => latencyRow(`open, ${n0(x.offered)}/s offered`, x)),
+      ...r.closed.map((x) => latencyRow(`closed, ${x.concurrency} in flight`, x)),
+      ...r.open.map((x) => latencyRow(`open, ${n0(x.offered)}/s offered`, x)),
       "",
     );
   }
@@ -365,16 +403,16 @@ export function writeReport(): void {
       "",
       "| load | aggregate payments/s | p50 ms | p99 ms | max ms | hub CPU µs per payment |",
       "|---|---|---|---|---|---|",
-      ...r.closed.map((x: Json) => latencyRow(`closed, ${x.concurrency} in flight`, x)),
-      ...r.open.map((x: Json) => latencyRow(`open, ${n0(x.offered)}/s offered`, x)),
+      ...r.closed.map((x) => latencyRow(`closed, ${x.concurrency} in flight`, x)),
+      ...r.open.map((x) => latencyRow(`open, ${n0(x.offered)}/s offered`, x)),
       "",
     );
-    const hc = r.closed.filter((x: Json) => x.groupCommits);
+    const hc = r.closed.filter(hasGroupCommits);
     if (hc.length) {
       L.push(
         "Hub's group commits: " +
           hc
-            .map((x: Json) => `${x.concurrency} in flight: ${(x.groupCommits.writes / Math.max(1, x.groupCommits.count)).toFixed(1)} writes per fsync, ${(x.groupCommits.msBlocked / Math.max(1, x.groupCommits.count)).toFixed(1)} ms per commit, ${((x.groupCommits.msBlocked / 1000 / x.seconds) * 100).toFixed(0)} % of the run blocked in commits`)
+            .map((x) => `${x.concurrency} in flight: ${(x.groupCommits.writes / Math.max(1, x.groupCommits.count)).toFixed(1)} writes per fsync, ${(x.groupCommits.msBlocked / Math.max(1, x.groupCommits.count)).toFixed(1)} ms per commit, ${((x.groupCommits.msBlocked / 1000 / x.seconds) * 100).toFixed(0)} % of the run blocked in commits`)
             .join("; ") +
           ". better-sqlite3 commits synchronously, so the hub's event loop does nothing else during an fsync. A channel's payments share",
         "a state only when several wait for it: with 100 in flight over 100 channels each state carries about one payment, with",
@@ -386,7 +424,7 @@ export function writeReport(): void {
   }
   if (before.hub) {
     const b = before.hub.result;
-    L.push("Hub before the fixes (one payment per state, a signature write per proposal): " + b.closed.map((x: Json) => `${x.concurrency} in flight ${n0(x.perSecond)}/s, ${x.cpuUsPerPayment} µs of hub CPU per payment`).join("; ") + ` (run ${where(before.hub)}).`, "");
+    L.push("Hub before the fixes (one payment per state, a signature write per proposal): " + b.closed.map((x) => `${x.concurrency} in flight ${n0(x.perSecond)}/s, ${x.cpuUsPerPayment} µs of hub CPU per payment`).join("; ") + ` (run ${where(before.hub)}).`, "");
   }
 
   // ---------------------------------------------------------------- merkle
@@ -400,7 +438,7 @@ export function writeReport(): void {
       "",
       "| payments n | µs per payment | tree append alone, µs |",
       "|---|---|---|",
-      ...r.append.map((a: Json) => `| ${n0(a.n)} | ${a.usPerAppend} | ${a.treeOnlyUsPerAppend} |`),
+      ...r.append.map((a) => `| ${n0(a.n)} | ${a.usPerAppend} | ${a.treeOnlyUsPerAppend} |`),
       "",
       `Proofs at ${n0(r.proofAt)} payments (2,000 random payments, built from the stored tree, ${r.proofLength} hashes each, checked against the root: ${r.verified}):`,
       `p50 ${r.proofMs.p50} ms, p99 ${r.proofMs.p99} ms, max ${r.proofMs.max} ms. Building the log to ${n0(r.proofAt)} took ${r.buildSeconds} s.`,
@@ -435,7 +473,7 @@ export function writeReport(): void {
     const p99 = runs.length ? median(runs.map((r) => r.latencyMs.p99)) : undefined;
     const floor100 = floorRunsAt(floor, 100, "none");
     const floorBusy = floorRunsAt(floor, 1000, "sluice");
-    const cpu = (xs: Json[]) => `${n0(median(xs.map((x) => x.cpuUsPerPayment ?? 0)))} + ${n0(median(xs.map((x) => x.peerCpuUsPerPayment ?? 0)))} µs`;
+    const cpu = (xs: Run[]) => `${n0(median(xs.map((x) => x.cpuUsPerPayment ?? 0)))} + ${n0(median(xs.map((x) => x.peerCpuUsPerPayment ?? 0)))} µs`;
     if (p99 !== undefined && p99 > 5)
       misses.push(
         `- **p99 at 1,000/s offered**: ${spread(runs, (r) => r.latencyMs.p99)}.` +

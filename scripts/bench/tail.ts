@@ -62,7 +62,7 @@ export function attributeTail(dueAt: number[], latencies: number[], payer: LoopE
   latencies.forEach((latency, i) => {
     if (latency < p99) return;
     slow++;
-    const from = dueAt[i]!;
+    const from = dueAt[i];
     const to = from + latency;
     const hit = stalls.filter((e) => e.at < to && e.at + e.ms > from);
     const gc = hit.some((e) => e.kind === "gc");

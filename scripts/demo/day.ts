@@ -11,7 +11,7 @@ import { AdjudicatorDriver, DEV_MNEMONIC, deployAdjudicator, increaseTime, start
 import { NodeProcess } from "../../src/node/process";
 import type { ChannelView, PaymentView } from "../../src/node/api/types";
 import { ChannelStore } from "../../src/node/store";
-import { ETH, ZERO_HASH, type Address, type Hex, type Params, type Payment } from "../../src/types";
+import { ChannelMode, ETH, ZERO_HASH, type Address, type Hex, type Params, type Payment } from "../../src/types";
 import { MockERC20__factory, type MockERC20 } from "../../typechain-types";
 import { Progress, phase } from "./progress";
 
@@ -113,7 +113,7 @@ function devKey(index: number): Hex {
 
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
 interface Party {
@@ -185,8 +185,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
         }),
       ),
     );
-    started.forEach((node, i) => parties.push({ name: names[i]!, wallet: wallet(i + 1), node }));
-    const alice = parties[0]!;
+    started.forEach((node, i) => parties.push({ name: names[i], wallet: wallet(i + 1), node }));
+    const alice = parties[0];
     const customers = parties.slice(1);
 
     phase("09:00  Alice opens a channel with each customer; both sides deposit", q);
@@ -236,11 +236,11 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
     const t0 = performance.now();
     await Promise.all(
       orders.map(async (list, c) => {
-        const customer = customers[c]!;
+        const customer = customers[c];
         let next = 0;
         const worker = async () => {
           while (next < list.length) {
-            const order = list[next++]!;
+            const order = list[next++];
             const api = order.payer === "customer" ? customer.node.api : alice.node.api;
             const start = performance.now();
             try {
@@ -263,7 +263,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
 
     phase("15:00  Alice cashes out half of her takings from one channel to her treasury; the channel stays open", q);
     const cashOutIndex = Math.min(1, channels.length - 1);
-    const cashOutChannel = channels[cashOutIndex]!;
+    const cashOutChannel = channels[cashOutIndex];
     const cashOutIsEth = cashOutChannel.asset === ETH;
     const takings = (await alice.node.api.channel(cashOutChannel.channelId)).balances[0];
     const cashOutAmount = takings / 2n;
@@ -280,19 +280,19 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
       const amount = cashOutIsEth ? centsToWei(10_000n) : usdc(10_000n);
       return { channel: cashOutChannel, payer: "customer" as const, amount, ref: keccak256(toUtf8Bytes(label)) as Hex, label };
     });
-    for (const order of after) done.push({ ...order, payment: await customers[cashOutIndex]!.node.api.pay(order.channel.channelId, order.amount, order.ref) });
+    for (const order of after) done.push({ ...order, payment: await customers[cashOutIndex].node.api.pay(order.channel.channelId, order.amount, order.ref) });
     cashing.finish(`${cashOutAmount} base units to ${treasury}`);
 
     phase("End of day: the last customer tries to cheat with an older state", q);
     const cheaterIndex = customers.length - 1;
-    const cheater = customers[cheaterIndex]!;
-    const cheatChannel = channels[cheaterIndex]!;
+    const cheater = customers[cheaterIndex];
+    const cheatChannel = channels[cheaterIndex];
     const newest = await alice.node.api.channel(cheatChannel.channelId);
     await cheater.node.stop();
     const store = ChannelStore.open(path.join(cheater.node.options.datadir, "store.sqlite"));
     const record = store.getChannel(cheatChannel.channelId)!;
     const latestOfCheater = store.latest(cheatChannel.channelId)!;
-    const old = store.statesAfter(cheatChannel.channelId, latestOfCheater.state.version / 3n, 1)[0]!.signed;
+    const old = store.statesAfter(cheatChannel.channelId, latestOfCheater.state.version / 3n, 1)[0].signed;
     store.close();
     const cheaterDriver = new AdjudicatorDriver(adjudicator, cheater.wallet);
     const registered = await cheaterDriver.challenge(record.params, old);
@@ -301,7 +301,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
     cheatLog.finish(`registered version ${old.state.version}, refuted with ${newest.version}`);
     await increaseTime(provider, CHALLENGE_PERIOD + 1);
     const settling = new Progress("challenge period over: settled", 1, q);
-    await waitFor(async () => (await driver.channelStatus(cheatChannel.channelId)).mode === 3, 30_000);
+    await waitFor(async () => (await driver.channelStatus(cheatChannel.channelId)).mode === ChannelMode.Concluded, 30_000);
     const settledEvent = (await driver.events({ fromBlock: registered.blockNumber, channelId: cheatChannel.channelId, names: ["Settled"] }))[0];
     settling.finish();
     const settled = settledEvent?.name === "Settled" ? settledEvent : undefined;
@@ -319,14 +319,14 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
     phase("An auditor checks order receipts on chain (verifyPayment)", q);
     const receipts: DemoReport["receipts"] = [];
     for (const c of new Set([0, Math.min(1, channels.length - 1), cheaterIndex])) {
-      const mine = done.filter((d) => d.channel.channelId === channels[c]!.channelId && d.payer === "customer");
+      const mine = done.filter((d) => d.channel.channelId === channels[c].channelId && d.payer === "customer");
       const pick = mine[Math.floor(mine.length / 2)];
       if (!pick) continue;
       const proof = await alice.node.api.prove(pick.channel.channelId, pick.payment.seq);
       receipts.push({ order: pick.label, channelId: pick.channel.channelId, seq: pick.payment.seq, verified: proof.verifiedOnChain });
     }
     let forgedReceiptRejected = false;
-    const sample = done.find((d) => d.channel.channelId === channels[0]!.channelId && d.payer === "customer");
+    const sample = done.find((d) => d.channel.channelId === channels[0].channelId && d.payer === "customer");
     if (sample) {
       const proof = await alice.node.api.prove(sample.channel.channelId, sample.payment.seq);
       const aliceView = await alice.node.api.channel(sample.channel.channelId);
@@ -373,8 +373,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
       // The node's address deposits and pays the gas; the payee receives the payouts: count both.
       const payeeChange =
         i === 0 ? { usdc: (await token.balanceOf(treasury)) - treasuryStart.usdc, eth: (await provider.getBalance(treasury)) - treasuryStart.eth } : { usdc: 0n, eth: 0n };
-      const usdcChange = (await token.balanceOf(party.wallet.address)) - startBalances[i]!.usdc + payeeChange.usdc;
-      const ethChange = (await provider.getBalance(party.wallet.address)) - startBalances[i]!.eth + gasPaid + payeeChange.eth;
+      const usdcChange = (await token.balanceOf(party.wallet.address)) - startBalances[i].usdc + payeeChange.usdc;
+      const ethChange = (await provider.getBalance(party.wallet.address)) - startBalances[i].eth + gasPaid + payeeChange.eth;
       const assets: ("USDC" | "ETH")[] = isAlice ? ["USDC", "ETH"] : [i === 1 ? "ETH" : "USDC"];
       for (const asset of assets) {
         const onChainChange = asset === "USDC" ? usdcChange : ethChange;
@@ -431,7 +431,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
       receipts,
       forgedReceiptRejected,
       cashOut: {
-        customer: customers[cashOutIndex]!.name,
+        customer: customers[cashOutIndex].name,
         channelId: cashOutChannel.channelId,
         asset: cashOutIsEth ? "ETH" : "USDC",
         amount: cashOutAmount,

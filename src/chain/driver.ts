@@ -203,7 +203,7 @@ export class AdjudicatorDriver {
   }
 
   get provider(): Provider {
-    const provider = isSigner(this.runner) ? this.runner.provider : (this.runner as Provider);
+    const provider = isSigner(this.runner) ? this.runner.provider : (this.runner);
     if (!provider) throw new ChainResponseError("the driver's signer has no provider");
     return provider;
   }

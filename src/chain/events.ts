@@ -2,8 +2,9 @@
  * The adjudicator's events as typed records, read from receipts or fetched with eth_getLogs in
  * block ranges (public RPCs cap the range of one eth_getLogs call).
  */
-import type { Log, Provider, TransactionReceipt } from "ethers";
+import type { Log, LogDescription, Provider, TransactionReceipt } from "ethers";
 import { Adjudicator__factory } from "../../typechain-types";
+import type * as Abi from "../../typechain-types/contracts/Adjudicator";
 import type { Address, Hex, State } from "../types";
 
 const IFACE = Adjudicator__factory.createInterface();
@@ -157,18 +158,26 @@ export interface EventQuery {
 const pair = (values: readonly bigint[]): [bigint, bigint] => [values[0], values[1]];
 const index = (value: bigint): 0 | 1 => Number(value) as 0 | 1;
 
+/** An event's arguments as ethers decodes them: addresses and bytes are 0x-prefixed strings. */
+type Decoded<T> = { [K in keyof T]: T[K] extends string ? `0x${string}` : T[K] extends bigint | boolean | readonly bigint[] ? T[K] : Decoded<T[K]> };
+const argsOf = <T>(parsed: LogDescription): Decoded<T> => parsed.args as unknown as Decoded<T>;
+
 /** Decodes one log of the adjudicator; `null` for a log that is not one of its events. */
 export function decodeEvent(log: Log): AdjudicatorEvent | null {
   const parsed = IFACE.parseLog({ topics: [...log.topics], data: log.data });
   if (parsed === null) return null;
   const at: EventLocation = { blockNumber: log.blockNumber, transactionHash: log.transactionHash as Hex, logIndex: log.index };
-  const a = parsed.args;
   switch (parsed.name) {
-    case "Deposited":
+    case "Deposited": {
+      const a = argsOf<Abi.DepositedEvent.OutputObject>(parsed);
       return { name: "Deposited", ...at, channelId: a.channelId, participant: index(a.participant), amount: a.amount, deposit: a.deposit };
-    case "PartiallyWithdrawn":
+    }
+    case "PartiallyWithdrawn": {
+      const a = argsOf<Abi.PartiallyWithdrawnEvent.OutputObject>(parsed);
       return { name: "PartiallyWithdrawn", ...at, channelId: a.channelId, participant: index(a.participant), amount: a.amount, total: a.total };
+    }
     case "Challenged": {
+      const a = argsOf<Abi.ChallengedEvent.OutputObject>(parsed);
       const s = a.state;
       return {
         name: "Challenged",
@@ -186,13 +195,20 @@ export function decodeEvent(log: Log): AdjudicatorEvent | null {
         deadline: a.deadline,
       };
     }
-    case "Closed":
+    case "Closed": {
+      const a = argsOf<Abi.ClosedEvent.OutputObject>(parsed);
       return { name: "Closed", ...at, channelId: a.channelId, version: a.version, payouts: pair(a.payouts) };
-    case "Settled":
+    }
+    case "Settled": {
+      const a = argsOf<Abi.SettledEvent.OutputObject>(parsed);
       return { name: "Settled", ...at, channelId: a.channelId, version: a.version, payouts: pair(a.payouts), heldBack: pair(a.heldBack) };
-    case "SecretRevealed":
+    }
+    case "SecretRevealed": {
+      const a = argsOf<Abi.SecretRevealedEvent.OutputObject>(parsed);
       return { name: "SecretRevealed", ...at, hashlock: a.hashlock, secret: a.secret };
-    case "LockResolved":
+    }
+    case "LockResolved": {
+      const a = argsOf<Abi.LockResolvedEvent.OutputObject>(parsed);
       return {
         name: "LockResolved",
         ...at,
@@ -202,10 +218,15 @@ export function decodeEvent(log: Log): AdjudicatorEvent | null {
         paidTo: index(a.paidTo),
         amount: a.amount,
       };
-    case "Credited":
+    }
+    case "Credited": {
+      const a = argsOf<Abi.CreditedEvent.OutputObject>(parsed);
       return { name: "Credited", ...at, owner: a.owner, asset: a.asset, amount: a.amount, channelId: null };
-    case "Withdrawn":
+    }
+    case "Withdrawn": {
+      const a = argsOf<Abi.WithdrawnEvent.OutputObject>(parsed);
       return { name: "Withdrawn", ...at, owner: a.owner, asset: a.asset, to: a.to, amount: a.amount };
+    }
     default:
       return null;
   }

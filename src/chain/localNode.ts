@@ -129,7 +129,7 @@ function rpc(url: string, method: string, params: unknown[] = []): Promise<unkno
           if (reply.error) reject(new LocalNodeError(reply.error.message ?? "rpc error"));
           else resolve(reply.result);
         } catch (error) {
-          reject(error);
+          reject(error instanceof Error ? error : new LocalNodeError(String(error)));
         }
       });
     });

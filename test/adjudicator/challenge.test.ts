@@ -8,12 +8,13 @@ import {
   UNSIGNED,
   deployBase,
   expectConserved,
-  expectRevertRow,
   fund,
   idOf,
+  itRejectsRows,
   makeParams,
   makeState,
   opening,
+  otherChannelRows,
   signed,
   type ChannelState,
   type RevertRow,
@@ -197,18 +198,11 @@ describe("Adjudicator #challenge", function () {
 
   describe("reverts", function () {
     const rows: RevertRow<Ctx>[] = [
-      {
-        description: "a state that names another channel",
-        call: (c) => c.adjudicator.challenge(makeParams(c.participants, ETH, 99n, PERIOD, c.payees), c.v5, c.v5Sigs),
-        error: "StateChannelMismatch",
-        args: (c) => [idOf(makeParams(c.participants, ETH, 99n, PERIOD, c.payees)), c.v5.channelId],
-      },
-      {
-        description: "a state of the channel with the same participants but other payees",
-        call: (c) => c.adjudicator.challenge(makeParams(c.participants, ETH, 1n), c.v5, c.v5Sigs),
-        error: "StateChannelMismatch",
-        args: (c) => [idOf(makeParams(c.participants, ETH, 1n)), c.v5.channelId],
-      },
+      ...otherChannelRows<Ctx>(
+        (c, params) => c.adjudicator.challenge(params, c.v5, c.v5Sigs),
+        (c) => c.v5.channelId,
+        99n,
+      ),
       {
         description: "a final state with locked[0] nonzero",
         call: async (c) => c.adjudicator.challenge(c.ethParams, ...(await signedV7(c, { isFinal: true, locked: [1n, 0n] }))),
@@ -478,27 +472,20 @@ describe("Adjudicator #challenge", function () {
       },
     ];
 
-    for (const row of rows) {
-      it(`rejects ${row.description} (${row.error})`, async function () {
-        const ctx = await loadFixture(fixture);
-        await expectRevertRow(ctx.adjudicator, row, ctx);
-      });
-    }
-
-    it("the table covers every error challenge can raise", function () {
-      const raised = new Set(rows.map((r) => r.error));
-      for (const name of [
-        "StateChannelMismatch",
-        "StateFinalWithLocks",
-        "ChannelNotOpen",
-        "ChannelConcluded",
-        "StateStale",
-        "ChallengeExpired",
-        "OpeningChallengeUnauthorized",
-        "SignatureInvalid",
-      ]) {
-        expect(raised.has(name), name).to.equal(true);
-      }
+    itRejectsRows(fixture, rows, {
+      covers: {
+        fn: "challenge",
+        errors: [
+          "StateChannelMismatch",
+          "StateFinalWithLocks",
+          "ChannelNotOpen",
+          "ChannelConcluded",
+          "StateStale",
+          "ChallengeExpired",
+          "OpeningChallengeUnauthorized",
+          "SignatureInvalid",
+        ],
+      },
     });
 
     it("a rejected refutation leaves the registered state and deadline as they were", async function () {

@@ -6,17 +6,18 @@ import { signWithdrawalBoth } from "../helpers/channel";
 import {
   PERIOD,
   UNSIGNED,
-  deployBase,
+  deployFundedChannels,
   expectConserved,
-  expectRevertRow,
   expectedSplit,
   fund,
   idOf,
+  itRejectsRows,
   makeParams,
   makeState,
   makeWithdrawal,
   now,
   opening,
+  otherChannelRows,
   signed,
   type ChannelParams,
   type ChannelState,
@@ -31,16 +32,8 @@ const TOKEN_PUSH_GAS = 80_000n;
 const LOCKS_ROOT = ethers.id("locks") as Hex;
 
 async function fixture() {
-  const base = await deployBase();
-  const signers = await ethers.getSigners();
-  const [payee0, payee1] = [signers[5], signers[6]];
-  const payees: [Address, Address] = [payee0.address as Address, payee1.address as Address];
-  const { adjudicator, both, participants } = base;
-  // Payees apart from the signing keys: every payout must reach the payees, never the participants.
-  const ethParams = makeParams(participants, ETH, 1n, PERIOD, payees);
-  const tokenParams = makeParams(participants, base.tokenAddress, 2n, PERIOD, payees);
-  await fund(adjudicator, ethParams, both, DEPOSITS);
-  await fund(adjudicator, tokenParams, both, DEPOSITS);
+  const base = await deployFundedChannels(DEPOSITS);
+  const { adjudicator, both, payee0, payee1, payees, ethParams, tokenParams } = base;
   const final = makeState(ethParams, 9n, [3n * 10n ** 17n, 10n ** 17n], true, ethers.id("root") as Hex);
   const finalSigs = await signed(adjudicator, both, final);
   return { ...base, payee0, payee1, payees, ethParams, tokenParams, final, finalSigs };
@@ -243,18 +236,11 @@ describe("Adjudicator #close", function () {
 
   describe("reverts", function () {
     const rows: RevertRow<Ctx>[] = [
-      {
-        description: "a state that names another channel",
-        call: (c) => c.adjudicator.close(makeParams(c.participants, ETH, 77n, PERIOD, c.payees), c.final, c.finalSigs),
-        error: "StateChannelMismatch",
-        args: (c) => [idOf(makeParams(c.participants, ETH, 77n, PERIOD, c.payees)), c.final.channelId],
-      },
-      {
-        description: "a state of the channel with the same participants but other payees",
-        call: (c) => c.adjudicator.close(makeParams(c.participants, ETH, 1n), c.final, c.finalSigs),
-        error: "StateChannelMismatch",
-        args: (c) => [idOf(makeParams(c.participants, ETH, 1n)), c.final.channelId],
-      },
+      ...otherChannelRows<Ctx>(
+        (c, params) => c.adjudicator.close(params, c.final, c.finalSigs),
+        (c) => c.final.channelId,
+        77n,
+      ),
       {
         description: "a state that is not final",
         call: async (c) => c.adjudicator.close(c.ethParams, ...(await variant(c, { isFinal: false }))),
@@ -415,27 +401,20 @@ describe("Adjudicator #close", function () {
       },
     ];
 
-    for (const row of rows) {
-      it(`rejects ${row.description} (${row.error})`, async function () {
-        const ctx = await loadFixture(fixture);
-        await expectRevertRow(ctx.adjudicator, row, ctx);
-      });
-    }
-
-    it("the table covers every error close can raise", function () {
-      const raised = new Set(rows.map((r) => r.error));
-      for (const name of [
-        "StateChannelMismatch",
-        "StateNotFinal",
-        "StateFinalWithLocks",
-        "ChannelNotOpen",
-        "ChannelConcluded",
-        "StateStale",
-        "SignatureInvalid",
-        "PayoutGasInsufficient",
-      ]) {
-        expect(raised.has(name), name).to.equal(true);
-      }
+    itRejectsRows(fixture, rows, {
+      covers: {
+        fn: "close",
+        errors: [
+          "StateChannelMismatch",
+          "StateNotFinal",
+          "StateFinalWithLocks",
+          "ChannelNotOpen",
+          "ChannelConcluded",
+          "StateStale",
+          "SignatureInvalid",
+          "PayoutGasInsufficient",
+        ],
+      },
     });
 
     it("a rejected close changes nothing", async function () {

@@ -9,9 +9,9 @@ import {
   addressOf,
   deployBase,
   expectConserved,
-  expectRevertRow,
   fund,
   idOf,
+  itRejectsRows,
   makeParams,
   makeState,
   opening,
@@ -482,28 +482,21 @@ describe("Adjudicator #deposit", function () {
       },
     ];
 
-    for (const row of rows) {
-      it(`rejects ${row.description} (${row.error})`, async function () {
-        const ctx = await loadFixture(fixture);
-        await expectRevertRow(ctx.adjudicator, row, ctx);
-      });
-    }
-
-    it("the table covers every error deposit can raise", function () {
-      const raised = new Set(rows.map((r) => r.error));
-      for (const name of [
-        "ChannelParticipantsInvalid",
-        "ChannelPayeesInvalid",
-        "ChannelChallengePeriodInvalid",
-        "ParticipantIndexInvalid",
-        "DepositZero",
-        "DepositValueMismatch",
-        "DepositNotReceived",
-        "DepositOverflow",
-        "ChannelConcluded",
-      ]) {
-        expect(raised.has(name), name).to.equal(true);
-      }
+    itRejectsRows(fixture, rows, {
+      covers: {
+        fn: "deposit",
+        errors: [
+          "ChannelParticipantsInvalid",
+          "ChannelPayeesInvalid",
+          "ChannelChallengePeriodInvalid",
+          "ParticipantIndexInvalid",
+          "DepositZero",
+          "DepositValueMismatch",
+          "DepositNotReceived",
+          "DepositOverflow",
+          "ChannelConcluded",
+        ],
+      },
     });
 
     it("rejected deposits leave no trace", async function () {

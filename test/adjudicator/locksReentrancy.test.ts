@@ -26,30 +26,18 @@ import {
   now,
   signed,
   type ChannelParams,
-  type ChannelState,
   type Sigs,
 } from "../helpers/fixture";
-import { LocksTree, leafOf, makeLock, secretOf, stateWithLocks, type ChannelLock } from "../helpers/locks";
+import { leafOf, secretOf, threeLockChannel, type ChannelLock, type ThreeLockChannel } from "../helpers/locks";
 
 const DEPOSITS: [bigint, bigint] = [1_000n, 1_000n];
 const TRANSFERRED: [bigint, bigint] = [100n, 0n];
 
-interface LockedChannel {
-  params: ChannelParams;
-  locks: { a: ChannelLock; b: ChannelLock; d: ChannelLock };
-  tree: LocksTree;
-  state: ChannelState;
-}
+type LockedChannel = ThreeLockChannel;
 
 /** Locks a and b (sender 0, secrets revealed in the fixture) and d (sender 1, never revealed). */
 function lockedChannel(params: ChannelParams, expiry: bigint): LockedChannel {
-  const locks = {
-    a: makeLock(params, 0, 100n, "a", expiry),
-    b: makeLock(params, 0, 50n, "b", expiry),
-    d: makeLock(params, 1, 70n, "d", expiry),
-  };
-  const tree = new LocksTree([locks.a, locks.b, locks.d]);
-  return { params, locks, tree, state: stateWithLocks(params, 3n, TRANSFERRED, tree) };
+  return threeLockChannel(params, { amounts: [100n, 50n, 70n], secretPrefix: "", version: 3n, transferred: TRANSFERRED, expiry });
 }
 
 async function fixture() {

@@ -18,10 +18,10 @@ import {
   deployBase,
   domainOf,
   expectConserved,
-  expectRevertRow,
   expectedSplit,
   fund,
   idOf,
+  itRejectsRows,
   makeParams,
   makeState,
   makeWithdrawal,
@@ -377,13 +377,11 @@ describe("Adjudicator #partialWithdraw", function () {
       },
     ];
 
-    for (const row of rows) {
-      it(`rejects ${row.description} (${row.error})`, async function () {
-        const c = await loadFixture(fixture);
-        await expectRevertRow(c.adjudicator, row, c);
+    itRejectsRows(fixture, rows, {
+      check: async (c) => {
         await expectConserved(c.adjudicator, ETH, c.ethChannels, c.ethOwners);
-      });
-    }
+      },
+    });
   });
 
   describe("payouts", function () {

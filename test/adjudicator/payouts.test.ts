@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { ethers } from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-toolbox/network-helpers";
-import type { ContractTransactionResponse } from "ethers";
+import type { ContractTransactionReceipt, ContractTransactionResponse } from "ethers";
 import { lockLeafHex } from "../../src/crypto/hash";
 import { ETH, ZERO_HASH, ChannelMode, type Address, type Hex, type Lock } from "../../src/types";
 import { signWithdrawalBoth } from "../helpers/channel";
@@ -10,7 +10,7 @@ import {
   UNSIGNED,
   addressOf,
   balanceIn,
-  deployBase,
+  deployFundedChannels,
   expectConserved,
   expectedSplit,
   fund,
@@ -31,16 +31,8 @@ const LOCKS_ROOT = ethers.id("locks") as Hex;
 const BYSTANDER_DEPOSIT = 10n ** 18n;
 
 async function fixture() {
-  const base = await deployBase();
-  const { adjudicator, both, participants, carol } = base;
-  const signers = await ethers.getSigners();
-  const [payee0, payee1] = [signers[5], signers[6]];
-  const payees: [Address, Address] = [payee0.address as Address, payee1.address as Address];
-  // Payees apart from the signing keys: every payout must reach the payees, never the participants.
-  const ethParams = makeParams(participants, ETH, 1n, PERIOD, payees);
-  const tokenParams = makeParams(participants, base.tokenAddress, 2n, PERIOD, payees);
-  await fund(adjudicator, ethParams, both, DEPOSITS);
-  await fund(adjudicator, tokenParams, both, DEPOSITS);
+  const base = await deployFundedChannels(DEPOSITS);
+  const { adjudicator, participants, carol, payee0, payee1, payees, ethParams, tokenParams } = base;
   // Bystanders: other channels of the same assets whose money must never be touched.
   const ethBystander = makeParams(participants, ETH, 500n, PERIOD, payees);
   const tokenBystander = makeParams(participants, base.tokenAddress, 501n, PERIOD, payees);
@@ -420,9 +412,9 @@ describe("security: every channel concludes exactly once", function () {
 describe("security: no re-entrancy", function () {
   async function reentrantFixture() {
     const base = await fixture();
-    const { adjudicator, alice, carol, participants, both, payee0 } = base;
+    const { adjudicator, alice, participants, both, payee0 } = base;
     // The re-entering contract is payee 1; the participants sign with their own keys.
-    const receiver = await ethers.deployContract("ReentrantReceiver", [carol.address]);
+    const receiver = await ethers.deployContract("ReentrantPayee");
     const receiverAddress = await addressOf(receiver);
     const hookPayees: [Address, Address] = [payee0.address as Address, receiverAddress];
     const params = makeParams(participants, ETH, 77n, PERIOD, hookPayees);
@@ -674,7 +666,7 @@ describe("security: no re-entrancy", function () {
         // A payout is pushed, or (if the token's re-entry attempt used up the push's gas) credited:
         // either way each payee gets exactly its payout and nobody more.
         for (const [i, holder] of holders.entries()) {
-          const pushed = (await c.rToken.balanceOf(holder)) - before[i]!;
+          const pushed = (await c.rToken.balanceOf(holder)) - before[i];
           expect(pushed + (await c.adjudicator.credits(holder, c.rAddress))).to.equal(payouts[i]);
         }
         for (const participant of [c.alice.address, c.bob.address])
@@ -877,9 +869,9 @@ describe("security: a caller can't force the credit path by sending too little g
           BigInt(ChannelMode.Open),
         );
         const balanceBefore = await balanceIn(ETH, c.hungryAddress);
-        let receipt;
+        let receipt: ContractTransactionReceipt;
         try {
-          receipt = await (await c.adjudicator.connect(c.bob).close(c.params, c.s, c.sigs, { gasLimit })).wait();
+          receipt = (await (await c.adjudicator.connect(c.bob).close(c.params, c.s, c.sigs, { gasLimit })).wait())!;
         } catch (error) {
           const data = (error as { data?: unknown }).data;
           const parsed = typeof data === "string" && data !== "0x" ? c.adjudicator.interface.parseError(data) : null;
@@ -889,7 +881,7 @@ describe("security: a caller can't force the credit path by sending too little g
           starved += 1;
           continue;
         }
-        const credited = receipt!.logs.some((l) => c.adjudicator.interface.parseLog(l)?.name === "Credited");
+        const credited = receipt.logs.some((l) => c.adjudicator.interface.parseLog(l)?.name === "Credited");
         expect(credited, `gas limit ${gasLimit} forced a credit`).to.equal(false);
         expect(await balanceIn(ETH, c.hungryAddress), `gas limit ${gasLimit}: hungry payee paid`).to.equal(balanceBefore + payouts[index]);
         expect(await c.adjudicator.credits(c.hungryAddress, ETH)).to.equal(0n);

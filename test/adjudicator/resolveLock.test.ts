@@ -17,6 +17,7 @@ import {
   expectedSplit,
   fund,
   idOf,
+  itRejectsRows,
   makeParams,
   makeState,
   now,
@@ -493,13 +494,11 @@ describe("Adjudicator #resolveLock", function () {
       },
     ];
 
-    for (const row of rows) {
-      it(`rejects ${row.description} (${row.error})`, async function () {
-        const c = await loadFixture(fixture);
-        await expectRevertRow(c.adjudicator, row, c);
+    itRejectsRows(fixture, rows, {
+      check: async (c) => {
         await expectEthConserved(c);
-      });
-    }
+      },
+    });
   });
 
   describe("cooperative close and final states", function () {

@@ -9,7 +9,7 @@
 import { expect } from "chai";
 import { ethers } from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-toolbox/network-helpers";
-import { Contract, ContractFactory, type BaseContract, type Signer, type TypedDataField } from "ethers";
+import { Contract, ContractFactory, type BaseContract, type ContractTransactionResponse, type Signer, type TypedDataField } from "ethers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import SafeArtifact from "@safe-global/safe-contracts/build/artifacts/contracts/Safe.sol/Safe.json";
 import SafeProxyFactoryArtifact from "@safe-global/safe-contracts/build/artifacts/contracts/proxies/SafeProxyFactory.sol/SafeProxyFactory.json";
@@ -102,6 +102,11 @@ async function safeTx(safe: Contract, to: string, value: bigint, data: string, o
   };
 }
 
+/** A Safe transaction's fields in the order execTransaction and getTransactionHash take them (before the signatures or the nonce). */
+function safeTxFields(tx: Awaited<ReturnType<typeof safeTx>>) {
+  return [tx.to, tx.value, tx.data, tx.operation, tx.safeTxGas, tx.baseGas, tx.gasPrice, tx.gasToken, tx.refundReceiver] as const;
+}
+
 /** Executes a transaction from the Safe, signed by `owners`, sent by `executor` (anyone may). */
 async function execSafe(
   safe: Contract,
@@ -111,22 +116,11 @@ async function execSafe(
   value: bigint,
   data: string,
   operation = CALL,
-) {
+): Promise<ContractTransactionResponse> {
   const tx = await safeTx(safe, to, value, data, operation);
   const domain = await safeDomain(safe);
   const signatures = await safeSignatures(owners, (o) => o.signTypedData(domain, SAFE_TX_TYPES, tx));
-  return (safe.connect(executor) as Contract).execTransaction(
-    tx.to,
-    tx.value,
-    tx.data,
-    tx.operation,
-    tx.safeTxGas,
-    tx.baseGas,
-    tx.gasPrice,
-    tx.gasToken,
-    tx.refundReceiver,
-    signatures,
-  );
+  return (await (safe.connect(executor) as Contract).execTransaction(...safeTxFields(tx), signatures)) as ContractTransactionResponse;
 }
 
 /** MultiSend's packed encoding of calls: operation, to, value, data length, data. */
@@ -149,11 +143,11 @@ async function fixture() {
   const [ownerA, ownerB, newOwner, executor] = [signers[6], signers[7], signers[8], signers[10]];
   const owners = [ownerA, ownerB];
 
-  const singleton = await deployArtifact(SafeArtifact as Artifact, carol);
-  const factory = await deployArtifact(SafeProxyFactoryArtifact as Artifact, carol);
-  const handler = await deployArtifact(FallbackHandlerArtifact as Artifact, carol);
-  const multiSend = await deployArtifact(MultiSendArtifact as Artifact, carol);
-  const signMessageLib = await deployArtifact(SignMessageLibArtifact as Artifact, carol);
+  const singleton = await deployArtifact(SafeArtifact, carol);
+  const factory = await deployArtifact(SafeProxyFactoryArtifact, carol);
+  const handler = await deployArtifact(FallbackHandlerArtifact, carol);
+  const multiSend = await deployArtifact(MultiSendArtifact, carol);
+  const signMessageLib = await deployArtifact(SignMessageLibArtifact, carol);
   const setup = singleton.interface.encodeFunctionData("setup", [
     [ownerA.address, ownerB.address],
     2,
@@ -262,18 +256,7 @@ describe("Adjudicator with a real Safe 1.4.1 as payee", function () {
     expect(await c.safe.getThreshold()).to.equal(2n);
     expect(await c.safe.getOwners()).to.deep.equal([c.ownerA.address, c.ownerB.address]);
     const tx = await safeTx(c.safe, c.adjudicatorAddress, 1n, "0x", CALL);
-    const onChain = await c.safe.getTransactionHash(
-      tx.to,
-      tx.value,
-      tx.data,
-      tx.operation,
-      tx.safeTxGas,
-      tx.baseGas,
-      tx.gasPrice,
-      tx.gasToken,
-      tx.refundReceiver,
-      tx.nonce,
-    );
+    const onChain = (await c.safe.getTransactionHash(...safeTxFields(tx), tx.nonce)) as string;
     expect(onChain).to.equal(ethers.TypedDataEncoder.hash(await safeDomain(c.safe), SAFE_TX_TYPES, tx));
     // One owner's signature is not enough (Safe's GS020: signatures too short for the threshold).
     const data = c.adjudicator.interface.encodeFunctionData("deposit", [c.closeParams, 1, 1n]);

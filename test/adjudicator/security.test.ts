@@ -34,27 +34,16 @@ import {
   type RevertRow,
   type Sigs,
 } from "../helpers/fixture";
-import { LocksTree, leafOf, makeLock, secretOf, stateWithLocks, type ChannelLock } from "../helpers/locks";
+import { leafOf, secretOf, threeLockChannel, type ChannelLock, type ThreeLockChannel } from "../helpers/locks";
 
 const DEPOSITS: [bigint, bigint] = [1_000n, 1_000n];
 const TRANSFERRED: [bigint, bigint] = [200n, 50n];
 
-interface Locked {
-  params: ChannelParams;
-  locks: { a: ChannelLock; b: ChannelLock; d: ChannelLock };
-  tree: LocksTree;
-  state: ChannelState;
-}
+type Locked = ThreeLockChannel;
 
 /** A state (version 2) with locks a (sender 0, 100), b (sender 0, 30) and d (sender 1, 60). */
 function locked(params: ChannelParams, expiry: bigint): Locked {
-  const locks = {
-    a: makeLock(params, 0, 100n, "sec-a", expiry),
-    b: makeLock(params, 0, 30n, "sec-b", expiry),
-    d: makeLock(params, 1, 60n, "sec-d", expiry),
-  };
-  const tree = new LocksTree([locks.a, locks.b, locks.d]);
-  return { params, locks, tree, state: stateWithLocks(params, 2n, TRANSFERRED, tree) };
+  return threeLockChannel(params, { amounts: [100n, 30n, 60n], secretPrefix: "sec-", version: 2n, transferred: TRANSFERRED, expiry });
 }
 
 async function fixture() {

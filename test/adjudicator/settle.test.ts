@@ -1,17 +1,16 @@
 import { expect } from "chai";
 import { ethers } from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-toolbox/network-helpers";
-import { ETH, ZERO_HASH, ChannelMode, type Address, type Hex } from "../../src/types";
+import { ETH, ZERO_HASH, ChannelMode, type Hex } from "../../src/types";
 import { signWithdrawalBoth } from "../helpers/channel";
 import {
   PERIOD,
   UNSIGNED,
-  deployBase,
+  deployFundedChannels,
   expectConserved,
-  expectRevertRow,
   expectedSplit,
-  fund,
   idOf,
+  itRejectsRows,
   makeParams,
   makeState,
   makeWithdrawal,
@@ -30,16 +29,8 @@ const ETH_PUSH_GAS = 30_000n;
 const LOCKS_ROOT = ethers.id("locks") as Hex;
 
 async function fixture() {
-  const base = await deployBase();
-  const signers = await ethers.getSigners();
-  const [payee0, payee1] = [signers[5], signers[6]];
-  const payees: [Address, Address] = [payee0.address as Address, payee1.address as Address];
-  const { adjudicator, both, participants } = base;
-  // Payees apart from the signing keys: every payout must reach the payees, never the participants.
-  const ethParams = makeParams(participants, ETH, 1n, PERIOD, payees);
-  const tokenParams = makeParams(participants, base.tokenAddress, 2n, PERIOD, payees);
-  await fund(adjudicator, ethParams, both, DEPOSITS);
-  await fund(adjudicator, tokenParams, both, DEPOSITS);
+  const base = await deployFundedChannels(DEPOSITS);
+  const { adjudicator, both, payee0, payee1, payees, ethParams, tokenParams } = base;
   const v3 = makeState(ethParams, 3n, [10n ** 17n, 0n], false, ethers.id("three") as Hex);
   // Every field nonzero, so that changing any one of them gives another state.
   const v4 = makeState(ethParams, 4n, [2n * 10n ** 17n, 5n * 10n ** 16n], false, ethers.id("four") as Hex, {
@@ -406,26 +397,19 @@ describe("Adjudicator #settle", function () {
       },
     ];
 
-    for (const row of rows) {
-      it(`rejects ${row.description} (${row.error})`, async function () {
-        const ctx = await loadFixture(fixture);
-        await expectRevertRow(ctx.adjudicator, row, ctx);
-      });
-    }
-
-    it("the table covers every error settle can raise", function () {
-      const raised = new Set(rows.map((r) => r.error));
-      for (const name of [
-        "StateChannelMismatch",
-        "ChannelNotOpen",
-        "ChannelNotChallenged",
-        "ChallengePending",
-        "StateUnknown",
-        "ChannelConcluded",
-        "PayoutGasInsufficient",
-      ]) {
-        expect(raised.has(name), name).to.equal(true);
-      }
+    itRejectsRows(fixture, rows, {
+      covers: {
+        fn: "settle",
+        errors: [
+          "StateChannelMismatch",
+          "ChannelNotOpen",
+          "ChannelNotChallenged",
+          "ChallengePending",
+          "StateUnknown",
+          "ChannelConcluded",
+          "PayoutGasInsufficient",
+        ],
+      },
     });
 
     it("each changed state really differs from the registered one (another struct hash)", async function () {

@@ -160,7 +160,7 @@ describe("Adjudicator views", function () {
       }
     });
 
-    it("uses the type string of DESIGN.md", async function () {
+    it("uses the type string of DESIGN.md", function () {
       expect(TypedDataEncoder.from(STATE_TYPES).encodeType("State")).to.equal(STATE_TYPE_STRING);
       expect(STATE_TYPE_STRING).to.equal(
         "State(bytes32 channelId,uint64 version,uint256[2] transferred,uint256[2] locked,bytes32 locksRoot,bytes32 paymentsRoot,bool isFinal)",
@@ -226,7 +226,7 @@ describe("Adjudicator views", function () {
       }
     });
 
-    it("uses the type string of DESIGN.md", async function () {
+    it("uses the type string of DESIGN.md", function () {
       expect(TypedDataEncoder.from(WITHDRAWAL_TYPES).encodeType("Withdrawal")).to.equal(WITHDRAWAL_TYPE_STRING);
       expect(WITHDRAWAL_TYPE_STRING).to.equal("Withdrawal(bytes32 channelId,uint8 participant,uint256 total,uint64 expiry)");
     });

@@ -8,10 +8,10 @@ import {
   addressOf,
   deployBase,
   expectConserved,
-  expectRevertRow,
   expectedSplit,
   fund,
   idOf,
+  itRejectsRows,
   makeParams,
   makeState,
   opening,
@@ -340,14 +340,12 @@ describe("Adjudicator #withdraw / #withdrawTo / #credits", function () {
       },
     ];
 
-    for (const row of rows) {
-      it(`rejects ${row.description} (${row.error})`, async function () {
-        const ctx = await loadFixture(fixture);
-        await expectRevertRow(ctx.adjudicator, row, ctx);
+    itRejectsRows(fixture, rows, {
+      check: async (ctx) => {
         // A refused withdrawal keeps every credit where it was.
         await expectConserved(ctx.adjudicator, ETH, [ctx.ethRecvParams], owners(ctx));
         await expectConserved(ctx.adjudicator, ctx.blockingAddress, [ctx.blockingParams], owners(ctx));
-      });
-    }
+      },
+    });
   });
 });

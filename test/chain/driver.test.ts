@@ -71,7 +71,7 @@ interface Env {
 
 interface Backend {
   name: string;
-  start(): Promise<{ env: Env; stop(): Promise<void> }>;
+  start(): Promise<{ env: Env; stop: () => Promise<void> }>;
 }
 
 const BACKENDS: Backend[] = [
@@ -578,7 +578,7 @@ for (const backend of BACKENDS) {
             };
           }
           const value: unknown = Reflect.get(target, prop, target);
-          return typeof value === "function" ? value.bind(target) : value;
+          return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(target) : value;
         },
       });
       expect(await fetchEvents(limited, driver.address, { fromBlock: 0, blockRange: 1_000 })).to.deep.equal(whole);

@@ -70,8 +70,8 @@ const stale = IFACE.encodeErrorResult("StateStale", [3n, 9n]) as Hex;
 const A = getAddress(`0x${"0a".repeat(20)}`) as Address;
 const B = getAddress(`0x${"0b".repeat(20)}`) as Address;
 const C = getAddress(`0x${"0c".repeat(20)}`) as Address;
-const ID = `0x${"ab".repeat(32)}` as Hex;
-const OTHER = `0x${"cd".repeat(32)}` as Hex;
+const ID = `0x${"ab".repeat(32)}`;
+const OTHER = `0x${"cd".repeat(32)}`;
 
 /**
  * Every custom error of the adjudicator's ABI: the values to encode (in ABI order), the class the

@@ -13,7 +13,7 @@ export const uint = (max: bigint): fc.Arbitrary<bigint> =>
   fc.oneof(fc.bigInt({ min: 0n, max: 1000n }), fc.bigInt({ min: 0n, max }), fc.bigInt({ min: max - 1000n > 0n ? max - 1000n : 0n, max }));
 
 /** A 32-byte value that is sometimes zero (the roots of an empty log or lock set). */
-export const root = (): fc.Arbitrary<Hex> => fc.oneof({ weight: 1, arbitrary: fc.constant(`0x${"00".repeat(32)}` as Hex) }, { weight: 4, arbitrary: bytes32() });
+export const root = (): fc.Arbitrary<Hex> => fc.oneof({ weight: 1, arbitrary: fc.constant<Hex>(`0x${"00".repeat(32)}`) }, { weight: 4, arbitrary: bytes32() });
 
 export const stateArb = (): fc.Arbitrary<State> =>
   fc.record({
@@ -58,4 +58,4 @@ export const paymentArb = (): fc.Arbitrary<Payment> =>
 export const privateKeyArb = (): fc.Arbitrary<Hex> =>
   fc
     .bigInt({ min: 1n, max: 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364140n })
-    .map((k) => `0x${k.toString(16).padStart(64, "0")}` as Hex);
+    .map((k): Hex => `0x${k.toString(16).padStart(64, "0")}`);

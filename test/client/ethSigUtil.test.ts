@@ -29,7 +29,7 @@ function json(value: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) {
     if (typeof v === "bigint") out[k] = v.toString();
-    else if (Array.isArray(v)) out[k] = v.map((x) => (typeof x === "bigint" ? x.toString() : x));
+    else if (Array.isArray(v)) out[k] = (v as unknown[]).map((x) => (typeof x === "bigint" ? x.toString() : x));
     else out[k] = v;
   }
   return out;

@@ -233,7 +233,7 @@ describe("client Merkle log", function () {
           // merkletreejs with the `keccak256` package: sorted leaves, sorted pairs.
           const reference = new ReferenceTree(leaves, keccak256, { sortPairs: true, sortLeaves: true });
           expect(tree.root).to.equal(reference.getHexRoot());
-          const sorted = [...leaves].sort(Buffer.compare);
+          const sorted = [...leaves].sort((a, b) => Buffer.compare(a, b));
           expect(tree.leaves()).to.deep.equal(hexes(sorted));
           // Order-independent: the same set shuffled gives the same root.
           const shuffled = [...locks].sort((x, y) => (lockLeafHex(x) < lockLeafHex(y) ? 1 : -1) * (seed % 2 === 0 ? 1 : -1));

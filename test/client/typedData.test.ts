@@ -168,9 +168,9 @@ describe("client typed data", function () {
         ["transferred above uint256", { ...state, transferred: [UINT256_MAX + 1n, 0n] }],
         ["negative locked", { ...state, locked: [0n, -1n] }],
         ["locked above uint256", { ...state, locked: [UINT256_MAX + 1n, 0n] }],
-        ["short channel id", { ...state, channelId: "0x1234" as Hex }],
-        ["locksRoot not hex", { ...state, locksRoot: `0x${"zz".repeat(32)}` as Hex }],
-        ["paymentsRoot too long", { ...state, paymentsRoot: `0x${"00".repeat(33)}` as Hex }],
+        ["short channel id", { ...state, channelId: "0x1234" }],
+        ["locksRoot not hex", { ...state, locksRoot: `0x${"zz".repeat(32)}` }],
+        ["paymentsRoot too long", { ...state, paymentsRoot: `0x${"00".repeat(33)}` }],
       ];
       for (const [description, bad] of rows) {
         for (const hasher of hashers) expect(() => hasher.digest(bad), description).to.throw(ValueOutOfRangeError);
@@ -220,7 +220,7 @@ describe("client typed data", function () {
         ["negative participant", { ...w, participant: -1 as never }],
         ["total above uint256", { ...w, total: UINT256_MAX + 1n }],
         ["expiry above uint64", { ...w, expiry: UINT64_MAX + 1n }],
-        ["short channel id", { ...w, channelId: "0xab" as Hex }],
+        ["short channel id", { ...w, channelId: "0xab" }],
       ];
       for (const [description, bad] of rows) {
         for (const hasher of hashers) expect(() => hasher.withdrawalDigest(bad), description).to.throw(ValueOutOfRangeError);
@@ -271,7 +271,7 @@ describe("client typed data", function () {
         ["sender above uint8", { ...lock, sender: 256 as never }],
         ["amount above uint256", { ...lock, amount: UINT256_MAX + 1n }],
         ["expiry above uint64", { ...lock, expiry: UINT64_MAX + 1n }],
-        ["short hashlock", { ...lock, hashlock: "0x12" as Hex }],
+        ["short hashlock", { ...lock, hashlock: "0x12" }],
       ];
       for (const [description, bad] of rows) expect(() => lockLeaf(bad), description).to.throw(ValueOutOfRangeError);
     });

@@ -102,9 +102,9 @@ describe("the demo (npm start) with small numbers, checked against the chain", f
     expect(report.cheat.registeredVersion < report.cheat.refutedWith).to.equal(true);
     const settled = (await driver.events({ fromBlock: report.chain.firstBlock, names: ["Settled"] })).filter((e) => e.name === "Settled");
     expect(settled.length).to.equal(1);
-    if (settled[0]!.name !== "Settled") throw new Error("unreachable");
-    expect(settled[0]!.version).to.equal(report.cheat.refutedWith);
-    expect(settled[0]!.payouts).to.deep.equal(report.cheat.expected);
+    if (settled[0].name !== "Settled") throw new Error("unreachable");
+    expect(settled[0].version).to.equal(report.cheat.refutedWith);
+    expect(settled[0].payouts).to.deep.equal(report.cheat.expected);
   });
 
   it("verifies receipts on chain and rejects the forged one", function () {

@@ -39,6 +39,11 @@ function json<T>(run: Run): T {
   return JSON.parse(run.stdout) as T;
 }
 
+/** The `--json` output of a command that failed. */
+function failure(run: Run): { error: { code: string; message: string } } {
+  return JSON.parse(run.stdout) as { error: { code: string; message: string } };
+}
+
 describe("e2e: the sluice CLI against running nodes", function () {
   this.timeout(240_000);
   let cluster: Cluster;
@@ -121,7 +126,7 @@ describe("e2e: the sluice CLI against running nodes", function () {
     expect(shown.stdout).to.match(/cashed out\s+you 100 USDC, peer 0 USDC/);
     const tooMuch = await sluice("cash-out", usdc.channelId, "400", "--datadir", datadirB, "--json");
     expect(tooMuch.code).to.equal(1);
-    expect(JSON.parse(tooMuch.stdout).error.code).to.equal("INSUFFICIENT_FUNDS");
+    expect(failure(tooMuch).error.code).to.equal("INSUFFICIENT_FUNDS");
 
     // What the nodes stored: exact base units, the hashed references.
     const ethPayments = await alice.process.api.payments(eth.channelId, {});
@@ -196,7 +201,7 @@ describe("e2e: the sluice CLI against running nodes", function () {
     expect(noChannel.stderr).to.include(`no channel ${unknown}`);
     expect(noChannel.stderr).to.match(/`sluice channels` lists this node's channels/);
     expect(noChannelJson.code).to.equal(1);
-    expect(JSON.parse(noChannelJson.stdout).error).to.deep.include({ code: "NOT_FOUND" });
+    expect(failure(noChannelJson).error).to.deep.include({ code: "NOT_FOUND" });
 
     expect(wrongUnit.code).to.equal(2);
     expect(wrongUnit.stderr).to.include("the unit ETH doesn't match the asset: amounts here are in USDC");
@@ -210,7 +215,7 @@ describe("e2e: the sluice CLI against running nodes", function () {
     expect(noNode.stderr).to.include("sluice node start");
     expect(noNodeJson.code).to.equal(1);
     expect(JSON.parse(noNodeJson.stdout)).to.deep.equal({
-      error: { code: "NODE_NOT_RUNNING", message: JSON.parse(noNodeJson.stdout).error.message },
+      error: { code: "NODE_NOT_RUNNING", message: failure(noNodeJson).error.message },
     });
 
     // Nothing was paid by the refused commands.

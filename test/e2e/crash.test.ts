@@ -71,7 +71,7 @@ describe("e2e: crash safety under kill -9", function () {
           expect(done.ref.toLowerCase()).to.equal(ref.toLowerCase());
           expect(done.payer).to.equal(payer);
           attempt.outcome = "acked";
-          acked[payer]!++;
+          acked[payer]++;
         } catch (error) {
           attempt.outcome = "failed";
           attempt.error = (error as Error).message;
@@ -99,7 +99,7 @@ describe("e2e: crash safety under kill -9", function () {
         // next kill comes without waiting for that, so some land while the nodes reconnect and resync.
         if (k % 2 === 1 || k === KILLS - 1) {
           const mark = [...acked];
-          await waitFor(() => acked[0]! > mark[0]! && acked[1]! > mark[1]!, {
+          await waitFor(() => acked[0] > mark[0] && acked[1] > mark[1], {
             timeoutMs: 30_000,
             what: `payments by both nodes after restart ${k + 1} of ${node.name}`,
           });
@@ -116,15 +116,15 @@ describe("e2e: crash safety under kill -9", function () {
     await waitFor(
       async () => {
         views = await Promise.all(nodes.map((n) => n.process.api.channel(channelId)));
-        return views[0]!.version === views[1]!.version && views[0]!.payments === views[1]!.payments;
+        return views[0].version === views[1].version && views[0].payments === views[1].payments;
       },
       { what: "both nodes at the same version" },
     );
-    expect(views[0]!.transferred).to.deep.equal(views[1]!.transferred);
+    expect(views[0].transferred).to.deep.equal(views[1].transferred);
 
     const lists = await Promise.all(nodes.map((n) => allPayments(n, channelId)));
     expect(lists[0]).to.deep.equal(lists[1]);
-    const list: PaymentView[] = lists[0]!;
+    const list: PaymentView[] = lists[0];
     const all = [...attempts.values()];
     const ackedAttempts = all.filter((a) => a.outcome === "acked");
     const failed = all.filter((a) => a.outcome === "failed");
@@ -153,8 +153,8 @@ describe("e2e: crash safety under kill -9", function () {
     // The latest state adds up to the stored payments.
     const transferred: [bigint, bigint] = [0n, 0n];
     for (const p of list) transferred[p.payer] += p.amount;
-    expect(views[0]!.transferred).to.deep.equal(transferred);
-    expect(views[0]!.payments).to.equal(BigInt(list.length));
+    expect(views[0].transferred).to.deep.equal(transferred);
+    expect(views[0].payments).to.equal(BigInt(list.length));
 
     // Still a working channel: a payment each way, then the cooperative close.
     const step = async <T>(what: string, run: () => Promise<T>): Promise<T> => {
@@ -174,7 +174,7 @@ describe("e2e: crash safety under kill -9", function () {
     const tx = await step("close", () => alice.process.api.close(channelId));
     const events = await cluster.driver.events({ fromBlock: startBlock + 1, names: ["Closed"], channelId });
     expect(events).to.have.length(1);
-    const closed = events[0]!;
+    const closed = events[0];
     expect(closed.transactionHash.toLowerCase()).to.equal(tx.hash.toLowerCase());
     expect(closed.name === "Closed" ? closed.payouts : undefined).to.deep.equal([
       deposits[0] - transferred[0] + transferred[1],

@@ -120,7 +120,7 @@ describe("e2e: a misbehaving peer", function () {
   /** A withdrawal of the attacker's channel, changed as asked, signed with the attacker's key. */
   async function forgedWithdrawal(change: Partial<Withdrawal>): Promise<WithdrawalProposal> {
     const withdrawal: Withdrawal = { channelId, participant: 0, total: 1_000n, expiry: (await chainTime()) + 600n, ...change };
-    return { kind: "withdrawal", withdrawal, sig: new KeySigner(evilKey).sign(channel.hasher.withdrawalDigest(withdrawal)) as Hex };
+    return { kind: "withdrawal", withdrawal, sig: new KeySigner(evilKey).sign(channel.hasher.withdrawalDigest(withdrawal)) };
   }
 
   async function storedOf(node: ClusterNode) {

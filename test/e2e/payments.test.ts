@@ -7,7 +7,7 @@
 import { randomBytes } from "node:crypto";
 import { expect } from "chai";
 import { hexlify } from "ethers";
-import { ChannelMode, ETH, type Address, type Hex } from "../../src/types";
+import { ChannelMode, ETH, type Hex } from "../../src/types";
 import type { PaymentView } from "../../src/node/api/types";
 import { ETHER, USDC, logsOf, openFunded, spentBy, startCluster, waitFor, type Cluster, type ClusterNode } from "./helpers/cluster";
 
@@ -27,7 +27,7 @@ async function payAll(from: ClusterNode, channelId: Hex, plan: Sent[]): Promise<
   let next = 0;
   const worker = async () => {
     while (next < plan.length) {
-      const p = plan[next++]!;
+      const p = plan[next++];
       answers.push(await from.process.api.pay(channelId, p.amount, p.ref));
     }
   };
@@ -85,10 +85,10 @@ describe("e2e: payments between two node processes over a hardhat node", functio
     };
     const started = Date.now();
     const answers = await Promise.all([
-      payAll(alice, eth.channelId, plans.eth[0]!),
-      payAll(bob, eth.channelId, plans.eth[1]!),
-      payAll(alice, usdc.channelId, plans.usdc[0]!),
-      payAll(bob, usdc.channelId, plans.usdc[1]!),
+      payAll(alice, eth.channelId, plans.eth[0]),
+      payAll(bob, eth.channelId, plans.eth[1]),
+      payAll(alice, usdc.channelId, plans.usdc[0]),
+      payAll(bob, usdc.channelId, plans.usdc[1]),
     ]);
     const elapsed = Date.now() - started;
     console.log(`      ${4 * (PAYMENTS / 2)} payments through the HTTP APIs in ${elapsed} ms (${Math.round((2 * PAYMENTS * 1000) / elapsed)}/s)`);
@@ -97,17 +97,17 @@ describe("e2e: payments between two node processes over a hardhat node", functio
       [eth.channelId, plans.eth],
       [usdc.channelId, plans.usdc],
     ] as const) {
-      const all = [...plan[0]!, ...plan[1]!];
+      const all = [...plan[0], ...plan[1]];
       const views = await Promise.all([alice, bob].map((n) => n.process.api.channel(channelId)));
       const lists = await Promise.all([alice, bob].map((n) => n.process.api.payments(channelId, { limit: 10_000 })));
       // Both sides hold the same latest state, with every payment exactly once.
-      expect(views[0]!.version).to.equal(views[1]!.version);
-      expect(views[0]!.transferred).to.deep.equal([sum(plan[0]!), sum(plan[1]!)]);
-      expect(views[1]!.transferred).to.deep.equal(views[0]!.transferred);
-      expect(views[0]!.payments).to.equal(BigInt(PAYMENTS));
+      expect(views[0].version).to.equal(views[1].version);
+      expect(views[0].transferred).to.deep.equal([sum(plan[0]), sum(plan[1])]);
+      expect(views[1].transferred).to.deep.equal(views[0].transferred);
+      expect(views[0].payments).to.equal(BigInt(PAYMENTS));
       expect(lists[0]).to.deep.equal(lists[1]);
-      expect(lists[0]!.map((p) => p.seq)).to.deep.equal(Array.from({ length: PAYMENTS }, (_, i) => BigInt(i)));
-      const byRef = new Map(lists[0]!.map((p) => [p.ref.toLowerCase(), p]));
+      expect(lists[0].map((p) => p.seq)).to.deep.equal(Array.from({ length: PAYMENTS }, (_, i) => BigInt(i)));
+      const byRef = new Map(lists[0].map((p) => [p.ref.toLowerCase(), p]));
       expect(byRef.size).to.equal(PAYMENTS);
       for (const sent of all) {
         const stored = byRef.get(sent.ref.toLowerCase());
@@ -116,8 +116,8 @@ describe("e2e: payments between two node processes over a hardhat node", functio
         expect(stored!.amount).to.equal(sent.amount);
       }
       // Versions never fall with the seq (one state may add several payments); the latest state is at least the last payment's.
-      for (let i = 1; i < PAYMENTS; i++) expect(lists[0]![i]!.version >= lists[0]![i - 1]!.version).to.equal(true);
-      expect(views[0]!.version >= lists[0]![PAYMENTS - 1]!.version).to.equal(true);
+      for (let i = 1; i < PAYMENTS; i++) expect(lists[0][i].version >= lists[0][i - 1].version).to.equal(true);
+      expect(views[0].version >= lists[0][PAYMENTS - 1].version).to.equal(true);
     }
     // Every answer the API gave is a stored payment of that payer.
     expect(answers.flat()).to.have.length(2 * PAYMENTS);
@@ -126,12 +126,12 @@ describe("e2e: payments between two node processes over a hardhat node", functio
     const ethClose = await bob.process.api.close(eth.channelId);
     const usdcClose = await alice.process.api.close(usdc.channelId);
     const expectedEth: [bigint, bigint] = [
-      ethDeposits[0] - sum(plans.eth[0]!) + sum(plans.eth[1]!),
-      ethDeposits[1] - sum(plans.eth[1]!) + sum(plans.eth[0]!),
+      ethDeposits[0] - sum(plans.eth[0]) + sum(plans.eth[1]),
+      ethDeposits[1] - sum(plans.eth[1]) + sum(plans.eth[0]),
     ];
     const expectedUsdc: [bigint, bigint] = [
-      usdcDeposits[0] - sum(plans.usdc[0]!) + sum(plans.usdc[1]!),
-      usdcDeposits[1] - sum(plans.usdc[1]!) + sum(plans.usdc[0]!),
+      usdcDeposits[0] - sum(plans.usdc[0]) + sum(plans.usdc[1]),
+      usdcDeposits[1] - sum(plans.usdc[1]) + sum(plans.usdc[0]),
     ];
     const closed = await cluster.driver.events({ fromBlock: startBlock, names: ["Closed"] });
     const payoutsOf = (id: Hex) => closed.find((e) => e.name === "Closed" && e.channelId.toLowerCase() === id.toLowerCase());
@@ -150,18 +150,18 @@ describe("e2e: payments between two node processes over a hardhat node", functio
     }
 
     // ERC-20: what each holds now is what it had, less its deposit, plus its payout.
-    expect(await token.balanceOf(alice.address)).to.equal(usdcBefore[0]! - usdcDeposits[0] + expectedUsdc[0]);
-    expect(await token.balanceOf(bob.address)).to.equal(usdcBefore[1]! - usdcDeposits[1] + expectedUsdc[1]);
+    expect(await token.balanceOf(alice.address)).to.equal(usdcBefore[0] - usdcDeposits[0] + expectedUsdc[0]);
+    expect(await token.balanceOf(bob.address)).to.equal(usdcBefore[1] - usdcDeposits[1] + expectedUsdc[1]);
     expect(await token.balanceOf(cluster.driver.address)).to.equal(0n);
 
     // ETH: the same, less every fee each node paid for its own transactions (deposits, approvals,
     // the close), read from the receipts of every transaction it sent.
     for (const [i, node] of [alice, bob].entries()) {
-      const spent = await spentBy(chain, node.address as Address, startBlock + 1);
+      const spent = await spentBy(chain, node.address, startBlock + 1);
       expect(spent.receipts.length).to.be.greaterThan(0);
       expect(spent.value).to.equal(ethDeposits[i]);
       const now = await chain.provider.getBalance(node.address);
-      expect(now).to.equal(ethBefore[i]! - spent.fees - spent.value + expectedEth[i]!);
+      expect(now).to.equal(ethBefore[i] - spent.fees - spent.value + expectedEth[i]);
     }
     expect(await chain.provider.getBalance(cluster.driver.address)).to.equal(0n);
   });

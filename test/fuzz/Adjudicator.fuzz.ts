@@ -45,7 +45,6 @@ import { loadFixture } from "@nomicfoundation/hardhat-toolbox/network-helpers";
 import { expect } from "chai";
 import hre, { ethers, network } from "hardhat";
 import { ErrorFragment, Interface, TypedDataEncoder, concat, toBeHex, zeroPadValue, type Log } from "ethers";
-import type { Adjudicator, BlocklistERC20, FeeOnTransferToken, FuzzInspector, MockERC20, RejectingPayee } from "../../typechain-types";
 import { KeySigner, StateHasher, channelId, hashlockOf, keccak256Bytes, lockLeafHex, toHex } from "../../src/crypto";
 import { STATE_TYPES, lockValue, paramsValue, sluiceDomain, stateValue, withdrawalValue } from "../../src/typedData";
 import { ETH, ZERO_HASH, type Address, type Hex, type Lock, type Params, type State, type Withdrawal } from "../../src/types";
@@ -195,16 +194,16 @@ const rpc = (method: string, params: unknown[] = []): Promise<unknown> => networ
  */
 async function fuzzFixture() {
   const [deployer] = await ethers.getSigners();
-  const adjudicator = (await ethers.deployContract("Adjudicator", deployer)) as unknown as Adjudicator;
-  const usd = (await ethers.deployContract("MockERC20", ["Dollar", "USD", 6], deployer)) as unknown as MockERC20;
-  const blocky = (await ethers.deployContract("BlocklistERC20", ["Blocky", "BLK", 18], deployer)) as unknown as BlocklistERC20;
-  const feeToken = (await ethers.deployContract("FeeOnTransferToken", deployer)) as unknown as FeeOnTransferToken;
-  const inspector = (await ethers.deployContract("FuzzInspector", deployer)) as unknown as FuzzInspector;
+  const adjudicator = await ethers.deployContract("Adjudicator", deployer);
+  const usd = await ethers.deployContract("MockERC20", ["Dollar", "USD", 6], deployer);
+  const blocky = await ethers.deployContract("BlocklistERC20", ["Blocky", "BLK", 18], deployer);
+  const feeToken = await ethers.deployContract("FeeOnTransferToken", deployer);
+  const inspector = await ethers.deployContract("FuzzInspector", deployer);
   const adjAddress = await adjudicator.getAddress();
   const signers = Array.from({ length: 6 }, (_, i) => new KeySigner(toHex(keccak256Bytes(Buffer.from(`sluice-fuzz-v2-actor-${i}`)))));
   const owner = 4; // A4 owns the payee contract R and is never a participant
   const noApproval = 5; // A5 never approves the tokens: its token deposits fail on the allowance
-  const rejecting = (await ethers.deployContract("RejectingPayee", [signers[owner].address], deployer)) as unknown as RejectingPayee;
+  const rejecting = await ethers.deployContract("RejectingPayee", [signers[owner].address], deployer);
   for (const a of signers) {
     await rpc("hardhat_impersonateAccount", [a.address]);
     await rpc("hardhat_setBalance", [a.address, toBeHex(START_BALANCE)]);
@@ -1149,7 +1148,7 @@ describe("Adjudicator (stateful fuzz, protocol v2)", function () {
       if (eventsKey(events) !== eventsKey(predicted.events) && predicted.resplit && events.length > 0) {
         // A conclusion whose split is not expectedSplit's: a violation, but one the model can
         // follow. Go on with the chain's split if it is at least a split of what the channel holds.
-        const [name, args] = [events[0].name, events[0].args as unknown[]];
+        const [name, args] = [events[0].name, events[0].args];
         if (name === "Closed" || name === "Settled") {
           const p = (args[2] as bigint[]).map(BigInt) as [bigint, bigint];
           const h = name === "Settled" ? ((args[3] as bigint[]).map(BigInt) as [bigint, bigint]) : ([0n, 0n] as [bigint, bigint]);
@@ -1212,22 +1211,22 @@ describe("Adjudicator (stateful fuzz, protocol v2)", function () {
       // 2. The model agrees with the chain on everything.
       const eq = (x: readonly unknown[], y: readonly unknown[]) => x.length === y.length && x.every((v, i) => v === y[i]);
       const modelRecords = channels.flatMap(recordOf);
-      if (!eq(view.held, held)) fail(step, what, `held ${view.held} != model ${held}`);
-      if (!eq(view.records, modelRecords)) fail(step, what, `channel records ${view.records} != model ${modelRecords}`);
+      if (!eq(view.held, held)) fail(step, what, `held ${view.held.join(",")} != model ${held.join(",")}`);
+      if (!eq(view.records, modelRecords)) fail(step, what, `channel records ${view.records.join(",")} != model ${modelRecords.join(",")}`);
       if (
         !eq(
           view.credits,
           actors.flatMap((_, i) => credit[i]),
         )
       )
-        fail(step, what, `credits ${view.credits} != model`);
+        fail(step, what, `credits ${view.credits.join(",")} != model`);
       if (
         !eq(
           view.balances,
           actors.flatMap((_, i) => bal[i]),
         )
       )
-        fail(step, what, `balances ${view.balances} != model`);
+        fail(step, what, `balances ${view.balances.join(",")} != model`);
       if (
         !eq(
           view.revealedAt,
@@ -1352,7 +1351,7 @@ describe("Adjudicator (stateful fuzz, protocol v2)", function () {
           const { sigs, variants } = randomSigs(ch, withdrawalSignable(w), false);
           const sender = anySender(ch);
           predicted = modelPartialWithdraw(ch, w, variants);
-          what = `partialWithdraw by ${actors[sender].name} ch${ch.params.nonce}[${w.participant}] total ${w.total} expiry ${w.expiry} sigs=${variants}`;
+          what = `partialWithdraw by ${actors[sender].name} ch${ch.params.nonce}[${w.participant}] total ${w.total} expiry ${w.expiry} sigs=${variants.join(",")}`;
           sent = await send(
             sender,
             adjAddress,
@@ -1366,7 +1365,7 @@ describe("Adjudicator (stateful fuzz, protocol v2)", function () {
           const { sigs, variants } = randomSigs(ch, stateSignable(s), isOpening(s));
           const sender = anySender(ch);
           predicted = modelChallenge(ch, sender, s, variants);
-          what = `challenge by ${actors[sender].name} ch${ch.params.nonce} v${s.version} final=${s.isFinal} locked=${s.locked} sigs=${variants}`;
+          what = `challenge by ${actors[sender].name} ch${ch.params.nonce} v${s.version} final=${s.isFinal} locked=${s.locked.join(",")} sigs=${variants.join(",")}`;
           sent = await send(sender, adjAddress, adjIface.encodeFunctionData("challenge", [paramsValue(ch.params), stateValue(s), sigs]));
           break;
         }
@@ -1376,7 +1375,7 @@ describe("Adjudicator (stateful fuzz, protocol v2)", function () {
           const { sigs, variants } = randomSigs(ch, stateSignable(s), false);
           const sender = anySender(ch);
           predicted = modelClose(ch, s, variants);
-          what = `close by ${actors[sender].name} ch${ch.params.nonce} v${s.version} final=${s.isFinal} sigs=${variants}`;
+          what = `close by ${actors[sender].name} ch${ch.params.nonce} v${s.version} final=${s.isFinal} sigs=${variants.join(",")}`;
           sent = await send(sender, adjAddress, adjIface.encodeFunctionData("close", [paramsValue(ch.params), stateValue(s), sigs]));
           break;
         }
@@ -1491,7 +1490,7 @@ describe("Adjudicator (stateful fuzz, protocol v2)", function () {
                   t.expiry = lock.expiry === MAX_U64 ? 0n : lock.expiry + 1n;
                   break;
                 case 2:
-                  t.sender = (lock.sender === 0 ? 1 : 0) as 0 | 1;
+                  t.sender = (lock.sender === 0 ? 1 : 0);
                   break;
                 case 3:
                   t.hashlock = pick(knownHashlocks.length > 0 ? knownHashlocks : [randomBytes(32)]);

@@ -5,6 +5,7 @@
  */
 import { expect } from "chai";
 import { ethers } from "hardhat";
+import { loadFixture } from "@nomicfoundation/hardhat-toolbox/network-helpers";
 import type { ContractTransactionResponse, Signer, TypedDataDomain } from "ethers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import type { Adjudicator, MockERC20 } from "../../typechain-types";
@@ -164,6 +165,60 @@ export async function expectRevertRow<C>(adjudicator: Adjudicator, row: RevertRo
   await expect(pending).to.be.revertedWithCustomError(adjudicator, name).withArgs(...args);
 }
 
+/**
+ * The StateChannelMismatch rows of a call that takes params and a state of the ETH channel of
+ * `c.participants` and `c.payees`: params of another channel (another `nonce`), and params with the
+ * same participants but other payees (the participants themselves, nonce 1).
+ */
+export function otherChannelRows<C extends { participants: readonly [Address, Address]; payees: readonly [Address, Address] }>(
+  submit: (c: C, params: ChannelParams) => Promise<ContractTransactionResponse>,
+  stateChannelId: (c: C) => Hex,
+  nonce: bigint,
+): RevertRow<C>[] {
+  const other = (c: C) => makeParams(c.participants, ETH, nonce, PERIOD, c.payees);
+  const otherPayees = (c: C) => makeParams(c.participants, ETH, 1n);
+  return [
+    {
+      description: "a state that names another channel",
+      call: (c) => submit(c, other(c)),
+      error: "StateChannelMismatch",
+      args: (c) => [idOf(other(c)), stateChannelId(c)],
+    },
+    {
+      description: "a state of the channel with the same participants but other payees",
+      call: (c) => submit(c, otherPayees(c)),
+      error: "StateChannelMismatch",
+      args: (c) => [idOf(otherPayees(c)), stateChannelId(c)],
+    },
+  ];
+}
+
+/**
+ * The cases of a revert table: one `it` per row, each on a fresh `fixture` and followed by `check`
+ * (what a refused call must leave as it was); and with `covers`, one that asserts the rows raise
+ * every error the function `covers.fn` can raise.
+ */
+export function itRejectsRows<C extends { adjudicator: Adjudicator }>(
+  fixture: () => Promise<C>,
+  rows: readonly RevertRow<C>[],
+  o: { covers?: { fn: string; errors: readonly string[] }; check?: (ctx: C) => Promise<void> } = {},
+): void {
+  for (const row of rows) {
+    it(`rejects ${row.description} (${row.error})`, async function () {
+      const ctx = await loadFixture(fixture);
+      await expectRevertRow(ctx.adjudicator, row, ctx);
+      await o.check?.(ctx);
+    });
+  }
+  const covers = o.covers;
+  if (covers) {
+    it(`the table covers every error ${covers.fn} can raise`, function () {
+      const raised = new Set(rows.map((r) => r.error));
+      for (const name of covers.errors) expect(raised.has(name), name).to.equal(true);
+    });
+  }
+}
+
 /** Balance of `holder` in `asset` (address(0) for ETH). */
 export async function balanceIn(asset: Address, holder: Address): Promise<bigint> {
   if (asset === ETH) return ethers.provider.getBalance(holder);
@@ -199,6 +254,23 @@ export async function expectConserved(
   }
   for (const owner of new Set(owners)) owed += await adjudicator.credits(owner, asset);
   expect(await balanceIn(asset, await addressOf(adjudicator)), "adjudicator balance vs deposits + credits").to.equal(owed);
+}
+
+/**
+ * `deployBase` and two channels of alice and bob funded with `deposits` each, ETH (nonce 1) and the
+ * token (nonce 2), paying payees apart from the signing keys (signers 5 and 6): every payout must
+ * reach the payees, never the participants.
+ */
+export async function deployFundedChannels(deposits: readonly [bigint, bigint]) {
+  const base = await deployBase();
+  const signers = await ethers.getSigners();
+  const [payee0, payee1] = [signers[5], signers[6]];
+  const payees: [Address, Address] = [payee0.address as Address, payee1.address as Address];
+  const ethParams = makeParams(base.participants, ETH, 1n, PERIOD, payees);
+  const tokenParams = makeParams(base.participants, base.tokenAddress, 2n, PERIOD, payees);
+  await fund(base.adjudicator, ethParams, base.both, deposits);
+  await fund(base.adjudicator, tokenParams, base.both, deposits);
+  return { ...base, payee0, payee1, payees, ethParams, tokenParams };
 }
 
 /** Deposits for both participants from their own accounts (ETH or an approved token). */

@@ -97,3 +97,35 @@ export function stateWithLocks(
 ): ChannelState {
   return makeState(params, version, transferred, false, ZERO_HASH, { locked, locksRoot: tree.root });
 }
+
+/** A channel and a state over three locks: a and b sent by participant 0, d by participant 1. */
+export interface ThreeLockChannel {
+  params: ChannelParams;
+  locks: { a: ChannelLock; b: ChannelLock; d: ChannelLock };
+  tree: LocksTree;
+  state: ChannelState;
+}
+
+/**
+ * Locks a, b (sender 0) and d (sender 1) of `amounts`, their secrets labelled `${secretPrefix}a`,
+ * `…b` and `…d`, in one tree, and the state at `version` with `transferred` that commits to it.
+ */
+export function threeLockChannel(
+  params: ChannelParams,
+  o: {
+    amounts: readonly [bigint, bigint, bigint];
+    secretPrefix: string;
+    version: bigint;
+    transferred: readonly [bigint, bigint];
+    expiry: bigint;
+  },
+): ThreeLockChannel {
+  const [a, b, d] = o.amounts;
+  const locks = {
+    a: makeLock(params, 0, a, `${o.secretPrefix}a`, o.expiry),
+    b: makeLock(params, 0, b, `${o.secretPrefix}b`, o.expiry),
+    d: makeLock(params, 1, d, `${o.secretPrefix}d`, o.expiry),
+  };
+  const tree = new LocksTree([locks.a, locks.b, locks.d]);
+  return { params, locks, tree, state: stateWithLocks(params, o.version, o.transferred, tree) };
+}

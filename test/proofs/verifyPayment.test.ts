@@ -36,7 +36,7 @@ function paymentsOf(channelId: Hex, n: number, salt: string): Payment[] {
   return Array.from({ length: n }, (_, i) => ({
     channelId,
     seq: BigInt(i),
-    payer: (i % 3 === 2 ? 1 : 0) as 0 | 1,
+    payer: (i % 3 === 2 ? 1 : 0),
     amount: 1_000n + BigInt(i) * 7n,
     ref: textHash(`order-${salt}-${i}`) as Hex,
   }));
@@ -114,7 +114,7 @@ describe("#verifyPayment (payment receipts)", function () {
   async function fixture() {
     const signers = await ethers.getSigners();
     const [alice, bob, carol] = signers;
-    const adjudicator = (await ethers.deployContract("Adjudicator")) as unknown as Adjudicator;
+    const adjudicator = await ethers.deployContract("Adjudicator");
     const participants = [alice.address, bob.address] as [Address, Address];
     let nonce = 0n;
     const payees = [signers[5].address, signers[6].address] as [Address, Address];
