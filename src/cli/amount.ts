@@ -5,10 +5,10 @@
  */
 import { formatUnits, keccak256, parseUnits, toUtf8Bytes } from "ethers";
 import type { AssetInfo } from "../node/api/types";
+import { checkBytes32, MAX_UINT256 } from "../schema/primitives";
 import type { Hex } from "../types";
 import { UsageError } from "./errors";
 
-const MAX_UINT256 = (1n << 256n) - 1n;
 const NUMBER = /^(\d+)(?:\.(\d+))?$/;
 const AMOUNT = /^\s*(\S*?)\s*([A-Za-z][A-Za-z0-9._-]*)?\s*$/;
 
@@ -62,15 +62,14 @@ export function formatAmount(amount: bigint, asset: AssetInfo): string {
   return `${text} ${asset.symbol}`;
 }
 
-const BYTES32 = /^0x[0-9a-fA-F]{64}$/;
-
 /**
  * A payment reference: a 0x-prefixed 32-byte hex string is used as is; any other text is hashed
  * (keccak256 of its UTF-8 bytes), so `--ref order-123` always gives the same reference. Other
  * 0x-prefixed hex (a likely mistake) is refused.
  */
 export function parseRef(text: string): Hex {
-  if (BYTES32.test(text)) return text.toLowerCase() as Hex;
+  const bytes32 = checkBytes32(text);
+  if (bytes32.ok) return bytes32.value;
   if (/^0x[0-9a-fA-F]*$/.test(text)) {
     throw new UsageError(`--ref ${text} is hex but not 32 bytes: give 64 hex digits after 0x, or a reference without the 0x prefix to have it hashed`);
   }

@@ -16,6 +16,8 @@ import type { Json } from "../node/api/wire";
 import { SluiceError } from "../errors";
 import { COMMANDS, addressArg, type Command, type Context, type Output, type Values } from "./commands";
 import { CliError, UsageError } from "./errors";
+import { checkInteger, checkListen, checkRpcUrl } from "../schema/config";
+import type { Checked } from "../schema/primitives";
 import { formatDate } from "./format";
 
 export const DEFAULT_DATADIR = "./.sluice";
@@ -200,16 +202,11 @@ function progressLine(io: CliIo, json: boolean): (text: string) => () => void {
   };
 }
 
-function parseListen(text: string): { host: string; port: number } {
-  const match = /^(\[[^\]]+\]|[^:]+):([0-9]{1,5})$/.exec(text);
-  const port = Number(match?.[2]);
-  if (match === null || port > 65535) throw new UsageError(`--listen ${JSON.stringify(text)}: give host:port, e.g. 0.0.0.0:9735`);
-  return { host: match[1]!.replace(/^\[|\]$/g, ""), port };
-}
-
-function portArg(text: string, flag: string): number {
-  if (!/^[0-9]{1,5}$/.test(text) || Number(text) > 65535) throw new UsageError(`${flag} ${JSON.stringify(text)}: give a port from 0 to 65535`);
-  return Number(text);
+/** A flag's value through a setting's check (src/schema/config.ts): the error names the flag and the value. */
+function flagArg<T>(flag: string, text: string, check: (value: unknown) => Checked<T>): T {
+  const result = check(text);
+  if (!result.ok) throw new UsageError(`${flag} ${JSON.stringify(text)}: ${result.problem}`);
+  return result.value;
 }
 
 function defaultLoadStartNode(): StartNode {
@@ -245,14 +242,11 @@ async function startNodeCommand(io: CliIo, datadir: string, values: Values): Pro
   const config = str("config");
   if (config !== undefined) options.config = path.resolve(io.cwd, config);
   const listen = str("listen");
-  if (listen !== undefined) options.listen = parseListen(listen);
+  if (listen !== undefined) options.listen = flagArg("--listen", listen, checkListen);
   const apiPort = str("api-port");
-  if (apiPort !== undefined) options.apiPort = portArg(apiPort, "--api-port");
+  if (apiPort !== undefined) options.apiPort = flagArg("--api-port", apiPort, (value) => checkInteger(value, 0, 65535));
   const rpc = str("rpc");
-  if (rpc !== undefined) {
-    if (!/^(https?|wss?):\/\/\S+$/.test(rpc)) throw new UsageError(`--rpc ${JSON.stringify(rpc)}: give the JSON-RPC URL, e.g. http://127.0.0.1:8545`);
-    options.rpc = rpc;
-  }
+  if (rpc !== undefined) options.rpc = flagArg("--rpc", rpc, checkRpcUrl);
   const adjudicator = str("adjudicator");
   if (adjudicator !== undefined) options.adjudicator = addressArg(adjudicator, "--adjudicator");
   const keystore = str("keystore");
