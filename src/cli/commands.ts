@@ -288,7 +288,7 @@ export const COMMANDS: readonly Command[] = [
       const channels = await client.channels();
       const assets = new Map<string, AssetInfo>();
       for (const c of channels) {
-        const key = c.asset.toLowerCase();
+        const key = c.asset;
         if (!assets.has(key)) assets.set(key, await client.asset(c.asset));
       }
       const json = channels.map((c) => channelView.encode(c));

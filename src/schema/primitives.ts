@@ -89,21 +89,6 @@ export const bytes = (maxBytes: number) => fromCheck((value) => checkBytes(value
 export const uint64 = fromCheck((value) => checkUint(value, 64, true));
 export const uint256 = fromCheck((value) => checkUint(value, 256, true));
 
-/** The same, JSON only (strings), with an encoder back to the decimal string: the HTTP API's amounts. */
-function uintCodec(bits: 64 | 256) {
-  return z.codec(z.unknown(), z.bigint(), {
-    decode(value, payload) {
-      const result = checkUint(value, bits, false);
-      if (result.ok) return result.value;
-      payload.issues.push({ code: "custom", message: result.problem, input: value });
-      return 0n;
-    },
-    encode: (value) => value.toString(),
-  });
-}
-export const uint64String = uintCodec(64);
-export const uint256String = uintCodec(256);
-
 export const participant = z.union([z.literal(0), z.literal(1)], { error: (issue) => `expected 0 or 1, got ${describe(issue.input)}` });
 
 /** A JSON integer in [min, max] (counts, indices, decimals, ports). */
@@ -147,3 +132,35 @@ export const wsUrl = text(2048).check((ctx) => {
     ctx.issues.push({ code: "custom", message: `expected a ws:// or wss:// URL, got ${url.protocol}//`, input: ctx.value });
   }
 });
+
+// ---------------------------------------------------------------- two-way (JSON <-> typed), for the HTTP API
+
+/** A codec from a plain check: decodes as `fromCheck`, encodes back with `encode`. */
+export function checkCodec<T, J>(check: (value: unknown) => Checked<T>, output: z.ZodType<T>, encode: (value: T) => J) {
+  return z.codec(z.unknown(), output, {
+    decode(value, payload) {
+      const result = check(value);
+      if (result.ok) return result.value;
+      payload.issues.push({ code: "custom", message: result.problem, input: value });
+      return undefined as T;
+    },
+    encode: (value) => encode(value as T) as unknown,
+  });
+}
+
+const identity = <T>(value: T): T => value;
+export const bytes32Json = checkCodec(checkBytes32, z.custom<Hex>(), identity);
+export const addressJson = checkCodec(checkAddress, z.custom<Address>(), identity);
+/** uint64/uint256 as decimal strings only (JSON numbers refused: amounts travel as strings). */
+export const uint64Json = checkCodec((value) => checkUint(value, 64, false), z.bigint(), String);
+export const uint256Json = checkCodec((value) => checkUint(value, 256, false), z.bigint(), String);
+
+/** Optional: the key may be absent, or null (both decode to undefined; undefined encodes to no key). */
+export function optionalJson<T extends z.ZodType>(item: T) {
+  return z
+    .codec(z.unknown(), item.optional(), {
+      decode: (value) => (value === null ? undefined : value) as z.input<T> | undefined,
+      encode: (value) => value,
+    })
+    .optional();
+}
