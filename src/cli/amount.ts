@@ -49,7 +49,7 @@ export function parseAmount(text: string, asset: AssetInfo, options: { allowZero
   }
   // parseUnits refuses more fraction digits than decimals, even trailing zeros: drop those first.
   const [whole, frac = ""] = number.split(".");
-  const exact = frac.replace(/0+$/, "") === "" ? whole! : `${whole}.${frac.replace(/0+$/, "")}`;
+  const exact = frac.replace(/0+$/, "") === "" ? whole : `${whole}.${frac.replace(/0+$/, "")}`;
   const value = parseUnits(exact, asset.decimals);
   if (value > MAX_UINT256) throw new AmountError(`${number} ${asset.symbol} is more than any balance can hold (2^256 - 1 base units)`);
   if (value === 0n && options.allowZero !== true) throw new AmountError(`the amount must be more than zero ${asset.symbol}`);

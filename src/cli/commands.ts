@@ -477,7 +477,7 @@ export const COMMANDS: readonly Command[] = [
     positionals: [2, 2],
     async run(ctx, positionals) {
       const channelId = channelArg(positionals[0]);
-      const seq = uintArg(positionals[1]!.replace(/^#/, ""), "<payment>");
+      const seq = uintArg(positionals[1].replace(/^#/, ""), "<payment>");
       const client = await ctx.client();
       const { channel, asset } = await channelAndAsset(client, channelId);
       const proof = await client.prove(channelId, seq);

@@ -15,8 +15,8 @@ export function checkDuration(value: unknown): Checked<bigint> {
   const problem = `expected a positive number of seconds, or one with s, m, h or d (e.g. 1d), got ${describe(value)}`;
   const source = typeof value === "number" && Number.isSafeInteger(value) ? String(value) : value;
   const match = typeof source === "string" ? /^([0-9]{1,30})\s*(s|m|min|h|d)?$/.exec(source.trim()) : null;
-  if (match === null || BigInt(match[1]!) === 0n) return { ok: false, problem };
-  const seconds = BigInt(match[1]!) * SCALE[match[2] ?? "s"]!;
+  if (match === null || BigInt(match[1]) === 0n) return { ok: false, problem };
+  const seconds = BigInt(match[1]) * SCALE[match[2] ?? "s"];
   if (seconds > MAX_UINT64) return { ok: false, problem: "too long: more than 2^64 - 1 seconds" };
   return { ok: true, value: seconds };
 }
@@ -32,14 +32,14 @@ export function checkInteger(value: unknown, min: number, max: number): Checked<
 export function checkListen(value: unknown): Checked<{ host: string; port: number }> {
   const match = typeof value === "string" ? /^(\[[^\]]+\]|[^:]+):([0-9]{1,5})$/.exec(value) : null;
   if (match === null || Number(match[2]) > 65535) return { ok: false, problem: `give host:port, e.g. 0.0.0.0:9735, got ${describe(value)}` };
-  return { ok: true, value: { host: match[1]!.replace(/^\[|\]$/g, ""), port: Number(match[2]) } };
+  return { ok: true, value: { host: match[1].replace(/^\[|\]$/g, ""), port: Number(match[2]) } };
 }
 
 /** An address, checksummed or all one case; `nonZero` refuses 0x00…00. */
 export function checkSettingAddress(value: unknown, nonZero = false): Checked<Address> {
   const result = checkAddress(value);
   if (!result.ok) return result;
-  if (!isAddress(value as string)) return { ok: false, problem: "bad checksum: give the address checksummed or all one case" };
+  if (!isAddress(value)) return { ok: false, problem: "bad checksum: give the address checksummed or all one case" };
   if (nonZero && BigInt(result.value) === 0n) return { ok: false, problem: "the zero address" };
   return result;
 }

@@ -29,7 +29,7 @@ function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
 /** The path and the problem of one issue, in the words the boundaries use. */
 export function describeIssue(issue: Issue, input: unknown): { path: PropertyKey[]; problem: string } {
   const path = [...issue.path];
-  if (issue.code === "unrecognized_keys") return { path: [...path, issue.keys[0]!], problem: "unknown field" };
+  if (issue.code === "unrecognized_keys") return { path: [...path, issue.keys[0]], problem: "unknown field" };
   const value = valueAt(input, path);
   if (value === undefined && path.length > 0) return { path, problem: "missing" };
   switch (issue.code) {
@@ -60,7 +60,7 @@ export function decodeWith<S extends z.ZodType>(
 ): z.output<S> {
   const result = schema.safeParse(input);
   if (result.success) return result.data;
-  const { path, problem } = describeIssue(result.error.issues[0]!, input);
+  const { path, problem } = describeIssue(result.error.issues[0], input);
   return failWith(fail, formatPath(path, root), problem);
 }
 

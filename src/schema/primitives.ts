@@ -142,7 +142,7 @@ export function checkCodec<T, J>(check: (value: unknown) => Checked<T>, output: 
       const result = check(value);
       if (result.ok) return result.value;
       payload.issues.push({ code: "custom", message: result.problem, input: value });
-      return undefined as T;
+      return undefined;
     },
     encode: (value) => encode(value as T) as unknown,
   });

@@ -81,7 +81,7 @@ describe("schema: every boundary names the offending field", function () {
     it("a message the transport decoded is frozen and taken as is by the channel; any other is decoded again", function () {
       const json = { kind: "payments", payments: [{ payment }, { payment: { ...payment, seq: "2" }, request: "7" }], state, sig: "0xAB" };
       const { message } = peerValidators.channel({ channelId: H, message: json });
-      expect(Object.isFrozen(message) && Object.isFrozen((message as BatchProposal).payments[1]!.payment)).to.equal(true);
+      expect(Object.isFrozen(message) && Object.isFrozen((message as BatchProposal).payments[1].payment)).to.equal(true);
       expect(decodeMessage(message)).to.equal(message);
       expect(decodeTrustedMessage(json)).to.deep.equal(message);
       const typed = decodeMessage(json);
