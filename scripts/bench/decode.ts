@@ -6,7 +6,7 @@
  *   npx ts-node --transpile-only scripts/bench/decode.ts
  */
 import { performance } from "node:perf_hooks";
-import { decodeBatchProposal, malformed } from "../../src/channel/messages";
+import { decodeBatchProposal, decodeMessage, malformed } from "../../src/channel/messages";
 import { decodeWith } from "../../src/schema/decode";
 import { batchProposal } from "../../src/schema/peer";
 
@@ -32,8 +32,8 @@ function median(values: number[]): number {
 }
 
 /** Median µs per decode over `runs` runs of `batch` decodes each (fresh JSON per decode, as off the wire). */
-function measure(decode: (input: unknown) => unknown, runs = 31, batch = 200): number {
-  const text = JSON.stringify(sampleBatch());
+function measure(decode: (input: unknown) => unknown, message: unknown = sampleBatch(), runs = 31, batch = 200): number {
+  const text = JSON.stringify(message);
   const inputs = Array.from({ length: batch }, () => JSON.parse(text) as unknown);
   for (const input of inputs) decode(input); // warm-up
   const times: number[] = [];
@@ -55,6 +55,9 @@ if (process.env.LEGACY) {
   const legacy = require(process.env.LEGACY) as { decodeMessage: (input: unknown) => unknown };
   candidates.push(["before (ad49cdb)", legacy.decodeMessage]);
 }
+const single = sampleBatch(1) as { payments: { payment: unknown }[]; state: unknown; sig: string };
+const proposal = { kind: "payment", payment: single.payments[0]!.payment, state: single.state, sig: single.sig };
+console.log(`single-payment proposal (decodeMessage, zod): ${measure(decodeMessage, proposal).toFixed(2)} µs`);
 for (const [name, decode] of candidates) {
   const us = measure(decode);
   console.log(`${name.padEnd(20)} ${us.toFixed(1).padStart(7)} µs per ${PAYMENTS}-payment proposal, ${(us / PAYMENTS).toFixed(2)} µs per payment`);

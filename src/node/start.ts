@@ -8,6 +8,7 @@ import { JsonRpcProvider, Wallet } from "ethers";
 import { SluiceError } from "../errors";
 import { NODE_SETTINGS, nodeSettings, type NodeSettings } from "../schema/config";
 import { decodeWith } from "../schema/decode";
+import { checkBytes32 } from "../schema/primitives";
 import type { Hex } from "../types";
 import { startLocalApi } from "./api";
 import { SluiceNode, type NodeOptions } from "./node";
@@ -71,7 +72,7 @@ async function loadKey(keystore: string | undefined, log: (line: string) => void
   }
   const dev = process.env.SLUICE_DEV_KEY;
   if (dev) {
-    if (!/^0x[0-9a-fA-F]{64}$/.test(dev)) throw new NodeConfigError("SLUICE_DEV_KEY must be a 0x-prefixed 32-byte hex private key");
+    if (!checkBytes32(dev).ok) throw new NodeConfigError("SLUICE_DEV_KEY must be a 0x-prefixed 32-byte hex private key");
     log("warning: using the development key from SLUICE_DEV_KEY; use --keystore for real funds");
     return dev as Hex;
   }

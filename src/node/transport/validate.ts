@@ -5,10 +5,13 @@
  * checks are the schema module's, so both accept the same values in the same canonical form.
  */
 import { MalformedMessageError } from "../../errors";
-import { checkAddress, checkBytes32, checkUint, describe, type Checked } from "../../schema/primitives";
+import { checkAddress, checkBytes32, checkUint, describe as describeValue, type Checked } from "../../schema/primitives";
 import type { Address, Hex } from "../../types";
 
-export { describe };
+/** What a JSON value is, for error messages (the transport's frames say "a undefined" for a missing body). */
+export function describe(value: unknown): string {
+  return value === undefined ? "a undefined" : describeValue(value);
+}
 
 /**
  * `value` as a plain object with only the `allowed` keys (own keys; an unknown key is an error).
