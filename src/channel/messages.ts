@@ -1,5 +1,8 @@
 import { MalformedMessageError } from "../errors";
-import { MAX_UINT256, MAX_UINT64 } from "../crypto/hash";
+import { decodeWith } from "../schema/decode";
+import * as schema from "../schema/peer";
+import { MAX_PAYMENTS_PER_STATE, MAX_SIGNATURE_BYTES } from "../schema/peer";
+import { checkBytes, checkBytes32, checkUint, describe, type Checked } from "../schema/primitives";
 import type { Hex, Payment, SignedState, SignedWithdrawal, State, Withdrawal } from "../types";
 
 /**
@@ -46,8 +49,7 @@ export interface BatchProposal {
   sig: Hex;
 }
 
-/** Most payments one state may add: keeps a proposal well inside a transport frame (about 250 bytes each). */
-export const MAX_PAYMENTS_PER_STATE = 128;
+export { MAX_PAYMENTS_PER_STATE, MAX_SIGNATURE_BYTES };
 
 /** Participant 1 asks participant 0 to propose the final state. */
 export interface FinalRequest {
@@ -148,8 +150,6 @@ export type JsonChannelMessage =
   | { kind: "withdrawal"; withdrawal: JsonWithdrawal; sig: string }
   | { kind: "withdrawal-ack"; total: string; sig: string };
 
-/** Longest signature accepted from a peer (a contract wallet's may exceed 65 bytes). */
-export const MAX_SIGNATURE_BYTES = 4096;
 
 // ------------------------------------------------------------------ encoding
 
@@ -221,146 +221,65 @@ export function encodeMessage(message: ChannelMessage): JsonChannelMessage {
 
 // ------------------------------------------------------------------ decoding untrusted input
 
-const BYTES32 = /^0x[0-9a-fA-F]{64}$/;
-const BYTES = /^0x(?:[0-9a-fA-F]{2})*$/;
-const DECIMAL = /^(?:0|[1-9][0-9]*)$/;
-
-function record(value: unknown, path: string): Record<string, unknown> {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw new MalformedMessageError(path, "expected an object");
-  }
-  return value as Record<string, unknown>;
-}
-
-function bytes32(value: unknown, path: string): Hex {
-  if (typeof value !== "string" || !BYTES32.test(value)) throw new MalformedMessageError(path, "expected 0x and 64 hex digits");
-  return value.toLowerCase() as Hex;
-}
-
-function signature(value: unknown, path: string): Hex {
-  if (typeof value !== "string" || !BYTES.test(value)) throw new MalformedMessageError(path, "expected 0x and hex bytes");
-  if (value.length > 2 + 2 * MAX_SIGNATURE_BYTES) throw new MalformedMessageError(path, `longer than ${MAX_SIGNATURE_BYTES} bytes`);
-  return value.toLowerCase() as Hex;
-}
-
-/** A uint from a decimal string (JSON) or a bigint (typed objects), checked against `max`. */
-function uint(value: unknown, max: bigint, path: string): bigint {
-  let n: bigint;
-  if (typeof value === "bigint") n = value;
-  else if (typeof value === "string" && DECIMAL.test(value) && value.length <= 78) n = BigInt(value);
-  else throw new MalformedMessageError(path, "expected a non-negative integer as a decimal string");
-  if (n < 0n || n > max) throw new MalformedMessageError(path, `out of range [0, ${max}]`);
-  return n;
-}
-
-function participant(value: unknown, path: string): 0 | 1 {
-  if (value !== 0 && value !== 1) throw new MalformedMessageError(path, "expected 0 or 1");
-  return value;
-}
-
-function boolean(value: unknown, path: string): boolean {
-  if (typeof value !== "boolean") throw new MalformedMessageError(path, "expected true or false");
-  return value;
-}
-
-function pairOf<T>(value: unknown, path: string, item: (v: unknown, p: string) => T): [T, T] {
-  if (!Array.isArray(value) || value.length !== 2) throw new MalformedMessageError(path, "expected a pair");
-  return [item(value[0], `${path}[0]`), item(value[1], `${path}[1]`)];
-}
+export const malformed = (path: string, problem: string) => new MalformedMessageError(path || "message", problem);
 
 /** A `State` from its JSON form (or a typed state to check), normalised to lower-case hex. */
 export function decodeState(input: unknown, path = "state"): State {
-  const o = record(input, path);
-  return {
-    channelId: bytes32(o.channelId, `${path}.channelId`),
-    version: uint(o.version, MAX_UINT64, `${path}.version`),
-    transferred: pairOf(o.transferred, `${path}.transferred`, (v, p) => uint(v, MAX_UINT256, p)),
-    locked: pairOf(o.locked, `${path}.locked`, (v, p) => uint(v, MAX_UINT256, p)),
-    locksRoot: bytes32(o.locksRoot, `${path}.locksRoot`),
-    paymentsRoot: bytes32(o.paymentsRoot, `${path}.paymentsRoot`),
-    isFinal: boolean(o.isFinal, `${path}.isFinal`),
-  };
+  return decodeWith(schema.state, input, malformed, path);
 }
 
 /** A `Payment` from its JSON form (or a typed payment to check). */
 export function decodePayment(input: unknown, path = "payment"): Payment {
-  const o = record(input, path);
-  return {
-    channelId: bytes32(o.channelId, `${path}.channelId`),
-    seq: uint(o.seq, MAX_UINT64, `${path}.seq`),
-    payer: participant(o.payer, `${path}.payer`),
-    amount: uint(o.amount, MAX_UINT256, `${path}.amount`),
-    ref: bytes32(o.ref, `${path}.ref`),
-  };
+  return decodeWith(schema.payment, input, malformed, path);
 }
 
 /** A `Withdrawal` from its JSON form (or a typed withdrawal to check). */
 export function decodeWithdrawal(input: unknown, path = "withdrawal"): Withdrawal {
-  const o = record(input, path);
-  return {
-    channelId: bytes32(o.channelId, `${path}.channelId`),
-    participant: participant(o.participant, `${path}.participant`),
-    total: uint(o.total, MAX_UINT256, `${path}.total`),
-    expiry: uint(o.expiry, MAX_UINT64, `${path}.expiry`),
-  };
+  return decodeWith(schema.withdrawal, input, malformed, path);
 }
 
 /** A `SignedWithdrawal` from its JSON form. */
 export function decodeSignedWithdrawal(input: unknown, path = "signedWithdrawal"): SignedWithdrawal {
-  const o = record(input, path);
-  return { withdrawal: decodeWithdrawal(o.withdrawal, `${path}.withdrawal`), sigs: pairOf(o.sigs, `${path}.sigs`, signature) };
+  return decodeWith(schema.signedWithdrawal, input, malformed, path);
 }
 
 /** A `SignedState` from its JSON form. */
 export function decodeSignedState(input: unknown, path = "signedState"): SignedState {
-  const o = record(input, path);
-  return { state: decodeState(o.state, `${path}.state`), sigs: pairOf(o.sigs, `${path}.sigs`, signature) };
+  return decodeWith(schema.signedState, input, malformed, path);
 }
 
-function proposedPayments(value: unknown): ProposedPayment[] {
-  if (!Array.isArray(value) || value.length === 0 || value.length > MAX_PAYMENTS_PER_STATE) {
-    throw new MalformedMessageError("payments", `expected an array of 1 to ${MAX_PAYMENTS_PER_STATE} payments`);
-  }
-  return value.map((raw, i) => {
-    const o = record(raw, `payments[${i}]`);
-    const item: ProposedPayment = { payment: decodePayment(o.payment, `payments[${i}].payment`) };
-    if (o.request !== undefined) item.request = uint(o.request, MAX_UINT64, `payments[${i}].request`);
-    return item;
-  });
-}
+/** Messages the node's transport decoded already: the channel takes them as they are (see `trustDecoded`). */
+const decoded = new WeakSet<object>();
 
 /**
  * A channel message from untrusted input: its JSON form as `encodeMessage` makes it, or a typed
- * message (bigints) to check. Throws `MalformedMessageError` naming the first bad field.
+ * message (bigints) to check. Throws `MalformedMessageError` naming the first bad field. A batch
+ * proposal (the hot message) goes through `decodeBatchProposal`, a hand-tuned decoder that
+ * accepts exactly what the schema accepts (test/schema/batch.test.ts).
  */
 export function decodeMessage(input: unknown): ChannelMessage {
-  const o = record(input, "message");
-  switch (o.kind) {
-    case "payment": {
-      const message: PaymentProposal = { kind: "payment", payment: decodePayment(o.payment), state: decodeState(o.state), sig: signature(o.sig, "sig") };
-      if (o.request !== undefined) message.request = uint(o.request, MAX_UINT64, "request");
-      return message;
-    }
-    case "payments":
-      return { kind: "payments", payments: proposedPayments(o.payments), state: decodeState(o.state), sig: signature(o.sig, "sig") };
-    case "final":
-      return { kind: "final", state: decodeState(o.state), sig: signature(o.sig, "sig") };
-    case "ack":
-      return { kind: "ack", version: uint(o.version, MAX_UINT64, "version"), sig: signature(o.sig, "sig") };
-    case "request":
-      return { kind: "request", id: uint(o.id, MAX_UINT64, "id"), amount: uint(o.amount, MAX_UINT256, "amount"), ref: bytes32(o.ref, "ref") };
-    case "final-request":
-      return { kind: "final-request" };
-    case "withdrawal":
-      return { kind: "withdrawal", withdrawal: decodeWithdrawal(o.withdrawal), sig: signature(o.sig, "sig") };
-    case "withdrawal-ack":
-      return { kind: "withdrawal-ack", total: uint(o.total, MAX_UINT256, "total"), sig: signature(o.sig, "sig") };
-    default:
-      throw new MalformedMessageError(
-        "kind",
-        'expected "payment", "payments", "final", "ack", "request", "final-request", "withdrawal" or "withdrawal-ack"',
-      );
+  if (typeof input === "object" && input !== null && decoded.has(input)) return input as ChannelMessage;
+  if (typeof input === "object" && input !== null && (input as { kind?: unknown }).kind === "payments") return decodeBatchProposal(input);
+  return decodeWith(schema.channelMessage, input, malformed);
+}
+
+/**
+ * `decodeMessage`, once, for the node's transport: the result is frozen (nothing can change it
+ * after the check) and marked, so the channel's own `decodeMessage` of it returns it as is instead
+ * of decoding the same message a second time.
+ */
+export function decodeTrustedMessage(input: unknown): ChannelMessage {
+  const message = deepFreeze(decodeMessage(input));
+  decoded.add(message);
+  return message;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
+    for (const key of Object.keys(value)) deepFreeze((value as Record<string, unknown>)[key]);
+    Object.freeze(value);
   }
+  return value;
 }
 
 /** `decodeMessage` that also requires the given kind. */
@@ -368,4 +287,72 @@ export function decodeMessageOf<K extends ChannelMessage["kind"]>(kind: K, input
   const message = decodeMessage(input);
   if (message.kind !== kind) throw new MalformedMessageError("kind", `expected "${kind}"`);
   return message as Extract<ChannelMessage, { kind: K }>;
+}
+
+// ------------------------------------------------------------------ the batch proposal, by hand
+
+/** The checked value, or a `MalformedMessageError` at `path` ("missing" if absent, as the schema says). */
+function field<T>(value: unknown, check: (value: unknown) => Checked<T>, path: string): T {
+  const result = check(value);
+  if (result.ok) return result.value;
+  throw new MalformedMessageError(path, value === undefined ? "missing" : result.problem);
+}
+
+const uint64 = (value: unknown): Checked<bigint> => checkUint(value, 64, true);
+const uint256 = (value: unknown): Checked<bigint> => checkUint(value, 256, true);
+const signature = (value: unknown): Checked<Hex> => checkBytes(value, MAX_SIGNATURE_BYTES);
+
+function record(value: unknown, path: string): Record<string, unknown> {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new MalformedMessageError(path, value === undefined ? "missing" : `expected an object, got ${describe(value)}`);
+  }
+  return value as Record<string, unknown>;
+}
+
+function uintPair(value: unknown, path: string): [bigint, bigint] {
+  if (!Array.isArray(value) || value.length !== 2) throw new MalformedMessageError(path, value === undefined ? "missing" : `expected an array of 2 items, got ${describe(value)}`);
+  return [field(value[0], uint256, `${path}[0]`), field(value[1], uint256, `${path}[1]`)];
+}
+
+function handState(input: unknown, path: string): State {
+  const o = record(input, path);
+  const channelId = field(o.channelId, checkBytes32, `${path}.channelId`);
+  const version = field(o.version, uint64, `${path}.version`);
+  const transferred = uintPair(o.transferred, `${path}.transferred`);
+  const locked = uintPair(o.locked, `${path}.locked`);
+  const locksRoot = field(o.locksRoot, checkBytes32, `${path}.locksRoot`);
+  const paymentsRoot = field(o.paymentsRoot, checkBytes32, `${path}.paymentsRoot`);
+  if (typeof o.isFinal !== "boolean") throw new MalformedMessageError(`${path}.isFinal`, o.isFinal === undefined ? "missing" : `expected true or false, got ${describe(o.isFinal)}`);
+  return { channelId, version, transferred, locked, locksRoot, paymentsRoot, isFinal: o.isFinal };
+}
+
+function handPayment(input: unknown, path: string): Payment {
+  const o = record(input, path);
+  const channelId = field(o.channelId, checkBytes32, `${path}.channelId`);
+  const seq = field(o.seq, uint64, `${path}.seq`);
+  const payer = o.payer;
+  if (payer !== 0 && payer !== 1) throw new MalformedMessageError(`${path}.payer`, payer === undefined ? "missing" : `expected 0 or 1, got ${describe(payer)}`);
+  const amount = field(o.amount, uint256, `${path}.amount`);
+  return { channelId, seq, payer, amount, ref: field(o.ref, checkBytes32, `${path}.ref`) };
+}
+
+/**
+ * A batch proposal, decoded by hand: the schema `batchProposal` costs several times more on 128
+ * payments (scripts/bench/decode.ts). Same checks in the same order, same paths.
+ */
+export function decodeBatchProposal(input: unknown): BatchProposal {
+  const o = record(input, "message");
+  if (o.kind !== "payments") throw new MalformedMessageError("kind", `expected "payments", got ${describe(o.kind)}`);
+  const raw = o.payments;
+  if (!Array.isArray(raw)) throw new MalformedMessageError("payments", raw === undefined ? "missing" : `expected an array of 1 to ${MAX_PAYMENTS_PER_STATE} items, got ${describe(raw)}`);
+  if (raw.length === 0) throw new MalformedMessageError("payments", `expected an array of 1 to ${MAX_PAYMENTS_PER_STATE} items`);
+  if (raw.length > MAX_PAYMENTS_PER_STATE) throw new MalformedMessageError("payments", `more than ${MAX_PAYMENTS_PER_STATE} items`);
+  const payments: ProposedPayment[] = new Array<ProposedPayment>(raw.length);
+  for (let i = 0; i < raw.length; i++) {
+    const item = record(raw[i], `payments[${i}]`);
+    const payment = handPayment(item.payment, `payments[${i}].payment`);
+    payments[i] = item.request === undefined ? { payment } : { payment, request: field(item.request, uint64, `payments[${i}].request`) };
+  }
+  const state = handState(o.state, "state");
+  return { kind: "payments", payments, state, sig: field(o.sig, signature, "sig") };
 }

@@ -4,11 +4,11 @@
  * floating point), and printed back with their unit.
  */
 import type { AssetInfo } from "../node/api/types";
+import { checkBytes32, MAX_UINT256 } from "../schema/primitives";
 import type { Hex } from "../types";
 import { UsageError } from "./errors";
-import { ethers } from "./lazyEthers";
+import { ethers } from "../lazyEthers";
 
-const MAX_UINT256 = (1n << 256n) - 1n;
 const NUMBER = /^(\d+)(?:\.(\d+))?$/;
 const AMOUNT = /^\s*(\S*?)\s*([A-Za-z][A-Za-z0-9._-]*)?\s*$/;
 
@@ -50,7 +50,7 @@ export function parseAmount(text: string, asset: AssetInfo, options: { allowZero
   }
   // parseUnits refuses more fraction digits than decimals, even trailing zeros: drop those first.
   const [whole, frac = ""] = number.split(".");
-  const exact = frac.replace(/0+$/, "") === "" ? whole! : `${whole}.${frac.replace(/0+$/, "")}`;
+  const exact = frac.replace(/0+$/, "") === "" ? whole : `${whole}.${frac.replace(/0+$/, "")}`;
   const value = ethers().parseUnits(exact, asset.decimals);
   if (value > MAX_UINT256) throw new AmountError(`${number} ${asset.symbol} is more than any balance can hold (2^256 - 1 base units)`);
   if (value === 0n && options.allowZero !== true) throw new AmountError(`the amount must be more than zero ${asset.symbol}`);
@@ -63,15 +63,14 @@ export function formatAmount(amount: bigint, asset: AssetInfo): string {
   return `${text} ${asset.symbol}`;
 }
 
-const BYTES32 = /^0x[0-9a-fA-F]{64}$/;
-
 /**
  * A payment reference: a 0x-prefixed 32-byte hex string is used as is; any other text is hashed
  * (keccak256 of its UTF-8 bytes), so `--ref order-123` always gives the same reference. Other
  * 0x-prefixed hex (a likely mistake) is refused.
  */
 export function parseRef(text: string): Hex {
-  if (BYTES32.test(text)) return text.toLowerCase() as Hex;
+  const bytes32 = checkBytes32(text);
+  if (bytes32.ok) return bytes32.value;
   if (/^0x[0-9a-fA-F]*$/.test(text)) {
     throw new UsageError(`--ref ${text} is hex but not 32 bytes: give 64 hex digits after 0x, or a reference without the 0x prefix to have it hashed`);
   }

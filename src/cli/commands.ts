@@ -6,11 +6,12 @@ import type { ParseArgsConfig } from "node:util";
 import type { ApiClient } from "../node/api/client";
 import type { AssetInfo, ChannelView } from "../node/api/types";
 import { assetInfo, cashOutView, channelView, nodeInfo, paymentView, proofView, txView, type Json } from "../node/api/wire";
+import { checkDuration, checkSettingAddress } from "../schema/config";
+import { checkBytes32, checkUint, MAX_UINT64 } from "../schema/primitives";
 import type { Address, Hex } from "../types";
 import { ETH } from "../types";
 import { formatAmount, parseAmount, parseRef } from "./amount";
 import { UsageError } from "./errors";
-import { ethers } from "./lazyEthers";
 import {
   fields,
   formatCashOut,
@@ -60,39 +61,29 @@ export interface Command {
 
 // ---------------------------------------------------------------- argument checks
 
-const BYTES32 = /^0x[0-9a-fA-F]{64}$/;
-
 export function channelArg(text: string | undefined): Hex {
-  if (text === undefined || !BYTES32.test(text)) {
-    throw new UsageError(`${JSON.stringify(text ?? "")} is not a channel id: give 0x and 64 hex digits (\`sluice channels\` lists them)`);
-  }
-  return text.toLowerCase() as Hex;
+  const result = checkBytes32(text);
+  if (!result.ok) throw new UsageError(`${JSON.stringify(text ?? "")} is not a channel id: give 0x and 64 hex digits (\`sluice channels\` lists them)`);
+  return result.value;
 }
 
 export function addressArg(text: string | undefined, what: string): Address {
-  if (text === undefined || !/^0x[0-9a-fA-F]{40}$/.test(text) || !ethers().isAddress(text)) {
-    throw new UsageError(`${JSON.stringify(text ?? "")} is not an address for ${what}: give 0x and 40 hex digits (checksummed or all one case)`);
-  }
-  return text.toLowerCase() as Address;
+  const result = checkSettingAddress(text);
+  if (!result.ok) throw new UsageError(`${JSON.stringify(text ?? "")} is not an address for ${what}: give 0x and 40 hex digits (checksummed or all one case)`);
+  return result.value;
 }
 
-function uintArg(text: string, what: string, max: bigint = (1n << 64n) - 1n): bigint {
-  if (!/^(0|[1-9][0-9]*)$/.test(text) || BigInt(text) > max) {
-    throw new UsageError(`${what} must be a whole number from 0 to ${max}, not ${JSON.stringify(text)}`);
-  }
-  return BigInt(text);
+function uintArg(text: string, what: string, max: bigint = MAX_UINT64): bigint {
+  const result = checkUint(text, 64, false);
+  if (!result.ok || result.value > max) throw new UsageError(`${what} must be a whole number from 0 to ${max}, not ${JSON.stringify(text)}`);
+  return result.value;
 }
 
-/** Seconds, or a number with s, m, h or d: "3600", "90s", "30m", "24h", "1d". */
+/** Seconds, or a number with s, m, h or d: "3600", "90s", "30m", "24h", "1d" (as a node's config file says it). */
 export function durationArg(text: string): bigint {
-  const match = /^([0-9]+)\s*(s|m|min|h|d)?$/.exec(text.trim());
-  const scale: Record<string, bigint> = { s: 1n, m: 60n, min: 60n, h: 3600n, d: 86400n };
-  if (match === null || BigInt(match[1]!) === 0n) {
-    throw new UsageError(`--challenge-period ${JSON.stringify(text)}: give a positive number of seconds, or with s, m, h or d (e.g. 1d)`);
-  }
-  const seconds = BigInt(match[1]!) * (scale[match[2] ?? "s"] ?? 1n);
-  if (seconds > (1n << 64n) - 1n) throw new UsageError(`--challenge-period ${text} is too long`);
-  return seconds;
+  const result = checkDuration(text);
+  if (!result.ok) throw new UsageError(`--challenge-period ${JSON.stringify(text)}: ${result.problem}`);
+  return result.value;
 }
 
 function wsUrlArg(text: string | undefined): string {
@@ -297,7 +288,7 @@ export const COMMANDS: readonly Command[] = [
       const channels = await client.channels();
       const assets = new Map<string, AssetInfo>();
       for (const c of channels) {
-        const key = c.asset.toLowerCase();
+        const key = c.asset;
         if (!assets.has(key)) assets.set(key, await client.asset(c.asset));
       }
       const json = channels.map((c) => channelView.encode(c));
@@ -486,7 +477,7 @@ export const COMMANDS: readonly Command[] = [
     positionals: [2, 2],
     async run(ctx, positionals) {
       const channelId = channelArg(positionals[0]);
-      const seq = uintArg(positionals[1]!.replace(/^#/, ""), "<payment>");
+      const seq = uintArg(positionals[1].replace(/^#/, ""), "<payment>");
       const client = await ctx.client();
       const { channel, asset } = await channelAndAsset(client, channelId);
       const proof = await client.prove(channelId, seq);

@@ -75,12 +75,12 @@ export function formatChannel(channel: ChannelView, asset: AssetInfo): string {
 
 /** True iff each side is paid at its own signing address (the plain case). */
 function samePayees(channel: ChannelView): boolean {
-  return channel.payees.every((p, i) => p.toLowerCase() === channel.participants[i]!.toLowerCase());
+  return channel.payees.every((p, i) => p === channel.participants[i]);
 }
 
 export function formatChannels(channels: readonly ChannelView[], assets: ReadonlyMap<string, AssetInfo>): string {
   const rows = channels.map((c) => {
-    const asset = assets.get(c.asset.toLowerCase());
+    const asset = assets.get(c.asset);
     const amount = (v: bigint) => (asset === undefined ? v.toString() : formatAmount(v, asset));
     const peer = (1 - c.me) as 0 | 1;
     return [c.channelId, c.status, c.participants[peer], amount(c.balances[c.me]), amount(c.balances[peer]), c.payments.toString()];

@@ -10,12 +10,14 @@
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { ApiClient } from "../node/api/client";
-import { ApiError, screamingCase } from "../node/api/errors";
+import { ApiError } from "../node/api/errors";
 import { ApiFileError } from "../node/api/token";
 import type { Json } from "../node/api/wire";
-import { SluiceError } from "../errors";
+import { SluiceError, codeOf } from "../errors";
 import { COMMANDS, addressArg, type Command, type Context, type Output, type Values } from "./commands";
 import { CliError, UsageError } from "./errors";
+import { checkInteger, checkListen, checkRpcUrl } from "../schema/config";
+import type { Checked } from "../schema/primitives";
 import { formatDate } from "./format";
 
 export const DEFAULT_DATADIR = "./.sluice";
@@ -77,7 +79,7 @@ function commandHelp(command: Command): string {
 function splitCommand(argv: string[]): { command: Command | undefined; name: string | undefined; rest: string[] } {
   let i = 0;
   while (i < argv.length) {
-    const arg = argv[i]!;
+    const arg = argv[i];
     if (arg === "--datadir") i += 2;
     else if (arg.startsWith("--datadir=") || arg === "--json" || arg === "--help" || arg === "-h") i += 1;
     else break;
@@ -178,7 +180,7 @@ function explain(error: unknown, ctx: { datadir: string; hint: (command: string)
         return new CliError(`${error.message} (${error.code})`, error.code, error.details, { cause: error });
     }
   }
-  if (error instanceof SluiceError) return new CliError(error.message, screamingCase(error.name), undefined, { cause: error });
+  if (error instanceof SluiceError) return new CliError(error.message, codeOf(error), undefined, { cause: error });
   const message = error instanceof Error ? error.message : String(error);
   return new CliError(`unexpected failure: ${message}`, "INTERNAL", undefined, { cause: error });
 }
@@ -200,22 +202,18 @@ function progressLine(io: CliIo, json: boolean): (text: string) => () => void {
   };
 }
 
-function parseListen(text: string): { host: string; port: number } {
-  const match = /^(\[[^\]]+\]|[^:]+):([0-9]{1,5})$/.exec(text);
-  const port = Number(match?.[2]);
-  if (match === null || port > 65535) throw new UsageError(`--listen ${JSON.stringify(text)}: give host:port, e.g. 0.0.0.0:9735`);
-  return { host: match[1]!.replace(/^\[|\]$/g, ""), port };
-}
-
-function portArg(text: string, flag: string): number {
-  if (!/^[0-9]{1,5}$/.test(text) || Number(text) > 65535) throw new UsageError(`${flag} ${JSON.stringify(text)}: give a port from 0 to 65535`);
-  return Number(text);
+/** A flag's value through a setting's check (src/schema/config.ts): the error names the flag and the value. */
+function flagArg<T>(flag: string, text: string, check: (value: unknown) => Checked<T>): T {
+  const result = check(text);
+  if (!result.ok) throw new UsageError(`${flag} ${JSON.stringify(text)}: ${result.problem}`);
+  return result.value;
 }
 
 function defaultLoadStartNode(): StartNode {
   let mod: { startNode?: unknown };
   try {
-    // Loaded here only, so every other command works without the node's modules.
+    // Loaded here only, synchronously, so every other command works (and starts fast) without the node's modules.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
     mod = require("../node/start") as { startNode?: unknown };
   } catch (error) {
     if ((error as { code?: unknown }).code === "MODULE_NOT_FOUND" && /node[\\/]start/.test((error as Error).message)) {
@@ -240,19 +238,16 @@ function defaultWaitForStop(): Promise<void> {
 }
 
 async function startNodeCommand(io: CliIo, datadir: string, values: Values): Promise<Output> {
-  const str = (key: string) => (typeof values[key] === "string" ? (values[key] as string) : undefined);
+  const str = (key: string) => (typeof values[key] === "string" ? (values[key]) : undefined);
   const options: NodeStartOptions = { datadir: path.resolve(io.cwd, datadir), log: (line) => io.stderr(`${line}\n`) };
   const config = str("config");
   if (config !== undefined) options.config = path.resolve(io.cwd, config);
   const listen = str("listen");
-  if (listen !== undefined) options.listen = parseListen(listen);
+  if (listen !== undefined) options.listen = flagArg("--listen", listen, checkListen);
   const apiPort = str("api-port");
-  if (apiPort !== undefined) options.apiPort = portArg(apiPort, "--api-port");
+  if (apiPort !== undefined) options.apiPort = flagArg("--api-port", apiPort, (value) => checkInteger(value, 0, 65535));
   const rpc = str("rpc");
-  if (rpc !== undefined) {
-    if (!/^(https?|wss?):\/\/\S+$/.test(rpc)) throw new UsageError(`--rpc ${JSON.stringify(rpc)}: give the JSON-RPC URL, e.g. http://127.0.0.1:8545`);
-    options.rpc = rpc;
-  }
+  if (rpc !== undefined) options.rpc = flagArg("--rpc", rpc, checkRpcUrl);
   const adjudicator = str("adjudicator");
   if (adjudicator !== undefined) options.adjudicator = addressArg(adjudicator, "--adjudicator");
   const keystore = str("keystore");
@@ -319,7 +314,7 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
       },
       startNode: (v) => startNodeCommand(io, datadir, v),
     };
-    const output = await command.run(ctx, positionals, values as Values);
+    const output = await command.run(ctx, positionals, values);
     io.stdout(json ? `${JSON.stringify(output.json, null, 2)}\n` : `${output.text}\n`);
     return 0;
   } catch (caught) {

@@ -10,24 +10,19 @@
  * | refresh | either             | {channelId}                        | {} (after re-reading deposits) |
  * | withdrawals | either         | {channelId}                        | {items}: the withdrawals both signed that the answerer counts |
  */
-import {
-  MAX_PAYMENTS_PER_STATE,
-  decodeMessage,
-  decodePayment,
-  decodeSignedState,
-  decodeSignedWithdrawal,
-  encodePayment,
-  encodeSignedState,
-  encodeSignedWithdrawal,
-} from "../channel";
+import { encodePayment, encodeSignedState, encodeSignedWithdrawal } from "../channel";
+import { decodeTrustedMessage } from "../channel/messages";
 import type { ChannelMessage, JsonPayment, JsonSignedState, JsonSignedWithdrawal } from "../channel";
 import { MalformedMessageError } from "../errors";
+import { decodeWith } from "../schema/decode";
+import * as schema from "../schema/peer";
 import type { Address, Hex, Params, Payment, SignedState, SignedWithdrawal } from "../types";
-import { addressField, bytes32Field, strictObject, uintField, type Validators } from "./transport";
+import type { Validators } from "./transport";
 
-const MAX_UINT64 = (1n << 64n) - 1n;
-/** States a sync reply carries at most (each adds up to MAX_PAYMENTS_PER_STATE payments); a node further behind asks again. */
-export const SYNC_PAGE = 64;
+export { SYNC_PAGE, MAX_LIVE_WITHDRAWALS } from "../schema/peer";
+
+/** A peer's body failed its schema: the error names the field under `root`. */
+const malformedAt = (root: string) => (path: string, problem: string) => new MalformedMessageError(path ? `${root}.${path}` : root, problem);
 
 /**
  * Participant 0's offer of a channel: the params without participant 1's payee, which participant
@@ -97,8 +92,6 @@ export interface WithdrawalsBody {
   channelId: Hex;
 }
 
-/** Live withdrawals one side holds at most: far more than two sides ever keep pending at once. */
-export const MAX_LIVE_WITHDRAWALS = 64;
 
 export interface PeerMessages {
   open: OpenBody;
@@ -108,28 +101,8 @@ export interface PeerMessages {
   withdrawals: WithdrawalsBody;
 }
 
-function uint64(obj: Record<string, unknown>, key: string, path: string): bigint {
-  const value = uintField(obj, key, path);
-  if (value > MAX_UINT64) throw new MalformedMessageError(`${path}.${key}`, "exceeds uint64");
-  return value;
-}
-
-function addressPair(obj: Record<string, unknown>, key: string, path: string): [Address, Address] {
-  const value = obj[key];
-  if (!Array.isArray(value) || value.length !== 2) throw new MalformedMessageError(`${path}.${key}`, "must be an array of two addresses");
-  const pair = { 0: value[0], 1: value[1] } as Record<string, unknown>;
-  return [addressField(pair, "0", `${path}.${key}`), addressField(pair, "1", `${path}.${key}`)];
-}
-
 export function decodeOpenTerms(input: unknown, path = "params"): OpenTerms {
-  const obj = strictObject(input, path, ["participants", "payee", "asset", "challengePeriod", "nonce"]);
-  return {
-    participants: addressPair(obj, "participants", path),
-    payee: addressField(obj, "payee", path),
-    asset: addressField(obj, "asset", path),
-    challengePeriod: uint64(obj, "challengePeriod", path),
-    nonce: uint64(obj, "nonce", path),
-  };
+  return decodeWith(schema.openTerms, input, malformedAt(path));
 }
 
 export function encodeOpenTerms(terms: OpenTerms): Record<string, unknown> {
@@ -143,31 +116,22 @@ export function encodeOpenTerms(terms: OpenTerms): Record<string, unknown> {
 }
 
 export function decodeOpenReply(input: unknown): OpenReply {
-  const obj = strictObject(input, "reply", ["payee", "channelId"]);
-  return { payee: addressField(obj, "payee", "reply"), channelId: bytes32Field(obj, "channelId", "reply").toLowerCase() as Hex };
+  return decodeWith(schema.openReply, input, malformedAt("reply"));
 }
 
+/**
+ * The bodies of the peer's requests, each decoded once: a channel message is frozen and marked
+ * decoded, so the channel takes it as it is (channel/messages.ts `decodeTrustedMessage`).
+ */
 export const peerValidators: Validators<PeerMessages> = {
-  open(body) {
-    const obj = strictObject(body, "body", ["params"]);
-    return { params: decodeOpenTerms(obj.params, "body.params") };
-  },
+  open: (body) => decodeWith(schema.peerBodies.open, body, malformedAt("body")),
   channel(body) {
-    const obj = strictObject(body, "body", ["channelId", "message"]);
-    return { channelId: bytes32Field(obj, "channelId", "body"), message: decodeMessage(obj.message) };
+    const { channelId, message } = decodeWith(schema.peerBodies.channel, body, malformedAt("body"));
+    return { channelId, message: decodeTrustedMessage(message) };
   },
-  refresh(body) {
-    const obj = strictObject(body, "body", ["channelId"]);
-    return { channelId: bytes32Field(obj, "channelId", "body") };
-  },
-  withdrawals(body) {
-    const obj = strictObject(body, "body", ["channelId"]);
-    return { channelId: bytes32Field(obj, "channelId", "body") };
-  },
-  sync(body) {
-    const obj = strictObject(body, "body", ["channelId", "version"]);
-    return { channelId: bytes32Field(obj, "channelId", "body"), version: uint64(obj, "version", "body") };
-  },
+  refresh: (body) => decodeWith(schema.peerBodies.refresh, body, malformedAt("body")),
+  withdrawals: (body) => decodeWith(schema.peerBodies.withdrawals, body, malformedAt("body")),
+  sync: (body) => decodeWith(schema.peerBodies.sync, body, malformedAt("body")),
 };
 
 export function encodeSyncReply(reply: SyncReply): { items: { signed: JsonSignedState; payments: JsonPayment[] }[]; more: boolean } {
@@ -181,24 +145,7 @@ export function encodeSyncReply(reply: SyncReply): { items: { signed: JsonSigned
 }
 
 export function decodeSyncReply(input: unknown): SyncReply {
-  const obj = strictObject(input, "reply", ["items", "more"]);
-  if (!Array.isArray(obj.items)) throw new MalformedMessageError("reply.items", "must be an array");
-  if (obj.items.length > SYNC_PAGE) throw new MalformedMessageError("reply.items", `more than ${SYNC_PAGE}`);
-  if (typeof obj.more !== "boolean") throw new MalformedMessageError("reply.more", "must be a boolean");
-  return {
-    items: obj.items.map((raw, i) => {
-      const item = strictObject(raw, `reply.items[${i}]`, ["signed", "payments"]);
-      const payments = item.payments;
-      if (!Array.isArray(payments) || payments.length > MAX_PAYMENTS_PER_STATE) {
-        throw new MalformedMessageError(`reply.items[${i}].payments`, `must be an array of at most ${MAX_PAYMENTS_PER_STATE}`);
-      }
-      return {
-        signed: decodeSignedState(item.signed, `reply.items[${i}].signed`),
-        payments: payments.map((p, j) => decodePayment(p, `reply.items[${i}].payments[${j}]`)),
-      };
-    }),
-    more: obj.more,
-  };
+  return decodeWith(schema.syncReply, input, malformedAt("reply"));
 }
 
 export function encodeWithdrawalsReply(items: readonly SignedWithdrawal[]): { items: JsonSignedWithdrawal[] } {
@@ -206,9 +153,5 @@ export function encodeWithdrawalsReply(items: readonly SignedWithdrawal[]): { it
 }
 
 export function decodeWithdrawalsReply(input: unknown): SignedWithdrawal[] {
-  const obj = strictObject(input, "reply", ["items"]);
-  if (!Array.isArray(obj.items) || obj.items.length > MAX_LIVE_WITHDRAWALS) {
-    throw new MalformedMessageError("reply.items", `must be an array of at most ${MAX_LIVE_WITHDRAWALS}`);
-  }
-  return obj.items.map((raw, i) => decodeSignedWithdrawal(raw, `reply.items[${i}]`));
+  return decodeWith(schema.withdrawalsReply, input, malformedAt("reply")).items;
 }

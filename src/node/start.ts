@@ -4,9 +4,12 @@
  */
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
 import path from "node:path";
-import { JsonRpcProvider, Wallet, isAddress } from "ethers";
-import { InvalidArgumentError, SluiceError } from "../errors";
-import type { Address, Hex } from "../types";
+import { JsonRpcProvider, Wallet } from "ethers";
+import { SluiceError } from "../errors";
+import { NODE_SETTINGS, nodeSettings, type NodeSettings } from "../schema/config";
+import { decodeWith } from "../schema/decode";
+import { checkBytes32 } from "../schema/primitives";
+import type { Hex } from "../types";
 import { startLocalApi } from "./api";
 import { SluiceNode, type NodeOptions } from "./node";
 
@@ -34,22 +37,9 @@ export class NodeConfigError extends SluiceError {
   override readonly name: string = "NodeConfigError";
 }
 
-interface ConfigFile {
-  listen?: string;
-  apiPort?: number;
-  rpc?: string;
-  adjudicator?: string;
-  keystore?: string;
-  pollMs?: number;
-  challengePeriod?: number | string;
-  payee?: string;
-  withdrawalWindow?: number | string;
-}
-
-const CONFIG_KEYS = ["listen", "apiPort", "rpc", "adjudicator", "keystore", "pollMs", "challengePeriod", "payee", "withdrawalWindow"];
 export const DEFAULT_RPC = "http://127.0.0.1:8545";
 
-function readConfig(file: string | undefined): ConfigFile {
+function readConfig(file: string | undefined): NodeSettings {
   if (!file) return {};
   let parsed: unknown;
   try {
@@ -57,17 +47,11 @@ function readConfig(file: string | undefined): ConfigFile {
   } catch (cause) {
     throw new NodeConfigError(`cannot read the config file ${file}: ${(cause as Error).message}`, { cause });
   }
-  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw new NodeConfigError(`${file}: expected a JSON object`);
-  for (const key of Object.keys(parsed)) {
-    if (!CONFIG_KEYS.includes(key)) throw new NodeConfigError(`${file}: unknown setting "${key}" (known: ${CONFIG_KEYS.join(", ")})`);
-  }
-  return parsed as ConfigFile;
-}
-
-function parseListen(text: string): { host: string; port: number } {
-  const match = /^([^:]+):([0-9]{1,5})$/.exec(text);
-  if (!match || Number(match[2]) > 65535) throw new NodeConfigError(`listen "${text}": give host:port`);
-  return { host: match[1]!, port: Number(match[2]) };
+  return decodeWith(nodeSettings, parsed, (key, problem) => {
+    if (key === "") return new NodeConfigError(`${file}: ${problem.replace(/^expected an object/, "expected a JSON object")}`);
+    const known = problem === "unknown field" ? ` (known: ${NODE_SETTINGS.join(", ")})` : "";
+    return new NodeConfigError(`${file}: "${key}": ${problem}${known}`);
+  });
 }
 
 /** The node's key: an encrypted JSON keystore (ethers), or for development only SLUICE_DEV_KEY. */
@@ -89,7 +73,7 @@ async function loadKey(keystore: string | undefined, log: (line: string) => void
   }
   const dev = process.env.SLUICE_DEV_KEY;
   if (dev) {
-    if (!/^0x[0-9a-fA-F]{64}$/.test(dev)) throw new NodeConfigError("SLUICE_DEV_KEY must be a 0x-prefixed 32-byte hex private key");
+    if (!checkBytes32(dev).ok) throw new NodeConfigError("SLUICE_DEV_KEY must be a 0x-prefixed 32-byte hex private key");
     log("warning: using the development key from SLUICE_DEV_KEY; use --keystore for real funds");
     return dev as Hex;
   }
@@ -126,33 +110,24 @@ function isAlive(pid: number): boolean {
   }
 }
 
+/** The settings given as options (the flags of `sluice node start`), checked by the config file's schema. */
+function decodeOptions(options: NodeStartOptions): NodeSettings {
+  const given = { apiPort: options.apiPort, rpc: options.rpc, adjudicator: options.adjudicator, keystore: options.keystore, payee: options.payee };
+  const defined = Object.fromEntries(Object.entries(given).filter(([, value]) => value !== undefined));
+  return decodeWith(nodeSettings, defined, (key, problem) => new NodeConfigError(`${key} ${JSON.stringify((given as Record<string, unknown>)[key])}: ${problem}`));
+}
+
 export async function startNode(options: NodeStartOptions): Promise<{ close(): Promise<void> }> {
   const file = readConfig(options.config);
-  const adjudicator = options.adjudicator ?? file.adjudicator;
-  if (!adjudicator || !isAddress(adjudicator)) {
+  const settings: NodeSettings = { ...file, ...decodeOptions(options), ...(options.listen === undefined ? {} : { listen: options.listen }) };
+  const { adjudicator, listen, payee, challengePeriod, withdrawalWindow } = settings;
+  if (adjudicator === undefined) {
     throw new NodeConfigError("give the adjudicator's address: --adjudicator 0x… (or \"adjudicator\" in the config file)");
   }
-  const listen = options.listen ?? (file.listen ? parseListen(file.listen) : undefined);
-  const rpc = options.rpc ?? file.rpc ?? DEFAULT_RPC;
-  const seconds = (value: number | string | undefined, key: string): bigint | undefined => {
-    if (value === undefined) return undefined;
-    try {
-      const n = BigInt(value);
-      if (n > 0n) return n;
-    } catch (cause) {
-      throw new InvalidArgumentError(`${key} ${String(value)} is not a whole number of seconds`, { cause });
-    }
-    throw new InvalidArgumentError(`${key} ${String(value)} must be a positive number of seconds`);
-  };
-  const challengePeriod = seconds(file.challengePeriod, "challengePeriod");
-  const withdrawalWindow = seconds(file.withdrawalWindow, "withdrawalWindow");
-  const payee = options.payee ?? file.payee;
-  if (payee !== undefined && (!isAddress(payee) || BigInt(payee) === 0n)) {
-    throw new NodeConfigError(`payee ${JSON.stringify(payee)}: give a non-zero address (0x and 40 hex digits)`);
-  }
+  const rpc = settings.rpc ?? DEFAULT_RPC;
   mkdirSync(options.datadir, { recursive: true, mode: 0o700 });
   if (!existsSync(options.datadir)) throw new NodeConfigError(`cannot create ${options.datadir}`);
-  const privateKey = await loadKey(options.keystore ?? file.keystore, options.log);
+  const privateKey = await loadKey(settings.keystore, options.log);
   const unlock = lockDatadir(options.datadir);
   try {
     const provider = new JsonRpcProvider(rpc, undefined, { cacheTimeout: -1 });
@@ -165,18 +140,18 @@ export async function startNode(options: NodeStartOptions): Promise<{ close(): P
     const node = new SluiceNode({
       privateKey,
       provider,
-      adjudicator: adjudicator as Address,
+      adjudicator,
       storePath: path.join(options.datadir, "store.sqlite"),
       listen,
-      pollMs: file.pollMs,
+      pollMs: settings.pollMs,
       challengePeriod,
-      ...(payee === undefined ? {} : { payee: payee.toLowerCase() as Address }),
+      ...(payee === undefined ? {} : { payee }),
       ...(withdrawalWindow === undefined ? {} : { withdrawalWindow }),
       ...testHooks(),
       onError: (error, what) => options.log(`${what}: ${(error as Error).message ?? String(error)}`),
     });
     await node.start();
-    const api = await startLocalApi({ api: node, datadir: options.datadir, port: options.apiPort ?? file.apiPort ?? 0 });
+    const api = await startLocalApi({ api: node, datadir: options.datadir, port: settings.apiPort ?? 0 });
     options.log(`sluice node ${node.address}: peers at ${node.peerUrl}, API at ${api.url}, chain ${rpc}`);
     return {
       async close() {

@@ -24,10 +24,7 @@ import { ChainResponseError, ContractRevertError, AdjudicatorRevertError } from 
 import { codeOf, InvalidAmountError, InvalidArgumentError, SluiceError, ValueOutOfRangeError } from "../../errors";
 import { StoreError, UnknownChannelError } from "../store/errors";
 import { BackpressureError, ConnectFailedError, ConnectionClosedError, RequestTimeoutError, TransportError } from "../transport/errors";
-import { screamingCase } from "./errors";
 import { toJson, WireFormatError, type ErrorBody, type Json } from "./wire";
-
-export { screamingCase };
 
 /** Keys of an error that never go into `details`. */
 const HIDDEN = new Set(["name", "message", "stack", "cause", "receipt", "data", "code"]);

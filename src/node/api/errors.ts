@@ -7,19 +7,6 @@ import { SluiceError } from "../../errors";
 import type { Json } from "./wire";
 
 /**
- * `StateStale` / `InsufficientFundsError` → `STATE_STALE` / `INSUFFICIENT_FUNDS`. Not how codes
- * are made any more (each class declares its own, `codeOf` in src/errors.ts): kept for callers
- * that still derive a code from a name.
- */
-export function screamingCase(name: string): string {
-  return name
-    .replace(/Error$/, "")
-    .replace(/([a-z0-9])([A-Z])/g, "$1_$2")
-    .replace(/([A-Z]+)([A-Z][a-z])/g, "$1_$2")
-    .toUpperCase();
-}
-
-/**
  * An error reply of the local API (or a failure to reach it): `code` is the reply's code (see
  * docs/api.md); the class's own code, API_ERROR, only names the class.
  */

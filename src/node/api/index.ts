@@ -1,7 +1,7 @@
 export type * from "./types";
 export { ApiClient, type ApiClientOptions } from "./client";
 export { ApiError, ApiUnreachableError } from "./errors";
-export { mapError, screamingCase, type MappedError } from "./codes";
+export { mapError, type MappedError } from "./codes";
 export { isLoopbackHost, startApiServer, startLocalApi, type ApiServer, type ApiServerOptions, type LocalApiOptions } from "./server";
 export {
   API_INFO_FILE,

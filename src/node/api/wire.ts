@@ -1,6 +1,7 @@
 /**
  * The JSON wire format of the local API: how `NodeApi` arguments and results travel over HTTP,
- * shared by the server (`server.ts`) and the client (`client.ts`, used by the CLI).
+ * shared by the server (`server.ts`) and the client (`client.ts`, used by the CLI). The schemas are
+ * src/schema/api.ts; this file runs them both ways and lists the methods.
  *
  * - bigints travel as decimal strings ("115792089237316195423570985008687907853269984665640564039457584007913129639935"),
  *   never as JSON numbers; small counts (`decimals`, `me`, `limit`, ...) are JSON integers;
@@ -8,26 +9,20 @@
  * - objects are strict: an unknown key, a missing key or a wrong type is a `WireFormatError` that
  *   names the field (`amount`, `participants[1]`, `payment.seq`).
  */
+import { z } from "zod";
 import { MalformedMessageError } from "../../errors";
+import * as schema from "../../schema/api";
+import { decodeWith } from "../../schema/decode";
 import type { Address, Hex } from "../../types";
-import type {
-  AssetInfo,
-  ChannelStatusName,
-  ChannelView,
-  NodeApi,
-  NodeInfo,
-  OpenChannelRequest,
-  PaymentView,
-  ProofView,
-  TxView,
-  WithdrawalView,
-  CashOutView,
-} from "./types";
+import type { AssetInfo, CashOutView, ChannelView, NodeApi, NodeInfo, OpenChannelRequest, PaymentView, ProofView, TxView } from "./types";
+
+export { CHANNEL_STATUSES, MAX_PAYMENTS_LIMIT } from "../../schema/api";
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
 /** A value on the wire is not what the API expects; `field` names it ("" for the whole body). */
 export class WireFormatError extends MalformedMessageError {
+  static override readonly code: string = "BAD_REQUEST";
   override readonly name: string = "WireFormatError";
 
   constructor(
@@ -39,305 +34,38 @@ export class WireFormatError extends MalformedMessageError {
   }
 }
 
-// ---------------------------------------------------------------- value codecs
-
+/** A schema run both ways: `decode` checks JSON into the typed value, `encode` makes its JSON. */
 export interface Codec<T> {
   encode(value: T): Json;
   decode(value: unknown, field: string): T;
-  /** The key may be absent (the value is then `undefined`). */
-  readonly optional?: boolean;
 }
 
-export const MAX_UINT256 = (1n << 256n) - 1n;
-export const MAX_UINT64 = (1n << 64n) - 1n;
-
-const UINT = /^(0|[1-9][0-9]*)$/;
-const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
-const BYTES32 = /^0x[0-9a-fA-F]{64}$/;
-
-/** What a JSON value is, for error messages. */
-function describe(value: unknown): string {
-  if (value === null) return "null";
-  if (value === undefined) return "nothing";
-  if (Array.isArray(value)) return "an array";
-  if (typeof value === "string") return value.length > 40 ? "a string" : `the string ${JSON.stringify(value)}`;
-  if (typeof value === "number") return `the number ${value}`;
-  return `a ${typeof value}`;
-}
-
-function string(value: unknown, field: string, maxLength: number): string {
-  if (typeof value !== "string") throw new WireFormatError(field, `expected a string, got ${describe(value)}`);
-  if (value.length > maxLength) throw new WireFormatError(field, `longer than ${maxLength} characters`);
-  return value;
-}
-
-/** An unsigned integer up to `max`, as a decimal string. */
-export function uint(max: bigint, bits: number): Codec<bigint> {
-  const maxDigits = max.toString().length;
+/** `schema` as a `Codec`: decode failures are `WireFormatError`s naming the field under `field`. */
+export function codec<T>(schema: z.ZodType<T, unknown>): Codec<T> {
   return {
-    encode: (value) => value.toString(),
-    decode(value, field) {
-      if (typeof value === "number") {
-        throw new WireFormatError(field, `expected a uint${bits} as a decimal string, got a JSON number (amounts travel as strings)`);
-      }
-      const text = string(value, field, maxDigits);
-      if (!UINT.test(text)) throw new WireFormatError(field, `expected a uint${bits} as a decimal string, got ${describe(value)}`);
-      const n = BigInt(text);
-      if (n > max) throw new WireFormatError(field, `out of range: more than 2^${bits} - 1`);
-      return n;
-    },
+    encode: (value) => withoutUndefined(z.encode(schema, value)),
+    decode: (value, field) =>
+      decodeWith(schema, value, (path, problem) => new WireFormatError(field && path ? `${field}.${path}` : field || path, problem)),
   };
 }
 
-export const uint256 = uint(MAX_UINT256, 256);
-export const uint64 = uint(MAX_UINT64, 64);
-
-/** A JSON integer in [min, max] (counts, indices, decimals). */
-export function int<T extends number = number>(min: number, max: number): Codec<T> {
-  return {
-    encode: (value) => value,
-    decode(value, field) {
-      if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
-        throw new WireFormatError(field, `expected an integer from ${min} to ${max}, got ${describe(value)}`);
-      }
-      return value as T;
-    },
-  };
+/** The JSON form as `JSON.stringify` would write it: keys whose value is undefined (absent optionals) left out. */
+function withoutUndefined(value: unknown): Json {
+  if (Array.isArray(value)) return value.map(withoutUndefined);
+  if (typeof value !== "object" || value === null) return value as Json;
+  const out: { [key: string]: Json } = {};
+  for (const [key, v] of Object.entries(value)) if (v !== undefined) out[key] = withoutUndefined(v);
+  return out;
 }
 
-export const address: Codec<Address> = {
-  encode: (value) => value,
-  decode(value, field) {
-    const text = string(value, field, 42);
-    if (!ADDRESS.test(text)) throw new WireFormatError(field, "expected a 20-byte address as 0x-prefixed hex");
-    return text.toLowerCase() as Address;
-  },
-};
-
-export const bytes32: Codec<Hex> = {
-  encode: (value) => value,
-  decode(value, field) {
-    const text = string(value, field, 66);
-    if (!BYTES32.test(text)) throw new WireFormatError(field, "expected 32 bytes as 0x-prefixed hex (64 hex digits)");
-    return text.toLowerCase() as Hex;
-  },
-};
-
-export function text(maxLength: number): Codec<string> {
-  return { encode: (value) => value, decode: (value, field) => string(value, field, maxLength) };
-}
-
-/** A `ws://` or `wss://` URL. */
-export const wsUrl: Codec<string> = {
-  encode: (value) => value,
-  decode(value, field) {
-    const s = string(value, field, 2048);
-    let url: URL;
-    try {
-      url = new URL(s);
-    } catch {
-      throw new WireFormatError(field, `expected a ws:// or wss:// URL, got ${describe(value)}`);
-    }
-    if (url.protocol !== "ws:" && url.protocol !== "wss:") {
-      throw new WireFormatError(field, `expected a ws:// or wss:// URL, got ${url.protocol}//`);
-    }
-    return s;
-  },
-};
-
-export const boolean: Codec<boolean> = {
-  encode: (value) => value,
-  decode(value, field) {
-    if (typeof value !== "boolean") throw new WireFormatError(field, `expected true or false, got ${describe(value)}`);
-    return value;
-  },
-};
-
-export function oneOf<T extends string>(values: readonly T[]): Codec<T> {
-  return {
-    encode: (value) => value,
-    decode(value, field) {
-      if (typeof value !== "string" || !(values as readonly string[]).includes(value)) {
-        throw new WireFormatError(field, `expected one of ${values.join(", ")}, got ${describe(value)}`);
-      }
-      return value as T;
-    },
-  };
-}
-
-export function optional<T>(codec: Codec<T>): Codec<T | undefined> {
-  return {
-    optional: true,
-    encode: (value) => (value === undefined ? null : codec.encode(value)),
-    decode: (value, field) => (value === undefined ? undefined : codec.decode(value, field)),
-  };
-}
-
-export function array<T>(item: Codec<T>, maxLength: number): Codec<T[]> {
-  return {
-    encode: (values) => values.map((v) => item.encode(v)),
-    decode(value, field) {
-      if (!Array.isArray(value)) throw new WireFormatError(field, `expected an array, got ${describe(value)}`);
-      if (value.length > maxLength) throw new WireFormatError(field, `more than ${maxLength} items`);
-      return value.map((v, i) => item.decode(v, `${field}[${i}]`));
-    },
-  };
-}
-
-export function pair<T>(item: Codec<T>): Codec<[T, T]> {
-  return {
-    encode: (values) => [item.encode(values[0]), item.encode(values[1])],
-    decode(value, field) {
-      if (!Array.isArray(value) || value.length !== 2) {
-        throw new WireFormatError(field, `expected an array of 2 items, got ${describe(value)}`);
-      }
-      return [item.decode(value[0], `${field}[0]`), item.decode(value[1], `${field}[1]`)];
-    },
-  };
-}
-
-type Fields<T> = { [K in keyof Required<T>]: Codec<T[K]> };
-
-/** A plain object with exactly these keys (optional ones may be absent; unknown keys are rejected). */
-export function object<T extends object>(fields: Fields<T>): Codec<T> {
-  const keys = Object.keys(fields) as (keyof T & string)[];
-  return {
-    encode(value) {
-      const out: { [key: string]: Json } = {};
-      for (const key of keys) {
-        const v = value[key];
-        if (v !== undefined) out[key] = fields[key].encode(v);
-      }
-      return out;
-    },
-    decode(value, field) {
-      if (typeof value !== "object" || value === null || Array.isArray(value)) {
-        throw new WireFormatError(field, `expected an object, got ${describe(value)}`);
-      }
-      const record = value as Record<string, unknown>;
-      for (const key of Object.keys(record)) {
-        if (!Object.prototype.hasOwnProperty.call(fields, key)) {
-          throw new WireFormatError(join(field, key), "unknown field");
-        }
-      }
-      const out: Partial<T> = {};
-      for (const key of keys) {
-        const codec = fields[key];
-        const v = record[key];
-        if (v === undefined || (v === null && codec.optional)) {
-          if (!codec.optional) throw new WireFormatError(join(field, key), "missing");
-          continue;
-        }
-        out[key] = codec.decode(v, join(field, key));
-      }
-      return out as T;
-    },
-  };
-}
-
-function join(field: string, key: string): string {
-  return field ? `${field}.${key}` : key;
-}
-
-// ---------------------------------------------------------------- NodeApi values
-
-const participant = int<0 | 1>(0, 1);
-const count = int(0, Number.MAX_SAFE_INTEGER);
-
-export const CHANNEL_STATUSES: readonly ChannelStatusName[] = ["opening", "open", "closing", "disputed", "closed", "settled"];
-
-export const nodeInfo = object<NodeInfo>({
-  address,
-  chainId: uint256,
-  adjudicator: address,
-  peerUrl: text(2048),
-  blockNumber: uint64,
-  channels: count,
-});
-
-export const assetInfo = object<AssetInfo>({
-  asset: address,
-  symbol: text(64),
-  decimals: int(0, 255),
-});
-
-export const openChannelRequest = object<OpenChannelRequest>({
-  peer: address,
-  peerUrl: wsUrl,
-  asset: address,
-  deposit: uint256,
-  challengePeriod: optional(uint64),
-  payee: optional(address),
-});
-
-export const withdrawalView = object<WithdrawalView>({
-  participant: int<0 | 1>(0, 1),
-  total: uint256,
-  amount: uint256,
-  expiry: uint64,
-  status: oneOf(["proposed", "signed"] as const),
-});
-
-export const channelView = object<ChannelView>({
-  channelId: bytes32,
-  participants: pair(address),
-  payees: pair(address),
-  asset: address,
-  challengePeriod: uint64,
-  nonce: uint64,
-  me: participant,
-  status: oneOf(CHANNEL_STATUSES),
-  deposits: pair(uint256),
-  withdrawn: pair(uint256),
-  withdrawals: array(withdrawalView, 64),
-  version: uint64,
-  transferred: pair(uint256),
-  balances: pair(uint256),
-  payments: uint64,
-  deadline: optional(uint64),
-});
-
-export const paymentView = object<PaymentView>({
-  channelId: bytes32,
-  seq: uint64,
-  payer: participant,
-  amount: uint256,
-  ref: bytes32,
-  version: uint64,
-});
-
-export const txView = object<TxView>({
-  channelId: optional(bytes32),
-  hash: bytes32,
-  blockNumber: uint64,
-  gasUsed: uint256,
-});
-
-export const cashOutView = object<CashOutView>({
-  channelId: bytes32,
-  participant: int<0 | 1>(0, 1),
-  payee: address,
-  amount: uint256,
-  total: uint256,
-  expiry: uint64,
-  status: oneOf(["executed", "signed"] as const),
-  paid: optional(uint256),
-  tx: optional(txView),
-  reason: optional(text(4096)),
-});
-
-/** A Merkle proof has at most 64 siblings (a log of up to 2^64 payments). */
-export const proofView = object<ProofView>({
-  payment: paymentView,
-  leaf: bytes32,
-  proof: array(bytes32, 64),
-  root: bytes32,
-  stateVersion: uint64,
-  verifiedOnChain: boolean,
-});
-
-/** The largest page of payments one request returns. */
-export const MAX_PAYMENTS_LIMIT = 10_000;
+export const nodeInfo: Codec<NodeInfo> = codec(schema.nodeInfo);
+export const assetInfo: Codec<AssetInfo> = codec(schema.assetInfo);
+export const openChannelRequest: Codec<OpenChannelRequest> = codec(schema.openChannelRequest);
+export const channelView: Codec<ChannelView> = codec(schema.channelView);
+export const paymentView: Codec<PaymentView> = codec(schema.paymentView);
+export const txView: Codec<TxView> = codec(schema.txView);
+export const cashOutView: Codec<CashOutView> = codec(schema.cashOutView);
+export const proofView: Codec<ProofView> = codec(schema.proofView);
 
 // ---------------------------------------------------------------- methods
 
@@ -355,25 +83,26 @@ export interface Method<A extends unknown[], R> {
 
 function method<B extends object, A extends unknown[], R>(
   name: string,
-  body: Codec<B>,
+  body: z.ZodType<B, unknown>,
   toArgs: (body: B) => A,
   fromArgs: (...args: A) => B,
   result: Codec<R>,
   call: (api: NodeApi, args: A) => Promise<R>,
 ): Method<A, R> {
+  const bodyCodec = codec(body);
   return {
     name,
-    encodeArgs: (...args) => body.encode(fromArgs(...args)),
-    decodeArgs: (raw) => toArgs(body.decode(raw, "")),
+    encodeArgs: (...args) => bodyCodec.encode(fromArgs(...args)),
+    decodeArgs: (raw) => toArgs(bodyCodec.decode(raw, "")),
     result,
     call,
   };
 }
 
-type Empty = Record<never, never>;
-const empty = object<Empty>({});
-const byChannel = object<{ channelId: Hex }>({ channelId: bytes32 });
-const byAsset = object<{ asset: Address }>({ asset: address });
+const empty = schema.empty as z.ZodType<Record<never, never>, unknown>;
+const byChannel = schema.byChannel as z.ZodType<{ channelId: Hex }, unknown>;
+const byAsset = schema.byAsset as z.ZodType<{ asset: Address }, unknown>;
+const channelAmount = schema.channelAmount as z.ZodType<{ channelId: Hex; amount: bigint }, unknown>;
 
 /** Every method of the API; `POST /v1/<name>` (see server.ts). */
 export const METHODS = {
@@ -388,7 +117,7 @@ export const METHODS = {
   ),
   open: method(
     "open",
-    openChannelRequest,
+    schema.openChannelRequest,
     (b): [OpenChannelRequest] => [b],
     (request) => request,
     channelView,
@@ -396,7 +125,7 @@ export const METHODS = {
   ),
   deposit: method(
     "deposit",
-    object<{ channelId: Hex; amount: bigint }>({ channelId: bytes32, amount: uint256 }),
+    channelAmount,
     (b): [Hex, bigint] => [b.channelId, b.amount],
     (channelId, amount) => ({ channelId, amount }),
     channelView,
@@ -404,13 +133,13 @@ export const METHODS = {
   ),
   pay: method(
     "pay",
-    object<{ channelId: Hex; amount: bigint; ref: Hex }>({ channelId: bytes32, amount: uint256, ref: bytes32 }),
+    schema.payBody as z.ZodType<{ channelId: Hex; amount: bigint; ref: Hex }, unknown>,
     (b): [Hex, bigint, Hex] => [b.channelId, b.amount, b.ref],
     (channelId, amount, ref) => ({ channelId, amount, ref }),
     paymentView,
     (api, [channelId, amount, ref]) => api.pay(channelId, amount, ref),
   ),
-  channels: method("channels", empty, (): [] => [], () => ({}), array(channelView, Number.MAX_SAFE_INTEGER), (api) =>
+  channels: method("channels", empty, (): [] => [], () => ({}), codec(z.array(schema.channelView)), (api) =>
     api.channels(),
   ),
   channel: method(
@@ -423,14 +152,10 @@ export const METHODS = {
   ),
   payments: method(
     "payments",
-    object<{ channelId: Hex; fromSeq?: bigint; limit?: number }>({
-      channelId: bytes32,
-      fromSeq: optional(uint64),
-      limit: optional(int(1, MAX_PAYMENTS_LIMIT)),
-    }),
+    schema.paymentsBody as z.ZodType<{ channelId: Hex; fromSeq?: bigint; limit?: number }, unknown>,
     (b): [Hex, { fromSeq?: bigint; limit?: number }] => [b.channelId, pick({ fromSeq: b.fromSeq, limit: b.limit })],
     (channelId, query) => ({ channelId, fromSeq: query.fromSeq, limit: query.limit }),
-    array(paymentView, MAX_PAYMENTS_LIMIT),
+    codec(z.array(schema.paymentView).max(schema.MAX_PAYMENTS_LIMIT)),
     (api, [channelId, query]) => api.payments(channelId, query),
   ),
   close: method(
@@ -459,7 +184,7 @@ export const METHODS = {
   ),
   cashout: method(
     "cashout",
-    object<{ channelId: Hex; amount: bigint }>({ channelId: bytes32, amount: uint256 }),
+    channelAmount,
     (b): [Hex, bigint] => [b.channelId, b.amount],
     (channelId, amount) => ({ channelId, amount }),
     cashOutView,
@@ -475,7 +200,7 @@ export const METHODS = {
   ),
   prove: method(
     "prove",
-    object<{ channelId: Hex; seq: bigint }>({ channelId: bytes32, seq: uint64 }),
+    schema.proveBody as z.ZodType<{ channelId: Hex; seq: bigint }, unknown>,
     (b): [Hex, bigint] => [b.channelId, b.seq],
     (channelId, seq) => ({ channelId, seq }),
     proofView,
@@ -505,17 +230,7 @@ export interface ErrorBody {
   details?: Json;
 }
 
-const errorBody = object<ErrorBody>({
-  code: text(128),
-  message: text(4096),
-  details: {
-    optional: true,
-    encode: (value: Json | undefined) => value ?? null,
-    decode: (value: unknown) => value as Json,
-  },
-});
-
-export const errorReply = object<{ error: ErrorBody }>({ error: errorBody });
+export const errorReply: Codec<{ error: ErrorBody }> = codec(schema.errorReply as z.ZodType<{ error: ErrorBody }, unknown>);
 
 /**
  * A value for `details`: bigints as decimal strings, plain objects and arrays recursively (at most

@@ -5,53 +5,37 @@
  * primary-key index answers "latest version" and "payments from seq" directly; byte strings are
  * lower-case `0x` TEXT. Every check names the offending field.
  */
+import { checkAddress, checkBytes, checkBytes32, MAX_UINT256, MAX_UINT64, type Checked } from "../../schema/primitives";
 import type { Address, Hex } from "../../types";
 import { InvalidRecordError } from "./errors";
 
-export const UINT64_MAX = (1n << 64n) - 1n;
-export const UINT256_MAX = (1n << 256n) - 1n;
+export const UINT64_MAX = MAX_UINT64;
+export const UINT256_MAX = MAX_UINT256;
 /** Longest signature the store accepts (an ERC-1271 wallet may sign with any bytes). */
 export const MAX_SIGNATURE_BYTES = 65_536;
 
 const KEY_DIGITS = 20; // UINT64_MAX has 20 decimal digits
-const LOWER_32 = /^0x[0-9a-f]{64}$/;
-const ANY_32 = /^0x[0-9a-fA-F]{64}$/;
-const LOWER_20 = /^0x[0-9a-f]{40}$/;
-const ANY_20 = /^0x[0-9a-fA-F]{40}$/;
-const LOWER_BYTES = /^0x(?:[0-9a-f]{2})*$/;
-const ANY_BYTES = /^0x(?:[0-9a-fA-F]{2})*$/;
+
+function checked<T>(result: Checked<T>, value: unknown, field: string): T {
+  if (!result.ok) throw new InvalidRecordError(field, value, result.problem);
+  return result.value;
+}
 
 /** A bytes32 as lower-case hex. */
 export function bytes32(value: unknown, field: string): Hex {
-  if (typeof value === "string") {
-    if (LOWER_32.test(value)) return value as Hex;
-    if (ANY_32.test(value)) return value.toLowerCase() as Hex;
-  }
-  throw new InvalidRecordError(field, value, "expected 0x and 64 hex digits");
+  return checked(checkBytes32(value), value, field);
 }
 
 /** An address as lower-case hex. */
 export function address(value: unknown, field: string): Address {
-  if (typeof value === "string") {
-    if (LOWER_20.test(value)) return value as Address;
-    if (ANY_20.test(value)) return value.toLowerCase() as Address;
-  }
-  throw new InvalidRecordError(field, value, "expected 0x and 40 hex digits");
+  return checked(checkAddress(value), value, field);
 }
 
 /** A signature (any whole number of bytes) as lower-case hex; empty only if `allowEmpty`. */
 export function signature(value: unknown, field: string, allowEmpty: boolean): Hex {
-  if (typeof value !== "string" || value.length > 2 + 2 * MAX_SIGNATURE_BYTES) {
-    throw new InvalidRecordError(field, value, `expected 0x and up to ${MAX_SIGNATURE_BYTES} bytes of hex`);
-  }
-  let hex = value;
-  if (!LOWER_BYTES.test(hex)) {
-    if (!ANY_BYTES.test(hex))
-      throw new InvalidRecordError(field, value, "expected 0x and an even number of hex digits");
-    hex = hex.toLowerCase();
-  }
+  const hex = checked(checkBytes(value, MAX_SIGNATURE_BYTES), value, field);
   if (hex.length === 2 && !allowEmpty) throw new InvalidRecordError(field, value, "empty signature");
-  return hex as Hex;
+  return hex;
 }
 
 /** An unsigned integer up to `max`, as TEXT decimal. */

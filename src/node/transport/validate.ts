@@ -1,17 +1,16 @@
 /**
- * Small strict validators for untrusted JSON. Each throws `MalformedMessageError(path, problem)`,
- * so the error reply names the offending field. Message validators of the channel layer can use
- * them too.
+ * Small strict validators for untrusted JSON, for the transport's own frames (the handshake) and
+ * test fixtures; the node's messages have schemas (src/schema/peer.ts). Each throws
+ * `MalformedMessageError(path, problem)`, so the error reply names the offending field. The value
+ * checks are the schema module's, so both accept the same values in the same canonical form.
  */
 import { MalformedMessageError } from "../../errors";
+import { checkAddress, checkBytes32, checkUint, describe as describeValue, type Checked } from "../../schema/primitives";
 import type { Address, Hex } from "../../types";
 
-/** What a JSON value is, for error messages. */
+/** What a JSON value is, for error messages (the transport's frames say "a undefined" for a missing body). */
 export function describe(value: unknown): string {
-  if (value === null) return "null";
-  if (Array.isArray(value)) return "an array";
-  if (typeof value === "string") return value.length > 40 ? "a string" : `the string ${JSON.stringify(value)}`;
-  return `a ${typeof value}`;
+  return value === undefined ? "a undefined" : describeValue(value);
 }
 
 /**
@@ -35,35 +34,31 @@ export function stringField(obj: Record<string, unknown>, key: string, path: str
   return value;
 }
 
-const HEX_32 = /^0x[0-9a-fA-F]{64}$/;
-const HEX_65 = /^0x[0-9a-fA-F]{130}$/;
-const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
-const UINT = /^(0|[1-9][0-9]{0,77})$/;
-
-/** A 32-byte hex string (0x + 64 hex digits). */
-export function bytes32Field(obj: Record<string, unknown>, key: string, path: string): Hex {
-  const value = stringField(obj, key, path, 66);
-  if (!HEX_32.test(value)) throw new MalformedMessageError(`${path}.${key}`, "expected 32 bytes as 0x-prefixed hex");
-  return value as Hex;
+function checked<T>(result: Checked<T>, path: string): T {
+  if (!result.ok) throw new MalformedMessageError(path, result.problem);
+  return result.value;
 }
 
-/** A 65-byte signature r || s || v as hex. */
+const HEX_65 = /^0x[0-9a-fA-F]{130}$/;
+
+/** A 32-byte hex string (0x + 64 hex digits), lower-cased. */
+export function bytes32Field(obj: Record<string, unknown>, key: string, path: string): Hex {
+  return checked(checkBytes32(obj[key]), `${path}.${key}`);
+}
+
+/** A 65-byte signature r || s || v as hex, lower-cased. */
 export function signatureField(obj: Record<string, unknown>, key: string, path: string): Hex {
   const value = stringField(obj, key, path, 132);
   if (!HEX_65.test(value)) throw new MalformedMessageError(`${path}.${key}`, "expected a 65-byte signature as 0x-prefixed hex");
-  return value as Hex;
+  return value.toLowerCase() as Hex;
 }
 
 /** A 20-byte address as hex (any case; not checksum-validated), returned lower-cased. */
 export function addressField(obj: Record<string, unknown>, key: string, path: string): Address {
-  const value = stringField(obj, key, path, 42);
-  if (!ADDRESS.test(value)) throw new MalformedMessageError(`${path}.${key}`, "expected a 20-byte address as 0x-prefixed hex");
-  return value.toLowerCase() as Address;
+  return checked(checkAddress(obj[key]), `${path}.${key}`);
 }
 
-/** An unsigned integer sent as a decimal string (how bigints travel), at most 78 digits. */
+/** An unsigned integer (up to uint256) sent as a decimal string (how bigints travel). */
 export function uintField(obj: Record<string, unknown>, key: string, path: string): bigint {
-  const value = stringField(obj, key, path, 78);
-  if (!UINT.test(value)) throw new MalformedMessageError(`${path}.${key}`, "expected an unsigned integer as a decimal string");
-  return BigInt(value);
+  return checked(checkUint(obj[key], 256, false), `${path}.${key}`);
 }

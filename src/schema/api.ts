@@ -1,0 +1,128 @@
+/**
+ * The local HTTP API's bodies, both ways (node/api/wire.ts runs them): bigints as decimal strings,
+ * addresses and byte strings as 0x-prefixed hex (lower-cased on decode), small counts as JSON
+ * integers; objects are strict (an unknown key is refused).
+ */
+import { z } from "zod";
+import type { AssetInfo, CashOutView, ChannelStatusName, ChannelView, NodeInfo, OpenChannelRequest, PaymentView, ProofView, TxView, WithdrawalView } from "../node/api/types";
+import type { Address, Hex } from "../types";
+import { addressJson, boolean, bytes32Json, int, list, optionalJson, pair, participant, text, uint256Json, uint64Json, wsUrl } from "./primitives";
+
+/** A schema whose decoded type is `T` (and whose JSON form is anything). */
+type Schema<T> = z.ZodType<T, unknown>;
+
+const count = int(0, Number.MAX_SAFE_INTEGER);
+const oneOf = <T extends string>(values: readonly [T, ...T[]]) => z.enum(values);
+
+export const CHANNEL_STATUSES: readonly ChannelStatusName[] = ["opening", "open", "closing", "disputed", "closed", "settled"];
+/** The largest page of payments one request returns. */
+export const MAX_PAYMENTS_LIMIT = 10_000;
+
+export const nodeInfo: Schema<NodeInfo> = z.strictObject({
+  address: addressJson,
+  chainId: uint256Json,
+  adjudicator: addressJson,
+  peerUrl: text(2048),
+  blockNumber: uint64Json,
+  channels: count,
+});
+
+export const assetInfo: Schema<AssetInfo> = z.strictObject({ asset: addressJson, symbol: text(64), decimals: int(0, 255) });
+
+export const openChannelRequest: Schema<OpenChannelRequest> = z.strictObject({
+  peer: addressJson,
+  peerUrl: wsUrl,
+  asset: addressJson,
+  deposit: uint256Json,
+  challengePeriod: optionalJson(uint64Json),
+  payee: optionalJson(addressJson),
+});
+
+export const withdrawalView: Schema<WithdrawalView> = z.strictObject({
+  participant,
+  total: uint256Json,
+  amount: uint256Json,
+  expiry: uint64Json,
+  status: oneOf(["proposed", "signed"]),
+});
+
+export const channelView: Schema<ChannelView> = z.strictObject({
+  channelId: bytes32Json,
+  participants: pair(addressJson),
+  payees: pair(addressJson),
+  asset: addressJson,
+  challengePeriod: uint64Json,
+  nonce: uint64Json,
+  me: participant,
+  status: oneOf(CHANNEL_STATUSES as [ChannelStatusName, ...ChannelStatusName[]]),
+  deposits: pair(uint256Json),
+  withdrawn: pair(uint256Json),
+  withdrawals: list(withdrawalView, 64),
+  version: uint64Json,
+  transferred: pair(uint256Json),
+  balances: pair(uint256Json),
+  payments: uint64Json,
+  deadline: optionalJson(uint64Json),
+});
+
+export const paymentView: Schema<PaymentView> = z.strictObject({
+  channelId: bytes32Json,
+  seq: uint64Json,
+  payer: participant,
+  amount: uint256Json,
+  ref: bytes32Json,
+  version: uint64Json,
+});
+
+export const txView: Schema<TxView> = z.strictObject({
+  channelId: optionalJson(bytes32Json),
+  hash: bytes32Json,
+  blockNumber: uint64Json,
+  gasUsed: uint256Json,
+});
+
+export const cashOutView: Schema<CashOutView> = z.strictObject({
+  channelId: bytes32Json,
+  participant,
+  payee: addressJson,
+  amount: uint256Json,
+  total: uint256Json,
+  expiry: uint64Json,
+  status: oneOf(["executed", "signed"]),
+  paid: optionalJson(uint256Json),
+  tx: optionalJson(txView),
+  reason: optionalJson(text(4096)),
+});
+
+/** A Merkle proof has at most 64 siblings (a log of up to 2^64 payments). */
+export const proofView: Schema<ProofView> = z.strictObject({
+  payment: paymentView,
+  leaf: bytes32Json,
+  proof: list(bytes32Json, 64),
+  root: bytes32Json,
+  stateVersion: uint64Json,
+  verifiedOnChain: boolean,
+});
+
+// ---------------------------------------------------------------- request bodies
+
+export const empty = z.strictObject({});
+export const byChannel = z.strictObject({ channelId: bytes32Json });
+export const byAsset = z.strictObject({ asset: addressJson });
+export const channelAmount = z.strictObject({ channelId: bytes32Json, amount: uint256Json });
+export const payBody = z.strictObject({ channelId: bytes32Json, amount: uint256Json, ref: bytes32Json });
+export const paymentsBody = z.strictObject({
+  channelId: bytes32Json,
+  fromSeq: optionalJson(uint64Json),
+  limit: optionalJson(int(1, MAX_PAYMENTS_LIMIT)),
+});
+export const proveBody = z.strictObject({ channelId: bytes32Json, seq: uint64Json });
+
+// ---------------------------------------------------------------- errors
+
+/** The body of every error reply: `{ "error": { "code", "message", "details"? } }`. */
+export const errorReply = z.strictObject({
+  error: z.strictObject({ code: text(128), message: text(4096), details: z.json().optional() }),
+});
+
+export type { Address, Hex };

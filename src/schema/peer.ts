@@ -1,0 +1,100 @@
+/**
+ * What a peer may send: the channel messages (channel/messages.ts types them) and the bodies of
+ * the node protocol's requests and replies (node/protocol.ts). Channel messages accept their JSON
+ * form or the typed form (bigints), checked alike; unknown keys of a message are dropped, unknown
+ * keys of a protocol body are refused.
+ */
+import { z } from "zod";
+import type { Payment, SignedState, SignedWithdrawal, State, Withdrawal } from "../types";
+import { address, boolean, bytes, bytes32, list, pair, participant, uint256, uint64 } from "./primitives";
+
+/** Most payments one state may add: keeps a proposal well inside a transport frame (about 250 bytes each). */
+export const MAX_PAYMENTS_PER_STATE = 128;
+/** Longest signature accepted from a peer (a contract wallet's may exceed 65 bytes). */
+export const MAX_SIGNATURE_BYTES = 4096;
+/** States a sync reply carries at most (each adds up to MAX_PAYMENTS_PER_STATE payments); a node further behind asks again. */
+export const SYNC_PAGE = 64;
+/** Live withdrawals one side holds at most: far more than two sides ever keep pending at once. */
+export const MAX_LIVE_WITHDRAWALS = 64;
+
+export const signature = bytes(MAX_SIGNATURE_BYTES);
+
+export const state: z.ZodType<State, unknown> = z.object({
+  channelId: bytes32,
+  version: uint64,
+  transferred: pair(uint256),
+  locked: pair(uint256),
+  locksRoot: bytes32,
+  paymentsRoot: bytes32,
+  isFinal: boolean,
+});
+
+export const payment: z.ZodType<Payment, unknown> = z.object({
+  channelId: bytes32,
+  seq: uint64,
+  payer: participant,
+  amount: uint256,
+  ref: bytes32,
+});
+
+export const withdrawal: z.ZodType<Withdrawal, unknown> = z.object({
+  channelId: bytes32,
+  participant,
+  total: uint256,
+  expiry: uint64,
+});
+
+export const signedState: z.ZodType<SignedState, unknown> = z.object({ state, sigs: pair(signature) });
+export const signedWithdrawal: z.ZodType<SignedWithdrawal, unknown> = z.object({ withdrawal, sigs: pair(signature) });
+
+const proposedPayment = z.object({ payment, request: uint64.optional() });
+
+const paymentProposal = z.object({ kind: z.literal("payment"), payment, state, sig: signature, request: uint64.optional() });
+/** The hot message: up to MAX_PAYMENTS_PER_STATE payments under one signature (channel/messages.ts decodes it by hand, to this schema). */
+export const batchProposal = z.object({
+  kind: z.literal("payments"),
+  payments: list(proposedPayment, MAX_PAYMENTS_PER_STATE, 1),
+  state,
+  sig: signature,
+});
+
+export const channelMessage = z.discriminatedUnion("kind", [
+  paymentProposal,
+  batchProposal,
+  z.object({ kind: z.literal("final"), state, sig: signature }),
+  z.object({ kind: z.literal("ack"), version: uint64, sig: signature }),
+  z.object({ kind: z.literal("request"), id: uint64, amount: uint256, ref: bytes32 }),
+  z.object({ kind: z.literal("final-request") }),
+  z.object({ kind: z.literal("withdrawal"), withdrawal, sig: signature }),
+  z.object({ kind: z.literal("withdrawal-ack"), total: uint256, sig: signature }),
+]);
+
+// ---------------------------------------------------------------- node protocol bodies
+
+export const openTerms = z.strictObject({
+  participants: pair(address),
+  payee: address,
+  asset: address,
+  challengePeriod: uint64,
+  nonce: uint64,
+});
+
+export const openReply = z.strictObject({ payee: address, channelId: bytes32 });
+
+const byChannel = z.strictObject({ channelId: bytes32 });
+
+/** Request bodies by type; `channel`'s message is decoded by `channelMessage` (see protocol.ts). */
+export const peerBodies = {
+  open: z.strictObject({ params: openTerms }),
+  channel: z.strictObject({ channelId: bytes32, message: z.unknown() }),
+  sync: z.strictObject({ channelId: bytes32, version: uint64 }),
+  refresh: byChannel,
+  withdrawals: byChannel,
+};
+
+export const syncReply = z.strictObject({
+  items: list(z.strictObject({ signed: signedState, payments: list(payment, MAX_PAYMENTS_PER_STATE) }), SYNC_PAGE),
+  more: boolean,
+});
+
+export const withdrawalsReply = z.strictObject({ items: list(signedWithdrawal, MAX_LIVE_WITHDRAWALS) });
