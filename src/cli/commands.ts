@@ -12,6 +12,7 @@ import type { Address, Hex } from "../types";
 import { ETH } from "../types";
 import { formatAmount, parseAmount, parseRef } from "./amount";
 import { UsageError } from "./errors";
+import { KEY_COMMANDS } from "./keyCommands";
 import {
   fields,
   formatCashOut,
@@ -44,6 +45,12 @@ export interface Context {
   hint(command: string): string;
   /** Runs `sluice node start` (see main.ts). */
   startNode(values: Values): Promise<Output>;
+  /** The environment of the command (SLUICE_KEYSTORE_PASSWORD, ...). */
+  env: Record<string, string | undefined>;
+  /** A path given on the command line, made absolute against the working directory. */
+  resolvePath(file: string): string;
+  /** All of stdin, as text. */
+  readStdin(): Promise<string>;
 }
 
 export interface Command {
@@ -138,7 +145,7 @@ const AMOUNT_HELP = [
 
 // ---------------------------------------------------------------- commands
 
-export const COMMANDS: readonly Command[] = [
+const CHANNEL_COMMANDS: readonly Command[] = [
   {
     name: "status",
     usage: "status",
@@ -506,3 +513,5 @@ export const COMMANDS: readonly Command[] = [
     },
   },
 ];
+
+export const COMMANDS: readonly Command[] = [...CHANNEL_COMMANDS, ...KEY_COMMANDS];

@@ -43,6 +43,8 @@ export interface CliIo {
   loadStartNode?: () => StartNode;
   /** Resolves when a started node should stop (default: SIGINT or SIGTERM). */
   waitForStop?: () => Promise<void>;
+  /** All of stdin (default: the process's). */
+  readStdin?: () => Promise<string>;
 }
 
 const GLOBAL_OPTIONS = {
@@ -75,6 +77,9 @@ function commandHelp(command: Command): string {
   return [`Usage: sluice ${command.usage}`, "", command.summary, "", command.help, "", "Global flags: --datadir <dir>, --json, --help"].join("\n");
 }
 
+/** First words of two-word commands (`node start`, `key new`). */
+const COMMAND_GROUPS = ["node", "key"];
+
 /** Finds the command words among the leading arguments (global flags may come before them). */
 function splitCommand(argv: string[]): { command: Command | undefined; name: string | undefined; rest: string[] } {
   let i = 0;
@@ -88,10 +93,10 @@ function splitCommand(argv: string[]): { command: Command | undefined; name: str
   if (word === undefined || word.startsWith("-")) return { command: undefined, name: word, rest: argv };
   let name = word;
   let words = 1;
-  if (word === "node") {
+  if (COMMAND_GROUPS.includes(word)) {
     const sub = argv[i + 1];
-    if (sub === undefined || sub.startsWith("-")) return { command: undefined, name: "node", rest: argv };
-    name = `node ${sub}`;
+    if (sub === undefined || sub.startsWith("-")) return { command: undefined, name: word, rest: argv };
+    name = `${word} ${sub}`;
     words = 2;
   }
   if (word === "help") return { command: undefined, name: "help", rest: [...argv.slice(0, i), ...argv.slice(i + 1)] };
@@ -288,7 +293,9 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
         return 0;
       }
       if (name === undefined) throw new UsageError("no command given: see `sluice --help`");
-      if (name === "node") throw new UsageError("`sluice node` needs a subcommand: `sluice node start`");
+      const group = COMMANDS.filter((c) => c.name.startsWith(`${name.split(" ")[0]} `)).map((c) => `\`sluice ${c.name}\``);
+      if (COMMAND_GROUPS.includes(name)) throw new UsageError(`\`sluice ${name}\` needs a subcommand: ${group.join(", ")}`);
+      if (group.length > 0) throw new UsageError(`unknown command ${JSON.stringify(name)}: ${group.join(", ")}`);
       throw new UsageError(`unknown command ${JSON.stringify(name)}: see \`sluice --help\``);
     }
     if (values.help === true) {
@@ -313,6 +320,9 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
         return client;
       },
       startNode: (v) => startNodeCommand(io, datadir, v),
+      env: io.env,
+      resolvePath: (file) => path.resolve(io.cwd, file),
+      readStdin: io.readStdin ?? readProcessStdin,
     };
     const output = await command.run(ctx, positionals, values);
     io.stdout(json ? `${JSON.stringify(output.json, null, 2)}\n` : `${output.text}\n`);
@@ -330,6 +340,12 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
   } finally {
     client?.dispose();
   }
+}
+
+async function readProcessStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString("utf8");
 }
 
 export function processIo(): CliIo {

@@ -4,7 +4,7 @@
  */
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
 import path from "node:path";
-import { JsonRpcProvider, Wallet } from "ethers";
+import { JsonRpcProvider } from "ethers";
 import { SluiceError } from "../errors";
 import { NODE_SETTINGS, nodeSettings, type NodeSettings } from "../schema/config";
 import { decodeWith } from "../schema/decode";
@@ -12,6 +12,7 @@ import { checkBytes32 } from "../schema/primitives";
 import type { Hex } from "../types";
 import { startLocalApi } from "./api";
 import { SluiceNode, type NodeOptions } from "./node";
+import { readKeystore } from "./keystore";
 
 /** What `sluice node start` passes in (src/cli/main.ts). */
 export interface NodeStartOptions {
@@ -55,21 +56,11 @@ function readConfig(file: string | undefined): NodeSettings {
 }
 
 /** The node's key: an encrypted JSON keystore (ethers), or for development only SLUICE_DEV_KEY. */
-async function loadKey(keystore: string | undefined, log: (line: string) => void): Promise<Hex> {
+export async function loadNodeKey(keystore: string | undefined, log: (line: string) => void): Promise<Hex> {
   if (keystore) {
     const password = process.env.SLUICE_KEYSTORE_PASSWORD;
     if (password === undefined) throw new NodeConfigError("the keystore is encrypted: set SLUICE_KEYSTORE_PASSWORD");
-    let json: string;
-    try {
-      json = readFileSync(keystore, "utf8");
-    } catch (cause) {
-      throw new NodeConfigError(`cannot read the keystore ${keystore}`, { cause });
-    }
-    try {
-      return (await Wallet.fromEncryptedJson(json, password)).privateKey as Hex;
-    } catch (cause) {
-      throw new NodeConfigError(`cannot decrypt the keystore ${keystore}: wrong SLUICE_KEYSTORE_PASSWORD?`, { cause });
-    }
+    return readKeystore(keystore, password);
   }
   const dev = process.env.SLUICE_DEV_KEY;
   if (dev) {
@@ -127,7 +118,7 @@ export async function startNode(options: NodeStartOptions): Promise<{ close(): P
   const rpc = settings.rpc ?? DEFAULT_RPC;
   mkdirSync(options.datadir, { recursive: true, mode: 0o700 });
   if (!existsSync(options.datadir)) throw new NodeConfigError(`cannot create ${options.datadir}`);
-  const privateKey = await loadKey(settings.keystore, options.log);
+  const privateKey = await loadNodeKey(settings.keystore, options.log);
   const unlock = lockDatadir(options.datadir);
   try {
     const provider = new JsonRpcProvider(rpc, undefined, { cacheTimeout: -1 });
