@@ -1,23 +1,44 @@
 /** Dialling a peer, once (`connectPeer`) or for good (`ReconnectingPeer`). */
 import { EventEmitter } from "node:events";
+import net from "node:net";
+import tls from "node:tls";
 import WebSocket from "ws";
 import type { Address } from "../../types";
+import { authenticate } from "./authenticate";
 import { PeerConnection, type RequestOptions } from "./connection";
 import { ConnectionClosedError } from "./errors";
 import { resolveSettings, type Settings, type TransportOptions } from "./settings";
+import type { Corkable } from "./writer";
 
 export interface ConnectOptions<M> extends TransportOptions<M> {
   /** The address the server must prove; another one is refused with PEER_REJECTED. */
   expectedPeer?: Address;
 }
 
-function dial<M>(url: string, settings: Settings<M>, expectedPeer: Address | undefined): Promise<PeerConnection<M>> {
+/** As ws connects by TLS: the server name is the host unless it is an IP address. */
+function tlsConnect(options: { host?: string; servername?: string }): tls.TLSSocket {
+  const servername = options.servername ?? (net.isIP(options.host ?? "") ? "" : options.host);
+  return tls.connect({ ...options, path: undefined, servername } as tls.ConnectionOptions);
+}
+
+/**
+ * Dials `url` and authenticates the server; the connection exists only once it has. The TCP socket
+ * is created here (ws's `createConnection` option) so that the connection can cork it.
+ */
+async function dial<M>(url: string, settings: Settings<M>, expectedPeer: Address | undefined): Promise<PeerConnection<M>> {
+  let socket: Corkable | undefined;
   const ws = new WebSocket(url, {
     maxPayload: settings.maxPayloadBytes,
     perMessageDeflate: false,
     handshakeTimeout: settings.handshakeTimeoutMs,
+    createConnection: ((options: { socketPath?: string; host?: string; servername?: string }) => {
+      const created = url.startsWith("wss:") ? tlsConnect(options) : net.connect({ ...options, path: options.socketPath } as net.NetConnectOpts);
+      socket = created;
+      return created;
+    }) as unknown as typeof net.createConnection,
   });
-  return new PeerConnection<M>(ws, "client", settings, url).beginClient(expectedPeer);
+  const authenticated = await authenticate(ws, "client", settings, { expectedPeer, url });
+  return new PeerConnection<M>({ ws, socket }, "client", settings, authenticated, url);
 }
 
 /**
