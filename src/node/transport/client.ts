@@ -57,15 +57,14 @@ export interface ReconnectOptions<M> extends ConnectOptions<M> {
   maxDelayMs?: number;
 }
 
-export interface ReconnectingPeer<M> {
+/** The events of a `ReconnectingPeer` and their arguments. */
+export interface ReconnectingPeerEvents<M> {
   /** A (re)connection completed the handshake. `reconnect` is true after a disconnect: resync now. */
-  on(event: "connected", listener: (connection: PeerConnection<M>, reconnect: boolean) => void): this;
+  connected: [connection: PeerConnection<M>, reconnect: boolean];
   /** The connection dropped; a reconnect is scheduled (unless `close` was called). */
-  on(event: "disconnected", listener: (error: ConnectionClosedError) => void): this;
+  disconnected: [error: ConnectionClosedError];
   /** An attempt failed; the next one follows after `delayMs`. */
-  on(event: "connectFailed", listener: (error: unknown, attempt: number, delayMs: number) => void): this;
-  once(event: "connected", listener: (connection: PeerConnection<M>, reconnect: boolean) => void): this;
-  once(event: "disconnected", listener: (error: ConnectionClosedError) => void): this;
+  connectFailed: [error: unknown, attempt: number, delayMs: number];
 }
 
 /**
@@ -73,7 +72,7 @@ export interface ReconnectingPeer<M> {
  * with exponential backoff. The node listens to "connected" (with `reconnect` true) to resync its
  * channels with the peer.
  */
-export class ReconnectingPeer<M = Record<string, unknown>> extends EventEmitter {
+export class ReconnectingPeer<M = Record<string, unknown>> extends EventEmitter<ReconnectingPeerEvents<M>> {
   private readonly settings: Settings<M>;
   private current: PeerConnection<M> | undefined;
   private attempt = 0;

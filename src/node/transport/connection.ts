@@ -10,6 +10,7 @@
  */
 import { EventEmitter } from "node:events";
 import WebSocket from "ws";
+import { InvalidArgumentError } from "../../errors";
 import type { Address } from "../../types";
 import type { Authenticated } from "./authenticate";
 import { closedError, shutdown } from "./closing";
@@ -43,17 +44,17 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
   return typeof value === "object" && value !== null && typeof (value as { then?: unknown }).then === "function";
 }
 
-export interface PeerConnection<M> {
+/** The events of a connection and their arguments. */
+export interface PeerConnectionEvents {
   /** The connection closed; pending requests have been rejected with the same error. */
-  on(event: "close", listener: (error: ConnectionClosedError) => void): this;
+  close: [error: ConnectionClosedError];
   /** An error frame of the peer that answers no pending request (a failed notification, a late answer). */
-  on(event: "peerError", listener: (error: RemoteError) => void): this;
+  peerError: [error: RemoteError];
   /** A handler failed with an error that was not meant for the peer (replied as INTERNAL). */
-  on(event: "handlerError", listener: (error: unknown, type: string) => void): this;
-  once(event: "close", listener: (error: ConnectionClosedError) => void): this;
+  handlerError: [error: unknown, type: string];
 }
 
-export class PeerConnection<M = Record<string, unknown>> extends EventEmitter {
+export class PeerConnection<M = Record<string, unknown>> extends EventEmitter<PeerConnectionEvents> {
   /** This node's address. */
   readonly localAddress: Address;
   /** The peer's address, proven by its handshake signature (lower case). */
@@ -69,7 +70,7 @@ export class PeerConnection<M = Record<string, unknown>> extends EventEmitter {
   private nextId = 0;
   private pendingHandlers = 0;
   private paused = false;
-  private writableWaiters: Array<{ resolve: () => void; reject: (error: unknown) => void }> = [];
+  private writableWaiters: Array<{ resolve: () => void; reject: (error: ConnectionClosedError) => void }> = [];
   private pingTimer: NodeJS.Timeout | undefined;
   private alive = true;
   private lastError: Error | undefined;
@@ -204,9 +205,9 @@ export class PeerConnection<M = Record<string, unknown>> extends EventEmitter {
     try {
       frame = encodeMessage(id, type, body, this.settings.maxFrameBytes);
     } catch (error) {
-      return Promise.reject(error);
+      return Promise.reject(error instanceof Error ? error : new InvalidArgumentError(String(error)));
     }
-    const answer = this.requests.add(id, type, options?.timeoutMs ?? this.settings.requestTimeoutMs, options?.validate as Validator<unknown> | undefined);
+    const answer = this.requests.add(id, type, options?.timeoutMs ?? this.settings.requestTimeoutMs, options?.validate);
     this.writer.send(frame);
     return answer as Promise<T>;
   }
@@ -232,7 +233,7 @@ export class PeerConnection<M = Record<string, unknown>> extends EventEmitter {
 
   /** Adds (or replaces) the handler of a type on this connection only. The type needs a validator. */
   handle<K extends keyof M & string>(type: K, handler: Handler<M, K>): this {
-    this.router.add(type, handler as unknown as Handler<M, keyof M>);
+    this.router.add(type, handler as Handler<M, keyof M>);
     return this;
   }
 

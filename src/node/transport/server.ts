@@ -27,17 +27,16 @@ export interface PeerServerOptions<M> extends TransportOptions<M> {
   maxPendingHandshakes?: number;
 }
 
-export interface PeerServer<M> {
+/** The events of a server and their arguments. */
+export interface PeerServerEvents<M> {
   /** A peer completed the handshake. Register per-connection handlers here, synchronously. */
-  on(event: "connection", listener: (connection: PeerConnection<M>) => void): this;
+  connection: [connection: PeerConnection<M>];
   /** A connection attempt failed its handshake (`error.code` says why); `remote` is the peer's socket address. */
-  on(event: "handshakeFailed", listener: (error: unknown, remote: string) => void): this;
-  on(event: "error", listener: (error: Error) => void): this;
-  once(event: "connection", listener: (connection: PeerConnection<M>) => void): this;
-  once(event: "handshakeFailed", listener: (error: unknown, remote: string) => void): this;
+  handshakeFailed: [error: unknown, remote: string];
+  error: [error: Error];
 }
 
-export class PeerServer<M = Record<string, unknown>> extends EventEmitter {
+export class PeerServer<M = Record<string, unknown>> extends EventEmitter<PeerServerEvents<M>> {
   /** Authenticated connections currently open. */
   readonly connections = new Set<PeerConnection<M>>();
   /** Sockets still in the handshake. */

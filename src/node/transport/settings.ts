@@ -88,7 +88,7 @@ export function resolveSettings<M>(o: TransportOptions<M>): Settings<M> {
     adjudicator: o.adjudicator.toLowerCase() as Address,
     identity: { address: o.identity.address.toLowerCase() as Address, sign: o.identity.sign.bind(o.identity) },
     validators: o.validators,
-    handlers: o.handlers ?? ({} as import("./dispatch").Handlers<M>),
+    handlers: o.handlers ?? {},
     handshakeTimeoutMs: positive("handshakeTimeoutMs", o.handshakeTimeoutMs, 5_000),
     maxFrameBytes,
     maxPayloadBytes,

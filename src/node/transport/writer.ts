@@ -51,8 +51,8 @@ export class FrameWriter {
     return true;
   }
 
-  private readonly onWritten = (error?: Error): void => {
-    if (error !== undefined || !this.congested || this.ws.bufferedAmount * 2 > this.maxBufferedBytes) return;
+  private readonly onWritten = (error?: Error | null): void => {
+    if (error || !this.congested || this.ws.bufferedAmount * 2 > this.maxBufferedBytes) return;
     this.congested = false;
     this.onDrain();
   };
