@@ -398,7 +398,7 @@ describe("transport: authenticate, before a connection exists", () => {
   });
 
   const wrongPeers: Array<{ what: string; expectedPeer?: Address; accept?: (a: Address) => boolean; client: { code: string; remote: boolean }; server: string }> = [
-    { what: "the client expected another server", expectedPeer: carol.address, client: { code: ErrorCode.PEER_REJECTED, remote: false }, server: "resolves" },
+    { what: "the client expected another server", expectedPeer: carol.address, client: { code: ErrorCode.PEER_REJECTED, remote: false }, server: ErrorCode.PEER_REJECTED },
     { what: "the server accepts only another client", accept: (a) => a === carol.address, client: { code: ErrorCode.PEER_REJECTED, remote: true }, server: ErrorCode.PEER_REJECTED },
   ];
   for (const row of wrongPeers) {
@@ -452,17 +452,34 @@ describe("transport: authenticate, before a connection exists", () => {
     expect(((await pending) as HandshakeError).code).to.equal(ErrorCode.HANDSHAKE_FAILED);
   });
 
-  it("holds the frames right behind the handshake for the connection, in order", async () => {
-    const { server, serverSocket, client } = await socketPair();
-    const clientSide = authenticate(client, "client", handshakeSettings(alice));
-    // The server side by hand: hello, then welcome and two frames in one TCP write.
+  /** Bob's side of the handshake by hand, naming no address in its hello (as older servers do); returns the welcome. */
+  async function handMadeServer(server: WebSocket): Promise<string> {
     const serverNonce: Hex = `0x${"cd".repeat(32)}`;
     const auth = nextFrame(server);
     server.send(JSON.stringify({ type: "hello", body: { protocol: "sluice/1", chainId: CHAIN_ID.toString(), adjudicator: ADJUDICATOR, nonce: serverNonce } }));
     const clientNonce = (await auth).body!.nonce as Hex;
     const signature = await bob.sign(handshakeDigest({ chainId: CHAIN_ID, adjudicator: ADJUDICATOR, serverNonce, clientNonce, role: "server" }));
+    return JSON.stringify({ type: "welcome", body: { address: bob.address, signature } });
+  }
+
+  it("rejects at the welcome a server that proves another address than expected, when its hello named none", async () => {
+    const { server, client } = await socketPair();
+    const clientSide = rejection(authenticate(client, "client", handshakeSettings(alice), { expectedPeer: carol.address }));
+    const closed = closeOf(client);
+    server.send(await handMadeServer(server));
+    const error = (await clientSide) as HandshakeError;
+    expect(error.code).to.equal(ErrorCode.PEER_REJECTED);
+    expect(error.message).to.include(`the server proved ${bob.address}`);
+    expect(await closed).to.deep.equal({ code: 1008, reason: ErrorCode.PEER_REJECTED });
+  });
+
+  it("holds the frames right behind the handshake for the connection, in order", async () => {
+    const { server, serverSocket, client } = await socketPair();
+    const clientSide = authenticate(client, "client", handshakeSettings(alice));
+    // The server side by hand: hello, then welcome and two frames in one TCP write.
+    const welcome = await handMadeServer(server);
     serverSocket.cork();
-    server.send(JSON.stringify({ type: "welcome", body: { address: bob.address, signature } }));
+    server.send(welcome);
     server.send(JSON.stringify({ type: "note", body: { n: 1 } }));
     server.send(JSON.stringify({ type: "note", body: { n: 2 } }));
     serverSocket.uncork();
@@ -800,6 +817,72 @@ describe("transport: reconnect", () => {
     expect(failures.length).to.be.greaterThan(0);
     expect(failures[0]).to.be.instanceOf(ConnectFailedError);
     expect(events).to.deep.equal(["connected", "disconnected", "reconnected", "disconnected", "reconnected"]);
+  });
+});
+
+describe("transport: a peer that proves the wrong address", () => {
+  it("is refused at the hello: the server never counts it as connected and keeps serving its other peers", async () => {
+    const server = await startServer();
+    const good = await connect(server.url);
+    const busy = keepBusy(good);
+    const connections: unknown[] = [];
+    server.on("connection", (c) => connections.push(c));
+    const failed = new Promise<unknown>((resolve) => server.once("handshakeFailed", resolve));
+    const error = await rejection(connect(server.url, { expectedPeer: carol.address }));
+    expect((error as HandshakeError).code).to.equal(ErrorCode.PEER_REJECTED);
+    expect((error as HandshakeError).message).to.include(`the server is ${bob.address}`);
+    const serverSide = (await failed) as HandshakeError;
+    expect(serverSide.code).to.equal(ErrorCode.PEER_REJECTED);
+    expect(serverSide.remote).to.equal(true);
+    expect(connections).to.deep.equal([]);
+    expect(await busy.stop()).to.be.greaterThan(0);
+    expect(good.isOpen).to.equal(true);
+    expect(server.connections.size).to.equal(1);
+  });
+
+  it("is redialled with a doubling delay, and no more after maxRejections refusals in a row", async () => {
+    const server = await startServer();
+    const good = await connect(server.url);
+    const busy = keepBusy(good);
+    let attempts = 0;
+    server.on("handshakeFailed", () => attempts++);
+    const peer = new ReconnectingPeer<TestMessages>(server.url, {
+      chainId: CHAIN_ID,
+      adjudicator: ADJUDICATOR,
+      identity: alice,
+      validators: testValidators,
+      expectedPeer: carol.address,
+      minDelayMs: 1,
+      rejectedDelayMs: 40,
+      maxRejections: 4,
+    });
+    cleanups.push(() => peer.close());
+    const delays: number[] = [];
+    peer.on("connectFailed", (error, _attempt, delayMs) => {
+      expect((error as HandshakeError).code).to.equal(ErrorCode.PEER_REJECTED);
+      delays.push(delayMs);
+    });
+    const gaveUp = new Promise<[HandshakeError, number]>((resolve) => peer.once("gaveUp", (error, n) => resolve([error, n])));
+    peer.start();
+    const [error, tried] = await gaveUp;
+    expect(error.code).to.equal(ErrorCode.PEER_REJECTED);
+    expect(tried).to.equal(4);
+    // Each delay is its base (40, 80, 160 ms) with up to half of it taken off at random.
+    expect(delays).to.have.length(3);
+    delays.forEach((delay, i) => expect(delay).to.be.within(20 * 2 ** i, 40 * 2 ** i));
+    expect(await rejection(peer.waitForConnection())).to.equal(error);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(attempts, "no attempt after giving up").to.equal(4);
+    expect(peer.gaveUpWith).to.equal(error);
+    // The other peer was never disturbed.
+    expect(await busy.stop()).to.be.greaterThan(0);
+    expect(good.isOpen).to.equal(true);
+    expect(server.connections.size).to.equal(1);
+    // start() begins a new round, which ends the same way.
+    const again = peer.start().waitForConnection();
+    expect(((await rejection(again)) as HandshakeError).code).to.equal(ErrorCode.PEER_REJECTED);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(attempts).to.equal(8);
   });
 });
 

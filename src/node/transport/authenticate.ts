@@ -18,7 +18,7 @@ import {
   parseHello,
   parseWelcome,
   recoverSigner,
-  type HelloBody,
+  type DomainBody,
   type PeerRole,
 } from "./handshake";
 import type { Settings } from "./settings";
@@ -104,6 +104,7 @@ class Handshake {
           chainId: this.settings.chainId.toString(),
           adjudicator: this.settings.adjudicator,
           nonce: this.serverNonce,
+          address: this.settings.identity.address,
         }),
       );
     }
@@ -176,7 +177,7 @@ class Handshake {
   };
 
   /** The problem with the peer's chain or contract, if any. */
-  private checkDomain(hello: HelloBody): [ErrorCodeString, string] | undefined {
+  private checkDomain(hello: DomainBody): [ErrorCodeString, string] | undefined {
     const s = this.settings;
     if (hello.protocol !== HANDSHAKE_PROTOCOL) {
       return [ErrorCode.HANDSHAKE_FAILED, `unsupported protocol ${JSON.stringify(hello.protocol)} (this node speaks ${HANDSHAKE_PROTOCOL})`];
@@ -187,7 +188,7 @@ class Handshake {
   }
 
   /** Parses a handshake body and checks its domain; undefined (and the attempt failed) if it fails. */
-  private checked<T>(parse: (body: unknown) => T, body: unknown, domain: (value: T) => HelloBody | undefined): T | undefined {
+  private checked<T>(parse: (body: unknown) => T, body: unknown, domain: (value: T) => DomainBody | undefined): T | undefined {
     let value: T;
     try {
       value = parse(body);
@@ -222,6 +223,11 @@ class Handshake {
   private async onHello(body: unknown): Promise<void> {
     const hello = this.checked(parseHello, body, (h) => h);
     if (hello === undefined) return;
+    const expected = this.options.expectedPeer?.toLowerCase();
+    if (expected !== undefined && hello.address !== undefined && hello.address !== expected) {
+      this.fail(ErrorCode.PEER_REJECTED, `expected peer ${expected}, but the server is ${hello.address}`);
+      return;
+    }
     const s = this.settings;
     this.serverNonce = hello.nonce;
     this.clientNonce = freshNonce();
