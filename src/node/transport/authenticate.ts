@@ -161,6 +161,7 @@ class Handshake {
       this.fail(error.code, error.detail, true);
       return;
     }
+    // The step names the frame it awaits: "await-auth" awaits an "auth".
     const expected = this.step === "busy" ? undefined : this.step.slice("await-".length);
     if (type !== expected) {
       const notAuth = this.step === "busy" || this.step === "await-auth";
@@ -176,33 +177,27 @@ class Handshake {
     else this.onWelcome(body);
   };
 
-  /** The problem with the peer's chain or contract, if any. */
-  private checkDomain(hello: DomainBody): [ErrorCodeString, string] | undefined {
-    const s = this.settings;
-    if (hello.protocol !== HANDSHAKE_PROTOCOL) {
-      return [ErrorCode.HANDSHAKE_FAILED, `unsupported protocol ${JSON.stringify(hello.protocol)} (this node speaks ${HANDSHAKE_PROTOCOL})`];
-    }
-    if (hello.chainId !== s.chainId) return [ErrorCode.CHAIN_MISMATCH, `the peer is on chain ${hello.chainId}, this node on chain ${s.chainId}`];
-    if (hello.adjudicator !== s.adjudicator) return [ErrorCode.ADJUDICATOR_MISMATCH, `the peer uses adjudicator ${hello.adjudicator}, this node ${s.adjudicator}`];
-    return undefined;
-  }
-
-  /** Parses a handshake body and checks its domain; undefined (and the attempt failed) if it fails. */
-  private checked<T>(parse: (body: unknown) => T, body: unknown, domain: (value: T) => DomainBody | undefined): T | undefined {
-    let value: T;
+  /** The body parsed by `parse`, or undefined when it is malformed (the attempt then failed). */
+  private parsed<T>(parse: (body: unknown) => T, body: unknown): T | undefined {
     try {
-      value = parse(body);
+      return parse(body);
     } catch (error) {
       this.fail(ErrorCode.HANDSHAKE_FAILED, messageOf(error));
       return undefined;
     }
-    const hello = domain(value);
-    const problem = hello === undefined ? undefined : this.checkDomain(hello);
-    if (problem) {
-      this.fail(problem[0], problem[1]);
-      return undefined;
+  }
+
+  /** Whether the peer speaks this protocol on this chain and contract; if not, the attempt failed. */
+  private sameDomain(peer: DomainBody): boolean {
+    const s = this.settings;
+    if (peer.protocol !== HANDSHAKE_PROTOCOL) {
+      this.fail(ErrorCode.HANDSHAKE_FAILED, `unsupported protocol ${JSON.stringify(peer.protocol)} (this node speaks ${HANDSHAKE_PROTOCOL})`);
+    } else if (peer.chainId !== s.chainId) {
+      this.fail(ErrorCode.CHAIN_MISMATCH, `the peer is on chain ${peer.chainId}, this node on chain ${s.chainId}`);
+    } else if (peer.adjudicator !== s.adjudicator) {
+      this.fail(ErrorCode.ADJUDICATOR_MISMATCH, `the peer uses adjudicator ${peer.adjudicator}, this node ${s.adjudicator}`);
     }
-    return value;
+    return !this.settled;
   }
 
   private digest(role: PeerRole): Hex {
@@ -221,8 +216,8 @@ class Handshake {
 
   // client: hello → auth
   private async onHello(body: unknown): Promise<void> {
-    const hello = this.checked(parseHello, body, (h) => h);
-    if (hello === undefined) return;
+    const hello = this.parsed(parseHello, body);
+    if (hello === undefined || !this.sameDomain(hello)) return;
     const expected = this.options.expectedPeer?.toLowerCase();
     if (expected !== undefined && hello.address !== undefined && hello.address !== expected) {
       this.fail(ErrorCode.PEER_REJECTED, `expected peer ${expected}, but the server is ${hello.address}`);
@@ -248,8 +243,8 @@ class Handshake {
 
   // server: auth → welcome
   private async onAuth(body: unknown): Promise<void> {
-    const auth = this.checked(parseAuth, body, (a) => a);
-    if (auth === undefined) return;
+    const auth = this.parsed(parseAuth, body);
+    if (auth === undefined || !this.sameDomain(auth)) return;
     if (auth.nonce.toLowerCase() === (this.serverNonce as Hex).toLowerCase()) {
       this.fail(ErrorCode.HANDSHAKE_FAILED, "the client nonce repeats the server nonce");
       return;
@@ -271,7 +266,7 @@ class Handshake {
 
   // client: welcome → done
   private onWelcome(body: unknown): void {
-    const welcome = this.checked(parseWelcome, body, () => undefined);
+    const welcome = this.parsed(parseWelcome, body);
     if (welcome === undefined) return;
     const peer = this.proven(welcome.address, welcome.signature);
     if (peer === undefined) return;
