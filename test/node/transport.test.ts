@@ -4,6 +4,7 @@
  * disconnects, reconnects, and a peer in a separate process that is killed.
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import type { AddressInfo, Socket } from "node:net";
 import path from "node:path";
 import { expect } from "chai";
 import WebSocket, { WebSocketServer } from "ws";
@@ -17,10 +18,13 @@ import {
   ReconnectingPeer,
   RemoteError,
   RequestTimeoutError,
+  authenticate,
   connectPeer,
   handshakeDigest,
   keyIdentity,
   type ConnectOptions,
+  type HandshakeContext,
+  type HandshakeIdentity,
   type PeerConnection,
   type PeerServerOptions,
 } from "../../src/node/transport";
@@ -43,6 +47,11 @@ const OTHER_ADJUDICATOR = "0xe7f1725e7734ce288f8367e1bb143e90bb3f0512" as Addres
 type Frame = { id?: number | string; type: string; body?: Record<string, unknown> };
 
 // ------------------------------------------------------------------ helpers
+
+/** A text message's characters (the tests' sockets deliver Buffers). */
+function text(data: WebSocket.RawData): string {
+  return (data as Buffer).toString("utf8");
+}
 
 const cleanups: Array<() => unknown> = [];
 
@@ -95,7 +104,7 @@ class RawClient {
   constructor(url: string) {
     this.ws = new WebSocket(url, { perMessageDeflate: false });
     this.ws.on("message", (data) => {
-      const frame = JSON.parse(String(data)) as Frame;
+      const frame = JSON.parse(text(data)) as Frame;
       if (this.waiting) {
         const w = this.waiting;
         this.waiting = undefined;
@@ -148,7 +157,7 @@ class RawClient {
     const hello = await this.next();
     expect(hello.type).to.equal("hello");
     const body = hello.body!;
-    const clientNonce = `0x${"ab".repeat(32)}` as Hex;
+    const clientNonce: Hex = `0x${"ab".repeat(32)}`;
     const identity = keyIdentity(key);
     const digest = handshakeDigest({
       chainId: CHAIN_ID,
@@ -222,12 +231,12 @@ describe("transport: handshake", () => {
   });
 
   it("binds the digest to chain, contract, both nonces and role", () => {
-    const base = {
+    const base: HandshakeContext = {
       chainId: CHAIN_ID,
       adjudicator: ADJUDICATOR,
-      serverNonce: `0x${"11".repeat(32)}` as Hex,
-      clientNonce: `0x${"22".repeat(32)}` as Hex,
-      role: "client" as const,
+      serverNonce: `0x${"11".repeat(32)}`,
+      clientNonce: `0x${"22".repeat(32)}`,
+      role: "client",
     };
     const digests = new Set([
       handshakeDigest(base),
@@ -247,12 +256,12 @@ describe("transport: handshake", () => {
     code: string;
     remote: boolean;
   }> = [
-    { what: "a client signing with another key than its address", client: { identity: { address: alice.address, sign: carol.sign } }, code: ErrorCode.HANDSHAKE_FAILED, remote: true },
-    { what: "a server signing with another key than its address", server: { identity: { address: bob.address, sign: carol.sign } }, code: ErrorCode.HANDSHAKE_FAILED, remote: false },
+    { what: "a client signing with another key than its address", client: { identity: { address: alice.address, sign: (digest) => carol.sign(digest) } }, code: ErrorCode.HANDSHAKE_FAILED, remote: true },
+    { what: "a server signing with another key than its address", server: { identity: { address: bob.address, sign: (digest) => carol.sign(digest) } }, code: ErrorCode.HANDSHAKE_FAILED, remote: false },
     { what: "a client on another chain", client: { chainId: 1n }, code: ErrorCode.CHAIN_MISMATCH, remote: false },
     { what: "a client with another adjudicator", client: { adjudicator: OTHER_ADJUDICATOR }, code: ErrorCode.ADJUDICATOR_MISMATCH, remote: false },
     { what: "a server other than the expected peer", client: { expectedPeer: carol.address }, code: ErrorCode.PEER_REJECTED, remote: false },
-    { what: "a client the server's policy refuses", server: { acceptPeer: async (a) => a === carol.address }, code: ErrorCode.PEER_REJECTED, remote: true },
+    { what: "a client the server's policy refuses", server: { acceptPeer: (a) => Promise.resolve(a === carol.address) }, code: ErrorCode.PEER_REJECTED, remote: true },
   ];
   for (const row of rejections) {
     it(`rejects ${row.what} with ${row.code}`, async () => {
@@ -346,6 +355,144 @@ describe("transport: handshake", () => {
   });
 });
 
+// ------------------------------------------------------------------ authenticate
+
+/** Two bare `ws` sockets connected over 127.0.0.1, and the server's TCP socket. */
+async function socketPair(): Promise<{ server: WebSocket; serverSocket: Socket; client: WebSocket }> {
+  const wss = new WebSocketServer({ host: "127.0.0.1", port: 0, perMessageDeflate: false });
+  cleanups.push(() => new Promise((r) => wss.close(r)));
+  await new Promise((r) => wss.once("listening", r));
+  const accepted = new Promise<{ server: WebSocket; serverSocket: Socket }>((resolve) =>
+    wss.once("connection", (server, request) => resolve({ server, serverSocket: request.socket })),
+  );
+  const client = new WebSocket(`ws://127.0.0.1:${(wss.address() as AddressInfo).port}`, { perMessageDeflate: false });
+  client.on("error", () => undefined);
+  cleanups.push(() => client.terminate());
+  const { server, serverSocket } = await accepted;
+  server.on("error", () => undefined);
+  cleanups.push(() => server.terminate());
+  return { server, serverSocket, client };
+}
+
+function handshakeSettings(identity: HandshakeIdentity, handshakeTimeoutMs = 3_000) {
+  return { chainId: CHAIN_ID, adjudicator: ADJUDICATOR, identity, handshakeTimeoutMs };
+}
+
+function closeOf(ws: WebSocket): Promise<{ code: number; reason: string }> {
+  return new Promise((resolve) => ws.once("close", (code, reason) => resolve({ code, reason: String(reason) })));
+}
+
+function nextFrame(ws: WebSocket): Promise<Frame> {
+  return new Promise((resolve) => ws.once("message", (data) => resolve(JSON.parse(text(data)) as Frame)));
+}
+
+describe("transport: authenticate, before a connection exists", () => {
+  it("proves each side's address to the other on bare sockets", async () => {
+    const { server, client } = await socketPair();
+    const [serverSide, clientSide] = await Promise.all([
+      authenticate(server, "server", handshakeSettings(bob)),
+      authenticate(client, "client", handshakeSettings(alice), { expectedPeer: bob.address }),
+    ]);
+    expect(serverSide.peer).to.equal(alice.address);
+    expect(clientSide.peer).to.equal(bob.address);
+  });
+
+  const wrongPeers: Array<{ what: string; expectedPeer?: Address; accept?: (a: Address) => boolean; client: { code: string; remote: boolean }; server: string }> = [
+    { what: "the client expected another server", expectedPeer: carol.address, client: { code: ErrorCode.PEER_REJECTED, remote: false }, server: ErrorCode.PEER_REJECTED },
+    { what: "the server accepts only another client", accept: (a) => a === carol.address, client: { code: ErrorCode.PEER_REJECTED, remote: true }, server: ErrorCode.PEER_REJECTED },
+  ];
+  for (const row of wrongPeers) {
+    it(`rejects a peer that proves the wrong address (${row.what}) with PEER_REJECTED and closes the socket`, async () => {
+      const { server, client } = await socketPair();
+      const clientClosed = closeOf(client);
+      const serverSide = authenticate(server, "server", handshakeSettings(bob), { accept: row.accept }).then(
+        () => "resolves",
+        (error: unknown) => (error as HandshakeError).code,
+      );
+      const error = await rejection(authenticate(client, "client", handshakeSettings(alice), { expectedPeer: row.expectedPeer }));
+      expect(error).to.be.instanceOf(HandshakeError);
+      expect((error as HandshakeError).code).to.equal(row.client.code);
+      expect((error as HandshakeError).remote).to.equal(row.client.remote);
+      expect(await serverSide).to.equal(row.server);
+      expect(await clientClosed).to.deep.equal({ code: 1008, reason: ErrorCode.PEER_REJECTED });
+    });
+  }
+
+  it("rejects garbage before the handshake with BAD_JSON, an error frame and a 1008 close", async () => {
+    const { server, client } = await socketPair();
+    const serverSide = rejection(authenticate(server, "server", handshakeSettings(bob)));
+    expect((await nextFrame(client)).type).to.equal("hello");
+    const closed = closeOf(client);
+    const reply = nextFrame(client);
+    client.send("garbage{");
+    const error = await serverSide;
+    expect(error).to.be.instanceOf(HandshakeError);
+    expect((error as HandshakeError).code).to.equal(ErrorCode.BAD_JSON);
+    expect((error as HandshakeError).remote).to.equal(false);
+    expect((await reply).body).to.include({ code: ErrorCode.BAD_JSON });
+    expect(await closed).to.deep.equal({ code: 1008, reason: ErrorCode.BAD_JSON });
+  });
+
+  it("times out a peer that never answers with HANDSHAKE_TIMEOUT", async () => {
+    const { server, client } = await socketPair();
+    const closed = closeOf(client);
+    const started = Date.now();
+    const error = await rejection(authenticate(server, "server", handshakeSettings(bob, 150)));
+    expect(error).to.be.instanceOf(HandshakeError);
+    expect((error as HandshakeError).code).to.equal(ErrorCode.HANDSHAKE_TIMEOUT);
+    expect(Date.now() - started).to.be.within(140, 1_000);
+    expect((await closed).code).to.equal(1008);
+  });
+
+  it("fails a handshake still running when aborted", async () => {
+    const { server } = await socketPair();
+    const abort = new AbortController();
+    const pending = rejection(authenticate(server, "server", handshakeSettings(bob), { signal: abort.signal }));
+    abort.abort();
+    expect(((await pending) as HandshakeError).code).to.equal(ErrorCode.HANDSHAKE_FAILED);
+  });
+
+  /** Bob's side of the handshake by hand, naming no address in its hello (as older servers do); returns the welcome. */
+  async function handMadeServer(server: WebSocket): Promise<string> {
+    const serverNonce: Hex = `0x${"cd".repeat(32)}`;
+    const auth = nextFrame(server);
+    server.send(JSON.stringify({ type: "hello", body: { protocol: "sluice/1", chainId: CHAIN_ID.toString(), adjudicator: ADJUDICATOR, nonce: serverNonce } }));
+    const clientNonce = (await auth).body!.nonce as Hex;
+    const signature = await bob.sign(handshakeDigest({ chainId: CHAIN_ID, adjudicator: ADJUDICATOR, serverNonce, clientNonce, role: "server" }));
+    return JSON.stringify({ type: "welcome", body: { address: bob.address, signature } });
+  }
+
+  it("rejects at the welcome a server that proves another address than expected, when its hello named none", async () => {
+    const { server, client } = await socketPair();
+    const clientSide = rejection(authenticate(client, "client", handshakeSettings(alice), { expectedPeer: carol.address }));
+    const closed = closeOf(client);
+    server.send(await handMadeServer(server));
+    const error = (await clientSide) as HandshakeError;
+    expect(error.code).to.equal(ErrorCode.PEER_REJECTED);
+    expect(error.message).to.include(`the server proved ${bob.address}`);
+    expect(await closed).to.deep.equal({ code: 1008, reason: ErrorCode.PEER_REJECTED });
+  });
+
+  it("holds the frames right behind the handshake for the connection, in order", async () => {
+    const { server, serverSocket, client } = await socketPair();
+    const clientSide = authenticate(client, "client", handshakeSettings(alice));
+    // The server side by hand: hello, then welcome and two frames in one TCP write.
+    const welcome = await handMadeServer(server);
+    serverSocket.cork();
+    server.send(welcome);
+    server.send(JSON.stringify({ type: "note", body: { n: 1 } }));
+    server.send(JSON.stringify({ type: "note", body: { n: 2 } }));
+    serverSocket.uncork();
+    const authenticated = await clientSide;
+    await new Promise((r) => setTimeout(r, 20));
+    const handedOver: unknown[] = [];
+    authenticated.handOver((data) => handedOver.push(JSON.parse(text(data))));
+    server.send(JSON.stringify({ type: "note", body: { n: 3 } }));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(handedOver).to.deep.equal([1, 2, 3].map((n) => ({ type: "note", body: { n } })));
+  });
+});
+
 // ------------------------------------------------------------------ frames
 
 describe("transport: bad frames", () => {
@@ -425,7 +572,7 @@ describe("transport: bad frames", () => {
     const server = await startServer();
     const client = await connect(server.url);
     const serverSide = [...server.connections][0];
-    const internal = new Promise<unknown>((resolve) => serverSide.once("handlerError" as "close", resolve as () => void));
+    const internal = new Promise<unknown>((resolve) => serverSide.once("handlerError", (error) => resolve(error)));
 
     const app = await rejection(client.request("fail", { code: "INSUFFICIENT_FUNDS" }));
     expect(app).to.be.instanceOf(RemoteError);
@@ -451,7 +598,7 @@ describe("transport: bad frames", () => {
     const server = await startServer();
     const client = await connect(server.url);
     for (let n = 0; n < 5; n++) client.notify("note", { n });
-    const peerError = new Promise<RemoteError>((resolve) => client.once("peerError" as "close", resolve as () => void));
+    const peerError = new Promise<RemoteError>((resolve) => client.once("peerError", resolve));
     client.notify("note", { n: "bad" });
     const error = await peerError;
     expect(error.code).to.equal(ErrorCode.BAD_BODY);
@@ -543,6 +690,90 @@ describe("transport: requests", () => {
   });
 });
 
+// ------------------------------------------------------------------ backpressure
+
+/** An authenticated raw client (carol) and the server's side of its connection. */
+async function rawPeer(server: PeerServer<TestMessages>): Promise<{ raw: RawClient; connection: PeerConnection<TestMessages> }> {
+  const accepted = new Promise<PeerConnection<TestMessages>>((resolve) => server.once("connection", resolve));
+  const raw = await RawClient.open(server.url);
+  await raw.handshake(KEYS.carol);
+  expect((await raw.next()).type).to.equal("welcome");
+  return { raw, connection: await accepted };
+}
+
+/** Samples a number every millisecond until stopped; returns the largest. */
+function sampleMax(read: () => number): { stop: () => number } {
+  let max = 0;
+  const timer = setInterval(() => (max = Math.max(max, read())), 1);
+  return {
+    stop: () => {
+      clearInterval(timer);
+      return Math.max(max, read());
+    },
+  };
+}
+
+describe("transport: backpressure", () => {
+  const MAX_BUFFERED = 64 * 1024;
+  const PAD = "b".repeat(4_000);
+  const COUNT = 5_000; // 20 MB: more than the kernel's socket buffers hold
+
+  it("a sender facing a slow reader waits for the drain; nothing is lost or reordered", async function () {
+    this.timeout(30_000);
+    const server = await startServer({ maxBufferedBytes: MAX_BUFFERED });
+    const { raw, connection } = await rawPeer(server);
+    raw.ws.pause();
+    let waits = 0;
+    const buffered = sampleMax(() => connection.bufferedAmount);
+    const sending = (async () => {
+      for (let n = 0; n < COUNT; n++) {
+        for (;;) {
+          try {
+            connection.notify("echo", { n, pad: PAD });
+            break;
+          } catch (error) {
+            expect(error).to.be.instanceOf(BackpressureError);
+            waits++;
+            await connection.whenWritable();
+          }
+        }
+      }
+    })();
+    await new Promise((r) => setTimeout(r, 300));
+    expect(waits, "the sender waits while the reader is paused").to.be.greaterThan(0);
+    raw.ws.resume();
+    const received: number[] = [];
+    for (let i = 0; i < COUNT; i++) received.push((await raw.next()).body!.n as number);
+    await sending;
+    expect(received.every((n, i) => n === i)).to.equal(true);
+    expect(buffered.stop()).to.be.lessThan(MAX_BUFFERED + 2 * 4_100);
+  });
+
+  it("stops reading a peer that doesn't read its answers, and resumes on the drain", async function () {
+    this.timeout(30_000);
+    const server = await startServer({ maxBufferedBytes: MAX_BUFFERED });
+    const { raw, connection } = await rawPeer(server);
+    raw.ws.pause();
+    const buffered = sampleMax(() => connection.bufferedAmount);
+    for (let n = 0; n < COUNT; n++) raw.send({ id: n, type: "echo", body: { n, pad: PAD } });
+    await new Promise((r) => setTimeout(r, 300));
+    // Had the server kept reading, about COUNT × 4 kB of answers would wait in its buffer.
+    expect(connection.bufferedAmount).to.be.lessThan(1024 * 1024);
+    expect(raw.ws.bufferedAmount, "the client's requests back up while the server doesn't read").to.be.greaterThan(0);
+    raw.ws.resume();
+    const ids: unknown[] = [];
+    for (let n = 0; n < COUNT; n++) {
+      const answer = await raw.next();
+      if (answer.type !== "result" || answer.body!.n !== n) expect.fail(`answer ${n}: ${JSON.stringify(answer).slice(0, 80)}`);
+      ids.push(answer.id);
+    }
+    expect(ids.every((id, n) => id === n)).to.equal(true);
+    expect(buffered.stop()).to.be.lessThan(1024 * 1024);
+    raw.send({ id: "last", type: "echo", body: { n: 1 } });
+    expect(await raw.next()).to.deep.equal({ id: "last", type: "result", body: { n: 1 } });
+  });
+});
+
 // ------------------------------------------------------------------ reconnect
 
 describe("transport: reconnect", () => {
@@ -586,6 +817,72 @@ describe("transport: reconnect", () => {
     expect(failures.length).to.be.greaterThan(0);
     expect(failures[0]).to.be.instanceOf(ConnectFailedError);
     expect(events).to.deep.equal(["connected", "disconnected", "reconnected", "disconnected", "reconnected"]);
+  });
+});
+
+describe("transport: a peer that proves the wrong address", () => {
+  it("is refused at the hello: the server never counts it as connected and keeps serving its other peers", async () => {
+    const server = await startServer();
+    const good = await connect(server.url);
+    const busy = keepBusy(good);
+    const connections: unknown[] = [];
+    server.on("connection", (c) => connections.push(c));
+    const failed = new Promise<unknown>((resolve) => server.once("handshakeFailed", resolve));
+    const error = await rejection(connect(server.url, { expectedPeer: carol.address }));
+    expect((error as HandshakeError).code).to.equal(ErrorCode.PEER_REJECTED);
+    expect((error as HandshakeError).message).to.include(`the server is ${bob.address}`);
+    const serverSide = (await failed) as HandshakeError;
+    expect(serverSide.code).to.equal(ErrorCode.PEER_REJECTED);
+    expect(serverSide.remote).to.equal(true);
+    expect(connections).to.deep.equal([]);
+    expect(await busy.stop()).to.be.greaterThan(0);
+    expect(good.isOpen).to.equal(true);
+    expect(server.connections.size).to.equal(1);
+  });
+
+  it("is redialled with a doubling delay, and no more after maxRejections refusals in a row", async () => {
+    const server = await startServer();
+    const good = await connect(server.url);
+    const busy = keepBusy(good);
+    let attempts = 0;
+    server.on("handshakeFailed", () => attempts++);
+    const peer = new ReconnectingPeer<TestMessages>(server.url, {
+      chainId: CHAIN_ID,
+      adjudicator: ADJUDICATOR,
+      identity: alice,
+      validators: testValidators,
+      expectedPeer: carol.address,
+      minDelayMs: 1,
+      rejectedDelayMs: 40,
+      maxRejections: 4,
+    });
+    cleanups.push(() => peer.close());
+    const delays: number[] = [];
+    peer.on("connectFailed", (error, _attempt, delayMs) => {
+      expect((error as HandshakeError).code).to.equal(ErrorCode.PEER_REJECTED);
+      delays.push(delayMs);
+    });
+    const gaveUp = new Promise<[HandshakeError, number]>((resolve) => peer.once("gaveUp", (error, n) => resolve([error, n])));
+    peer.start();
+    const [error, tried] = await gaveUp;
+    expect(error.code).to.equal(ErrorCode.PEER_REJECTED);
+    expect(tried).to.equal(4);
+    // Each delay is its base (40, 80, 160 ms) with up to half of it taken off at random.
+    expect(delays).to.have.length(3);
+    delays.forEach((delay, i) => expect(delay).to.be.within(20 * 2 ** i, 40 * 2 ** i));
+    expect(await rejection(peer.waitForConnection())).to.equal(error);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(attempts, "no attempt after giving up").to.equal(4);
+    expect(peer.gaveUpWith).to.equal(error);
+    // The other peer was never disturbed.
+    expect(await busy.stop()).to.be.greaterThan(0);
+    expect(good.isOpen).to.equal(true);
+    expect(server.connections.size).to.equal(1);
+    // start() begins a new round, which ends the same way.
+    const again = peer.start().waitForConnection();
+    expect(((await rejection(again)) as HandshakeError).code).to.equal(ErrorCode.PEER_REJECTED);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(attempts).to.equal(8);
   });
 });
 

@@ -1,7 +1,7 @@
 /**
  * The mutual handshake. Three frames, after the WebSocket upgrade:
  *
- *   server → client  {"type":"hello",   "body":{protocol, chainId, adjudicator, nonce: serverNonce}}
+ *   server → client  {"type":"hello",   "body":{protocol, chainId, adjudicator, nonce: serverNonce, address}}
  *   client → server  {"type":"auth",    "body":{protocol, chainId, adjudicator, nonce: clientNonce, address, signature}}
  *   server → client  {"type":"welcome", "body":{address, signature}}
  *
@@ -11,7 +11,8 @@
  * `role` is the signer's own role ("server" or "client"). The fresh nonces of both sides bind the
  * signature to one session, the role to one direction, the domain to one chain and contract; a
  * wallet shows the fields as readable typed data. Either side answers a failed check with an
- * error frame and closes the connection.
+ * error frame and closes the connection. The hello names the server's address (proven only by the
+ * welcome) so that a client expecting another peer refuses before the server counts it as connected.
  */
 import { SigningKey, TypedDataEncoder, computeAddress, randomBytes, hexlify, recoverAddress, type TypedDataField } from "ethers";
 import type { Address, Hex } from "../../types";
@@ -98,14 +99,20 @@ export function freshNonce(): Hex {
   return hexlify(randomBytes(32)) as Hex;
 }
 
-export interface HelloBody {
+/** The fields both the hello and the auth carry: protocol, chain, contract, the sender's nonce. */
+export interface DomainBody {
   protocol: string;
   chainId: bigint;
   adjudicator: Address;
   nonce: Hex;
 }
 
-export interface AuthBody extends HelloBody {
+export interface HelloBody extends DomainBody {
+  /** The address the server claims (proven only by its welcome); absent from older servers. */
+  address?: Address;
+}
+
+export interface AuthBody extends DomainBody {
   address: Address;
   signature: Hex;
 }
@@ -116,13 +123,15 @@ export interface WelcomeBody {
 }
 
 export function parseHello(body: unknown): HelloBody {
-  const o = strictObject(body, "hello", ["protocol", "chainId", "adjudicator", "nonce"]);
-  return {
+  const o = strictObject(body, "hello", ["protocol", "chainId", "adjudicator", "nonce", "address"]);
+  const hello: HelloBody = {
     protocol: stringField(o, "protocol", "hello", 32),
     chainId: uintField(o, "chainId", "hello"),
     adjudicator: addressField(o, "adjudicator", "hello"),
     nonce: bytes32Field(o, "nonce", "hello"),
   };
+  if (o.address !== undefined) hello.address = addressField(o, "address", "hello");
+  return hello;
 }
 
 export function parseAuth(body: unknown): AuthBody {

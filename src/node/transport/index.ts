@@ -36,6 +36,7 @@ export {
   type RequestOptions,
   type AcceptPeer,
 } from "./connection";
+export { authenticate, type Authenticated, type AuthenticateOptions } from "./authenticate";
 export { PeerServer, type PeerServerOptions } from "./server";
 export { connectPeer, ReconnectingPeer, type ConnectOptions, type ReconnectOptions } from "./client";
 export { strictObject, stringField, bytes32Field, signatureField, addressField, uintField, describe } from "./validate";

@@ -4,12 +4,15 @@
  * other connections.
  */
 import { EventEmitter } from "node:events";
-import type { IncomingMessage } from "node:http";
+import http, { type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
+import type { Duplex } from "node:stream";
 import WebSocket, { WebSocketServer } from "ws";
 import { InvalidArgumentError } from "../../errors";
+import { authenticate, type AcceptPeer } from "./authenticate";
 import { CloseCode, ErrorCode } from "./codes";
-import { PeerConnection, type AcceptPeer } from "./connection";
+import { PeerConnection } from "./connection";
+import { errorFrame } from "./envelope";
 import { HandshakeError } from "./errors";
 import { resolveSettings, type Settings, type TransportOptions } from "./settings";
 
@@ -24,25 +27,27 @@ export interface PeerServerOptions<M> extends TransportOptions<M> {
   maxPendingHandshakes?: number;
 }
 
-export interface PeerServer<M> {
+/** The events of a server and their arguments. */
+export interface PeerServerEvents<M> {
   /** A peer completed the handshake. Register per-connection handlers here, synchronously. */
-  on(event: "connection", listener: (connection: PeerConnection<M>) => void): this;
+  connection: [connection: PeerConnection<M>];
   /** A connection attempt failed its handshake (`error.code` says why); `remote` is the peer's socket address. */
-  on(event: "handshakeFailed", listener: (error: unknown, remote: string) => void): this;
-  on(event: "error", listener: (error: Error) => void): this;
-  once(event: "connection", listener: (connection: PeerConnection<M>) => void): this;
-  once(event: "handshakeFailed", listener: (error: unknown, remote: string) => void): this;
+  handshakeFailed: [error: unknown, remote: string];
+  error: [error: Error];
 }
 
-export class PeerServer<M = Record<string, unknown>> extends EventEmitter {
+export class PeerServer<M = Record<string, unknown>> extends EventEmitter<PeerServerEvents<M>> {
   /** Authenticated connections currently open. */
   readonly connections = new Set<PeerConnection<M>>();
-  private readonly all = new Set<PeerConnection<M>>();
-  private handshaking = 0;
+  /** Sockets still in the handshake. */
+  private readonly handshaking = new Set<WebSocket>();
+  /** Aborts the handshakes still running when the server closes. */
+  private readonly stopping = new AbortController();
   private readonly maxPendingHandshakes: number;
   private closing: Promise<void> | undefined;
 
   private constructor(
+    private readonly http: http.Server,
     private readonly wss: WebSocketServer,
     private readonly settings: Settings<M>,
     private readonly acceptPeer: AcceptPeer | undefined,
@@ -54,8 +59,8 @@ export class PeerServer<M = Record<string, unknown>> extends EventEmitter {
   ) {
     super();
     this.maxPendingHandshakes = maxPendingHandshakes;
-    wss.on("connection", this.onSocket);
-    wss.on("error", (error: Error) => {
+    http.on("upgrade", this.onUpgrade);
+    http.on("error", (error: Error) => {
       if (this.listenerCount("error") > 0) this.emit("error", error);
     });
   }
@@ -68,19 +73,16 @@ export class PeerServer<M = Record<string, unknown>> extends EventEmitter {
     const maxPending = options.maxPendingHandshakes ?? 256;
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InvalidArgumentError(`invalid port ${port}`);
     return new Promise((resolve, reject) => {
-      const wss = new WebSocketServer({
-        host,
-        port,
-        maxPayload: settings.maxPayloadBytes,
-        perMessageDeflate: false,
-        clientTracking: false,
+      // The HTTP server is ours so that the upgraded TCP socket is too (the connection corks it).
+      const server = http.createServer((_request, response) => {
+        response.writeHead(426, { "Content-Type": "text/plain" }).end("Upgrade Required");
       });
-      const onError = (error: Error): void => reject(error);
-      wss.once("error", onError);
-      wss.once("listening", () => {
-        wss.removeListener("error", onError);
-        const bound = wss.address() as AddressInfo;
-        resolve(new PeerServer(wss, settings, options.acceptPeer, maxPending, host, bound.port));
+      const wss = new WebSocketServer({ noServer: true, maxPayload: settings.maxPayloadBytes, perMessageDeflate: false, clientTracking: false });
+      server.once("error", reject);
+      server.listen(port, host, () => {
+        server.removeListener("error", reject);
+        const bound = server.address() as AddressInfo;
+        resolve(new PeerServer(server, wss, settings, options.acceptPeer, maxPending, host, bound.port));
       });
     });
   }
@@ -91,41 +93,52 @@ export class PeerServer<M = Record<string, unknown>> extends EventEmitter {
     return `ws://${host}:${this.port}`;
   }
 
-  private readonly onSocket = (ws: WebSocket, request: IncomingMessage): void => {
+  private readonly onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    this.wss.handleUpgrade(request, socket, head, (ws) => this.onSocket(ws, request, socket));
+  };
+
+  private onSocket(ws: WebSocket, request: IncomingMessage, socket: Duplex): void {
     const remote = `${request.socket.remoteAddress ?? "?"}:${request.socket.remotePort ?? "?"}`;
-    if (this.closing !== undefined || this.handshaking >= this.maxPendingHandshakes) {
-      ws.send(JSON.stringify({ type: "error", body: { code: ErrorCode.BUSY, message: "too many connections in the handshake; try again later" } }));
+    if (this.closing !== undefined || this.handshaking.size >= this.maxPendingHandshakes) {
+      ws.send(errorFrame(undefined, ErrorCode.BUSY, "too many connections in the handshake; try again later"));
       ws.close(CloseCode.TRY_AGAIN_LATER, ErrorCode.BUSY);
       this.emit("handshakeFailed", new HandshakeError(ErrorCode.BUSY, "too many connections in the handshake", false), remote);
       return;
     }
-    const connection = new PeerConnection<M>(ws, "server", this.settings);
-    this.handshaking++;
-    this.all.add(connection);
-    void connection.closed.then(() => {
-      this.all.delete(connection);
-      this.connections.delete(connection);
-    });
-    connection.beginServer(this.acceptPeer).then(
-      (open) => {
-        this.handshaking--;
-        if (!open.isOpen) return;
-        this.connections.add(open);
-        this.emit("connection", open);
+    this.handshaking.add(ws);
+    authenticate(ws, "server", this.settings, { accept: this.acceptPeer, signal: this.stopping.signal }).then(
+      (authenticated) => {
+        this.handshaking.delete(ws);
+        const connection = new PeerConnection<M>({ ws, socket }, "server", this.settings, authenticated);
+        if (this.closing !== undefined || !connection.isOpen) {
+          void connection.close(CloseCode.GOING_AWAY, "server closing");
+          return;
+        }
+        this.connections.add(connection);
+        void connection.closed.then(() => this.connections.delete(connection));
+        this.emit("connection", connection);
       },
       (error: unknown) => {
-        this.handshaking--;
-        this.emit("handshakeFailed", error, remote);
+        this.emitHandshakeFailed(error, remote, ws);
       },
     );
-  };
+  }
+
+  private emitHandshakeFailed(error: unknown, remote: string, ws: WebSocket): void {
+    // Counted as handshaking until the socket is gone, so that close() can wait for it.
+    if (ws.readyState === WebSocket.CLOSED) this.handshaking.delete(ws);
+    else ws.once("close", () => this.handshaking.delete(ws));
+    this.emit("handshakeFailed", error, remote);
+  }
 
   /** Closes every connection (1001, pending requests reject) and stops listening. */
   close(): Promise<void> {
     this.closing ??= (async () => {
-      const closing = [...this.all].map((c) => c.close(CloseCode.GOING_AWAY, "server closing"));
-      await Promise.all(closing);
-      await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+      this.stopping.abort();
+      const sockets = [...this.handshaking].map((ws) => new Promise((resolve) => (ws.readyState === WebSocket.CLOSED ? resolve(undefined) : ws.once("close", resolve))));
+      const closing = [...this.connections].map((c) => c.close(CloseCode.GOING_AWAY, "server closing"));
+      await Promise.all([...closing, ...sockets]);
+      await new Promise<void>((resolve) => this.http.close(() => resolve()));
     })();
     return this.closing;
   }

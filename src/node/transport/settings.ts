@@ -22,7 +22,7 @@ export interface TransportOptions<M> {
   /** The message types this side accepts, each with the validator of its body. */
   validators: Validators<M>;
   /** Handlers per type, shared by every connection (a connection can add its own with `handle`). */
-  handlers?: import("./connection").Handlers<M>;
+  handlers?: import("./dispatch").Handlers<M>;
   /** A connection that hasn't completed the handshake by then is closed (default 5,000 ms). */
   handshakeTimeoutMs?: number;
   /** Largest frame answered normally; a larger one gets FRAME_TOO_LARGE (default 64 KiB). */
@@ -52,7 +52,7 @@ export interface Settings<M> {
   adjudicator: Address;
   identity: HandshakeIdentity;
   validators: Validators<M>;
-  handlers: import("./connection").Handlers<M>;
+  handlers: import("./dispatch").Handlers<M>;
   handshakeTimeoutMs: number;
   maxFrameBytes: number;
   maxPayloadBytes: number;
@@ -88,7 +88,7 @@ export function resolveSettings<M>(o: TransportOptions<M>): Settings<M> {
     adjudicator: o.adjudicator.toLowerCase() as Address,
     identity: { address: o.identity.address.toLowerCase() as Address, sign: o.identity.sign.bind(o.identity) },
     validators: o.validators,
-    handlers: o.handlers ?? ({} as import("./connection").Handlers<M>),
+    handlers: o.handlers ?? {},
     handshakeTimeoutMs: positive("handshakeTimeoutMs", o.handshakeTimeoutMs, 5_000),
     maxFrameBytes,
     maxPayloadBytes,
