@@ -420,16 +420,24 @@ export class SluiceNode implements NodeApi {
 
   /** Dials a peer (and keeps redialing it after a disconnect); resolves once connected. */
   private async connect(url: string, peer: Address): Promise<PeerConnection<PeerMessages>> {
-    this.store.setPeerUrl(peer, url);
     const existing = this.connections.get(peer.toLowerCase());
     if (existing?.isOpen) return existing;
-    return this.dial(url, peer).waitForConnection();
+    const connection = await this.dial(url, peer).waitForConnection();
+    // Kept for redials only once the peer proved itself at this URL.
+    this.store.setPeerUrl(peer, url);
+    return connection;
   }
 
   private dial(url: string, peer: Address): ReconnectingPeer<PeerMessages> {
     const key = peer.toLowerCase();
     const known = this.dialers.get(key);
-    if (known) return known;
+    // The same URL: one dialer per peer, restarted if it gave up. Another URL (the peer moved, or
+    // the last one was mistyped): the old dialer stops and the new URL is dialled.
+    if (known?.url === url) return known.start();
+    if (known) {
+      this.dialers.delete(key);
+      known.close().catch((error: unknown) => this.options.onError?.(error, `closing the dialer of ${peer}`));
+    }
     const dialer = new ReconnectingPeer<PeerMessages>(url, { ...this.transportOptions(), expectedPeer: peer });
     dialer.on("connected", (connection) => this.attach(connection));
     dialer.on("connectFailed", (error) => this.options.onError?.(error, `dialing ${peer}`));
