@@ -699,6 +699,10 @@ describe("ChannelStore", () => {
       expect(store.paymentCount(CID)).to.equal(1n);
       expect(store.getCursor("w")).to.equal(5n);
       expect(store.getChannel(CID)!.status).to.equal("open");
+      // What the aborted transaction recorded is forgotten too: the same state and payment go in again.
+      expect(store.recordCountersigned(CID, signed(stateOf(2n)), paymentOf(1n))).to.equal(true);
+      expect(() => store.recordCountersigned(CID, signed(stateOf(3n)), paymentOf(3n))).to.throw(PaymentSequenceError);
+      expect(store.paymentCount(CID)).to.equal(2n);
     });
 
     it("forgets a channel whose insert was rolled back, even if a new channel reuses its row", () => {
