@@ -332,7 +332,7 @@ export class ChannelStore {
   private readonly stCursor: Database.Statement<[string], bigint>;
   private readonly stSetCursor: Database.Statement<[string, bigint, number]>;
 
-  private readonly txRecord: Database.Transaction<(c: Hex, s: SignedState, p: AddedPayments) => boolean>;
+  private readonly txRecord: Database.Transaction<(c: Hex, s: SignedState, p: AddedPayments, leaves?: readonly Hex[]) => boolean>;
   private readonly txBatch: Database.Transaction<(items: readonly CountersignedItem[]) => number>;
   private readonly txOwn: Database.Transaction<(c: Hex, s: State, sig: Hex) => OwnSignature>;
   private readonly txPutChannel: Database.Transaction<(c: NewChannel) => ChannelRecord>;
@@ -418,7 +418,7 @@ export class ChannelStore {
        ON CONFLICT (name) DO UPDATE SET block = excluded.block, updated_at = excluded.updated_at`,
     );
 
-    this.txRecord = db.transaction((c: Hex, s: SignedState, added: AddedPayments) => this.recordOne(c, s, added));
+    this.txRecord = db.transaction((c: Hex, s: SignedState, added: AddedPayments, leaves?: readonly Hex[]) => this.recordOne(c, s, added, leaves));
     this.txBatch = db.transaction((items: readonly CountersignedItem[]) => {
       if (!Array.isArray(items)) throw new InvalidRecordError("items", items, "expected an array");
       let written = 0;
@@ -631,10 +631,13 @@ export class ChannelStore {
    * OwnSignatureConflictError if this side signed another state at this version;
    * StateAfterFinalError after a final state; PaymentSequenceError unless the payments' seqs are
    * the next positions of the log; InvalidRecordError for malformed input; UnknownChannelError.
+   * `leaves`, the payments' Merkle leaves in order, saves hashing them again when the caller's
+   * payment log has them (a wrong one shows at the next start: the log rebuilt from the stored
+   * leaves would not match the latest state's root).
    */
-  recordCountersigned(channelId: Hex, signed: SignedState, payments: AddedPayments): boolean {
+  recordCountersigned(channelId: Hex, signed: SignedState, payments: AddedPayments, leaves?: readonly Hex[]): boolean {
     try {
-      return this.txRecord.immediate(channelId, signed, payments);
+      return this.txRecord.immediate(channelId, signed, payments, leaves);
     } catch (error) {
       throw this.rolledBack(error);
     }
@@ -930,7 +933,7 @@ export class ChannelStore {
     return this.stPayments.all(chan, state.payment_seq, state.payment_count);
   }
 
-  private recordOne(channelId: Hex, signed: SignedState, added: AddedPayments): boolean {
+  private recordOne(channelId: Hex, signed: SignedState, added: AddedPayments, leaves?: readonly Hex[]): boolean {
     const cid = bytes32(channelId, "channelId");
     const ref = this.ref(cid);
     object(signed, "signed");
@@ -942,6 +945,10 @@ export class ChannelStore {
     const payments = addedList(added);
     const single = !Array.isArray(added);
     const encoded = payments.map((payment, i) => encodePayment(payment, cid, single ? "payment" : `payments[${i}]`));
+    if (leaves !== undefined && (!Array.isArray(leaves) || leaves.length !== payments.length)) {
+      throw new InvalidRecordError("leaves", leaves, `expected ${payments.length} leaf hashes`);
+    }
+    const leafHexes = leaves === undefined ? undefined : leaves.map((leaf, i) => bytes32(leaf, `leaves[${i}]`));
 
     const tip = this.tip(ref);
     const latest = tip.latestVersion;
@@ -985,7 +992,7 @@ export class ChannelStore {
       now,
     );
     for (const [i, p] of encoded.entries()) {
-      this.stInsertPayment.run(ref.id, p.seqKey, s.version, p.payer, p.amount, p.ref, paymentLeafHex(payments[i]));
+      this.stInsertPayment.run(ref.id, p.seqKey, s.version, p.payer, p.amount, p.ref, leafHexes?.[i] ?? paymentLeafHex(payments[i]));
     }
     if (s.is_final === 1 && (finalVersion === null || s.version < finalVersion)) {
       this.stSetFinalVersion.run(s.version, now, ref.id);
