@@ -511,6 +511,11 @@ export abstract class ChannelCore {
     return run;
   }
 
+  /** The log's leaves of `items` (payments it holds), for the store. */
+  protected leavesOf(items: readonly ProposedPayment[]): Hex[] {
+    return items.map(({ payment }) => this.log.leafHex(payment.seq));
+  }
+
   /** What `verifyTransition` checks a state against: this channel and its log. */
   protected transitionContext(): Parameters<typeof verifyTransition>[0] {
     return { channelId: this.id, participants: this.params.participants, hasher: this.hasher, verifier: this.verifier, log: this.log };

@@ -173,7 +173,7 @@ export class Countersigner extends ChannelCore {
       this.outstanding.delete(request);
       this._requested -= payment.amount;
     }
-    return { committed: { signed: this._latest, payments: items }, send: { kind: "ack", version: state.version, sig: mySig } };
+    return { committed: { signed: this._latest, payments: items, leaves: this.leavesOf(items) }, send: { kind: "ack", version: state.version, sig: mySig } };
   }
 
   /** A payment by participant 1 must answer an outstanding request of its own, once; one by participant 0 none. */

@@ -159,9 +159,10 @@ export class Sequencer extends ChannelCore {
       await this.checkPeerSignature(oldest.digest, sig);
       this._pending.shift();
       this._latest = { state: oldest.state, sigs: [oldest.sig, sig] };
+      const leaves = this.leavesOf(oldest.payments);
       this.committed += oldest.payments.length;
       this.committedRequest = lastRequest(oldest.payments, this.committedRequest);
-      return { signed: this._latest, payments: oldest.payments };
+      return { signed: this._latest, payments: oldest.payments, leaves };
     });
   }
 

@@ -23,6 +23,8 @@ export interface CommittedUpdate {
   signed: SignedState;
   /** The payments the state added, in order, each with the request it answered (payer 1). */
   payments: readonly ProposedPayment[];
+  /** The payments' Merkle leaves, in order, when the channel's log has them (the store need not hash them again). */
+  leaves?: readonly Hex[];
 }
 
 /** What the countersigner did with a proposal: the state it committed, and the acknowledgement to send once that is on disk. */

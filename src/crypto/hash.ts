@@ -58,6 +58,8 @@ export class StateHasher {
   private readonly withdrawal = Buffer.alloc(160);
 
   private readonly keccak: Keccak256;
+  /** The last `locked` pair hashed and its hash: it rarely changes from one state to the next. */
+  private lockedMemo: { a: bigint; b: bigint; hash: Buffer } | undefined;
 
   constructor(chainId: bigint, verifyingContract: Address, keccak: Keccak256 = keccak256Bytes) {
     this.keccak = keccak;
@@ -76,7 +78,7 @@ export class StateHasher {
     writeBytes32(s, 32, state.channelId, "channelId");
     writeUint(s, 64, state.version, UINT64_MAX, "version");
     this.hashPair(state.transferred, "transferred").copy(s, 96);
-    this.hashPair(state.locked, "locked").copy(s, 128);
+    this.hashLocked(state.locked).copy(s, 128);
     writeBytes32(s, 160, state.locksRoot, "locksRoot");
     writeBytes32(s, 192, state.paymentsRoot, "paymentsRoot");
     s.fill(0, 224, 256);
@@ -122,6 +124,14 @@ export class StateHasher {
   private wrap(structHash: Buffer): Buffer {
     structHash.copy(this.outer, 34);
     return this.keccak(this.outer);
+  }
+
+  private hashLocked(locked: readonly [bigint, bigint]): Buffer {
+    const memo = this.lockedMemo;
+    if (memo !== undefined && memo.a === locked[0] && memo.b === locked[1]) return memo.hash;
+    const hash = this.hashPair(locked, "locked");
+    this.lockedMemo = { a: locked[0], b: locked[1], hash };
+    return hash;
   }
 
   private hashPair(values: readonly [bigint, bigint], field: string): Buffer {

@@ -83,6 +83,11 @@ export class PaymentLog {
     return payment;
   }
 
+  /** The leaf hash of payment `seq`. */
+  leafHex(seq: bigint | number): Hex {
+    return toHex(this.tree.leaf(Number(seq)));
+  }
+
   /** The payments held in memory, oldest first: all of them unless the log was rebuilt from leaf hashes. */
   all(): readonly Payment[] {
     return this.payments;

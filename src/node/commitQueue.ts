@@ -4,7 +4,7 @@ import type { Hex, SignedState, State } from "../types";
 type Write =
   | { kind: "own"; channelId: Hex; state: State; sig: Hex }
   | { kind: "reserve"; channelId: Hex; upTo: bigint }
-  | { kind: "countersigned"; channelId: Hex; signed: SignedState; payments: AddedPayments };
+  | { kind: "countersigned"; channelId: Hex; signed: SignedState; payments: AddedPayments; leaves?: readonly Hex[] };
 
 /** One group commit: when it started (ms since the Unix epoch, sub-millisecond), how long it blocked the event loop (ms), how many writes it held. */
 export interface CommitTiming {
@@ -48,9 +48,9 @@ export class CommitQueue {
     return this.enqueue({ kind: "reserve", channelId, upTo });
   }
 
-  /** Persists a state both sides signed (with the payments it adds), before it counts. */
-  countersigned(channelId: Hex, signed: SignedState, payments: AddedPayments): Promise<void> {
-    return this.enqueue({ kind: "countersigned", channelId, signed, payments });
+  /** Persists a state both sides signed (with the payments it adds, and their leaves if known: see `recordCountersigned`), before it counts. */
+  countersigned(channelId: Hex, signed: SignedState, payments: AddedPayments, leaves?: readonly Hex[]): Promise<void> {
+    return this.enqueue({ kind: "countersigned", channelId, signed, payments, leaves });
   }
 
   /**
@@ -91,7 +91,7 @@ export class CommitQueue {
         for (const write of writes) {
           if (write.kind === "own") this.store.recordOwnSignature(write.channelId, write.state, write.sig);
           else if (write.kind === "reserve") this.store.reserveVersions(write.channelId, write.upTo);
-          else this.store.recordCountersigned(write.channelId, write.signed, write.payments);
+          else this.store.recordCountersigned(write.channelId, write.signed, write.payments, write.leaves);
         }
       });
     } catch (error) {

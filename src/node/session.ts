@@ -576,7 +576,7 @@ export class ChannelSession {
   private persist(update: CommittedUpdate): Promise<void> {
     const payments: Payment[] = [];
     for (const item of update.payments) payments.push(item.payment);
-    const write = this.config.commits.countersigned(this.id, update.signed, payments);
+    const write = this.config.commits.countersigned(this.id, update.signed, payments, update.leaves);
     if (this.waiters.size === 0) return write;
     const version = update.signed.state.version;
     for (const { payment, request } of update.payments) {

@@ -378,6 +378,22 @@ describe("ChannelStore", () => {
         .with.property("field", "limit");
     });
 
+    it("stores the leaves the caller's log computed, or hashes the payments itself; refuses leaves that don't fit, writing nothing", () => {
+      const store = withChannels();
+      const leaf = paymentLeafHex(paymentOf(0n));
+      expect(store.recordCountersigned(CID, signed(stateOf(1n)), [paymentOf(0n)], [leaf])).to.equal(true);
+      expect(store.recordCountersigned(CID, signed(stateOf(2n)), paymentOf(1n))).to.equal(true);
+      expect(store.leafHashes(CID)).to.deep.equal([leaf, paymentLeafHex(paymentOf(1n))]);
+      expect(() => store.recordCountersigned(CID, signed(stateOf(3n)), [paymentOf(2n)], []))
+        .to.throw(InvalidRecordError)
+        .with.property("field", "leaves");
+      expect(() => store.recordCountersigned(CID, signed(stateOf(3n)), [paymentOf(2n)], ["0x12" as Hex]))
+        .to.throw(InvalidRecordError)
+        .with.property("field", "leaves[0]");
+      expect(store.latest(CID)!.state.version).to.equal(2n);
+      expect(store.paymentCount(CID)).to.equal(2n);
+    });
+
     it("accepts only strictly increasing versions", () => {
       const store = withChannels();
       store.recordCountersigned(CID, signed(stateOf(5n)), paymentOf(0n));
@@ -699,6 +715,10 @@ describe("ChannelStore", () => {
       expect(store.paymentCount(CID)).to.equal(1n);
       expect(store.getCursor("w")).to.equal(5n);
       expect(store.getChannel(CID)!.status).to.equal("open");
+      // What the aborted transaction recorded is forgotten too: the same state and payment go in again.
+      expect(store.recordCountersigned(CID, signed(stateOf(2n)), paymentOf(1n))).to.equal(true);
+      expect(() => store.recordCountersigned(CID, signed(stateOf(3n)), paymentOf(3n))).to.throw(PaymentSequenceError);
+      expect(store.paymentCount(CID)).to.equal(2n);
     });
 
     it("forgets a channel whose insert was rolled back, even if a new channel reuses its row", () => {

@@ -89,10 +89,24 @@ interface PaymentRow {
   leaf: Hex;
 }
 
-/** What the store caches per channel: both never change once the channel is committed. */
+/** What the store caches per channel: its row id and index never change once the channel is committed. */
 interface ChannelRef {
   readonly id: number;
   readonly myIndex: 0 | 1;
+  /** The keys the countersigned path checks, read once and then kept up to date by this store's writes. */
+  tip?: ChannelTip;
+}
+
+/**
+ * Version and seq keys (uint64Key text) of a channel's latest rows, so that recording a state
+ * reads nothing back. Dropped with the refs whenever a write fails (its transaction rolled back).
+ */
+interface ChannelTip {
+  latestVersion: string | null;
+  lastSeq: string | null;
+  finalVersion: string | null;
+  /** Highest version in own_signatures: a countersigned state above it has no own signature to compare with. */
+  ownVersion: string | null;
 }
 
 interface EncodedPayment {
@@ -309,6 +323,7 @@ export class ChannelStore {
   private readonly stInsertOwn: Database.Statement<unknown[]>;
 
   private readonly stLastSeq: Database.Statement<[number], string>;
+  private readonly stLatestOwnVersion: Database.Statement<[number], string>;
   private readonly stPaymentAt: Database.Statement<[number, string], PaymentRow>;
   private readonly stPayments: Database.Statement<[number, string, number], PaymentRow>;
   private readonly stLeaves: Database.Statement<[number], Hex>;
@@ -317,7 +332,7 @@ export class ChannelStore {
   private readonly stCursor: Database.Statement<[string], bigint>;
   private readonly stSetCursor: Database.Statement<[string, bigint, number]>;
 
-  private readonly txRecord: Database.Transaction<(c: Hex, s: SignedState, p: AddedPayments) => boolean>;
+  private readonly txRecord: Database.Transaction<(c: Hex, s: SignedState, p: AddedPayments, leaves?: readonly Hex[]) => boolean>;
   private readonly txBatch: Database.Transaction<(items: readonly CountersignedItem[]) => number>;
   private readonly txOwn: Database.Transaction<(c: Hex, s: State, sig: Hex) => OwnSignature>;
   private readonly txPutChannel: Database.Transaction<(c: NewChannel) => ChannelRecord>;
@@ -380,6 +395,9 @@ export class ChannelStore {
       `INSERT INTO own_signatures (chan, ${stateCols}, sig, signed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
 
+    this.stLatestOwnVersion = db
+      .prepare<[number], string>("SELECT version FROM own_signatures WHERE chan = ? ORDER BY version DESC LIMIT 1")
+      .pluck();
     this.stLastSeq = db
       .prepare<[number], string>("SELECT seq FROM payments WHERE chan = ? ORDER BY seq DESC LIMIT 1")
       .pluck();
@@ -400,7 +418,7 @@ export class ChannelStore {
        ON CONFLICT (name) DO UPDATE SET block = excluded.block, updated_at = excluded.updated_at`,
     );
 
-    this.txRecord = db.transaction((c: Hex, s: SignedState, added: AddedPayments) => this.recordOne(c, s, added));
+    this.txRecord = db.transaction((c: Hex, s: SignedState, added: AddedPayments, leaves?: readonly Hex[]) => this.recordOne(c, s, added, leaves));
     this.txBatch = db.transaction((items: readonly CountersignedItem[]) => {
       if (!Array.isArray(items)) throw new InvalidRecordError("items", items, "expected an array");
       let written = 0;
@@ -617,10 +635,13 @@ export class ChannelStore {
    * OwnSignatureConflictError if this side signed another state at this version;
    * StateAfterFinalError after a final state; PaymentSequenceError unless the payments' seqs are
    * the next positions of the log; InvalidRecordError for malformed input; UnknownChannelError.
+   * `leaves`, the payments' Merkle leaves in order, saves hashing them again when the caller's
+   * payment log has them (a wrong one shows at the next start: the log rebuilt from the stored
+   * leaves would not match the latest state's root).
    */
-  recordCountersigned(channelId: Hex, signed: SignedState, payments: AddedPayments): boolean {
+  recordCountersigned(channelId: Hex, signed: SignedState, payments: AddedPayments, leaves?: readonly Hex[]): boolean {
     try {
-      return this.txRecord.immediate(channelId, signed, payments);
+      return this.txRecord.immediate(channelId, signed, payments, leaves);
     } catch (error) {
       throw this.rolledBack(error);
     }
@@ -806,6 +827,16 @@ export class ChannelStore {
     return error;
   }
 
+  private tip(ref: ChannelRef): ChannelTip {
+    ref.tip ??= {
+      latestVersion: this.stLatestVersion.get(ref.id) ?? null,
+      lastSeq: this.stLastSeq.get(ref.id) ?? null,
+      finalVersion: this.stFinalVersion.get(ref.id) ?? null,
+      ownVersion: this.stLatestOwnVersion.get(ref.id) ?? null,
+    };
+    return ref.tip;
+  }
+
   private ref(channelId: Hex): ChannelRef {
     let ref = this.refs.get(channelId);
     if (ref === undefined) {
@@ -885,14 +916,18 @@ export class ChannelStore {
       if (!sameState(row, s)) throw new OwnSignatureConflictError(cid, state.version);
       return { state: decodeState(cid, row), sig: ref.myIndex === 0 ? row.sig0 : row.sig1 };
     }
-    const finalVersion = this.stFinalVersion.get(ref.id) ?? null;
+    const tip = this.tip(ref);
+    const finalVersion = tip.finalVersion;
     if (finalVersion !== null && s.version > finalVersion) {
       throw new StateAfterFinalError(cid, state.version, decodeUint(finalVersion));
     }
     const now = this.now();
     this.stInsertOwn.run(ref.id, s.version, s.transferred0, s.transferred1, s.locked0, s.locked1, s.locks_root, s.payments_root, s.is_final, sigHex, now);
-    if (s.is_final === 1 && (finalVersion === null || s.version < finalVersion))
+    if (tip.ownVersion === null || s.version > tip.ownVersion) tip.ownVersion = s.version;
+    if (s.is_final === 1 && (finalVersion === null || s.version < finalVersion)) {
       this.stSetFinalVersion.run(s.version, now, ref.id);
+      tip.finalVersion = s.version;
+    }
     return { state: decodeState(cid, s), sig: sigHex };
   }
 
@@ -902,7 +937,7 @@ export class ChannelStore {
     return this.stPayments.all(chan, state.payment_seq, state.payment_count);
   }
 
-  private recordOne(channelId: Hex, signed: SignedState, added: AddedPayments): boolean {
+  private recordOne(channelId: Hex, signed: SignedState, added: AddedPayments, leaves?: readonly Hex[]): boolean {
     const cid = bytes32(channelId, "channelId");
     const ref = this.ref(cid);
     object(signed, "signed");
@@ -914,22 +949,29 @@ export class ChannelStore {
     const payments = addedList(added);
     const single = !Array.isArray(added);
     const encoded = payments.map((payment, i) => encodePayment(payment, cid, single ? "payment" : `payments[${i}]`));
+    if (leaves !== undefined && (!Array.isArray(leaves) || leaves.length !== payments.length)) {
+      throw new InvalidRecordError("leaves", leaves, `expected ${payments.length} leaf hashes`);
+    }
+    const leafHexes = leaves === undefined ? undefined : leaves.map((leaf, i) => bytes32(leaf, `leaves[${i}]`));
 
-    const latest = this.stLatestVersion.get(ref.id);
-    if (latest !== undefined && s.version <= latest) {
+    const tip = this.tip(ref);
+    const latest = tip.latestVersion;
+    if (latest !== null && s.version <= latest) {
       const row = this.stStateAt.get(ref.id, s.version);
       if (row !== undefined && sameState(row, s) && this.samePayments(ref.id, row, encoded)) return false;
       throw new NonIncreasingVersionError(cid, signed.state.version, decodeUint(latest));
     }
-    const finalVersion = this.stFinalVersion.get(ref.id) ?? null;
+    const finalVersion = tip.finalVersion;
     if (finalVersion !== null && s.version > finalVersion) {
       throw new StateAfterFinalError(cid, signed.state.version, decodeUint(finalVersion));
     }
-    const own = this.stOwnAt.get(ref.id, s.version);
-    if (own !== undefined && !sameState(own, s)) throw new OwnSignatureConflictError(cid, signed.state.version);
+    if (tip.ownVersion !== null && s.version <= tip.ownVersion) {
+      const own = this.stOwnAt.get(ref.id, s.version);
+      if (own !== undefined && !sameState(own, s)) throw new OwnSignatureConflictError(cid, signed.state.version);
+    }
     if (payments.length > 0) {
-      const last = this.stLastSeq.get(ref.id);
-      let expected = last === undefined ? 0n : decodeUint(last) + 1n;
+      const last = tip.lastSeq;
+      let expected = last === null ? 0n : decodeUint(last) + 1n;
       for (const payment of payments) {
         if (payment.seq !== expected) throw new PaymentSequenceError(cid, expected, payment.seq);
         expected++;
@@ -954,10 +996,14 @@ export class ChannelStore {
       now,
     );
     for (const [i, p] of encoded.entries()) {
-      this.stInsertPayment.run(ref.id, p.seqKey, s.version, p.payer, p.amount, p.ref, paymentLeafHex(payments[i]));
+      this.stInsertPayment.run(ref.id, p.seqKey, s.version, p.payer, p.amount, p.ref, leafHexes?.[i] ?? paymentLeafHex(payments[i]));
     }
-    if (s.is_final === 1 && (finalVersion === null || s.version < finalVersion))
+    if (s.is_final === 1 && (finalVersion === null || s.version < finalVersion)) {
       this.stSetFinalVersion.run(s.version, now, ref.id);
+      tip.finalVersion = s.version;
+    }
+    tip.latestVersion = s.version;
+    if (encoded.length > 0) tip.lastSeq = encoded[encoded.length - 1].seqKey;
     return true;
   }
 
