@@ -80,14 +80,24 @@ export function isConcluded(status: ChannelStatus): boolean {
   return status === "closed" || status === "settled";
 }
 
-/** Reads channels' statuses from the store and moves them by the table; the only writer of a status. */
+/**
+ * Reads channels' statuses from the store and moves them by the table; the only writer of a
+ * status, so it keeps each status it has read or written in memory (the payment path asks for it
+ * on every payment) and the store is read once per channel.
+ */
 export class ChannelLifecycle {
+  private readonly known = new Map<Hex, ChannelStatus>();
+
   constructor(private readonly store: ChannelStore) {}
 
-  /** The channel's stored status. @throws UnknownChannelError if the store has no such channel. */
+  /** The channel's status. @throws UnknownChannelError if the store has no such channel. */
   status(channelId: Hex): ChannelStatus {
+    const key = channelId.toLowerCase() as Hex;
+    const cached = this.known.get(key);
+    if (cached !== undefined) return cached;
     const status = this.store.channelStatus(channelId);
     if (status === null) throw new UnknownChannelError(channelId);
+    this.known.set(key, status);
     return status;
   }
 
@@ -103,7 +113,10 @@ export class ChannelLifecycle {
   apply(channelId: Hex, event: LifecycleEvent): ChannelStatus {
     const from = this.status(channelId);
     const to = nextStatus(channelId, from, event);
-    if (to !== from) this.store.setStatus(channelId, to);
+    if (to !== from) {
+      this.store.setStatus(channelId, to);
+      this.known.set(channelId.toLowerCase() as Hex, to);
+    }
     return to;
   }
 }

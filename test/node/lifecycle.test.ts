@@ -135,6 +135,32 @@ describe("channel lifecycle", function () {
     }
   });
 
+  it("reads a channel's status from the store once, keeps what it writes, and a new lifecycle reads the store again", function () {
+    const id = storedAs("opening");
+    let reads = 0;
+    const read = store.channelStatus.bind(store);
+    store.channelStatus = (channelId: Hex) => {
+      reads++;
+      return read(channelId);
+    };
+    for (let i = 0; i < 5; i++) expect(lifecycle.status(id)).to.equal("opening");
+    expect(lifecycle.apply(id, "funded")).to.equal("open");
+    expect(lifecycle.status(id.toUpperCase().replace("0X", "0x") as Hex)).to.equal("open");
+    expect(reads).to.equal(1);
+    expect(new ChannelLifecycle(store).status(id)).to.equal("open");
+    expect(reads).to.equal(2);
+  });
+
+  it("a status the store failed to write is not kept", function () {
+    const id = storedAs("opening");
+    expect(lifecycle.status(id)).to.equal("opening");
+    store.setStatus = () => {
+      throw new Error("disk full");
+    };
+    expect(() => lifecycle.apply(id, "funded")).to.throw("disk full");
+    expect(lifecycle.status(id)).to.equal("opening");
+  });
+
   it("names the API call in a refusal when given one", function () {
     const id = storedAs("opening");
     expect(() => lifecycle.check(id, "closed", "close")).to.throw(IllegalTransitionError, `cannot close: channel ${id} is opening`);
