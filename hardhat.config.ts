@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import path from "node:path";
 import { subtask } from "hardhat/config";
 import {
@@ -13,13 +14,14 @@ const SOLC_VERSION = "0.8.28";
 // No internet on the build machines: compile with the pinned `solc` npm package (solcjs)
 // instead of letting Hardhat download a native compiler.
 subtask(TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD, async (args: { solcVersion: string }, _hre, runSuper) => {
-  if (args.solcVersion !== SOLC_VERSION) return runSuper();
+  if (args.solcVersion !== SOLC_VERSION) return runSuper() as Promise<unknown>;
   const solcPackage = path.dirname(require.resolve("solc/package.json"));
+  const { version } = JSON.parse(readFileSync(path.join(solcPackage, "package.json"), "utf8")) as { version: string };
   return {
     compilerPath: path.join(solcPackage, "soljson.js"),
     isSolcJs: true,
     version: SOLC_VERSION,
-    longVersion: require("solc/package.json").version,
+    longVersion: version,
   };
 });
 
@@ -49,7 +51,7 @@ subtask(TASK_COMPILE_SOLIDITY_CHECK_ERRORS, async (args: { output: { errors?: So
 // Only `*.test.ts` and `*.fuzz.ts` are suites; helpers and child-process fixtures under test/
 // must not be loaded by mocha.
 subtask(TASK_TEST_GET_TEST_FILES, async (args: { testFiles: string[] }, _hre, runSuper) => {
-  const files: string[] = await runSuper(args);
+  const files = (await runSuper(args)) as string[];
   return args.testFiles.length > 0 ? files : files.filter((f) => /\.(test|fuzz)\.ts$/.test(f));
 });
 

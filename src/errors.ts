@@ -18,7 +18,7 @@ export class SluiceError extends Error {
 
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
-    this.code = (new.target as typeof SluiceError).code;
+    this.code = (new.target).code;
   }
 }
 

@@ -99,7 +99,7 @@ export class Harness {
   call<T>(cmd: string, args: Record<string, unknown> = {}): Promise<T> {
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
-      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      this.pending.set(id, { resolve: resolve, reject });
       this.child.send({ id, cmd, args });
     });
   }

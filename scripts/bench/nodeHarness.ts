@@ -34,7 +34,7 @@ interface Command {
 const nodes: SluiceNode[] = [];
 let provider: JsonRpcProvider | undefined;
 
-const refOf = (i: number): Hex => `0x${i.toString(16).padStart(64, "0")}` as Hex;
+const refOf = (i: number): Hex => `0x${i.toString(16).padStart(64, "0")}`;
 
 /** GC pauses and group commits, stamped with the wall clock, for scripts/bench/tail.ts. */
 const loopEvents: LoopEvent[] = [];
@@ -97,6 +97,7 @@ function stalls() {
   return r;
 }
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the parent's JSON arguments, each command reads its own
 async function run(cmd: string, a: Record<string, any>): Promise<unknown> {
   switch (cmd) {
     case "init": {
@@ -123,7 +124,7 @@ async function run(cmd: string, a: Record<string, any>): Promise<unknown> {
       return made.map((n) => ({ address: n.address, peerUrl: n.peerUrl }));
     }
     case "open": {
-      const view = await nodes[a.node as number]!.openChannel({
+      const view = await nodes[a.node as number].openChannel({
         peer: a.peer as Address,
         peerUrl: a.peerUrl as string,
         asset: a.asset as Address,
@@ -132,15 +133,15 @@ async function run(cmd: string, a: Record<string, any>): Promise<unknown> {
       return view.channelId;
     }
     case "deposit": {
-      const view = await nodes[a.node as number]!.deposit(a.channelId as Hex, BigInt(a.amount as string));
+      const view = await nodes[a.node as number].deposit(a.channelId as Hex, BigInt(a.amount as string));
       return view.deposits.map(String);
     }
     case "channel": {
-      const view = await nodes[a.node as number]!.channel(a.channelId as Hex);
+      const view = await nodes[a.node as number].channel(a.channelId as Hex);
       return { version: view.version.toString(), payments: view.payments.toString(), deposits: view.deposits.map(String) };
     }
     case "pay": {
-      const node = nodes[a.node as number]!;
+      const node = nodes[a.node as number];
       const channels = a.channels as Hex[];
       const amount = BigInt(a.amount as string);
       const base = payCounter;
@@ -148,7 +149,7 @@ async function run(cmd: string, a: Record<string, any>): Promise<unknown> {
       takeEvents();
       const cpu0 = process.cpuUsage();
       const c0 = commits();
-      const send = (i: number) => node.pay(channels[i % channels.length]!, amount, refOf(base + i));
+      const send = (i: number) => node.pay(channels[i % channels.length], amount, refOf(base + i));
       const result =
         a.mode === "open" ? await openLoop(a.rate as number, a.seconds as number, send) : await closedLoop(a.total as number, a.concurrency as number, send);
       payCounter += result.done + result.failed;
@@ -160,8 +161,8 @@ async function run(cmd: string, a: Record<string, any>): Promise<unknown> {
       return { ...report(result), ...timeline, groupCommits, cpuUsPerPayment: Math.round((cpu.user + cpu.system) / Math.max(1, result.done)), stalls: stalls() };
     }
     case "close": {
-      const tx = await nodes[a.node as number]!.close(a.channelId as Hex);
-      const view = await nodes[a.node as number]!.channel(a.channelId as Hex);
+      const tx = await nodes[a.node as number].close(a.channelId as Hex);
+      const view = await nodes[a.node as number].channel(a.channelId as Hex);
       return { hash: tx.hash, gasUsed: tx.gasUsed.toString(), version: view.version.toString() };
     }
     case "cpu": {

@@ -55,7 +55,7 @@ function spawnCli(args: string[], cwd: string): Promise<Run> {
   return new Promise((resolve, reject) => {
     execFile(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, SLUICE_DATADIR: "" }, timeout: 60_000 }, (error, stdout, stderr) => {
       if (error !== null && typeof error.code !== "number") {
-        reject(error);
+        reject(new Error(error.message, { cause: error }));
         return;
       }
       resolve({ code: error === null ? 0 : (error.code as number), stdout, stderr });
@@ -389,7 +389,7 @@ describe("sluice CLI", function () {
       expect(r.code, r.stderr).to.equal(0);
       expect(closed).to.equal(true);
       expect(started).to.have.length(1);
-      const { log, ...options } = started[0]!;
+      const { log, ...options } = started[0];
       expect(log).to.be.a("function");
       expect(options).to.deep.equal({
         datadir: path.join(dir, "data"),

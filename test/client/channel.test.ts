@@ -535,7 +535,7 @@ describe("client Channel", function () {
       await expectRejected(sides[0].receiveRequest({ kind: "request", id: 1n, amount: 0n, ref: ZERO_HASH }), InvalidAmountError);
       await expectRejected(sides[0].receiveRequest({ kind: "request", id: 1n, amount: 1n << 256n, ref: ZERO_HASH }), MalformedMessageError);
       expect(sides[0].pending).to.deep.equal([]);
-      await expectRejected(sides[1].requestPayment(1n, "0x12" as Hex), InvalidArgumentError);
+      await expectRejected(sides[1].requestPayment(1n, "0x12"), InvalidArgumentError);
       expect(sides[1].requests).to.deep.equal([]);
     });
 
@@ -643,8 +643,8 @@ describe("client Channel", function () {
         log.append(p);
       }
       const state: State = { ...latest, version: side.signedVersion + 1n, transferred, paymentsRoot: log.root, isFinal: false };
-      const items = payments.map((payment, i) => (requests[i] === undefined ? { payment } : { payment, request: requests[i]! }));
-      return { kind: "payments", payments: items, state, sig: KEYS[0].sign(side.hasher.digest(state)) as Hex };
+      const items = payments.map((payment, i) => (requests[i] === undefined ? { payment } : { payment, request: requests[i] }));
+      return { kind: "payments", payments: items, state, sig: KEYS[0].sign(side.hasher.digest(state)) };
     }
 
     it("one state carries payments both ways, with the same root and transfers as paying them one at a time", async function () {
@@ -692,7 +692,7 @@ describe("client Channel", function () {
         r1, // participant 1 pays 50: participant 0 can now pay 90 in all
         { ...r1, id: 1n }, // served above already
         payEntry(90n),
-        payEntry(1n, "0x1234" as Hex),
+        payEntry(1n, "0x1234"),
         { kind: "refund" } as unknown as PaymentEntry,
       ]);
       expect(rejected.map((r) => [r.index, r.error.constructor])).to.deep.equal([
@@ -710,7 +710,7 @@ describe("client Channel", function () {
       const before = view(sides[0]);
       const none = await sides[0].proposePayments([payEntry(1n)]);
       expect(none.proposal).to.equal(undefined);
-      expect(none.rejected[0]!.error).to.be.instanceOf(InsufficientFundsError);
+      expect(none.rejected[0].error).to.be.instanceOf(InsufficientFundsError);
       expect(view(sides[0])).to.deep.equal(before);
     });
 
@@ -736,17 +736,17 @@ describe("client Channel", function () {
       const r2 = await sides[1].requestPayment(6n, refOf(2));
       const { proposal } = await sides[0].proposePayments([payEntry(3n, refOf(3)), r1, payEntry(4n, refOf(4)), r2]);
       const tampers: [string, (p: BatchProposal) => void, Constructor][] = [
-        ["amount of a payment by participant 0", (p) => (p.payments[2]!.payment.amount += 1n), TransferMismatchError],
-        ["amount of a requested payment", (p) => (p.payments[1]!.payment.amount += 1n), UnrequestedPaymentError],
-        ["a payment's seq", (p) => (p.payments[2]!.payment.seq += 1n), SequenceMismatchError],
-        ["two payments swapped", (p) => ([p.payments[0], p.payments[2]] = [p.payments[2]!, p.payments[0]!]), SequenceMismatchError],
+        ["amount of a payment by participant 0", (p) => (p.payments[2].payment.amount += 1n), TransferMismatchError],
+        ["amount of a requested payment", (p) => (p.payments[1].payment.amount += 1n), UnrequestedPaymentError],
+        ["a payment's seq", (p) => (p.payments[2].payment.seq += 1n), SequenceMismatchError],
+        ["two payments swapped", (p) => ([p.payments[0], p.payments[2]] = [p.payments[2], p.payments[0]]), SequenceMismatchError],
         ["a payment dropped", (p) => void p.payments.pop(), TransferMismatchError],
-        ["a request answered twice", (p) => (p.payments[3]!.request = 1n), UnrequestedPaymentError],
-        ["a request id on a payment by participant 0", (p) => (p.payments[0]!.request = 2n), WrongPayerError],
-        ["a request id dropped", (p) => delete p.payments[3]!.request, UnrequestedPaymentError],
-        ["a ref of a payment by participant 0", (p) => (p.payments[2]!.payment.ref = flipNibble(p.payments[2]!.payment.ref)), RootMismatchError],
-        ["a payment for another channel", (p) => (p.payments[1]!.payment.channelId = flipNibble(p.payments[1]!.payment.channelId)), WrongChannelError],
-        ["a zero amount", (p) => (p.payments[0]!.payment.amount = 0n), InvalidAmountError],
+        ["a request answered twice", (p) => (p.payments[3].request = 1n), UnrequestedPaymentError],
+        ["a request id on a payment by participant 0", (p) => (p.payments[0].request = 2n), WrongPayerError],
+        ["a request id dropped", (p) => delete p.payments[3].request, UnrequestedPaymentError],
+        ["a ref of a payment by participant 0", (p) => (p.payments[2].payment.ref = flipNibble(p.payments[2].payment.ref)), RootMismatchError],
+        ["a payment for another channel", (p) => (p.payments[1].payment.channelId = flipNibble(p.payments[1].payment.channelId)), WrongChannelError],
+        ["a zero amount", (p) => (p.payments[0].payment.amount = 0n), InvalidAmountError],
         ["the root", (p) => (p.state.paymentsRoot = flipNibble(p.state.paymentsRoot)), RootMismatchError],
         ["the signature", (p) => (p.sig = flipNibble(p.sig, 40)), InvalidSignatureError],
       ];
@@ -773,7 +773,7 @@ describe("client Channel", function () {
       expect(view(sides[1])).to.deep.equal(before);
       const rightOrder = forgeBatch(sides[1], [pay10(0n, 1, refOf(1)), pay10(1n, 0, refOf(9))], [1n, undefined]);
       rightOrder.state.version += 1n; // the refused version stays burned for participant 1
-      rightOrder.sig = KEYS[0].sign(sides[1].hasher.digest(rightOrder.state)) as Hex;
+      rightOrder.sig = KEYS[0].sign(sides[1].hasher.digest(rightOrder.state));
       const ack = await ackOf(sides[1], wire(rightOrder));
       expect(ack.version).to.equal(2n);
       expect(sides[1].payouts).to.deep.equal([0n, 10n]);
@@ -787,7 +787,7 @@ describe("client Channel", function () {
       const b2 = (await sides[0].proposePayments([r1, payEntry(3n)])).proposal!;
       const b3 = (await sides[0].proposePayments([payEntry(4n)])).proposal!;
       expect([b1, b2, b3].map((b) => b.state.version)).to.deep.equal([1n, 2n, 3n]);
-      expect(b3.payments[0]!.payment.seq).to.equal(4n);
+      expect(b3.payments[0].payment.seq).to.equal(4n);
       await commit(sides[0], await ackOf(sides[1], b1));
       await sides[1].cancelRequest(r1.id);
       await expectRejected(ackOf(sides[1], b2), UnrequestedPaymentError);
@@ -808,7 +808,7 @@ describe("client Channel", function () {
       const cases: [unknown, string][] = [
         [{ ...json, payments: "all" }, "payments"],
         [{ ...json, payments: [json.payments[0], null] }, "payments[1]"],
-        [{ ...json, payments: [json.payments[0], { payment: { ...json.payments[1]!.payment, amount: "-2" } }] }, "payments[1].payment.amount"],
+        [{ ...json, payments: [json.payments[0], { payment: { ...json.payments[1].payment, amount: "-2" } }] }, "payments[1].payment.amount"],
         [{ ...json, payments: [{ ...json.payments[0], request: "x" }] }, "payments[0].request"],
       ];
       for (const [message, path] of cases) {
@@ -1142,7 +1142,7 @@ describe("client Channel", function () {
     async function tampered(sides: Sides, edit: (state: State) => void): Promise<PaymentProposal> {
       const proposal = clone(await sides[0].pay(5n));
       edit(proposal.state);
-      proposal.sig = KEYS[0].sign(sides[0].hasher.digest(proposal.state)) as Hex;
+      proposal.sig = KEYS[0].sign(sides[0].hasher.digest(proposal.state));
       return proposal;
     }
 
@@ -1164,7 +1164,7 @@ describe("client Channel", function () {
         await pay(sides, 0, 5n);
         const final = clone(await sides[0].proposeFinal());
         edit(final.state);
-        final.sig = KEYS[0].sign(sides[0].hasher.digest(final.state)) as Hex;
+        final.sig = KEYS[0].sign(sides[0].hasher.digest(final.state));
         await expectRejected(ackOf(sides[1], wire(final)), LocksUnsupportedError);
         expect(sides[1].signedFinal).to.equal(false);
       });
@@ -1212,7 +1212,7 @@ describe("client Channel", function () {
     /** `who` cashes out `amount`: proposes, the other side countersigns, the proposer takes the ack. */
     async function cashOut(sides: Sides, who: 0 | 1, amount: bigint, expiry = NOW + WINDOW) {
       const proposal = await sides[who].proposeWithdrawal(amount, expiry);
-      const ack = await sides[1 - who]!.receiveWithdrawal(wire(proposal), NOW, WINDOW);
+      const ack = await sides[1 - who].receiveWithdrawal(wire(proposal), NOW, WINDOW);
       return sides[who].receiveWithdrawalAck(wire(ack));
     }
 
@@ -1220,7 +1220,7 @@ describe("client Channel", function () {
     const forge = (side: ChannelCore, by: 0 | 1, w: Withdrawal): WithdrawalProposal => ({
       kind: "withdrawal",
       withdrawal: w,
-      sig: KEYS[by].sign(side.hasher.withdrawalDigest(w)) as Hex,
+      sig: KEYS[by].sign(side.hasher.withdrawalDigest(w)),
     });
 
     /** What both sides count, to show a refusal changed nothing. */
@@ -1327,7 +1327,7 @@ describe("client Channel", function () {
     });
 
     // description, the proposal participant 0 gets (as if from participant 1), the error; the channel after 10 withdrawn by participant 1
-    const refusals: [string, (side: Side) => WithdrawalProposal | unknown, Constructor][] = [
+    const refusals: [string, (side: Side) => unknown, Constructor][] = [
       ["more than the balance", (c) => forge(c, 1, withdrawalOf(c, 1, 10n + 101n)), InsufficientFundsError],
       ["a total not above the signed one", (c) => forge(c, 1, withdrawalOf(c, 1, 10n)), WithdrawalTotalError],
       ["a total below the signed one", (c) => forge(c, 1, withdrawalOf(c, 1, 5n)), WithdrawalTotalError],
@@ -1409,7 +1409,7 @@ describe("client Channel", function () {
       await sides[1].receiveWithdrawal(wire(lost), NOW, WINDOW);
       const held = await sides[1].signedWithdrawals();
       expect(held.map((w) => w.withdrawal.total)).to.deep.equal([10n]);
-      const forged = { ...held[0]!, withdrawal: { ...held[0]!.withdrawal, total: 99n } };
+      const forged = { ...held[0], withdrawal: { ...held[0].withdrawal, total: 99n } };
       await expectRejected(sides[0].syncWithdrawals([forged]), InvalidSignatureError);
       expect(sides[0].withdrawals.map((r) => r.status)).to.deep.equal(["proposed"]);
       const changed = await sides[0].syncWithdrawals(held);
@@ -1440,10 +1440,10 @@ describe("client Channel", function () {
       const restored = ([0, 1] as const).map(
         (me) => makeSide(me, { params: PARAMS, signer: KEYS[me], chainId: CHAIN_ID, adjudicator: ADJUDICATOR, restore: sides[me].snapshot() }),
       );
-      for (const me of [0, 1] as const) expect(counts(restored[me]!)).to.deep.equal(counts(sides[me]));
-      expect(restored[1]!.withdrawals.map((r) => r.status)).to.deep.equal(["signed", "proposed"]);
-      expect(restored[0]!.voidWithdrawals().map((r) => r.status)).to.deep.equal(["void"]);
-      expect(restored[0]!.spendable(0)).to.equal(95n);
+      for (const me of [0, 1] as const) expect(counts(restored[me])).to.deep.equal(counts(sides[me]));
+      expect(restored[1].withdrawals.map((r) => r.status)).to.deep.equal(["signed", "proposed"]);
+      expect(restored[0].voidWithdrawals().map((r) => r.status)).to.deep.equal(["void"]);
+      expect(restored[0].spendable(0)).to.equal(95n);
     });
   });
 
@@ -1453,7 +1453,7 @@ describe("client Channel", function () {
       const [, , payee0, payee1] = await ethers.getSigners();
       const { chainId } = await ethers.provider.getNetwork();
       const address = (await adjudicator.getAddress()) as Address;
-      const params: Params = { ...PARAMS, payees: [payee0!.address as Address, payee1!.address as Address], nonce: 1n };
+      const params: Params = { ...PARAMS, payees: [payee0.address as Address, payee1.address as Address], nonce: 1n };
       await adjudicator.deposit(paramsValue(params) as never, 0, 100n, { value: 100n });
       await adjudicator.deposit(paramsValue(params) as never, 1, 100n, { value: 100n });
       return { adjudicator, params, chainId, address };
@@ -1476,7 +1476,7 @@ describe("client Channel", function () {
       const before = await Promise.all(params.payees.map((p) => ethers.provider.getBalance(p)));
       await expect(adjudicator.close(paramsValue(params) as never, stateValue(state) as never, [...sigs])).to.emit(adjudicator, "Closed");
       const after = await Promise.all(params.payees.map((p) => ethers.provider.getBalance(p)));
-      expect([after[0]! - before[0]!, after[1]! - before[1]!]).to.deep.equal(sides[0].payouts);
+      expect([after[0] - before[0], after[1] - before[1]]).to.deep.equal(sides[0].payouts);
       expect(sides[0].payouts).to.deep.equal([100n + 40n - 15n, 100n - 40n + 15n]);
     });
 

@@ -95,7 +95,7 @@ describe("e2e: cash-out while the channel stays open", function () {
     // Bad input: a clear error, and nothing changes.
     const views = () => Promise.all([alice, bob].map((n) => n.process.api.channel(id)));
     const unchanged = await views();
-    const left = unchanged[0]!.balances[0];
+    const left = unchanged[0].balances[0];
     const refused: [string, () => Promise<unknown>, number, string][] = [
       ["amount 0", () => alice.process.api.cashOut(id, 0n), 400, "INVALID_AMOUNT"],
       ["above the balance", () => alice.process.api.cashOut(id, left + 1n), 409, "INSUFFICIENT_FUNDS"],
@@ -116,8 +116,8 @@ describe("e2e: cash-out while the channel stays open", function () {
     // may have reached bob for all alice knows: it counts as spent until the resync, at most one.
     if (offline.withdrawals.length === 0) expect(offline).to.deep.equal(unchanged[0]);
     else {
-      const proposed = { participant: 0, total: withdrawn[0] + 1n, amount: 1n, expiry: offline.withdrawals[0]!.expiry, status: "proposed" };
-      expect(offline).to.deep.equal({ ...unchanged[0], withdrawals: [proposed], balances: [left - 1n, unchanged[0]!.balances[1]] });
+      const proposed = { participant: 0, total: withdrawn[0] + 1n, amount: 1n, expiry: offline.withdrawals[0].expiry, status: "proposed" };
+      expect(offline).to.deep.equal({ ...unchanged[0], withdrawals: [proposed], balances: [left - 1n, unchanged[0].balances[1]] });
     }
     // Bob back: the resync drops any such proposal (bob died before it was sent, so he never signed
     // it), and both nodes are exactly where they were.
@@ -137,7 +137,7 @@ describe("e2e: cash-out while the channel stays open", function () {
     const treasuryBefore = await usdcOf(treasury);
     const startBlock = await cluster.chain.provider.getBlockNumber();
     await alice.process.api.close(id);
-    const closed = (await cluster.driver.events({ fromBlock: startBlock + 1, channelId: id, names: ["Closed"] }))[0]!;
+    const closed = (await cluster.driver.events({ fromBlock: startBlock + 1, channelId: id, names: ["Closed"] }))[0];
     expect(closed.name === "Closed" && closed.payouts).to.deep.equal(expected(transferred, withdrawn));
     expect((await usdcOf(treasury)) - treasuryBefore).to.equal(0n); // alice spent all she had left
     expect(expected(transferred, withdrawn)[0]).to.equal(0n);
@@ -181,11 +181,11 @@ describe("e2e: cash-out while the channel stays open", function () {
 
       // Both signed and stored it: Bob counts it as spent by Carol, and so does her store.
       const atBob = await bob.process.api.channel(channel.channelId);
-      expect(atBob.withdrawals).to.deep.equal([{ participant: 0, total: 250n * USDC, amount: 250n * USDC, expiry: atBob.withdrawals[0]!.expiry, status: "signed" }]);
+      expect(atBob.withdrawals).to.deep.equal([{ participant: 0, total: 250n * USDC, amount: 250n * USDC, expiry: atBob.withdrawals[0].expiry, status: "signed" }]);
       expect(atBob.balances[0]).to.equal(deposits[0] - 100n * USDC - 250n * USDC);
       const stored = carolsStore();
       expect(stored.map((w) => [w.withdrawal.total, w.status])).to.deep.equal([[250n * USDC, "signed"]]);
-      expect(stored[0]!.sigs.every((sig) => sig.length === 132)).to.equal(true);
+      expect(stored[0].sigs.every((sig) => sig.length === 132)).to.equal(true);
       expect(await withdrawnEvents(channel.channelId)).to.deep.equal([]);
 
       const before = await usdcOf(vault);
@@ -237,7 +237,7 @@ describe("e2e: cash-out while the channel stays open", function () {
       }, { what: "carol to pay what is left" });
       const startBlock = await cluster.chain.provider.getBlockNumber();
       await carol.process.api.close(channel.channelId);
-      const closed = (await cluster.driver.events({ fromBlock: startBlock + 1, channelId: channel.channelId, names: ["Closed"] }))[0]!;
+      const closed = (await cluster.driver.events({ fromBlock: startBlock + 1, channelId: channel.channelId, names: ["Closed"] }))[0];
       expect(closed.name === "Closed" && closed.payouts).to.deep.equal([0n, deposits[0] + deposits[1] - 250n * USDC]);
       expect((await cluster.driver.channelStatus(channel.channelId)).mode).to.equal(ChannelMode.Concluded);
     });

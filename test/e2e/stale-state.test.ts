@@ -115,7 +115,7 @@ describe("e2e: a peer registers a stale state on chain", function () {
       e.name === "Challenged" ? e.state.version : -1n,
     );
     expect(challenges).to.deep.equal([stale.state.version, newest.version]);
-    const refutation = (await cluster.driver.events({ fromBlock, channelId: channel.channelId, names: ["Challenged"] }))[1]!;
+    const refutation = (await cluster.driver.events({ fromBlock, channelId: channel.channelId, names: ["Challenged"] }))[1];
     const tx = await cluster.chain.provider.getTransaction(refutation.transactionHash);
     expect(tx!.from.toLowerCase()).to.equal(alice.address.toLowerCase());
     const block = await cluster.chain.provider.getBlock(refutation.blockNumber);

@@ -387,7 +387,7 @@ describe("ChannelStore", () => {
       expect(() => store.recordCountersigned(CID, signed(stateOf(3n)), [paymentOf(2n)], []))
         .to.throw(InvalidRecordError)
         .with.property("field", "leaves");
-      expect(() => store.recordCountersigned(CID, signed(stateOf(3n)), [paymentOf(2n)], ["0x12" as Hex]))
+      expect(() => store.recordCountersigned(CID, signed(stateOf(3n)), [paymentOf(2n)], ["0x12"]))
         .to.throw(InvalidRecordError)
         .with.property("field", "leaves[0]");
       expect(store.latest(CID)!.state.version).to.equal(2n);
@@ -803,7 +803,7 @@ describe("ChannelStore", () => {
       store.close();
       stores.pop();
       expect(open().reservedVersion(CID)).to.equal(MAX64);
-      const again = stores[stores.length - 1]!;
+      const again = stores[stores.length - 1];
       expect(() => again.reserveVersions(CID, -1n)).to.throw(InvalidRecordError).with.property("field", "upTo");
       expect(() => again.reserveVersions(CID, MAX64 + 1n)).to.throw(InvalidRecordError).with.property("field", "upTo");
       expect(() => again.reserveVersions(hex("ee", 32), 1n)).to.throw(UnknownChannelError);
@@ -819,10 +819,10 @@ describe("ChannelStore", () => {
       store.recordCountersigned(CID, signed(stateOf(6n, { isFinal: true })), null);
       const after = store.statesAfter(CID, 0n, 10);
       expect(after.map((i) => i.signed.state.version)).to.deep.equal([2n, 5n, 6n]);
-      expect(after[0]!.payments).to.deep.equal([paymentOf(0n)]);
-      expect(after[1]!.payments).to.deep.equal([paymentOf(1n, { payer: 1 })]);
-      expect(after[2]!.payments).to.deep.equal([]);
-      expect(after[1]!.signed).to.deep.equal(store.stateAt(CID, 5n));
+      expect(after[0].payments).to.deep.equal([paymentOf(0n)]);
+      expect(after[1].payments).to.deep.equal([paymentOf(1n, { payer: 1 })]);
+      expect(after[2].payments).to.deep.equal([]);
+      expect(after[1].signed).to.deep.equal(store.stateAt(CID, 5n));
       expect(store.statesAfter(CID, 2n, 1).map((i) => i.signed.state.version)).to.deep.equal([5n]);
       expect(store.statesAfter(CID, 6n, 10)).to.deep.equal([]);
       expect(() => store.statesAfter(CID, 0n, 0)).to.throw(InvalidRecordError).with.property("field", "limit");

@@ -201,8 +201,9 @@ function encodePayment(payment: Payment, channelId: Hex, path = "payment"): Enco
 function addedList(added: AddedPayments): readonly Payment[] {
   if (added === null) return [];
   if (Array.isArray(added)) {
-    if (added.length > MAX_PAYMENT_LIMIT) throw new InvalidRecordError("payments", added.length, `more than ${MAX_PAYMENT_LIMIT}`);
-    return added;
+    const list = added as readonly Payment[];
+    if (list.length > MAX_PAYMENT_LIMIT) throw new InvalidRecordError("payments", list.length, `more than ${MAX_PAYMENT_LIMIT}`);
+    return list;
   }
   return [added as Payment];
 }
@@ -420,10 +421,11 @@ export class ChannelStore {
 
     this.txRecord = db.transaction((c: Hex, s: SignedState, added: AddedPayments, leaves?: readonly Hex[]) => this.recordOne(c, s, added, leaves));
     this.txBatch = db.transaction((items: readonly CountersignedItem[]) => {
-      if (!Array.isArray(items)) throw new InvalidRecordError("items", items, "expected an array");
+      const given: unknown = items;
+      if (!Array.isArray(given)) throw new InvalidRecordError("items", given, "expected an array");
       let written = 0;
       for (let i = 0; i < items.length; i++) {
-        const item = items[i]!;
+        const item = items[i];
         try {
           object(item, "item");
           if (this.recordOne(item.channelId, item.signed, item.payment)) written++;

@@ -173,7 +173,7 @@ export const MIGRATIONS: readonly Migration[] = [
 ];
 
 /** The schema version this code writes. */
-export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
+export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;
 
 /**
  * Brings `db` to the last version of `migrations`, one transaction per migration; refuses a

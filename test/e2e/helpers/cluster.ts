@@ -147,7 +147,7 @@ export async function waitFor(condition: () => Promise<boolean> | boolean, optio
       lastError = error;
     }
     if (Date.now() > deadline) {
-      const detail = lastError === undefined ? "" : ` (last error: ${(lastError as Error).message ?? String(lastError)})`;
+      const detail = lastError === undefined ? "" : ` (last error: ${lastError instanceof Error ? lastError.message : JSON.stringify(lastError)})`;
       throw new Error(`timed out waiting for ${options.what ?? "a condition"}${detail}`);
     }
     await sleep(options.intervalMs ?? 50);

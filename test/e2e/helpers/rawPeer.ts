@@ -99,7 +99,7 @@ export class RawPeer {
   /** The first frame (received from now, or already queued) that matches. */
   next(match: (f: Frame) => boolean, timeoutMs = 15_000): Promise<Frame> {
     const index = this.frames.findIndex(match);
-    if (index >= 0) return Promise.resolve(this.frames.splice(index, 1)[0]!);
+    if (index >= 0) return Promise.resolve(this.frames.splice(index, 1)[0]);
     return new Promise((resolve, reject) => {
       const waiter = {
         match,
