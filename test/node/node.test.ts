@@ -312,7 +312,7 @@ describe("SluiceNode (two nodes in one process, embedded chain)", function () {
       await waitFor(() => !(alice as unknown as { connections: Map<string, unknown> }).connections.has(bob.address.toLowerCase()));
       expect(await rejection(alice.cashOut(channelId, 1n))).to.be.instanceOf(PeerOfflineError);
       expect(await alice.channel(channelId)).to.deep.equal(snapshot[0]);
-      alice.store.setStatus(channelId, "closed");
+      alice.lifecycle.apply(channelId, "closed"); // the Closed event, as the watcher would apply it
       expect(await rejection(alice.cashOut(channelId, 1n))).to.be.instanceOf(ChannelStatusError);
     });
 
