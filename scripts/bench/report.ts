@@ -215,6 +215,12 @@ export function writeReport(): void {
   if (at1000) {
     const machineP99 = floorAt1000.length ? `; this machine with none of Sluice in the round: p99 ${spread(floorAt1000, (r) => r.latencyMs.p99)}` : "";
     L.push(`| p99 ≤ 5 ms at 1,000 payments/s offered | p99 ${spread(at1000Runs, (r) => r.latencyMs.p99)}, p50 ${ms(at1000.latencyMs.p50)} ms${machineP99} | ${mark(at1000.latencyMs.p99 <= 5)} |`);
+    if (floorAt1000.length) {
+      const ratio = at1000.latencyMs.p99 / median(floorAt1000.map((r) => r.latencyMs.p99));
+      L.push(`| p99 at 1,000/s ≤ 2× the floor's p99 in the same run (medians) | ${ratio.toFixed(2)}× | ${mark(ratio <= 2)} |`);
+    }
+    const cpu = [median(at1000Runs.map((r) => r.cpuUsPerPayment ?? Infinity)), median(at1000Runs.map((r) => r.peerCpuUsPerPayment ?? Infinity))];
+    L.push(`| CPU per payment at 1,000/s offered ≤ 250 µs per side (median of the runs) | ${cpu[0]} µs payer + ${cpu[1]} µs payee | ${mark(Math.max(...cpu) <= 250)} |`);
   }
   if (hubBest !== undefined) L.push(`| ≥ 5,000 payments/s through one hub with 100 channels | ${n0(hubBest)} payments/s | ${mark(hubBest >= 5000)} |`);
   if (append) {
