@@ -54,20 +54,12 @@ import {
 } from "../../src/errors";
 import { paramsValue, stateValue, withdrawalValue } from "../../src/typedData";
 import type { Address, Hex, Params, Payment, SignedState, State, Withdrawal } from "../../src/types";
-import { ETH, ZERO_HASH } from "../../src/types";
+import { ZERO_HASH } from "../../src/types";
 import { hexOf } from "./arbitraries";
+import { ADJUDICATOR, CHAIN_ID, KEYS, keysParams } from "../helpers/offchain";
 import { PaymentLog } from "../../src/merkle";
 
-const CHAIN_ID = 31337n;
-const ADJUDICATOR = "0x5FbDB2315678afecb367f032d93F642f64180aa3" as Address;
-const KEYS = [new KeySigner(hexOf(Buffer.alloc(32, 0xa1))), new KeySigner(hexOf(Buffer.alloc(32, 0xb2)))] as const;
-const PARAMS: Params = {
-  participants: [KEYS[0].address, KEYS[1].address],
-  payees: [KEYS[0].address, KEYS[1].address],
-  asset: ETH,
-  challengePeriod: 60n,
-  nonce: 7n,
-};
+const PARAMS: Params = keysParams(7n);
 const NONE: [bigint, bigint] = [0n, 0n];
 
 type Constructor = abstract new (...args: never[]) => SluiceError;

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { expect } from "chai";
 import { decodeMessage, encodeSignedState, type ChannelMessage } from "../../src/channel";
-import { EcdsaVerifier, KeySigner, channelId as channelIdOf, paymentLeaf } from "../../src/crypto";
+import { EcdsaVerifier, channelId as channelIdOf, paymentLeaf } from "../../src/crypto";
 import { SluiceError, WrongRoleError } from "../../src/errors";
 import { MerkleTree, PaymentLog } from "../../src/merkle";
 import { CommitQueue } from "../../src/node/commitQueue";
@@ -12,19 +12,11 @@ import { decodeSyncReply, encodeSyncReply, encodeWithdrawalsReply, type PeerMess
 import { ChannelSession, SyncRejectedError, type SessionConfig } from "../../src/node/session";
 import { ChannelStore } from "../../src/node/store";
 import { ConnectionClosedError, RemoteError, type PeerConnection } from "../../src/node/transport";
-import { ETH, type Hex, type Params, type Payment, type SignedState, type State } from "../../src/types";
+import { type Hex, type Params, type Payment, type SignedState, type State } from "../../src/types";
 import { hexOf } from "../client/arbitraries";
+import { ADJUDICATOR, CHAIN_ID, KEYS, keysParams } from "../helpers/offchain";
 
-const CHAIN_ID = 31337n;
-const ADJUDICATOR = "0x5fbdb2315678afecb367f032d93f642f64180aa3" as Hex;
-const KEYS = [new KeySigner(hexOf(Buffer.alloc(32, 0xa1))), new KeySigner(hexOf(Buffer.alloc(32, 0xb2)))] as const;
-const PARAMS: Params = {
-  participants: [KEYS[0].address, KEYS[1].address],
-  payees: [KEYS[0].address, KEYS[1].address],
-  asset: ETH,
-  challengePeriod: 60n,
-  nonce: 3n,
-};
+const PARAMS: Params = keysParams(3n);
 const ID = channelIdOf(PARAMS);
 const DEPOSITS = [1_000n, 1_000n] as const;
 const NOW = 1_700_000_000n;
