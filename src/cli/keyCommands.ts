@@ -24,49 +24,40 @@ function created(file: string, address: string): Output {
 
 const keystore = () => import("../node/keystore");
 
+/** A `key <verb> <file>` command; `run` gets the file's absolute path. */
+function keyCommand(verb: string, summary: string, help: string, run: (ctx: Context, file: string) => Promise<Output>): Command {
+  return { name: `key ${verb}`, usage: `key ${verb} <file>`, summary, help, options: {}, positionals: [1, 1], run: (ctx, [file]) => run(ctx, ctx.resolvePath(file)) };
+}
+
 export const KEY_COMMANDS: readonly Command[] = [
-  {
-    name: "key new",
-    usage: "key new <file>",
-    summary: "create a keystore with a fresh key (password from SLUICE_KEYSTORE_PASSWORD)",
-    help: "Generates a new private key and writes it to <file>, encrypted with the password in\nSLUICE_KEYSTORE_PASSWORD (at least 8 characters). Never overwrites a file. Prints the address.",
-    options: {},
-    positionals: [1, 1],
-    async run(ctx, [file]) {
-      const target = ctx.resolvePath(file);
-      return created(target, await (await keystore()).createKeystore(target, password(ctx)));
-    },
-  },
-  {
-    name: "key import",
-    usage: "key import <file>",
-    summary: "create a keystore from a private key read on stdin",
-    help: "Reads a private key (64 hex digits, 0x optional) from stdin and writes it to <file>, encrypted\nwith the password in SLUICE_KEYSTORE_PASSWORD. Never overwrites a file.\n\nExample: sluice key import node.json < key.txt",
-    options: {},
-    positionals: [1, 1],
-    async run(ctx, [file]) {
-      const target = ctx.resolvePath(file);
+  keyCommand(
+    "new",
+    "create a keystore with a fresh key (password from SLUICE_KEYSTORE_PASSWORD)",
+    "Generates a new private key and writes it to <file>, encrypted with the password in\nSLUICE_KEYSTORE_PASSWORD (at least 8 characters). Never overwrites a file. Prints the address.",
+    async (ctx, file) => created(file, await (await keystore()).createKeystore(file, password(ctx))),
+  ),
+  keyCommand(
+    "import",
+    "create a keystore from a private key read on stdin",
+    "Reads a private key (64 hex digits, 0x optional) from stdin and writes it to <file>, encrypted\nwith the password in SLUICE_KEYSTORE_PASSWORD. Never overwrites a file.\n\nExample: sluice key import node.json < key.txt",
+    async (ctx, file) => {
       const pass = password(ctx);
       const key = (await ctx.readStdin()).trim();
       if (key === "") throw new UsageError("no private key on stdin: e.g. `sluice key import node.json < key.txt`");
-      return created(target, await (await keystore()).createKeystore(target, pass, key));
+      return created(file, await (await keystore()).createKeystore(file, pass, key));
     },
-  },
-  {
-    name: "key show",
-    usage: "key show <file>",
-    summary: "the address of a keystore (no password needed)",
-    help: "Prints the address the keystore <file> holds; with SLUICE_KEYSTORE_PASSWORD set, also checks\nthat the password opens it.",
-    options: {},
-    positionals: [1, 1],
-    async run(ctx, [file]) {
-      const target = ctx.resolvePath(file);
+  ),
+  keyCommand(
+    "show",
+    "the address of a keystore (no password needed)",
+    "Prints the address the keystore <file> holds; with SLUICE_KEYSTORE_PASSWORD set, also checks\nthat the password opens it.",
+    async (ctx, file) => {
       const { keystoreAddress, readKeystore } = await keystore();
-      const address = keystoreAddress(target);
+      const address = keystoreAddress(file);
       const pass = ctx.env[PASSWORD_VARIABLE];
-      if (pass !== undefined && pass !== "") await readKeystore(target, pass);
       const checked = pass !== undefined && pass !== "";
-      return { json: { keystore: target, address, passwordChecked: checked }, text: checked ? `${address} (the password opens it)` : address };
+      if (checked) await readKeystore(file, pass);
+      return { json: { keystore: file, address, passwordChecked: checked }, text: checked ? `${address} (the password opens it)` : address };
     },
-  },
+  ),
 ];
