@@ -13,7 +13,7 @@ import type { ChannelView, PaymentView } from "../../src/node/api/types";
 import { ChannelStore } from "../../src/node/store";
 import { ChannelMode, ETH, ZERO_HASH, type Address, type Hex, type Params, type Payment } from "../../src/types";
 import { MockERC20__factory, type MockERC20 } from "../../typechain-types";
-import { formatAmount } from "./format";
+import { formatAmount, type Asset } from "./format";
 import { Progress, phase } from "./progress";
 
 export interface DemoOptions {
@@ -49,7 +49,7 @@ export interface PartyBalance {
   address: Address;
   /** Where the party's payouts go (Alice: her treasury; a customer: its own address). */
   payee: Address;
-  asset: "USDC" | "ETH";
+  asset: Asset;
   /** On-chain balance change over the day of the node's address and the payee together (ETH: plus the gas the party paid). */
   onChainChange: bigint;
   /** What its payments say: received − sent, over all its channels. */
@@ -75,7 +75,7 @@ export interface DemoReport {
   balances: PartyBalance[];
   cheat: {
     customer: string;
-    asset: "USDC" | "ETH";
+    asset: Asset;
     registeredVersion: bigint;
     refutedWith: bigint;
     settledVersion: bigint;
@@ -85,13 +85,13 @@ export interface DemoReport {
     expected: [bigint, bigint];
     caught: boolean;
   };
-  receipts: { order: string; channelId: Hex; seq: bigint; asset: "USDC" | "ETH"; amount: bigint; verified: boolean }[];
+  receipts: { order: string; channelId: Hex; seq: bigint; asset: Asset; amount: bigint; verified: boolean }[];
   forgedReceiptRejected: boolean;
   /** Alice took part of her takings out of one channel while it stayed open, to her treasury. */
   cashOut: {
     customer: string;
     channelId: Hex;
-    asset: "USDC" | "ETH";
+    asset: Asset;
     amount: bigint;
     /** What the treasury received in that transaction, read from the chain. */
     received: bigint;
@@ -380,7 +380,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
     for (const [i, party] of parties.entries()) {
       const address = party.wallet.address.toLowerCase();
       const isAlice = i === 0;
-      const flows = (asset: "ETH" | "USDC") =>
+      const flows = (asset: Asset) =>
         done
           .filter((d) => (asset === "ETH") === (d.channel.asset === ETH))
           .filter((d) => isAlice || d.channel.participants[1].toLowerCase() === address)
@@ -394,7 +394,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
         i === 0 ? { usdc: (await token.balanceOf(treasury)) - treasuryStart.usdc, eth: (await provider.getBalance(treasury)) - treasuryStart.eth } : { usdc: 0n, eth: 0n };
       const usdcChange = (await token.balanceOf(party.wallet.address)) - startBalances[i].usdc + payeeChange.usdc;
       const ethChange = (await provider.getBalance(party.wallet.address)) - startBalances[i].eth + gasPaid + payeeChange.eth;
-      const assets: ("USDC" | "ETH")[] = isAlice ? ["USDC", "ETH"] : [i === 1 ? "ETH" : "USDC"];
+      const assets: Asset[] = isAlice ? ["USDC", "ETH"] : [i === 1 ? "ETH" : "USDC"];
       for (const asset of assets) {
         const onChainChange = asset === "USDC" ? usdcChange : ethChange;
         const fromPayments = flows(asset);
