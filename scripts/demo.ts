@@ -3,8 +3,8 @@
  * node process per party, and prints the day's report (`--json` for machine output).
  */
 import { parseArgs } from "node:util";
-import { formatUnits } from "ethers";
 import { DEFAULT_OPTIONS, runDemo, type DemoOptions, type DemoReport } from "./demo/day";
+import { formatReport } from "./demo/report";
 
 const HELP = `Alice's trading day on Sluice payment channels.
 
@@ -60,39 +60,7 @@ function parse(argv: string[]): { options: DemoOptions; json: boolean } | undefi
   return { options, json: values.json === true };
 }
 
-const n = (x: number | bigint) => x.toLocaleString("en-US");
-const usd = (x: number) => `$${x.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
-
-export function formatReport(r: DemoReport): string {
-  const amount = (asset: string, value: bigint) => `${formatUnits(value, asset === "ETH" ? 18 : 6)} ${asset}`;
-  const lines = [
-    "",
-    "Sluice: Alice's trading day",
-    "===========================",
-    `chain            ${r.chain.url} (chain id ${r.chain.chainId}${r.chain.started ? ", started by the demo" : ""})`,
-    `parties          ${r.parties} nodes (Alice and ${r.parties - 1} customers), ${r.channels} channels`,
-    `payees           Alice's payouts go to her treasury ${r.treasury} (her node's key only signs); the customers' to their own addresses`,
-    "",
-    `payments         ${n(r.payments.total)} (${n(r.payments.toAlice)} orders paid to Alice, ${n(r.payments.refunds)} refunds), ${n(r.payments.failed)} failed`,
-    `off-chain        ${n(Math.round(r.offChain.paymentsPerSecond))} payments/s over ${r.offChain.seconds.toFixed(1)} s; latency p50 ${r.offChain.latencyMs.p50.toFixed(2)} ms, p99 ${r.offChain.latencyMs.p99.toFixed(2)} ms`,
-    `on-chain         ${n(r.onChain.transactions)} transactions, ${n(r.onChain.gas)} gas (${usd(r.price.channelUsd)} at ${r.price.gasPriceGwei} gwei, ETH at ${usd(r.price.ethUsd)})`,
-    `direct transfers ${n(r.direct.transactions)} transactions, ${n(r.direct.gas)} gas (${usd(r.price.directUsd)}): ${n(r.direct.gasPerUsdcTransfer)} gas per token transfer, ${n(r.direct.gasPerEthTransfer)} per ETH transfer, measured on this chain`,
-    `saving           ${r.saving.toFixed(1)}x less gas with channels`,
-    "",
-    "balances on chain against the payments (to the base unit; for Alice her node's address and her treasury together):",
-    ...r.balances.map(
-      (b) =>
-        `  ${b.party.padEnd(12)} ${b.asset.padEnd(4)} change ${amount(b.asset, b.onChainChange).padStart(22)}   payments say ${amount(b.asset, b.fromPayments).padStart(22)}   ${b.reconciled ? "reconciled" : "MISMATCH"}`,
-    ),
-    "",
-    `cash-out         Alice took ${amount(r.cashOut.asset, r.cashOut.amount)} of her takings out of ${r.cashOut.customer}'s channel to her treasury while it stayed open (${n(r.cashOut.gas)} gas; ${r.cashOut.exact ? "received exactly" : `RECEIVED ${amount(r.cashOut.asset, r.cashOut.received)}`}); ${r.cashOut.paymentsAfter} more orders paid in it after`,
-    `the cheat        ${r.cheat.customer} registered version ${r.cheat.registeredVersion}; Alice's watcher answered with version ${r.cheat.refutedWith}; settled at version ${r.cheat.settledVersion}: ${r.cheat.caught ? "caught, paid by the newest state" : "NOT CAUGHT"}`,
-    "receipts         " + r.receipts.map((x) => `${x.order} ${x.verified ? "verified" : "NOT verified"}`).join("; "),
-    `forged receipt   ${r.forgedReceiptRejected ? "rejected by the chain" : "ACCEPTED (bug)"}`,
-    "",
-  ];
-  return lines.join("\n");
-}
+export { formatReport };
 
 function toJson(report: DemoReport): string {
   return JSON.stringify(report, (_key, value: unknown) => (typeof value === "bigint" ? value.toString() : value), 2);

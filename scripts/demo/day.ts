@@ -13,6 +13,7 @@ import type { ChannelView, PaymentView } from "../../src/node/api/types";
 import { ChannelStore } from "../../src/node/store";
 import { ChannelMode, ETH, ZERO_HASH, type Address, type Hex, type Params, type Payment } from "../../src/types";
 import { MockERC20__factory, type MockERC20 } from "../../typechain-types";
+import { formatAmount, type Asset } from "./format";
 import { Progress, phase } from "./progress";
 
 export interface DemoOptions {
@@ -48,7 +49,7 @@ export interface PartyBalance {
   address: Address;
   /** Where the party's payouts go (Alice: her treasury; a customer: its own address). */
   payee: Address;
-  asset: "USDC" | "ETH";
+  asset: Asset;
   /** On-chain balance change over the day of the node's address and the payee together (ETH: plus the gas the party paid). */
   onChainChange: bigint;
   /** What its payments say: received − sent, over all its channels. */
@@ -72,14 +73,25 @@ export interface DemoReport {
   price: { gasPriceGwei: number; ethUsd: number; channelUsd: number; directUsd: number };
   saving: number;
   balances: PartyBalance[];
-  cheat: { customer: string; registeredVersion: bigint; refutedWith: bigint; settledVersion: bigint; payouts: [bigint, bigint]; expected: [bigint, bigint]; caught: boolean };
-  receipts: { order: string; channelId: Hex; seq: bigint; verified: boolean }[];
+  cheat: {
+    customer: string;
+    asset: Asset;
+    registeredVersion: bigint;
+    refutedWith: bigint;
+    settledVersion: bigint;
+    /** What the cheater would have kept had the old state stood: its payments to Alice made after that state. */
+    wouldHaveKept: bigint;
+    payouts: [bigint, bigint];
+    expected: [bigint, bigint];
+    caught: boolean;
+  };
+  receipts: { order: string; channelId: Hex; seq: bigint; asset: Asset; amount: bigint; verified: boolean }[];
   forgedReceiptRejected: boolean;
   /** Alice took part of her takings out of one channel while it stayed open, to her treasury. */
   cashOut: {
     customer: string;
     channelId: Hex;
-    asset: "USDC" | "ETH";
+    asset: Asset;
     amount: bigint;
     /** What the treasury received in that transaction, read from the chain. */
     received: bigint;
@@ -219,10 +231,10 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
       const amount = (cents: bigint) => (isEth ? centsToWei(cents) : usdc(cents));
       const list: Order[] = [];
       for (let n = 0; n < options.payments; n++) {
-        const label = `order #${c + 1}-${n + 1}`;
+        const label = orderLabel(c, n + 1);
         list.push({ channel, payer: "customer", amount: amount(orderCents(rng)), ref: keccak256(toUtf8Bytes(label)) as Hex, label });
         if (n % 20 === 19) {
-          const refund = `refund of order #${c + 1}-${n + 1}`;
+          const refund = `refund on ${orderLabel(c, n + 1)}`;
           list.push({ channel, payer: "alice", amount: amount(500n + BigInt(Math.floor(rng() * 2_501))), ref: keccak256(toUtf8Bytes(refund)) as Hex, label: refund });
         }
       }
@@ -276,12 +288,12 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
     const received = (await treasuryBalance(cashOutBlock)) - (await treasuryBalance(cashOutBlock - 1));
     // The channel goes on: a few more orders after the cash-out.
     const after: Order[] = Array.from({ length: 3 }, (_, n) => {
-      const label = `order #${cashOutIndex + 1}-${options.payments + n + 1}`;
+      const label = orderLabel(cashOutIndex, options.payments + n + 1);
       const amount = cashOutIsEth ? centsToWei(10_000n) : usdc(10_000n);
       return { channel: cashOutChannel, payer: "customer" as const, amount, ref: keccak256(toUtf8Bytes(label)) as Hex, label };
     });
     for (const order of after) done.push({ ...order, payment: await customers[cashOutIndex].node.api.pay(order.channel.channelId, order.amount, order.ref) });
-    cashing.finish(`${cashOutAmount} base units to ${treasury}`);
+    cashing.finish(`${formatAmount(cashOutAmount, cashOutIsEth ? "ETH" : "USDC")} to the treasury ${treasury}`);
 
     phase("End of day: the last customer tries to cheat with an older state", q);
     const cheaterIndex = customers.length - 1;
@@ -298,7 +310,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
     const registered = await cheaterDriver.challenge(record.params, old);
     const cheatLog = new Progress("Alice's watcher refutes", 1, q);
     await waitFor(async () => (await driver.channelStatus(cheatChannel.channelId)).version > old.state.version, 30_000);
-    cheatLog.finish(`registered version ${old.state.version}, refuted with ${newest.version}`);
+    cheatLog.finish("the outdated balance was answered with the latest one");
     await increaseTime(provider, CHALLENGE_PERIOD + 1);
     const settling = new Progress("challenge period over: settled", 1, q);
     await waitFor(async () => (await driver.channelStatus(cheatChannel.channelId)).mode === ChannelMode.Concluded, 30_000);
@@ -323,7 +335,14 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
       const pick = mine[Math.floor(mine.length / 2)];
       if (!pick) continue;
       const proof = await alice.node.api.prove(pick.channel.channelId, pick.payment.seq);
-      receipts.push({ order: pick.label, channelId: pick.channel.channelId, seq: pick.payment.seq, verified: proof.verifiedOnChain });
+      receipts.push({
+        order: pick.label,
+        channelId: pick.channel.channelId,
+        seq: pick.payment.seq,
+        asset: pick.channel.asset === ETH ? "ETH" : "USDC",
+        amount: pick.amount,
+        verified: proof.verifiedOnChain,
+      });
     }
     let forgedReceiptRejected = false;
     const sample = done.find((d) => d.channel.channelId === channels[0].channelId && d.payer === "customer");
@@ -361,7 +380,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
     for (const [i, party] of parties.entries()) {
       const address = party.wallet.address.toLowerCase();
       const isAlice = i === 0;
-      const flows = (asset: "ETH" | "USDC") =>
+      const flows = (asset: Asset) =>
         done
           .filter((d) => (asset === "ETH") === (d.channel.asset === ETH))
           .filter((d) => isAlice || d.channel.participants[1].toLowerCase() === address)
@@ -375,7 +394,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
         i === 0 ? { usdc: (await token.balanceOf(treasury)) - treasuryStart.usdc, eth: (await provider.getBalance(treasury)) - treasuryStart.eth } : { usdc: 0n, eth: 0n };
       const usdcChange = (await token.balanceOf(party.wallet.address)) - startBalances[i].usdc + payeeChange.usdc;
       const ethChange = (await provider.getBalance(party.wallet.address)) - startBalances[i].eth + gasPaid + payeeChange.eth;
-      const assets: ("USDC" | "ETH")[] = isAlice ? ["USDC", "ETH"] : [i === 1 ? "ETH" : "USDC"];
+      const assets: Asset[] = isAlice ? ["USDC", "ETH"] : [i === 1 ? "ETH" : "USDC"];
       for (const asset of assets) {
         const onChainChange = asset === "USDC" ? usdcChange : ethChange;
         const fromPayments = flows(asset);
@@ -421,9 +440,11 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
       balances,
       cheat: {
         customer: cheater.name,
+        asset: cheatChannel.asset === ETH ? "ETH" : "USDC",
         registeredVersion: old.state.version,
         refutedWith: newest.version,
         settledVersion: settled?.version ?? 0n,
+        wouldHaveKept: newestOfCheat[1] - newestOfCheat[0] - (old.state.transferred[1] - old.state.transferred[0]),
         payouts: settled?.payouts ?? [0n, 0n],
         expected,
         caught: settled !== undefined && settled.version === newest.version && settled.payouts[0] === expected[0] && settled.payouts[1] === expected[1],
@@ -464,6 +485,11 @@ async function measureDirectTransfers(token: MockERC20, from: Wallet, to: Wallet
   }
   const eth = await (await from.sendTransaction({ to: to.address, value: 10n ** 15n })).wait();
   return { usdc: samples.reduce((a, b) => a + b, 0n) / BigInt(samples.length), eth: eth!.gasUsed };
+}
+
+/** An order's reference as a person reads it: "Customer 2's order 301". */
+function orderLabel(channel: number, order: number): string {
+  return `Customer ${channel + 1}'s order ${order}`;
 }
 
 async function waitFor(condition: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {

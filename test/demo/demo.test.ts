@@ -3,6 +3,10 @@ import { startLocalNode, AdjudicatorDriver, type LocalNode } from "../../src/cha
 import { ChannelMode } from "../../src/types";
 import { MockERC20__factory } from "../../typechain-types";
 import { runDemo, DEFAULT_OPTIONS, type DemoReport } from "../../scripts/demo/day";
+import { formatAmount } from "../../scripts/demo/format";
+import { formatReport } from "../../scripts/demo/report";
+
+const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
 describe("the demo (npm start) with small numbers, checked against the chain", function () {
   let chain: LocalNode;
@@ -107,9 +111,47 @@ describe("the demo (npm start) with small numbers, checked against the chain", f
     expect(settled[0].payouts).to.deep.equal(report.cheat.expected);
   });
 
+  it("prints what the cheater tried to keep, read from the state it registered on chain, in plain words", async function () {
+    const driver = new AdjudicatorDriver(report.contracts.adjudicator, chain.provider);
+    const cheatChannel = report.channelIds[report.channelIds.length - 1];
+    const challenged = (await driver.events({ fromBlock: report.chain.firstBlock, channelId: cheatChannel, names: ["Challenged"] })).filter((e) => e.name === "Challenged");
+    expect(challenged.length).to.equal(2); // the cheater's old state, then Alice's newest
+    if (challenged[0].name !== "Challenged" || challenged[1].name !== "Challenged") throw new Error("unreachable");
+    const paid = (t: [bigint, bigint]) => t[1] - t[0];
+    const kept = paid(challenged[1].state.transferred) - paid(challenged[0].state.transferred);
+    expect(kept).to.be.greaterThan(0n);
+    expect(report.cheat.wouldHaveKept).to.equal(kept);
+    const text = formatReport(report);
+    expect(text).to.include(`${report.cheat.customer} stopped its node and tried to close its channel on an outdated balance, one that would have let it keep ${formatAmount(kept, report.cheat.asset)} it had paid Alice`);
+    expect(text).to.include(`caught, the channel settled on the latest balance and ${report.cheat.customer} paid in full`);
+    expect(text).to.not.match(/version \d+/);
+  });
+
+  it("prints every balance checked against the chain rounded for display, aligned, with per-asset totals of zero", function () {
+    const text = formatReport(report);
+    for (const b of report.balances) {
+      const shown = escape(formatAmount(b.onChainChange, b.asset));
+      expect(text, `${b.party} ${b.asset}`).to.match(new RegExp(`\\n  ${escape(b.party)}\\s+${shown}\\s+${shown}   matches exactly\\n`));
+    }
+    expect(text).to.match(/\n {2}total\s+0\.00 USDC\s+0\.00 USDC\n/);
+    expect(text).to.match(/\n {2}total\s+0\.000000 ETH\s+0\.000000 ETH\n/);
+    const rows = text.split("\n").filter((l) => /^ {2}\S.*(USDC|ETH)/.test(l));
+    expect(rows.length).to.equal(report.balances.length + 2);
+    // Aligned: the last amount column ends at the same place on every row.
+    expect(new Set(rows.map((r) => r.replace(/\s+matches exactly$/, "").length)).size).to.equal(1);
+    expect(text).to.not.include("base unit");
+    expect(text).to.include(`Alice moved ${formatAmount(report.cashOut.amount, report.cashOut.asset)} of her takings from ${report.cashOut.customer}'s channel`);
+  });
+
   it("verifies receipts on chain and rejects the forged one", function () {
     expect(report.receipts.length).to.be.greaterThan(0);
     for (const r of report.receipts) expect(r.verified, r.order).to.equal(true);
     expect(report.forgedReceiptRejected).to.equal(true);
+    const text = formatReport(report);
+    for (const r of report.receipts) {
+      expect(r.order).to.match(/^Customer \d+'s order \d+$/);
+      expect(text).to.include(`${r.order} (${formatAmount(r.amount, r.asset)}) proven`);
+    }
+    expect(text).to.include("a receipt with its amount altered was rejected by the chain");
   });
 });

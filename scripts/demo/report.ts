@@ -1,0 +1,88 @@
+/** The demo's report as a business reader reads it: plain words, amounts rounded for display only. */
+import type { DemoReport, PartyBalance } from "./day";
+import { ASSET_DECIMALS, columns, formatAmount, formatCount, formatFixed, formatUsdCents, roundToTotal, type Asset } from "./format";
+
+const LABEL_WIDTH = 18;
+const line = (label: string, text: string) => `${label.padEnd(LABEL_WIDTH)} ${text}`;
+const cents = (usd: number) => BigInt(Math.round(usd * 100));
+
+/** The balances table: per asset, each party's change on chain beside what its payments say, and the totals. */
+export function balanceTable(balances: PartyBalance[]): string[] {
+  const rows: string[][] = [["", "change on chain", "payments say", ""]];
+  for (const asset of ["USDC", "ETH"] as Asset[]) {
+    const mine = balances.filter((b) => b.asset === asset);
+    if (mine.length === 0) continue;
+    const { base, shown } = ASSET_DECIMALS[asset];
+    const onChain = roundToTotal(
+      mine.map((b) => b.onChainChange),
+      base,
+      shown,
+    );
+    const payments = roundToTotal(
+      mine.map((b) => b.fromPayments),
+      base,
+      shown,
+    );
+    const show = (scaled: bigint) => `${formatFixed(scaled, shown)} ${asset}`;
+    mine.forEach((b, i) => rows.push([b.party, show(onChain.rows[i]), show(payments.rows[i]), b.reconciled ? "matches exactly" : "MISMATCH"]));
+    rows.push(["total", show(onChain.total), show(payments.total), ""]);
+  }
+  return columns(rows, ["left", "right", "right", "left"]).map((l) => `  ${l}`.trimEnd());
+}
+
+export function formatReport(r: DemoReport): string {
+  const ethChannels = r.balances.filter((b) => b.party !== "Alice" && b.asset === "ETH").length;
+  const channelUsd = cents(r.price.channelUsd);
+  const directUsd = cents(r.price.directUsd);
+  const { cashOut, cheat } = r;
+  const lines = [
+    "",
+    "Sluice: Alice's trading day",
+    "===========================",
+    line("chain", `${r.chain.url} (chain id ${r.chain.chainId}${r.chain.started ? ", started by the demo" : ""})`),
+    line("parties", `${r.parties} nodes (Alice and ${r.parties - 1} customers), ${r.channels} payment channels (${ethChannels} in ETH, ${r.channels - ethChannels} in USDC)`),
+    line("where money goes", `Alice's payouts go to her company's treasury ${r.treasury} (her node's key only signs); each customer's to its own address`),
+    "",
+    line("payments", `${formatCount(r.payments.total)}: ${formatCount(r.payments.toAlice)} orders paid to Alice and ${formatCount(r.payments.refunds)} refunds; ${r.payments.failed === 0 ? "none failed" : `${formatCount(r.payments.failed)} FAILED`}`),
+    line(
+      "speed",
+      `${formatCount(Math.round(r.offChain.paymentsPerSecond))} payments/s over ${r.offChain.seconds.toFixed(1)} s; half confirmed within ${r.offChain.latencyMs.p50.toFixed(2)} ms, 99 in 100 within ${r.offChain.latencyMs.p99.toFixed(2)} ms`,
+    ),
+    line(
+      "cost on chain",
+      `${formatCount(r.onChain.transactions)} transactions, ${formatCount(r.onChain.gas)} gas: ${formatUsdCents(channelUsd)} (gas at ${r.price.gasPriceGwei} gwei, ETH at ${formatUsdCents(cents(r.price.ethUsd))})`,
+    ),
+    line(
+      "without channels",
+      `${formatCount(r.direct.transactions)} direct transfers, ${formatCount(r.direct.gas)} gas: ${formatUsdCents(directUsd)} (${formatCount(r.direct.gasPerUsdcTransfer)} gas per token transfer, ${formatCount(r.direct.gasPerEthTransfer)} per ETH transfer, measured on this chain)`,
+    ),
+    line("saving", `${formatUsdCents(directUsd - channelUsd)} (${r.saving.toFixed(1)}x less gas with channels)`),
+    "",
+    "Balances: what each party gained or paid over the day, read from the chain, against what its payments say",
+    "(for Alice, her node's address and her treasury together; each row is compared exactly):",
+    "",
+    ...balanceTable(r.balances),
+    "",
+    `Amounts are rounded for display, USDC to the cent and ETH to ${ASSET_DECIMALS.ETH.shown} decimals, so that each column's rows add up`,
+    "to its total (the rows that lose the most to rounding are rounded up). Exact amounts: npm start -- --json.",
+    "",
+    line(
+      "cash-out at 15:00",
+      `Alice moved ${formatAmount(cashOut.amount, cashOut.asset)} of her takings from ${cashOut.customer}'s channel to her treasury while the channel stayed open: ` +
+        `one transaction (${formatCount(cashOut.gas)} gas), ${cashOut.exact ? "received exactly" : `but the treasury RECEIVED ${formatAmount(cashOut.received, cashOut.asset)}`}; ` +
+        `${cashOut.paymentsAfter} more orders paid in the channel afterwards`,
+    ),
+    line(
+      "cheat attempt",
+      `${cheat.customer} stopped its node and tried to close its channel on an outdated balance, one that would have let it keep ${formatAmount(cheat.wouldHaveKept, cheat.asset)} it had paid Alice; ` +
+        `Alice's watcher answered with the latest balance: ${cheat.caught ? `caught, the channel settled on the latest balance and ${cheat.customer} paid in full` : "NOT CAUGHT, the channel settled on another balance"}`,
+    ),
+    line(
+      "order receipts",
+      `checked on chain: ${r.receipts.map((x) => `${x.order} (${formatAmount(x.amount, x.asset)}) ${x.verified ? "proven" : "NOT proven"}`).join("; ")}`,
+    ),
+    line("forged receipt", r.forgedReceiptRejected ? "a receipt with its amount altered was rejected by the chain" : "a receipt with its amount altered was ACCEPTED by the chain (bug)"),
+    "",
+  ];
+  return lines.join("\n");
+}
