@@ -5,7 +5,7 @@
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
 import path from "node:path";
 import { computeAddress } from "ethers";
-import { DEFAULT_RPC, NODE_SETTINGS, nodeSettings, type NodeSettings } from "../schema/config";
+import { NODE_DEFAULTS, NODE_SETTINGS, nodeSettings, type NodeSettings } from "../schema/config";
 import { decodeWith } from "../schema/decode";
 import { checkBytes32 } from "../schema/primitives";
 import type { Address, Hex } from "../types";
@@ -111,7 +111,7 @@ export async function startNode(options: NodeStartOptions): Promise<{ close(): P
   if (adjudicator === undefined) {
     throw new NodeConfigError("give the adjudicator's address: --adjudicator 0x… (or \"adjudicator\" in the config file)");
   }
-  const rpc = settings.rpc ?? DEFAULT_RPC;
+  const rpc = settings.rpc ?? NODE_DEFAULTS.rpc;
   const privateKey = await loadNodeKey(settings.keystore, options.log);
   const address = computeAddress(privateKey) as Address;
   // Nothing is written to the data directory until the key, the chain and the adjudicator check out.
@@ -129,10 +129,10 @@ export async function startNode(options: NodeStartOptions): Promise<{ close(): P
       adjudicator,
       storePath: path.join(options.datadir, "store.sqlite"),
       listen,
-      pollMs: settings.pollMs,
-      challengePeriod,
+      pollMs: settings.pollMs ?? NODE_DEFAULTS.pollMs,
+      challengePeriod: challengePeriod ?? NODE_DEFAULTS.challengePeriod,
+      withdrawalWindow: withdrawalWindow ?? NODE_DEFAULTS.withdrawalWindow,
       ...(payee === undefined ? {} : { payee }),
-      ...(withdrawalWindow === undefined ? {} : { withdrawalWindow }),
       ...testHooks(),
       onError: (error, what) => options.log(`${what}: ${(error as Error).message ?? String(error)}`),
     });

@@ -55,8 +55,11 @@ export const port = fromCheck((value) => checkInteger(value, 0, 65535));
 export const pollMs = fromCheck((value) => checkInteger(value, 10, 3_600_000));
 export const listen = fromCheck(checkListen);
 
-/** The RPC URL `sluice node start` uses when neither `--rpc` nor "rpc" in the config file gives one. */
-export const DEFAULT_RPC = "http://127.0.0.1:8545";
+/** What `sluice node start` uses for a setting given neither as a flag nor in the config file (start.ts passes these to the node). */
+export const NODE_DEFAULTS = { rpc: "http://127.0.0.1:8545", pollMs: 1_000, challengePeriod: 3_600n, withdrawalWindow: 3_600n } as const;
+export const DEFAULT_RPC = NODE_DEFAULTS.rpc;
+
+const inHours = (seconds: bigint) => `${seconds} s (${Number(seconds) / 3600}h)`;
 
 /** What the config reference says of a setting (src/schema/configReference.ts). */
 export interface SettingDoc {
@@ -88,13 +91,13 @@ export const nodeSettings = z.strictObject({
     about: "the node's encrypted JSON key; its password in SLUICE_KEYSTORE_PASSWORD",
     flag: "--keystore",
   }),
-  pollMs: setting(pollMs, { type: "milliseconds, 10 to 3600000", default: "1000", about: "how often the node polls the chain" }),
-  challengePeriod: setting(duration, { type: DURATION, default: "1h", about: "how long a dispute stays open in the channels this node opens" }),
+  pollMs: setting(pollMs, { type: "milliseconds, 10 to 3600000", default: String(NODE_DEFAULTS.pollMs), about: "how often the node polls the chain" }),
+  challengePeriod: setting(duration, { type: DURATION, default: inHours(NODE_DEFAULTS.challengePeriod), about: "how long a dispute stays open in the channels this node opens" }),
   payee: setting(
     fromCheck((value) => checkSettingAddress(value, true)),
     { type: "address, not zero", default: "the node's own address", about: "where this node's payouts go (a company wallet, a Safe)", flag: "--payee" },
   ),
-  withdrawalWindow: setting(duration, { type: DURATION, default: "1h", about: "how long a cash-out's withdrawal signed by both stays valid" }),
+  withdrawalWindow: setting(duration, { type: DURATION, default: inHours(NODE_DEFAULTS.withdrawalWindow), about: "how long a cash-out's withdrawal signed by both stays valid" }),
 });
 
 export type NodeSettings = z.output<typeof nodeSettings>;
