@@ -6,7 +6,8 @@ import type { ParseArgsConfig } from "node:util";
 import type { ApiClient } from "../node/api/client";
 import type { AssetInfo, ChannelView } from "../node/api/types";
 import { assetInfo, cashOutView, channelView, nodeInfo, paymentView, proofView, txView, type Json } from "../node/api/wire";
-import { checkDuration, checkSettingAddress } from "../schema/config";
+import { checkDuration, checkSettingAddress, DEFAULT_RPC } from "../schema/config";
+import { configReferenceText } from "../schema/configReference";
 import { checkBytes32, checkUint, MAX_UINT64 } from "../schema/primitives";
 import type { Address, Hex } from "../types";
 import { ETH } from "../types";
@@ -165,16 +166,17 @@ const CHANNEL_COMMANDS: readonly Command[] = [
     usage: "node start [--config file] [--listen host:port] [--api-port N] [--rpc URL] [--adjudicator addr] [--keystore file] [--payee addr]",
     summary: "run the node (peer server, watcher, local API) until Ctrl-C",
     help: [
-      "Runs the node in the data directory until interrupted (Ctrl-C or SIGTERM).",
+      "Runs the node in the data directory until interrupted (Ctrl-C or SIGTERM). Before it writes",
+      "anything there it checks that a chain answers at the RPC URL, that the adjudicator's address holds",
+      "the Sluice adjudicator, and that the key is the one the data directory was first started with.",
       "",
-      "  --config file        a JSON configuration file (flags given here override it)",
-      "  --listen host:port   where peers connect (WebSocket)",
-      "  --api-port N         the local API's port on 127.0.0.1 (0: any free port; written to api.json)",
-      "  --rpc URL            an EVM JSON-RPC endpoint (default: the embedded Hardhat network)",
-      "  --adjudicator addr   the adjudicator contract",
-      "  --keystore file      the node's encrypted key",
-      "  --payee addr         where this node's payouts go in the channels it opens and accepts (default:",
-      "                       the node's own address); e.g. the company's wallet, a Safe included",
+      "  --config file   a JSON configuration file with the keys below (a flag overrides its key)",
+      "",
+      "Settings (config key, its flag if there is one, what it sets; then its type and default):",
+      configReferenceText(),
+      "",
+      `With no --rpc (or "rpc") the node uses ${DEFAULT_RPC}, where \`npx hardhat node\` listens: start a`,
+      "chain there, or give yours with --rpc URL. The key: --keystore file, or SLUICE_DEV_KEY for development.",
     ].join("\n"),
     options: {
       config: { type: "string" },

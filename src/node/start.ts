@@ -4,15 +4,19 @@
  */
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
 import path from "node:path";
-import { JsonRpcProvider } from "ethers";
-import { SluiceError } from "../errors";
-import { NODE_SETTINGS, nodeSettings, type NodeSettings } from "../schema/config";
+import { computeAddress } from "ethers";
+import { NODE_DEFAULTS, NODE_SETTINGS, nodeSettings, type NodeSettings } from "../schema/config";
 import { decodeWith } from "../schema/decode";
 import { checkBytes32 } from "../schema/primitives";
-import type { Hex } from "../types";
+import type { Address, Hex } from "../types";
 import { startLocalApi } from "./api";
+import { NodeConfigError } from "./configError";
 import { SluiceNode, type NodeOptions } from "./node";
 import { readKeystore } from "./keystore";
+import { checkAdjudicator, checkDatadirKey, connectChain, rememberDatadirKey } from "./preflight";
+
+export { NodeConfigError } from "./configError";
+export { DEFAULT_RPC } from "../schema/config";
 
 /** What `sluice node start` passes in (src/cli/main.ts). */
 export interface NodeStartOptions {
@@ -31,14 +35,6 @@ export interface NodeStartOptions {
   /** Writes a status line for the operator (stderr). */
   log: (line: string) => void;
 }
-
-/** The node could not start as configured; the message says what to change. */
-export class NodeConfigError extends SluiceError {
-  static override readonly code: string = "NODE_CONFIG";
-  override readonly name: string = "NodeConfigError";
-}
-
-export const DEFAULT_RPC = "http://127.0.0.1:8545";
 
 function readConfig(file: string | undefined): NodeSettings {
   if (!file) return {};
@@ -115,33 +111,33 @@ export async function startNode(options: NodeStartOptions): Promise<{ close(): P
   if (adjudicator === undefined) {
     throw new NodeConfigError("give the adjudicator's address: --adjudicator 0x… (or \"adjudicator\" in the config file)");
   }
-  const rpc = settings.rpc ?? DEFAULT_RPC;
-  mkdirSync(options.datadir, { recursive: true, mode: 0o700 });
-  if (!existsSync(options.datadir)) throw new NodeConfigError(`cannot create ${options.datadir}`);
+  const rpc = settings.rpc ?? NODE_DEFAULTS.rpc;
   const privateKey = await loadNodeKey(settings.keystore, options.log);
-  const unlock = lockDatadir(options.datadir);
+  const address = computeAddress(privateKey) as Address;
+  // Nothing is written to the data directory until the key, the chain and the adjudicator check out.
+  checkDatadirKey(options.datadir, address);
+  const { provider, chainId } = await connectChain(rpc);
+  let unlock: (() => void) | undefined;
   try {
-    const provider = new JsonRpcProvider(rpc, undefined, { cacheTimeout: -1 });
-    try {
-      await provider.getNetwork();
-    } catch (cause) {
-      provider.destroy();
-      throw new NodeConfigError(`no JSON-RPC node answers at ${rpc}: start one (npx hardhat node) or give --rpc`, { cause });
-    }
+    await checkAdjudicator(provider, adjudicator, `${chainId} (${rpc})`);
+    mkdirSync(options.datadir, { recursive: true, mode: 0o700 });
+    if (!existsSync(options.datadir)) throw new NodeConfigError(`cannot create ${options.datadir}`);
+    unlock = lockDatadir(options.datadir);
     const node = new SluiceNode({
       privateKey,
       provider,
       adjudicator,
       storePath: path.join(options.datadir, "store.sqlite"),
       listen,
-      pollMs: settings.pollMs,
-      challengePeriod,
+      pollMs: settings.pollMs ?? NODE_DEFAULTS.pollMs,
+      challengePeriod: challengePeriod ?? NODE_DEFAULTS.challengePeriod,
+      withdrawalWindow: withdrawalWindow ?? NODE_DEFAULTS.withdrawalWindow,
       ...(payee === undefined ? {} : { payee }),
-      ...(withdrawalWindow === undefined ? {} : { withdrawalWindow }),
       ...testHooks(),
       onError: (error, what) => options.log(`${what}: ${(error as Error).message ?? String(error)}`),
     });
     await node.start();
+    rememberDatadirKey(options.datadir, address);
     const api = await startLocalApi({ api: node, datadir: options.datadir, port: settings.apiPort ?? 0 });
     options.log(`sluice node ${node.address}: peers at ${node.peerUrl}, API at ${api.url}, chain ${rpc}`);
     return {
@@ -149,11 +145,12 @@ export async function startNode(options: NodeStartOptions): Promise<{ close(): P
         await api.close();
         await node.stop();
         provider.destroy();
-        unlock();
+        unlock?.();
       },
     };
   } catch (error) {
-    unlock();
+    provider.destroy();
+    unlock?.();
     throw error;
   }
 }

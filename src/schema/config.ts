@@ -55,17 +55,49 @@ export const port = fromCheck((value) => checkInteger(value, 0, 65535));
 export const pollMs = fromCheck((value) => checkInteger(value, 10, 3_600_000));
 export const listen = fromCheck(checkListen);
 
+/** What `sluice node start` uses for a setting given neither as a flag nor in the config file (start.ts passes these to the node). */
+export const NODE_DEFAULTS = { rpc: "http://127.0.0.1:8545", pollMs: 1_000, challengePeriod: 3_600n, withdrawalWindow: 3_600n } as const;
+export const DEFAULT_RPC = NODE_DEFAULTS.rpc;
+
+const inHours = (seconds: bigint) => `${seconds} s (${Number(seconds) / 3600}h)`;
+
+/** What the config reference says of a setting (src/schema/configReference.ts). */
+export interface SettingDoc {
+  type: string;
+  default: string;
+  about: string;
+  /** The `sluice node start` flag that sets it too, if there is one. */
+  flag?: string;
+}
+
+function setting<T extends z.ZodType>(schema: T, doc: SettingDoc) {
+  return schema.optional().meta({ ...doc });
+}
+
+const DURATION = "duration: seconds, or with s, m, h or d (90s, 30m, 24h, 1d)";
+
 /** Every setting of `sluice node start`, each optional; the file's keys, and the flags' as far as there are flags. */
 export const nodeSettings = z.strictObject({
-  listen: listen.optional(),
-  apiPort: port.optional(),
-  rpc: fromCheck(checkRpcUrl).optional(),
-  adjudicator: fromCheck((value) => checkSettingAddress(value)).optional(),
-  keystore: text(4096).optional(),
-  pollMs: pollMs.optional(),
-  challengePeriod: duration.optional(),
-  payee: fromCheck((value) => checkSettingAddress(value, true)).optional(),
-  withdrawalWindow: duration.optional(),
+  listen: setting(listen, { type: "host:port", default: "127.0.0.1:0 (loopback, any free port)", about: "where peers connect (WebSocket)", flag: "--listen" }),
+  apiPort: setting(port, { type: "port, 0 to 65535", default: "0 (any free port; written to api.json)", about: "the local HTTP API's port on 127.0.0.1", flag: "--api-port" }),
+  rpc: setting(fromCheck(checkRpcUrl), { type: "URL: http, https, ws or wss", default: DEFAULT_RPC, about: "the chain's JSON-RPC endpoint (`npx hardhat node` serves this default)", flag: "--rpc" }),
+  adjudicator: setting(
+    fromCheck((value) => checkSettingAddress(value)),
+    { type: "address", default: "none: required", about: "the Sluice adjudicator contract on that chain (`npm run deploy` prints it)", flag: "--adjudicator" },
+  ),
+  keystore: setting(text(4096), {
+    type: "file path",
+    default: "none: then SLUICE_DEV_KEY (development only)",
+    about: "the node's encrypted JSON key; its password in SLUICE_KEYSTORE_PASSWORD",
+    flag: "--keystore",
+  }),
+  pollMs: setting(pollMs, { type: "milliseconds, 10 to 3600000", default: String(NODE_DEFAULTS.pollMs), about: "how often the node polls the chain" }),
+  challengePeriod: setting(duration, { type: DURATION, default: inHours(NODE_DEFAULTS.challengePeriod), about: "how long a dispute stays open in the channels this node opens" }),
+  payee: setting(
+    fromCheck((value) => checkSettingAddress(value, true)),
+    { type: "address, not zero", default: "the node's own address", about: "where this node's payouts go (a company wallet, a Safe)", flag: "--payee" },
+  ),
+  withdrawalWindow: setting(duration, { type: DURATION, default: inHours(NODE_DEFAULTS.withdrawalWindow), about: "how long a cash-out's withdrawal signed by both stays valid" }),
 });
 
 export type NodeSettings = z.output<typeof nodeSettings>;
