@@ -14,7 +14,7 @@ type Schema<T> = z.ZodType<T, unknown>;
 const count = int(0, Number.MAX_SAFE_INTEGER);
 const oneOf = <T extends string>(values: readonly [T, ...T[]]) => z.enum(values);
 
-export const CHANNEL_STATUSES: readonly ChannelStatusName[] = ["opening", "open", "closing", "disputed", "closed", "settled"];
+export const CHANNEL_STATUSES: readonly ChannelStatusName[] = ["opening", "open", "closing", "disputed", "closed", "settled", "abandoned"];
 /** The largest page of payments one request returns. */
 export const MAX_PAYMENTS_LIMIT = 10_000;
 

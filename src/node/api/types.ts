@@ -72,7 +72,7 @@ export interface OpenChannelRequest {
   payee?: Address;
 }
 
-export type ChannelStatusName = "opening" | "open" | "closing" | "disputed" | "closed" | "settled";
+export type ChannelStatusName = "opening" | "open" | "closing" | "disputed" | "closed" | "settled" | "abandoned";
 
 export interface ChannelView {
   channelId: Hex;
