@@ -6,6 +6,7 @@ import type { ParseArgsConfig } from "node:util";
 import type { ApiClient } from "../node/api/client";
 import type { AssetInfo, ChannelView } from "../node/api/types";
 import { assetInfo, cashOutView, channelView, nodeInfo, paymentView, proofView, txView, type Json } from "../node/api/wire";
+import { OPEN_STAGE_NAMES } from "../node/open";
 import { checkDuration, checkSettingAddress } from "../schema/config";
 import { checkBytes32, checkUint, MAX_UINT64 } from "../schema/primitives";
 import type { Address, Hex } from "../types";
@@ -194,7 +195,10 @@ const CHANNEL_COMMANDS: readonly Command[] = [
     summary: "open a channel with a peer and deposit into it",
     help: [
       "Agrees on a channel with the peer's node at <peer-url> (ws://...), deposits <amount> on chain and",
-      "waits until the deposit is confirmed.",
+      "waits until the deposit is confirmed, in three stages, each with a time limit: reaching the peer",
+      "(15 s by default), proving the peer's address (the handshake), waiting for the deposit. A failed",
+      "stage is named in the error (OPEN_PEER_UNREACHABLE, OPEN_PEER_REJECTED, OPEN_DEPOSIT_TIMEOUT); a",
+      "channel left opening without a deposit can be given up with `sluice abandon`.",
       "",
       "  --asset <address>             the ERC-20 token of the channel (default: ETH)",
       "  --challenge-period <seconds>  how long a dispute stays open: seconds, or 30m, 24h, 1d (default: the node's)",
@@ -221,7 +225,8 @@ const CHANNEL_COMMANDS: readonly Command[] = [
       const client = await ctx.client();
       const asset = await client.asset(assetAddress);
       const deposit = parseAmount(amountText(positionals, 2), asset);
-      const channel = await waiting(ctx, `opening a channel with ${peer} and waiting for the deposit of ${formatAmount(deposit, asset)} to be confirmed…`, () =>
+      const stages = `${OPEN_STAGE_NAMES.reach} at ${peerUrl}, ${OPEN_STAGE_NAMES.prove} (${peer}), ${OPEN_STAGE_NAMES.deposit} of ${formatAmount(deposit, asset)} to be confirmed`;
+      const channel = await waiting(ctx, `opening a channel: ${stages}…`, () =>
         client.openChannel({
           peer,
           peerUrl,
@@ -232,6 +237,27 @@ const CHANNEL_COMMANDS: readonly Command[] = [
         }),
       );
       return channelOutput(channel, asset, `opened channel ${channel.channelId} with ${formatAmount(deposit, asset)}`);
+    },
+  },
+  {
+    name: "abandon",
+    usage: "abandon <channel>",
+    summary: "give up a channel whose open failed before any deposit",
+    help: [
+      "Marks a channel still opening as abandoned, once the chain shows no deposit in it: it is then",
+      "listed as abandoned and takes no payments. A channel with deposits can't be abandoned: close it",
+      "(`sluice close`) or, if the peer doesn't answer, challenge it (`sluice challenge`).",
+      "",
+      CHANNEL_ARG,
+    ].join("\n"),
+    options: {},
+    positionals: [1, 1],
+    async run(ctx, positionals) {
+      const channelId = channelArg(positionals[0]);
+      const client = await ctx.client();
+      const channel = await client.abandonChannel(channelId);
+      const asset = await client.asset(channel.asset);
+      return channelOutput(channel, asset, `abandoned channel ${channelId}`);
     },
   },
   {

@@ -27,6 +27,7 @@ import type {
 import { UnknownChannelError } from "../../src/node/store/errors";
 import { WithdrawalExceedsBalanceError } from "../../src/channel";
 import { ChannelStatusError } from "../../src/node/node";
+import { ChannelFundedError } from "../../src/node/open";
 import { ETH, type Address, type Hex } from "../../src/types";
 
 export const MAX_UINT256 = (1n << 256n) - 1n;
@@ -108,6 +109,39 @@ export class FakeNode implements NodeApi {
     };
     this.channelsById.set(channelId, { view, log: new PaymentLog(), payments: [] });
     return structuredClone(view);
+  }
+
+  /** A channel whose open failed before funding: stored as opening, nothing deposited. */
+  addOpening(asset: Address = ETH): Hex {
+    const channelId = hash(`channel ${this.nonce}`);
+    const view: ChannelView = {
+      channelId,
+      participants: [ME, PEER],
+      payees: [ME, PEER],
+      asset,
+      challengePeriod: 86_400n,
+      nonce: this.nonce++,
+      me: 0,
+      status: "opening",
+      deposits: [0n, 0n],
+      withdrawn: [0n, 0n],
+      withdrawals: [],
+      version: 0n,
+      transferred: [0n, 0n],
+      balances: [0n, 0n],
+      payments: 0n,
+    };
+    this.channelsById.set(channelId, { view, log: new PaymentLog(), payments: [] });
+    return channelId;
+  }
+
+  async abandonChannel(channelId: Hex): Promise<ChannelView> {
+    this.calls.push(["abandonChannel", channelId]);
+    const c = this.get(channelId);
+    if (c.view.status !== "opening" && c.view.status !== "abandoned") throw new ChannelStatusError(channelId, c.view.status, "abandon");
+    if (c.view.deposits.some((d) => d > 0n)) throw new ChannelFundedError(channelId, c.view.deposits);
+    c.view.status = "abandoned";
+    return structuredClone(c.view);
   }
 
   async deposit(channelId: Hex, amount: bigint): Promise<ChannelView> {

@@ -18,6 +18,7 @@
  * | /v1/info         | {}                                                          | NodeInfo       |
  * | /v1/asset        | { asset }                                                   | AssetInfo      |
  * | /v1/open         | { peer, peerUrl, asset, deposit, challengePeriod? }         | ChannelView    |
+ * | /v1/abandon      | { channelId }                                               | ChannelView    |
  * | /v1/deposit      | { channelId, amount }                                       | ChannelView    |
  * | /v1/pay          | { channelId, amount, ref }                                  | PaymentView    |
  * | /v1/channels     | {}                                                          | ChannelView[]  |
