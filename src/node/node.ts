@@ -272,14 +272,17 @@ export class SluiceNode implements NodeApi {
    */
   async abandonChannel(channelId: Hex): Promise<ChannelView> {
     const session = this.find(channelId);
-    this.lifecycle.check(session.id, "abandoned", "abandon");
+    const status = this.lifecycle.status(session.id);
+    // Concluded on chain: nothing to give up (the table refuses it, naming the status).
+    if (status === "closed" || status === "settled") this.lifecycle.check(session.id, "abandoned", "abandon");
     const onChain = await this.driver.channelStatus(session.id);
-    if (onChain.mode !== ChannelMode.None || onChain.deposits.some((d) => d > 0n)) {
-      await this.refreshDeposits(session.id);
-      throw new ChannelFundedError(session.id, onChain.deposits);
+    const funded = onChain.mode !== ChannelMode.None || onChain.deposits.some((d) => d > 0n);
+    if (!funded && (status === INITIAL_STATUS || status === "abandoned")) {
+      this.lifecycle.apply(session.id, "abandoned");
+      return this.channel(session.id);
     }
-    this.lifecycle.apply(session.id, "abandoned");
-    return this.channel(session.id);
+    if (funded) await this.refreshDeposits(session.id);
+    throw new ChannelFundedError(session.id, funded ? onChain.deposits : session.deposits);
   }
 
   async deposit(channelId: Hex, amount: bigint): Promise<ChannelView> {
