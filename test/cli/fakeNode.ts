@@ -60,6 +60,8 @@ export class FakeNode implements NodeApi {
   /** The peer's deposit in each channel opened from now on. */
   peerDeposit = 0n;
   readonly credits = new Map<Address, bigint>();
+  /** When set, `openChannel` fails with it (a failed stage of the real node's open). */
+  openError: Error | undefined;
   /** Every call, for assertions: [method, ...args]. */
   readonly calls: unknown[][] = [];
   private readonly channelsById = new Map<Hex, FakeChannel>();
@@ -86,6 +88,7 @@ export class FakeNode implements NodeApi {
 
   async openChannel(request: OpenChannelRequest): Promise<ChannelView> {
     this.calls.push(["openChannel", request]);
+    if (this.openError) throw this.openError;
     await this.asset(request.asset);
     if (request.deposit <= 0n || request.deposit > MAX_UINT256) throw new InvalidAmountError(request.deposit);
     const nonce = this.nonce++;
@@ -138,7 +141,7 @@ export class FakeNode implements NodeApi {
   async abandonChannel(channelId: Hex): Promise<ChannelView> {
     this.calls.push(["abandonChannel", channelId]);
     const c = this.get(channelId);
-    if (c.view.status !== "opening" && c.view.status !== "abandoned") throw new ChannelStatusError(channelId, c.view.status, "abandon");
+    if (c.view.status === "closed" || c.view.status === "settled") throw new ChannelStatusError(channelId, c.view.status, "abandon");
     if (c.view.deposits.some((d) => d > 0n)) throw new ChannelFundedError(channelId, c.view.deposits);
     c.view.status = "abandoned";
     return structuredClone(c.view);
