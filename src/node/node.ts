@@ -22,6 +22,7 @@ import { ChannelLifecycle, ChannelStatusError, INITIAL_STATUS, isConcluded, type
 import {
   ChannelFundedError,
   DEFAULT_OPEN_TIMEOUTS,
+  MAX_CHALLENGE_PERIOD,
   OpenDepositTimeoutError,
   OpenPeerRejectedError,
   OpenPeerUnreachableError,
@@ -248,6 +249,10 @@ export class SluiceNode implements NodeApi {
       challengePeriod: request.challengePeriod ?? this.options.challengePeriod ?? DEFAULT_CHALLENGE_PERIOD,
       nonce: BigInt(toHex(randomBytes(8))),
     };
+    // Refused before the peer stores anything: the chain would refuse the deposit and leave the channel opening.
+    if (terms.challengePeriod <= 0n || terms.challengePeriod > MAX_CHALLENGE_PERIOD) {
+      throw new InvalidArgumentError(`the challenge period must be from 1 second to 365 days (the adjudicator's maximum), not ${terms.challengePeriod} seconds`);
+    }
     const connection = await this.connectForOpen(request.peerUrl, request.peer);
     // The peer announces its payee in its answer; both sides then hold the same params.
     const reply = decodeOpenReply(await connection.request("open", { params: encodeOpenTerms(terms) }));

@@ -14,6 +14,9 @@ export const OPEN_STAGE_NAMES: { readonly [S in OpenStage]: string } = {
   deposit: "waiting for the deposit",
 };
 
+/** The adjudicator's `MAX_CHALLENGE_PERIOD` (365 days): a longer one makes every deposit revert. */
+export const MAX_CHALLENGE_PERIOD = 365n * 86_400n;
+
 /** Time limits of the stages (ms). Proving the address is bounded by the transport's `handshakeTimeoutMs`. */
 export interface OpenTimeouts {
   /** How long `open` keeps dialling a peer that does not answer (default 15,000). */

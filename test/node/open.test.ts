@@ -10,6 +10,7 @@ import { expect } from "chai";
 import { HDNodeWallet, Mnemonic } from "ethers";
 import { ethers, network } from "hardhat";
 import { deployAdjudicator, DEV_MNEMONIC } from "../../src/chain";
+import { InvalidArgumentError } from "../../src/errors";
 import { ChannelStatusError, IllegalTransitionError, SluiceNode, type NodeOptions } from "../../src/node/node";
 import { ChannelFundedError, OpenDepositTimeoutError, OpenPeerRejectedError, OpenPeerUnreachableError } from "../../src/node/open";
 import { ETH, type Hex } from "../../src/types";
@@ -144,6 +145,18 @@ describe("SluiceNode open stages and abandon", function () {
     await network.provider.send("evm_mine", []);
     await waitFor(async () => (await alice.channel(channel.channelId)).status === "open");
     expect((await alice.channel(channel.channelId)).deposits).to.deep.equal([7n, 0n]);
+  });
+
+  it("refuses a challenge period above the adjudicator's maximum before the peer stores anything", async function () {
+    const [alice, bob] = await startNodes(2);
+    const error = await rejection(
+      alice.openChannel({ peer: bob.address, peerUrl: bob.peerUrl, asset: ETH, deposit: 1n, challengePeriod: 1_000n * 86_400n }),
+    );
+    expect(error).to.be.instanceOf(InvalidArgumentError);
+    expect((error as Error).message).to.contain("365 days");
+    await sleep(200);
+    expect(await alice.channels()).to.deep.equal([]);
+    expect(await bob.channels()).to.deep.equal([]);
   });
 
   it("abandons a channel whose open failed before funding, on both sides; refuses a funded one naming close and challenge", async function () {
