@@ -253,7 +253,8 @@ export class SluiceNode implements NodeApi {
     if (terms.challengePeriod <= 0n || terms.challengePeriod > MAX_CHALLENGE_PERIOD) {
       throw new InvalidArgumentError(`the challenge period must be from 1 second to 365 days (the adjudicator's maximum), not ${terms.challengePeriod} seconds`);
     }
-    const connection = await this.connectForOpen(request.peerUrl, request.peer);
+    const reachMs = request.reachTimeoutMs ?? this.options.openTimeouts?.reachMs ?? DEFAULT_OPEN_TIMEOUTS.reachMs;
+    const connection = await this.connectForOpen(request.peerUrl, request.peer, reachMs);
     // The peer announces its payee in its answer; both sides then hold the same params.
     const reply = decodeOpenReply(await connection.request("open", { params: encodeOpenTerms(terms) }));
     checkPayee(reply.payee, "the peer's payee");
@@ -461,10 +462,9 @@ export class SluiceNode implements NodeApi {
    * a dialer that connected replaces the peer's known one: a failed open leaves no dialer behind
    * and no other connection touched.
    */
-  private async connectForOpen(url: string, peer: Address): Promise<PeerConnection<PeerMessages>> {
+  private async connectForOpen(url: string, peer: Address, reachMs: number): Promise<PeerConnection<PeerMessages>> {
     const existing = this.connections.get(peer.toLowerCase());
     if (existing?.isOpen) return existing;
-    const reachMs = this.options.openTimeouts?.reachMs ?? DEFAULT_OPEN_TIMEOUTS.reachMs;
     const dialer = this.newDialer(url, peer);
     let lastError: unknown;
     let onFailed: ((error: unknown) => void) | undefined;

@@ -204,6 +204,11 @@ describe("sluice CLI", function () {
         `opening a channel: reaching the peer at ws://10.0.0.9:9, proving the peer's address (${PEER}), waiting for the deposit of 1 ETH to be confirmed…`,
       );
       expect(failure).to.match(/^sluice: open failed at reaching the peer: no answer from ws:\/\/10\.0\.0\.9:9 within 15 s/);
+      fake.openError = undefined;
+      expect((await run(["open", PEER, "ws://10.0.0.9:9", "1 ETH", "--reach-timeout", "2m"], { cwd: dir })).code).to.equal(0);
+      expect(fake.calls).to.deep.include(["openChannel", { peer: PEER, peerUrl: "ws://10.0.0.9:9", asset: ETH, deposit: 10n ** 18n, reachTimeoutMs: 120_000 }]);
+      const tooLong = await run(["open", PEER, "ws://10.0.0.9:9", "1 ETH", "--reach-timeout", "1h"], { cwd: dir });
+      expect([tooLong.code, tooLong.stderr]).to.deep.equal([2, "sluice: --reach-timeout 1h: at most 10 minutes\n"]);
       fake.openError = new OpenPeerRejectedError(PEER, "ws://10.0.0.9:9", "the server proved 0x3c44");
       const machine = await run(["open", PEER, "ws://10.0.0.9:9", "1 ETH", "--json"], { cwd: dir });
       expect(json<{ error: { code: string; details: { stage: string } } }>(machine).error).to.deep.include({ code: "OPEN_PEER_REJECTED" });

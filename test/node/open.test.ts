@@ -92,10 +92,11 @@ describe("SluiceNode open stages and abandon", function () {
   const dialers = (node: SluiceNode) => (node as unknown as { dialers: Map<string, unknown> }).dialers;
 
   it("fails at 'reaching the peer' within the time limit when nothing answers, and stops dialling", async function () {
-    const [alice, bob] = await startNodes(2, { openTimeouts: { reachMs: 1_500 } });
+    // The request's limit wins over the node's.
+    const [alice, bob] = await startNodes(2, { openTimeouts: { reachMs: 60_000 } });
     const url = `ws://127.0.0.1:${await deadPort()}`;
     const started = Date.now();
-    const error = await rejection(alice.openChannel({ peer: bob.address, peerUrl: url, asset: ETH, deposit: 1n }));
+    const error = await rejection(alice.openChannel({ peer: bob.address, peerUrl: url, asset: ETH, deposit: 1n, reachTimeoutMs: 1_500 }));
     const took = Date.now() - started;
     expect(error).to.be.instanceOf(OpenPeerUnreachableError);
     expect((error as OpenPeerUnreachableError).stage).to.equal("reach");

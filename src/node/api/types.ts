@@ -75,6 +75,8 @@ export interface OpenChannelRequest {
    * default: the node's configured payee, else its own address. The peer names its own.
    */
   payee?: Address;
+  /** How long to keep dialling a peer that does not answer (ms; default: the node's, 15,000 unless configured). */
+  reachTimeoutMs?: number;
 }
 
 export type ChannelStatusName = "opening" | "open" | "closing" | "disputed" | "closed" | "settled" | "abandoned";
