@@ -6,6 +6,8 @@ import type { ParseArgsConfig } from "node:util";
 import type { ApiClient } from "../node/api/client";
 import type { AssetInfo, ChannelView } from "../node/api/types";
 import { assetInfo, cashOutView, channelView, nodeInfo, paymentView, proofView, txView, type Json } from "../node/api/wire";
+import { OPEN_STAGE_NAMES } from "../node/open";
+import { MAX_REACH_TIMEOUT_MS } from "../schema/api";
 import { checkDuration, checkSettingAddress, DEFAULT_RPC } from "../schema/config";
 import { configReferenceText } from "../schema/configReference";
 import { checkBytes32, checkUint, MAX_UINT64 } from "../schema/primitives";
@@ -88,9 +90,9 @@ function uintArg(text: string, what: string, max: bigint = MAX_UINT64): bigint {
 }
 
 /** Seconds, or a number with s, m, h or d: "3600", "90s", "30m", "24h", "1d" (as a node's config file says it). */
-export function durationArg(text: string): bigint {
+export function durationArg(text: string, flag = "--challenge-period"): bigint {
   const result = checkDuration(text);
-  if (!result.ok) throw new UsageError(`--challenge-period ${JSON.stringify(text)}: ${result.problem}`);
+  if (!result.ok) throw new UsageError(`${flag} ${JSON.stringify(text)}: ${result.problem}`);
   return result.value;
 }
 
@@ -192,14 +194,19 @@ const CHANNEL_COMMANDS: readonly Command[] = [
   },
   {
     name: "open",
-    usage: "open <peer-address> <peer-url> <amount> [--asset <address>] [--challenge-period <seconds>] [--payee <address>]",
+    usage: "open <peer-address> <peer-url> <amount> [--asset <address>] [--challenge-period <seconds>] [--payee <address>] [--reach-timeout <seconds>]",
     summary: "open a channel with a peer and deposit into it",
     help: [
       "Agrees on a channel with the peer's node at <peer-url> (ws://...), deposits <amount> on chain and",
-      "waits until the deposit is confirmed.",
+      "waits until the deposit is confirmed, in three stages, each with a time limit: reaching the peer",
+      "(15 s by default), proving the peer's address (the handshake), waiting for the deposit. A failed",
+      "stage is named in the error (OPEN_PEER_UNREACHABLE, OPEN_PEER_REJECTED, OPEN_DEPOSIT_TIMEOUT); a",
+      "channel left opening without a deposit can be given up with `sluice abandon`.",
       "",
       "  --asset <address>             the ERC-20 token of the channel (default: ETH)",
       "  --challenge-period <seconds>  how long a dispute stays open: seconds, or 30m, 24h, 1d (default: the node's)",
+      "  --reach-timeout <seconds>     how long to keep dialling a peer that does not answer: seconds or 5m, at",
+      "                                most 10m (default: the node's, 15 s)",
       "  --payee <address>             where your payouts from this channel go: any address, a contract wallet",
       "                                (a Safe) included (default: the node's payee, else its own address). The",
       "                                node's key still signs; the peer names its own payee when it accepts.",
@@ -208,7 +215,7 @@ const CHANNEL_COMMANDS: readonly Command[] = [
       "",
       "Example: sluice open 0x70997970C51812dc3A010C7d01b50e0d17dc79C8 ws://10.0.0.2:9735 100 USDC --asset 0x...",
     ].join("\n"),
-    options: { asset: { type: "string" }, "challenge-period": { type: "string" }, payee: { type: "string" } },
+    options: { asset: { type: "string" }, "challenge-period": { type: "string" }, payee: { type: "string" }, "reach-timeout": { type: "string" } },
     positionals: [3, 4],
     waits: true,
     async run(ctx, positionals, values) {
@@ -220,10 +227,16 @@ const CHANNEL_COMMANDS: readonly Command[] = [
       const payeeText = str(values, "payee");
       const payee = payeeText === undefined ? undefined : addressArg(payeeText, "--payee");
       if (payee !== undefined && BigInt(payee) === 0n) throw new UsageError("--payee is the zero address: the adjudicator pays no one there");
+      const reach = str(values, "reach-timeout");
+      const reachSeconds = reach === undefined ? undefined : durationArg(reach, "--reach-timeout");
+      if (reachSeconds !== undefined && reachSeconds * 1000n > BigInt(MAX_REACH_TIMEOUT_MS)) {
+        throw new UsageError(`--reach-timeout ${reach}: at most ${MAX_REACH_TIMEOUT_MS / 60_000} minutes`);
+      }
       const client = await ctx.client();
       const asset = await client.asset(assetAddress);
       const deposit = parseAmount(amountText(positionals, 2), asset);
-      const channel = await waiting(ctx, `opening a channel with ${peer} and waiting for the deposit of ${formatAmount(deposit, asset)} to be confirmed…`, () =>
+      const stages = `${OPEN_STAGE_NAMES.reach} at ${peerUrl}, ${OPEN_STAGE_NAMES.prove} (${peer}), ${OPEN_STAGE_NAMES.deposit} of ${formatAmount(deposit, asset)} to be confirmed`;
+      const channel = await waiting(ctx, `opening a channel: ${stages}…`, () =>
         client.openChannel({
           peer,
           peerUrl,
@@ -231,9 +244,31 @@ const CHANNEL_COMMANDS: readonly Command[] = [
           deposit,
           ...(challengePeriod === undefined ? {} : { challengePeriod }),
           ...(payee === undefined ? {} : { payee }),
+          ...(reachSeconds === undefined ? {} : { reachTimeoutMs: Number(reachSeconds) * 1000 }),
         }),
       );
       return channelOutput(channel, asset, `opened channel ${channel.channelId} with ${formatAmount(deposit, asset)}`);
+    },
+  },
+  {
+    name: "abandon",
+    usage: "abandon <channel>",
+    summary: "give up a channel whose open failed before any deposit",
+    help: [
+      "Marks a channel still opening as abandoned, once the chain shows no deposit in it: it is then",
+      "listed as abandoned and takes no payments. A channel with deposits can't be abandoned: close it",
+      "(`sluice close`) or, if the peer doesn't answer, challenge it (`sluice challenge`).",
+      "",
+      CHANNEL_ARG,
+    ].join("\n"),
+    options: {},
+    positionals: [1, 1],
+    async run(ctx, positionals) {
+      const channelId = channelArg(positionals[0]);
+      const client = await ctx.client();
+      const channel = await client.abandonChannel(channelId);
+      const asset = await client.asset(channel.asset);
+      return channelOutput(channel, asset, `abandoned channel ${channelId}`);
     },
   },
   {

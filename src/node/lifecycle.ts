@@ -16,13 +16,16 @@ import type { ChannelStatus } from "./store/types";
  * - `challenged`: a challenge is registered (the `Challenged` event, or this node's `challenge`
  *   transaction succeeded); a refutation registers another one;
  * - `closed`: concluded by a final state (the `Closed` event, or this node's `close` transaction);
- * - `settled`: concluded after a challenge (the `Settled` event, or this node's `settle` transaction).
+ * - `settled`: concluded after a challenge (the `Settled` event, or this node's `settle` transaction);
+ * - `abandoned`: an open that failed before funding is given up (`abandon`, after a chain read
+ *   found no deposit). A deposit that lands later (a transaction still in flight) makes it `open`
+ *   again: money on chain always leaves a channel that can be closed or challenged.
  * An API call asks the table before acting (`check`) and applies its event once its transaction
  * succeeded: a failed call changes no status.
  */
-export type LifecycleEvent = "funded" | "challenged" | "closed" | "settled";
+export type LifecycleEvent = "funded" | "challenged" | "closed" | "settled" | "abandoned";
 
-export const LIFECYCLE_EVENTS: readonly LifecycleEvent[] = ["funded", "challenged", "closed", "settled"];
+export const LIFECYCLE_EVENTS: readonly LifecycleEvent[] = ["funded", "challenged", "closed", "settled", "abandoned"];
 
 /**
  * From-status × event → to-status; a missing entry is an illegal move. A concluded channel only
@@ -30,12 +33,13 @@ export const LIFECYCLE_EVENTS: readonly LifecycleEvent[] = ["funded", "challenge
  * by earlier versions of the node while their close transaction ran; it moves as `open` does.
  */
 export const TRANSITIONS: { readonly [S in ChannelStatus]: { readonly [E in LifecycleEvent]?: ChannelStatus } } = {
-  opening: { funded: "open" },
+  opening: { funded: "open", abandoned: "abandoned" },
   open: { funded: "open", challenged: "disputed", closed: "closed", settled: "settled" },
   closing: { funded: "closing", challenged: "disputed", closed: "closed", settled: "settled" },
   disputed: { funded: "disputed", challenged: "disputed", closed: "closed", settled: "settled" },
   closed: { closed: "closed" },
   settled: { settled: "settled" },
+  abandoned: { funded: "open", abandoned: "abandoned" },
 };
 
 /** The status a channel is stored with when it is created (by `open`, or the peer's `open` message). */
@@ -75,9 +79,9 @@ export function nextStatus(channelId: Hex, from: ChannelStatus, event: Lifecycle
   return to;
 }
 
-/** Concluded on chain: nothing changes any more, off chain or on. */
+/** Concluded on chain, or abandoned before funding: nothing changes off chain any more. */
 export function isConcluded(status: ChannelStatus): boolean {
-  return status === "closed" || status === "settled";
+  return status === "closed" || status === "settled" || status === "abandoned";
 }
 
 /**

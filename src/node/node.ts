@@ -19,11 +19,21 @@ import type {
 } from "./api/types";
 import { CommitQueue } from "./commitQueue";
 import { ChannelLifecycle, ChannelStatusError, INITIAL_STATUS, isConcluded, type LifecycleEvent } from "./lifecycle";
+import {
+  ChannelFundedError,
+  DEFAULT_OPEN_TIMEOUTS,
+  MAX_CHALLENGE_PERIOD,
+  OpenDepositTimeoutError,
+  OpenPeerRejectedError,
+  OpenPeerUnreachableError,
+  withinTime,
+  type OpenTimeouts,
+} from "./open";
 import { decodeOpenReply, encodeOpenTerms, encodeSyncReply, encodeWithdrawalsReply, paramsOf, peerValidators, type OpenReply, type OpenTerms, type PeerMessages } from "./protocol";
 import { ChannelSession } from "./session";
 import { ChannelStore, type ChannelRecord } from "./store";
 import { UnknownChannelError } from "./store/errors";
-import { PeerServer, ReconnectingPeer, keyIdentity, type PeerConnection, type TransportOptions } from "./transport";
+import { HandshakeError, PeerServer, ReconnectingPeer, keyIdentity, type PeerConnection, type TransportOptions } from "./transport";
 import { ChainWatcher } from "./watcher";
 
 /**
@@ -89,6 +99,8 @@ export interface NodeOptions {
    * signed by both and stored, before it is executed (the crash tests kill the process there).
    */
   testHooks?: { afterWithdrawalSigned?(channelId: Hex): void };
+  /** Time limits of the stages of `open` (reaching the peer, its deposit). */
+  openTimeouts?: OpenTimeouts;
   /** Transport settings passed through (timeouts, frame limits). */
   transport?: Partial<Pick<TransportOptions<PeerMessages>, "handshakeTimeoutMs" | "maxFrameBytes" | "requestTimeoutMs">>;
   /** Told of what the watcher failed at (default: ignored; it retries). */
@@ -237,7 +249,12 @@ export class SluiceNode implements NodeApi {
       challengePeriod: request.challengePeriod ?? this.options.challengePeriod ?? DEFAULT_CHALLENGE_PERIOD,
       nonce: BigInt(toHex(randomBytes(8))),
     };
-    const connection = await this.connect(request.peerUrl, request.peer);
+    // Refused before the peer stores anything: the chain would refuse the deposit and leave the channel opening.
+    if (terms.challengePeriod <= 0n || terms.challengePeriod > MAX_CHALLENGE_PERIOD) {
+      throw new InvalidArgumentError(`the challenge period must be from 1 second to 365 days (the adjudicator's maximum), not ${terms.challengePeriod} seconds`);
+    }
+    const reachMs = request.reachTimeoutMs ?? this.options.openTimeouts?.reachMs ?? DEFAULT_OPEN_TIMEOUTS.reachMs;
+    const connection = await this.connectForOpen(request.peerUrl, request.peer, reachMs);
     // The peer announces its payee in its answer; both sides then hold the same params.
     const reply = decodeOpenReply(await connection.request("open", { params: encodeOpenTerms(terms) }));
     checkPayee(reply.payee, "the peer's payee");
@@ -248,10 +265,30 @@ export class SluiceNode implements NodeApi {
     this.store.putChannel({ params, myIndex: 0, status: INITIAL_STATUS });
     const session = this.session(this.store.getChannel(channelIdOf(params))!);
     await session.attach(connection);
-    await this.driver.deposit(params, 0, request.deposit);
+    const depositMs = this.options.openTimeouts?.depositMs ?? DEFAULT_OPEN_TIMEOUTS.depositMs;
+    await withinTime(this.driver.deposit(params, 0, request.deposit), depositMs, () => new OpenDepositTimeoutError(session.id, depositMs));
     await this.refreshDeposits(session.id);
     await this.notifyDeposit(session);
     return this.channel(session.id);
+  }
+
+  /**
+   * Gives up a channel whose open failed before funding: only `opening` ones, and only once a
+   * chain read finds no deposit in it (one found makes it `open`, to be closed or challenged).
+   */
+  async abandonChannel(channelId: Hex): Promise<ChannelView> {
+    const session = this.find(channelId);
+    const status = this.lifecycle.status(session.id);
+    // Concluded on chain: nothing to give up (the table refuses it, naming the status).
+    if (status === "closed" || status === "settled") this.lifecycle.check(session.id, "abandoned", "abandon");
+    const onChain = await this.driver.channelStatus(session.id);
+    const funded = onChain.mode !== ChannelMode.None || onChain.deposits.some((d) => d > 0n);
+    if (!funded && (status === INITIAL_STATUS || status === "abandoned")) {
+      this.lifecycle.apply(session.id, "abandoned");
+      return this.channel(session.id);
+    }
+    if (funded) await this.refreshDeposits(session.id);
+    throw new ChannelFundedError(session.id, funded ? onChain.deposits : session.deposits);
   }
 
   async deposit(channelId: Hex, amount: bigint): Promise<ChannelView> {
@@ -418,32 +455,74 @@ export class SluiceNode implements NodeApi {
     };
   }
 
-  /** Dials a peer (and keeps redialing it after a disconnect); resolves once connected. */
-  private async connect(url: string, peer: Address): Promise<PeerConnection<PeerMessages>> {
+  /**
+   * The first two stages of `open`: the peer is reached and proves `peer`'s address. A connection
+   * already open with `peer` is used as it is. Otherwise a dialer of its own tries `url` until the
+   * reach time limit; a refused handshake (another address, chain or contract) fails at once. Only
+   * a dialer that connected replaces the peer's known one: a failed open leaves no dialer behind
+   * and no other connection touched.
+   */
+  private async connectForOpen(url: string, peer: Address, reachMs: number): Promise<PeerConnection<PeerMessages>> {
     const existing = this.connections.get(peer.toLowerCase());
     if (existing?.isOpen) return existing;
-    const connection = await this.dial(url, peer).waitForConnection();
-    // Kept for redials only once the peer proved itself at this URL.
-    this.store.setPeerUrl(peer, url);
-    return connection;
+    const dialer = this.newDialer(url, peer);
+    let lastError: unknown;
+    let onFailed: ((error: unknown) => void) | undefined;
+    const refused = new Promise<never>((_, reject) => {
+      onFailed = (error: unknown): void => {
+        lastError = error;
+        if (error instanceof HandshakeError) reject(new OpenPeerRejectedError(peer, url, error.detail, { cause: error }));
+      };
+      dialer.on("connectFailed", onFailed);
+      dialer.on("gaveUp", onFailed);
+    });
+    try {
+      const connection = await withinTime(
+        Promise.race([dialer.start().waitForConnection(), refused]),
+        reachMs,
+        () => new OpenPeerUnreachableError(url, reachMs, { cause: lastError }),
+      );
+      this.adoptDialer(peer, dialer);
+      // Kept for redials only once the peer proved itself at this URL.
+      this.store.setPeerUrl(peer, url);
+      return connection;
+    } catch (error) {
+      await dialer.close().catch(() => undefined);
+      throw error;
+    } finally {
+      if (onFailed) {
+        dialer.off("connectFailed", onFailed);
+        dialer.off("gaveUp", onFailed);
+      }
+    }
   }
 
   private dial(url: string, peer: Address): ReconnectingPeer<PeerMessages> {
-    const key = peer.toLowerCase();
-    const known = this.dialers.get(key);
-    // The same URL: one dialer per peer, restarted if it gave up. Another URL (the peer moved, or
-    // the last one was mistyped): the old dialer stops and the new URL is dialled.
+    const known = this.dialers.get(peer.toLowerCase());
+    // One dialer per peer, restarted if it gave up.
     if (known?.url === url) return known.start();
-    if (known) {
-      this.dialers.delete(key);
-      known.close().catch((error: unknown) => this.options.onError?.(error, `closing the dialer of ${peer}`));
-    }
+    const dialer = this.newDialer(url, peer);
+    this.adoptDialer(peer, dialer);
+    dialer.start();
+    return dialer;
+  }
+
+  /** A dialer of `peer` at `url`, not started: its connections attach to the node. */
+  private newDialer(url: string, peer: Address): ReconnectingPeer<PeerMessages> {
     const dialer = new ReconnectingPeer<PeerMessages>(url, { ...this.transportOptions(), expectedPeer: peer });
     dialer.on("connected", (connection) => this.attach(connection));
     dialer.on("connectFailed", (error) => this.options.onError?.(error, `dialing ${peer}`));
-    this.dialers.set(key, dialer);
-    dialer.start();
     return dialer;
+  }
+
+  /** `dialer` becomes the peer's dialer; another one it had (an older URL) stops. */
+  private adoptDialer(peer: Address, dialer: ReconnectingPeer<PeerMessages>): void {
+    const key = peer.toLowerCase();
+    const known = this.dialers.get(key);
+    if (known && known !== dialer) {
+      known.close().catch((error: unknown) => this.options.onError?.(error, `closing the dialer of ${peer}`));
+    }
+    this.dialers.set(key, dialer);
   }
 
   /** A new connection with a peer: every channel shared with it resumes on it. */

@@ -14,7 +14,9 @@ type Schema<T> = z.ZodType<T, unknown>;
 const count = int(0, Number.MAX_SAFE_INTEGER);
 const oneOf = <T extends string>(values: readonly [T, ...T[]]) => z.enum(values);
 
-export const CHANNEL_STATUSES: readonly ChannelStatusName[] = ["opening", "open", "closing", "disputed", "closed", "settled"];
+export const CHANNEL_STATUSES: readonly ChannelStatusName[] = ["opening", "open", "closing", "disputed", "closed", "settled", "abandoned"];
+/** The longest time `open` may be told to keep dialling a peer (10 minutes). */
+export const MAX_REACH_TIMEOUT_MS = 600_000;
 /** The largest page of payments one request returns. */
 export const MAX_PAYMENTS_LIMIT = 10_000;
 
@@ -36,6 +38,7 @@ export const openChannelRequest: Schema<OpenChannelRequest> = z.strictObject({
   deposit: uint256Json,
   challengePeriod: optionalJson(uint64Json),
   payee: optionalJson(addressJson),
+  reachTimeoutMs: optionalJson(int(1, MAX_REACH_TIMEOUT_MS)),
 });
 
 export const withdrawalView: Schema<WithdrawalView> = z.strictObject({

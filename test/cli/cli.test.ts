@@ -16,6 +16,7 @@ import { UsageError } from "../../src/cli/errors";
 import { main, type CliIo, type NodeStartOptions } from "../../src/cli/main";
 import { startLocalApi, type ApiServer } from "../../src/node/api";
 import type { AssetInfo } from "../../src/node/api/types";
+import { OpenPeerRejectedError, OpenPeerUnreachableError } from "../../src/node/open";
 import { ETH, type Hex } from "../../src/types";
 import { ASSETS, FakeNode, MAX_UINT256, ME, PEER, USDC } from "./fakeNode";
 
@@ -192,6 +193,42 @@ describe("sluice CLI", function () {
       const eth = await run(["open", PEER, "ws://10.0.0.2:9735", "0.5 ETH", "--json"], { cwd: dir });
       expect(json(eth)).to.deep.include({ asset: ETH, deposits: ["500000000000000000", "5000000"] });
       expect(eth.stderr).to.equal("");
+    });
+
+    it("open: the progress names its stages; a failed stage exits 1 with the error naming it", async function () {
+      fake.openError = new OpenPeerUnreachableError("ws://10.0.0.9:9", 15_000);
+      const r = await run(["open", PEER, "ws://10.0.0.9:9", "1 ETH"], { cwd: dir });
+      expect(r.code).to.equal(1);
+      const [progress, failure] = r.stderr.trim().split("\n");
+      expect(progress).to.equal(
+        `opening a channel: reaching the peer at ws://10.0.0.9:9, proving the peer's address (${PEER}), waiting for the deposit of 1 ETH to be confirmed…`,
+      );
+      expect(failure).to.match(/^sluice: open failed at reaching the peer: no answer from ws:\/\/10\.0\.0\.9:9 within 15 s/);
+      fake.openError = undefined;
+      expect((await run(["open", PEER, "ws://10.0.0.9:9", "1 ETH", "--reach-timeout", "2m"], { cwd: dir })).code).to.equal(0);
+      expect(fake.calls).to.deep.include(["openChannel", { peer: PEER, peerUrl: "ws://10.0.0.9:9", asset: ETH, deposit: 10n ** 18n, reachTimeoutMs: 120_000 }]);
+      const tooLong = await run(["open", PEER, "ws://10.0.0.9:9", "1 ETH", "--reach-timeout", "1h"], { cwd: dir });
+      expect([tooLong.code, tooLong.stderr]).to.deep.equal([2, "sluice: --reach-timeout 1h: at most 10 minutes\n"]);
+      fake.openError = new OpenPeerRejectedError(PEER, "ws://10.0.0.9:9", "the server proved 0x3c44");
+      const machine = await run(["open", PEER, "ws://10.0.0.9:9", "1 ETH", "--json"], { cwd: dir });
+      expect(json<{ error: { code: string; details: { stage: string } } }>(machine).error).to.deep.include({ code: "OPEN_PEER_REJECTED" });
+      expect(json<{ error: { code: string; details: { stage: string } } }>(machine).error.details.stage).to.equal("prove");
+    });
+
+    it("abandon: a channel left opening becomes abandoned and is listed so; a funded one exits 1 naming close and challenge", async function () {
+      const stuck = fake.addOpening();
+      const r = await run(["abandon", stuck], { cwd: dir });
+      expect(r.code, r.stderr).to.equal(0);
+      expect(r.stdout).to.match(new RegExp(`^abandoned channel ${stuck}\n`));
+      expect(r.stdout).to.match(/status\s+abandoned/);
+      const list = await run(["channels"], { cwd: dir });
+      const row = list.stdout.split("\n").find((line) => line.startsWith(stuck.slice(0, 10)));
+      expect(row?.split(/\s+/)[1]).to.equal("abandoned");
+      expect(list.stdout).to.not.match(/opening/);
+      const funded = await run(["abandon", channelId], { cwd: dir });
+      expect(funded.code).to.equal(1);
+      expect(funded.stderr).to.match(/can't be abandoned: it holds deposits on chain; close it \(`sluice close`\) or.*`sluice challenge`/);
+      expect(fake.calls.filter((c) => c[0] === "abandonChannel")).to.have.length(2);
     });
 
     it("open --payee: the node is asked to pay this side's payouts there, and the channel shows both payees", async function () {

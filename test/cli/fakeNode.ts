@@ -27,6 +27,7 @@ import type {
 import { UnknownChannelError } from "../../src/node/store/errors";
 import { WithdrawalExceedsBalanceError } from "../../src/channel";
 import { ChannelStatusError } from "../../src/node/node";
+import { ChannelFundedError } from "../../src/node/open";
 import { ETH, type Address, type Hex } from "../../src/types";
 
 export const MAX_UINT256 = (1n << 256n) - 1n;
@@ -59,6 +60,8 @@ export class FakeNode implements NodeApi {
   /** The peer's deposit in each channel opened from now on. */
   peerDeposit = 0n;
   readonly credits = new Map<Address, bigint>();
+  /** When set, `openChannel` fails with it (a failed stage of the real node's open). */
+  openError: Error | undefined;
   /** Every call, for assertions: [method, ...args]. */
   readonly calls: unknown[][] = [];
   private readonly channelsById = new Map<Hex, FakeChannel>();
@@ -85,6 +88,7 @@ export class FakeNode implements NodeApi {
 
   async openChannel(request: OpenChannelRequest): Promise<ChannelView> {
     this.calls.push(["openChannel", request]);
+    if (this.openError) throw this.openError;
     await this.asset(request.asset);
     if (request.deposit <= 0n || request.deposit > MAX_UINT256) throw new InvalidAmountError(request.deposit);
     const nonce = this.nonce++;
@@ -108,6 +112,39 @@ export class FakeNode implements NodeApi {
     };
     this.channelsById.set(channelId, { view, log: new PaymentLog(), payments: [] });
     return structuredClone(view);
+  }
+
+  /** A channel whose open failed before funding: stored as opening, nothing deposited. */
+  addOpening(asset: Address = ETH): Hex {
+    const channelId = hash(`channel ${this.nonce}`);
+    const view: ChannelView = {
+      channelId,
+      participants: [ME, PEER],
+      payees: [ME, PEER],
+      asset,
+      challengePeriod: 86_400n,
+      nonce: this.nonce++,
+      me: 0,
+      status: "opening",
+      deposits: [0n, 0n],
+      withdrawn: [0n, 0n],
+      withdrawals: [],
+      version: 0n,
+      transferred: [0n, 0n],
+      balances: [0n, 0n],
+      payments: 0n,
+    };
+    this.channelsById.set(channelId, { view, log: new PaymentLog(), payments: [] });
+    return channelId;
+  }
+
+  async abandonChannel(channelId: Hex): Promise<ChannelView> {
+    this.calls.push(["abandonChannel", channelId]);
+    const c = this.get(channelId);
+    if (c.view.status === "closed" || c.view.status === "settled") throw new ChannelStatusError(channelId, c.view.status, "abandon");
+    if (c.view.deposits.some((d) => d > 0n)) throw new ChannelFundedError(channelId, c.view.deposits);
+    c.view.status = "abandoned";
+    return structuredClone(c.view);
   }
 
   async deposit(channelId: Hex, amount: bigint): Promise<ChannelView> {

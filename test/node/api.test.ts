@@ -103,6 +103,7 @@ function failingNode(error: unknown): NodeApi {
     info: fail,
     asset: fail,
     openChannel: fail,
+    abandonChannel: fail,
     deposit: fail,
     pay: fail,
     channels: fail,

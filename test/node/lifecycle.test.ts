@@ -36,6 +36,10 @@ const LEGAL: [ChannelStatus, LifecycleEvent, ChannelStatus][] = [
   ["disputed", "settled", "settled"],
   ["closed", "closed", "closed"],
   ["settled", "settled", "settled"],
+  ["opening", "abandoned", "abandoned"],
+  ["abandoned", "abandoned", "abandoned"],
+  // A deposit that lands after the channel was abandoned (its transaction was still in flight).
+  ["abandoned", "funded", "open"],
 ];
 
 const isLegal = (from: ChannelStatus, event: LifecycleEvent) => LEGAL.some(([f, e]) => f === from && e === event);
@@ -91,7 +95,7 @@ describe("channel lifecycle", function () {
     expect(table).to.have.length(LEGAL.length);
     expect(Object.keys(TRANSITIONS)).to.have.members([...CHANNEL_STATUSES]);
     expect(INITIAL_STATUS).to.equal("opening");
-    expect(CHANNEL_STATUSES.filter(isConcluded)).to.deep.equal(["closed", "settled"]);
+    expect(CHANNEL_STATUSES.filter(isConcluded)).to.deep.equal(["closed", "settled", "abandoned"]);
   });
 
   for (const [from, event, to] of LEGAL) {

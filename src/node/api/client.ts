@@ -70,6 +70,9 @@ export class ApiClient implements NodeApi {
   deposit(channelId: Hex, amount: bigint): Promise<ChannelView> {
     return this.call(METHODS.deposit, channelId, amount);
   }
+  abandonChannel(channelId: Hex): Promise<ChannelView> {
+    return this.call(METHODS.abandon, channelId);
+  }
   pay(channelId: Hex, amount: bigint, ref: Hex): Promise<PaymentView> {
     return this.call(METHODS.pay, channelId, amount, ref);
   }

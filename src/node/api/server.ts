@@ -17,7 +17,9 @@
  * |------------------|-------------------------------------------------------------|----------------|
  * | /v1/info         | {}                                                          | NodeInfo       |
  * | /v1/asset        | { asset }                                                   | AssetInfo      |
- * | /v1/open         | { peer, peerUrl, asset, deposit, challengePeriod? }         | ChannelView    |
+ * | /v1/open         | { peer, peerUrl, asset, deposit, challengePeriod?, payee?,  | ChannelView    |
+ * |                  |   reachTimeoutMs? (JSON integer, ms, 1..600000) }           |                |
+ * | /v1/abandon      | { channelId }                                               | ChannelView    |
  * | /v1/deposit      | { channelId, amount }                                       | ChannelView    |
  * | /v1/pay          | { channelId, amount, ref }                                  | PaymentView    |
  * | /v1/channels     | {}                                                          | ChannelView[]  |

@@ -15,6 +15,11 @@ export interface NodeApi {
    * participant 0), deposits `deposit` on chain, and waits until the deposit is confirmed.
    */
   openChannel(request: OpenChannelRequest): Promise<ChannelView>;
+  /**
+   * Gives up a channel whose open failed before funding (status `abandoned`): only while it is
+   * `opening` and the chain holds no deposit in it; a funded one is refused (close or challenge it).
+   */
+  abandonChannel(channelId: Hex): Promise<ChannelView>;
   /** Adds to this node's deposit in a channel, on chain. */
   deposit(channelId: Hex, amount: bigint): Promise<ChannelView>;
   /** Pays the peer; resolves once the countersigned state is on disk. */
@@ -70,9 +75,11 @@ export interface OpenChannelRequest {
    * default: the node's configured payee, else its own address. The peer names its own.
    */
   payee?: Address;
+  /** How long to keep dialling a peer that does not answer (ms; default: the node's, 15,000 unless configured). */
+  reachTimeoutMs?: number;
 }
 
-export type ChannelStatusName = "opening" | "open" | "closing" | "disputed" | "closed" | "settled";
+export type ChannelStatusName = "opening" | "open" | "closing" | "disputed" | "closed" | "settled" | "abandoned";
 
 export interface ChannelView {
   channelId: Hex;

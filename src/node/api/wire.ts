@@ -123,6 +123,14 @@ export const METHODS = {
     channelView,
     (api, [request]) => api.openChannel(request),
   ),
+  abandon: method(
+    "abandon",
+    byChannel,
+    (b): [Hex] => [b.channelId],
+    (channelId) => ({ channelId }),
+    channelView,
+    (api, [channelId]) => api.abandonChannel(channelId),
+  ),
   deposit: method(
     "deposit",
     channelAmount,

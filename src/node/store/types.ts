@@ -3,9 +3,10 @@ import type { Address, Hex, Params, Payment, SignedState, State, Withdrawal } fr
 /**
  * Where a channel is in its life, as this node sees it: `opening` (stored, not yet funded),
  * `open`, `closing` (a final state is being signed or submitted), `disputed` (a challenge runs on
- * chain), `closed` (concluded by a final state), `settled` (concluded after a challenge).
+ * chain), `closed` (concluded by a final state), `settled` (concluded after a challenge),
+ * `abandoned` (its open failed before any deposit and it was given up).
  */
-export type ChannelStatus = "opening" | "open" | "closing" | "disputed" | "closed" | "settled";
+export type ChannelStatus = "opening" | "open" | "closing" | "disputed" | "closed" | "settled" | "abandoned";
 
 export const CHANNEL_STATUSES: readonly ChannelStatus[] = [
   "opening",
@@ -14,6 +15,7 @@ export const CHANNEL_STATUSES: readonly ChannelStatus[] = [
   "disputed",
   "closed",
   "settled",
+  "abandoned",
 ];
 
 /**
