@@ -15,6 +15,7 @@ import type { Address, Hex } from "../types";
 import { ETH } from "../types";
 import { formatAmount, parseAmount, parseRef } from "./amount";
 import { UsageError } from "./errors";
+import { DEV_COMMANDS } from "./devCommands";
 import { KEY_COMMANDS } from "./keyCommands";
 import {
   fields,
@@ -551,4 +552,4 @@ const CHANNEL_COMMANDS: readonly Command[] = [
   },
 ];
 
-export const COMMANDS: readonly Command[] = [...CHANNEL_COMMANDS, ...KEY_COMMANDS];
+export const COMMANDS: readonly Command[] = [...CHANNEL_COMMANDS, ...KEY_COMMANDS, ...DEV_COMMANDS];

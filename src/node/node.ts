@@ -18,6 +18,7 @@ import type {
   WithdrawalView,
 } from "./api/types";
 import { CommitQueue } from "./commitQueue";
+import { devMint } from "./devMint";
 import { ChannelLifecycle, ChannelStatusError, INITIAL_STATUS, isConcluded, type LifecycleEvent } from "./lifecycle";
 import {
   ChannelFundedError,
@@ -413,6 +414,11 @@ export class SluiceNode implements NodeApi {
   async withdraw(asset: Address): Promise<TxView> {
     const result = await this.driver.withdraw(asset);
     return { hash: result.hash, blockNumber: BigInt(result.blockNumber), gasUsed: result.gasUsed };
+  }
+
+  /** Mints a test token with this node's signer, to this node by default (development chains only). */
+  mint(asset: Address, amount: bigint, to?: Address): Promise<TxView> {
+    return devMint(this.driver.runner, this.chainId, { asset, amount, to: to ?? this.address });
   }
 
   async prove(channelId: Hex, seq: bigint): Promise<ProofView> {

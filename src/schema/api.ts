@@ -119,6 +119,7 @@ export const paymentsBody = z.strictObject({
   fromSeq: optionalJson(uint64Json),
   limit: optionalJson(int(1, MAX_PAYMENTS_LIMIT)),
 });
+export const mintBody = z.strictObject({ asset: addressJson, amount: uint256Json, to: optionalJson(addressJson) });
 export const proveBody = z.strictObject({ channelId: bytes32Json, seq: uint64Json });
 
 // ---------------------------------------------------------------- errors

@@ -100,6 +100,9 @@ export class ApiClient implements NodeApi {
   withdraw(asset: Address): Promise<TxView> {
     return this.call(METHODS.withdraw, asset);
   }
+  mint(asset: Address, amount: bigint, to?: Address): Promise<TxView> {
+    return this.call(METHODS.mint, asset, amount, to);
+  }
   prove(channelId: Hex, seq: bigint): Promise<ProofView> {
     return this.call(METHODS.prove, channelId, seq);
   }

@@ -30,6 +30,7 @@
  * | /v1/settle       | { channelId }                                               | TxView         |
  * | /v1/cashout      | { channelId, amount }                                       | CashOutView    |
  * | /v1/withdraw     | { asset }                                                   | TxView         |
+ * | /v1/mint         | { asset, amount, to? } (development chains only)            | TxView         |
  * | /v1/prove        | { channelId, seq }                                          | ProofView      |
  *
  * Other statuses: 404 NOT_FOUND (unknown route or channel), 405 METHOD_NOT_ALLOWED (not POST),

@@ -43,6 +43,12 @@ export interface NodeApi {
   cashOut(channelId: Hex, amount: bigint): Promise<CashOutView>;
   /** Withdraws the credited payouts of this node's own address in `asset` (a node holds one key). */
   withdraw(asset: Address): Promise<TxView>;
+  /**
+   * Mints `amount` of a test token (its `mint(address,uint256)`) to `to` (default: this node), with
+   * this node's signer; development chains only (chain id 31337). Optional: a node without it
+   * answers NOT_DEV_CHAIN.
+   */
+  mint?(asset: Address, amount: bigint, to?: Address): Promise<TxView>;
   /** A payment's Merkle proof against the latest state, and whether the chain accepts it. */
   prove(channelId: Hex, seq: bigint): Promise<ProofView>;
 }

@@ -13,6 +13,7 @@ import { z } from "zod";
 import { MalformedMessageError } from "../../errors";
 import * as schema from "../../schema/api";
 import { decodeWith } from "../../schema/decode";
+import { NotDevChainError } from "../devMint";
 import type { Address, Hex } from "../../types";
 import type { AssetInfo, CashOutView, ChannelView, NodeApi, NodeInfo, OpenChannelRequest, PaymentView, ProofView, TxView } from "./types";
 
@@ -205,6 +206,17 @@ export const METHODS = {
     (asset) => ({ asset }),
     txView,
     (api, [asset]) => api.withdraw(asset),
+  ),
+  mint: method(
+    "mint",
+    schema.mintBody as z.ZodType<{ asset: Address; amount: bigint; to?: Address }, unknown>,
+    (b): [Address, bigint, Address | undefined] => [b.asset, b.amount, b.to],
+    (asset, amount, to) => pick({ asset, amount, to }),
+    txView,
+    (api, [asset, amount, to]) => {
+      if (api.mint === undefined) return Promise.reject(new NotDevChainError("unknown: this node offers no minting"));
+      return api.mint(asset, amount, to);
+    },
   ),
   prove: method(
     "prove",
