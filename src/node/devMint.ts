@@ -16,8 +16,10 @@ export class NotDevChainError extends SluiceError {
   static override readonly code: string = "NOT_DEV_CHAIN";
   override readonly name: string = "NotDevChainError";
 
-  constructor(readonly chainId: string) {
-    super(`minting test tokens works on a development chain only (chain id ${DEV_CHAIN_ID}); this node's chain has id ${chainId}`);
+  /** `chainId` undefined: a node that offers no minting at all. */
+  constructor(readonly chainId?: string) {
+    const where = chainId === undefined ? "this node offers no minting" : `this node's chain has id ${chainId}`;
+    super(`minting test tokens works on a development chain only (chain id ${DEV_CHAIN_ID}); ${where}`);
   }
 }
 

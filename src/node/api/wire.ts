@@ -214,7 +214,7 @@ export const METHODS = {
     (asset, amount, to) => pick({ asset, amount, to }),
     txView,
     (api, [asset, amount, to]) => {
-      if (api.mint === undefined) return Promise.reject(new NotDevChainError("unknown: this node offers no minting"));
+      if (api.mint === undefined) return Promise.reject(new NotDevChainError());
       return api.mint(asset, amount, to);
     },
   ),
