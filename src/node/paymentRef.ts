@@ -6,6 +6,8 @@
 import { keccak256Bytes, toHex } from "../crypto";
 import { InvalidArgumentError } from "../errors";
 import type { Hex } from "../types";
+import type { PaymentView } from "./api/types";
+import type { PaymentRecord } from "./store";
 
 /** The longest memo, in UTF-8 bytes. */
 export const MAX_MEMO_BYTES = 256;
@@ -38,4 +40,14 @@ export function resolveRef(ref: PaymentRef): { ref: Hex; memo?: string } {
 /** keccak256 of the memo's UTF-8 bytes: the reference a memo stands for. */
 export function memoHash(memo: string): Hex {
   return toHex(keccak256Bytes(Buffer.from(memo, "utf8")));
+}
+
+/** A stored payment as the API shows it: its commit time in unix seconds, its memo if known. */
+export function paymentViewOf(record: PaymentRecord): PaymentView {
+  return {
+    ...record.payment,
+    version: record.version,
+    ...(record.committedAt === undefined ? {} : { committedAt: BigInt(Math.floor(record.committedAt / 1000)) }),
+    ...(record.memo === undefined ? {} : { memo: record.memo }),
+  };
 }
