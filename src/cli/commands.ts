@@ -4,7 +4,7 @@
  */
 import type { ParseArgsConfig } from "node:util";
 import type { ApiClient } from "../node/api/client";
-import type { AssetInfo, ChannelView } from "../node/api/types";
+import type { AssetInfo, ChannelView, PaymentRef, PaymentsQuery } from "../node/api/types";
 import { assetInfo, cashOutView, channelView, nodeInfo, paymentView, proofView, txView, type Json } from "../node/api/wire";
 import { OPEN_STAGE_NAMES } from "../node/open";
 import { MAX_REACH_TIMEOUT_MS } from "../schema/api";
@@ -26,6 +26,7 @@ import {
   formatInfo,
   formatPayment,
   formatPayments,
+  morePayments,
   formatProof,
   formatTx,
 } from "./format";
@@ -108,6 +109,14 @@ function wsUrlArg(text: string | undefined): string {
     throw new UsageError(`${JSON.stringify(text ?? "")} is not the peer's URL: give its ws:// or wss:// address (the peer URL of its \`sluice status\`)`);
   }
   return text!;
+}
+
+/** `--ref`: a 32-byte hex is the ref itself; other text is a memo the node hashes and keeps. */
+function refArg(text: string): PaymentRef {
+  const bytes32 = checkBytes32(text);
+  if (bytes32.ok) return bytes32.value;
+  parseRef(text); // refuses hex of the wrong length and an empty ref, naming the problem
+  return { memo: text };
 }
 
 function str(values: Values, key: string): string | undefined {
@@ -299,8 +308,11 @@ const CHANNEL_COMMANDS: readonly Command[] = [
       "Pays the peer <amount> in the channel; done once both sides signed the new state.",
       "",
       "  --ref <order>   the payment's reference (required): a 0x-prefixed 32-byte hex (64 hex digits)",
-      "                  is used as is; any other text (an order number) is hashed with keccak256 of its",
-      "                  UTF-8 bytes, so the same text always gives the same reference.",
+      "                  is used as is; any other text (an order number, at most 256 bytes) is a memo:",
+      "                  its keccak256 (of the UTF-8 bytes) is the reference, and this node keeps the",
+      "                  text beside the payment (the peer and the chain see only the hash).",
+      "                  If the reply is lost, `sluice payments <channel> --ref <order>` tells whether",
+      "                  the payment was made before you pay again.",
       "",
       CHANNEL_ARG,
       AMOUNT_HELP,
@@ -313,7 +325,7 @@ const CHANNEL_COMMANDS: readonly Command[] = [
       const channelId = channelArg(positionals[0]);
       const refText = str(values, "ref");
       if (refText === undefined) throw new UsageError("pay needs --ref <order>: the order (or any reference) the payment is for");
-      const ref = parseRef(refText);
+      const ref = refArg(refText);
       const client = await ctx.client();
       const { channel, asset } = await channelAndAsset(client, channelId);
       const amount = parseAmount(amountText(positionals, 1), asset);
@@ -359,24 +371,29 @@ const CHANNEL_COMMANDS: readonly Command[] = [
   },
   {
     name: "payments",
-    usage: "payments <channel> [--from N] [--limit N]",
+    usage: "payments <channel> [--from N] [--limit N] [--ref <order>]",
     summary: "list a channel's payments",
     help: [
-      "Lists the payments of a channel, oldest first.",
+      "Lists the payments of a channel, oldest first: when each was committed, its reference and,",
+      "if this node was given it, the text (memo) the reference was hashed from.",
       "",
-      "  --from N    start at payment N (default 0)",
-      "  --limit N   at most N payments (1 to 10000; default: the node's)",
+      "  --from N         start at payment N (default 0)",
+      "  --limit N        at most N payments (1 to 10000; default: the node's)",
+      "  --ref <order>    only the payments with this reference (as `sluice pay --ref` takes it):",
+      "                   check it before paying again after a lost reply",
       "",
       CHANNEL_ARG,
     ].join("\n"),
-    options: { from: { type: "string" }, limit: { type: "string" } },
+    options: { from: { type: "string" }, limit: { type: "string" }, ref: { type: "string" } },
     positionals: [1, 1],
     async run(ctx, positionals, values) {
       const channelId = channelArg(positionals[0]);
       const from = str(values, "from");
       const limit = str(values, "limit");
-      const query: { fromSeq?: bigint; limit?: number } = {};
+      const refText = str(values, "ref");
+      const query: PaymentsQuery = {};
       if (from !== undefined) query.fromSeq = uintArg(from, "--from");
+      if (refText !== undefined) query.ref = refArg(refText);
       if (limit !== undefined) {
         const n = uintArg(limit, "--limit", 10_000n);
         if (n === 0n) throw new UsageError("--limit must be at least 1");
@@ -386,8 +403,10 @@ const CHANNEL_COMMANDS: readonly Command[] = [
       const { channel, asset } = await channelAndAsset(client, channelId);
       const payments = await client.payments(channelId, query);
       const json = payments.map((p) => paymentView.encode(p));
-      if (payments.length === 0) return { json, text: `no payments in ${channelId}${from === undefined ? "" : ` from #${from}`}` };
-      return { json, text: formatPayments(payments, channel.me, asset) };
+      const where = `${from === undefined ? "" : ` from #${from}`}${refText === undefined ? "" : ` with ref ${refText}`}`;
+      if (payments.length === 0) return { json, text: `no payments in ${channelId}${where}` };
+      const more = query.ref === undefined ? morePayments(payments.length, query.fromSeq ?? 0n, channel.payments) : undefined;
+      return { json, text: formatPayments(payments, channel.me, asset) + (more === undefined ? "" : `\n${more}`) };
     },
   },
   {

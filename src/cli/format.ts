@@ -91,17 +91,28 @@ export function formatChannels(channels: readonly ChannelView[], assets: Readonl
 export function formatPayments(payments: readonly PaymentView[], me: 0 | 1, asset: AssetInfo): string {
   const rows = payments.map((p) => [
     p.seq.toString(),
+    p.committedAt === undefined ? "-" : formatDate(p.committedAt),
     p.payer === me ? "you" : "peer",
     formatAmount(p.amount, asset),
     p.ref,
     p.version.toString(),
+    p.memo === undefined ? "" : JSON.stringify(p.memo),
   ]);
-  return table(["SEQ", "PAYER", "AMOUNT", "REF", "VERSION"], rows);
+  return table(["SEQ", "TIME", "PAYER", "AMOUNT", "REF", "VERSION", "MEMO"], rows);
 }
 
 export function formatPayment(payment: PaymentView, me: 0 | 1, asset: AssetInfo): string {
   const who = payment.payer === me ? "you paid" : "the peer paid";
-  return `payment #${payment.seq}: ${who} ${formatAmount(payment.amount, asset)} (ref ${payment.ref}, state version ${payment.version})`;
+  const at = payment.committedAt === undefined ? "" : ` at ${formatDate(payment.committedAt)}`;
+  const memo = payment.memo === undefined ? "" : `, memo ${JSON.stringify(payment.memo)}`;
+  return `payment #${payment.seq}: ${who} ${formatAmount(payment.amount, asset)}${at} (ref ${payment.ref}${memo}, state version ${payment.version})`;
+}
+
+/** Under a page of payments that is not the last: how many there are, and where the next page starts. */
+export function morePayments(shown: number, from: bigint, total: bigint): string | undefined {
+  const next = from + BigInt(shown);
+  if (next >= total) return undefined;
+  return `showing ${from === 0n ? shown : `#${from} to #${next - 1n}`} of ${total}; --from ${next} for more`;
 }
 
 export function formatCashOut(result: CashOutView, me: 0 | 1, asset: AssetInfo): string {

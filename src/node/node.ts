@@ -12,6 +12,7 @@ import type {
   NodeApi,
   NodeInfo,
   OpenChannelRequest,
+  PaymentsQuery,
   PaymentView,
   ProofView,
   TxView,
@@ -31,6 +32,7 @@ import {
   type OpenTimeouts,
 } from "./open";
 import { decodeOpenReply, encodeOpenTerms, encodeSyncReply, encodeWithdrawalsReply, paramsOf, peerValidators, type OpenReply, type OpenTerms, type PeerMessages } from "./protocol";
+import { paymentViewOf, resolveRef, type PaymentRef } from "./paymentRef";
 import { ChannelSession } from "./session";
 import { ChannelStore, type ChannelRecord } from "./store";
 import { UnknownChannelError } from "./store/errors";
@@ -300,10 +302,14 @@ export class SluiceNode implements NodeApi {
     return this.channel(session.id);
   }
 
-  async pay(channelId: Hex, amount: bigint, ref: Hex): Promise<PaymentView> {
+  async pay(channelId: Hex, amount: bigint, paymentRef: PaymentRef): Promise<PaymentView> {
     const session = this.live(channelId, "pay");
+    const { ref, memo } = resolveRef(paymentRef);
+    // Before the payment leaves: a committed payment always finds its memo.
+    if (memo !== undefined) this.store.putMemo(ref, memo);
     const done = await session.pay(amount, ref);
-    return { ...done.payment, version: done.version };
+    const record = this.store.payment(session.id, done.payment.seq);
+    return record === null ? { ...done.payment, version: done.version } : paymentViewOf(record);
   }
 
   async channels(): Promise<ChannelView[]> {
@@ -334,10 +340,11 @@ export class SluiceNode implements NodeApi {
     };
   }
 
-  payments(channelId: Hex, query: { fromSeq?: bigint; limit?: number }): Promise<PaymentView[]> {
+  payments(channelId: Hex, query: PaymentsQuery): Promise<PaymentView[]> {
     return new Promise((resolve) => {
       const session = this.find(channelId);
-      resolve(this.store.payments(session.id, query).map((r) => ({ ...r.payment, version: r.version })));
+      const ref = query.ref === undefined ? undefined : resolveRef(query.ref).ref;
+      resolve(this.store.payments(session.id, { fromSeq: query.fromSeq, limit: query.limit, ref }).map(paymentViewOf));
     });
   }
 

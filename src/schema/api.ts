@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import type { AssetInfo, CashOutView, ChannelStatusName, ChannelView, NodeInfo, OpenChannelRequest, PaymentView, ProofView, TxView, WithdrawalView } from "../node/api/types";
+import { MAX_MEMO_BYTES } from "../node/paymentRef";
 import type { Address, Hex } from "../types";
 import { addressJson, boolean, bytes32Json, int, list, optionalJson, pair, participant, text, uint256Json, uint64Json, wsUrl } from "./primitives";
 
@@ -75,6 +76,8 @@ export const paymentView: Schema<PaymentView> = z.strictObject({
   amount: uint256Json,
   ref: bytes32Json,
   version: uint64Json,
+  committedAt: optionalJson(uint64Json),
+  memo: optionalJson(text(MAX_MEMO_BYTES)),
 });
 
 export const txView: Schema<TxView> = z.strictObject({
@@ -113,11 +116,17 @@ export const empty = z.strictObject({});
 export const byChannel = z.strictObject({ channelId: bytes32Json });
 export const byAsset = z.strictObject({ asset: addressJson });
 export const channelAmount = z.strictObject({ channelId: bytes32Json, amount: uint256Json });
-export const payBody = z.strictObject({ channelId: bytes32Json, amount: uint256Json, ref: bytes32Json });
+/**
+ * A payment's reference in a body: `ref` (32-byte hex) or `memo` (text; the node checks its UTF-8
+ * length, INVALID_MEMO beyond MAX_MEMO_BYTES), never both.
+ */
+const refOrMemo = { ref: optionalJson(bytes32Json), memo: optionalJson(text(4 * MAX_MEMO_BYTES)) };
+export const payBody = z.strictObject({ channelId: bytes32Json, amount: uint256Json, ...refOrMemo });
 export const paymentsBody = z.strictObject({
   channelId: bytes32Json,
   fromSeq: optionalJson(uint64Json),
   limit: optionalJson(int(1, MAX_PAYMENTS_LIMIT)),
+  ...refOrMemo,
 });
 export const mintBody = z.strictObject({ asset: addressJson, amount: uint256Json, to: optionalJson(addressJson) });
 export const proveBody = z.strictObject({ channelId: bytes32Json, seq: uint64Json });

@@ -245,10 +245,40 @@ describe("sluice CLI", function () {
       expect(d.stdout).to.match(/^deposited 0\.25 USDC into/);
       expect(d.stderr).to.match(/waiting for the deposit of 0\.25 USDC to be confirmed/);
       const p = await run(["pay", channelId, "10", "--ref", "order-123", "--json"], { cwd: dir });
-      expect(json(p)).to.deep.equal({ channelId, seq: "0", payer: 0, amount: "10000000", ref: keccak256(toUtf8Bytes("order-123")), version: "1" });
+      expect(json(p)).to.deep.equal({ channelId, seq: "0", payer: 0, amount: "10000000", ref: keccak256(toUtf8Bytes("order-123")), version: "1", committedAt: "1700000000", memo: "order-123" });
+      expect(fake.calls).to.deep.include(["pay", channelId, 10_000_000n, { memo: "order-123" }]);
       const ref = `0x${"12".repeat(32)}`;
       const p2 = await run(["pay", channelId, "1.5 USDC", "--ref", ref], { cwd: dir });
-      expect(p2.stdout).to.equal(`paid 1.5 USDC in ${channelId}\npayment #1: you paid 1.5 USDC (ref ${ref}, state version 2)\n`);
+      expect(p2.stdout).to.equal(`paid 1.5 USDC in ${channelId}\npayment #1: you paid 1.5 USDC at 2023-11-14T22:13:20Z (ref ${ref}, state version 2)\n`);
+      expect(fake.calls).to.deep.include(["pay", channelId, 1_500_000n, ref]);
+      const p3 = await run(["pay", channelId, "1", "--ref", "café #9"], { cwd: dir });
+      expect(p3.stdout).to.equal(`paid 1 USDC in ${channelId}\npayment #2: you paid 1 USDC at 2023-11-14T22:13:20Z (ref ${keccak256(toUtf8Bytes("café #9"))}, memo "café #9", state version 3)\n`);
+      const long = await run(["pay", channelId, "1", "--ref", "x".repeat(257)], { cwd: dir });
+      expect([long.code, long.stderr]).to.deep.equal([1, "sluice: the memo is 257 bytes of UTF-8, more than the 256 allowed: shorten it, or give its 32-byte hash as ref (INVALID_MEMO)\n"]);
+      expect((await fake.channel(channelId)).payments).to.equal(3n);
+    });
+
+    it("payments --ref: the payment a lost reply committed, by its text or its hash; payments --limit says when more exist", async function () {
+      for (const order of ["o-1", "o-2", "o-1"]) await fake.pay(channelId, 1_000_000n, { memo: order });
+      const byText = await run(["payments", channelId, "--ref", "o-1"], { cwd: dir });
+      expect(byText.code, byText.stderr).to.equal(0);
+      expect(byText.stdout.split("\n").slice(1, -1).map((line) => line.split(/\s+/)[0])).to.deep.equal(["0", "2"]);
+      expect(byText.stdout).to.match(/\n0\s+2023-11-14T22:13:20Z\s+you\s+1 USDC\s+0x[0-9a-f]{64}\s+1\s+"o-1"\n/);
+      expect(byText.stdout).not.to.match(/for more/);
+      const byHash = json<{ seq: string; memo: string }[]>(await run(["payments", channelId, "--ref", keccak256(toUtf8Bytes("o-2")), "--json"], { cwd: dir }));
+      expect(byHash.map((p) => [p.seq, p.memo])).to.deep.equal([["1", "o-2"]]);
+      const none = await run(["payments", channelId, "--ref", "o-3"], { cwd: dir });
+      expect(none.stdout).to.equal(`no payments in ${channelId} with ref o-3\n`);
+      const badHex = await run(["payments", channelId, "--ref", "0x1234"], { cwd: dir });
+      expect(badHex.code).to.equal(2);
+      expect(badHex.stderr).to.match(/--ref 0x1234 is hex but not 32 bytes/);
+
+      const first = await run(["payments", channelId, "--limit", "2"], { cwd: dir });
+      expect(first.stdout).to.match(/\nshowing 2 of 3; --from 2 for more\n$/);
+      const middle = await run(["payments", channelId, "--from", "1", "--limit", "1"], { cwd: dir });
+      expect(middle.stdout).to.match(/\nshowing #1 to #1 of 3; --from 2 for more\n$/);
+      const last = await run(["payments", channelId, "--from", "2", "--limit", "5"], { cwd: dir });
+      expect(last.stdout).not.to.match(/for more/);
     });
 
     it("pay: amount and unit errors exit 2 and say what is expected; insufficient funds exits 1 with a hint", async function () {
@@ -296,7 +326,7 @@ describe("sluice CLI", function () {
       const one = await run(["channel", channelId], { cwd: dir });
       expect(one.stdout).to.match(/balances\s+you 96\.5 USDC, peer 8\.5 USDC/);
       const payments = await run(["payments", channelId, "--from", "1", "--limit", "5"], { cwd: dir });
-      expect(payments.stdout).to.match(/^SEQ\s+PAYER\s+AMOUNT\s+REF\s+VERSION\n1\s+you\s+2\.5 USDC\s+0x[0-9a-f]{64}\s+2\n$/);
+      expect(payments.stdout).to.match(/^SEQ\s+TIME\s+PAYER\s+AMOUNT\s+REF\s+VERSION\s+MEMO\n1\s+2023-11-14T22:13:20Z\s+you\s+2\.5 USDC\s+0x[0-9a-f]{64}\s+2\n$/);
       expect(fake.calls).to.deep.include(["payments", channelId, { fromSeq: 1n, limit: 5 }]);
       const all = json<{ seq: string; amount: string }[]>(await run(["payments", channelId, "--json"], { cwd: dir }));
       expect(all.map((p) => [p.seq, p.amount])).to.deep.equal([["0", "1000000"], ["1", "2500000"]]);
@@ -398,7 +428,7 @@ describe("sluice CLI", function () {
         expect(r.code).to.equal(0);
         expect(r.stdout).to.match(new RegExp(`^Usage: sluice ${name}`));
       }
-      expect((await run(["pay", "--help"], { cwd: dir })).stdout).to.match(/hashed with keccak256 of its\s+UTF-8 bytes/);
+      expect((await run(["pay", "--help"], { cwd: dir })).stdout).to.match(/its keccak256 \(of the UTF-8 bytes\) is the reference/);
       expect((await run(["withdraw", "--help"], { cwd: dir })).stdout).to.match(/only the payee's key can withdraw/);
       expect((await run(["help", "pay"], { cwd: dir })).stdout).to.match(/^Usage: sluice pay/);
     });

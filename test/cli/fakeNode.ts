@@ -20,6 +20,8 @@ import type {
   NodeApi,
   NodeInfo,
   OpenChannelRequest,
+  PaymentRef,
+  PaymentsQuery,
   PaymentView,
   ProofView,
   TxView,
@@ -28,6 +30,7 @@ import { UnknownChannelError } from "../../src/node/store/errors";
 import { WithdrawalExceedsBalanceError } from "../../src/channel";
 import { ChannelStatusError } from "../../src/node/node";
 import { ChannelFundedError } from "../../src/node/open";
+import { resolveRef } from "../../src/node/paymentRef";
 import { ETH, type Address, type Hex } from "../../src/types";
 
 export const MAX_UINT256 = (1n << 256n) - 1n;
@@ -64,6 +67,8 @@ export class FakeNode implements NodeApi {
   openError: Error | undefined;
   /** Every call, for assertions: [method, ...args]. */
   readonly calls: unknown[][] = [];
+  /** The memos refs were hashed from, as the node keeps them. */
+  private readonly memos = new Map<Hex, string>();
   private readonly channelsById = new Map<Hex, FakeChannel>();
   private nonce = 0n;
 
@@ -162,8 +167,9 @@ export class FakeNode implements NodeApi {
     return structuredClone(c.view);
   }
 
-  async pay(channelId: Hex, amount: bigint, ref: Hex): Promise<PaymentView> {
-    this.calls.push(["pay", channelId, amount, ref]);
+  async pay(channelId: Hex, amount: bigint, paymentRef: PaymentRef): Promise<PaymentView> {
+    this.calls.push(["pay", channelId, amount, paymentRef]);
+    const { ref, memo } = resolveRef(paymentRef);
     const c = this.get(channelId);
     if (c.view.status !== "open") throw new ChannelFinalizedError(channelId);
     if (amount <= 0n || amount > MAX_UINT256) throw new InvalidAmountError(amount);
@@ -176,9 +182,10 @@ export class FakeNode implements NodeApi {
     c.view.version += 1n;
     c.view.payments += 1n;
     this.rebalance(c);
-    const payment: PaymentView = { channelId, seq, payer: me, amount, ref, version: c.view.version };
+    if (memo !== undefined) this.memos.set(ref, memo);
+    const payment: PaymentView = { channelId, seq, payer: me, amount, ref, version: c.view.version, committedAt: this.now };
     c.payments.push(payment);
-    return { ...payment };
+    return memo === undefined ? { ...payment } : { ...payment, memo };
   }
 
   async channels(): Promise<ChannelView[]> {
@@ -191,11 +198,18 @@ export class FakeNode implements NodeApi {
     return structuredClone(this.get(channelId).view);
   }
 
-  async payments(channelId: Hex, query: { fromSeq?: bigint; limit?: number }): Promise<PaymentView[]> {
+  async payments(channelId: Hex, query: PaymentsQuery): Promise<PaymentView[]> {
     this.calls.push(["payments", channelId, query]);
     const c = this.get(channelId);
-    const from = Number(query.fromSeq ?? 0n);
-    return c.payments.slice(from, from + (query.limit ?? 1000)).map((p) => ({ ...p }));
+    const ref = query.ref === undefined ? undefined : resolveRef(query.ref).ref;
+    const from = query.fromSeq ?? 0n;
+    return c.payments
+      .filter((p) => p.seq >= from && (ref === undefined || p.ref === ref))
+      .slice(0, query.limit ?? 1000)
+      .map((p) => {
+        const memo = this.memos.get(p.ref);
+        return memo === undefined ? { ...p } : { ...p, memo };
+      });
   }
 
   async close(channelId: Hex): Promise<TxView> {

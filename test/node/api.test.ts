@@ -222,6 +222,10 @@ describe("local HTTP API", function () {
       ["pay", JSON.stringify({ channelId: CH, amount: "1", ref: "order-1" }), "ref", /32 bytes/],
       ["pay", JSON.stringify({ channelId: CH, amount: "", ref: CH }), "amount", /uint256/],
       ["pay", JSON.stringify({ channelId: CH, amount: null, ref: CH }), "amount", /null/],
+      ["pay", JSON.stringify({ channelId: CH, amount: "1" }), "ref", /ref \(32-byte hex\) or memo/],
+      ["pay", JSON.stringify({ channelId: CH, amount: "1", ref: CH, memo: "order-1" }), "memo", /not both/],
+      ["pay", JSON.stringify({ channelId: CH, amount: "1", memo: 7 }), "memo", /string/],
+      ["payments", JSON.stringify({ channelId: CH, ref: CH, memo: "order-1" }), "memo", /not both/],
       ["payments", JSON.stringify({ channelId: CH, limit: 0 }), "limit", /integer from 1/],
       ["payments", JSON.stringify({ channelId: CH, limit: "5" }), "limit", /integer/],
       ["payments", JSON.stringify({ channelId: CH, fromSeq: "-1" }), "fromSeq", /uint64/],
@@ -284,8 +288,16 @@ describe("local HTTP API", function () {
       expect(deposited).to.deep.equal(await fake.channel(id));
 
       const payment = await client.pay(id, MAX_UINT256 - 2n, hash("order-1"));
-      expect(payment).to.deep.equal({ channelId: id, seq: 0n, payer: 0, amount: MAX_UINT256 - 2n, ref: hash("order-1"), version: 1n });
-      await client.pay(id, 1n, hash("order-2"));
+      expect(payment).to.deep.equal({ channelId: id, seq: 0n, payer: 0, amount: MAX_UINT256 - 2n, ref: hash("order-1"), version: 1n, committedAt: fake.now });
+      fake.now += 5n;
+      const memo = "order-2 für Café ☕";
+      const paid = await client.pay(id, 1n, { memo });
+      expect(paid).to.deep.equal({ channelId: id, seq: 1n, payer: 0, amount: 1n, ref: hash(memo), version: 2n, committedAt: fake.now, memo });
+      expect(fake.calls.at(-1)).to.deep.equal(["pay", id, 1n, { memo }]);
+      // Lookup by ref, as a hash or as its memo: the payment a lost reply committed.
+      expect(await client.payments(id, { ref: { memo } })).to.deep.equal([paid]);
+      expect(await client.payments(id, { ref: hash(memo) })).to.deep.equal([paid]);
+      expect(await client.payments(id, { ref: hash("order-9") })).to.deep.equal([]);
 
       const channel = await client.channel(id);
       expect(channel.transferred).to.deep.equal([MAX_UINT256 - 1n, 0n]);
@@ -356,6 +368,9 @@ describe("local HTTP API", function () {
       expect((encoded as { deposits: unknown }).deposits).to.deep.equal([M.toString(), (M - 1n).toString()]);
       const payment = { channelId: hash("c"), seq: MAX_UINT64, payer: 0 as const, amount: M, ref: hash("r"), version: MAX_UINT64 };
       expect(paymentView.decode(JSON.parse(JSON.stringify(paymentView.encode(payment))), "")).to.deep.equal(payment);
+      const withMemo = { ...payment, committedAt: MAX_UINT64, memo: "é".repeat(128) };
+      expect(paymentView.encode(withMemo)).to.deep.include({ committedAt: MAX_UINT64.toString(), memo: withMemo.memo });
+      expect(paymentView.decode(JSON.parse(JSON.stringify(paymentView.encode(withMemo))), "")).to.deep.equal(withMemo);
       const proof = { payment, leaf: hash("l"), proof: [hash("a"), hash("b")], root: hash("root"), stateVersion: MAX_UINT64, verifiedOnChain: false };
       expect(proofView.decode(JSON.parse(JSON.stringify(proofView.encode(proof))), "")).to.deep.equal(proof);
       const tx = { hash: hash("t"), blockNumber: MAX_UINT64, gasUsed: M };
@@ -434,6 +449,17 @@ describe("local HTTP API", function () {
       const overflow = await client.deposit(channelId, MAX_UINT256).catch((e: unknown) => e);
       expect((overflow as ApiError).code).to.equal("DEPOSIT_OVERFLOW");
       expect((overflow as ApiError).details).to.deep.equal({ deposit: "10", amount: MAX_UINT256.toString() });
+    });
+
+    it("a memo beyond 256 bytes of UTF-8 (or empty) is INVALID_MEMO, and pays nothing", async function () {
+      const { channelId } = await client.openChannel({ peer: PEER, peerUrl: "ws://p:1", asset: USDC, deposit: 10n });
+      for (const memo of ["é".repeat(128) + "x", ""]) {
+        const refused = await client.pay(channelId, 1n, { memo }).catch((e: unknown) => e);
+        expect([(refused as ApiError).code, (refused as ApiError).status]).to.deep.equal(["INVALID_MEMO", 400]);
+        expect((refused as ApiError).message).to.match(memo === "" ? /memo is empty/ : /memo is 257 bytes of UTF-8, more than the 256 allowed/);
+      }
+      expect((await client.channel(channelId)).payments).to.equal(0n);
+      expect((await client.pay(channelId, 1n, { memo: "é".repeat(128) })).memo).to.equal("é".repeat(128));
     });
 
     it("an unreachable node is ApiUnreachableError with code UNREACHABLE", async function () {

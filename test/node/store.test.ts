@@ -24,6 +24,7 @@ import {
   type CountersignedItem,
 } from "../../src/node/store";
 import { MIGRATIONS, migrate, type Migration } from "../../src/node/store/migrations";
+import { memoHash } from "../../src/node/paymentRef";
 import {
   ETH,
   ZERO_HASH,
@@ -108,7 +109,7 @@ describe("ChannelStore", () => {
         expect(raw.pragma("application_id", { simple: true })).to.equal(APPLICATION_ID);
         expect(raw.pragma("journal_mode", { simple: true })).to.equal("wal");
         const tables = raw.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name").pluck().all();
-        expect(tables).to.deep.equal(["channels", "cursors", "own_signatures", "payments", "peers", "states", "withdrawals"]);
+        expect(tables).to.deep.equal(["channels", "cursors", "memos", "own_signatures", "payments", "peers", "states", "withdrawals"]);
       } finally {
         raw.close();
       }
@@ -350,8 +351,10 @@ describe("ChannelStore", () => {
         expect(s.stateAt(CID, 1n)).to.deep.equal(s1);
         expect(s.stateAt(CID, MAX64)).to.deep.equal(sTop);
         expect(s.stateAt(CID, 2n)).to.equal(null);
-        expect(s.payment(CID, 0n)).to.deep.equal({ payment: p0, leaf: paymentLeafHex(p0), version: 1n });
-        expect(s.payment(CID, 1n)).to.deep.equal({ payment: p1, leaf: paymentLeafHex(p1), version: MAX64 });
+        const committedAt = s.payment(CID, 0n)!.committedAt;
+        expect(committedAt).to.be.a("number");
+        expect(s.payment(CID, 0n)).to.deep.equal({ payment: p0, leaf: paymentLeafHex(p0), version: 1n, committedAt });
+        expect(s.payment(CID, 1n)).to.deep.equal({ payment: p1, leaf: paymentLeafHex(p1), version: MAX64, committedAt: s.payment(CID, 1n)!.committedAt });
         expect(s.payment(CID, 2n)).to.equal(null);
         expect(s.paymentCount(CID)).to.equal(2n);
         expect(s.leafHashes(CID)).to.deep.equal([paymentLeafHex(p0), paymentLeafHex(p1)]);
@@ -376,6 +379,62 @@ describe("ChannelStore", () => {
       expect(() => store.payments(CID, { limit: 0 }))
         .to.throw(InvalidRecordError)
         .with.property("field", "limit");
+    });
+
+    it("keeps each payment's commit time and the memo its ref was hashed from, and finds payments by ref", () => {
+      let clock = 1_700_000_000_000;
+      const store = ChannelStore.open(dbPath(), { now: () => clock });
+      stores.push(store);
+      store.putChannel({ params: PARAMS, myIndex: 0, status: "open", deposits: [MAX256, MAX256 - 1n] });
+      const memo = "order #42 — café";
+      const ref = memoHash(memo);
+      store.putMemo(ref, memo);
+      store.putMemo(ref, memo);
+      const other = hex("ee", 32);
+      for (let v = 1n; v <= 4n; v++) {
+        clock += 1000;
+        store.recordCountersigned(CID, signed(stateOf(v)), paymentOf(v - 1n, { ref: v % 2n === 0n ? ref : other }));
+      }
+      expect(store.payment(CID, 1n)).to.deep.include({ committedAt: 1_700_000_002_000, memo });
+      expect(store.payment(CID, 0n)).to.deep.include({ committedAt: 1_700_000_001_000 });
+      expect(store.payment(CID, 0n)).to.not.have.property("memo");
+      const byRef = store.payments(CID, { ref });
+      expect(byRef.map((p) => [p.payment.seq, p.memo, p.committedAt])).to.deep.equal([
+        [1n, memo, 1_700_000_002_000],
+        [3n, memo, 1_700_000_004_000],
+      ]);
+      expect(store.payments(CID, { ref, fromSeq: 2n, limit: 1 }).map((p) => p.payment.seq)).to.deep.equal([3n]);
+      expect(store.payments(CID, { ref: hex("99", 32) })).to.deep.equal([]);
+      expect(() => store.payments(CID, { ref: "0x12" })).to.throw(InvalidRecordError).with.property("field", "ref");
+      expect(() => store.putMemo("0x12", memo)).to.throw(InvalidRecordError).with.property("field", "ref");
+    });
+
+    it("migrates payments stored before memos: they read with their state's time and no memo", () => {
+      fs.mkdirSync(path.dirname(dbPath()), { recursive: true });
+      const db = new Database(dbPath());
+      try {
+        migrate(db, MIGRATIONS.slice(0, 5));
+        db.prepare(
+          `INSERT INTO channels (channel_id, participant0, participant1, payee0, payee1, asset, challenge_period, nonce, my_index, peer, status,
+             deposit0, deposit1, protocol, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, '1', '1', 0, ?, 'open', '5', '6', 2, 1, 1)`,
+        ).run(CID, ALICE, BOB, CAROL, BOB, ETH, BOB);
+        db.prepare(
+          `INSERT INTO states (chan, version, transferred0, transferred1, payments_root, is_final, sig0, sig1, payment_seq, recorded_at, payment_count)
+             VALUES (1, ?, '3', '4', ?, 0, ?, ?, ?, 1234567, 1)`,
+        ).run("1".padStart(20, "0"), hex("ab", 32), hex("a1", 65), hex("b2", 65), "0".padStart(20, "0"));
+        db.prepare("INSERT INTO payments (chan, seq, version, payer, amount, ref, leaf) VALUES (1, ?, ?, 0, '3', ?, ?)").run(
+          "0".padStart(20, "0"),
+          "1".padStart(20, "0"),
+          hex("cd", 32),
+          hex("ef", 32),
+        );
+      } finally {
+        db.close();
+      }
+      const store = open();
+      expect(store.schemaVersion).to.equal(SCHEMA_VERSION);
+      const [old] = store.payments(CID, { ref: hex("cd", 32) });
+      expect(old).to.deep.equal({ payment: { channelId: CID, seq: 0n, payer: 0, amount: 3n, ref: hex("cd", 32) }, leaf: hex("ef", 32), version: 1n, committedAt: 1234567 });
     });
 
     it("stores the leaves the caller's log computed, or hashes the payments itself; refuses leaves that don't fit, writing nothing", () => {
@@ -949,6 +1008,7 @@ describe("ChannelStore", () => {
             payment: paymentAt(top),
             leaf: paymentLeafHex(paymentAt(top)),
             version: top,
+            committedAt: store.payment(CRASH_CHANNEL, top - 1n)!.committedAt,
           });
           const probe = 1n + BigInt(Math.floor(Math.random() * Number(top)));
           expect(store.stateAt(CRASH_CHANNEL, probe)).to.deep.equal(signedAt(probe));

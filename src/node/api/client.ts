@@ -17,6 +17,8 @@ import type {
   NodeApi,
   NodeInfo,
   OpenChannelRequest,
+  PaymentRef,
+  PaymentsQuery,
   PaymentView,
   ProofView,
   TxView,
@@ -73,7 +75,7 @@ export class ApiClient implements NodeApi {
   abandonChannel(channelId: Hex): Promise<ChannelView> {
     return this.call(METHODS.abandon, channelId);
   }
-  pay(channelId: Hex, amount: bigint, ref: Hex): Promise<PaymentView> {
+  pay(channelId: Hex, amount: bigint, ref: PaymentRef): Promise<PaymentView> {
     return this.call(METHODS.pay, channelId, amount, ref);
   }
   channels(): Promise<ChannelView[]> {
@@ -82,7 +84,7 @@ export class ApiClient implements NodeApi {
   channel(channelId: Hex): Promise<ChannelView> {
     return this.call(METHODS.channel, channelId);
   }
-  payments(channelId: Hex, query: { fromSeq?: bigint; limit?: number } = {}): Promise<PaymentView[]> {
+  payments(channelId: Hex, query: PaymentsQuery = {}): Promise<PaymentView[]> {
     return this.call(METHODS.payments, channelId, query);
   }
   close(channelId: Hex): Promise<TxView> {

@@ -21,10 +21,11 @@
  * |                  |   reachTimeoutMs? (JSON integer, ms, 1..600000) }           |                |
  * | /v1/abandon      | { channelId }                                               | ChannelView    |
  * | /v1/deposit      | { channelId, amount }                                       | ChannelView    |
- * | /v1/pay          | { channelId, amount, ref }                                  | PaymentView    |
+ * | /v1/pay          | { channelId, amount, ref (32-byte hex) or memo (text) }     | PaymentView    |
  * | /v1/channels     | {}                                                          | ChannelView[]  |
  * | /v1/channel      | { channelId }                                               | ChannelView    |
- * | /v1/payments     | { channelId, fromSeq?, limit? (JSON integer 1..10000) }     | PaymentView[]  |
+ * | /v1/payments     | { channelId, fromSeq?, limit? (JSON integer 1..10000),      | PaymentView[]  |
+ * |                  |   ref? or memo? (only the payments with that ref) }         |                |
  * | /v1/close        | { channelId }                                               | TxView         |
  * | /v1/challenge    | { channelId }                                               | TxView         |
  * | /v1/settle       | { channelId }                                               | TxView         |

@@ -1,4 +1,7 @@
 import type { Address, Hex } from "../../types";
+import type { PaymentRef } from "../paymentRef";
+
+export type { PaymentRef } from "../paymentRef";
 
 /**
  * What the node offers its local API and CLI. Amounts are bigint base units; the HTTP layer
@@ -22,11 +25,14 @@ export interface NodeApi {
   abandonChannel(channelId: Hex): Promise<ChannelView>;
   /** Adds to this node's deposit in a channel, on chain. */
   deposit(channelId: Hex, amount: bigint): Promise<ChannelView>;
-  /** Pays the peer; resolves once the countersigned state is on disk. */
-  pay(channelId: Hex, amount: bigint, ref: Hex): Promise<PaymentView>;
+  /**
+   * Pays the peer; resolves once the countersigned state is on disk. `ref` is a 32-byte hex used as
+   * is, or `{ memo }`: a text whose keccak256 (of its UTF-8) is the ref, kept beside the payment here.
+   */
+  pay(channelId: Hex, amount: bigint, ref: PaymentRef): Promise<PaymentView>;
   channels(): Promise<ChannelView[]>;
   channel(channelId: Hex): Promise<ChannelView>;
-  payments(channelId: Hex, query: { fromSeq?: bigint; limit?: number }): Promise<PaymentView[]>;
+  payments(channelId: Hex, query: PaymentsQuery): Promise<PaymentView[]>;
   /** Cooperative close: a final state signed by both, submitted on chain. */
   close(channelId: Hex): Promise<TxView>;
   /** Registers this node's latest countersigned state on chain (starts or answers a dispute). */
@@ -156,6 +162,17 @@ export interface PaymentView {
   ref: Hex;
   /** Version of the countersigned state that added the payment. */
   version: bigint;
+  /** When this node committed it (unix seconds). */
+  committedAt?: bigint;
+  /** The text `ref` is the keccak256 of, when this node was given it: local data, not in the leaf. */
+  memo?: string;
+}
+
+/** A page of a channel's payments: from seq `fromSeq` (default 0), at most `limit`, only those with `ref` if given. */
+export interface PaymentsQuery {
+  fromSeq?: bigint;
+  limit?: number;
+  ref?: PaymentRef;
 }
 
 export interface TxView {

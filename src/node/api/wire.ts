@@ -15,7 +15,7 @@ import * as schema from "../../schema/api";
 import { decodeWith } from "../../schema/decode";
 import { NotDevChainError } from "../devMint";
 import type { Address, Hex } from "../../types";
-import type { AssetInfo, CashOutView, ChannelView, NodeApi, NodeInfo, OpenChannelRequest, PaymentView, ProofView, TxView } from "./types";
+import type { AssetInfo, CashOutView, ChannelView, NodeApi, NodeInfo, OpenChannelRequest, PaymentRef, PaymentsQuery, PaymentView, ProofView, TxView } from "./types";
 
 export { CHANNEL_STATUSES, MAX_PAYMENTS_LIMIT } from "../../schema/api";
 
@@ -69,6 +69,22 @@ export const cashOutView: Codec<CashOutView> = codec(schema.cashOutView);
 export const proofView: Codec<ProofView> = codec(schema.proofView);
 
 // ---------------------------------------------------------------- methods
+
+/** A payment's reference as a body carries it: `ref` or `memo`, not both. */
+interface RefOrMemo {
+  ref?: Hex;
+  memo?: string;
+}
+
+function refOf(body: RefOrMemo): PaymentRef | undefined {
+  if (body.ref !== undefined && body.memo !== undefined) throw new WireFormatError("memo", "give ref or memo, not both");
+  return body.memo !== undefined ? { memo: body.memo } : body.ref;
+}
+
+function refOrMemo(ref: PaymentRef | undefined): RefOrMemo {
+  if (ref === undefined) return {};
+  return typeof ref === "string" ? { ref } : { memo: ref.memo };
+}
 
 /**
  * One API method: its request body (from and to the `NodeApi` arguments), its result, and how the
@@ -142,9 +158,13 @@ export const METHODS = {
   ),
   pay: method(
     "pay",
-    schema.payBody as z.ZodType<{ channelId: Hex; amount: bigint; ref: Hex }, unknown>,
-    (b): [Hex, bigint, Hex] => [b.channelId, b.amount, b.ref],
-    (channelId, amount, ref) => ({ channelId, amount, ref }),
+    schema.payBody as z.ZodType<{ channelId: Hex; amount: bigint } & RefOrMemo, unknown>,
+    (b): [Hex, bigint, PaymentRef] => {
+      const ref = refOf(b);
+      if (ref === undefined) throw new WireFormatError("ref", "give the payment's ref (32-byte hex) or memo (text)");
+      return [b.channelId, b.amount, ref];
+    },
+    (channelId, amount, ref) => ({ channelId, amount, ...refOrMemo(ref) }),
     paymentView,
     (api, [channelId, amount, ref]) => api.pay(channelId, amount, ref),
   ),
@@ -161,9 +181,9 @@ export const METHODS = {
   ),
   payments: method(
     "payments",
-    schema.paymentsBody as z.ZodType<{ channelId: Hex; fromSeq?: bigint; limit?: number }, unknown>,
-    (b): [Hex, { fromSeq?: bigint; limit?: number }] => [b.channelId, pick({ fromSeq: b.fromSeq, limit: b.limit })],
-    (channelId, query) => ({ channelId, fromSeq: query.fromSeq, limit: query.limit }),
+    schema.paymentsBody as z.ZodType<{ channelId: Hex; fromSeq?: bigint; limit?: number } & RefOrMemo, unknown>,
+    (b): [Hex, PaymentsQuery] => [b.channelId, pick({ fromSeq: b.fromSeq, limit: b.limit, ref: refOf(b) })],
+    (channelId, query) => ({ channelId, fromSeq: query.fromSeq, limit: query.limit, ...refOrMemo(query.ref) }),
     codec(z.array(schema.paymentView).max(schema.MAX_PAYMENTS_LIMIT)),
     (api, [channelId, query]) => api.payments(channelId, query),
   ),

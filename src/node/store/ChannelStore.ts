@@ -87,6 +87,8 @@ interface PaymentRow {
   amount: string;
   ref: Hex;
   leaf: Hex;
+  recorded_at: number | null;
+  memo: string | null;
 }
 
 /** What the store caches per channel: its row id and index never change once the channel is committed. */
@@ -238,6 +240,8 @@ function decodePayment(channelId: Hex, row: PaymentRow): PaymentRecord {
     payment: { channelId, seq: decodeUint(row.seq), payer: row.payer, amount: decodeUint(row.amount), ref: row.ref },
     leaf: row.leaf,
     version: decodeUint(row.version),
+    ...(row.recorded_at === null ? {} : { committedAt: row.recorded_at }),
+    ...(row.memo === null ? {} : { memo: row.memo }),
   };
 }
 
@@ -327,6 +331,8 @@ export class ChannelStore {
   private readonly stLatestOwnVersion: Database.Statement<[number], string>;
   private readonly stPaymentAt: Database.Statement<[number, string], PaymentRow>;
   private readonly stPayments: Database.Statement<[number, string, number], PaymentRow>;
+  private readonly stPaymentsByRef: Database.Statement<[number, Hex, string, number], PaymentRow>;
+  private readonly stPutMemo: Database.Statement<[Hex, string]>;
   private readonly stLeaves: Database.Statement<[number], Hex>;
   private readonly stInsertPayment: Database.Statement<unknown[]>;
 
@@ -403,13 +409,16 @@ export class ChannelStore {
       .prepare<[number], string>("SELECT seq FROM payments WHERE chan = ? ORDER BY seq DESC LIMIT 1")
       .pluck();
     const paymentCols = "seq, version, payer, amount, ref, leaf";
-    this.stPaymentAt = db.prepare(`SELECT ${paymentCols} FROM payments WHERE chan = ? AND seq = ?`);
+    // A payment as read: its state's time and its ref's memo beside it.
+    const paymentRead = `SELECT p.seq, p.version, p.payer, p.amount, p.ref, p.leaf, s.recorded_at, m.memo FROM payments p
+      LEFT JOIN states s ON s.chan = p.chan AND s.version = p.version LEFT JOIN memos m ON m.ref = p.ref`;
+    this.stPaymentAt = db.prepare(`${paymentRead} WHERE p.chan = ? AND p.seq = ?`);
     this.stStatesAfter = db.prepare(
       `SELECT ${stateCols}, sig0, sig1, payment_seq, payment_count FROM states WHERE chan = ? AND version > ? ORDER BY version LIMIT ?`,
     );
-    this.stPayments = db.prepare(
-      `SELECT ${paymentCols} FROM payments WHERE chan = ? AND seq >= ? ORDER BY seq LIMIT ?`,
-    );
+    this.stPayments = db.prepare(`${paymentRead} WHERE p.chan = ? AND p.seq >= ? ORDER BY p.seq LIMIT ?`);
+    this.stPaymentsByRef = db.prepare(`${paymentRead} WHERE p.chan = ? AND p.ref = ? AND p.seq >= ? ORDER BY p.seq LIMIT ?`);
+    this.stPutMemo = db.prepare("INSERT INTO memos (ref, memo) VALUES (?, ?) ON CONFLICT (ref) DO NOTHING");
     this.stLeaves = db.prepare<[number], Hex>("SELECT leaf FROM payments WHERE chan = ? ORDER BY seq").pluck();
     this.stInsertPayment = p(`INSERT INTO payments (chan, ${paymentCols}) VALUES (?, ?, ?, ?, ?, ?, ?)`);
 
@@ -695,15 +704,30 @@ export class ChannelStore {
 
   // ---------------------------------------------------------------- payments
 
-  /** Payments in seq order from `fromSeq` (default 0), at most `limit` (default 1000). */
+  /** Payments in seq order from `fromSeq` (default 0), at most `limit` (default 1000), only those with `ref` if given. */
   payments(channelId: Hex, query: PaymentQuery = {}): PaymentRecord[] {
     const cid = bytes32(channelId, "channelId");
     const limit = query.limit ?? DEFAULT_PAYMENT_LIMIT;
     if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_PAYMENT_LIMIT) {
       throw new InvalidRecordError("limit", limit, `expected an integer in [1, ${MAX_PAYMENT_LIMIT}]`);
     }
-    const rows = this.stPayments.all(this.ref(cid).id, uint64Key(query.fromSeq ?? 0n, "fromSeq"), limit);
+    const chan = this.ref(cid).id;
+    const from = uint64Key(query.fromSeq ?? 0n, "fromSeq");
+    const rows =
+      query.ref === undefined
+        ? this.stPayments.all(chan, from, limit)
+        : this.stPaymentsByRef.all(chan, bytes32(query.ref, "ref"), from, limit);
     return rows.map((row) => decodePayment(cid, row));
+  }
+
+  /**
+   * Keeps `memo` as the text of the payment ref `keccak256(utf8(memo))`, for every payment with
+   * that ref (the hash is the caller's: `resolveRef`). Written before the payment is sent, so a
+   * committed payment never lacks it; one already kept stays (the same ref has the same text).
+   */
+  putMemo(ref: Hex, memo: string): void {
+    if (typeof memo !== "string") throw new InvalidRecordError("memo", memo, "expected a string");
+    this.stPutMemo.run(bytes32(ref, "ref"), memo);
   }
 
   /** The payment with sequence number `seq`, or null. */

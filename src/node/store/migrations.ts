@@ -170,6 +170,21 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 6,
+    description: "payments: lookup by ref; the memos refs were made from",
+    up(db) {
+      db.exec(`
+        CREATE INDEX payments_by_ref ON payments (chan, ref);
+        -- The text a payment's ref was hashed from (keccak256 of its UTF-8), when this node was
+        -- given one: local data, never in a state or leaf. Written before the payment is sent.
+        CREATE TABLE memos (
+          ref  TEXT PRIMARY KEY,
+          memo TEXT NOT NULL
+        ) WITHOUT ROWID;
+      `);
+    },
+  },
 ];
 
 /** The schema version this code writes. */

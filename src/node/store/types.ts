@@ -84,6 +84,10 @@ export interface PaymentRecord {
   /** `keccak256(bytes.concat(keccak256(abi.encode(payment))))`, computed by the store. */
   leaf: Hex;
   version: bigint;
+  /** When this store committed it (unix ms: the `recorded_at` of its state). */
+  committedAt?: number;
+  /** The text its ref is the keccak256 of, when this node was given it (`putMemo`). */
+  memo?: string;
 }
 
 /**
@@ -104,6 +108,8 @@ export interface PaymentQuery {
   fromSeq?: bigint;
   /** At most this many; default 1000. */
   limit?: number;
+  /** Only the payments with this ref. */
+  ref?: Hex;
 }
 
 export interface OpenOptions {
