@@ -436,7 +436,7 @@ export class SluiceNode implements NodeApi {
     const state = session.latest.state;
     const verifiedOnChain = await this.driver.verifyPayment(session.id, state, proof.payment, proof.proof);
     return {
-      payment: { ...record.payment, version: record.version },
+      payment: paymentViewOf(record),
       leaf: proof.leaf,
       proof: proof.proof,
       root: proof.root,
