@@ -192,3 +192,9 @@ export async function allPayments(node: ClusterNode, channelId: Hex): Promise<Pa
     if (page.length < 1_000) return out;
   }
 }
+
+/** What both nodes hold of a payment: the time it was committed and its memo are each node's own. */
+export function agreed(payment: PaymentView): Omit<PaymentView, "committedAt" | "memo"> {
+  const { committedAt: _committedAt, memo: _memo, ...shared } = payment;
+  return shared;
+}
