@@ -47,7 +47,7 @@ import hre, { ethers, network } from "hardhat";
 import { ErrorFragment, Interface, TypedDataEncoder, concat, toBeHex, zeroPadValue, type Log } from "ethers";
 import { KeySigner, StateHasher, channelId, hashlockOf, keccak256Bytes, lockLeafHex, toHex } from "../../src/crypto";
 import { STATE_TYPES, lockValue, paramsValue, sluiceDomain, stateValue, withdrawalValue } from "../../src/typedData";
-import { ETH, ZERO_HASH, type Address, type Hex, type Lock, type Params, type State, type Withdrawal } from "../../src/types";
+import { ETH, ZERO_HASH, openingState, type Address, type Hex, type Lock, type Params, type State, type Withdrawal } from "../../src/types";
 import { expectedSplit } from "../helpers/fixture";
 import { buildLockSet, verifyProof, type LockSet } from "./locks";
 import { Rng } from "./rng";
@@ -923,16 +923,7 @@ describe("Adjudicator (stateful fuzz, protocol v2)", function () {
         nearMaxVersion: 2,
         zeroVersion: 2,
       });
-      if (kind === "opening")
-        return {
-          channelId: ch.id,
-          version: 0n,
-          transferred: [0n, 0n],
-          locked: [0n, 0n],
-          locksRoot: ZERO_HASH,
-          paymentsRoot: ZERO_HASH,
-          isFinal: false,
-        };
+      if (kind === "opening") return openingState(ch.id);
       if (kind === "history" && ch.history.length > 0) return pick(ch.history);
       if (kind === "foreign") {
         const other = pick(pool);
