@@ -6,7 +6,11 @@ type Write =
   | { kind: "reserve"; channelId: Hex; upTo: bigint }
   | { kind: "countersigned"; channelId: Hex; signed: SignedState; payments: AddedPayments; leaves?: readonly Hex[] };
 
-/** One group commit: when it started (ms since the Unix epoch, sub-millisecond), how long it blocked the event loop (ms), how many writes it held. */
+/**
+ * One group commit: when it started (ms since the Unix epoch on the high-resolution clock,
+ * `performance.timeOrigin + performance.now()`, sub-millisecond; in a long-lived process it may
+ * drift from `Date.now()` by seconds), how long it blocked the event loop (ms), how many writes it held.
+ */
 export interface CommitTiming {
   startedAt: number;
   ms: number;
