@@ -4,7 +4,8 @@ import type { Hex, SignedState, State } from "../types";
 type Write =
   | { kind: "own"; channelId: Hex; state: State; sig: Hex }
   | { kind: "reserve"; channelId: Hex; upTo: bigint }
-  | { kind: "countersigned"; channelId: Hex; signed: SignedState; payments: AddedPayments; leaves?: readonly Hex[] };
+  | { kind: "countersigned"; channelId: Hex; signed: SignedState; payments: AddedPayments; leaves?: readonly Hex[] }
+  | { kind: "memo"; ref: Hex; memo: string };
 
 /**
  * One group commit: when it started (ms since the Unix epoch on the high-resolution clock,
@@ -18,13 +19,14 @@ export interface CommitTiming {
 }
 
 interface Waiter {
-  resolve(): void;
+  resolve(committedAt: number): void;
   reject(error: unknown): void;
 }
 
 /**
  * Group commit: writes queued in one turn of the event loop go to disk in one transaction (one
- * fsync), and each caller's promise settles only after that transaction committed. Writes keep
+ * fsync), and each caller's promise settles only after that transaction committed, with the time
+ * the store recorded for the group (unix ms, the store's clock). Writes keep
  * their queue order. If the transaction fails, every write of the group is rejected with the
  * error and none of them is on disk.
  *
@@ -43,18 +45,23 @@ export class CommitQueue {
   constructor(private readonly store: ChannelStore) {}
 
   /** Persists the state this node signed, before the signature leaves the process. */
-  ownSignature(channelId: Hex, state: State, sig: Hex): Promise<void> {
+  ownSignature(channelId: Hex, state: State, sig: Hex): Promise<number> {
     return this.enqueue({ kind: "own", channelId, state, sig });
   }
 
   /** Persists that this node may sign proposals up to version `upTo`, before the first of them leaves the process. */
-  reserveVersions(channelId: Hex, upTo: bigint): Promise<void> {
+  reserveVersions(channelId: Hex, upTo: bigint): Promise<number> {
     return this.enqueue({ kind: "reserve", channelId, upTo });
   }
 
   /** Persists a state both sides signed (with the payments it adds, and their leaves if known: see `recordCountersigned`), before it counts. */
-  countersigned(channelId: Hex, signed: SignedState, payments: AddedPayments, leaves?: readonly Hex[]): Promise<void> {
+  countersigned(channelId: Hex, signed: SignedState, payments: AddedPayments, leaves?: readonly Hex[]): Promise<number> {
     return this.enqueue({ kind: "countersigned", channelId, signed, payments, leaves });
+  }
+
+  /** Keeps the text a payment ref was hashed from (`ChannelStore.putMemo`); queued with the payment's state, it shares its commit. */
+  memo(ref: Hex, memo: string): Promise<number> {
+    return this.enqueue({ kind: "memo", ref, memo });
   }
 
   /**
@@ -71,8 +78,8 @@ export class CommitQueue {
     this.flush();
   }
 
-  private enqueue(write: Write): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
+  private enqueue(write: Write): Promise<number> {
+    return new Promise<number>((resolve, reject) => {
       this.writes.push(write);
       this.waiters.push({ resolve, reject });
       if (!this.scheduled) {
@@ -90,13 +97,16 @@ export class CommitQueue {
     this.writes = [];
     this.waiters = [];
     const started = performance.now();
+    let committedAt: number;
     try {
-      this.store.transaction(() => {
+      committedAt = this.store.transaction(() => {
         for (const write of writes) {
           if (write.kind === "own") this.store.recordOwnSignature(write.channelId, write.state, write.sig);
           else if (write.kind === "reserve") this.store.reserveVersions(write.channelId, write.upTo);
+          else if (write.kind === "memo") this.store.putMemo(write.ref, write.memo);
           else this.store.recordCountersigned(write.channelId, write.signed, write.payments, write.leaves);
         }
+        return this.store.now();
       });
     } catch (error) {
       for (const waiter of waiters) waiter.reject(error);
@@ -106,7 +116,7 @@ export class CommitQueue {
     this.stats.groups++;
     this.stats.writes += writes.length;
     this.stats.ms += ms;
-    for (const waiter of waiters) waiter.resolve();
+    for (const waiter of waiters) waiter.resolve(committedAt);
     if (this.observers.size > 0) this.notify({ startedAt: performance.timeOrigin + started, ms, writes: writes.length });
   }
 

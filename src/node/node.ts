@@ -305,11 +305,8 @@ export class SluiceNode implements NodeApi {
   async pay(channelId: Hex, amount: bigint, paymentRef: PaymentRef): Promise<PaymentView> {
     const session = this.live(channelId, "pay");
     const { ref, memo } = resolveRef(paymentRef);
-    // Before the payment leaves: a committed payment always finds its memo.
-    if (memo !== undefined) this.store.putMemo(ref, memo);
-    const done = await session.pay(amount, ref);
-    const record = this.store.payment(session.id, done.payment.seq);
-    return record === null ? { ...done.payment, version: done.version } : paymentViewOf(record);
+    const done = await session.pay(amount, ref, memo);
+    return paymentViewOf({ ...done, memo: done.memo ?? memo });
   }
 
   async channels(): Promise<ChannelView[]> {

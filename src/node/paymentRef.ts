@@ -42,12 +42,16 @@ export function memoHash(memo: string): Hex {
   return toHex(keccak256Bytes(Buffer.from(memo, "utf8")));
 }
 
-/** A stored payment as the API shows it: its commit time in unix seconds, its memo if known. */
-export function paymentViewOf(record: PaymentRecord): PaymentView {
+/**
+ * A stored (or just committed) payment as the API shows it: its commit time in unix seconds, its
+ * memo if known, and `replayed` when a retry found it.
+ */
+export function paymentViewOf(record: Omit<PaymentRecord, "leaf"> & { replayed?: true }): PaymentView {
   return {
     ...record.payment,
     version: record.version,
     ...(record.committedAt === undefined ? {} : { committedAt: BigInt(Math.floor(record.committedAt / 1000)) }),
     ...(record.memo === undefined ? {} : { memo: record.memo }),
+    ...(record.replayed ? { replayed: true } : {}),
   };
 }

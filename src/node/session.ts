@@ -19,12 +19,14 @@ import type { PaymentProof } from "../merkle";
 import { InvalidArgumentError, SluiceError, WrongRoleError } from "../errors";
 import type { Address, Hex, Params, Payment, SignedState, SignedWithdrawal } from "../types";
 import { CommitQueue } from "./commitQueue";
+import { OwnPayments, type DonePayment } from "./ownPayments";
 import { channelId as channelIdOf } from "../crypto";
 import { SYNC_PAGE, decodeSyncReply, decodeWithdrawalsReply, type PeerMessages, type SyncItem, type SyncReply } from "./protocol";
 import type { ChannelStore } from "./store";
 import { ConnectionClosedError, RemoteError, RequestTimeoutError, type PeerConnection } from "./transport";
 
 export { SyncRejectedError };
+export type { DonePayment };
 
 /** Leaf hashes read from the store per query when a channel's payment log is rebuilt at start (the store's largest page). */
 export const RESTORE_PAGE = 1_000_000;
@@ -49,12 +51,6 @@ export class PeerRejectedError extends SluiceError {
   ) {
     super(`the peer rejected the update (${code}): ${message}`, options);
   }
-}
-
-/** A payment that both sides signed and this node has on disk. */
-export interface DonePayment {
-  payment: Payment;
-  version: bigint;
 }
 
 interface Waiter {
@@ -131,6 +127,8 @@ export class ChannelSession {
   /** Participant 0: the highest version reserved on disk (see `reserve`). */
   private reservedUpTo: bigint;
   private reserving: Promise<void> | undefined;
+  /** This node's payments by ref: a retried payment finds the first one. */
+  private readonly own: OwnPayments;
 
   private readonly maxProposalsInFlight: number;
 
@@ -144,6 +142,12 @@ export class ChannelSession {
     this.reservedUpTo = config.store.reservedVersion(this.id) ?? 0n;
     // After a restart, every version up to the reservation may have been signed and sent.
     this.channel = this.makeChannel(this.snapshot(this.reservedUpTo));
+    this.own = new OwnPayments(this.id, (ref) => {
+      const record = config.store.firstPaymentBy(this.id, this.me, ref);
+      if (record === null) return undefined;
+      const { payment, version, committedAt, memo } = record;
+      return { payment, version, committedAt: committedAt ?? 0, ...(memo === undefined ? {} : { memo }) };
+    });
   }
 
   get latest(): SignedState {
@@ -330,12 +334,18 @@ export class ChannelSession {
 
   // ------------------------------------------------------------------ paying
 
-  /** Pays the peer; resolves once the countersigned state is on disk. */
-  async pay(amount: bigint, ref: Hex): Promise<DonePayment> {
-    const channel = this.channel;
-    if (channel instanceof Countersigner) return this.payAsRequester(channel, amount, ref);
-    this.requireConnection();
-    return this.enqueue({ kind: "pay", amount, ref });
+  /**
+   * Pays the peer; resolves once the countersigned state is on disk (with `memo`, the text `ref`
+   * was hashed from, in the same commit). `ref` is the payment's idempotency key in the channel:
+   * see `OwnPayments`.
+   */
+  pay(amount: bigint, ref: Hex, memo?: string): Promise<DonePayment> {
+    return this.own.pay(amount, ref, memo, () => {
+      const channel = this.channel;
+      if (channel instanceof Countersigner) return this.payAsRequester(channel, amount, ref);
+      this.requireConnection();
+      return this.enqueue({ kind: "pay", amount, ref });
+    });
   }
 
   /** Participant 0: queues a payment for the next proposal (at the end of this turn, or when one in flight is answered). */
@@ -373,6 +383,7 @@ export class ChannelSession {
   private async proposeBatch(batch: Queued[]): Promise<void> {
     let included: Queued[] | undefined;
     let proposal: BatchProposal;
+    let committedAt: number;
     try {
       const connection = this.requireConnection();
       const result = await this.sequencer().proposePayments(batch.map((q) => q.entry));
@@ -381,13 +392,13 @@ export class ChannelSession {
       proposal = result.proposal;
       const left = new Set(result.rejected.map((r) => r.index));
       included = batch.filter((_, i) => !left.has(i));
-      await this.propose(connection, proposal);
+      committedAt = await this.propose(connection, proposal);
     } catch (error) {
       for (const q of included ?? batch) q.reject(error);
       return;
     }
     const version = proposal.state.version;
-    included.forEach((q, i) => q.resolve({ payment: proposal.payments[i].payment, version }));
+    included.forEach((q, i) => q.resolve({ payment: proposal.payments[i].payment, version, committedAt }));
   }
 
   private async payAsRequester(channel: Countersigner, amount: bigint, ref: Hex): Promise<DonePayment> {
@@ -412,7 +423,7 @@ export class ChannelSession {
    * range, a final state itself), sends the proposal, and commits on the peer's acknowledgement.
    * A rejection, or a failure to write, voids this proposal and every later one.
    */
-  private async propose(connection: PeerConnection<PeerMessages>, proposal: BatchProposal | FinalProposal): Promise<void> {
+  private async propose(connection: PeerConnection<PeerMessages>, proposal: BatchProposal | FinalProposal): Promise<number> {
     const channel = this.sequencer();
     try {
       if (proposal.kind === "final") await this.config.commits.ownSignature(this.id, proposal.state, proposal.sig);
@@ -429,7 +440,7 @@ export class ChannelSession {
       throw this.peerError(error);
     }
     // The channel checks the ack (it decodes it); the write is queued before the next ack is handled.
-    await this.persist(await channel.receiveAck(reply));
+    return this.persist(await channel.receiveAck(reply));
   }
 
   /**
@@ -573,9 +584,15 @@ export class ChannelSession {
    * Writes a state both sides signed (group commit with the other writes of this turn); resolves
    * once it is on disk, and settles participant 1's payments it answered.
    */
-  private persist(update: CommittedUpdate): Promise<void> {
+  private persist(update: CommittedUpdate): Promise<number> {
     const payments: Payment[] = [];
-    for (const item of update.payments) payments.push(item.payment);
+    for (const item of update.payments) {
+      payments.push(item.payment);
+      if (item.payment.payer !== this.me) continue;
+      // Queued in the same turn as the state: one transaction holds both.
+      const memo = this.own.memoOf(item.payment.ref);
+      if (memo !== undefined) void this.config.commits.memo(item.payment.ref, memo).catch(() => undefined);
+    }
     const write = this.config.commits.countersigned(this.id, update.signed, payments, update.leaves);
     if (this.waiters.size === 0) return write;
     const version = update.signed.state.version;
@@ -584,7 +601,7 @@ export class ChannelSession {
       if (!waiter) continue;
       this.waiters.delete(request!);
       write.then(
-        () => waiter.resolve({ payment, version }),
+        (committedAt) => waiter.resolve({ payment, version, committedAt }),
         (error: unknown) => waiter.reject(error),
       );
     }

@@ -78,6 +78,7 @@ export const paymentView: Schema<PaymentView> = z.strictObject({
   version: uint64Json,
   committedAt: optionalJson(uint64Json),
   memo: optionalJson(text(MAX_MEMO_BYTES)),
+  replayed: optionalJson(boolean),
 });
 
 export const txView: Schema<TxView> = z.strictObject({

@@ -2,9 +2,11 @@
  * End to end, scenario 2: crash safety. Two node processes pay each other in a steady stream
  * (both directions, several payments in flight per node) while the test kills one of them with
  * SIGKILL at random moments, 20+ times, and restarts it on the same data directory and peer port.
- * Afterwards: every payment whose `pay` call resolved is in both nodes' payment lists exactly once,
- * no reference appears twice anywhere, both sides hold the same latest state, and the channel
- * still closes cooperatively with payouts that match the final transfers.
+ * Afterwards: every payment whose `pay` call resolved is in both nodes' payment lists exactly once;
+ * each failed call, sent again with its ref, is found done if it went through and paid once if
+ * not (the ref is the idempotency key); no reference appears twice anywhere, both sides hold the
+ * same latest state, and the channel still closes cooperatively with payouts that match the final
+ * transfers.
  */
 import { randomBytes } from "node:crypto";
 import { expect } from "chai";
@@ -47,7 +49,7 @@ describe("e2e: crash safety under kill -9", function () {
     if (this.currentTest?.state === "failed") console.log(logsOf(alice, bob));
   });
 
-  it(`loses and doubles no acknowledged payment across ${KILLS} kills of either node, then closes cooperatively`, async function () {
+  it(`loses and doubles no acknowledged payment across ${KILLS} kills of either node; a retry by ref pays the failed ones once; then closes cooperatively`, async function () {
     const deposits: [bigint, bigint] = [10n * ETHER, 10n * ETHER];
     const { channelId } = await openFunded(alice, bob, ETH, deposits);
     const nodes = [alice, bob] as const;
@@ -124,16 +126,38 @@ describe("e2e: crash safety under kill -9", function () {
 
     const lists = await Promise.all(nodes.map((n) => allPayments(n, channelId)));
     expect(lists[0].map(agreed)).to.deep.equal(lists[1].map(agreed));
-    const list: PaymentView[] = lists[0];
     const all = [...attempts.values()];
     const ackedAttempts = all.filter((a) => a.outcome === "acked");
     const failed = all.filter((a) => a.outcome === "failed");
     console.log(
       `      ${all.length} payments tried: ${ackedAttempts.length} acknowledged, ${failed.length} failed, ` +
-        `${list.length} stored (${list.length - ackedAttempts.length} of the failed ones went through)`,
+        `${lists[0].length} stored (${lists[0].length - ackedAttempts.length} of the failed ones went through)`,
     );
     expect(all.some((a) => a.outcome === "pending")).to.equal(false);
     expect(failed.length, "the kills made some payments fail").to.be.greaterThan(0);
+
+    // A caller whose payment failed or got no answer (the node killed between the request and the
+    // answer) sends the same payment again: the ref finds one that went through, and pays the rest once.
+    const wentThrough = new Set(lists[0].map((p) => p.ref.toLowerCase()));
+    let replayed = 0;
+    for (const attempt of failed) {
+      const done = await nodes[attempt.payer].process.api.pay(channelId, attempt.amount, attempt.ref);
+      expect(done.replayed === true, `the retry of ${attempt.ref} (${attempt.error}) replays iff it went through`).to.equal(wentThrough.has(attempt.ref.toLowerCase()));
+      if (done.replayed === true) replayed++;
+      attempt.outcome = "acked";
+    }
+    console.log(`      retried the ${failed.length} failed payments: ${replayed} found done, ${failed.length - replayed} paid now`);
+    await waitFor(
+      async () => {
+        views = await Promise.all(nodes.map((n) => n.process.api.channel(channelId)));
+        return views[0].version === views[1].version && views[0].payments === views[1].payments;
+      },
+      { what: "both nodes at the same version after the retries" },
+    );
+    const relisted = await Promise.all(nodes.map((n) => allPayments(n, channelId)));
+    expect(relisted[0].map(agreed)).to.deep.equal(relisted[1].map(agreed));
+    const list: PaymentView[] = relisted[0];
+    expect(list.length, "every payment tried is stored, once").to.equal(all.length);
 
     // No reference twice; nothing stored that nobody asked for, and as asked.
     const seen = new Set<string>();
@@ -147,8 +171,8 @@ describe("e2e: crash safety under kill -9", function () {
       expect(p.payer).to.equal(attempt!.payer);
       expect(p.amount).to.equal(attempt!.amount);
     }
-    // Every acknowledged payment is there.
-    const lost = ackedAttempts.filter((a) => !seen.has(a.ref.toLowerCase()));
+    // Every payment is there: the acknowledged ones, and the failed ones once retried.
+    const lost = all.filter((a) => !seen.has(a.ref.toLowerCase()));
     expect(lost.map((a) => a.ref), "acknowledged payments missing").to.deep.equal([]);
     // The latest state adds up to the stored payments.
     const transferred: [bigint, bigint] = [0n, 0n];

@@ -26,7 +26,7 @@ const signed = (channelId: Hex, version: bigint): SignedState => ({ state: state
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** How a promise ended, without letting a rejection go unhandled. */
-function outcome(promise: Promise<void>): Promise<unknown> {
+function outcome(promise: Promise<unknown>): Promise<unknown> {
   return promise.then(
     () => "ok",
     (error: unknown) => error,
@@ -58,6 +58,7 @@ describe("CommitQueue", function () {
     store.recordOwnSignature = record("own", store.recordOwnSignature.bind(store));
     store.reserveVersions = record("reserve", store.reserveVersions.bind(store));
     store.recordCountersigned = record("countersigned", store.recordCountersigned.bind(store));
+    store.putMemo = record("memo", store.putMemo.bind(store));
     queue = new CommitQueue(store);
   });
 
@@ -150,6 +151,21 @@ describe("CommitQueue", function () {
     await queue.countersigned(CID, signed(CID, 2n), null);
     expect(seen).to.have.length(1);
     expect(store.latest(CID)!.state.version).to.equal(2n);
+  });
+
+  it("settles every writer of a group with the one time the store recorded for it, and a memo rides in the state's transaction", async function () {
+    const memoRef = `0x${"0e".repeat(32)}`;
+    const writes = [queue.memo(memoRef, "order #7"), queue.countersigned(CID, signed(CID, 1n), null), queue.reserveVersions(OTHER, 9n)];
+    const times = await Promise.all(writes);
+    expect(transactions).to.deep.equal([[`memo ${memoRef.slice(0, 6)}`, `countersigned ${short(CID)}`, `reserve ${short(OTHER)}`]]);
+    expect(new Set(times).size).to.equal(1);
+    const [record] = store.payments(CID); // none: a state without payments
+    expect(record).to.equal(undefined);
+    expect(store.stateAt(CID, 1n)).to.not.equal(null);
+    // The time the writers got is the time on the stored rows.
+    const later = await queue.countersigned(CID, signed(CID, 2n), [{ channelId: CID, seq: 0n, payer: 0, amount: 5n, ref: memoRef }]);
+    expect(later).to.be.at.least(times[0]);
+    expect(store.payment(CID, 0n)).to.deep.include({ committedAt: later, memo: "order #7" });
   });
 
   it("drain commits what is queued at once, within the turn", async function () {

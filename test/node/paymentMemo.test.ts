@@ -1,7 +1,7 @@
 /**
- * Payment memos and times on real nodes (two in one process, embedded chain): the payer's node keeps
- * the memo beside the ref hash, the peer and the payment leaf see only the hash, both keep the commit
- * time, and either node finds a payment by its ref.
+ * Payment refs on real nodes (two in one process, embedded chain): the payer's node keeps the memo
+ * beside the ref hash, the peer and the payment leaf see only the hash, both keep the commit time,
+ * and either node finds a payment by its ref. A ref is the payer's idempotency key in the channel.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -12,6 +12,7 @@ import { ethers } from "hardhat";
 import { deployAdjudicator, DEV_MNEMONIC } from "../../src/chain";
 import { paymentLeafHex } from "../../src/crypto/hash";
 import { SluiceNode } from "../../src/node/node";
+import { PaymentRefConflictError } from "../../src/node/ownPayments";
 import { InvalidMemoError, memoHash } from "../../src/node/paymentRef";
 import { ETH, type Hex } from "../../src/types";
 
@@ -31,7 +32,8 @@ describe("SluiceNode payments: memo and time beside the ref", function () {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it("keeps the memo on the payer's node only, the time on both, the leaf as before; finds payments by ref; refuses a long memo untouched", async function () {
+  /** Alice (participant 0) and Bob, started, with a channel Alice opened and funded with 1 ETH; `deposit` from Bob too. */
+  async function pair(bobDeposit = 0n) {
     const [deployer] = await ethers.getSigners();
     const driver = await deployAdjudicator(deployer);
     const make = (i: number) =>
@@ -42,6 +44,12 @@ describe("SluiceNode payments: memo and time beside the ref", function () {
     await alice.start();
     await bob.start();
     const { channelId } = await alice.openChannel({ peer: bob.address, peerUrl: bob.peerUrl, asset: ETH, deposit: 10n ** 18n });
+    if (bobDeposit > 0n) await bob.deposit(channelId, bobDeposit);
+    return { alice, bob, channelId };
+  }
+
+  it("keeps the memo on the payer's node only, the time on both, the leaf as before; finds payments by ref; refuses a long memo untouched", async function () {
+    const { alice, bob, channelId } = await pair(10n ** 18n);
 
     const before = BigInt(Math.floor(Date.now() / 1000));
     const memo = "order 2026-0042 / Zoë";
@@ -57,7 +65,8 @@ describe("SluiceNode payments: memo and time beside the ref", function () {
     expect(bob.store.payment(channelId, 0n)!.leaf).to.equal(leaf);
 
     await alice.pay(channelId, 6n, ethers.id("other") as Hex);
-    await alice.pay(channelId, 7n, hash);
+    // The peer's payment with the same ref is another payment (a ref is a key of its payer only).
+    await bob.pay(channelId, 7n, hash);
     const found = await alice.payments(channelId, { ref: { memo } });
     expect(found.map((p) => [p.seq, p.amount, p.memo])).to.deep.equal([
       [0n, 5n, memo],
@@ -77,5 +86,47 @@ describe("SluiceNode payments: memo and time beside the ref", function () {
     expect((await alice.channel(channelId)).payments).to.equal(3n);
     expect(await alice.payments(channelId, { ref: memoHash(long) })).to.deep.equal([]);
     await expect(alice.payments(channelId, { ref: { memo: long } })).to.be.rejectedWith(InvalidMemoError);
+  });
+
+  it("a ref is the payer's idempotency key: concurrent and later duplicates get the first payment and pay nothing; another amount is refused", async function () {
+    const { alice, bob, channelId } = await pair(10n ** 18n);
+    for (const [payer, name] of [
+      [alice, "alice"],
+      [bob, "bob"],
+    ] as const) {
+      const memo = `order ${name}-1`;
+      // Ten calls at once: one payment; every caller gets it.
+      const answers = await Promise.all(Array.from({ length: 10 }, () => payer.pay(channelId, 25n, { memo })));
+      const seqs = new Set(answers.map((a) => a.seq));
+      expect(seqs.size, `${name}: one payment`).to.equal(1);
+      expect(answers.filter((a) => a.replayed !== true), `${name}: one original answer`).to.have.length(1);
+      for (const a of answers) expect(a).to.deep.include({ amount: 25n, ref: memoHash(memo), memo, version: answers[0].version });
+      // Later, by ref or by memo: the same payment again, from the store.
+      const later = await payer.pay(channelId, 25n, memoHash(memo));
+      expect(later).to.deep.include({ seq: answers[0].seq, version: answers[0].version, committedAt: answers[0].committedAt, replayed: true });
+      // Another amount with that ref: refused, nothing paid; in flight too.
+      const conflict = await payer.pay(channelId, 26n, { memo }).catch((error: unknown) => error);
+      expect(conflict).to.be.instanceOf(PaymentRefConflictError);
+      expect((conflict as PaymentRefConflictError).original).to.deep.equal({ amount: 25n, seq: answers[0].seq });
+      const [first, second] = await Promise.allSettled([payer.pay(channelId, 30n, { memo: `${memo}b` }), payer.pay(channelId, 31n, { memo: `${memo}b` })]);
+      expect(first.status).to.equal("fulfilled");
+      expect(second.status === "rejected" && second.reason instanceof PaymentRefConflictError, `${name}: in-flight conflict`).to.equal(true);
+    }
+    // Both nodes agree: four payments in all (two per payer), each ref once.
+    for (const node of [alice, bob]) {
+      const all = await node.payments(channelId, {});
+      expect(all.map((p) => [p.payer, p.amount])).to.deep.equal([
+        [0, 25n],
+        [0, 30n],
+        [1, 25n],
+        [1, 30n],
+      ]);
+    }
+    const view = await alice.channel(channelId);
+    expect(view.transferred).to.deep.equal([55n, 55n]);
+    // Without a ref, each payment is a new one.
+    await alice.pay(channelId, 1n, `0x${"00".repeat(32)}`);
+    await alice.pay(channelId, 1n, `0x${"00".repeat(32)}`);
+    expect((await alice.channel(channelId)).payments).to.equal(6n);
   });
 });

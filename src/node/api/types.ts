@@ -166,6 +166,8 @@ export interface PaymentView {
   committedAt?: bigint;
   /** The text `ref` is the keccak256 of, when this node was given it: local data, not in the leaf. */
   memo?: string;
+  /** Set on the answer to a `pay` whose ref named a payment of this node already: nothing was paid again. */
+  replayed?: boolean;
 }
 
 /** A page of a channel's payments: from seq `fromSeq` (default 0), at most `limit`, only those with `ref` if given. */

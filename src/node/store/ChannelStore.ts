@@ -301,7 +301,9 @@ function inItem(error: unknown, i: number): unknown {
  */
 export class ChannelStore {
   private readonly refs = new Map<string, ChannelRef>();
-  private readonly now: () => number;
+  private readonly clock: () => number;
+  /** The time of the transaction running now (`transaction`), which every row it writes carries. */
+  private txTime: number | undefined;
 
   private readonly stChannelRef: Database.Statement<[Hex], { id: number; my_index: 0 | 1 }>;
   private readonly stChannel: Database.Statement<[Hex], ChannelRow>;
@@ -332,6 +334,7 @@ export class ChannelStore {
   private readonly stPaymentAt: Database.Statement<[number, string], PaymentRow>;
   private readonly stPayments: Database.Statement<[number, string, number], PaymentRow>;
   private readonly stPaymentsByRef: Database.Statement<[number, Hex, string, number], PaymentRow>;
+  private readonly stFirstPaymentBy: Database.Statement<[number, Hex, number], PaymentRow>;
   private readonly stPutMemo: Database.Statement<[Hex, string]>;
   private readonly stLeaves: Database.Statement<[number], Hex>;
   private readonly stInsertPayment: Database.Statement<unknown[]>;
@@ -351,7 +354,7 @@ export class ChannelStore {
     readonly path: string,
     options: OpenOptions,
   ) {
-    this.now = options.now ?? Date.now;
+    this.clock = options.now ?? Date.now;
     const p = <R>(sql: string) => db.prepare<unknown[], R>(sql);
 
     this.stChannelRef = db.prepare("SELECT id, my_index FROM channels WHERE channel_id = ?");
@@ -418,6 +421,7 @@ export class ChannelStore {
     );
     this.stPayments = db.prepare(`${paymentRead} WHERE p.chan = ? AND p.seq >= ? ORDER BY p.seq LIMIT ?`);
     this.stPaymentsByRef = db.prepare(`${paymentRead} WHERE p.chan = ? AND p.ref = ? AND p.seq >= ? ORDER BY p.seq LIMIT ?`);
+    this.stFirstPaymentBy = db.prepare(`${paymentRead} WHERE p.chan = ? AND p.ref = ? AND p.payer = ? ORDER BY p.seq LIMIT 1`);
     this.stPutMemo = db.prepare("INSERT INTO memos (ref, memo) VALUES (?, ?) ON CONFLICT (ref) DO NOTHING");
     this.stLeaves = db.prepare<[number], Hex>("SELECT leaf FROM payments WHERE chan = ? ORDER BY seq").pluck();
     this.stInsertPayment = p(`INSERT INTO payments (chan, ${paymentCols}) VALUES (?, ?, ?, ?, ?, ?, ?)`);
@@ -509,7 +513,21 @@ export class ChannelStore {
    * synchronous.
    */
   transaction<T>(fn: () => T): T {
-    return this.write(() => this.txUser.immediate(fn) as T);
+    if (this.txTime !== undefined) return this.write(() => this.txUser.immediate(fn) as T);
+    this.txTime = this.clock();
+    try {
+      return this.write(() => this.txUser.immediate(fn) as T);
+    } finally {
+      this.txTime = undefined;
+    }
+  }
+
+  /**
+   * The store's clock (ms since the Unix epoch); inside `transaction`, the time it started, which
+   * every row it writes carries (so a group commit knows the time its payments were recorded).
+   */
+  now(): number {
+    return this.txTime ?? this.clock();
   }
 
   // ---------------------------------------------------------------- channels
@@ -728,6 +746,13 @@ export class ChannelStore {
   putMemo(ref: Hex, memo: string): void {
     if (typeof memo !== "string") throw new InvalidRecordError("memo", memo, "expected a string");
     this.stPutMemo.run(bytes32(ref, "ref"), memo);
+  }
+
+  /** The first payment `payer` made with `ref` in the channel, or null: what a retried payment finds. */
+  firstPaymentBy(channelId: Hex, payer: 0 | 1, ref: Hex): PaymentRecord | null {
+    const cid = bytes32(channelId, "channelId");
+    const row = this.stFirstPaymentBy.get(this.ref(cid).id, bytes32(ref, "ref"), index01(payer, "payer"));
+    return row === undefined ? null : decodePayment(cid, row);
   }
 
   /** The payment with sequence number `seq`, or null. */
