@@ -16,6 +16,7 @@ import { ETH } from "../types";
 import { formatAmount, parseAmount, parseRef } from "./amount";
 import { UsageError } from "./errors";
 import { DEV_COMMANDS } from "./devCommands";
+import { EVENT_COMMANDS } from "./eventCommands";
 import { KEY_COMMANDS } from "./keyCommands";
 import {
   fields,
@@ -56,6 +57,8 @@ export interface Context {
   resolvePath(file: string): string;
   /** All of stdin, as text. */
   readStdin(): Promise<string>;
+  /** Writes to stdout at once (a command that streams, such as `events --follow`). */
+  print(text: string): void;
 }
 
 export interface Command {
@@ -571,4 +574,4 @@ const CHANNEL_COMMANDS: readonly Command[] = [
   },
 ];
 
-export const COMMANDS: readonly Command[] = [...CHANNEL_COMMANDS, ...KEY_COMMANDS, ...DEV_COMMANDS];
+export const COMMANDS: readonly Command[] = [...CHANNEL_COMMANDS, ...EVENT_COMMANDS, ...KEY_COMMANDS, ...DEV_COMMANDS];

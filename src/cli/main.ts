@@ -323,6 +323,7 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
       env: io.env,
       resolvePath: (file) => path.resolve(io.cwd, file),
       readStdin: io.readStdin ?? readProcessStdin,
+      print: (text) => io.stdout(text),
     };
     const output = await command.run(ctx, positionals, values);
     io.stdout(json ? `${JSON.stringify(output.json, null, 2)}\n` : `${output.text}\n`);

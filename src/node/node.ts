@@ -9,6 +9,8 @@ import type {
   AssetInfo,
   CashOutView,
   ChannelView,
+  EventsQuery,
+  EventView,
   NodeApi,
   NodeInfo,
   OpenChannelRequest,
@@ -18,6 +20,7 @@ import type {
   TxView,
   WithdrawalView,
 } from "./api/types";
+import { eventView } from "./api/eventStream";
 import { CommitQueue } from "./commitQueue";
 import { devMint } from "./devMint";
 import { ChannelLifecycle, ChannelStatusError, INITIAL_STATUS, isConcluded, type LifecycleEvent } from "./lifecycle";
@@ -34,7 +37,7 @@ import {
 import { decodeOpenReply, encodeOpenTerms, encodeSyncReply, encodeWithdrawalsReply, paramsOf, peerValidators, type OpenReply, type OpenTerms, type PeerMessages } from "./protocol";
 import { paymentViewOf, resolveRef, type PaymentRef } from "./paymentRef";
 import { ChannelSession } from "./session";
-import { ChannelStore, type ChannelRecord } from "./store";
+import { ChannelStore, DEFAULT_EVENTS_PAGE, type ChannelRecord } from "./store";
 import { UnknownChannelError } from "./store/errors";
 import { HandshakeError, PeerServer, ReconnectingPeer, keyIdentity, type PeerConnection, type TransportOptions } from "./transport";
 import { ChainWatcher } from "./watcher";
@@ -345,6 +348,11 @@ export class SluiceNode implements NodeApi {
     });
   }
 
+  /** A page of the event log (`store.events`), in id order. */
+  listEvents(query: EventsQuery): Promise<EventView[]> {
+    return new Promise((resolve) => resolve(this.store.events.after(query.after ?? 0n, query.limit ?? DEFAULT_EVENTS_PAGE, query.types).map(eventView)));
+  }
+
   async close(channelId: Hex): Promise<TxView> {
     const session = this.live(channelId, "close");
     // Nothing is signed for a channel the table can't close (one never funded: the chain would refuse it).
@@ -539,12 +547,23 @@ export class SluiceNode implements NodeApi {
   private attach(connection: PeerConnection<PeerMessages>): void {
     const key = connection.peerAddress.toLowerCase();
     this.connections.set(key, connection);
+    this.peerEvent("peer.connected", connection.peerAddress);
     connection.once("close", () => {
       if (this.connections.get(key) === connection) this.connections.delete(key);
+      this.peerEvent("peer.disconnected", connection.peerAddress);
     });
     for (const session of this.sessions.values()) {
       if (session.peerAddress.toLowerCase() !== key || this.isConcluded(session.id)) continue;
       session.attach(connection).catch((error: unknown) => this.options.onError?.(error, `resyncing ${session.id}`));
+    }
+  }
+
+  private peerEvent(type: "peer.connected" | "peer.disconnected", peer: Address): void {
+    try {
+      this.store.appendEvent(type, null, { peer: peer.toLowerCase() });
+    } catch (error) {
+      // A store closed under a connection closing at shutdown: the event is lost, nothing else.
+      this.options.onError?.(error, `recording ${type}`);
     }
   }
 

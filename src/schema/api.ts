@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import type { AssetInfo, CashOutView, ChannelStatusName, ChannelView, NodeInfo, OpenChannelRequest, PaymentView, ProofView, TxView, WithdrawalView } from "../node/api/types";
+import type { EventView } from "../node/api/eventStream";
 import { MAX_MEMO_BYTES } from "../node/paymentRef";
 import type { Address, Hex } from "../types";
 import { addressJson, boolean, bytes32Json, int, list, optionalJson, pair, participant, text, uint256Json, uint64Json, wsUrl } from "./primitives";
@@ -20,6 +21,7 @@ export const CHANNEL_STATUSES: readonly ChannelStatusName[] = ["opening", "open"
 export const MAX_REACH_TIMEOUT_MS = 600_000;
 /** The largest page of payments one request returns. */
 export const MAX_PAYMENTS_LIMIT = 10_000;
+export const MAX_EVENTS_LIMIT = 10_000;
 
 export const nodeInfo: Schema<NodeInfo> = z.strictObject({
   address: addressJson,
@@ -111,6 +113,15 @@ export const proofView: Schema<ProofView> = z.strictObject({
   verifiedOnChain: boolean,
 });
 
+/** An event of the node's log (`GET /v1/events` streams them; `POST /v1/events` pages them). */
+export const eventView: Schema<EventView> = z.strictObject({
+  id: z.string().regex(/^[0-9]{1,20}$/, "expected an event id as a decimal string"),
+  type: text(64) as z.ZodType<EventView["type"], unknown>,
+  channelId: optionalJson(bytes32Json),
+  at: int(0, Number.MAX_SAFE_INTEGER),
+  data: z.record(z.string(), z.json()) as z.ZodType<EventView["data"], unknown>,
+});
+
 // ---------------------------------------------------------------- request bodies
 
 export const empty = z.strictObject({});
@@ -130,6 +141,12 @@ export const paymentsBody = z.strictObject({
   ...refOrMemo,
 });
 export const mintBody = z.strictObject({ asset: addressJson, amount: uint256Json, to: optionalJson(addressJson) });
+/** A page of the event log: after an id (default 0), at most `limit` (default 1,000), only `types` if given. */
+export const eventsBody = z.strictObject({
+  after: optionalJson(uint64Json),
+  limit: optionalJson(int(1, MAX_EVENTS_LIMIT)),
+  types: optionalJson(list(text(64), 64, 1)),
+});
 export const proveBody = z.strictObject({ channelId: bytes32Json, seq: uint64Json });
 
 // ---------------------------------------------------------------- errors

@@ -17,6 +17,8 @@ import type {
   AssetInfo,
   CashOutView,
   ChannelView,
+  EventsQuery,
+  EventView,
   NodeApi,
   NodeInfo,
   OpenChannelRequest,
@@ -210,6 +212,15 @@ export class FakeNode implements NodeApi {
         const memo = this.memos.get(p.ref);
         return memo === undefined ? { ...p } : { ...p, memo };
       });
+  }
+
+  /** The events `listEvents` pages (a test pushes them). */
+  readonly events: EventView[] = [];
+
+  async listEvents(query: EventsQuery): Promise<EventView[]> {
+    this.calls.push(["events", query]);
+    const after = query.after ?? 0n;
+    return this.events.filter((e) => BigInt(e.id) > after && (query.types === undefined || query.types.includes(e.type))).slice(0, query.limit ?? 1000);
   }
 
   async close(channelId: Hex): Promise<TxView> {

@@ -109,6 +109,7 @@ function failingNode(error: unknown): NodeApi {
     channels: fail,
     channel: fail,
     payments: fail,
+    listEvents: fail,
     close: fail,
     challenge: fail,
     settle: fail,

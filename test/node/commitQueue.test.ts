@@ -154,7 +154,7 @@ describe("CommitQueue", function () {
   });
 
   it("settles every writer of a group with the one time the store recorded for it, and a memo rides in the state's transaction", async function () {
-    const memoRef = `0x${"0e".repeat(32)}`;
+    const memoRef: Hex = `0x${"0e".repeat(32)}`;
     const writes = [queue.memo(memoRef, "order #7"), queue.countersigned(CID, signed(CID, 1n), null), queue.reserveVersions(OTHER, 9n)];
     const times = await Promise.all(writes);
     expect(transactions).to.deep.equal([[`memo ${memoRef.slice(0, 6)}`, `countersigned ${short(CID)}`, `reserve ${short(OTHER)}`]]);

@@ -9,11 +9,14 @@
 import http from "node:http";
 import type { Address, Hex } from "../../types";
 import { ApiError, ApiUnreachableError } from "./errors";
+import { subscribeEvents, type EventSubscription } from "./eventClient";
+import type { EventView } from "./eventStream";
 import { readApiInfo, readApiToken } from "./token";
 import type {
   AssetInfo,
   CashOutView,
   ChannelView,
+  EventsQuery,
   NodeApi,
   NodeInfo,
   OpenChannelRequest,
@@ -87,6 +90,9 @@ export class ApiClient implements NodeApi {
   payments(channelId: Hex, query: PaymentsQuery = {}): Promise<PaymentView[]> {
     return this.call(METHODS.payments, channelId, query);
   }
+  listEvents(query: EventsQuery = {}): Promise<EventView[]> {
+    return this.call(METHODS.events, query);
+  }
   close(channelId: Hex): Promise<TxView> {
     return this.call(METHODS.close, channelId);
   }
@@ -107,6 +113,15 @@ export class ApiClient implements NodeApi {
   }
   prove(channelId: Hex, seq: bigint): Promise<ProofView> {
     return this.call(METHODS.prove, channelId, seq);
+  }
+
+  /**
+   * The node's events (payments, channel statuses, deposits, withdrawals, peers) in id order, from
+   * `after`, following new ones as they happen: `for await (const event of client.events()) …`.
+   * Reconnects after a lost connection or a node restart without losing or repeating an event.
+   */
+  events(subscription: EventSubscription = {}): AsyncGenerator<EventView> {
+    return subscribeEvents({ url: this.url, token: this.token }, subscription);
   }
 
   private async call<A extends unknown[], R>(method: Method<A, R>, ...args: A): Promise<R> {

@@ -1,6 +1,8 @@
 export type * from "./types";
 export { ApiClient, type ApiClientOptions } from "./client";
 export { ApiError, ApiUnreachableError } from "./errors";
+export type { EventSubscription } from "./eventClient";
+export type { EventFeed, EventView } from "./eventStream";
 export { mapError, type MappedError } from "./codes";
 export { isLoopbackHost, startApiServer, startLocalApi, type ApiServer, type ApiServerOptions, type LocalApiOptions } from "./server";
 export {

@@ -34,6 +34,11 @@
  * | /v1/mint         | { asset, amount, to? } (development chains only)            | TxView         |
  * | /v1/prove        | { channelId, seq }                                          | ProofView      |
  *
+ *
+ * `GET /v1/events` streams the node's event log as Server-Sent Events, resumable with
+ * `Last-Event-ID` or `?after=N` (eventStream.ts); `POST /v1/events` { after?, limit?, types? }
+ * returns a page of it (EventView[]).
+ *
  * Other statuses: 404 NOT_FOUND (unknown route or channel), 405 METHOD_NOT_ALLOWED (not POST),
  * 415 UNSUPPORTED_MEDIA_TYPE (a Content-Type other than application/json), 500 INTERNAL.
  */
@@ -43,6 +48,7 @@ import net from "node:net";
 import type { AddressInfo } from "node:net";
 import { InvalidArgumentError } from "../../errors";
 import { mapError, type MappedError } from "./codes";
+import { resumePoint, streamEvents, type EventFeed } from "./eventStream";
 import { ensureApiToken, removeApiInfo, writeApiInfo } from "./token";
 import type { NodeApi } from "./types";
 import { isMethodName, METHODS, WireFormatError, type Json, type Method } from "./wire";
@@ -59,6 +65,8 @@ export interface ApiServerOptions {
   maxBodyBytes?: number;
   /** Called with every error that became a 500 INTERNAL reply (default: logged to stderr). */
   onInternalError?: (error: unknown) => void;
+  /** The event log `GET /v1/events` streams (404 without it). */
+  events?: EventFeed;
 }
 
 export interface ApiServer {
@@ -169,6 +177,18 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
       return;
     }
     const url = new URL(req.url ?? "/", "http://localhost");
+    // GET streams the event log; POST /v1/events (a page of it) is an ordinary method below.
+    if (url.pathname === "/v1/events" && req.method === "GET" && options.events !== undefined) {
+      let after: bigint;
+      try {
+        after = resumePoint(req, url);
+      } catch (error) {
+        sendError(res, mapError(error));
+        return;
+      }
+      streamEvents(options.events, req, res, url, after);
+      return;
+    }
     const route = /^\/v1\/([a-z]+)$/.exec(url.pathname);
     const name = route?.[1];
     if (name === undefined || !isMethodName(name)) {

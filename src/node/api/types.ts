@@ -1,5 +1,8 @@
 import type { Address, Hex } from "../../types";
 import type { PaymentRef } from "../paymentRef";
+import type { EventView } from "./eventStream";
+
+export type { EventView };
 
 export type { PaymentRef } from "../paymentRef";
 
@@ -33,6 +36,8 @@ export interface NodeApi {
   channels(): Promise<ChannelView[]>;
   channel(channelId: Hex): Promise<ChannelView>;
   payments(channelId: Hex, query: PaymentsQuery): Promise<PaymentView[]>;
+  /** A page of the node's event log, in id order (`GET /v1/events` streams it). */
+  listEvents(query: EventsQuery): Promise<EventView[]>;
   /** Cooperative close: a final state signed by both, submitted on chain. */
   close(channelId: Hex): Promise<TxView>;
   /** Registers this node's latest countersigned state on chain (starts or answers a dispute). */
@@ -175,6 +180,15 @@ export interface PaymentsQuery {
   fromSeq?: bigint;
   limit?: number;
   ref?: PaymentRef;
+}
+
+export interface EventsQuery {
+  /** Events with an id above this (default 0: from the first). */
+  after?: bigint;
+  /** At most this many (default 1,000, at most 10,000). */
+  limit?: number;
+  /** Only these types (`payment.received`, `channel.closed`, ...). */
+  types?: string[];
 }
 
 export interface TxView {

@@ -15,7 +15,7 @@ import * as schema from "../../schema/api";
 import { decodeWith } from "../../schema/decode";
 import { NotDevChainError } from "../devMint";
 import type { Address, Hex } from "../../types";
-import type { AssetInfo, CashOutView, ChannelView, NodeApi, NodeInfo, OpenChannelRequest, PaymentRef, PaymentsQuery, PaymentView, ProofView, TxView } from "./types";
+import type { AssetInfo, CashOutView, ChannelView, EventsQuery, NodeApi, NodeInfo, OpenChannelRequest, PaymentRef, PaymentsQuery, PaymentView, ProofView, TxView } from "./types";
 
 export { CHANNEL_STATUSES, MAX_PAYMENTS_LIMIT } from "../../schema/api";
 
@@ -186,6 +186,14 @@ export const METHODS = {
     (channelId, query) => ({ channelId, fromSeq: query.fromSeq, limit: query.limit, ...refOrMemo(query.ref) }),
     codec(z.array(schema.paymentView).max(schema.MAX_PAYMENTS_LIMIT)),
     (api, [channelId, query]) => api.payments(channelId, query),
+  ),
+  events: method(
+    "events",
+    schema.eventsBody as z.ZodType<{ after?: bigint; limit?: number; types?: string[] }, unknown>,
+    (b): [EventsQuery] => [pick({ after: b.after, limit: b.limit, types: b.types })],
+    (query) => ({ after: query.after, limit: query.limit, types: query.types }),
+    codec(z.array(schema.eventView).max(schema.MAX_EVENTS_LIMIT)),
+    (api, [query]) => api.listEvents(query),
   ),
   close: method(
     "close",

@@ -15,6 +15,7 @@ import {
   StoreOpenError,
   UnknownChannelError,
 } from "./errors";
+import { EventLog, type EventData, type EventType } from "./events";
 import { APPLICATION_ID, migrate, userVersion } from "./migrations";
 import {
   CHANNEL_STATUSES,
@@ -302,6 +303,8 @@ function inItem(error: unknown, i: number): unknown {
 export class ChannelStore {
   private readonly refs = new Map<string, ChannelRef>();
   private readonly clock: () => number;
+  /** The event log, written in the transaction of each change it reports. */
+  readonly events: EventLog;
   /** The time of the transaction running now (`transaction`), which every row it writes carries. */
   private txTime: number | undefined;
 
@@ -355,6 +358,7 @@ export class ChannelStore {
     options: OpenOptions,
   ) {
     this.clock = options.now ?? Date.now;
+    this.events = new EventLog(db);
     const p = <R>(sql: string) => db.prepare<unknown[], R>(sql);
 
     this.stChannelRef = db.prepare("SELECT id, my_index FROM channels WHERE channel_id = ?");
@@ -565,8 +569,12 @@ export class ChannelStore {
   setDeposits(channelId: Hex, amounts: readonly [bigint, bigint]): void {
     const cid = bytes32(channelId, "channelId");
     const [d0, d1] = deposits(amounts, "deposits");
-    this.write(() => {
-      if (this.stSetDeposits.run(d0, d1, this.now(), cid).changes === 0) throw new UnknownChannelError(cid);
+    this.transaction(() => {
+      const before = this.stChannel.get(cid);
+      if (before === undefined) throw new UnknownChannelError(cid);
+      if (before.deposit0 === d0 && before.deposit1 === d1) return;
+      this.stSetDeposits.run(d0, d1, this.now(), cid);
+      this.appendEvent("channel.deposit", cid, { deposits: [decodeUint(d0).toString(), decodeUint(d1).toString()] });
     });
   }
 
@@ -574,9 +582,21 @@ export class ChannelStore {
   setWithdrawn(channelId: Hex, amounts: readonly [bigint, bigint]): void {
     const cid = bytes32(channelId, "channelId");
     const [w0, w1] = deposits(amounts, "withdrawn");
-    this.write(() => {
-      if (this.stSetWithdrawn.run(w0, w1, this.now(), cid).changes === 0) throw new UnknownChannelError(cid);
+    this.transaction(() => {
+      const before = this.stChannel.get(cid);
+      if (before === undefined) throw new UnknownChannelError(cid);
+      if (before.withdrawn0 === w0 && before.withdrawn1 === w1) return;
+      this.stSetWithdrawn.run(w0, w1, this.now(), cid);
+      this.appendEvent("channel.withdrawn", cid, { withdrawn: [decodeUint(w0).toString(), decodeUint(w1).toString()] });
     });
+  }
+
+  /**
+   * Appends an event (see `EventLog`) in the current transaction, or in one of its own: for a
+   * change the store does not see (a peer connecting), or one the caller writes in `transaction`.
+   */
+  appendEvent(type: EventType, channelId: Hex | null, data: EventData): void {
+    this.transaction(() => this.events.append(type, channelId, this.now(), data));
   }
 
   /**
@@ -586,8 +606,12 @@ export class ChannelStore {
   setStatus(channelId: Hex, value: ChannelStatus): void {
     const cid = bytes32(channelId, "channelId");
     const s = status(value, "status");
-    this.write(() => {
-      if (this.stSetStatus.run(s, this.now(), cid).changes === 0) throw new UnknownChannelError(cid);
+    this.transaction(() => {
+      const before = this.stStatus.get(cid);
+      if (before === undefined) throw new UnknownChannelError(cid);
+      if (before === s) return;
+      this.stSetStatus.run(s, this.now(), cid);
+      this.appendEvent(`channel.${s}`, cid, { previous: before });
     });
   }
 
@@ -798,15 +822,27 @@ export class ChannelStore {
       throw new InvalidRecordError("record.status", record.status, `expected one of ${WITHDRAWAL_STATUSES.join(", ")}`);
     }
     const tx = record.txHash === undefined || record.txHash === null ? null : bytes32(record.txHash, "record.txHash");
-    this.write(() =>
+    this.transaction(() => {
+      const chan = this.ref(cid).id;
+      const before = this.db
+        .prepare<[number, number, string], WithdrawalStatus>("SELECT status FROM withdrawals WHERE chan = ? AND participant = ? AND total = ?")
+        .pluck()
+        .get(chan, participant, total);
       this.db
         .prepare(
           `INSERT INTO withdrawals (chan, participant, total, expiry, sig0, sig1, status, tx_hash, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
            ON CONFLICT (chan, participant, total) DO UPDATE SET expiry = excluded.expiry, sig0 = excluded.sig0, sig1 = excluded.sig1,
              status = excluded.status, tx_hash = coalesce(excluded.tx_hash, tx_hash), updated_at = excluded.updated_at`,
         )
-        .run(this.ref(cid).id, participant, total, expiry, sig0, sig1, record.status, tx, this.now()),
-    );
+        .run(chan, participant, total, expiry, sig0, sig1, record.status, tx, this.now());
+      if (before === record.status) return;
+      this.appendEvent(`withdrawal.${record.status}`, cid, {
+        participant,
+        total: decodeUint(total).toString(),
+        expiry: expiry,
+        ...(tx === null ? {} : { txHash: tx }),
+      });
+    });
   }
 
   /** The channel's withdrawals (only the live ones, proposed or signed, with `live`), by participant and total. */
@@ -948,6 +984,7 @@ export class ChannelStore {
       now,
       now,
     );
+    this.events.append(`channel.${s}`, cid, now, { created: true, peer: myIndex === 0 ? p1 : p0, asset: normalized.asset, me: myIndex });
     return decodeChannel(this.stChannel.get(cid)!);
   }
 
@@ -1048,6 +1085,14 @@ export class ChannelStore {
     );
     for (const [i, p] of encoded.entries()) {
       this.stInsertPayment.run(ref.id, p.seqKey, s.version, p.payer, p.amount, p.ref, leafHexes?.[i] ?? paymentLeafHex(payments[i]));
+      const payment = payments[i];
+      this.events.append(payment.payer === ref.myIndex ? "payment.sent" : "payment.received", cid, now, {
+        seq: payment.seq.toString(),
+        payer: payment.payer,
+        amount: payment.amount.toString(),
+        ref: p.ref,
+        version: signed.state.version.toString(),
+      });
     }
     if (s.is_final === 1 && (finalVersion === null || s.version < finalVersion)) {
       this.stSetFinalVersion.run(s.version, now, ref.id);

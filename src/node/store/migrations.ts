@@ -185,6 +185,22 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 7,
+    description: "the event log: every change a user cares about, written with the change",
+    up(db) {
+      db.exec(`
+        -- AUTOINCREMENT: an id is never reused, so a subscriber resuming after id N misses nothing.
+        CREATE TABLE events (
+          id   INTEGER PRIMARY KEY AUTOINCREMENT,
+          type TEXT    NOT NULL,
+          chan TEXT,             -- the channel id, when the event is a channel's
+          at   INTEGER NOT NULL, -- unix ms
+          data TEXT    NOT NULL  -- JSON object, bigints as decimal strings
+        );
+      `);
+    },
+  },
 ];
 
 /** The schema version this code writes. */

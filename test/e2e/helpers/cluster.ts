@@ -41,6 +41,15 @@ export interface ClusterNode {
   peerUrl: string;
 }
 
+export interface StartNodeOptions {
+  /** Where its payouts go (default its own address). */
+  payee?: Address;
+  /** Extra environment of its process. */
+  env?: Record<string, string>;
+  /** Extra keys of its config file (e.g. a fixed `apiPort`). */
+  config?: Record<string, unknown>;
+}
+
 export interface Cluster {
   chain: LocalNode;
   dir: string;
@@ -51,7 +60,7 @@ export interface Cluster {
    * Starts a node with dev account `index` (listening on a fixed free port); `payee` is where its
    * payouts go (default its own address), `env` extra environment of its process.
    */
-  startNode(name: string, index: number, options?: { payee?: Address; env?: Record<string, string> }): Promise<ClusterNode>;
+  startNode(name: string, index: number, options?: StartNodeOptions): Promise<ClusterNode>;
   nodes: ClusterNode[];
   /** Kills every node, stops the chain, removes the data. Safe to call twice. */
   stop(): Promise<void>;
@@ -87,7 +96,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     const localChain = chain;
     // The deployer's transactions go one at a time (automining refuses a nonce used twice).
     let deployerQueue: Promise<unknown> = Promise.resolve();
-    const startNode = async (name: string, index: number, extra: { payee?: Address; env?: Record<string, string> } = {}): Promise<ClusterNode> => {
+    const startNode = async (name: string, index: number, extra: StartNodeOptions = {}): Promise<ClusterNode> => {
       const wallet = localChain.wallet(index);
       if (token) {
         const minted = deployerQueue.then(async () => (await token.mint(wallet.address, options.mint ?? 1_000_000n * USDC)).wait());
@@ -101,7 +110,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
         rpc: localChain.url,
         adjudicator: driver.address,
         listen: { host: LOOPBACK, port },
-        config: extra.payee === undefined ? config : { ...config, payee: extra.payee },
+        config: { ...config, ...(extra.payee === undefined ? {} : { payee: extra.payee }), ...extra.config },
         ...(extra.env === undefined ? {} : { env: extra.env }),
       });
       const node: ClusterNode = { name, wallet, address: wallet.address as Address, process: proc, peerUrl: `ws://${LOOPBACK}:${port}` };

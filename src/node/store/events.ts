@@ -1,0 +1,127 @@
+import type Database from "better-sqlite3";
+import type { Hex } from "../../types";
+import { InvalidRecordError } from "./errors";
+
+/**
+ * What a user of a node cares about, each an event: payments, channel statuses, deposits,
+ * withdrawals, peers. The store writes a change's event in the transaction of the change, so the
+ * event log and the data never disagree.
+ */
+export type EventType =
+  | "payment.sent"
+  | "payment.received"
+  | "channel.opening"
+  | "channel.open"
+  | "channel.closing"
+  | "channel.disputed"
+  | "channel.closed"
+  | "channel.settled"
+  | "channel.abandoned"
+  | "channel.deposit"
+  | "channel.withdrawn"
+  | "withdrawal.proposed"
+  | "withdrawal.signed"
+  | "withdrawal.executed"
+  | "withdrawal.expired"
+  | "withdrawal.refused"
+  | "withdrawal.void"
+  | "peer.connected"
+  | "peer.disconnected";
+
+/** An event's fields: JSON values, bigints as decimal strings. */
+export type EventData = { [key: string]: string | number | boolean | null | string[] };
+
+/** One stored event: ids rise by one per event, from 1, and are never reused. */
+export interface EventRecord {
+  id: bigint;
+  type: EventType;
+  channelId?: Hex;
+  /** When it was stored (unix ms, the store's clock). */
+  at: number;
+  data: EventData;
+}
+
+interface EventRow {
+  id: number;
+  type: EventType;
+  chan: Hex | null;
+  at: number;
+  data: string;
+}
+
+/** The most events one read returns, and how many a read returns by default. */
+export const MAX_EVENTS_PAGE = 10_000;
+export const DEFAULT_EVENTS_PAGE = 1_000;
+
+/**
+ * The `events` table: appends inside the caller's transaction, reads in id order, and wakes
+ * listeners once per turn of the event loop in which events were appended (by then the
+ * transaction has committed or rolled back; a listener reads what is on disk).
+ */
+export class EventLog {
+  private readonly stAppend: Database.Statement<[string, Hex | null, number, string]>;
+  private readonly stAfter: Database.Statement<[number, number], EventRow>;
+  private readonly stLast: Database.Statement<[], number | null>;
+  private readonly listeners = new Set<() => void>();
+  private wakeScheduled = false;
+
+  constructor(private readonly db: Database.Database) {
+    this.stAppend = db.prepare("INSERT INTO events (type, chan, at, data) VALUES (?, ?, ?, ?)");
+    this.stAfter = db.prepare("SELECT id, type, chan, at, data FROM events WHERE id > ? ORDER BY id LIMIT ?");
+    this.stLast = db.prepare<[], number | null>("SELECT max(id) FROM events").pluck();
+  }
+
+  /** Appends an event; call it inside the transaction of the change it reports. */
+  append(type: EventType, channelId: Hex | null, at: number, data: EventData): void {
+    this.stAppend.run(type, channelId, at, JSON.stringify(data));
+    if (this.listeners.size > 0 && !this.wakeScheduled) {
+      this.wakeScheduled = true;
+      setImmediate(() => this.wake());
+    }
+  }
+
+  /** Events with an id above `after`, in id order, at most `limit`; only those of `types` if given. */
+  after(after: bigint, limit: number, types?: readonly string[]): EventRecord[] {
+    if (typeof after !== "bigint" || after < 0n || after > BigInt(Number.MAX_SAFE_INTEGER)) {
+      throw new InvalidRecordError("after", after, "expected an event id from 0");
+    }
+    if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_EVENTS_PAGE) {
+      throw new InvalidRecordError("limit", limit, `expected an integer in [1, ${MAX_EVENTS_PAGE}]`);
+    }
+    const rows =
+      types === undefined || types.length === 0
+        ? this.stAfter.all(Number(after), limit)
+        : this.db
+            .prepare<unknown[], EventRow>(`SELECT id, type, chan, at, data FROM events WHERE id > ? AND type IN (${types.map(() => "?").join(", ")}) ORDER BY id LIMIT ?`)
+            .all(Number(after), ...types, limit);
+    return rows.map((row) => ({
+      id: BigInt(row.id),
+      type: row.type,
+      ...(row.chan === null ? {} : { channelId: row.chan }),
+      at: row.at,
+      data: JSON.parse(row.data) as EventData,
+    }));
+  }
+
+  /** The id of the last event, 0n if none. */
+  lastId(): bigint {
+    return BigInt(this.stLast.get() ?? 0);
+  }
+
+  /** Calls `listener` after events were appended (at most once per turn). Returns the function that stops it. */
+  listen(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private wake(): void {
+    this.wakeScheduled = false;
+    for (const listener of this.listeners) {
+      try {
+        listener();
+      } catch {
+        // A listener's failure is its own; the others still hear of the events.
+      }
+    }
+  }
+}
