@@ -119,7 +119,7 @@ export const eventView: Schema<EventView> = z.strictObject({
   type: text(64) as z.ZodType<EventView["type"], unknown>,
   channelId: optionalJson(bytes32Json),
   at: int(0, Number.MAX_SAFE_INTEGER),
-  data: z.record(z.string(), z.json()) as z.ZodType<EventView["data"], unknown>,
+  data: z.record(z.string(), z.json()),
 });
 
 // ---------------------------------------------------------------- request bodies
