@@ -14,6 +14,10 @@ import type {
   AssetInfo,
   CashOutView,
   ChannelView,
+  CreateInvoiceRequest,
+  DecodedInvoiceView,
+  InvoicesQuery,
+  InvoiceView,
   NodeApi,
   NodeInfo,
   OpenChannelRequest,
@@ -107,6 +111,21 @@ export class ApiClient implements NodeApi {
   }
   prove(channelId: Hex, seq: bigint): Promise<ProofView> {
     return this.call(METHODS.prove, channelId, seq);
+  }
+  createInvoice(request: CreateInvoiceRequest): Promise<InvoiceView> {
+    return this.call(METHODS.createinvoice, request);
+  }
+  invoice(key: bigint | Hex): Promise<InvoiceView> {
+    return this.call(METHODS.invoice, key);
+  }
+  invoices(query: InvoicesQuery = {}): Promise<InvoiceView[]> {
+    return this.call(METHODS.invoices, query);
+  }
+  cancelInvoice(id: bigint): Promise<InvoiceView> {
+    return this.call(METHODS.cancelinvoice, id);
+  }
+  decodeInvoice(text: string): Promise<DecodedInvoiceView> {
+    return this.call(METHODS.decodeinvoice, text);
   }
 
   private async call<A extends unknown[], R>(method: Method<A, R>, ...args: A): Promise<R> {

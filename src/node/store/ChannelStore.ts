@@ -15,6 +15,7 @@ import {
   StoreOpenError,
   UnknownChannelError,
 } from "./errors";
+import { InvoiceStore } from "./invoices";
 import { APPLICATION_ID, migrate, userVersion } from "./migrations";
 import {
   CHANNEL_STATUSES,
@@ -302,6 +303,7 @@ function inItem(error: unknown, i: number): unknown {
 export class ChannelStore {
   private readonly refs = new Map<string, ChannelRef>();
   private readonly now: () => number;
+  private invoiceStore: InvoiceStore | undefined;
 
   private readonly stChannelRef: Database.Statement<[Hex], { id: number; my_index: 0 | 1 }>;
   private readonly stChannel: Database.Statement<[Hex], ChannelRow>;
@@ -725,6 +727,11 @@ export class ChannelStore {
    * that ref (the hash is the caller's: `resolveRef`). Written before the payment is sent, so a
    * committed payment never lacks it; one already kept stays (the same ref has the same text).
    */
+  /** The invoices, in this store's database (their SQL is in invoices.ts). */
+  get invoices(): InvoiceStore {
+    return (this.invoiceStore ??= new InvoiceStore(this.db, this.now));
+  }
+
   putMemo(ref: Hex, memo: string): void {
     if (typeof memo !== "string") throw new InvalidRecordError("memo", memo, "expected a string");
     this.stPutMemo.run(bytes32(ref, "ref"), memo);
