@@ -68,7 +68,8 @@ export const MAX_INVOICE_LIFETIME = 365n * 86_400n;
 export const createInvoiceBody: Schema<Omit<CreateInvoiceRequest, "ref"> & { ref?: Hex; memo?: string }> = z.strictObject({
   amount: uint256Json,
   asset: optionalJson(addressJson),
-  description: optionalJson(text(MAX_DESCRIPTION_BYTES)),
+  // The node counts the UTF-8 bytes (INVALID_INVOICE beyond MAX_DESCRIPTION_BYTES).
+  description: optionalJson(text(4 * MAX_DESCRIPTION_BYTES)),
   expiresIn: optionalJson(uint64Json),
   ref: optionalJson(bytes32Json),
   memo: optionalJson(text(4 * MAX_MEMO_BYTES)),
