@@ -7,14 +7,14 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { expect } from "chai";
-import { HDNodeWallet, Mnemonic, keccak256, toUtf8Bytes } from "ethers";
+import { keccak256, toUtf8Bytes } from "ethers";
 import { ethers } from "hardhat";
-import { deployAdjudicator, DEV_MNEMONIC } from "../../src/chain";
+import { deployAdjudicator } from "../../src/chain";
 import { main } from "../../src/cli/main";
 import { decodeInvoice } from "../../src/invoice";
 import { startLocalApi, type ApiServer } from "../../src/node/api";
 import { SluiceNode } from "../../src/node/node";
-import type { Hex } from "../../src/types";
+import { devKey } from "../invoice/fixtures";
 
 interface Run {
   code: number;
@@ -31,8 +31,7 @@ describe("sluice invoice (CLI against a real node)", function () {
     dir = mkdtempSync(path.join(tmpdir(), "sluice-invoice-cli-"));
     const [deployer] = await ethers.getSigners();
     const adjudicator = (await deployAdjudicator(deployer)).address;
-    const key = HDNodeWallet.fromMnemonic(Mnemonic.fromPhrase(DEV_MNEMONIC), "m/44'/60'/0'/0/8").privateKey as Hex;
-    node = new SluiceNode({ privateKey: key, provider: ethers.provider, adjudicator, storePath: path.join(dir, "store.sqlite"), pollMs: 200 });
+    node = new SluiceNode({ privateKey: devKey(8), provider: ethers.provider, adjudicator, storePath: path.join(dir, "store.sqlite"), pollMs: 200 });
     await node.start();
     api = await startLocalApi({ api: node, datadir: dir });
   });

@@ -6,9 +6,8 @@
 import { expect } from "chai";
 import { bech32 } from "bech32";
 import fc from "fast-check";
-import { HDNodeWallet, Mnemonic, verifyTypedData } from "ethers";
-import { DEV_MNEMONIC } from "../../src/chain";
-import { KeySigner, hashlockOf } from "../../src/crypto";
+import { verifyTypedData } from "ethers";
+import { hashlockOf } from "../../src/crypto";
 import {
   INVOICE_TYPES,
   InvalidInvoiceError,
@@ -29,10 +28,10 @@ import {
 } from "../../src/invoice";
 import { sluiceDomain } from "../../src/typedData";
 import type { Address, Hex } from "../../src/types";
+import { devSigner, thrown } from "./fixtures";
 
-const KEY = HDNodeWallet.fromMnemonic(Mnemonic.fromPhrase(DEV_MNEMONIC), "m/44'/60'/0'/0/3").privateKey as Hex;
-const signer = new KeySigner(KEY);
-const other = new KeySigner(HDNodeWallet.fromMnemonic(Mnemonic.fromPhrase(DEV_MNEMONIC), "m/44'/60'/0'/0/4").privateKey as Hex);
+const signer = devSigner(3);
+const other = devSigner(4);
 const ADJUDICATOR = "0x5fbdb2315678afecb367f032d93f642f64180aa3" as Address;
 const USDC = "0xe7f1725e7734ce288f8367e1bb143e90bb3f0512" as Address;
 const MAX_UINT256 = (1n << 256n) - 1n;
@@ -72,15 +71,6 @@ function typo(text: string, index: number, shift: number): string {
   const alphabet = "qpzry9x8gf2tvdw0s3jn54khce6mua7l";
   const i = alphabet.indexOf(text[index]);
   return text.slice(0, index) + alphabet[(i + shift) % alphabet.length] + text.slice(index + 1);
-}
-
-function thrown(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (error) {
-    return error;
-  }
-  throw new Error("expected a throw");
 }
 
 describe("invoice codec", function () {

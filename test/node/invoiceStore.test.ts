@@ -8,29 +8,19 @@ import os from "node:os";
 import path from "node:path";
 import { expect } from "chai";
 import Database from "better-sqlite3";
-import { HDNodeWallet, Mnemonic } from "ethers";
-import { DEV_MNEMONIC } from "../../src/chain";
-import { KeySigner, hashlockOf } from "../../src/crypto";
+import { hashlockOf } from "../../src/crypto";
 import { InvoiceStatusError, InvoiceUnderpaidError, UnknownInvoiceError, makeInvoice, type MadeInvoice } from "../../src/invoice";
 import { ChannelStore, InvalidRecordError, SCHEMA_VERSION } from "../../src/node/store";
 import { MIGRATIONS, migrate } from "../../src/node/store/migrations";
-import type { Address, Hex } from "../../src/types";
+import type { Address } from "../../src/types";
+import { devSigner, thrown } from "../invoice/fixtures";
 
-const signer = new KeySigner(HDNodeWallet.fromMnemonic(Mnemonic.fromPhrase(DEV_MNEMONIC), "m/44'/60'/0'/0/5").privateKey as Hex);
+const signer = devSigner(5);
 const ADJUDICATOR: Address = "0x5fbdb2315678afecb367f032d93f642f64180aa3";
 const USDC: Address = "0xe7f1725e7734ce288f8367e1bb143e90bb3f0512";
 /** The test clock starts here (ms); invoices made at it expire `EXPIRY` seconds later. */
 const T0 = 1_800_000_000_000;
 const EXPIRY = BigInt(T0 / 1000) + 3_600n;
-
-function thrown(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (error) {
-    return error;
-  }
-  throw new Error("expected a throw");
-}
 
 describe("InvoiceStore (SQLite)", function () {
   let dir: string;

@@ -7,19 +7,18 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { expect } from "chai";
-import { HDNodeWallet, Mnemonic } from "ethers";
 import { ethers } from "hardhat";
-import { deployAdjudicator, DEV_MNEMONIC } from "../../src/chain";
-import { KeySigner, hashlockOf } from "../../src/crypto";
+import { deployAdjudicator } from "../../src/chain";
+import { hashlockOf } from "../../src/crypto";
 import { decodeInvoice, encodeInvoice, invoiceToJson, makeInvoice } from "../../src/invoice";
 import { ApiClient, ApiError, startApiServer, type ApiServer } from "../../src/node/api";
 import { SluiceNode } from "../../src/node/node";
 import { memoHash } from "../../src/node/paymentRef";
 import { ETH, type Address, type Hex } from "../../src/types";
 import { FakeNode } from "../cli/fakeNode";
+import { devKey, devSigner } from "../invoice/fixtures";
 
 const TOKEN = "ab".repeat(32);
-const devKey = (index: number) => HDNodeWallet.fromMnemonic(Mnemonic.fromPhrase(DEV_MNEMONIC), `m/44'/60'/0'/0/${index}`).privateKey as Hex;
 const USDC: Address = "0xe7f1725e7734ce288f8367e1bb143e90bb3f0512";
 
 async function failure(promise: Promise<unknown>): Promise<ApiError> {
@@ -179,7 +178,7 @@ describe("invoices: node and local API", function () {
     });
 
     it("says when an invoice is for another chain", async function () {
-      const signer = new KeySigner(devKey(7));
+      const signer = devSigner(7);
       const { invoice } = await makeInvoice({ chainId: 1n, adjudicator, asset: ETH, amount: 1n, expiry: 4_000_000_000n }, signer);
       expect(await client.decodeInvoice(encodeInvoice(invoice))).to.deep.include({ sameNetwork: false, expired: false });
     });

@@ -17,23 +17,8 @@ import { InvoicesUnsupportedError } from "../../invoice/errors";
 import { decodeWith } from "../../schema/decode";
 import { NotDevChainError } from "../devMint";
 import type { Address, Hex } from "../../types";
-import type {
-  AssetInfo,
-  CashOutView,
-  ChannelView,
-  CreateInvoiceRequest,
-  DecodedInvoiceView,
-  InvoicesQuery,
-  InvoiceView,
-  NodeApi,
-  NodeInfo,
-  OpenChannelRequest,
-  PaymentRef,
-  PaymentsQuery,
-  PaymentView,
-  ProofView,
-  TxView,
-} from "./types";
+import type { AssetInfo, CashOutView, ChannelView, NodeApi, NodeInfo, OpenChannelRequest, PaymentRef, PaymentsQuery, PaymentView, ProofView, TxView } from "./types";
+import type { CreateInvoiceRequest, DecodedInvoiceView, InvoicesQuery, InvoiceView } from "./types";
 
 export { CHANNEL_STATUSES, MAX_PAYMENTS_LIMIT } from "../../schema/api";
 

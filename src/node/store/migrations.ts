@@ -194,7 +194,7 @@ export const MIGRATIONS: readonly Migration[] = [
         -- amounts TEXT decimal; hex lower-case 0x TEXT; times INTEGER milliseconds. The secret is the
         -- 32-byte preimage of hashlock (sha256), revealed only by the payment that pays the invoice.
         CREATE TABLE invoices (
-          id           INTEGER PRIMARY KEY AUTOINCREMENT,
+          id           INTEGER PRIMARY KEY,  -- rows are never deleted: ids only grow
           hashlock     TEXT    NOT NULL UNIQUE,
           secret       TEXT    NOT NULL,
           chain_id     TEXT    NOT NULL,
