@@ -16,6 +16,9 @@ export * from "./channel";
 // On-chain: the adjudicator driver, its typed errors and events, local JSON-RPC nodes
 export * from "./chain";
 
+// Invoices: the codec (sluice1… and JSON), signatures, errors
+export * from "./invoice";
+
 // The node: store, peers, watcher, local API
 export { SluiceNode, UnknownChannelIdError, NotYourChannelError, ChannelStatusError, type NodeOptions } from "./node/node";
 export { CommitQueue, type CommitTiming } from "./node/commitQueue";
@@ -26,3 +29,5 @@ export { NodeProcess, NodeProcessError, type NodeProcessOptions } from "./node/p
 export { ChannelStore, StoreError, type ChannelRecord, type PaymentRecord, type ChannelStatus as StoredChannelStatus } from "./node/store";
 export { ApiClient, ApiError, startApiServer, startLocalApi } from "./node/api";
 export type { NodeApi, NodeInfo, AssetInfo, ChannelView, PaymentView, TxView, ProofView, OpenChannelRequest, CashOutView, WithdrawalView } from "./node/api";
+export type { CreateInvoiceRequest, InvoiceView, InvoicesQuery, DecodedInvoiceView } from "./node/api";
+export { InvoiceStore, type InvoiceRecord, type InvoiceQuery, type NewInvoice } from "./node/store/invoices";

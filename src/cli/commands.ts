@@ -17,6 +17,7 @@ import { formatAmount, parseAmount, parseRef } from "./amount";
 import { UsageError } from "./errors";
 import { DEV_COMMANDS } from "./devCommands";
 import { EVENT_COMMANDS } from "./eventCommands";
+import { INVOICE_COMMANDS } from "./invoiceCommands";
 import { KEY_COMMANDS } from "./keyCommands";
 import {
   fields,
@@ -88,7 +89,7 @@ export function addressArg(text: string | undefined, what: string): Address {
   return result.value;
 }
 
-function uintArg(text: string, what: string, max: bigint = MAX_UINT64): bigint {
+export function uintArg(text: string, what: string, max: bigint = MAX_UINT64): bigint {
   const result = checkUint(text, 64, false);
   if (!result.ok || result.value > max) throw new UsageError(`${what} must be a whole number from 0 to ${max}, not ${JSON.stringify(text)}`);
   return result.value;
@@ -115,7 +116,7 @@ function wsUrlArg(text: string | undefined): string {
 }
 
 /** `--ref`: a 32-byte hex is the ref itself; other text is a memo the node hashes and keeps. */
-function refArg(text: string): PaymentRef {
+export function refArg(text: string): PaymentRef {
   const bytes32 = checkBytes32(text);
   if (bytes32.ok) return bytes32.value;
   parseRef(text); // refuses hex of the wrong length and an empty ref, naming the problem
@@ -574,4 +575,4 @@ const CHANNEL_COMMANDS: readonly Command[] = [
   },
 ];
 
-export const COMMANDS: readonly Command[] = [...CHANNEL_COMMANDS, ...EVENT_COMMANDS, ...KEY_COMMANDS, ...DEV_COMMANDS];
+export const COMMANDS: readonly Command[] = [...CHANNEL_COMMANDS, ...INVOICE_COMMANDS, ...EVENT_COMMANDS, ...KEY_COMMANDS, ...DEV_COMMANDS];

@@ -11,6 +11,10 @@ import type {
   ChannelView,
   EventsQuery,
   EventView,
+  CreateInvoiceRequest,
+  DecodedInvoiceView,
+  InvoicesQuery,
+  InvoiceView,
   NodeApi,
   NodeInfo,
   OpenChannelRequest,
@@ -34,6 +38,7 @@ import {
   withinTime,
   type OpenTimeouts,
 } from "./open";
+import { InvoiceBook } from "./invoices";
 import { decodeOpenReply, encodeOpenTerms, encodeSyncReply, encodeWithdrawalsReply, paramsOf, peerValidators, type OpenReply, type OpenTerms, type PeerMessages } from "./protocol";
 import { paymentViewOf, resolveRef, type PaymentRef } from "./paymentRef";
 import { ChannelSession } from "./session";
@@ -144,6 +149,7 @@ export class SluiceNode implements NodeApi {
   private server: PeerServer<PeerMessages> | undefined;
   private watcher: ChainWatcher | undefined;
   private chainId = 0n;
+  private invoiceBook: InvoiceBook | undefined;
   /** This node's withdrawals being executed, and when each was last tried, by `channelId:total`. */
   private readonly executions = new Map<string, { running?: Promise<PartialWithdrawResult>; triedAt: number }>();
 
@@ -448,6 +454,35 @@ export class SluiceNode implements NodeApi {
       stateVersion: state.version,
       verifiedOnChain,
     };
+  }
+
+  // ------------------------------------------------------------------ invoices (this node as payee)
+
+  createInvoice(request: CreateInvoiceRequest): Promise<InvoiceView> {
+    return this.withInvoices((book) => book.create(request));
+  }
+
+  invoice(key: bigint | Hex): Promise<InvoiceView> {
+    return this.withInvoices((book) => book.get(key));
+  }
+
+  invoices(query: InvoicesQuery = {}): Promise<InvoiceView[]> {
+    return this.withInvoices((book) => book.list(query));
+  }
+
+  cancelInvoice(id: bigint): Promise<InvoiceView> {
+    return this.withInvoices((book) => book.cancel(id));
+  }
+
+  decodeInvoice(text: string): Promise<DecodedInvoiceView> {
+    return this.withInvoices((book) => book.decode(text));
+  }
+
+  /** Runs `fn` on this node's invoices (they need the chain id, known once started); a throw rejects. */
+  private async withInvoices<T>(fn: (book: InvoiceBook) => T | Promise<T>): Promise<T> {
+    if (this.chainId === 0n) throw new SluiceError("the node is not started");
+    this.invoiceBook ??= new InvoiceBook({ store: this.store, signer: this.signer, chainId: this.chainId, adjudicator: this.options.adjudicator });
+    return await fn(this.invoiceBook);
   }
 
   // ------------------------------------------------------------------ peers

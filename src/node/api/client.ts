@@ -17,6 +17,10 @@ import type {
   CashOutView,
   ChannelView,
   EventsQuery,
+  CreateInvoiceRequest,
+  DecodedInvoiceView,
+  InvoicesQuery,
+  InvoiceView,
   NodeApi,
   NodeInfo,
   OpenChannelRequest,
@@ -113,6 +117,21 @@ export class ApiClient implements NodeApi {
   }
   prove(channelId: Hex, seq: bigint): Promise<ProofView> {
     return this.call(METHODS.prove, channelId, seq);
+  }
+  createInvoice(request: CreateInvoiceRequest): Promise<InvoiceView> {
+    return this.call(METHODS.createinvoice, request);
+  }
+  invoice(key: bigint | Hex): Promise<InvoiceView> {
+    return this.call(METHODS.invoice, key);
+  }
+  invoices(query: InvoicesQuery = {}): Promise<InvoiceView[]> {
+    return this.call(METHODS.invoices, query);
+  }
+  cancelInvoice(id: bigint): Promise<InvoiceView> {
+    return this.call(METHODS.cancelinvoice, id);
+  }
+  decodeInvoice(text: string): Promise<DecodedInvoiceView> {
+    return this.call(METHODS.decodeinvoice, text);
   }
 
   /**

@@ -33,6 +33,12 @@
  * | /v1/withdraw     | { asset }                                                   | TxView         |
  * | /v1/mint         | { asset, amount, to? } (development chains only)            | TxView         |
  * | /v1/prove        | { channelId, seq }                                          | ProofView      |
+ * | /v1/createinvoice| { amount, asset?, description?, expiresIn? (seconds),       | InvoiceView    |
+ * |                  |   ref (32-byte hex) or memo (text), or neither (random) }   |                |
+ * | /v1/invoice      | { id } or { hashlock }                                      | InvoiceView    |
+ * | /v1/invoices     | { status?, fromId?, limit? (JSON integer 1..1000) }         | InvoiceView[]  |
+ * | /v1/cancelinvoice| { id }                                                      | InvoiceView    |
+ * | /v1/decodeinvoice| { invoice } (sluice1… or the invoice's JSON text)           | DecodedInvoiceView |
  *
  *
  * `GET /v1/events` streams the node's event log as Server-Sent Events, resumable with

@@ -1,3 +1,4 @@
+import type { InvoiceStatus, SignedInvoice } from "../../invoice/types";
 import type { Address, Hex } from "../../types";
 import type { PaymentRef } from "../paymentRef";
 import type { EventView } from "./eventStream";
@@ -62,6 +63,17 @@ export interface NodeApi {
   mint?(asset: Address, amount: bigint, to?: Address): Promise<TxView>;
   /** A payment's Merkle proof against the latest state, and whether the chain accepts it. */
   prove(channelId: Hex, seq: bigint): Promise<ProofView>;
+
+  // Invoices (optional: a node without them answers INVOICES_UNSUPPORTED).
+  /** Makes an invoice this node is the payee of, signed by its key, with a fresh secret kept in its store. */
+  createInvoice?(request: CreateInvoiceRequest): Promise<InvoiceView>;
+  /** One of this node's invoices, by its id or its hashlock (0x and 64 hex digits). */
+  invoice?(key: bigint | Hex): Promise<InvoiceView>;
+  invoices?(query: InvoicesQuery): Promise<InvoiceView[]>;
+  /** Cancels an open (or expired) invoice; a paid or cancelled one is refused (INVOICE_NOT_OPEN). */
+  cancelInvoice?(id: bigint): Promise<InvoiceView>;
+  /** Checks an invoice a payer was given (`sluice1…` or its JSON text): checksum, fields, signature. */
+  decodeInvoice?(text: string): Promise<DecodedInvoiceView>;
 }
 
 export interface NodeInfo {
@@ -206,4 +218,53 @@ export interface ProofView {
   stateVersion: bigint;
   /** `verifyPayment` on chain: true once the channel concluded with (or registered) this state. */
   verifiedOnChain: boolean;
+}
+
+export type InvoiceStatusName = InvoiceStatus;
+
+export interface CreateInvoiceRequest {
+  /** Base units of `asset`. */
+  amount: bigint;
+  /** Default: ETH. */
+  asset?: Address;
+  /** UTF-8, at most 256 bytes. */
+  description?: string;
+  /** Seconds from now until it expires (default 3,600; at most a year). */
+  expiresIn?: bigint;
+  /** The payment reference: a 32-byte hex, or `{ memo }` hashed as payments' memos are (default: random). */
+  ref?: PaymentRef;
+}
+
+/** An invoice of this node. The secret is never shown: the payment that pays the invoice reveals it. */
+export interface InvoiceView {
+  id: bigint;
+  /** `expired`: open, and its expiry has passed (no longer payable). */
+  status: InvoiceStatusName;
+  invoice: SignedInvoice;
+  /** The `sluice1…` string to hand the payer. */
+  encoded: string;
+  /** Unix seconds. */
+  createdAt: bigint;
+  paidAt?: bigint;
+  paidAmount?: bigint;
+  cancelledAt?: bigint;
+  /** The text `ref` was hashed from, when made from one. */
+  memo?: string;
+}
+
+/** A page of invoices, oldest first: from id `fromId` (default 1), at most `limit` (default 100), only `status` if given. */
+export interface InvoicesQuery {
+  status?: InvoiceStatusName;
+  fromId?: bigint;
+  limit?: number;
+}
+
+/** An invoice a payer was given, checked. */
+export interface DecodedInvoiceView {
+  invoice: SignedInvoice;
+  encoded: string;
+  /** Its expiry has passed by this node's clock. */
+  expired: boolean;
+  /** Its chain and adjudicator are this node's: this node can pay it. */
+  sameNetwork: boolean;
 }

@@ -12,10 +12,13 @@
 import { z } from "zod";
 import { MalformedMessageError } from "../../errors";
 import * as schema from "../../schema/api";
+import * as invoiceSchema from "../../schema/invoice";
+import { InvoicesUnsupportedError } from "../../invoice/errors";
 import { decodeWith } from "../../schema/decode";
 import { NotDevChainError } from "../devMint";
 import type { Address, Hex } from "../../types";
 import type { AssetInfo, CashOutView, ChannelView, EventsQuery, NodeApi, NodeInfo, OpenChannelRequest, PaymentRef, PaymentsQuery, PaymentView, ProofView, TxView } from "./types";
+import type { CreateInvoiceRequest, DecodedInvoiceView, InvoicesQuery, InvoiceView } from "./types";
 
 export { CHANNEL_STATUSES, MAX_PAYMENTS_LIMIT } from "../../schema/api";
 
@@ -67,6 +70,8 @@ export const paymentView: Codec<PaymentView> = codec(schema.paymentView);
 export const txView: Codec<TxView> = codec(schema.txView);
 export const cashOutView: Codec<CashOutView> = codec(schema.cashOutView);
 export const proofView: Codec<ProofView> = codec(schema.proofView);
+export const invoiceView: Codec<InvoiceView> = codec(invoiceSchema.invoiceView);
+export const decodedInvoiceView: Codec<DecodedInvoiceView> = codec(invoiceSchema.decodedInvoiceView);
 
 // ---------------------------------------------------------------- methods
 
@@ -254,7 +259,55 @@ export const METHODS = {
     proofView,
     (api, [channelId, seq]) => api.prove(channelId, seq),
   ),
+  createinvoice: method(
+    "createinvoice",
+    invoiceSchema.createInvoiceBody,
+    (b): [CreateInvoiceRequest] => [pick({ amount: b.amount, asset: b.asset, description: b.description, expiresIn: b.expiresIn, ref: refOf(b) })],
+    (request) => ({ ...request, ref: undefined, ...refOrMemo(request.ref) }),
+    invoiceView,
+    (api, [request]) => api.createInvoice?.(request) ?? noInvoices(),
+  ),
+  invoice: method(
+    "invoice",
+    invoiceSchema.invoiceBody as z.ZodType<{ id?: bigint; hashlock?: Hex }, unknown>,
+    (b): [bigint | Hex] => {
+      if ((b.id === undefined) === (b.hashlock === undefined)) throw new WireFormatError("id", "give the invoice's id or its hashlock, one of the two");
+      return [b.id ?? b.hashlock!];
+    },
+    (key) => (typeof key === "bigint" ? { id: key } : { hashlock: key }),
+    invoiceView,
+    (api, [key]) => api.invoice?.(key) ?? noInvoices(),
+  ),
+  invoices: method(
+    "invoices",
+    invoiceSchema.invoicesBody as z.ZodType<InvoicesQuery, unknown>,
+    (b): [InvoicesQuery] => [pick(b)],
+    (query) => query,
+    codec(z.array(invoiceSchema.invoiceView).max(invoiceSchema.MAX_INVOICES_LIMIT)),
+    (api, [query]) => api.invoices?.(query) ?? noInvoices(),
+  ),
+  cancelinvoice: method(
+    "cancelinvoice",
+    invoiceSchema.byInvoiceId as z.ZodType<{ id: bigint }, unknown>,
+    (b): [bigint] => [b.id],
+    (id) => ({ id }),
+    invoiceView,
+    (api, [id]) => api.cancelInvoice?.(id) ?? noInvoices(),
+  ),
+  decodeinvoice: method(
+    "decodeinvoice",
+    invoiceSchema.decodeInvoiceBody as z.ZodType<{ invoice: string }, unknown>,
+    (b): [string] => [b.invoice],
+    (invoice) => ({ invoice }),
+    decodedInvoiceView,
+    (api, [invoice]) => api.decodeInvoice?.(invoice) ?? noInvoices(),
+  ),
 } as const;
+
+/** The answer of a node without invoices. */
+function noInvoices(): Promise<never> {
+  return Promise.reject(new InvoicesUnsupportedError());
+}
 
 export type MethodName = keyof typeof METHODS;
 

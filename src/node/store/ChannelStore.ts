@@ -16,6 +16,7 @@ import {
   UnknownChannelError,
 } from "./errors";
 import { EventLog, type EventData, type EventType } from "./events";
+import { InvoiceStore } from "./invoices";
 import { APPLICATION_ID, migrate, userVersion } from "./migrations";
 import {
   CHANNEL_STATUSES,
@@ -307,6 +308,7 @@ export class ChannelStore {
   readonly events: EventLog;
   /** The time of the transaction running now (`transaction`), which every row it writes carries. */
   private txTime: number | undefined;
+  private invoiceStore: InvoiceStore | undefined;
 
   private readonly stChannelRef: Database.Statement<[Hex], { id: number; my_index: 0 | 1 }>;
   private readonly stChannel: Database.Statement<[Hex], ChannelRow>;
@@ -767,6 +769,11 @@ export class ChannelStore {
    * that ref (the hash is the caller's: `resolveRef`). Written before the payment is sent, so a
    * committed payment never lacks it; one already kept stays (the same ref has the same text).
    */
+  /** The invoices, in this store's database (their SQL is in invoices.ts). */
+  get invoices(): InvoiceStore {
+    return (this.invoiceStore ??= new InvoiceStore(this.db, () => this.now(), (type, data) => this.events.append(type, null, this.now(), data)));
+  }
+
   putMemo(ref: Hex, memo: string): void {
     if (typeof memo !== "string") throw new InvalidRecordError("memo", memo, "expected a string");
     this.stPutMemo.run(bytes32(ref, "ref"), memo);

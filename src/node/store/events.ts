@@ -25,6 +25,9 @@ export type EventType =
   | "withdrawal.expired"
   | "withdrawal.refused"
   | "withdrawal.void"
+  | "invoice.created"
+  | "invoice.paid"
+  | "invoice.cancelled"
   | "peer.connected"
   | "peer.disconnected";
 

@@ -201,6 +201,38 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 8,
+    description: "invoices: the payee's invoices and their secrets (src/node/store/invoices.ts)",
+    up(db) {
+      db.exec(`
+        -- Invoices this node made. expiry: unix seconds (INTEGER, compared with the clock in SQL);
+        -- amounts TEXT decimal; hex lower-case 0x TEXT; times INTEGER milliseconds. The secret is the
+        -- 32-byte preimage of hashlock (sha256), revealed only by the payment that pays the invoice.
+        CREATE TABLE invoices (
+          id           INTEGER PRIMARY KEY,  -- rows are never deleted: ids only grow
+          hashlock     TEXT    NOT NULL UNIQUE,
+          secret       TEXT    NOT NULL,
+          chain_id     TEXT    NOT NULL,
+          adjudicator  TEXT    NOT NULL,
+          asset        TEXT    NOT NULL,
+          payee        TEXT    NOT NULL,
+          amount       TEXT    NOT NULL,
+          expiry       INTEGER NOT NULL,
+          ref          TEXT    NOT NULL,
+          description  TEXT    NOT NULL,
+          signature    TEXT    NOT NULL,
+          memo         TEXT,
+          status       TEXT    NOT NULL CHECK (status IN ('open', 'paid', 'cancelled')),
+          paid_amount  TEXT,
+          created_at   INTEGER NOT NULL,
+          paid_at      INTEGER,
+          cancelled_at INTEGER
+        );
+        CREATE INDEX invoices_by_status ON invoices (status, id);
+      `);
+    },
+  },
 ];
 
 /** The schema version this code writes. */
