@@ -17,6 +17,7 @@ import { formatAmount, parseAmount, parseRef } from "./amount";
 import { UsageError } from "./errors";
 import { DEV_COMMANDS } from "./devCommands";
 import { EVENT_COMMANDS } from "./eventCommands";
+import { TOKEN_COMMANDS } from "./tokenCommands";
 import { INVOICE_COMMANDS } from "./invoiceCommands";
 import { KEY_COMMANDS } from "./keyCommands";
 import {
@@ -575,4 +576,4 @@ const CHANNEL_COMMANDS: readonly Command[] = [
   },
 ];
 
-export const COMMANDS: readonly Command[] = [...CHANNEL_COMMANDS, ...INVOICE_COMMANDS, ...EVENT_COMMANDS, ...KEY_COMMANDS, ...DEV_COMMANDS];
+export const COMMANDS: readonly Command[] = [...CHANNEL_COMMANDS, ...INVOICE_COMMANDS, ...EVENT_COMMANDS, ...TOKEN_COMMANDS, ...KEY_COMMANDS, ...DEV_COMMANDS];

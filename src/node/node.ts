@@ -12,6 +12,7 @@ import type {
   EventsQuery,
   EventView,
   CreateInvoiceRequest,
+  CreatedTokenView,
   DecodedInvoiceView,
   InvoicesQuery,
   InvoiceView,
@@ -21,6 +22,7 @@ import type {
   PaymentsQuery,
   PaymentView,
   ProofView,
+  TokenView,
   TxView,
   WithdrawalView,
 } from "./api/types";
@@ -39,6 +41,8 @@ import {
   type OpenTimeouts,
 } from "./open";
 import { InvoiceBook } from "./invoices";
+import { ApiTokens } from "./apiTokens";
+import type { Scope } from "./api/access";
 import { decodeOpenReply, encodeOpenTerms, encodeSyncReply, encodeWithdrawalsReply, paramsOf, peerValidators, type OpenReply, type OpenTerms, type PeerMessages } from "./protocol";
 import { paymentViewOf, resolveRef, type PaymentRef } from "./paymentRef";
 import { ChannelSession } from "./session";
@@ -150,6 +154,7 @@ export class SluiceNode implements NodeApi {
   private watcher: ChainWatcher | undefined;
   private chainId = 0n;
   private invoiceBook: InvoiceBook | undefined;
+  private tokenBook: ApiTokens | undefined;
   /** This node's withdrawals being executed, and when each was last tried, by `channelId:total`. */
   private readonly executions = new Map<string, { running?: Promise<PartialWithdrawResult>; triedAt: number }>();
 
@@ -454,6 +459,25 @@ export class SluiceNode implements NodeApi {
       stateVersion: state.version,
       verifiedOnChain,
     };
+  }
+
+  // ------------------------------------------------------------------ API tokens
+
+  /** The scoped tokens of the local API (the server asks it for each request's scope). */
+  get apiTokens(): ApiTokens {
+    return (this.tokenBook ??= new ApiTokens(this.store.tokens));
+  }
+
+  createToken(scope: Scope, name?: string): Promise<CreatedTokenView> {
+    return new Promise((resolve) => resolve(this.apiTokens.create(scope, name)));
+  }
+
+  tokens(): Promise<TokenView[]> {
+    return new Promise((resolve) => resolve(this.apiTokens.list()));
+  }
+
+  revokeToken(id: bigint): Promise<TokenView> {
+    return new Promise((resolve) => resolve(this.apiTokens.revoke(id)));
   }
 
   // ------------------------------------------------------------------ invoices (this node as payee)

@@ -138,7 +138,7 @@ export async function startNode(options: NodeStartOptions): Promise<{ close(): P
     });
     await node.start();
     rememberDatadirKey(options.datadir, address);
-    const api = await startLocalApi({ api: node, events: node.store.events, datadir: options.datadir, port: settings.apiPort ?? 0 });
+    const api = await startLocalApi({ api: node, events: node.store.events, tokens: node.apiTokens, datadir: options.datadir, port: settings.apiPort ?? 0 });
     options.log(`sluice node ${node.address}: peers at ${node.peerUrl}, API at ${api.url}, chain ${rpc}`);
     return {
       async close() {

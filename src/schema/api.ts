@@ -4,7 +4,20 @@
  * integers; objects are strict (an unknown key is refused).
  */
 import { z } from "zod";
-import type { AssetInfo, CashOutView, ChannelStatusName, ChannelView, NodeInfo, OpenChannelRequest, PaymentView, ProofView, TxView, WithdrawalView } from "../node/api/types";
+import type {
+  AssetInfo,
+  CashOutView,
+  ChannelStatusName,
+  ChannelView,
+  CreatedTokenView,
+  NodeInfo,
+  OpenChannelRequest,
+  PaymentView,
+  ProofView,
+  TokenView,
+  TxView,
+  WithdrawalView,
+} from "../node/api/types";
 import type { EventView } from "../node/api/eventStream";
 import { MAX_MEMO_BYTES } from "../node/paymentRef";
 import type { Address, Hex } from "../types";
@@ -122,6 +135,18 @@ export const eventView: Schema<EventView> = z.strictObject({
   data: z.record(z.string(), z.json()),
 });
 
+const scopeName = oneOf(["admin", "read-only", "invoice"]);
+
+const tokenFields = {
+  id: uint64Json,
+  scope: scopeName,
+  name: text(200),
+  createdAt: uint64Json,
+  revokedAt: optionalJson(uint64Json),
+};
+export const tokenView: Schema<TokenView> = z.strictObject(tokenFields);
+export const createdTokenView: Schema<CreatedTokenView> = z.strictObject({ ...tokenFields, token: text(200) });
+
 // ---------------------------------------------------------------- request bodies
 
 export const empty = z.strictObject({});
@@ -141,6 +166,8 @@ export const paymentsBody = z.strictObject({
   ...refOrMemo,
 });
 export const mintBody = z.strictObject({ asset: addressJson, amount: uint256Json, to: optionalJson(addressJson) });
+export const createTokenBody = z.strictObject({ scope: scopeName, name: optionalJson(text(200)) });
+export const byTokenId = z.strictObject({ id: uint64Json });
 /** A page of the event log: after an id (default 0), at most `limit` (default 1,000), only `types` if given. */
 export const eventsBody = z.strictObject({
   after: optionalJson(uint64Json),

@@ -135,9 +135,19 @@ export const wsUrl = text(2048).check((ctx) => {
 
 // ---------------------------------------------------------------- two-way (JSON <-> typed), for the HTTP API
 
-/** A codec from a plain check: decodes as `fromCheck`, encodes back with `encode`. */
-export function checkCodec<T, J>(check: (value: unknown) => Checked<T>, output: z.ZodType<T>, encode: (value: T) => J) {
-  return z.codec(z.unknown(), output, {
+/** The JSON Schema of a wire value, for the OpenAPI document (the checks are the codec's). */
+export interface WireJsonSchema {
+  type: "string";
+  pattern?: string;
+  description: string;
+}
+
+/**
+ * A codec from a plain check: decodes as `fromCheck`, encodes back with `encode`; `json` describes
+ * its JSON side in the OpenAPI document.
+ */
+export function checkCodec<T, J>(check: (value: unknown) => Checked<T>, output: z.ZodType<T>, encode: (value: T) => J, json?: WireJsonSchema) {
+  return z.codec(json === undefined ? z.unknown() : z.unknown().meta({ ...json }), output, {
     decode(value, payload) {
       const result = check(value);
       if (result.ok) return result.value;
@@ -149,11 +159,27 @@ export function checkCodec<T, J>(check: (value: unknown) => Checked<T>, output: 
 }
 
 const identity = <T>(value: T): T => value;
-export const bytes32Json = checkCodec(checkBytes32, z.custom<Hex>(), identity);
-export const addressJson = checkCodec(checkAddress, z.custom<Address>(), identity);
+export const bytes32Json = checkCodec(checkBytes32, z.custom<Hex>(), identity, {
+  type: "string",
+  pattern: BYTES32_PATTERN.source,
+  description: "32 bytes as 0x and 64 hex digits",
+});
+export const addressJson = checkCodec(checkAddress, z.custom<Address>(), identity, {
+  type: "string",
+  pattern: ADDRESS_PATTERN.source,
+  description: "an address: 0x and 40 hex digits (checksummed or one case)",
+});
 /** uint64/uint256 as decimal strings only (JSON numbers refused: amounts travel as strings). */
-export const uint64Json = checkCodec((value) => checkUint(value, 64, false), z.bigint(), String);
-export const uint256Json = checkCodec((value) => checkUint(value, 256, false), z.bigint(), String);
+export const uint64Json = checkCodec((value) => checkUint(value, 64, false), z.bigint(), String, {
+  type: "string",
+  pattern: DECIMAL_PATTERN.source,
+  description: "a uint64 as a decimal string",
+});
+export const uint256Json = checkCodec((value) => checkUint(value, 256, false), z.bigint(), String, {
+  type: "string",
+  pattern: DECIMAL_PATTERN.source,
+  description: "a uint256 as a decimal string (amounts in base units)",
+});
 
 /** Optional: the key may be absent, or null (both decode to undefined; undefined encodes to no key). */
 export function optionalJson<T extends z.ZodType>(item: T) {

@@ -37,7 +37,9 @@ import {
   type ApiServer,
 } from "../../src/node/api";
 import type { NodeApi } from "../../src/node/api/types";
-import { cashOutView, channelView, paymentView, proofView, txView, nodeInfo, WireFormatError } from "../../src/node/api/wire";
+import { isRead } from "../../src/node/api/access";
+import { queryOfBody } from "../../src/node/api/query";
+import { cashOutView, channelView, paymentView, proofView, txView, nodeInfo, WireFormatError, type Json } from "../../src/node/api/wire";
 import { WithdrawalExpiryError, WithdrawalPendingError } from "../../src/channel";
 import { ChannelStatusError } from "../../src/node/node";
 import { PeerOfflineError } from "../../src/node/session";
@@ -60,8 +62,17 @@ function raw(
   url: string,
   options: { method?: string; path: string; headers?: http.OutgoingHttpHeaders; body?: string | Buffer; chunks?: Buffer[] },
 ): Promise<RawReply> {
+  // A read goes as GET with its body's fields as query parameters (unless the test says otherwise).
+  const name = /^\/v1\/([a-z]+)$/.exec(options.path)?.[1];
+  const method = options.method ?? (name !== undefined && isRead(name) ? "GET" : "POST");
+  let target = options.path;
+  let body = options.body;
+  if (method === "GET" && options.method === undefined && typeof body === "string") {
+    target += body === "" ? "" : queryOfBody(JSON.parse(body) as Json);
+    body = undefined;
+  }
   return new Promise((resolve, reject) => {
-    const req = http.request(`${url}${options.path}`, { method: options.method ?? "POST", headers: options.headers ?? {} }, (res) => {
+    const req = http.request(`${url}${target}`, { method, headers: options.headers ?? {} }, (res) => {
       const chunks: Buffer[] = [];
       res.on("data", (c: Buffer) => chunks.push(c));
       res.on("end", () => {
@@ -81,7 +92,7 @@ function raw(
       for (const chunk of options.chunks) req.write(chunk);
       req.end();
     } else {
-      req.end(options.body);
+      req.end(body);
     }
   });
 }
@@ -228,14 +239,14 @@ describe("local HTTP API", function () {
       ["pay", JSON.stringify({ channelId: CH, amount: "1", memo: 7 }), "memo", /string/],
       ["payments", JSON.stringify({ channelId: CH, ref: CH, memo: "order-1" }), "memo", /not both/],
       ["payments", JSON.stringify({ channelId: CH, limit: 0 }), "limit", /integer from 1/],
-      ["payments", JSON.stringify({ channelId: CH, limit: "5" }), "limit", /integer/],
+      ["payments", JSON.stringify({ channelId: CH, limit: "five" }), "limit", /integer/],
       ["payments", JSON.stringify({ channelId: CH, fromSeq: "-1" }), "fromSeq", /uint64/],
       ["prove", JSON.stringify({ channelId: CH, seq: "abc" }), "seq", /uint64/],
       ["withdraw", JSON.stringify({}), "asset", /missing/],
       ["asset", JSON.stringify({ asset: "0x" + "g".repeat(40) }), "asset", /address/],
       ["channels", JSON.stringify({ all: true }), "all", /unknown field/],
-      ["channel", JSON.stringify([CH]), "body", /expected an object/],
-      ["info", "{not json", "body", /not valid JSON/],
+      ["deposit", JSON.stringify([CH]), "body", /expected an object/],
+      ["close", "{not json", "body", /not valid JSON/],
     ];
     for (const [route, body, field, message] of rows) {
       it(`400 BAD_REQUEST naming ${field} on /v1/${route} ${body.slice(0, 60)}`, async function () {
@@ -250,21 +261,30 @@ describe("local HTTP API", function () {
       });
     }
 
-    it("404 for an unknown route, 405 for GET, 415 for a non-JSON content type", async function () {
+    it("404 for an unknown route, 405 for a read POSTed or a write sent as GET, 415 for a non-JSON content type", async function () {
       const notFound = await raw(server.url, { path: "/v1/steal", headers: auth(), body: "{}" });
       expect([notFound.status, errorOf(notFound).code]).to.deep.equal([404, "NOT_FOUND"]);
-      const get = await raw(server.url, { method: "GET", path: "/v1/info", headers: auth() });
-      expect([get.status, errorOf(get).code, get.headers.allow]).to.deep.equal([405, "METHOD_NOT_ALLOWED", "POST"]);
-      const text = await raw(server.url, { path: "/v1/info", headers: { ...auth(), "content-type": "text/plain" }, body: "{}" });
+      const postRead = await raw(server.url, { method: "POST", path: "/v1/info", headers: auth(), body: "{}" });
+      expect([postRead.status, errorOf(postRead).code, postRead.headers.allow]).to.deep.equal([405, "METHOD_NOT_ALLOWED", "GET"]);
+      const getWrite = await raw(server.url, { method: "GET", path: "/v1/pay", headers: auth() });
+      expect([getWrite.status, errorOf(getWrite).code, getWrite.headers.allow]).to.deep.equal([405, "METHOD_NOT_ALLOWED", "POST"]);
+      const text = await raw(server.url, { path: "/v1/close", headers: { ...auth(), "content-type": "text/plain" }, body: "{}" });
       expect([text.status, errorOf(text).code]).to.deep.equal([415, "UNSUPPORTED_MEDIA_TYPE"]);
+      expect(fake.calls).to.deep.equal([]);
+    });
+
+    it("a read takes its fields as query parameters: a key given twice is refused naming it", async function () {
+      const twice = await raw(server.url, { method: "GET", path: `/v1/payments?channelId=${CH}&limit=1&limit=2`, headers: auth() });
+      expect([twice.status, errorOf(twice).code, errorOf(twice).details]).to.deep.equal([400, "BAD_REQUEST", { field: "limit" }]);
+      expect(fake.calls).to.deep.equal([]);
     });
 
     it("413 PAYLOAD_TOO_LARGE for an oversized body, by Content-Length or streamed, and keeps serving", async function () {
       const big = JSON.stringify({ channelId: "0x" + "1".repeat(70_000) });
-      const declared = await raw(server.url, { path: "/v1/channel", headers: auth(), body: big });
+      const declared = await raw(server.url, { path: "/v1/deposit", headers: auth(), body: big });
       expect([declared.status, errorOf(declared).code]).to.deep.equal([413, "PAYLOAD_TOO_LARGE"]);
       const chunks = Array.from({ length: 20 }, () => Buffer.alloc(8 * 1024, 0x20));
-      const streamed = await raw(server.url, { path: "/v1/info", headers: { ...auth(), "transfer-encoding": "chunked" }, chunks });
+      const streamed = await raw(server.url, { path: "/v1/close", headers: { ...auth(), "transfer-encoding": "chunked" }, chunks });
       expect([streamed.status, errorOf(streamed).code]).to.deep.equal([413, "PAYLOAD_TOO_LARGE"]);
       expect(fake.calls).to.deep.equal([]);
       expect((await client.info()).address).to.equal((await fake.info()).address);

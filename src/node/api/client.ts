@@ -8,7 +8,9 @@
  */
 import http from "node:http";
 import type { Address, Hex } from "../../types";
+import { verbOf, type Scope } from "./access";
 import { ApiError, ApiUnreachableError } from "./errors";
+import { queryOfBody } from "./query";
 import { subscribeEvents, type EventSubscription } from "./eventClient";
 import type { EventView } from "./eventStream";
 import { readApiInfo, readApiToken } from "./token";
@@ -16,6 +18,7 @@ import type {
   AssetInfo,
   CashOutView,
   ChannelView,
+  CreatedTokenView,
   EventsQuery,
   CreateInvoiceRequest,
   DecodedInvoiceView,
@@ -28,6 +31,7 @@ import type {
   PaymentsQuery,
   PaymentView,
   ProofView,
+  TokenView,
   TxView,
 } from "./types";
 import { errorReply, METHODS, WireFormatError, type Json, type Method } from "./wire";
@@ -97,6 +101,15 @@ export class ApiClient implements NodeApi {
   listEvents(query: EventsQuery = {}): Promise<EventView[]> {
     return this.call(METHODS.events, query);
   }
+  createToken(scope: Scope, name?: string): Promise<CreatedTokenView> {
+    return this.call(METHODS.createtoken, scope, name);
+  }
+  tokens(): Promise<TokenView[]> {
+    return this.call(METHODS.tokens);
+  }
+  revokeToken(id: bigint): Promise<TokenView> {
+    return this.call(METHODS.revoketoken, id);
+  }
   close(channelId: Hex): Promise<TxView> {
     return this.call(METHODS.close, channelId);
   }
@@ -144,8 +157,9 @@ export class ApiClient implements NodeApi {
   }
 
   private async call<A extends unknown[], R>(method: Method<A, R>, ...args: A): Promise<R> {
-    const body = JSON.stringify(method.encodeArgs(...args));
-    const { status, text } = await this.post(`/v1/${method.name}`, body);
+    const encoded = method.encodeArgs(...args);
+    const { status, text } =
+      verbOf(method.name) === "GET" ? await this.send("GET", `/v1/${method.name}${queryOfBody(encoded)}`) : await this.send("POST", `/v1/${method.name}`, JSON.stringify(encoded));
     let json: unknown;
     try {
       json = JSON.parse(text);
@@ -171,18 +185,17 @@ export class ApiClient implements NodeApi {
     }
   }
 
-  private post(path: string, body: string): Promise<{ status: number; text: string }> {
+  private send(verb: "GET" | "POST", path: string, body?: string): Promise<{ status: number; text: string }> {
     return new Promise((resolve, reject) => {
       const req = http.request(
         `${this.url}${path}`,
         {
-          method: "POST",
+          method: verb,
           agent: this.agent,
           headers: {
             authorization: `Bearer ${this.token}`,
-            "content-type": "application/json",
-            "content-length": Buffer.byteLength(body),
             accept: "application/json",
+            ...(body === undefined ? {} : { "content-type": "application/json", "content-length": Buffer.byteLength(body) }),
           },
         },
         (res) => {

@@ -6,6 +6,7 @@
  * | family (first match)                           | code                                 | status |
  * |------------------------------------------------|--------------------------------------|--------|
  * | WireFormatError (request body)                 | BAD_REQUEST (details.field)          | 400    |
+ * | ScopeError (the token's scope)                 | FORBIDDEN_SCOPE (details.needed)     | 403    |
  * | UnknownChannelError and subclasses             | NOT_FOUND (details.channelId)        | 404    |
  * | UnknownInvoiceError                            | INVOICE_NOT_FOUND (details.invoice)  | 404    |
  * | AdjudicatorRevertError subclasses              | its own: STATE_STALE, ... (args)     | 409    |
@@ -26,6 +27,7 @@ import { codeOf, InvalidAmountError, InvalidArgumentError, SluiceError, ValueOut
 import { UnknownInvoiceError } from "../../invoice/errors";
 import { StoreError, UnknownChannelError } from "../store/errors";
 import { BackpressureError, ConnectFailedError, ConnectionClosedError, RequestTimeoutError, TransportError } from "../transport/errors";
+import { ScopeError } from "./access";
 import { toJson, WireFormatError, type ErrorBody, type Json } from "./wire";
 
 /** Keys of an error that never go into `details`. */
@@ -52,6 +54,7 @@ function reply(status: number, code: string, message: string, details?: Json): M
 
 /** The HTTP status of an error's family (the table above). */
 function statusOf(error: SluiceError): number {
+  if (error instanceof ScopeError) return 403;
   if (error instanceof UnknownInvoiceError) return 404;
   if (error instanceof RequestTimeoutError) return 504;
   if (error instanceof BackpressureError) return 503;

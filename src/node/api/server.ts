@@ -54,10 +54,13 @@ import net from "node:net";
 import type { AddressInfo } from "node:net";
 import { InvalidArgumentError } from "../../errors";
 import { mapError, type MappedError } from "./codes";
+import { allows, ScopeError, scopesOf, verbOf, type Scope } from "./access";
 import { resumePoint, streamEvents, type EventFeed } from "./eventStream";
+import { openApiDocument } from "./openapi";
+import { bodyOfQuery } from "./query";
 import { ensureApiToken, removeApiInfo, writeApiInfo } from "./token";
 import type { NodeApi } from "./types";
-import { isMethodName, METHODS, WireFormatError, type Json, type Method } from "./wire";
+import { isMethodName, METHODS, WireFormatError, type Json, type Method, type MethodName } from "./wire";
 
 export const DEFAULT_MAX_BODY_BYTES = 64 * 1024;
 
@@ -73,6 +76,13 @@ export interface ApiServerOptions {
   onInternalError?: (error: unknown) => void;
   /** The event log `GET /v1/events` streams (404 without it). */
   events?: EventFeed;
+  /** Tokens other than the admin token of `token` (scoped, revocable). */
+  tokens?: TokenRegistry;
+}
+
+/** The scoped tokens a node issued, by the sha256 of the token (hex); undefined if unknown or revoked. */
+export interface TokenRegistry {
+  scopeOf(tokenHash: string): Scope | undefined;
 }
 
 export interface ApiServer {
@@ -96,12 +106,23 @@ function sha256(text: string): Buffer {
   return createHash("sha256").update(text, "utf8").digest();
 }
 
-/** Constant-time check of an Authorization header against the token. */
-function authorized(header: string | undefined, expected: Buffer): boolean {
-  if (header === undefined) return false;
+/**
+ * The scope of the token in an Authorization header: admin for the data directory's token
+ * (compared in constant time), else what the registry says of its hash; undefined if none.
+ */
+function scopeOf(header: string | undefined, admin: Buffer, tokens: TokenRegistry | undefined): Scope | undefined {
+  if (header === undefined) return undefined;
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  if (match === null) return undefined;
   // Hash both sides so the comparison is over equal lengths and independent of the header's length.
-  return timingSafeEqual(sha256(match?.[1] ?? ""), expected) && match !== null;
+  const hash = sha256(match[1]);
+  if (timingSafeEqual(hash, admin)) return "admin";
+  return tokens?.scopeOf(hash.toString("hex"));
+}
+
+/** A GET of /v1/events is the stream unless it asks for JSON (a page). */
+function wantsStream(req: http.IncomingMessage): boolean {
+  return !/application\/json/i.test(req.headers.accept ?? "");
 }
 
 class BodyTooLargeError extends Error {}
@@ -175,16 +196,21 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
       sendError(res, fail(403, "FORBIDDEN", "requests from browsers are not accepted"), { connection: "close" });
       return;
     }
-    if (!authorized(req.headers.authorization, expected)) {
-      sendError(res, fail(401, "UNAUTHORIZED", "missing or wrong API token (Authorization: Bearer <token of api.token>)"), {
+    const scope = scopeOf(req.headers.authorization, expected, options.tokens);
+    if (scope === undefined) {
+      sendError(res, fail(401, "UNAUTHORIZED", "missing, wrong or revoked API token (Authorization: Bearer <token>; the admin token is in api.token)"), {
         "www-authenticate": "Bearer",
         connection: "close",
       });
       return;
     }
     const url = new URL(req.url ?? "/", "http://localhost");
-    // GET streams the event log; POST /v1/events (a page of it) is an ordinary method below.
-    if (url.pathname === "/v1/events" && req.method === "GET" && options.events !== undefined) {
+    if (url.pathname === "/v1/openapi.json" && req.method === "GET") {
+      send(res, 200, openApiDocument() as unknown as Json);
+      return;
+    }
+    // GET streams the event log (with an SSE Accept, or always without a query of a page).
+    if (url.pathname === "/v1/events" && req.method === "GET" && options.events !== undefined && wantsStream(req)) {
       let after: bigint;
       try {
         after = resumePoint(req, url);
@@ -198,11 +224,22 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     const route = /^\/v1\/([a-z]+)$/.exec(url.pathname);
     const name = route?.[1];
     if (name === undefined || !isMethodName(name)) {
-      sendError(res, fail(404, "NOT_FOUND", `no route ${url.pathname}: POST /v1/<method>`), { connection: "close" });
+      sendError(res, fail(404, "NOT_FOUND", `no route ${url.pathname}: GET (reads) or POST (writes) /v1/<method>; GET /v1/openapi.json lists them`), {
+        connection: "close",
+      });
       return;
     }
-    if (req.method !== "POST") {
-      sendError(res, fail(405, "METHOD_NOT_ALLOWED", `${req.method ?? "?"} ${url.pathname}: use POST`), { allow: "POST", connection: "close" });
+    const verb = verbOf(name);
+    if (req.method !== verb) {
+      sendError(res, fail(405, "METHOD_NOT_ALLOWED", `${req.method ?? "?"} ${url.pathname}: use ${verb}`), { allow: verb, connection: "close" });
+      return;
+    }
+    if (!allows(scope, name)) {
+      sendError(res, mapError(new ScopeError(scope, name, scopesOf(name))));
+      return;
+    }
+    if (verb === "GET") {
+      await answer(res, name, () => bodyOfQuery(url.searchParams));
       return;
     }
     const type = req.headers["content-type"];
@@ -224,18 +261,21 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
       else res.destroy();
       return;
     }
-    let body: unknown = {};
-    if (raw.length > 0) {
+    await answer(res, name, () => {
+      if (raw.length === 0) return {};
       try {
-        body = JSON.parse(raw.toString("utf8"));
+        return JSON.parse(raw.toString("utf8")) as unknown;
       } catch {
-        sendError(res, mapError(new WireFormatError("", "not valid JSON")));
-        return;
+        throw new WireFormatError("", "not valid JSON");
       }
-    }
+    });
+  };
+
+  /** Decodes the request's arguments, calls the node, and answers with the result or the error. */
+  const answer = async (res: http.ServerResponse, name: MethodName, body: () => unknown): Promise<void> => {
     try {
       const method = METHODS[name] as unknown as Method<unknown[], unknown>;
-      const args = method.decodeArgs(body);
+      const args = method.decodeArgs(body());
       const result = await method.call(api, args);
       send(res, 200, method.result.encode(result));
     } catch (error) {

@@ -1,6 +1,7 @@
 import type { InvoiceStatus, SignedInvoice } from "../../invoice/types";
 import type { Address, Hex } from "../../types";
 import type { PaymentRef } from "../paymentRef";
+import type { Scope } from "./access";
 import type { EventView } from "./eventStream";
 
 export type { EventView };
@@ -39,6 +40,12 @@ export interface NodeApi {
   payments(channelId: Hex, query: PaymentsQuery): Promise<PaymentView[]>;
   /** A page of the node's event log, in id order (`GET /v1/events` streams it). */
   listEvents(query: EventsQuery): Promise<EventView[]>;
+  /** Makes a scoped API token (admin only); the answer is the only place the token appears. */
+  createToken?(scope: Scope, name?: string): Promise<CreatedTokenView>;
+  /** The scoped API tokens, live and revoked (admin only). */
+  tokens?(): Promise<TokenView[]>;
+  /** Revokes a scoped token: its next request is refused (admin only). */
+  revokeToken?(id: bigint): Promise<TokenView>;
   /** Cooperative close: a final state signed by both, submitted on chain. */
   close(channelId: Hex): Promise<TxView>;
   /** Registers this node's latest countersigned state on chain (starts or answers a dispute). */
@@ -192,6 +199,21 @@ export interface PaymentsQuery {
   fromSeq?: bigint;
   limit?: number;
   ref?: PaymentRef;
+}
+
+/** A scoped API token as listed (never the token itself). */
+export interface TokenView {
+  id: bigint;
+  scope: Scope;
+  name: string;
+  /** Unix seconds. */
+  createdAt: bigint;
+  revokedAt?: bigint;
+}
+
+/** A token just made: the only answer that carries the token. */
+export interface CreatedTokenView extends TokenView {
+  token: string;
 }
 
 export interface EventsQuery {

@@ -19,6 +19,7 @@ import { NotDevChainError } from "../devMint";
 import type { Address, Hex } from "../../types";
 import type { AssetInfo, CashOutView, ChannelView, EventsQuery, NodeApi, NodeInfo, OpenChannelRequest, PaymentRef, PaymentsQuery, PaymentView, ProofView, TxView } from "./types";
 import type { CreateInvoiceRequest, DecodedInvoiceView, InvoicesQuery, InvoiceView } from "./types";
+import type { Scope } from "./access";
 
 export { CHANNEL_STATUSES, MAX_PAYMENTS_LIMIT } from "../../schema/api";
 
@@ -42,11 +43,14 @@ export class WireFormatError extends MalformedMessageError {
 export interface Codec<T> {
   encode(value: T): Json;
   decode(value: unknown, field: string): T;
+  /** The schema it runs (the OpenAPI document is made from it). */
+  readonly schema: z.ZodType<T, unknown>;
 }
 
 /** `schema` as a `Codec`: decode failures are `WireFormatError`s naming the field under `field`. */
 export function codec<T>(schema: z.ZodType<T, unknown>): Codec<T> {
   return {
+    schema,
     encode: (value) => withoutUndefined(z.encode(schema, value)),
     decode: (value, field) =>
       decodeWith(schema, value, (path, problem) => new WireFormatError(field && path ? `${field}.${path}` : field || path, problem)),
@@ -97,6 +101,8 @@ function refOrMemo(ref: PaymentRef | undefined): RefOrMemo {
  */
 export interface Method<A extends unknown[], R> {
   readonly name: string;
+  /** The schema of its arguments as a JSON body (a read takes the same fields as query parameters). */
+  readonly body: z.ZodType;
   encodeArgs(...args: A): Json;
   decodeArgs(body: unknown): A;
   readonly result: Codec<R>;
@@ -114,6 +120,7 @@ function method<B extends object, A extends unknown[], R>(
   const bodyCodec = codec(body);
   return {
     name,
+    body,
     encodeArgs: (...args) => bodyCodec.encode(fromArgs(...args)),
     decodeArgs: (raw) => toArgs(bodyCodec.decode(raw, "")),
     result,
@@ -302,7 +309,29 @@ export const METHODS = {
     decodedInvoiceView,
     (api, [invoice]) => api.decodeInvoice?.(invoice) ?? noInvoices(),
   ),
+  createtoken: method(
+    "createtoken",
+    schema.createTokenBody as z.ZodType<{ scope: Scope; name?: string }, unknown>,
+    (b): [Scope, string | undefined] => [b.scope, b.name],
+    (scope, name) => pick({ scope, name }),
+    codec(schema.createdTokenView),
+    (api, [scope, name]) => api.createToken?.(scope, name) ?? noTokens(),
+  ),
+  tokens: method("tokens", empty, (): [] => [], () => ({}), codec(z.array(schema.tokenView)), (api) => api.tokens?.() ?? noTokens()),
+  revoketoken: method(
+    "revoketoken",
+    schema.byTokenId as z.ZodType<{ id: bigint }, unknown>,
+    (b): [bigint] => [b.id],
+    (id) => ({ id }),
+    codec(schema.tokenView),
+    (api, [id]) => api.revokeToken?.(id) ?? noTokens(),
+  ),
 } as const;
+
+/** The answer of a node without scoped tokens (a test double). */
+function noTokens(): Promise<never> {
+  return Promise.reject(new MalformedMessageError("method", "this node issues no scoped tokens"));
+}
 
 /** The answer of a node without invoices. */
 function noInvoices(): Promise<never> {

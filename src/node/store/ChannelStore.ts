@@ -17,6 +17,7 @@ import {
 } from "./errors";
 import { EventLog, type EventData, type EventType } from "./events";
 import { InvoiceStore } from "./invoices";
+import { TokenStore } from "./tokens";
 import { APPLICATION_ID, migrate, userVersion } from "./migrations";
 import {
   CHANNEL_STATUSES,
@@ -309,6 +310,7 @@ export class ChannelStore {
   /** The time of the transaction running now (`transaction`), which every row it writes carries. */
   private txTime: number | undefined;
   private invoiceStore: InvoiceStore | undefined;
+  private tokenStore: TokenStore | undefined;
 
   private readonly stChannelRef: Database.Statement<[Hex], { id: number; my_index: 0 | 1 }>;
   private readonly stChannel: Database.Statement<[Hex], ChannelRow>;
@@ -772,6 +774,11 @@ export class ChannelStore {
   /** The invoices, in this store's database (their SQL is in invoices.ts). */
   get invoices(): InvoiceStore {
     return (this.invoiceStore ??= new InvoiceStore(this.db, () => this.now(), (type, data) => this.events.append(type, null, this.now(), data)));
+  }
+
+  /** The scoped API tokens (hashes only). */
+  get tokens(): TokenStore {
+    return (this.tokenStore ??= new TokenStore(this.db, () => this.now()));
   }
 
   putMemo(ref: Hex, memo: string): void {

@@ -233,6 +233,24 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 9,
+    description: "scoped API tokens, stored hashed",
+    up(db) {
+      db.exec(`
+        -- Tokens of the local API besides the admin token of api.token: only the sha256 of each is
+        -- kept (hex), so a copy of the store gives no access. Revoked ones stay, marked.
+        CREATE TABLE api_tokens (
+          id         INTEGER PRIMARY KEY,
+          hash       TEXT    NOT NULL UNIQUE,
+          scope      TEXT    NOT NULL CHECK (scope IN ('admin', 'read-only', 'invoice')),
+          name       TEXT    NOT NULL,
+          created_at INTEGER NOT NULL,
+          revoked_at INTEGER
+        );
+      `);
+    },
+  },
 ];
 
 /** The schema version this code writes. */
