@@ -20,10 +20,13 @@ import { ETHER, allPayments, logsOf, openFunded, sleep, startCluster, waitFor, t
 const CLI = path.resolve(__dirname, "..", "..", "bin", "sluice.js");
 
 /** `sluice events --follow --json` on a node's data directory: the events it printed so far. */
-function followCli(datadir: string): { process: ChildProcess; events: EventView[] } {
+function followCli(datadir: string): { process: ChildProcess; events: EventView[]; stderr(): string } {
   const child = spawn(process.execPath, [CLI, "events", "--follow", "--json", "--datadir", datadir], { stdio: ["ignore", "pipe", "pipe"] });
   const events: EventView[] = [];
   let buffer = "";
+  let errors = "";
+  child.stderr!.setEncoding("utf8");
+  child.stderr!.on("data", (chunk: string) => (errors += chunk));
   child.stdout.setEncoding("utf8");
   child.stdout.on("data", (chunk: string) => {
     buffer += chunk;
@@ -34,7 +37,7 @@ function followCli(datadir: string): { process: ChildProcess; events: EventView[
       if (line.trim() !== "") events.push(JSON.parse(line) as EventView);
     }
   });
-  return { process: child, events };
+  return { process: child, events, stderr: () => errors.slice(-2_000) };
 }
 
 /** A raw GET of the stream: the status and the first bytes of the body. */
@@ -120,8 +123,9 @@ describe("e2e: the event stream across a kill -9", function () {
       const types = seen.map((e) => e.type);
       expect(types).to.include.members(["channel.opening", "channel.open", "channel.deposit", "peer.connected"]);
       expect(types.filter((t) => t === "peer.connected").length, "connected again after the restart").to.be.at.least(2);
-      // The CLI process followed across the kill the same way.
-      expect(cli.events.slice(0, seen.length)).to.deep.equal(seen);
+      // The CLI process followed across the kill the same way (it may print the newest events a moment later).
+      await waitFor(() => cli.events.length >= seen.length, { what: "the CLI to print every event", timeoutMs: 10_000 });
+      expect(cli.events.slice(0, seen.length), `the CLI printed ${cli.events.length} events; stderr: ${cli.stderr()}`).to.deep.equal(seen);
 
       // Resume after any id: a new subscriber from the middle gets exactly the rest.
       const mid = seen[Math.floor(seen.length / 2)];
