@@ -104,15 +104,33 @@ function splitCommand(argv: string[]): { command: Command | undefined; name: str
   return { command, name, rest: [...argv.slice(0, i), ...argv.slice(i + words)] };
 }
 
+/** An argument node's parseArgs would take for a short flag ("-1", "-0.5"). */
+const NEGATIVE = /^-[0-9.]/;
+/** Marks a negative value while parseArgs runs, so that it stays a value (removed right after). */
+const SHIELD = "\u0000";
+
 function parse(command: Command | undefined, args: string[]) {
-  const negative = args.find((a) => /^-[0-9.]/.test(a));
-  if (negative !== undefined) throw new UsageError(`amounts can't be negative: ${negative}`, "INVALID_AMOUNT");
+  // Where the amount starts among the positionals ("100 USDC" may be two), if the command takes one.
+  const amountAt = command === undefined ? -1 : command.usage.split(" ").indexOf("<amount>") - command.name.split(" ").length;
+  let parsed;
   try {
-    return parseArgs({ args, options: { ...GLOBAL_OPTIONS, ...(command?.options ?? {}) }, allowPositionals: true, strict: true });
+    parsed = parseArgs({
+      args: args.map((a) => (NEGATIVE.test(a) ? SHIELD + a : a)),
+      options: { ...GLOBAL_OPTIONS, ...(command?.options ?? {}) },
+      allowPositionals: true,
+      strict: true,
+    });
   } catch (error) {
     const message = error instanceof Error ? error.message.replace(/\. To specify a positional.*$/s, "") : String(error);
     throw new UsageError(`${message}${command === undefined ? "" : `: see \`sluice ${command.name} --help\``}`);
   }
+  const unshield = (v: string) => (v.startsWith(SHIELD) ? v.slice(SHIELD.length) : v);
+  const positionals = parsed.positionals.map(unshield);
+  // Every option's value and every other argument is checked by its command, which names it.
+  const negative = amountAt < 0 ? undefined : positionals.slice(amountAt).find((a) => NEGATIVE.test(a));
+  if (negative !== undefined) throw new UsageError(`amounts can't be negative: ${negative}`, "INVALID_AMOUNT");
+  const values = Object.fromEntries(Object.entries(parsed.values).map(([k, v]) => [k, typeof v === "string" ? unshield(v) : v]));
+  return { values: values as typeof parsed.values, positionals };
 }
 
 /** The one-line message for an error, saying what to do. */
@@ -146,7 +164,15 @@ function explain(error: unknown, ctx: { datadir: string; hint: (command: string)
       case "NOT_FOUND":
         return withHint("`sluice channels` lists this node's channels");
       case "INSUFFICIENT_FUNDS":
-        return withHint(`add funds with \`sluice deposit <channel> <amount>\`, or ${/can't withdraw/.test(error.message) ? "cash out" : "pay"} less`);
+        return withHint(`add funds with \`sluice deposit <channel> <amount>\`, or ${/can't (withdraw|cash out)/.test(error.message) ? "cash out" : "pay"} less`);
+      case "NOT_A_TOKEN":
+        if (typeof d.asset !== "string" || typeof d.reason !== "string") return withHint("give the token's contract address with --asset, or leave out --asset for ETH");
+        return new CliError(
+          `${d.asset} is not an ERC-20 token on this chain: ${d.reason}; give the token's contract address with --asset, or leave out --asset for ETH`,
+          error.code,
+          error.details,
+          { cause: error },
+        );
       case "INVALID_AMOUNT":
         return withHint("give an amount above zero");
       case "CHALLENGE_PENDING":
@@ -178,7 +204,7 @@ function explain(error: unknown, ctx: { datadir: string; hint: (command: string)
       case "STATE_STALE":
         return withHint("a newer state is registered already");
       case "INTERNAL":
-        return withHint("the node failed: see its log");
+        return new CliError(`the node failed unexpectedly: its log says why (the output of \`${ctx.hint("sluice node start")}\`)`, error.code, error.details, { cause: error });
       case "BAD_REQUEST":
         return new CliError(`the node refused the request: ${error.message}`, error.code, error.details, { cause: error });
       default:

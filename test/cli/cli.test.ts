@@ -290,7 +290,7 @@ describe("sluice CLI", function () {
       expect(unit.stderr).to.match(/amounts here are in USDC/);
       const poor = await run(["pay", channelId, "100.000001", "--ref", "x"], { cwd: dir });
       expect(poor.code).to.equal(1);
-      expect(poor.stderr).to.match(/can't pay 100000001: only 100000000 available: add funds with `sluice deposit/);
+      expect(poor.stderr).to.match(/^sluice: can't pay 100\.000001 USDC: you can pay at most 100 USDC in this channel: add funds with `sluice deposit/);
       const poorJson = await run(["pay", channelId, "100.000001", "--ref", "x", "--json"], { cwd: dir });
       expect(json(poorJson)).to.deep.equal({
         error: { code: "INSUFFICIENT_FUNDS", message: poor.stderr.slice("sluice: ".length, -1), details: { payer: 0, amount: "100000001", available: "100000000" } },
@@ -310,7 +310,7 @@ describe("sluice CLI", function () {
       expect(shown.stdout).to.match(/cashed out\s+you 50\.5 USDC, peer 0 USDC/).and.match(/balances\s+you 49\.5 USDC, peer 5 USDC/);
       const poor = await run(["cash-out", channelId, "49.500001"], { cwd: dir });
       expect(poor.code).to.equal(1);
-      expect(poor.stderr).to.match(/\nsluice: participant 0 can't withdraw 49500001: only 49500000 available \(its balance less pending payments and withdrawals\): add funds with `sluice deposit <channel> <amount>`, or cash out less\n$/);
+      expect(poor.stderr).to.match(/\nsluice: can't cash out 49\.500001 USDC: you can cash out at most 49\.5 USDC in this channel \(your balance less pending payments and earlier cash-outs\): add funds with `sluice deposit <channel> <amount>`, or cash out less\n$/);
       const zero = await run(["cash-out", channelId, "0"], { cwd: dir });
       expect([zero.code, zero.stderr]).to.deep.equal([2, "sluice: the amount must be more than zero USDC\n"]);
       expect(fake.calls.filter((c) => c[0] === "cashOut")).to.have.length(3);
@@ -401,7 +401,13 @@ describe("sluice CLI", function () {
       [["cash-out", `0x${"1".repeat(64)}`], /missing arguments: usage: sluice cash-out <channel> <amount>/],
       [["cash-out", "0x12", "1"], /not a channel id/],
       [["channels", "--verbose"], /Unknown option '--verbose'.*sluice channels --help/],
-      [["payments", `0x${"1".repeat(64)}`, "--limit", "0"], /--limit must be at least 1/],
+      [["payments", `0x${"1".repeat(64)}`, "--limit", "0"], /^sluice: --limit must be a whole number from 1 to 10000, not "0"\n$/],
+      [["payments", `0x${"1".repeat(64)}`, "--limit", "abc"], /^sluice: --limit must be a whole number from 1 to 10000, not "abc"\n$/],
+      [["payments", `0x${"1".repeat(64)}`, "--limit", "-3"], /^sluice: --limit must be a whole number from 1 to 10000, not "-3"\n$/],
+      [["payments", `0x${"1".repeat(64)}`, "--from", "-1"], /^sluice: --from must be a whole number from 0 to 18446744073709551615, not "-1"\n$/],
+      [["prove", `0x${"1".repeat(64)}`, "-1"], /^sluice: <payment> must be a whole number from 0 to 18446744073709551615, not "-1"\n$/],
+      [["open", PEER, "ws://x:1", "1", "--challenge-period", "-1d"], /^sluice: --challenge-period "-1d": /],
+      [["cash-out", `0x${"1".repeat(64)}`, "-5", "USDC"], /^sluice: amounts can't be negative: -5\n$/],
       [["prove", `0x${"1".repeat(64)}`, "one"], /<payment> must be a whole number/],
       [["withdraw", "--asset", "ETH"], /not an address for --asset/],
       [["node", "start", "--listen", "nowhere"], /--listen "nowhere": give host:port/],

@@ -43,6 +43,7 @@ import net from "node:net";
 import type { AddressInfo } from "node:net";
 import { InvalidArgumentError } from "../../errors";
 import { mapError, type MappedError } from "./codes";
+import { explainError } from "./explain";
 import { ensureApiToken, removeApiInfo, writeApiInfo } from "./token";
 import type { NodeApi } from "./types";
 import { isMethodName, METHODS, WireFormatError, type Json, type Method } from "./wire";
@@ -207,13 +208,14 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
         return;
       }
     }
+    let args: unknown[] | undefined;
     try {
       const method = METHODS[name] as unknown as Method<unknown[], unknown>;
-      const args = method.decodeArgs(body);
+      args = method.decodeArgs(body);
       const result = await method.call(api, args);
       send(res, 200, method.result.encode(result));
     } catch (error) {
-      const mapped = mapError(error);
+      const mapped = await explainError(error, args, api);
       if (mapped.body.code === "INTERNAL") onInternalError(error);
       sendError(res, mapped);
     }

@@ -1,0 +1,135 @@
+/**
+ * Errors in human amounts and plain words (issue 14, point 6): the amount formatter, the messages
+ * of the wallet's errors, and the API's replies to a channel's INSUFFICIENT_FUNDS, in the channel's
+ * asset and with "you" / "your peer", the base units kept in `details`.
+ */
+import { expect } from "chai";
+import { WithdrawalExceedsBalanceError } from "../../src/channel/errors";
+import { GasFundsError, InsufficientFundsError, WalletBalanceError } from "../../src/errors";
+import { formatHumanAmount } from "../../src/humanAmount";
+import { explainError } from "../../src/node/api/explain";
+import type { AssetInfo, ChannelView, NodeApi } from "../../src/node/api/types";
+import { samePeerUrl } from "../../src/node/open";
+import { isGasFundsFailure } from "../../src/node/wallet";
+import { ETH, type Hex } from "../../src/types";
+
+const ETHER = 10n ** 18n;
+const eth = { symbol: "ETH", decimals: 18 };
+const usdc = { symbol: "USDC", decimals: 6 };
+const WALLET = "0x70997970c51812dc3a010c7d01b50e0d17dc79c8";
+const CHANNEL = `0x${"ab".repeat(32)}`;
+
+describe("errors in human amounts", function () {
+  describe("formatHumanAmount", function () {
+    // base units, unit, text
+    const rows: [bigint, { symbol: string; decimals: number }, string][] = [
+      [1_000_000n * ETHER, eth, "1,000,000 ETH"],
+      [7_750_000_000_000_000_000n, eth, "7.75 ETH"],
+      [1n, eth, "0.000000000000000001 ETH"],
+      [0n, eth, "0 ETH"],
+      [100_000_000n, usdc, "100 USDC"],
+      [-59_643_800_000n, usdc, "-59,643.8 USDC"],
+      [123_456_789_012n, usdc, "123,456.789012 USDC"],
+      [999n, usdc, "0.000999 USDC"],
+      [1234n, { symbol: "PTS", decimals: 0 }, "1,234 PTS"],
+      [2n ** 256n - 1n, { symbol: "BIG", decimals: 0 }, `${(2n ** 256n - 1n).toLocaleString("en-US")} BIG`],
+    ];
+    for (const [amount, unit, text] of rows) {
+      it(`${amount} with ${unit.decimals} decimals → ${text}`, function () {
+        expect(formatHumanAmount(amount, unit)).to.equal(text);
+      });
+    }
+
+    it("without separators for output a user may copy into a command", function () {
+      expect(formatHumanAmount(1_000_000n * ETHER + ETHER / 4n, eth, { separators: false })).to.equal("1000000.25 ETH");
+    });
+  });
+
+  describe("the wallet's errors", function () {
+    it("WalletBalanceError says what the wallet has, what the open needs and what is missing", function () {
+      const e = new WalletBalanceError(WALLET, ETH, 100_000n * ETHER, 7_750_000_000_000_000_000n, { ...eth, isEth: true }, "open");
+      expect(e.message).to.equal(
+        `you have 7.75 ETH in your wallet; opening with 100,000 ETH needs 100,000 ETH plus gas: add 99,992.25 ETH and some for gas to ${WALLET}, or open with less`,
+      );
+      expect([e.code, e.amount, e.balance]).to.deep.equal(["WALLET_BALANCE_TOO_LOW", 100_000n * ETHER, 7_750_000_000_000_000_000n]);
+      const token = new WalletBalanceError(WALLET, "0x5fbdb2315678afecb367f032d93f642f64180aa3", 2_000_000_500_000n, 1_000_000_000_000n, { ...usdc, isEth: false }, "deposit");
+      expect(token.message).to.equal(
+        `you have 1,000,000 USDC in your wallet; depositing 2,000,000.5 USDC needs 2,000,000.5 USDC: add 1,000,000.5 USDC to ${WALLET}, or deposit less`,
+      );
+    });
+
+    // what the provider threw, whether it is the chain refusing a transaction the wallet can't pay for
+    const failures: [string, unknown, boolean][] = [
+      ["ethers' INSUFFICIENT_FUNDS", { code: "INSUFFICIENT_FUNDS", message: "insufficient funds for intrinsic transaction cost" }, true],
+      [
+        "a hardhat node's JSON-RPC error wrapped by ethers",
+        { code: "UNKNOWN_ERROR", message: "could not coalesce error", error: { code: -32000, message: "Sender doesn't have enough funds to send tx." } },
+        true,
+      ],
+      ["a channel's InsufficientFundsError (code INSUFFICIENT_FUNDS)", new InsufficientFundsError(0, 2n, 1n), false],
+      ["a revert", { code: "CALL_EXCEPTION", message: "execution reverted" }, false],
+      ["not an object", "insufficient funds", false],
+    ];
+    for (const [what, error, expected] of failures) {
+      it(`isGasFundsFailure: ${what} → ${expected}`, function () {
+        expect(isGasFundsFailure(error)).to.equal(expected);
+      });
+    }
+  });
+
+  describe("explainError: the API's reply in the channel's asset", function () {
+    /** A node with one USDC channel in which it is participant `me`. */
+    function api(me: 0 | 1): NodeApi {
+      const asset: AssetInfo = { asset: "0x5fbdb2315678afecb367f032d93f642f64180aa3", symbol: "USDC", decimals: 6 };
+      const stub: Partial<NodeApi> = {
+        info: () => Promise.resolve({ address: WALLET, chainId: 31337n, adjudicator: ETH, peerUrl: "ws://127.0.0.1:1", blockNumber: 1n, channels: 1 }),
+        channel: (id: Hex) => Promise.resolve({ channelId: id, me, asset: asset.asset } as ChannelView),
+        asset: () => Promise.resolve(asset),
+      };
+      return stub as NodeApi;
+    }
+
+    it("overpaying: 'can't pay … you can pay at most …', the base units in details", async function () {
+      const reply = await explainError(new InsufficientFundsError(0, 1_000_000_000_000n, 7_750_000n), [CHANNEL, 1_000_000_000_000n], api(0));
+      expect(reply.status).to.equal(409);
+      expect(reply.body).to.deep.equal({
+        code: "INSUFFICIENT_FUNDS",
+        message: "can't pay 1,000,000 USDC: you can pay at most 7.75 USDC in this channel",
+        details: { payer: 0, amount: "1000000000000", available: "7750000" },
+      });
+    });
+
+    it("the peer as payer is 'your peer'; a cash-out says so", async function () {
+      const peer = await explainError(new InsufficientFundsError(1, 2_000_000n, 1_000_000n), [CHANNEL], api(0));
+      expect(peer.body.message).to.equal("can't pay 2 USDC: your peer can pay at most 1 USDC in this channel");
+      const cashOut = await explainError(new WithdrawalExceedsBalanceError(1, 49_500_001n, 49_500_000n), [CHANNEL], api(1));
+      expect(cashOut.body.message).to.equal(
+        "can't cash out 49.500001 USDC: you can cash out at most 49.5 USDC in this channel (your balance less pending payments and earlier cash-outs)",
+      );
+      expect(cashOut.body.code).to.equal("INSUFFICIENT_FUNDS");
+    });
+
+    it("a chain refusing a transaction for want of ETH is GAS_FUNDS_TOO_LOW, not INTERNAL", async function () {
+      const reply = await explainError({ code: "INSUFFICIENT_FUNDS", message: "insufficient funds for gas * price + value" }, [CHANNEL], api(0));
+      expect(reply.body).to.deep.equal({
+        code: GasFundsError.code,
+        message: `your wallet ${WALLET} has too little ETH for this transaction and its gas: add ETH to it and try again`,
+        details: { wallet: WALLET },
+      });
+    });
+
+    it("keeps the error as it is when the channel can't be read, or no channel was named", async function () {
+      const failing = { ...api(0), channel: () => Promise.reject(new Error("store closed")) } as NodeApi;
+      const error = new InsufficientFundsError(0, 2n, 1n);
+      expect((await explainError(error, [CHANNEL], failing)).body.message).to.equal(error.message);
+      expect((await explainError(error, undefined, api(0))).body.message).to.equal(error.message);
+    });
+  });
+
+  it("samePeerUrl: the same place however written; another port is another URL", function () {
+    expect(samePeerUrl("ws://127.0.0.1:9735", "ws://127.0.0.1:9735/")).to.equal(true);
+    expect(samePeerUrl("WS://LOCALHOST:9735", "ws://localhost:9735")).to.equal(true);
+    expect(samePeerUrl("ws://127.0.0.1:9735", "ws://127.0.0.1:9736")).to.equal(false);
+    expect(samePeerUrl("ws://127.0.0.1:9735", "wss://127.0.0.1:9735")).to.equal(false);
+  });
+});
