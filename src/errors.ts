@@ -1,4 +1,4 @@
-import { formatHumanAmount, type AssetUnit } from "./humanAmount";
+import { formatHumanAmount, type AssetUnit } from "./humanText";
 
 /**
  * Every error Sluice throws is a `SluiceError`; each failure a caller can act on has its own

@@ -8,7 +8,7 @@ import { checkBytes32, MAX_UINT256 } from "../schema/primitives";
 import type { Hex } from "../types";
 import { UsageError } from "./errors";
 import { ethers } from "../lazyEthers";
-import { formatHumanAmount } from "../humanAmount";
+import { formatHumanAmount } from "../humanText";
 
 const NUMBER = /^(\d+)(?:\.(\d+))?$/;
 const AMOUNT = /^\s*(\S*?)\s*([A-Za-z][A-Za-z0-9._-]*)?\s*$/;

@@ -18,7 +18,6 @@ import { COMMANDS, addressArg, type Command, type Context, type Output, type Val
 import { CliError, UsageError } from "./errors";
 import { checkInteger, checkListen, checkRpcUrl } from "../schema/config";
 import type { Checked } from "../schema/primitives";
-import { formatDate } from "./format";
 
 export const DEFAULT_DATADIR = "./.sluice";
 
@@ -176,17 +175,19 @@ function explain(error: unknown, ctx: { datadir: string; hint: (command: string)
       case "INVALID_AMOUNT":
         return withHint("give an amount above zero");
       case "CHALLENGE_PENDING":
-        return withHint(
-          `the challenge period runs until ${typeof d.deadline === "string" ? formatDate(BigInt(d.deadline)) : "its deadline"}: run \`sluice settle\` after that`,
-        );
+        return withHint("run `sluice settle` after that");
       case "CHANNEL_NOT_CHALLENGED":
-        return withHint("no dispute is registered: `sluice close` closes the channel with the peer, `sluice challenge` starts a dispute");
+        return withHint("`sluice close` closes the channel with the peer, `sluice challenge` starts a dispute");
       case "CHANNEL_CONCLUDED":
-        return withHint("the channel has concluded on chain: nothing more to do there; `sluice withdraw` collects credited payouts");
+        return withHint("nothing more to do there; `sluice withdraw` collects credited payouts");
       case "CHALLENGE_EXPIRED":
-        return withHint("the challenge period is over: `sluice settle` pays out by the registered state");
+        return withHint("`sluice settle` pays out by the registered state");
+      case "CHANNEL_CHALLENGED":
+        return withHint("after the deadline, `sluice settle` pays out by the registered state");
+      case "WITHDRAWAL_EXPIRED":
+        return withHint("cash out again");
       case "WITHDRAW_NOTHING":
-        return withHint("nothing is credited to this node in that asset (payouts are normally paid out directly)");
+        return withHint("payouts are paid out directly, and credited only when that failed");
       case "CHANNEL_FINALIZED":
         return withHint("the channel has a final state: no more payments; `sluice close` closes it");
       case "PROPOSAL_PENDING":
@@ -201,8 +202,10 @@ function explain(error: unknown, ctx: { datadir: string; hint: (command: string)
       case "PEER_DISCONNECTED":
       case "PEER_TIMEOUT":
         return withHint("is the peer's node running and reachable? if it stays away, `sluice challenge` settles on chain without it");
+      case "CHAIN_UNREACHABLE":
+        return withHint("once it answers again, `sluice channels` shows what was done before you retry");
       case "STATE_STALE":
-        return withHint("a newer state is registered already");
+        return withHint("the registered state counts; `sluice channel <channel>` shows it");
       case "INTERNAL":
         return new CliError(`the node failed unexpectedly: its log says why (the output of \`${ctx.hint("sluice node start")}\`)`, error.code, error.details, { cause: error });
       case "BAD_REQUEST":

@@ -1,11 +1,11 @@
 /**
  * What the node reads of its wallet and of an asset before it asks a peer or sends a transaction:
  * the asset's symbol and decimals (an address that is no token fails here, by name), and whether
- * the wallet holds what an open or a deposit needs. The chain's own refusal of a transaction the
- * wallet can't pay for is recognised too, so every one arrives as a typed error.
+ * the wallet holds what an open or a deposit needs.
  */
 import { Contract, type Provider } from "ethers";
-import { NotATokenError, SluiceError, WalletBalanceError } from "../errors";
+import { messagesOf } from "../chain/failures";
+import { NotATokenError, WalletBalanceError } from "../errors";
 import { ETH, type Address } from "../types";
 import type { AssetInfo } from "./api/types";
 
@@ -41,13 +41,6 @@ export async function checkWalletBalance(provider: Provider, wallet: Address, as
   }
 }
 
-/** Whether the chain refused a transaction because the wallet can't pay its value and gas. */
-export function isGasFundsFailure(error: unknown): boolean {
-  // Ethers' and the node's errors; a SluiceError (INSUFFICIENT_FUNDS of a channel) is not one.
-  if (typeof error !== "object" || error === null || error instanceof SluiceError) return false;
-  return (error as { code?: unknown }).code === "INSUFFICIENT_FUNDS" || /insufficient funds|doesn't have enough funds/i.test(messagesOf(error).join("\n"));
-}
-
 /**
  * A call that reverted or returned nothing decodable (an address with no code, or another
  * contract): ethers' codes, or the in-process Hardhat network's "Transaction reverted: …".
@@ -55,11 +48,4 @@ export function isGasFundsFailure(error: unknown): boolean {
 function isCallFailure(error: unknown): boolean {
   const code = (error as { code?: unknown }).code;
   return code === "CALL_EXCEPTION" || code === "BAD_DATA" || /revert/i.test(messagesOf(error).join("\n"));
-}
-
-/** The messages of an error and of the errors nested in it (ethers wraps the node's JSON-RPC error). */
-function messagesOf(error: unknown, depth = 0): string[] {
-  if (typeof error !== "object" || error === null || depth > 4) return [];
-  const e = error as { message?: unknown; error?: unknown; cause?: unknown; info?: unknown };
-  return [typeof e.message === "string" ? e.message : "", ...messagesOf(e.error, depth + 1), ...messagesOf(e.cause, depth + 1), ...messagesOf(e.info, depth + 1)];
 }

@@ -141,3 +141,29 @@ describe("e2e: errors in human amounts and plain words", function () {
     expect((await bob.process.api.channel(channel.channelId)).transferred).to.deep.equal([7n, 0n]);
   });
 });
+
+describe("e2e: errors when the chain is gone", function () {
+  this.timeout(120_000);
+  let cluster: Cluster;
+
+  after(async function () {
+    await cluster?.stop();
+  });
+
+  it("deposit and close say the chain does not answer (CHAIN_UNREACHABLE), not 'internal error'", async function () {
+    cluster = await startCluster();
+    const [alice, bob] = await Promise.all([cluster.startNode("alice", 1), cluster.startNode("bob", 2)]);
+    const channel = await openFunded(alice, bob, ETH, [ETHER, ETHER]);
+    await cluster.chain.stop();
+    const datadir = alice.process.options.datadir;
+    const [deposit, close] = await Promise.all([
+      sluice("deposit", channel.channelId, "1", "--datadir", datadir, "--json"),
+      sluice("close", channel.channelId, "--datadir", datadir),
+    ]);
+    const error = failure(deposit);
+    expect(error.code).to.equal("CHAIN_UNREACHABLE");
+    expect(error.message).to.match(/^the node can't reach the chain \(connect ECONNREFUSED 127\.0\.0\.1:\d+\): is the chain's JSON-RPC node running\?/);
+    expect(close.code).to.equal(1);
+    expect(close.stderr).to.match(/\nsluice: the node can't reach the chain \(connect ECONNREFUSED [^)]+\): is the chain's JSON-RPC node running\?: once it answers again/);
+  });
+});

@@ -4,20 +4,30 @@
  * asset and with "you" / "your peer", the base units kept in `details`.
  */
 import { expect } from "chai";
+import {
+  ChallengePendingError,
+  ChannelConcludedError,
+  ContractRevertError,
+  DepositOverflowError,
+  SignatureInvalidError,
+  StateStaleError,
+  WithdrawNothingError,
+} from "../../src/chain/errors";
+import { chainUnreachable, isGasFundsFailure } from "../../src/chain/failures";
+import { revertInPlainWords } from "../../src/chain/revertWords";
 import { WithdrawalExceedsBalanceError } from "../../src/channel/errors";
 import { GasFundsError, InsufficientFundsError, WalletBalanceError } from "../../src/errors";
-import { formatHumanAmount } from "../../src/humanAmount";
+import { formatHumanAmount } from "../../src/humanText";
 import { explainError } from "../../src/node/api/explain";
 import type { AssetInfo, ChannelView, NodeApi } from "../../src/node/api/types";
 import { samePeerUrl } from "../../src/node/open";
-import { isGasFundsFailure } from "../../src/node/wallet";
-import { ETH, type Hex } from "../../src/types";
+import { ETH, type Address, type Hex } from "../../src/types";
 
 const ETHER = 10n ** 18n;
 const eth = { symbol: "ETH", decimals: 18 };
 const usdc = { symbol: "USDC", decimals: 6 };
-const WALLET = "0x70997970c51812dc3a010c7d01b50e0d17dc79c8";
-const CHANNEL = `0x${"ab".repeat(32)}`;
+const WALLET = "0x70997970c51812dc3a010c7d01b50e0d17dc79c8" as Address;
+const CHANNEL: Hex = `0x${"ab".repeat(32)}`;
 
 describe("errors in human amounts", function () {
   describe("formatHumanAmount", function () {
@@ -124,6 +134,51 @@ describe("errors in human amounts", function () {
       expect((await explainError(error, [CHANNEL], failing)).body.message).to.equal(error.message);
       expect((await explainError(error, undefined, api(0))).body.message).to.equal(error.message);
     });
+  });
+
+  describe("the chain's refusals in plain words", function () {
+    const data = "0x12345678" as Hex;
+    const usdcToken = "0x5fbdb2315678afecb367f032d93f642f64180aa3";
+    // the error, the unit if known, the words
+    const rows: [ContractRevertError, { symbol: string; decimals: number } | undefined, string][] = [
+      [new ChallengePendingError("ChallengePending", { deadline: 1_700_000_000n }, data), undefined, "the challenge period runs until 2023-11-14T22:13:20Z"],
+      [new ChannelConcludedError("ChannelConcluded", { channelId: CHANNEL }, data), undefined, "the channel has concluded on chain"],
+      [new StateStaleError("StateStale", { version: 3n, registeredVersion: 9n }, data), undefined, "the chain holds a newer state (version 9) than this one (version 3)"],
+      [
+        new DepositOverflowError("DepositOverflow", { deposit: 5_000_000n, amount: 2n ** 128n }, data),
+        usdc,
+        `a deposit of ${formatHumanAmount(2n ** 128n, usdc)} on top of 5 USDC is more than the contract can hold`,
+      ],
+      [new WithdrawNothingError("WithdrawNothing", { owner: WALLET, asset: ETH }, data), eth, `nothing is credited to ${WALLET} in ETH`],
+      [
+        new ContractRevertError("Reverted", { errorName: "ERC20InsufficientBalance", args: { sender: WALLET, balance: 1_500_000n, needed: 2_000_000n } }),
+        usdc,
+        `the token refused the transfer: ${WALLET} holds 1.5 USDC, and 2 USDC is needed`,
+      ],
+      [
+        new ContractRevertError("Reverted", { errorName: "ERC20InsufficientAllowance", args: { spender: usdcToken, allowance: 0n, needed: 7n } }),
+        undefined,
+        `the token refused the transfer: ${usdcToken} may spend only 0 base units of the wallet's tokens, and 7 base units is needed`,
+      ],
+    ];
+    for (const [error, unit, words] of rows) {
+      it(`${error.errorName} → ${words}`, function () {
+        expect(revertInPlainWords(error, unit)).to.equal(words);
+      });
+    }
+
+    it("errors only a faulty client causes keep the contract's words", function () {
+      const error = new SignatureInvalidError("SignatureInvalid", { participant: 1 }, data);
+      expect(revertInPlainWords(error)).to.equal(undefined);
+      expect(error.message).to.equal("Adjudicator reverted: SignatureInvalid(participant: 1)");
+    });
+  });
+
+  it("chainUnreachable: a refused or reset connection to the chain, however deep ethers wraps it", function () {
+    const refused = Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:8545"), { code: "ECONNREFUSED" });
+    expect(chainUnreachable(refused)).to.equal("connect ECONNREFUSED 127.0.0.1:8545");
+    expect(chainUnreachable({ code: "UNKNOWN_ERROR", message: "could not coalesce", error: { code: "ECONNRESET", message: "" } })).to.equal("ECONNRESET");
+    expect(chainUnreachable({ code: "CALL_EXCEPTION", message: "execution reverted" })).to.equal(undefined);
   });
 
   it("samePeerUrl: the same place however written; another port is another URL", function () {
