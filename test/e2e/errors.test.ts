@@ -5,30 +5,12 @@
  * wallet can't afford, an overpayment, a cash-out above the balance, and `open` to a connected peer
  * at another URL.
  */
-import { execFile } from "node:child_process";
-import path from "node:path";
 import { expect } from "chai";
 import { Wallet } from "ethers";
 import type { ChannelView } from "../../src/node/api/types";
 import { ETH } from "../../src/types";
+import { sluice, type Run } from "./helpers/cli";
 import { ETHER, logsOf, openFunded, startCluster, type Cluster, type ClusterNode } from "./helpers/cluster";
-
-const CLI = path.resolve(__dirname, "..", "..", "bin", "sluice.js");
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** `sluice <args>` in its own process. */
-function sluice(...args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { timeout: 60_000, env: { ...process.env, SLUICE_DATADIR: "" } }, (error, stdout, stderr) => {
-      resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : -1, stdout, stderr });
-    });
-  });
-}
 
 /** The `--json` error of a command that failed. */
 function failure(run: Run): { code: string; message: string; details?: Record<string, unknown> } {
