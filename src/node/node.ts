@@ -471,9 +471,9 @@ export class SluiceNode implements NodeApi {
    * The first two stages of `open`: the peer is reached and proves `peer`'s address. A connection
    * already open with `peer` is used as it is, unless the node dialled it at another URL than
    * `url` (a mistyped port, say): that is refused at once (`OpenPeerUrlMismatchError`). Otherwise
-   * a dialer of its own tries `url` until the reach time limit; a refused handshake (another address, chain or contract) fails at once. Only
-   * a dialer that connected replaces the peer's known one: a failed open leaves no dialer behind
-   * and no other connection touched.
+   * a dialer of its own tries `url` until the reach time limit; a refused handshake (another
+   * address, chain or contract) fails at once. Only a dialer that connected replaces the peer's
+   * known one: a failed open leaves no dialer behind and no other connection touched.
    */
   private async connectForOpen(url: string, peer: Address, reachMs: number): Promise<PeerConnection<PeerMessages>> {
     const existing = this.connections.get(peer.toLowerCase());
