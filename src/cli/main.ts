@@ -193,7 +193,7 @@ function explain(error: unknown, ctx: { datadir: string; hint: (command: string)
       case "PROPOSAL_PENDING":
         return withHint("wait for the peer to countersign, then try again");
       case "WITHDRAWAL_PENDING":
-        return withHint("your previous cash-out still waits for the peer's signature: try again once it is answered");
+        return withHint("try again once it is answered");
       case "PEER_OFFLINE":
         return withHint("the peer's node must be online to countersign: try again once it is connected");
       case "CHANNEL_STATUS":

@@ -15,7 +15,7 @@ import {
 } from "../../src/chain/errors";
 import { chainUnreachable, isGasFundsFailure } from "../../src/chain/failures";
 import { revertInPlainWords } from "../../src/chain/revertWords";
-import { WithdrawalExceedsBalanceError } from "../../src/channel/errors";
+import { WithdrawalExceedsBalanceError, WithdrawalPendingError } from "../../src/channel/errors";
 import { GasFundsError, InsufficientFundsError, WalletBalanceError } from "../../src/errors";
 import { formatHumanAmount } from "../../src/humanText";
 import { explainError } from "../../src/node/api/explain";
@@ -117,6 +117,15 @@ describe("errors in human amounts", function () {
         "can't cash out 49.500001 USDC: you can cash out at most 49.5 USDC in this channel (your balance less pending payments and earlier cash-outs)",
       );
       expect(cashOut.body.code).to.equal("INSUFFICIENT_FUNDS");
+    });
+
+    it("a cash-out while the previous one waits: in the asset, total kept in details", async function () {
+      const reply = await explainError(new WithdrawalPendingError(50_500_000n), [CHANNEL, 1n], api(1));
+      expect(reply.body).to.deep.equal({
+        code: "WITHDRAWAL_PENDING",
+        message: "your previous cash-out still waits for your peer's countersignature (it brings your cash-outs of this channel to 50.5 USDC in all)",
+        details: { total: "50500000" },
+      });
     });
 
     it("a chain refusing a transaction for want of ETH is GAS_FUNDS_TOO_LOW, not INTERNAL", async function () {

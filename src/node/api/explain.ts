@@ -9,11 +9,10 @@
 import { ChainUnreachableError, ContractRevertError } from "../../chain/errors";
 import { chainUnreachable, isGasFundsFailure } from "../../chain/failures";
 import { revertInPlainWords } from "../../chain/revertWords";
-import { WithdrawalExceedsBalanceError } from "../../channel/errors";
+import { WithdrawalExceedsBalanceError, WithdrawalPendingError } from "../../channel/errors";
 import { GasFundsError, InsufficientFundsError } from "../../errors";
 import { formatHumanAmount } from "../../humanText";
 import { checkAddress, checkBytes32 } from "../../schema/primitives";
-import type { Hex } from "../../types";
 import { mapError, type MappedError } from "./codes";
 import type { AssetInfo, NodeApi } from "./types";
 
@@ -34,26 +33,21 @@ export async function explainError(error: unknown, args: readonly unknown[] | un
 }
 
 async function inPlainWords(error: unknown, args: readonly unknown[] | undefined, api: NodeApi): Promise<string | undefined> {
-  if (error instanceof InsufficientFundsError) {
-    const channelId = checkBytes32(args?.[0]);
-    return channelId.ok ? insufficientFunds(error, channelId.value, api) : undefined;
-  }
-  if (error instanceof ContractRevertError) {
-    return revertInPlainWords(error, await assetOf(args, api).catch(() => undefined));
-  }
-  return undefined;
-}
-
-/** "can't pay 1,000,000 ETH: you can pay at most 7.75 ETH in this channel". */
-async function insufficientFunds(error: InsufficientFundsError, channelId: Hex, api: NodeApi): Promise<string> {
-  const channel = await api.channel(channelId);
+  if (error instanceof ContractRevertError) return revertInPlainWords(error, await assetOf(args, api).catch(() => undefined));
+  const channelId = checkBytes32(args?.[0]);
+  if (!channelId.ok || !(error instanceof InsufficientFundsError || error instanceof WithdrawalPendingError)) return undefined;
+  const channel = await api.channel(channelId.value);
   const asset = await api.asset(channel.asset);
   const human = (value: bigint) => formatHumanAmount(value, asset);
+  if (error instanceof WithdrawalPendingError) {
+    return `your previous cash-out still waits for your peer's countersignature (it brings your cash-outs of this channel to ${human(error.total)} in all)`;
+  }
   const who = error.payer === channel.me ? "you" : "your peer";
   if (error instanceof WithdrawalExceedsBalanceError) {
     const whose = who === "you" ? "your" : "your peer's";
     return `can't cash out ${human(error.amount)}: ${who} can cash out at most ${human(error.available)} in this channel (${whose} balance less pending payments and earlier cash-outs)`;
   }
+  // "can't pay 1,000,000 ETH: you can pay at most 7.75 ETH in this channel"
   return `can't pay ${human(error.amount)}: ${who} can pay at most ${human(error.available)} in this channel`;
 }
 
