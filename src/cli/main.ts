@@ -133,7 +133,7 @@ function parse(command: Command | undefined, args: string[]) {
 }
 
 /** The one-line message for an error, saying what to do. */
-function explain(error: unknown, ctx: { datadir: string; hint: (command: string) => string; apiUrl?: string }): CliError {
+function explain(error: unknown, ctx: { datadir: string; hint: (command: string) => string; apiUrl?: string; command?: string }): CliError {
   if (error instanceof CliError) return error;
   if (error instanceof ApiFileError) {
     if (error.problem === "missing" && error.path.endsWith("api.json")) {
@@ -150,6 +150,7 @@ function explain(error: unknown, ctx: { datadir: string; hint: (command: string)
   if (error instanceof ApiError) {
     const d = (error.details ?? {}) as { [key: string]: Json };
     const withHint = (hint: string) => new CliError(`${error.message}: ${hint}`, error.code, error.details, { cause: error });
+    const withCode = () => new CliError(`${error.message} (${error.code})`, error.code, error.details, { cause: error });
     switch (error.code) {
       case "UNREACHABLE":
         return new CliError(
@@ -202,6 +203,10 @@ function explain(error: unknown, ctx: { datadir: string; hint: (command: string)
       case "PEER_DISCONNECTED":
       case "PEER_TIMEOUT":
         return withHint("is the peer's node running and reachable? if it stays away, `sluice challenge` settles on chain without it");
+      case "GAS_FUNDS_TOO_LOW":
+        return ctx.command === "open"
+          ? withHint("the channel stays opening without your deposit: `sluice channels` lists it, `sluice abandon <channel>` gives it up")
+          : withCode();
       case "CHAIN_UNREACHABLE":
         return withHint("once it answers again, `sluice channels` shows what was done before you retry");
       case "STATE_STALE":
@@ -211,7 +216,7 @@ function explain(error: unknown, ctx: { datadir: string; hint: (command: string)
       case "BAD_REQUEST":
         return new CliError(`the node refused the request: ${error.message}`, error.code, error.details, { cause: error });
       default:
-        return new CliError(`${error.message} (${error.code})`, error.code, error.details, { cause: error });
+        return withCode();
     }
   }
   if (error instanceof SluiceError) return new CliError(error.message, codeOf(error), undefined, { cause: error });
@@ -307,8 +312,10 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
   let client: ApiClient | undefined;
   let apiUrl: string | undefined;
   const hint = (command: string) => (datadirGiven || datadir !== DEFAULT_DATADIR ? `${command} --datadir ${datadir}` : command);
+  let commandName: string | undefined;
   try {
     const { command, name, rest } = splitCommand(argv);
+    commandName = command?.name;
     const { values, positionals } = parse(command, rest);
     if (typeof values.datadir === "string") {
       if (values.datadir === "") throw new UsageError("--datadir is empty");
@@ -357,7 +364,7 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
     io.stdout(json ? `${JSON.stringify(output.json, null, 2)}\n` : `${output.text}\n`);
     return 0;
   } catch (caught) {
-    const error = explain(caught, { datadir, hint, ...(apiUrl === undefined ? {} : { apiUrl }) });
+    const error = explain(caught, { datadir, hint, ...(apiUrl === undefined ? {} : { apiUrl }), ...(commandName === undefined ? {} : { command: commandName }) });
     if (json) {
       const body: { [key: string]: Json } = { code: error.code, message: error.message };
       if (error.details !== undefined) body.details = error.details;

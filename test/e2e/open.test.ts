@@ -82,7 +82,7 @@ describe("e2e: sluice open in stages, and abandon", function () {
     const failed = await run("open", bob.address, bob.peerUrl, `${formatEther(all)} ETH`, "--datadir", datadir);
     expect(failed.code).to.equal(1);
     expect(failed.stderr).to.contain(`sluice: your wallet ${alice.address.toLowerCase()} has too little ETH for this transaction and its gas`);
-    expect(failed.stderr).to.contain("(GAS_FUNDS_TOO_LOW)");
+    expect(failed.stderr).to.contain("and its gas: add ETH to it and try again: the channel stays opening without your deposit: `sluice channels` lists it, `sluice abandon <channel>` gives it up");
     const stuck = (await alice.process.api.channels()).find((c) => c.status === "opening");
     expect(stuck, "a channel left opening").to.not.equal(undefined);
     const abandoned = await run("abandon", stuck!.channelId, "--datadir", datadir);
