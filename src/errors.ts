@@ -172,7 +172,7 @@ export class InvalidAmountError extends SluiceError {
   override readonly name: string = "InvalidAmountError";
 
   constructor(readonly amount: bigint) {
-    super(`invalid amount ${amount}`);
+    super(`invalid amount ${amount} (base units): an amount must be more than zero and below 2^256`);
   }
 }
 
