@@ -173,8 +173,6 @@ function explain(error: unknown, ctx: { datadir: string; hint: (command: string)
           error.details,
           { cause: error },
         );
-      case "INVALID_AMOUNT":
-        return withHint("give an amount above zero");
       case "CHALLENGE_PENDING":
         return withHint("run `sluice settle` after that");
       case "CHANNEL_NOT_CHALLENGED":
