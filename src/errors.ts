@@ -1,3 +1,5 @@
+import { formatHumanAmount, type AssetUnit } from "./humanText";
+
 /**
  * Every error Sluice throws is a `SluiceError`; each failure a caller can act on has its own
  * subclass, so callers catch by class rather than by message.
@@ -45,6 +47,62 @@ export class MalformedMessageError extends SluiceError {
     problem: string,
   ) {
     super(`malformed message: ${path}: ${problem}`);
+  }
+}
+
+/** An asset address that is not an ERC-20 token on this chain (no contract there, or no `symbol()`/`decimals()`). */
+export class NotATokenError extends InvalidArgumentError {
+  static override readonly code: string = "NOT_A_TOKEN";
+  override readonly name: string = "NotATokenError";
+
+  constructor(
+    readonly asset: string,
+    /** Why: no contract at the address, or one that does not answer `symbol()` and `decimals()`. */
+    readonly reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${asset} is not an ERC-20 token on this chain: ${reason}; give the token's contract address, or ETH's (0x${"0".repeat(40)})`, options);
+  }
+}
+
+// ------------------------------------------------------------------ the node's wallet
+
+/**
+ * The node's wallet holds less of the asset than an open or a deposit needs. Checked before the
+ * peer is asked or a transaction sent: nothing changed.
+ */
+export class WalletBalanceError extends SluiceError {
+  static override readonly code: string = "WALLET_BALANCE_TOO_LOW";
+  override readonly name: string = "WalletBalanceError";
+
+  constructor(
+    readonly wallet: string,
+    readonly asset: string,
+    readonly amount: bigint,
+    readonly balance: bigint,
+    unit: AssetUnit & { isEth: boolean },
+    action: "open" | "deposit",
+  ) {
+    const human = (value: bigint) => formatHumanAmount(value, unit);
+    const doing = action === "open" ? "opening with" : "depositing";
+    const gas = unit.isEth ? " plus gas" : "";
+    super(
+      `you have ${human(balance)} in your wallet; ${doing} ${human(amount)} needs ${human(amount)}${gas}: ` +
+        `add ${human(amount - balance)}${gas === "" ? "" : " and some for gas"} to ${wallet}, or ${action === "open" ? "open with" : "deposit"} less`,
+    );
+  }
+}
+
+/** The node's wallet can't pay a transaction's gas (and value): the chain refused to take it; nothing was sent. */
+export class GasFundsError extends SluiceError {
+  static override readonly code: string = "GAS_FUNDS_TOO_LOW";
+  override readonly name: string = "GasFundsError";
+
+  constructor(
+    readonly wallet: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`your wallet ${wallet} has too little ETH for this transaction and its gas: add ETH to it and try again`, options);
   }
 }
 
@@ -114,7 +172,7 @@ export class InvalidAmountError extends SluiceError {
   override readonly name: string = "InvalidAmountError";
 
   constructor(readonly amount: bigint) {
-    super(`invalid amount ${amount}`);
+    super(`invalid amount ${amount} (base units): an amount must be more than zero and below 2^256`);
   }
 }
 

@@ -340,6 +340,18 @@ export class ChainResponseError extends SluiceError {
   override readonly name: string = "ChainResponseError";
 }
 
+/** The chain's JSON-RPC node does not answer (refused, reset, timed out): the node can't read or send anything. */
+export class ChainUnreachableError extends ChainResponseError {
+  static override readonly code: string = "CHAIN_UNREACHABLE";
+  override readonly name: string = "ChainUnreachableError";
+  constructor(
+    readonly reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`the node can't reach the chain (${reason}): is the chain's JSON-RPC node running?`, options);
+  }
+}
+
 // ---------------------------------------------------------------- decoding
 
 function isAdjudicatorErrorName(name: string): name is AdjudicatorErrorName {

@@ -8,6 +8,7 @@ import { checkBytes32, MAX_UINT256 } from "../schema/primitives";
 import type { Hex } from "../types";
 import { UsageError } from "./errors";
 import { ethers } from "../lazyEthers";
+import { formatHumanAmount } from "../humanText";
 
 const NUMBER = /^(\d+)(?:\.(\d+))?$/;
 const AMOUNT = /^\s*(\S*?)\s*([A-Za-z][A-Za-z0-9._-]*)?\s*$/;
@@ -57,10 +58,9 @@ export function parseAmount(text: string, asset: AssetInfo, options: { allowZero
   return value;
 }
 
-/** `amount` base units as "100 USDC", "0.5 ETH" (no trailing ".0"). */
+/** `amount` base units as "100 USDC", "0.5 ETH", "1000000 ETH": no separators, so that it can be typed back in. */
 export function formatAmount(amount: bigint, asset: AssetInfo): string {
-  const text = ethers().formatUnits(amount, asset.decimals).replace(/\.0$/, "");
-  return `${text} ${asset.symbol}`;
+  return formatHumanAmount(amount, asset, { separators: false });
 }
 
 /**

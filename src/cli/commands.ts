@@ -7,7 +7,7 @@ import type { ApiClient } from "../node/api/client";
 import type { AssetInfo, ChannelView, PaymentRef, PaymentsQuery } from "../node/api/types";
 import { assetInfo, cashOutView, channelView, nodeInfo, paymentView, proofView, txView, type Json } from "../node/api/wire";
 import { OPEN_STAGE_NAMES } from "../node/open";
-import { MAX_REACH_TIMEOUT_MS } from "../schema/api";
+import { MAX_PAYMENTS_LIMIT, MAX_REACH_TIMEOUT_MS } from "../schema/api";
 import { checkDuration, checkSettingAddress, DEFAULT_RPC } from "../schema/config";
 import { configReferenceText } from "../schema/configReference";
 import { checkBytes32, checkUint, MAX_UINT64 } from "../schema/primitives";
@@ -90,9 +90,13 @@ export function addressArg(text: string | undefined, what: string): Address {
   return result.value;
 }
 
-export function uintArg(text: string, what: string, max: bigint = MAX_UINT64): bigint {
+/** A whole number from `min` to `max`; one message, naming the option and its range, for every wrong value. */
+export function uintArg(text: string, what: string, range: { min?: bigint; max?: bigint } = {}): bigint {
+  const { min = 0n, max = MAX_UINT64 } = range;
   const result = checkUint(text, 64, false);
-  if (!result.ok || result.value > max) throw new UsageError(`${what} must be a whole number from 0 to ${max}, not ${JSON.stringify(text)}`);
+  if (!result.ok || result.value < min || result.value > max) {
+    throw new UsageError(`${what} must be a whole number from ${min} to ${max}, not ${JSON.stringify(text)}`);
+  }
   return result.value;
 }
 
@@ -399,11 +403,7 @@ const CHANNEL_COMMANDS: readonly Command[] = [
       const query: PaymentsQuery = {};
       if (from !== undefined) query.fromSeq = uintArg(from, "--from");
       if (refText !== undefined) query.ref = refArg(refText);
-      if (limit !== undefined) {
-        const n = uintArg(limit, "--limit", 10_000n);
-        if (n === 0n) throw new UsageError("--limit must be at least 1");
-        query.limit = Number(n);
-      }
+      if (limit !== undefined) query.limit = Number(uintArg(limit, "--limit", { min: 1n, max: BigInt(MAX_PAYMENTS_LIMIT) }));
       const client = await ctx.client();
       const { channel, asset } = await channelAndAsset(client, channelId);
       const payments = await client.payments(channelId, query);

@@ -7,21 +7,10 @@ import type { ApiClient, AssetInfo, EventView } from "../node/api";
 import type { Json } from "../node/api/wire";
 import type { Hex } from "../types";
 import { formatAmount } from "./amount";
-import type { Command } from "./commands";
+import { uintArg, type Command } from "./commands";
 import { UsageError } from "./errors";
 
-const MAX_LIMIT = 10_000;
-
-function eventIdArg(text: string): bigint {
-  if (!/^(0|[1-9][0-9]{0,15})$/.test(text)) throw new UsageError(`--after ${JSON.stringify(text)}: give an event id, a whole number from 0`);
-  return BigInt(text);
-}
-
-function limitArg(text: string): number {
-  const n = /^[0-9]{1,6}$/.test(text) ? Number(text) : NaN;
-  if (!(n >= 1 && n <= MAX_LIMIT)) throw new UsageError(`--limit ${JSON.stringify(text)}: give a whole number from 1 to ${MAX_LIMIT}`);
-  return n;
-}
+const MAX_LIMIT = 10_000n;
 
 /** Each channel's asset, asked once: amounts in events are base units. */
 function assetsOf(client: ApiClient): (channelId: Hex) => Promise<AssetInfo | undefined> {
@@ -76,10 +65,10 @@ export const EVENT_COMMANDS: readonly Command[] = [
     options: { after: { type: "string" }, limit: { type: "string" }, type: { type: "string" }, follow: { type: "boolean" } },
     positionals: [0, 0],
     run: async (ctx, _positionals, values) => {
-      const after = typeof values.after === "string" ? eventIdArg(values.after) : 0n;
+      const after = typeof values.after === "string" ? uintArg(values.after, "--after") : 0n;
       const types = typeof values.type === "string" ? values.type.split(",").filter((t) => t !== "") : undefined;
       if (values.follow === true && values.limit !== undefined) throw new UsageError("--limit and --follow don't go together: --follow prints every event until interrupted");
-      const limit = typeof values.limit === "string" ? limitArg(values.limit) : undefined;
+      const limit = typeof values.limit === "string" ? Number(uintArg(values.limit, "--limit", { min: 1n, max: MAX_LIMIT })) : undefined;
       const client = await ctx.client();
       const assetOf = assetsOf(client);
       if (values.follow === true) {

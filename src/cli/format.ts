@@ -1,6 +1,7 @@
 /** Human output of the CLI: channels, payments, transactions and proofs as aligned text. */
 import type { AssetInfo, CashOutView, ChannelView, NodeInfo, PaymentView, ProofView, TxView } from "../node/api/types";
 import { formatAmount } from "./amount";
+import { formatTime } from "../humanText";
 
 /** `rows` of [label, value] as aligned lines. */
 export function fields(rows: readonly (readonly [string, string] | undefined)[]): string {
@@ -21,8 +22,7 @@ export function table(header: readonly string[], rows: readonly (readonly string
 }
 
 export function formatDate(unixSeconds: bigint): string {
-  const ms = Number(unixSeconds) * 1000;
-  return Number.isFinite(ms) && ms < 8.64e15 ? new Date(ms).toISOString().replace(".000Z", "Z") : `${unixSeconds} (unix time)`;
+  return formatTime(unixSeconds);
 }
 
 export function formatDuration(seconds: bigint): string {

@@ -171,7 +171,7 @@ export const INVOICE_COMMANDS: readonly Command[] = [
       if (status !== undefined) query.status = statusArg(status);
       if (from !== undefined) query.fromId = idArg(from);
       if (limit !== undefined) {
-        const n = uintArg(limit, "--limit", BigInt(MAX_INVOICES_LIMIT));
+        const n = uintArg(limit, "--limit", { min: 1n, max: BigInt(MAX_INVOICES_LIMIT) });
         if (n === 0n) throw new UsageError("--limit must be at least 1");
         query.limit = Number(n);
       }

@@ -18,7 +18,6 @@ import { COMMANDS, addressArg, type Command, type Context, type Output, type Val
 import { CliError, UsageError } from "./errors";
 import { checkInteger, checkListen, checkRpcUrl } from "../schema/config";
 import type { Checked } from "../schema/primitives";
-import { formatDate } from "./format";
 
 export const DEFAULT_DATADIR = "./.sluice";
 
@@ -104,19 +103,37 @@ function splitCommand(argv: string[]): { command: Command | undefined; name: str
   return { command, name, rest: [...argv.slice(0, i), ...argv.slice(i + words)] };
 }
 
+/** An argument node's parseArgs would take for a short flag ("-1", "-0.5"). */
+const NEGATIVE = /^-[0-9.]/;
+/** Marks a negative value while parseArgs runs, so that it stays a value (removed right after). */
+const SHIELD = "\u0000";
+
 function parse(command: Command | undefined, args: string[]) {
-  const negative = args.find((a) => /^-[0-9.]/.test(a));
-  if (negative !== undefined) throw new UsageError(`amounts can't be negative: ${negative}`, "INVALID_AMOUNT");
+  // Where the amount starts among the positionals ("100 USDC" may be two), if the command takes one.
+  const amountAt = command === undefined ? -1 : command.usage.split(" ").indexOf("<amount>") - command.name.split(" ").length;
+  let parsed;
   try {
-    return parseArgs({ args, options: { ...GLOBAL_OPTIONS, ...(command?.options ?? {}) }, allowPositionals: true, strict: true });
+    parsed = parseArgs({
+      args: args.map((a) => (NEGATIVE.test(a) ? SHIELD + a : a)),
+      options: { ...GLOBAL_OPTIONS, ...(command?.options ?? {}) },
+      allowPositionals: true,
+      strict: true,
+    });
   } catch (error) {
     const message = error instanceof Error ? error.message.replace(/\. To specify a positional.*$/s, "") : String(error);
     throw new UsageError(`${message}${command === undefined ? "" : `: see \`sluice ${command.name} --help\``}`);
   }
+  const unshield = (v: string) => (v.startsWith(SHIELD) ? v.slice(SHIELD.length) : v);
+  const positionals = parsed.positionals.map(unshield);
+  // Every option's value and every other argument is checked by its command, which names it.
+  const negative = amountAt < 0 ? undefined : positionals.slice(amountAt).find((a) => NEGATIVE.test(a));
+  if (negative !== undefined) throw new UsageError(`amounts can't be negative: ${negative}`, "INVALID_AMOUNT");
+  const values = Object.fromEntries(Object.entries(parsed.values).map(([k, v]) => [k, typeof v === "string" ? unshield(v) : v]));
+  return { values: values as typeof parsed.values, positionals };
 }
 
 /** The one-line message for an error, saying what to do. */
-function explain(error: unknown, ctx: { datadir: string; hint: (command: string) => string; apiUrl?: string }): CliError {
+function explain(error: unknown, ctx: { datadir: string; hint: (command: string) => string; apiUrl?: string; command?: string }): CliError {
   if (error instanceof CliError) return error;
   if (error instanceof ApiFileError) {
     if (error.problem === "missing" && error.path.endsWith("api.json")) {
@@ -133,6 +150,7 @@ function explain(error: unknown, ctx: { datadir: string; hint: (command: string)
   if (error instanceof ApiError) {
     const d = (error.details ?? {}) as { [key: string]: Json };
     const withHint = (hint: string) => new CliError(`${error.message}: ${hint}`, error.code, error.details, { cause: error });
+    const withCode = () => new CliError(`${error.message} (${error.code})`, error.code, error.details, { cause: error });
     switch (error.code) {
       case "UNREACHABLE":
         return new CliError(
@@ -146,27 +164,35 @@ function explain(error: unknown, ctx: { datadir: string; hint: (command: string)
       case "NOT_FOUND":
         return withHint("`sluice channels` lists this node's channels");
       case "INSUFFICIENT_FUNDS":
-        return withHint(`add funds with \`sluice deposit <channel> <amount>\`, or ${/can't withdraw/.test(error.message) ? "cash out" : "pay"} less`);
-      case "INVALID_AMOUNT":
-        return withHint("give an amount above zero");
-      case "CHALLENGE_PENDING":
-        return withHint(
-          `the challenge period runs until ${typeof d.deadline === "string" ? formatDate(BigInt(d.deadline)) : "its deadline"}: run \`sluice settle\` after that`,
+        return withHint(`add funds with \`sluice deposit <channel> <amount>\`, or ${/can't (withdraw|cash out)/.test(error.message) ? "cash out" : "pay"} less`);
+      case "NOT_A_TOKEN":
+        if (typeof d.asset !== "string" || typeof d.reason !== "string") return withHint("give the token's contract address with --asset, or leave out --asset for ETH");
+        return new CliError(
+          `${d.asset} is not an ERC-20 token on this chain: ${d.reason}; give the token's contract address with --asset, or leave out --asset for ETH`,
+          error.code,
+          error.details,
+          { cause: error },
         );
+      case "CHALLENGE_PENDING":
+        return withHint("run `sluice settle` after that");
       case "CHANNEL_NOT_CHALLENGED":
-        return withHint("no dispute is registered: `sluice close` closes the channel with the peer, `sluice challenge` starts a dispute");
+        return withHint("`sluice close` closes the channel with the peer, `sluice challenge` starts a dispute");
       case "CHANNEL_CONCLUDED":
-        return withHint("the channel has concluded on chain: nothing more to do there; `sluice withdraw` collects credited payouts");
+        return withHint("nothing more to do there; `sluice withdraw` collects credited payouts");
       case "CHALLENGE_EXPIRED":
-        return withHint("the challenge period is over: `sluice settle` pays out by the registered state");
+        return withHint("`sluice settle` pays out by the registered state");
+      case "CHANNEL_CHALLENGED":
+        return withHint("after the deadline, `sluice settle` pays out by the registered state");
+      case "WITHDRAWAL_EXPIRED":
+        return withHint("cash out again");
       case "WITHDRAW_NOTHING":
-        return withHint("nothing is credited to this node in that asset (payouts are normally paid out directly)");
+        return withHint("payouts are paid out directly, and credited only when that failed");
       case "CHANNEL_FINALIZED":
         return withHint("the channel has a final state: no more payments; `sluice close` closes it");
       case "PROPOSAL_PENDING":
         return withHint("wait for the peer to countersign, then try again");
       case "WITHDRAWAL_PENDING":
-        return withHint("your previous cash-out still waits for the peer's signature: try again once it is answered");
+        return withHint("try again once it is answered");
       case "PEER_OFFLINE":
         return withHint("the peer's node must be online to countersign: try again once it is connected");
       case "CHANNEL_STATUS":
@@ -175,14 +201,20 @@ function explain(error: unknown, ctx: { datadir: string; hint: (command: string)
       case "PEER_DISCONNECTED":
       case "PEER_TIMEOUT":
         return withHint("is the peer's node running and reachable? if it stays away, `sluice challenge` settles on chain without it");
+      case "GAS_FUNDS_TOO_LOW":
+        return ctx.command === "open"
+          ? withHint("the channel stays opening without your deposit: `sluice channels` lists it, `sluice abandon <channel>` gives it up")
+          : withCode();
+      case "CHAIN_UNREACHABLE":
+        return withHint("once it answers again, `sluice channels` shows what was done before you retry");
       case "STATE_STALE":
-        return withHint("a newer state is registered already");
+        return withHint("the registered state counts; `sluice channel <channel>` shows it");
       case "INTERNAL":
-        return withHint("the node failed: see its log");
+        return new CliError(`the node failed unexpectedly: its log says why (the output of \`${ctx.hint("sluice node start")}\`)`, error.code, error.details, { cause: error });
       case "BAD_REQUEST":
         return new CliError(`the node refused the request: ${error.message}`, error.code, error.details, { cause: error });
       default:
-        return new CliError(`${error.message} (${error.code})`, error.code, error.details, { cause: error });
+        return withCode();
     }
   }
   if (error instanceof SluiceError) return new CliError(error.message, codeOf(error), undefined, { cause: error });
@@ -278,8 +310,10 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
   let client: ApiClient | undefined;
   let apiUrl: string | undefined;
   const hint = (command: string) => (datadirGiven || datadir !== DEFAULT_DATADIR ? `${command} --datadir ${datadir}` : command);
+  let commandName: string | undefined;
   try {
     const { command, name, rest } = splitCommand(argv);
+    commandName = command?.name;
     const { values, positionals } = parse(command, rest);
     if (typeof values.datadir === "string") {
       if (values.datadir === "") throw new UsageError("--datadir is empty");
@@ -329,7 +363,7 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
     io.stdout(json ? `${JSON.stringify(output.json, null, 2)}\n` : `${output.text}\n`);
     return 0;
   } catch (caught) {
-    const error = explain(caught, { datadir, hint, ...(apiUrl === undefined ? {} : { apiUrl }) });
+    const error = explain(caught, { datadir, hint, ...(apiUrl === undefined ? {} : { apiUrl }), ...(commandName === undefined ? {} : { command: commandName }) });
     if (json) {
       const body: { [key: string]: Json } = { code: error.code, message: error.message };
       if (error.details !== undefined) body.details = error.details;

@@ -1,10 +1,10 @@
 import { randomBytes } from "node:crypto";
-import { Contract, Wallet, type Provider, type Signer } from "ethers";
+import { Wallet, type Provider, type Signer } from "ethers";
 import { AdjudicatorDriver, ChainResponseError, type AdjudicatorEvent, type PartialWithdrawResult } from "../chain";
 import type { WithdrawalRecord } from "../channel";
 import { EcdsaVerifier, KeySigner, channelId as channelIdOf, toHex } from "../crypto";
 import { InvalidAmountError, InvalidArgumentError, SluiceError, codeOf } from "../errors";
-import { ChannelMode, ETH, type Address, type Hex } from "../types";
+import { ChannelMode, type Address, type Hex } from "../types";
 import type {
   AssetInfo,
   CashOutView,
@@ -37,6 +37,8 @@ import {
   OpenDepositTimeoutError,
   OpenPeerRejectedError,
   OpenPeerUnreachableError,
+  OpenPeerUrlMismatchError,
+  samePeerUrl,
   withinTime,
   type OpenTimeouts,
 } from "./open";
@@ -50,6 +52,7 @@ import { ChannelStore, DEFAULT_EVENTS_PAGE, type ChannelRecord } from "./store";
 import { UnknownChannelError } from "./store/errors";
 import { HandshakeError, PeerServer, ReconnectingPeer, keyIdentity, type PeerConnection, type TransportOptions } from "./transport";
 import { ChainWatcher } from "./watcher";
+import { checkWalletBalance, readAssetInfo } from "./wallet";
 
 /**
  * No channel with that id in this node. A store `UnknownChannelError`, so that the local API
@@ -127,7 +130,6 @@ const DEFAULT_WITHDRAWAL_WINDOW = 3_600n;
 const DEFAULT_MAX_WITHDRAWAL_WINDOW = 86_400n;
 /** How long after a failed execution of its withdrawal the node tries again (ms). */
 const WITHDRAWAL_RETRY_MS = 10_000;
-const ERC20_METADATA = ["function symbol() view returns (string)", "function decimals() view returns (uint8)"];
 
 /**
  * A Sluice node: holds its key and its store, talks to its peers over authenticated WebSockets,
@@ -243,13 +245,7 @@ export class SluiceNode implements NodeApi {
     const key = asset.toLowerCase();
     const known = this.assets.get(key);
     if (known) return known;
-    let info: AssetInfo;
-    if (key === ETH) info = { asset: ETH, symbol: "ETH", decimals: 18 };
-    else {
-      const token = new Contract(asset, ERC20_METADATA, this.options.provider);
-      const [symbol, decimals] = await Promise.all([token.symbol() as Promise<string>, token.decimals() as Promise<bigint>]);
-      info = { asset, symbol, decimals: Number(decimals) };
-    }
+    const info = await readAssetInfo(this.options.provider, asset);
     this.assets.set(key, info);
     return info;
   }
@@ -270,6 +266,8 @@ export class SluiceNode implements NodeApi {
     if (terms.challengePeriod <= 0n || terms.challengePeriod > MAX_CHALLENGE_PERIOD) {
       throw new InvalidArgumentError(`the challenge period must be from 1 second to 365 days (the adjudicator's maximum), not ${terms.challengePeriod} seconds`);
     }
+    // Before the peer is asked: an asset that is no token, or a deposit the wallet can't pay, changes nothing.
+    await checkWalletBalance(this.options.provider, this.address, await this.asset(request.asset), request.deposit, "open");
     const reachMs = request.reachTimeoutMs ?? this.options.openTimeouts?.reachMs ?? DEFAULT_OPEN_TIMEOUTS.reachMs;
     const connection = await this.connectForOpen(request.peerUrl, request.peer, reachMs);
     // The peer announces its payee in its answer; both sides then hold the same params.
@@ -310,6 +308,7 @@ export class SluiceNode implements NodeApi {
 
   async deposit(channelId: Hex, amount: bigint): Promise<ChannelView> {
     const session = this.live(channelId, "deposit");
+    await checkWalletBalance(this.options.provider, this.address, await this.asset(session.params.asset), amount, "deposit");
     await this.driver.deposit(session.params, session.me, amount);
     await this.refreshDeposits(session.id);
     await this.notifyDeposit(session);
@@ -534,14 +533,20 @@ export class SluiceNode implements NodeApi {
 
   /**
    * The first two stages of `open`: the peer is reached and proves `peer`'s address. A connection
-   * already open with `peer` is used as it is. Otherwise a dialer of its own tries `url` until the
-   * reach time limit; a refused handshake (another address, chain or contract) fails at once. Only
-   * a dialer that connected replaces the peer's known one: a failed open leaves no dialer behind
-   * and no other connection touched.
+   * already open with `peer` is used as it is, unless the node dialled it at another URL than
+   * `url` (a mistyped port, say): that is refused at once (`OpenPeerUrlMismatchError`). Otherwise
+   * a dialer of its own tries `url` until the reach time limit; a refused handshake (another
+   * address, chain or contract) fails at once. Only a dialer that connected replaces the peer's
+   * known one: a failed open leaves no dialer behind and no other connection touched.
    */
   private async connectForOpen(url: string, peer: Address, reachMs: number): Promise<PeerConnection<PeerMessages>> {
     const existing = this.connections.get(peer.toLowerCase());
-    if (existing?.isOpen) return existing;
+    if (existing?.isOpen) {
+      // A peer that dialled in is used as it is: where it listens is not known here.
+      const known = this.dialers.get(peer.toLowerCase())?.url;
+      if (known !== undefined && !samePeerUrl(known, url)) throw new OpenPeerUrlMismatchError(peer.toLowerCase(), url, known);
+      return existing;
+    }
     const dialer = this.newDialer(url, peer);
     let lastError: unknown;
     let onFailed: ((error: unknown) => void) | undefined;

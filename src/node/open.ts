@@ -68,6 +68,33 @@ export class OpenPeerRejectedError extends OpenStageError {
   }
 }
 
+/**
+ * `open` named another URL than the one the node is connected to the peer at. Refused, not
+ * redialled: the connection is proven and carries the peer's other channels, and a mistyped URL
+ * would only fail after the reach time limit. A peer that moved is dialled at its new URL once
+ * the old connection is closed.
+ */
+export class OpenPeerUrlMismatchError extends OpenStageError {
+  static override readonly code: string = "OPEN_PEER_URL_MISMATCH";
+  override readonly name: string = "OpenPeerUrlMismatchError";
+  constructor(
+    readonly peer: string,
+    readonly peerUrl: string,
+    readonly connectedUrl: string,
+  ) {
+    super("reach", `${peer} is connected at ${connectedUrl}, not at ${peerUrl}: open with ${connectedUrl}`);
+  }
+}
+
+/** Whether two peer URLs name the same place ("ws://h:1" and "ws://h:1/" do). */
+export function samePeerUrl(a: string, b: string): boolean {
+  try {
+    return new URL(a).href === new URL(b).href;
+  } catch {
+    return a === b;
+  }
+}
+
 /** The deposit transaction was not confirmed in time; the channel stays `opening` until it is. */
 export class OpenDepositTimeoutError extends OpenStageError {
   static override readonly code: string = "OPEN_DEPOSIT_TIMEOUT";

@@ -5,7 +5,6 @@
  * chain), and the error messages for an unknown channel, an amount in the wrong unit, and no node
  * running.
  */
-import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -14,25 +13,8 @@ import { hexlify, id as keccakText } from "ethers";
 import { randomBytes } from "node:crypto";
 import { ChannelMode, ETH, ZERO_HASH, type Hex } from "../../src/types";
 import type { ChannelView } from "../../src/node/api/types";
+import { sluice, type Run } from "./helpers/cli";
 import { ETHER, USDC, logsOf, openFunded, startCluster, type Cluster, type ClusterNode } from "./helpers/cluster";
-
-const CLI = path.resolve(__dirname, "..", "..", "bin", "sluice.js");
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `sluice <args>` in its own process; resolves with its exit code and output. */
-function sluice(...args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { timeout: 120_000, env: { ...process.env, SLUICE_DATADIR: "" } }, (error, stdout, stderr) => {
-      const code = error === null ? 0 : typeof error.code === "number" ? error.code : -1;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 function json<T>(run: Run): T {
   expect(run.code, `exit code of a command that should work; stderr: ${run.stderr}`).to.equal(0);

@@ -2,14 +2,14 @@
  * End to end, issue 14 points 1 and 2 as a new operator ran them: `sluice open` to a URL where
  * nothing answers fails within the stage's time limit instead of hanging; `open` naming the wrong
  * peer address fails fast and the existing channel keeps working both ways; an open whose deposit
- * failed leaves a channel `sluice abandon` gives up.
+ * failed (the wallet had the amount but not the gas) leaves a channel `sluice abandon` gives up.
  */
 import { execFile } from "node:child_process";
 import net from "node:net";
 import path from "node:path";
 import { promisify } from "node:util";
 import { expect } from "chai";
-import { Wallet } from "ethers";
+import { Wallet, formatEther } from "ethers";
 import { ETH } from "../../src/types";
 import { ETHER, logsOf, openFunded, sleep, startCluster, type Cluster, type ClusterNode } from "./helpers/cluster";
 
@@ -77,8 +77,12 @@ describe("e2e: sluice open in stages, and abandon", function () {
   });
 
   it("an open whose deposit failed leaves a channel opening that `sluice abandon` gives up; a funded one is refused", async function () {
-    const failed = await run("open", bob.address, bob.peerUrl, "100000000 ETH", "--datadir", datadir);
+    // All of the wallet's ETH passes the balance check before the peer is asked, then leaves nothing for gas.
+    const all = await cluster.chain.provider.getBalance(alice.address);
+    const failed = await run("open", bob.address, bob.peerUrl, `${formatEther(all)} ETH`, "--datadir", datadir);
     expect(failed.code).to.equal(1);
+    expect(failed.stderr).to.contain(`sluice: your wallet ${alice.address.toLowerCase()} has too little ETH for this transaction and its gas`);
+    expect(failed.stderr).to.contain("and its gas: add ETH to it and try again: the channel stays opening without your deposit: `sluice channels` lists it, `sluice abandon <channel>` gives it up");
     const stuck = (await alice.process.api.channels()).find((c) => c.status === "opening");
     expect(stuck, "a channel left opening").to.not.equal(undefined);
     const abandoned = await run("abandon", stuck!.channelId, "--datadir", datadir);

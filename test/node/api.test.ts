@@ -417,7 +417,7 @@ describe("local HTTP API", function () {
       ["StateStaleError (contract)", new StateStaleError("StateStale", { version: 3n, registeredVersion: MAX_UINT64 }, data), 409, "STATE_STALE", { version: "3", registeredVersion: MAX_UINT64.toString() }],
       ["ChallengePendingError (contract)", new ChallengePendingError("ChallengePending", { deadline: 1_700_000_000n }, data), 409, "CHALLENGE_PENDING", { deadline: "1700000000" }],
       ["WithdrawNothingError (contract)", new WithdrawNothingError("WithdrawNothing", { owner: PEER, asset: ETH }, data), 409, "WITHDRAW_NOTHING", { owner: PEER, asset: ETH }],
-      ["ContractRevertError (a token's)", new ContractRevertError("Reverted: ERC20InsufficientBalance", { errorName: "ERC20InsufficientBalance", args: { needed: MAX_UINT256 } }), 409, "CONTRACT_REVERT", { errorName: "ERC20InsufficientBalance", args: { needed: MAX_UINT256.toString() } }],
+      ["ContractRevertError (a token's)", new ContractRevertError("Reverted: ERC20InsufficientBalance", { errorName: "ERC20InsufficientBalance", args: { sender: PEER, balance: 5n, needed: MAX_UINT256 } }), 409, "CONTRACT_REVERT", { errorName: "ERC20InsufficientBalance", args: { sender: PEER, balance: "5", needed: MAX_UINT256.toString() } }],
       ["InvalidAmountError", new InvalidAmountError(0n), 400, "INVALID_AMOUNT", { amount: "0" }],
       ["ChannelFinalizedError", new ChannelFinalizedError(hash("x")), 409, "CHANNEL_FINALIZED", { channelId: hash("x") }],
       ["WrongRoleError", new WrongRoleError(1, "pay"), 409, "WRONG_ROLE", { participant: 1, operation: "pay" }],
@@ -430,6 +430,13 @@ describe("local HTTP API", function () {
       ["StoreOpenError", new StoreOpenError("/data/x.db", "not a database"), 500, "STORE_OPEN", { path: "/data/x.db" }],
       ["a WireFormatError thrown by the node", new WireFormatError("x", "bad"), 400, "BAD_REQUEST", { field: "x" }],
     ];
+    // The chain's refusals arrive in plain words (src/chain/revertWords.ts); the others as thrown.
+    const plain: Record<string, string> = {
+      "StateStaleError (contract)": `the chain holds a newer state (version ${MAX_UINT64}) than this one (version 3)`,
+      "ChallengePendingError (contract)": "the challenge period runs until 2023-11-14T22:13:20Z",
+      "WithdrawNothingError (contract)": `nothing is credited to ${PEER} in ${ETH}`,
+      "ContractRevertError (a token's)": `the token refused the transfer: ${PEER} holds 5 base units, and ${MAX_UINT256} base units is needed`,
+    };
     for (const [description, thrown, status, code, details] of rows) {
       it(`${description} → ${status} ${code}`, async function () {
         const failing = await startApiServer({ api: failingNode(thrown), token: TOKEN });
@@ -439,7 +446,7 @@ describe("local HTTP API", function () {
         expect(reply.status).to.equal(status);
         const error = errorOf(reply);
         expect(error.code).to.equal(code);
-        expect(error.message).to.equal((thrown as Error).message);
+        expect(error.message).to.equal(plain[description] ?? (thrown as Error).message);
         if (details !== undefined) expect(error.details).to.deep.include(details);
         expect(JSON.stringify(reply.body)).not.to.match(/stack|cause|\bat .*\.ts:/);
         expect(viaClient).to.be.instanceOf(ApiError);

@@ -390,8 +390,9 @@ describe("SluiceNode (two nodes in one process, embedded chain)", function () {
 
     it("refuses to close or challenge a channel never funded, before signing anything: both sides stay opening", async function () {
       const { alice, bob } = await twoNodes();
-      // The opening deposit fails (more than Alice holds): the channel is stored on both sides, unfunded.
-      await failure(alice.openChannel({ peer: bob.address, peerUrl: bob.peerUrl, asset: ETH, deposit: 10n ** 30n }));
+      // The opening deposit fails (all Alice holds, nothing left for gas): the channel is stored on both sides, unfunded.
+      const all = await ethers.provider.getBalance(alice.address);
+      await failure(alice.openChannel({ peer: bob.address, peerUrl: bob.peerUrl, asset: ETH, deposit: all }));
       await waitFor(async () => (await bob.channels()).length === 1);
       const [{ channelId }] = await alice.channels();
       const stored = () => [alice, bob].map((node) => [node.store.getChannel(channelId)!.status, node.store.latest(channelId), node.store.latestOwnSignature(channelId)]);

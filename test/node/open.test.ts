@@ -10,10 +10,10 @@ import { expect } from "chai";
 import { HDNodeWallet, Mnemonic } from "ethers";
 import { ethers, network } from "hardhat";
 import { deployAdjudicator, DEV_MNEMONIC } from "../../src/chain";
-import { InvalidArgumentError } from "../../src/errors";
+import { InvalidArgumentError, NotATokenError, WalletBalanceError } from "../../src/errors";
 import { ChannelStatusError, IllegalTransitionError, SluiceNode, type NodeOptions } from "../../src/node/node";
-import { ChannelFundedError, OpenDepositTimeoutError, OpenPeerRejectedError, OpenPeerUnreachableError } from "../../src/node/open";
-import { ETH, type Hex } from "../../src/types";
+import { ChannelFundedError, OpenDepositTimeoutError, OpenPeerRejectedError, OpenPeerUnreachableError, OpenPeerUrlMismatchError } from "../../src/node/open";
+import { ETH, type Address, type Hex } from "../../src/types";
 
 function devKey(index: number): Hex {
   return HDNodeWallet.fromMnemonic(Mnemonic.fromPhrase(DEV_MNEMONIC), `m/44'/60'/0'/0/${index}`).privateKey as Hex;
@@ -148,6 +148,47 @@ describe("SluiceNode open stages and abandon", function () {
     expect((await alice.channel(channel.channelId)).deposits).to.deep.equal([7n, 0n]);
   });
 
+  it("refuses an open or a deposit the wallet can't afford, and an asset that is no token, before anything is stored or sent", async function () {
+    const [alice, bob] = await startNodes(2);
+    const { channelId } = await alice.openChannel({ peer: bob.address, peerUrl: bob.peerUrl, asset: ETH, deposit: 5n });
+    const balance = await ethers.provider.getBalance(alice.address);
+    const open = await rejection(alice.openChannel({ peer: bob.address, peerUrl: bob.peerUrl, asset: ETH, deposit: balance + 1n }));
+    expect(open).to.be.instanceOf(WalletBalanceError);
+    expect(open).to.deep.include({ code: "WALLET_BALANCE_TOO_LOW", amount: balance + 1n, balance, wallet: alice.address.toLowerCase(), asset: ETH });
+    expect((open as Error).message).to.match(/^you have [\d,.]+ ETH in your wallet; opening with [\d,.]+ ETH needs/);
+    const deposit = await rejection(alice.deposit(channelId, balance + 1n));
+    expect(deposit).to.be.instanceOf(WalletBalanceError);
+    expect((deposit as Error).message).to.contain("; depositing ");
+
+    const noCode = ethers.Wallet.createRandom().address as Address;
+    const notToken = await rejection(alice.openChannel({ peer: bob.address, peerUrl: bob.peerUrl, asset: noCode, deposit: 1n }));
+    expect(notToken).to.be.instanceOf(NotATokenError);
+    expect(notToken).to.deep.include({ code: "NOT_A_TOKEN", asset: noCode.toLowerCase(), reason: "no contract is deployed there" });
+    const adjudicator = (await alice.info()).adjudicator;
+    expect(await rejection(alice.asset(adjudicator))).to.deep.include({ reason: "its contract does not answer symbol() and decimals()" });
+
+    await sleep(200);
+    for (const node of [alice, bob]) {
+      expect((await node.channels()).map((c) => [c.channelId, c.deposits])).to.deep.equal([[channelId, [5n, 0n]]]);
+    }
+  });
+
+  it("refuses an open to a connected peer at another URL, at once; the same URL written otherwise is used", async function () {
+    const [alice, bob] = await startNodes(2);
+    await alice.openChannel({ peer: bob.address, peerUrl: bob.peerUrl, asset: ETH, deposit: 1n });
+    const port = Number(new URL(bob.peerUrl).port);
+    const wrong = `ws://127.0.0.1:${port + 1}`;
+    const started = Date.now();
+    const error = await rejection(alice.openChannel({ peer: bob.address, peerUrl: wrong, asset: ETH, deposit: 1n }));
+    expect(Date.now() - started).to.be.below(1_000);
+    expect(error).to.be.instanceOf(OpenPeerUrlMismatchError);
+    expect(error).to.deep.include({ code: "OPEN_PEER_URL_MISMATCH", stage: "reach", peerUrl: wrong, connectedUrl: bob.peerUrl });
+    expect(await alice.channels()).to.have.length(1);
+    expect([...dialers(alice).keys()]).to.deep.equal([bob.address.toLowerCase()]);
+    const again = await alice.openChannel({ peer: bob.address, peerUrl: `${bob.peerUrl}/`, asset: ETH, deposit: 1n });
+    expect(again.status).to.equal("open");
+  });
+
   it("refuses a challenge period above the adjudicator's maximum before the peer stores anything", async function () {
     const [alice, bob] = await startNodes(2);
     const error = await rejection(
@@ -162,8 +203,10 @@ describe("SluiceNode open stages and abandon", function () {
 
   it("abandons a channel whose open failed before funding, on both sides; refuses a funded one naming close and challenge", async function () {
     const [alice, bob] = await startNodes(2);
-    // More ETH than the account holds: the deposit fails after both nodes stored the channel.
-    await rejection(alice.openChannel({ peer: bob.address, peerUrl: bob.peerUrl, asset: ETH, deposit: 10n ** 30n }));
+    // All the ETH the account holds passes the balance check, then leaves nothing for gas: the
+    // deposit fails after both nodes stored the channel.
+    const all = await ethers.provider.getBalance(alice.address);
+    await rejection(alice.openChannel({ peer: bob.address, peerUrl: bob.peerUrl, asset: ETH, deposit: all }));
     const [stuck] = await alice.channels();
     expect(stuck.status).to.equal("opening");
     await waitFor(async () => (await bob.channels()).length === 1);

@@ -56,6 +56,7 @@ import { InvalidArgumentError } from "../../errors";
 import { mapError, type MappedError } from "./codes";
 import { allows, ScopeError, scopesOf, verbOf, type Scope } from "./access";
 import { resumePoint, streamEvents, type EventFeed } from "./eventStream";
+import { explainError } from "./explain";
 import { openApiDocument } from "./openapi";
 import { bodyOfQuery } from "./query";
 import { ensureApiToken, removeApiInfo, writeApiInfo } from "./token";
@@ -273,13 +274,14 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
 
   /** Decodes the request's arguments, calls the node, and answers with the result or the error. */
   const answer = async (res: http.ServerResponse, name: MethodName, body: () => unknown): Promise<void> => {
+    let args: unknown[] | undefined;
     try {
       const method = METHODS[name] as unknown as Method<unknown[], unknown>;
-      const args = method.decodeArgs(body());
+      args = method.decodeArgs(body());
       const result = await method.call(api, args);
       send(res, 200, method.result.encode(result));
     } catch (error) {
-      const mapped = mapError(error);
+      const mapped = await explainError(error, args, api);
       if (mapped.body.code === "INTERNAL") onInternalError(error);
       sendError(res, mapped);
     }
