@@ -60,6 +60,7 @@ export const channelView: Schema<ChannelView> = z.strictObject({
   me: participant,
   status: oneOf(CHANNEL_STATUSES as [ChannelStatusName, ...ChannelStatusName[]]),
   deposits: pair(uint256Json),
+  pendingDeposits: optionalJson(pair(uint256Json)),
   withdrawn: pair(uint256Json),
   withdrawals: list(withdrawalView, 64),
   version: uint64Json,

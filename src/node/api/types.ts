@@ -104,7 +104,10 @@ export interface ChannelView {
   nonce: bigint;
   me: 0 | 1;
   status: ChannelStatusName;
+  /** Confirmed deposits: what counts (`confirmations` blocks deep). */
   deposits: [bigint, bigint];
+  /** Deposited in blocks not yet confirmed, beyond `deposits`: not counted yet (absent if none). */
+  pendingDeposits?: [bigint, bigint];
   /** Confirmed on-chain cumulative withdrawals (cash-outs executed while open). */
   withdrawn: [bigint, bigint];
   /** Withdrawals signed (or proposed by this node) and not yet executed: counted as spent in `balances`. */

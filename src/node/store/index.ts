@@ -1,4 +1,4 @@
-export { ChannelStore } from "./ChannelStore";
+export { ChannelStore, type BlockHash } from "./ChannelStore";
 export { SCHEMA_VERSION, APPLICATION_ID } from "./migrations";
 export {
   StoreError,

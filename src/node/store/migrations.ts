@@ -185,6 +185,27 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    // Reserved: another branch of this session adds migration 7; at the merge its migration takes this place.
+    version: 7,
+    description: "reserved (placeholder for the other branch's migration 7)",
+    up() {},
+  },
+  {
+    version: 8,
+    description: "the hashes of the recent blocks each watcher read, to detect reorgs",
+    up(db) {
+      db.exec(`
+        -- Written with the watcher's cursor in one transaction; a reorg deletes those above the fork.
+        CREATE TABLE block_hashes (
+          cursor TEXT    NOT NULL,
+          number INTEGER NOT NULL,
+          hash   TEXT    NOT NULL,
+          PRIMARY KEY (cursor, number)
+        ) WITHOUT ROWID;
+      `);
+    },
+  },
 ];
 
 /** The schema version this code writes. */

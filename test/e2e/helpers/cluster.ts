@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import type { HDNodeWallet, TransactionReceipt } from "ethers";
 import { MockERC20__factory, type MockERC20 } from "../../../typechain-types";
-import { deployAdjudicator, freePort, startLocalNode, type AdjudicatorDriver, type LocalNode } from "../../../src/chain";
+import { deployAdjudicator, freePort, startLocalNode, type AdjudicatorDriver, type LocalNode, type LocalNodeKind } from "../../../src/chain";
 import type { ChannelView, PaymentView } from "../../../src/node/api/types";
 import { NodeProcess } from "../../../src/node/process";
 import { ETH, type Address, type Hex } from "../../../src/types";
@@ -29,6 +29,10 @@ export interface ClusterOptions {
   challengePeriod?: number;
   /** Watcher poll interval of the nodes (ms; default 100). */
   pollMs?: number;
+  /** The chain node: `hardhat node` (default) or anvil (it can reorg: `anvil_reorg`). */
+  chain?: LocalNodeKind;
+  /** Further settings of every node's config file (e.g. `confirmations`). */
+  config?: Record<string, unknown>;
 }
 
 export interface ClusterNode {
@@ -70,7 +74,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    chain = await startLocalNode({ kind: "hardhat" });
+    chain = await startLocalNode({ kind: options.chain ?? "hardhat" });
     const deployer = chain.wallet(0);
     const driver = await deployAdjudicator(deployer);
     let token: MockERC20 | undefined;
@@ -82,6 +86,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     }
     const config = {
       pollMs: options.pollMs ?? 100,
+      ...options.config,
       ...(options.challengePeriod === undefined ? {} : { challengePeriod: options.challengePeriod }),
     };
     const localChain = chain;
