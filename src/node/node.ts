@@ -370,6 +370,7 @@ export class SluiceNode implements NodeApi {
     await this.checkBeforeCall(session.id, "closed", "close");
     const final = await session.finalize();
     const result = await this.driver.close(session.params, final);
+    this.watcher?.concluding(session.id);
     this.lifecycle.apply(session.id, "closed");
     return { channelId: session.id, hash: result.hash, blockNumber: BigInt(result.blockNumber), gasUsed: result.gasUsed };
   }

@@ -45,6 +45,8 @@ export interface WatcherOptions {
 
 /** Hashes of at least this many recent blocks are kept: a reorg deeper than that rolls back to the oldest kept. */
 const KEEP_BLOCKS = 64;
+/** The deadline of a close this node follows until confirmed: none (no settlement to make). */
+const NO_DEADLINE = 2n ** 64n;
 
 /**
  * Follows the adjudicator's events from the last confirmed block processed (kept in the store, so
@@ -55,8 +57,9 @@ const KEEP_BLOCKS = 64;
  * cursor goes back to the fork to read the new blocks. For this node's channels:
  * - a challenge is defended from the round it is seen in, confirmed or not: while the chain's
  *   registered state is older than this node's latest, the latest is sent (a final state closes
- *   the channel instead), again whenever a reorg takes the answer away; a challenge this node
- *   made itself is sent again if a reorg takes it away;
+ *   the channel instead), again whenever a reorg takes the answer away; a challenge or close this
+ *   node made itself is sent again if a reorg takes it away, and so is a settlement (a channel is
+ *   followed until its `Closed` or `Settled` event is confirmed);
  * - once a challenge's deadline has passed, the channel is settled on the registered state, which
  *   `settle` takes back: the watcher keeps it from the `Challenged` event (whole in it), and
  *   after a restart reads it from the chain's events again;
@@ -248,6 +251,16 @@ export class ChainWatcher {
     await this.track(channelId, { deadline: status.deadline, ...(state === undefined ? {} : { state }), mine: mine || known?.mine === true });
   }
 
+  /**
+   * This node closed the channel (a final state): until the `Closed` event is confirmed, the close
+   * is sent again if a reorg takes it away.
+   */
+  concluding(channelId: Hex): void {
+    if (!this.host.lookup(channelId)) return;
+    const known = this.disputes.get(channelId);
+    this.disputes.set(channelId, { deadline: known?.deadline ?? NO_DEADLINE, ...(known?.state ? { state: known.state } : {}), mine: true });
+  }
+
   /** Takes in a challenge of one of this node's channels (keeping what is known of it) and defends it now. */
   private async track(channelId: Hex, seen: Dispute): Promise<void> {
     const known = this.disputes.get(channelId);
@@ -306,14 +319,11 @@ export class ChainWatcher {
         continue;
       }
       try {
+        // Kept until the confirmed Closed or Settled event: a reorg may take the settlement away.
         const status = await this.driver.channelStatus(id);
-        if (status.mode !== ChannelMode.Challenged) {
-          this.disputes.delete(id);
-          continue;
-        }
+        if (status.mode !== ChannelMode.Challenged) continue;
         const registered = state?.version === status.version ? state : await this.driver.registeredState(id);
         await this.driver.settle(watched.params, registered);
-        this.disputes.delete(id);
       } catch (error) {
         this.host.onError(error, `settling ${id}`);
       }

@@ -4,7 +4,7 @@
  * events count only once confirmed.
  * - a deposit reorged out is no longer counted: the payment that needs it is refused, until the
  *   deposit is mined again;
- * - a refutation reorged out is sent again, and so is the node's own challenge;
+ * - a refutation reorged out is sent again, and so are the node's own challenge and close;
  * - with `confirmations: 3`, a deposit shows as pending until 3 blocks deep, while a stale
  *   challenge is refuted at once, unconfirmed.
  */
@@ -163,6 +163,23 @@ describe("e2e: reorgs on anvil (confirmations 1, the development default)", func
     const again = await sentBy(cluster, alice, Number(mine.blockNumber) + 1);
     expect(again.length, "a challenge sent after the reorg").to.be.greaterThan(0);
     expect((await channelOf(alice, channel.channelId)).status).to.equal("disputed");
+  });
+
+  it("the node's close reorged out is sent again, and pays out", async function () {
+    if (!bob.process.isRunning) await bob.process.restart();
+    const channel = await openFunded(alice, bob, ETH, [ETHER, ETHER]);
+    await alice.process.api.pay(channel.channelId, 7n, ref());
+    const closed = await alice.process.api.close(channel.channelId);
+    expect((await cluster.driver.channelStatus(channel.channelId)).mode).to.equal(ChannelMode.Concluded);
+    await reorg(cluster, 1);
+    expect(await cluster.chain.provider.getTransactionReceipt(closed.hash), "the close is gone").to.equal(null);
+    await waitFor(async () => (await cluster.driver.channelStatus(channel.channelId)).mode === ChannelMode.Concluded, {
+      what: "Alice to close again after the reorg",
+    });
+    const events = await cluster.driver.events({ channelId: channel.channelId, names: ["Closed"] });
+    expect(events.map((e) => e.name === "Closed" && [e.blockNumber > Number(closed.blockNumber), e.payouts])).to.deep.equal([
+      [true, [ETHER - 7n, ETHER + 7n]],
+    ]);
   });
 });
 

@@ -14,7 +14,7 @@ import { ChainWatcher, type WatcherHost } from "../../src/node/watcher";
 import { ETH, openingState, type Address, type Hex, type Params, type SignedState } from "../../src/types";
 
 const ETHER = 10n ** 18n;
-const HASH = (n: number) => `0x${n.toString(16).padStart(64, "0")}`;
+const HASH = (n: number): Hex => `0x${n.toString(16).padStart(64, "0")}`;
 
 describe("reorgs and confirmations", function () {
   let dir: string;
