@@ -5,8 +5,9 @@
  * - a deposit reorged out is no longer counted: the payment that needs it is refused, until the
  *   deposit is mined again;
  * - a refutation reorged out is sent again, and so are the node's own challenge and close;
- * - with `confirmations: 3`, a deposit shows as pending until 3 blocks deep, while a stale
- *   challenge is refuted at once, unconfirmed.
+ * - with `confirmations: 3`, a deposit shows as pending until 3 blocks deep, a cash-out's
+ *   withdrawal counts as executed at 3 blocks, while a stale challenge is refuted at once,
+ *   unconfirmed.
  */
 import path from "node:path";
 import { randomBytes } from "node:crypto";
@@ -235,6 +236,32 @@ describe("e2e: confirmations 3 on anvil", function () {
       );
     }
     await alice.process.api.pay(id, 1n, ref());
+  });
+
+  it("a cash-out's withdrawal counts as executed only once 3 blocks deep", async function () {
+    const opened = await alice.process.api.openChannel({ peer: bob.address, peerUrl: bob.peerUrl, asset: ETH, deposit: ETHER });
+    const id = opened.channelId;
+    await mine(2);
+    await waitFor(async () => (await channelOf(alice, id)).status === "open" && (await channelOf(bob, id)).status === "open", { what: "both to count the deposit" });
+    const cashOut = await alice.process.api.cashOut(id, ETHER / 4n);
+    expect(cashOut.status).to.equal("executed");
+    expect((await cluster.driver.channelStatus(id)).withdrawn).to.deep.equal([ETHER / 4n, 0n]);
+    await sleep(500);
+    const unconfirmed = await channelOf(alice, id);
+    expect(unconfirmed.withdrawn, "not counted at 1 block").to.deep.equal([0n, 0n]);
+    expect(unconfirmed.withdrawals.map((w) => [w.total, w.status])).to.deep.equal([[ETHER / 4n, "signed"]]);
+    expect(unconfirmed.balances[0], "still counted as spent").to.equal((3n * ETHER) / 4n);
+    await mine(2);
+    for (const node of [alice, bob]) {
+      await waitFor(
+        async () => {
+          const view = await channelOf(node, id);
+          return view.withdrawn[0] === ETHER / 4n && view.withdrawals.length === 0;
+        },
+        { what: `${node.name} to count the withdrawal at 3 blocks` },
+      );
+    }
+    expect((await channelOf(alice, id)).balances[0]).to.equal((3n * ETHER) / 4n);
   });
 
   it("a stale challenge is refuted at once, before it is confirmed", async function () {
