@@ -7,6 +7,7 @@ import { InvalidAmountError, InvalidArgumentError, SluiceError, codeOf } from ".
 import { ChannelMode, ETH, type Address, type Hex } from "../types";
 import type {
   AssetInfo,
+  ChainHealthView,
   CashOutView,
   ChannelView,
   NodeApi,
@@ -230,14 +231,29 @@ export class SluiceNode implements NodeApi {
   // ------------------------------------------------------------------ NodeApi
 
   async info(): Promise<NodeInfo> {
+    const chain = this.watcher?.health();
+    const blockNumber = await this.latestBlock(chain);
     return {
       address: this.address,
       chainId: this.chainId,
       adjudicator: this.options.adjudicator,
       peerUrl: this.peerUrl,
-      blockNumber: BigInt(await this.options.provider.getBlockNumber()),
+      blockNumber,
       channels: this.sessions.size,
+      confirmations: this.confirmations,
+      ...(chain === undefined ? {} : { chain }),
     };
+  }
+
+  /** The chain's latest block; while the endpoint does not answer, the last one the watcher read (the status still answers). */
+  private async latestBlock(chain: ChainHealthView | undefined): Promise<bigint> {
+    if (chain?.reachable === false && chain.lastBlock !== undefined) return chain.lastBlock;
+    try {
+      return BigInt(await this.options.provider.getBlockNumber());
+    } catch (error) {
+      if (chain?.lastBlock !== undefined) return chain.lastBlock;
+      throw error;
+    }
   }
 
   async asset(asset: Address): Promise<AssetInfo> {
@@ -688,6 +704,7 @@ export class SluiceNode implements NodeApi {
       onError: (error: unknown, what: string) => this.options.onError?.(error, what),
       afterRound: () => this.checkWithdrawals(),
       onReorg: (fork: number, depth: number) => this.onReorg(fork, depth),
+      onChainHealth: (change: "down" | "up", health: ChainHealthView) => this.options.log?.(describeHealth(change, health)),
     };
   }
 
@@ -833,6 +850,13 @@ export class SluiceNode implements NodeApi {
         break;
     }
   }
+}
+
+/** The log line of an outage of the chain endpoint, or of its end. */
+function describeHealth(change: "down" | "up", health: ChainHealthView): string {
+  if (change === "down") return `chain endpoint not answering (${health.lastError ?? "no answer"}): payments go on off chain; retrying with backoff`;
+  const seconds = health.downSince === undefined ? 0 : Math.round((Date.now() - Number(health.downSince)) / 1000);
+  return `chain endpoint answering again after ${health.failures} failed round(s), ${seconds} s; caught up to block ${health.lastBlock ?? "?"}`;
 }
 
 /** Refuses a payee the adjudicator would refuse (`ChannelPayeesInvalid`): malformed or zero. */

@@ -1,6 +1,8 @@
 import { ChainResponseError, type AdjudicatorDriver, type AdjudicatorEvent } from "../chain";
 import { ChannelMode } from "../types";
 import type { Address, Hex, Params, SignedState, State } from "../types";
+import type { ChainHealthView } from "./api/types";
+import { ChainHealth } from "./chainHealth";
 import type { BlockHash, ChannelStore } from "./store";
 
 /** What the watcher needs to know of one of this node's channels. */
@@ -30,6 +32,8 @@ export interface WatcherHost {
    * deposit may be gone.
    */
   onReorg?(fork: number, depth: number): Promise<void>;
+  /** The chain endpoint stopped answering (`down`: rounds are retried with backoff) or answers again (`up`). */
+  onChainHealth?(change: "down" | "up", health: ChainHealthView): void;
 }
 
 export interface WatcherOptions {
@@ -51,7 +55,7 @@ const NO_DEADLINE = 2n ** 64n;
 /**
  * Follows the adjudicator's events from the last confirmed block processed (kept in the store, so
  * a restart resumes where it stopped), across RPC errors (a failed poll is retried from the same
- * block). An event counts (is handed to the node) once `confirmations` blocks deep; the blocks
+ * block, after a wait that doubles with each failed round: `ChainHealth`). An event counts (is handed to the node) once `confirmations` blocks deep; the blocks
  * above are read again every round, their deposits shown as pending. The hashes of the recent
  * blocks are kept in the store with the cursor: one no longer on the chain is a reorg, and the
  * cursor goes back to the fork to read the new blocks. For this node's channels:
@@ -76,6 +80,7 @@ export class ChainWatcher {
   private readonly disputes = new Map<Hex, Dispute>();
   /** Cumulative deposits seen in blocks not yet confirmed, by channel id (lower case). */
   private pending = new Map<string, [bigint, bigint]>();
+  private readonly chain: ChainHealth;
   private readonly creditedAssets = new Set<Address>();
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
@@ -90,6 +95,12 @@ export class ChainWatcher {
     this.cursorName = options.cursor ?? "adjudicator";
     this.pollMs = options.pollMs ?? 1_000;
     this.confirmations = options.confirmations ?? 1;
+    this.chain = new ChainHealth(this.pollMs, (change, health) => host.onChainHealth?.(change, health));
+  }
+
+  /** Whether the chain endpoint answers (the node's status shows it). */
+  health(): ChainHealthView {
+    return this.chain.view();
   }
 
   start(): void {
@@ -116,14 +127,17 @@ export class ChainWatcher {
   private schedule(delay: number): void {
     if (this.stopped) return;
     this.timer = setTimeout(() => {
-      void this.poll().finally(() => this.schedule(this.pollMs));
+      void this.poll().finally(() => this.schedule(this.chain.delay));
     }, delay);
   }
 
   /** Each step reports its own failure and does not keep the others from running. */
   private async round(): Promise<void> {
     const steps: [string, () => Promise<void>][] = [
-      ["reading events", () => this.followEvents()],
+      ["reading events", () => this.followEvents().catch((error: unknown) => {
+        this.chain.failed(error);
+        throw error;
+      })],
       ["defending challenges", () => this.defendAll()],
       ["settling expired challenges", () => this.settleExpired()],
       ["withdrawing credits", () => this.withdrawCredits()],
@@ -147,6 +161,7 @@ export class ChainWatcher {
       await handled.catch((error: unknown) => this.host.onError(error, `handling ${describe(event)}`));
     }
     this.pending = pending;
+    this.chain.succeeded(head);
     this.store.advanceCursor(this.cursorName, Math.max(from - 1, confirmed, 0), hashes, Math.max(KEEP_BLOCKS, 2 * this.confirmations));
   }
 

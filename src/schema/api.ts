@@ -28,6 +28,16 @@ export const nodeInfo: Schema<NodeInfo> = z.strictObject({
   peerUrl: text(2048),
   blockNumber: uint64Json,
   channels: count,
+  confirmations: optionalJson(int(1, 1_000)),
+  chain: optionalJson(
+    z.strictObject({
+      reachable: boolean,
+      failures: count,
+      downSince: optionalJson(uint64Json),
+      lastError: optionalJson(text(4096)),
+      lastBlock: optionalJson(uint64Json),
+    }),
+  ),
 });
 
 export const assetInfo: Schema<AssetInfo> = z.strictObject({ asset: addressJson, symbol: text(64), decimals: int(0, 255) });

@@ -53,9 +53,10 @@ export interface Cluster {
   tokenAddress: Address;
   /**
    * Starts a node with dev account `index` (listening on a fixed free port); `payee` is where its
-   * payouts go (default its own address), `env` extra environment of its process.
+   * payouts go (default its own address), `env` extra environment of its process, `rpc` its chain
+   * endpoint (default the chain's own URL; a proxy in front of it for the outage tests).
    */
-  startNode(name: string, index: number, options?: { payee?: Address; env?: Record<string, string> }): Promise<ClusterNode>;
+  startNode(name: string, index: number, options?: { payee?: Address; env?: Record<string, string>; rpc?: string }): Promise<ClusterNode>;
   nodes: ClusterNode[];
   /** Kills every node, stops the chain, removes the data. Safe to call twice. */
   stop(): Promise<void>;
@@ -92,7 +93,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     const localChain = chain;
     // The deployer's transactions go one at a time (automining refuses a nonce used twice).
     let deployerQueue: Promise<unknown> = Promise.resolve();
-    const startNode = async (name: string, index: number, extra: { payee?: Address; env?: Record<string, string> } = {}): Promise<ClusterNode> => {
+    const startNode = async (name: string, index: number, extra: { payee?: Address; env?: Record<string, string>; rpc?: string } = {}): Promise<ClusterNode> => {
       const wallet = localChain.wallet(index);
       if (token) {
         const minted = deployerQueue.then(async () => (await token.mint(wallet.address, options.mint ?? 1_000_000n * USDC)).wait());
@@ -103,7 +104,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       const proc = await NodeProcess.start({
         datadir: path.join(dir, name),
         privateKey: wallet.privateKey as Hex,
-        rpc: localChain.url,
+        rpc: extra.rpc ?? localChain.url,
         adjudicator: driver.address,
         listen: { host: LOOPBACK, port },
         config: extra.payee === undefined ? config : { ...config, payee: extra.payee },
