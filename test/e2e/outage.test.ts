@@ -37,6 +37,8 @@ describe("e2e: the chain endpoint fails under a running node", function () {
 
   afterEach(function () {
     if (this.currentTest?.state === "failed") console.log(logsOf(alice, bob));
+    proxy.mode = "pass";
+    proxy.delayMs = 0;
   });
 
   /** Payments both ways; both nodes end on the same version. */
@@ -53,6 +55,7 @@ describe("e2e: the chain endpoint fails under a running node", function () {
     it(`${fault}: payments go on, the status shows the outage, the watcher backs off, and catches up after`, async function () {
       const depositBefore = (await alice.process.api.channel(channelId)).deposits[1];
       const headBefore = await cluster.chain.provider.getBlockNumber();
+      await waitFor(async () => (await alice.process.api.info()).chain?.lastBlock === BigInt(headBefore), { what: "Alice's watcher to read the head" });
       proxy.mode = fault;
       await payBothWays(5);
       await waitFor(async () => (await alice.process.api.info()).chain?.reachable === false, { what: "Alice's status to show the outage" });
