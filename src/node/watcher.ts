@@ -84,6 +84,7 @@ export class ChainWatcher {
   private readonly creditedAssets = new Set<Address>();
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
+  private queued: Promise<void> | undefined;
   private stopped = true;
 
   constructor(
@@ -112,15 +113,24 @@ export class ChainWatcher {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     await this.running;
+    await this.queued;
   }
 
-  /** One round: new events, then deadlines and credits. Safe to call any time (rounds never overlap). */
+  /**
+   * One round that starts after this call: new events, then deadlines and credits. Safe to call
+   * any time: rounds never overlap; during one, the next is queued (once for all callers).
+   */
   poll(): Promise<void> {
-    if (!this.running) {
-      this.running = this.round().finally(() => {
-        this.running = undefined;
+    if (this.running) {
+      this.queued ??= this.running.then(() => {
+        this.queued = undefined;
+        return this.poll();
       });
+      return this.queued;
     }
+    this.running = this.round().finally(() => {
+      this.running = undefined;
+    });
     return this.running;
   }
 
