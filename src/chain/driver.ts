@@ -261,9 +261,13 @@ export class AdjudicatorDriver {
     return (await this.#read(() => this.contract.hashWithdrawal(withdrawalStruct(w)))) as Hex;
   }
 
-  /** The channel's mode, registered version and deadline, deposits and withdrawals (`channel(id)`). */
-  async channel(channelId: Hex): Promise<ChannelStatus> {
-    const [mode, version, deadline, deposits, withdrawn] = await this.#read(() => this.contract.channel(channelId));
+  /**
+   * The channel's mode, registered version and deadline, deposits and withdrawals (`channel(id)`),
+   * as of `blockTag` (default the latest block; a confirmed block number for what counts).
+   */
+  async channel(channelId: Hex, blockTag: number | "latest" = "latest"): Promise<ChannelStatus> {
+    const read = this.#read(() => this.contract.channel(channelId, { blockTag }));
+    const [mode, version, deadline, deposits, withdrawn] = await (blockTag === "latest" ? read : read.catch((error: unknown) => notYetDeployed(error)));
     return {
       mode: channelModeOf(mode, channelId),
       version,
@@ -274,8 +278,8 @@ export class AdjudicatorDriver {
   }
 
   /** The same as `channel` (its v1 name). */
-  channelStatus(channelId: Hex): Promise<ChannelStatus> {
-    return this.channel(channelId);
+  channelStatus(channelId: Hex, blockTag: number | "latest" = "latest"): Promise<ChannelStatus> {
+    return this.channel(channelId, blockTag);
   }
 
   /** What is still held back for each participant's locks after settlement ([0, 0] before). */
@@ -598,4 +602,14 @@ function channelModeOf(value: bigint | number, channelId: Hex): ChannelMode {
   const mode = Number(value);
   if (!Object.values(ChannelMode).includes(mode)) throw new ChainResponseError(`channel ${channelId} has an unknown mode ${mode}`);
   return mode;
+}
+
+/**
+ * A read at a past block answered with no data: the adjudicator was not deployed yet there, so no
+ * channel existed (a confirmed block below the deployment on a young chain). Other errors pass.
+ */
+function notYetDeployed(error: unknown): [bigint, bigint, bigint, [bigint, bigint], [bigint, bigint]] {
+  const e = error as { code?: unknown; value?: unknown };
+  if (e.code === "BAD_DATA" && e.value === "0x") return [0n, 0n, 0n, [0n, 0n], [0n, 0n]];
+  throw error;
 }

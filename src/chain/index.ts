@@ -3,3 +3,4 @@ export * from "./driver";
 export * from "./errors";
 export * from "./events";
 export * from "./localNode";
+export * from "./confirmations";

@@ -39,9 +39,18 @@ export function formatInfo(info: NodeInfo, apiUrl: string, datadir: string): str
     ["adjudicator", info.adjudicator],
     ["peer URL", info.peerUrl],
     ["block", info.blockNumber.toString()],
+    info.confirmations === undefined ? undefined : ["confirmations", `${info.confirmations} block${info.confirmations === 1 ? "" : "s"} before a deposit or a close counts`],
+    info.chain === undefined ? undefined : ["chain", chainHealthText(info.chain)],
     ["channels", String(info.channels)],
     ["API", `${apiUrl} (${datadir})`],
   ]);
+}
+
+function chainHealthText(chain: NonNullable<NodeInfo["chain"]>): string {
+  if (chain.reachable) return "answering";
+  const since = chain.downSince === undefined ? "" : ` since ${formatDate(BigInt(Math.floor(Number(chain.downSince) / 1000)))}`;
+  const error = chain.lastError === undefined ? "" : `: ${chain.lastError}`;
+  return `NOT ANSWERING${since} (${chain.failures} failed rounds${error}); off-chain payments go on; last block read ${chain.lastBlock ?? "none"}`;
 }
 
 export function formatChannel(channel: ChannelView, asset: AssetInfo): string {
@@ -55,6 +64,9 @@ export function formatChannel(channel: ChannelView, asset: AssetInfo): string {
     ["asset", `${asset.symbol} (${asset.asset}, ${asset.decimals} decimals)`],
     samePayees(channel) ? undefined : ["payees", `you ${channel.payees[me]}, peer ${channel.payees[peer]}`],
     ["deposits", `you ${amount(channel.deposits[me])}, peer ${amount(channel.deposits[peer])}`],
+    channel.pendingDeposits === undefined
+      ? undefined
+      : ["pending deposits", `you ${amount(channel.pendingDeposits[me])}, peer ${amount(channel.pendingDeposits[peer])} (seen on chain, not yet confirmed: they count once confirmed)`],
     channel.withdrawn[0] === 0n && channel.withdrawn[1] === 0n
       ? undefined
       : ["cashed out", `you ${amount(channel.withdrawn[me])}, peer ${amount(channel.withdrawn[peer])}`],

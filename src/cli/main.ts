@@ -285,6 +285,8 @@ async function startNodeCommand(io: CliIo, datadir: string, values: Values): Pro
   if (apiPort !== undefined) options.apiPort = flagArg("--api-port", apiPort, (value) => checkInteger(value, 0, 65535));
   const rpc = str("rpc");
   if (rpc !== undefined) options.rpc = flagArg("--rpc", rpc, checkRpcUrl);
+  const confirmations = str("confirmations");
+  if (confirmations !== undefined) options.confirmations = flagArg("--confirmations", confirmations, (value) => checkInteger(value, 1, 1000));
   const adjudicator = str("adjudicator");
   if (adjudicator !== undefined) options.adjudicator = addressArg(adjudicator, "--adjudicator");
   const keystore = str("keystore");

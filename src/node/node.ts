@@ -1,12 +1,13 @@
 import { randomBytes } from "node:crypto";
 import { Wallet, type Provider, type Signer } from "ethers";
-import { AdjudicatorDriver, ChainResponseError, type AdjudicatorEvent, type PartialWithdrawResult } from "../chain";
+import { AdjudicatorDriver, ChainResponseError, confirmedTag, defaultConfirmations, type AdjudicatorEvent, type PartialWithdrawResult } from "../chain";
 import type { WithdrawalRecord } from "../channel";
 import { EcdsaVerifier, KeySigner, channelId as channelIdOf, toHex } from "../crypto";
 import { InvalidAmountError, InvalidArgumentError, SluiceError, codeOf } from "../errors";
 import { ChannelMode, type Address, type Hex } from "../types";
 import type {
   AssetInfo,
+  ChainHealthView,
   CashOutView,
   ChannelView,
   EventsQuery,
@@ -123,6 +124,13 @@ export interface NodeOptions {
   transport?: Partial<Pick<TransportOptions<PeerMessages>, "handshakeTimeoutMs" | "maxFrameBytes" | "requestTimeoutMs">>;
   /** Told of what the watcher failed at (default: ignored; it retries). */
   onError?: (error: unknown, what: string) => void;
+  /**
+   * How deep a deposit, withdrawal or conclusion must be to count (1: in the latest block).
+   * Default: 1 on development chains, 12 elsewhere (src/chain/confirmations.ts says why).
+   */
+  confirmations?: number;
+  /** Told of what the chain did that an operator should know of (a reorg). */
+  log?: (line: string) => void;
 }
 
 const DEFAULT_CHALLENGE_PERIOD = 3_600n;
@@ -157,6 +165,8 @@ export class SluiceNode implements NodeApi {
   private chainId = 0n;
   private invoiceBook: InvoiceBook | undefined;
   private tokenBook: ApiTokens | undefined;
+  /** Blocks an event needs to count: set at `start` from the option or the chain's default. */
+  private confirmations = 1;
   /** This node's withdrawals being executed, and when each was last tried, by `channelId:total`. */
   private readonly executions = new Map<string, { running?: Promise<PartialWithdrawResult>; triedAt: number }>();
 
@@ -175,6 +185,10 @@ export class SluiceNode implements NodeApi {
     this.driver = new AdjudicatorDriver(options.adjudicator, chainSigner);
     this.verifier = new EcdsaVerifier();
     if (options.payee !== undefined) checkPayee(options.payee, "the node's payee");
+    const depth = options.confirmations;
+    if (depth !== undefined && (!Number.isSafeInteger(depth) || depth < 1 || depth > 1_000)) {
+      throw new InvalidArgumentError(`confirmations must be a whole number from 1 to 1000, not ${String(depth)}`);
+    }
   }
 
   /** ws:// URL peers connect to. */
@@ -185,6 +199,7 @@ export class SluiceNode implements NodeApi {
 
   async start(): Promise<void> {
     this.chainId = (await this.options.provider.getNetwork()).chainId;
+    this.confirmations = this.options.confirmations ?? defaultConfirmations(this.chainId);
     for (const record of this.store.listChannels()) {
       if (record.protocol !== 2) {
         this.options.onError?.(new SluiceError(`channel ${record.channelId} was opened under protocol v1: skipped`), "loading channels");
@@ -202,6 +217,7 @@ export class SluiceNode implements NodeApi {
     this.watcher = new ChainWatcher(this.driver, this.store, this.watcherHost(), {
       owner: this.address,
       pollMs: this.options.pollMs,
+      confirmations: this.confirmations,
     });
     for (const session of this.sessions.values()) {
       if (!this.isConcluded(session.id)) await this.refreshDeposits(session.id);
@@ -231,14 +247,29 @@ export class SluiceNode implements NodeApi {
   // ------------------------------------------------------------------ NodeApi
 
   async info(): Promise<NodeInfo> {
+    const chain = this.watcher?.health();
+    const blockNumber = await this.latestBlock(chain);
     return {
       address: this.address,
       chainId: this.chainId,
       adjudicator: this.options.adjudicator,
       peerUrl: this.peerUrl,
-      blockNumber: BigInt(await this.options.provider.getBlockNumber()),
+      blockNumber,
       channels: this.sessions.size,
+      confirmations: this.confirmations,
+      ...(chain === undefined ? {} : { chain }),
     };
+  }
+
+  /** The chain's latest block; while the endpoint does not answer, the last one the watcher read (the status still answers). */
+  private async latestBlock(chain: ChainHealthView | undefined): Promise<bigint> {
+    if (chain?.reachable === false && chain.lastBlock !== undefined) return chain.lastBlock;
+    try {
+      return BigInt(await this.options.provider.getBlockNumber());
+    } catch (error) {
+      if (chain?.lastBlock !== undefined) return chain.lastBlock;
+      throw error;
+    }
   }
 
   async asset(asset: Address): Promise<AssetInfo> {
@@ -346,6 +377,7 @@ export class SluiceNode implements NodeApi {
       transferred: [...latest.transferred],
       balances: session.payouts,
       payments: BigInt(session.paymentCount),
+      ...this.pendingDepositsOf(session),
       ...(record.status === "disputed" ? { deadline: (await this.driver.channelStatus(session.id)).deadline } : {}),
     };
   }
@@ -369,6 +401,7 @@ export class SluiceNode implements NodeApi {
     await this.checkBeforeCall(session.id, "closed", "close");
     const final = await session.finalize();
     const result = await this.driver.close(session.params, final);
+    this.watcher?.concluding(session.id);
     this.lifecycle.apply(session.id, "closed");
     return { channelId: session.id, hash: result.hash, blockNumber: BigInt(result.blockNumber), gasUsed: result.gasUsed };
   }
@@ -380,7 +413,7 @@ export class SluiceNode implements NodeApi {
     const result =
       latest.state.version === 0n ? await this.driver.challengeOpening(session.params) : await this.driver.challenge(session.params, latest);
     this.lifecycle.apply(session.id, "challenged");
-    await this.watcher?.recheck(session.id);
+    await this.watcher?.recheck(session.id, true);
     return { channelId: session.id, hash: result.hash, blockNumber: BigInt(result.blockNumber), gasUsed: result.gasUsed };
   }
 
@@ -734,7 +767,7 @@ export class SluiceNode implements NodeApi {
    */
   private async refreshDeposits(channelId: Hex): Promise<void> {
     const session = this.find(channelId);
-    const status = await this.driver.channelStatus(session.id);
+    const status = await this.driver.channelStatus(session.id, confirmedTag(await this.options.provider.getBlockNumber(), this.confirmations));
     if (status.mode === ChannelMode.Concluded) return;
     session.setDeposits(status.deposits);
     this.store.setDeposits(session.id, status.deposits);
@@ -750,7 +783,26 @@ export class SluiceNode implements NodeApi {
       onEvent: (event: AdjudicatorEvent) => this.onChainEvent(event),
       onError: (error: unknown, what: string) => this.options.onError?.(error, what),
       afterRound: () => this.checkWithdrawals(),
+      onReorg: (fork: number, depth: number) => this.onReorg(fork, depth),
+      onChainHealth: (change: "down" | "up", health: ChainHealthView) => this.options.log?.(describeHealth(change, health)),
     };
+  }
+
+  /** A reorg replaced blocks the watcher had read: every live channel's deposits are read again (one may be gone). */
+  private async onReorg(fork: number, depth: number): Promise<void> {
+    this.options.log?.(`chain reorg: ${depth} block(s) above block ${fork} replaced; reading the channels' deposits again`);
+    for (const session of this.sessions.values()) {
+      if (this.isConcluded(session.id)) continue;
+      await this.refreshDeposits(session.id).catch((error: unknown) => this.options.onError?.(error, `reading the deposits of ${session.id}`));
+    }
+  }
+
+  /** What each side deposited in blocks not yet confirmed, beyond its confirmed deposit (only if any). */
+  private pendingDepositsOf(session: ChannelSession): Pick<ChannelView, "pendingDeposits"> {
+    const seen = this.watcher?.pendingDeposits(session.id);
+    if (!seen) return {};
+    const pending: [bigint, bigint] = [0, 1].map((i) => (seen[i] > session.deposits[i] ? seen[i] - session.deposits[i] : 0n)) as [bigint, bigint];
+    return pending[0] > 0n || pending[1] > 0n ? { pendingDeposits: pending } : {};
   }
 
   // ------------------------------------------------------------------ withdrawals while open
@@ -820,7 +872,8 @@ export class SluiceNode implements NodeApi {
     if (known?.running) return known.running;
     const running = (async () => {
       const result = await this.driver.partialWithdraw(session.params, { withdrawal: record.withdrawal, sigs: record.sigs });
-      if (result.executed) this.takeWithdrawn(session, record.withdrawal.participant, result.total, result.hash);
+      // Deeper confirmations: the confirmed `PartiallyWithdrawn` event marks it (a reorg may take it away before).
+      if (result.executed && this.confirmations === 1) this.takeWithdrawn(session, record.withdrawal.participant, result.total, result.hash);
       return result;
     })();
     const entry: { running?: Promise<PartialWithdrawResult>; triedAt: number } = { running, triedAt: Date.now() };
@@ -877,6 +930,13 @@ export class SluiceNode implements NodeApi {
         break;
     }
   }
+}
+
+/** The log line of an outage of the chain endpoint, or of its end. */
+function describeHealth(change: "down" | "up", health: ChainHealthView): string {
+  if (change === "down") return `chain endpoint not answering (${health.lastError ?? "no answer"}): payments go on off chain; retrying with backoff`;
+  const seconds = health.downSince === undefined ? 0 : Math.round((Date.now() - Number(health.downSince)) / 1000);
+  return `chain endpoint answering again after ${health.failures} failed round(s), ${seconds} s; caught up to block ${health.lastBlock ?? "?"}`;
 }
 
 /** Refuses a payee the adjudicator would refuse (`ChannelPayeesInvalid`): malformed or zero. */

@@ -32,6 +32,8 @@ export interface NodeStartOptions {
   keystore?: string;
   /** Where this node's payouts go by default (its own address if not given). */
   payee?: string;
+  /** `--confirmations N`: how deep an event must be to count (default by chain: src/chain/confirmations.ts). */
+  confirmations?: number | string;
   /** Writes a status line for the operator (stderr). */
   log: (line: string) => void;
 }
@@ -99,7 +101,14 @@ function isAlive(pid: number): boolean {
 
 /** The settings given as options (the flags of `sluice node start`), checked by the config file's schema. */
 function decodeOptions(options: NodeStartOptions): NodeSettings {
-  const given = { apiPort: options.apiPort, rpc: options.rpc, adjudicator: options.adjudicator, keystore: options.keystore, payee: options.payee };
+  const given = {
+    apiPort: options.apiPort,
+    rpc: options.rpc,
+    adjudicator: options.adjudicator,
+    keystore: options.keystore,
+    payee: options.payee,
+    confirmations: options.confirmations,
+  };
   const defined = Object.fromEntries(Object.entries(given).filter(([, value]) => value !== undefined));
   return decodeWith(nodeSettings, defined, (key, problem) => new NodeConfigError(`${key} ${JSON.stringify((given as Record<string, unknown>)[key])}: ${problem}`));
 }
@@ -133,8 +142,10 @@ export async function startNode(options: NodeStartOptions): Promise<{ close(): P
       challengePeriod: challengePeriod ?? NODE_DEFAULTS.challengePeriod,
       withdrawalWindow: withdrawalWindow ?? NODE_DEFAULTS.withdrawalWindow,
       ...(payee === undefined ? {} : { payee }),
+      ...(settings.confirmations === undefined ? {} : { confirmations: settings.confirmations }),
       ...testHooks(),
       onError: (error, what) => options.log(`${what}: ${(error as Error).message ?? String(error)}`),
+      log: options.log,
     });
     await node.start();
     rememberDatadirKey(options.datadir, address);

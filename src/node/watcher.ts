@@ -1,7 +1,9 @@
-import type { AdjudicatorDriver, AdjudicatorEvent } from "../chain";
+import { ChainResponseError, type AdjudicatorDriver, type AdjudicatorEvent } from "../chain";
 import { ChannelMode } from "../types";
 import type { Address, Hex, Params, SignedState, State } from "../types";
-import type { ChannelStore } from "./store";
+import type { ChainHealthView } from "./api/types";
+import { ChainHealth } from "./chainHealth";
+import type { BlockHash, ChannelStore } from "./store";
 
 /** What the watcher needs to know of one of this node's channels. */
 export interface WatchedChannel {
@@ -24,6 +26,14 @@ export interface WatcherHost {
   onError(error: unknown, what: string): void;
   /** Runs at the end of every round, after the events (the node checks its pending withdrawals there). */
   afterRound?(): Promise<void>;
+  /**
+   * A reorg replaced the blocks above `fork` (`depth` of the blocks the watcher had read): what
+   * was read from them is read again; the node reads its channels' deposits again, since a
+   * deposit may be gone.
+   */
+  onReorg?(fork: number, depth: number): Promise<void>;
+  /** The chain endpoint stopped answering (`down`: rounds are retried with backoff) or answers again (`up`). */
+  onChainHealth?(change: "down" | "up", health: ChainHealthView): void;
 }
 
 export interface WatcherOptions {
@@ -33,14 +43,27 @@ export interface WatcherOptions {
   pollMs?: number;
   /** Name of the cursor in the store. */
   cursor?: string;
+  /** How deep an event must be to count: 1 = in the latest block (default 1). */
+  confirmations?: number;
 }
 
+/** Hashes of at least this many recent blocks are kept: a reorg deeper than that rolls back to the oldest kept. */
+const KEEP_BLOCKS = 64;
+/** The deadline of a close this node follows until confirmed: none (no settlement to make). */
+const NO_DEADLINE = 2n ** 64n;
+
 /**
- * Follows the adjudicator's events from the last processed block (kept in the store, so a
- * restart resumes where it stopped), across RPC errors (a failed poll is retried from the same
- * block). For this node's channels:
- * - a challenge with an older state than this node's latest is answered with the latest before
- *   the deadline (a final state closes the channel at once instead);
+ * Follows the adjudicator's events from the last confirmed block processed (kept in the store, so
+ * a restart resumes where it stopped), across RPC errors (a failed poll is retried from the same
+ * block, after a wait that doubles with each failed round: `ChainHealth`). An event counts (is handed to the node) once `confirmations` blocks deep; the blocks
+ * above are read again every round, their deposits shown as pending. The hashes of the recent
+ * blocks are kept in the store with the cursor: one no longer on the chain is a reorg, and the
+ * cursor goes back to the fork to read the new blocks. For this node's channels:
+ * - a challenge is defended from the round it is seen in, confirmed or not: while the chain's
+ *   registered state is older than this node's latest, the latest is sent (a final state closes
+ *   the channel instead), again whenever a reorg takes the answer away; a challenge or close this
+ *   node made itself is sent again if a reorg takes it away, and so is a settlement (a channel is
+ *   followed until its `Closed` or `Settled` event is confirmed);
  * - once a challenge's deadline has passed, the channel is settled on the registered state, which
  *   `settle` takes back: the watcher keeps it from the `Challenged` event (whole in it), and
  *   after a restart reads it from the chain's events again;
@@ -49,11 +72,19 @@ export interface WatcherOptions {
 export class ChainWatcher {
   private readonly cursorName: string;
   private readonly pollMs: number;
-  /** Channels in a running challenge: id → deadline (unix seconds) and the registered state, once known. */
-  private readonly disputes = new Map<Hex, { deadline: bigint; state?: State }>();
+  private readonly confirmations: number;
+  /**
+   * Channels in a running challenge: id → deadline (unix seconds), the registered state once
+   * known, and `mine` when this node made the challenge.
+   */
+  private readonly disputes = new Map<Hex, Dispute>();
+  /** Cumulative deposits seen in blocks not yet confirmed, by channel id (lower case). */
+  private pending = new Map<string, [bigint, bigint]>();
+  private readonly chain: ChainHealth;
   private readonly creditedAssets = new Set<Address>();
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
+  private queued: Promise<void> | undefined;
   private stopped = true;
 
   constructor(
@@ -64,6 +95,13 @@ export class ChainWatcher {
   ) {
     this.cursorName = options.cursor ?? "adjudicator";
     this.pollMs = options.pollMs ?? 1_000;
+    this.confirmations = options.confirmations ?? 1;
+    this.chain = new ChainHealth(this.pollMs, (change, health) => host.onChainHealth?.(change, health));
+  }
+
+  /** Whether the chain endpoint answers (the node's status shows it). */
+  health(): ChainHealthView {
+    return this.chain.view();
   }
 
   start(): void {
@@ -75,29 +113,42 @@ export class ChainWatcher {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     await this.running;
+    await this.queued;
   }
 
-  /** One round: new events, then deadlines and credits. Safe to call any time (rounds never overlap). */
+  /**
+   * One round that starts after this call: new events, then deadlines and credits. Safe to call
+   * any time: rounds never overlap; during one, the next is queued (once for all callers).
+   */
   poll(): Promise<void> {
-    if (!this.running) {
-      this.running = this.round().finally(() => {
-        this.running = undefined;
+    if (this.running) {
+      this.queued ??= this.running.then(() => {
+        this.queued = undefined;
+        return this.poll();
       });
+      return this.queued;
     }
+    this.running = this.round().finally(() => {
+      this.running = undefined;
+    });
     return this.running;
   }
 
   private schedule(delay: number): void {
     if (this.stopped) return;
     this.timer = setTimeout(() => {
-      void this.poll().finally(() => this.schedule(this.pollMs));
+      void this.poll().finally(() => this.schedule(this.chain.delay));
     }, delay);
   }
 
   /** Each step reports its own failure and does not keep the others from running. */
   private async round(): Promise<void> {
     const steps: [string, () => Promise<void>][] = [
-      ["reading events", () => this.followEvents()],
+      ["reading events", () => this.followEvents().catch((error: unknown) => {
+        this.chain.failed(error);
+        throw error;
+      })],
+      ["defending challenges", () => this.defendAll()],
       ["settling expired challenges", () => this.settleExpired()],
       ["withdrawing credits", () => this.withdrawCredits()],
       ["the end of a round", async () => this.host.afterRound?.()],
@@ -106,25 +157,77 @@ export class ChainWatcher {
   }
 
   private async followEvents(): Promise<void> {
+    await this.detectReorg();
     const head = await this.driver.provider.getBlockNumber();
     const cursor = this.store.getCursor(this.cursorName);
     const from = cursor === null ? 0 : Number(cursor) + 1;
-    if (from > head) return;
-    const events = await this.driver.events({ fromBlock: from, toBlock: head });
+    const hashes = await this.readHashes(head);
+    const events = from > head ? [] : await this.driver.events({ fromBlock: from, toBlock: head });
+    const confirmed = head - this.confirmations + 1;
+    const pending = new Map<string, [bigint, bigint]>();
     // One failing handler must not hold the cursor back: read again, its event would fail again every round.
     for (const event of events) {
-      await this.handle(event).catch((error: unknown) => this.host.onError(error, `handling ${describe(event)}`));
+      const handled = event.blockNumber <= confirmed ? this.handle(event) : this.early(event, pending);
+      await handled.catch((error: unknown) => this.host.onError(error, `handling ${describe(event)}`));
     }
-    this.store.setCursor(this.cursorName, head);
+    this.pending = pending;
+    this.chain.succeeded(head);
+    this.store.advanceCursor(this.cursorName, Math.max(from - 1, confirmed, 0), hashes, Math.max(KEEP_BLOCKS, 2 * this.confirmations));
+  }
+
+  /**
+   * Compares the newest stored block hash with the chain's; on a difference walks down to the
+   * highest one still there (the fork), rolls the cursor back to it and tells the host.
+   */
+  private async detectReorg(): Promise<void> {
+    const known = this.store.blockHashes(this.cursorName);
+    if (known.length === 0) return;
+    let fork: number | undefined;
+    for (const block of known) {
+      const onChain = await this.driver.provider.getBlock(block.number);
+      if (onChain?.hash?.toLowerCase() === block.hash) {
+        fork = block.number;
+        break;
+      }
+    }
+    const newest = known[0].number;
+    if (fork === newest) return;
+    // Deeper than the hashes kept: back to below the oldest of them.
+    const at = fork ?? Math.max(0, known[known.length - 1].number - 1);
+    this.store.rollBackCursor(this.cursorName, at);
+    await this.host.onReorg?.(at, newest - at);
+  }
+
+  /** The hashes of the blocks above the newest stored one, up to `head` (at most the last ones kept). */
+  private async readHashes(head: number): Promise<BlockHash[]> {
+    const newest = this.store.blockHashes(this.cursorName)[0]?.number ?? -1;
+    const first = Math.max(newest + 1, head - Math.max(KEEP_BLOCKS, 2 * this.confirmations) + 1, 0);
+    const hashes: BlockHash[] = [];
+    for (let n = first; n <= head; n++) {
+      const block = await this.driver.provider.getBlock(n);
+      if (!block?.hash) throw new ChainResponseError(`the chain has no block ${n} below its head ${head}`);
+      hashes.push({ number: n, hash: block.hash as Hex });
+    }
+    return hashes;
+  }
+
+  /** An event not yet confirmed: a challenge is defended at once; a deposit is shown as pending. */
+  private async early(event: AdjudicatorEvent, pending: Map<string, [bigint, bigint]>): Promise<void> {
+    if (!("channelId" in event) || event.channelId === null || !this.host.lookup(event.channelId)) return;
+    if (event.name === "Challenged") await this.track(event.channelId, { deadline: event.deadline, state: event.state });
+    if (event.name === "Deposited") {
+      const key = event.channelId.toLowerCase();
+      const seen = pending.get(key) ?? [0n, 0n];
+      if (event.deposit > seen[event.participant]) seen[event.participant] = event.deposit;
+      pending.set(key, seen);
+    }
   }
 
   private async handle(event: AdjudicatorEvent): Promise<void> {
     switch (event.name) {
       case "Challenged": {
-        const watched = this.host.lookup(event.channelId);
-        if (!watched) return;
-        this.disputes.set(event.channelId, { deadline: event.deadline, state: event.state });
-        await this.answer(event.channelId, event.state.version, event.deadline, watched);
+        if (!this.host.lookup(event.channelId)) return;
+        await this.track(event.channelId, { deadline: event.deadline, state: event.state });
         break;
       }
       case "Closed":
@@ -147,6 +250,11 @@ export class ChainWatcher {
     this.host.onEvent(event);
   }
 
+  /** Cumulative deposits of each side seen in blocks not yet confirmed (undefined if none). */
+  pendingDeposits(channelId: Hex): readonly [bigint, bigint] | undefined {
+    return this.pending.get(channelId.toLowerCase());
+  }
+
   /** The state registered in the channel's running challenge, if this watcher has read it. */
   registered(channelId: Hex): State | undefined {
     for (const [id, dispute] of this.disputes) if (id.toLowerCase() === channelId.toLowerCase()) return dispute.state;
@@ -155,31 +263,72 @@ export class ChainWatcher {
 
   /**
    * Looks a channel up on chain and takes it into account: at start, for challenges registered
-   * while this node was not following (the events before its cursor are not read again).
+   * while this node was not following (the events before its cursor are not read again), and
+   * after this node's own challenge (`mine`: sent again if a reorg takes it away).
    */
-  async recheck(channelId: Hex): Promise<void> {
+  async recheck(channelId: Hex, mine = false): Promise<void> {
     const watched = this.host.lookup(channelId);
     if (!watched) return;
     const status = await this.driver.channelStatus(channelId);
     if (status.mode !== ChannelMode.Challenged) return;
     const known = this.disputes.get(channelId);
     const state = known?.state?.version === status.version ? known.state : undefined;
-    this.disputes.set(channelId, state === undefined ? { deadline: status.deadline } : { deadline: status.deadline, state });
-    await this.answer(channelId, status.version, status.deadline, watched);
+    await this.track(channelId, { deadline: status.deadline, ...(state === undefined ? {} : { state }), mine: mine || known?.mine === true });
   }
 
-  /** Answers a challenge with this node's newer state, if it has one and the deadline allows. */
-  private async answer(channelId: Hex, registered: bigint, deadline: bigint, watched: WatchedChannel): Promise<void> {
-    const latest = watched.latest;
-    if (latest.state.version <= registered) return;
-    const block = await this.driver.provider.getBlock("latest");
-    if (block && BigInt(block.timestamp) >= deadline) return;
+  /**
+   * This node closed the channel (a final state): until the `Closed` event is confirmed, the close
+   * is sent again if a reorg takes it away.
+   */
+  concluding(channelId: Hex): void {
+    if (!this.host.lookup(channelId)) return;
+    const known = this.disputes.get(channelId);
+    this.disputes.set(channelId, { deadline: known?.deadline ?? NO_DEADLINE, ...(known?.state ? { state: known.state } : {}), mine: true });
+  }
+
+  /** Takes in a challenge of one of this node's channels (keeping what is known of it) and defends it now. */
+  private async track(channelId: Hex, seen: Dispute): Promise<void> {
+    const known = this.disputes.get(channelId);
+    this.disputes.set(channelId, { ...known, ...seen, mine: seen.mine === true || known?.mine === true });
+    await this.defend(channelId);
+  }
+
+  private async defendAll(): Promise<void> {
+    for (const id of [...this.disputes.keys()]) await this.defend(id);
+  }
+
+  /**
+   * Sends this node's latest state while the chain has an older one registered (and the deadline
+   * allows); sends its own challenge again if the chain no longer has it. A challenge of the peer's
+   * that a reorg took away is forgotten (its event, if mined again, brings it back).
+   */
+  private async defend(channelId: Hex): Promise<void> {
+    const dispute = this.disputes.get(channelId);
+    const watched = this.host.lookup(channelId);
+    if (!dispute || !watched) {
+      this.disputes.delete(channelId);
+      return;
+    }
     try {
-      if (latest.state.isFinal) await this.driver.close(watched.params, latest);
-      else await this.driver.challenge(watched.params, latest);
+      const status = await this.driver.channelStatus(channelId);
+      if (status.mode === ChannelMode.Open && !dispute.mine) this.disputes.delete(channelId);
+      if (status.mode === ChannelMode.Open && dispute.mine) await this.send(watched);
+      if (status.mode !== ChannelMode.Challenged || status.version >= watched.latest.state.version) return;
+      dispute.deadline = status.deadline;
+      const block = await this.driver.provider.getBlock("latest");
+      if (block && BigInt(block.timestamp) >= status.deadline) return;
+      await this.send(watched);
     } catch (error) {
       this.host.onError(error, `answering the challenge of ${channelId}`);
     }
+  }
+
+  /** Registers this node's latest state: closes with a final one, else challenges (the opening one if nothing was signed). */
+  private async send(watched: WatchedChannel): Promise<void> {
+    const latest = watched.latest;
+    if (latest.state.isFinal) await this.driver.close(watched.params, latest);
+    else if (latest.state.version === 0n) await this.driver.challengeOpening(watched.params);
+    else await this.driver.challenge(watched.params, latest);
   }
 
   private async settleExpired(): Promise<void> {
@@ -195,14 +344,11 @@ export class ChainWatcher {
         continue;
       }
       try {
+        // Kept until the confirmed Closed or Settled event: a reorg may take the settlement away.
         const status = await this.driver.channelStatus(id);
-        if (status.mode !== ChannelMode.Challenged) {
-          this.disputes.delete(id);
-          continue;
-        }
+        if (status.mode !== ChannelMode.Challenged) continue;
         const registered = state?.version === status.version ? state : await this.driver.registeredState(id);
         await this.driver.settle(watched.params, registered);
-        this.disputes.delete(id);
       } catch (error) {
         this.host.onError(error, `settling ${id}`);
       }
@@ -224,6 +370,12 @@ export class ChainWatcher {
       }
     }
   }
+}
+
+interface Dispute {
+  deadline: bigint;
+  state?: State;
+  mine?: boolean;
 }
 
 /** An event as an error report names it: `Challenged of 0x12…` or `Credited at block 7`. */

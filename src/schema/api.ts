@@ -43,6 +43,16 @@ export const nodeInfo: Schema<NodeInfo> = z.strictObject({
   peerUrl: text(2048),
   blockNumber: uint64Json,
   channels: count,
+  confirmations: optionalJson(int(1, 1_000)),
+  chain: optionalJson(
+    z.strictObject({
+      reachable: boolean,
+      failures: count,
+      downSince: optionalJson(uint64Json),
+      lastError: optionalJson(text(4096)),
+      lastBlock: optionalJson(uint64Json),
+    }),
+  ),
 });
 
 export const assetInfo: Schema<AssetInfo> = z.strictObject({ asset: addressJson, symbol: text(64), decimals: int(0, 255) });
@@ -75,6 +85,7 @@ export const channelView: Schema<ChannelView> = z.strictObject({
   me: participant,
   status: oneOf(CHANNEL_STATUSES as [ChannelStatusName, ...ChannelStatusName[]]),
   deposits: pair(uint256Json),
+  pendingDeposits: optionalJson(pair(uint256Json)),
   withdrawn: pair(uint256Json),
   withdrawals: list(withdrawalView, 64),
   version: uint64Json,

@@ -54,6 +54,8 @@ export const port = fromCheck((value) => checkInteger(value, 0, 65535));
 /** How often the node polls the chain, in milliseconds. */
 export const pollMs = fromCheck((value) => checkInteger(value, 10, 3_600_000));
 export const listen = fromCheck(checkListen);
+/** Blocks an event needs to count (src/chain/confirmations.ts has the defaults). */
+export const confirmations = fromCheck((value) => checkInteger(value, 1, 1_000));
 
 /** What `sluice node start` uses for a setting given neither as a flag nor in the config file (start.ts passes these to the node). */
 export const NODE_DEFAULTS = { rpc: "http://127.0.0.1:8545", pollMs: 1_000, challengePeriod: 3_600n, withdrawalWindow: 3_600n } as const;
@@ -97,6 +99,12 @@ export const nodeSettings = z.strictObject({
     fromCheck((value) => checkSettingAddress(value, true)),
     { type: "address, not zero", default: "the node's own address", about: "where this node's payouts go (a company wallet, a Safe)", flag: "--payee" },
   ),
+  confirmations: setting(confirmations, {
+    type: "blocks, 1 to 1000",
+    default: "1 on development chains (chain id 31337 or 1337), 12 elsewhere",
+    about: "how deep a deposit, withdrawal or conclusion must be to count (1: in the latest block); a challenge is answered at once",
+    flag: "--confirmations",
+  }),
   withdrawalWindow: setting(duration, { type: DURATION, default: inHours(NODE_DEFAULTS.withdrawalWindow), about: "how long a cash-out's withdrawal signed by both stays valid" }),
 });
 

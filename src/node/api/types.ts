@@ -89,8 +89,26 @@ export interface NodeInfo {
   adjudicator: Address;
   /** ws:// URL peers connect to. */
   peerUrl: string;
+  /** The chain's latest block (the last one read while the endpoint does not answer). */
   blockNumber: bigint;
   channels: number;
+  /** How deep an event must be to count. */
+  confirmations?: number;
+  /** Whether the chain's RPC endpoint answers the node's watcher. */
+  chain?: ChainHealthView;
+}
+
+/** The chain endpoint as the node's watcher finds it. */
+export interface ChainHealthView {
+  reachable: boolean;
+  /** Rounds failed in a row (0 while it answers); the watcher waits twice as long after each. */
+  failures: number;
+  /** When the current outage began (unix milliseconds). */
+  downSince?: bigint;
+  /** The last failure's message. */
+  lastError?: string;
+  /** The latest block the watcher read. */
+  lastBlock?: bigint;
 }
 
 export interface AssetInfo {
@@ -128,7 +146,10 @@ export interface ChannelView {
   nonce: bigint;
   me: 0 | 1;
   status: ChannelStatusName;
+  /** Confirmed deposits: what counts (`confirmations` blocks deep). */
   deposits: [bigint, bigint];
+  /** Deposited in blocks not yet confirmed, beyond `deposits`: not counted yet (absent if none). */
+  pendingDeposits?: [bigint, bigint];
   /** Confirmed on-chain cumulative withdrawals (cash-outs executed while open). */
   withdrawn: [bigint, bigint];
   /** Withdrawals signed (or proposed by this node) and not yet executed: counted as spent in `balances`. */

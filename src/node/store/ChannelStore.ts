@@ -909,6 +909,46 @@ export class ChannelStore {
     this.write(() => this.stSetCursor.run(n, b, this.now()));
   }
 
+  /** The hashes of the recent blocks the watcher `name` read, highest first. */
+  blockHashes(name: string): BlockHash[] {
+    return this.db
+      .prepare<[string], BlockHash>("SELECT number, hash FROM block_hashes WHERE cursor = ? ORDER BY number DESC")
+      .all(cursorName(name));
+  }
+
+  /**
+   * In one transaction: the watcher `name` processed every block up to `block`, and read `hashes`
+   * (kept; those below the highest `keep` are dropped).
+   */
+  advanceCursor(name: string, block: number, hashes: readonly BlockHash[], keep: number): void {
+    const n = cursorName(name);
+    const b = blockNumber(block, "block");
+    const rows = hashes.map((h, i) => ({ number: blockNumber(h.number, `hashes[${i}].number`), hash: blockHashOf(h.hash, i) }));
+    this.write(() =>
+      this.db.transaction(() => {
+        this.stSetCursor.run(n, BigInt(b), this.now());
+        const put = this.db.prepare("INSERT INTO block_hashes (cursor, number, hash) VALUES (?, ?, ?) ON CONFLICT (cursor, number) DO UPDATE SET hash = excluded.hash");
+        for (const row of rows) put.run(n, row.number, row.hash);
+        this.db.prepare("DELETE FROM block_hashes WHERE cursor = ? AND number <= (SELECT MAX(number) FROM block_hashes WHERE cursor = ?) - ?").run(n, n, keep);
+      })(),
+    );
+  }
+
+  /**
+   * A reorg replaced the blocks above `fork`: in one transaction, forgets their hashes and moves
+   * the watcher's cursor back to `fork` if it was past it.
+   */
+  rollBackCursor(name: string, fork: number): void {
+    const n = cursorName(name);
+    const f = blockNumber(fork, "fork");
+    this.write(() =>
+      this.db.transaction(() => {
+        this.db.prepare("DELETE FROM block_hashes WHERE cursor = ? AND number > ?").run(n, f);
+        this.db.prepare("UPDATE cursors SET block = ?, updated_at = ? WHERE name = ? AND block > ?").run(f, this.now(), n, f);
+      })(),
+    );
+  }
+
   // ---------------------------------------------------------------- internals
 
   /**
@@ -1124,6 +1164,24 @@ export class ChannelStore {
       stored.every((row, i) => row.seq === encoded[i].seqKey && row.payer === encoded[i].payer && row.amount === encoded[i].amount && row.ref === encoded[i].ref)
     );
   }
+}
+
+/** A block the watcher read, by number and hash. */
+export interface BlockHash {
+  number: number;
+  hash: Hex;
+}
+
+function blockNumber(value: unknown, field: string): number {
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) {
+    throw new InvalidRecordError(field, value, "expected a block number: a whole number from 0");
+  }
+  return value;
+}
+
+function blockHashOf(value: unknown, i: number): Hex {
+  if (typeof value !== "string" || !/^0x[0-9a-fA-F]{64}$/.test(value)) throw new InvalidRecordError(`hashes[${i}].hash`, value, "expected a 32-byte 0x hex hash");
+  return value.toLowerCase() as Hex;
 }
 
 function cursorName(name: unknown): string {

@@ -1,4 +1,4 @@
-export { ChannelStore } from "./ChannelStore";
+export { ChannelStore, type BlockHash } from "./ChannelStore";
 export { SCHEMA_VERSION, APPLICATION_ID } from "./migrations";
 export { EventLog, DEFAULT_EVENTS_PAGE, MAX_EVENTS_PAGE, type EventData, type EventRecord, type EventType } from "./events";
 export {

@@ -251,6 +251,21 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 10,
+    description: "the hashes of the recent blocks each watcher read, to detect reorgs",
+    up(db) {
+      db.exec(`
+        -- Written with the watcher's cursor in one transaction; a reorg deletes those above the fork.
+        CREATE TABLE block_hashes (
+          cursor TEXT    NOT NULL,
+          number INTEGER NOT NULL,
+          hash   TEXT    NOT NULL,
+          PRIMARY KEY (cursor, number)
+        ) WITHOUT ROWID;
+      `);
+    },
+  },
 ];
 
 /** The schema version this code writes. */

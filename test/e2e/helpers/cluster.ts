@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import type { HDNodeWallet, TransactionReceipt } from "ethers";
 import { MockERC20__factory, type MockERC20 } from "../../../typechain-types";
-import { deployAdjudicator, freePort, startLocalNode, type AdjudicatorDriver, type LocalNode } from "../../../src/chain";
+import { deployAdjudicator, freePort, startLocalNode, type AdjudicatorDriver, type LocalNode, type LocalNodeKind } from "../../../src/chain";
 import type { ChannelView, PaymentView } from "../../../src/node/api/types";
 import { NodeProcess } from "../../../src/node/process";
 import { ETH, type Address, type Hex } from "../../../src/types";
@@ -29,6 +29,10 @@ export interface ClusterOptions {
   challengePeriod?: number;
   /** Watcher poll interval of the nodes (ms; default 100). */
   pollMs?: number;
+  /** The chain node: `hardhat node` (default) or anvil (it can reorg: `anvil_reorg`). */
+  chain?: LocalNodeKind;
+  /** Further settings of every node's config file (e.g. `confirmations`). */
+  config?: Record<string, unknown>;
 }
 
 export interface ClusterNode {
@@ -48,6 +52,8 @@ export interface StartNodeOptions {
   env?: Record<string, string>;
   /** Extra keys of its config file (e.g. a fixed `apiPort`). */
   config?: Record<string, unknown>;
+  /** Its JSON-RPC URL, if not the cluster's chain (e.g. a proxy in front of it). */
+  rpc?: string;
 }
 
 export interface Cluster {
@@ -58,7 +64,8 @@ export interface Cluster {
   tokenAddress: Address;
   /**
    * Starts a node with dev account `index` (listening on a fixed free port); `payee` is where its
-   * payouts go (default its own address), `env` extra environment of its process.
+   * payouts go (default its own address), `env` extra environment of its process, `rpc` its chain
+   * endpoint (default the chain's own URL; a proxy in front of it for the outage tests).
    */
   startNode(name: string, index: number, options?: StartNodeOptions): Promise<ClusterNode>;
   nodes: ClusterNode[];
@@ -79,7 +86,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    chain = await startLocalNode({ kind: "hardhat" });
+    chain = await startLocalNode({ kind: options.chain ?? "hardhat" });
     const deployer = chain.wallet(0);
     const driver = await deployAdjudicator(deployer);
     let token: MockERC20 | undefined;
@@ -91,6 +98,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     }
     const config = {
       pollMs: options.pollMs ?? 100,
+      ...options.config,
       ...(options.challengePeriod === undefined ? {} : { challengePeriod: options.challengePeriod }),
     };
     const localChain = chain;
@@ -107,7 +115,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       const proc = await NodeProcess.start({
         datadir: path.join(dir, name),
         privateKey: wallet.privateKey as Hex,
-        rpc: localChain.url,
+        rpc: extra.rpc ?? localChain.url,
         adjudicator: driver.address,
         listen: { host: LOOPBACK, port },
         config: { ...config, ...(extra.payee === undefined ? {} : { payee: extra.payee }), ...extra.config },
