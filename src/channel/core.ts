@@ -245,7 +245,7 @@ export abstract class ChannelCore {
   }
 
   /** What a store keeps to rebuild this channel (pending proposals and requests are left out). */
-  snapshot(): ChannelSnapshot & { payments: readonly Payment[] } {
+  snapshot(): ChannelSnapshot & { payments: readonly Payment[]; locks: readonly Lock[] } {
     return {
       latest: this._latest,
       payments: this.log.all().slice(0, this.committed),
