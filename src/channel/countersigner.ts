@@ -24,7 +24,7 @@ import {
   type UpdateRequest,
 } from "./messages";
 import { ChannelCore, committedUpdate, validAmount } from "./core";
-import { LockActorError, LockExpiryError, LockNotExpiredError, SecretMismatchError } from "./errors";
+import { LockActorError, LockExpiredError, LockExpiryError, LockNotExpiredError, SecretMismatchError } from "./errors";
 import { MAX_VERSION_GAP, type CommittedUpdate, type Countersigned, type LockRef, type RoleConfig } from "./types";
 import { checkActingParty, revealedInTime } from "./updates";
 import { sameHex, verifyTransition } from "./verifyTransition";
@@ -141,6 +141,9 @@ export class Countersigner extends ChannelCore {
       const pending = this.pendingOf(lock);
       if (typeof secret !== "string" || !BYTES32.test(secret)) throw new InvalidArgumentError(`secret ${String(secret)} is not 32 bytes`);
       if (!sameHex(hashlockOf(secret), pending.hashlock)) throw new SecretMismatchError(pending.hashlock);
+      // Participant 0 refuses a late unlock of its lock; this side's own it may still hand in (it pays).
+      const now = this.policy.clock();
+      if (pending.sender === 0 && now > pending.expiry && !revealedInTime(this.policy, pending)) throw new LockExpiredError(pending.expiry, now);
       return this.issue({ op: "unlock", leaf: lockLeafHex(pending), secret: secret.toLowerCase() as Hex }, 0n);
     });
   }

@@ -299,7 +299,7 @@ export class Sequencer extends ChannelCore {
   private async propose(entries: readonly UpdateEntry[]): Promise<{ pending?: Pending; rejected: ProposedBatch["rejected"] }> {
     const tip = this.tip;
     const start = this.log.size;
-    const draft = new Draft({ channelId: this.id, funds: this.funds(), policy: this.policy, me: 0 }, tip.transferred, this.tipLocks, BigInt(start));
+    const draft = new Draft({ channelId: this.id, funds: this.funds(), policy: this.policy, me: 0, proposing: true }, tip.transferred, this.tipLocks, BigInt(start));
     const updates: StateUpdate[] = [];
     const rejected: ProposedBatch["rejected"] = [];
     let served = this.servedRequest;

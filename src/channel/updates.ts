@@ -121,6 +121,8 @@ export interface DraftContext {
   policy?: LockPolicy;
   /** The side that checks: the lock's sender refuses a late unlock. */
   me?: 0 | 1;
+  /** The side that checks proposes: it also leaves out its own late unlock of the peer's lock, which the peer would refuse. */
+  proposing?: boolean;
 }
 
 /**
@@ -170,7 +172,11 @@ export class Draft {
     const policy = this.ctx.policy;
     if (update.op === "unlock") {
       if (!sameHex(hashlockOf(update.secret), lock.hashlock)) throw new SecretMismatchError(lock.hashlock);
-      if (policy && this.ctx.me === lock.sender && this.time() > lock.expiry && !revealedInTime(policy, lock)) throw new LockExpiredError(lock.expiry, this.time());
+      // The sender's rule for the receiver's claim (a sender handing in its own unlock pays of its own will); a
+      // proposer also applies it to its own claim, which the peer would refuse.
+      const handedBy = update.request === undefined ? 0 : 1;
+      const checks = handedBy !== lock.sender && (this.ctx.me === lock.sender || (this.ctx.proposing === true && handedBy === this.ctx.me));
+      if (policy && checks && this.time() > lock.expiry && !revealedInTime(policy, lock)) throw new LockExpiredError(lock.expiry, this.time());
       const total = this.transferred[lock.sender] + lock.amount;
       if (total > MAX_UINT256) throw new ValueOutOfRangeError(`transferred[${lock.sender}]`, total);
       const receipt: Payment = { channelId: this.ctx.channelId, seq: this.nextSeq, payer: lock.sender, amount: lock.amount, ref: lock.ref };

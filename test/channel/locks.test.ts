@@ -294,20 +294,23 @@ describe("channel: hashlocked updates", function () {
           registry.reveal(secretOf("b"), EXPIRY);
         }
         clock.now = EXPIRY + 1n;
-        // Participant 0 is a's sender: it serves 1's unlock request only in time.
-        const request = await pair[1].requestUnlock(a, secretOf("a"));
-        // Participant 1 is b's sender: it countersigns 0's unlock only in time.
         if (revealed) {
-          await deliver(pair, await pair[0].receiveUpdateRequest(wire(request)));
+          await by1(pair, pair[1].requestUnlock(a, secretOf("a")));
           await by0(pair, { kind: "unlock", lock: b, secret: secretOf("b") });
           expect(expectInStep(pair).state.transferred).to.deep.equal([10n, 20n]);
           return;
         }
-        const before = view(pair[0]);
+        // Participant 0 is a's sender: it serves 1's unlock request only in time (and 1 knows it and asks for none).
+        let before = view(pair[1]);
+        await expectRejected(pair[1].requestUnlock(a, secretOf("a")), LockExpiredError);
+        expect(view(pair[1])).to.deep.equal(before);
+        before = view(pair[0]);
+        const request = { kind: "update-request", id: 100n, update: { op: "unlock", leaf: lockLeafHex(a), secret: secretOf("a") } } as const;
         await expectRejected(pair[0].receiveUpdateRequest(wire(request)), LockExpiredError);
         expect(view(pair[0])).to.deep.equal(before);
-        const { proposal } = await pair[0].proposeUpdates([{ kind: "unlock", lock: b, secret: secretOf("b") }]);
-        await expectCountersignRefused(pair, proposal!, LockExpiredError);
+        // Participant 1 is b's sender: it countersigns 0's unlock only in time (and 0 knows it and proposes none).
+        await expectProposeRefused(pair, { kind: "unlock", lock: b, secret: secretOf("b") }, LockExpiredError);
+        await expectCountersignRefused(pair, forge(pair, [{ op: "unlock", lock: b, secret: secretOf("b") }]), LockExpiredError);
       });
     }
 
