@@ -125,17 +125,8 @@ export class Sequencer extends ChannelCore {
    * typed error; the rest go on. At most MAX_PAYMENTS_PER_STATE entries.
    */
   proposePayments(entries: readonly PaymentEntry[]): Promise<ProposedBatch> {
-    return this.exclusive(async () => {
-      if (!Array.isArray(entries) || entries.length === 0 || entries.length > MAX_PAYMENTS_PER_STATE) {
-        throw new InvalidArgumentError(`a batch holds 1 to ${MAX_PAYMENTS_PER_STATE} payments`);
-      }
-      this.checkCanSign();
-      const { pending, rejected } = await this.propose(entries);
-      if (!pending) return { rejected };
-      // The pending proposal keeps its own objects: the caller may change the message it sends.
-      const proposal: BatchProposal = { kind: "payments", payments: copyItems(pending.payments), state: copyState(pending.state), sig: pending.sig };
-      return { proposal, rejected };
-    });
+    // Payment entries only: the proposal is a `payments` batch.
+    return this.proposeUpdates(entries) as Promise<ProposedBatch>;
   }
 
   /**
@@ -146,11 +137,12 @@ export class Sequencer extends ChannelCore {
   proposeUpdates(entries: readonly UpdateEntry[]): Promise<ProposedUpdates> {
     return this.exclusive(async () => {
       if (!Array.isArray(entries) || entries.length === 0 || entries.length > MAX_PAYMENTS_PER_STATE) {
-        throw new InvalidArgumentError(`a batch holds 1 to ${MAX_PAYMENTS_PER_STATE} updates`);
+        throw new InvalidArgumentError(`a batch holds 1 to ${MAX_PAYMENTS_PER_STATE} payments or updates`);
       }
       this.checkCanSign();
       const { pending, rejected } = await this.propose(entries);
       if (!pending) return { rejected };
+      // The pending proposal keeps its own objects: the caller may change the message it sends.
       const proposal: BatchProposal | UpdatesProposal = pending.updates
         ? { kind: "updates", updates: copyUpdates(pending.updates), state: copyState(pending.state), sig: pending.sig }
         : { kind: "payments", payments: copyItems(pending.payments), state: copyState(pending.state), sig: pending.sig };

@@ -59,11 +59,11 @@ import { ZERO_HASH } from "../../src/types";
 import { hexOf } from "./arbitraries";
 import { ADJUDICATOR, CHAIN_ID, KEYS, keysParams } from "../helpers/offchain";
 import { PaymentLog } from "../../src/merkle";
+import { expectRejected, type Constructor } from "../channel/helpers";
 
 const PARAMS: Params = keysParams(7n);
 const NONE: [bigint, bigint] = [0n, 0n];
 
-type Constructor = abstract new (...args: never[]) => SluiceError;
 type Sides = readonly [Sequencer, Countersigner];
 type Side = Sequencer | Countersigner;
 
@@ -120,18 +120,6 @@ const view = (c: Side) => ({
   spendable: [c.spendable(0), c.spendable(1)],
   root: c.paymentCount && c.proof(0).root,
 });
-
-async function expectRejected(promise: Promise<unknown>, type: Constructor): Promise<unknown> {
-  let caught: unknown;
-  try {
-    await promise;
-  } catch (e) {
-    caught = e;
-  }
-  expect(caught, `expected ${type.name}, got ${String(caught)}`).to.be.instanceOf(type);
-  expect(caught).to.be.instanceOf(SluiceError);
-  return caught;
-}
 
 const flipNibble = (hex: Hex, at = hex.length - 3): Hex => `${hex.slice(0, at)}${hex[at] === "0" ? "1" : "0"}${hex.slice(at + 1)}` as Hex;
 const clone = <T>(m: T): T => decodeMessage(structuredClone(encodeMessage(m as ChannelMessage))) as T;
