@@ -114,7 +114,8 @@ export class Countersigner extends ChannelCore {
    * Asks to lock `amount` to participant 0 under `hashlock` until `expiry` (chain time): returns the
    * request to send. Checked as participant 0 will check it (amount, expiry window, affordable
    * against the latest state less the outstanding requests); the amount counts as spent until the
-   * request is answered or cancelled. The caps on pending locks are participant 0's to apply.
+   * request is answered or cancelled. The caps on pending locks are checked when participant 0
+   * serves the request and when this side countersigns the proposal.
    */
   requestLock(amount: bigint, hashlock: Hex, expiry: bigint, ref: Hex = ZERO_HASH): Promise<UpdateRequest> {
     return this.exclusive(() => {

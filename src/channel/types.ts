@@ -110,7 +110,7 @@ export interface ChannelSnapshot {
   withdrawals?: readonly WithdrawalRecord[];
   /**
    * Participant 1: the highest request id it has issued (the next one is above it). Participant 0:
-   * the highest request id of a committed payment (it serves only higher ones). 0 if absent.
+   * the highest request id of a committed payment or lock update (it serves only higher ones). 0 if absent.
    */
   lastRequestId?: bigint;
 }
