@@ -125,7 +125,7 @@ export abstract class ChannelCore {
     this.hasher = new StateHasher(config.chainId, config.adjudicator);
     this.verifier = config.verifier ?? new EcdsaVerifier();
     this.hooks = config.hooks ?? {};
-    this.policy = lockPolicy(config.locks);
+    this.policy = lockPolicy(config.lockPolicy);
     const restore = config.restore;
     this._deposits = restore?.deposits ?? config.deposits ?? [0n, 0n];
     this._withdrawn = restore?.withdrawn ?? config.withdrawn ?? [0n, 0n];

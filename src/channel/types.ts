@@ -133,8 +133,13 @@ export interface ChannelConfig {
   hooks?: ChannelHooks;
   /** Rebuild from a store instead of starting at the opening state. */
   restore?: ChannelSnapshot;
-  /** The lock rules' chain clock, secret registry and caps (see `LockPolicy` for the defaults). */
-  locks?: Partial<LockPolicy>;
+  /**
+   * The lock rules' chain clock, secret registry and caps (`lockPolicy` gives the defaults: the
+   * wall clock, a registry that knows no secret, a one-hour reveal window, locks of at most a week,
+   * 483 pending locks, no value cap). A node passes `clock` = max(wall clock, latest block
+   * timestamp) and a `secretRevealedAt` answered from the secrets it watches on chain.
+   */
+  lockPolicy?: Partial<LockPolicy>;
 }
 
 /** The configuration of one role: `me` is implied by the class. */

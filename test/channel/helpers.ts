@@ -72,7 +72,7 @@ export function configOf(me: 0 | 1, clock = new Clock(), registry = new Registry
     adjudicator: options.adjudicator ?? ADJUDICATOR,
     deposits: options.deposits ?? [1000n, 1000n],
     hooks: options.hooks?.[me],
-    locks: { clock: clock.read, secretRevealedAt: registry.at, minLockWindow: WINDOW, maxLockDuration: DURATION, ...options.policy?.[me] },
+    lockPolicy: { clock: clock.read, secretRevealedAt: registry.at, minLockWindow: WINDOW, maxLockDuration: DURATION, ...options.policy?.[me] },
   };
 }
 
