@@ -23,6 +23,7 @@ import {
   encodeMessage,
   type ChannelMessage,
   type LockPolicy,
+  type SignIntent,
   type StateUpdate,
   type UpdateEntry,
 } from "../../src/channel";
@@ -32,6 +33,7 @@ import {
   InsufficientFundsError,
   InvalidAmountError,
   RootMismatchError,
+  SluiceError,
   TransferMismatchError,
   UnknownLockError,
   UnrequestedPaymentError,
@@ -175,6 +177,23 @@ describe("channel: hashlocked updates", function () {
       expect(expectInStep(pair).state.transferred).to.deep.equal([62n, 0n]);
       const { proposal: plain } = await pair[0].proposeUpdates([{ kind: "pay", amount: 1n, ref: ZERO_HASH }]);
       expect(plain!.kind).to.equal("payments");
+    });
+
+    it("the store hook sees a lock state's updates before it is signed; a failing hook signs nothing and changes nothing", async function () {
+      const seen: SignIntent[] = [];
+      let fail = true;
+      const hooks = [undefined, { beforeSign: (intent: SignIntent) => { seen.push(intent); if (fail) throw new SluiceError("disk full"); } }] as const;
+      const pair = makePair(new Clock(), new Registry(), { hooks });
+      const { proposal } = await pair[0].proposeUpdates([lockEntry(10n, "a"), { kind: "pay", amount: 3n, ref: refOf("p") }]);
+      const before = view(pair[1]);
+      await expectRejected(pair[1].countersign(wire(proposal!)), SluiceError);
+      expect(view(pair[1])).to.deep.equal(before);
+      expect(seen[0].kind).to.equal("countersign-payment");
+      expect(seen[0].updates!.map((u) => u.op)).to.deep.equal(["lock", "pay"]);
+      expect(seen[0].payments.map((p) => p.payment.amount)).to.deep.equal([3n]);
+      fail = false;
+      await deliver(pair, proposal!);
+      expect(expectInStep(pair).state.locked).to.deep.equal([10n, 0n]);
     });
 
     it("messages survive the JSON form and the schema both ways", async function () {
