@@ -2,12 +2,14 @@ import { ChannelFinalizedError, InvalidAmountError, InvalidArgumentError, Invali
 import { MAX_UINT256, MAX_UINT64, StateHasher, channelId as channelIdOf, toHex } from "../crypto/hash";
 import type { StateSigner } from "../crypto/signer";
 import { EcdsaVerifier, type SignatureVerifier } from "../crypto/verifier";
+import { LocksTree, type LockProof } from "../merkle/locks";
 import { PaymentLog, type PaymentProof } from "../merkle/paymentLog";
-import type { Hex, Params, Payment, SignedState, SignedWithdrawal, State, Withdrawal } from "../types";
+import type { Hex, Lock, Params, Payment, SignedState, SignedWithdrawal, State, Withdrawal } from "../types";
 import { openingState } from "../types";
-import { decodeMessageOf, type ProposedPayment, type WithdrawalAck, type WithdrawalProposal } from "./messages";
+import { decodeMessageOf, type ProposedPayment, type StateUpdate, type WithdrawalAck, type WithdrawalProposal } from "./messages";
 import {
-  LocksUnsupportedError,
+  LockedMismatchError,
+  LocksRootMismatchError,
   UnknownWithdrawalError,
   WithdrawalExceedsBalanceError,
   WithdrawalExpiryError,
@@ -17,7 +19,8 @@ import {
 } from "./errors";
 import { balance, payouts, type Funds } from "./payouts";
 import type { ChannelHooks, ChannelSnapshot, CommittedUpdate, RoleConfig, SignKind, SignIntent, WithdrawalRecord, WithdrawalStatus } from "./types";
-import { checkSignature, hasLocks, sameHex, verifyTransition } from "./verifyTransition";
+import { lockPolicy, type Draft, type LockPolicy } from "./updates";
+import { checkSignature, sameHex, verifyTransition } from "./verifyTransition";
 
 export const copyState = (state: State): State => ({
   ...state,
@@ -28,16 +31,24 @@ export const copyState = (state: State): State => ({
 export const copyItems = (items: readonly ProposedPayment[]): ProposedPayment[] =>
   items.map((item) => (item.request === undefined ? { payment: { ...item.payment } } : { payment: { ...item.payment }, request: item.request }));
 
+/** Copies of updates (their payments and locks), so that what a caller does with them reaches no channel state. */
+export const copyUpdates = (updates: readonly StateUpdate[]): StateUpdate[] =>
+  updates.map((u): StateUpdate => (u.op === "pay" ? { ...u, payment: { ...u.payment } } : { ...u, lock: { ...u.lock } }));
+
 const copyWithdrawal = (r: WithdrawalRecord): WithdrawalRecord => ({ withdrawal: { ...r.withdrawal }, sigs: [r.sigs[0], r.sigs[1]], status: r.status });
 
 const isLive = (r: WithdrawalRecord): boolean => r.status === "proposed" || r.status === "signed";
 
 export const validAmount = (amount: unknown): amount is bigint => typeof amount === "bigint" && amount > 0n && amount <= MAX_UINT256;
 
-/** A state both sides signed, offered by the peer in a resync, with the payments it adds. */
+/**
+ * A state both sides signed, offered by the peer in a resync, with the payments it adds, or, for a
+ * state with lock updates, its updates in order (then `payments` is not read).
+ */
 export interface HistoryItem {
   signed: SignedState;
   payments: readonly Payment[];
+  updates?: readonly StateUpdate[];
 }
 
 /** A resync's states, all checked: `adopt` makes them the channel's once they are on disk. */
@@ -45,6 +56,24 @@ export interface VerifiedHistory {
   /** The latest version the history builds on. */
   from: bigint;
   updates: CommittedUpdate[];
+  /** The pending locks of the last state. */
+  locks?: LocksTree;
+}
+
+/**
+ * The committed update of a checked draft: its payments (unlock receipts included, without a
+ * request id), and, when the state has lock updates, the updates, the lock changes and the secrets
+ * `me` learned (the unlocks of locks it sent).
+ */
+export function committedUpdate(signed: SignedState, updates: readonly StateUpdate[], draft: Draft, me: 0 | 1): CommittedUpdate {
+  const payments: ProposedPayment[] = [];
+  for (const update of updates) {
+    if (update.op === "pay") payments.push(update.request === undefined ? { payment: update.payment } : { payment: update.payment, request: update.request });
+    else if (update.op === "unlock") payments.push({ payment: draft.receipts[payments.length] });
+  }
+  if (!draft.locksChanged) return { signed, payments };
+  const secrets = draft.removed.filter((r) => r.reason === "unlock" && r.lock.sender === me).map((r) => ({ hashlock: r.lock.hashlock, secret: r.secret! }));
+  return { signed, payments, updates: [...updates], locks: { added: [...draft.added], removed: [...draft.removed] }, secrets };
 }
 
 /** Thrown by `verifyHistory`: a state of the history does not check out (`cause` says how). */
@@ -78,6 +107,10 @@ export abstract class ChannelCore {
   protected _signedFinal: boolean;
   /** Number of payments in `_latest` (the log's committed prefix). */
   protected committed: number;
+  /** The pending locks of `_latest`. */
+  protected _locks: LocksTree;
+  /** The lock rules' clock, secret registry and caps. */
+  readonly policy: LockPolicy;
   private queue: Promise<void> = Promise.resolve();
 
   protected constructor(config: RoleConfig, me: 0 | 1) {
@@ -92,12 +125,17 @@ export abstract class ChannelCore {
     this.hasher = new StateHasher(config.chainId, config.adjudicator);
     this.verifier = config.verifier ?? new EcdsaVerifier();
     this.hooks = config.hooks ?? {};
+    this.policy = lockPolicy(config.lockPolicy);
     const restore = config.restore;
     this._deposits = restore?.deposits ?? config.deposits ?? [0n, 0n];
     this._withdrawn = restore?.withdrawn ?? config.withdrawn ?? [0n, 0n];
     if (restore) {
       if (!sameHex(restore.latest.state.channelId, this.id)) throw new WrongChannelError(this.id, restore.latest.state.channelId);
-      if (hasLocks(restore.latest.state)) throw new LocksUnsupportedError(restore.latest.state.version);
+      this._locks = new LocksTree(this.id, restore.locks ?? []);
+      const { locked, locksRoot } = restore.latest.state;
+      const sums = this._locks.locked;
+      if (sums[0] !== locked[0] || sums[1] !== locked[1]) throw new LockedMismatchError(sums, locked);
+      if (!sameHex(this._locks.root, locksRoot)) throw new LocksRootMismatchError(this._locks.root, locksRoot);
       for (const r of restore.withdrawals ?? []) {
         if (!sameHex(r.withdrawal.channelId, this.id)) throw new WrongChannelError(this.id, r.withdrawal.channelId);
         if (isLive(r)) this.live.push(copyWithdrawal(r));
@@ -111,6 +149,7 @@ export abstract class ChannelCore {
       this._signedFinal = restore.signedFinal || restore.latest.state.isFinal;
     } else {
       this.log = new PaymentLog();
+      this._locks = new LocksTree(this.id);
       this._latest = { state: openingState(this.id), sigs: ["0x", "0x"] };
       this._signedVersion = 0n;
       this._signedFinal = false;
@@ -206,7 +245,7 @@ export abstract class ChannelCore {
   }
 
   /** What a store keeps to rebuild this channel (pending proposals and requests are left out). */
-  snapshot(): ChannelSnapshot & { payments: readonly Payment[] } {
+  snapshot(): ChannelSnapshot & { payments: readonly Payment[]; locks: readonly Lock[] } {
     return {
       latest: this._latest,
       payments: this.log.all().slice(0, this.committed),
@@ -216,7 +255,29 @@ export abstract class ChannelCore {
       withdrawn: this._withdrawn,
       withdrawals: this.live.map(copyWithdrawal),
       lastRequestId: this.lastRequestId,
+      locks: this._locks.all(),
     };
+  }
+
+  // ------------------------------------------------------------------ locks
+
+  /** The pending locks of the latest state, in leaf order. */
+  get locks(): Lock[] {
+    return this._locks.all().map((lock) => ({ ...lock }));
+  }
+
+  /** The pending lock of the latest state with this leaf (`lockLeafHex`), if any. */
+  pendingLock(leaf: Hex): Lock | undefined {
+    const lock = this._locks.get(leaf);
+    return lock && { ...lock };
+  }
+
+  /**
+   * The Merkle proof of a pending lock of the latest state against its `locksRoot`, as `resolveLock`
+   * takes it (after a settlement on that state); `UnknownLockError` if it is not pending.
+   */
+  lockProof(lock: Lock | Hex): LockProof {
+    return this._locks.proof(lock);
   }
 
   /** Sets the confirmed on-chain deposits (the caller reads them from the chain). */
@@ -259,11 +320,15 @@ export abstract class ChannelCore {
       this.log.truncate(this.committed);
       const updates: CommittedUpdate[] = [];
       let previous = this._latest.state;
+      let locks = this._locks;
       try {
-        for (const [i, { signed, payments }] of items.entries()) {
+        for (const [i, { signed, payments, updates: given }] of items.entries()) {
           const where = `sync item ${i} (version ${signed.state.version})`;
+          const stateUpdates = given ?? payments.map((payment): StateUpdate => ({ op: "pay", payment }));
           try {
-            await verifyTransition(this.transitionContext(), previous, signed.state, payments.map((payment) => ({ payment })), signed.sigs);
+            const { draft } = await verifyTransition({ ...this.transitionContext(), locks, funds: undefined, policy: undefined }, previous, signed.state, stateUpdates, signed.sigs);
+            updates.push(committedUpdate(signed, stateUpdates, draft, this.me));
+            locks = draft.locks;
           } catch (error) {
             if (error instanceof InvalidSignatureError) {
               throw new InvalidSignatureError(error.signer, `${where}: signature ${sameHex(error.signer, this.params.participants[0]) ? 0 : 1}`, { cause: error });
@@ -271,14 +336,13 @@ export abstract class ChannelCore {
             if (error instanceof SluiceError) throw new SyncRejectedError(`${where}: ${error.message}`, { cause: error });
             throw error;
           }
-          updates.push({ signed, payments: payments.map((payment) => ({ payment })) });
           previous = signed.state;
         }
       } finally {
         this.log.truncate(this.committed);
         for (const payment of pending) this.log.append(payment);
       }
-      return { from, updates };
+      return { from, updates, locks };
     });
   }
 
@@ -295,6 +359,7 @@ export abstract class ChannelCore {
       for (const { payments } of history.updates) for (const { payment } of payments) this.log.append(payment);
       const last = history.updates[history.updates.length - 1].signed;
       this._latest = last;
+      if (history.locks) this._locks = history.locks;
       this.committed = this.log.size;
       if (last.state.version > this._signedVersion) this._signedVersion = last.state.version;
       if (last.state.isFinal) this._signedFinal = true;
@@ -518,7 +583,7 @@ export abstract class ChannelCore {
 
   /** What `verifyTransition` checks a state against: this channel and its log. */
   protected transitionContext(): Parameters<typeof verifyTransition>[0] {
-    return { channelId: this.id, participants: this.params.participants, hasher: this.hasher, verifier: this.verifier, log: this.log };
+    return { channelId: this.id, participants: this.params.participants, hasher: this.hasher, verifier: this.verifier, log: this.log, locks: this._locks, policy: this.policy, me: this.me };
   }
 
   /** Deposits and withdrawals the payout maths and every affordability check run against. */
@@ -550,10 +615,11 @@ export abstract class ChannelCore {
     return checkSignature(this.verifier, this.params.participants[this.peer], digest, sig);
   }
 
-  protected async sign(kind: SignKind, state: State, digest: Buffer, payments: readonly ProposedPayment[], peerSig?: Hex): Promise<Hex> {
+  protected async sign(kind: SignKind, state: State, digest: Buffer, payments: readonly ProposedPayment[], peerSig?: Hex, updates?: readonly StateUpdate[]): Promise<Hex> {
     if (this.hooks.beforeSign) {
       const intent: SignIntent = { kind, state, digest: toHex(digest), payments: copyItems(payments) };
       if (peerSig !== undefined) intent.peerSig = peerSig;
+      if (updates !== undefined) intent.updates = copyUpdates(updates);
       await this.hooks.beforeSign(intent);
     }
     return await this.signer.sign(digest);

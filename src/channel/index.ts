@@ -1,7 +1,21 @@
-export { ChannelCore, SyncRejectedError, type HistoryItem, type VerifiedHistory } from "./core";
+export { ChannelCore, SyncRejectedError, committedUpdate, type HistoryItem, type VerifiedHistory } from "./core";
 export { Sequencer } from "./sequencer";
 export { Countersigner } from "./countersigner";
-export { verifyTransition, type TransitionContext } from "./verifyTransition";
+export { verifyTransition, type CheckedTransition, type TransitionContext } from "./verifyTransition";
+export {
+  Draft,
+  actingParty,
+  checkActingParty,
+  lockPolicy,
+  revealedInTime,
+  DEFAULT_MAX_LOCK_DURATION,
+  DEFAULT_MAX_PENDING_LOCKS,
+  DEFAULT_MIN_LOCK_WINDOW,
+  type DraftContext,
+  type LockPolicy,
+  type LockRemoval,
+  type RemovedLock,
+} from "./updates";
 export { openingState } from "../types";
 export {
   MAX_VERSION_GAP,
@@ -10,6 +24,10 @@ export {
   type ChannelSnapshot,
   type CommittedUpdate,
   type Countersigned,
+  type LockChanges,
+  type LockRef,
+  type UpdateEntry,
+  type ProposedUpdates,
   type PendingProposal,
   type PaymentEntry,
   type ProposedBatch,
@@ -31,6 +49,8 @@ export {
   decodeSignedState,
   encodeWithdrawal,
   decodeWithdrawal,
+  encodeLock,
+  decodeLock,
   encodeSignedWithdrawal,
   decodeSignedWithdrawal,
   MAX_SIGNATURE_BYTES,
@@ -40,6 +60,14 @@ export {
   type BatchProposal,
   type ProposedPayment,
   type JsonProposedPayment,
+  type StateUpdate,
+  type LockUpdate,
+  type RequestedUpdate,
+  type UpdateRequest,
+  type UpdatesProposal,
+  type JsonLock,
+  type JsonStateUpdate,
+  type JsonRequestedUpdate,
   type PaymentRequest,
   type FinalProposal,
   type FinalRequest,
@@ -55,7 +83,16 @@ export {
 } from "./messages";
 export { balance, payouts, spendable, split, type Balances, type Funds } from "./payouts";
 export {
-  LocksUnsupportedError,
+  LockActorError,
+  LockedMismatchError,
+  LockedValueCapError,
+  LockExpiredError,
+  LockExpiryError,
+  LockNotExpiredError,
+  LocksPendingError,
+  LocksRootMismatchError,
+  SecretMismatchError,
+  TooManyLocksError,
   UnknownWithdrawalError,
   WithdrawalExpiryError,
   WithdrawalParticipantError,

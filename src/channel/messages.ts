@@ -3,7 +3,7 @@ import { decodeWith } from "../schema/decode";
 import * as schema from "../schema/peer";
 import { MAX_PAYMENTS_PER_STATE, MAX_SIGNATURE_BYTES } from "../schema/peer";
 import { checkBytes, checkBytes32, checkUint, describe, type Checked } from "../schema/primitives";
-import type { Hex, Payment, SignedState, SignedWithdrawal, State, Withdrawal } from "../types";
+import type { Hex, Lock, Payment, SignedState, SignedWithdrawal, State, Withdrawal } from "../types";
 
 /**
  * Participant 0's half of a payment: the payment, the next state with it, and participant 0's
@@ -51,6 +51,56 @@ export interface BatchProposal {
 
 export { MAX_PAYMENTS_PER_STATE, MAX_SIGNATURE_BYTES };
 
+/**
+ * One update of a state, in the order the state applies them. `request` is participant 1's request
+ * id: present iff participant 1 is the acting party (see DESIGN.md and `actingParty`).
+ * - `pay`: a payment, as in a `payments` batch.
+ * - `lock`: adds the lock (its `sender` pays it into `locked[sender]`).
+ * - `unlock`: the secret (`sha256(secret) == lock.hashlock`) turns the lock into a transfer by its
+ *   sender and appends the receipt `{payer: sender, amount, ref: lock.ref}` to the payments log at
+ *   the next `seq`. Either side may hand it in.
+ * - `cancel`: the lock's receiver gives it back to its sender.
+ * - `expire`: the lock's sender drops it after its expiry, its secret unrevealed on chain in time.
+ */
+export type StateUpdate =
+  | { op: "pay"; payment: Payment; request?: bigint }
+  | { op: "lock"; lock: Lock; request?: bigint }
+  | { op: "unlock"; lock: Lock; secret: Hex; request?: bigint }
+  | { op: "cancel"; lock: Lock; request?: bigint }
+  | { op: "expire"; lock: Lock; request?: bigint };
+
+/** A lock update (every `StateUpdate` but a payment). */
+export type LockUpdate = Exclude<StateUpdate, { op: "pay" }>;
+
+/** What an update request of participant 1 asks for: a lock it sends, or an unlock, cancel or expiry of the pending lock with this leaf. */
+export type RequestedUpdate =
+  | { op: "lock"; amount: bigint; hashlock: Hex; expiry: bigint; ref: Hex }
+  | { op: "unlock"; leaf: Hex; secret: Hex }
+  | { op: "cancel"; leaf: Hex }
+  | { op: "expire"; leaf: Hex };
+
+/**
+ * Participant 1 asks participant 0 to propose a lock update it acts in; `id` comes from the same
+ * strictly increasing sequence as its payment requests. Participant 1 countersigns the proposal
+ * only if it matches an outstanding request.
+ */
+export interface UpdateRequest {
+  kind: "update-request";
+  id: bigint;
+  update: RequestedUpdate;
+}
+
+/**
+ * Participant 0's proposal of one state that applies payments and lock updates in order, with its
+ * signature. A state whose updates are all payments travels as a `payments` batch instead.
+ */
+export interface UpdatesProposal {
+  kind: "updates";
+  updates: StateUpdate[];
+  state: State;
+  sig: Hex;
+}
+
 /** Participant 1 asks participant 0 to propose the final state. */
 export interface FinalRequest {
   kind: "final-request";
@@ -94,6 +144,8 @@ export type ChannelMessage =
   | FinalProposal
   | StateAck
   | PaymentRequest
+  | UpdatesProposal
+  | UpdateRequest
   | FinalRequest
   | WithdrawalProposal
   | WithdrawalAck;
@@ -135,6 +187,25 @@ export interface JsonSignedWithdrawal {
   sigs: [string, string];
 }
 
+export interface JsonLock {
+  channelId: string;
+  sender: 0 | 1;
+  amount: string;
+  hashlock: string;
+  expiry: string;
+  ref: string;
+}
+
+export type JsonStateUpdate =
+  | { op: "pay"; payment: JsonPayment; request?: string }
+  | { op: "lock" | "cancel" | "expire"; lock: JsonLock; request?: string }
+  | { op: "unlock"; lock: JsonLock; secret: string; request?: string };
+
+export type JsonRequestedUpdate =
+  | { op: "lock"; amount: string; hashlock: string; expiry: string; ref: string }
+  | { op: "unlock"; leaf: string; secret: string }
+  | { op: "cancel" | "expire"; leaf: string };
+
 export interface JsonProposedPayment {
   payment: JsonPayment;
   request?: string;
@@ -146,6 +217,8 @@ export type JsonChannelMessage =
   | { kind: "final"; state: JsonState; sig: string }
   | { kind: "ack"; version: string; sig: string }
   | { kind: "request"; id: string; amount: string; ref: string }
+  | { kind: "updates"; updates: JsonStateUpdate[]; state: JsonState; sig: string }
+  | { kind: "update-request"; id: string; update: JsonRequestedUpdate }
   | { kind: "final-request" }
   | { kind: "withdrawal"; withdrawal: JsonWithdrawal; sig: string }
   | { kind: "withdrawal-ack"; total: string; sig: string };
@@ -173,6 +246,37 @@ export function encodePayment(payment: Payment): JsonPayment {
     amount: payment.amount.toString(),
     ref: payment.ref,
   };
+}
+
+export function encodeLock(lock: Lock): JsonLock {
+  return {
+    channelId: lock.channelId,
+    sender: lock.sender,
+    amount: lock.amount.toString(),
+    hashlock: lock.hashlock,
+    expiry: lock.expiry.toString(),
+    ref: lock.ref,
+  };
+}
+
+function encodeUpdate(update: StateUpdate): JsonStateUpdate {
+  let json: JsonStateUpdate;
+  if (update.op === "pay") json = { op: "pay", payment: encodePayment(update.payment) };
+  else if (update.op === "unlock") json = { op: "unlock", lock: encodeLock(update.lock), secret: update.secret };
+  else json = { op: update.op, lock: encodeLock(update.lock) };
+  if (update.request !== undefined) json.request = update.request.toString();
+  return json;
+}
+
+function encodeRequestedUpdate(update: RequestedUpdate): JsonRequestedUpdate {
+  switch (update.op) {
+    case "lock":
+      return { op: "lock", amount: update.amount.toString(), hashlock: update.hashlock, expiry: update.expiry.toString(), ref: update.ref };
+    case "unlock":
+      return { op: "unlock", leaf: update.leaf, secret: update.secret };
+    default:
+      return { op: update.op, leaf: update.leaf };
+  }
 }
 
 export function encodeWithdrawal(w: Withdrawal): JsonWithdrawal {
@@ -210,6 +314,10 @@ export function encodeMessage(message: ChannelMessage): JsonChannelMessage {
       return { kind: "ack", version: message.version.toString(), sig: message.sig };
     case "request":
       return { kind: "request", id: message.id.toString(), amount: message.amount.toString(), ref: message.ref };
+    case "updates":
+      return { kind: "updates", updates: message.updates.map(encodeUpdate), state: encodeState(message.state), sig: message.sig };
+    case "update-request":
+      return { kind: "update-request", id: message.id.toString(), update: encodeRequestedUpdate(message.update) };
     case "final-request":
       return { kind: "final-request" };
     case "withdrawal":
@@ -231,6 +339,11 @@ export function decodeState(input: unknown, path = "state"): State {
 /** A `Payment` from its JSON form (or a typed payment to check). */
 export function decodePayment(input: unknown, path = "payment"): Payment {
   return decodeWith(schema.payment, input, malformed, path);
+}
+
+/** A `Lock` from its JSON form (or a typed lock to check). */
+export function decodeLock(input: unknown, path = "lock"): Lock {
+  return decodeWith(schema.lock, input, malformed, path);
 }
 
 /** A `Withdrawal` from its JSON form (or a typed withdrawal to check). */

@@ -1,8 +1,9 @@
 import type { SluiceError } from "../errors";
 import type { StateSigner } from "../crypto/signer";
 import type { SignatureVerifier } from "../crypto/verifier";
-import type { Address, Hex, Params, Payment, SignedState, State, Withdrawal } from "../types";
-import type { BatchProposal, PaymentRequest, ProposedPayment, StateAck } from "./messages";
+import type { Address, Hex, Lock, Params, Payment, SignedState, State, Withdrawal } from "../types";
+import type { BatchProposal, PaymentRequest, ProposedPayment, StateAck, StateUpdate, UpdateRequest, UpdatesProposal } from "./messages";
+import type { LockPolicy, RemovedLock } from "./updates";
 
 /** Why a state is about to be signed. */
 export type SignKind = "propose-payment" | "countersign-payment" | "propose-final" | "countersign-final";
@@ -12,8 +13,10 @@ export interface SignIntent {
   kind: SignKind;
   state: State;
   digest: Hex;
-  /** The payments the state adds, in order (none for a final state). */
+  /** The payments the state adds, in order (none for a final state), unlock receipts included. */
   payments: ProposedPayment[];
+  /** Every update of the state, in order, when it has lock updates. */
+  updates?: StateUpdate[];
   /** The peer's signature of the state, when countersigning. */
   peerSig?: Hex;
 }
@@ -25,6 +28,24 @@ export interface CommittedUpdate {
   payments: readonly ProposedPayment[];
   /** The payments' Merkle leaves, in order, when the channel's log has them (the store need not hash them again). */
   leaves?: readonly Hex[];
+  /**
+   * For a state with lock updates (absent otherwise): every update in order (`payments` has the
+   * payments among them and the unlocks' receipts, without request ids).
+   */
+  updates?: readonly StateUpdate[];
+  /** For a state with lock updates: the locks it added and removed (why, and the secret of an unlock), for a store to persist. */
+  locks?: LockChanges;
+  /**
+   * For a state with lock updates: the secrets of the unlocked locks this side sent, learned from
+   * the receiver (a hub stores them and unlocks upstream).
+   */
+  secrets?: readonly { hashlock: Hex; secret: Hex }[];
+}
+
+/** The locks a state added and removed, in the order of its updates. */
+export interface LockChanges {
+  added: readonly Lock[];
+  removed: readonly RemovedLock[];
 }
 
 /** What the countersigner did with a proposal: the state it committed, and the acknowledgement to send once that is on disk. */
@@ -76,6 +97,8 @@ export interface ChannelSnapshot {
   payments?: readonly Payment[];
   /** The leaf hashes of `latest`'s payments, in order, when the payments themselves stay in a store. */
   leaves?: Iterable<Hex | Uint8Array>;
+  /** The pending locks of `latest` (none if absent): checked against its `locked` and `locksRoot`. */
+  locks?: readonly Lock[];
   /** Highest version this side has ever signed (at least `latest.state.version`). */
   signedVersion: bigint;
   /** True once this side has signed a final state. */
@@ -87,7 +110,7 @@ export interface ChannelSnapshot {
   withdrawals?: readonly WithdrawalRecord[];
   /**
    * Participant 1: the highest request id it has issued (the next one is above it). Participant 0:
-   * the highest request id of a committed payment (it serves only higher ones). 0 if absent.
+   * the highest request id of a committed payment or lock update (it serves only higher ones). 0 if absent.
    */
   lastRequestId?: bigint;
 }
@@ -110,6 +133,13 @@ export interface ChannelConfig {
   hooks?: ChannelHooks;
   /** Rebuild from a store instead of starting at the opening state. */
   restore?: ChannelSnapshot;
+  /**
+   * The lock rules' chain clock, secret registry and caps (`lockPolicy` gives the defaults: the
+   * wall clock, a registry that knows no secret, a one-hour reveal window, locks of at most a week,
+   * 483 pending locks, no value cap). A node passes `clock` = max(wall clock, latest block
+   * timestamp) and a `secretRevealedAt` answered from the secrets it watches on chain.
+   */
+  lockPolicy?: Partial<LockPolicy>;
 }
 
 /** The configuration of one role: `me` is implied by the class. */
@@ -120,8 +150,10 @@ export interface PendingProposal {
   kind: "payment" | "final";
   state: State;
   sig: Hex;
-  /** The payments the state adds, in order (none for a final state). */
+  /** The payments the state adds, in order (none for a final state), unlock receipts included. */
   payments: ProposedPayment[];
+  /** Every update of the state, in order, when it has lock updates. */
+  updates?: StateUpdate[];
 }
 
 /**
@@ -130,6 +162,28 @@ export interface PendingProposal {
  */
 export type PaymentEntry = { kind: "pay"; amount: bigint; ref: Hex } | PaymentRequest;
 
+/** A pending lock named by itself or by its leaf (`lockLeafHex`). */
+export type LockRef = Lock | Hex;
+
+/**
+ * One update for `proposeUpdates`: a payment entry, participant 0's own lock update, or
+ * participant 1's update request to serve (its message as received). Participant 0 may lock
+ * (`lock`, it sends), unlock any pending lock whose secret it has, cancel a lock participant 1
+ * sent, and expire its own expired lock.
+ */
+export type UpdateEntry =
+  | PaymentEntry
+  | { kind: "lock"; amount: bigint; hashlock: Hex; expiry: bigint; ref: Hex }
+  | { kind: "unlock"; lock: LockRef; secret: Hex }
+  | { kind: "cancel"; lock: LockRef }
+  | { kind: "expire"; lock: LockRef }
+  | UpdateRequest;
+
+/** What `proposeUpdates` made: the proposal (a `payments` batch if every update is a payment) and why the others failed. */
+export interface ProposedUpdates {
+  proposal?: BatchProposal | UpdatesProposal;
+  rejected: { index: number; error: SluiceError }[];
+}
 /** What `proposePayments` made: the proposal of the entries that passed, and why the others failed. */
 export interface ProposedBatch {
   /** The proposal to send, or undefined if no entry passed. */

@@ -11,7 +11,8 @@ export interface LockProof {
   root: Hex;
 }
 
-interface Entry {
+/** A lock with its leaf, as a tree keeps it (`with` and `without` hand them on, so leaves are hashed once). */
+export interface LockEntry {
   lock: Lock;
   leaf: Buffer;
   hex: Hex;
@@ -31,7 +32,7 @@ interface Entry {
 export class LocksTree {
   readonly channelId: Hex;
   /** Sorted by leaf, ascending. */
-  private readonly entries: readonly Entry[];
+  private readonly entries: readonly LockEntry[];
   private readonly positions: ReadonlyMap<string, number>;
   private readonly sums: readonly [bigint, bigint];
   private tree: MerkleTree | undefined;
@@ -40,10 +41,11 @@ export class LocksTree {
    * Throws `WrongChannelError` for a lock of another channel, `ValueOutOfRangeError` for a sender
    * other than 0 or 1, a field outside its Solidity type or a per-sender sum beyond uint256, and
    * `DuplicateLockError` for two locks with the same leaf (the contract pays a leaf once).
+   * `known`: entries of a tree of this channel (already checked), kept with their leaves.
    */
-  constructor(channelId: Hex, locks: Iterable<Lock> = []) {
+  constructor(channelId: Hex, locks: Iterable<Lock> = [], known?: readonly LockEntry[]) {
     this.channelId = channelId;
-    const entries: Entry[] = [];
+    const entries: LockEntry[] = known ? [...known] : [];
     for (const lock of locks) entries.push(entryOf(channelId, lock));
     entries.sort((a, b) => Buffer.compare(a.leaf, b.leaf));
     const positions = new Map<string, number>();
@@ -108,7 +110,8 @@ export class LocksTree {
 
   /** A tree with these locks added (same errors as the constructor). */
   with(...locks: Lock[]): LocksTree {
-    return new LocksTree(this.channelId, [...this.all(), ...locks]);
+    // The pending entries keep their leaves: only the new locks are hashed.
+    return new LocksTree(this.channelId, locks, this.entries);
   }
 
   /** A tree without the given locks (or leaves); `UnknownLockError` for one that is not pending. */
@@ -121,7 +124,8 @@ export class LocksTree {
     }
     return new LocksTree(
       this.channelId,
-      this.entries.filter((e) => !drop.has(e.hex)).map((e) => e.lock),
+      [],
+      this.entries.filter((e) => !drop.has(e.hex)),
     );
   }
 
@@ -137,7 +141,7 @@ export class LocksTree {
   }
 }
 
-function entryOf(channelId: Hex, lock: Lock): Entry {
+function entryOf(channelId: Hex, lock: Lock): LockEntry {
   if (lock.channelId.toLowerCase() !== channelId.toLowerCase()) throw new WrongChannelError(channelId, lock.channelId);
   if (lock.sender !== 0 && lock.sender !== 1) throw new ValueOutOfRangeError("lock.sender", lock.sender);
   // lockLeaf checks every field against its Solidity type. It writes into a shared buffer and

@@ -524,6 +524,10 @@ export class ChannelSession {
       case "ack":
       case "withdrawal-ack":
         throw new SluiceError("acknowledgements travel as replies, not as requests");
+      case "updates":
+      case "update-request":
+        // The node does not persist locks yet: it signs no lock update.
+        throw new SluiceError("this node does not handle lock updates yet");
     }
   }
 

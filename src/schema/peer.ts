@@ -5,7 +5,7 @@
  * keys of a protocol body are refused.
  */
 import { z } from "zod";
-import type { Payment, SignedState, SignedWithdrawal, State, Withdrawal } from "../types";
+import type { Lock, Payment, SignedState, SignedWithdrawal, State, Withdrawal } from "../types";
 import { address, boolean, bytes, bytes32, list, pair, participant, uint256, uint64 } from "./primitives";
 
 /** Most payments one state may add: keeps a proposal well inside a transport frame (about 250 bytes each). */
@@ -37,6 +37,15 @@ export const payment: z.ZodType<Payment, unknown> = z.object({
   ref: bytes32,
 });
 
+export const lock: z.ZodType<Lock, unknown> = z.object({
+  channelId: bytes32,
+  sender: participant,
+  amount: uint256,
+  hashlock: bytes32,
+  expiry: uint64,
+  ref: bytes32,
+});
+
 export const withdrawal: z.ZodType<Withdrawal, unknown> = z.object({
   channelId: bytes32,
   participant,
@@ -58,12 +67,39 @@ export const batchProposal = z.object({
   sig: signature,
 });
 
+/** One update of an `updates` proposal (channel/messages.ts `StateUpdate`); `request` is participant 1's request id when it asked for it. */
+export const stateUpdate = z.discriminatedUnion("op", [
+  z.object({ op: z.literal("pay"), payment, request: uint64.optional() }),
+  z.object({ op: z.literal("lock"), lock, request: uint64.optional() }),
+  z.object({ op: z.literal("unlock"), lock, secret: bytes32, request: uint64.optional() }),
+  z.object({ op: z.literal("cancel"), lock, request: uint64.optional() }),
+  z.object({ op: z.literal("expire"), lock, request: uint64.optional() }),
+]);
+
+/** What participant 1 asks participant 0 to propose (channel/messages.ts `RequestedUpdate`); a lock by name of its leaf. */
+export const requestedUpdate = z.discriminatedUnion("op", [
+  z.object({ op: z.literal("lock"), amount: uint256, hashlock: bytes32, expiry: uint64, ref: bytes32 }),
+  z.object({ op: z.literal("unlock"), leaf: bytes32, secret: bytes32 }),
+  z.object({ op: z.literal("cancel"), leaf: bytes32 }),
+  z.object({ op: z.literal("expire"), leaf: bytes32 }),
+]);
+
+/** A proposal of payments and lock updates in one state (payment-only batches travel as `payments`). */
+export const updatesProposal = z.object({
+  kind: z.literal("updates"),
+  updates: list(stateUpdate, MAX_PAYMENTS_PER_STATE, 1),
+  state,
+  sig: signature,
+});
+
 export const channelMessage = z.discriminatedUnion("kind", [
   paymentProposal,
   batchProposal,
   z.object({ kind: z.literal("final"), state, sig: signature }),
   z.object({ kind: z.literal("ack"), version: uint64, sig: signature }),
   z.object({ kind: z.literal("request"), id: uint64, amount: uint256, ref: bytes32 }),
+  updatesProposal,
+  z.object({ kind: z.literal("update-request"), id: uint64, update: requestedUpdate }),
   z.object({ kind: z.literal("final-request") }),
   z.object({ kind: z.literal("withdrawal"), withdrawal, sig: signature }),
   z.object({ kind: z.literal("withdrawal-ack"), total: uint256, sig: signature }),

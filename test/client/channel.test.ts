@@ -9,7 +9,8 @@ import {
   Sequencer,
   MAX_PAYMENTS_PER_STATE,
   MAX_VERSION_GAP,
-  LocksUnsupportedError,
+  LockedMismatchError,
+  LocksRootMismatchError,
   UnknownWithdrawalError,
   WithdrawalExpiryError,
   WithdrawalParticipantError,
@@ -58,11 +59,11 @@ import { ZERO_HASH } from "../../src/types";
 import { hexOf } from "./arbitraries";
 import { ADJUDICATOR, CHAIN_ID, KEYS, keysParams } from "../helpers/offchain";
 import { PaymentLog } from "../../src/merkle";
+import { expectRejected, type Constructor } from "../channel/helpers";
 
 const PARAMS: Params = keysParams(7n);
 const NONE: [bigint, bigint] = [0n, 0n];
 
-type Constructor = abstract new (...args: never[]) => SluiceError;
 type Sides = readonly [Sequencer, Countersigner];
 type Side = Sequencer | Countersigner;
 
@@ -119,18 +120,6 @@ const view = (c: Side) => ({
   spendable: [c.spendable(0), c.spendable(1)],
   root: c.paymentCount && c.proof(0).root,
 });
-
-async function expectRejected(promise: Promise<unknown>, type: Constructor): Promise<unknown> {
-  let caught: unknown;
-  try {
-    await promise;
-  } catch (e) {
-    caught = e;
-  }
-  expect(caught, `expected ${type.name}, got ${String(caught)}`).to.be.instanceOf(type);
-  expect(caught).to.be.instanceOf(SluiceError);
-  return caught;
-}
 
 const flipNibble = (hex: Hex, at = hex.length - 3): Hex => `${hex.slice(0, at)}${hex[at] === "0" ? "1" : "0"}${hex.slice(at + 1)}` as Hex;
 const clone = <T>(m: T): T => decodeMessage(structuredClone(encodeMessage(m as ChannelMessage))) as T;
@@ -1129,7 +1118,7 @@ describe("client Channel", function () {
     });
   });
 
-  describe("v2: locks refused, withdrawals counted", function () {
+  describe("v2: lock fields recomputed, withdrawals counted", function () {
     /** Participant 0's proposal of one payment of `amount`, re-signed after `edit` changed its state. */
     async function tampered(sides: Sides, edit: (state: State) => void): Promise<PaymentProposal> {
       const proposal = clone(await sides[0].pay(5n));
@@ -1138,16 +1127,16 @@ describe("client Channel", function () {
       return proposal;
     }
 
-    const lockRows: [string, (state: State) => void][] = [
-      ["locked[0]", (s) => (s.locked = [1n, 0n])],
-      ["locked[1]", (s) => (s.locked = [0n, 1n])],
-      ["locksRoot", (s) => (s.locksRoot = refOf(1))],
+    const lockRows: [string, (state: State) => void, Constructor][] = [
+      ["locked[0]", (s) => (s.locked = [1n, 0n]), LockedMismatchError],
+      ["locked[1]", (s) => (s.locked = [0n, 1n]), LockedMismatchError],
+      ["locksRoot", (s) => (s.locksRoot = refOf(1)), LocksRootMismatchError],
     ];
-    for (const [what, edit] of lockRows) {
+    for (const [what, edit, error] of lockRows) {
       it(`participant 1 refuses a payment state with ${what} set, and nothing changes`, async function () {
         const sides = makePair();
         const before = view(sides[1]);
-        await expectRejected(ackOf(sides[1], wire(await tampered(sides, edit))), LocksUnsupportedError);
+        await expectRejected(ackOf(sides[1], wire(await tampered(sides, edit))), error);
         expect(view(sides[1])).to.deep.equal(before);
       });
 
@@ -1157,7 +1146,7 @@ describe("client Channel", function () {
         const final = clone(await sides[0].proposeFinal());
         edit(final.state);
         final.sig = KEYS[0].sign(sides[0].hasher.digest(final.state));
-        await expectRejected(ackOf(sides[1], wire(final)), LocksUnsupportedError);
+        await expectRejected(ackOf(sides[1], wire(final)), error);
         expect(sides[1].signedFinal).to.equal(false);
       });
     }

@@ -6,8 +6,8 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { expect } from "chai";
-import { codeOf, InsufficientFundsError, InvalidAmountError, SluiceError } from "../../src/errors";
-import { WithdrawalExceedsBalanceError } from "../../src/channel/errors";
+import { codeOf, InsufficientFundsError, InvalidAmountError, RootMismatchError, SluiceError } from "../../src/errors";
+import { LocksRootMismatchError, WithdrawalExceedsBalanceError } from "../../src/channel/errors";
 import { StateStaleError } from "../../src/chain/errors";
 import { mapError } from "../../src/node/api/codes";
 import { RemoteError, TransportError } from "../../src/node/transport/errors";
@@ -18,6 +18,8 @@ import { exportedErrorClasses, type ErrorClass } from "./classes";
 const SHARED: ReadonlyMap<ErrorClass, ErrorClass> = new Map<ErrorClass, ErrorClass>([
   // A cash-out above the balance is refused like a payment above it.
   [WithdrawalExceedsBalanceError, InsufficientFundsError],
+  // A wrong locks root is refused like a wrong payments root.
+  [LocksRootMismatchError, RootMismatchError],
   // The CLI refuses an amount it can't parse with the node's code for a bad amount.
   [AmountError, InvalidAmountError],
   // The peer's error reply is the transport's generic peer error.
