@@ -100,6 +100,14 @@ export function uintArg(text: string, what: string, range: { min?: bigint; max?:
   return result.value;
 }
 
+/** A point in time as the CLI takes it: unix seconds, or an ISO date (2026-12-05, 2026-12-05T14:00Z). */
+function timeArg(text: string, flag: string): bigint {
+  if (/^[0-9]{1,12}$/.test(text)) return BigInt(text);
+  const ms = /^\d{4}-\d{2}-\d{2}/.test(text) ? Date.parse(text) : NaN;
+  if (Number.isNaN(ms) || ms < 0) throw new UsageError(`${flag} ${JSON.stringify(text)}: give a date (2026-12-05 or 2026-12-05T14:00Z) or unix seconds`);
+  return BigInt(Math.floor(ms / 1000));
+}
+
 /** Seconds, or a number with s, m, h or d: "3600", "90s", "30m", "24h", "1d" (as a node's config file says it). */
 export function durationArg(text: string, flag = "--challenge-period"): bigint {
   const result = checkDuration(text);
@@ -381,20 +389,29 @@ const CHANNEL_COMMANDS: readonly Command[] = [
   },
   {
     name: "payments",
-    usage: "payments <channel> [--from N] [--limit N] [--ref <order>]",
+    usage: "payments <channel> [--from N] [--limit N] [--ref <order>] [--direction sent|received] [--since T] [--until T]",
     summary: "list a channel's payments",
     help: [
       "Lists the payments of a channel, oldest first: when each was committed, its reference and,",
       "if this node was given it, the text (memo) the reference was hashed from.",
       "",
-      "  --from N         start at payment N (default 0)",
-      "  --limit N        at most N payments (1 to 10000; default: the node's)",
-      "  --ref <order>    only the payments with this reference (as `sluice pay --ref` takes it):",
-      "                   check it before paying again after a lost reply",
+      "  --from N                     start at payment N (default 0): the next page starts after the last shown",
+      "  --limit N                    at most N payments (1 to 10000; default: the node's)",
+      "  --ref <order>                only the payments with this reference (as `sluice pay --ref` takes it)",
+      "  --direction sent|received    only those you paid, or those you were paid",
+      "  --since T, --until T         only those committed at or after T, or before T: a date",
+      "                               (2026-12-05, 2026-12-05T14:00Z) or unix seconds",
       "",
       CHANNEL_ARG,
     ].join("\n"),
-    options: { from: { type: "string" }, limit: { type: "string" }, ref: { type: "string" } },
+    options: {
+      from: { type: "string" },
+      limit: { type: "string" },
+      ref: { type: "string" },
+      direction: { type: "string" },
+      since: { type: "string" },
+      until: { type: "string" },
+    },
     positionals: [1, 1],
     async run(ctx, positionals, values) {
       const channelId = channelArg(positionals[0]);
@@ -405,13 +422,23 @@ const CHANNEL_COMMANDS: readonly Command[] = [
       if (from !== undefined) query.fromSeq = uintArg(from, "--from");
       if (refText !== undefined) query.ref = refArg(refText);
       if (limit !== undefined) query.limit = Number(uintArg(limit, "--limit", { min: 1n, max: BigInt(MAX_PAYMENTS_LIMIT) }));
+      const direction = str(values, "direction");
+      if (direction !== undefined) {
+        if (direction !== "sent" && direction !== "received") throw new UsageError(`--direction ${JSON.stringify(direction)}: give sent or received`);
+        query.direction = direction;
+      }
+      const since = str(values, "since");
+      if (since !== undefined) query.since = timeArg(since, "--since");
+      const until = str(values, "until");
+      if (until !== undefined) query.until = timeArg(until, "--until");
       const client = await ctx.client();
       const { channel, asset } = await channelAndAsset(client, channelId);
       const payments = await client.payments(channelId, query);
       const json = payments.map((p) => paymentView.encode(p));
-      const where = `${from === undefined ? "" : ` from #${from}`}${refText === undefined ? "" : ` with ref ${refText}`}`;
+      const filtered = query.ref !== undefined || query.direction !== undefined || query.since !== undefined || query.until !== undefined;
+      const where = `${from === undefined ? "" : ` from #${from}`}${refText === undefined ? "" : ` with ref ${refText}`}${filtered && refText === undefined ? " matching the filters" : ""}`;
       if (payments.length === 0) return { json, text: `no payments in ${channelId}${where}` };
-      const more = query.ref === undefined ? morePayments(payments.length, query.fromSeq ?? 0n, channel.payments) : undefined;
+      const more = filtered ? undefined : morePayments(payments.length, query.fromSeq ?? 0n, channel.payments);
       return { json, text: formatPayments(payments, channel.me, asset) + (more === undefined ? "" : `\n${more}`) };
     },
   },

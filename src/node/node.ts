@@ -386,7 +386,10 @@ export class SluiceNode implements NodeApi {
     return new Promise((resolve) => {
       const session = this.find(channelId);
       const ref = query.ref === undefined ? undefined : resolveRef(query.ref).ref;
-      resolve(this.store.payments(session.id, { fromSeq: query.fromSeq, limit: query.limit, ref }).map(paymentViewOf));
+      const payer = query.direction === undefined ? undefined : query.direction === "sent" ? session.me : ((1 - session.me) as 0 | 1);
+      const ms = (seconds: bigint | undefined) => (seconds === undefined ? undefined : Number(seconds > 8_640_000_000_000n ? 8_640_000_000_000n : seconds) * 1000);
+      const filter = { fromSeq: query.fromSeq, limit: query.limit, ref, payer, since: ms(query.since), until: ms(query.until) };
+      resolve(this.store.payments(session.id, filter).map(paymentViewOf));
     });
   }
 

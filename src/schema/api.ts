@@ -175,6 +175,9 @@ export const paymentsBody = z.strictObject({
   fromSeq: optionalJson(uint64Json),
   limit: optionalJson(int(1, MAX_PAYMENTS_LIMIT)),
   ...refOrMemo,
+  direction: optionalJson(oneOf(["sent", "received"])),
+  since: optionalJson(uint64Json),
+  until: optionalJson(uint64Json),
 });
 export const mintBody = z.strictObject({ asset: addressJson, amount: uint256Json, to: optionalJson(addressJson) });
 export const createTokenBody = z.strictObject({ scope: scopeName, name: optionalJson(text(200)) });

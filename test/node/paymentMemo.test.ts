@@ -124,6 +124,14 @@ describe("SluiceNode payments: memo and time beside the ref", function () {
     }
     const view = await alice.channel(channelId);
     expect(view.transferred).to.deep.equal([55n, 55n]);
+    // Each node's direction is its own: Alice's sent are Bob's received.
+    const amounts = (list: { amount: bigint }[]) => list.map((p) => p.amount);
+    expect(amounts(await alice.payments(channelId, { direction: "sent" }))).to.deep.equal([25n, 30n]);
+    expect(amounts(await bob.payments(channelId, { direction: "received" }))).to.deep.equal([25n, 30n]);
+    expect(amounts(await bob.payments(channelId, { direction: "sent", fromSeq: 3n }))).to.deep.equal([30n]);
+    const now = BigInt(Math.floor(Date.now() / 1000));
+    expect(await alice.payments(channelId, { since: now + 10n })).to.deep.equal([]);
+    expect(await alice.payments(channelId, { until: now + 10n })).to.have.length(4);
     // Without a ref, each payment is a new one.
     await alice.pay(channelId, 1n, `0x${"00".repeat(32)}`);
     await alice.pay(channelId, 1n, `0x${"00".repeat(32)}`);

@@ -409,6 +409,27 @@ describe("ChannelStore", () => {
       expect(() => store.putMemo("0x12", memo)).to.throw(InvalidRecordError).with.property("field", "ref");
     });
 
+    it("filters a page by payer and commit time, combined with ref and the seq cursor", () => {
+      let clock = 1_700_000_000_000;
+      const store = ChannelStore.open(dbPath(), { now: () => clock });
+      stores.push(store);
+      store.putChannel({ params: PARAMS, myIndex: 0, status: "open", deposits: [MAX256, MAX256 - 1n] });
+      const ref = hex("ab", 32);
+      for (let v = 1n; v <= 8n; v++) {
+        clock += 1000;
+        store.recordCountersigned(CID, signed(stateOf(v)), paymentOf(v - 1n, { payer: v % 2n === 0n ? 1 : 0, ref: v <= 4n ? ref : hex("cd", 32) }));
+      }
+      const seqs = (query: Parameters<ChannelStore["payments"]>[1]) => store.payments(CID, query).map((p) => p.payment.seq);
+      expect(seqs({ payer: 1 })).to.deep.equal([1n, 3n, 5n, 7n]);
+      expect(seqs({ payer: 0, fromSeq: 3n, limit: 2 })).to.deep.equal([4n, 6n]);
+      // since is inclusive, until exclusive: payment seq n was committed at T0 + (n + 1) s.
+      expect(seqs({ since: 1_700_000_003_000, until: 1_700_000_006_000 })).to.deep.equal([2n, 3n, 4n]);
+      expect(seqs({ since: 1_700_000_003_000, payer: 1, ref })).to.deep.equal([3n]);
+      expect(seqs({ until: 1_700_000_000_500 })).to.deep.equal([]);
+      expect(() => store.payments(CID, { since: -1 })).to.throw(InvalidRecordError).with.property("field", "since");
+      expect(() => store.payments(CID, { payer: 2 as 0 })).to.throw(InvalidRecordError).with.property("field", "payer");
+    });
+
     it("migrates payments stored before memos: they read with their state's time and no memo", () => {
       fs.mkdirSync(path.dirname(dbPath()), { recursive: true });
       const db = new Database(dbPath());

@@ -216,10 +216,17 @@ export interface PaymentView {
 }
 
 /** A page of a channel's payments: from seq `fromSeq` (default 0), at most `limit`, only those with `ref` if given. */
+/** A page of a channel's payments: from `fromSeq` (the cursor: the last seq seen + 1), filtered. */
 export interface PaymentsQuery {
   fromSeq?: bigint;
   limit?: number;
   ref?: PaymentRef;
+  /** Only those this node paid (`sent`) or was paid (`received`). */
+  direction?: "sent" | "received";
+  /** Only those committed at or after this time (unix seconds). */
+  since?: bigint;
+  /** Only those committed before this time (unix seconds). */
+  until?: bigint;
 }
 
 /** A scoped API token as listed (never the token itself). */

@@ -193,9 +193,12 @@ export const METHODS = {
   ),
   payments: method(
     "payments",
-    schema.paymentsBody as z.ZodType<{ channelId: Hex; fromSeq?: bigint; limit?: number } & RefOrMemo, unknown>,
-    (b): [Hex, PaymentsQuery] => [b.channelId, pick({ fromSeq: b.fromSeq, limit: b.limit, ref: refOf(b) })],
-    (channelId, query) => ({ channelId, fromSeq: query.fromSeq, limit: query.limit, ...refOrMemo(query.ref) }),
+    schema.paymentsBody as z.ZodType<{ channelId: Hex } & Omit<PaymentsQuery, "ref"> & RefOrMemo, unknown>,
+    (b): [Hex, PaymentsQuery] => [
+      b.channelId,
+      pick({ fromSeq: b.fromSeq, limit: b.limit, ref: refOf(b), direction: b.direction, since: b.since, until: b.until }),
+    ],
+    (channelId, query) => pick({ channelId, fromSeq: query.fromSeq, limit: query.limit, ...refOrMemo(query.ref), direction: query.direction, since: query.since, until: query.until }),
     codec(z.array(schema.paymentView).max(schema.MAX_PAYMENTS_LIMIT)),
     (api, [channelId, query]) => api.payments(channelId, query),
   ),

@@ -305,6 +305,8 @@ function inItem(error: unknown, i: number): unknown {
 export class ChannelStore {
   private readonly refs = new Map<string, ChannelRef>();
   private readonly clock: () => number;
+  /** The SELECT … FROM payments … JOIN that every read of payments starts with. */
+  private readonly paymentRead: string;
   /** The event log, written in the transaction of each change it reports. */
   readonly events: EventLog;
   /** The time of the transaction running now (`transaction`), which every row it writes carries. */
@@ -421,8 +423,8 @@ export class ChannelStore {
       .pluck();
     const paymentCols = "seq, version, payer, amount, ref, leaf";
     // A payment as read: its state's time and its ref's memo beside it.
-    const paymentRead = `SELECT p.seq, p.version, p.payer, p.amount, p.ref, p.leaf, s.recorded_at, m.memo FROM payments p
-      LEFT JOIN states s ON s.chan = p.chan AND s.version = p.version LEFT JOIN memos m ON m.ref = p.ref`;
+    const paymentRead = (this.paymentRead = `SELECT p.seq, p.version, p.payer, p.amount, p.ref, p.leaf, s.recorded_at, m.memo FROM payments p
+      LEFT JOIN states s ON s.chan = p.chan AND s.version = p.version LEFT JOIN memos m ON m.ref = p.ref`);
     this.stPaymentAt = db.prepare(`${paymentRead} WHERE p.chan = ? AND p.seq = ?`);
     this.stStatesAfter = db.prepare(
       `SELECT ${stateCols}, sig0, sig1, payment_seq, payment_count FROM states WHERE chan = ? AND version > ? ORDER BY version LIMIT ?`,
@@ -759,11 +761,25 @@ export class ChannelStore {
     }
     const chan = this.ref(cid).id;
     const from = uint64Key(query.fromSeq ?? 0n, "fromSeq");
-    const rows =
-      query.ref === undefined
-        ? this.stPayments.all(chan, from, limit)
-        : this.stPaymentsByRef.all(chan, bytes32(query.ref, "ref"), from, limit);
-    return rows.map((row) => decodePayment(cid, row));
+    if (query.payer === undefined && query.since === undefined && query.until === undefined) {
+      const rows =
+        query.ref === undefined
+          ? this.stPayments.all(chan, from, limit)
+          : this.stPaymentsByRef.all(chan, bytes32(query.ref, "ref"), from, limit);
+      return rows.map((row) => decodePayment(cid, row));
+    }
+    // Filtered pages (the API's direction and time range): a statement per combination, cached.
+    const where = ["p.chan = ?", "p.seq >= ?"];
+    const args: (number | string)[] = [chan, from];
+    if (query.ref !== undefined) (where.push("p.ref = ?"), args.push(bytes32(query.ref, "ref")));
+    if (query.payer !== undefined) (where.push("p.payer = ?"), args.push(index01(query.payer, "payer")));
+    if (query.since !== undefined) (where.push("s.recorded_at >= ?"), args.push(timeMs(query.since, "since")));
+    if (query.until !== undefined) (where.push("s.recorded_at < ?"), args.push(timeMs(query.until, "until")));
+    const sql = `${this.paymentRead} WHERE ${where.join(" AND ")} ORDER BY p.seq LIMIT ?`;
+    return this.db
+      .prepare<unknown[], PaymentRow>(sql)
+      .all(...args, limit)
+      .map((row) => decodePayment(cid, row));
   }
 
   /**
@@ -1182,6 +1198,12 @@ function blockNumber(value: unknown, field: string): number {
 function blockHashOf(value: unknown, i: number): Hex {
   if (typeof value !== "string" || !/^0x[0-9a-fA-F]{64}$/.test(value)) throw new InvalidRecordError(`hashes[${i}].hash`, value, "expected a 32-byte 0x hex hash");
   return value.toLowerCase() as Hex;
+}
+
+/** A time in unix ms, as a filter takes it. */
+function timeMs(value: unknown, field: string): number {
+  if (!Number.isSafeInteger(value) || (value as number) < 0) throw new InvalidRecordError(field, value, "expected unix milliseconds");
+  return value as number;
 }
 
 function cursorName(name: unknown): string {

@@ -110,6 +110,12 @@ export interface PaymentQuery {
   limit?: number;
   /** Only the payments with this ref. */
   ref?: Hex;
+  /** Only the payments of this payer (participant index). */
+  payer?: 0 | 1;
+  /** Only the payments committed at or after this time (unix ms). */
+  since?: number;
+  /** Only the payments committed before this time (unix ms). */
+  until?: number;
 }
 
 export interface OpenOptions {
