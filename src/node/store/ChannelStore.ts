@@ -768,13 +768,17 @@ export class ChannelStore {
           : this.stPaymentsByRef.all(chan, bytes32(query.ref, "ref"), from, limit);
       return rows.map((row) => decodePayment(cid, row));
     }
-    // Filtered pages (the API's direction and time range): a statement per combination, cached.
+    // Filtered pages (the API's direction and time range): a statement per combination.
     const where = ["p.chan = ?", "p.seq >= ?"];
     const args: (number | string)[] = [chan, from];
-    if (query.ref !== undefined) (where.push("p.ref = ?"), args.push(bytes32(query.ref, "ref")));
-    if (query.payer !== undefined) (where.push("p.payer = ?"), args.push(index01(query.payer, "payer")));
-    if (query.since !== undefined) (where.push("s.recorded_at >= ?"), args.push(timeMs(query.since, "since")));
-    if (query.until !== undefined) (where.push("s.recorded_at < ?"), args.push(timeMs(query.until, "until")));
+    const filter = (clause: string, value: number | string) => {
+      where.push(clause);
+      args.push(value);
+    };
+    if (query.ref !== undefined) filter("p.ref = ?", bytes32(query.ref, "ref"));
+    if (query.payer !== undefined) filter("p.payer = ?", index01(query.payer, "payer"));
+    if (query.since !== undefined) filter("s.recorded_at >= ?", timeMs(query.since, "since"));
+    if (query.until !== undefined) filter("s.recorded_at < ?", timeMs(query.until, "until"));
     const sql = `${this.paymentRead} WHERE ${where.join(" AND ")} ORDER BY p.seq LIMIT ?`;
     return this.db
       .prepare<unknown[], PaymentRow>(sql)
