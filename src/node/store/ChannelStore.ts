@@ -573,27 +573,25 @@ export class ChannelStore {
 
   /** Records the confirmed on-chain deposits of both participants. */
   setDeposits(channelId: Hex, amounts: readonly [bigint, bigint]): void {
-    const cid = bytes32(channelId, "channelId");
-    const [d0, d1] = deposits(amounts, "deposits");
-    this.transaction(() => {
-      const before = this.stChannel.get(cid);
-      if (before === undefined) throw new UnknownChannelError(cid);
-      if (before.deposit0 === d0 && before.deposit1 === d1) return;
-      this.stSetDeposits.run(d0, d1, this.now(), cid);
-      this.appendEvent("channel.deposit", cid, { deposits: [decodeUint(d0).toString(), decodeUint(d1).toString()] });
-    });
+    this.setAmounts(channelId, amounts, "deposits");
   }
 
   /** Records the confirmed on-chain cumulative withdrawals of both participants (`partialWithdraw`). */
   setWithdrawn(channelId: Hex, amounts: readonly [bigint, bigint]): void {
+    this.setAmounts(channelId, amounts, "withdrawn");
+  }
+
+  /** Writes both participants' deposits or withdrawn amounts, and their event, if they changed. */
+  private setAmounts(channelId: Hex, amounts: readonly [bigint, bigint], field: "deposits" | "withdrawn"): void {
     const cid = bytes32(channelId, "channelId");
-    const [w0, w1] = deposits(amounts, "withdrawn");
+    const [a0, a1] = deposits(amounts, field);
     this.transaction(() => {
       const before = this.stChannel.get(cid);
       if (before === undefined) throw new UnknownChannelError(cid);
-      if (before.withdrawn0 === w0 && before.withdrawn1 === w1) return;
-      this.stSetWithdrawn.run(w0, w1, this.now(), cid);
-      this.appendEvent("channel.withdrawn", cid, { withdrawn: [decodeUint(w0).toString(), decodeUint(w1).toString()] });
+      const was = field === "deposits" ? [before.deposit0, before.deposit1] : [before.withdrawn0, before.withdrawn1];
+      if (was[0] === a0 && was[1] === a1) return;
+      (field === "deposits" ? this.stSetDeposits : this.stSetWithdrawn).run(a0, a1, this.now(), cid);
+      this.appendEvent(field === "deposits" ? "channel.deposit" : "channel.withdrawn", cid, { [field]: [decodeUint(a0).toString(), decodeUint(a1).toString()] });
     });
   }
 
