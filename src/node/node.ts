@@ -24,6 +24,7 @@ import type {
   TxView,
   WithdrawalView,
 } from "./api/types";
+import type { AddWebhookRequest, WebhookView } from "./api/types";
 import { eventView } from "./api/eventStream";
 import { CommitQueue } from "./commitQueue";
 import { devMint } from "./devMint";
@@ -39,6 +40,7 @@ import {
   type OpenTimeouts,
 } from "./open";
 import { InvoiceBook } from "./invoices";
+import { newWebhook, UnknownWebhookError, WebhookDispatcher, webhookViewOf, type WebhookDeliveryOptions } from "./webhooks";
 import { decodeOpenReply, encodeOpenTerms, encodeSyncReply, encodeWithdrawalsReply, paramsOf, peerValidators, type OpenReply, type OpenTerms, type PeerMessages } from "./protocol";
 import { paymentViewOf, resolveRef, type PaymentRef } from "./paymentRef";
 import { ChannelSession } from "./session";
@@ -116,6 +118,8 @@ export interface NodeOptions {
   transport?: Partial<Pick<TransportOptions<PeerMessages>, "handshakeTimeoutMs" | "maxFrameBytes" | "requestTimeoutMs">>;
   /** Told of what the watcher failed at (default: ignored; it retries). */
   onError?: (error: unknown, what: string) => void;
+  /** Webhook delivery: retry delays and the request timeout (docs/api.md "Webhooks"). */
+  webhooks?: Omit<WebhookDeliveryOptions, "onError">;
 }
 
 const DEFAULT_CHALLENGE_PERIOD = 3_600n;
@@ -150,6 +154,7 @@ export class SluiceNode implements NodeApi {
   private watcher: ChainWatcher | undefined;
   private chainId = 0n;
   private invoiceBook: InvoiceBook | undefined;
+  private webhookDispatcher: WebhookDispatcher | undefined;
   /** This node's withdrawals being executed, and when each was last tried, by `channelId:total`. */
   private readonly executions = new Map<string, { running?: Promise<PartialWithdrawResult>; triedAt: number }>();
 
@@ -206,9 +211,13 @@ export class SluiceNode implements NodeApi {
     for (const peer of this.store.listPeers()) {
       if (this.hasLiveChannelWith(peer.address)) this.dial(peer.url, peer.address);
     }
+    this.webhookDispatcher = new WebhookDispatcher(this.store.webhooks, this.store.events, { ...this.options.webhooks, onError: this.options.onError });
+    this.webhookDispatcher.start();
   }
 
   async stop(): Promise<void> {
+    // Requests in flight are cancelled; their events go again at the next start.
+    await this.webhookDispatcher?.stop();
     await this.watcher?.stop();
     // Withdrawals being executed: their transactions are out; wait for the receipts (failures are retried at the next start).
     await Promise.all([...this.executions.values()].flatMap((e) => (e.running ? [e.running.catch(() => undefined)] : [])));
@@ -476,6 +485,29 @@ export class SluiceNode implements NodeApi {
 
   decodeInvoice(text: string): Promise<DecodedInvoiceView> {
     return this.withInvoices((book) => book.decode(text));
+  }
+
+  // ------------------------------------------------------------------ webhooks
+
+  addWebhook(request: AddWebhookRequest): Promise<WebhookView> {
+    return new Promise((resolve) => {
+      const record = this.store.webhooks.add(newWebhook(request));
+      this.webhookDispatcher?.wake(record.id);
+      resolve(webhookViewOf(record, true));
+    });
+  }
+
+  webhooks(): Promise<WebhookView[]> {
+    return new Promise((resolve) => resolve(this.store.webhooks.list().map((record) => webhookViewOf(record))));
+  }
+
+  removeWebhook(id: bigint): Promise<WebhookView> {
+    return new Promise((resolve) => {
+      const record = this.store.webhooks.get(id);
+      if (record === null || !this.store.webhooks.remove(id)) throw new UnknownWebhookError(String(id));
+      this.webhookDispatcher?.forget(id);
+      resolve(webhookViewOf(record));
+    });
   }
 
   /** Runs `fn` on this node's invoices (they need the chain id, known once started); a throw rejects. */

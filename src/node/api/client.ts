@@ -30,6 +30,7 @@ import type {
   ProofView,
   TxView,
 } from "./types";
+import type { AddWebhookRequest, WebhookView } from "./types";
 import { errorReply, METHODS, WireFormatError, type Json, type Method } from "./wire";
 
 export interface ApiClientOptions {
@@ -132,6 +133,15 @@ export class ApiClient implements NodeApi {
   }
   decodeInvoice(text: string): Promise<DecodedInvoiceView> {
     return this.call(METHODS.decodeinvoice, text);
+  }
+  addWebhook(request: AddWebhookRequest): Promise<WebhookView> {
+    return this.call(METHODS.addwebhook, request);
+  }
+  webhooks(): Promise<WebhookView[]> {
+    return this.call(METHODS.webhooks);
+  }
+  removeWebhook(id: bigint): Promise<WebhookView> {
+    return this.call(METHODS.removewebhook, id);
   }
 
   /**

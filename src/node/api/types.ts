@@ -74,6 +74,14 @@ export interface NodeApi {
   cancelInvoice?(id: bigint): Promise<InvoiceView>;
   /** Checks an invoice a payer was given (`sluice1…` or its JSON text): checksum, fields, signature. */
   decodeInvoice?(text: string): Promise<DecodedInvoiceView>;
+
+  // Webhooks: the node POSTs each event to each endpoint whose filter matches (docs/api.md "Webhooks").
+  /** Adds an endpoint; the answer carries its signing secret, shown this once. */
+  addWebhook(request: AddWebhookRequest): Promise<WebhookView>;
+  /** Every endpoint with its delivery state, by id. */
+  webhooks(): Promise<WebhookView[]>;
+  /** Removes an endpoint and its outbox (`WEBHOOK_NOT_FOUND` if there is none); answers what it was. */
+  removeWebhook(id: bigint): Promise<WebhookView>;
 }
 
 export interface NodeInfo {
@@ -267,4 +275,36 @@ export interface DecodedInvoiceView {
   expired: boolean;
   /** Its chain and adjudicator are this node's: this node can pay it. */
   sameNetwork: boolean;
+}
+
+export interface AddWebhookRequest {
+  /** http:// or https:// (loopback and private addresses allowed). */
+  url: string;
+  /** The event types to deliver (default: every event). */
+  events?: string[];
+  /** The signing secret, 16 to 256 printable characters (default: a random `whsec_…`). */
+  secret?: string;
+}
+
+/** A webhook endpoint and its delivery state. Times are unix ms. */
+export interface WebhookView {
+  id: bigint;
+  url: string;
+  /** The event types it is sent; empty: every event. */
+  events: string[];
+  /** Only in the answer to `addWebhook`. */
+  secret?: string;
+  createdAt: number;
+  /** The last event id delivered (or passed over by its filter): the next delivery is of an event after it. */
+  cursor: bigint;
+  /** Events delivered (answered 2xx). */
+  delivered: number;
+  /** Failed attempts in all. */
+  failures: number;
+  /** Failed attempts at the next event in a row (0: none). */
+  attempts: number;
+  /** When the next attempt is due, after a failure. */
+  nextAttemptAt?: number;
+  lastError?: string;
+  lastErrorAt?: number;
 }

@@ -17,6 +17,7 @@ import {
 } from "./errors";
 import { EventLog, type EventData, type EventType } from "./events";
 import { InvoiceStore } from "./invoices";
+import { WebhookStore } from "./webhooks";
 import { APPLICATION_ID, migrate, userVersion } from "./migrations";
 import {
   CHANNEL_STATUSES,
@@ -309,6 +310,7 @@ export class ChannelStore {
   /** The time of the transaction running now (`transaction`), which every row it writes carries. */
   private txTime: number | undefined;
   private invoiceStore: InvoiceStore | undefined;
+  private webhookStore: WebhookStore | undefined;
 
   private readonly stChannelRef: Database.Statement<[Hex], { id: number; my_index: 0 | 1 }>;
   private readonly stChannel: Database.Statement<[Hex], ChannelRow>;
@@ -772,6 +774,11 @@ export class ChannelStore {
   /** The invoices, in this store's database (their SQL is in invoices.ts). */
   get invoices(): InvoiceStore {
     return (this.invoiceStore ??= new InvoiceStore(this.db, () => this.now(), (type, data) => this.events.append(type, null, this.now(), data)));
+  }
+
+  /** The webhook endpoints and their outbox, in this store's database (their SQL is in webhooks.ts). */
+  get webhooks(): WebhookStore {
+    return (this.webhookStore ??= new WebhookStore(this.db, () => this.now()));
   }
 
   putMemo(ref: Hex, memo: string): void {

@@ -1,0 +1,197 @@
+/**
+ * The delivery worker: POSTs each stored event to each endpoint whose filter matches, in event
+ * order per endpoint, at least once. Each endpoint is its own loop over its outbox (the events after
+ * its cursor, store/webhooks.ts): one request at a time; a 2xx moves the cursor on disk, anything
+ * else (or no answer within the timeout) schedules the next attempt at the same event after an
+ * exponential, jittered delay, stored too, so a restart keeps both the place and the schedule. A
+ * failing endpoint waits on its own timer: other endpoints and the payment path never wait for it.
+ */
+import { InvalidArgumentError } from "../../errors";
+import { eventView } from "../api/eventStream";
+import type { EventLog, EventRecord } from "../store/events";
+import type { WebhookRecord, WebhookStore } from "../store/webhooks";
+import { postJson } from "./post";
+import { EVENT_ID_HEADER, EVENT_TYPE_HEADER, SIGNATURE_HEADER, signWebhook } from "./signature";
+
+export interface WebhookDeliveryOptions {
+  /** The delay before the first retry of an event (ms, default 1,000); it doubles with each failure... */
+  initialRetryMs?: number;
+  /** ... up to this (ms, default 600,000: 10 minutes). */
+  maxRetryMs?: number;
+  /** How long one request may take, connecting included (ms, default 10,000). */
+  timeoutMs?: number;
+  /** Jitter's source in [0, 1) (default Math.random). */
+  random?: () => number;
+  /** Told of what the worker failed at (a store error; a receiver's failure is recorded on its endpoint). */
+  onError?: (error: unknown, what: string) => void;
+}
+
+export const DEFAULT_WEBHOOK_DELIVERY = { initialRetryMs: 1_000, maxRetryMs: 600_000, timeoutMs: 10_000 } as const;
+
+/** The longest timer Node keeps (ms): a later attempt is rescheduled when it fires. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * The wait before attempt `failures + 1` at an event that failed `failures` times: between half and
+ * all of min(max, initial × 2^(failures - 1)). Below the cap a wait is never shorter than the one
+ * before; at the cap the waits stay spread over half of it, so endpoints that failed together
+ * don't all come back at once.
+ */
+export function retryDelay(failures: number, initialMs: number, maxMs: number, random: () => number): number {
+  const base = Math.min(maxMs, initialMs * 2 ** Math.min(failures - 1, 52));
+  return Math.round(base / 2 + (random() * base) / 2);
+}
+
+interface EndpointLoop {
+  running?: Promise<void>;
+  /** Events came in while it ran: look again when it ends. */
+  again: boolean;
+  /** Waiting for the next attempt after a failure. */
+  timer?: NodeJS.Timeout;
+  /** Cancels the request in flight. */
+  abort?: AbortController;
+}
+
+export class WebhookDispatcher {
+  private readonly loops = new Map<bigint, EndpointLoop>();
+  private readonly initialRetryMs: number;
+  private readonly maxRetryMs: number;
+  private readonly timeoutMs: number;
+  private readonly random: () => number;
+  private unlisten: (() => void) | undefined;
+  private stopped = true;
+
+  constructor(
+    private readonly store: WebhookStore,
+    private readonly log: EventLog,
+    private readonly options: WebhookDeliveryOptions = {},
+  ) {
+    this.initialRetryMs = positive(options.initialRetryMs, DEFAULT_WEBHOOK_DELIVERY.initialRetryMs, "initialRetryMs");
+    this.maxRetryMs = positive(options.maxRetryMs, DEFAULT_WEBHOOK_DELIVERY.maxRetryMs, "maxRetryMs");
+    this.timeoutMs = positive(options.timeoutMs, DEFAULT_WEBHOOK_DELIVERY.timeoutMs, "timeoutMs");
+    this.random = options.random ?? Math.random;
+  }
+
+  /** Starts every endpoint's loop where its outbox stands, and follows the log. */
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.unlisten = this.log.listen(() => this.wakeAll());
+    this.wakeAll();
+  }
+
+  /** Cancels the requests in flight (their events are sent again at the next start) and waits for the loops. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.unlisten?.();
+    this.unlisten = undefined;
+    const running: Promise<void>[] = [];
+    for (const loop of this.loops.values()) {
+      clearTimeout(loop.timer);
+      loop.abort?.abort();
+      if (loop.running !== undefined) running.push(loop.running);
+    }
+    this.loops.clear();
+    await Promise.all(running);
+  }
+
+  /** Looks at the endpoint's outbox now (a new endpoint), unless it is waiting for a retry. */
+  wake(id: bigint): void {
+    if (this.stopped) return;
+    let loop = this.loops.get(id);
+    if (loop === undefined) this.loops.set(id, (loop = { again: false }));
+    if (loop.running !== undefined) {
+      loop.again = true;
+      return;
+    }
+    if (loop.timer !== undefined) return;
+    const current = loop;
+    current.again = false;
+    current.running = this.pump(id, current)
+      .catch((error: unknown) => this.options.onError?.(error, `delivering to webhook ${id}`))
+      .finally(() => {
+        current.running = undefined;
+        if (current.again) this.wake(id);
+      });
+  }
+
+  /** Stops the endpoint's loop (it was removed): its request in flight is cancelled. */
+  forget(id: bigint): void {
+    const loop = this.loops.get(id);
+    if (loop === undefined) return;
+    clearTimeout(loop.timer);
+    loop.abort?.abort();
+    this.loops.delete(id);
+  }
+
+  private wakeAll(): void {
+    try {
+      for (const endpoint of this.store.list()) this.wake(endpoint.id);
+    } catch (error) {
+      this.options.onError?.(error, "reading the webhook endpoints");
+    }
+  }
+
+  private async pump(id: bigint, loop: EndpointLoop): Promise<void> {
+    for (;;) {
+      if (this.stopped || this.loops.get(id) !== loop) return;
+      const endpoint = this.store.get(id);
+      if (endpoint === null) {
+        this.loops.delete(id);
+        return;
+      }
+      const wait = (endpoint.nextAttemptAt ?? 0) - Date.now();
+      if (wait > 0) {
+        this.retryIn(id, loop, wait);
+        return;
+      }
+      const last = this.log.lastId();
+      const [event] = this.log.after(endpoint.cursor, 1, endpoint.events);
+      if (event === undefined) {
+        this.store.passed(id, endpoint.cursor, last);
+        return;
+      }
+      const failure = await this.deliver(endpoint, event, loop);
+      if (failure === "cancelled" || this.stopped || this.loops.get(id) !== loop) return;
+      if (failure === undefined) {
+        this.store.delivered(id, event.id);
+        continue;
+      }
+      const delay = retryDelay(endpoint.attempts + 1, this.initialRetryMs, this.maxRetryMs, this.random);
+      this.store.failed(id, endpoint.cursor, `event ${event.id}: ${failure}`, Date.now() + delay);
+      this.retryIn(id, loop, delay);
+      return;
+    }
+  }
+
+  private retryIn(id: bigint, loop: EndpointLoop, ms: number): void {
+    loop.timer = setTimeout(() => {
+      loop.timer = undefined;
+      this.wake(id);
+    }, Math.min(ms, MAX_TIMER_MS));
+    loop.timer.unref();
+  }
+
+  /** POSTs the event: undefined if the endpoint answered 2xx, else what went wrong ("cancelled": by stop or forget). */
+  private async deliver(endpoint: WebhookRecord, event: EventRecord, loop: EndpointLoop): Promise<string | undefined> {
+    const body = JSON.stringify(eventView(event));
+    const headers = {
+      "user-agent": "Sluice-Webhooks/1",
+      [SIGNATURE_HEADER]: signWebhook(endpoint.secret, body, Math.floor(Date.now() / 1000)),
+      [EVENT_ID_HEADER]: event.id.toString(),
+      [EVENT_TYPE_HEADER]: event.type,
+    };
+    loop.abort = new AbortController();
+    const outcome = await postJson(new URL(endpoint.url), body, headers, this.timeoutMs, loop.abort.signal);
+    loop.abort = undefined;
+    if ("aborted" in outcome) return "cancelled";
+    if ("error" in outcome) return outcome.error;
+    return outcome.status >= 200 && outcome.status < 300 ? undefined : `HTTP ${outcome.status}`;
+  }
+}
+
+function positive(value: number | undefined, fallback: number, name: string): number {
+  if (value === undefined) return fallback;
+  if (!Number.isSafeInteger(value) || value < 1) throw new InvalidArgumentError(`webhooks.${name} must be a positive integer of ms, not ${String(value)}`);
+  return value;
+}
