@@ -19,6 +19,7 @@ import { DEV_COMMANDS } from "./devCommands";
 import { EVENT_COMMANDS } from "./eventCommands";
 import { INVOICE_COMMANDS } from "./invoiceCommands";
 import { KEY_COMMANDS } from "./keyCommands";
+import { WEBHOOK_COMMANDS } from "./webhookCommands";
 import {
   fields,
   formatCashOut,
@@ -575,4 +576,4 @@ const CHANNEL_COMMANDS: readonly Command[] = [
   },
 ];
 
-export const COMMANDS: readonly Command[] = [...CHANNEL_COMMANDS, ...INVOICE_COMMANDS, ...EVENT_COMMANDS, ...KEY_COMMANDS, ...DEV_COMMANDS];
+export const COMMANDS: readonly Command[] = [...CHANNEL_COMMANDS, ...INVOICE_COMMANDS, ...EVENT_COMMANDS, ...WEBHOOK_COMMANDS, ...KEY_COMMANDS, ...DEV_COMMANDS];

@@ -78,7 +78,7 @@ function commandHelp(command: Command): string {
 }
 
 /** First words of two-word commands (`node start`, `key new`). */
-const COMMAND_GROUPS = ["node", "key", "dev", "invoice"];
+const COMMAND_GROUPS = ["node", "key", "dev", "invoice", "webhook"];
 
 /** Finds the command words among the leading arguments (global flags may come before them). */
 function splitCommand(argv: string[]): { command: Command | undefined; name: string | undefined; rest: string[] } {
