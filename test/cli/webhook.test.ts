@@ -11,17 +11,11 @@ import path from "node:path";
 import { expect } from "chai";
 import { ethers } from "hardhat";
 import { deployAdjudicator } from "../../src/chain";
-import { main } from "../../src/cli/main";
 import { startLocalApi, type ApiServer } from "../../src/node/api";
 import { SluiceNode } from "../../src/node/node";
 import { verifyWebhook } from "../../src/node/webhooks";
 import { devKey } from "../invoice/fixtures";
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+import { runSluice } from "./run";
 
 describe("sluice webhook (CLI against a real node)", function () {
   let dir: string;
@@ -67,18 +61,7 @@ describe("sluice webhook (CLI against a real node)", function () {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  async function sluice(...args: string[]): Promise<Run> {
-    let stdout = "";
-    let stderr = "";
-    const code = await main(["--datadir", dir, ...args], {
-      stdout: (t) => (stdout += t),
-      stderr: (t) => (stderr += t),
-      stderrIsTTY: false,
-      env: {},
-      cwd: dir,
-    });
-    return { code, stdout, stderr };
-  }
+  const sluice = (...args: string[]) => runSluice(dir, args);
 
   async function until(what: string, condition: () => boolean): Promise<void> {
     const deadline = Date.now() + 20_000;

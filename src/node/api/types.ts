@@ -1,6 +1,7 @@
 import type { InvoiceStatus, SignedInvoice } from "../../invoice/types";
 import type { Address, Hex } from "../../types";
 import type { PaymentRef } from "../paymentRef";
+import type { WebhookRecord } from "../store/webhooks";
 import type { EventView } from "./eventStream";
 
 export type { EventView };
@@ -286,25 +287,8 @@ export interface AddWebhookRequest {
   secret?: string;
 }
 
-/** A webhook endpoint and its delivery state. Times are unix ms. */
-export interface WebhookView {
-  id: bigint;
-  url: string;
-  /** The event types it is sent; empty: every event. */
-  events: string[];
-  /** Only in the answer to `addWebhook`. */
-  secret?: string;
-  createdAt: number;
-  /** The last event id delivered (or passed over by its filter): the next delivery is of an event after it. */
-  cursor: bigint;
-  /** Events delivered (answered 2xx). */
-  delivered: number;
-  /** Failed attempts in all. */
-  failures: number;
-  /** Failed attempts at the next event in a row (0: none). */
-  attempts: number;
-  /** When the next attempt is due, after a failure. */
-  nextAttemptAt?: number;
-  lastError?: string;
-  lastErrorAt?: number;
-}
+/**
+ * A webhook endpoint and its delivery state, as the store keeps it (`WebhookRecord`: the fields'
+ * meanings are there; times unix ms); its secret only in the answer to `addWebhook`.
+ */
+export type WebhookView = Omit<WebhookRecord, "secret" | "events"> & { events: string[]; secret?: string };

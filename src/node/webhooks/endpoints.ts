@@ -93,18 +93,6 @@ function randomSecret(): string {
 
 /** A stored endpoint as the API shows it; its secret only when `withSecret` (the answer to adding it). */
 export function webhookViewOf(record: WebhookRecord, withSecret = false): WebhookView {
-  return {
-    id: record.id,
-    url: record.url,
-    events: record.events,
-    createdAt: record.createdAt,
-    cursor: record.cursor,
-    delivered: record.delivered,
-    failures: record.failures,
-    attempts: record.attempts,
-    ...(record.nextAttemptAt === undefined ? {} : { nextAttemptAt: record.nextAttemptAt }),
-    ...(record.lastError === undefined ? {} : { lastError: record.lastError }),
-    ...(record.lastErrorAt === undefined ? {} : { lastErrorAt: record.lastErrorAt }),
-    ...(withSecret ? { secret: record.secret } : {}),
-  };
+  const { secret, ...view } = record;
+  return withSecret ? { ...view, secret } : view;
 }
