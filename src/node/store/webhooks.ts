@@ -60,7 +60,7 @@ export class WebhookStore {
   private readonly stById: Statement<[number], WebhookRow>;
   private readonly stAll: Statement<[], WebhookRow>;
   private readonly stDelete: Statement<[number]>;
-  private readonly stDelivered: Statement<[number, number, number]>;
+  private readonly stDelivered: Statement<[number, number, number, number]>;
   private readonly stPassed: Statement<[number, number, number]>;
   private readonly stFailed: Statement<[string, number, number, number, number]>;
   private readonly stLastEvent: Statement<[], number | null>;
@@ -76,7 +76,7 @@ export class WebhookStore {
     this.stDelete = db.prepare("DELETE FROM webhooks WHERE id = ?");
     // Each only moves the cursor forward from where the caller read it: a stale caller changes nothing.
     this.stDelivered = db.prepare(
-      "UPDATE webhooks SET cursor = ?, delivered = delivered + 1, attempts = 0, next_at = NULL WHERE id = ? AND cursor < ?",
+      "UPDATE webhooks SET cursor = ?, delivered = delivered + ?, attempts = 0, next_at = NULL WHERE id = ? AND cursor < ?",
     );
     this.stPassed = db.prepare("UPDATE webhooks SET cursor = ? WHERE id = ? AND cursor = ?");
     this.stFailed = db.prepare(
@@ -110,9 +110,10 @@ export class WebhookStore {
     return this.run(() => this.stDelete.run(rowId(id)).changes === 1);
   }
 
-  /** `eventId` was delivered (answered 2xx): the cursor moves to it and the retry state is cleared. */
-  delivered(id: bigint, eventId: bigint): void {
-    this.run(() => this.stDelivered.run(eventIdOf(eventId), rowId(id), eventIdOf(eventId)));
+  /** `count` events up to `eventId` were delivered (answered 2xx): the cursor moves to it and the retry state is cleared. */
+  delivered(id: bigint, eventId: bigint, count = 1): void {
+    if (!Number.isSafeInteger(count) || count < 1) throw new InvalidRecordError("count", count, "expected a positive integer");
+    this.run(() => this.stDelivered.run(eventIdOf(eventId), count, rowId(id), eventIdOf(eventId)));
   }
 
   /** The events after `from` up to `to` match no filter of the endpoint: the cursor skips them (if it is still at `from`). */

@@ -10,7 +10,7 @@ import { InvalidArgumentError } from "../../errors";
 import { eventView } from "../api/eventStream";
 import type { EventLog, EventRecord } from "../store/events";
 import type { WebhookRecord, WebhookStore } from "../store/webhooks";
-import { postJson } from "./post";
+import { Connections, postJson } from "./post";
 import { EVENT_ID_HEADER, EVENT_TYPE_HEADER, SIGNATURE_HEADER, signWebhook } from "./signature";
 
 export interface WebhookDeliveryOptions {
@@ -28,6 +28,10 @@ export interface WebhookDeliveryOptions {
 
 export const DEFAULT_WEBHOOK_DELIVERY = { initialRetryMs: 1_000, maxRetryMs: 600_000, timeoutMs: 10_000 } as const;
 
+/** Events read from the log at a time, per endpoint. */
+const PAGE = 100;
+/** How often an endpoint's progress is written while it keeps delivering (ms). */
+const CURSOR_WRITE_MS = 1_000;
 /** The longest timer Node keeps (ms): a later attempt is rescheduled when it fires. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -60,6 +64,7 @@ export class WebhookDispatcher {
   private readonly random: () => number;
   private unlisten: (() => void) | undefined;
   private stopped = true;
+  private connections = new Connections();
 
   constructor(
     private readonly store: WebhookStore,
@@ -76,8 +81,11 @@ export class WebhookDispatcher {
   start(): void {
     if (!this.stopped) return;
     this.stopped = false;
-    this.unlisten = this.log.listen(() => this.wakeAll());
-    this.wakeAll();
+    // The endpoints are read once; the node tells of those it adds (`wake`) and removes (`forget`).
+    this.unlisten = this.log.listen(() => {
+      for (const id of this.loops.keys()) this.wake(id);
+    });
+    for (const endpoint of this.store.list()) this.wake(endpoint.id);
   }
 
   /** Cancels the requests in flight (their events are sent again at the next start) and waits for the loops. */
@@ -93,6 +101,8 @@ export class WebhookDispatcher {
     }
     this.loops.clear();
     await Promise.all(running);
+    this.connections.destroy();
+    this.connections = new Connections();
   }
 
   /** Looks at the endpoint's outbox now (a new endpoint), unless it is waiting for a retry. */
@@ -124,43 +134,58 @@ export class WebhookDispatcher {
     this.loops.delete(id);
   }
 
-  private wakeAll(): void {
-    try {
-      for (const endpoint of this.store.list()) this.wake(endpoint.id);
-    } catch (error) {
-      this.options.onError?.(error, "reading the webhook endpoints");
-    }
-  }
-
   private async pump(id: bigint, loop: EndpointLoop): Promise<void> {
-    for (;;) {
-      if (this.stopped || this.loops.get(id) !== loop) return;
-      const endpoint = this.store.get(id);
-      if (endpoint === null) {
-        this.loops.delete(id);
-        return;
-      }
-      const wait = (endpoint.nextAttemptAt ?? 0) - Date.now();
-      if (wait > 0) {
-        this.retryIn(id, loop, wait);
-        return;
-      }
-      const last = this.log.lastId();
-      const [event] = this.log.after(endpoint.cursor, 1, endpoint.events);
-      if (event === undefined) {
-        this.store.passed(id, endpoint.cursor, last);
-        return;
-      }
-      const failure = await this.deliver(endpoint, event, loop);
-      if (failure === "cancelled" || this.stopped || this.loops.get(id) !== loop) return;
-      if (failure === undefined) {
-        this.store.delivered(id, event.id);
-        continue;
-      }
-      const delay = retryDelay(endpoint.attempts + 1, this.initialRetryMs, this.maxRetryMs, this.random);
-      this.store.failed(id, endpoint.cursor, `event ${event.id}: ${failure}`, Date.now() + delay);
-      this.retryIn(id, loop, delay);
+    if (this.stopped || this.loops.get(id) !== loop) return;
+    const endpoint = this.store.get(id);
+    if (endpoint === null) {
+      this.loops.delete(id);
       return;
+    }
+    const wait = (endpoint.nextAttemptAt ?? 0) - Date.now();
+    if (wait > 0) {
+      this.retryIn(id, loop, wait);
+      return;
+    }
+    // Acknowledged events move the stored cursor at most every CURSOR_WRITE_MS, and whenever the
+    // loop stops: one commit per event would cost the node a disk sync per event. A node killed
+    // in between sends those events again (at least once).
+    let cursor = endpoint.cursor;
+    let attempts = endpoint.attempts;
+    let unsaved = 0;
+    let savedAt = Date.now();
+    const save = () => {
+      if (unsaved > 0) this.store.delivered(id, cursor, unsaved);
+      unsaved = 0;
+      savedAt = Date.now();
+    };
+    try {
+      for (;;) {
+        const last = this.log.lastId();
+        const page = this.log.after(cursor, PAGE, endpoint.events);
+        if (page.length === 0) {
+          save();
+          this.store.passed(id, cursor, last);
+          return;
+        }
+        for (const event of page) {
+          const failure = await this.deliver(endpoint, event, loop);
+          if (failure === "cancelled" || this.stopped || this.loops.get(id) !== loop) return;
+          if (failure === undefined) {
+            cursor = event.id;
+            attempts = 0;
+            unsaved++;
+            if (Date.now() - savedAt >= CURSOR_WRITE_MS) save();
+            continue;
+          }
+          save();
+          const delay = retryDelay(attempts + 1, this.initialRetryMs, this.maxRetryMs, this.random);
+          this.store.failed(id, cursor, `event ${event.id}: ${failure}`, Date.now() + delay);
+          this.retryIn(id, loop, delay);
+          return;
+        }
+      }
+    } finally {
+      save();
     }
   }
 
@@ -182,7 +207,7 @@ export class WebhookDispatcher {
       [EVENT_TYPE_HEADER]: event.type,
     };
     loop.abort = new AbortController();
-    const outcome = await postJson(new URL(endpoint.url), body, headers, this.timeoutMs, loop.abort.signal);
+    const outcome = await postJson(new URL(endpoint.url), body, headers, this.timeoutMs, loop.abort.signal, this.connections);
     loop.abort = undefined;
     if ("aborted" in outcome) return "cancelled";
     if ("error" in outcome) return outcome.error;

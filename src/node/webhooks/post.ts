@@ -2,6 +2,21 @@
 import http from "node:http";
 import https from "node:https";
 
+/** Connections kept open between requests (one set per worker; `destroy` closes them). */
+export class Connections {
+  private readonly http = new http.Agent({ keepAlive: true });
+  private readonly https = new https.Agent({ keepAlive: true });
+
+  for(url: URL): http.Agent {
+    return url.protocol === "https:" ? this.https : this.http;
+  }
+
+  destroy(): void {
+    this.http.destroy();
+    this.https.destroy();
+  }
+}
+
 /** How a request ended: the receiver's status, or why there was none. */
 export type PostOutcome = { status: number } | { error: string } | { aborted: true };
 
@@ -13,7 +28,7 @@ const MAX_ANSWER_BYTES = 64 * 1024;
  * `timeoutMs` (the whole exchange, connecting included). Never rejects. `signal` cancels it (the
  * node stopping, the endpoint removed).
  */
-export function postJson(url: URL, body: string, headers: Record<string, string>, timeoutMs: number, signal: AbortSignal): Promise<PostOutcome> {
+export function postJson(url: URL, body: string, headers: Record<string, string>, timeoutMs: number, signal: AbortSignal, connections: Connections): Promise<PostOutcome> {
   return new Promise((resolve) => {
     let settled = false;
     const settle = (outcome: PostOutcome) => {
@@ -25,7 +40,7 @@ export function postJson(url: URL, body: string, headers: Record<string, string>
     };
     const request = (url.protocol === "https:" ? https : http).request(url, {
       method: "POST",
-      agent: false,
+      agent: connections.for(url),
       headers: { ...headers, "content-type": "application/json", "content-length": Buffer.byteLength(body) },
     });
     const deadline = setTimeout(() => {
