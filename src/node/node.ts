@@ -154,7 +154,7 @@ export class SluiceNode implements NodeApi {
   private watcher: ChainWatcher | undefined;
   private chainId = 0n;
   private invoiceBook: InvoiceBook | undefined;
-  private webhookDispatcher: WebhookDispatcher | undefined;
+  private readonly webhookDispatcher: WebhookDispatcher;
   /** This node's withdrawals being executed, and when each was last tried, by `channelId:total`. */
   private readonly executions = new Map<string, { running?: Promise<PartialWithdrawResult>; triedAt: number }>();
 
@@ -173,6 +173,7 @@ export class SluiceNode implements NodeApi {
     this.driver = new AdjudicatorDriver(options.adjudicator, chainSigner);
     this.verifier = new EcdsaVerifier();
     if (options.payee !== undefined) checkPayee(options.payee, "the node's payee");
+    this.webhookDispatcher = new WebhookDispatcher(this.store.webhooks, this.store.events, { ...options.webhooks, onError: options.onError });
   }
 
   /** ws:// URL peers connect to. */
@@ -211,13 +212,12 @@ export class SluiceNode implements NodeApi {
     for (const peer of this.store.listPeers()) {
       if (this.hasLiveChannelWith(peer.address)) this.dial(peer.url, peer.address);
     }
-    this.webhookDispatcher = new WebhookDispatcher(this.store.webhooks, this.store.events, { ...this.options.webhooks, onError: this.options.onError });
     this.webhookDispatcher.start();
   }
 
   async stop(): Promise<void> {
     // Requests in flight are cancelled; their events go again at the next start.
-    await this.webhookDispatcher?.stop();
+    await this.webhookDispatcher.stop();
     await this.watcher?.stop();
     // Withdrawals being executed: their transactions are out; wait for the receipts (failures are retried at the next start).
     await Promise.all([...this.executions.values()].flatMap((e) => (e.running ? [e.running.catch(() => undefined)] : [])));
@@ -492,7 +492,7 @@ export class SluiceNode implements NodeApi {
   addWebhook(request: AddWebhookRequest): Promise<WebhookView> {
     return new Promise((resolve) => {
       const record = this.store.webhooks.add(newWebhook(request));
-      this.webhookDispatcher?.wake(record.id);
+      this.webhookDispatcher.wake(record.id);
       resolve(webhookViewOf(record, true));
     });
   }
@@ -505,7 +505,7 @@ export class SluiceNode implements NodeApi {
     return new Promise((resolve) => {
       const record = this.store.webhooks.get(id);
       if (record === null || !this.store.webhooks.remove(id)) throw new UnknownWebhookError(String(id));
-      this.webhookDispatcher?.forget(id);
+      this.webhookDispatcher.forget(id);
       resolve(webhookViewOf(record));
     });
   }

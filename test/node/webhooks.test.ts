@@ -18,7 +18,8 @@ import { deployAdjudicator } from "../../src/chain";
 import { ApiClient, ApiError, startApiServer, type ApiServer } from "../../src/node/api";
 import type { EventView, WebhookView } from "../../src/node/api/types";
 import { SluiceNode, type NodeOptions } from "../../src/node/node";
-import { InvalidWebhookError, retryDelay, UnknownWebhookError, verifyWebhook, WebhookSignatureError } from "../../src/node/webhooks";
+import { InvalidArgumentError } from "../../src/errors";
+import { InvalidWebhookError, retryDelay, UnknownWebhookError, verifyWebhook, WebhookDispatcher, WebhookSignatureError } from "../../src/node/webhooks";
 import type { Address } from "../../src/types";
 import { devKey } from "../invoice/fixtures";
 
@@ -295,7 +296,7 @@ describe("webhooks: delivery from a node to real HTTP receivers", function () {
     expect((await node.webhooks()).map((w) => w.id)).to.not.include(stuck.id);
   });
 
-  it("checks the URL (http or https only, loopback allowed), the types and the secret; removes by id", async function () {
+  it("checks the URL (http or https only, loopback allowed), the types, the secret and the delivery settings; removes by id", async function () {
     const node = await startNode();
     const server: ApiServer = await startApiServer({ api: node, token: TOKEN });
     const client = new ApiClient({ url: server.url, token: TOKEN });
@@ -329,6 +330,9 @@ describe("webhooks: delivery from a node to real HTTP receivers", function () {
       const again = await failure(client.removeWebhook(added.id), ApiError);
       expect([again.code, again.status, again.details]).to.deep.equal(["WEBHOOK_NOT_FOUND", 404, { webhook: String(added.id) }]);
       await failure(node.removeWebhook(99n), UnknownWebhookError);
+      for (const options of [{ initialRetryMs: 0 }, { maxRetryMs: 1.5 }, { timeoutMs: -1 }]) {
+        expect(() => new WebhookDispatcher(node.store.webhooks, node.store.events, options), JSON.stringify(options)).to.throw(InvalidArgumentError, /must be a positive integer of ms/);
+      }
       expect((await client.webhooks()).map((w) => w.id)).to.deep.equal([local.id]);
     } finally {
       client.dispose();

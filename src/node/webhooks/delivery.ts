@@ -171,10 +171,12 @@ export class WebhookDispatcher {
           const failure = await this.deliver(endpoint, event, loop);
           if (failure === "cancelled" || this.stopped || this.loops.get(id) !== loop) return;
           if (failure === undefined) {
+            const recovered = attempts > 0;
             cursor = event.id;
             attempts = 0;
             unsaved++;
-            if (Date.now() - savedAt >= CURSOR_WRITE_MS) save();
+            // Back after failures: the stored retry state goes at once (the list shows no stale next attempt).
+            if (recovered || Date.now() - savedAt >= CURSOR_WRITE_MS) save();
             continue;
           }
           save();
