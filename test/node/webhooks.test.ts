@@ -277,6 +277,17 @@ describe("webhooks: delivery from a node to real HTTP receivers", function () {
     expect(cancelled.requests.every((request) => (JSON.parse(request.body) as EventView).type === "invoice.cancelled")).to.equal(true);
     const last = node.store.events.lastId();
     await until("the filtered cursor at the last event", () => node.store.webhooks.get(filtered.id)?.cursor === last);
+
+    // Events it does not take are passed over in memory, and the place is written when the node stops.
+    await invoices(node, 2);
+    await until("the 2 new events at the unfiltered endpoint", () => all.acknowledged.length >= 6);
+    const passed = node.store.events.lastId();
+    expect(passed).to.equal(last + 2n);
+    await node.stop();
+    nodes.pop();
+    const again = await startNode();
+    expect((await endpoint(again, filtered.id)).cursor).to.equal(passed);
+    expect(cancelled.requests).to.have.length(2);
   });
 
   it("an endpoint that does not answer holds up no other endpoint and no write of the node", async function () {

@@ -60,9 +60,9 @@ export class WebhookStore {
   private readonly stById: Statement<[number], WebhookRow>;
   private readonly stAll: Statement<[], WebhookRow>;
   private readonly stDelete: Statement<[number]>;
-  private readonly stDelivered: Statement<[number, number, number, number]>;
-  private readonly stPassed: Statement<[number, number, number]>;
-  private readonly stFailed: Statement<[string, number, number, number, number]>;
+  private readonly stDelivered: Statement<[number, number, number]>;
+  private readonly stPassed: Statement<[number, number]>;
+  private readonly stFailed: Statement<[number, string, number, number, number]>;
   private readonly stLastEvent: Statement<[], number | null>;
 
   constructor(
@@ -74,13 +74,11 @@ export class WebhookStore {
     this.stById = db.prepare("SELECT * FROM webhooks WHERE id = ?");
     this.stAll = db.prepare("SELECT * FROM webhooks ORDER BY id");
     this.stDelete = db.prepare("DELETE FROM webhooks WHERE id = ?");
-    // Each only moves the cursor forward from where the caller read it: a stale caller changes nothing.
-    this.stDelivered = db.prepare(
-      "UPDATE webhooks SET cursor = ?, delivered = delivered + ?, attempts = 0, next_at = NULL WHERE id = ? AND cursor < ?",
-    );
-    this.stPassed = db.prepare("UPDATE webhooks SET cursor = ? WHERE id = ? AND cursor = ?");
+    // A cursor only moves forward.
+    this.stDelivered = db.prepare("UPDATE webhooks SET cursor = max(cursor, ?), delivered = delivered + ?, attempts = 0, next_at = NULL WHERE id = ?");
+    this.stPassed = db.prepare("UPDATE webhooks SET cursor = max(cursor, ?) WHERE id = ?");
     this.stFailed = db.prepare(
-      "UPDATE webhooks SET failures = failures + 1, attempts = attempts + 1, last_error = ?, last_error_at = ?, next_at = ? WHERE id = ? AND cursor = ?",
+      "UPDATE webhooks SET cursor = max(cursor, ?), failures = failures + 1, attempts = attempts + 1, last_error = ?, last_error_at = ?, next_at = ? WHERE id = ?",
     );
     this.stLastEvent = db.prepare<[], number | null>("SELECT max(id) FROM events").pluck();
   }
@@ -113,17 +111,20 @@ export class WebhookStore {
   /** `count` events up to `eventId` were delivered (answered 2xx): the cursor moves to it and the retry state is cleared. */
   delivered(id: bigint, eventId: bigint, count = 1): void {
     if (!Number.isSafeInteger(count) || count < 1) throw new InvalidRecordError("count", count, "expected a positive integer");
-    this.run(() => this.stDelivered.run(eventIdOf(eventId), count, rowId(id), eventIdOf(eventId)));
+    this.run(() => this.stDelivered.run(eventIdOf(eventId), count, rowId(id)));
   }
 
-  /** The events after `from` up to `to` match no filter of the endpoint: the cursor skips them (if it is still at `from`). */
-  passed(id: bigint, from: bigint, to: bigint): void {
-    if (to > from) this.run(() => this.stPassed.run(eventIdOf(to), rowId(id), eventIdOf(from)));
+  /** No event up to `eventId` that the endpoint has not had matches its filter: the cursor moves past them. */
+  passed(id: bigint, eventId: bigint): void {
+    this.run(() => this.stPassed.run(eventIdOf(eventId), rowId(id)));
   }
 
-  /** An attempt at the event after `cursor` failed with `error`; no attempt before `nextAt` (unix ms). */
+  /**
+   * An attempt at the next event after `cursor` (delivered or passed over up to there) failed with
+   * `error`; no attempt before `nextAt` (unix ms).
+   */
   failed(id: bigint, cursor: bigint, error: string, nextAt: number): void {
-    this.run(() => this.stFailed.run(error.slice(0, MAX_ERROR_LENGTH), this.now(), nextAt, rowId(id), eventIdOf(cursor)));
+    this.run(() => this.stFailed.run(eventIdOf(cursor), error.slice(0, MAX_ERROR_LENGTH), this.now(), nextAt, rowId(id)));
   }
 
   private run<T>(fn: () => T): T {
