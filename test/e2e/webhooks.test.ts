@@ -7,19 +7,18 @@
  * last wrote the endpoint's cursor (at least once); `sluice webhook list` shows the deliveries and
  * failures.
  */
-import { randomBytes } from "node:crypto";
 import { execFile } from "node:child_process";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { promisify } from "node:util";
 import { expect } from "chai";
-import { hexlify } from "ethers";
 import { freePort } from "../../src/chain";
 import type { EventView } from "../../src/node/api";
 import { verifyWebhook } from "../../src/node/webhooks";
-import { ETH, type Hex } from "../../src/types";
+import { ETH } from "../../src/types";
 import { ETHER, logsOf, openFunded, sleep, startCluster, waitFor, type Cluster, type ClusterNode } from "./helpers/cluster";
+import { newRef, paymentsAcrossKill, payUntilDone } from "./helpers/traffic";
 
 const CLI = path.resolve(__dirname, "..", "..", "bin", "sluice.js");
 const SECRET = "whsec_e2e_0123456789abcdef";
@@ -83,29 +82,12 @@ describe("e2e: webhooks across a kill -9 and a receiver outage", function () {
     const from = BigInt(hook.cursor);
 
     const { channelId } = await openFunded(alice, bob, ETH, [5n * ETHER, 5n * ETHER]);
-    const pay = (node: ClusterNode, amount: bigint, ref: Hex) => node.process.api.pay(channelId, amount, ref);
-    const newRef = () => hexlify(randomBytes(32)) as Hex;
-    for (let i = 0; i < 20; i++) await pay(alice, 1_000n + BigInt(i), newRef());
-    for (let i = 0; i < 10; i++) await pay(bob, 2_000n + BigInt(i), newRef());
-
-    // A burst from Alice; Bob killed in the middle of it (deliveries in flight) and restarted.
-    const burst = Array.from({ length: 40 }, (_, i) => ({ amount: 3_000n + BigInt(i), ref: newRef() }));
-    const outcomes = burst.map(({ amount, ref }) => pay(alice, amount, ref).then(
-      () => true,
-      () => false,
-    ));
-    await sleep(30);
-    await bob.process.kill();
-    await bob.process.restart();
-    const done = await Promise.all(outcomes);
-    // Paid until it goes through (Alice redials Bob after the restart); the ref keeps a retry from paying twice.
-    const payUntilDone = (amount: bigint, ref: Hex) =>
-      waitFor(() => pay(alice, amount, ref).then(() => true), { what: `the payment of ${amount}`, timeoutMs: 30_000, intervalMs: 200 });
-    for (const [i, ok] of done.entries()) if (!ok) await payUntilDone(burst[i].amount, burst[i].ref);
+    // Bob killed in the middle of a burst from Alice (deliveries in flight) and restarted.
+    await paymentsAcrossKill(alice, bob, channelId, [20, 10], 40);
 
     // The receiver goes down for 3 requests; payments go on meanwhile.
     failNext = 3;
-    for (let i = 0; i < 10; i++) await payUntilDone(4_000n + BigInt(i), newRef());
+    for (let i = 0; i < 10; i++) await payUntilDone(alice, channelId, 4_000n + BigInt(i), newRef());
 
     const expectedIds = async () => (await bob.process.api.listEvents({ after: from, limit: 10_000 })).map((e) => BigInt(e.id));
     await waitFor(async () => new Set(acknowledged).size >= (await expectedIds()).length && failNext === 0, {
