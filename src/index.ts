@@ -31,3 +31,7 @@ export { ApiClient, ApiError, startApiServer, startLocalApi } from "./node/api";
 export type { NodeApi, NodeInfo, AssetInfo, ChannelView, PaymentView, TxView, ProofView, OpenChannelRequest, CashOutView, WithdrawalView } from "./node/api";
 export type { CreateInvoiceRequest, InvoiceView, InvoicesQuery, DecodedInvoiceView } from "./node/api";
 export { InvoiceStore, type InvoiceRecord, type InvoiceQuery, type NewInvoice } from "./node/store/invoices";
+
+// Webhooks: the receiver's check of a request, the endpoint types, the errors
+export { verifyWebhook, signWebhook, InvalidWebhookError, UnknownWebhookError, WebhookSignatureError, SIGNATURE_HEADER, EVENT_ID_HEADER, EVENT_TYPE_HEADER, WEBHOOK_EVENT_TYPES, type WebhookDeliveryOptions } from "./node/webhooks";
+export type { AddWebhookRequest, WebhookView } from "./node/api";

@@ -20,6 +20,7 @@ import { EVENT_COMMANDS } from "./eventCommands";
 import { TOKEN_COMMANDS } from "./tokenCommands";
 import { INVOICE_COMMANDS } from "./invoiceCommands";
 import { KEY_COMMANDS } from "./keyCommands";
+import { WEBHOOK_COMMANDS } from "./webhookCommands";
 import {
   fields,
   formatCashOut,
@@ -604,4 +605,4 @@ const CHANNEL_COMMANDS: readonly Command[] = [
   },
 ];
 
-export const COMMANDS: readonly Command[] = [...CHANNEL_COMMANDS, ...INVOICE_COMMANDS, ...EVENT_COMMANDS, ...TOKEN_COMMANDS, ...KEY_COMMANDS, ...DEV_COMMANDS];
+export const COMMANDS: readonly Command[] = [...CHANNEL_COMMANDS, ...INVOICE_COMMANDS, ...EVENT_COMMANDS, ...TOKEN_COMMANDS, ...WEBHOOK_COMMANDS, ...KEY_COMMANDS, ...DEV_COMMANDS];

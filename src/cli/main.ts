@@ -77,7 +77,7 @@ function commandHelp(command: Command): string {
 }
 
 /** First words of two-word commands (`node start`, `key new`). */
-const COMMAND_GROUPS = ["node", "key", "dev", "invoice", "token"];
+const COMMAND_GROUPS = ["node", "key", "dev", "invoice", "token", "webhook"];
 
 /** Finds the command words among the leading arguments (global flags may come before them). */
 function splitCommand(argv: string[]): { command: Command | undefined; name: string | undefined; rest: string[] } {

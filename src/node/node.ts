@@ -27,6 +27,7 @@ import type {
   TxView,
   WithdrawalView,
 } from "./api/types";
+import type { AddWebhookRequest, WebhookView } from "./api/types";
 import { eventView } from "./api/eventStream";
 import { CommitQueue } from "./commitQueue";
 import { devMint } from "./devMint";
@@ -46,6 +47,7 @@ import {
 import { InvoiceBook } from "./invoices";
 import { ApiTokens } from "./apiTokens";
 import type { Scope } from "./api/access";
+import { newWebhook, UnknownWebhookError, WebhookDispatcher, webhookViewOf, type WebhookDeliveryOptions } from "./webhooks";
 import { decodeOpenReply, encodeOpenTerms, encodeSyncReply, encodeWithdrawalsReply, paramsOf, peerValidators, type OpenReply, type OpenTerms, type PeerMessages } from "./protocol";
 import { paymentViewOf, resolveRef, type PaymentRef } from "./paymentRef";
 import { ChannelSession } from "./session";
@@ -131,6 +133,8 @@ export interface NodeOptions {
   confirmations?: number;
   /** Told of what the chain did that an operator should know of (a reorg). */
   log?: (line: string) => void;
+  /** Webhook delivery: retry delays and the request timeout (docs/api.md "Webhooks"). */
+  webhooks?: Omit<WebhookDeliveryOptions, "onError">;
 }
 
 const DEFAULT_CHALLENGE_PERIOD = 3_600n;
@@ -167,6 +171,7 @@ export class SluiceNode implements NodeApi {
   private tokenBook: ApiTokens | undefined;
   /** Blocks an event needs to count: set at `start` from the option or the chain's default. */
   private confirmations = 1;
+  private readonly webhookDispatcher: WebhookDispatcher;
   /** This node's withdrawals being executed, and when each was last tried, by `channelId:total`. */
   private readonly executions = new Map<string, { running?: Promise<PartialWithdrawResult>; triedAt: number }>();
 
@@ -189,6 +194,7 @@ export class SluiceNode implements NodeApi {
     if (depth !== undefined && (!Number.isSafeInteger(depth) || depth < 1 || depth > 1_000)) {
       throw new InvalidArgumentError(`confirmations must be a whole number from 1 to 1000, not ${String(depth)}`);
     }
+    this.webhookDispatcher = new WebhookDispatcher(this.store.webhooks, this.store.events, { ...options.webhooks, onError: options.onError });
   }
 
   /** ws:// URL peers connect to. */
@@ -229,9 +235,12 @@ export class SluiceNode implements NodeApi {
     for (const peer of this.store.listPeers()) {
       if (this.hasLiveChannelWith(peer.address)) this.dial(peer.url, peer.address);
     }
+    this.webhookDispatcher.start();
   }
 
   async stop(): Promise<void> {
+    // Requests in flight are cancelled; their events go again at the next start.
+    await this.webhookDispatcher.stop();
     await this.watcher?.stop();
     // Withdrawals being executed: their transactions are out; wait for the receipts (failures are retried at the next start).
     await Promise.all([...this.executions.values()].flatMap((e) => (e.running ? [e.running.catch(() => undefined)] : [])));
@@ -535,6 +544,29 @@ export class SluiceNode implements NodeApi {
 
   decodeInvoice(text: string): Promise<DecodedInvoiceView> {
     return this.withInvoices((book) => book.decode(text));
+  }
+
+  // ------------------------------------------------------------------ webhooks
+
+  addWebhook(request: AddWebhookRequest): Promise<WebhookView> {
+    return new Promise((resolve) => {
+      const record = this.store.webhooks.add(newWebhook(request));
+      this.webhookDispatcher.wake(record.id);
+      resolve(webhookViewOf(record, true));
+    });
+  }
+
+  webhooks(): Promise<WebhookView[]> {
+    return new Promise((resolve) => resolve(this.store.webhooks.list().map((record) => webhookViewOf(record))));
+  }
+
+  removeWebhook(id: bigint): Promise<WebhookView> {
+    return new Promise((resolve) => {
+      const record = this.store.webhooks.get(id);
+      if (record === null || !this.store.webhooks.remove(id)) throw new UnknownWebhookError(String(id));
+      this.webhookDispatcher.forget(id);
+      resolve(webhookViewOf(record));
+    });
   }
 
   /** Runs `fn` on this node's invoices (they need the chain id, known once started); a throw rejects. */

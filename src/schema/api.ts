@@ -19,6 +19,7 @@ import type {
   WithdrawalView,
 } from "../node/api/types";
 import type { EventView } from "../node/api/eventStream";
+import type { AddWebhookRequest, WebhookView } from "../node/api/types";
 import { MAX_MEMO_BYTES } from "../node/paymentRef";
 import type { Address, Hex } from "../types";
 import { addressJson, boolean, bytes32Json, int, list, optionalJson, pair, participant, text, uint256Json, uint64Json, wsUrl } from "./primitives";
@@ -158,6 +159,22 @@ const tokenFields = {
 export const tokenView: Schema<TokenView> = z.strictObject(tokenFields);
 export const createdTokenView: Schema<CreatedTokenView> = z.strictObject({ ...tokenFields, token: text(200) });
 
+/** A webhook endpoint and its delivery state (times unix ms). */
+export const webhookView: Schema<WebhookView> = z.strictObject({
+  id: uint64Json,
+  url: text(2048),
+  events: list(text(64), 64),
+  secret: optionalJson(text(256)),
+  createdAt: int(0, Number.MAX_SAFE_INTEGER),
+  cursor: uint64Json,
+  delivered: int(0, Number.MAX_SAFE_INTEGER),
+  failures: int(0, Number.MAX_SAFE_INTEGER),
+  attempts: int(0, Number.MAX_SAFE_INTEGER),
+  nextAttemptAt: optionalJson(int(0, Number.MAX_SAFE_INTEGER)),
+  lastError: optionalJson(text(1000)),
+  lastErrorAt: optionalJson(int(0, Number.MAX_SAFE_INTEGER)),
+});
+
 // ---------------------------------------------------------------- request bodies
 
 export const empty = z.strictObject({});
@@ -188,6 +205,13 @@ export const eventsBody = z.strictObject({
   limit: optionalJson(int(1, MAX_EVENTS_LIMIT)),
   types: optionalJson(list(text(64), 64, 1)),
 });
+/** A new webhook endpoint; the node checks the URL's scheme and the types (WEBHOOK_INVALID). */
+export const addWebhookBody: Schema<AddWebhookRequest> = z.strictObject({
+  url: text(2048),
+  events: optionalJson(list(text(64), 64)),
+  secret: optionalJson(text(256)),
+});
+export const byWebhookId = z.strictObject({ id: uint64Json });
 export const proveBody = z.strictObject({ channelId: bytes32Json, seq: uint64Json });
 
 // ---------------------------------------------------------------- errors

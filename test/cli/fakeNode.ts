@@ -28,6 +28,8 @@ import type {
   ProofView,
   TxView,
 } from "../../src/node/api/types";
+import type { AddWebhookRequest, WebhookView } from "../../src/node/api/types";
+import { UnknownWebhookError } from "../../src/node/webhooks";
 import { UnknownChannelError } from "../../src/node/store/errors";
 import { WithdrawalExceedsBalanceError } from "../../src/channel";
 import { ChannelStatusError } from "../../src/node/node";
@@ -221,6 +223,20 @@ export class FakeNode implements NodeApi {
     this.calls.push(["events", query]);
     const after = query.after ?? 0n;
     return this.events.filter((e) => BigInt(e.id) > after && (query.types === undefined || query.types.includes(e.type))).slice(0, query.limit ?? 1000);
+  }
+
+  // Webhooks: the fake keeps none (test/cli/webhook.test.ts runs them on a real node).
+  addWebhook(request: AddWebhookRequest): Promise<WebhookView> {
+    this.calls.push(["addWebhook", request]);
+    return Promise.reject(new InvalidArgumentError("the fake node keeps no webhooks"));
+  }
+
+  webhooks(): Promise<WebhookView[]> {
+    return Promise.resolve([]);
+  }
+
+  removeWebhook(id: bigint): Promise<WebhookView> {
+    return Promise.reject(new UnknownWebhookError(String(id)));
   }
 
   async close(channelId: Hex): Promise<TxView> {

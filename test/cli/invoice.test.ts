@@ -10,17 +10,11 @@ import { expect } from "chai";
 import { keccak256, toUtf8Bytes } from "ethers";
 import { ethers } from "hardhat";
 import { deployAdjudicator } from "../../src/chain";
-import { main } from "../../src/cli/main";
 import { decodeInvoice } from "../../src/invoice";
 import { startLocalApi, type ApiServer } from "../../src/node/api";
 import { SluiceNode } from "../../src/node/node";
 import { devKey } from "../invoice/fixtures";
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+import { runSluice } from "./run";
 
 describe("sluice invoice (CLI against a real node)", function () {
   let dir: string;
@@ -42,18 +36,7 @@ describe("sluice invoice (CLI against a real node)", function () {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  async function sluice(...args: string[]): Promise<Run> {
-    let stdout = "";
-    let stderr = "";
-    const code = await main(["--datadir", dir, ...args], {
-      stdout: (t) => (stdout += t),
-      stderr: (t) => (stderr += t),
-      stderrIsTTY: false,
-      env: {},
-      cwd: dir,
-    });
-    return { code, stdout, stderr };
-  }
+  const sluice = (...args: string[]) => runSluice(dir, args);
 
   const lastLine = (text: string) => text.trim().split("\n").at(-1)!;
 

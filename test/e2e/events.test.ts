@@ -9,13 +9,12 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import http from "node:http";
 import path from "node:path";
-import { randomBytes } from "node:crypto";
 import { expect } from "chai";
-import { hexlify } from "ethers";
 import { freePort } from "../../src/chain";
 import { readApiToken, type EventView } from "../../src/node/api";
-import { ETH, type Hex } from "../../src/types";
+import { ETH } from "../../src/types";
 import { ETHER, allPayments, logsOf, openFunded, sleep, startCluster, waitFor, type Cluster, type ClusterNode } from "./helpers/cluster";
+import { paymentsAcrossKill } from "./helpers/traffic";
 
 const CLI = path.resolve(__dirname, "..", "..", "bin", "sluice.js");
 
@@ -25,8 +24,8 @@ function followCli(datadir: string): { process: ChildProcess; events: EventView[
   const events: EventView[] = [];
   let buffer = "";
   let errors = "";
-  child.stderr!.setEncoding("utf8");
-  child.stderr!.on("data", (chunk: string) => (errors += chunk));
+  child.stderr.setEncoding("utf8");
+  child.stderr.on("data", (chunk: string) => (errors += chunk));
   child.stdout.setEncoding("utf8");
   child.stdout.on("data", (chunk: string) => {
     buffer += chunk;
@@ -86,27 +85,9 @@ describe("e2e: the event stream across a kill -9", function () {
     const cli = followCli(bobDir);
     try {
       const { channelId } = await openFunded(alice, bob, ETH, [5n * ETHER, 5n * ETHER]);
-      const pay = (node: ClusterNode, amount: bigint, ref: Hex) => node.process.api.pay(channelId, amount, ref);
-      const newRef = () => hexlify(randomBytes(32)) as Hex;
-      for (let i = 0; i < 30; i++) await pay(alice, 1_000n + BigInt(i), newRef());
-      for (let i = 0; i < 20; i++) await pay(bob, 2_000n + BigInt(i), newRef());
-
-      // A burst from Alice, Bob killed in the middle of it and restarted; the failed payments sent again.
-      const burst = Array.from({ length: 60 }, (_, i) => ({ amount: 3_000n + BigInt(i), ref: newRef() }));
-      const outcomes = burst.map(({ amount, ref }) => pay(alice, amount, ref).then(
-        () => true,
-        () => false,
-      ));
-      await sleep(30);
-      await bob.process.kill();
-      await bob.process.restart();
-      const done = await Promise.all(outcomes);
-      console.log(`      burst of ${burst.length}: ${done.filter((ok) => !ok).length} failed under the kill and were sent again`);
-      for (const [i, ok] of done.entries()) {
-        if (ok) continue;
-        // The ref makes the retry safe: a payment that went through before the kill is not paid again.
-        await waitFor(() => pay(alice, burst[i].amount, burst[i].ref).then(() => true), { what: `the retry of payment ${i}`, timeoutMs: 30_000, intervalMs: 200 });
-      }
+      // Bob killed in the middle of a burst from Alice and restarted; the failed payments sent again by ref.
+      const failed = await paymentsAcrossKill(alice, bob, channelId, [30, 20], 60);
+      console.log(`      burst of 60: ${failed} failed under the kill and were sent again`);
 
       const stored = await allPayments(bob, channelId);
       expect(stored).to.have.length(30 + 20 + 60);

@@ -27,7 +27,7 @@ const SHARED: ReadonlyMap<ErrorClass, ErrorClass> = new Map<ErrorClass, ErrorCla
 ]);
 
 /** Never an API reply: their codes are documented with the status "—". */
-const CLIENT_SIDE = new Set(["ApiError", "ApiUnreachableError", "ApiFileError", "CliError", "UsageError", "AmountError", "NodeProcessError", "LocalNodeError", "NodeConfigError", "KeystoreError"]);
+const CLIENT_SIDE = new Set(["ApiError", "ApiUnreachableError", "ApiFileError", "CliError", "UsageError", "AmountError", "NodeProcessError", "LocalNodeError", "NodeConfigError", "KeystoreError", "WebhookSignatureError"]);
 
 const CODE = /^[A-Z][A-Z0-9_]*$/;
 

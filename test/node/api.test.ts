@@ -127,6 +127,9 @@ function failingNode(error: unknown): NodeApi {
     cashOut: fail,
     withdraw: fail,
     prove: fail,
+    addWebhook: fail,
+    webhooks: fail,
+    removeWebhook: fail,
   };
 }
 

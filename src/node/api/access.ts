@@ -17,13 +17,13 @@ export const SCOPES = ["admin", "read-only", "invoice"] as const;
 export type Scope = (typeof SCOPES)[number];
 
 /** The methods that only read: `GET /v1/<name>?query`. */
-const READS: ReadonlySet<string> = new Set(["info", "asset", "channels", "channel", "payments", "events", "prove", "invoice", "invoices", "decodeinvoice", "tokens"]);
+const READS: ReadonlySet<string> = new Set(["info", "asset", "channels", "channel", "payments", "events", "prove", "invoice", "invoices", "decodeinvoice", "tokens", "webhooks"]);
 
 /** What an `invoice` token may call. */
 const INVOICE_METHODS: ReadonlySet<string> = new Set(["createinvoice", "invoice", "invoices", "decodeinvoice", "events"]);
 
-/** Reads that stay admin-only (they show other tokens). */
-const ADMIN_READS: ReadonlySet<string> = new Set(["tokens"]);
+/** Reads that stay admin-only (they show other tokens, or where events go). */
+const ADMIN_READS: ReadonlySet<string> = new Set(["tokens", "webhooks"]);
 
 export function isRead(method: string): boolean {
   return READS.has(method);

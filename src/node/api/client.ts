@@ -34,6 +34,7 @@ import type {
   TokenView,
   TxView,
 } from "./types";
+import type { AddWebhookRequest, WebhookView } from "./types";
 import { errorReply, METHODS, WireFormatError, type Json, type Method } from "./wire";
 
 export interface ApiClientOptions {
@@ -145,6 +146,15 @@ export class ApiClient implements NodeApi {
   }
   decodeInvoice(text: string): Promise<DecodedInvoiceView> {
     return this.call(METHODS.decodeinvoice, text);
+  }
+  addWebhook(request: AddWebhookRequest): Promise<WebhookView> {
+    return this.call(METHODS.addwebhook, request);
+  }
+  webhooks(): Promise<WebhookView[]> {
+    return this.call(METHODS.webhooks);
+  }
+  removeWebhook(id: bigint): Promise<WebhookView> {
+    return this.call(METHODS.removewebhook, id);
   }
 
   /**

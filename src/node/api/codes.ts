@@ -9,6 +9,7 @@
  * | ScopeError (the token's scope)                 | FORBIDDEN_SCOPE (details.needed)     | 403    |
  * | UnknownChannelError and subclasses             | NOT_FOUND (details.channelId)        | 404    |
  * | UnknownInvoiceError                            | INVOICE_NOT_FOUND (details.invoice)  | 404    |
+ * | UnknownWebhookError                            | WEBHOOK_NOT_FOUND (details.webhook)  | 404    |
  * | AdjudicatorRevertError subclasses              | its own: STATE_STALE, ... (args)     | 409    |
  * | ContractRevertError (token, Error(...))        | CONTRACT_REVERT (details.errorName)  | 409    |
  * | RequestTimeoutError                            | PEER_TIMEOUT                         | 504    |
@@ -26,6 +27,7 @@ import { ChainResponseError, ContractRevertError, AdjudicatorRevertError } from 
 import { codeOf, InvalidAmountError, InvalidArgumentError, SluiceError, ValueOutOfRangeError } from "../../errors";
 import { UnknownInvoiceError } from "../../invoice/errors";
 import { StoreError, UnknownChannelError } from "../store/errors";
+import { UnknownWebhookError } from "../webhooks/errors";
 import { BackpressureError, ConnectFailedError, ConnectionClosedError, RequestTimeoutError, TransportError } from "../transport/errors";
 import { ScopeError } from "./access";
 import { toJson, WireFormatError, type ErrorBody, type Json } from "./wire";
@@ -55,7 +57,7 @@ function reply(status: number, code: string, message: string, details?: Json): M
 /** The HTTP status of an error's family (the table above). */
 function statusOf(error: SluiceError): number {
   if (error instanceof ScopeError) return 403;
-  if (error instanceof UnknownInvoiceError) return 404;
+  if (error instanceof UnknownInvoiceError || error instanceof UnknownWebhookError) return 404;
   if (error instanceof RequestTimeoutError) return 504;
   if (error instanceof BackpressureError) return 503;
   if (error instanceof TransportError || error instanceof ChainResponseError) return 502;

@@ -37,6 +37,9 @@ export const SUMMARIES: { readonly [name in MethodName]: string } = {
   createtoken: "Makes a scoped API token (admin, read-only or invoice); the answer is the only place the token appears",
   tokens: "The scoped API tokens, live and revoked (never the tokens themselves)",
   revoketoken: "Revokes a scoped API token: its next request is refused",
+  addwebhook: "Adds a webhook endpoint: the node POSTs each matching event to it, signed, in order, at least once",
+  webhooks: "The webhook endpoints and their delivery state (never their secrets)",
+  removewebhook: "Removes a webhook endpoint: nothing more is sent to it",
 };
 
 /** The JSON Schema of the JSON side of a schema (what travels), with the wire codecs described. */

@@ -2,6 +2,7 @@ import type { InvoiceStatus, SignedInvoice } from "../../invoice/types";
 import type { Address, Hex } from "../../types";
 import type { PaymentRef } from "../paymentRef";
 import type { Scope } from "./access";
+import type { WebhookRecord } from "../store/webhooks";
 import type { EventView } from "./eventStream";
 
 export type { EventView };
@@ -81,6 +82,14 @@ export interface NodeApi {
   cancelInvoice?(id: bigint): Promise<InvoiceView>;
   /** Checks an invoice a payer was given (`sluice1…` or its JSON text): checksum, fields, signature. */
   decodeInvoice?(text: string): Promise<DecodedInvoiceView>;
+
+  // Webhooks: the node POSTs each event to each endpoint whose filter matches (docs/api.md "Webhooks").
+  /** Adds an endpoint; the answer carries its signing secret, shown this once. */
+  addWebhook(request: AddWebhookRequest): Promise<WebhookView>;
+  /** Every endpoint with its delivery state, by id. */
+  webhooks(): Promise<WebhookView[]>;
+  /** Removes an endpoint and its outbox (`WEBHOOK_NOT_FOUND` if there is none); answers what it was. */
+  removeWebhook(id: bigint): Promise<WebhookView>;
 }
 
 export interface NodeInfo {
@@ -318,3 +327,18 @@ export interface DecodedInvoiceView {
   /** Its chain and adjudicator are this node's: this node can pay it. */
   sameNetwork: boolean;
 }
+
+export interface AddWebhookRequest {
+  /** http:// or https:// (loopback and private addresses allowed). */
+  url: string;
+  /** The event types to deliver (default: every event). */
+  events?: string[];
+  /** The signing secret, 16 to 256 printable characters (default: a random `whsec_…`). */
+  secret?: string;
+}
+
+/**
+ * A webhook endpoint and its delivery state, as the store keeps it (`WebhookRecord`: the fields'
+ * meanings are there; times unix ms); its secret only in the answer to `addWebhook`.
+ */
+export type WebhookView = Omit<WebhookRecord, "secret" | "events"> & { events: string[]; secret?: string };

@@ -20,6 +20,7 @@ import type { Address, Hex } from "../../types";
 import type { AssetInfo, CashOutView, ChannelView, EventsQuery, NodeApi, NodeInfo, OpenChannelRequest, PaymentRef, PaymentsQuery, PaymentView, ProofView, TxView } from "./types";
 import type { CreateInvoiceRequest, DecodedInvoiceView, InvoicesQuery, InvoiceView } from "./types";
 import type { Scope } from "./access";
+import type { AddWebhookRequest, WebhookView } from "./types";
 
 export { CHANNEL_STATUSES, MAX_PAYMENTS_LIMIT } from "../../schema/api";
 
@@ -76,6 +77,7 @@ export const cashOutView: Codec<CashOutView> = codec(schema.cashOutView);
 export const proofView: Codec<ProofView> = codec(schema.proofView);
 export const invoiceView: Codec<InvoiceView> = codec(invoiceSchema.invoiceView);
 export const decodedInvoiceView: Codec<DecodedInvoiceView> = codec(invoiceSchema.decodedInvoiceView);
+export const webhookView: Codec<WebhookView> = codec(schema.webhookView);
 
 // ---------------------------------------------------------------- methods
 
@@ -328,6 +330,23 @@ export const METHODS = {
     (id) => ({ id }),
     codec(schema.tokenView),
     (api, [id]) => api.revokeToken?.(id) ?? noTokens(),
+  ),
+  addwebhook: method(
+    "addwebhook",
+    schema.addWebhookBody,
+    (b): [AddWebhookRequest] => [pick(b)],
+    (request) => request,
+    webhookView,
+    (api, [request]) => api.addWebhook(request),
+  ),
+  webhooks: method("webhooks", empty, (): [] => [], () => ({}), codec(z.array(schema.webhookView)), (api) => api.webhooks()),
+  removewebhook: method(
+    "removewebhook",
+    schema.byWebhookId as z.ZodType<{ id: bigint }, unknown>,
+    (b): [bigint] => [b.id],
+    (id) => ({ id }),
+    webhookView,
+    (api, [id]) => api.removeWebhook(id),
   ),
 } as const;
 

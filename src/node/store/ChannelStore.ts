@@ -18,6 +18,7 @@ import {
 import { EventLog, type EventData, type EventType } from "./events";
 import { InvoiceStore } from "./invoices";
 import { TokenStore } from "./tokens";
+import { WebhookStore } from "./webhooks";
 import { APPLICATION_ID, migrate, userVersion } from "./migrations";
 import {
   CHANNEL_STATUSES,
@@ -313,6 +314,7 @@ export class ChannelStore {
   private txTime: number | undefined;
   private invoiceStore: InvoiceStore | undefined;
   private tokenStore: TokenStore | undefined;
+  private webhookStore: WebhookStore | undefined;
 
   private readonly stChannelRef: Database.Statement<[Hex], { id: number; my_index: 0 | 1 }>;
   private readonly stChannel: Database.Statement<[Hex], ChannelRow>;
@@ -799,6 +801,16 @@ export class ChannelStore {
     return (this.tokenStore ??= new TokenStore(this.db, () => this.now()));
   }
 
+  /** The webhook endpoints and their outbox, in this store's database (their SQL is in webhooks.ts). */
+  get webhooks(): WebhookStore {
+    return (this.webhookStore ??= new WebhookStore(this.db, () => this.now()));
+  }
+
+  /**
+   * Keeps `memo` as the text of the payment ref `keccak256(utf8(memo))`, for every payment with
+   * that ref (the hash is the caller's: `resolveRef`). The session queues it in the group commit of
+   * its payment's state, so a committed payment never lacks it; one already kept stays.
+   */
   putMemo(ref: Hex, memo: string): void {
     if (typeof memo !== "string") throw new InvalidRecordError("memo", memo, "expected a string");
     this.stPutMemo.run(bytes32(ref, "ref"), memo);

@@ -7,29 +7,32 @@ import { InvalidRecordError } from "./errors";
  * withdrawals, peers. The store writes a change's event in the transaction of the change, so the
  * event log and the data never disagree.
  */
-export type EventType =
-  | "payment.sent"
-  | "payment.received"
-  | "channel.opening"
-  | "channel.open"
-  | "channel.closing"
-  | "channel.disputed"
-  | "channel.closed"
-  | "channel.settled"
-  | "channel.abandoned"
-  | "channel.deposit"
-  | "channel.withdrawn"
-  | "withdrawal.proposed"
-  | "withdrawal.signed"
-  | "withdrawal.executed"
-  | "withdrawal.expired"
-  | "withdrawal.refused"
-  | "withdrawal.void"
-  | "invoice.created"
-  | "invoice.paid"
-  | "invoice.cancelled"
-  | "peer.connected"
-  | "peer.disconnected";
+export const EVENT_TYPES = [
+  "payment.sent",
+  "payment.received",
+  "channel.opening",
+  "channel.open",
+  "channel.closing",
+  "channel.disputed",
+  "channel.closed",
+  "channel.settled",
+  "channel.abandoned",
+  "channel.deposit",
+  "channel.withdrawn",
+  "withdrawal.proposed",
+  "withdrawal.signed",
+  "withdrawal.executed",
+  "withdrawal.expired",
+  "withdrawal.refused",
+  "withdrawal.void",
+  "invoice.created",
+  "invoice.paid",
+  "invoice.cancelled",
+  "peer.connected",
+  "peer.disconnected",
+] as const;
+
+export type EventType = (typeof EVENT_TYPES)[number];
 
 /** An event's fields: JSON values, bigints as decimal strings. */
 export type EventData = { [key: string]: string | number | boolean | null | string[] };

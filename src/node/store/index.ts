@@ -1,6 +1,6 @@
 export { ChannelStore, type BlockHash } from "./ChannelStore";
 export { SCHEMA_VERSION, APPLICATION_ID } from "./migrations";
-export { EventLog, DEFAULT_EVENTS_PAGE, MAX_EVENTS_PAGE, type EventData, type EventRecord, type EventType } from "./events";
+export { EventLog, DEFAULT_EVENTS_PAGE, EVENT_TYPES, MAX_EVENTS_PAGE, type EventData, type EventRecord, type EventType } from "./events";
 export {
   StoreError,
   StoreOpenError,

@@ -266,6 +266,31 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 11,
+    description: "webhooks: endpoints and their delivery outbox (src/node/store/webhooks.ts)",
+    up(db) {
+      db.exec(`
+        -- One row per endpoint, which is its outbox: the events after \`cursor\` (an events.id) that
+        -- match \`events\` are still to deliver, in id order. attempts/next_at: the retry state of
+        -- the event being delivered. Times are unix ms.
+        CREATE TABLE webhooks (
+          id            INTEGER PRIMARY KEY AUTOINCREMENT,  -- never reused: a removed id stays unknown
+          url           TEXT    NOT NULL,
+          events        TEXT    NOT NULL,  -- JSON array of event types; [] = every event
+          secret        TEXT    NOT NULL,  -- the HMAC key of Sluice-Signature (needed in clear to sign)
+          created_at    INTEGER NOT NULL,
+          cursor        INTEGER NOT NULL,  -- the last event id delivered (or passed over by the filter)
+          delivered     INTEGER NOT NULL DEFAULT 0,
+          failures      INTEGER NOT NULL DEFAULT 0,
+          attempts      INTEGER NOT NULL DEFAULT 0,  -- failed attempts at the next event in a row
+          next_at       INTEGER,                     -- no attempt before this time (null: at once)
+          last_error    TEXT,
+          last_error_at INTEGER
+        );
+      `);
+    },
+  },
 ];
 
 /** The schema version this code writes. */

@@ -1,0 +1,240 @@
+/**
+ * The delivery worker: POSTs each stored event to each endpoint whose filter matches, in event
+ * order per endpoint, at least once. Each endpoint is its own loop over its outbox (the events after
+ * its cursor, store/webhooks.ts): one request at a time; a 2xx moves the cursor on disk, anything
+ * else (or no answer within the timeout) schedules the next attempt at the same event after an
+ * exponential, jittered delay, stored too, so a restart keeps both the place and the schedule. A
+ * failing endpoint waits on its own timer: other endpoints and the payment path never wait for it.
+ */
+import { InvalidArgumentError } from "../../errors";
+import { eventView } from "../api/eventStream";
+import type { EventLog, EventRecord } from "../store/events";
+import type { WebhookRecord, WebhookStore } from "../store/webhooks";
+import { Connections, postJson } from "./post";
+import { EVENT_ID_HEADER, EVENT_TYPE_HEADER, SIGNATURE_HEADER, signWebhook } from "./signature";
+
+export interface WebhookDeliveryOptions {
+  /** The delay before the first retry of an event (ms, default 1,000); it doubles with each failure... */
+  initialRetryMs?: number;
+  /** ... up to this (ms, default 600,000: 10 minutes). */
+  maxRetryMs?: number;
+  /** How long one request may take, connecting included (ms, default 10,000). */
+  timeoutMs?: number;
+  /** Jitter's source in [0, 1) (default Math.random). */
+  random?: () => number;
+  /** Told of what the worker failed at (a store error; a receiver's failure is recorded on its endpoint). */
+  onError?: (error: unknown, what: string) => void;
+}
+
+export const DEFAULT_WEBHOOK_DELIVERY = { initialRetryMs: 1_000, maxRetryMs: 600_000, timeoutMs: 10_000 } as const;
+
+/** Events read from the log at a time, per endpoint. */
+const PAGE = 100;
+/** How many events passed over by an endpoint's filter are worth a write of its cursor. */
+const PASS_WRITE_EVENTS = 10_000n;
+/** How often an endpoint's progress is written while it keeps delivering (ms). */
+const CURSOR_WRITE_MS = 1_000;
+/** The longest timer Node keeps (ms): a later attempt is rescheduled when it fires. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * The wait before attempt `failures + 1` at an event that failed `failures` times: between half and
+ * all of min(max, initial × 2^(failures - 1)). Below the cap a wait is never shorter than the one
+ * before; at the cap the waits stay spread over half of it, so endpoints that failed together
+ * don't all come back at once.
+ */
+export function retryDelay(failures: number, initialMs: number, maxMs: number, random: () => number): number {
+  const base = Math.min(maxMs, initialMs * 2 ** Math.min(failures - 1, 52));
+  return Math.round(base / 2 + (random() * base) / 2);
+}
+
+interface EndpointLoop {
+  running?: Promise<void>;
+  /** Events came in while it ran: look again when it ends. */
+  again: boolean;
+  /** Waiting for the next attempt after a failure. */
+  timer?: NodeJS.Timeout;
+  /** Cancels the request in flight. */
+  abort?: AbortController;
+  /** Where the last look found no matching event, if beyond the stored cursor (written now and then, and at stop). */
+  scanned?: bigint;
+}
+
+export class WebhookDispatcher {
+  private readonly loops = new Map<bigint, EndpointLoop>();
+  private readonly initialRetryMs: number;
+  private readonly maxRetryMs: number;
+  private readonly timeoutMs: number;
+  private readonly random: () => number;
+  private unlisten: (() => void) | undefined;
+  private stopped = true;
+  private connections = new Connections();
+
+  constructor(
+    private readonly store: WebhookStore,
+    private readonly log: EventLog,
+    private readonly options: WebhookDeliveryOptions = {},
+  ) {
+    this.initialRetryMs = positive(options.initialRetryMs, DEFAULT_WEBHOOK_DELIVERY.initialRetryMs, "initialRetryMs");
+    this.maxRetryMs = positive(options.maxRetryMs, DEFAULT_WEBHOOK_DELIVERY.maxRetryMs, "maxRetryMs");
+    this.timeoutMs = positive(options.timeoutMs, DEFAULT_WEBHOOK_DELIVERY.timeoutMs, "timeoutMs");
+    this.random = options.random ?? Math.random;
+  }
+
+  /** Starts every endpoint's loop where its outbox stands, and follows the log. */
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    // The endpoints are read once; the node tells of those it adds (`wake`) and removes (`forget`).
+    this.unlisten = this.log.listen(() => {
+      for (const id of this.loops.keys()) this.wake(id);
+    });
+    for (const endpoint of this.store.list()) this.wake(endpoint.id);
+  }
+
+  /** Cancels the requests in flight (their events are sent again at the next start) and waits for the loops. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.unlisten?.();
+    this.unlisten = undefined;
+    const running: Promise<void>[] = [];
+    for (const loop of this.loops.values()) {
+      clearTimeout(loop.timer);
+      loop.abort?.abort();
+      if (loop.running !== undefined) running.push(loop.running);
+    }
+    await Promise.all(running);
+    for (const [id, loop] of this.loops) {
+      try {
+        if (loop.scanned !== undefined) this.store.passed(id, loop.scanned);
+      } catch (error) {
+        this.options.onError?.(error, `saving the place of webhook ${id}`);
+      }
+    }
+    this.loops.clear();
+    this.connections.destroy();
+    this.connections = new Connections();
+  }
+
+  /** Looks at the endpoint's outbox now (a new endpoint), unless it is waiting for a retry. */
+  wake(id: bigint): void {
+    if (this.stopped) return;
+    let loop = this.loops.get(id);
+    if (loop === undefined) this.loops.set(id, (loop = { again: false }));
+    if (loop.running !== undefined) {
+      loop.again = true;
+      return;
+    }
+    if (loop.timer !== undefined) return;
+    const current = loop;
+    current.again = false;
+    current.running = this.pump(id, current)
+      .catch((error: unknown) => this.options.onError?.(error, `delivering to webhook ${id}`))
+      .finally(() => {
+        current.running = undefined;
+        if (current.again) this.wake(id);
+      });
+  }
+
+  /** Stops the endpoint's loop (it was removed): its request in flight is cancelled. */
+  forget(id: bigint): void {
+    const loop = this.loops.get(id);
+    if (loop === undefined) return;
+    clearTimeout(loop.timer);
+    loop.abort?.abort();
+    this.loops.delete(id);
+  }
+
+  private async pump(id: bigint, loop: EndpointLoop): Promise<void> {
+    if (this.stopped || this.loops.get(id) !== loop) return;
+    const endpoint = this.store.get(id);
+    if (endpoint === null) {
+      this.loops.delete(id);
+      return;
+    }
+    const wait = (endpoint.nextAttemptAt ?? 0) - Date.now();
+    if (wait > 0) {
+      this.retryIn(id, loop, wait);
+      return;
+    }
+    // Acknowledged events move the stored cursor at most every CURSOR_WRITE_MS, and whenever the
+    // loop stops: one commit per event would cost the node a disk sync per event. A node killed
+    // in between sends those events again (at least once).
+    let cursor = loop.scanned !== undefined && loop.scanned > endpoint.cursor ? loop.scanned : endpoint.cursor;
+    let attempts = endpoint.attempts;
+    let unsaved = 0;
+    let savedAt = Date.now();
+    const save = () => {
+      if (unsaved > 0) this.store.delivered(id, cursor, unsaved);
+      unsaved = 0;
+      savedAt = Date.now();
+    };
+    try {
+      for (;;) {
+        const last = this.log.lastId();
+        const page = this.log.after(cursor, PAGE, endpoint.events);
+        if (page.length === 0) {
+          save();
+          // Nothing for this endpoint up to `last`. Kept in memory, and written only every
+          // PASS_WRITE_EVENTS events: an endpoint filtered out of a payment burst costs no disk sync.
+          if (last > cursor) {
+            loop.scanned = last;
+            if (last - endpoint.cursor >= PASS_WRITE_EVENTS) this.store.passed(id, last);
+          }
+          return;
+        }
+        for (const event of page) {
+          const failure = await this.deliver(endpoint, event, loop);
+          if (failure === "cancelled" || this.stopped || this.loops.get(id) !== loop) return;
+          if (failure === undefined) {
+            const recovered = attempts > 0;
+            cursor = event.id;
+            attempts = 0;
+            unsaved++;
+            // Back after failures: the stored retry state goes at once (the list shows no stale next attempt).
+            if (recovered || Date.now() - savedAt >= CURSOR_WRITE_MS) save();
+            continue;
+          }
+          save();
+          const delay = retryDelay(attempts + 1, this.initialRetryMs, this.maxRetryMs, this.random);
+          this.store.failed(id, cursor, `event ${event.id}: ${failure}`, Date.now() + delay);
+          this.retryIn(id, loop, delay);
+          return;
+        }
+      }
+    } finally {
+      save();
+    }
+  }
+
+  private retryIn(id: bigint, loop: EndpointLoop, ms: number): void {
+    loop.timer = setTimeout(() => {
+      loop.timer = undefined;
+      this.wake(id);
+    }, Math.min(ms, MAX_TIMER_MS));
+    loop.timer.unref();
+  }
+
+  /** POSTs the event: undefined if the endpoint answered 2xx, else what went wrong ("cancelled": by stop or forget). */
+  private async deliver(endpoint: WebhookRecord, event: EventRecord, loop: EndpointLoop): Promise<string | undefined> {
+    const body = JSON.stringify(eventView(event));
+    const headers = {
+      "user-agent": "Sluice-Webhooks/1",
+      [SIGNATURE_HEADER]: signWebhook(endpoint.secret, body, Math.floor(Date.now() / 1000)),
+      [EVENT_ID_HEADER]: event.id.toString(),
+      [EVENT_TYPE_HEADER]: event.type,
+    };
+    loop.abort = new AbortController();
+    const outcome = await postJson(new URL(endpoint.url), body, headers, this.timeoutMs, loop.abort.signal, this.connections);
+    loop.abort = undefined;
+    if ("aborted" in outcome) return "cancelled";
+    if ("error" in outcome) return outcome.error;
+    return outcome.status >= 200 && outcome.status < 300 ? undefined : `HTTP ${outcome.status}`;
+  }
+}
+
+function positive(value: number | undefined, fallback: number, name: string): number {
+  if (value === undefined) return fallback;
+  if (!Number.isSafeInteger(value) || value < 1) throw new InvalidArgumentError(`webhooks.${name} must be a positive integer of ms, not ${String(value)}`);
+  return value;
+}
