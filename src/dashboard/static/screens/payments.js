@@ -28,7 +28,7 @@ function csvOf(rows) {
 
 function receipt(container, { p, direction, info }) {
   const result = el("p", { id: "verify-result", role: "status" });
-  const proofBox = el("pre", { id: "proof-json", hidden: true });
+  const proofBox = el("pre", { id: "proof-json", hidden: true, tabindex: 0, "aria-label": "the payment's Merkle proof (JSON)" });
   let proof = null;
   const verify = el("button", { type: "button", id: "verify" }, "Verify on chain");
   const save = el("button", { type: "button", class: "secondary", id: "download-proof", disabled: true }, "Download proof (JSON)");
@@ -41,8 +41,10 @@ function receipt(container, { p, direction, info }) {
       proofBox.hidden = false;
       save.disabled = false;
       result.replaceChildren(
-        proof.verifiedOnChain ? badge("verified", "verified") : badge("refused", "refused"),
-        proof.verifiedOnChain ? " The adjudicator's verifyPayment accepts this payment against the channel's latest state." : " The adjudicator does not accept this proof.",
+        proof.verifiedOnChain ? badge("verified", "verified") : badge("not on chain yet", "refused"),
+        proof.verifiedOnChain
+          ? " The adjudicator's verifyPayment accepts this payment against the state registered on chain."
+          : ` The adjudicator has no state of this channel with this payment yet: it will once the channel is closed or challenged. The proof against state version ${proof.stateVersion} is ready to download.`,
       );
     } catch (error) {
       result.textContent = explain(error);
