@@ -43,7 +43,8 @@ export function sameSecret(a: string, b: string): boolean {
 
 export class SessionBook {
   private readonly key: Buffer;
-  private readonly loggedOut = new Set<string>();
+  /** Ids logged out before their expiry, with that expiry (forgotten once it passed). */
+  private readonly loggedOut = new Map<string, number>();
   private readonly codes = new Map<string, { tokenHash: string; expiresAt: number }>();
   readonly sessionMs: number;
   readonly linkMs: number;
@@ -85,7 +86,11 @@ export class SessionBook {
   }
 
   close(id: string | undefined): void {
-    if (id !== undefined && this.find(id) !== undefined) this.loggedOut.add(id);
+    const session = this.find(id);
+    if (id === undefined || session === undefined) return;
+    const now = this.now();
+    for (const [old, expiresAt] of this.loggedOut) if (expiresAt <= now) this.loggedOut.delete(old);
+    this.loggedOut.set(id, session.expiresAt);
   }
 
   /** A one-time login code standing for the token of `tokenHash`, good for `linkMs`. */

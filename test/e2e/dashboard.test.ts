@@ -175,6 +175,36 @@ describe("e2e: the dashboard in Chromium", function () {
       expect((await fetch(`${url}/v1/channels`, { headers: { cookie: session.cookie } })).status).to.equal(401);
     });
 
+    it("shows a read-only token no action, and an invoice token its invoices only", async function () {
+      const readOnly = await alice.process.api.createToken("read-only", "looker");
+      const invoicer = await alice.process.api.createToken("invoice", "shop");
+      for (const [token, expected] of [[readOnly.token, ["Overview", "Channels", "Payments", "Invoices"]], [invoicer.token, ["Invoices"]]] as const) {
+        const context = await browser.createBrowserContext();
+        const page = await context.newPage();
+        try {
+          await page.goto(`${url}/#/channels`);
+          await page.type("#token", token);
+          await page.click("#login-form button[type=submit]");
+          await page.waitForSelector("#nav:not([hidden])");
+          const nav = String(await page.evaluate(`[...document.querySelectorAll("nav a")].filter((a) => !a.hidden).map((a) => a.textContent).join(",")`));
+          expect(nav.split(",")).to.deep.equal(expected);
+          if (token === readOnly.token) {
+            await page.waitForSelector(`[data-channel="${channelId}"]`);
+            expect(await page.evaluate(`document.querySelectorAll("[data-action], #open-channel").length`), "no action for a read-only token").to.equal(0);
+            await page.goto(`${url}/#/invoices`);
+            await page.waitForSelector("#invoices");
+            expect(await page.evaluate(`document.getElementById("invoice-form") === null`)).to.equal(true);
+          } else {
+            await page.waitForSelector("#invoice-form");
+            expect(new URL(page.url()).hash).to.equal("#/channels", "the address stays; the screen is the one the scope allows");
+            expect(await textOf(page, "#screen h1")).to.equal("Invoices");
+          }
+        } finally {
+          await context.close();
+        }
+      }
+    });
+
     it("logs in once with the link of `sluice dashboard`; the cookie is HttpOnly and SameSite=Strict", async function () {
       const run = await sluice("dashboard", "--json", "--datadir", path.join(cluster.dir, "alice"));
       expect(run.code, run.stderr).to.equal(0);

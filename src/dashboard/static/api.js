@@ -15,6 +15,9 @@ const loggedOutListeners = new Set();
 
 export const scope = () => session.scope;
 export const canAct = () => session.scope === "admin";
+export const canInvoice = () => session.scope === "admin" || session.scope === "invoice";
+/** The screens a token's scope can use: an invoice token sees invoices only. */
+export const screensAllowed = () => (session.scope === "invoice" ? ["invoices"] : ["overview", "channels", "payments", "invoices"]);
 export function onLoggedOut(listener) {
   loggedOutListeners.add(listener);
 }

@@ -1,6 +1,6 @@
 // The dashboard: log in (a pasted token, or the cookie a one-time link left), then one screen at a
 // time by the URL's hash; live updates from the node's event stream.
-import { login, logout, onLoggedOut, read, resume, scope } from "./api.js";
+import { login, logout, onLoggedOut, read, resume, scope, screensAllowed } from "./api.js";
 import { connect, disconnect, onStatus } from "./live.js";
 import { clearMessage, explain, showMessage } from "./ui.js";
 import * as overview from "./screens/overview.js";
@@ -30,16 +30,20 @@ async function showApp() {
   $("login").hidden = true;
   $("nav").hidden = false;
   $("logout").hidden = false;
-  node = await read("info");
-  $("node-address").textContent = `${node.address.slice(0, 8)}…${node.address.slice(-4)} · ${scope()}`;
+  const allowed = screensAllowed();
+  for (const link of document.querySelectorAll("nav a")) link.hidden = !allowed.includes(link.getAttribute("href").slice(2));
+  node = allowed.includes("overview") ? await read("info") : {};
+  $("node-address").textContent = node.address === undefined ? scope() : `${node.address.slice(0, 8)}…${node.address.slice(-4)} · ${scope()}`;
   connect();
   route();
 }
 
 function route() {
   if (node === null) return;
-  const name = /^#\/([a-z]+)/.exec(location.hash)?.[1] ?? "overview";
-  const screen = SCREENS[name] ?? overview;
+  const allowed = screensAllowed();
+  const asked = /^#\/([a-z]+)/.exec(location.hash)?.[1];
+  const name = allowed.includes(asked) ? asked : allowed[0];
+  const screen = SCREENS[name];
   for (const link of document.querySelectorAll("nav a")) {
     if (link.getAttribute("href") === `#/${name}`) link.setAttribute("aria-current", "page");
     else link.removeAttribute("aria-current");
