@@ -8,7 +8,9 @@
  * a wrong token, an expired session, a cross-site POST and a missing CSRF token are refused.
  */
 import { randomBytes } from "node:crypto";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import http from "node:http";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { expect } from "chai";
 import { hexlify } from "ethers";
@@ -55,6 +57,19 @@ async function textOf(page: Page, selector: string): Promise<string> {
 async function expectAccessible(page: Page, screen: string): Promise<void> {
   const violations = await axeViolations(page);
   expect(violations, `axe on ${screen}: ${JSON.stringify(violations, null, 1)}`).to.deep.equal([]);
+}
+
+/** Clicks `selector` until `done` (a page expression) holds: a live update may redraw it meanwhile. */
+async function clickUntil(page: Page, selector: string, done: string): Promise<void> {
+  await waitFor(async () => {
+    await page.waitForSelector(selector);
+    await page.click(selector).catch(() => undefined);
+    return Boolean(await page.evaluate(done));
+  }, { what: `${done} after a click on ${selector}` });
+}
+
+async function openReceipt(page: Page, ref: Hex): Promise<void> {
+  await clickUntil(page, `tr.payment[data-ref="${ref}"]`, `document.querySelector("#receipt:not([hidden]) #verify") !== null`);
 }
 
 async function confirmDialog(page: Page, fields: Record<string, string> = {}): Promise<void> {
@@ -299,8 +314,7 @@ describe("e2e: the dashboard in Chromium", function () {
       await page.click("#payment-filters button[type=submit]");
       await page.waitForFunction(`document.querySelectorAll("tr.payment").length === 1`);
       expect(await page.evaluate(`document.querySelector("tr.payment").getAttribute("data-ref")`)).to.equal(ref);
-      await page.click(`tr.payment[data-ref="${ref}"]`);
-      await page.waitForSelector("#receipt:not([hidden]) #verify");
+      await openReceipt(page, ref);
       await page.click("#verify");
       // The chain knows no state of the open channel yet: the page says so, and offers the proof.
       await page.waitForSelector("#verify-result .badge", { timeout: 60_000 });
@@ -310,6 +324,38 @@ describe("e2e: the dashboard in Chromium", function () {
       expect(proof.payment.ref).to.equal(ref);
       expect(await page.evaluate(`document.getElementById("download-proof").disabled`)).to.equal(false);
       await expectAccessible(page, "receipt");
+    });
+
+    it("pages the payments, filters them by direction and exports them as CSV", async function () {
+      await page.goto(`${url}/#/overview`);
+      await page.goto(`${url}/#/payments`);
+      await page.waitForSelector("#page-info");
+      for (let i = 0; i < 21; i++) await bob.process.api.pay(channelId, 1_000n, { memo: `tip ${i}` });
+      await page.waitForFunction(`document.getElementById("page-info").textContent === "Page 1 of 2 · 25 payments"`, { timeout: 30_000 });
+      expect(await page.evaluate(`document.querySelectorAll("tr.payment").length`)).to.equal(20);
+      await clickUntil(page, ".pager button:last-child", `document.getElementById("page-info").textContent === "Page 2 of 2 · 25 payments"`);
+      expect(await page.evaluate(`document.querySelectorAll("tr.payment").length`)).to.equal(5);
+      await page.select("#direction", "sent");
+      expect(await textOf(page, "#page-info")).to.equal("Page 1 of 1 · 0 payments");
+      await page.select("#direction", "received");
+      expect(await textOf(page, "#page-info")).to.equal("Page 1 of 2 · 25 payments");
+
+      const downloads = mkdtempSync(path.join(tmpdir(), "sluice-csv-"));
+      try {
+        const cdp = await page.createCDPSession();
+        await cdp.send("Page.setDownloadBehavior", { behavior: "allow", downloadPath: downloads });
+        await page.click("#export-csv");
+        const file = path.join(downloads, "sluice-payments.csv");
+        await waitFor(() => existsSync(file), { what: "the CSV download" });
+        const lines = readFileSync(file, "utf8").trim().split("\n");
+        expect(lines[0]).to.equal("channelId,seq,direction,amount,symbol,decimals,ref,memo,version,committedAt");
+        expect(lines).to.have.length(26);
+        const amounts = lines.slice(1).map((line) => BigInt(line.split(",")[3]));
+        expect(amounts.reduce((a, b) => a + b, 0n)).to.equal(3n * (ETHER / 10n) + ETHER / 4n + 21n * 1_000n);
+        expect(lines.slice(1).every((line) => line.split(",")[2] === "received")).to.equal(true);
+      } finally {
+        rmSync(downloads, { recursive: true, force: true });
+      }
     });
 
     it("makes an invoice shown as text and QR code", async function () {
@@ -382,8 +428,7 @@ describe("e2e: the dashboard in Chromium", function () {
       await page.waitForSelector("#payments tbody tr.payment");
       await page.type("#search", ref);
       await page.click("#payment-filters button[type=submit]");
-      await page.waitForFunction(`document.querySelectorAll("tr.payment").length === 1`);
-      await page.click(`tr.payment[data-ref="${ref}"]`);
+      await openReceipt(page, ref);
       await page.click("#verify");
       await page.waitForSelector("#verify-result .badge.verified", { timeout: 60_000 });
       const proof = JSON.parse(await textOf(page, "#proof-json")) as { verifiedOnChain: boolean; payment: { ref: string } };

@@ -92,7 +92,7 @@ function channelCard(channel, info) {
   return el("section", { class: "card channel", "data-channel": channel.channelId },
     el("h2", {}, `${info.symbol} channel ${short(channel.channelId)} `, badge(channel.status)),
     el("p", { class: "muted" }, "Peer ", el("span", { class: "mono" }, short(peerAddress)), " ", badge(online ? "online" : "offline")),
-    el("div", { class: "table-wrap" },
+    el("div", { class: "table-wrap", tabindex: 0, role: "region", "aria-label": `balances of channel ${short(channel.channelId)}` },
       el("table", {},
         el("thead", {}, el("tr", {}, el("th", {}, ""), el("th", {}, "You"), el("th", {}, "Peer"))),
         el("tbody", {},
