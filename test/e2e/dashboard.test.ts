@@ -373,6 +373,13 @@ describe("e2e: the dashboard in Chromium", function () {
       expect(await textOf(page, "#invoices tbody")).to.include("Order 1042").and.include("2.5 ETH");
       await screenshot(page, "invoices-desktop");
       await expectAccessible(page, "invoices");
+      // Its status follows the node live: cancelled through the API, the page says so without a reload.
+      const id = made.find((i) => i.encoded === text)!.id;
+      await page.evaluate("window.marker = 7");
+      await alice.process.api.cancelInvoice(id);
+      await page.waitForSelector(`tr.invoice[data-id="${id}"] .badge.cancelled`, { timeout: 15_000 });
+      await page.waitForSelector("#invoice-detail .badge.cancelled");
+      expect(await page.evaluate("window.marker"), "the page was not reloaded").to.equal(7);
     });
 
     it("works at a phone's width", async function () {
