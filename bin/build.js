@@ -8,6 +8,8 @@
  *   ensureBuilt()         compiles first if a source is newer than the last build, so an edited
  *                         src/ is never run stale (bin/sluice.js, NodeProcess, the bench harness)
  *
+ * The dashboard's static files (ASSETS) are copied into dist/ beside the compiled code.
+ *
  * dist/.built marks a finished build; its mtime is the time the build started. Concurrent callers
  * (several CLI processes at once) build once: the others wait for the lock directory.
  */
@@ -22,6 +24,8 @@ const LOCK = path.join(ROOT, ".dist.lock");
 const TSCONFIG = path.join(ROOT, "tsconfig.build.json");
 /** What the build reads: a change to any of these makes dist/ stale. */
 const SOURCES = ["src", "typechain-types", "scripts/bench", "tsconfig.json", "tsconfig.build.json"];
+/** Files the compiled code reads beside itself, copied as they are (the dashboard's page). */
+const ASSETS = ["src/dashboard/static"];
 /** A lock older than this was left by a killed build. */
 const STALE_LOCK_MS = 5 * 60_000;
 
@@ -89,6 +93,11 @@ function build() {
     execFileSync(process.execPath, [tsc, "-p", TSCONFIG], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], encoding: "utf8" });
   } catch (error) {
     throw new Error(`compiling src/ failed (tsc -p tsconfig.build.json):\n${error.stdout || ""}${error.stderr || error.message}`, { cause: error });
+  }
+  for (const asset of ASSETS) {
+    const target = path.join(DIST, asset);
+    fs.rmSync(target, { recursive: true, force: true });
+    fs.cpSync(path.join(ROOT, asset), target, { recursive: true });
   }
   fs.writeFileSync(STAMP, `${started.toISOString()}\n`);
   fs.utimesSync(STAMP, started, started);

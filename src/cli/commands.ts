@@ -15,6 +15,7 @@ import type { Address, Hex } from "../types";
 import { ETH } from "../types";
 import { formatAmount, parseAmount, parseRef } from "./amount";
 import { UsageError } from "./errors";
+import { DASHBOARD_COMMAND } from "./dashboardCommand";
 import { DEV_COMMANDS } from "./devCommands";
 import { EVENT_COMMANDS } from "./eventCommands";
 import { TOKEN_COMMANDS } from "./tokenCommands";
@@ -605,4 +606,13 @@ const CHANNEL_COMMANDS: readonly Command[] = [
   },
 ];
 
-export const COMMANDS: readonly Command[] = [...CHANNEL_COMMANDS, ...INVOICE_COMMANDS, ...EVENT_COMMANDS, ...TOKEN_COMMANDS, ...WEBHOOK_COMMANDS, ...KEY_COMMANDS, ...DEV_COMMANDS];
+export const COMMANDS: readonly Command[] = [
+  ...CHANNEL_COMMANDS,
+  ...INVOICE_COMMANDS,
+  ...EVENT_COMMANDS,
+  ...TOKEN_COMMANDS,
+  ...WEBHOOK_COMMANDS,
+  DASHBOARD_COMMAND,
+  ...KEY_COMMANDS,
+  ...DEV_COMMANDS,
+];

@@ -4,7 +4,8 @@
  * - Binds loopback addresses only (127.0.0.0/8, ::1, "localhost"): anything else is refused.
  * - Every request carries `Authorization: Bearer <token>` (the token of `api.token` in the data
  *   directory, compared in constant time): otherwise 401 UNAUTHORIZED. Requests with an `Origin`
- *   header (browsers) are refused with 403 FORBIDDEN.
+ *   header (browsers) are refused with 403 FORBIDDEN, except the dashboard's own page (`GET /`),
+ *   which calls the API with its session cookie and CSRF token (src/dashboard/routes.ts).
  * - JSON in and out (see wire.ts): bigints as decimal strings; bodies up to `maxBodyBytes`
  *   (64 KiB by default; 413 PAYLOAD_TOO_LARGE above), validated strictly (400 BAD_REQUEST naming
  *   the field in `details.field`).
@@ -53,6 +54,8 @@ import http from "node:http";
 import net from "node:net";
 import type { AddressInfo } from "node:net";
 import { InvalidArgumentError } from "../../errors";
+import { authorizeApi, handleDashboard, refuse, type DashboardContext } from "../../dashboard/routes";
+import { SessionBook, type SessionBookOptions } from "../../dashboard/sessions";
 import { mapError, type MappedError } from "./codes";
 import { allows, ScopeError, scopesOf, verbOf, type Scope } from "./access";
 import { resumePoint, streamEvents, type EventFeed } from "./eventStream";
@@ -79,6 +82,8 @@ export interface ApiServerOptions {
   events?: EventFeed;
   /** Tokens other than the admin token of `token` (scoped, revocable). */
   tokens?: TokenRegistry;
+  /** The dashboard's session and login-link lifetimes (default: `SLUICE_DASHBOARD_SESSION_MS` or 12 h, 2 min). */
+  dashboard?: SessionBookOptions;
 }
 
 /** The scoped tokens a node issued, by the sha256 of the token (hex); undefined if unknown or revoked. */
@@ -119,6 +124,43 @@ function scopeOf(header: string | undefined, admin: Buffer, tokens: TokenRegistr
   const hash = sha256(match[1]);
   if (timingSafeEqual(hash, admin)) return "admin";
   return tokens?.scopeOf(hash.toString("hex"));
+}
+
+/**
+ * What the dashboard's routes need of the server: its tokens, its origin, its sessions. The
+ * session lifetime can be shortened with `SLUICE_DASHBOARD_SESSION_MS` (tests of expiry).
+ */
+function dashboardContext(options: ApiServerOptions, admin: Buffer, maxBodyBytes: number, url: () => string): DashboardContext {
+  const envMs = Number(process.env.SLUICE_DASHBOARD_SESSION_MS);
+  const book = new SessionBook(options.token, { ...(Number.isSafeInteger(envMs) && envMs > 0 ? { sessionMs: envMs } : {}), ...options.dashboard });
+  const scopeOfHash = (hash: string): Scope | undefined => {
+    const given = Buffer.from(hash, "hex");
+    if (given.length === admin.length && timingSafeEqual(given, admin)) return "admin";
+    return options.tokens?.scopeOf(hash);
+  };
+  return {
+    book,
+    maxBodyBytes,
+    url,
+    scopeOfHash,
+    ownOrigin(req) {
+      const host = req.headers.host;
+      if (host === undefined) return undefined;
+      let parsed: URL;
+      try {
+        parsed = new URL(`http://${host}`);
+      } catch {
+        return undefined;
+      }
+      if (parsed.port !== new URL(url()).port || !isLoopbackHost(parsed.hostname)) return undefined;
+      return `http://${parsed.host}`;
+    },
+    bearer(req) {
+      const scope = scopeOf(req.headers.authorization, admin, options.tokens);
+      const match = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? "");
+      return scope === undefined || match === null ? undefined : { scope, hash: sha256(match[1]).toString("hex") };
+    },
+  };
 }
 
 /** A GET of /v1/events is the stream unless it asks for JSON (a page). */
@@ -192,12 +234,17 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     options.onInternalError ?? ((error: unknown) => console.error("sluice api: internal error:", error));
   const { api } = options;
 
+  let serverUrl = "";
+  const dashboard = dashboardContext(options, expected, maxBody, () => serverUrl);
+
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
-    if (req.headers.origin !== undefined) {
-      sendError(res, fail(403, "FORBIDDEN", "requests from browsers are not accepted"), { connection: "close" });
+    if (await handleDashboard(req, res, dashboard)) return;
+    const authorized = authorizeApi(req, dashboard);
+    if (authorized !== undefined && !("scope" in authorized)) {
+      refuse(res, authorized);
       return;
     }
-    const scope = scopeOf(req.headers.authorization, expected, options.tokens);
+    const scope = authorized?.scope;
     if (scope === undefined) {
       sendError(res, fail(401, "UNAUTHORIZED", "missing, wrong or revoked API token (Authorization: Bearer <token>; the admin token is in api.token)"), {
         "www-authenticate": "Bearer",
@@ -316,9 +363,10 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   });
   const address = server.address() as AddressInfo;
   const urlHost = net.isIPv6(address.address) ? `[${address.address}]` : address.address;
+  serverUrl = `http://${urlHost}:${address.port}`;
   let closing: Promise<void> | undefined;
   return {
-    url: `http://${urlHost}:${address.port}`,
+    url: serverUrl,
     port: address.port,
     host: address.address,
     close() {

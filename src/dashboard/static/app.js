@@ -1,0 +1,93 @@
+// The dashboard: log in (a pasted token, or the cookie a one-time link left), then one screen at a
+// time by the URL's hash; live updates from the node's event stream.
+import { login, logout, onLoggedOut, read, resume, scope, screensAllowed } from "./api.js";
+import { connect, disconnect, onStatus } from "./live.js";
+import { clearMessage, explain, showMessage } from "./ui.js";
+import * as overview from "./screens/overview.js";
+import * as channels from "./screens/channels.js";
+import * as payments from "./screens/payments.js";
+import * as invoices from "./screens/invoices.js";
+
+const SCREENS = { overview, channels, payments, invoices };
+const $ = (id) => document.getElementById(id);
+let leave = () => undefined;
+let node = null;
+
+function showLogin(reason) {
+  leave();
+  leave = () => undefined;
+  disconnect();
+  $("screen").replaceChildren();
+  $("nav").hidden = true;
+  $("logout").hidden = true;
+  $("node-address").textContent = "";
+  $("login").hidden = false;
+  if (reason !== undefined) showMessage(reason);
+  $("token").focus();
+}
+
+async function showApp() {
+  $("login").hidden = true;
+  $("nav").hidden = false;
+  $("logout").hidden = false;
+  const allowed = screensAllowed();
+  for (const link of document.querySelectorAll("nav a")) link.hidden = !allowed.includes(link.getAttribute("href").slice(2));
+  node = allowed.includes("overview") ? await read("info") : {};
+  $("node-address").textContent = node.address === undefined ? scope() : `${node.address.slice(0, 8)}…${node.address.slice(-4)} · ${scope()}`;
+  connect();
+  route();
+}
+
+function route() {
+  if (node === null) return;
+  const allowed = screensAllowed();
+  const asked = /^#\/([a-z]+)/.exec(location.hash)?.[1];
+  const name = allowed.includes(asked) ? asked : allowed[0];
+  const screen = SCREENS[name];
+  for (const link of document.querySelectorAll("nav a")) {
+    if (link.getAttribute("href") === `#/${name}`) link.setAttribute("aria-current", "page");
+    else link.removeAttribute("aria-current");
+  }
+  leave();
+  clearMessage();
+  const container = $("screen");
+  container.replaceChildren();
+  leave = screen.show(container, { node }) ?? (() => undefined);
+  document.title = `${name[0].toUpperCase()}${name.slice(1)} · Sluice node`;
+}
+
+async function start() {
+  onStatus((connected) => {
+    const live = $("live");
+    live.textContent = connected ? "Live" : "Reconnecting…";
+    live.className = `live ${connected ? "on" : "off"}`;
+  });
+  window.addEventListener("hashchange", route);
+  $("login-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    try {
+      await login($("token").value);
+      $("token").value = "";
+      clearMessage();
+      await showApp();
+    } catch (error) {
+      showMessage(explain(error));
+    }
+  });
+  $("logout").addEventListener("click", async () => {
+    await logout().catch(() => undefined);
+    node = null;
+    showLogin();
+  });
+  try {
+    await resume();
+  } catch {
+    showLogin();
+    return;
+  } finally {
+    onLoggedOut((reason) => showLogin(reason ?? "Your session ended: log in again."));
+  }
+  await showApp().catch((error) => showMessage(explain(error)));
+}
+
+void start();

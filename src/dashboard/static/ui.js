@@ -1,0 +1,96 @@
+// The page's shared pieces: the message bar and the confirmation dialog.
+import { el } from "./dom.js";
+
+const message = () => document.getElementById("message");
+
+/** Shows a readable message (an error from the node, or news); `kind` "info" for good news. */
+export function showMessage(text, kind = "error") {
+  const bar = message();
+  bar.textContent = text;
+  bar.className = `message ${kind === "info" ? "info" : ""}`;
+  bar.hidden = false;
+}
+
+export function clearMessage() {
+  message().hidden = true;
+}
+
+/** What an error says to a person: the node's own message, never raw JSON. */
+export const explain = (error) => (error instanceof Error ? error.message : String(error));
+
+/**
+ * Asks for confirmation (and the fields of an action) in a modal dialog; `run(values)` does the
+ * action: its error is shown in the dialog, which stays open. Resolves with run's result, or
+ * undefined when cancelled.
+ */
+export function confirmAction({ title, text, fields = [], ok = "Confirm", danger = false, run }) {
+  const dialog = document.getElementById("dialog");
+  const form = document.getElementById("dialog-form");
+  const body = document.getElementById("dialog-body");
+  const error = document.getElementById("dialog-error");
+  const okButton = document.getElementById("dialog-ok");
+  const cancel = document.getElementById("dialog-cancel");
+  document.getElementById("dialog-title").textContent = title;
+  body.replaceChildren(
+    ...(text === undefined ? [] : [el("p", {}, text)]),
+    ...fields.map((field) => [
+      el("label", { for: `field-${field.name}` }, field.label),
+      el("input", { id: `field-${field.name}`, name: field.name, type: field.type ?? "text", value: field.value ?? "", placeholder: field.placeholder, required: field.optional ? undefined : true, autocomplete: "off" }),
+    ]).flat(),
+  );
+  error.hidden = true;
+  okButton.textContent = ok;
+  okButton.className = danger ? "danger" : "";
+  okButton.disabled = false;
+  return new Promise((resolve) => {
+    const finish = (result) => {
+      form.removeEventListener("submit", submit);
+      cancel.removeEventListener("click", onCancel);
+      dialog.removeEventListener("cancel", onCancel);
+      if (dialog.open) dialog.close();
+      resolve(result);
+    };
+    const onCancel = () => finish(undefined);
+    const submit = async (event) => {
+      event.preventDefault();
+      const values = Object.fromEntries(fields.map((f) => [f.name, form.elements[f.name].value]));
+      okButton.disabled = true;
+      okButton.textContent = "Working…";
+      try {
+        finish(await run(values));
+      } catch (failure) {
+        error.textContent = explain(failure);
+        error.hidden = false;
+        okButton.disabled = false;
+        okButton.textContent = ok;
+      }
+    };
+    form.addEventListener("submit", submit);
+    cancel.addEventListener("click", onCancel);
+    dialog.addEventListener("cancel", onCancel);
+    dialog.showModal();
+    (body.querySelector("input") ?? okButton).focus();
+  });
+}
+
+/** A screen's refresh, run at most once at a time and coalesced when events arrive in bursts. */
+export function coalesce(refresh) {
+  let running = null;
+  let again = false;
+  const run = async () => {
+    if (running !== null) {
+      again = true;
+      return running;
+    }
+    running = (async () => {
+      do {
+        again = false;
+        await refresh();
+      } while (again);
+    })().finally(() => {
+      running = null;
+    });
+    return running;
+  };
+  return run;
+}

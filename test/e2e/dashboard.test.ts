@@ -1,0 +1,459 @@
+/**
+ * End to end: the dashboard in a real Chromium (puppeteer-core driving Debian's /usr/bin/chromium)
+ * against real node processes over a `hardhat node`. Alice's operator logs in, sees her channel,
+ * watches a payment Bob's node makes appear without a reload, finds it by ref, verifies its receipt
+ * on chain, makes an invoice (text and QR code), cashes out and closes, at desktop and phone widths,
+ * and axe-core finds no WCAG A/AA violation on any screen. The page's own rules hold: only
+ * same-origin scripts (CSP), an HttpOnly SameSite=Strict cookie, a CSRF token on every write, and
+ * a wrong token, an expired session, a cross-site POST and a missing CSRF token are refused.
+ */
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import http from "node:http";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { expect } from "chai";
+import { hexlify } from "ethers";
+import type { Browser, Page } from "puppeteer-core";
+import { freePort } from "../../src/chain";
+import { readApiInfo, readApiToken } from "../../src/node/api";
+import { ETH, type Hex } from "../../src/types";
+import { axeViolations, DESKTOP, launchChromium, PHONE, screenshot, trackTransfer } from "./helpers/browser";
+import { sluice } from "./helpers/cli";
+import { ETHER, logsOf, openFunded, sleep, startCluster, waitFor, type Cluster, type ClusterNode } from "./helpers/cluster";
+
+/** The page's event stream is connected (its status says "Live"). */
+const LIVE = `document.getElementById("live").textContent === "Live"`;
+
+/** The session cookie of a `Set-Cookie` header, as `name=value`. */
+function cookieOf(reply: Response): string {
+  const header = reply.headers.get("set-cookie") ?? "";
+  return header.split(";")[0];
+}
+
+async function loginWith(url: string, token: string): Promise<{ cookie: string; csrf: string; reply: Response }> {
+  const reply = await fetch(`${url}/dashboard/login`, { method: "POST", headers: { "content-type": "application/json", origin: url }, body: JSON.stringify({ token }) });
+  const body = (await reply.clone().json()) as { csrf?: string };
+  return { cookie: cookieOf(reply), csrf: body.csrf ?? "", reply };
+}
+
+async function errorOf(reply: Response): Promise<{ status: number; code: string; message: string }> {
+  const body = (await reply.json()) as { error: { code: string; message: string } };
+  return { status: reply.status, ...body.error };
+}
+
+/** The text of the page's message bar once it shows `pattern`. */
+async function messageMatching(page: Page, pattern: RegExp): Promise<string> {
+  const bar = `document.getElementById("message")`;
+  await page.waitForFunction(`!${bar}.hidden && new RegExp(${JSON.stringify(pattern.source)}).test(${bar}.textContent)`, { timeout: 60_000 });
+  return textOf(page, "#message");
+}
+
+/** The text of the first element `selector` matches ("" if none). */
+async function textOf(page: Page, selector: string): Promise<string> {
+  return String(await page.evaluate(`document.querySelector(${JSON.stringify(selector)})?.textContent ?? ""`));
+}
+
+async function expectAccessible(page: Page, screen: string): Promise<void> {
+  const violations = await axeViolations(page);
+  expect(violations, `axe on ${screen}: ${JSON.stringify(violations, null, 1)}`).to.deep.equal([]);
+}
+
+/** Clicks `selector` until `done` (a page expression) holds: a live update may redraw it meanwhile. */
+async function clickUntil(page: Page, selector: string, done: string): Promise<void> {
+  await waitFor(async () => {
+    await page.waitForSelector(selector);
+    await page.click(selector).catch(() => undefined);
+    return Boolean(await page.evaluate(done));
+  }, { what: `${done} after a click on ${selector}` });
+}
+
+async function openReceipt(page: Page, ref: Hex): Promise<void> {
+  await clickUntil(page, `tr.payment[data-ref="${ref}"]`, `document.querySelector("#receipt:not([hidden]) #verify") !== null`);
+}
+
+async function confirmDialog(page: Page, fields: Record<string, string> = {}): Promise<void> {
+  await page.waitForSelector("dialog[open]");
+  for (const [name, value] of Object.entries(fields)) await page.type(`#field-${name}`, value);
+  await page.click("#dialog-ok");
+}
+
+describe("e2e: the dashboard in Chromium", function () {
+  this.timeout(600_000);
+  let cluster: Cluster;
+  let alice: ClusterNode;
+  let bob: ClusterNode;
+  let browser: Browser;
+  let url: string;
+  let bobUrl: string;
+  let admin: string;
+  let channelId: Hex;
+
+  before(async function () {
+    browser = await launchChromium();
+    cluster = await startCluster({ challengePeriod: 3_600 });
+    const apiPort = await freePort();
+    alice = await cluster.startNode("alice", 1, { config: { apiPort } });
+    bob = await cluster.startNode("bob", 2, { env: { SLUICE_DASHBOARD_SESSION_MS: "2000" } });
+    url = `http://127.0.0.1:${apiPort}`;
+    bobUrl = (await readApiInfo(path.join(cluster.dir, "bob"))).url;
+    admin = await readApiToken(path.join(cluster.dir, "alice"));
+    channelId = (await openFunded(alice, bob, ETH, [10n * ETHER, 10n * ETHER])).channelId;
+  });
+
+  after(async function () {
+    await browser?.close();
+    await cluster?.stop();
+  });
+
+  describe("the rules of the page", function () {
+    it("serves the page with a CSP that allows only its own origin, and no script from elsewhere", async function () {
+      const reply = await fetch(`${url}/`);
+      expect(reply.status).to.equal(200);
+      const csp = reply.headers.get("content-security-policy") ?? "";
+      expect(csp).to.include("script-src 'self'").and.include("connect-src 'self'").and.include("default-src 'none'");
+      expect(csp).not.to.include("unsafe-inline");
+      const html = await reply.text();
+      expect(html).not.to.match(/<script(?![^>]*\bsrc="\/ui\/)/, "every script is a file of the page");
+      expect(html).not.to.match(/https?:\/\//, "nothing from another origin");
+    });
+
+    it("refuses a wrong token, and keeps bearer clients as they were", async function () {
+      const wrong = await loginWith(url, "00".repeat(32));
+      expect(await errorOf(wrong.reply)).to.include({ status: 401, code: "UNAUTHORIZED" });
+      expect(wrong.cookie).to.equal("");
+      const bearer = await fetch(`${url}/v1/info`, { headers: { authorization: `Bearer ${admin}` } });
+      expect(bearer.status).to.equal(200);
+      const browserWithToken = await fetch(`${url}/v1/info`, { headers: { authorization: `Bearer ${admin}`, origin: "http://evil.example" } });
+      expect(await errorOf(browserWithToken)).to.include({ status: 403, code: "FORBIDDEN" });
+    });
+
+    it("refuses a cross-site POST, even with the session's cookie and CSRF token", async function () {
+      const { cookie, csrf } = await loginWith(url, admin);
+      const before = (await alice.process.api.channel(channelId)).payments;
+      const body = JSON.stringify({ channelId, amount: "1", memo: "cross-site" });
+      for (const origin of ["http://evil.example", "http://localhost:1", "null"]) {
+        const reply = await fetch(`${url}/v1/pay`, { method: "POST", headers: { cookie, origin, "x-csrf-token": csrf, "content-type": "application/json" }, body });
+        expect(await errorOf(reply), origin).to.include({ status: 403, code: "FORBIDDEN" });
+      }
+      // Without the CSRF token, or with another, the page's own origin is refused too.
+      for (const token of [undefined, "x".repeat(43)]) {
+        const headers: Record<string, string> = { cookie, origin: url, "content-type": "application/json", ...(token === undefined ? {} : { "x-csrf-token": token }) };
+        const reply = await fetch(`${url}/v1/pay`, { method: "POST", headers, body });
+        expect(await errorOf(reply)).to.include({ status: 403, code: "FORBIDDEN" });
+      }
+      expect((await alice.process.api.channel(channelId)).payments).to.equal(before);
+      // A real cross-site page in the browser: its form POST reaches nothing.
+      const evilPort = await freePort();
+      const evil = http.createServer((_req, res) => {
+        res.writeHead(200, { "content-type": "text/html" });
+        res.end(`<form method="post" action="${url}/v1/close" enctype="text/plain"><input name='{"channelId":"${channelId}","x":"' value='"}'><button>Win a prize</button></form>`);
+      });
+      await new Promise<void>((resolve) => evil.listen(evilPort, "localhost", resolve));
+      const page = await browser.newPage();
+      try {
+        await page.goto(`${url}/`);
+        await page.type("#token", admin);
+        await page.click("#login-form button[type=submit]");
+        await page.waitForSelector("#nav:not([hidden])");
+        await page.goto(`http://localhost:${evilPort}/`);
+        const [reply] = await Promise.all([page.waitForNavigation({ timeout: 30_000 }), page.click("button")]);
+        expect(reply?.url()).to.equal(`${url}/v1/close`);
+        expect(reply?.status()).to.be.oneOf([401, 403]);
+        const text = String(await page.evaluate("document.body.innerText"));
+        expect(text).to.match(/FORBIDDEN|UNAUTHORIZED/);
+      } finally {
+        await page.close();
+        evil.close();
+      }
+      expect((await alice.process.api.channel(channelId)).status).to.equal("open");
+    });
+
+    it("ends an expired session, and a session only does what its token's scope allows", async function () {
+      const { cookie } = await loginWith(bobUrl, await readApiToken(path.join(cluster.dir, "bob")));
+      expect((await fetch(`${bobUrl}/v1/info`, { headers: { cookie } })).status).to.equal(200);
+      await sleep(2_500);
+      expect(await errorOf(await fetch(`${bobUrl}/v1/info`, { headers: { cookie } }))).to.include({ status: 401, code: "UNAUTHORIZED" });
+      expect((await fetch(`${bobUrl}/dashboard/session`, { headers: { cookie } })).status).to.equal(401);
+
+      const readOnly = await alice.process.api.createToken("read-only", "dashboard test");
+      const session = await loginWith(url, readOnly.token);
+      expect(session.reply.status).to.equal(200);
+      expect((await fetch(`${url}/v1/channels`, { headers: { cookie: session.cookie } })).status).to.equal(200);
+      const pay = await fetch(`${url}/v1/pay`, {
+        method: "POST",
+        headers: { cookie: session.cookie, origin: url, "x-csrf-token": session.csrf, "content-type": "application/json" },
+        body: JSON.stringify({ channelId, amount: "1" }),
+      });
+      expect(await errorOf(pay)).to.include({ status: 403, code: "FORBIDDEN_SCOPE" });
+      await alice.process.api.revokeToken(readOnly.id);
+      expect((await fetch(`${url}/v1/channels`, { headers: { cookie: session.cookie } })).status).to.equal(401);
+    });
+
+    it("shows a read-only token no action, and an invoice token its invoices only", async function () {
+      const readOnly = await alice.process.api.createToken("read-only", "looker");
+      const invoicer = await alice.process.api.createToken("invoice", "shop");
+      for (const [token, expected] of [[readOnly.token, ["Overview", "Channels", "Payments", "Invoices"]], [invoicer.token, ["Invoices"]]] as const) {
+        const context = await browser.createBrowserContext();
+        const page = await context.newPage();
+        try {
+          await page.goto(`${url}/#/channels`);
+          await page.type("#token", token);
+          await page.click("#login-form button[type=submit]");
+          await page.waitForSelector("#nav:not([hidden])");
+          const nav = String(await page.evaluate(`[...document.querySelectorAll("nav a")].filter((a) => !a.hidden).map((a) => a.textContent).join(",")`));
+          expect(nav.split(",")).to.deep.equal(expected);
+          if (token === readOnly.token) {
+            await page.waitForSelector(`[data-channel="${channelId}"]`);
+            expect(await page.evaluate(`document.querySelectorAll("[data-action], #open-channel").length`), "no action for a read-only token").to.equal(0);
+            await page.goto(`${url}/#/invoices`);
+            await page.waitForSelector("#invoices");
+            expect(await page.evaluate(`document.getElementById("invoice-form") === null`)).to.equal(true);
+          } else {
+            await page.waitForSelector("#invoice-form");
+            expect(new URL(page.url()).hash).to.equal("#/channels", "the address stays; the screen is the one the scope allows");
+            expect(await textOf(page, "#screen h1")).to.equal("Invoices");
+          }
+        } finally {
+          await context.close();
+        }
+      }
+    });
+
+    it("logs in once with the link of `sluice dashboard`; the cookie is HttpOnly and SameSite=Strict", async function () {
+      const run = await sluice("dashboard", "--json", "--datadir", path.join(cluster.dir, "alice"));
+      expect(run.code, run.stderr).to.equal(0);
+      const link = (JSON.parse(run.stdout) as { url: string }).url;
+      expect(link).to.match(new RegExp(`^${url}/dashboard/login\\?code=`));
+      expect(link).not.to.include(admin);
+      const context = await browser.createBrowserContext();
+      const page = await context.newPage();
+      try {
+        await page.goto(link);
+        expect(new URL(page.url()).pathname).to.equal("/");
+        await page.waitForSelector("#nav:not([hidden])");
+        const cookies = await context.cookies();
+        expect(cookies).to.have.length(1);
+        expect(cookies[0]).to.include({ httpOnly: true, sameSite: "Strict" });
+        const again = await page.goto(link);
+        expect(again?.status(), "a link works once").to.equal(401);
+      } finally {
+        await context.close();
+      }
+    });
+  });
+
+  describe("the screens", function () {
+    let page: Page;
+    let transfer: () => { bytes: number; requests: string[] };
+    const cspErrors: string[] = [];
+    const ref = hexlify(randomBytes(32)) as Hex;
+
+    before(async function () {
+      // A browser of its own: no cookie of the tests above.
+      page = await (await browser.createBrowserContext()).newPage();
+      await page.setViewport(DESKTOP);
+      page.on("console", (message) => {
+        if (/Content Security Policy|Refused to/i.test(message.text())) cspErrors.push(message.text());
+      });
+      transfer = await trackTransfer(page);
+    });
+
+    after(async function () {
+      await page?.close();
+    });
+
+    it("logs in with a pasted token (a wrong one shows the node's message) and shows the overview", async function () {
+      await page.goto(`${url}/`);
+      await page.waitForSelector("#login:not([hidden])");
+      const weight = transfer();
+      console.log(`      page weight before login: ${(weight.bytes / 1024).toFixed(1)} KB in ${weight.requests.length} requests`);
+      await screenshot(page, "login");
+      await expectAccessible(page, "login");
+      await page.type("#token", "ab".repeat(32));
+      await page.click("#login-form button[type=submit]");
+      expect(await messageMatching(page, /wrong or revoked API token/)).not.to.include("{");
+      await page.evaluate(`document.getElementById("token").value = ""`);
+      await page.type("#token", admin);
+      await page.click("#login-form button[type=submit]");
+      await page.waitForSelector("#asset-totals [data-asset]");
+      await page.waitForFunction(LIVE);
+      const loaded = transfer();
+      console.log(`      page weight, first load logged in: ${(loaded.bytes / 1024).toFixed(1)} KB in ${loaded.requests.length} requests`);
+      const foreign = loaded.requests.filter((r) => !r.startsWith(url) && !r.startsWith("data:"));
+      expect(foreign, "every request goes to the node").to.deep.equal([]);
+      const text = await textOf(page, "#asset-totals");
+      expect(text).to.include("ETH").and.include("Spendable").and.include("10 ETH");
+      await screenshot(page, "overview-desktop");
+      await expectAccessible(page, "overview");
+    });
+
+    it("shows the channel, its balances and the peer online", async function () {
+      await page.goto(`${url}/#/channels`);
+      const card = `[data-channel="${channelId}"]`;
+      await page.waitForSelector(`${card} .badge.online`);
+      const text = await textOf(page, card);
+      expect(text).to.include("open").and.include("10 ETH");
+      await screenshot(page, "channels-desktop");
+      await expectAccessible(page, "channels");
+    });
+
+    it("shows a payment from the other node without a reload, finds it by ref and verifies its receipt on chain", async function () {
+      await page.goto(`${url}/#/payments`);
+      await page.waitForSelector("#payments tbody tr");
+      await page.evaluate("window.marker = 42");
+      for (let i = 0; i < 3; i++) await bob.process.api.pay(channelId, ETHER / 10n, { memo: `coffee ${i}` });
+      await bob.process.api.pay(channelId, ETHER / 4n, ref);
+      await page.waitForSelector(`tr.payment[data-ref="${ref}"]`, { timeout: 30_000 });
+      expect(await page.evaluate("window.marker"), "the page was not reloaded").to.equal(42);
+      expect(await page.evaluate(`document.querySelectorAll("tr.payment").length`)).to.equal(4);
+      await screenshot(page, "payments-desktop");
+      await expectAccessible(page, "payments");
+
+      await page.type("#search", ref);
+      await page.click("#payment-filters button[type=submit]");
+      await page.waitForFunction(`document.querySelectorAll("tr.payment").length === 1`);
+      expect(await page.evaluate(`document.querySelector("tr.payment").getAttribute("data-ref")`)).to.equal(ref);
+      await openReceipt(page, ref);
+      await page.click("#verify");
+      // The chain knows no state of the open channel yet: the page says so, and offers the proof.
+      await page.waitForSelector("#verify-result .badge", { timeout: 60_000 });
+      expect(await textOf(page, "#verify-result")).to.match(/not on chain yet.*closed or challenged/);
+      const proof = JSON.parse(await textOf(page, "#proof-json")) as { verifiedOnChain: boolean; payment: { ref: string }; proof: string[] };
+      expect(proof).to.deep.include({ verifiedOnChain: false });
+      expect(proof.payment.ref).to.equal(ref);
+      expect(await page.evaluate(`document.getElementById("download-proof").disabled`)).to.equal(false);
+      await expectAccessible(page, "receipt");
+    });
+
+    it("pages the payments, filters them by direction and exports them as CSV", async function () {
+      await page.goto(`${url}/#/overview`);
+      await page.goto(`${url}/#/payments`);
+      await page.waitForSelector("#page-info");
+      for (let i = 0; i < 21; i++) await bob.process.api.pay(channelId, 1_000n, { memo: `tip ${i}` });
+      await page.waitForFunction(`document.getElementById("page-info").textContent === "Page 1 of 2 · 25 payments"`, { timeout: 30_000 });
+      expect(await page.evaluate(`document.querySelectorAll("tr.payment").length`)).to.equal(20);
+      await clickUntil(page, ".pager button:last-child", `document.getElementById("page-info").textContent === "Page 2 of 2 · 25 payments"`);
+      expect(await page.evaluate(`document.querySelectorAll("tr.payment").length`)).to.equal(5);
+      await page.select("#direction", "sent");
+      expect(await textOf(page, "#page-info")).to.equal("Page 1 of 1 · 0 payments");
+      await page.select("#direction", "received");
+      expect(await textOf(page, "#page-info")).to.equal("Page 1 of 2 · 25 payments");
+
+      const downloads = mkdtempSync(path.join(tmpdir(), "sluice-csv-"));
+      try {
+        const cdp = await page.createCDPSession();
+        await cdp.send("Page.setDownloadBehavior", { behavior: "allow", downloadPath: downloads });
+        await page.click("#export-csv");
+        const file = path.join(downloads, "sluice-payments.csv");
+        await waitFor(() => existsSync(file), { what: "the CSV download" });
+        const lines = readFileSync(file, "utf8").trim().split("\n");
+        expect(lines[0]).to.equal("channelId,seq,direction,amount,symbol,decimals,ref,memo,version,committedAt");
+        expect(lines).to.have.length(26);
+        const amounts = lines.slice(1).map((line) => BigInt(line.split(",")[3]));
+        expect(amounts.reduce((a, b) => a + b, 0n)).to.equal(3n * (ETHER / 10n) + ETHER / 4n + 21n * 1_000n);
+        expect(lines.slice(1).every((line) => line.split(",")[2] === "received")).to.equal(true);
+      } finally {
+        rmSync(downloads, { recursive: true, force: true });
+      }
+    });
+
+    it("makes an invoice shown as text and QR code", async function () {
+      await page.goto(`${url}/#/invoices`);
+      await page.waitForSelector("#invoice-asset option");
+      await page.type("#invoice-amount", "2.5");
+      await page.type("#invoice-description", "Order 1042");
+      await page.click("#invoice-form button[type=submit]");
+      await page.waitForSelector("#invoice-detail:not([hidden]) img.qr");
+      await page.waitForFunction(`document.querySelector("img.qr").naturalWidth > 0`, { timeout: 15_000 });
+      const text = await textOf(page, "#invoice-text");
+      expect(text).to.match(/^sluice1[0-9a-z]+$/);
+      const made = await alice.process.api.invoices({});
+      expect(made.map((i) => i.encoded)).to.include(text);
+      expect(await textOf(page, "#invoices tbody")).to.include("Order 1042").and.include("2.5 ETH");
+      await screenshot(page, "invoices-desktop");
+      await expectAccessible(page, "invoices");
+      // Its status follows the node live: cancelled through the API, the page says so without a reload.
+      const id = made.find((i) => i.encoded === text)!.id;
+      await page.evaluate("window.marker = 7");
+      await alice.process.api.cancelInvoice(id);
+      await page.waitForSelector(`tr.invoice[data-id="${id}"] .badge.cancelled`, { timeout: 15_000 });
+      await page.waitForSelector("#invoice-detail .badge.cancelled");
+      expect(await page.evaluate("window.marker"), "the page was not reloaded").to.equal(7);
+    });
+
+    it("works at a phone's width", async function () {
+      await page.setViewport(PHONE);
+      for (const screen of ["overview", "channels", "payments"]) {
+        await page.goto(`${url}/#/${screen}`);
+        await page.reload();
+        await page.waitForSelector("#nav:not([hidden])");
+        await sleep(500);
+        const overflow = Number(await page.evaluate("document.documentElement.scrollWidth - window.innerWidth"));
+        expect(overflow, `${screen}: no sideways scrolling`).to.be.at.most(0);
+        await screenshot(page, `${screen}-phone`);
+        await expectAccessible(page, `${screen} (phone)`);
+      }
+      await page.setViewport(DESKTOP);
+    });
+
+    it("reconnects its event stream after the node restarts", async function () {
+      await page.goto(`${url}/#/payments`);
+      await page.reload();
+      await page.waitForFunction(LIVE);
+      await alice.process.stop();
+      await page.waitForFunction(`!(${LIVE})`, { timeout: 30_000 });
+      await alice.process.restart();
+      await page.waitForFunction(LIVE, { timeout: 60_000 });
+      await waitFor(async () => (await bob.process.api.channel(channelId)).status === "open", { what: "the channel after the restart" });
+      const paidAfter = hexlify(randomBytes(32)) as Hex;
+      await waitFor(async () => (await bob.process.api.pay(channelId, ETHER / 100n, paidAfter), true), { what: `bob to pay after alice's restart\n${logsOf(alice, bob)}`, timeoutMs: 60_000, intervalMs: 500 });
+      await page.waitForSelector(`tr.payment[data-ref="${paidAfter}"]`, { timeout: 30_000 });
+    });
+
+    it("cashes out and closes the channel, each after a confirmation", async function () {
+      await page.goto(`${url}/#/channels`);
+      const card = `[data-channel="${channelId}"]`;
+      await page.waitForSelector(`${card} [data-action="cash out"]`);
+      await page.click(`${card} [data-action="cash out"]`);
+      await screenshot(page, "cash-out-dialog");
+      await confirmDialog(page, { amount: "1" });
+      await messageMatching(page, /Cashed out 1 ETH|Cash-out signed/);
+      await waitFor(async () => (await alice.process.api.channel(channelId)).withdrawn[0] === ETHER, { what: "the cash-out on chain", timeoutMs: 60_000 });
+
+      await page.waitForSelector(`${card} [data-action="close"]`);
+      await page.click(`${card} [data-action="close"]`);
+      await confirmDialog(page);
+      await messageMatching(page, /The channel is closed/);
+      await page.waitForSelector(`${card} .badge.closed`, { timeout: 30_000 });
+      expect((await alice.process.api.channel(channelId)).status).to.be.oneOf(["closed", "settled"]);
+      await screenshot(page, "channels-closed");
+    });
+
+    it("verifies the payment's receipt on chain once the channel is closed", async function () {
+      await page.goto(`${url}/#/payments`);
+      await page.waitForSelector("#payments tbody tr.payment");
+      await page.type("#search", ref);
+      await page.click("#payment-filters button[type=submit]");
+      await openReceipt(page, ref);
+      await page.click("#verify");
+      await page.waitForSelector("#verify-result .badge.verified", { timeout: 60_000 });
+      const proof = JSON.parse(await textOf(page, "#proof-json")) as { verifiedOnChain: boolean; payment: { ref: string } };
+      expect(proof).to.deep.include({ verifiedOnChain: true });
+      expect(proof.payment.ref).to.equal(ref);
+      await screenshot(page, "receipt-desktop");
+      expect(cspErrors, "no CSP violation on any screen").to.deep.equal([]);
+    });
+
+    it("shows the node's readable message when an action is refused", async function () {
+      await page.goto(`${url}/#/channels`);
+      await page.click("#open-channel");
+      await confirmDialog(page, { peer: bob.address, peerUrl: bob.peerUrl, deposit: "1000000" });
+      await page.waitForSelector("#dialog-error:not([hidden])", { timeout: 60_000 });
+      const error = await textOf(page, "#dialog-error");
+      expect(error.length).to.be.greaterThan(10);
+      expect(error).not.to.match(/^\s*\{/, "not raw JSON");
+      await page.click("#dialog-cancel");
+    });
+  });
+});
