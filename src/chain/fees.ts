@@ -19,9 +19,6 @@ export interface Market {
   tip: bigint;
 }
 
-export const GWEI = 1_000_000_000n;
-/** The cap when the operator sets none (`maxFeeGwei`): well above a busy mainnet's fees, far below a runaway spike's. */
-export const DEFAULT_MAX_FEE_GWEI = 200;
 
 /** Fees of a first attempt: twice the base fee plus the tip (room for six full blocks), at most `cap`; refused when base fee + tip is above it. */
 export function initialFees(market: Market, cap: bigint, what: string): Fees {
@@ -50,11 +47,6 @@ export function bumpedFees(fees: Fees, market: Market, cap: bigint, urgent: bool
   const maxPriorityFeePerGas = min(wanted.maxPriorityFeePerGas, maxFeePerGas);
   if (maxFeePerGas < least.maxFeePerGas || maxPriorityFeePerGas < least.maxPriorityFeePerGas) return undefined;
   return { maxFeePerGas, maxPriorityFeePerGas };
-}
-
-/** The cap in wei per gas of `maxFeeGwei` (whole or decimal gwei). */
-export function capOf(maxFeeGwei: number): bigint {
-  return BigInt(Math.round(maxFeeGwei * 1e9));
 }
 
 function plusEighth(value: bigint): bigint {

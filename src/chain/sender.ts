@@ -13,7 +13,8 @@ import { makeError, type Provider, type Signer, type TransactionReceipt } from "
 import type { Address, Hex } from "../types";
 import { ChainResponseError, NonceTakenError } from "./errors";
 import { chainUnreachable, messagesOf } from "./failures";
-import { bumpedFees, capOf, DEFAULT_MAX_FEE_GWEI, initialFees, type Fees, type Market } from "./fees";
+import { capOf, DEFAULT_MAX_FEE_GWEI } from "./feeCap";
+import { bumpedFees, initialFees, type Fees, type Market } from "./fees";
 
 /** The call a transaction makes. */
 export interface TxCall {
@@ -80,6 +81,7 @@ export class TxSender {
   private readonly log: (line: string) => void;
   private readonly now: () => number;
   private queue: Promise<unknown> = Promise.resolve();
+  private closed = false;
 
   constructor(
     private readonly signer: Signer,
@@ -117,6 +119,14 @@ export class TxSender {
     return this.exclusive(() => this.finishPending());
   }
 
+  /**
+   * Stops waiting: a transaction still unmined rejects its sender and stays in the journal (the
+   * next start checks it); nothing more is sent.
+   */
+  close(): void {
+    this.closed = true;
+  }
+
   /** Runs one operation at a time (several may call: the node's API and its watcher). */
   exclusive<T>(operation: () => Promise<T>): Promise<T> {
     const run = this.queue.then(operation);
@@ -134,6 +144,7 @@ export class TxSender {
   }
 
   private async prepare(call: TxCall, purpose: TxPurpose): Promise<PendingTx> {
+    if (this.closed) throw new ChainResponseError(`${purpose.what} not sent: the node is stopping`);
     const from = (await this.signer.getAddress()) as Address;
     const value = call.value ?? 0n;
     const gasLimit = call.gasLimit ?? (await this.signer.estimateGas({ from, to: call.to, data: call.data, value }));
@@ -201,6 +212,7 @@ export class TxSender {
         this.journal.remove(tx.from, tx.nonce);
         throw new NonceTakenError(tx.what, tx.nonce);
       }
+      if (this.closed) throw new ChainResponseError(`${tx.what} (nonce ${tx.nonce}) not mined yet: the node stopped waiting; its next start checks it`);
       await this.replaceIfDue(tx);
       await sleep(this.pollMs);
     }

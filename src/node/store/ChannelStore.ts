@@ -18,6 +18,7 @@ import {
 import { EventLog, type EventData, type EventType } from "./events";
 import { InvoiceStore } from "./invoices";
 import { TokenStore } from "./tokens";
+import { TransactionStore } from "./transactions";
 import { APPLICATION_ID, migrate, userVersion } from "./migrations";
 import {
   CHANNEL_STATUSES,
@@ -311,6 +312,7 @@ export class ChannelStore {
   private txTime: number | undefined;
   private invoiceStore: InvoiceStore | undefined;
   private tokenStore: TokenStore | undefined;
+  private transactionStore: TransactionStore | undefined;
 
   private readonly stChannelRef: Database.Statement<[Hex], { id: number; my_index: 0 | 1 }>;
   private readonly stChannel: Database.Statement<[Hex], ChannelRow>;
@@ -779,6 +781,11 @@ export class ChannelStore {
   /** The scoped API tokens (hashes only). */
   get tokens(): TokenStore {
     return (this.tokenStore ??= new TokenStore(this.db, () => this.now()));
+  }
+
+  /** The transactions sent and not yet seen mined: the journal of the node's `TxSender` (SQL in transactions.ts). */
+  get transactions(): TransactionStore {
+    return (this.transactionStore ??= new TransactionStore(this.db));
   }
 
   putMemo(ref: Hex, memo: string): void {
