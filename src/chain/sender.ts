@@ -139,7 +139,11 @@ export class TxSender {
     for (const tx of this.journal.pending(from)) {
       this.log(`transaction ${tx.what} (nonce ${tx.nonce}) pending from before: checking it`);
       await this.broadcast(tx, false);
-      await this.mined(tx).catch((error: unknown) => this.log(`${tx.what} (nonce ${tx.nonce}): ${(error as Error).message}`));
+      await this.mined(tx).catch((error: unknown) => {
+        // Still pending (the chain does not answer, the node stops): nothing new may take a nonce yet.
+        if (this.journal.pending(from).some((p) => p.nonce === tx.nonce)) throw error;
+        this.log(`${tx.what} (nonce ${tx.nonce}): ${(error as Error).message}`);
+      });
     }
   }
 
@@ -196,8 +200,19 @@ export class TxSender {
     }
   }
 
-  /** Waits until one attempt of `tx` is mined, replacing it when it takes too long. */
+  /** Waits until one attempt of `tx` is mined, replacing it when it takes too long; rides out an endpoint that does not answer. */
   private async mined(tx: PendingTx): Promise<TransactionReceipt> {
+    for (;;) {
+      try {
+        return await this.minedOrNot(tx);
+      } catch (error) {
+        if (this.closed || chainUnreachable(error) === undefined) throw error;
+        await sleep(this.pollMs);
+      }
+    }
+  }
+
+  private async minedOrNot(tx: PendingTx): Promise<TransactionReceipt> {
     for (;;) {
       const receipt = await this.receiptOf(tx);
       if (receipt !== null) {
