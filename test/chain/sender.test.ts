@@ -195,7 +195,10 @@ describe("TxSender on anvil, automine off", function () {
     await chain.provider.send("anvil_setNextBlockBaseFeePerGas", [`0x${(first.maxFeePerGas + 1n).toString(16)}`]);
     await mine();
     expect((await bobs.driver.channel(id)).version, "not mined in the expensive block").to.equal(1n);
-    await waitFor(() => store.transactions.pending(alice.address as Address)[0]?.maxFeePerGas === 100n * GWEI, "the bump to the cap");
+    await waitFor(async () => {
+      const last = store.transactions.pending(alice.address as Address)[0]?.hashes.at(-1);
+      return last !== undefined && (await chain.provider.getTransaction(last))?.maxFeePerGas === 100n * GWEI;
+    }, "the bump to the cap, broadcast");
     await mine();
     const result = await refutation;
     const block = await chain.provider.getBlock(result.blockNumber);

@@ -16,7 +16,7 @@ import { hexlify, type TransactionResponse } from "ethers";
 import type { ChannelView } from "../../src/node/api/types";
 import { ChannelStore } from "../../src/node/store";
 import { ChannelMode, ETH, type Hex, type Params } from "../../src/types";
-import { ETHER, logsOf, openFunded, sleep, startCluster, waitFor, type Cluster, type ClusterNode } from "./helpers/cluster";
+import { ETHER, logsOf, openFunded, sentFrom, sleep, startCluster, waitFor, type Cluster, type ClusterNode } from "./helpers/cluster";
 
 const GWEI = 10n ** 9n;
 const CAP_GWEI = 100n;
@@ -60,15 +60,7 @@ describe("e2e: transactions on anvil with automine off (fees, replacement, nonce
   }
 
   /** Alice's transactions in blocks `from`..latest. */
-  async function minedFrom(from: number): Promise<TransactionResponse[]> {
-    const head = await cluster.chain.provider.getBlockNumber();
-    const found: TransactionResponse[] = [];
-    for (let n = from; n <= head; n++) {
-      const block = await cluster.chain.provider.getBlock(n, true);
-      found.push(...(block?.prefetchedTransactions ?? []).filter((tx) => tx.from.toLowerCase() === alice.address.toLowerCase()));
-    }
-    return found;
-  }
+  const minedFrom = (from: number) => sentFrom(cluster.chain, alice.address, from);
 
   /** Mines a block every 200 ms until `operation` settles. */
   async function minedWhile<T>(operation: Promise<T>): Promise<T> {
@@ -91,7 +83,8 @@ describe("e2e: transactions on anvil with automine off (fees, replacement, nonce
     const deposit = alice.process.api.deposit(channel.channelId, ETHER);
     await waitFor(async () => (await pooled()).length === 1, { what: "Alice's deposit in the pool" });
     const [first] = await pooled();
-    await waitFor(() => /deposit \(nonce \d+\) not mined: replacing it/.test(alice.process.log()), { what: "Alice to replace her deposit" });
+    await waitFor(async () => (await pooled())[0]?.hash !== first.hash, { what: "Alice to replace her deposit" });
+    expect(alice.process.log()).to.match(/deposit \(nonce \d+\) not mined: replacing it/);
     await mine();
     expect((await deposit).deposits).to.deep.equal([2n * ETHER, ETHER]);
     const mined = await minedFrom(from);
