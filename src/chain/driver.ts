@@ -1,12 +1,13 @@
 /**
  * A typed driver over the adjudicator, for any ethers `Signer` or `Provider`: the in-process
  * Hardhat network, a `hardhat node` or anvil on localhost, or any EVM JSON-RPC endpoint.
- * Writes wait for the receipt and return it with the values the contract's events reported;
- * reverts arrive as the typed errors of `./errors`.
+ * Writes go through a `TxSender` (fees under a cap, replacement of a stuck transaction, nonces
+ * kept across restarts), wait for the receipt and return it with the values the contract's events
+ * reported; reverts arrive as the typed errors of `./errors`.
  */
 import {
   type ContractRunner,
-  type ContractTransactionResponse,
+  type ContractTransaction,
   type Provider,
   type Signer,
   type TransactionReceipt,
@@ -37,6 +38,7 @@ import {
 } from "../types";
 import { ChainResponseError, SignerRequiredError, decodeRevert, decodeRevertData, receiptOf, type ContractRevertError } from "./errors";
 import { fetchEvents, parseReceiptEvents, type AdjudicatorEvent, type ChallengedEvent, type EventQuery } from "./events";
+import { TxSender, type TxPurpose } from "./sender";
 
 /** Status of a channel as `channel(channelId)` reports it. */
 export interface ChannelStatus {
@@ -190,11 +192,14 @@ export class AdjudicatorDriver {
   readonly contract: Adjudicator;
   readonly runner: Signer | Provider;
   #domain: Promise<SluiceDomain> | undefined;
+  #sender: TxSender | undefined;
 
-  constructor(address: Address, runner: Signer | Provider) {
+  /** `sender` sends the writes (default: one with the default cap and no journal, made on the first write). */
+  constructor(address: Address, runner: Signer | Provider, sender?: TxSender) {
     this.address = address;
     this.runner = runner;
     this.contract = Adjudicator__factory.connect(address, runner);
+    this.#sender = sender;
   }
 
   /** The same adjudicator through another signer or provider. */
@@ -351,11 +356,11 @@ export class AdjudicatorDriver {
         const allowance = await this.#read(() => token.allowance(owner, this.address));
         if (allowance < amount) {
           const value = options.approve === "unlimited" ? 2n ** 256n - 1n : amount;
-          approval = await this.#sendNow(() => token.approve(this.address, value));
+          approval = await this.#send("approve", () => token.approve.populateTransaction(this.address, value));
         }
       }
-      const result = await this.#sendNow(() =>
-        this.contract.connect(signer).deposit(paramsStruct(params), participant, amount, {
+      const result = await this.#send("deposit", () =>
+        this.contract.deposit.populateTransaction(paramsStruct(params), participant, amount, {
           value: isEth ? amount : 0n,
           ...gas(options),
         }),
@@ -372,11 +377,8 @@ export class AdjudicatorDriver {
    * withdrawn pays nothing and succeeds (`executed: false`).
    */
   async partialWithdraw(params: Params, signed: SignedWithdrawal, options: WriteOptions = {}): Promise<PartialWithdrawResult> {
-    const signer = this.#signer("partialWithdraw");
-    const result = await this.#send(() =>
-      this.contract
-        .connect(signer)
-        .partialWithdraw(paramsStruct(params), withdrawalStruct(signed.withdrawal), [signed.sigs[0], signed.sigs[1]], gas(options)),
+    const result = await this.#send("partialWithdraw", () =>
+      this.contract.partialWithdraw.populateTransaction(paramsStruct(params), withdrawalStruct(signed.withdrawal), [signed.sigs[0], signed.sigs[1]], gas(options)),
     );
     const events = parseReceiptEvents(result.receipt, this.address);
     const event = events.find((e) => e.name === "PartiallyWithdrawn");
@@ -388,18 +390,20 @@ export class AdjudicatorDriver {
 
   /** Concludes the channel at once on a final state signed by both. */
   async close(params: Params, signed: SignedState, options: WriteOptions = {}): Promise<ConcludeResult> {
-    const signer = this.#signer("close");
-    const result = await this.#send(() =>
-      this.contract.connect(signer).close(paramsStruct(params), stateStruct(signed.state), [signed.sigs[0], signed.sigs[1]], gas(options)),
+    const result = await this.#send(
+      "close",
+      () => this.contract.close.populateTransaction(paramsStruct(params), stateStruct(signed.state), [signed.sigs[0], signed.sigs[1]], gas(options)),
+      await this.#disputeDeadline(params),
     );
     return this.#concluded(result, "Closed");
   }
 
   /** Registers a state signed by both (or refutes the registered one with a newer state). */
   async challenge(params: Params, signed: SignedState, options: WriteOptions = {}): Promise<ChallengeResult> {
-    const signer = this.#signer("challenge");
-    const result = await this.#send(() =>
-      this.contract.connect(signer).challenge(paramsStruct(params), stateStruct(signed.state), [signed.sigs[0], signed.sigs[1]], gas(options)),
+    const result = await this.#send(
+      "challenge",
+      () => this.contract.challenge.populateTransaction(paramsStruct(params), stateStruct(signed.state), [signed.sigs[0], signed.sigs[1]], gas(options)),
+      await this.#disputeDeadline(params),
     );
     const event = this.#find(result, "Challenged");
     return { ...result, version: event.state.version, deadline: event.deadline, state: event.state };
@@ -416,17 +420,15 @@ export class AdjudicatorDriver {
    * locked amounts for `resolveLock`. Anyone may call it.
    */
   async settle(params: Params, state: State, options: WriteOptions = {}): Promise<ConcludeResult> {
-    const signer = this.#signer("settle");
-    const result = await this.#send(() => this.contract.connect(signer).settle(paramsStruct(params), stateStruct(state), gas(options)));
+    const result = await this.#send("settle", () => this.contract.settle.populateTransaction(paramsStruct(params), stateStruct(state), gas(options)));
     return this.#concluded(result, "Settled");
   }
 
   /** Registers a 32-byte secret: records that sha256(secret) was revealed now. Once per secret. */
   async registerSecret(secret: Hex, options: WriteOptions = {}): Promise<RegisterSecretResult> {
-    const signer = this.#signer("registerSecret");
     // Throws ValueOutOfRangeError for anything but 32 bytes, before a transaction is sent.
     const hashlock = hashlockOf(secret);
-    const result = await this.#send(() => this.contract.connect(signer).registerSecret(secret, gas(options)));
+    const result = await this.#send("registerSecret", () => this.contract.registerSecret.populateTransaction(secret, gas(options)));
     const event = this.#find(result, "SecretRevealed");
     if (event.hashlock !== hashlock) throw new ChainResponseError(`SecretRevealed reports hashlock ${event.hashlock}, not ${hashlock}`);
     const block = await this.provider.getBlock(result.blockNumber);
@@ -439,9 +441,8 @@ export class AdjudicatorDriver {
    * shows `lock` is a leaf of its `locksRoot` (`LocksTree.proof`). Anyone may call it.
    */
   async resolveLock(params: Params, state: State, lock: Lock, proof: readonly Hex[], options: WriteOptions = {}): Promise<ResolveLockResult> {
-    const signer = this.#signer("resolveLock");
-    const result = await this.#send(() =>
-      this.contract.connect(signer).resolveLock(paramsStruct(params), stateStruct(state), lockStruct(lock), [...proof], gas(options)),
+    const result = await this.#send("resolveLock", () =>
+      this.contract.resolveLock.populateTransaction(paramsStruct(params), stateStruct(state), lockStruct(lock), [...proof], gas(options)),
     );
     const events = parseReceiptEvents(result.receipt, this.address);
     const event = this.#find(result, "LockResolved", events);
@@ -450,16 +451,14 @@ export class AdjudicatorDriver {
 
   /** Withdraws the signer's credited payouts in `asset` to itself. */
   async withdraw(asset: Address = ETH, options: WriteOptions = {}): Promise<WithdrawResult> {
-    const signer = this.#signer("withdraw");
-    const result = await this.#send(() => this.contract.connect(signer).withdraw(asset, gas(options)));
+    const result = await this.#send("withdraw", () => this.contract.withdraw.populateTransaction(asset, gas(options)));
     const event = this.#find(result, "Withdrawn");
     return { ...result, amount: event.amount, to: event.to };
   }
 
   /** Withdraws the signer's credited payouts in `asset` to `to`. */
   async withdrawTo(asset: Address, to: Address, options: WriteOptions = {}): Promise<WithdrawResult> {
-    const signer = this.#signer("withdrawTo");
-    const result = await this.#send(() => this.contract.connect(signer).withdrawTo(asset, to, gas(options)));
+    const result = await this.#send("withdrawTo", () => this.contract.withdrawTo.populateTransaction(asset, to, gas(options)));
     const event = this.#find(result, "Withdrawn");
     return { ...result, amount: event.amount, to: event.to };
   }
@@ -492,11 +491,13 @@ export class AdjudicatorDriver {
   }
 
   /**
-   * Sends one transaction at a time per driver: each waits for the previous one's receipt, so
-   * concurrent callers (a node opening channels while its watcher refutes) never race for a nonce.
+   * The deadline of the channel's running challenge, when a challenge or close answers one: the
+   * sender bids harder as it nears.
    */
-  #send(send: () => Promise<ContractTransactionResponse>): Promise<TxResult> {
-    return this.#exclusive(() => this.#sendNow(send));
+  async #disputeDeadline(params: Params): Promise<TxPurpose["deadline"]> {
+    const status = await this.channel(channelId(params)).catch(() => undefined);
+    if (status?.mode !== ChannelMode.Challenged) return undefined;
+    return { at: status.deadline, period: params.challengePeriod };
   }
 
   #exclusive<T>(operation: () => Promise<T>): Promise<T> {
@@ -505,18 +506,24 @@ export class AdjudicatorDriver {
     return run;
   }
 
-  /** Sends, waits for the receipt, and turns any revert into its typed error. */
-  async #sendNow(send: () => Promise<ContractTransactionResponse>): Promise<TxResult> {
-    let hash: Hex | undefined;
+  /**
+   * Sends the call `populate` builds through the sender (one transaction at a time per key: the
+   * node's API and its watcher never race for a nonce), waits for the receipt, and turns any
+   * revert into its typed error.
+   */
+  async #send(operation: string, populate: () => Promise<ContractTransaction>, deadline?: TxPurpose["deadline"]): Promise<TxResult> {
+    // Made on the first write when none was given (one per driver, as the signer is).
+    const sender = (this.#sender ??= new TxSender(this.#signer(operation)));
     try {
-      const tx = await send();
-      hash = tx.hash as Hex;
-      const receipt = await tx.wait();
-      if (receipt === null) throw new ChainResponseError(`no receipt for ${tx.hash}`);
+      const tx = await populate();
+      const receipt = await sender.send(
+        { to: tx.to as Address, data: tx.data as Hex, ...(tx.value === undefined ? {} : { value: tx.value }), ...(tx.gasLimit === undefined ? {} : { gasLimit: tx.gasLimit }) },
+        { what: operation, ...(deadline === undefined ? {} : { deadline }) },
+      );
       return { hash: receipt.hash as Hex, blockNumber: receipt.blockNumber, gasUsed: receipt.gasUsed, receipt };
     } catch (error) {
       if (error instanceof ChainResponseError) throw error;
-      throw await this.#decodeFailure(error, hash);
+      throw await this.#decodeFailure(error, undefined);
     }
   }
 

@@ -471,3 +471,34 @@ function formatArgs(args: object): string {
     .map(([k, v]) => `${k}: ${typeof v === "bigint" ? v.toString() : String(v)}`)
     .join(", ");
 }
+
+/** The chain's fee is above the node's cap (`--max-fee`): nothing was sent. */
+export class FeeCapExceededError extends ChainResponseError {
+  static override readonly code: string = "FEE_CAP_EXCEEDED";
+  override readonly name: string = "FeeCapExceededError";
+  /** What a transaction needs now (base fee of the latest block + tip), in wei per gas. */
+  readonly fee: bigint;
+  readonly cap: bigint;
+  constructor(what: string, fee: bigint, cap: bigint) {
+    super(`${what} needs a fee of ${formatGwei(fee)} gwei per gas, above the cap of ${formatGwei(cap)} gwei (--max-fee): not sent; wait for fees to fall or raise the cap`);
+    this.fee = fee;
+    this.cap = cap;
+  }
+}
+
+/** A nonce the sender had a transaction pending at was taken by another transaction of the same key (sent elsewhere). */
+export class NonceTakenError extends ChainResponseError {
+  static override readonly code: string = "NONCE_TAKEN";
+  override readonly name: string = "NonceTakenError";
+  readonly nonce: bigint;
+  constructor(what: string, nonce: bigint) {
+    super(`${what} (nonce ${nonce}) was not mined: another transaction of this key took its nonce; do not use the node's key in another wallet`);
+    this.nonce = nonce;
+  }
+}
+
+function formatGwei(wei: bigint): string {
+  const whole = wei / 1_000_000_000n;
+  const fraction = (wei % 1_000_000_000n).toString().padStart(9, "0").replace(/0+$/, "");
+  return fraction === "" ? whole.toString() : `${whole}.${fraction}`;
+}

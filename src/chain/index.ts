@@ -4,3 +4,6 @@ export * from "./errors";
 export * from "./events";
 export * from "./localNode";
 export * from "./confirmations";
+export * from "./sender";
+export * from "./fees";
+export * from "./feeCap";

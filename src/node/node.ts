@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { Wallet, type Provider, type Signer } from "ethers";
-import { AdjudicatorDriver, ChainResponseError, confirmedTag, defaultConfirmations, type AdjudicatorEvent, type PartialWithdrawResult } from "../chain";
+import { AdjudicatorDriver, ChainResponseError, TxSender, confirmedTag, defaultConfirmations, type AdjudicatorEvent, type PartialWithdrawResult } from "../chain";
 import type { WithdrawalRecord } from "../channel";
 import { EcdsaVerifier, KeySigner, channelId as channelIdOf, toHex } from "../crypto";
 import { InvalidAmountError, InvalidArgumentError, SluiceError, codeOf } from "../errors";
@@ -131,10 +131,14 @@ export interface NodeOptions {
    * Default: 1 on development chains, 12 elsewhere (src/chain/confirmations.ts says why).
    */
   confirmations?: number;
-  /** Told of what the chain did that an operator should know of (a reorg). */
+  /** Told of what the chain did that an operator should know of (a reorg, a replaced transaction). */
   log?: (line: string) => void;
   /** Webhook delivery: retry delays and the request timeout (docs/api.md "Webhooks"). */
   webhooks?: Omit<WebhookDeliveryOptions, "onError">;
+  /** The most the node pays per gas for a transaction, in gwei (default: src/chain/feeCap.ts). */
+  maxFeeGwei?: number;
+  /** How long a transaction may wait unmined before it is replaced with a higher fee (ms, default 60,000). */
+  replaceAfterMs?: number;
 }
 
 const DEFAULT_CHALLENGE_PERIOD = 3_600n;
@@ -152,6 +156,7 @@ export class SluiceNode implements NodeApi {
   readonly address: Address;
   readonly store: ChannelStore;
   readonly driver: AdjudicatorDriver;
+  private readonly sender: TxSender;
   private readonly options: NodeOptions;
   private readonly signer: KeySigner;
   private readonly verifier: EcdsaVerifier;
@@ -187,7 +192,15 @@ export class SluiceNode implements NodeApi {
     this.commits = new CommitQueue(this.store);
     this.lifecycle = new ChannelLifecycle(this.store);
     const chainSigner = options.chainSigner ?? new Wallet(options.privateKey, options.provider);
-    this.driver = new AdjudicatorDriver(options.adjudicator, chainSigner);
+    // Every transaction of the node goes through its sender, its pending ones kept in the store.
+    this.sender = new TxSender(chainSigner, {
+      journal: this.store.transactions,
+      ...(options.maxFeeGwei === undefined ? {} : { maxFeeGwei: options.maxFeeGwei }),
+      ...(options.replaceAfterMs === undefined ? {} : { replaceAfterMs: options.replaceAfterMs }),
+      ...(options.pollMs === undefined ? {} : { pollMs: Math.min(options.pollMs, 1_000) }),
+      ...(options.log === undefined ? {} : { log: options.log }),
+    });
+    this.driver = new AdjudicatorDriver(options.adjudicator, chainSigner, this.sender);
     this.verifier = new EcdsaVerifier();
     if (options.payee !== undefined) checkPayee(options.payee, "the node's payee");
     const depth = options.confirmations;
@@ -220,6 +233,8 @@ export class SluiceNode implements NodeApi {
     });
     this.server.on("connection", (connection) => this.attach(connection));
     this.server.on("error", (error) => this.options.onError?.(error, "peer server"));
+    // Transactions sent before a restart: mined, or sent again with their nonce before any new one.
+    this.sender.resume().catch((error: unknown) => this.options.onError?.(error, "checking the transactions pending from before"));
     this.watcher = new ChainWatcher(this.driver, this.store, this.watcherHost(), {
       owner: this.address,
       pollMs: this.options.pollMs,
@@ -241,6 +256,7 @@ export class SluiceNode implements NodeApi {
   async stop(): Promise<void> {
     // Requests in flight are cancelled; their events go again at the next start.
     await this.webhookDispatcher.stop();
+    this.sender.close();
     await this.watcher?.stop();
     // Withdrawals being executed: their transactions are out; wait for the receipts (failures are retried at the next start).
     await Promise.all([...this.executions.values()].flatMap((e) => (e.running ? [e.running.catch(() => undefined)] : [])));

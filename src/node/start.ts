@@ -34,6 +34,8 @@ export interface NodeStartOptions {
   payee?: string;
   /** `--confirmations N`: how deep an event must be to count (default by chain: src/chain/confirmations.ts). */
   confirmations?: number | string;
+  /** `--max-fee GWEI`: the most the node pays per gas for a transaction (default: src/chain/feeCap.ts). */
+  maxFee?: number | string;
   /** Writes a status line for the operator (stderr). */
   log: (line: string) => void;
 }
@@ -108,6 +110,7 @@ function decodeOptions(options: NodeStartOptions): NodeSettings {
     keystore: options.keystore,
     payee: options.payee,
     confirmations: options.confirmations,
+    maxFeeGwei: options.maxFee,
   };
   const defined = Object.fromEntries(Object.entries(given).filter(([, value]) => value !== undefined));
   return decodeWith(nodeSettings, defined, (key, problem) => new NodeConfigError(`${key} ${JSON.stringify((given as Record<string, unknown>)[key])}: ${problem}`));
@@ -143,6 +146,8 @@ export async function startNode(options: NodeStartOptions): Promise<{ close(): P
       withdrawalWindow: withdrawalWindow ?? NODE_DEFAULTS.withdrawalWindow,
       ...(payee === undefined ? {} : { payee }),
       ...(settings.confirmations === undefined ? {} : { confirmations: settings.confirmations }),
+      ...(settings.maxFeeGwei === undefined ? {} : { maxFeeGwei: settings.maxFeeGwei }),
+      replaceAfterMs: Number(settings.replaceAfter ?? NODE_DEFAULTS.replaceAfter) * 1_000,
       ...testHooks(),
       onError: (error, what) => options.log(`${what}: ${(error as Error).message ?? String(error)}`),
       log: options.log,

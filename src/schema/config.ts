@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { ethers } from "../lazyEthers";
+import { DEFAULT_MAX_FEE_GWEI } from "../chain/feeCap";
 import type { Address } from "../types";
 import { checkAddress, describe, fromCheck, MAX_UINT64, text, type Checked } from "./primitives";
 
@@ -57,8 +58,20 @@ export const listen = fromCheck(checkListen);
 /** Blocks an event needs to count (src/chain/confirmations.ts has the defaults). */
 export const confirmations = fromCheck((value) => checkInteger(value, 1, 1_000));
 
+/** Gwei: a positive number with at most 9 decimals (1 wei), as a JSON number or a string of one (a flag). */
+export function checkGwei(value: unknown): Checked<number> {
+  const problem = `expected a fee in gwei, a positive number up to 100000 (e.g. 50 or 0.5), got ${describe(value)}`;
+  const source = typeof value === "number" ? String(value) : value;
+  if (typeof source !== "string" || !/^[0-9]{1,6}(\.[0-9]{1,9})?$/.test(source.trim())) return { ok: false, problem };
+  const gwei = Number(source.trim());
+  return gwei > 0 && gwei <= 100_000 ? { ok: true, value: gwei } : { ok: false, problem };
+}
+
+/** The fee cap of the node's transactions (src/chain/fees.ts). */
+export const maxFeeGwei = fromCheck(checkGwei);
+
 /** What `sluice node start` uses for a setting given neither as a flag nor in the config file (start.ts passes these to the node). */
-export const NODE_DEFAULTS = { rpc: "http://127.0.0.1:8545", pollMs: 1_000, challengePeriod: 3_600n, withdrawalWindow: 3_600n } as const;
+export const NODE_DEFAULTS = { rpc: "http://127.0.0.1:8545", pollMs: 1_000, challengePeriod: 3_600n, withdrawalWindow: 3_600n, replaceAfter: 60n } as const;
 export const DEFAULT_RPC = NODE_DEFAULTS.rpc;
 
 const inHours = (seconds: bigint) => `${seconds} s (${Number(seconds) / 3600}h)`;
@@ -106,6 +119,17 @@ export const nodeSettings = z.strictObject({
     flag: "--confirmations",
   }),
   withdrawalWindow: setting(duration, { type: DURATION, default: inHours(NODE_DEFAULTS.withdrawalWindow), about: "how long a cash-out's withdrawal signed by both stays valid" }),
+  maxFeeGwei: setting(maxFeeGwei, {
+    type: "gwei, above 0 up to 100000 (decimals allowed)",
+    default: `${DEFAULT_MAX_FEE_GWEI}`,
+    about: "the most the node pays per gas (base fee + tip) for a transaction: it refuses to send when the chain asks more, and bumps a stuck one no higher",
+    flag: "--max-fee",
+  }),
+  replaceAfter: setting(duration, {
+    type: DURATION,
+    default: `${NODE_DEFAULTS.replaceAfter} s`,
+    about: "how long a transaction may wait unmined before the node replaces it (same nonce, fees +12.5 %)",
+  }),
 });
 
 export type NodeSettings = z.output<typeof nodeSettings>;

@@ -16,7 +16,7 @@ import { hexlify, type TransactionResponse } from "ethers";
 import { ChannelStore } from "../../src/node/store";
 import type { ChannelView } from "../../src/node/api/types";
 import { ChannelMode, ETH, type Hex, type Params, type SignedState } from "../../src/types";
-import { ETHER, logsOf, openFunded, sleep, startCluster, waitFor, type Cluster, type ClusterNode } from "./helpers/cluster";
+import { ETHER, logsOf, openFunded, sentFrom, sleep, startCluster, waitFor, type Cluster, type ClusterNode } from "./helpers/cluster";
 
 const paramsOf = (c: ChannelView): Params => ({ participants: c.participants, payees: c.payees, asset: c.asset, challengePeriod: c.challengePeriod, nonce: c.nonce });
 const ref = () => hexlify(randomBytes(32)) as Hex;
@@ -27,14 +27,8 @@ async function reorg(cluster: Cluster, depth: number): Promise<void> {
 }
 
 /** The transactions `node` sent in blocks `from`..latest. */
-async function sentBy(cluster: Cluster, node: ClusterNode, from: number): Promise<TransactionResponse[]> {
-  const head = await cluster.chain.provider.getBlockNumber();
-  const sent: TransactionResponse[] = [];
-  for (let n = from; n <= head; n++) {
-    const block = await cluster.chain.provider.getBlock(n, true);
-    sent.push(...(block?.prefetchedTransactions ?? []).filter((tx) => tx.from.toLowerCase() === node.address.toLowerCase()));
-  }
-  return sent;
+function sentBy(cluster: Cluster, node: ClusterNode, from: number): Promise<TransactionResponse[]> {
+  return sentFrom(cluster.chain, node.address, from);
 }
 
 async function channelOf(node: ClusterNode, id: Hex): Promise<ChannelView> {

@@ -19,6 +19,7 @@ import { EventLog, type EventData, type EventType } from "./events";
 import { InvoiceStore } from "./invoices";
 import { TokenStore } from "./tokens";
 import { WebhookStore } from "./webhooks";
+import { TransactionStore } from "./transactions";
 import { APPLICATION_ID, migrate, userVersion } from "./migrations";
 import {
   CHANNEL_STATUSES,
@@ -315,6 +316,7 @@ export class ChannelStore {
   private invoiceStore: InvoiceStore | undefined;
   private tokenStore: TokenStore | undefined;
   private webhookStore: WebhookStore | undefined;
+  private transactionStore: TransactionStore | undefined;
 
   private readonly stChannelRef: Database.Statement<[Hex], { id: number; my_index: 0 | 1 }>;
   private readonly stChannel: Database.Statement<[Hex], ChannelRow>;
@@ -804,6 +806,11 @@ export class ChannelStore {
   /** The webhook endpoints and their outbox, in this store's database (their SQL is in webhooks.ts). */
   get webhooks(): WebhookStore {
     return (this.webhookStore ??= new WebhookStore(this.db, () => this.now()));
+  }
+
+  /** The transactions sent and not yet seen mined: the journal of the node's `TxSender` (SQL in transactions.ts). */
+  get transactions(): TransactionStore {
+    return (this.transactionStore ??= new TransactionStore(this.db));
   }
 
   /**

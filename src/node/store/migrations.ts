@@ -291,6 +291,23 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 12,
+    description: "the transactions the node sent and has not seen mined (its nonces across restarts)",
+    up(db) {
+      db.exec(`
+        -- One row per nonce in use: written before each attempt is broadcast, deleted once mined.
+        -- body: the transaction's fields, fees and the hashes of every attempt (JSON, integers as decimal strings).
+        CREATE TABLE pending_transactions (
+          sender  TEXT    NOT NULL,
+          nonce   INTEGER NOT NULL,
+          body    TEXT    NOT NULL,
+          sent_at INTEGER NOT NULL,
+          PRIMARY KEY (sender, nonce)
+        ) WITHOUT ROWID;
+      `);
+    },
+  },
 ];
 
 /** The schema version this code writes. */

@@ -8,7 +8,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import type { HDNodeWallet, TransactionReceipt } from "ethers";
+import type { HDNodeWallet, TransactionReceipt, TransactionResponse } from "ethers";
 import { MockERC20__factory, type MockERC20 } from "../../../typechain-types";
 import { deployAdjudicator, freePort, startLocalNode, type AdjudicatorDriver, type LocalNode, type LocalNodeKind } from "../../../src/chain";
 import type { ChannelView, PaymentView } from "../../../src/node/api/types";
@@ -172,6 +172,17 @@ export async function waitFor(condition: () => Promise<boolean> | boolean, optio
 }
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** The transactions `account` sent that are in blocks `fromBlock`..latest, in block order. */
+export async function sentFrom(chain: LocalNode, account: Address, fromBlock: number): Promise<TransactionResponse[]> {
+  const head = await chain.provider.getBlockNumber();
+  const sent: TransactionResponse[] = [];
+  for (let n = fromBlock; n <= head; n++) {
+    const block = await chain.provider.getBlock(n, true);
+    sent.push(...(block?.prefetchedTransactions ?? []).filter((tx) => tx.from.toLowerCase() === account.toLowerCase()));
+  }
+  return sent;
+}
 
 /**
  * What `account` spent on its own transactions (gas fees plus value sent) in blocks
