@@ -81,6 +81,12 @@ export interface NodeApi {
   cancelInvoice?(id: bigint): Promise<InvoiceView>;
   /** Checks an invoice a payer was given (`sluice1…` or its JSON text): checksum, fields, signature. */
   decodeInvoice?(text: string): Promise<DecodedInvoiceView>;
+  /**
+   * Pays someone's invoice (`sluice1…` or its JSON text) over this node's open channel with its
+   * payee, with a hashlocked transfer; resolves with the payment receipt (the invoice's ref) once
+   * the payee unlocked it. Refused before any lock if this node paid or is paying it already.
+   */
+  payInvoice?(text: string): Promise<PaymentView>;
 }
 
 export interface NodeInfo {
