@@ -691,8 +691,7 @@ export class ChannelSession {
       // Queued in the same turn: the locks share the state's commit (it fails or succeeds with them).
       void this.config.commits.locks({ channelId: this.id, signed: update.signed, updates: update.updates, locks: update.locks }).catch(() => undefined);
       this.settleUpdateWaiters(update, write);
-      const onLocks = this.config.onLocks;
-      if (onLocks) void write.then(() => onLocks(this, update), () => undefined);
+      if (this.config.onLocks) void write.then(() => setImmediate(() => this.config.onLocks?.(this, update)), () => undefined);
     }
     if (this.waiters.size === 0) return write;
     const version = update.signed.state.version;

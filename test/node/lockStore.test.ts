@@ -19,7 +19,7 @@ import { thrown } from "../invoice/fixtures";
 const PARAMS = keysParams(11n);
 const ID = channelIdOf(PARAMS);
 const bytes = (n: number): Hex => `0x${n.toString(16).padStart(64, "0")}`;
-const SIG = `0x${"ab".repeat(65)}` as Hex;
+const SIG: Hex = `0x${"ab".repeat(65)}`;
 
 const lock = (n: number, sender: 0 | 1 = 0, amount = 10n): Lock => ({
   channelId: ID,
