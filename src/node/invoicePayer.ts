@@ -26,7 +26,7 @@ export interface InvoicePayerHost {
   /** The channels whose state can still change off chain (open, with a connected peer or not). */
   openSessions(): Iterable<ChannelSession>;
   /** The lock rules' clock (max(wall clock, latest block)) and window. */
-  policy: Pick<LockPolicy, "clock" | "minLockWindow" | "maxLockDuration">;
+  policy: Pick<LockPolicy, "clock" | "secretRevealedAt" | "minLockWindow" | "maxLockDuration">;
   onError(error: unknown, what: string): void;
 }
 
@@ -94,6 +94,18 @@ export class InvoicePayer {
     for (const lock of session.locks) if (lock.sender !== session.me) void this.answer(session, lock);
   }
 
+  /**
+   * Drops this node's own locks past their expiry whose secret was not revealed on chain in time
+   * (their payments fail with INVOICE_PAYMENT_FAILED once the expire is on disk).
+   */
+  expireDue(session: ChannelSession): void {
+    const now = this.host.policy.clock();
+    for (const lock of session.locks) {
+      if (lock.sender !== session.me || now <= lock.expiry || this.host.policy.secretRevealedAt(lock.hashlock) !== 0n) continue;
+      void this.once(lock, () => session.updateLock({ kind: "expire", lock }), `expiring lock ${lock.hashlock} of ${session.id}`);
+    }
+  }
+
   private channelWith(payee: Address, asset: Address): ChannelSession {
     for (const session of this.host.openSessions()) {
       if (session.peerAddress.toLowerCase() === payee.toLowerCase() && session.params.asset.toLowerCase() === asset.toLowerCase()) return session;
@@ -120,16 +132,26 @@ export class InvoicePayer {
   }
 
   /** The payee's side: unlocks a received lock that pays an invoice of this node, gives back any other. */
-  private async answer(session: ChannelSession, lock: Lock): Promise<void> {
+  private answer(session: ChannelSession, lock: Lock): Promise<void> {
+    return this.once(
+      lock,
+      () => {
+        const secret = this.secretFor(session, lock);
+        return session.updateLock(secret === undefined ? { kind: "cancel", lock } : { kind: "unlock", lock, secret });
+      },
+      `answering lock ${lock.hashlock} of ${session.id}`,
+    );
+  }
+
+  /** Runs one update of `lock` unless one is running; a failure is reported and retried later (next connection or round). */
+  private async once(lock: Lock, work: () => Promise<unknown>, what: string): Promise<void> {
     const leaf = lockLeafHex(lock);
     if (this.handling.has(leaf)) return;
     this.handling.add(leaf);
     try {
-      const secret = this.secretFor(session, lock);
-      await session.updateLock(secret === undefined ? { kind: "cancel", lock } : { kind: "unlock", lock, secret });
+      await work();
     } catch (error) {
-      // Retried at the next connection (`resolvePending`).
-      this.host.onError(error, `answering lock ${lock.hashlock} of ${session.id}`);
+      this.host.onError(error, what);
     } finally {
       this.handling.delete(leaf);
     }

@@ -283,6 +283,23 @@ describe("ChannelSession (real SQLite stores, in-memory connection)", function (
       expect(storeA.latest(ID)!.state.version).to.equal(storeB.latest(ID)!.state.version);
     });
 
+    it("expires a sender's lock once the lock rules' clock passes its expiry, both roles, and not before", async function () {
+      let now = BigInt(Math.floor(Date.now() / 1000));
+      const { alice, bob, storeA, storeB } = await pair({ lockPolicy: { clock: () => now } });
+      const mine = await alice.updateLock({ ...lockOf(60n, 1), expiry: now + 7_200n });
+      const theirs = await bob.updateLock({ ...lockOf(15n, 2), expiry: now + 7_200n });
+      await expect(alice.updateLock({ kind: "expire", lock: mine.locks!.added[0] })).to.be.rejectedWith(SluiceError, /expir/i);
+      now += 7_201n;
+      await alice.updateLock({ kind: "expire", lock: mine.locks!.added[0] });
+      await bob.updateLock({ kind: "expire", lock: theirs.locks!.added[0] });
+      for (const store of [storeA, storeB]) {
+        expect(store.locks.pending(ID)).to.deep.equal([]);
+        expect(store.latest(ID)!.state.locked).to.deep.equal([0n, 0n]);
+        expect(store.latest(ID)!.state.transferred).to.deep.equal([0n, 0n]);
+        expect(types(store)).to.deep.equal(["lock.added", "lock.added", "lock.expired", "lock.expired"]);
+      }
+    });
+
     it("a restart restores the pending locks from the store; the lock then settles", async function () {
       const { alice, storeA, storeB, ends } = await pair();
       await alice.updateLock(lockOf(70n, 1));
