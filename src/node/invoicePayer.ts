@@ -165,12 +165,19 @@ export class InvoicePayer {
     const invoices = this.host.store.invoices;
     const record = invoices.byHashlock(lock.hashlock);
     if (record === null || record.invoice.asset.toLowerCase() !== session.params.asset.toLowerCase()) return undefined;
+    const store = this.host.store;
     if (record.status === "paid") {
-      // Paid by this very lock before a restart, unless another lock was unlocked for it already.
-      return this.host.store.locks.wasUnlocked(lock.hashlock) ? undefined : (invoices.secret(lock.hashlock) ?? undefined);
+      // Paid by this very lock (a restart cut its unlock short); any other lock for it is given back.
+      const claim = store.locks.claimOf(lock.hashlock);
+      const mine = claim !== null && claim.channelId === session.id.toLowerCase() && claim.leaf === lockLeafHex(lock);
+      return mine ? (invoices.secret(lock.hashlock) ?? undefined) : undefined;
     }
     try {
-      return invoices.markPaid(lock.hashlock, lock.amount).secret;
+      return store.transaction(() => {
+        const { secret } = invoices.markPaid(lock.hashlock, lock.amount);
+        store.locks.claim(lock.hashlock, session.id, lock);
+        return secret;
+      });
     } catch (error) {
       if (error instanceof InvoiceUnderpaidError || error instanceof InvoiceStatusError || error instanceof UnknownInvoiceError) return undefined;
       throw error;

@@ -9,7 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import { expect } from "chai";
 import type { StateUpdate } from "../../src/channel";
-import { channelId as channelIdOf, hashlockOf } from "../../src/crypto";
+import { channelId as channelIdOf, hashlockOf, lockLeafHex } from "../../src/crypto";
 import { InvoiceAlreadyPaidError } from "../../src/node/payInvoiceErrors";
 import { ChannelStore, InvalidRecordError } from "../../src/node/store";
 import type { Hex, Lock, SignedState } from "../../src/types";
@@ -75,8 +75,6 @@ describe("LockStore (SQLite)", function () {
     expect(store.locks.pending(ID)).to.deep.equal([c]);
     expect(store.locks.secret(a.hashlock)).to.equal(bytes(1));
     expect(store.locks.secret(b.hashlock)).to.equal(null);
-    expect(store.locks.wasUnlocked(a.hashlock)).to.equal(true);
-    expect(store.locks.wasUnlocked(b.hashlock)).to.equal(false);
     const events = store.events.after(0n, 100);
     expect(events.map((e) => e.type)).to.deep.equal(["lock.added", "lock.added", "lock.added", "lock.settled", "lock.cancelled"]);
     expect(events[3].data).to.include({ hashlock: a.hashlock, amount: "10", version: "2", sender: 0 });
@@ -118,9 +116,20 @@ describe("LockStore (SQLite)", function () {
     expect((again as InvoiceAlreadyPaidError).status).to.equal("pending");
     expect(store.locks.finishPayment(entry.hashlock, "failed", "the lock was cancelled")).to.include({ status: "failed", error: "the lock was cancelled" });
     expect(store.locks.beginPayment(entry).status).to.equal("pending");
+    expect(store.locks.finishPayment(entry.hashlock, "failed", "the answer was lost")!.status).to.equal("failed");
+    // Its lock settled after all (the call had failed on a lost answer): it is paid.
     expect(store.locks.finishPayment(entry.hashlock, "paid")!.status).to.equal("paid");
     // An ended payment stays as it ended.
     expect(store.locks.finishPayment(entry.hashlock, "failed")!.status).to.equal("paid");
     expect(() => store.locks.beginPayment(entry)).to.throw(InvoiceAlreadyPaidError, /paid this invoice already/);
+  });
+
+  it("records the one lock that paid an invoice: a second claim for it throws and changes nothing", function () {
+    const a = lock(1);
+    expect(store.locks.claimOf(a.hashlock)).to.equal(null);
+    store.locks.claim(a.hashlock, ID, a);
+    expect(store.locks.claimOf(a.hashlock)).to.deep.equal({ channelId: ID, leaf: lockLeafHex(a) });
+    expect(() => store.locks.claim(a.hashlock, ID, lock(1, 0, 99n))).to.throw();
+    expect(store.locks.claimOf(a.hashlock)).to.deep.equal({ channelId: ID, leaf: lockLeafHex(a) });
   });
 });

@@ -85,9 +85,10 @@ export class LockStore {
   private readonly stUpdates: Statement<[Hex, string, string]>;
   private readonly stUpdatesOf: Statement<[Hex, string], string>;
   private readonly stPayment: Statement<[Hex], PaymentRow>;
-  private readonly stUnlocked: Statement<[Hex], number>;
+  private readonly stClaim: Statement<[Hex, Hex, Hex]>;
+  private readonly stClaimOf: Statement<[Hex], { channel_id: Hex; leaf: Hex }>;
   private readonly stBegin: Statement;
-  private readonly stFinish: Statement<[InvoicePaymentStatus, string | null, number, Hex]>;
+  private readonly stFinish: Statement<[{ status: InvoicePaymentStatus; error: string | null; at: number; hashlock: Hex }]>;
 
   constructor(
     db: Database,
@@ -109,14 +110,18 @@ export class LockStore {
     this.stUpdates = db.prepare("INSERT OR IGNORE INTO state_updates (channel_id, version, updates) VALUES (?, ?, ?)");
     this.stUpdatesOf = db.prepare<[Hex, string], string>("SELECT updates FROM state_updates WHERE channel_id = ? AND version = ?").pluck();
     this.stPayment = db.prepare("SELECT * FROM invoice_payments WHERE hashlock = ?");
-    this.stUnlocked = db.prepare<[Hex], number>("SELECT 1 FROM locks WHERE hashlock = ? AND removed_reason = 'unlock' LIMIT 1").pluck();
+    this.stClaim = db.prepare("INSERT INTO invoice_claims (hashlock, channel_id, leaf) VALUES (?, ?, ?)");
+    this.stClaimOf = db.prepare("SELECT channel_id, leaf FROM invoice_claims WHERE hashlock = ?");
     this.stBegin = db.prepare(
       `INSERT INTO invoice_payments (hashlock, invoice, channel_id, amount, status, started_at) VALUES (@hashlock, @invoice, @channelId, @amount, 'pending', @at)
        ON CONFLICT (hashlock) DO UPDATE SET invoice = excluded.invoice, channel_id = excluded.channel_id, amount = excluded.amount,
          status = 'pending', error = NULL, started_at = excluded.started_at, finished_at = NULL
        WHERE invoice_payments.status = 'failed'`,
     );
-    this.stFinish = db.prepare("UPDATE invoice_payments SET status = ?, error = ?, finished_at = ? WHERE hashlock = ? AND status = 'pending'");
+    // A settled lock is paid even if the call that made it had failed (its answer lost); only a pending one fails.
+    this.stFinish = db.prepare(
+      "UPDATE invoice_payments SET status = @status, error = @error, finished_at = @at WHERE hashlock = @hashlock AND (status = 'pending' OR (@status = 'paid' AND status = 'failed'))",
+    );
   }
 
   /**
@@ -177,9 +182,15 @@ export class LockStore {
     return this.stSecretOf.get(bytes32(hashlock, "hashlock")) ?? null;
   }
 
-  /** True iff a lock with this hashlock was unlocked in one of this node's channels. */
-  wasUnlocked(hashlock: Hex): boolean {
-    return this.stUnlocked.get(bytes32(hashlock, "hashlock")) !== undefined;
+  /** Records the lock that paid this node's invoice of `hashlock` (in the transaction that marks it paid); a second claim throws. */
+  claim(hashlock: Hex, channelId: Hex, lock: Lock): void {
+    this.stClaim.run(bytes32(hashlock, "hashlock"), bytes32(channelId, "channelId"), lockLeafHex(lock));
+  }
+
+  /** The lock (channel and leaf) that paid this node's invoice of `hashlock`, or null. */
+  claimOf(hashlock: Hex): { channelId: Hex; leaf: Hex } | null {
+    const row = this.stClaimOf.get(bytes32(hashlock, "hashlock"));
+    return row === undefined ? null : { channelId: row.channel_id, leaf: row.leaf };
   }
 
   // ---------------------------------------------------------------- invoices this node pays
@@ -202,10 +213,10 @@ export class LockStore {
     return record;
   }
 
-  /** Ends a pending invoice payment as paid or failed (with why); one already ended is left as it is. Returns the record. */
+  /** Ends a pending invoice payment as paid or failed (with why), or a failed one as paid (its lock settled after all); a paid one stays. Returns the record. */
   finishPayment(hashlock: Hex, status: "paid" | "failed", error?: string): InvoicePaymentRecord | null {
     const key = bytes32(hashlock, "hashlock");
-    this.stFinish.run(status, error ?? null, this.now(), key);
+    this.stFinish.run({ status, error: error ?? null, at: this.now(), hashlock: key });
     return this.payment(key);
   }
 

@@ -301,6 +301,13 @@ export const MIGRATIONS: readonly Migration[] = [
           updates    TEXT NOT NULL,
           PRIMARY KEY (channel_id, version)
         ) WITHOUT ROWID;
+        -- The lock that paid each of this node's invoices (written with invoices.status = 'paid'):
+        -- after a restart only that lock is unlocked with the secret, any other one is given back.
+        CREATE TABLE invoice_claims (
+          hashlock   TEXT PRIMARY KEY,
+          channel_id TEXT NOT NULL,
+          leaf       TEXT NOT NULL
+        ) WITHOUT ROWID;
         -- Invoices this node pays: one row per invoice (by hashlock), refused again unless failed.
         CREATE TABLE invoice_payments (
           hashlock    TEXT    PRIMARY KEY,
