@@ -165,6 +165,22 @@ async function waiting<T>(ctx: Context, text: string, work: () => Promise<T>): P
   }
 }
 
+/** `sluice pay <invoice>`: pays it over the direct channel with its payee (see `NodeApi.payInvoice`). */
+async function payInvoice(ctx: Context, text: string, ref: string | undefined): Promise<Output> {
+  const invoice = text.trim();
+  if (!invoice.toLowerCase().startsWith("sluice1") && !invoice.startsWith("{")) {
+    throw new UsageError("pay takes <channel> <amount> --ref <order>, or an invoice (sluice1…) alone");
+  }
+  if (ref !== undefined) throw new UsageError("an invoice carries its own ref: pay it without --ref");
+  const client = await ctx.client();
+  const payment = await client.payInvoice(invoice);
+  const { channel, asset } = await channelAndAsset(client, payment.channelId);
+  return {
+    json: paymentView.encode(payment),
+    text: `paid the invoice: ${formatAmount(payment.amount, asset)} in ${payment.channelId}\n${formatPayment(payment, channel.me, asset)}`,
+  };
+}
+
 function channelOutput(channel: ChannelView, asset: AssetInfo, headline: string): Output {
   return { json: channelView.encode(channel), text: `${headline}\n${formatChannel(channel, asset)}` };
 }
@@ -323,10 +339,15 @@ const CHANNEL_COMMANDS: readonly Command[] = [
   },
   {
     name: "pay",
-    usage: "pay <channel> <amount> --ref <order>",
-    summary: "pay the peer off-chain",
+    usage: "pay <channel> <amount> --ref <order> | pay <sluice1…invoice>",
+    summary: "pay the peer off-chain, or pay an invoice",
     help: [
       "Pays the peer <amount> in the channel; done once both sides signed the new state.",
+      "",
+      "With an invoice (sluice1…) as the only argument: pays it over this node's open channel with",
+      "the invoice's payee, with a transfer locked by the invoice's hashlock; done once the payee",
+      "unlocked it (the receipt carries the invoice's ref). An invoice this node paid, or is paying,",
+      "is refused before anything is locked.",
       "",
       "  --ref <order>   the payment's reference (required): a 0x-prefixed 32-byte hex (64 hex digits)",
       "                  is used as is; any other text (an order number, at most 256 bytes) is a memo:",
@@ -339,10 +360,12 @@ const CHANNEL_COMMANDS: readonly Command[] = [
       AMOUNT_HELP,
       "",
       "Example: sluice pay 0x3f...a1 100 USDC --ref order-123",
+      "         sluice pay sluice1…",
     ].join("\n"),
     options: { ref: { type: "string" } },
-    positionals: [2, 3],
+    positionals: [1, 3],
     async run(ctx, positionals, values) {
+      if (positionals.length === 1) return payInvoice(ctx, positionals[0], str(values, "ref"));
       const channelId = channelArg(positionals[0]);
       const refText = str(values, "ref");
       if (refText === undefined) throw new UsageError("pay needs --ref <order>: the order (or any reference) the payment is for");

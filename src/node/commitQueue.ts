@@ -1,11 +1,13 @@
 import type { AddedPayments, ChannelStore } from "./store";
+import type { LockWrite } from "./store/locks";
 import type { Hex, SignedState, State } from "../types";
 
 type Write =
   | { kind: "own"; channelId: Hex; state: State; sig: Hex }
   | { kind: "reserve"; channelId: Hex; upTo: bigint }
   | { kind: "countersigned"; channelId: Hex; signed: SignedState; payments: AddedPayments; leaves?: readonly Hex[] }
-  | { kind: "memo"; ref: Hex; memo: string };
+  | { kind: "memo"; ref: Hex; memo: string }
+  | { kind: "locks"; write: LockWrite };
 
 /**
  * One group commit: when it started (ms since the Unix epoch on the high-resolution clock,
@@ -64,6 +66,11 @@ export class CommitQueue {
     return this.enqueue({ kind: "memo", ref, memo });
   }
 
+  /** Keeps what a countersigned state did to the locks (`LockStore.record`); queued right after the state, it shares its commit. */
+  locks(write: LockWrite): Promise<number> {
+    return this.enqueue({ kind: "locks", write });
+  }
+
   /**
    * Calls `observer` after each group commit that succeeded, once its writers are settled (to see
    * slow flushes of the disk, for instance). Returns the function that stops it.
@@ -104,6 +111,7 @@ export class CommitQueue {
           if (write.kind === "own") this.store.recordOwnSignature(write.channelId, write.state, write.sig);
           else if (write.kind === "reserve") this.store.reserveVersions(write.channelId, write.upTo);
           else if (write.kind === "memo") this.store.putMemo(write.ref, write.memo);
+          else if (write.kind === "locks") this.store.locks.record(write.write);
           else this.store.recordCountersigned(write.channelId, write.signed, write.payments, write.leaves);
         }
         return this.store.now();

@@ -17,8 +17,12 @@ import { resolveRef } from "./paymentRef";
 import type { ChannelStore } from "./store";
 import type { InvoiceRecord } from "./store/invoices";
 
-/** How long an invoice stays payable unless told (seconds). */
-export const DEFAULT_INVOICE_LIFETIME = 3_600n;
+/**
+ * How long an invoice stays payable unless told (seconds): a day. A payment's lock must expire
+ * after the reveal window (an hour by default) and not after the invoice, so an invoice that
+ * lives only an hour could never be paid.
+ */
+export const DEFAULT_INVOICE_LIFETIME = 86_400n;
 
 const seconds = (ms: number): bigint => BigInt(Math.floor(ms / 1000));
 

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { Wallet, type Provider, type Signer } from "ethers";
 import { AdjudicatorDriver, ChainResponseError, TxSender, confirmedTag, defaultConfirmations, type AdjudicatorEvent, type PartialWithdrawResult } from "../chain";
-import type { WithdrawalRecord } from "../channel";
+import { lockPolicy, type LockPolicy, type WithdrawalRecord } from "../channel";
 import { EcdsaVerifier, KeySigner, channelId as channelIdOf, toHex } from "../crypto";
 import { InvalidAmountError, InvalidArgumentError, SluiceError, codeOf } from "../errors";
 import { ChannelMode, type Address, type Hex } from "../types";
@@ -45,6 +45,7 @@ import {
   type OpenTimeouts,
 } from "./open";
 import { InvoiceBook } from "./invoices";
+import { InvoicePayer } from "./invoicePayer";
 import { ApiTokens } from "./apiTokens";
 import type { Scope } from "./api/access";
 import { newWebhook, UnknownWebhookError, WebhookDispatcher, webhookViewOf, type WebhookDeliveryOptions } from "./webhooks";
@@ -179,6 +180,19 @@ export class SluiceNode implements NodeApi {
   private readonly webhookDispatcher: WebhookDispatcher;
   /** This node's withdrawals being executed, and when each was last tried, by `channelId:total`. */
   private readonly executions = new Map<string, { running?: Promise<PartialWithdrawResult>; triedAt: number }>();
+  /** The latest block's timestamp seen (unix seconds): the lock rules' clock never runs behind it. */
+  private latestBlockTime = 0n;
+  /** When each secret was registered on chain (block timestamp), by hashlock: from the `SecretRevealed` events. */
+  private readonly secretReveals = new Map<string, bigint>();
+  /** The lock rules of every channel: clock = max(wall clock, latest block), the secrets revealed on chain. */
+  private readonly lockRules: LockPolicy = lockPolicy({
+    clock: () => {
+      const wall = BigInt(Math.floor(Date.now() / 1000));
+      return wall > this.latestBlockTime ? wall : this.latestBlockTime;
+    },
+    secretRevealedAt: (hashlock) => this.secretReveals.get(hashlock.toLowerCase()) ?? 0n,
+  });
+  private payer: InvoicePayer | undefined;
 
   constructor(options: NodeOptions) {
     const inFlight = options.proposalsInFlight;
@@ -585,6 +599,23 @@ export class SluiceNode implements NodeApi {
     });
   }
 
+  /** Pays an invoice over this node's open channel with its payee; resolves with the receipt once the payee unlocked it. */
+  payInvoice(text: string): Promise<PaymentView> {
+    return this.invoicePayer.pay(text);
+  }
+
+  /** Invoices paid and received over direct channels with hashlocked transfers. */
+  private get invoicePayer(): InvoicePayer {
+    return (this.payer ??= new InvoicePayer({
+      store: this.store,
+      address: this.address,
+      decode: (text) => this.decodeInvoice(text),
+      openSessions: () => [...this.sessions.values()].filter((s) => this.lifecycle.status(s.id) === "open"),
+      policy: this.lockRules,
+      onError: (error, what) => this.options.onError?.(error, what),
+    }));
+  }
+
   /** Runs `fn` on this node's invoices (they need the chain id, known once started); a throw rejects. */
   private async withInvoices<T>(fn: (book: InvoiceBook) => T | Promise<T>): Promise<T> {
     if (this.chainId === 0n) throw new SluiceError("the node is not started");
@@ -702,7 +733,10 @@ export class SluiceNode implements NodeApi {
     });
     for (const session of this.sessions.values()) {
       if (session.peerAddress.toLowerCase() !== key || this.isConcluded(session.id)) continue;
-      session.attach(connection).catch((error: unknown) => this.options.onError?.(error, `resyncing ${session.id}`));
+      session.attach(connection).then(
+        () => this.invoicePayer.resolvePending(session),
+        (error: unknown) => this.options.onError?.(error, `resyncing ${session.id}`),
+      );
     }
   }
 
@@ -763,6 +797,8 @@ export class SluiceNode implements NodeApi {
       chainTime: () => this.chainTime(),
       maxWithdrawalWindow: this.options.maxWithdrawalWindow ?? DEFAULT_MAX_WITHDRAWAL_WINDOW,
       checkWithdrawable: (what) => this.checkWithdrawable(record.channelId, what),
+      lockPolicy: this.lockRules,
+      onLocks: (s, committed) => this.invoicePayer.onLocks(s, committed),
     });
     this.sessions.set(record.channelId.toLowerCase(), session);
     return session;
@@ -833,7 +869,12 @@ export class SluiceNode implements NodeApi {
       },
       onEvent: (event: AdjudicatorEvent) => this.onChainEvent(event),
       onError: (error: unknown, what: string) => this.options.onError?.(error, what),
-      afterRound: () => this.checkWithdrawals(),
+      afterRound: async () => {
+        // The lock rules' clock follows the chain's (a chain ahead of the wall clock).
+        await this.chainTime().catch((error: unknown) => this.options.onError?.(error, "reading the chain's time"));
+        for (const session of this.sessions.values()) if (session.isConnected && !this.isConcluded(session.id)) this.invoicePayer.expireDue(session);
+        await this.checkWithdrawals();
+      },
       onReorg: (fork: number, depth: number) => this.onReorg(fork, depth),
       onChainHealth: (change: "down" | "up", health: ChainHealthView) => this.options.log?.(describeHealth(change, health)),
     };
@@ -862,7 +903,23 @@ export class SluiceNode implements NodeApi {
   private async chainTime(): Promise<bigint> {
     const block = await this.options.provider.getBlock("latest");
     if (!block) throw new ChainResponseError("the chain has no latest block");
-    return BigInt(block.timestamp);
+    const time = BigInt(block.timestamp);
+    if (time > this.latestBlockTime) this.latestBlockTime = time;
+    return time;
+  }
+
+  /** Keeps when a secret was registered on chain (its block's timestamp): the lock rules read it. */
+  private async recordReveal(hashlock: Hex, blockNumber: number): Promise<void> {
+    try {
+      const block = await this.options.provider.getBlock(blockNumber);
+      if (!block) throw new ChainResponseError(`the chain has no block ${blockNumber}`);
+      const key = hashlock.toLowerCase();
+      const at = BigInt(block.timestamp);
+      const known = this.secretReveals.get(key);
+      if (known === undefined || at < known) this.secretReveals.set(key, at);
+    } catch (error) {
+      this.options.onError?.(error, `reading when secret ${hashlock} was revealed`);
+    }
   }
 
   /** A withdrawal can be signed or executed only while the channel is open (not opening, closing, disputed or concluded). */
@@ -976,6 +1033,9 @@ export class SluiceNode implements NodeApi {
       case "Settled":
         this.lifecycle.apply(event.channelId, "settled");
         this.find(event.channelId).voidWithdrawals();
+        break;
+      case "SecretRevealed":
+        void this.recordReveal(event.hashlock, event.blockNumber);
         break;
       default:
         break;

@@ -6,13 +6,13 @@
  * |---------|--------------------|------------------------------------|--------------------------------|
  * | open    | participant 0      | the terms: params but its payee only | {payee, channelId}: the peer's |
  * | channel | either             | {channelId, message} (channel msg) | the reply message, or {}       |
- * | sync    | either             | {channelId, version}               | SyncReply: the newer states    |
+ * | sync    | either             | {channelId, version}               | SyncReply: the newer states (with their updates if they changed locks) |
  * | refresh | either             | {channelId}                        | {} (after re-reading deposits) |
  * | withdrawals | either         | {channelId}                        | {items}: the withdrawals both signed that the answerer counts |
  */
-import { encodePayment, encodeSignedState, encodeSignedWithdrawal } from "../channel";
+import { encodeMessage, encodePayment, encodeSignedState, encodeSignedWithdrawal } from "../channel";
 import { decodeTrustedMessage } from "../channel/messages";
-import type { ChannelMessage, JsonPayment, JsonSignedState, JsonSignedWithdrawal } from "../channel";
+import type { ChannelMessage, JsonPayment, JsonSignedState, JsonSignedWithdrawal, JsonStateUpdate, StateUpdate } from "../channel";
 import { MalformedMessageError } from "../errors";
 import { decodeWith } from "../schema/decode";
 import * as schema from "../schema/peer";
@@ -69,10 +69,11 @@ export interface SyncBody {
   version: bigint;
 }
 
-/** One countersigned state and the payments it added, as the store keeps them. */
+/** One countersigned state and the payments it added, as the store keeps them; with its updates if it changed locks. */
 export interface SyncItem {
   signed: SignedState;
   payments: Payment[];
+  updates?: StateUpdate[];
 }
 
 /** The answerer's countersigned states above the asker's latest, oldest first, at most SYNC_PAGE. */
@@ -134,14 +135,23 @@ export const peerValidators: Validators<PeerMessages> = {
   sync: (body) => decodeWith(schema.peerBodies.sync, body, malformedAt("body")),
 };
 
-export function encodeSyncReply(reply: SyncReply): { items: { signed: JsonSignedState; payments: JsonPayment[] }[]; more: boolean } {
+type JsonSyncItem = { signed: JsonSignedState; payments: JsonPayment[]; updates?: JsonStateUpdate[] };
+
+export function encodeSyncReply(reply: SyncReply): { items: JsonSyncItem[]; more: boolean } {
   return {
-    items: reply.items.map((item) => ({
-      signed: encodeSignedState(item.signed),
-      payments: item.payments.map(encodePayment),
-    })),
+    items: reply.items.map((item) => {
+      const json: JsonSyncItem = { signed: encodeSignedState(item.signed), payments: item.payments.map(encodePayment) };
+      if (item.updates) json.updates = encodeUpdates(item.signed, item.updates);
+      return json;
+    }),
     more: reply.more,
   };
+}
+
+/** A state's updates in their JSON form (as an `updates` proposal carries them). */
+function encodeUpdates(signed: SignedState, updates: StateUpdate[]): JsonStateUpdate[] {
+  const json = encodeMessage({ kind: "updates", updates, state: signed.state, sig: signed.sigs[0] });
+  return json.kind === "updates" ? json.updates : [];
 }
 
 export function decodeSyncReply(input: unknown): SyncReply {

@@ -10,14 +10,19 @@ import {
   type ChannelSnapshot,
   type CommittedUpdate,
   type FinalProposal,
+  type LockPolicy,
+  type LockRef,
   type PaymentEntry,
+  type PaymentRequest,
+  type UpdateRequest,
+  type UpdatesProposal,
   type WithdrawalRecord,
   UnknownWithdrawalError,
 } from "../channel";
 import type { SignatureVerifier, StateHasher, StateSigner } from "../crypto";
 import type { PaymentProof } from "../merkle";
 import { InvalidArgumentError, SluiceError, WrongRoleError } from "../errors";
-import type { Address, Hex, Params, Payment, SignedState, SignedWithdrawal } from "../types";
+import type { Address, Hex, Lock, Params, Payment, SignedState, SignedWithdrawal } from "../types";
 import { CommitQueue } from "./commitQueue";
 import { OwnPayments, type DonePayment } from "./ownPayments";
 import { channelId as channelIdOf } from "../crypto";
@@ -58,6 +63,22 @@ interface Waiter {
   reject(error: unknown): void;
 }
 
+/** Participant 1: its lock update request waiting for the countersigned state. */
+interface UpdateWaiter {
+  resolve(committed: CommittedUpdate): void;
+  reject(error: unknown): void;
+}
+
+/**
+ * A lock update this side makes: lock `amount` to the peer, unlock a pending lock with its secret,
+ * give back (cancel) a lock the peer sent, or drop (expire) its own lock past its expiry.
+ */
+export type LockAction =
+  | { kind: "lock"; amount: bigint; hashlock: Hex; expiry: bigint; ref: Hex }
+  | { kind: "unlock"; lock: LockRef; secret: Hex }
+  | { kind: "cancel"; lock: LockRef }
+  | { kind: "expire"; lock: LockRef };
+
 /** Participant 0: a payment waiting for the next proposal, with its caller's promise. */
 interface Queued extends Waiter {
   entry: PaymentEntry;
@@ -85,6 +106,10 @@ export interface SessionConfig {
   checkWithdrawable(what: string): void;
   /** Leaf hashes read per query when the payment log is rebuilt at start (default RESTORE_PAGE). */
   restorePage?: number;
+  /** The lock rules (the node's: clock = max(wall clock, latest block), secrets revealed on chain). */
+  lockPolicy?: Partial<LockPolicy>;
+  /** Called once a state that added or removed locks is on disk (with the update that did it). */
+  onLocks?(session: ChannelSession, committed: CommittedUpdate): void;
 }
 
 /** Versions participant 0 reserves on disk at a time (see `ChannelSession.reserve`); far below MAX_VERSION_GAP. */
@@ -117,6 +142,8 @@ export class ChannelSession {
   private connection: PeerConnection<PeerMessages> | undefined;
   /** Participant 1: its requests waiting for the countersigned payment. */
   private readonly waiters = new Map<bigint, Waiter>();
+  /** Participant 1: its lock update requests waiting for the countersigned state. */
+  private readonly updateWaiters = new Map<bigint, UpdateWaiter>();
   /** Participant 0: payments for the next proposal, in arrival order. */
   private outbox: Queued[] = [];
   private flushScheduled = false;
@@ -330,6 +357,11 @@ export class ChannelSession {
       void channel.cancelRequest(id).catch(() => undefined);
     }
     this.waiters.clear();
+    for (const [id, waiter] of this.updateWaiters) {
+      waiter.reject(error);
+      void channel.cancelUpdateRequest(id).catch(() => undefined);
+    }
+    this.updateWaiters.clear();
   }
 
   // ------------------------------------------------------------------ paying
@@ -392,7 +424,7 @@ export class ChannelSession {
       proposal = result.proposal;
       const left = new Set(result.rejected.map((r) => r.index));
       included = batch.filter((_, i) => !left.has(i));
-      committedAt = await this.propose(connection, proposal);
+      ({ committedAt } = await this.propose(connection, proposal));
     } catch (error) {
       for (const q of included ?? batch) q.reject(error);
       return;
@@ -404,18 +436,67 @@ export class ChannelSession {
   private async payAsRequester(channel: Countersigner, amount: bigint, ref: Hex): Promise<DonePayment> {
     const connection = this.requireConnection();
     const request = await channel.requestPayment(amount, ref);
-    const done = new Promise<DonePayment>((resolve, reject) => this.waiters.set(request.id, { resolve, reject }));
+    return this.sendRequest(connection, request, this.waiters, (id) => channel.cancelRequest(id));
+  }
+
+  /**
+   * Participant 1: sends a request and resolves when the state that answers it is on disk (its
+   * waiter, in `waiters`, is settled by `persist`); a refused or failed send cancels the request.
+   */
+  private async sendRequest<T>(
+    connection: PeerConnection<PeerMessages>,
+    request: PaymentRequest | UpdateRequest,
+    waiters: Map<bigint, { resolve(value: T): void; reject(error: unknown): void }>,
+    cancel: (id: bigint) => Promise<unknown>,
+  ): Promise<T> {
+    const done = new Promise<T>((resolve, reject) => waiters.set(request.id, { resolve, reject }));
     try {
       await connection.request("channel", { channelId: this.id, message: encodeMessage(request) });
     } catch (error) {
-      const waiter = this.waiters.get(request.id);
+      const waiter = waiters.get(request.id);
       if (waiter) {
-        this.waiters.delete(request.id);
-        await channel.cancelRequest(request.id);
+        waiters.delete(request.id);
+        await cancel(request.id);
         waiter.reject(this.peerError(error));
       }
     }
     return done;
+  }
+
+  // ------------------------------------------------------------------ locks
+
+  /** The pending locks of the latest state both signed. */
+  get locks(): Lock[] {
+    return this.channel.locks;
+  }
+
+  /**
+   * Makes one lock update with the peer (participant 0 proposes it, participant 1 asks for it and
+   * countersigns); resolves with the committed update once the state is on disk.
+   */
+  async updateLock(action: LockAction): Promise<CommittedUpdate> {
+    const connection = this.requireConnection();
+    const channel = this.channel;
+    if (channel instanceof Sequencer) {
+      const { proposal, rejected } = await channel.proposeUpdates([action]);
+      if (!proposal) throw rejected[0].error;
+      return (await this.propose(connection, proposal)).committed;
+    }
+    const request = await this.requestOf(channel, action);
+    return this.sendRequest(connection, request, this.updateWaiters, (id) => channel.cancelUpdateRequest(id));
+  }
+
+  private requestOf(channel: Countersigner, action: LockAction): Promise<UpdateRequest> {
+    switch (action.kind) {
+      case "lock":
+        return channel.requestLock(action.amount, action.hashlock, action.expiry, action.ref);
+      case "unlock":
+        return channel.requestUnlock(action.lock, action.secret);
+      case "cancel":
+        return channel.requestCancel(action.lock);
+      case "expire":
+        return channel.requestExpire(action.lock);
+    }
   }
 
   /**
@@ -423,7 +504,10 @@ export class ChannelSession {
    * range, a final state itself), sends the proposal, and commits on the peer's acknowledgement.
    * A rejection, or a failure to write, voids this proposal and every later one.
    */
-  private async propose(connection: PeerConnection<PeerMessages>, proposal: BatchProposal | FinalProposal): Promise<number> {
+  private async propose(
+    connection: PeerConnection<PeerMessages>,
+    proposal: BatchProposal | UpdatesProposal | FinalProposal,
+  ): Promise<{ committed: CommittedUpdate; committedAt: number }> {
     const channel = this.sequencer();
     try {
       if (proposal.kind === "final") await this.config.commits.ownSignature(this.id, proposal.state, proposal.sig);
@@ -440,7 +524,8 @@ export class ChannelSession {
       throw this.peerError(error);
     }
     // The channel checks the ack (it decodes it); the write is queued before the next ack is handled.
-    return this.persist(await channel.receiveAck(reply));
+    const committed = await channel.receiveAck(reply);
+    return { committed, committedAt: await this.persist(committed) };
   }
 
   /**
@@ -497,6 +582,7 @@ export class ChannelSession {
     switch (message.kind) {
       case "payment":
       case "payments":
+      case "updates":
       case "final": {
         if (!(channel instanceof Countersigner)) throw new WrongRoleError(0, "countersign a proposal", "participant 0 proposes every state");
         const { committed, send } = await channel.countersign(message);
@@ -521,13 +607,14 @@ export class ChannelSession {
         void answer.then(done, done);
         return answer;
       }
+      case "update-request": {
+        if (!(channel instanceof Sequencer)) throw new WrongRoleError(1, "serve a lock update request", "participant 0 sequences");
+        await this.propose(connection, await channel.receiveUpdateRequest(message));
+        return {};
+      }
       case "ack":
       case "withdrawal-ack":
         throw new SluiceError("acknowledgements travel as replies, not as requests");
-      case "updates":
-      case "update-request":
-        // The node does not persist locks yet: it signs no lock update.
-        throw new SluiceError("this node does not handle lock updates yet");
     }
   }
 
@@ -550,7 +637,9 @@ export class ChannelSession {
     for (const item of this.config.store.statesAfter(this.id, version, SYNC_PAGE)) {
       payments += item.payments.length;
       if (items.length > 0 && payments > MAX_PAYMENTS_PER_STATE) break;
-      items.push(item);
+      // A state that changed locks travels with its updates: the peer checks them (`verifyHistory`).
+      const updates = this.config.store.locks.updatesOf(item.signed);
+      items.push(updates === undefined ? item : { ...item, updates });
     }
     const last = items[items.length - 1];
     return { items, more: last !== undefined && last.signed.state.version < this.channel.latest.state.version };
@@ -598,6 +687,12 @@ export class ChannelSession {
       if (memo !== undefined) void this.config.commits.memo(item.payment.ref, memo).catch(() => undefined);
     }
     const write = this.config.commits.countersigned(this.id, update.signed, payments, update.leaves);
+    if (update.locks && update.updates) {
+      // Queued in the same turn: the locks share the state's commit (it fails or succeeds with them).
+      void this.config.commits.locks({ channelId: this.id, signed: update.signed, updates: update.updates, locks: update.locks }).catch(() => undefined);
+      this.settleUpdateWaiters(update, write);
+      if (this.config.onLocks) void write.then(() => setImmediate(() => this.config.onLocks?.(this, update)), () => undefined);
+    }
     if (this.waiters.size === 0) return write;
     const version = update.signed.state.version;
     for (const { payment, request } of update.payments) {
@@ -610,6 +705,20 @@ export class ChannelSession {
       );
     }
     return write;
+  }
+
+  /** Participant 1: settles the lock update requests `update` answered once `write` is on disk. */
+  private settleUpdateWaiters(update: CommittedUpdate, write: Promise<number>): void {
+    for (const item of update.updates ?? []) {
+      if (item.op === "pay" || item.request === undefined) continue;
+      const waiter = this.updateWaiters.get(item.request);
+      if (!waiter) continue;
+      this.updateWaiters.delete(item.request);
+      write.then(
+        () => waiter.resolve(update),
+        (error: unknown) => waiter.reject(error),
+      );
+    }
   }
 
   private sequencer(): Sequencer {
@@ -639,6 +748,7 @@ export class ChannelSession {
       deposits: c.deposits,
       withdrawn: c.withdrawn,
       restore,
+      lockPolicy: c.lockPolicy,
       // Its own write and fsync: withdrawals are rare, and nothing may leave before it is on disk.
       hooks: { onWithdrawal: (record: WithdrawalRecord) => this.config.store.putWithdrawal(this.id, record) },
     };
@@ -673,6 +783,7 @@ export class ChannelSession {
     return {
       latest,
       leaves: this.storedLeaves(),
+      locks: store.locks.pending(this.id),
       signedVersion,
       signedFinal: latest.state.isFinal || (own?.state.isFinal ?? false),
       deposits: this.config.deposits,

@@ -129,7 +129,10 @@ export const peerBodies = {
 };
 
 export const syncReply = z.strictObject({
-  items: list(z.strictObject({ signed: signedState, payments: list(payment, MAX_PAYMENTS_PER_STATE) }), SYNC_PAGE),
+  items: list(
+    z.strictObject({ signed: signedState, payments: list(payment, MAX_PAYMENTS_PER_STATE), updates: list(stateUpdate, MAX_PAYMENTS_PER_STATE, 1).optional() }),
+    SYNC_PAGE,
+  ),
   more: boolean,
 });
 

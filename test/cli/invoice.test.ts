@@ -125,4 +125,21 @@ describe("sluice invoice (CLI against a real node)", function () {
     const { error } = JSON.parse(r.stdout) as { error: { code: string; details: { field: string } } };
     expect([error.code, error.details.field]).to.deep.equal(["INVALID_INVOICE", "description"]);
   });
+
+  it("pay <invoice>: checks it and refuses without a channel to its payee (NO_DIRECT_CHANNEL); --ref or a lone non-invoice is a usage error", async function () {
+    const made = await node.createInvoice({ amount: 1_000n, expiresIn: 7_200n });
+    const r = await sluice("pay", made.encoded, "--json");
+    expect(r.code).to.equal(1);
+    const { error } = JSON.parse(r.stdout) as { error: { code: string; details: { payee: string } } };
+    expect([error.code, error.details.payee]).to.deep.equal(["NO_DIRECT_CHANNEL", made.invoice.payee]);
+    const human = await sluice("pay", made.encoded);
+    expect(human.stderr).to.match(/no open channel with the payee/);
+    // Nothing was recorded as being paid: the refusal came before anything.
+    expect(node.store.locks.payment(made.invoice.hashlock)).to.equal(null);
+    const withRef = await sluice("pay", made.encoded, "--ref", "x");
+    expect([withRef.code, withRef.stderr]).to.deep.equal([2, "sluice: an invoice carries its own ref: pay it without --ref\n"]);
+    const lone = await sluice("pay", "0x1234");
+    expect(lone.code).to.equal(2);
+    expect(lone.stderr).to.match(/pay takes <channel> <amount> --ref <order>, or an invoice/);
+  });
 });

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { expect } from "chai";
 import { decodeMessage, encodeSignedState, type ChannelMessage } from "../../src/channel";
-import { EcdsaVerifier, channelId as channelIdOf, paymentLeaf } from "../../src/crypto";
+import { EcdsaVerifier, channelId as channelIdOf, hashlockOf, paymentLeaf } from "../../src/crypto";
 import { SluiceError, WrongRoleError } from "../../src/errors";
 import { MerkleTree, PaymentLog } from "../../src/merkle";
 import { CommitQueue } from "../../src/node/commitQueue";
@@ -245,5 +245,95 @@ describe("ChannelSession (real SQLite stores, in-memory connection)", function (
     // The chain executes it: both mark it executed.
     for (const s of [alice, bob]) expect(s.setWithdrawn([0n, 300n]).map((r) => r.status)).to.deep.equal(["executed"]);
     expect(storeB.withdrawals(ID, { live: true })).to.deep.equal([]);
+  });
+
+  describe("locks", function () {
+    const secretOf = (n: number): Hex => ref(1000 + n);
+    const expiry = () => BigInt(Math.floor(Date.now() / 1000)) + 7_200n;
+    const lockOf = (amount: bigint, n: number) => ({ kind: "lock" as const, amount, hashlock: hashlockOf(secretOf(n)), expiry: expiry(), ref: ref(n) });
+    const types = (store: ChannelStore) => store.events.after(0n, 100, ["lock.added", "lock.settled", "lock.cancelled", "lock.expired"]).map((e) => e.type);
+
+    it("locks both ways, unlocks and cancels; locks and secrets are on both disks with the state, each change an event", async function () {
+      const { alice, bob, storeA, storeB } = await pair();
+      const added = await alice.updateLock(lockOf(100n, 1));
+      expect(added.locks?.added.map((l) => l.amount)).to.deep.equal([100n]);
+      for (const [store, s] of [[storeA, alice], [storeB, bob]] as const) {
+        expect(store.locks.pending(ID)).to.deep.equal(s.locks);
+        expect(store.latest(ID)!.state.locked).to.deep.equal([100n, 0n]);
+      }
+      // Participant 1, the receiver, asks for the unlock with the secret: the amount is paid with a receipt of the lock's ref.
+      const unlocked = await bob.updateLock({ kind: "unlock", lock: bob.locks[0], secret: secretOf(1) });
+      expect(unlocked.payments.map((p) => [p.payment.amount, p.payment.ref])).to.deep.equal([[100n, ref(1)]]);
+      for (const store of [storeA, storeB]) {
+        expect(store.locks.pending(ID)).to.deep.equal([]);
+        expect(store.locks.secret(hashlockOf(secretOf(1)))).to.equal(secretOf(1));
+        expect(store.latest(ID)!.state.transferred).to.deep.equal([100n, 0n]);
+        expect(store.payments(ID, { ref: ref(1) }).length).to.equal(1);
+      }
+      // Participant 1 locks; participant 0, the receiver, gives it back.
+      await bob.updateLock(lockOf(40n, 2));
+      await alice.updateLock({ kind: "cancel", lock: alice.locks[0] });
+      for (const store of [storeA, storeB]) {
+        expect(store.locks.pending(ID)).to.deep.equal([]);
+        expect(store.latest(ID)!.state.locked).to.deep.equal([0n, 0n]);
+        expect(types(store)).to.deep.equal(["lock.added", "lock.settled", "lock.added", "lock.cancelled"]);
+      }
+      // A lock update the rules refuse changes nothing on either disk.
+      await expect(alice.updateLock({ ...lockOf(100n, 3), expiry: expiry() - 7_000n })).to.be.rejectedWith(SluiceError);
+      expect(storeA.latest(ID)!.state.version).to.equal(storeB.latest(ID)!.state.version);
+    });
+
+    it("expires a sender's lock once the lock rules' clock passes its expiry, both roles, and not before", async function () {
+      let now = BigInt(Math.floor(Date.now() / 1000));
+      const { alice, bob, storeA, storeB } = await pair({ lockPolicy: { clock: () => now } });
+      const mine = await alice.updateLock({ ...lockOf(60n, 1), expiry: now + 7_200n });
+      const theirs = await bob.updateLock({ ...lockOf(15n, 2), expiry: now + 7_200n });
+      await expect(alice.updateLock({ kind: "expire", lock: mine.locks!.added[0] })).to.be.rejectedWith(SluiceError, /expir/i);
+      now += 7_201n;
+      await alice.updateLock({ kind: "expire", lock: mine.locks!.added[0] });
+      await bob.updateLock({ kind: "expire", lock: theirs.locks!.added[0] });
+      for (const store of [storeA, storeB]) {
+        expect(store.locks.pending(ID)).to.deep.equal([]);
+        expect(store.latest(ID)!.state.locked).to.deep.equal([0n, 0n]);
+        expect(store.latest(ID)!.state.transferred).to.deep.equal([0n, 0n]);
+        expect(types(store)).to.deep.equal(["lock.added", "lock.added", "lock.expired", "lock.expired"]);
+      }
+    });
+
+    it("a restart restores the pending locks from the store; the lock then settles", async function () {
+      const { alice, storeA, storeB, ends } = await pair();
+      await alice.updateLock(lockOf(70n, 1));
+      await alice.updateLock(lockOf(30n, 2));
+      ends[0].close();
+      const again = [session(storeA, 0), session(storeB, 1)] as const;
+      const pendingBefore = alice.locks;
+      expect(again[0].locks).to.have.deep.members(pendingBefore);
+      expect(again[1].locks).to.have.deep.members(pendingBefore);
+      expect(again[0].locks.map((l) => l.amount)).to.have.members([70n, 30n]);
+      await connect(again[0], again[1]);
+      const byAmount = (s: ChannelSession, amount: bigint) => s.locks.find((l) => l.amount === amount)!;
+      await again[1].updateLock({ kind: "unlock", lock: byAmount(again[1], 70n), secret: secretOf(1) });
+      await again[0].updateLock({ kind: "unlock", lock: byAmount(again[0], 30n), secret: secretOf(2) });
+      expect(again[1].latest.state.transferred).to.deep.equal([100n, 0n]);
+      expect(storeB.locks.pending(ID)).to.deep.equal([]);
+    });
+
+    it("a peer that is behind adopts lock states with their updates in the resync reply", async function () {
+      const { alice, bob, ends } = await pair();
+      await alice.pay(5n, ref(9));
+      await alice.updateLock(lockOf(70n, 1));
+      await bob.updateLock({ kind: "unlock", lock: bob.locks[0], secret: secretOf(1) });
+      await alice.updateLock(lockOf(20n, 2));
+      // The reply carries each lock state's updates, and survives its JSON form.
+      const reply = decodeSyncReply(json(encodeSyncReply(alice.syncReply(0n))));
+      expect(reply.items.map((i) => i.updates?.map((u) => u.op))).to.deep.equal([undefined, ["lock"], ["unlock"], ["lock"]]);
+      // A participant 1 that lost its store catches up from participant 0, lock states included.
+      ends[0].close();
+      const fresh = session(openStore("bob-again", 1), 1);
+      await connect(alice, fresh);
+      expect(fresh.latest).to.deep.equal(alice.latest);
+      expect(fresh.locks).to.deep.equal(alice.locks);
+      expect(fresh.locks.map((l) => l.amount)).to.deep.equal([20n]);
+    });
   });
 });

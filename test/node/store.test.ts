@@ -109,7 +109,28 @@ describe("ChannelStore", () => {
         expect(raw.pragma("application_id", { simple: true })).to.equal(APPLICATION_ID);
         expect(raw.pragma("journal_mode", { simple: true })).to.equal("wal");
         const tables = raw.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name").pluck().all();
-        expect(tables).to.deep.equal(["api_tokens", "block_hashes", "channels", "cursors", "events", "invoices", "memos", "own_signatures", "payments", "peers", "pending_transactions", "sqlite_sequence", "states", "webhooks", "withdrawals"]);
+        expect(tables).to.deep.equal([
+          "api_tokens",
+          "block_hashes",
+          "channels",
+          "cursors",
+          "events",
+          "invoice_claims",
+          "invoice_payments",
+          "invoices",
+          "locks",
+          "memos",
+          "own_signatures",
+          "payments",
+          "peers",
+          "pending_transactions",
+          "secrets",
+          "sqlite_sequence",
+          "state_updates",
+          "states",
+          "webhooks",
+          "withdrawals",
+        ]);
       } finally {
         raw.close();
       }

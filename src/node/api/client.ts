@@ -157,6 +157,11 @@ export class ApiClient implements NodeApi {
     return this.call(METHODS.removewebhook, id);
   }
 
+  /** Pays an invoice over a direct channel (see `NodeApi.payInvoice`). */
+  payInvoice(text: string): Promise<PaymentView> {
+    return this.call(METHODS.payinvoice, text);
+  }
+
   /**
    * The node's events (payments, channel statuses, deposits, withdrawals, peers) in id order, from
    * `after`, following new ones as they happen: `for await (const event of client.events()) …`.

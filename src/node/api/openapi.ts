@@ -34,6 +34,7 @@ export const SUMMARIES: { readonly [name in MethodName]: string } = {
   invoices: "This node's invoices, filtered by status and paged by id",
   cancelinvoice: "Cancels an open invoice",
   decodeinvoice: "Decodes and checks someone's invoice (checksum, fields, signature)",
+  payinvoice: "Pays someone's invoice over a direct channel with a hashlocked transfer; answers with the receipt once unlocked",
   createtoken: "Makes a scoped API token (admin, read-only or invoice); the answer is the only place the token appears",
   tokens: "The scoped API tokens, live and revoked (never the tokens themselves)",
   revoketoken: "Revokes a scoped API token: its next request is refused",

@@ -90,6 +90,13 @@ export interface NodeApi {
   webhooks(): Promise<WebhookView[]>;
   /** Removes an endpoint and its outbox (`WEBHOOK_NOT_FOUND` if there is none); answers what it was. */
   removeWebhook(id: bigint): Promise<WebhookView>;
+
+  /**
+   * Pays someone's invoice (`sluice1…` or its JSON text) over this node's open channel with its
+   * payee, with a hashlocked transfer; resolves with the payment receipt (the invoice's ref) once
+   * the payee unlocked it. Refused before any lock if this node paid or is paying it already.
+   */
+  payInvoice?(text: string): Promise<PaymentView>;
 }
 
 export interface NodeInfo {

@@ -314,6 +314,14 @@ export const METHODS = {
     decodedInvoiceView,
     (api, [invoice]) => api.decodeInvoice?.(invoice) ?? noInvoices(),
   ),
+  payinvoice: method(
+    "payinvoice",
+    invoiceSchema.decodeInvoiceBody as z.ZodType<{ invoice: string }, unknown>,
+    (b): [string] => [b.invoice],
+    (invoice) => ({ invoice }),
+    paymentView,
+    (api, [invoice]) => api.payInvoice?.(invoice) ?? noInvoices(),
+  ),
   createtoken: method(
     "createtoken",
     schema.createTokenBody as z.ZodType<{ scope: Scope; name?: string }, unknown>,

@@ -17,6 +17,7 @@ import {
 } from "./errors";
 import { EventLog, type EventData, type EventType } from "./events";
 import { InvoiceStore } from "./invoices";
+import { LockStore } from "./locks";
 import { TokenStore } from "./tokens";
 import { WebhookStore } from "./webhooks";
 import { TransactionStore } from "./transactions";
@@ -317,6 +318,7 @@ export class ChannelStore {
   private tokenStore: TokenStore | undefined;
   private webhookStore: WebhookStore | undefined;
   private transactionStore: TransactionStore | undefined;
+  private lockStore: LockStore | undefined;
 
   private readonly stChannelRef: Database.Statement<[Hex], { id: number; my_index: 0 | 1 }>;
   private readonly stChannel: Database.Statement<[Hex], ChannelRow>;
@@ -799,6 +801,11 @@ export class ChannelStore {
   }
 
   /** The scoped API tokens (hashes only). */
+  /** Pending locks, known secrets and this node's invoice payments (their SQL is in locks.ts). */
+  get locks(): LockStore {
+    return (this.lockStore ??= new LockStore(this.db, () => this.now(), (type, channelId, data) => this.events.append(type, channelId, this.now(), data)));
+  }
+
   get tokens(): TokenStore {
     return (this.tokenStore ??= new TokenStore(this.db, () => this.now()));
   }

@@ -28,6 +28,10 @@ export const EVENT_TYPES = [
   "invoice.created",
   "invoice.paid",
   "invoice.cancelled",
+  "lock.added",
+  "lock.settled",
+  "lock.cancelled",
+  "lock.expired",
   "peer.connected",
   "peer.disconnected",
 ] as const;

@@ -308,6 +308,62 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 13,
+    description: "pending locks, known secrets, lock states' updates and outgoing invoice payments (src/node/store/locks.ts)",
+    up(db) {
+      db.exec(`
+        -- Each lock a countersigned state added, with the version that added it and the one that
+        -- removed it (NULL while pending) and why. Written in the commit of those states.
+        CREATE TABLE locks (
+          channel_id      TEXT    NOT NULL,
+          leaf            TEXT    NOT NULL,  -- lockLeafHex: unique among a channel's pending locks
+          added_version   TEXT    NOT NULL,  -- uint64 key (20 digits)
+          sender          INTEGER NOT NULL CHECK (sender IN (0, 1)),
+          amount          TEXT    NOT NULL,
+          hashlock        TEXT    NOT NULL,
+          expiry          TEXT    NOT NULL,
+          ref             TEXT    NOT NULL,
+          removed_version TEXT,
+          removed_reason  TEXT CHECK (removed_reason IN ('unlock', 'cancel', 'expire')),
+          PRIMARY KEY (channel_id, leaf, added_version)
+        );
+        CREATE INDEX locks_pending ON locks (channel_id) WHERE removed_version IS NULL;
+        CREATE INDEX locks_by_hashlock ON locks (hashlock);
+        -- Secrets this node knows (of its invoices' locks once unlocked, and learned from peers).
+        CREATE TABLE secrets (
+          hashlock TEXT PRIMARY KEY,
+          secret   TEXT NOT NULL,
+          at       INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        -- The updates of each countersigned state that changed locks (JSON), for a peer's resync.
+        CREATE TABLE state_updates (
+          channel_id TEXT NOT NULL,
+          version    TEXT NOT NULL,
+          updates    TEXT NOT NULL,
+          PRIMARY KEY (channel_id, version)
+        ) WITHOUT ROWID;
+        -- The lock that paid each of this node's invoices (written with invoices.status = 'paid'):
+        -- after a restart only that lock is unlocked with the secret, any other one is given back.
+        CREATE TABLE invoice_claims (
+          hashlock   TEXT PRIMARY KEY,
+          channel_id TEXT NOT NULL,
+          leaf       TEXT NOT NULL
+        ) WITHOUT ROWID;
+        -- Invoices this node pays: one row per invoice (by hashlock), refused again unless failed.
+        CREATE TABLE invoice_payments (
+          hashlock    TEXT    PRIMARY KEY,
+          invoice     TEXT    NOT NULL,  -- the sluice1... string
+          channel_id  TEXT    NOT NULL,
+          amount      TEXT    NOT NULL,
+          status      TEXT    NOT NULL CHECK (status IN ('pending', 'paid', 'failed')),
+          error       TEXT,
+          started_at  INTEGER NOT NULL,
+          finished_at INTEGER
+        ) WITHOUT ROWID;
+      `);
+    },
+  },
 ];
 
 /** The schema version this code writes. */

@@ -1,5 +1,5 @@
 /**
- * The node's transactions sent and not yet seen mined (table `pending_transactions`, migration 11):
+ * The node's transactions sent and not yet seen mined (table `pending_transactions`, migration 12):
  * the journal of `TxSender` (src/chain/sender.ts). A row is written before each attempt is
  * broadcast (synchronous=FULL: on disk when `put` returns) and deleted once one attempt is mined,
  * so a restart finds every nonce still in flight.

@@ -1,5 +1,5 @@
 /**
- * Webhook endpoints and their durable outbox (table `webhooks`, migration 9), over the channel
+ * Webhook endpoints and their durable outbox (table `webhooks`, migration 11), over the channel
  * store's database handle. An endpoint's outbox is the event log itself: the events after its
  * `cursor` that match its filter are still to deliver, in id order. Delivering one moves the cursor
  * in a commit of its own, so after a restart delivery resumes at the first event not acknowledged.

@@ -1,0 +1,186 @@
+/**
+ * Invoices paid over a direct channel with a hashlocked transfer, both ends:
+ * - the payer (`pay`): checks the invoice, records the payment (refusing a second one before any
+ *   lock is made), locks the amount under the invoice's hashlock and waits for the unlock;
+ * - the payee (`onLocks`, `resolvePending`): a lock whose hashlock is an open invoice of its own,
+ *   for at least its amount, marks the invoice paid and is unlocked with the secret; any other
+ *   lock is given back (cancelled).
+ */
+import type { CommittedUpdate, LockPolicy } from "../channel";
+import type { DecodedInvoiceView, PaymentView } from "./api/types";
+import { SluiceError } from "../errors";
+import { InvoiceStatusError, InvoiceUnderpaidError, UnknownInvoiceError } from "../invoice/errors";
+import type { Address, Hex, Lock } from "../types";
+import { lockLeafHex } from "../crypto/hash";
+import { paymentViewOf } from "./paymentRef";
+import { InvoiceNotPayableError, InvoicePaymentFailedError, NoDirectChannelError } from "./payInvoiceErrors";
+import type { ChannelSession } from "./session";
+import type { ChannelStore } from "./store";
+
+export interface InvoicePayerHost {
+  store: ChannelStore;
+  /** This node's address. */
+  address: Address;
+  /** Decodes and checks an invoice string (checksum, fields, signature). */
+  decode(text: string): Promise<DecodedInvoiceView>;
+  /** The channels whose state can still change off chain (open, with a connected peer or not). */
+  openSessions(): Iterable<ChannelSession>;
+  /** The lock rules' clock (max(wall clock, latest block)) and window. */
+  policy: Pick<LockPolicy, "clock" | "secretRevealedAt" | "minLockWindow" | "maxLockDuration">;
+  onError(error: unknown, what: string): void;
+}
+
+interface Waiter {
+  resolve(view: PaymentView): void;
+  reject(error: unknown): void;
+}
+
+/** How far inside the reveal window's edge a payer's lock expires: the peer's clock may be a little ahead. */
+const EXPIRY_MARGIN = 60n;
+
+export class InvoicePayer {
+  /** The payer's calls waiting for their lock to be unlocked, by hashlock. */
+  private readonly waiters = new Map<string, Waiter>();
+  /** Received locks being unlocked or cancelled now, by leaf: each is handled once at a time. */
+  private readonly handling = new Set<string>();
+
+  constructor(private readonly host: InvoicePayerHost) {}
+
+  /** Pays an invoice (`sluice1…` or its JSON) over this node's open channel with its payee; resolves with the receipt once unlocked. */
+  async pay(text: string): Promise<PaymentView> {
+    const { invoice, encoded, expired, sameNetwork } = await this.host.decode(text);
+    if (!sameNetwork) {
+      throw new InvoiceNotPayableError("network", `the invoice is for chain ${invoice.chainId} and adjudicator ${invoice.adjudicator}, not this node's`);
+    }
+    if (expired) throw new InvoiceNotPayableError("expired", `the invoice expired at ${invoice.expiry} (unix seconds)`);
+    const session = this.channelWith(invoice.payee, invoice.asset);
+    const now = this.host.policy.clock();
+    const earliest = now + this.host.policy.minLockWindow + EXPIRY_MARGIN;
+    let expiry = now + this.host.policy.maxLockDuration - EXPIRY_MARGIN;
+    if (invoice.expiry < expiry) expiry = invoice.expiry;
+    if (expiry < earliest) {
+      throw new InvoiceNotPayableError("expired", `the invoice expires at ${invoice.expiry}, before a lock's reveal window ends (${earliest}): ask for one that lasts longer`);
+    }
+    const hashlock = invoice.hashlock.toLowerCase() as Hex;
+    this.host.store.locks.beginPayment({ hashlock, invoice: encoded, channelId: session.id, amount: invoice.amount });
+    const done = new Promise<PaymentView>((resolve, reject) => this.waiters.set(hashlock, { resolve, reject }));
+    try {
+      await session.updateLock({ kind: "lock", amount: invoice.amount, hashlock, expiry, ref: invoice.ref });
+    } catch (error) {
+      this.waiters.delete(hashlock);
+      this.host.store.locks.finishPayment(hashlock, "failed", error instanceof Error ? error.message : String(error));
+      throw error;
+    }
+    return done;
+  }
+
+  /**
+   * A state that added or removed locks is on disk: settles this node's invoice payments whose
+   * locks it removed, and answers the locks it received.
+   */
+  onLocks(session: ChannelSession, committed: CommittedUpdate): void {
+    const changes = committed.locks;
+    if (!changes) return;
+    for (const { lock, reason } of changes.removed) {
+      if (lock.sender !== session.me) continue;
+      if (reason === "unlock") this.paid(committed, lock);
+      else this.failed(lock.hashlock, new InvoicePaymentFailedError(lock.hashlock, reason === "cancel" ? "cancelled" : "expired"));
+    }
+    for (const lock of changes.added) if (lock.sender !== session.me) void this.answer(session, lock);
+  }
+
+  /** After a (re)connect: answers every pending lock the peer sent (e.g. left pending by a restart). */
+  resolvePending(session: ChannelSession): void {
+    for (const lock of session.locks) if (lock.sender !== session.me) void this.answer(session, lock);
+  }
+
+  /**
+   * Drops this node's own locks past their expiry whose secret was not revealed on chain in time
+   * (their payments fail with INVOICE_PAYMENT_FAILED once the expire is on disk).
+   */
+  expireDue(session: ChannelSession): void {
+    const now = this.host.policy.clock();
+    for (const lock of session.locks) {
+      if (lock.sender !== session.me || now <= lock.expiry || this.host.policy.secretRevealedAt(lock.hashlock) !== 0n) continue;
+      void this.once(lock, () => session.updateLock({ kind: "expire", lock }), `expiring lock ${lock.hashlock} of ${session.id}`);
+    }
+  }
+
+  private channelWith(payee: Address, asset: Address): ChannelSession {
+    for (const session of this.host.openSessions()) {
+      if (session.peerAddress.toLowerCase() === payee.toLowerCase() && session.params.asset.toLowerCase() === asset.toLowerCase()) return session;
+    }
+    throw new NoDirectChannelError(payee, asset);
+  }
+
+  private paid(committed: CommittedUpdate, lock: Lock): void {
+    const receipt = committed.payments.find(({ payment: p }) => p.payer === lock.sender && p.amount === lock.amount && p.ref === lock.ref)?.payment;
+    const record = this.host.store.locks.finishPayment(lock.hashlock, "paid");
+    const waiter = this.waiters.get(lock.hashlock.toLowerCase());
+    if (!waiter) return;
+    this.waiters.delete(lock.hashlock.toLowerCase());
+    if (!receipt) return waiter.reject(new SluiceError(`the unlock of ${lock.hashlock} added no receipt`));
+    waiter.resolve(paymentViewOf({ payment: receipt, version: committed.signed.state.version, committedAt: record?.finishedAt }));
+  }
+
+  private failed(hashlock: Hex, error: InvoicePaymentFailedError): void {
+    this.host.store.locks.finishPayment(hashlock, "failed", error.message);
+    const waiter = this.waiters.get(hashlock.toLowerCase());
+    if (!waiter) return;
+    this.waiters.delete(hashlock.toLowerCase());
+    waiter.reject(error);
+  }
+
+  /** The payee's side: unlocks a received lock that pays an invoice of this node, gives back any other. */
+  private answer(session: ChannelSession, lock: Lock): Promise<void> {
+    return this.once(
+      lock,
+      () => {
+        const secret = this.secretFor(session, lock);
+        return session.updateLock(secret === undefined ? { kind: "cancel", lock } : { kind: "unlock", lock, secret });
+      },
+      `answering lock ${lock.hashlock} of ${session.id}`,
+    );
+  }
+
+  /** Runs one update of `lock` unless one is running; a failure is reported and retried later (next connection or round). */
+  private async once(lock: Lock, work: () => Promise<unknown>, what: string): Promise<void> {
+    const leaf = lockLeafHex(lock);
+    if (this.handling.has(leaf)) return;
+    this.handling.add(leaf);
+    try {
+      await work();
+    } catch (error) {
+      this.host.onError(error, what);
+    } finally {
+      this.handling.delete(leaf);
+    }
+  }
+
+  /**
+   * The secret to unlock `lock` with: that of an open invoice of this node it pays (marked paid
+   * now), or of one it paid before a restart cut the unlock short; undefined to cancel it.
+   */
+  private secretFor(session: ChannelSession, lock: Lock): Hex | undefined {
+    const invoices = this.host.store.invoices;
+    const record = invoices.byHashlock(lock.hashlock);
+    if (record === null || record.invoice.asset.toLowerCase() !== session.params.asset.toLowerCase()) return undefined;
+    const store = this.host.store;
+    if (record.status === "paid") {
+      // Paid by this very lock (a restart cut its unlock short); any other lock for it is given back.
+      const claim = store.locks.claimOf(lock.hashlock);
+      const mine = claim !== null && claim.channelId === session.id.toLowerCase() && claim.leaf === lockLeafHex(lock);
+      return mine ? (invoices.secret(lock.hashlock) ?? undefined) : undefined;
+    }
+    try {
+      return store.transaction(() => {
+        const { secret } = invoices.markPaid(lock.hashlock, lock.amount);
+        store.locks.claim(lock.hashlock, session.id, lock);
+        return secret;
+      });
+    } catch (error) {
+      if (error instanceof InvoiceUnderpaidError || error instanceof InvoiceStatusError || error instanceof UnknownInvoiceError) return undefined;
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,135 @@
+/**
+ * The lock tables (migration 11) over the channel store's database: the locks a state adds and
+ * removes with their events, the pending set a restart restores, secrets checked against their
+ * hashlock, a state's updates read back for a resync, all-or-nothing with the state's commit, and
+ * this node's invoice payments (a second one refused while pending or once paid).
+ */
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { expect } from "chai";
+import type { StateUpdate } from "../../src/channel";
+import { channelId as channelIdOf, hashlockOf, lockLeafHex } from "../../src/crypto";
+import { InvoiceAlreadyPaidError } from "../../src/node/payInvoiceErrors";
+import { ChannelStore, InvalidRecordError } from "../../src/node/store";
+import type { Hex, Lock, SignedState } from "../../src/types";
+import { keysParams } from "../helpers/offchain";
+import { thrown } from "../invoice/fixtures";
+
+const PARAMS = keysParams(11n);
+const ID = channelIdOf(PARAMS);
+const bytes = (n: number): Hex => `0x${n.toString(16).padStart(64, "0")}`;
+const SIG: Hex = `0x${"ab".repeat(65)}`;
+
+const lock = (n: number, sender: 0 | 1 = 0, amount = 10n): Lock => ({
+  channelId: ID,
+  sender,
+  amount,
+  hashlock: hashlockOf(bytes(n)),
+  expiry: 2_000_000_000n + BigInt(n),
+  ref: bytes(500 + n),
+});
+
+const signedAt = (version: bigint): SignedState => ({
+  state: {
+    channelId: ID,
+    version,
+    transferred: [0n, 0n],
+    locked: [0n, 0n],
+    locksRoot: bytes(7),
+    paymentsRoot: bytes(8),
+    isFinal: false,
+  },
+  sigs: [SIG, SIG],
+});
+
+describe("LockStore (SQLite)", function () {
+  let dir: string;
+  let store: ChannelStore;
+
+  beforeEach(function () {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "sluice-locks-"));
+    store = ChannelStore.open(path.join(dir, "store.sqlite"));
+  });
+
+  afterEach(function () {
+    store.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("keeps the locks a state adds and removes, the unlocked ones' secrets and each change as an event; a reopen reads the same pending set", function () {
+    const [a, b, c] = [lock(1), lock(2, 1, 25n), lock(3)];
+    const added: StateUpdate[] = [a, b, c].map((l) => ({ op: "lock", lock: l }));
+    store.locks.record({ channelId: ID, signed: signedAt(1n), updates: added, locks: { added: [a, b, c], removed: [] } });
+    expect(store.locks.pending(ID)).to.have.deep.members([a, b, c]);
+    const removed: StateUpdate[] = [
+      { op: "unlock", lock: a, secret: bytes(1) },
+      { op: "cancel", lock: b, request: 4n },
+    ];
+    store.locks.record({
+      channelId: ID,
+      signed: signedAt(2n),
+      updates: removed,
+      locks: { added: [], removed: [{ lock: a, reason: "unlock", secret: bytes(1) }, { lock: b, reason: "cancel" }] },
+    });
+    expect(store.locks.pending(ID)).to.deep.equal([c]);
+    expect(store.locks.secret(a.hashlock)).to.equal(bytes(1));
+    expect(store.locks.secret(b.hashlock)).to.equal(null);
+    const events = store.events.after(0n, 100);
+    expect(events.map((e) => e.type)).to.deep.equal(["lock.added", "lock.added", "lock.added", "lock.settled", "lock.cancelled"]);
+    expect(events[3].data).to.include({ hashlock: a.hashlock, amount: "10", version: "2", sender: 0 });
+    expect(events.every((e) => e.channelId === ID)).to.equal(true);
+    // The updates of a lock state come back for a resync; a state without lock changes has none.
+    expect(store.locks.updatesOf(signedAt(2n))).to.deep.equal(removed);
+    expect(store.locks.updatesOf(signedAt(3n))).to.equal(undefined);
+    store.close();
+    store = ChannelStore.open(path.join(dir, "store.sqlite"));
+    expect(store.locks.pending(ID)).to.deep.equal([c]);
+  });
+
+  it("writes nothing, not even an event, when the state's transaction fails", function () {
+    const a = lock(1);
+    expect(() =>
+      store.transaction(() => {
+        store.locks.record({ channelId: ID, signed: signedAt(1n), updates: [{ op: "lock", lock: a }], locks: { added: [a], removed: [] } });
+        throw new Error("the state's write failed");
+      }),
+    ).to.throw("the state's write failed");
+    expect(store.locks.pending(ID)).to.deep.equal([]);
+    expect(store.events.after(0n, 100)).to.deep.equal([]);
+    expect(store.locks.updatesOf(signedAt(1n))).to.equal(undefined);
+  });
+
+  it("refuses a secret that is not its hashlock's preimage, and keeps the first of a known one", function () {
+    expect(() => store.locks.putSecret(hashlockOf(bytes(1)), bytes(2))).to.throw(InvalidRecordError);
+    expect(store.locks.secret(hashlockOf(bytes(1)))).to.equal(null);
+    store.locks.putSecret(hashlockOf(bytes(1)), bytes(1));
+    store.locks.putSecret(hashlockOf(bytes(1)), bytes(1));
+    expect(store.locks.secret(hashlockOf(bytes(1)))).to.equal(bytes(1));
+  });
+
+  it("records an invoice payment once: refused while pending and once paid, allowed again after a failure", function () {
+    const entry = { hashlock: hashlockOf(bytes(9)), invoice: "sluice1…", channelId: ID, amount: 5n };
+    expect(store.locks.beginPayment(entry)).to.include({ status: "pending", amount: 5n });
+    const again = thrown(() => store.locks.beginPayment(entry));
+    expect(again).to.be.instanceOf(InvoiceAlreadyPaidError);
+    expect((again as InvoiceAlreadyPaidError).status).to.equal("pending");
+    expect(store.locks.finishPayment(entry.hashlock, "failed", "the lock was cancelled")).to.include({ status: "failed", error: "the lock was cancelled" });
+    expect(store.locks.beginPayment(entry).status).to.equal("pending");
+    expect(store.locks.finishPayment(entry.hashlock, "failed", "the answer was lost")!.status).to.equal("failed");
+    // Its lock settled after all (the call had failed on a lost answer): it is paid.
+    expect(store.locks.finishPayment(entry.hashlock, "paid")!.status).to.equal("paid");
+    // An ended payment stays as it ended.
+    expect(store.locks.finishPayment(entry.hashlock, "failed")!.status).to.equal("paid");
+    expect(() => store.locks.beginPayment(entry)).to.throw(InvoiceAlreadyPaidError, /paid this invoice already/);
+  });
+
+  it("records the one lock that paid an invoice: a second claim for it throws and changes nothing", function () {
+    const a = lock(1);
+    expect(store.locks.claimOf(a.hashlock)).to.equal(null);
+    store.locks.claim(a.hashlock, ID, a);
+    expect(store.locks.claimOf(a.hashlock)).to.deep.equal({ channelId: ID, leaf: lockLeafHex(a) });
+    expect(() => store.locks.claim(a.hashlock, ID, lock(1, 0, 99n))).to.throw();
+    expect(store.locks.claimOf(a.hashlock)).to.deep.equal({ channelId: ID, leaf: lockLeafHex(a) });
+  });
+});
