@@ -2,51 +2,25 @@
  * The node's local HTTP API (node:http, no framework), for the CLI and local applications.
  *
  * - Binds loopback addresses only (127.0.0.0/8, ::1, "localhost"): anything else is refused.
- * - Every request carries `Authorization: Bearer <token>` (the token of `api.token` in the data
- *   directory, compared in constant time): otherwise 401 UNAUTHORIZED. Requests with an `Origin`
- *   header (browsers) are refused with 403 FORBIDDEN, except the dashboard's own page (`GET /`),
- *   which calls the API with its session cookie and CSRF token (src/dashboard/routes.ts).
+ * - Every request carries `Authorization: Bearer <token>`: the admin token of `api.token` in the
+ *   data directory (compared in constant time) or a scoped token (apiTokens.ts): otherwise 401
+ *   UNAUTHORIZED. Requests with an `Origin` header (browsers) are refused with 403 FORBIDDEN,
+ *   except from the dashboard's own page (`GET /`), which calls the API with its session cookie
+ *   and CSRF token (src/dashboard/routes.ts).
  * - JSON in and out (see wire.ts): bigints as decimal strings; bodies up to `maxBodyBytes`
  *   (64 KiB by default; 413 PAYLOAD_TOO_LARGE above), validated strictly (400 BAD_REQUEST naming
  *   the field in `details.field`).
  * - Success: 200 with the result as JSON. Failure: `{ "error": { "code", "message", "details"? } }`
  *   with the status and code of errors.ts.
  *
- * Routes (all `POST`, body a JSON object; an empty body counts as `{}`):
+ * Routes: every method of wire.ts's METHODS at `/v1/<name>`: a read (access.ts) is `GET` with its
+ * fields as query parameters (query.ts), a write `POST` with a JSON object body (an empty body
+ * counts as `{}`); the token's scope must allow the method (403 FORBIDDEN_SCOPE). The OpenAPI
+ * document (openapi.ts, `GET /v1/openapi.json`, docs/openapi.json) lists each with its parameters,
+ * result and scopes. `GET /v1/events` without `Accept: application/json` streams the event log as
+ * Server-Sent Events, resumable with `Last-Event-ID` or `?after=N` (eventStream.ts).
  *
- * | route            | body                                                        | result         |
- * |------------------|-------------------------------------------------------------|----------------|
- * | /v1/info         | {}                                                          | NodeInfo       |
- * | /v1/asset        | { asset }                                                   | AssetInfo      |
- * | /v1/open         | { peer, peerUrl, asset, deposit, challengePeriod?, payee?,  | ChannelView    |
- * |                  |   reachTimeoutMs? (JSON integer, ms, 1..600000) }           |                |
- * | /v1/abandon      | { channelId }                                               | ChannelView    |
- * | /v1/deposit      | { channelId, amount }                                       | ChannelView    |
- * | /v1/pay          | { channelId, amount, ref (32-byte hex) or memo (text) }     | PaymentView    |
- * | /v1/channels     | {}                                                          | ChannelView[]  |
- * | /v1/channel      | { channelId }                                               | ChannelView    |
- * | /v1/payments     | { channelId, fromSeq?, limit? (JSON integer 1..10000),      | PaymentView[]  |
- * |                  |   ref? or memo? (only the payments with that ref) }         |                |
- * | /v1/close        | { channelId }                                               | TxView         |
- * | /v1/challenge    | { channelId }                                               | TxView         |
- * | /v1/settle       | { channelId }                                               | TxView         |
- * | /v1/cashout      | { channelId, amount }                                       | CashOutView    |
- * | /v1/withdraw     | { asset }                                                   | TxView         |
- * | /v1/mint         | { asset, amount, to? } (development chains only)            | TxView         |
- * | /v1/prove        | { channelId, seq }                                          | ProofView      |
- * | /v1/createinvoice| { amount, asset?, description?, expiresIn? (seconds),       | InvoiceView    |
- * |                  |   ref (32-byte hex) or memo (text), or neither (random) }   |                |
- * | /v1/invoice      | { id } or { hashlock }                                      | InvoiceView    |
- * | /v1/invoices     | { status?, fromId?, limit? (JSON integer 1..1000) }         | InvoiceView[]  |
- * | /v1/cancelinvoice| { id }                                                      | InvoiceView    |
- * | /v1/decodeinvoice| { invoice } (sluice1… or the invoice's JSON text)           | DecodedInvoiceView |
- *
- *
- * `GET /v1/events` streams the node's event log as Server-Sent Events, resumable with
- * `Last-Event-ID` or `?after=N` (eventStream.ts); `POST /v1/events` { after?, limit?, types? }
- * returns a page of it (EventView[]).
- *
- * Other statuses: 404 NOT_FOUND (unknown route or channel), 405 METHOD_NOT_ALLOWED (not POST),
+ * Other statuses: 404 NOT_FOUND (unknown route or channel), 405 METHOD_NOT_ALLOWED (the other verb),
  * 415 UNSUPPORTED_MEDIA_TYPE (a Content-Type other than application/json), 500 INTERNAL.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
