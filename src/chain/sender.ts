@@ -67,7 +67,19 @@ export interface SenderOptions {
   journal?: TxJournal;
   /** Told of replacements and of transactions found after a restart. */
   log?: (line: string) => void;
+  /** Told of each transaction's life: broadcast (first, or again), replaced, mined, reverted, its nonce taken. A throw is ignored. */
+  onTransaction?: (change: TxChange) => void;
   now?: () => number;
+}
+
+/** What happened to a transaction of the sender. */
+export interface TxChange {
+  kind: "sent" | "replaced" | "confirmed" | "failed";
+  what: string;
+  nonce: bigint;
+  hash?: Hex;
+  blockNumber?: number;
+  reason?: string;
 }
 
 const DEFAULT_REPLACE_AFTER_MS = 60_000;
@@ -79,6 +91,7 @@ export class TxSender {
   private readonly pollMs: number;
   private readonly journal: TxJournal;
   private readonly log: (line: string) => void;
+  private readonly observe: (change: TxChange) => void;
   private readonly now: () => number;
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
@@ -92,6 +105,14 @@ export class TxSender {
     this.pollMs = options.pollMs ?? DEFAULT_POLL_MS;
     this.journal = options.journal ?? memoryJournal();
     this.log = options.log ?? (() => undefined);
+    const observer = options.onTransaction;
+    this.observe = (change) => {
+      try {
+        observer?.(change);
+      } catch {
+        // An observer's failure is its own: the transaction goes on.
+      }
+    };
     this.now = options.now ?? Date.now;
   }
 
@@ -188,9 +209,11 @@ export class TxSender {
         maxFeePerGas: tx.maxFeePerGas, maxPriorityFeePerGas: tx.maxPriorityFeePerGas,
       });
       const hash = response.hash as Hex;
-      if (!tx.hashes.includes(hash)) tx.hashes.push(hash);
+      const fresh = !tx.hashes.includes(hash);
+      if (fresh) tx.hashes.push(hash);
       tx.sentAt = this.now();
       this.journal.put(tx);
+      if (fresh) this.observe({ kind: tx.hashes.length === 1 ? "sent" : "replaced", what: tx.what, nonce: tx.nonce, hash });
     } catch (error) {
       if (first && chainUnreachable(error) === undefined) {
         this.journal.remove(tx.from, tx.nonce);
@@ -217,7 +240,12 @@ export class TxSender {
       const receipt = await this.receiptOf(tx);
       if (receipt !== null) {
         this.journal.remove(tx.from, tx.nonce);
-        if (receipt.status === 0) throw reverted(tx, receipt);
+        const mined = { what: tx.what, nonce: tx.nonce, hash: receipt.hash as Hex, blockNumber: receipt.blockNumber };
+        if (receipt.status === 0) {
+          this.observe({ kind: "failed", ...mined, reason: "reverted" });
+          throw reverted(tx, receipt);
+        }
+        this.observe({ kind: "confirmed", ...mined });
         return receipt;
       }
       if (BigInt(await this.provider.getTransactionCount(tx.from, "latest")) > tx.nonce) {
@@ -225,6 +253,7 @@ export class TxSender {
         const late = await this.receiptOf(tx);
         if (late !== null) continue;
         this.journal.remove(tx.from, tx.nonce);
+        this.observe({ kind: "failed", what: tx.what, nonce: tx.nonce, reason: "its nonce was used by another transaction of this key" });
         throw new NonceTakenError(tx.what, tx.nonce);
       }
       if (this.closed) throw new ChainResponseError(`${tx.what} (nonce ${tx.nonce}) not mined yet: the node stopped waiting; its next start checks it`);

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { Wallet, type Provider, type Signer } from "ethers";
-import { AdjudicatorDriver, ChainResponseError, TxSender, confirmedTag, defaultConfirmations, type AdjudicatorEvent, type PartialWithdrawResult } from "../chain";
+import { AdjudicatorDriver, ChainResponseError, TxSender, type TxChange, confirmedTag, defaultConfirmations, type AdjudicatorEvent, type PartialWithdrawResult } from "../chain";
 import { lockPolicy, type LockPolicy, type WithdrawalRecord } from "../channel";
 import { EcdsaVerifier, KeySigner, channelId as channelIdOf, toHex } from "../crypto";
 import { InvalidAmountError, InvalidArgumentError, SluiceError, codeOf } from "../errors";
@@ -213,6 +213,7 @@ export class SluiceNode implements NodeApi {
       ...(options.replaceAfterMs === undefined ? {} : { replaceAfterMs: options.replaceAfterMs }),
       ...(options.pollMs === undefined ? {} : { pollMs: Math.min(options.pollMs, 1_000) }),
       ...(options.log === undefined ? {} : { log: options.log }),
+      onTransaction: (change) => this.transactionEvent(change),
     });
     this.driver = new AdjudicatorDriver(options.adjudicator, chainSigner, this.sender);
     this.verifier = new EcdsaVerifier();
@@ -738,6 +739,12 @@ export class SluiceNode implements NodeApi {
         (error: unknown) => this.options.onError?.(error, `resyncing ${session.id}`),
       );
     }
+  }
+
+  /** A transaction of the node's sender, as an event (`chain.tx.sent`, `.replaced`, `.confirmed`, `.failed`). */
+  private transactionEvent(change: TxChange): void {
+    const { kind, nonce, ...rest } = change;
+    this.store.appendEvent(`chain.tx.${kind}`, null, { ...rest, nonce: nonce.toString() });
   }
 
   private peerEvent(type: "peer.connected" | "peer.disconnected", peer: Address): void {

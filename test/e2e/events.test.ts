@@ -102,7 +102,13 @@ describe("e2e: the event stream across a kill -9", function () {
       expect(byPayment).to.deep.equal(stored.map((p) => [p.payer === 0 ? "payment.received" : "payment.sent", p.seq.toString(), p.amount.toString(), p.ref]));
       // The channel's life and the peer connections are there too.
       const types = seen.map((e) => e.type);
-      expect(types).to.include.members(["channel.opening", "channel.open", "channel.deposit", "peer.connected"]);
+      expect(types).to.include.members(["channel.opening", "channel.open", "channel.deposit", "peer.connected", "chain.tx.sent", "chain.tx.confirmed"]);
+      // Bob's deposit transaction: sent, then confirmed with its block.
+      const sent = seen.find((e) => e.type === "chain.tx.sent")!;
+      const confirmed = seen.find((e) => e.type === "chain.tx.confirmed" && e.data.hash === sent.data.hash)!;
+      expect(sent.data).to.include({ what: "deposit", nonce: confirmed.data.nonce });
+      expect(Number(confirmed.id)).to.be.above(Number(sent.id));
+      expect(confirmed.data.blockNumber).to.be.a("number");
       expect(types.filter((t) => t === "peer.connected").length, "connected again after the restart").to.be.at.least(2);
       // The CLI process followed across the kill the same way (it may print the newest events a moment later).
       await waitFor(() => cli.events.length >= seen.length, { what: "the CLI to print every event", timeoutMs: 10_000 });

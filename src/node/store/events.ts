@@ -34,6 +34,10 @@ export const EVENT_TYPES = [
   "lock.expired",
   "peer.connected",
   "peer.disconnected",
+  "chain.tx.sent",
+  "chain.tx.replaced",
+  "chain.tx.confirmed",
+  "chain.tx.failed",
 ] as const;
 
 export type EventType = (typeof EVENT_TYPES)[number];
