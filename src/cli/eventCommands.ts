@@ -60,7 +60,7 @@ export const EVENT_COMMANDS: readonly Command[] = [
       "",
       "Types: payment.sent, payment.received, channel.opening|open|closing|disputed|closed|settled|abandoned,",
       "channel.deposit, channel.withdrawn, withdrawal.proposed|signed|executed|expired|refused|void,",
-      "invoice.created|paid|cancelled, lock.added|settled|cancelled|expired, peer.connected, peer.disconnected,",
+      "invoice.created|paid|cancelled|expired, lock.added|settled|cancelled|expired, peer.connected, peer.disconnected,",
       "chain.tx.sent|replaced|confirmed|failed.",
     ].join("\n"),
     options: { after: { type: "string" }, limit: { type: "string" }, type: { type: "string" }, follow: { type: "boolean" } },

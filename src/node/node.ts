@@ -880,6 +880,7 @@ export class SluiceNode implements NodeApi {
         // The lock rules' clock follows the chain's (a chain ahead of the wall clock).
         await this.chainTime().catch((error: unknown) => this.options.onError?.(error, "reading the chain's time"));
         for (const session of this.sessions.values()) if (session.isConnected && !this.isConcluded(session.id)) this.invoicePayer.expireDue(session);
+        this.store.sweepExpiredInvoices();
         await this.checkWithdrawals();
       },
       onReorg: (fork: number, depth: number) => this.onReorg(fork, depth),

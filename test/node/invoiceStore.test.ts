@@ -170,6 +170,27 @@ describe("InvoiceStore (SQLite)", function () {
     });
   });
 
+  describe("#sweepExpired (the invoice.expired events)", function () {
+    it("writes each open invoice's expiry once, when its last payable second has passed; not a paid or cancelled one's", async function () {
+      const [a, b, c, d] = [await made(1n, EXPIRY), await made(2n, EXPIRY + 10n), await made(3n, EXPIRY), await made(4n, EXPIRY)];
+      for (const m of [a, b, c, d]) store.invoices.add(m);
+      store.invoices.markPaid(c.invoice.hashlock, 3n);
+      store.invoices.cancel(4n);
+      const expired = () => store.events.after(0n, 100).filter((e) => e.type === "invoice.expired").map((e) => e.data.invoice);
+      clock = Number(EXPIRY) * 1000 + 999; // still a's last payable second
+      store.sweepExpiredInvoices();
+      expect(expired()).to.deep.equal([]);
+      clock = Number(EXPIRY + 1n) * 1000;
+      store.sweepExpiredInvoices();
+      store.sweepExpiredInvoices();
+      expect(expired()).to.deep.equal(["1"]);
+      clock = Number(EXPIRY + 100n) * 1000;
+      store.sweepExpiredInvoices();
+      expect(expired()).to.deep.equal(["1", "2"]);
+      expect(store.invoices.list({ status: "expired" }).map((r) => r.id)).to.deep.equal([1n, 2n]);
+    });
+  });
+
   describe("#list", function () {
     it("filters by status (expired from the clock) and pages by id", async function () {
       const all: MadeInvoice[] = [];

@@ -810,6 +810,12 @@ export class ChannelStore {
     return (this.tokenStore ??= new TokenStore(this.db, () => this.now()));
   }
 
+  /** Writes the `invoice.expired` events due now (each invoice once; the mark is a cursor row, in the same transaction). */
+  sweepExpiredInvoices(): void {
+    const mark = Number(this.getCursor(INVOICE_EXPIRY_CURSOR) ?? 0n);
+    this.transaction(() => this.invoices.sweepExpired(mark, (seconds) => this.setCursor(INVOICE_EXPIRY_CURSOR, seconds)));
+  }
+
   /** The webhook endpoints and their outbox, in this store's database (their SQL is in webhooks.ts). */
   get webhooks(): WebhookStore {
     return (this.webhookStore ??= new WebhookStore(this.db, () => this.now()));
@@ -1227,6 +1233,9 @@ function blockHashOf(value: unknown, i: number): Hex {
   if (typeof value !== "string" || !/^0x[0-9a-fA-F]{64}$/.test(value)) throw new InvalidRecordError(`hashes[${i}].hash`, value, "expected a 32-byte 0x hex hash");
   return value.toLowerCase() as Hex;
 }
+
+/** The cursor row that marks up to which second invoice expiries have been written as events. */
+const INVOICE_EXPIRY_CURSOR = "invoice-expiry";
 
 /** A time in unix ms, as a filter takes it. */
 function timeMs(value: unknown, field: string): number {

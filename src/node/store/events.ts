@@ -28,6 +28,7 @@ export const EVENT_TYPES = [
   "invoice.created",
   "invoice.paid",
   "invoice.cancelled",
+  "invoice.expired",
   "lock.added",
   "lock.settled",
   "lock.cancelled",

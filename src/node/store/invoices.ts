@@ -81,13 +81,14 @@ export class InvoiceStore {
   private readonly stListStored: Statement<[string, number, number], InvoiceRow>;
   private readonly stListOpen: Statement<[number, number, number], InvoiceRow>;
   private readonly stListExpired: Statement<[number, number, number], InvoiceRow>;
+  private readonly stExpiredBetween: Statement<[number, number], InvoiceRow>;
 
   constructor(
     private readonly db: Database,
     /** The clock, in unix milliseconds (the channel store's). */
     private readonly now: () => number,
     /** Appends an event to the store's log (in the running transaction). */
-    private readonly event: (type: "invoice.created" | "invoice.paid" | "invoice.cancelled", data: EventData) => void = () => undefined,
+    private readonly event: (type: "invoice.created" | "invoice.paid" | "invoice.cancelled" | "invoice.expired", data: EventData) => void = () => undefined,
   ) {
     this.stInsert = db.prepare(
       `INSERT INTO invoices (hashlock, secret, chain_id, adjudicator, asset, payee, amount, expiry, ref, description, signature, memo, status, created_at)
@@ -103,6 +104,7 @@ export class InvoiceStore {
     this.stListStored = db.prepare(`SELECT ${COLUMNS} FROM invoices WHERE status = ? AND id >= ? ORDER BY id LIMIT ?`);
     this.stListOpen = db.prepare(`SELECT ${COLUMNS} FROM invoices WHERE status = 'open' AND expiry >= ? AND id >= ? ORDER BY id LIMIT ?`);
     this.stListExpired = db.prepare(`SELECT ${COLUMNS} FROM invoices WHERE status = 'open' AND expiry < ? AND id >= ? ORDER BY id LIMIT ?`);
+    this.stExpiredBetween = db.prepare(`SELECT ${COLUMNS} FROM invoices WHERE status = 'open' AND expiry > ? AND expiry <= ? ORDER BY expiry, id`);
   }
 
   /** Keeps a new invoice (status open); refuses a malformed one or a secret that isn't its hashlock's preimage. */
@@ -212,6 +214,23 @@ export class InvoiceStore {
     const record = this.get(id);
     if (changed !== 1) throw new InvoiceStatusError(record.id, record.status, "cancel");
     return record;
+  }
+
+  /**
+   * Writes an `invoice.expired` event for each open invoice whose expiry passed since the last
+   * sweep (`expiredUpTo`, unix seconds, kept by the caller in the same transaction), once each;
+   * returns the new mark. An expired invoice stays `open` in its row (it reads as expired).
+   */
+  sweepExpired(expiredUpTo: number, setMark: (seconds: number) => void): number {
+    const now = this.nowSeconds() - 1; // an invoice is payable through its expiry second
+    if (now <= expiredUpTo) return expiredUpTo;
+    return this.write(() => {
+      for (const row of this.stExpiredBetween.all(expiredUpTo, now)) {
+        this.event("invoice.expired", { invoice: String(row.id), hashlock: row.hashlock, amount: decodeUint(row.amount).toString(), expiry: String(row.expiry) });
+      }
+      setMark(now);
+      return now;
+    });
   }
 
   /** The secret of the invoice of `hashlock`, for the payment path; null if there is none. */
