@@ -184,7 +184,7 @@ const CHANNEL_COMMANDS: readonly Command[] = [
   },
   {
     name: "node start",
-    usage: "node start [--config file] [--listen host:port] [--api-port N] [--rpc URL] [--confirmations N] [--adjudicator addr] [--keystore file] [--payee addr]",
+    usage: "node start [--config file] [--listen host:port] [--api-port N] [--rpc URL] [--confirmations N] [--adjudicator addr] [--keystore file] [--payee addr] [--log-level level]",
     summary: "run the node (peer server, watcher, local API) until Ctrl-C",
     help: [
       "Runs the node in the data directory until interrupted (Ctrl-C or SIGTERM). Before it writes",
@@ -205,6 +205,7 @@ const CHANNEL_COMMANDS: readonly Command[] = [
       "api-port": { type: "string" },
       rpc: { type: "string" },
       confirmations: { type: "string" },
+      "log-level": { type: "string" },
       adjudicator: { type: "string" },
       keystore: { type: "string" },
       payee: { type: "string" },

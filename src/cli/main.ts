@@ -16,7 +16,7 @@ import type { Json } from "../node/api/wire";
 import { SluiceError, codeOf } from "../errors";
 import { COMMANDS, addressArg, type Command, type Context, type Output, type Values } from "./commands";
 import { CliError, UsageError } from "./errors";
-import { checkInteger, checkListen, checkRpcUrl } from "../schema/config";
+import { checkInteger, checkListen, checkLogLevel, checkRpcUrl } from "../schema/config";
 import type { Checked } from "../schema/primitives";
 
 export const DEFAULT_DATADIR = "./.sluice";
@@ -287,6 +287,8 @@ async function startNodeCommand(io: CliIo, datadir: string, values: Values): Pro
   if (rpc !== undefined) options.rpc = flagArg("--rpc", rpc, checkRpcUrl);
   const confirmations = str("confirmations");
   if (confirmations !== undefined) options.confirmations = flagArg("--confirmations", confirmations, (value) => checkInteger(value, 1, 1000));
+  const logLevel = str("log-level");
+  if (logLevel !== undefined) options.logLevel = flagArg("--log-level", logLevel, checkLogLevel);
   const adjudicator = str("adjudicator");
   if (adjudicator !== undefined) options.adjudicator = addressArg(adjudicator, "--adjudicator");
   const keystore = str("keystore");

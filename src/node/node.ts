@@ -44,6 +44,7 @@ import {
   type OpenTimeouts,
 } from "./open";
 import { InvoiceBook } from "./invoices";
+import { NodeMetrics, type NodeGauges } from "./metrics";
 import { ApiTokens } from "./apiTokens";
 import type { Scope } from "./api/access";
 import { decodeOpenReply, encodeOpenTerms, encodeSyncReply, encodeWithdrawalsReply, paramsOf, peerValidators, type OpenReply, type OpenTerms, type PeerMessages } from "./protocol";
@@ -155,6 +156,8 @@ export class SluiceNode implements NodeApi {
   readonly commits: CommitQueue;
   /** The channels' statuses: the only writer of them. */
   readonly lifecycle: ChannelLifecycle;
+  /** What `GET /metrics` shows (a registry of this node's own). */
+  readonly metrics: NodeMetrics;
   private readonly sessions = new Map<string, ChannelSession>();
   /** Open connections by peer address (lower case). */
   private readonly connections = new Map<string, PeerConnection<PeerMessages>>();
@@ -184,6 +187,9 @@ export class SluiceNode implements NodeApi {
     const chainSigner = options.chainSigner ?? new Wallet(options.privateKey, options.provider);
     this.driver = new AdjudicatorDriver(options.adjudicator, chainSigner);
     this.verifier = new EcdsaVerifier();
+    this.metrics = new NodeMetrics(this.gauges());
+    this.metrics.countCalls(this.driver);
+    this.metrics.follow(this.store.events, this.commits);
     if (options.payee !== undefined) checkPayee(options.payee, "the node's payee");
     const depth = options.confirmations;
     if (depth !== undefined && (!Number.isSafeInteger(depth) || depth < 1 || depth > 1_000)) {
@@ -241,6 +247,7 @@ export class SluiceNode implements NodeApi {
     this.connections.clear();
     await this.server?.close();
     this.commits.drain();
+    this.metrics.stop();
     this.store.close();
   }
 
@@ -349,7 +356,9 @@ export class SluiceNode implements NodeApi {
   async pay(channelId: Hex, amount: bigint, paymentRef: PaymentRef): Promise<PaymentView> {
     const session = this.live(channelId, "pay");
     const { ref, memo } = resolveRef(paymentRef);
+    const timed = this.metrics.paymentStarted();
     const done = await session.pay(amount, ref, memo);
+    timed();
     return paymentViewOf({ ...done, memo: done.memo ?? memo });
   }
 
@@ -715,6 +724,18 @@ export class SluiceNode implements NodeApi {
     });
     this.sessions.set(record.channelId.toLowerCase(), session);
     return session;
+  }
+
+  /** What the metrics read at scrape time. */
+  private gauges(): NodeGauges {
+    return {
+      channelStatuses: () => [...this.sessions.values()].map((session) => this.lifecycle.status(session.id)),
+      // The node persists no lock yet (session.ts refuses lock updates).
+      pendingLocks: () => 0,
+      peerConnections: () => [...this.connections.values()].filter((connection) => connection.isOpen).length,
+      chainReachable: () => this.watcher?.health().reachable,
+      assetOf: (channelId) => this.sessions.get(channelId.toLowerCase())?.params.asset,
+    };
   }
 
   private find(channelId: Hex): ChannelSession {

@@ -11,6 +11,7 @@ import { checkBytes32 } from "../schema/primitives";
 import type { Address, Hex } from "../types";
 import { startLocalApi } from "./api";
 import { NodeConfigError } from "./configError";
+import { createLogger, logEvents, nodeLogHooks } from "./log";
 import { SluiceNode, type NodeOptions } from "./node";
 import { readKeystore } from "./keystore";
 import { checkAdjudicator, checkDatadirKey, connectChain, rememberDatadirKey } from "./preflight";
@@ -34,7 +35,12 @@ export interface NodeStartOptions {
   payee?: string;
   /** `--confirmations N`: how deep an event must be to count (default by chain: src/chain/confirmations.ts). */
   confirmations?: number | string;
-  /** Writes a status line for the operator (stderr). */
+  /** `--log-level`: trace, debug, info (default), warn, error or fatal. */
+  logLevel?: string;
+  /**
+   * Where the node's log goes, one line at a time (stderr): JSON lines (src/node/log.ts), also on a
+   * terminal (pipe them through `pino-pretty` to read them as text).
+   */
   log: (line: string) => void;
 }
 
@@ -108,6 +114,7 @@ function decodeOptions(options: NodeStartOptions): NodeSettings {
     keystore: options.keystore,
     payee: options.payee,
     confirmations: options.confirmations,
+    logLevel: options.logLevel,
   };
   const defined = Object.fromEntries(Object.entries(given).filter(([, value]) => value !== undefined));
   return decodeWith(nodeSettings, defined, (key, problem) => new NodeConfigError(`${key} ${JSON.stringify((given as Record<string, unknown>)[key])}: ${problem}`));
@@ -121,7 +128,8 @@ export async function startNode(options: NodeStartOptions): Promise<{ close(): P
     throw new NodeConfigError("give the adjudicator's address: --adjudicator 0x… (or \"adjudicator\" in the config file)");
   }
   const rpc = settings.rpc ?? NODE_DEFAULTS.rpc;
-  const privateKey = await loadNodeKey(settings.keystore, options.log);
+  const logger = createLogger(settings.logLevel ?? NODE_DEFAULTS.logLevel, options.log);
+  const privateKey = await loadNodeKey(settings.keystore, (line) => logger.warn(line));
   const address = computeAddress(privateKey) as Address;
   // Nothing is written to the data directory until the key, the chain and the adjudicator check out.
   checkDatadirKey(options.datadir, address);
@@ -132,6 +140,9 @@ export async function startNode(options: NodeStartOptions): Promise<{ close(): P
     mkdirSync(options.datadir, { recursive: true, mode: 0o700 });
     if (!existsSync(options.datadir)) throw new NodeConfigError(`cannot create ${options.datadir}`);
     unlock = lockDatadir(options.datadir);
+    // The node is not built yet when its hooks are: they find a channel's peer through it once it is.
+    let peerOf = (_channelId: Hex): Address | undefined => undefined;
+    const hooks = nodeLogHooks(logger, (channelId) => peerOf(channelId));
     const node = new SluiceNode({
       privateKey,
       provider,
@@ -144,16 +155,39 @@ export async function startNode(options: NodeStartOptions): Promise<{ close(): P
       ...(payee === undefined ? {} : { payee }),
       ...(settings.confirmations === undefined ? {} : { confirmations: settings.confirmations }),
       ...testHooks(),
-      onError: (error, what) => options.log(`${what}: ${(error as Error).message ?? String(error)}`),
-      log: options.log,
+      onError: hooks.onError,
+      log: hooks.log,
     });
+    const peers = new Map<string, Address>();
+    peerOf = (channelId) => {
+      const key = channelId.toLowerCase();
+      const known = peers.get(key);
+      if (known !== undefined) return known;
+      try {
+        const peer = node.store.getChannel(channelId)?.peer;
+        if (peer !== undefined) peers.set(key, peer);
+        return peer;
+      } catch {
+        return undefined; // the store closed at shutdown, or not a channel id
+      }
+    };
+    const stopEventLog = logEvents(node.store.events, logger, peerOf);
     await node.start();
     rememberDatadirKey(options.datadir, address);
-    const api = await startLocalApi({ api: node, events: node.store.events, tokens: node.apiTokens, datadir: options.datadir, port: settings.apiPort ?? 0 });
-    options.log(`sluice node ${node.address}: peers at ${node.peerUrl}, API at ${api.url}, chain ${rpc}`);
+    const api = await startLocalApi({
+      api: node,
+      events: node.store.events,
+      tokens: node.apiTokens,
+      metrics: node.metrics,
+      datadir: options.datadir,
+      port: settings.apiPort ?? 0,
+      onInternalError: (error) => logger.error({ err: error }, "api: internal error"),
+    });
+    logger.info({ address: node.address, peerUrl: node.peerUrl, api: api.url, rpc }, `sluice node ${node.address}: peers at ${node.peerUrl}, API at ${api.url}, chain ${rpc}`);
     return {
       async close() {
         await api.close();
+        stopEventLog();
         await node.stop();
         provider.destroy();
         unlock?.();

@@ -57,8 +57,17 @@ export const listen = fromCheck(checkListen);
 /** Blocks an event needs to count (src/chain/confirmations.ts has the defaults). */
 export const confirmations = fromCheck((value) => checkInteger(value, 1, 1_000));
 
+/** The levels of the node's log (`--log-level`), from the most talkative. */
+export const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export function checkLogLevel(value: unknown): Checked<LogLevel> {
+  if (typeof value === "string" && (LOG_LEVELS as readonly string[]).includes(value)) return { ok: true, value: value as LogLevel };
+  return { ok: false, problem: `expected one of ${LOG_LEVELS.join(", ")}, got ${describe(value)}` };
+}
+
 /** What `sluice node start` uses for a setting given neither as a flag nor in the config file (start.ts passes these to the node). */
-export const NODE_DEFAULTS = { rpc: "http://127.0.0.1:8545", pollMs: 1_000, challengePeriod: 3_600n, withdrawalWindow: 3_600n } as const;
+export const NODE_DEFAULTS = { rpc: "http://127.0.0.1:8545", pollMs: 1_000, challengePeriod: 3_600n, withdrawalWindow: 3_600n, logLevel: "info" } as const;
 export const DEFAULT_RPC = NODE_DEFAULTS.rpc;
 
 const inHours = (seconds: bigint) => `${seconds} s (${Number(seconds) / 3600}h)`;
@@ -106,6 +115,12 @@ export const nodeSettings = z.strictObject({
     flag: "--confirmations",
   }),
   withdrawalWindow: setting(duration, { type: DURATION, default: inHours(NODE_DEFAULTS.withdrawalWindow), about: "how long a cash-out's withdrawal signed by both stays valid" }),
+  logLevel: setting(fromCheck(checkLogLevel), {
+    type: LOG_LEVELS.join(", "),
+    default: NODE_DEFAULTS.logLevel,
+    about: "the lowest level the node logs (JSON lines on stderr; debug adds a line per event, payments included)",
+    flag: "--log-level",
+  }),
 });
 
 export type NodeSettings = z.output<typeof nodeSettings>;

@@ -41,6 +41,8 @@
  * | /v1/decodeinvoice| { invoice } (sluice1… or the invoice's JSON text)           | DecodedInvoiceView |
  *
  *
+ * `GET /metrics` answers the node's metrics in Prometheus text format (admin and read-only tokens).
+ *
  * `GET /v1/events` streams the node's event log as Server-Sent Events, resumable with
  * `Last-Event-ID` or `?after=N` (eventStream.ts); `POST /v1/events` { after?, limit?, types? }
  * returns a page of it (EventView[]).
@@ -79,6 +81,14 @@ export interface ApiServerOptions {
   events?: EventFeed;
   /** Tokens other than the admin token of `token` (scoped, revocable). */
   tokens?: TokenRegistry;
+  /** What `GET /metrics` serves (404 without it): the node's `NodeMetrics`. */
+  metrics?: MetricsSource;
+}
+
+/** Metrics in Prometheus text format. */
+export interface MetricsSource {
+  contentType: string;
+  text(): Promise<string>;
 }
 
 /** The scoped tokens a node issued, by the sha256 of the token (hex); undefined if unknown or revoked. */
@@ -168,6 +178,13 @@ function send(res: http.ServerResponse, status: number, body: Json, headers: htt
   res.end(text);
 }
 
+async function sendMetrics(res: http.ServerResponse, metrics: MetricsSource): Promise<void> {
+  const text = await metrics.text();
+  if (res.headersSent || res.destroyed) return;
+  res.writeHead(200, { "content-type": metrics.contentType, "content-length": Buffer.byteLength(text), "cache-control": "no-store" });
+  res.end(text);
+}
+
 function sendError(res: http.ServerResponse, mapped: MappedError, headers?: http.OutgoingHttpHeaders): void {
   const error: { [key: string]: Json } = { code: mapped.body.code, message: mapped.body.message };
   if (mapped.body.details !== undefined) error.details = mapped.body.details;
@@ -208,6 +225,11 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     const url = new URL(req.url ?? "/", "http://localhost");
     if (url.pathname === "/v1/openapi.json" && req.method === "GET") {
       send(res, 200, openApiDocument() as unknown as Json);
+      return;
+    }
+    if (url.pathname === "/metrics" && req.method === "GET" && options.metrics !== undefined) {
+      if (!allows(scope, "metrics")) sendError(res, mapError(new ScopeError(scope, "metrics", scopesOf("metrics"))));
+      else await sendMetrics(res, options.metrics);
       return;
     }
     // GET streams the event log (with an SSE Accept, or always without a query of a page).
