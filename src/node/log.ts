@@ -33,8 +33,8 @@ const ADDRESS = /0x[0-9a-fA-F]{40}(?![0-9a-fA-F])/;
 
 /** The node's `onError` and `log` options on a logger (see `NodeOptions`). */
 export interface NodeLogHooks {
-  onError(error: unknown, what: string): void;
-  log(line: string): void;
+  onError: (error: unknown, what: string) => void;
+  log: (line: string) => void;
 }
 
 /**
@@ -49,12 +49,12 @@ export function nodeLogHooks(logger: Logger, peerOf: (channelId: Hex) => Address
     return peer === undefined ? logger : logger.child({ peer: peer.toLowerCase() });
   };
   return {
-    onError(error, what) {
+    onError: (error, what) => {
       const message = error instanceof Error ? error.message : String(error);
       const code = (error as { code?: unknown } | null)?.code;
       about(what).warn({ ...(typeof code === "string" ? { code } : {}) }, `${what}: ${message}`);
     },
-    log(line) {
+    log: (line) => {
       about(line).info(line);
     },
   };
