@@ -1,8 +1,9 @@
 /**
  * The node's metrics in Prometheus text format (`GET /metrics`): one registry per node (tests run
  * several nodes in one process), fed from outside the payment path where it can be: the event
- * log (payments), the group commits' observer, the chain driver's calls, and gauges read at
- * scrape time (channels, peers, locks, the chain endpoint, a module's own gauges).
+ * log (payments: read at scrape time, the events since the last scrape in one go), the group
+ * commits' observer, the chain driver's calls, and gauges read at scrape time (channels, peers,
+ * locks, the chain endpoint, a module's own gauges).
  *
  * Amounts are float64 in Prometheus: above 2^53 base units they lose precision. They are for
  * monitoring, never for accounting (the store and `payments` are exact).
@@ -10,8 +11,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { Hex } from "../types";
 import type { CommitQueue } from "./commitQueue";
-import { followEvents } from "./log";
-import type { EventLog } from "./store/events";
+import { MAX_EVENTS_PAGE, type EventLog } from "./store/events";
 
 /** What the metrics read from the node at scrape time. */
 export interface NodeGauges {
@@ -40,6 +40,8 @@ const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0
 const COMMIT_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
 const COMMIT_SIZE_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024];
 
+const PAYMENT_EVENTS = ["payment.sent", "payment.received"];
+
 const FLOAT_NOTE = "float64: inexact above 2^53 base units; for monitoring, not accounting";
 
 export class NodeMetrics {
@@ -52,16 +54,27 @@ export class NodeMetrics {
   private readonly chainCalls: Counter<"method">;
   private readonly chainErrors: Counter<"method">;
   private readonly stops: (() => void)[] = [];
+  /** The event log the payment counters follow, and the last event they counted. */
+  private events: EventLog | undefined;
+  private cursor = 0n;
 
   constructor(private readonly gauges: NodeGauges) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
-    this.payments = new Counter({ name: "sluice_payments_total", help: "Payments countersigned and stored, by direction (sent, received) and asset", labelNames: ["direction", "asset"], registers });
+    const catchUp = () => this.countPayments();
+    this.payments = new Counter({
+      name: "sluice_payments_total",
+      help: "Payments countersigned and stored, by direction (sent, received) and asset",
+      labelNames: ["direction", "asset"],
+      registers,
+      collect: catchUp,
+    });
     this.amounts = new Counter({
       name: "sluice_payment_amount_total",
       help: `Sum of the payments' amounts in the asset's base units, by direction and asset (${FLOAT_NOTE})`,
       labelNames: ["direction", "asset"],
       registers,
+      collect: catchUp,
     });
     this.latency = new Histogram({ name: "sluice_payment_latency_seconds", help: "Time from a pay call to its state being countersigned and on disk (payments this node sends)", buckets: LATENCY_BUCKETS, registers });
     this.commitSeconds = new Histogram({ name: "sluice_commit_duration_seconds", help: "Time a group commit (one transaction, one fsync) blocked the event loop", buckets: COMMIT_BUCKETS, registers });
@@ -107,13 +120,9 @@ export class NodeMetrics {
 
   /** Counts the payments of the node's event log and times its group commits, from now on. */
   follow(events: EventLog, commits: CommitQueue): void {
+    this.events = events;
+    this.cursor = events.lastId();
     this.stops.push(
-      followEvents(events, (event) => {
-        if (event.type !== "payment.sent" && event.type !== "payment.received") return;
-        const labels = { direction: event.type === "payment.sent" ? "sent" : "received", asset: this.assetLabel(event.channelId) };
-        this.payments.inc(labels);
-        this.amounts.inc(labels, Number(event.data.amount));
-      }),
       commits.observe((timing) => {
         this.commitSeconds.observe(timing.ms / 1000);
         this.commitWrites.observe(timing.writes);
@@ -158,7 +167,25 @@ export class NodeMetrics {
   }
 
   stop(): void {
+    this.events = undefined;
     for (const stop of this.stops.splice(0)) stop();
+  }
+
+  /** Counts the payment events appended since the last count (at each scrape). */
+  private countPayments(): void {
+    const events = this.events;
+    if (events === undefined) return;
+    for (;;) {
+      const page = events.after(this.cursor, MAX_EVENTS_PAGE, PAYMENT_EVENTS);
+      for (const event of page) {
+        const labels = { direction: event.type === "payment.sent" ? "sent" : "received", asset: this.assetLabel(event.channelId) };
+        this.payments.inc(labels);
+        this.amounts.inc(labels, Number(event.data.amount));
+      }
+      if (page.length < MAX_EVENTS_PAGE) break;
+      this.cursor = page[page.length - 1].id;
+    }
+    this.cursor = events.lastId();
   }
 
   private assetLabel(channelId: Hex | undefined): string {
