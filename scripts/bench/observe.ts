@@ -48,8 +48,12 @@ export interface ObserveRun {
 
 export interface ObserveResult {
   runs: ObserveRun[];
-  /** Each condition's median payments/s, and its ratio to the reference's (`off`) and to `plain`. */
-  medians: Record<Condition, { perSecond: number; vsOff: number; vsPlain: number }>;
+  /**
+   * Each condition's median payments/s, and its ratio to the reference's (`off`) and to `plain`;
+   * the median CPU per payment of both processes (µs, payer + payee) and its ratio to `off`'s:
+   * steadier than payments/s when other work shares the machine.
+   */
+  medians: Record<Condition, { perSecond: number; vsOff: number; vsPlain: number; cpuUs: number; cpuVsOff: number }>;
 }
 
 interface Api {
@@ -152,11 +156,19 @@ export async function observeBench(chain: BenchChain, scale: ObserveScale, log: 
         log(`  ${condition.padEnd(7)} ${run.perSecond.toFixed(0)} payments/s, p50 ${run.latencyMs.p50} ms, p99 ${run.latencyMs.p99} ms, CPU/payment ${run.cpuUsPerPayment} + ${run.peerCpuUsPerPayment} µs${extra}${run.failed ? `, ${run.failed} failed` : ""}`);
       }
     }
-    const perSecond = (c: Condition) => median(runs.filter((r) => r.condition === c).map((r) => r.perSecond));
-    const off = perSecond("off");
-    const plain = perSecond("plain");
-    const medians = Object.fromEntries(CONDITIONS.map((c) => [c, { perSecond: Math.round(perSecond(c)), vsOff: round3(perSecond(c) / off), vsPlain: round3(perSecond(c) / plain) }])) as ObserveResult["medians"];
-    for (const c of CONDITIONS) log(`  median ${c.padEnd(7)} ${medians[c].perSecond} payments/s: ${medians[c].vsOff.toFixed(3)} × off, ${medians[c].vsPlain.toFixed(3)} × plain`);
+    const of = (c: Condition, value: (r: ObserveRun) => number) => median(runs.filter((r) => r.condition === c).map(value));
+    const perSecond = (c: Condition) => of(c, (r) => r.perSecond);
+    const cpu = (c: Condition) => of(c, (r) => (r.cpuUsPerPayment ?? NaN) + (r.peerCpuUsPerPayment ?? NaN));
+    const medians = Object.fromEntries(
+      CONDITIONS.map((c) => [
+        c,
+        { perSecond: Math.round(perSecond(c)), vsOff: round3(perSecond(c) / perSecond("off")), vsPlain: round3(perSecond(c) / perSecond("plain")), cpuUs: cpu(c), cpuVsOff: round3(cpu(c) / cpu("off")) },
+      ]),
+    ) as ObserveResult["medians"];
+    for (const c of CONDITIONS) {
+      const m = medians[c];
+      log(`  median ${c.padEnd(7)} ${m.perSecond} payments/s: ${m.vsOff.toFixed(3)} × off, ${m.vsPlain.toFixed(3)} × plain; CPU ${m.cpuUs} µs per payment (both sides), ${m.cpuVsOff.toFixed(3)} × off`);
+    }
     await pair.h0.stop();
     await pair.h1.stop();
     return { runs, medians };

@@ -451,12 +451,17 @@ export function writeReport(): void {
       `metrics on and nobody watching; **sse**, a subscriber on the payee's \`GET /v1/events\`; **scraped**, \`GET /metrics\` of both nodes every ${scale.scrapeMs} ms.`,
       `They take turns in a rotating order, ${scale.repeats} runs each; the medians are compared within this run.`,
       "",
-      "| condition | median payments/s | × off | × plain | runs (payments/s) |",
-      "|---|---|---|---|---|",
+      "| condition | median payments/s | × off | × plain | CPU µs per payment, payer + payee (median) | CPU × off | runs (payments/s) |",
+      "|---|---|---|---|---|---|---|",
       ...(["off", "plain", "sse", "scraped"] as const).map((c) => {
         const m = result.medians[c];
-        return `| ${c} | ${n0(m.perSecond)} | ${m.vsOff.toFixed(3)} | ${m.vsPlain.toFixed(3)} | ${result.runs.filter((r) => r.condition === c).map((r) => n0(Math.round(r.perSecond))).join(", ")} |`;
+        const cpu = m.cpuUs === undefined ? "–" : String(m.cpuUs);
+        const cpuRatio = m.cpuVsOff === undefined ? "–" : m.cpuVsOff.toFixed(3);
+        return `| ${c} | ${n0(m.perSecond)} | ${m.vsOff.toFixed(3)} | ${m.vsPlain.toFixed(3)} | ${cpu} | ${cpuRatio} | ${result.runs.filter((r) => r.condition === c).map((r) => n0(Math.round(r.perSecond))).join(", ")} |`;
       }),
+      "",
+      "Payments/s moves by a factor of two from run to run when other processes share the two cores (see the load average); the CPU",
+      "per payment moves far less and shows what each condition adds.",
       "",
     );
   }

@@ -60,6 +60,26 @@ export function nodeLogHooks(logger: Logger, peerOf: (channelId: Hex) => Address
   };
 }
 
+/**
+ * A channel's peer through `lookup` (the store), remembered once found; undefined while unknown,
+ * and if the lookup fails (the store closed at shutdown).
+ */
+export function rememberedPeers(lookup: (channelId: Hex) => Address | undefined): (channelId: Hex) => Address | undefined {
+  const peers = new Map<string, Address>();
+  return (channelId) => {
+    const key = channelId.toLowerCase();
+    const known = peers.get(key);
+    if (known !== undefined) return known;
+    try {
+      const peer = lookup(channelId);
+      if (peer !== undefined) peers.set(key, peer);
+      return peer;
+    } catch {
+      return undefined;
+    }
+  };
+}
+
 /** The child logger of one channel: every line carries its id and its peer. */
 export function channelLogger(logger: Logger, channelId: Hex, peer: Address | undefined): Logger {
   return logger.child({ channelId: channelId.toLowerCase(), ...(peer === undefined ? {} : { peer: peer.toLowerCase() }) });

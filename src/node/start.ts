@@ -11,9 +11,10 @@ import { checkBytes32 } from "../schema/primitives";
 import type { Address, Hex } from "../types";
 import { startLocalApi } from "./api";
 import { NodeConfigError } from "./configError";
-import { createLogger, logEvents, nodeLogHooks } from "./log";
+import { createLogger, logEvents, nodeLogHooks, rememberedPeers } from "./log";
 import { SluiceNode, type NodeOptions } from "./node";
 import { readKeystore } from "./keystore";
+import type { ChannelStore } from "./store";
 import { checkAdjudicator, checkDatadirKey, connectChain, rememberDatadirKey } from "./preflight";
 
 export { NodeConfigError } from "./configError";
@@ -140,9 +141,10 @@ export async function startNode(options: NodeStartOptions): Promise<{ close(): P
     mkdirSync(options.datadir, { recursive: true, mode: 0o700 });
     if (!existsSync(options.datadir)) throw new NodeConfigError(`cannot create ${options.datadir}`);
     unlock = lockDatadir(options.datadir);
-    // The node is not built yet when its hooks are: they find a channel's peer through it once it is.
-    let peerOf = (_channelId: Hex): Address | undefined => undefined;
-    const hooks = nodeLogHooks(logger, (channelId) => peerOf(channelId));
+    // The node is not built yet when its hooks are: they find a channel's peer in its store once it is.
+    const built: { store?: ChannelStore } = {};
+    const peerOf = rememberedPeers((channelId) => built.store?.getChannel(channelId)?.peer);
+    const hooks = nodeLogHooks(logger, peerOf);
     const node = new SluiceNode({
       privateKey,
       provider,
@@ -158,19 +160,7 @@ export async function startNode(options: NodeStartOptions): Promise<{ close(): P
       onError: hooks.onError,
       log: hooks.log,
     });
-    const peers = new Map<string, Address>();
-    peerOf = (channelId) => {
-      const key = channelId.toLowerCase();
-      const known = peers.get(key);
-      if (known !== undefined) return known;
-      try {
-        const peer = node.store.getChannel(channelId)?.peer;
-        if (peer !== undefined) peers.set(key, peer);
-        return peer;
-      } catch {
-        return undefined; // the store closed at shutdown, or not a channel id
-      }
-    };
+    built.store = node.store;
     const stopEventLog = logEvents(node.store.events, logger, peerOf);
     await node.start();
     rememberDatadirKey(options.datadir, address);
