@@ -11,7 +11,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { Hex } from "../types";
 import type { CommitQueue } from "./commitQueue";
-import { MAX_EVENTS_PAGE, type EventLog } from "./store/events";
+import type { EventLog } from "./store/events";
 
 /** What the metrics read from the node at scrape time. */
 export interface NodeGauges {
@@ -39,8 +39,6 @@ export interface GaugeSource {
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 const COMMIT_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
 const COMMIT_SIZE_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024];
-
-const PAYMENT_EVENTS = ["payment.sent", "payment.received"];
 
 const FLOAT_NOTE = "float64: inexact above 2^53 base units; for monitoring, not accounting";
 
@@ -171,21 +169,16 @@ export class NodeMetrics {
     for (const stop of this.stops.splice(0)) stop();
   }
 
-  /** Counts the payment events appended since the last count (at each scrape). */
+  /** Counts the payment events appended since the last count (at each scrape), summed in the store. */
   private countPayments(): void {
-    const events = this.events;
-    if (events === undefined) return;
-    for (;;) {
-      const page = events.after(this.cursor, MAX_EVENTS_PAGE, PAYMENT_EVENTS);
-      for (const event of page) {
-        const labels = { direction: event.type === "payment.sent" ? "sent" : "received", asset: this.assetLabel(event.channelId) };
-        this.payments.inc(labels);
-        this.amounts.inc(labels, Number(event.data.amount));
-      }
-      if (page.length < MAX_EVENTS_PAGE) break;
-      this.cursor = page[page.length - 1].id;
+    if (this.events === undefined) return;
+    const { lastId, totals } = this.events.paymentTotals(this.cursor);
+    this.cursor = lastId;
+    for (const total of totals) {
+      const labels = { direction: total.type === "payment.sent" ? "sent" : "received", asset: this.assetLabel(total.channelId) };
+      this.payments.inc(labels, total.count);
+      this.amounts.inc(labels, total.amount);
     }
-    this.cursor = events.lastId();
   }
 
   private assetLabel(channelId: Hex | undefined): string {
