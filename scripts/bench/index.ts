@@ -2,7 +2,7 @@
  * `npm run bench`: what Sluice exists for, beside the limits of this machine. Writes one JSON
  * file per section to bench/results/ and regenerates docs/benchmarks.md from them.
  *
- *   BENCH_ONLY=crypto,floor,merkle,channel,api,hub,gas   run only these sections (the others' last
+ *   BENCH_ONLY=crypto,floor,merkle,channel,api,hub,observe,gas   run only these sections (the others' last
  *                                                  results stay and go into the report)
  *   BENCH_QUICK=1                                  smaller runs (a smoke test of the bench)
  *   BENCH_OUT=<dir>                                write the results and the report to <dir> instead of
@@ -19,10 +19,11 @@ import { startChain, type BenchChain } from "./chain";
 import { machineFloor } from "./floor";
 import { hubBench } from "./hub";
 import { cryptoLimit, merkleCosts } from "./micro";
+import { observeBench } from "./observe";
 import { oneChannelApi, oneChannelLatency, oneChannelNode, type Scale } from "./oneChannel";
 import { REPORT_FILE, RESULTS_DIR, machine, writeReport, type GasResult, type SectionFile } from "./report";
 
-const SECTIONS = ["crypto", "floor", "merkle", "channel", "api", "hub", "gas"] as const;
+const SECTIONS = ["crypto", "floor", "merkle", "channel", "api", "hub", "observe", "gas"] as const;
 type Section = (typeof SECTIONS)[number];
 
 const log = (s: string) => console.log(s);
@@ -74,7 +75,7 @@ async function main(): Promise<void> {
     save("merkle", { merkle: r }, l);
   }
 
-  const needChain = only.some((s) => s === "channel" || s === "api" || s === "hub" || s === "gas");
+  const needChain = only.some((s) => s === "channel" || s === "api" || s === "hub" || s === "observe" || s === "gas");
   if (!needChain) {
     writeReport();
     return;
@@ -118,6 +119,12 @@ async function main(): Promise<void> {
         log,
       );
       save("hub", { result: r }, l);
+    }
+    if (only.includes("observe")) {
+      const l = load();
+      log("\n[observe] one channel at 256 in flight: metrics off, on, with an SSE subscriber on the payee, with /metrics scraped every 100 ms");
+      const scale = quick ? { total: 4_000, concurrency: 256, repeats: 2, scrapeMs: 100 } : { total: 20_000, concurrency: 256, repeats: 5, scrapeMs: 100 };
+      save("observe", { scale, result: await observeBench(chain, scale, log) }, l);
     }
     if (only.includes("gas")) {
       const l = load();

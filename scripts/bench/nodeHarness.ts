@@ -15,11 +15,16 @@
  *   stalls                                           → GC pauses, longest commit, event-loop delay since the last ask
  *   events                                           → the GC pauses and group commits since the last ask (or pay), stamped
  *   channel{ node, channelId }                       → version, payments
+ *   api    { node }                                  → { url, token }: the node's local HTTP API (events, metrics)
+ *   metrics{ node, follow }                          → the node's metrics follow the event log and the commits, or stop
+ *   lastEvent { node }                               → the id of the node's last event
  *   stop                                             → stops the nodes and exits (so --cpu-prof writes)
  */
 import path from "node:path";
 import { PerformanceObserver, monitorEventLoopDelay } from "node:perf_hooks";
+import { randomBytes } from "node:crypto";
 import { JsonRpcProvider } from "ethers";
+import { startApiServer, type ApiServer } from "../../src/node/api";
 import { SluiceNode } from "../../src/node/node";
 import type { Address, Hex } from "../../src/types";
 import { closedLoop, openLoop, summarize, type LoadResult } from "./load";
@@ -32,6 +37,7 @@ interface Command {
 }
 
 const nodes: SluiceNode[] = [];
+const servers: ApiServer[] = [];
 let provider: JsonRpcProvider | undefined;
 
 const refOf = (i: number): Hex => `0x${i.toString(16).padStart(64, "0")}`;
@@ -169,11 +175,27 @@ async function run(cmd: string, a: Record<string, any>): Promise<unknown> {
       const u = process.cpuUsage();
       return { userUs: u.user, systemUs: u.system, commits: commits() };
     }
+    case "api": {
+      const node = nodes[a.node as number];
+      const token = randomBytes(32).toString("hex");
+      const server = await startApiServer({ api: node, token, events: node.store.events, metrics: node.metrics });
+      servers.push(server);
+      return { url: server.url, token };
+    }
+    case "metrics": {
+      const node = nodes[a.node as number];
+      node.metrics.stop();
+      if (a.follow === true) node.metrics.follow(node.store.events, node.commits);
+      return null;
+    }
+    case "lastEvent":
+      return nodes[a.node as number].store.events.lastId().toString();
     case "stalls":
       return stalls();
     case "events":
       return takeEvents();
     case "stop": {
+      for (const server of servers) await server.close();
       for (const node of nodes) await node.stop().catch(() => undefined);
       provider?.destroy();
       return null;

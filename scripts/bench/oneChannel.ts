@@ -47,7 +47,7 @@ export interface OneChannelResult {
 const TOKEN = 10n ** 6n;
 
 /** Two harness processes, one node each, with a channel between them that both funded. */
-interface Pair {
+export interface Pair {
   h0: Harness;
   h1: Harness;
   addresses: [Address, Address];
@@ -59,7 +59,7 @@ interface Pair {
   kill(): void;
 }
 
-async function openPair(chain: BenchChain, work: string, keys: [number, number], profile: boolean): Promise<Pair> {
+export async function openPair(chain: BenchChain, work: string, keys: [number, number], profile: boolean): Promise<Pair> {
   const h0 = await Harness.start(profile ? { cpuProfDir: path.join(work, "prof") } : {});
   const h1 = await Harness.start(profile ? { cpuProfDir: path.join(work, "prof1") } : {});
   const kill = () => {
@@ -96,7 +96,7 @@ async function openPair(chain: BenchChain, work: string, keys: [number, number],
   }
 }
 
-const WARM_UP = { mode: "closed", concurrency: 64 } as const; // JIT, SQLite pages
+export const WARM_UP = { mode: "closed", concurrency: 64 } as const; // JIT, SQLite pages
 
 export async function oneChannelNode(chain: BenchChain, scale: Scale, log: (s: string) => void): Promise<{ node: OneChannelResult["node"]; profile: ProfileSummary | null; profile1: ProfileSummary | null; gas: OneChannelResult["gas"] }> {
   const work = mkdtempSync(path.join(tmpdir(), "sluice-bench-1ch-"));

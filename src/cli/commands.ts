@@ -210,7 +210,7 @@ const CHANNEL_COMMANDS: readonly Command[] = [
   },
   {
     name: "node start",
-    usage: "node start [--config file] [--listen host:port] [--api-port N] [--rpc URL] [--confirmations N] [--max-fee GWEI] [--adjudicator addr] [--keystore file] [--payee addr]",
+    usage: "node start [--config file] [--listen host:port] [--api-port N] [--rpc URL] [--confirmations N] [--max-fee GWEI] [--adjudicator addr] [--keystore file] [--payee addr] [--log-level level]",
     summary: "run the node (peer server, watcher, local API) until Ctrl-C",
     help: [
       "Runs the node in the data directory until interrupted (Ctrl-C or SIGTERM). Before it writes",
@@ -232,6 +232,7 @@ const CHANNEL_COMMANDS: readonly Command[] = [
       rpc: { type: "string" },
       confirmations: { type: "string" },
       "max-fee": { type: "string" },
+      "log-level": { type: "string" },
       adjudicator: { type: "string" },
       keystore: { type: "string" },
       payee: { type: "string" },

@@ -16,7 +16,7 @@ import type { Json } from "../node/api/wire";
 import { SluiceError, codeOf } from "../errors";
 import { COMMANDS, addressArg, type Command, type Context, type Output, type Values } from "./commands";
 import { CliError, UsageError } from "./errors";
-import { checkGwei, checkInteger, checkListen, checkRpcUrl } from "../schema/config";
+import { checkGwei, checkInteger, checkListen, checkLogLevel, checkRpcUrl } from "../schema/config";
 import type { Checked } from "../schema/primitives";
 
 export const DEFAULT_DATADIR = "./.sluice";
@@ -289,6 +289,8 @@ async function startNodeCommand(io: CliIo, datadir: string, values: Values): Pro
   if (confirmations !== undefined) options.confirmations = flagArg("--confirmations", confirmations, (value) => checkInteger(value, 1, 1000));
   const maxFee = str("max-fee");
   if (maxFee !== undefined) options.maxFee = flagArg("--max-fee", maxFee, checkGwei);
+  const logLevel = str("log-level");
+  if (logLevel !== undefined) options.logLevel = flagArg("--log-level", logLevel, checkLogLevel);
   const adjudicator = str("adjudicator");
   if (adjudicator !== undefined) options.adjudicator = addressArg(adjudicator, "--adjudicator");
   const keystore = str("keystore");

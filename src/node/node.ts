@@ -46,6 +46,7 @@ import {
 } from "./open";
 import { InvoiceBook } from "./invoices";
 import { InvoicePayer } from "./invoicePayer";
+import { NodeMetrics, type NodeGauges } from "./metrics";
 import { ApiTokens } from "./apiTokens";
 import type { Scope } from "./api/access";
 import { newWebhook, UnknownWebhookError, WebhookDispatcher, webhookViewOf, type WebhookDeliveryOptions } from "./webhooks";
@@ -165,6 +166,8 @@ export class SluiceNode implements NodeApi {
   readonly commits: CommitQueue;
   /** The channels' statuses: the only writer of them. */
   readonly lifecycle: ChannelLifecycle;
+  /** What `GET /metrics` shows (a registry of this node's own). */
+  readonly metrics: NodeMetrics;
   private readonly sessions = new Map<string, ChannelSession>();
   /** Open connections by peer address (lower case). */
   private readonly connections = new Map<string, PeerConnection<PeerMessages>>();
@@ -217,6 +220,17 @@ export class SluiceNode implements NodeApi {
     });
     this.driver = new AdjudicatorDriver(options.adjudicator, chainSigner, this.sender);
     this.verifier = new EcdsaVerifier();
+    this.metrics = new NodeMetrics(this.gauges());
+    this.metrics.registerGauge({
+      name: "sluice_webhook_backlog_events",
+      help: "Events stored and not yet delivered, summed over the webhook endpoints (an endpoint's filter not counted)",
+      read: () => {
+        const last = this.store.events.lastId();
+        return this.store.webhooks.list().reduce((sum, hook) => sum + Number(last - hook.cursor), 0);
+      },
+    });
+    this.metrics.countCalls(this.driver);
+    this.metrics.follow(this.store.events, this.commits);
     if (options.payee !== undefined) checkPayee(options.payee, "the node's payee");
     const depth = options.confirmations;
     if (depth !== undefined && (!Number.isSafeInteger(depth) || depth < 1 || depth > 1_000)) {
@@ -281,6 +295,7 @@ export class SluiceNode implements NodeApi {
     this.connections.clear();
     await this.server?.close();
     this.commits.drain();
+    this.metrics.stop();
     this.store.close();
   }
 
@@ -389,7 +404,9 @@ export class SluiceNode implements NodeApi {
   async pay(channelId: Hex, amount: bigint, paymentRef: PaymentRef): Promise<PaymentView> {
     const session = this.live(channelId, "pay");
     const { ref, memo } = resolveRef(paymentRef);
+    const timed = this.metrics.paymentStarted();
     const done = await session.pay(amount, ref, memo);
+    timed();
     return paymentViewOf({ ...done, memo: done.memo ?? memo });
   }
 
@@ -809,6 +826,17 @@ export class SluiceNode implements NodeApi {
     });
     this.sessions.set(record.channelId.toLowerCase(), session);
     return session;
+  }
+
+  /** What the metrics read at scrape time. */
+  private gauges(): NodeGauges {
+    return {
+      channelStatuses: () => [...this.sessions.values()].map((session) => this.lifecycle.status(session.id)),
+      pendingLocks: () => [...this.sessions.values()].reduce((sum, session) => sum + session.locks.length, 0),
+      peerConnections: () => [...this.connections.values()].filter((connection) => connection.isOpen).length,
+      chainReachable: () => this.watcher?.health().reachable,
+      assetOf: (channelId) => this.sessions.get(channelId.toLowerCase())?.params.asset,
+    };
   }
 
   private find(channelId: Hex): ChannelSession {

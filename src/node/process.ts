@@ -33,7 +33,7 @@ export interface NodeProcessOptions {
   /** Peer listen address; a fixed port lets peers redial the node after a restart. */
   listen?: { host: string; port: number };
   /** Extra settings written to the node's config file. */
-  config?: { pollMs?: number; challengePeriod?: number; payee?: Address; withdrawalWindow?: number };
+  config?: { pollMs?: number; challengePeriod?: number; payee?: Address; withdrawalWindow?: number; logLevel?: string };
   /** Extra environment of the process (e.g. SLUICE_TEST_CRASH); replaced by `restart(env)`. */
   env?: Record<string, string>;
   /** How long to wait for the API to come up (default 60 s). */

@@ -11,8 +11,10 @@ import { checkBytes32 } from "../schema/primitives";
 import type { Address, Hex } from "../types";
 import { startLocalApi } from "./api";
 import { NodeConfigError } from "./configError";
+import { createLogger, logEvents, nodeLogHooks, rememberedPeers } from "./log";
 import { SluiceNode, type NodeOptions } from "./node";
 import { readKeystore } from "./keystore";
+import type { ChannelStore } from "./store";
 import { checkAdjudicator, checkDatadirKey, connectChain, rememberDatadirKey } from "./preflight";
 
 export { NodeConfigError } from "./configError";
@@ -36,7 +38,12 @@ export interface NodeStartOptions {
   confirmations?: number | string;
   /** `--max-fee GWEI`: the most the node pays per gas for a transaction (default: src/chain/feeCap.ts). */
   maxFee?: number | string;
-  /** Writes a status line for the operator (stderr). */
+  /** `--log-level`: trace, debug, info (default), warn, error or fatal. */
+  logLevel?: string;
+  /**
+   * Where the node's log goes, one line at a time (stderr): JSON lines (src/node/log.ts), also on a
+   * terminal (pipe them through `pino-pretty` to read them as text).
+   */
   log: (line: string) => void;
 }
 
@@ -111,6 +118,7 @@ function decodeOptions(options: NodeStartOptions): NodeSettings {
     payee: options.payee,
     confirmations: options.confirmations,
     maxFeeGwei: options.maxFee,
+    logLevel: options.logLevel,
   };
   const defined = Object.fromEntries(Object.entries(given).filter(([, value]) => value !== undefined));
   return decodeWith(nodeSettings, defined, (key, problem) => new NodeConfigError(`${key} ${JSON.stringify((given as Record<string, unknown>)[key])}: ${problem}`));
@@ -124,7 +132,8 @@ export async function startNode(options: NodeStartOptions): Promise<{ close(): P
     throw new NodeConfigError("give the adjudicator's address: --adjudicator 0x… (or \"adjudicator\" in the config file)");
   }
   const rpc = settings.rpc ?? NODE_DEFAULTS.rpc;
-  const privateKey = await loadNodeKey(settings.keystore, options.log);
+  const logger = createLogger(settings.logLevel ?? NODE_DEFAULTS.logLevel, options.log);
+  const privateKey = await loadNodeKey(settings.keystore, (line) => logger.warn(line));
   const address = computeAddress(privateKey) as Address;
   // Nothing is written to the data directory until the key, the chain and the adjudicator check out.
   checkDatadirKey(options.datadir, address);
@@ -135,6 +144,10 @@ export async function startNode(options: NodeStartOptions): Promise<{ close(): P
     mkdirSync(options.datadir, { recursive: true, mode: 0o700 });
     if (!existsSync(options.datadir)) throw new NodeConfigError(`cannot create ${options.datadir}`);
     unlock = lockDatadir(options.datadir);
+    // The node is not built yet when its hooks are: they find a channel's peer in its store once it is.
+    const built: { store?: ChannelStore } = {};
+    const peerOf = rememberedPeers((channelId) => built.store?.getChannel(channelId)?.peer);
+    const hooks = nodeLogHooks(logger, peerOf);
     const node = new SluiceNode({
       privateKey,
       provider,
@@ -149,16 +162,27 @@ export async function startNode(options: NodeStartOptions): Promise<{ close(): P
       ...(settings.maxFeeGwei === undefined ? {} : { maxFeeGwei: settings.maxFeeGwei }),
       replaceAfterMs: Number(settings.replaceAfter ?? NODE_DEFAULTS.replaceAfter) * 1_000,
       ...testHooks(),
-      onError: (error, what) => options.log(`${what}: ${(error as Error).message ?? String(error)}`),
-      log: options.log,
+      onError: hooks.onError,
+      log: hooks.log,
     });
+    built.store = node.store;
+    const stopEventLog = logEvents(node.store.events, logger, peerOf);
     await node.start();
     rememberDatadirKey(options.datadir, address);
-    const api = await startLocalApi({ api: node, events: node.store.events, tokens: node.apiTokens, datadir: options.datadir, port: settings.apiPort ?? 0 });
-    options.log(`sluice node ${node.address}: peers at ${node.peerUrl}, API at ${api.url}, chain ${rpc}`);
+    const api = await startLocalApi({
+      api: node,
+      events: node.store.events,
+      tokens: node.apiTokens,
+      metrics: node.metrics,
+      datadir: options.datadir,
+      port: settings.apiPort ?? 0,
+      onInternalError: (error) => logger.error({ err: error }, "api: internal error"),
+    });
+    logger.info({ address: node.address, peerUrl: node.peerUrl, api: api.url, rpc }, `sluice node ${node.address}: peers at ${node.peerUrl}, API at ${api.url}, chain ${rpc}`);
     return {
       async close() {
         await api.close();
+        stopEventLog();
         await node.stop();
         provider.destroy();
         unlock?.();

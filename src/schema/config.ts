@@ -58,6 +58,15 @@ export const listen = fromCheck(checkListen);
 /** Blocks an event needs to count (src/chain/confirmations.ts has the defaults). */
 export const confirmations = fromCheck((value) => checkInteger(value, 1, 1_000));
 
+/** The levels of the node's log (`--log-level`), from the most talkative. */
+export const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export function checkLogLevel(value: unknown): Checked<LogLevel> {
+  if (typeof value === "string" && (LOG_LEVELS as readonly string[]).includes(value)) return { ok: true, value: value as LogLevel };
+  return { ok: false, problem: `expected one of ${LOG_LEVELS.join(", ")}, got ${describe(value)}` };
+}
+
 /** Gwei: a positive number with at most 9 decimals (1 wei), as a JSON number or a string of one (a flag). */
 export function checkGwei(value: unknown): Checked<number> {
   const problem = `expected a fee in gwei, a positive number up to 100000 (e.g. 50 or 0.5), got ${describe(value)}`;
@@ -71,7 +80,7 @@ export function checkGwei(value: unknown): Checked<number> {
 export const maxFeeGwei = fromCheck(checkGwei);
 
 /** What `sluice node start` uses for a setting given neither as a flag nor in the config file (start.ts passes these to the node). */
-export const NODE_DEFAULTS = { rpc: "http://127.0.0.1:8545", pollMs: 1_000, challengePeriod: 3_600n, withdrawalWindow: 3_600n, replaceAfter: 60n } as const;
+export const NODE_DEFAULTS = { rpc: "http://127.0.0.1:8545", pollMs: 1_000, challengePeriod: 3_600n, withdrawalWindow: 3_600n, replaceAfter: 60n, logLevel: "info" } as const;
 export const DEFAULT_RPC = NODE_DEFAULTS.rpc;
 
 const inHours = (seconds: bigint) => `${seconds} s (${Number(seconds) / 3600}h)`;
@@ -129,6 +138,12 @@ export const nodeSettings = z.strictObject({
     type: DURATION,
     default: `${NODE_DEFAULTS.replaceAfter} s`,
     about: "how long a transaction may wait unmined before the node replaces it (same nonce, fees +12.5 %)",
+  }),
+  logLevel: setting(fromCheck(checkLogLevel), {
+    type: LOG_LEVELS.join(", "),
+    default: NODE_DEFAULTS.logLevel,
+    about: "the lowest level the node logs (JSON lines on stderr; debug adds a line per event, payments included)",
+    flag: "--log-level",
   }),
 });
 

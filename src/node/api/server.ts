@@ -20,6 +20,8 @@
  * result and scopes. `GET /v1/events` without `Accept: application/json` streams the event log as
  * Server-Sent Events, resumable with `Last-Event-ID` or `?after=N` (eventStream.ts).
  *
+ * `GET /metrics` answers the node's metrics in Prometheus text format (admin and read-only tokens).
+ *
  * Other statuses: 404 NOT_FOUND (unknown route or channel), 405 METHOD_NOT_ALLOWED (the other verb),
  * 415 UNSUPPORTED_MEDIA_TYPE (a Content-Type other than application/json), 500 INTERNAL.
  */
@@ -58,6 +60,14 @@ export interface ApiServerOptions {
   tokens?: TokenRegistry;
   /** The dashboard's session and login-link lifetimes (default: `SLUICE_DASHBOARD_SESSION_MS` or 12 h, 2 min). */
   dashboard?: SessionBookOptions;
+  /** What `GET /metrics` serves (404 without it): the node's `NodeMetrics`. */
+  metrics?: MetricsSource;
+}
+
+/** Metrics in Prometheus text format. */
+export interface MetricsSource {
+  contentType: string;
+  text(): Promise<string>;
 }
 
 /** The scoped tokens a node issued, by the sha256 of the token (hex); undefined if unknown or revoked. */
@@ -184,6 +194,13 @@ function send(res: http.ServerResponse, status: number, body: Json, headers: htt
   res.end(text);
 }
 
+async function sendMetrics(res: http.ServerResponse, metrics: MetricsSource): Promise<void> {
+  const text = await metrics.text();
+  if (res.headersSent || res.destroyed) return;
+  res.writeHead(200, { "content-type": metrics.contentType, "content-length": Buffer.byteLength(text), "cache-control": "no-store" });
+  res.end(text);
+}
+
 function sendError(res: http.ServerResponse, mapped: MappedError, headers?: http.OutgoingHttpHeaders): void {
   const error: { [key: string]: Json } = { code: mapped.body.code, message: mapped.body.message };
   if (mapped.body.details !== undefined) error.details = mapped.body.details;
@@ -229,6 +246,11 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     const url = new URL(req.url ?? "/", "http://localhost");
     if (url.pathname === "/v1/openapi.json" && req.method === "GET") {
       send(res, 200, openApiDocument() as unknown as Json);
+      return;
+    }
+    if (url.pathname === "/metrics" && req.method === "GET" && options.metrics !== undefined) {
+      if (!allows(scope, "metrics")) sendError(res, mapError(new ScopeError(scope, "metrics", scopesOf("metrics"))));
+      else await sendMetrics(res, options.metrics);
       return;
     }
     // GET streams the event log (with an SSE Accept, or always without a query of a page).

@@ -436,8 +436,11 @@ export class ChannelStore {
       `SELECT ${stateCols}, sig0, sig1, payment_seq, payment_count FROM states WHERE chan = ? AND version > ? ORDER BY version LIMIT ?`,
     );
     this.stPayments = db.prepare(`${paymentRead} WHERE p.chan = ? AND p.seq >= ? ORDER BY p.seq LIMIT ?`);
-    this.stPaymentsByRef = db.prepare(`${paymentRead} WHERE p.chan = ? AND p.ref = ? AND p.seq >= ? ORDER BY p.seq LIMIT ?`);
-    this.stFirstPaymentBy = db.prepare(`${paymentRead} WHERE p.chan = ? AND p.ref = ? AND p.payer = ? ORDER BY p.seq LIMIT 1`);
+    // By ref through its index: without it SQLite walks the channel's payments in seq order (for the
+    // ORDER BY), a scan of the whole log on every payment (a retried payment's lookup).
+    const byRef = paymentRead.replace("FROM payments p", "FROM payments p INDEXED BY payments_by_ref");
+    this.stPaymentsByRef = db.prepare(`${byRef} WHERE p.chan = ? AND p.ref = ? AND p.seq >= ? ORDER BY p.seq LIMIT ?`);
+    this.stFirstPaymentBy = db.prepare(`${byRef} WHERE p.chan = ? AND p.ref = ? AND p.payer = ? ORDER BY p.seq LIMIT 1`);
     this.stPutMemo = db.prepare("INSERT INTO memos (ref, memo) VALUES (?, ?) ON CONFLICT (ref) DO NOTHING");
     this.stLeaves = db.prepare<[number], Hex>("SELECT leaf FROM payments WHERE chan = ? ORDER BY seq").pluck();
     this.stInsertPayment = p(`INSERT INTO payments (chan, ${paymentCols}) VALUES (?, ?, ?, ?, ?, ?, ?)`);

@@ -79,6 +79,7 @@ export class EventLog {
   private readonly stLast: Database.Statement<[], number | null>;
   private readonly listeners = new Set<() => void>();
   private wakeScheduled = false;
+  private stPaymentTotals: Database.Statement<[number, number], { chan: Hex; type: "payment.sent" | "payment.received"; count: number; amount: number }> | undefined;
 
   constructor(private readonly db: Database.Database) {
     this.stAppend = db.prepare("INSERT INTO events (type, chan, at, data) VALUES (?, ?, ?, ?)");
@@ -121,6 +122,20 @@ export class EventLog {
   /** The id of the last event, 0n if none. */
   lastId(): bigint {
     return BigInt(this.stLast.get() ?? 0);
+  }
+
+  /**
+   * The payment events above `after`, counted and summed by channel and type in SQLite (the
+   * metrics read this at each scrape); the amounts as float64. `lastId` is where the next read starts.
+   */
+  paymentTotals(after: bigint): { lastId: bigint; totals: { channelId: Hex; type: "payment.sent" | "payment.received"; count: number; amount: number }[] } {
+    this.stPaymentTotals ??= this.db.prepare<[number, number], { chan: Hex; type: "payment.sent" | "payment.received"; count: number; amount: number }>(
+      `SELECT chan, type, count(*) AS count, total(CAST(json_extract(data, '$.amount') AS REAL)) AS amount FROM events
+       WHERE id > ? AND id <= ? AND type IN ('payment.sent', 'payment.received') GROUP BY chan, type`,
+    );
+    const lastId = this.lastId();
+    const rows = lastId > after ? this.stPaymentTotals.all(Number(after), Number(lastId)) : [];
+    return { lastId, totals: rows.map((r) => ({ channelId: r.chan, type: r.type, count: r.count, amount: r.amount })) };
   }
 
   /** Calls `listener` after events were appended (at most once per turn). Returns the function that stops it. */
