@@ -122,7 +122,7 @@ async function main(): Promise<void> {
     }
     if (only.includes("observe")) {
       const l = load();
-      log("\n[observe] one channel at 256 in flight: metrics off, on, with an SSE subscriber on the payee, with /metrics scraped every 100 ms");
+      log("\n[observe] one channel at 256 in flight: metrics off, on, with an SSE subscriber on the payee, with a webhook on the payee, with /metrics scraped every 100 ms");
       const scale = quick ? { total: 4_000, concurrency: 256, repeats: 2, scrapeMs: 100 } : { total: 20_000, concurrency: 256, repeats: 5, scrapeMs: 100 };
       save("observe", { scale, result: await observeBench(chain, scale, log) }, l);
     }

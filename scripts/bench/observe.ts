@@ -6,6 +6,7 @@
  *   off      the metrics neither follow the event log nor time the commits (the reference)
  *   plain    the metrics on, nobody watching
  *   sse      plain, and a subscriber on the payee's `GET /v1/events` (in the bench's process)
+ *   webhook  plain, and a webhook on the payee posting each event to a receiver in the bench's process
  *   scraped  plain, and `GET /metrics` of both nodes scraped every 100 ms
  *
  * The conditions take turns, in a rotating order, `repeats` times; each one's median is compared
@@ -20,7 +21,7 @@ import type { BenchChain } from "./chain";
 import type { LoadReport } from "./harness";
 import { openPair, WARM_UP, type Pair } from "./oneChannel";
 
-export const CONDITIONS = ["off", "plain", "sse", "scraped"] as const;
+export const CONDITIONS = ["off", "plain", "sse", "webhook", "scraped"] as const;
 export type Condition = (typeof CONDITIONS)[number];
 
 export interface ObserveScale {
@@ -39,7 +40,7 @@ export interface ObserveRun {
   latencyMs: LoadReport["latencyMs"];
   cpuUsPerPayment?: number;
   peerCpuUsPerPayment?: number;
-  /** sse: the payee's events the subscriber received during the run. */
+  /** sse, webhook: the payee's payment events the subscriber or the receiver got during the run. */
   eventsReceived?: number;
   /** scraped: scrapes answered, and the size of the last one (bytes). */
   scrapes?: number;
@@ -119,13 +120,54 @@ function startSubscriber(api: Api, after: bigint): () => Promise<number> {
   };
 }
 
+function post(api: Api, method: string, body: object): Promise<{ id: string }> {
+  return new Promise((resolve, reject) => {
+    const text = JSON.stringify(body);
+    const req = http.request(
+      `${api.url}/v1/${method}`,
+      { method: "POST", headers: { authorization: `Bearer ${api.token}`, "content-type": "application/json", "content-length": Buffer.byteLength(text) } },
+      (res) => {
+        let reply = "";
+        res.on("data", (chunk: Buffer) => (reply += chunk.toString("utf8")));
+        res.on("end", () => (res.statusCode === 200 ? resolve(JSON.parse(reply) as { id: string }) : reject(new Error(`POST /v1/${method}: ${res.statusCode} ${reply}`))));
+      },
+    );
+    req.on("error", reject);
+    req.end(text);
+  });
+}
+
+/** A receiver in this process and a webhook of the payee's node posting to it until stopped; resolves with the payment events delivered. */
+async function startWebhook(api: Api): Promise<() => Promise<number>> {
+  let received = 0;
+  const receiver = http.createServer((req, res) => {
+    let body = "";
+    req.on("data", (chunk: Buffer) => (body += chunk.toString("utf8")));
+    req.on("end", () => {
+      if ((JSON.parse(body) as { type: string }).type === "payment.received") received++;
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
+  const port = (receiver.address() as { port: number }).port;
+  const hook = await post(api, "addwebhook", { url: `http://127.0.0.1:${port}/hook`, events: ["payment.received"] });
+  return async () => {
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await post(api, "removewebhook", { id: hook.id });
+    receiver.closeAllConnections();
+    await new Promise<void>((resolve) => receiver.close(() => resolve()));
+    return received;
+  };
+}
+
 async function runCondition(pair: Pair, apis: [Api, Api], condition: Condition, scale: ObserveScale): Promise<ObserveRun> {
   for (const [h, node] of [[pair.h0, 0], [pair.h1, 0]] as const) await h.call("metrics", { node, follow: condition !== "off" });
   const stopScraper = condition === "scraped" ? startScraper(apis, scale.scrapeMs) : undefined;
   const stopSubscriber = condition === "sse" ? startSubscriber(apis[1], BigInt(await pair.h1.call<string>("lastEvent", { node: 0 }))) : undefined;
+  const stopWebhook = condition === "webhook" ? await startWebhook(apis[1]) : undefined;
   const r = await pair.pay({ mode: "closed", total: scale.total, concurrency: scale.concurrency, timeline: false });
   const scraped = await stopScraper?.();
-  const eventsReceived = await stopSubscriber?.();
+  const eventsReceived = (await stopSubscriber?.()) ?? (await stopWebhook?.());
   return {
     condition,
     perSecond: r.perSecond,
@@ -152,7 +194,7 @@ export async function observeBench(chain: BenchChain, scale: ObserveScale, log: 
       for (const condition of order) {
         const run = await runCondition(pair, apis, condition, scale);
         runs.push(run);
-        const extra = run.eventsReceived !== undefined ? `, ${run.eventsReceived} events streamed` : run.scrapes !== undefined ? `, ${run.scrapes} scrapes of ${run.scrapeBytes} bytes` : "";
+        const extra = run.eventsReceived !== undefined ? `, ${run.eventsReceived} events ${condition === "sse" ? "streamed" : "delivered"}` : run.scrapes !== undefined ? `, ${run.scrapes} scrapes of ${run.scrapeBytes} bytes` : "";
         log(`  ${condition.padEnd(7)} ${run.perSecond.toFixed(0)} payments/s, p50 ${run.latencyMs.p50} ms, p99 ${run.latencyMs.p99} ms, CPU/payment ${run.cpuUsPerPayment} + ${run.peerCpuUsPerPayment} µs${extra}${run.failed ? `, ${run.failed} failed` : ""}`);
       }
     }
