@@ -81,14 +81,11 @@ export class WebhookDispatcher {
     this.random = options.random ?? Math.random;
   }
 
-  /** Starts every endpoint's loop where its outbox stands, and follows the log. */
+  /** Starts every endpoint's loop where its outbox stands; the log is followed while there are endpoints. */
   start(): void {
     if (!this.stopped) return;
     this.stopped = false;
     // The endpoints are read once; the node tells of those it adds (`wake`) and removes (`forget`).
-    this.unlisten = this.log.listen(() => {
-      for (const id of this.loops.keys()) this.wake(id);
-    });
     for (const endpoint of this.store.list()) this.wake(endpoint.id);
   }
 
@@ -120,7 +117,10 @@ export class WebhookDispatcher {
   wake(id: bigint): void {
     if (this.stopped) return;
     let loop = this.loops.get(id);
-    if (loop === undefined) this.loops.set(id, (loop = { again: false }));
+    if (loop === undefined) {
+      this.loops.set(id, (loop = { again: false }));
+      this.followWhileNeeded();
+    }
     if (loop.running !== undefined) {
       loop.again = true;
       return;
@@ -143,6 +143,19 @@ export class WebhookDispatcher {
     clearTimeout(loop.timer);
     loop.abort?.abort();
     this.loops.delete(id);
+    this.followWhileNeeded();
+  }
+
+  /** Follows the event log while there are endpoints: a node without webhooks pays nothing per commit. */
+  private followWhileNeeded(): void {
+    if (this.loops.size > 0 && this.unlisten === undefined) {
+      this.unlisten = this.log.listen(() => {
+        for (const id of this.loops.keys()) this.wake(id);
+      });
+    } else if (this.loops.size === 0 && this.unlisten !== undefined) {
+      this.unlisten();
+      this.unlisten = undefined;
+    }
   }
 
   private async pump(id: bigint, loop: EndpointLoop): Promise<void> {
@@ -150,6 +163,7 @@ export class WebhookDispatcher {
     const endpoint = this.store.get(id);
     if (endpoint === null) {
       this.loops.delete(id);
+      this.followWhileNeeded();
       return;
     }
     const wait = (endpoint.nextAttemptAt ?? 0) - Date.now();
