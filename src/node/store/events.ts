@@ -77,6 +77,7 @@ export class EventLog {
   private readonly stAppend: Database.Statement<[string, Hex | null, number, string]>;
   private readonly stAfter: Database.Statement<[number, number], EventRow>;
   private readonly stLast: Database.Statement<[], number | null>;
+  private readonly stFiltered = new Map<number, Database.Statement<unknown[], EventRow>>();
   private readonly listeners = new Set<() => void>();
   private wakeScheduled = false;
   private stPaymentTotals: Database.Statement<[number, number], { chan: Hex; type: "payment.sent" | "payment.received"; count: number; amount: number }> | undefined;
@@ -107,9 +108,7 @@ export class EventLog {
     const rows =
       types === undefined || types.length === 0
         ? this.stAfter.all(Number(after), limit)
-        : this.db
-            .prepare<unknown[], EventRow>(`SELECT id, type, chan, at, data FROM events WHERE id > ? AND type IN (${types.map(() => "?").join(", ")}) ORDER BY id LIMIT ?`)
-            .all(Number(after), ...types, limit);
+        : this.filtered(types.length).all(Number(after), ...types, limit);
     return rows.map((row) => ({
       id: BigInt(row.id),
       type: row.type,
@@ -117,6 +116,17 @@ export class EventLog {
       at: row.at,
       data: JSON.parse(row.data) as EventData,
     }));
+  }
+
+  /** The statement of a page filtered by `count` types (a webhook's or a stream's filter reads page after page). */
+  private filtered(count: number): Database.Statement<unknown[], EventRow> {
+    let statement = this.stFiltered.get(count);
+    if (statement === undefined) {
+      const marks = Array.from({ length: count }, () => "?").join(", ");
+      statement = this.db.prepare<unknown[], EventRow>(`SELECT id, type, chan, at, data FROM events WHERE id > ? AND type IN (${marks}) ORDER BY id LIMIT ?`);
+      this.stFiltered.set(count, statement);
+    }
+    return statement;
   }
 
   /** The id of the last event, 0n if none. */
