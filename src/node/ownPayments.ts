@@ -6,8 +6,8 @@ import { ZERO_HASH } from "../types";
 export interface DonePayment {
   payment: Payment;
   version: bigint;
-  /** When this node committed it (unix ms, the store's clock). */
-  committedAt: number;
+  /** When this node committed it (unix ms, the store's clock); unknown for a payment stored before times were kept. */
+  committedAt?: number;
   /** The text its ref was hashed from, when this node was given it. */
   memo?: string;
   /** True when a retry found it: this call paid nothing. */

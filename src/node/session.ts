@@ -173,7 +173,7 @@ export class ChannelSession {
       const record = config.store.firstPaymentBy(this.id, this.me, ref);
       if (record === null) return undefined;
       const { payment, version, committedAt, memo } = record;
-      return { payment, version, committedAt: committedAt ?? 0, ...(memo === undefined ? {} : { memo }) };
+      return { payment, version, ...(committedAt === undefined ? {} : { committedAt }), ...(memo === undefined ? {} : { memo }) };
     });
   }
 
