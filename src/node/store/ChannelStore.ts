@@ -600,7 +600,7 @@ export class ChannelStore {
       const was = field === "deposits" ? [before.deposit0, before.deposit1] : [before.withdrawn0, before.withdrawn1];
       if (was[0] === a0 && was[1] === a1) return;
       (field === "deposits" ? this.stSetDeposits : this.stSetWithdrawn).run(a0, a1, this.now(), cid);
-      this.appendEvent(field === "deposits" ? "channel.deposit" : "channel.withdrawn", cid, { [field]: [decodeUint(a0).toString(), decodeUint(a1).toString()] });
+      this.events.append(field === "deposits" ? "channel.deposit" : "channel.withdrawn", cid, this.now(), { [field]: [decodeUint(a0).toString(), decodeUint(a1).toString()] });
     });
   }
 
@@ -624,7 +624,7 @@ export class ChannelStore {
       if (before === undefined) throw new UnknownChannelError(cid);
       if (before === s) return;
       this.stSetStatus.run(s, this.now(), cid);
-      this.appendEvent(`channel.${s}`, cid, { previous: before });
+      this.events.append(`channel.${s}`, cid, this.now(), { previous: before });
     });
   }
 
@@ -903,7 +903,7 @@ export class ChannelStore {
         )
         .run(chan, participant, total, expiry, sig0, sig1, record.status, tx, this.now());
       if (before === record.status) return;
-      this.appendEvent(`withdrawal.${record.status}`, cid, {
+      this.events.append(`withdrawal.${record.status}`, cid, this.now(), {
         participant,
         total: decodeUint(total).toString(),
         expiry: expiry,
