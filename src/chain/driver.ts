@@ -424,11 +424,15 @@ export class AdjudicatorDriver {
     return this.#concluded(result, "Settled");
   }
 
-  /** Registers a 32-byte secret: records that sha256(secret) was revealed now. Once per secret. */
-  async registerSecret(secret: Hex, options: WriteOptions = {}): Promise<RegisterSecretResult> {
+  /**
+   * Registers a 32-byte secret: records that sha256(secret) was revealed now. Once per secret.
+   * `deadline`: when it must be mined by (a lock's expiry; chain time) and the window it was sent
+   * in: the sender bids harder as it nears.
+   */
+  async registerSecret(secret: Hex, options: WriteOptions & { deadline?: TxPurpose["deadline"] } = {}): Promise<RegisterSecretResult> {
     // Throws ValueOutOfRangeError for anything but 32 bytes, before a transaction is sent.
     const hashlock = hashlockOf(secret);
-    const result = await this.#send("registerSecret", () => this.contract.registerSecret.populateTransaction(secret, gas(options)));
+    const result = await this.#send("registerSecret", () => this.contract.registerSecret.populateTransaction(secret, gas(options)), options.deadline);
     const event = this.#find(result, "SecretRevealed");
     if (event.hashlock !== hashlock) throw new ChainResponseError(`SecretRevealed reports hashlock ${event.hashlock}, not ${hashlock}`);
     const block = await this.provider.getBlock(result.blockNumber);

@@ -46,6 +46,7 @@ import {
 } from "./open";
 import { InvoiceBook } from "./invoices";
 import { InvoicePayer } from "./invoicePayer";
+import { LockGuard } from "./lockGuard";
 import { NodeMetrics, type NodeGauges } from "./metrics";
 import { ApiTokens } from "./apiTokens";
 import type { Scope } from "./api/access";
@@ -264,10 +265,13 @@ export class SluiceNode implements NodeApi {
     this.server.on("error", (error) => this.options.onError?.(error, "peer server"));
     // Transactions sent before a restart: mined, or sent again with their nonce before any new one.
     this.sender.resume().catch((error: unknown) => this.options.onError?.(error, "checking the transactions pending from before"));
+    const locks = this.lockGuard();
+    await locks.learnReveals().catch((error: unknown) => this.options.onError?.(error, "reading the secrets registered on chain"));
     this.watcher = new ChainWatcher(this.driver, this.store, this.watcherHost(), {
       owner: this.address,
       pollMs: this.options.pollMs,
       confirmations: this.confirmations,
+      locks,
     });
     for (const session of this.sessions.values()) {
       if (!this.isConcluded(session.id)) await this.refreshDeposits(session.id);
@@ -914,6 +918,27 @@ export class SluiceNode implements NodeApi {
       onReorg: (fork: number, depth: number) => this.onReorg(fork, depth),
       onChainHealth: (change: "down" | "up", health: ChainHealthView) => this.options.log?.(describeHealth(change, health)),
     };
+  }
+
+  /** Keeps every pending lock safe on chain (secrets registered in time, disputes, resolutions after settlement). */
+  private lockGuard(): LockGuard {
+    const guarded = (session: ChannelSession) => ({ id: session.id, params: session.params, me: session.me, locks: session.locks });
+    return new LockGuard(
+      {
+        store: this.store,
+        driver: this.driver,
+        live: () => [...this.sessions.values()].filter((s) => !this.isConcluded(s.id)).map((s) => ({ ...guarded(s), offChain: this.lifecycle.status(s.id) === "open" })),
+        channel: (id) => {
+          const session = this.sessions.get(id.toLowerCase());
+          return session && guarded(session);
+        },
+        dispute: (id) => this.challenge(id),
+        clock: () => this.lockRules.clock(),
+        reveals: this.secretReveals,
+        onError: (error, what) => this.options.onError?.(error, what),
+      },
+      { revealWindow: this.lockRules.minLockWindow },
+    );
   }
 
   /** A reorg replaced blocks the watcher had read: every live channel's deposits are read again (one may be gone). */

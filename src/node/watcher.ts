@@ -45,6 +45,18 @@ export interface WatcherOptions {
   cursor?: string;
   /** How deep an event must be to count: 1 = in the latest block (default 1). */
   confirmations?: number;
+  /** What keeps the channels' locks safe on chain (the node's `LockGuard`): told of settlements, resolutions and reorgs, run every round. */
+  locks?: WatchedLocks;
+}
+
+/** The watcher's view of the lock guard (src/node/lockGuard.ts). */
+export interface WatchedLocks {
+  /** A confirmed event of one of this node's channels, with the registered state the watcher kept of it (if any). */
+  onEvent(event: AdjudicatorEvent, registered: State | undefined): void;
+  /** After the challenges are defended and settled: registers secrets, disputes, resolves locks. */
+  round(): Promise<void>;
+  /** A reorg replaced blocks the watcher had read. */
+  onReorg(): void;
 }
 
 /** Hashes of at least this many recent blocks are kept: a reorg deeper than that rolls back to the oldest kept. */
@@ -67,6 +79,8 @@ const NO_DEADLINE = 2n ** 64n;
  * - once a challenge's deadline has passed, the channel is settled on the registered state, which
  *   `settle` takes back: the watcher keeps it from the `Challenged` event (whole in it), and
  *   after a restart reads it from the chain's events again;
+ * - the channels' locks are guarded (`options.locks`): secrets registered in time, locks resolved
+ *   after a settlement;
  * - payouts credited to this node are withdrawn.
  */
 export class ChainWatcher {
@@ -150,6 +164,7 @@ export class ChainWatcher {
       })],
       ["defending challenges", () => this.defendAll()],
       ["settling expired challenges", () => this.settleExpired()],
+      ["guarding locks", async () => this.options.locks?.round()],
       ["withdrawing credits", () => this.withdrawCredits()],
       ["the end of a round", async () => this.host.afterRound?.()],
     ];
@@ -195,6 +210,7 @@ export class ChainWatcher {
     // Deeper than the hashes kept: back to below the oldest of them.
     const at = fork ?? Math.max(0, known[known.length - 1].number - 1);
     this.store.rollBackCursor(this.cursorName, at);
+    this.options.locks?.onReorg();
     await this.host.onReorg?.(at, newest - at);
   }
 
@@ -233,11 +249,15 @@ export class ChainWatcher {
       case "Closed":
       case "Settled":
         if (!this.host.lookup(event.channelId)) return;
+        this.options.locks?.onEvent(event, this.disputes.get(event.channelId)?.state);
         this.disputes.delete(event.channelId);
+        break;
+      case "LockResolved":
+        if (!this.host.lookup(event.channelId)) return;
+        this.options.locks?.onEvent(event, undefined);
         break;
       case "Deposited":
       case "PartiallyWithdrawn":
-      case "LockResolved":
         // Every node follows the whole adjudicator: other channels' events are not this node's.
         if (!this.host.lookup(event.channelId)) return;
         break;

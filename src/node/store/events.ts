@@ -33,6 +33,8 @@ export const EVENT_TYPES = [
   "lock.settled",
   "lock.cancelled",
   "lock.expired",
+  "lock.registered",
+  "lock.resolved",
   "peer.connected",
   "peer.disconnected",
   "chain.tx.sent",

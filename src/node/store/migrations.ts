@@ -364,6 +364,32 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 14,
+    description: "channels settled with locks held back, and the locks resolved on chain (src/node/store/lockSettlements.ts)",
+    up(db) {
+      db.exec(`
+        -- A channel of this node settled on chain with amounts held back for locks: the state it
+        -- settled on (JSON, filled in once read from its Challenged event), until every lock of
+        -- this node in it is resolved (done = 1).
+        CREATE TABLE lock_settlements (
+          channel_id TEXT    PRIMARY KEY,
+          version    TEXT    NOT NULL,  -- uint64 key of the settled state
+          state      TEXT,
+          done       INTEGER NOT NULL DEFAULT 0 CHECK (done IN (0, 1))
+        ) WITHOUT ROWID;
+        -- Each lock of those channels resolved on chain (a confirmed LockResolved event), by anyone.
+        CREATE TABLE lock_resolutions (
+          channel_id TEXT    NOT NULL,
+          leaf       TEXT    NOT NULL,
+          paid_to    INTEGER NOT NULL CHECK (paid_to IN (0, 1)),
+          amount     TEXT    NOT NULL,
+          tx_hash    TEXT    NOT NULL,
+          PRIMARY KEY (channel_id, leaf)
+        ) WITHOUT ROWID;
+      `);
+    },
+  },
 ];
 
 /** The schema version this code writes. */
