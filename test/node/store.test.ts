@@ -118,6 +118,8 @@ describe("ChannelStore", () => {
           "invoice_claims",
           "invoice_payments",
           "invoices",
+          "lock_resolutions",
+          "lock_settlements",
           "locks",
           "memos",
           "own_signatures",
