@@ -172,8 +172,7 @@ export class LockGuard {
 
   private resolved(event: LockResolvedEvent): void {
     const store = this.host.store;
-    const settlement = store.lockSettlements.open().find((s) => s.channelId === event.channelId.toLowerCase());
-    const lock = settlement && store.lockSettlements.pendingAt(settlement.channelId, settlement.version).find((l) => lockLeafHex(l) === event.leaf.toLowerCase());
+    const lock = store.lockSettlements.lock(event.channelId, event.leaf);
     const outcome: LockOutcome = lock !== undefined && event.paidTo === lock.sender ? "refunded" : "paid";
     store.transaction(() =>
       store.lockSettlements.resolved({

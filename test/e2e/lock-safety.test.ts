@@ -86,7 +86,7 @@ describe("e2e: locks safe on chain (secrets registered in time, disputes, resolu
     if (this.currentTest?.state === "failed") console.log(logsOf(bob));
   });
 
-  /** Dev account `index` opens a channel with Bob (its deposit 1 ETH, Bob's `bobDeposit`) and drives it by hand. */
+  /** Dev account `index` opens a channel with Bob (1 ETH on its side, `bobDeposit` on Bob's, both paid by it) and drives it by hand. */
   async function scripted(index: number, bobDeposit: bigint): Promise<Scripted> {
     const wallet = cluster.chain.wallet(index);
     const key = wallet.privateKey as Hex;
@@ -103,9 +103,11 @@ describe("e2e: locks safe on chain (secrets registered in time, disputes, resolu
     expect(opened.type, JSON.stringify(opened.body)).to.equal("result");
     const params = paramsOf(terms, decodeOpenReply(opened.body).payee);
     const channelId = channelIdOf(params);
-    await cluster.driver.connect(wallet).deposit(params, 0, ETHER);
+    const funder = cluster.driver.connect(wallet);
+    await funder.deposit(params, 0, ETHER);
+    // Anyone may deposit for a participant: the scripted peer funds Bob's side too.
+    if (bobDeposit > 0n) await funder.deposit(params, 1, bobDeposit);
     await waitFor(async () => (await bob.process.api.channels()).some((c) => c.channelId === channelId), { what: "Bob to know the channel" });
-    if (bobDeposit > 0n) await bob.process.api.deposit(channelId, bobDeposit);
     expect((await peer.request("refresh", { channelId })).type).to.equal("result");
     await waitFor(
       async () => {

@@ -46,8 +46,18 @@ interface LockRow {
   ref: Hex;
 }
 
+const lockOf = (row: LockRow): Lock => ({
+  channelId: row.channel_id,
+  sender: row.sender,
+  amount: decodeUint(row.amount),
+  hashlock: row.hashlock,
+  expiry: decodeUint(row.expiry),
+  ref: row.ref,
+});
+
 export class LockSettlementStore {
   private readonly stPendingAt: Statement<[Hex, string, string], LockRow>;
+  private readonly stLock: Statement<[Hex, Hex], LockRow>;
   private readonly stPut: Statement<[Hex, string]>;
   private readonly stState: Statement<[string, Hex, string]>;
   private readonly stOpen: Statement<[], SettlementRow>;
@@ -64,6 +74,7 @@ export class LockSettlementStore {
       `SELECT channel_id, sender, amount, hashlock, expiry, ref FROM locks
        WHERE channel_id = ? AND added_version <= ? AND (removed_version IS NULL OR removed_version > ?) ORDER BY added_version, leaf`,
     );
+    this.stLock = db.prepare("SELECT channel_id, sender, amount, hashlock, expiry, ref FROM locks WHERE channel_id = ? AND leaf = ? LIMIT 1");
     this.stPut = db.prepare("INSERT OR IGNORE INTO lock_settlements (channel_id, version) VALUES (?, ?)");
     this.stState = db.prepare("UPDATE lock_settlements SET state = ? WHERE channel_id = ? AND version = ?");
     this.stOpen = db.prepare("SELECT channel_id, version, state FROM lock_settlements WHERE done = 0 ORDER BY channel_id");
@@ -75,14 +86,13 @@ export class LockSettlementStore {
   /** The locks pending in the channel's countersigned state of `version` (both senders). */
   pendingAt(channelId: Hex, version: bigint): Lock[] {
     const key = uint64Key(version, "version");
-    return this.stPendingAt.all(bytes32(channelId, "channelId"), key, key).map((row) => ({
-      channelId: row.channel_id,
-      sender: row.sender,
-      amount: decodeUint(row.amount),
-      hashlock: row.hashlock,
-      expiry: decodeUint(row.expiry),
-      ref: row.ref,
-    }));
+    return this.stPendingAt.all(bytes32(channelId, "channelId"), key, key).map(lockOf);
+  }
+
+  /** The channel's lock with that leaf (pending or not), or undefined if this node never had it. */
+  lock(channelId: Hex, leaf: Hex): Lock | undefined {
+    const row = this.stLock.get(bytes32(channelId, "channelId"), bytes32(leaf, "leaf"));
+    return row === undefined ? undefined : lockOf(row);
   }
 
   /** Records that the channel settled on its state of `version` with amounts held back (a second record is ignored). */
