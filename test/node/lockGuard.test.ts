@@ -11,9 +11,12 @@ import { expect } from "chai";
 import type { StateUpdate } from "../../src/channel";
 import { channelId as channelIdOf, hashlockOf, lockLeafHex } from "../../src/crypto";
 import { LocksTree } from "../../src/merkle/locks";
-import { DEFAULT_REVEAL_WINDOW, outcomeOf, paysMe, registrationsDue } from "../../src/node/lockGuard";
+import type { AdjudicatorDriver, AdjudicatorEvent } from "../../src/chain";
+import { fromHex } from "../../src/crypto/hash";
+import { MerkleTree } from "../../src/merkle/tree";
+import { DEFAULT_REVEAL_WINDOW, LockGuard, outcomeOf, paysMe, registrationsDue, type GuardedChannel } from "../../src/node/lockGuard";
 import { ChannelStore } from "../../src/node/store";
-import type { Hex, Lock, SignedState, State } from "../../src/types";
+import type { Hex, Lock, Params, SignedState, State } from "../../src/types";
 import { keysParams } from "../helpers/offchain";
 
 const ID = channelIdOf(keysParams(21n));
@@ -150,5 +153,160 @@ describe("LockSettlementStore (SQLite)", function () {
 
     store.lockSettlements.done(ID);
     expect(store.lockSettlements.open()).to.deep.equal([]);
+  });
+});
+
+/**
+ * The guard over a fake chain (its secret registry, held-back amounts and resolved leaves) and a
+ * real store, with a clock the test moves: what it sends, when, and that it sends it once.
+ */
+describe("LockGuard over a fake chain", function () {
+  const PARAMS: Params = keysParams(21n);
+  let dir: string;
+  let store: ChannelStore;
+  let now: bigint;
+  let sent: string[];
+  let reveals: Map<string, bigint>;
+  let chainReveals: Map<string, bigint>;
+  let held: [bigint, bigint];
+  /** Leaves resolved on the fake chain (its `lockResolved`). */
+  let resolvedLeaves: Set<string>;
+  let errors: string[];
+  let channel: GuardedChannel;
+
+  const driver = {
+    secretRevealedAt: (hashlock: Hex) => Promise.resolve(chainReveals.get(hashlock.toLowerCase()) ?? 0n),
+    registerSecret: (secret: Hex, options: { deadline?: { at: bigint; period: bigint } }) => {
+      sent.push(`registerSecret ${secret} by ${options.deadline?.at}/${options.deadline?.period}`);
+      chainReveals.set(hashlockOf(secret), now);
+      return Promise.resolve({ revealedAt: now, hash: bytes(99) });
+    },
+    heldBack: () => Promise.resolve(held),
+    lockResolved: (leaf: Hex) => Promise.resolve(resolvedLeaves.has(leaf)),
+    resolveLock: (_params: Params, state: State, lock: Lock, proof: Hex[]) => {
+      resolvedLeaves.add(lockLeafHex(lock));
+      const ok = MerkleTree.verify(proof.map((p) => fromHex(p, "proof")), fromHex(state.locksRoot, "root"), fromHex(lockLeafHex(lock), "leaf"));
+      sent.push(`resolveLock ${lock.hashlock} proof ${ok ? "valid" : "invalid"}`);
+      return Promise.resolve({});
+    },
+    events: () => Promise.resolve([]),
+  } as unknown as AdjudicatorDriver;
+
+  const guardOf = () =>
+    new LockGuard(
+      {
+        store,
+        driver,
+        live: () => (channel.offChain || channel.locks.length > 0 ? [channel] : []),
+        channel: () => channel,
+        dispute: (id) => {
+          sent.push(`dispute ${id}`);
+          return Promise.resolve();
+        },
+        clock: () => now,
+        reveals,
+        onError: (error, what) => errors.push(`${what}: ${String(error)}`),
+      },
+      { revealWindow: WINDOW },
+    );
+  /** One round, and the transactions it started. */
+  const round = async (guard: LockGuard) => {
+    await guard.round();
+    await new Promise((resolve) => setImmediate(resolve));
+  };
+
+  beforeEach(function () {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "sluice-lockguard-"));
+    store = ChannelStore.open(path.join(dir, "store.sqlite"));
+    sent = [];
+    errors = [];
+    reveals = new Map<string, bigint>();
+    chainReveals = new Map<string, bigint>();
+    held = [0n, 0n];
+    now = EXPIRY - WINDOW - 1n;
+    resolvedLeaves = new Set();
+  });
+
+  afterEach(function () {
+    store.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("registers a received lock's known secret from expiry − window, then disputes, once; a reorg that takes the registration away sends it again", async function () {
+    const received = lockOf(1, 0);
+    const unknownSecret = lockOf(2, 0);
+    store.locks.putSecret(received.hashlock, bytes(1));
+    channel = { id: ID, params: PARAMS, me: 1, locks: [received, unknownSecret, lockOf(3, 1)], offChain: true };
+    const guard = guardOf();
+    await round(guard);
+    expect(sent).to.deep.equal([]);
+
+    now = EXPIRY - WINDOW;
+    await round(guard);
+    expect(sent).to.deep.equal([`registerSecret ${bytes(1)} by ${EXPIRY}/${WINDOW}`, `dispute ${ID}`]);
+    expect(reveals.get(received.hashlock)).to.equal(EXPIRY - WINDOW);
+    const [registered] = store.events.after(0n, 10, ["lock.registered"]);
+    expect(registered.data).to.include({ hashlock: received.hashlock, expiry: EXPIRY.toString(), revealedAt: (EXPIRY - WINDOW).toString() });
+
+    // The node marks the channel disputed; rounds after send nothing more.
+    channel = { ...channel, offChain: false };
+    now += 10n;
+    await round(guard);
+    await round(guard);
+    expect(sent.length).to.equal(2);
+
+    // A reorg took the registration away: sent again.
+    chainReveals.clear();
+    reveals.clear();
+    guard.onReorg();
+    await round(guard);
+    expect(sent.slice(2)).to.deep.equal([`registerSecret ${bytes(1)} by ${EXPIRY}/${WINDOW}`]);
+    expect(errors).to.deep.equal([]);
+  });
+
+  it("registers at once in a channel that can't change off chain, and never after the expiry", async function () {
+    const received = lockOf(1, 0);
+    store.locks.putSecret(received.hashlock, bytes(1));
+    channel = { id: ID, params: PARAMS, me: 1, locks: [received], offChain: false };
+    now = EXPIRY + 1n;
+    await round(guardOf());
+    expect(sent).to.deep.equal([]);
+    now = 10n;
+    await round(guardOf());
+    expect(sent).to.deep.equal([`registerSecret ${bytes(1)} by ${EXPIRY}/${WINDOW}`]);
+  });
+
+  it("after a settlement resolves the locks that pay this node with valid proofs, when decided, and is done once their resolutions are confirmed", async function () {
+    // me = 1: `mine` it receives (secret registered in time), `theirs` it receives (no secret), `back` it sent (no secret).
+    const [mine, theirs, back] = [lockOf(1, 0), lockOf(2, 0), lockOf(3, 1)];
+    const updates: StateUpdate[] = [mine, theirs, back].map((lock) => ({ op: "lock", lock }));
+    const tree = new LocksTree(ID, [mine, theirs, back]);
+    const state: State = { channelId: ID, version: 5n, transferred: [0n, 0n], locked: tree.locked, locksRoot: tree.root, paymentsRoot: bytes(8), isFinal: false };
+    store.locks.record({ channelId: ID, signed: { state, sigs: [`0x${"ab".repeat(65)}`, `0x${"ab".repeat(65)}`] }, updates, locks: { added: [mine, theirs, back], removed: [] } });
+    channel = { id: ID, params: PARAMS, me: 1, locks: [], offChain: false };
+    chainReveals.set(mine.hashlock, EXPIRY - 100n);
+    held = [mine.amount + theirs.amount, back.amount];
+    const guard = guardOf();
+    const settled = { name: "Settled", channelId: ID, version: 5n, payouts: [0n, 0n], heldBack: held, blockNumber: 9, transactionHash: bytes(98), logIndex: 0 } as unknown as AdjudicatorEvent;
+    guard.onEvent(settled, state);
+
+    now = EXPIRY - 50n;
+    await round(guard);
+    // Paid with its secret at once; the sender's refund waits for the expiry.
+    expect(sent).to.deep.equal([`resolveLock ${mine.hashlock} proof valid`]);
+    now = EXPIRY + 1n;
+    await round(guard);
+    // The first one is resolved on chain already (its event not confirmed yet): not sent again.
+    expect(sent.slice(1)).to.deep.equal([`resolveLock ${back.hashlock} proof valid`]);
+
+    const resolvedEvent = (lock: Lock, paidTo: 0 | 1) =>
+      ({ name: "LockResolved", channelId: ID, hashlock: lock.hashlock, leaf: lockLeafHex(lock), paidTo, amount: lock.amount, blockNumber: 10, transactionHash: bytes(97), logIndex: 0 }) as unknown as AdjudicatorEvent;
+    guard.onEvent(resolvedEvent(mine, 1), undefined);
+    guard.onEvent(resolvedEvent(back, 1), undefined);
+    expect(store.events.after(0n, 10, ["lock.resolved"]).map((e) => e.data.outcome)).to.deep.equal(["paid", "refunded"]);
+    await round(guard);
+    expect(sent.length).to.equal(2);
+    expect(store.lockSettlements.open()).to.deep.equal([]);
+    expect(errors).to.deep.equal([]);
   });
 });
