@@ -10,6 +10,7 @@ import { decodeState, encodeState } from "../../channel/messages";
 import type { Hex, Lock, State } from "../../types";
 import { UINT256_MAX, bytes32, decodeUint, index01, uint64Key, uintText } from "./codec";
 import type { EventData, EventType } from "./events";
+import { lockOf, type LockRow } from "./locks";
 
 /** A channel settled with locks held back, until every lock of this node in it is resolved. */
 export interface LockSettlement {
@@ -36,24 +37,6 @@ interface SettlementRow {
   version: string;
   state: string | null;
 }
-
-interface LockRow {
-  channel_id: Hex;
-  sender: 0 | 1;
-  amount: string;
-  hashlock: Hex;
-  expiry: string;
-  ref: Hex;
-}
-
-const lockOf = (row: LockRow): Lock => ({
-  channelId: row.channel_id,
-  sender: row.sender,
-  amount: decodeUint(row.amount),
-  hashlock: row.hashlock,
-  expiry: decodeUint(row.expiry),
-  ref: row.ref,
-});
 
 export class LockSettlementStore {
   private readonly stPendingAt: Statement<[Hex, string, string], LockRow>;

@@ -36,7 +36,8 @@ export interface InvoicePaymentRecord {
   finishedAt?: number;
 }
 
-interface LockRow {
+/** A row of `locks`, as the lock queries select it. */
+export interface LockRow {
   channel_id: Hex;
   sender: 0 | 1;
   amount: string;
@@ -58,7 +59,7 @@ interface PaymentRow {
 
 const EVENT_OF = { unlock: "lock.settled", cancel: "lock.cancelled", expire: "lock.expired" } as const;
 
-const lockOf = (row: LockRow): Lock => ({
+export const lockOf = (row: LockRow): Lock => ({
   channelId: row.channel_id,
   sender: row.sender,
   amount: decodeUint(row.amount),
