@@ -233,18 +233,20 @@ export class LockGuard {
     const due = registrationsDue(locks, channel.me, now, { revealWindow: this.revealWindow, offChain: false, secretOf: (lock) => this.secretOf(settlement.channelId, lock) });
     for (const registration of due) await this.register(settlement.channelId, registration);
     const resolved = store.resolvedLeaves(settlement.channelId);
-    const held = await this.host.driver.heldBack(settlement.channelId);
     let done = true;
+    const owed: Lock[] = [];
     for (const lock of locks) {
-      const leaf = lockLeafHex(lock);
-      if (resolved.has(leaf)) continue;
+      if (resolved.has(lockLeafHex(lock))) continue;
       const outcome = outcomeOf(lock, await this.revealedAt(lock.hashlock), now);
-      if (outcome === undefined) {
-        done = false;
-        continue;
-      }
-      if (!paysMe(lock, channel.me, outcome) || held[lock.sender] === 0n) continue;
+      if (outcome === undefined) done = false;
+      else if (paysMe(lock, channel.me, outcome)) owed.push(lock);
+    }
+    // Read only when a lock is owed (a settlement may wait a long time for an expiry).
+    const held = owed.length === 0 ? [0n, 0n] : await this.host.driver.heldBack(settlement.channelId);
+    for (const lock of owed) {
+      if (held[lock.sender] === 0n) continue;
       done = false;
+      const leaf = lockLeafHex(lock);
       this.once(`resolve:${leaf}`, `resolving lock ${lock.hashlock} of ${settlement.channelId}`, async () => {
         // Resolved already, its event not confirmed yet: nothing to send.
         if (await this.host.driver.lockResolved(leaf)) return;
