@@ -166,6 +166,8 @@ describe("e2e: locks safe on chain (secrets registered in time, disputes, resolu
     const { fees, value } = await spentBy(cluster.chain, bob.address, fromBlock + 1);
     expect(value).to.equal(0n);
     expect(after - before + fees).to.equal(expected);
+    // Pushed, nothing left as credits.
+    expect(await cluster.driver.credits(bob.address)).to.equal(0n);
   }
 
   it("the payer disappears after locking: Bob registers the secret at expiry − window, disputes, settles, resolves the lock and is paid", async function () {
@@ -188,6 +190,7 @@ describe("e2e: locks safe on chain (secrets registered in time, disputes, resolu
     expect(revealedAt >= expiry - WINDOW && revealedAt <= expiry, `registered at ${revealedAt}, expiry ${expiry}`).to.equal(true);
     const status = await cluster.driver.channelStatus(m.channelId);
     expect(status.version).to.equal(locked.signed.state.version);
+    await waitFor(async () => (await bob.process.api.channel(m.channelId)).status === "disputed", { what: "Bob's node to show the channel disputed" });
     // Once: one registration and one challenge, however many rounds ran.
     await sleep(1_000);
     const sent = await spentBy(cluster.chain, bob.address, fromBlock + 1);
