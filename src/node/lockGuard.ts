@@ -144,12 +144,15 @@ export class LockGuard {
 
   /**
    * A confirmed event of one of this node's channels: a settlement with amounts held back is kept
-   * (with the registered state the watcher read, if it has it), a resolution recorded.
+   * (with the registered state the watcher read, if it has it), a resolution recorded; and any
+   * `SecretRevealed`: the secret of a lock of this node is kept (a hub that was offline while its
+   * downstream peer registered it on chain claims its upstream lock with it).
    */
   onEvent(event: AdjudicatorEvent, registered: State | undefined): void {
     try {
       if (event.name === "Settled") this.settled(event, registered);
       if (event.name === "LockResolved") this.resolved(event);
+      if (event.name === "SecretRevealed") this.learn(event.hashlock, event.secret);
     } catch (error) {
       // Reported, and the watcher hands the event on to the node all the same.
       this.host.onError(error, `keeping ${event.name} of ${"channelId" in event ? String(event.channelId) : "?"}`);
@@ -168,6 +171,11 @@ export class LockGuard {
       store.lockSettlements.settled(event.channelId, event.version);
       if (registered?.version === event.version) store.lockSettlements.putState(registered);
     });
+  }
+
+  private learn(hashlock: Hex, secret: Hex): void {
+    const store = this.host.store;
+    if (store.locks.secret(hashlock) === null && store.lockSettlements.hasLock(hashlock)) store.locks.putSecret(hashlock, secret);
   }
 
   private resolved(event: LockResolvedEvent): void {

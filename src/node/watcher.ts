@@ -51,7 +51,7 @@ export interface WatcherOptions {
 
 /** The watcher's view of the lock guard (src/node/lockGuard.ts). */
 export interface WatchedLocks {
-  /** A confirmed event of one of this node's channels, with the registered state the watcher kept of it (if any). */
+  /** A confirmed event of one of this node's channels, or any `SecretRevealed`, with the registered state the watcher kept of the channel (if any). */
   onEvent(event: AdjudicatorEvent, registered: State | undefined): void;
   /** After the challenges are defended and settled: registers secrets, disputes, resolves locks. */
   round(): Promise<void>;
@@ -254,6 +254,10 @@ export class ChainWatcher {
         break;
       case "LockResolved":
         if (!this.host.lookup(event.channelId)) return;
+        this.options.locks?.onEvent(event, undefined);
+        break;
+      case "SecretRevealed":
+        // Anyone's: the guard keeps the secrets of this node's locks.
         this.options.locks?.onEvent(event, undefined);
         break;
       case "Deposited":

@@ -264,6 +264,25 @@ describe("LockGuard over a fake chain", function () {
     expect(errors).to.deep.equal([]);
   });
 
+  it("keeps a secret registered on chain by anyone when a lock of this node has its hashlock, and then claims a received lock with it", async function () {
+    const received = lockOf(1, 0);
+    const updates: StateUpdate[] = [{ op: "lock", lock: received }];
+    const state: State = { channelId: ID, version: 1n, transferred: [0n, 0n], locked: [received.amount, 0n], locksRoot: new LocksTree(ID, [received]).root, paymentsRoot: bytes(8), isFinal: false };
+    store.locks.record({ channelId: ID, signed: { state, sigs: [`0x${"ab".repeat(65)}`, `0x${"ab".repeat(65)}`] }, updates, locks: { added: [received], removed: [] } });
+    channel = { id: ID, params: PARAMS, me: 1, locks: [received], offChain: true };
+    const guard = guardOf();
+    const revealed = (n: number) => ({ name: "SecretRevealed", hashlock: hashlockOf(bytes(n)), secret: bytes(n), blockNumber: 3, transactionHash: bytes(96), logIndex: 0 }) as unknown as AdjudicatorEvent;
+    guard.onEvent(revealed(2), undefined);
+    expect(store.locks.secret(hashlockOf(bytes(2)))).to.equal(null);
+    guard.onEvent(revealed(1), undefined);
+    expect(store.locks.secret(received.hashlock)).to.equal(bytes(1));
+    // Registered already (by the one who revealed it): only the dispute is left to send, in the window.
+    chainReveals.set(received.hashlock, 5n);
+    now = EXPIRY - WINDOW;
+    await round(guard);
+    expect(sent).to.deep.equal([`dispute ${ID}`]);
+  });
+
   it("registers at once in a channel that can't change off chain, and never after the expiry", async function () {
     const received = lockOf(1, 0);
     store.locks.putSecret(received.hashlock, bytes(1));

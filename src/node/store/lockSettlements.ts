@@ -41,6 +41,7 @@ interface SettlementRow {
 export class LockSettlementStore {
   private readonly stPendingAt: Statement<[Hex, string, string], LockRow>;
   private readonly stLock: Statement<[Hex, Hex], LockRow>;
+  private readonly stHasLock: Statement<[Hex], number>;
   private readonly stPut: Statement<[Hex, string]>;
   private readonly stState: Statement<[string, Hex, string]>;
   private readonly stOpen: Statement<[], SettlementRow>;
@@ -58,6 +59,7 @@ export class LockSettlementStore {
        WHERE channel_id = ? AND added_version <= ? AND (removed_version IS NULL OR removed_version > ?) ORDER BY added_version, leaf`,
     );
     this.stLock = db.prepare("SELECT channel_id, sender, amount, hashlock, expiry, ref FROM locks WHERE channel_id = ? AND leaf = ? LIMIT 1");
+    this.stHasLock = db.prepare<[Hex], number>("SELECT 1 FROM locks WHERE hashlock = ? LIMIT 1").pluck();
     this.stPut = db.prepare("INSERT OR IGNORE INTO lock_settlements (channel_id, version) VALUES (?, ?)");
     this.stState = db.prepare("UPDATE lock_settlements SET state = ? WHERE channel_id = ? AND version = ?");
     this.stOpen = db.prepare("SELECT channel_id, version, state FROM lock_settlements WHERE done = 0 ORDER BY channel_id");
@@ -76,6 +78,11 @@ export class LockSettlementStore {
   lock(channelId: Hex, leaf: Hex): Lock | undefined {
     const row = this.stLock.get(bytes32(channelId, "channelId"), bytes32(leaf, "leaf"));
     return row === undefined ? undefined : lockOf(row);
+  }
+
+  /** Whether any channel of this node has (or had) a lock with that hashlock. */
+  hasLock(hashlock: Hex): boolean {
+    return this.stHasLock.get(bytes32(hashlock, "hashlock")) !== undefined;
   }
 
   /** Records that the channel settled on its state of `version` with amounts held back (a second record is ignored). */
