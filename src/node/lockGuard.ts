@@ -18,7 +18,7 @@ import { DEFAULT_MIN_LOCK_WINDOW } from "../channel/updates";
 import { LocksRootMismatchError } from "../channel/errors";
 import { lockLeafHex } from "../crypto/hash";
 import { LocksTree } from "../merkle/locks";
-import { ChainResponseError } from "../chain/errors";
+import { ChainResponseError, LockAlreadyResolvedError, SecretAlreadyRevealedError } from "../chain/errors";
 import type { Hex, Lock, Params, State } from "../types";
 import type { ChannelStore } from "./store";
 import type { LockSettlement } from "./store/lockSettlements";
@@ -213,8 +213,13 @@ export class LockGuard {
     if ((await this.revealedAt(hashlock)) !== 0n) return;
     this.once(`register:${hashlock}`, `registering the secret of ${hashlock}`, async () => {
       const deadline = { at: lock.expiry, period: this.revealWindow };
-      const result = await this.host.driver.registerSecret(secret, { deadline });
+      const result = await this.host.driver.registerSecret(secret, { deadline }).catch((error: unknown) => {
+        // Registered meanwhile (by the peer, or by this node's transaction pending from before a restart).
+        if (error instanceof SecretAlreadyRevealedError) return { revealedAt: error.args.revealedAt };
+        throw error;
+      });
       this.host.reveals.set(hashlock, result.revealedAt);
+      if (!("hash" in result)) return;
       this.host.store.appendEvent("lock.registered", channelId, {
         hashlock,
         expiry: lock.expiry.toString(),
@@ -258,7 +263,10 @@ export class LockGuard {
       this.once(`resolve:${leaf}`, `resolving lock ${lock.hashlock} of ${settlement.channelId}`, async () => {
         // Resolved already, its event not confirmed yet: nothing to send.
         if (await this.host.driver.lockResolved(leaf)) return;
-        await this.host.driver.resolveLock(channel.params, state, lock, tree.proof(lock).proof);
+        await this.host.driver.resolveLock(channel.params, state, lock, tree.proof(lock).proof).catch((error: unknown) => {
+          // Resolved by another transaction meanwhile: its event says so.
+          if (!(error instanceof LockAlreadyResolvedError)) throw error;
+        });
       });
     }
     if (done) store.done(settlement.channelId);

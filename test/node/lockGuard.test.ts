@@ -12,6 +12,7 @@ import type { StateUpdate } from "../../src/channel";
 import { channelId as channelIdOf, hashlockOf, lockLeafHex } from "../../src/crypto";
 import { LocksTree } from "../../src/merkle/locks";
 import type { AdjudicatorDriver, AdjudicatorEvent } from "../../src/chain";
+import { SecretAlreadyRevealedError } from "../../src/chain/errors";
 import { fromHex } from "../../src/crypto/hash";
 import { MerkleTree } from "../../src/merkle/tree";
 import { DEFAULT_REVEAL_WINDOW, LockGuard, outcomeOf, paysMe, registrationsDue, type GuardedChannel } from "../../src/node/lockGuard";
@@ -177,6 +178,8 @@ describe("LockGuard over a fake chain", function () {
   const driver = {
     secretRevealedAt: (hashlock: Hex) => Promise.resolve(chainReveals.get(hashlock.toLowerCase()) ?? 0n),
     registerSecret: (secret: Hex, options: { deadline?: { at: bigint; period: bigint } }) => {
+      const raced = chainReveals.get(hashlockOf(secret));
+      if (raced !== undefined) return Promise.reject(new SecretAlreadyRevealedError("SecretAlreadyRevealed", { hashlock: hashlockOf(secret), revealedAt: raced }, "0x"));
       sent.push(`registerSecret ${secret} by ${options.deadline?.at}/${options.deadline?.period}`);
       chainReveals.set(hashlockOf(secret), now);
       return Promise.resolve({ revealedAt: now, hash: bytes(99) });
@@ -281,6 +284,31 @@ describe("LockGuard over a fake chain", function () {
     now = EXPIRY - WINDOW;
     await round(guard);
     expect(sent).to.deep.equal([`dispute ${ID}`]);
+  });
+
+  it("a registration that another transaction beat (SecretAlreadyRevealed) counts as done: no error, no event of its own, nothing sent again", async function () {
+    const received = lockOf(1, 0);
+    store.locks.putSecret(received.hashlock, bytes(1));
+    channel = { id: ID, params: PARAMS, me: 1, locks: [received], offChain: false };
+    now = 10n;
+    const guard = guardOf();
+    // The chain had no registration when the guard looked; one lands before its transaction does.
+    const read = driver.secretRevealedAt.bind(driver);
+    driver.secretRevealedAt = async (hashlock: Hex) => {
+      const at = await read(hashlock);
+      chainReveals.set(received.hashlock, 7n);
+      return at;
+    };
+    try {
+      await round(guard);
+      await round(guard);
+    } finally {
+      driver.secretRevealedAt = read;
+    }
+    expect(sent).to.deep.equal([]);
+    expect(errors).to.deep.equal([]);
+    expect(reveals.get(received.hashlock)).to.equal(7n);
+    expect(store.events.after(0n, 10, ["lock.registered"])).to.deep.equal([]);
   });
 
   it("registers at once in a channel that can't change off chain, and never after the expiry", async function () {
