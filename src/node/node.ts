@@ -927,7 +927,11 @@ export class SluiceNode implements NodeApi {
       {
         store: this.store,
         driver: this.driver,
-        live: () => [...this.sessions.values()].filter((s) => !this.isConcluded(s.id)).map((s) => ({ ...guarded(s), offChain: this.lifecycle.status(s.id) === "open" })),
+        // `closing` (written by earlier versions while their close ran) moves as `open` does.
+        live: () =>
+          [...this.sessions.values()]
+            .filter((s) => !this.isConcluded(s.id))
+            .map((s) => ({ ...guarded(s), offChain: ["open", "closing"].includes(this.lifecycle.status(s.id)) })),
         channel: (id) => {
           const session = this.sessions.get(id.toLowerCase());
           return session && guarded(session);
