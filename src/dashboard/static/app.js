@@ -7,11 +7,15 @@ import * as overview from "./screens/overview.js";
 import * as channels from "./screens/channels.js";
 import * as payments from "./screens/payments.js";
 import * as invoices from "./screens/invoices.js";
+import * as hub from "./screens/hub.js";
 
-const SCREENS = { overview, channels, payments, invoices };
+const SCREENS = { overview, channels, payments, invoices, hub };
 const $ = (id) => document.getElementById(id);
 let leave = () => undefined;
 let node = null;
+
+/** The screens of the session's scope, and Hub when the node routes (its info has `hub`). */
+const allowedScreens = () => [...screensAllowed(), ...(node?.hub === undefined ? [] : ["hub"])];
 
 function showLogin(reason) {
   leave();
@@ -30,9 +34,9 @@ async function showApp() {
   $("login").hidden = true;
   $("nav").hidden = false;
   $("logout").hidden = false;
-  const allowed = screensAllowed();
+  node = screensAllowed().includes("overview") ? await read("info") : {};
+  const allowed = allowedScreens();
   for (const link of document.querySelectorAll("nav a")) link.hidden = !allowed.includes(link.getAttribute("href").slice(2));
-  node = allowed.includes("overview") ? await read("info") : {};
   $("node-address").textContent = node.address === undefined ? scope() : `${node.address.slice(0, 8)}…${node.address.slice(-4)} · ${scope()}`;
   connect();
   route();
@@ -40,7 +44,7 @@ async function showApp() {
 
 function route() {
   if (node === null) return;
-  const allowed = screensAllowed();
+  const allowed = allowedScreens();
   const asked = /^#\/([a-z]+)/.exec(location.hash)?.[1];
   const name = allowed.includes(asked) ? asked : allowed[0];
   const screen = SCREENS[name];

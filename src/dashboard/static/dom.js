@@ -42,6 +42,14 @@ export function parseAmount(text, info) {
   return units.toString();
 }
 
+/** Wei (a decimal string or bigint) for people: ETH from 0.001 up, else gwei, else wei. */
+export function formatWei(wei) {
+  const value = BigInt(wei);
+  if (value >= 10n ** 15n) return formatAmount(value, { decimals: 18, symbol: "ETH" });
+  if (value >= 10n ** 6n) return formatAmount(value, { decimals: 9, symbol: "gwei" });
+  return `${value.toLocaleString("en-US")} wei`;
+}
+
 export const short = (hex) => (hex.length > 14 ? `${hex.slice(0, 8)}…${hex.slice(-4)}` : hex);
 
 export function formatTime(unixSeconds) {
