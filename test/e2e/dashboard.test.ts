@@ -75,6 +75,31 @@ async function openReceipt(page: Page, ref: Hex): Promise<void> {
   await clickUntil(page, `tr.payment[data-ref="${ref}"]`, `document.querySelector("#receipt:not([hidden]) #verify") !== null`);
 }
 
+/** Logs in with `token` on the page's login form (the page is at the dashboard) and waits for the screens. */
+async function logInWith(page: Page, token: string): Promise<void> {
+  // The form shows once the page found no session (a request away): typing before lands nowhere.
+  await page.waitForSelector("#login:not([hidden])");
+  await page.type("#token", token);
+  await page.click("#login-form button[type=submit]");
+  await page.waitForSelector("#nav:not([hidden])");
+}
+
+/** The names of the screens the page's navigation offers. */
+async function screensOffered(page: Page): Promise<string[]> {
+  return String(await page.evaluate(`[...document.querySelectorAll("nav a")].filter((a) => !a.hidden).map((a) => a.textContent).join(",")`)).split(",");
+}
+
+/** Makes an invoice with the Invoices screen's form at `url`; answers its text once its QR code is drawn. */
+async function makeInvoice(page: Page, url: string, amount: string, description: string): Promise<string> {
+  await page.goto(`${url}/#/invoices`);
+  await page.waitForSelector("#invoice-asset option");
+  await page.type("#invoice-amount", amount);
+  await page.type("#invoice-description", description);
+  await page.click("#invoice-form button[type=submit]");
+  await page.waitForFunction(`document.querySelector("#invoice-detail:not([hidden]) h2")?.textContent.startsWith("Invoice #") && document.querySelector("#invoice-detail img.qr")?.naturalWidth > 0`, { timeout: 15_000 });
+  return textOf(page, "#invoice-text");
+}
+
 /** The dialog's gas estimate once the node answered it. */
 async function estimateShown(page: Page): Promise<string> {
   await page.waitForSelector(`#dialog-estimate[data-state="estimated"]`, { timeout: 30_000 });
@@ -392,14 +417,7 @@ describe("e2e: the dashboard in Chromium", function () {
     });
 
     it("makes an invoice shown as text and QR code", async function () {
-      await page.goto(`${url}/#/invoices`);
-      await page.waitForSelector("#invoice-asset option");
-      await page.type("#invoice-amount", "2.5");
-      await page.type("#invoice-description", "Order 1042");
-      await page.click("#invoice-form button[type=submit]");
-      await page.waitForSelector("#invoice-detail:not([hidden]) img.qr");
-      await page.waitForFunction(`document.querySelector("img.qr").naturalWidth > 0`, { timeout: 15_000 });
-      const text = await textOf(page, "#invoice-text");
+      const text = await makeInvoice(page, url, "2.5", "Order 1042");
       expect(text).to.match(/^sluice1[0-9a-z]+$/);
       const made = await alice.process.api.invoices({});
       expect(made.map((i) => i.encoded)).to.include(text);
@@ -416,14 +434,8 @@ describe("e2e: the dashboard in Chromium", function () {
     });
 
     it("turns a shown invoice paid, live, when the other node pays it", async function () {
-      await page.goto(`${url}/#/invoices`);
-      await page.waitForSelector("#invoice-asset option");
-      await page.type("#invoice-amount", "0.5");
-      await page.type("#invoice-description", "Paid live");
-      await page.click("#invoice-form button[type=submit]");
-      await page.waitForFunction(`document.querySelector("#invoice-detail:not([hidden]) h2")?.textContent.includes("open")`, { timeout: 15_000 });
-      await page.waitForFunction(`document.querySelector("img.qr").naturalWidth > 0`, { timeout: 15_000 });
-      const text = await textOf(page, "#invoice-text");
+      const text = await makeInvoice(page, url, "0.5", "Paid live");
+      expect(await page.evaluate(`document.querySelector("#invoice-detail .badge").textContent`)).to.equal("open");
       const id = String(await page.evaluate(`document.getElementById("invoice-detail").dataset.invoice`));
       await page.evaluate("window.marker = 9");
       const receipt = await bob.process.api.payInvoice(text);
@@ -431,6 +443,7 @@ describe("e2e: the dashboard in Chromium", function () {
       await page.waitForSelector("#invoice-detail .badge.paid", { timeout: 30_000 });
       await page.waitForSelector(`tr.invoice[data-id="${id}"] .badge.paid`);
       expect(await textOf(page, "#invoice-detail .paid-note")).to.include("Paid 0.5 ETH");
+      expect(await page.evaluate(`document.querySelector("#invoice-detail img.qr") === null`), "a paid invoice offers no QR code to pay again").to.equal(true);
       expect(await page.evaluate("window.marker"), "the page was not reloaded").to.equal(9);
       await screenshot(page, "invoice-paid");
       await expectAccessible(page, "invoice paid");
@@ -574,11 +587,8 @@ describe("e2e: the dashboard in Chromium", function () {
           return void request.continue();
         });
         await page.goto(`${url}/#/hub`);
-        await page.type("#token", admin);
-        await page.click("#login-form button[type=submit]");
-        await page.waitForSelector("#nav:not([hidden])");
-        const nav = String(await page.evaluate(`[...document.querySelectorAll("nav a")].filter((a) => !a.hidden).map((a) => a.textContent).join(",")`));
-        expect(nav.split(",")).to.deep.equal(["Overview", "Channels", "Payments", "Invoices", "Hub"]);
+        await logInWith(page, admin);
+        expect(await screensOffered(page)).to.deep.equal(["Overview", "Channels", "Payments", "Invoices", "Hub"]);
         await page.waitForSelector(`tr.forward[data-hashlock="${settled.hashlock}"]`);
         expect(await textOf(page, "#screen h1")).to.equal("Hub");
         expect(await textOf(page, `[data-stat="forwarded"]`)).to.equal("1");
@@ -613,9 +623,9 @@ describe("e2e: the dashboard in Chromium", function () {
       const page = await context.newPage();
       try {
         await page.goto(`${url}/#/hub`);
-        await page.type("#token", admin);
-        await page.click("#login-form button[type=submit]");
+        await logInWith(page, admin);
         await page.waitForSelector("#asset-totals");
+        expect(await screensOffered(page)).not.to.include("Hub");
         expect(await page.evaluate(`document.querySelector('nav a[href="#/hub"]').hidden`)).to.equal(true);
         expect(await textOf(page, "#screen h1")).to.equal("Overview");
       } finally {

@@ -3,24 +3,17 @@
  * before it is sent, checked as the write checks itself; nothing signed or sent) and `listCredits`
  * (the adjudicator's credits of the node's payees).
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import { expect } from "chai";
-import { HDNodeWallet, Mnemonic } from "ethers";
 import { ethers } from "hardhat";
 import { RevertingReceiver__factory } from "../../typechain-types";
-import { deployAdjudicator, DEV_MNEMONIC, TYPICAL_GAS, WithdrawNothingError } from "../../src/chain";
+import { TYPICAL_GAS, WithdrawNothingError } from "../../src/chain";
 import { InsufficientFundsError, InvalidAmountError, InvalidArgumentError, WalletBalanceError } from "../../src/errors";
-import { ChannelStatusError, SluiceNode } from "../../src/node/node";
+import { ChannelStatusError } from "../../src/node/node";
 import type { EstimateView } from "../../src/node/api/types";
 import { ETH, type Address, type Hex } from "../../src/types";
+import { useEmbeddedNodes } from "../helpers/embeddedNodes";
 
 const ETHER = 10n ** 18n;
-
-function devKey(index: number): Hex {
-  return HDNodeWallet.fromMnemonic(Mnemonic.fromPhrase(DEV_MNEMONIC), `m/44'/60'/0'/0/${index}`).privateKey as Hex;
-}
 
 async function failure(promise: Promise<unknown>): Promise<unknown> {
   return promise.then(
@@ -42,31 +35,7 @@ async function gasUsedOf(hash: Hex): Promise<bigint> {
 
 describe("the dashboard's reads: estimate and credits", function () {
   this.timeout(120_000);
-  let dir: string;
-  let nodes: SluiceNode[] = [];
-
-  beforeEach(function () {
-    dir = mkdtempSync(path.join(tmpdir(), "sluice-estimate-"));
-  });
-
-  afterEach(async function () {
-    for (const node of nodes) await node.stop().catch(() => undefined);
-    nodes = [];
-    rmSync(dir, { recursive: true, force: true });
-  });
-
-  async function twoNodes() {
-    const [deployer] = await ethers.getSigners();
-    const driver = await deployAdjudicator(deployer);
-    const make = (i: number) =>
-      new SluiceNode({ privateKey: devKey(i), provider: ethers.provider, adjudicator: driver.address, storePath: path.join(dir, `node${i}`, "store.sqlite"), pollMs: 50, challengePeriod: 600n });
-    const alice = make(1);
-    const bob = make(2);
-    nodes.push(alice, bob);
-    await alice.start();
-    await bob.start();
-    return { alice, bob };
-  }
+  const twoNodes = useEmbeddedNodes("estimate");
 
   it("simulates a deposit, an open's deposit and a challenge: the estimate covers what the transaction then uses, and sends nothing", async function () {
     const { alice, bob } = await twoNodes();

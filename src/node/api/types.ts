@@ -1,3 +1,4 @@
+import type { GasEstimate } from "../../chain/driver";
 import type { InvoiceStatus, SignedInvoice } from "../../invoice/types";
 import type { Address, Hex } from "../../types";
 import type { PaymentRef } from "../paymentRef";
@@ -116,20 +117,10 @@ export interface EstimateRequest {
   asset?: Address;
 }
 
-/** A write's cost now (`GasEstimate` of the chain driver: amounts in wei). */
-export interface EstimateView {
+/** A write's cost now: the chain driver's `GasEstimate` (wei) for an action. */
+export interface EstimateView extends GasEstimate {
   action: EstimateAction;
   channelId?: Hex;
-  gas: bigint;
-  /** `simulated`: eth_estimateGas of the very call; `typical`: the measured figure (a close or a cash-out needs the peer's signature before it can be simulated). */
-  basis: "simulated" | "typical";
-  baseFee: bigint;
-  tip: bigint;
-  maxFeePerGas: bigint;
-  /** gas × (base fee + tip). */
-  fee: bigint;
-  /** gas × maxFeePerGas: the most it can cost. */
-  maxFee: bigint;
 }
 
 /** Payouts the adjudicator holds for `owner` in `asset`; `withdrawable`: the owner is the node's own address (`withdraw` takes them). */

@@ -23,7 +23,8 @@ function detail(box, view, info) {
     view.status === "paid"
       ? el("p", { class: "paid-note" }, `Paid ${formatAmount(view.paidAmount ?? view.invoice.amount, info)}${view.paidAt === undefined ? "" : ` on ${formatTime(view.paidAt)}`}.`)
       : el("p", { class: "muted" }, `Expires ${formatTime(view.invoice.expiry)}`),
-    el("img", { class: "qr", src: `/dashboard/qr?text=${encodeURIComponent(view.encoded)}`, alt: `QR code of invoice ${view.id}`, width: 220, height: 220 }),
+    // Only an open invoice offers its QR code: a paid, cancelled or expired one can't be paid.
+    view.status !== "open" ? null : el("img", { class: "qr", src: `/dashboard/qr?text=${encodeURIComponent(view.encoded)}`, alt: `QR code of invoice ${view.id}`, width: 220, height: 220 }),
     el("label", { for: "invoice-text" }, "Invoice text (give it to the payer)"),
     el("p", { id: "invoice-text", class: "mono invoice-text" }, view.encoded),
     el("button", { type: "button", class: "secondary", onclick: () => navigator.clipboard?.writeText(view.encoded).then(() => showMessage("Copied.", "info"), () => showMessage("The browser refused to copy: select the text instead.")) }, "Copy"),

@@ -73,6 +73,7 @@ export function show(container) {
       if (info === undefined) continue;
       volumeCharts.push(el("div", { class: "chart-box", "data-volume": asset },
         el("h3", {}, `Volume per minute, ${info.symbol}`),
+        el("p", {}, el("span", { class: "big" }, formatAmount(values[values.length - 1], info)), el("span", { class: "muted" }, " in the last minute")),
         barChart({ values, label: `${info.symbol} paid and received per minute`, format: (v) => formatAmount(v, info) }),
       ));
     }
