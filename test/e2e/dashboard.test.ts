@@ -467,7 +467,7 @@ describe("e2e: the dashboard in Chromium", function () {
 
     it("works at a phone's width", async function () {
       await page.setViewport(PHONE);
-      for (const screen of ["overview", "channels", "payments"]) {
+      for (const screen of ["overview", "channels", "payments", "invoices"]) {
         await page.goto(`${url}/#/${screen}`);
         await page.reload();
         await page.waitForSelector("#nav:not([hidden])");
@@ -478,6 +478,30 @@ describe("e2e: the dashboard in Chromium", function () {
         await expectAccessible(page, `${screen} (phone)`);
       }
       await page.setViewport(DESKTOP);
+    });
+
+    it("can be used with the keyboard alone: skip link, screens, an action's dialog and back", async function () {
+      await page.goto(`${url}/#/overview`);
+      await page.reload();
+      await page.waitForSelector("#asset-totals [data-asset]");
+      const active = () => page.evaluate(`(document.activeElement?.textContent ?? "").trim()`) as Promise<string>;
+      await page.keyboard.press("Tab");
+      expect(await active()).to.equal("Skip to content");
+      for (let i = 0; i < 10 && (await active()) !== "Channels"; i++) await page.keyboard.press("Tab");
+      expect(await active()).to.equal("Channels");
+      await page.keyboard.press("Enter");
+      await page.waitForFunction(`location.hash === "#/channels"`);
+      const deposit = `[data-channel="${channelId}"] [data-action="deposit"]`;
+      await page.waitForSelector(deposit);
+      await page.focus(deposit);
+      await page.keyboard.press("Enter");
+      await page.waitForSelector("dialog[open]");
+      expect(await page.evaluate(`document.activeElement.id`), "the dialog takes the focus").to.equal("field-amount");
+      await page.keyboard.type("0.5");
+      expect(await estimateShown(page)).to.match(/^Network fee about /);
+      await page.keyboard.press("Escape");
+      await page.waitForFunction(`!document.querySelector("dialog").open`);
+      expect(await page.evaluate(`document.activeElement?.getAttribute("data-action")`), "the focus goes back to the button").to.equal("deposit");
     });
 
     it("reconnects its event stream after the node restarts", async function () {
@@ -544,7 +568,32 @@ describe("e2e: the dashboard in Chromium", function () {
       const error = await textOf(page, "#dialog-error");
       expect(error.length).to.be.greaterThan(10);
       expect(error).not.to.match(/^\s*\{/, "not raw JSON");
+      // The estimate said so before the click, in words.
+      await page.waitForSelector(`#dialog-estimate[data-state="refused"]`);
+      const refused = await textOf(page, "#dialog-estimate");
+      expect(refused).to.match(/^This would not go through now: .*1,000,000 ETH/);
+      expect(refused).not.to.include("{");
       await page.click("#dialog-cancel");
+    });
+
+    it("challenges after the gas estimate, and the dispute's deadline counts down live", async function () {
+      const third = await openFunded(alice, bob, ETH, [ETHER, 0n]);
+      await page.goto(`${url}/#/channels`);
+      const card = `[data-channel="${third.channelId}"]`;
+      await page.waitForSelector(`${card} [data-action="challenge"]`);
+      await page.click(`${card} [data-action="challenge"]`);
+      expect(await estimateShown(page)).to.match(/^Network fee about .* \([0-9,]+ gas at .* per gas\); at most /);
+      await page.click("#dialog-ok");
+      await messageMatching(page, /Your latest state is registered on chain/);
+      await page.waitForSelector(`${card} .badge.disputed`, { timeout: 30_000 });
+      const countdown = `${card} .countdown`;
+      await page.waitForFunction(`/^0h 5[0-9]m [0-9]{2}s left$/.test(document.querySelector(${JSON.stringify(countdown)})?.textContent ?? "")`);
+      const first = await textOf(page, countdown);
+      await page.waitForFunction(`document.querySelector(${JSON.stringify(countdown)}).textContent !== ${JSON.stringify(first)}`, { timeout: 5_000 });
+      const seconds = (text: string) => { const [, h, m, sec] = /^(\d+)h (\d+)m (\d+)s/.exec(text)!; return Number(h) * 3600 + Number(m) * 60 + Number(sec); };
+      expect(seconds(await textOf(page, countdown))).to.be.below(seconds(first));
+      await screenshot(page, "channels-disputed");
+      await expectAccessible(page, "channels with a dispute");
     });
   });
 

@@ -99,9 +99,12 @@ export function confirmAction({ title, text, fields = [], ok = "Confirm", danger
   okButton.textContent = ok;
   okButton.className = danger ? "danger" : "";
   okButton.disabled = false;
+  const opener = document.activeElement;
   return new Promise((resolve) => {
     const finish = (result) => {
       estimating.stop();
+      // Keyboard users go on from the button that opened the dialog (if a live update kept it).
+      queueMicrotask(() => opener?.isConnected && opener.focus());
       form.removeEventListener("submit", submit);
       cancel.removeEventListener("click", onCancel);
       dialog.removeEventListener("cancel", onCancel);

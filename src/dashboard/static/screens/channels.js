@@ -145,7 +145,12 @@ export function show(container) {
       const channels = await read("channels");
       const cards = [];
       for (const channel of channels.slice().reverse()) cards.push(channelCard(channel, await assetInfo(channel.asset)));
+      // A live redraw keeps the keyboard's place: the same action of the same channel gets the focus back.
+      const focused = list.contains(document.activeElement) ? document.activeElement : null;
+      const channel = focused?.closest("[data-channel]")?.getAttribute("data-channel");
+      const action = focused?.getAttribute("data-action");
       list.replaceChildren(...(cards.length > 0 ? cards : [el("p", { class: "card" }, "No channel yet.")]));
+      if (channel && action) list.querySelector(`[data-channel="${channel}"] [data-action="${action}"]`)?.focus();
       tickCountdowns(list);
     } catch (error) {
       showMessage(explain(error));
