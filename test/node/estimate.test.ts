@@ -9,6 +9,7 @@ import { RevertingReceiver__factory } from "../../typechain-types";
 import { TYPICAL_GAS, WithdrawNothingError } from "../../src/chain";
 import { InsufficientFundsError, InvalidAmountError, InvalidArgumentError, WalletBalanceError } from "../../src/errors";
 import { ChannelStatusError } from "../../src/node/node";
+import { ApiClient, ApiError, startApiServer } from "../../src/node/api";
 import type { EstimateView } from "../../src/node/api/types";
 import { ETH, type Address, type Hex } from "../../src/types";
 import { useEmbeddedNodes } from "../helpers/embeddedNodes";
@@ -115,5 +116,32 @@ describe("the dashboard's reads: estimate and credits", function () {
     const credits = await alice.listCredits();
     expect(credits).to.deep.include({ owner: payee, asset: ETH, amount: (3n * ETHER) / 4n, withdrawable: false });
     expect(credits.find((c) => c.owner === alice.address.toLowerCase())).to.deep.include({ amount: 0n, withdrawable: true });
+  });
+
+  it("travels over HTTP: GET /v1/estimate with query parameters and GET /v1/credits, bigints exact, a refusal as its code, a bad action named", async function () {
+    const { alice, bob } = await twoNodes();
+    const token = "cd".repeat(32);
+    const server = await startApiServer({ api: alice, token });
+    const client = new ApiClient({ url: server.url, token });
+    try {
+      const { channelId } = await alice.openChannel({ peer: bob.address, peerUrl: bob.peerUrl, asset: ETH, deposit: ETHER });
+      const direct = await alice.estimate({ action: "close", channelId });
+      const viaHttp = await client.estimate({ action: "close", channelId });
+      expect(viaHttp).to.include({ action: "close", channelId, gas: TYPICAL_GAS.close, basis: "typical" });
+      expect(typeof viaHttp.fee).to.equal("bigint");
+      expect(viaHttp.fee).to.equal(viaHttp.gas * (viaHttp.baseFee + viaHttp.tip));
+      expect(direct.gas).to.equal(viaHttp.gas);
+      const refused = await failure(client.estimate({ action: "cashout", channelId, amount: 2n * ETHER }));
+      expect(refused).to.be.instanceOf(ApiError).and.to.include({ code: "INSUFFICIENT_FUNDS" });
+      const query = new URLSearchParams({ action: "teleport", channelId });
+      const bad = await fetch(`${server.url}/v1/estimate?${query.toString()}`, { headers: { authorization: `Bearer ${token}` } });
+      expect(bad.status).to.equal(400);
+      expect(((await bad.json()) as { error: { code: string; message: string } }).error).to.include({ code: "BAD_REQUEST" }).and.satisfy((e: { message: string }) => e.message.startsWith("action:"));
+      const credits = await client.listCredits();
+      expect(credits).to.deep.include({ owner: alice.address.toLowerCase(), asset: ETH, amount: 0n, withdrawable: true });
+    } finally {
+      client.dispose();
+      await server.close();
+    }
   });
 });
