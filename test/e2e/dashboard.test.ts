@@ -25,6 +25,9 @@ import { axeViolations, DESKTOP, launchChromium, PHONE, screenshot, trackTransfe
 import { sluice } from "./helpers/cli";
 import { ETHER, logsOf, openFunded, sleep, startCluster, waitFor, type Cluster, type ClusterNode } from "./helpers/cluster";
 
+/** A dialog of the page is open. */
+const DIALOG_OPEN = `document.querySelector("dialog[open]") !== null`;
+
 /** The page's event stream is connected (its status says "Live"). */
 const LIVE = `document.getElementById("live").textContent === "Live"`;
 
@@ -521,9 +524,7 @@ describe("e2e: the dashboard in Chromium", function () {
     it("cashes out and closes the channel, each after a confirmation", async function () {
       await page.goto(`${url}/#/channels`);
       const card = `[data-channel="${channelId}"]`;
-      await page.waitForSelector(`${card} [data-action="cash out"]`);
-      await page.click(`${card} [data-action="cash out"]`);
-      await page.waitForSelector("dialog[open]");
+      await clickUntil(page, `${card} [data-action="cash out"]`, DIALOG_OPEN);
       await page.type("#field-amount", "1");
       expect(await estimateShown(page)).to.match(/^Network fee about .* \(73,303 gas at .* per gas, the measured figure/);
       await screenshot(page, "cash-out-dialog");
@@ -531,8 +532,7 @@ describe("e2e: the dashboard in Chromium", function () {
       await messageMatching(page, /Cashed out 1 ETH|Cash-out signed/);
       await waitFor(async () => (await alice.process.api.channel(channelId)).withdrawn[0] === ETHER, { what: "the cash-out on chain", timeoutMs: 60_000 });
 
-      await page.waitForSelector(`${card} [data-action="close"]`);
-      await page.click(`${card} [data-action="close"]`);
+      await clickUntil(page, `${card} [data-action="close"]`, DIALOG_OPEN);
       const estimate = await estimateShown(page);
       expect(estimate).to.match(/^Network fee about [0-9.,…]+ (ETH|gwei|wei) \(63,605 gas at .*; at most [0-9.,…]+ (ETH|gwei|wei)\.$/);
       expect(estimate).not.to.include("{");
@@ -580,8 +580,7 @@ describe("e2e: the dashboard in Chromium", function () {
       const third = await openFunded(alice, bob, ETH, [ETHER, 0n]);
       await page.goto(`${url}/#/channels`);
       const card = `[data-channel="${third.channelId}"]`;
-      await page.waitForSelector(`${card} [data-action="challenge"]`);
-      await page.click(`${card} [data-action="challenge"]`);
+      await clickUntil(page, `${card} [data-action="challenge"]`, DIALOG_OPEN);
       expect(await estimateShown(page)).to.match(/^Network fee about .* \([0-9,]+ gas at .* per gas\); at most /);
       await page.click("#dialog-ok");
       await messageMatching(page, /Your latest state is registered on chain/);

@@ -74,6 +74,20 @@ function estimateLine(form, fields, estimate) {
 }
 
 /**
+ * Gives keyboard users their place back after a dialog: the element that opened it, or, if a live
+ * update redrew it meanwhile, the same action of the same channel.
+ */
+function focusReturner(opener) {
+  const action = opener?.getAttribute?.("data-action");
+  const channel = opener?.closest?.("[data-channel]")?.getAttribute("data-channel");
+  const selector = action && channel ? `[data-channel="${channel}"] [data-action="${action}"]` : null;
+  return () => {
+    const target = opener?.isConnected ? opener : selector === null ? null : document.querySelector(selector);
+    target?.focus();
+  };
+}
+
+/**
  * Asks for confirmation (and the fields of an action) in a modal dialog, with the action's gas
  * estimate when `estimate` is given; `run(values)` does the action: its error is shown in the
  * dialog, which stays open. Resolves with run's result, or undefined when cancelled.
@@ -99,12 +113,11 @@ export function confirmAction({ title, text, fields = [], ok = "Confirm", danger
   okButton.textContent = ok;
   okButton.className = danger ? "danger" : "";
   okButton.disabled = false;
-  const opener = document.activeElement;
+  const returnFocus = focusReturner(document.activeElement);
   return new Promise((resolve) => {
     const finish = (result) => {
       estimating.stop();
-      // Keyboard users go on from the button that opened the dialog (if a live update kept it).
-      queueMicrotask(() => opener?.isConnected && opener.focus());
+      queueMicrotask(returnFocus);
       form.removeEventListener("submit", submit);
       cancel.removeEventListener("click", onCancel);
       dialog.removeEventListener("cancel", onCancel);
