@@ -562,7 +562,7 @@ describe("e2e: the dashboard in Chromium", function () {
 
     it("shows the node's readable message when an action is refused", async function () {
       await page.goto(`${url}/#/channels`);
-      await page.click("#open-channel");
+      await clickUntil(page, "#open-channel", DIALOG_OPEN);
       await confirmDialog(page, { peer: bob.address, peerUrl: bob.peerUrl, deposit: "1000000" });
       await page.waitForSelector("#dialog-error:not([hidden])", { timeout: 60_000 });
       const error = await textOf(page, "#dialog-error");
