@@ -495,10 +495,13 @@ describe("e2e: the dashboard in Chromium", function () {
       await page.keyboard.press("Enter");
       await page.waitForFunction(`location.hash === "#/channels"`);
       const deposit = `[data-channel="${channelId}"] [data-action="deposit"]`;
-      await page.waitForSelector(deposit);
-      await page.focus(deposit);
-      await page.keyboard.press("Enter");
-      await page.waitForSelector("dialog[open]");
+      // Focus and Enter, again if a live redraw replaced the button in between.
+      await waitFor(async () => {
+        await page.waitForSelector(deposit);
+        await page.focus(deposit).catch(() => undefined);
+        await page.keyboard.press("Enter");
+        return Boolean(await page.evaluate(DIALOG_OPEN));
+      }, { what: "the deposit dialog opened with the keyboard" });
       expect(await page.evaluate(`document.activeElement.id`), "the dialog takes the focus").to.equal("field-amount");
       await page.keyboard.type("0.5");
       expect(await estimateShown(page)).to.match(/^Network fee about /);

@@ -38,7 +38,7 @@ function forwardRow(forward, info) {
 }
 
 export function show(container) {
-  const stats = el("div", { class: "grid", id: "hub-summary" });
+  const stats = el("div", { class: "grid stats", id: "hub-summary" });
   const status = el("select", { id: "forward-status" }, el("option", { value: "" }, "All"), ["pending", "settled", "cancelled"].map((s) => el("option", { value: s }, s)));
   const body = el("tbody", {});
   const pageInfo = el("span", { id: "forwards-page", class: "muted" });
