@@ -38,6 +38,8 @@ import {
 } from "../types";
 import { ChainResponseError, SignerRequiredError, decodeRevert, decodeRevertData, receiptOf, type ContractRevertError } from "./errors";
 import { fetchEvents, parseReceiptEvents, type AdjudicatorEvent, type ChallengedEvent, type EventQuery } from "./events";
+import { capOf, DEFAULT_MAX_FEE_GWEI } from "./feeCap";
+import { initialFees, type Market } from "./fees";
 import { TxSender, type TxPurpose } from "./sender";
 
 /** Status of a channel as `channel(channelId)` reports it. */
@@ -143,6 +145,36 @@ export interface WithdrawResult extends TxResult {
 }
 
 /** Per-write options. A fixed `gasLimit` skips gas estimation (the revert then happens on chain). */
+/** A write whose cost `estimate` tells: the same arguments as the write (close and withdrawals need none: see `estimate`). */
+export type EstimatedWrite =
+  | { operation: "deposit"; params: Params; participant: 0 | 1; amount: bigint }
+  /** `signed` null: the unsigned opening state (`challengeOpening`). */
+  | { operation: "challenge"; params: Params; signed: SignedState | null }
+  | { operation: "settle"; params: Params; state: State }
+  | { operation: "withdraw"; asset: Address }
+  | { operation: "close" }
+  /** `first`: the channel's first withdrawal (it writes a fresh slot). */
+  | { operation: "partialWithdraw"; first: boolean };
+
+/** What a write would cost now. */
+export interface GasEstimate {
+  gas: bigint;
+  /** `simulated`: eth_estimateGas of the very call; `typical`: the measured figure of docs/gas.md (see `estimate`). */
+  basis: "simulated" | "typical";
+  /** The latest block's base fee and the suggested tip (wei per gas). */
+  baseFee: bigint;
+  tip: bigint;
+  /** What the node's sender would bid at most per gas (twice the base fee plus the tip, under the cap). */
+  maxFeePerGas: bigint;
+  /** gas × (base fee + tip): what it costs at today's price. */
+  fee: bigint;
+  /** gas × maxFeePerGas: the most it can cost. */
+  maxFee: bigint;
+}
+
+/** Measured gas of the writes `estimate` can't simulate beforehand (docs/gas.md, 2026-12-04). */
+export const TYPICAL_GAS = { close: 63_605n, firstWithdrawal: 73_303n, withdrawal: 53_276n, tokenDeposit: 85_630n } as const;
+
 export interface WriteOptions {
   gasLimit?: bigint;
 }
@@ -359,12 +391,7 @@ export class AdjudicatorDriver {
           approval = await this.#send("approve", () => token.approve.populateTransaction(this.address, value));
         }
       }
-      const result = await this.#send("deposit", () =>
-        this.contract.deposit.populateTransaction(paramsStruct(params), participant, amount, {
-          value: isEth ? amount : 0n,
-          ...gas(options),
-        }),
-      );
+      const result = await this.#send("deposit", () => this.#depositCall(params, participant, amount, options));
       return { result, approval };
     });
     const event = this.#find(result, "Deposited");
@@ -400,11 +427,7 @@ export class AdjudicatorDriver {
 
   /** Registers a state signed by both (or refutes the registered one with a newer state). */
   async challenge(params: Params, signed: SignedState, options: WriteOptions = {}): Promise<ChallengeResult> {
-    const result = await this.#send(
-      "challenge",
-      () => this.contract.challenge.populateTransaction(paramsStruct(params), stateStruct(signed.state), [signed.sigs[0], signed.sigs[1]], gas(options)),
-      await this.#disputeDeadline(params),
-    );
+    const result = await this.#send("challenge", () => this.#challengeCall(params, signed, options), await this.#disputeDeadline(params));
     const event = this.#find(result, "Challenged");
     return { ...result, version: event.state.version, deadline: event.deadline, state: event.state };
   }
@@ -420,7 +443,7 @@ export class AdjudicatorDriver {
    * locked amounts for `resolveLock`. Anyone may call it.
    */
   async settle(params: Params, state: State, options: WriteOptions = {}): Promise<ConcludeResult> {
-    const result = await this.#send("settle", () => this.contract.settle.populateTransaction(paramsStruct(params), stateStruct(state), gas(options)));
+    const result = await this.#send("settle", () => this.#settleCall(params, state, options));
     return this.#concluded(result, "Settled");
   }
 
@@ -455,7 +478,7 @@ export class AdjudicatorDriver {
 
   /** Withdraws the signer's credited payouts in `asset` to itself. */
   async withdraw(asset: Address = ETH, options: WriteOptions = {}): Promise<WithdrawResult> {
-    const result = await this.#send("withdraw", () => this.contract.withdraw.populateTransaction(asset, gas(options)));
+    const result = await this.#send("withdraw", () => this.#withdrawCall(asset, options));
     const event = this.#find(result, "Withdrawn");
     return { ...result, amount: event.amount, to: event.to };
   }
@@ -465,6 +488,85 @@ export class AdjudicatorDriver {
     const result = await this.#send("withdrawTo", () => this.contract.withdrawTo.populateTransaction(asset, to, gas(options)));
     const event = this.#find(result, "Withdrawn");
     return { ...result, amount: event.amount, to: event.to };
+  }
+
+  // ---------------------------------------------------------------- estimates
+
+  /**
+   * What a write would cost now, sending nothing: its gas units and the EIP-1559 price. A call
+   * the chain can run as it is (deposit, challenge, settle, withdraw) is simulated from the signer
+   * (`eth_estimateGas`; a revert arrives as its typed error, as the write's would). A close or a
+   * withdrawal needs the peer's signature first, so it can't be simulated before it is asked: its
+   * figure is the measured one of docs/gas.md (`basis: "typical"`). So is an ERC-20 deposit that
+   * needs an approval first (the deposit can't run before the approval is mined).
+   */
+  async estimate(write: EstimatedWrite): Promise<GasEstimate> {
+    const [{ gas, basis }, market] = await Promise.all([this.#gasOf(write), this.#market()]);
+    const cap = this.#sender?.cap ?? capOf(DEFAULT_MAX_FEE_GWEI);
+    const { maxFeePerGas } = initialFees(market, cap, write.operation);
+    const price = market.baseFee + market.tip;
+    return { gas, basis, baseFee: market.baseFee, tip: market.tip, maxFeePerGas, fee: gas * price, maxFee: gas * maxFeePerGas };
+  }
+
+  async #gasOf(write: EstimatedWrite): Promise<{ gas: bigint; basis: GasEstimate["basis"] }> {
+    const simulated = async (populate: () => Promise<ContractTransaction>) => ({ gas: await this.#simulate(populate), basis: "simulated" as const });
+    switch (write.operation) {
+      case "deposit": {
+        const { params, participant, amount } = write;
+        if (params.asset.toLowerCase() === ETH) return simulated(() => this.#depositCall(params, participant, amount));
+        const signer = this.#signer("deposit");
+        const token = IERC20__factory.connect(params.asset, signer);
+        const allowance = await this.#read(async () => token.allowance(await signer.getAddress(), this.address));
+        if (allowance >= amount) return simulated(() => this.#depositCall(params, participant, amount));
+        const approve = await this.#simulate(() => token.approve.populateTransaction(this.address, amount));
+        return { gas: approve + TYPICAL_GAS.tokenDeposit, basis: "typical" };
+      }
+      case "challenge":
+        return simulated(() => this.#challengeCall(write.params, write.signed ?? { state: openingState(channelId(write.params)), sigs: ["0x", "0x"] }));
+      case "settle":
+        return simulated(() => this.#settleCall(write.params, write.state));
+      case "withdraw":
+        return simulated(() => this.#withdrawCall(write.asset));
+      case "close":
+        return { gas: TYPICAL_GAS.close, basis: "typical" };
+      case "partialWithdraw":
+        return { gas: write.first ? TYPICAL_GAS.firstWithdrawal : TYPICAL_GAS.withdrawal, basis: "typical" };
+    }
+  }
+
+  /** eth_estimateGas of the call from the signer; a revert as its typed error. */
+  async #simulate(populate: () => Promise<ContractTransaction>): Promise<bigint> {
+    const signer = this.#signer("estimate");
+    try {
+      const tx = await populate();
+      return await signer.estimateGas({ to: tx.to, data: tx.data, value: tx.value ?? 0n });
+    } catch (error) {
+      throw await this.#decodeFailure(error, undefined);
+    }
+  }
+
+  /** The chain's price now: the latest block's base fee and the tip the endpoint suggests. */
+  async #market(): Promise<Market> {
+    const [block, feeData] = await Promise.all([this.provider.getBlock("latest"), this.provider.getFeeData()]);
+    if (block === null) throw new ChainResponseError("the chain has no latest block");
+    return { baseFee: block.baseFeePerGas ?? feeData.gasPrice ?? 0n, tip: feeData.maxPriorityFeePerGas ?? 0n };
+  }
+
+  #depositCall(params: Params, participant: 0 | 1, amount: bigint, options: WriteOptions = {}): Promise<ContractTransaction> {
+    const value = params.asset.toLowerCase() === ETH ? amount : 0n;
+    return this.contract.deposit.populateTransaction(paramsStruct(params), participant, amount, { value, ...gas(options) });
+  }
+
+  #challengeCall(params: Params, signed: SignedState, options: WriteOptions = {}): Promise<ContractTransaction> {
+    return this.contract.challenge.populateTransaction(paramsStruct(params), stateStruct(signed.state), [signed.sigs[0], signed.sigs[1]], gas(options));
+  }
+
+  #settleCall(params: Params, state: State, options: WriteOptions = {}): Promise<ContractTransaction> {
+    return this.contract.settle.populateTransaction(paramsStruct(params), stateStruct(state), gas(options));
+  }
+
+  #withdrawCall(asset: Address, options: WriteOptions = {}): Promise<ContractTransaction> {
+    return this.contract.withdraw.populateTransaction(asset, gas(options));
   }
 
   // ---------------------------------------------------------------- events

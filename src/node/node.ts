@@ -1,10 +1,10 @@
 import { randomBytes } from "node:crypto";
 import { Wallet, type Provider, type Signer } from "ethers";
-import { AdjudicatorDriver, ChainResponseError, TxSender, type TxChange, confirmedTag, defaultConfirmations, type AdjudicatorEvent, type PartialWithdrawResult } from "../chain";
+import { AdjudicatorDriver, ChainResponseError, TxSender, type EstimatedWrite, type TxChange, confirmedTag, defaultConfirmations, type AdjudicatorEvent, type PartialWithdrawResult } from "../chain";
 import { lockPolicy, type LockPolicy, type WithdrawalRecord } from "../channel";
 import { EcdsaVerifier, KeySigner, channelId as channelIdOf, toHex } from "../crypto";
-import { InvalidAmountError, InvalidArgumentError, SluiceError, codeOf } from "../errors";
-import { ChannelMode, type Address, type Hex } from "../types";
+import { InsufficientFundsError, InvalidAmountError, InvalidArgumentError, SluiceError, codeOf } from "../errors";
+import { ChannelMode, ETH, type Address, type Hex } from "../types";
 import type {
   AssetInfo,
   ChainHealthView,
@@ -27,7 +27,7 @@ import type {
   TxView,
   WithdrawalView,
 } from "./api/types";
-import type { AddWebhookRequest, WebhookView } from "./api/types";
+import type { AddWebhookRequest, CreditView, EstimateRequest, EstimateView, WebhookView } from "./api/types";
 import { eventView } from "./api/eventStream";
 import { CommitQueue } from "./commitQueue";
 import { devMint } from "./devMint";
@@ -438,6 +438,7 @@ export class SluiceNode implements NodeApi {
       transferred: [...latest.transferred],
       balances: session.payouts,
       payments: BigInt(session.paymentCount),
+      locked: [...latest.locked],
       ...this.pendingDepositsOf(session),
       ...(record.status === "disputed" ? { deadline: (await this.driver.channelStatus(session.id)).deadline } : {}),
     };
@@ -555,6 +556,70 @@ export class SluiceNode implements NodeApi {
       stateVersion: state.version,
       verifiedOnChain,
     };
+  }
+
+  // ------------------------------------------------------------------ the dashboard's reads
+
+  /** What an action would cost on chain now, or its typed refusal: nothing is signed or sent. */
+  async estimate(request: EstimateRequest): Promise<EstimateView> {
+    const estimate = await this.driver.estimate(await this.writeOf(request));
+    return { action: request.action, ...(request.channelId === undefined ? {} : { channelId: request.channelId }), ...estimate };
+  }
+
+  /** The write an action would send, checked as the action checks it before it signs. */
+  private async writeOf(request: EstimateRequest): Promise<EstimatedWrite> {
+    const { action } = request;
+    const amount = (): bigint => {
+      if (request.amount === undefined) throw new InvalidArgumentError(`${action}: give the amount to estimate`);
+      if (request.amount <= 0n) throw new InvalidAmountError(request.amount);
+      return request.amount;
+    };
+    if (action === "withdraw") return { operation: "withdraw", asset: request.asset ?? ETH };
+    if (action === "open") {
+      if (request.peer === undefined || request.asset === undefined) throw new InvalidArgumentError("open: give the peer and the asset to estimate");
+      const deposit = amount();
+      await checkWalletBalance(this.options.provider, this.address, await this.asset(request.asset), deposit, "open");
+      const challengePeriod = this.options.challengePeriod ?? DEFAULT_CHALLENGE_PERIOD;
+      const terms: OpenTerms = { participants: [this.address, request.peer], payee: this.payee, asset: request.asset, challengePeriod, nonce: 0n };
+      return { operation: "deposit", params: paramsOf(terms, request.peer), participant: 0, amount: deposit };
+    }
+    if (request.channelId === undefined) throw new InvalidArgumentError(`${action}: give the channelId`);
+    const session = this.live(request.channelId, action);
+    switch (action) {
+      case "deposit": {
+        const deposit = amount();
+        await checkWalletBalance(this.options.provider, this.address, await this.asset(session.params.asset), deposit, "deposit");
+        return { operation: "deposit", params: session.params, participant: session.me, amount: deposit };
+      }
+      case "cashout": {
+        this.checkWithdrawable(session.id, "cash out");
+        const wanted = amount();
+        const available = session.payouts[session.me];
+        if (wanted > available) throw new InsufficientFundsError(session.me, wanted, available);
+        return { operation: "partialWithdraw", first: session.withdrawn.every((w) => w === 0n) };
+      }
+      case "close":
+        this.lifecycle.check(session.id, "closed", "close");
+        return { operation: "close" };
+      case "challenge": {
+        this.lifecycle.check(session.id, "challenged", "challenge");
+        const latest = session.latest;
+        return { operation: "challenge", params: session.params, signed: latest.state.version === 0n ? null : latest };
+      }
+    }
+  }
+
+  /** The adjudicator's credits of this node's payees and its own address, per asset of its channels (and ETH). */
+  async listCredits(): Promise<CreditView[]> {
+    const own = this.address.toLowerCase() as Address;
+    const owners = new Set<Address>([own, this.payee.toLowerCase() as Address]);
+    const assets = new Set<Address>([ETH]);
+    for (const session of this.sessions.values()) {
+      owners.add(session.params.payees[session.me].toLowerCase() as Address);
+      assets.add(session.params.asset.toLowerCase() as Address);
+    }
+    const pairs = [...owners].flatMap((owner) => [...assets].map((asset) => ({ owner, asset })));
+    return Promise.all(pairs.map(async ({ owner, asset }) => ({ owner, asset, amount: await this.driver.credits(owner, asset), withdrawable: owner === own })));
   }
 
   // ------------------------------------------------------------------ API tokens

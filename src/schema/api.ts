@@ -94,6 +94,7 @@ export const channelView: Schema<ChannelView> = z.strictObject({
   balances: pair(uint256Json),
   payments: uint64Json,
   deadline: optionalJson(uint64Json),
+  locked: optionalJson(pair(uint256Json)),
 });
 
 export const paymentView: Schema<PaymentView> = z.strictObject({

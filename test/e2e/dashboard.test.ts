@@ -2,8 +2,10 @@
  * End to end: the dashboard in a real Chromium (puppeteer-core driving Debian's /usr/bin/chromium)
  * against real node processes over a `hardhat node`. Alice's operator logs in, sees her channel,
  * watches a payment Bob's node makes appear without a reload, finds it by ref, verifies its receipt
- * on chain, makes an invoice (text and QR code), cashes out and closes, at desktop and phone widths,
- * and axe-core finds no WCAG A/AA violation on any screen. The page's own rules hold: only
+ * on chain, makes an invoice (text and QR code) that turns paid live when Bob's node pays it, sees
+ * the payment charts and the credits a settlement left, confirms a cash-out and a close after
+ * their gas estimates, and finds the hub screen (against a stubbed routing node: see its test), at
+ * desktop and phone widths; axe-core finds no WCAG A/AA violation on any screen. The page's own rules hold: only
  * same-origin scripts (CSP), an HttpOnly SameSite=Strict cookie, a CSRF token on every write, and
  * a wrong token, an expired session, a cross-site POST and a missing CSRF token are refused.
  */
@@ -14,13 +16,17 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { expect } from "chai";
 import { hexlify } from "ethers";
-import type { Browser, Page } from "puppeteer-core";
+import type { Browser, HTTPRequest, Page } from "puppeteer-core";
+import { RevertingReceiver__factory } from "../../typechain-types";
 import { freePort } from "../../src/chain";
 import { readApiInfo, readApiToken } from "../../src/node/api";
-import { ETH, type Hex } from "../../src/types";
+import { ETH, type Address, type Hex } from "../../src/types";
 import { axeViolations, DESKTOP, launchChromium, PHONE, screenshot, trackTransfer } from "./helpers/browser";
 import { sluice } from "./helpers/cli";
 import { ETHER, logsOf, openFunded, sleep, startCluster, waitFor, type Cluster, type ClusterNode } from "./helpers/cluster";
+
+/** A dialog of the page is open. */
+const DIALOG_OPEN = `document.querySelector("dialog[open]") !== null`;
 
 /** The page's event stream is connected (its status says "Live"). */
 const LIVE = `document.getElementById("live").textContent === "Live"`;
@@ -70,6 +76,42 @@ async function clickUntil(page: Page, selector: string, done: string): Promise<v
 
 async function openReceipt(page: Page, ref: Hex): Promise<void> {
   await clickUntil(page, `tr.payment[data-ref="${ref}"]`, `document.querySelector("#receipt:not([hidden]) #verify") !== null`);
+}
+
+/** Logs in with `token` on the page's login form (the page is at the dashboard) and waits for the screens. */
+async function logInWith(page: Page, token: string): Promise<void> {
+  // The form shows once the page found no session (a request away): typing before lands nowhere.
+  await page.waitForSelector("#login:not([hidden])");
+  await page.type("#token", token);
+  await page.click("#login-form button[type=submit]");
+  await page.waitForSelector("#nav:not([hidden])");
+}
+
+/** The names of the screens the page's navigation offers. */
+async function screensOffered(page: Page): Promise<string[]> {
+  return String(await page.evaluate(`[...document.querySelectorAll("nav a")].filter((a) => !a.hidden).map((a) => a.textContent).join(",")`)).split(",");
+}
+
+/** Makes an invoice with the Invoices screen's form at `url`; answers its text once its QR code is drawn. */
+async function makeInvoice(page: Page, url: string, amount: string, description: string): Promise<string> {
+  await page.goto(`${url}/#/invoices`);
+  await page.waitForSelector("#invoice-asset option");
+  await page.type("#invoice-amount", amount);
+  await page.type("#invoice-description", description);
+  await page.click("#invoice-form button[type=submit]");
+  await page.waitForFunction(`document.querySelector("#invoice-detail:not([hidden]) h2")?.textContent.startsWith("Invoice #") && document.querySelector("#invoice-detail img.qr")?.naturalWidth > 0`, { timeout: 15_000 });
+  return textOf(page, "#invoice-text");
+}
+
+/** The dialog's gas estimate once the node answered it. */
+async function estimateShown(page: Page): Promise<string> {
+  await page.waitForSelector(`#dialog-estimate[data-state="estimated"]`, { timeout: 30_000 });
+  return textOf(page, "#dialog-estimate");
+}
+
+/** A chart's `data-total` (the sum of its bars) as a bigint ("0" while there is no chart). */
+async function chartTotal(page: Page, selector: string): Promise<bigint> {
+  return BigInt(String(await page.evaluate(`document.querySelector(${JSON.stringify(selector)})?.getAttribute("data-total") ?? "0"`)));
 }
 
 async function confirmDialog(page: Page, fields: Record<string, string> = {}): Promise<void> {
@@ -326,19 +368,38 @@ describe("e2e: the dashboard in Chromium", function () {
       await expectAccessible(page, "receipt");
     });
 
+    it("draws the payments per minute and the volume per asset live: a point appears after payments, without a reload", async function () {
+      await page.goto(`${url}/#/overview`);
+      await page.waitForSelector("#rate-chart");
+      const volume = `[data-volume="${ETH}"] svg`;
+      await page.waitForSelector(volume);
+      const [count, paid] = [await chartTotal(page, "#rate-chart"), await chartTotal(page, volume)];
+      expect(count, "the payments before the page was opened are drawn").to.be.at.least(4n);
+      await page.evaluate("window.marker = 17");
+      await bob.process.api.pay(channelId, ETHER / 50n, { memo: "chart 1" });
+      await bob.process.api.pay(channelId, ETHER / 20n, { memo: "chart 2" });
+      await page.waitForFunction(`Number(document.getElementById("rate-chart").getAttribute("data-total")) === ${count + 2n}`, { timeout: 30_000 });
+      expect(await chartTotal(page, volume)).to.equal(paid + ETHER / 50n + ETHER / 20n);
+      expect(await page.evaluate("window.marker"), "the page was not reloaded").to.equal(17);
+      const lastBar = String(await page.evaluate(`[...document.querySelectorAll("#rate-chart rect")].pop().getAttribute("data-value")`));
+      expect(Number(lastBar)).to.be.at.least(2);
+      await screenshot(page, "overview-charts");
+      await expectAccessible(page, "overview with charts");
+    });
+
     it("pages the payments, filters them by direction and exports them as CSV", async function () {
       await page.goto(`${url}/#/overview`);
       await page.goto(`${url}/#/payments`);
       await page.waitForSelector("#page-info");
       for (let i = 0; i < 21; i++) await bob.process.api.pay(channelId, 1_000n, { memo: `tip ${i}` });
-      await page.waitForFunction(`document.getElementById("page-info").textContent === "Page 1 of 2 · 25 payments"`, { timeout: 30_000 });
+      await page.waitForFunction(`document.getElementById("page-info").textContent === "Page 1 of 2 · 27 payments"`, { timeout: 30_000 });
       expect(await page.evaluate(`document.querySelectorAll("tr.payment").length`)).to.equal(20);
-      await clickUntil(page, ".pager button:last-child", `document.getElementById("page-info").textContent === "Page 2 of 2 · 25 payments"`);
-      expect(await page.evaluate(`document.querySelectorAll("tr.payment").length`)).to.equal(5);
+      await clickUntil(page, ".pager button:last-child", `document.getElementById("page-info").textContent === "Page 2 of 2 · 27 payments"`);
+      expect(await page.evaluate(`document.querySelectorAll("tr.payment").length`)).to.equal(7);
       await page.select("#direction", "sent");
       expect(await textOf(page, "#page-info")).to.equal("Page 1 of 1 · 0 payments");
       await page.select("#direction", "received");
-      expect(await textOf(page, "#page-info")).to.equal("Page 1 of 2 · 25 payments");
+      expect(await textOf(page, "#page-info")).to.equal("Page 1 of 2 · 27 payments");
 
       const downloads = mkdtempSync(path.join(tmpdir(), "sluice-csv-"));
       try {
@@ -349,9 +410,9 @@ describe("e2e: the dashboard in Chromium", function () {
         await waitFor(() => existsSync(file), { what: "the CSV download" });
         const lines = readFileSync(file, "utf8").trim().split("\n");
         expect(lines[0]).to.equal("channelId,seq,direction,amount,symbol,decimals,ref,memo,version,committedAt");
-        expect(lines).to.have.length(26);
+        expect(lines).to.have.length(28);
         const amounts = lines.slice(1).map((line) => BigInt(line.split(",")[3]));
-        expect(amounts.reduce((a, b) => a + b, 0n)).to.equal(3n * (ETHER / 10n) + ETHER / 4n + 21n * 1_000n);
+        expect(amounts.reduce((a, b) => a + b, 0n)).to.equal(3n * (ETHER / 10n) + ETHER / 4n + ETHER / 50n + ETHER / 20n + 21n * 1_000n);
         expect(lines.slice(1).every((line) => line.split(",")[2] === "received")).to.equal(true);
       } finally {
         rmSync(downloads, { recursive: true, force: true });
@@ -359,14 +420,7 @@ describe("e2e: the dashboard in Chromium", function () {
     });
 
     it("makes an invoice shown as text and QR code", async function () {
-      await page.goto(`${url}/#/invoices`);
-      await page.waitForSelector("#invoice-asset option");
-      await page.type("#invoice-amount", "2.5");
-      await page.type("#invoice-description", "Order 1042");
-      await page.click("#invoice-form button[type=submit]");
-      await page.waitForSelector("#invoice-detail:not([hidden]) img.qr");
-      await page.waitForFunction(`document.querySelector("img.qr").naturalWidth > 0`, { timeout: 15_000 });
-      const text = await textOf(page, "#invoice-text");
+      const text = await makeInvoice(page, url, "2.5", "Order 1042");
       expect(text).to.match(/^sluice1[0-9a-z]+$/);
       const made = await alice.process.api.invoices({});
       expect(made.map((i) => i.encoded)).to.include(text);
@@ -382,9 +436,41 @@ describe("e2e: the dashboard in Chromium", function () {
       expect(await page.evaluate("window.marker"), "the page was not reloaded").to.equal(7);
     });
 
+    it("turns a shown invoice paid, live, when the other node pays it", async function () {
+      const text = await makeInvoice(page, url, "0.5", "Paid live");
+      expect(await page.evaluate(`document.querySelector("#invoice-detail .badge").textContent`)).to.equal("open");
+      const id = String(await page.evaluate(`document.getElementById("invoice-detail").dataset.invoice`));
+      await page.evaluate("window.marker = 9");
+      const receipt = await bob.process.api.payInvoice(text);
+      expect(receipt.amount).to.equal(ETHER / 2n);
+      await page.waitForSelector("#invoice-detail .badge.paid", { timeout: 30_000 });
+      await page.waitForSelector(`tr.invoice[data-id="${id}"] .badge.paid`);
+      expect(await textOf(page, "#invoice-detail .paid-note")).to.include("Paid 0.5 ETH");
+      expect(await page.evaluate(`document.querySelector("#invoice-detail img.qr") === null`), "a paid invoice offers no QR code to pay again").to.equal(true);
+      expect(await page.evaluate("window.marker"), "the page was not reloaded").to.equal(9);
+      await screenshot(page, "invoice-paid");
+      await expectAccessible(page, "invoice paid");
+    });
+
+    it("shows the credits a settlement left with the adjudicator for a payee that refused the payout", async function () {
+      const receiver = await new RevertingReceiver__factory(cluster.chain.wallet(0)).deploy(cluster.chain.wallet(0).address);
+      await receiver.waitForDeployment();
+      const payee = (await receiver.getAddress()).toLowerCase() as Address;
+      await page.goto(`${url}/#/overview`);
+      const credits = `[data-asset="${ETH}"] [data-stat="credits"]`;
+      await page.waitForSelector(credits);
+      expect(await textOf(page, credits)).to.equal("0 ETH");
+      const second = await alice.process.api.openChannel({ peer: bob.address, peerUrl: bob.peerUrl, asset: ETH, deposit: ETHER, payee });
+      await alice.process.api.close(second.channelId);
+      await page.waitForFunction(`document.querySelector(${JSON.stringify(credits)})?.textContent === "1 ETH"`, { timeout: 30_000 });
+      expect(await textOf(page, `[data-asset="${ETH}"]`)).to.include(payee.slice(0, 8));
+      await screenshot(page, "overview-credits");
+      await expectAccessible(page, "overview with credits");
+    });
+
     it("works at a phone's width", async function () {
       await page.setViewport(PHONE);
-      for (const screen of ["overview", "channels", "payments"]) {
+      for (const screen of ["overview", "channels", "payments", "invoices"]) {
         await page.goto(`${url}/#/${screen}`);
         await page.reload();
         await page.waitForSelector("#nav:not([hidden])");
@@ -395,6 +481,33 @@ describe("e2e: the dashboard in Chromium", function () {
         await expectAccessible(page, `${screen} (phone)`);
       }
       await page.setViewport(DESKTOP);
+    });
+
+    it("can be used with the keyboard alone: skip link, screens, an action's dialog and back", async function () {
+      await page.goto(`${url}/#/overview`);
+      await page.reload();
+      await page.waitForSelector("#asset-totals [data-asset]");
+      const active = () => page.evaluate(`(document.activeElement?.textContent ?? "").trim()`) as Promise<string>;
+      await page.keyboard.press("Tab");
+      expect(await active()).to.equal("Skip to content");
+      for (let i = 0; i < 10 && (await active()) !== "Channels"; i++) await page.keyboard.press("Tab");
+      expect(await active()).to.equal("Channels");
+      await page.keyboard.press("Enter");
+      await page.waitForFunction(`location.hash === "#/channels"`);
+      const deposit = `[data-channel="${channelId}"] [data-action="deposit"]`;
+      // Focus and Enter, again if a live redraw replaced the button in between.
+      await waitFor(async () => {
+        await page.waitForSelector(deposit);
+        await page.focus(deposit).catch(() => undefined);
+        await page.keyboard.press("Enter");
+        return Boolean(await page.evaluate(DIALOG_OPEN));
+      }, { what: "the deposit dialog opened with the keyboard" });
+      expect(await page.evaluate(`document.activeElement.id`), "the dialog takes the focus").to.equal("field-amount");
+      await page.keyboard.type("0.5");
+      expect(await estimateShown(page)).to.match(/^Network fee about /);
+      await page.keyboard.press("Escape");
+      await page.waitForFunction(`!document.querySelector("dialog").open`);
+      expect(await page.evaluate(`document.activeElement?.getAttribute("data-action")`), "the focus goes back to the button").to.equal("deposit");
     });
 
     it("reconnects its event stream after the node restarts", async function () {
@@ -414,15 +527,20 @@ describe("e2e: the dashboard in Chromium", function () {
     it("cashes out and closes the channel, each after a confirmation", async function () {
       await page.goto(`${url}/#/channels`);
       const card = `[data-channel="${channelId}"]`;
-      await page.waitForSelector(`${card} [data-action="cash out"]`);
-      await page.click(`${card} [data-action="cash out"]`);
+      await clickUntil(page, `${card} [data-action="cash out"]`, DIALOG_OPEN);
+      await page.type("#field-amount", "1");
+      expect(await estimateShown(page)).to.match(/^Network fee about .* \(73,303 gas at .* per gas, the measured figure/);
       await screenshot(page, "cash-out-dialog");
-      await confirmDialog(page, { amount: "1" });
+      await page.click("#dialog-ok");
       await messageMatching(page, /Cashed out 1 ETH|Cash-out signed/);
       await waitFor(async () => (await alice.process.api.channel(channelId)).withdrawn[0] === ETHER, { what: "the cash-out on chain", timeoutMs: 60_000 });
 
-      await page.waitForSelector(`${card} [data-action="close"]`);
-      await page.click(`${card} [data-action="close"]`);
+      await clickUntil(page, `${card} [data-action="close"]`, DIALOG_OPEN);
+      const estimate = await estimateShown(page);
+      expect(estimate).to.match(/^Network fee about [0-9.,…]+ (ETH|gwei|wei) \(63,605 gas at .*; at most [0-9.,…]+ (ETH|gwei|wei)\.$/);
+      expect(estimate).not.to.include("{");
+      await screenshot(page, "close-dialog");
+      await expectAccessible(page, "close dialog");
       await confirmDialog(page);
       await messageMatching(page, /The channel is closed/);
       await page.waitForSelector(`${card} .badge.closed`, { timeout: 30_000 });
@@ -447,13 +565,123 @@ describe("e2e: the dashboard in Chromium", function () {
 
     it("shows the node's readable message when an action is refused", async function () {
       await page.goto(`${url}/#/channels`);
-      await page.click("#open-channel");
+      await clickUntil(page, "#open-channel", DIALOG_OPEN);
       await confirmDialog(page, { peer: bob.address, peerUrl: bob.peerUrl, deposit: "1000000" });
       await page.waitForSelector("#dialog-error:not([hidden])", { timeout: 60_000 });
       const error = await textOf(page, "#dialog-error");
       expect(error.length).to.be.greaterThan(10);
       expect(error).not.to.match(/^\s*\{/, "not raw JSON");
+      // The estimate said so before the click, in words.
+      await page.waitForSelector(`#dialog-estimate[data-state="refused"]`);
+      const refused = await textOf(page, "#dialog-estimate");
+      expect(refused).to.match(/^This would not go through now: .*1,000,000 ETH/);
+      expect(refused).not.to.include("{");
       await page.click("#dialog-cancel");
+    });
+
+    it("challenges after the gas estimate, and the dispute's deadline counts down live", async function () {
+      const third = await openFunded(alice, bob, ETH, [ETHER, 0n]);
+      await page.goto(`${url}/#/channels`);
+      const card = `[data-channel="${third.channelId}"]`;
+      await clickUntil(page, `${card} [data-action="challenge"]`, DIALOG_OPEN);
+      expect(await estimateShown(page)).to.match(/^Network fee about .* \([0-9,]+ gas at .* per gas\); at most /);
+      await page.click("#dialog-ok");
+      await messageMatching(page, /Your latest state is registered on chain/);
+      await page.waitForSelector(`${card} .badge.disputed`, { timeout: 30_000 });
+      const countdown = `${card} .countdown`;
+      await page.waitForFunction(`/^0h 5[0-9]m [0-9]{2}s left$/.test(document.querySelector(${JSON.stringify(countdown)})?.textContent ?? "")`);
+      const first = await textOf(page, countdown);
+      await page.waitForFunction(`document.querySelector(${JSON.stringify(countdown)}).textContent !== ${JSON.stringify(first)}`, { timeout: 5_000 });
+      const seconds = (text: string) => { const [, h, m, sec] = /^(\d+)h (\d+)m (\d+)s/.exec(text)!; return Number(h) * 3600 + Number(m) * 60 + Number(sec); };
+      expect(seconds(await textOf(page, countdown))).to.be.below(seconds(first));
+      await screenshot(page, "channels-disputed");
+      await expectAccessible(page, "channels with a dispute");
+    });
+  });
+
+  describe("the hub screen (a routing node, stubbed: see below)", function () {
+    // Routing (NodeInfo.hub, GET /v1/forwards, lock.forwarded) is not on this branch: the page's
+    // requests for those three are answered by the test, in exactly the shape the routing issue
+    // gives them; everything else (login, assets, the CSP) is the real node's.
+    it("shows the fees, forwards settled and pending and fees earned, and a new forward live", async function () {
+      const context = await browser.createBrowserContext();
+      const page = await context.newPage();
+      try {
+        await page.setViewport(DESKTOP);
+        const info = (await (await fetch(`${url}/v1/info`, { headers: { authorization: `Bearer ${admin}` } })).json()) as Record<string, unknown>;
+        const forward = (id: number, status: string, hashlock: string) => ({
+          id: String(id), hashlock, asset: ETH, inChannel: channelId, outChannel: `0x${"cd".repeat(32)}`, nextHop: bob.address,
+          amountIn: String(ETHER / 100n + 1_000_000_000_000n), amountOut: String(ETHER / 100n), fee: "1000000000000", expiry: "1900000000", status, createdAt: String(Date.now()),
+        });
+        const settled = forward(1, "settled", `0x${"a1".repeat(32)}`);
+        const fresh = forward(2, "pending", `0x${"b2".repeat(32)}`);
+        let forwarded = false;
+        const state = () => ({
+          hub: { fees: { base: "1000", ppm: 100 }, forwarded: "1", pending: forwarded ? "1" : "0", feesEarned: [{ asset: ETH, amount: "1000000000000" }] },
+          forwards: forwarded ? [fresh, settled] : [settled],
+        });
+        const asked: string[] = [];
+        await page.setRequestInterception(true);
+        page.on("request", (request: HTTPRequest) => {
+          const path = new URL(request.url()).pathname;
+          const json = (body: unknown) => request.respond({ status: 200, contentType: "application/json", body: JSON.stringify(body) });
+          if (path === "/v1/info") return void json({ ...info, hub: state().hub });
+          if (path === "/v1/forwards") {
+            asked.push(new URL(request.url()).search);
+            return void json(state().forwards);
+          }
+          if (path === "/v1/events") {
+            const event = { id: "1000000", type: "lock.forwarded", at: Date.now(), channelId, data: { hashlock: fresh.hashlock } };
+            const body = `retry: 500\n\n${forwarded ? `id: ${event.id}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n` : ""}`;
+            return void request.respond({ status: 200, contentType: "text/event-stream", body });
+          }
+          return void request.continue();
+        });
+        await page.goto(`${url}/#/hub`);
+        await logInWith(page, admin);
+        expect(await screensOffered(page)).to.deep.equal(["Overview", "Channels", "Payments", "Invoices", "Hub"]);
+        await page.waitForSelector(`tr.forward[data-hashlock="${settled.hashlock}"]`);
+        expect(await textOf(page, "#screen h1")).to.equal("Hub");
+        expect(await textOf(page, `[data-stat="forwarded"]`)).to.equal("1");
+        expect(await textOf(page, `[data-stat="pending"]`)).to.equal("0");
+        expect(await textOf(page, "#fees-earned")).to.equal("0.000001 ETH");
+        expect(await textOf(page, `[data-stat="policy"]`)).to.equal("1,000 base units + 100 ppm of the amount");
+        expect(await textOf(page, `tr.forward[data-hashlock="${settled.hashlock}"]`)).to.include("0.01 ETH").and.include("settled");
+        expect(asked[0]).to.include("limit=20");
+        await expectAccessible(page, "hub");
+
+        await page.evaluate("window.marker = 5");
+        forwarded = true;
+        await page.waitForSelector(`tr.forward[data-hashlock="${fresh.hashlock}"][data-status="pending"]`, { timeout: 30_000 });
+        expect(await textOf(page, `[data-stat="pending"]`)).to.equal("1");
+        expect(await page.evaluate(`document.querySelectorAll("tr.forward").length`)).to.equal(2);
+        expect(await page.evaluate("window.marker"), "the page was not reloaded").to.equal(5);
+        await screenshot(page, "hub-desktop");
+
+        await page.setViewport(PHONE);
+        await sleep(300);
+        const overflow = Number(await page.evaluate("document.documentElement.scrollWidth - window.innerWidth"));
+        expect(overflow, "hub: no sideways scrolling").to.be.at.most(0);
+        await screenshot(page, "hub-phone");
+        await expectAccessible(page, "hub (phone)");
+      } finally {
+        await context.close();
+      }
+    });
+
+    it("shows no hub screen for a node that does not route", async function () {
+      const context = await browser.createBrowserContext();
+      const page = await context.newPage();
+      try {
+        await page.goto(`${url}/#/hub`);
+        await logInWith(page, admin);
+        await page.waitForSelector("#asset-totals");
+        expect(await screensOffered(page)).not.to.include("Hub");
+        expect(await page.evaluate(`document.querySelector('nav a[href="#/hub"]').hidden`)).to.equal(true);
+        expect(await textOf(page, "#screen h1")).to.equal("Overview");
+      } finally {
+        await context.close();
+      }
     });
   });
 });

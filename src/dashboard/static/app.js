@@ -3,17 +3,26 @@
 import { login, logout, onLoggedOut, read, resume, scope, screensAllowed } from "./api.js";
 import { connect, disconnect, onStatus } from "./live.js";
 import { clearMessage, explain, showMessage } from "./ui.js";
-import * as overview from "./screens/overview.js";
-import * as channels from "./screens/channels.js";
-import * as payments from "./screens/payments.js";
-import * as invoices from "./screens/invoices.js";
 
-const SCREENS = { overview, channels, payments, invoices };
+// Each screen's module is fetched the first time it is shown: the login page loads none of them.
+const SCREENS = {
+  overview: () => import("./screens/overview.js"),
+  channels: () => import("./screens/channels.js"),
+  payments: () => import("./screens/payments.js"),
+  invoices: () => import("./screens/invoices.js"),
+  hub: () => import("./screens/hub.js"),
+};
 const $ = (id) => document.getElementById(id);
 let leave = () => undefined;
 let node = null;
+/** The latest route asked: a screen whose module arrives after another was asked is not shown. */
+let routed = 0;
+
+/** The screens of the session's scope, and Hub when the node routes (its info has `hub`). */
+const allowedScreens = () => [...screensAllowed(), ...(node?.hub === undefined ? [] : ["hub"])];
 
 function showLogin(reason) {
+  routed += 1;
   leave();
   leave = () => undefined;
   disconnect();
@@ -30,28 +39,37 @@ async function showApp() {
   $("login").hidden = true;
   $("nav").hidden = false;
   $("logout").hidden = false;
-  const allowed = screensAllowed();
+  node = screensAllowed().includes("overview") ? await read("info") : {};
+  const allowed = allowedScreens();
   for (const link of document.querySelectorAll("nav a")) link.hidden = !allowed.includes(link.getAttribute("href").slice(2));
-  node = allowed.includes("overview") ? await read("info") : {};
   $("node-address").textContent = node.address === undefined ? scope() : `${node.address.slice(0, 8)}…${node.address.slice(-4)} · ${scope()}`;
   connect();
-  route();
+  await route();
 }
 
-function route() {
+async function route() {
   if (node === null) return;
-  const allowed = screensAllowed();
+  const allowed = allowedScreens();
   const asked = /^#\/([a-z]+)/.exec(location.hash)?.[1];
   const name = allowed.includes(asked) ? asked : allowed[0];
-  const screen = SCREENS[name];
   for (const link of document.querySelectorAll("nav a")) {
     if (link.getAttribute("href") === `#/${name}`) link.setAttribute("aria-current", "page");
     else link.removeAttribute("aria-current");
   }
   leave();
+  leave = () => undefined;
   clearMessage();
   const container = $("screen");
   container.replaceChildren();
+  const ticket = ++routed;
+  let screen;
+  try {
+    screen = await SCREENS[name]();
+  } catch (error) {
+    showMessage(`The ${name} screen did not load: ${explain(error)}`);
+    return;
+  }
+  if (ticket !== routed || node === null) return;
   leave = screen.show(container, { node }) ?? (() => undefined);
   document.title = `${name[0].toUpperCase()}${name.slice(1)} · Sluice node`;
 }
@@ -62,7 +80,7 @@ async function start() {
     live.textContent = connected ? "Live" : "Reconnecting…";
     live.className = `live ${connected ? "on" : "off"}`;
   });
-  window.addEventListener("hashchange", route);
+  window.addEventListener("hashchange", () => void route());
   $("login-form").addEventListener("submit", async (event) => {
     event.preventDefault();
     try {

@@ -42,6 +42,14 @@ export function parseAmount(text, info) {
   return units.toString();
 }
 
+/** Wei (a decimal string or bigint) for people, to 3 significant digits: ETH from 0.000001 up, else gwei, else wei (an estimate: never used to compute). */
+export function formatWei(wei) {
+  const value = BigInt(wei);
+  const [unit, decimals] = value >= 10n ** 12n ? ["ETH", 18] : value >= 10n ** 6n ? ["gwei", 9] : ["wei", 0];
+  const shown = (Number(value) / 10 ** decimals).toLocaleString("en-US", { maximumSignificantDigits: 3 });
+  return `${shown} ${unit}`;
+}
+
 export const short = (hex) => (hex.length > 14 ? `${hex.slice(0, 8)}…${hex.slice(-4)}` : hex);
 
 export function formatTime(unixSeconds) {

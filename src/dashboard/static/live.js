@@ -7,23 +7,38 @@ import { resume } from "./api.js";
 const listeners = new Set();
 const statusListeners = new Set();
 const onlinePeers = new Set();
-const paymentTimes = [];
+/** The payments the stream told of (past and new, the latest 10,000): { at, channelId, amount }. */
+const paymentLog = [];
 let source = null;
+/** The types the page follows (EventSource delivers a named event only to a listener of its name). */
+const EVENT_TYPES = ["payment.sent", "payment.received", "peer.connected", "peer.disconnected", "invoice.created", "invoice.paid", "invoice.cancelled", "invoice.expired",
+  "channel.deposit", "channel.withdrawn", "channel.opening", "channel.open", "channel.closing", "channel.disputed", "channel.closed", "channel.settled", "channel.abandoned",
+  "withdrawal.proposed", "withdrawal.signed", "withdrawal.executed", "withdrawal.expired", "withdrawal.refused", "withdrawal.void",
+  "lock.added", "lock.settled", "lock.cancelled", "lock.expired", "lock.forwarded"];
 let lastId = 0;
 let retry = null;
 let replayDone = false;
 
 export const isOnline = (peer) => onlinePeers.has(peer.toLowerCase());
 
-/** Payments committed in each of the last `minutes` minutes, oldest first. */
-export function paymentsPerMinute(minutes = 30) {
+/**
+ * Payments committed in each of the last `minutes` minutes, oldest first: their number, and their
+ * volume (sent and received, base units) per key `keyOf(channelId)` (the overview keys by asset).
+ */
+export function paymentsPerMinute(minutes, keyOf) {
   const now = Date.now();
   const counts = new Array(minutes).fill(0);
-  for (const at of paymentTimes) {
+  const volumes = new Map();
+  for (const { at, channelId, amount } of paymentLog) {
     const age = Math.floor((now - at) / 60_000);
-    if (age >= 0 && age < minutes) counts[minutes - 1 - age] += 1;
+    if (age < 0 || age >= minutes) continue;
+    counts[minutes - 1 - age] += 1;
+    const key = keyOf(channelId);
+    if (key === undefined) continue;
+    if (!volumes.has(key)) volumes.set(key, new Array(minutes).fill(0n));
+    volumes.get(key)[minutes - 1 - age] += BigInt(amount);
   }
-  return counts;
+  return { counts, volumes };
 }
 
 /** Calls `listener(event)` for every event whose type starts with one of `prefixes`; returns the unsubscribe. */
@@ -47,8 +62,8 @@ function handle(message) {
   if (event.type === "peer.connected") onlinePeers.add(String(event.data.peer).toLowerCase());
   if (event.type === "peer.disconnected") onlinePeers.delete(String(event.data.peer).toLowerCase());
   if (event.type === "payment.sent" || event.type === "payment.received") {
-    paymentTimes.push(event.at);
-    if (paymentTimes.length > 10_000) paymentTimes.splice(0, paymentTimes.length - 10_000);
+    paymentLog.push({ at: event.at, channelId: String(event.channelId).toLowerCase(), amount: event.data.amount });
+    if (paymentLog.length > 10_000) paymentLog.splice(0, paymentLog.length - 10_000);
   }
   if (!replayDone) return;
   for (const { prefixes, listener } of listeners) if (prefixes.some((p) => event.type.startsWith(p))) listener(event);
@@ -57,10 +72,7 @@ function handle(message) {
 export function connect() {
   if (source !== null) return;
   source = new EventSource(`/v1/events?after=${lastId}`);
-  const types = ["payment.sent", "payment.received", "peer.connected", "peer.disconnected", "invoice.created", "invoice.paid", "invoice.cancelled", "channel.deposit", "channel.withdrawn",
-    "channel.opening", "channel.open", "channel.closing", "channel.disputed", "channel.closed", "channel.settled", "channel.abandoned", "withdrawal.proposed", "withdrawal.signed",
-    "withdrawal.executed", "withdrawal.expired", "withdrawal.refused", "withdrawal.void"];
-  for (const type of types) source.addEventListener(type, handle);
+  for (const type of EVENT_TYPES) source.addEventListener(type, handle);
   source.addEventListener("open", () => {
     setStatus(true);
     // What the stream sends at once is the past: screens load it themselves.

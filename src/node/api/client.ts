@@ -34,7 +34,7 @@ import type {
   TokenView,
   TxView,
 } from "./types";
-import type { AddWebhookRequest, WebhookView } from "./types";
+import type { AddWebhookRequest, CreditView, EstimateRequest, EstimateView, WebhookView } from "./types";
 import { errorReply, METHODS, WireFormatError, type Json, type Method } from "./wire";
 
 export interface ApiClientOptions {
@@ -155,6 +155,13 @@ export class ApiClient implements NodeApi {
   }
   removeWebhook(id: bigint): Promise<WebhookView> {
     return this.call(METHODS.removewebhook, id);
+  }
+
+  estimate(request: EstimateRequest): Promise<EstimateView> {
+    return this.call(METHODS.estimate, request);
+  }
+  listCredits(): Promise<CreditView[]> {
+    return this.call(METHODS.credits);
   }
 
   /** Pays an invoice over a direct channel (see `NodeApi.payInvoice`). */

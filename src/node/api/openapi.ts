@@ -41,6 +41,8 @@ export const SUMMARIES: { readonly [name in MethodName]: string } = {
   addwebhook: "Adds a webhook endpoint: the node POSTs each matching event to it, signed, in order, at least once",
   webhooks: "The webhook endpoints and their delivery state (never their secrets)",
   removewebhook: "Removes a webhook endpoint: nothing more is sent to it",
+  estimate: "What an action (open, deposit, cashout, close, challenge, withdraw) would cost on chain now: gas units and the fee at the EIP-1559 price; nothing is sent",
+  credits: "The adjudicator's credits of this node's payees, per asset (withdraw takes those of the node's own address)",
 };
 
 /** The JSON Schema of the JSON side of a schema (what travels), with the wire codecs described. */

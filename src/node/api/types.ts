@@ -1,3 +1,4 @@
+import type { GasEstimate } from "../../chain/driver";
 import type { InvoiceStatus, SignedInvoice } from "../../invoice/types";
 import type { Address, Hex } from "../../types";
 import type { PaymentRef } from "../paymentRef";
@@ -97,6 +98,37 @@ export interface NodeApi {
    * the payee unlocked it. Refused before any lock if this node paid or is paying it already.
    */
   payInvoice?(text: string): Promise<PaymentView>;
+
+  // The dashboard's reads (optional: a node without them answers INVALID_ARGUMENT).
+  /** What an action would cost on chain now (gas units, fee at the EIP-1559 price), or its typed refusal: nothing is signed or sent. */
+  estimate?(request: EstimateRequest): Promise<EstimateView>;
+  /** The adjudicator's credits of this node's payees (and its own address), per asset of its channels and ETH. */
+  listCredits?(): Promise<CreditView[]>;
+}
+
+export type EstimateAction = "open" | "deposit" | "cashout" | "close" | "challenge" | "withdraw";
+
+/** The action to estimate and what it needs: `channelId` (all but open and withdraw), `amount` (open, deposit, cashout), `peer` and `asset` (open), `asset` (withdraw, default ETH). */
+export interface EstimateRequest {
+  action: EstimateAction;
+  channelId?: Hex;
+  amount?: bigint;
+  peer?: Address;
+  asset?: Address;
+}
+
+/** A write's cost now: the chain driver's `GasEstimate` (wei) for an action. */
+export interface EstimateView extends GasEstimate {
+  action: EstimateAction;
+  channelId?: Hex;
+}
+
+/** Payouts the adjudicator holds for `owner` in `asset`; `withdrawable`: the owner is the node's own address (`withdraw` takes them). */
+export interface CreditView {
+  owner: Address;
+  asset: Address;
+  amount: bigint;
+  withdrawable: boolean;
 }
 
 export interface NodeInfo {
@@ -180,6 +212,8 @@ export interface ChannelView {
   payments: bigint;
   /** On-chain challenge deadline (unix seconds) while disputed. */
   deadline?: bigint;
+  /** Each side's pending hashlocked transfers in the latest state. */
+  locked?: [bigint, bigint];
 }
 
 /** A withdrawal counted as spent but not executed on chain yet. */

@@ -10,9 +10,10 @@
  *   names the field (`amount`, `participants[1]`, `payment.seq`).
  */
 import { z } from "zod";
-import { MalformedMessageError } from "../../errors";
+import { InvalidArgumentError, MalformedMessageError } from "../../errors";
 import * as schema from "../../schema/api";
 import * as invoiceSchema from "../../schema/invoice";
+import * as dashboardSchema from "../../schema/dashboard";
 import { InvoicesUnsupportedError } from "../../invoice/errors";
 import { decodeWith } from "../../schema/decode";
 import { NotDevChainError } from "../devMint";
@@ -20,7 +21,7 @@ import type { Address, Hex } from "../../types";
 import type { AssetInfo, CashOutView, ChannelView, EventsQuery, NodeApi, NodeInfo, OpenChannelRequest, PaymentRef, PaymentsQuery, PaymentView, ProofView, TxView } from "./types";
 import type { CreateInvoiceRequest, DecodedInvoiceView, InvoicesQuery, InvoiceView } from "./types";
 import type { Scope } from "./access";
-import type { AddWebhookRequest, WebhookView } from "./types";
+import type { AddWebhookRequest, CreditView, EstimateRequest, EstimateView, WebhookView } from "./types";
 
 export { CHANNEL_STATUSES, MAX_PAYMENTS_LIMIT } from "../../schema/api";
 
@@ -78,6 +79,8 @@ export const proofView: Codec<ProofView> = codec(schema.proofView);
 export const invoiceView: Codec<InvoiceView> = codec(invoiceSchema.invoiceView);
 export const decodedInvoiceView: Codec<DecodedInvoiceView> = codec(invoiceSchema.decodedInvoiceView);
 export const webhookView: Codec<WebhookView> = codec(schema.webhookView);
+export const estimateView: Codec<EstimateView> = codec(dashboardSchema.estimateView);
+export const creditView: Codec<CreditView> = codec(dashboardSchema.creditView);
 
 // ---------------------------------------------------------------- methods
 
@@ -356,7 +359,21 @@ export const METHODS = {
     webhookView,
     (api, [id]) => api.removeWebhook(id),
   ),
+  estimate: method(
+    "estimate",
+    dashboardSchema.estimateBody,
+    (b): [EstimateRequest] => [pick(b)],
+    (request) => request,
+    estimateView,
+    (api, [request]) => api.estimate?.(request) ?? unsupported("estimate"),
+  ),
+  credits: method("credits", empty, (): [] => [], () => ({}), codec(z.array(dashboardSchema.creditView)), (api) => api.listCredits?.() ?? unsupported("credits")),
 } as const;
+
+/** The answer of a node without one of the optional reads (a test double). */
+function unsupported(method: string): Promise<never> {
+  return Promise.reject(new InvalidArgumentError(`this node does not answer ${method}`));
+}
 
 /** The answer of a node without scoped tokens (a test double). */
 function noTokens(): Promise<never> {

@@ -1,11 +1,18 @@
 // Channels: status, deposits, balances, version, whether the peer is online, a dispute's deadline
-// counting down; actions (open, deposit, pay, cash out, close, challenge) each behind a confirmation.
+// counting down; actions (open, deposit, pay, cash out, close, challenge) each behind a confirmation
+// that shows the on-chain ones' gas estimate (GET /v1/estimate) before anything is sent.
 import { assetInfo, canAct, read, write } from "../api.js";
 import { badge, el, formatAmount, formatCountdown, parseAmount, short } from "../dom.js";
 import { isOnline, subscribe } from "../live.js";
 import { coalesce, confirmAction, explain, showMessage } from "../ui.js";
 
 const ETH = "0x0000000000000000000000000000000000000000";
+const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
+
+/** The amount field's base units, or null while it is empty (a wrong amount throws its readable error). */
+function amountOrNull(text, info) {
+  return String(text).trim() === "" ? null : parseAmount(text, info);
+}
 
 async function openChannel() {
   const opened = await confirmAction({
@@ -18,6 +25,11 @@ async function openChannel() {
       { name: "asset", label: "Asset (token address; 0x000…0 for ETH)", value: ETH },
       { name: "deposit", label: "Your deposit", placeholder: "100" },
     ],
+    estimate: (v) => {
+      const [peer, asset] = [v.peer.trim(), v.asset.trim()];
+      if (!ADDRESS.test(peer) || !ADDRESS.test(asset) || v.deposit.trim() === "") return null;
+      return assetInfo(asset).then((info) => read("estimate", { action: "open", peer, asset, amount: parseAmount(v.deposit, info) }));
+    },
     run: async (v) => {
       const info = await assetInfo(v.asset.trim());
       return write("open", { peer: v.peer.trim(), peerUrl: v.peerUrl.trim(), asset: v.asset.trim(), deposit: parseAmount(v.deposit, info) });
@@ -33,15 +45,21 @@ function amountAction(channel, info, { title, text, ok, method, done }) {
       text,
       ok,
       fields: [{ name: "amount", label: `Amount (${info.symbol})`, placeholder: "10" }],
+      estimate: (v) => {
+        const amount = amountOrNull(v.amount, info);
+        return amount === null ? null : read("estimate", { action: method, channelId: channel.channelId, amount });
+      },
       run: (v) => write(method, { channelId: channel.channelId, amount: parseAmount(v.amount, info) }),
     });
     if (result !== undefined) showMessage(done(result), "info");
   };
 }
 
-function plainAction(channel, { title, text, ok, method, done, danger = true }) {
+/** An action on the channel alone; `estimated` false for one GET /v1/estimate does not know (settle). */
+function plainAction(channel, { title, text, ok, method, done, danger = true, estimated = true }) {
   return async () => {
-    const result = await confirmAction({ title, text, ok, danger, run: () => write(method, { channelId: channel.channelId }) });
+    const estimate = estimated ? () => read("estimate", { action: method, channelId: channel.channelId }) : undefined;
+    const result = await confirmAction({ title, text, ok, danger, estimate, run: () => write(method, { channelId: channel.channelId }) });
     if (result !== undefined) showMessage(done(result), "info");
   };
 }
@@ -57,6 +75,7 @@ function actionsOf(channel, info) {
       button("Pay", async () => {
         const paid = await confirmAction({
           title: "Pay your peer",
+          text: "Off chain: no transaction, no gas.",
           ok: "Pay",
           fields: [{ name: "amount", label: `Amount (${info.symbol})` }, { name: "memo", label: "Reference (text, optional)", optional: true }],
           run: (v) => write("pay", { channelId: channel.channelId, amount: parseAmount(v.amount, info), ...(v.memo.trim() === "" ? {} : { memo: v.memo.trim() }) }),
@@ -77,7 +96,7 @@ function actionsOf(channel, info) {
     buttons.push(button("Challenge", plainAction(channel, { title: "Challenge", text: "Registers your latest state on chain: starts a dispute (or answers one). Use it when the peer does not cooperate.", ok: "Challenge", method: "challenge", done: () => "Your latest state is registered on chain." })));
   }
   if (channel.status === "disputed" && channel.deadline !== undefined && Number(channel.deadline) * 1000 <= Date.now()) {
-    buttons.push(button("Settle", plainAction(channel, { title: "Settle", text: "The dispute's deadline passed: pays both sides out.", ok: "Settle", method: "settle", done: () => "Settled." })));
+    buttons.push(button("Settle", plainAction(channel, { title: "Settle", text: "The dispute's deadline passed: pays both sides out.", ok: "Settle", method: "settle", estimated: false, done: () => "Settled." })));
   }
   return buttons;
 }
@@ -99,6 +118,7 @@ function channelCard(channel, info) {
           el("tr", {}, el("th", { scope: "row" }, "Deposits"), el("td", {}, amount(channel.deposits[me])), el("td", {}, amount(channel.deposits[peer]))),
           el("tr", {}, el("th", { scope: "row" }, "Balance"), el("td", { class: "balance-me" }, amount(channel.balances[me])), el("td", { class: "balance-peer" }, amount(channel.balances[peer]))),
           el("tr", {}, el("th", { scope: "row" }, "Cashed out"), el("td", {}, amount(channel.withdrawn[me])), el("td", {}, amount(channel.withdrawn[peer]))),
+          el("tr", {}, el("th", { scope: "row" }, "Locked"), el("td", {}, amount(channel.locked?.[me] ?? 0)), el("td", {}, amount(channel.locked?.[peer] ?? 0))),
         ),
       ),
     ),
@@ -125,7 +145,12 @@ export function show(container) {
       const channels = await read("channels");
       const cards = [];
       for (const channel of channels.slice().reverse()) cards.push(channelCard(channel, await assetInfo(channel.asset)));
+      // A live redraw keeps the keyboard's place: the same action of the same channel gets the focus back.
+      const focused = list.contains(document.activeElement) ? document.activeElement : null;
+      const channel = focused?.closest("[data-channel]")?.getAttribute("data-channel");
+      const action = focused?.getAttribute("data-action");
       list.replaceChildren(...(cards.length > 0 ? cards : [el("p", { class: "card" }, "No channel yet.")]));
+      if (channel && action) list.querySelector(`[data-channel="${channel}"] [data-action="${action}"]`)?.focus();
       tickCountdowns(list);
     } catch (error) {
       showMessage(explain(error));

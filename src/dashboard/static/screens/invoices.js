@@ -20,8 +20,11 @@ function detail(box, view, info) {
   box.replaceChildren(
     el("h2", {}, `Invoice #${view.id} `, badge(view.status)),
     el("p", {}, `${formatAmount(view.invoice.amount, info)}${view.invoice.description === "" ? "" : ` · ${view.invoice.description}`}`),
-    el("p", { class: "muted" }, `Expires ${formatTime(view.invoice.expiry)}`),
-    el("img", { class: "qr", src: `/dashboard/qr?text=${encodeURIComponent(view.encoded)}`, alt: `QR code of invoice ${view.id}`, width: 220, height: 220 }),
+    view.status === "paid"
+      ? el("p", { class: "paid-note" }, `Paid ${formatAmount(view.paidAmount ?? view.invoice.amount, info)}${view.paidAt === undefined ? "" : ` on ${formatTime(view.paidAt)}`}.`)
+      : el("p", { class: "muted" }, `Expires ${formatTime(view.invoice.expiry)}`),
+    // Only an open invoice offers its QR code: a paid, cancelled or expired one can't be paid.
+    view.status !== "open" ? null : el("img", { class: "qr", src: `/dashboard/qr?text=${encodeURIComponent(view.encoded)}`, alt: `QR code of invoice ${view.id}`, width: 220, height: 220 }),
     el("label", { for: "invoice-text" }, "Invoice text (give it to the payer)"),
     el("p", { id: "invoice-text", class: "mono invoice-text" }, view.encoded),
     el("button", { type: "button", class: "secondary", onclick: () => navigator.clipboard?.writeText(view.encoded).then(() => showMessage("Copied.", "info"), () => showMessage("The browser refused to copy: select the text instead.")) }, "Copy"),
@@ -34,7 +37,8 @@ export function show(container) {
   const asset = el("select", { id: "invoice-asset" });
   const amount = el("input", { id: "invoice-amount", required: true, placeholder: "25", inputmode: "decimal" });
   const description = el("input", { id: "invoice-description", maxlength: 200, placeholder: "Order 1042" });
-  const expiry = el("input", { id: "invoice-expiry", type: "number", min: 1, value: 60 });
+  // Paid with a hashlocked transfer, an invoice must stay payable beyond the hour a payee has to reveal its secret.
+  const expiry = el("input", { id: "invoice-expiry", type: "number", min: 1, value: 120 });
   const body = el("tbody", {});
   const box = el("section", { class: "card", id: "invoice-detail", hidden: true, "aria-live": "polite" });
   const infos = new Map();
