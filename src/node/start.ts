@@ -40,6 +40,12 @@ export interface NodeStartOptions {
   maxFee?: number | string;
   /** `--log-level`: trace, debug, info (default), warn, error or fatal. */
   logLevel?: string;
+  /** `--tower`: also run a watchtower for other nodes; `--tower-listen host:port`: where its clients connect. */
+  tower?: boolean;
+  towerListen?: { host: string; port: number };
+  /** `--tower-url ws://…`: the tower to hand this node's states to; `--tower-every N`: every N versions. */
+  towerUrl?: string;
+  towerEvery?: number | string;
   /**
    * Where the node's log goes, one line at a time (stderr): JSON lines (src/node/log.ts), also on a
    * terminal (pipe them through `pino-pretty` to read them as text).
@@ -119,6 +125,9 @@ function decodeOptions(options: NodeStartOptions): NodeSettings {
     confirmations: options.confirmations,
     maxFeeGwei: options.maxFee,
     logLevel: options.logLevel,
+    tower: options.tower,
+    towerUrl: options.towerUrl,
+    towerEvery: options.towerEvery,
   };
   const defined = Object.fromEntries(Object.entries(given).filter(([, value]) => value !== undefined));
   return decodeWith(nodeSettings, defined, (key, problem) => new NodeConfigError(`${key} ${JSON.stringify((given as Record<string, unknown>)[key])}: ${problem}`));
@@ -126,7 +135,12 @@ function decodeOptions(options: NodeStartOptions): NodeSettings {
 
 export async function startNode(options: NodeStartOptions): Promise<{ close(): Promise<void> }> {
   const file = readConfig(options.config);
-  const settings: NodeSettings = { ...file, ...decodeOptions(options), ...(options.listen === undefined ? {} : { listen: options.listen }) };
+  const settings: NodeSettings = {
+    ...file,
+    ...decodeOptions(options),
+    ...(options.listen === undefined ? {} : { listen: options.listen }),
+    ...(options.towerListen === undefined ? {} : { towerListen: options.towerListen }),
+  };
   const { adjudicator, listen, payee, challengePeriod, withdrawalWindow } = settings;
   if (adjudicator === undefined) {
     throw new NodeConfigError("give the adjudicator's address: --adjudicator 0x… (or \"adjudicator\" in the config file)");
@@ -161,6 +175,8 @@ export async function startNode(options: NodeStartOptions): Promise<{ close(): P
       ...(settings.confirmations === undefined ? {} : { confirmations: settings.confirmations }),
       ...(settings.maxFeeGwei === undefined ? {} : { maxFeeGwei: settings.maxFeeGwei }),
       replaceAfterMs: Number(settings.replaceAfter ?? NODE_DEFAULTS.replaceAfter) * 1_000,
+      ...(settings.tower === true ? { tower: settings.towerListen === undefined ? {} : { listen: settings.towerListen } } : {}),
+      ...(settings.towerUrl === undefined ? {} : { towerClient: { url: settings.towerUrl, ...(settings.towerEvery === undefined ? {} : { every: settings.towerEvery }) } }),
       ...testHooks(),
       onError: hooks.onError,
       log: hooks.log,
@@ -179,6 +195,8 @@ export async function startNode(options: NodeStartOptions): Promise<{ close(): P
       onInternalError: (error) => logger.error({ err: error }, "api: internal error"),
     });
     logger.info({ address: node.address, peerUrl: node.peerUrl, api: api.url, rpc }, `sluice node ${node.address}: peers at ${node.peerUrl}, API at ${api.url}, chain ${rpc}`);
+    const { towerService } = await node.info();
+    if (towerService) logger.info({ towerUrl: towerService.url }, `watchtower: clients register at ${towerService.url}`);
     return {
       async close() {
         await api.close();

@@ -21,6 +21,7 @@ import { LockStore } from "./locks";
 import { TokenStore } from "./tokens";
 import { WebhookStore } from "./webhooks";
 import { TransactionStore } from "./transactions";
+import { TowerStore } from "../../tower/store";
 import { APPLICATION_ID, migrate, userVersion } from "./migrations";
 import {
   CHANNEL_STATUSES,
@@ -318,6 +319,7 @@ export class ChannelStore {
   private tokenStore: TokenStore | undefined;
   private webhookStore: WebhookStore | undefined;
   private transactionStore: TransactionStore | undefined;
+  private towerStore: TowerStore | undefined;
   private lockStore: LockStore | undefined;
 
   private readonly stChannelRef: Database.Statement<[Hex], { id: number; my_index: 0 | 1 }>;
@@ -827,6 +829,11 @@ export class ChannelStore {
   /** The transactions sent and not yet seen mined: the journal of the node's `TxSender` (SQL in transactions.ts). */
   get transactions(): TransactionStore {
     return (this.transactionStore ??= new TransactionStore(this.db));
+  }
+
+  /** The watchtower's clients and handed states, in this store's database (their SQL is in src/tower/store.ts). */
+  get tower(): TowerStore {
+    return (this.towerStore ??= new TowerStore(this.db, () => this.now()));
   }
 
   /**
