@@ -145,6 +145,8 @@ export async function startNode(options: NodeStartOptions): Promise<{ close(): P
   if (adjudicator === undefined) {
     throw new NodeConfigError("give the adjudicator's address: --adjudicator 0x… (or \"adjudicator\" in the config file)");
   }
+  if (settings.towerListen !== undefined && settings.tower !== true) throw new NodeConfigError("towerListen is where this node's tower listens: give tower (--tower) too");
+  if (settings.towerEvery !== undefined && settings.towerUrl === undefined) throw new NodeConfigError("towerEvery says how often to hand states to a tower: give towerUrl (--tower-url) too");
   const rpc = settings.rpc ?? NODE_DEFAULTS.rpc;
   const logger = createLogger(settings.logLevel ?? NODE_DEFAULTS.logLevel, options.log);
   const privateKey = await loadNodeKey(settings.keystore, (line) => logger.warn(line));
