@@ -347,21 +347,7 @@ export class SluiceNode implements NodeApi {
       });
     }
     if (this.options.towerClient) {
-      this.towerLink = new TowerClient({
-        url: this.options.towerClient.url,
-        ...(this.options.towerClient.every === undefined ? {} : { every: this.options.towerClient.every }),
-        transport,
-        events: this.store.events,
-        host: {
-          liveChannels: () => [...this.sessions.values()].filter((s) => !this.isConcluded(s.id)).map((s) => s.id),
-          latest: (channelId) => {
-            const signed = this.store.latest(channelId);
-            const session = this.sessions.get(channelId.toLowerCase());
-            return signed === null || session === undefined ? undefined : { params: session.params, signed };
-          },
-          onError,
-        },
-      });
+      this.towerLink = new TowerClient({ ...this.options.towerClient, transport, store: this.store, onError });
       this.towerLink.start();
     }
   }

@@ -12,17 +12,9 @@
 import type { Hex, Params, SignedState } from "../types";
 import { decodeTowerChannels, decodeTowerStateReply, encodeTowerState } from "../tower/messages";
 import type { TowerLinkView } from "./api/types";
-import type { EventLog } from "./store";
+import { isConcluded } from "./lifecycle";
+import type { ChannelStore } from "./store";
 import { ReconnectingPeer, type PeerConnection, type TransportOptions } from "./transport";
-
-/** The node, as its tower link sees it. */
-export interface TowerClientHost {
-  /** The channels that can still be disputed (not concluded). */
-  liveChannels(): Hex[];
-  /** A channel's params and its latest countersigned state on disk (undefined before the first). */
-  latest(channelId: Hex): { params: Params; signed: SignedState } | undefined;
-  onError(error: unknown, what: string): void;
-}
 
 export interface TowerClientOptions {
   url: string;
@@ -30,9 +22,9 @@ export interface TowerClientOptions {
   every?: number;
   /** The handshake's settings (the node's chain, adjudicator and key). */
   transport: Omit<TransportOptions<Record<string, never>>, "validators" | "handlers">;
-  /** The node's event log: an event of a channel wakes the link to look at its latest state. */
-  events: EventLog;
-  host: TowerClientHost;
+  /** The node's store: the states handed are read from it (so only states on disk); its events wake the link. */
+  store: ChannelStore;
+  onError(error: unknown, what: string): void;
   /** Longest wait for the tower's acknowledgements at a clean stop (ms, default 5,000). */
   flushMs?: number;
 }
@@ -56,14 +48,14 @@ export class TowerClient {
 
   constructor(private readonly options: TowerClientOptions) {
     this.every = BigInt(options.every ?? 1);
-    this.cursor = options.events.lastId();
+    this.cursor = options.store.events.lastId();
     this.dialer = new ReconnectingPeer<Record<string, never>>(options.url, { ...options.transport, validators: {} });
     this.dialer.on("connected", (connection) => void this.onConnected(connection));
-    this.dialer.on("connectFailed", (error) => options.host.onError(error, `dialing the tower at ${options.url}`));
+    this.dialer.on("connectFailed", (error) => options.onError(error, `dialing the tower at ${options.url}`));
   }
 
   start(): void {
-    this.stopListening = this.options.events.listen(() => this.readEvents());
+    this.stopListening = this.options.store.events.listen(() => this.readEvents());
     this.dialer.start();
   }
 
@@ -81,7 +73,7 @@ export class TowerClient {
   async stop(): Promise<void> {
     this.stopListening?.();
     if (this.dialer.connection) {
-      for (const channelId of this.options.host.liveChannels()) this.consider(channelId, true);
+      for (const channelId of this.liveChannels()) this.consider(channelId, true);
       const deadline = Date.now() + (this.options.flushMs ?? 5_000);
       while ((this.queue.size > 0 || this.pumping) && this.dialer.connection && Date.now() < deadline) {
         let timer: NodeJS.Timeout | undefined;
@@ -98,7 +90,7 @@ export class TowerClient {
     try {
       const channels = new Set<Hex>();
       for (;;) {
-        const page = this.options.events.after(this.cursor, EVENTS_PAGE, STATE_EVENTS);
+        const page = this.options.store.events.after(this.cursor, EVENTS_PAGE, STATE_EVENTS);
         for (const event of page) if (event.channelId !== undefined) channels.add(event.channelId);
         if (page.length > 0) this.cursor = page[page.length - 1].id;
         if (page.length < EVENTS_PAGE) break;
@@ -106,13 +98,13 @@ export class TowerClient {
       for (const channelId of channels) this.consider(channelId, false);
       void this.pump();
     } catch (error) {
-      this.options.host.onError(error, "reading the events for the tower");
+      this.options.onError(error, "reading the events for the tower");
     }
   }
 
   /** Queues the channel's latest state if it is due (`all`: if it is newer than the one last handed at all). */
   private consider(channelId: Hex, all: boolean): void {
-    const latest = this.options.host.latest(channelId);
+    const latest = this.latest(channelId);
     if (!latest || latest.signed.state.version === 0n) return;
     const key = channelId.toLowerCase();
     const version = latest.signed.state.version;
@@ -121,6 +113,21 @@ export class TowerClient {
     if (!due) return;
     this.handed.set(key, version);
     this.queue.set(key, latest);
+  }
+
+  /** The channels that can still be disputed (protocol v2: the node skips older ones). */
+  private liveChannels(): Hex[] {
+    return this.options.store
+      .listChannels()
+      .filter((record) => record.protocol === 2 && !isConcluded(record.status))
+      .map((record) => record.channelId);
+  }
+
+  /** A channel's params and its latest countersigned state on disk (undefined before the first). */
+  private latest(channelId: Hex): { params: Params; signed: SignedState } | undefined {
+    const record = this.options.store.getChannel(channelId);
+    const signed = record === null ? null : this.options.store.latest(channelId);
+    return record === null || signed === null ? undefined : { params: record.params, signed };
   }
 
   /** After a (re)connect: learns what the tower holds, then hands what it misses (or what is due). */
@@ -132,14 +139,14 @@ export class TowerClient {
         this.acked.set(key, version);
         this.handed.set(key, version);
       }
-      for (const channelId of this.options.host.liveChannels()) {
+      for (const channelId of this.liveChannels()) {
         const key = channelId.toLowerCase();
         // A channel the tower doesn't hold gets its latest at once; one it holds, by the `every` rule.
         this.consider(channelId, !this.acked.has(key));
       }
       await this.pump();
     } catch (error) {
-      this.options.host.onError(error, `registering with the tower at ${this.options.url}`);
+      this.options.onError(error, `registering with the tower at ${this.options.url}`);
     }
   }
 
@@ -169,7 +176,7 @@ export class TowerClient {
         if (known === undefined || reply.version > known) this.acked.set(key, reply.version);
       } catch (error) {
         if (!connection.isOpen && !this.queue.has(key)) this.queue.set(key, item);
-        this.options.host.onError(error, `handing version ${item.signed.state.version} of ${key} to the tower`);
+        this.options.onError(error, `handing version ${item.signed.state.version} of ${key} to the tower`);
         if (!connection.isOpen) return;
       }
     }
