@@ -302,6 +302,8 @@ async function startNodeCommand(io: CliIo, datadir: string, values: Values): Pro
   if (towerListen !== undefined) options.towerListen = flagArg("--tower-listen", towerListen, checkListen);
   const towerUrl = str("tower-url");
   if (towerUrl !== undefined) options.towerUrl = towerUrl;
+  const towerAddress = str("tower-address");
+  if (towerAddress !== undefined) options.towerAddress = addressArg(towerAddress, "--tower-address");
   const towerEvery = str("tower-every");
   if (towerEvery !== undefined) options.towerEvery = flagArg("--tower-every", towerEvery, (value) => checkInteger(value, 1, 1_000_000));
 

@@ -145,8 +145,8 @@ export interface NodeOptions {
   replaceAfterMs?: number;
   /** Run a watchtower for other nodes too (`--tower`), its clients connecting at `listen`. */
   tower?: { listen?: { host?: string; port?: number } };
-  /** Hand this node's countersigned states to the tower at `url`, every `every`-th (`--tower-url`, `--tower-every`). */
-  towerClient?: { url: string; every?: number };
+  /** Hand this node's countersigned states to the tower at `url` (proving `address`, if given), every `every`-th (`--tower-url`, `--tower-every`). */
+  towerClient?: { url: string; address?: Address; every?: number };
 }
 
 const DEFAULT_CHALLENGE_PERIOD = 3_600n;

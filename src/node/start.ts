@@ -45,6 +45,8 @@ export interface NodeStartOptions {
   towerListen?: { host: string; port: number };
   /** `--tower-url ws://…`: the tower to hand this node's states to; `--tower-every N`: every N versions. */
   towerUrl?: string;
+  /** `--tower-address 0x…`: the address the tower must prove (default: any). */
+  towerAddress?: string;
   towerEvery?: number | string;
   /**
    * Where the node's log goes, one line at a time (stderr): JSON lines (src/node/log.ts), also on a
@@ -127,6 +129,7 @@ function decodeOptions(options: NodeStartOptions): NodeSettings {
     logLevel: options.logLevel,
     tower: options.tower,
     towerUrl: options.towerUrl,
+    towerAddress: options.towerAddress,
     towerEvery: options.towerEvery,
   };
   const defined = Object.fromEntries(Object.entries(given).filter(([, value]) => value !== undefined));
@@ -146,7 +149,9 @@ export async function startNode(options: NodeStartOptions): Promise<{ close(): P
     throw new NodeConfigError("give the adjudicator's address: --adjudicator 0x… (or \"adjudicator\" in the config file)");
   }
   if (settings.towerListen !== undefined && settings.tower !== true) throw new NodeConfigError("towerListen is where this node's tower listens: give tower (--tower) too");
-  if (settings.towerEvery !== undefined && settings.towerUrl === undefined) throw new NodeConfigError("towerEvery says how often to hand states to a tower: give towerUrl (--tower-url) too");
+  for (const key of ["towerEvery", "towerAddress"] as const) {
+    if (settings[key] !== undefined && settings.towerUrl === undefined) throw new NodeConfigError(`${key} is about the tower this node hands its states to: give towerUrl (--tower-url) too`);
+  }
   const rpc = settings.rpc ?? NODE_DEFAULTS.rpc;
   const logger = createLogger(settings.logLevel ?? NODE_DEFAULTS.logLevel, options.log);
   const privateKey = await loadNodeKey(settings.keystore, (line) => logger.warn(line));
@@ -178,7 +183,7 @@ export async function startNode(options: NodeStartOptions): Promise<{ close(): P
       ...(settings.maxFeeGwei === undefined ? {} : { maxFeeGwei: settings.maxFeeGwei }),
       replaceAfterMs: Number(settings.replaceAfter ?? NODE_DEFAULTS.replaceAfter) * 1_000,
       ...(settings.tower === true ? { tower: settings.towerListen === undefined ? {} : { listen: settings.towerListen } } : {}),
-      ...(settings.towerUrl === undefined ? {} : { towerClient: { url: settings.towerUrl, ...(settings.towerEvery === undefined ? {} : { every: settings.towerEvery }) } }),
+      ...(settings.towerUrl === undefined ? {} : { towerClient: towerClientOf(settings.towerUrl, settings) }),
       ...testHooks(),
       onError: hooks.onError,
       log: hooks.log,
@@ -213,6 +218,15 @@ export async function startNode(options: NodeStartOptions): Promise<{ close(): P
     unlock?.();
     throw error;
   }
+}
+
+/** The node's link to its tower from the settings (`towerUrl` given). */
+function towerClientOf(url: string, settings: NodeSettings): NonNullable<NodeOptions["towerClient"]> {
+  return {
+    url,
+    ...(settings.towerEvery === undefined ? {} : { every: settings.towerEvery }),
+    ...(settings.towerAddress === undefined ? {} : { address: settings.towerAddress }),
+  };
 }
 
 /**

@@ -9,7 +9,7 @@
  * every state). Between two, a challenge with a state in the gap is refuted by the tower with an
  * older state than the node's latest: fewer messages, less protection while the node is down.
  */
-import type { Hex, Params, SignedState } from "../types";
+import type { Address, Hex, Params, SignedState } from "../types";
 import { decodeTowerChannels, decodeTowerStateReply, encodeTowerState } from "../tower/messages";
 import type { TowerLinkView } from "./api/types";
 import { isConcluded } from "./lifecycle";
@@ -18,6 +18,8 @@ import { ReconnectingPeer, type PeerConnection, type TransportOptions } from "./
 
 export interface TowerClientOptions {
   url: string;
+  /** The address the tower must prove in the handshake (default: any). */
+  address?: Address;
   /** Hand a state once it is at least this many versions past the last one handed (default 1). */
   every?: number;
   /** The handshake's settings (the node's chain, adjudicator and key). */
@@ -49,7 +51,8 @@ export class TowerClient {
   constructor(private readonly options: TowerClientOptions) {
     this.every = BigInt(options.every ?? 1);
     this.cursor = options.store.events.lastId();
-    this.dialer = new ReconnectingPeer<Record<string, never>>(options.url, { ...options.transport, validators: {} });
+    const expected = options.address === undefined ? {} : { expectedPeer: options.address };
+    this.dialer = new ReconnectingPeer<Record<string, never>>(options.url, { ...options.transport, ...expected, validators: {} });
     this.dialer.on("connected", (connection) => void this.onConnected(connection));
     this.dialer.on("connectFailed", (error) => options.onError(error, `dialing the tower at ${options.url}`));
   }

@@ -157,6 +157,10 @@ export const nodeSettings = z.strictObject({
   }),
   towerListen: setting(listen, { type: "host:port", default: "127.0.0.1:0 (loopback, any free port)", about: "where the watchtower's clients connect (WebSocket, the peer handshake)", flag: "--tower-listen" }),
   towerUrl: setting(wsUrl, { type: "ws:// or wss:// URL", default: "none: no tower", about: "the watchtower this node hands its countersigned states to", flag: "--tower-url" }),
+  towerAddress: setting(
+    fromCheck((value) => checkSettingAddress(value, true)),
+    { type: "address", default: "none: any tower that answers at towerUrl", about: "the address the tower at towerUrl must prove in the handshake; another one is refused", flag: "--tower-address" },
+  ),
   towerEvery: setting(towerEvery, {
     type: "versions, 1 to 1000000",
     default: "1 (every state)",

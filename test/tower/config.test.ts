@@ -18,6 +18,7 @@ describe("tower: settings at node start", function () {
 
   const rows: { what: string; options: Partial<NodeStartOptions>; message: RegExp }[] = [
     { what: "towerEvery without a tower to hand states to", options: { towerEvery: 4 }, message: /towerEvery .*give towerUrl \(--tower-url\) too/ },
+    { what: "towerAddress without a tower URL", options: { towerAddress: "0x000000000000000000000000000000000000ad02" }, message: /towerAddress .*give towerUrl \(--tower-url\) too/ },
     { what: "towerListen without running a tower", options: { towerListen: { host: "127.0.0.1", port: 9736 } }, message: /towerListen .*give tower \(--tower\) too/ },
     { what: "a towerEvery of 0", options: { towerUrl: "ws://127.0.0.1:9736", towerEvery: "0" }, message: /towerEvery "0": expected a whole number from 1 to 1000000/ },
     { what: "a tower URL that is not ws:// or wss://", options: { towerUrl: "http://127.0.0.1:9736" }, message: /towerUrl "http:\/\/127.0.0.1:9736"/ },

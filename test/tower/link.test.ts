@@ -100,6 +100,15 @@ describe("tower: a node's link to its tower", function () {
     expect((await bob.info()).tower).to.equal(undefined);
   });
 
+  it("with the tower's address pinned, refuses a tower that proves another one", async function () {
+    const tower = await startTower();
+    const bob = await start(2);
+    const alice = await start(1, { towerClient: { url: towerUrl, address: bob.address } });
+    await new Promise((r) => setTimeout(r, 500));
+    expect((await alice.info()).tower).to.deep.equal({ url: towerUrl, connected: false, acknowledged: [] });
+    expect((await tower.info()).towerService!.clients).to.deep.equal([]);
+  });
+
   it("refuses over the wire a state of a channel the client is not in, or with a bad signature, with its code", async function () {
     const tower = await startTower();
     const alice = await start(1);
