@@ -54,9 +54,11 @@ export class Tower {
       validators: towerValidators,
       handlers: {
         "tower.state": (body, client) => {
+          const known = store.tower.newest(body.signed.state.channelId) !== undefined;
           const reply = book.accept(client.peerAddress, body.params, body.signed);
-          // A challenge already running with an older state is answered now, not at the next event.
-          if (reply.stored) built.tower?.recheck(reply.channelId);
+          // A channel new to the tower may be challenged already (its event went by unwatched): looked up
+          // on chain once. A known one's challenge is followed by the watcher, which reads the newest state held.
+          if (reply.stored && !known) built.tower?.recheck(reply.channelId);
           return encodeTowerStateReply(reply);
         },
         "tower.channels": (_body, client) => encodeTowerChannels(store.tower.channelsOf(client.peerAddress)),

@@ -8,14 +8,14 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { expect } from "chai";
-import { HDNodeWallet, Mnemonic } from "ethers";
+import { HDNodeWallet, Mnemonic, Wallet } from "ethers";
 import { ethers } from "hardhat";
-import { DEV_MNEMONIC, deployAdjudicator, freePort } from "../../src/chain";
+import { DEV_MNEMONIC, deployAdjudicator, freePort, type AdjudicatorDriver } from "../../src/chain";
 import { SluiceNode, type NodeOptions } from "../../src/node/node";
 import { ChannelStore } from "../../src/node/store";
 import { RemoteError, connectPeer, keyIdentity } from "../../src/node/transport";
 import { encodeTowerState } from "../../src/tower";
-import { ETH, type Address, type Hex } from "../../src/types";
+import { ChannelMode, ETH, type Address, type Hex } from "../../src/types";
 
 function devKey(index: number): Hex {
   return HDNodeWallet.fromMnemonic(Mnemonic.fromPhrase(DEV_MNEMONIC), `m/44'/60'/0'/0/${index}`).privateKey as Hex;
@@ -34,13 +34,15 @@ describe("tower: a node's link to its tower", function () {
   let dir: string;
   let nodes: SluiceNode[] = [];
   let adjudicator: Address;
+  let driver: AdjudicatorDriver;
   let towerPort: number;
   let towerUrl: string;
 
   beforeEach(async function () {
     dir = mkdtempSync(path.join(tmpdir(), "sluice-tower-link-"));
     const [deployer] = await ethers.getSigners();
-    adjudicator = (await deployAdjudicator(deployer)).address;
+    driver = await deployAdjudicator(deployer);
+    adjudicator = driver.address;
     towerPort = await freePort();
     towerUrl = `ws://127.0.0.1:${towerPort}`;
   });
@@ -167,6 +169,34 @@ describe("tower: a node's link to its tower", function () {
     await waitFor(async () => (await acknowledged(alice, id)) === latest, "the restarted tower to get the newest state", 30_000);
     expect(tower.store.tower.newest(id)?.latest.state.version).to.equal(latest);
     expect((await tower.info()).towerService!.clients.map((c) => c.address)).to.deep.equal([alice.address.toLowerCase()]);
+  });
+
+  it("refutes a challenge that was registered before the client handed its state", async function () {
+    const tower = await startTower();
+    const alice = await start(1);
+    const bob = await start(2);
+    const id = await channelOf(alice, bob);
+    await alice.pay(id, 5n, ethers.id("early") as Hex);
+    const stale = bob.store.latest(id)!;
+    for (let i = 0; i < 3; i++) await bob.pay(id, 10n ** 15n, ethers.id(`bob${i}`) as Hex);
+    await waitFor(async () => (await alice.channel(id)).version === (await bob.channel(id)).version, "both to agree");
+    const newest = alice.store.latest(id)!;
+    const params = alice.store.getChannel(id)!.params;
+    // Neither node runs: only the tower can answer.
+    for (const node of [alice, bob]) await node.stop();
+    nodes = nodes.filter((n) => n !== alice && n !== bob);
+    const cheat = await driver.connect(new Wallet(devKey(2), ethers.provider)).challenge(params, stale);
+    // The tower's watcher reads past the challenge before it knows the channel: the event went by unwatched.
+    await waitFor(() => (tower.store.getCursor("tower") ?? -1n) >= BigInt(cheat.blockNumber), "the tower to read past the challenge");
+
+    const asAlice = await connectPeer<Record<string, never>>(towerUrl, { chainId: 31337n, adjudicator, identity: keyIdentity(devKey(1)), validators: {} });
+    try {
+      await asAlice.request("tower.state", encodeTowerState({ params, signed: newest }));
+    } finally {
+      await asAlice.close();
+    }
+    await waitFor(async () => (await driver.channelStatus(id)).version === newest.state.version, "the tower to refute");
+    expect((await driver.channelStatus(id)).mode).to.equal(ChannelMode.Challenged);
   });
 
   it("with every N, hands only every N-th version, and the latest at a clean stop", async function () {
