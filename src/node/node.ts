@@ -270,6 +270,8 @@ export class SluiceNode implements NodeApi {
     });
     this.server.on("connection", (connection) => this.attach(connection));
     this.server.on("error", (error) => this.options.onError?.(error, "peer server"));
+    // Before the watcher: a tower port already taken fails the start with nothing else running.
+    await this.startTower();
     // Transactions sent before a restart: mined, or sent again with their nonce before any new one.
     this.sender.resume().catch((error: unknown) => this.options.onError?.(error, "checking the transactions pending from before"));
     this.watcher = new ChainWatcher(this.driver, this.store, this.watcherHost(), {
@@ -284,7 +286,6 @@ export class SluiceNode implements NodeApi {
     // Withdrawals signed before a restart: executed, expired or still to execute (the first round does it).
     await this.checkWithdrawals();
     this.watcher.start();
-    await this.startTower();
     for (const peer of this.store.listPeers()) {
       if (this.hasLiveChannelWith(peer.address)) this.dial(peer.url, peer.address);
     }
