@@ -12,7 +12,6 @@
 import { encodeSignedState } from "../channel";
 import { MalformedMessageError } from "../errors";
 import { decodeWith } from "../schema/decode";
-import { signedState } from "../schema/peer";
 import * as schema from "../schema/tower";
 import type { Validators } from "../node/transport";
 import type { Hex, Params, SignedState } from "../types";
@@ -61,10 +60,6 @@ export function encodeParams(params: Params): Record<string, unknown> {
   };
 }
 
-export function decodeParams(input: unknown): Params {
-  return decodeWith(schema.params, input, malformedAt("params"));
-}
-
 export function encodeTowerState(body: TowerStateBody): Record<string, unknown> {
   return { params: encodeParams(body.params), signed: encodeSignedState(body.signed) };
 }
@@ -83,9 +78,4 @@ export function encodeTowerChannels(channels: readonly TowerChannel[]): Record<s
 
 export function decodeTowerChannels(input: unknown): TowerChannel[] {
   return decodeWith(schema.towerChannelsReply, input, malformedAt("reply")).channels;
-}
-
-/** A signed state from its stored JSON. */
-export function decodeSignedState(input: unknown): SignedState {
-  return decodeWith(signedState, input, malformedAt("signed"));
 }

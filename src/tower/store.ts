@@ -4,10 +4,8 @@
  * the store's `synchronous = FULL`, on disk) before the tower acknowledges it.
  */
 import type { Database, Statement } from "better-sqlite3";
-import { encodeSignedState } from "../channel";
 import type { Address, Hex, Params, SignedState } from "../types";
 import { address, bytes32, uint64Key } from "../node/store/codec";
-import { decodeParams, decodeSignedState, encodeParams } from "./messages";
 
 /** A channel the tower watches: the newest state any of its clients handed. */
 export interface WatchedState {
@@ -85,14 +83,14 @@ export class TowerStore {
     const channelId = bytes32(signed.state.channelId, "channelId");
     const version = uint64Key(signed.state.version, "version");
     this.seen(who);
-    const changes = this.stPut.run(who, channelId, version, JSON.stringify(encodeParams(params)), JSON.stringify(encodeSignedState(signed)), this.now()).changes;
+    const changes = this.stPut.run(who, channelId, version, JSON.stringify(params, decimal), JSON.stringify(signed, decimal), this.now()).changes;
     return { version: BigInt(this.stVersion.get(who, channelId)!), stored: changes > 0 };
   }
 
   /** The newest state any client handed of a channel not yet concluded, or undefined. */
   newest(channelId: Hex): WatchedState | undefined {
     const row = this.stNewest.get(channelId.toLowerCase() as Hex);
-    return row === undefined ? undefined : { params: decodeParams(JSON.parse(row.params)), latest: decodeSignedState(JSON.parse(row.signed)) };
+    return row === undefined ? undefined : { params: readParams(row.params), latest: readSigned(row.signed) };
   }
 
   /** The channels `client` handed a state of, with the version held. */
@@ -109,4 +107,27 @@ export class TowerStore {
   concluded(channelId: Hex): void {
     this.stConclude.run(this.now(), channelId.toLowerCase() as Hex);
   }
+}
+
+// The rows hold what the book checked: read back as written, bigints from decimal strings. No
+// schema library here: the store is opened by every node (and by its crash tests' writers).
+
+/** JSON.stringify's replacer: bigints as decimal strings. */
+function decimal(_key: string, value: unknown): unknown {
+  return typeof value === "bigint" ? value.toString() : value;
+}
+
+function readParams(text: string): Params {
+  const p = JSON.parse(text) as { participants: [Address, Address]; payees: [Address, Address]; asset: Address; challengePeriod: string; nonce: string };
+  return { participants: p.participants, payees: p.payees, asset: p.asset, challengePeriod: BigInt(p.challengePeriod), nonce: BigInt(p.nonce) };
+}
+
+function readSigned(text: string): SignedState {
+  type Pair = [string, string];
+  const { state, sigs } = JSON.parse(text) as { state: { channelId: Hex; version: string; transferred: Pair; locked: Pair; locksRoot: Hex; paymentsRoot: Hex; isFinal: boolean }; sigs: [Hex, Hex] };
+  const pair = (p: Pair): [bigint, bigint] => [BigInt(p[0]), BigInt(p[1])];
+  return {
+    state: { channelId: state.channelId, version: BigInt(state.version), transferred: pair(state.transferred), locked: pair(state.locked), locksRoot: state.locksRoot, paymentsRoot: state.paymentsRoot, isFinal: state.isFinal },
+    sigs,
+  };
 }
