@@ -77,6 +77,19 @@ describe("tower: a node's link to its tower", function () {
     return opened.channelId;
   }
 
+  /** A tower, Alice and Bob (neither registered) and their channel with one payment of Alice's. */
+  async function towerAndChannel(): Promise<{ tower: SluiceNode; alice: SluiceNode; bob: SluiceNode; id: Hex }> {
+    const tower = await startTower();
+    const alice = await start(1);
+    const bob = await start(2);
+    const id = await channelOf(alice, bob);
+    await alice.pay(id, 5n, ethers.id("early") as Hex);
+    return { tower, alice, bob, id };
+  }
+
+  /** Dials the tower with dev key `index`, as a client. */
+  const dial = (index: number) => connectPeer<Record<string, never>>(towerUrl, { chainId: 31337n, adjudicator, identity: keyIdentity(devKey(index)), validators: {} });
+
   const acknowledged = async (node: SluiceNode, id: Hex) => (await node.info()).tower?.acknowledged.find((a) => a.channelId === id.toLowerCase())?.version;
 
   it("hands every countersigned state; the tower acknowledges and lists its client", async function () {
@@ -112,15 +125,9 @@ describe("tower: a node's link to its tower", function () {
   });
 
   it("refuses over the wire a state of a channel the client is not in, or with a bad signature, with its code", async function () {
-    const tower = await startTower();
-    const alice = await start(1);
-    const bob = await start(2);
-    const id = await channelOf(alice, bob);
-    await alice.pay(id, 7n, ethers.id("x") as Hex);
+    const { tower, alice, id } = await towerAndChannel();
     const signed = alice.store.latest(id)!;
     const params = alice.store.getChannel(id)!.params;
-    const dial = (index: number) =>
-      connectPeer<Record<string, never>>(towerUrl, { chainId: 31337n, adjudicator, identity: keyIdentity(devKey(index)), validators: {} });
 
     const mallory = await dial(5);
     try {
@@ -172,11 +179,7 @@ describe("tower: a node's link to its tower", function () {
   });
 
   it("refutes a challenge that was registered before the client handed its state", async function () {
-    const tower = await startTower();
-    const alice = await start(1);
-    const bob = await start(2);
-    const id = await channelOf(alice, bob);
-    await alice.pay(id, 5n, ethers.id("early") as Hex);
+    const { tower, alice, bob, id } = await towerAndChannel();
     const stale = bob.store.latest(id)!;
     for (let i = 0; i < 3; i++) await bob.pay(id, 10n ** 15n, ethers.id(`bob${i}`) as Hex);
     await waitFor(async () => (await alice.channel(id)).version === (await bob.channel(id)).version, "both to agree");
@@ -189,7 +192,7 @@ describe("tower: a node's link to its tower", function () {
     // The tower's watcher reads past the challenge before it knows the channel: the event went by unwatched.
     await waitFor(() => (tower.store.getCursor("tower") ?? -1n) >= BigInt(cheat.blockNumber), "the tower to read past the challenge");
 
-    const asAlice = await connectPeer<Record<string, never>>(towerUrl, { chainId: 31337n, adjudicator, identity: keyIdentity(devKey(1)), validators: {} });
+    const asAlice = await dial(1);
     try {
       await asAlice.request("tower.state", encodeTowerState({ params, signed: newest }));
     } finally {
