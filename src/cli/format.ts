@@ -42,8 +42,25 @@ export function formatInfo(info: NodeInfo, apiUrl: string, datadir: string): str
     info.confirmations === undefined ? undefined : ["confirmations", `${info.confirmations} block${info.confirmations === 1 ? "" : "s"} before a deposit or a close counts`],
     info.chain === undefined ? undefined : ["chain", chainHealthText(info.chain)],
     ["channels", String(info.channels)],
+    info.tower === undefined ? undefined : ["tower", towerLinkText(info.tower)],
+    info.towerService === undefined ? undefined : ["tower service", towerServiceText(info.towerService)],
     ["API", `${apiUrl} (${datadir})`],
   ]);
+}
+
+/** The tower this node hands its states to: connected or not, and the newest version it acknowledged per channel. */
+function towerLinkText(tower: NonNullable<NodeInfo["tower"]>): string {
+  const head = `${tower.url}, ${tower.connected ? `connected (${tower.address ?? "?"})` : "NOT CONNECTED"}`;
+  const acked = tower.acknowledged.map((a) => `\n    ${a.channelId} acknowledged up to version ${a.version}`);
+  return head + (acked.length === 0 ? ", nothing acknowledged yet" : acked.join(""));
+}
+
+/** This node's own tower: where clients register, and each client. */
+function towerServiceText(service: NonNullable<NodeInfo["towerService"]>): string {
+  const clients = service.clients.map(
+    (c) => `\n    ${c.address} ${c.connected ? "connected" : "offline"}, ${c.channels} channel${c.channels === 1 ? "" : "s"} watched, last seen ${new Date(Number(c.lastSeen)).toISOString()}`,
+  );
+  return `clients register at ${service.url}` + (clients.length === 0 ? ", no clients yet" : clients.join(""));
 }
 
 function chainHealthText(chain: NonNullable<NodeInfo["chain"]>): string {

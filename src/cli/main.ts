@@ -297,6 +297,15 @@ async function startNodeCommand(io: CliIo, datadir: string, values: Values): Pro
   if (keystore !== undefined) options.keystore = path.resolve(io.cwd, keystore);
   const payee = str("payee");
   if (payee !== undefined) options.payee = addressArg(payee, "--payee");
+  if (values.tower === true) options.tower = true;
+  const towerListen = str("tower-listen");
+  if (towerListen !== undefined) options.towerListen = flagArg("--tower-listen", towerListen, checkListen);
+  const towerUrl = str("tower-url");
+  if (towerUrl !== undefined) options.towerUrl = towerUrl;
+  const towerAddress = str("tower-address");
+  if (towerAddress !== undefined) options.towerAddress = addressArg(towerAddress, "--tower-address");
+  const towerEvery = str("tower-every");
+  if (towerEvery !== undefined) options.towerEvery = flagArg("--tower-every", towerEvery, (value) => checkInteger(value, 1, 1_000_000));
 
   const startNode = (io.loadStartNode ?? defaultLoadStartNode)();
   const node = await startNode(options);

@@ -58,6 +58,8 @@ import { ChannelStore, DEFAULT_EVENTS_PAGE, type ChannelRecord } from "./store";
 import { UnknownChannelError } from "./store/errors";
 import { HandshakeError, PeerServer, ReconnectingPeer, keyIdentity, type PeerConnection, type TransportOptions } from "./transport";
 import { ChainWatcher } from "./watcher";
+import { Tower } from "../tower";
+import { TowerClient } from "./towerClient";
 import { checkWalletBalance, readAssetInfo } from "./wallet";
 
 /**
@@ -142,6 +144,10 @@ export interface NodeOptions {
   maxFeeGwei?: number;
   /** How long a transaction may wait unmined before it is replaced with a higher fee (ms, default 60,000). */
   replaceAfterMs?: number;
+  /** Run a watchtower for other nodes too (`--tower`), its clients connecting at `listen`. */
+  tower?: { listen?: { host?: string; port?: number } };
+  /** Hand this node's countersigned states to the tower at `url` (proving `address`, if given), every `every`-th (`--tower-url`, `--tower-every`). */
+  towerClient?: { url: string; address?: Address; every?: number };
 }
 
 const DEFAULT_CHALLENGE_PERIOD = 3_600n;
@@ -197,6 +203,8 @@ export class SluiceNode implements NodeApi {
     secretRevealedAt: (hashlock) => this.secretReveals.get(hashlock.toLowerCase()) ?? 0n,
   });
   private payer: InvoicePayer | undefined;
+  private tower: Tower | undefined;
+  private towerLink: TowerClient | undefined;
 
   constructor(options: NodeOptions) {
     const inFlight = options.proposalsInFlight;
@@ -263,6 +271,8 @@ export class SluiceNode implements NodeApi {
     });
     this.server.on("connection", (connection) => this.attach(connection));
     this.server.on("error", (error) => this.options.onError?.(error, "peer server"));
+    // Before the watcher: a tower port already taken fails the start with nothing else running.
+    await this.startTower();
     // Transactions sent before a restart: mined, or sent again with their nonce before any new one.
     this.sender.resume().catch((error: unknown) => this.options.onError?.(error, "checking the transactions pending from before"));
     const locks = this.lockGuard();
@@ -287,6 +297,9 @@ export class SluiceNode implements NodeApi {
   }
 
   async stop(): Promise<void> {
+    // Before anything closes: the tower gets every channel's latest state.
+    await this.towerLink?.stop();
+    await this.tower?.stop();
     // Requests in flight are cancelled; their events go again at the next start.
     await this.webhookDispatcher.stop();
     this.sender.close();
@@ -317,7 +330,31 @@ export class SluiceNode implements NodeApi {
       channels: this.sessions.size,
       confirmations: this.confirmations,
       ...(chain === undefined ? {} : { chain }),
+      ...(this.towerLink === undefined ? {} : { tower: this.towerLink.view() }),
+      ...(this.tower === undefined ? {} : { towerService: this.tower.view() }),
     };
+  }
+
+  /** The tower service (`tower`) and the link to this node's own tower (`towerClient`), if configured. */
+  private async startTower(): Promise<void> {
+    const transport = { ...this.options.transport, chainId: this.chainId, adjudicator: this.options.adjudicator, identity: keyIdentity(this.options.privateKey) };
+    const onError = (error: unknown, what: string) => this.options.onError?.(error, what);
+    if (this.options.tower) {
+      this.tower = await Tower.start({
+        store: this.store,
+        driver: this.driver,
+        transport,
+        ...(this.options.tower.listen === undefined ? {} : { listen: this.options.tower.listen }),
+        ...(this.options.pollMs === undefined ? {} : { pollMs: this.options.pollMs }),
+        confirmations: this.confirmations,
+        onError,
+        ...(this.options.log === undefined ? {} : { log: this.options.log }),
+      });
+    }
+    if (this.options.towerClient) {
+      this.towerLink = new TowerClient({ ...this.options.towerClient, transport, store: this.store, onError });
+      this.towerLink.start();
+    }
   }
 
   /** The chain's latest block; while the endpoint does not answer, the last one the watcher read (the status still answers). */

@@ -40,6 +40,14 @@ export interface NodeStartOptions {
   maxFee?: number | string;
   /** `--log-level`: trace, debug, info (default), warn, error or fatal. */
   logLevel?: string;
+  /** `--tower`: also run a watchtower for other nodes; `--tower-listen host:port`: where its clients connect. */
+  tower?: boolean;
+  towerListen?: { host: string; port: number };
+  /** `--tower-url ws://…`: the tower to hand this node's states to; `--tower-every N`: every N versions. */
+  towerUrl?: string;
+  /** `--tower-address 0x…`: the address the tower must prove (default: any). */
+  towerAddress?: string;
+  towerEvery?: number | string;
   /**
    * Where the node's log goes, one line at a time (stderr): JSON lines (src/node/log.ts), also on a
    * terminal (pipe them through `pino-pretty` to read them as text).
@@ -119,6 +127,10 @@ function decodeOptions(options: NodeStartOptions): NodeSettings {
     confirmations: options.confirmations,
     maxFeeGwei: options.maxFee,
     logLevel: options.logLevel,
+    tower: options.tower,
+    towerUrl: options.towerUrl,
+    towerAddress: options.towerAddress,
+    towerEvery: options.towerEvery,
   };
   const defined = Object.fromEntries(Object.entries(given).filter(([, value]) => value !== undefined));
   return decodeWith(nodeSettings, defined, (key, problem) => new NodeConfigError(`${key} ${JSON.stringify((given as Record<string, unknown>)[key])}: ${problem}`));
@@ -126,10 +138,19 @@ function decodeOptions(options: NodeStartOptions): NodeSettings {
 
 export async function startNode(options: NodeStartOptions): Promise<{ close(): Promise<void> }> {
   const file = readConfig(options.config);
-  const settings: NodeSettings = { ...file, ...decodeOptions(options), ...(options.listen === undefined ? {} : { listen: options.listen }) };
+  const settings: NodeSettings = {
+    ...file,
+    ...decodeOptions(options),
+    ...(options.listen === undefined ? {} : { listen: options.listen }),
+    ...(options.towerListen === undefined ? {} : { towerListen: options.towerListen }),
+  };
   const { adjudicator, listen, payee, challengePeriod, withdrawalWindow } = settings;
   if (adjudicator === undefined) {
     throw new NodeConfigError("give the adjudicator's address: --adjudicator 0x… (or \"adjudicator\" in the config file)");
+  }
+  if (settings.towerListen !== undefined && settings.tower !== true) throw new NodeConfigError("towerListen is where this node's tower listens: give tower (--tower) too");
+  for (const key of ["towerEvery", "towerAddress"] as const) {
+    if (settings[key] !== undefined && settings.towerUrl === undefined) throw new NodeConfigError(`${key} is about the tower this node hands its states to: give towerUrl (--tower-url) too`);
   }
   const rpc = settings.rpc ?? NODE_DEFAULTS.rpc;
   const logger = createLogger(settings.logLevel ?? NODE_DEFAULTS.logLevel, options.log);
@@ -161,6 +182,8 @@ export async function startNode(options: NodeStartOptions): Promise<{ close(): P
       ...(settings.confirmations === undefined ? {} : { confirmations: settings.confirmations }),
       ...(settings.maxFeeGwei === undefined ? {} : { maxFeeGwei: settings.maxFeeGwei }),
       replaceAfterMs: Number(settings.replaceAfter ?? NODE_DEFAULTS.replaceAfter) * 1_000,
+      ...(settings.tower === true ? { tower: settings.towerListen === undefined ? {} : { listen: settings.towerListen } } : {}),
+      ...(settings.towerUrl === undefined ? {} : { towerClient: towerClientOf(settings.towerUrl, settings) }),
       ...testHooks(),
       onError: hooks.onError,
       log: hooks.log,
@@ -179,6 +202,8 @@ export async function startNode(options: NodeStartOptions): Promise<{ close(): P
       onInternalError: (error) => logger.error({ err: error }, "api: internal error"),
     });
     logger.info({ address: node.address, peerUrl: node.peerUrl, api: api.url, rpc }, `sluice node ${node.address}: peers at ${node.peerUrl}, API at ${api.url}, chain ${rpc}`);
+    const { towerService } = await node.info();
+    if (towerService) logger.info({ towerUrl: towerService.url }, `watchtower: clients register at ${towerService.url}`);
     return {
       async close() {
         await api.close();
@@ -193,6 +218,15 @@ export async function startNode(options: NodeStartOptions): Promise<{ close(): P
     unlock?.();
     throw error;
   }
+}
+
+/** The node's link to its tower from the settings (`towerUrl` given). */
+function towerClientOf(url: string, settings: NodeSettings): NonNullable<NodeOptions["towerClient"]> {
+  return {
+    url,
+    ...(settings.towerEvery === undefined ? {} : { every: settings.towerEvery }),
+    ...(settings.towerAddress === undefined ? {} : { address: settings.towerAddress }),
+  };
 }
 
 /**

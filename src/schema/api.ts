@@ -54,6 +54,20 @@ export const nodeInfo: Schema<NodeInfo> = z.strictObject({
       lastBlock: optionalJson(uint64Json),
     }),
   ),
+  tower: optionalJson(
+    z.strictObject({
+      url: text(2048),
+      connected: boolean,
+      address: optionalJson(addressJson),
+      acknowledged: list(z.strictObject({ channelId: bytes32Json, version: uint64Json }), 1_000_000),
+    }),
+  ),
+  towerService: optionalJson(
+    z.strictObject({
+      url: text(2048),
+      clients: list(z.strictObject({ address: addressJson, connected: boolean, channels: count, lastSeen: uint64Json }), 1_000_000),
+    }),
+  ),
 });
 
 export const assetInfo: Schema<AssetInfo> = z.strictObject({ asset: addressJson, symbol: text(64), decimals: int(0, 255) });

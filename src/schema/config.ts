@@ -7,7 +7,7 @@ import { z } from "zod";
 import { ethers } from "../lazyEthers";
 import { DEFAULT_MAX_FEE_GWEI } from "../chain/feeCap";
 import type { Address } from "../types";
-import { checkAddress, describe, fromCheck, MAX_UINT64, text, type Checked } from "./primitives";
+import { checkAddress, describe, fromCheck, MAX_UINT64, text, wsUrl, type Checked } from "./primitives";
 
 const SCALE: Record<string, bigint> = { s: 1n, m: 60n, min: 60n, h: 3600n, d: 86400n };
 
@@ -27,6 +27,12 @@ export function checkInteger(value: unknown, min: number, max: number): Checked<
   const n = typeof value === "number" ? value : typeof value === "string" && /^[0-9]{1,16}$/.test(value) ? Number(value) : NaN;
   if (Number.isInteger(n) && n >= min && n <= max) return { ok: true, value: n };
   return { ok: false, problem: `expected a whole number from ${min} to ${max}, got ${describe(value)}` };
+}
+
+export function checkBoolean(value: unknown): Checked<boolean> {
+  if (typeof value === "boolean") return { ok: true, value };
+  if (value === "true" || value === "false") return { ok: true, value: value === "true" };
+  return { ok: false, problem: `expected true or false, got ${describe(value)}` };
 }
 
 /** `host:port` (an IPv6 host in brackets). */
@@ -55,6 +61,10 @@ export const port = fromCheck((value) => checkInteger(value, 0, 65535));
 /** How often the node polls the chain, in milliseconds. */
 export const pollMs = fromCheck((value) => checkInteger(value, 10, 3_600_000));
 export const listen = fromCheck(checkListen);
+/** How many versions apart the states handed to the tower are. */
+export const towerEvery = fromCheck((value) => checkInteger(value, 1, 1_000_000));
+/** A boolean, as JSON or as a flag's "true"/"false". */
+export const flagBoolean = fromCheck(checkBoolean);
 /** Blocks an event needs to count (src/chain/confirmations.ts has the defaults). */
 export const confirmations = fromCheck((value) => checkInteger(value, 1, 1_000));
 
@@ -138,6 +148,24 @@ export const nodeSettings = z.strictObject({
     type: DURATION,
     default: `${NODE_DEFAULTS.replaceAfter} s`,
     about: "how long a transaction may wait unmined before the node replaces it (same nonce, fees +12.5 %)",
+  }),
+  tower: setting(flagBoolean, {
+    type: "true or false",
+    default: "false",
+    about: "also run a watchtower: other nodes register at towerListen and hand it their states; it refutes stale challenges of their channels and settles them, paying the gas",
+    flag: "--tower",
+  }),
+  towerListen: setting(listen, { type: "host:port", default: "127.0.0.1:0 (loopback, any free port)", about: "where the watchtower's clients connect (WebSocket, the peer handshake)", flag: "--tower-listen" }),
+  towerUrl: setting(wsUrl, { type: "ws:// or wss:// URL", default: "none: no tower", about: "the watchtower this node hands its countersigned states to", flag: "--tower-url" }),
+  towerAddress: setting(
+    fromCheck((value) => checkSettingAddress(value, true)),
+    { type: "address", default: "none: any tower that answers at towerUrl", about: "the address the tower at towerUrl must prove in the handshake; another one is refused", flag: "--tower-address" },
+  ),
+  towerEvery: setting(towerEvery, {
+    type: "versions, 1 to 1000000",
+    default: "1 (every state)",
+    about: "hand the tower a state once it is this many versions past the last one handed (and every channel's latest at a clean stop)",
+    flag: "--tower-every",
   }),
   logLevel: setting(fromCheck(checkLogLevel), {
     type: LOG_LEVELS.join(", "),

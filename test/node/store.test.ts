@@ -130,6 +130,8 @@ describe("ChannelStore", () => {
           "sqlite_sequence",
           "state_updates",
           "states",
+          "tower_clients",
+          "tower_states",
           "webhooks",
           "withdrawals",
         ]);

@@ -144,6 +144,26 @@ export interface NodeInfo {
   confirmations?: number;
   /** Whether the chain's RPC endpoint answers the node's watcher. */
   chain?: ChainHealthView;
+  /** The watchtower this node hands its states to (`--tower-url`), and what it acknowledged. */
+  tower?: TowerLinkView;
+  /** This node's own tower service (`--tower`): where clients register, and its clients. */
+  towerService?: TowerServiceView;
+}
+
+/** This node's link to its watchtower. */
+export interface TowerLinkView {
+  url: string;
+  connected: boolean;
+  /** The tower's address, proven by its handshake (once connected). */
+  address?: Address;
+  /** The newest version the tower acknowledged, per channel. */
+  acknowledged: { channelId: Hex; version: bigint }[];
+}
+
+/** A tower service: where clients register, and each client (`channels`: watched and not concluded). */
+export interface TowerServiceView {
+  url: string;
+  clients: { address: Address; connected: boolean; channels: number; lastSeen: bigint }[];
 }
 
 /** The chain endpoint as the node's watcher finds it. */

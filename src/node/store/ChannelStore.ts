@@ -22,6 +22,7 @@ import { LockSettlementStore } from "./lockSettlements";
 import { TokenStore } from "./tokens";
 import { WebhookStore } from "./webhooks";
 import { TransactionStore } from "./transactions";
+import { TowerStore } from "../../tower/store";
 import { APPLICATION_ID, migrate, userVersion } from "./migrations";
 import {
   CHANNEL_STATUSES,
@@ -319,6 +320,7 @@ export class ChannelStore {
   private tokenStore: TokenStore | undefined;
   private webhookStore: WebhookStore | undefined;
   private transactionStore: TransactionStore | undefined;
+  private towerStore: TowerStore | undefined;
   private lockStore: LockStore | undefined;
   private lockSettlementStore: LockSettlementStore | undefined;
 
@@ -834,6 +836,11 @@ export class ChannelStore {
   /** The transactions sent and not yet seen mined: the journal of the node's `TxSender` (SQL in transactions.ts). */
   get transactions(): TransactionStore {
     return (this.transactionStore ??= new TransactionStore(this.db));
+  }
+
+  /** The watchtower's clients and handed states, in this store's database (their SQL is in src/tower/store.ts). */
+  get tower(): TowerStore {
+    return (this.towerStore ??= new TowerStore(this.db, () => this.now()));
   }
 
   /**

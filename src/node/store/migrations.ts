@@ -390,6 +390,32 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 15,
+    description: "the watchtower's clients and the newest state each handed per channel (src/tower/store.ts)",
+    up(db) {
+      db.exec(`
+        -- Nodes that registered with this node's tower (their address proven by the peer handshake).
+        CREATE TABLE tower_clients (
+          address    TEXT    PRIMARY KEY,
+          first_seen INTEGER NOT NULL,
+          last_seen  INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        -- Per client and channel: the params and the newest state both participants signed.
+        CREATE TABLE tower_states (
+          client       TEXT    NOT NULL REFERENCES tower_clients (address),
+          channel_id   TEXT    NOT NULL,
+          version      TEXT    NOT NULL,  -- 20 digits: text order = numeric order
+          params       TEXT    NOT NULL,  -- JSON (decimal strings)
+          signed       TEXT    NOT NULL,  -- JSON {state, sigs}
+          updated_at   INTEGER NOT NULL,
+          concluded_at INTEGER,           -- the channel's Closed or Settled event was confirmed
+          PRIMARY KEY (client, channel_id)
+        ) WITHOUT ROWID;
+        CREATE INDEX tower_states_channel ON tower_states (channel_id, version);
+      `);
+    },
+  },
 ];
 
 /** The schema version this code writes. */
