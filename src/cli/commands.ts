@@ -19,6 +19,7 @@ import { DASHBOARD_COMMAND } from "./dashboardCommand";
 import { DEV_COMMANDS } from "./devCommands";
 import { EVENT_COMMANDS } from "./eventCommands";
 import { TOKEN_COMMANDS } from "./tokenCommands";
+import { BACKUP_COMMANDS } from "./backupCommands";
 import { INVOICE_COMMANDS } from "./invoiceCommands";
 import { KEY_COMMANDS } from "./keyCommands";
 import { WEBHOOK_COMMANDS } from "./webhookCommands";
@@ -639,5 +640,6 @@ export const COMMANDS: readonly Command[] = [
   ...WEBHOOK_COMMANDS,
   DASHBOARD_COMMAND,
   ...KEY_COMMANDS,
+  ...BACKUP_COMMANDS,
   ...DEV_COMMANDS,
 ];

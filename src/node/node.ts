@@ -27,7 +27,7 @@ import type {
   TxView,
   WithdrawalView,
 } from "./api/types";
-import type { AddWebhookRequest, WebhookView } from "./api/types";
+import type { AddWebhookRequest, BackupView, WebhookView } from "./api/types";
 import { eventView } from "./api/eventStream";
 import { CommitQueue } from "./commitQueue";
 import { devMint } from "./devMint";
@@ -247,6 +247,8 @@ export class SluiceNode implements NodeApi {
 
   async start(): Promise<void> {
     this.chainId = (await this.options.provider.getNetwork()).chainId;
+    // A backup restored here carries it: a store of another key, chain or adjudicator is refused.
+    this.store.claimIdentity({ address: this.address, chainId: this.chainId, adjudicator: this.options.adjudicator });
     this.confirmations = this.options.confirmations ?? defaultConfirmations(this.chainId);
     for (const record of this.store.listChannels()) {
       if (record.protocol !== 2) {
@@ -468,6 +470,8 @@ export class SluiceNode implements NodeApi {
 
   async challenge(channelId: Hex): Promise<TxView> {
     const session = this.live(channelId, "challenge");
+    // A restored channel's state may be older than one both signed since: it waits for the resync.
+    session.requireResynced("challenge");
     await this.checkBeforeCall(session.id, "challenged", "challenge");
     const latest = session.latest;
     const result =
@@ -570,6 +574,11 @@ export class SluiceNode implements NodeApi {
 
   revokeToken(id: bigint): Promise<TokenView> {
     return new Promise((resolve) => resolve(this.apiTokens.revoke(id)));
+  }
+
+  async backup(file: string, force: boolean): Promise<BackupView> {
+    const { bytes, states, channels } = await this.store.backup(file, { force });
+    return { file, bytes, states, channels };
   }
 
   // ------------------------------------------------------------------ invoices (this node as payee)

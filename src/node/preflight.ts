@@ -48,17 +48,21 @@ export async function checkAdjudicator(provider: JsonRpcProvider, adjudicator: A
 
 const IDENTITY_FILE = "identity.json";
 
-/** Refuses a key other than the one the data directory was first started with; changes nothing. */
-export function checkDatadirKey(datadir: string, address: Address): void {
+/** The address the data directory was first started with, or undefined before its first start. */
+export function datadirAddress(datadir: string): Address | undefined {
   const file = path.join(datadir, IDENTITY_FILE);
-  if (!existsSync(file)) return;
-  let first: string;
+  if (!existsSync(file)) return undefined;
   try {
-    first = getAddress((JSON.parse(readFileSync(file, "utf8")) as { address: string }).address);
+    return getAddress((JSON.parse(readFileSync(file, "utf8")) as { address: string }).address) as Address;
   } catch (cause) {
     throw new NodeConfigError(`cannot read ${file}: ${(cause as Error).message}; it should hold {"address": "0x…"}, the address of this data directory's key`, { cause });
   }
-  if (first === getAddress(address)) return;
+}
+
+/** Refuses a key other than the one the data directory was first started with; changes nothing. */
+export function checkDatadirKey(datadir: string, address: Address): void {
+  const first = datadirAddress(datadir);
+  if (first === undefined || first === getAddress(address)) return;
   throw new NodeConfigError(
     `the data directory ${datadir} belongs to ${first}, but the key given is ${getAddress(address)}: ` +
       `its channels can only be signed with ${first}'s key, so give that key (--keystore, or SLUICE_DEV_KEY), or start this key in another data directory (--datadir)`,

@@ -89,14 +89,23 @@ function lockDatadir(datadir: string): () => void {
       return () => rmSync(file, { force: true });
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-      const pid = Number(readFileSync(file, "utf8"));
-      if (Number.isSafeInteger(pid) && pid > 0 && isAlive(pid)) {
-        throw new NodeConfigError(`a node (pid ${pid}) is already running in ${datadir}`);
-      }
+      const pid = runningNodePid(datadir);
+      if (pid !== undefined) throw new NodeConfigError(`a node (pid ${pid}) is already running in ${datadir}`);
       rmSync(file, { force: true });
     }
   }
   throw new NodeConfigError(`cannot lock ${datadir}`);
+}
+
+/** The pid of the node running in `datadir` (its lock file names a live process), or undefined. */
+export function runningNodePid(datadir: string): number | undefined {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(path.join(datadir, "node.lock"), "utf8"));
+  } catch {
+    return undefined;
+  }
+  return Number.isSafeInteger(pid) && pid > 0 && isAlive(pid) ? pid : undefined;
 }
 
 function isAlive(pid: number): boolean {

@@ -120,6 +120,7 @@ describe("ChannelStore", () => {
           "invoices",
           "locks",
           "memos",
+          "node_identity",
           "own_signatures",
           "payments",
           "peers",

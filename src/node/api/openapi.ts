@@ -41,6 +41,7 @@ export const SUMMARIES: { readonly [name in MethodName]: string } = {
   addwebhook: "Adds a webhook endpoint: the node POSTs each matching event to it, signed, in order, at least once",
   webhooks: "The webhook endpoints and their delivery state (never their secrets)",
   removewebhook: "Removes a webhook endpoint: nothing more is sent to it",
+  backup: "Writes a consistent copy of the node's store to a new file on its machine while payments go on (SQLite's online backup)",
 };
 
 /** The JSON Schema of the JSON side of a schema (what travels), with the wire codecs described. */
