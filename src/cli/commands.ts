@@ -211,7 +211,7 @@ const CHANNEL_COMMANDS: readonly Command[] = [
   },
   {
     name: "node start",
-    usage: "node start [--config file] [--listen host:port] [--api-port N] [--rpc URL] [--confirmations N] [--max-fee GWEI] [--adjudicator addr] [--keystore file] [--payee addr] [--log-level level]",
+    usage: "node start [--config file] [--listen host:port] [--api-port N] [--rpc URL[,URL...]] [--confirmations N] [--max-fee GWEI] [--adjudicator addr] [--keystore file] [--payee addr] [--log-level level]",
     summary: "run the node (peer server, watcher, local API) until Ctrl-C",
     help: [
       "Runs the node in the data directory until interrupted (Ctrl-C or SIGTERM). Before it writes",
@@ -230,7 +230,7 @@ const CHANNEL_COMMANDS: readonly Command[] = [
       config: { type: "string" },
       listen: { type: "string" },
       "api-port": { type: "string" },
-      rpc: { type: "string" },
+      rpc: { type: "string", multiple: true },
       confirmations: { type: "string" },
       "max-fee": { type: "string" },
       "log-level": { type: "string" },

@@ -41,6 +41,10 @@ export function formatInfo(info: NodeInfo, apiUrl: string, datadir: string): str
     ["block", info.blockNumber.toString()],
     info.confirmations === undefined ? undefined : ["confirmations", `${info.confirmations} block${info.confirmations === 1 ? "" : "s"} before a deposit or a close counts`],
     info.chain === undefined ? undefined : ["chain", chainHealthText(info.chain)],
+    ...(info.chain?.endpoints ?? []).map((e, i): [string, string] => [
+      i === 0 ? "RPC endpoints" : "",
+      `${e.active ? "* " : "  "}${e.url}${i === 0 ? " (preferred)" : ""}${e.failures === 0 ? "" : `: ${e.failures} failed call(s), the last${e.lastFailureAt === undefined ? "" : ` at ${formatDate(e.lastFailureAt / 1000n)}`}: ${e.lastError ?? "?"}`}`,
+    ]),
     ["channels", String(info.channels)],
     ["API", `${apiUrl} (${datadir})`],
   ]);

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { Wallet, type Provider, type Signer } from "ethers";
-import { AdjudicatorDriver, ChainResponseError, TxSender, type TxChange, confirmedTag, defaultConfirmations, type AdjudicatorEvent, type PartialWithdrawResult } from "../chain";
+import { AdjudicatorDriver, ChainResponseError, FailoverProvider, TxSender, type TxChange, confirmedTag, defaultConfirmations, type AdjudicatorEvent, type PartialWithdrawResult } from "../chain";
 import { lockPolicy, type LockPolicy, type WithdrawalRecord } from "../channel";
 import { EcdsaVerifier, KeySigner, channelId as channelIdOf, toHex } from "../crypto";
 import { InvalidAmountError, InvalidArgumentError, SluiceError, codeOf } from "../errors";
@@ -304,7 +304,7 @@ export class SluiceNode implements NodeApi {
   // ------------------------------------------------------------------ NodeApi
 
   async info(): Promise<NodeInfo> {
-    const chain = this.watcher?.health();
+    const chain = this.chainView();
     const blockNumber = await this.latestBlock(chain);
     return {
       address: this.address,
@@ -316,6 +316,15 @@ export class SluiceNode implements NodeApi {
       confirmations: this.confirmations,
       ...(chain === undefined ? {} : { chain }),
     };
+  }
+
+  /** The watcher's view of the chain, with the JSON-RPC endpoints when the node has several. */
+  private chainView(): ChainHealthView | undefined {
+    const health = this.watcher?.health();
+    const provider = this.options.provider;
+    if (health === undefined || !(provider instanceof FailoverProvider)) return health;
+    const endpoints = provider.states.map(({ lastFailureAt, ...rest }) => ({ ...rest, ...(lastFailureAt === undefined ? {} : { lastFailureAt: BigInt(lastFailureAt) }) }));
+    return { ...health, endpoints };
   }
 
   /** The chain's latest block; while the endpoint does not answer, the last one the watcher read (the status still answers). */

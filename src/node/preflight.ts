@@ -7,13 +7,27 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { getAddress, JsonRpcProvider } from "ethers";
 import { Adjudicator__factory } from "../../typechain-types";
+import { FailoverProvider, RpcChainMismatchError, redactUrl } from "../chain/failover";
 import { DEFAULT_RPC } from "../schema/config";
 import { DOMAIN_NAME, DOMAIN_VERSION } from "../typedData";
 import type { Address } from "../types";
 import { NodeConfigError } from "./configError";
 
-/** A provider for `rpc` once a chain answers there, and the chain's id. */
-export async function connectChain(rpc: string): Promise<{ provider: JsonRpcProvider; chainId: bigint }> {
+/**
+ * A provider once a chain answers at one of the `rpc` URLs, and the chain's id. Several URLs give
+ * a `FailoverProvider` (src/chain/failover.ts): all of one chain, else refused.
+ */
+export async function connectChain(rpc: string | readonly string[]): Promise<{ provider: JsonRpcProvider; chainId: bigint }> {
+  if (typeof rpc !== "string") {
+    if (rpc.length === 1) return connectChain(rpc[0]);
+    try {
+      const provider = await FailoverProvider.connect(rpc);
+      return { provider, chainId: provider.chainId };
+    } catch (cause) {
+      if (cause instanceof RpcChainMismatchError) throw new NodeConfigError(cause.message, { cause });
+      throw new NodeConfigError(`no JSON-RPC node answers at any of ${rpc.map(redactUrl).join(", ")}: start a chain there, or give the URLs of yours with --rpc URL,URL (or "rpc" in the config file)`, { cause });
+    }
+  }
   const provider = new JsonRpcProvider(rpc, undefined, { cacheTimeout: -1 });
   try {
     return { provider, chainId: (await provider.getNetwork()).chainId };
