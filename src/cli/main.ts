@@ -285,7 +285,10 @@ async function startNodeCommand(io: CliIo, datadir: string, values: Values): Pro
   const apiPort = str("api-port");
   if (apiPort !== undefined) options.apiPort = flagArg("--api-port", apiPort, (value) => checkInteger(value, 0, 65535));
   const rpc = str("rpc");
-  if (rpc !== undefined) options.rpc = flagArg("--rpc", rpc, checkRpcUrls);
+  if (rpc !== undefined) {
+    const urls = flagArg("--rpc", rpc, checkRpcUrls);
+    options.rpc = urls.length === 1 ? urls[0] : urls;
+  }
   const confirmations = str("confirmations");
   if (confirmations !== undefined) options.confirmations = flagArg("--confirmations", confirmations, (value) => checkInteger(value, 1, 1000));
   const maxFee = str("max-fee");
