@@ -106,6 +106,7 @@ export async function writeBackup(db: Database.Database, file: string, force: bo
   fs.rmSync(partial, { force: true });
   try {
     await db.backup(partial);
+    fs.chmodSync(partial, 0o600); // it holds invoice and webhook secrets
     const copy = new Database(partial);
     try {
       // One file, no -wal beside it: the copy can be moved, mailed or restored as it is.
@@ -207,6 +208,7 @@ export function restoreBackup(options: RestoreOptions): RestoreResult {
   try {
     fs.mkdirSync(path.dirname(storePath), { recursive: true });
     fs.copyFileSync(file, copy);
+    fs.chmodSync(copy, 0o600);
     const existing = fs.existsSync(storePath) ? existingStore(storePath) : undefined;
     const expected = { ...options.expected, ...(existing?.identity ?? {}) };
     let summary: StoreSummary;
