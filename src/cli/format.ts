@@ -71,6 +71,7 @@ export function formatChannel(channel: ChannelView, asset: AssetInfo): string {
     channel.pendingDeposits === undefined
       ? undefined
       : ["pending deposits", `you ${amount(channel.pendingDeposits[me])}, peer ${amount(channel.pendingDeposits[peer])} (seen on chain, not yet confirmed: they count once confirmed)`],
+    channel.resyncRequired ? ["restored", "from a backup: signs nothing until it has resynced with the peer (when the peer connects)"] : undefined,
     channel.withdrawn[0] === 0n && channel.withdrawn[1] === 0n
       ? undefined
       : ["cashed out", `you ${amount(channel.withdrawn[me])}, peer ${amount(channel.withdrawn[peer])}`],

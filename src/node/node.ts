@@ -446,6 +446,7 @@ export class SluiceNode implements NodeApi {
       balances: session.payouts,
       payments: BigInt(session.paymentCount),
       ...this.pendingDepositsOf(session),
+      ...(session.resyncRequired ? { resyncRequired: true as const } : {}),
       ...(record.status === "disputed" ? { deadline: (await this.driver.channelStatus(session.id)).deadline } : {}),
     };
   }

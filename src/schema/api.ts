@@ -100,6 +100,7 @@ export const channelView: Schema<ChannelView> = z.strictObject({
   status: oneOf(CHANNEL_STATUSES as [ChannelStatusName, ...ChannelStatusName[]]),
   deposits: pair(uint256Json),
   pendingDeposits: optionalJson(pair(uint256Json)),
+  resyncRequired: optionalJson(z.literal(true)),
   withdrawn: pair(uint256Json),
   withdrawals: list(withdrawalView, 64),
   version: uint64Json,

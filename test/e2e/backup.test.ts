@@ -158,6 +158,7 @@ describe("e2e: backup and restore", function () {
       expect(await refusedWith(alice.process.api.pay(c, 1n, hexlify(randomBytes(32)) as Hex)), `a payment in ${c}`).to.equal("CHANNEL_RESYNC_REQUIRED");
     }
     expect(await refusedWith(alice.process.api.close(led))).to.equal("CHANNEL_RESYNC_REQUIRED");
+    for (const c of channels) expect((await alice.process.api.channel(c)).resyncRequired, `${c} shows the mark`).to.equal(true);
 
     // Bob back: both channels resync, and Alice's view is Bob's again.
     await bob.process.restart();
@@ -165,6 +166,7 @@ describe("e2e: backup and restore", function () {
     for (const c of channels) {
       const [mine, theirs] = await Promise.all([alice.process.api.channel(c), bob.process.api.channel(c)]);
       expect(mine.version, c).to.equal(theirs.version);
+      expect(mine.resyncRequired).to.equal(undefined);
       expect(mine.transferred).to.deep.equal(theirs.transferred);
       expect(mine.balances).to.deep.equal(theirs.balances);
       expect(mine.payments).to.equal(theirs.payments);

@@ -196,6 +196,8 @@ export interface ChannelView {
   deposits: [bigint, bigint];
   /** Deposited in blocks not yet confirmed, beyond `deposits`: not counted yet (absent if none). */
   pendingDeposits?: [bigint, bigint];
+  /** Restored from a backup and not resynced with the peer yet: it signs nothing until then (absent otherwise). */
+  resyncRequired?: true;
   /** Confirmed on-chain cumulative withdrawals (cash-outs executed while open). */
   withdrawn: [bigint, bigint];
   /** Withdrawals signed (or proposed by this node) and not yet executed: counted as spent in `balances`. */
