@@ -65,6 +65,7 @@ export function checkRpcUrls(value: unknown): Checked<string[]> {
     const url = checkRpcUrl(item);
     if (!url.ok) return url;
     if (urls.includes(url.value)) return { ok: false, problem: `${url.value} is given twice` };
+    if (items.length > 1 && !/^https?:/.test(url.value)) return { ok: false, problem: `${url.value}: several endpoints fail over over http or https only` };
     urls.push(url.value);
   }
   return { ok: true, value: urls };
