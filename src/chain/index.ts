@@ -7,3 +7,4 @@ export * from "./confirmations";
 export * from "./sender";
 export * from "./fees";
 export * from "./feeCap";
+export * from "./failover";

@@ -19,6 +19,7 @@ import { DASHBOARD_COMMAND } from "./dashboardCommand";
 import { DEV_COMMANDS } from "./devCommands";
 import { EVENT_COMMANDS } from "./eventCommands";
 import { TOKEN_COMMANDS } from "./tokenCommands";
+import { BACKUP_COMMANDS } from "./backupCommands";
 import { INVOICE_COMMANDS } from "./invoiceCommands";
 import { KEY_COMMANDS } from "./keyCommands";
 import { WEBHOOK_COMMANDS } from "./webhookCommands";
@@ -210,7 +211,7 @@ const CHANNEL_COMMANDS: readonly Command[] = [
   },
   {
     name: "node start",
-    usage: "node start [--config file] [--listen host:port] [--api-port N] [--rpc URL] [--confirmations N] [--max-fee GWEI] [--adjudicator addr] [--keystore file] [--payee addr] [--log-level level] [--tower [--tower-listen host:port]] [--tower-url ws://… [--tower-address addr] [--tower-every N]]",
+    usage: "node start [--config file] [--listen host:port] [--api-port N] [--rpc URL[,URL...]] [--confirmations N] [--max-fee GWEI] [--adjudicator addr] [--keystore file] [--payee addr] [--log-level level] [--tower [--tower-listen host:port]] [--tower-url ws://… [--tower-address addr] [--tower-every N]]",
     summary: "run the node (peer server, watcher, local API) until Ctrl-C",
     help: [
       "Runs the node in the data directory until interrupted (Ctrl-C or SIGTERM). Before it writes",
@@ -229,7 +230,7 @@ const CHANNEL_COMMANDS: readonly Command[] = [
       config: { type: "string" },
       listen: { type: "string" },
       "api-port": { type: "string" },
-      rpc: { type: "string" },
+      rpc: { type: "string", multiple: true },
       confirmations: { type: "string" },
       "max-fee": { type: "string" },
       "log-level": { type: "string" },
@@ -644,5 +645,6 @@ export const COMMANDS: readonly Command[] = [
   ...WEBHOOK_COMMANDS,
   DASHBOARD_COMMAND,
   ...KEY_COMMANDS,
+  ...BACKUP_COMMANDS,
   ...DEV_COMMANDS,
 ];

@@ -41,6 +41,10 @@ export function formatInfo(info: NodeInfo, apiUrl: string, datadir: string): str
     ["block", info.blockNumber.toString()],
     info.confirmations === undefined ? undefined : ["confirmations", `${info.confirmations} block${info.confirmations === 1 ? "" : "s"} before a deposit or a close counts`],
     info.chain === undefined ? undefined : ["chain", chainHealthText(info.chain)],
+    ...(info.chain?.endpoints ?? []).map((e, i): [string, string] => [
+      i === 0 ? "RPC endpoints" : "",
+      `${e.active ? "* " : "  "}${e.url}${i === 0 ? " (preferred)" : ""}${e.failures === 0 ? "" : `: ${e.failures} failed call(s), the last${e.lastFailureAt === undefined ? "" : ` at ${formatDate(e.lastFailureAt / 1000n)}`}: ${e.lastError ?? "?"}`}`,
+    ]),
     ["channels", String(info.channels)],
     info.tower === undefined ? undefined : ["tower", towerLinkText(info.tower)],
     info.towerService === undefined ? undefined : ["tower service", towerServiceText(info.towerService)],
@@ -84,6 +88,7 @@ export function formatChannel(channel: ChannelView, asset: AssetInfo): string {
     channel.pendingDeposits === undefined
       ? undefined
       : ["pending deposits", `you ${amount(channel.pendingDeposits[me])}, peer ${amount(channel.pendingDeposits[peer])} (seen on chain, not yet confirmed: they count once confirmed)`],
+    channel.resyncRequired ? ["restored", "from a backup: signs nothing until it has resynced with the peer (when the peer connects)"] : undefined,
     channel.withdrawn[0] === 0n && channel.withdrawn[1] === 0n
       ? undefined
       : ["cashed out", `you ${amount(channel.withdrawn[me])}, peer ${amount(channel.withdrawn[peer])}`],

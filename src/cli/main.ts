@@ -16,7 +16,7 @@ import type { Json } from "../node/api/wire";
 import { SluiceError, codeOf } from "../errors";
 import { COMMANDS, addressArg, type Command, type Context, type Output, type Values } from "./commands";
 import { CliError, UsageError } from "./errors";
-import { checkGwei, checkInteger, checkListen, checkLogLevel, checkRpcUrl } from "../schema/config";
+import { checkGwei, checkInteger, checkListen, checkLogLevel, checkRpcUrls } from "../schema/config";
 import type { Checked } from "../schema/primitives";
 
 export const DEFAULT_DATADIR = "./.sluice";
@@ -128,7 +128,8 @@ function parse(command: Command | undefined, args: string[]) {
   // Every option's value and every other argument is checked by its command, which names it.
   const negative = amountAt < 0 ? undefined : positionals.slice(amountAt).find((a) => NEGATIVE.test(a));
   if (negative !== undefined) throw new UsageError(`amounts can't be negative: ${negative}`, "INVALID_AMOUNT");
-  const values = Object.fromEntries(Object.entries(parsed.values).map(([k, v]) => [k, typeof v === "string" ? unshield(v) : v]));
+  // A flag given several times (`multiple`) arrives as one value, comma-separated.
+  const values = Object.fromEntries(Object.entries(parsed.values).map(([k, v]) => [k, typeof v === "string" ? unshield(v) : Array.isArray(v) ? v.map((x) => (typeof x === "string" ? unshield(x) : String(x))).join(",") : v]));
   return { values: values as typeof parsed.values, positionals };
 }
 
@@ -284,7 +285,10 @@ async function startNodeCommand(io: CliIo, datadir: string, values: Values): Pro
   const apiPort = str("api-port");
   if (apiPort !== undefined) options.apiPort = flagArg("--api-port", apiPort, (value) => checkInteger(value, 0, 65535));
   const rpc = str("rpc");
-  if (rpc !== undefined) options.rpc = flagArg("--rpc", rpc, checkRpcUrl);
+  if (rpc !== undefined) {
+    const urls = flagArg("--rpc", rpc, checkRpcUrls);
+    options.rpc = urls.length === 1 ? urls[0] : urls;
+  }
   const confirmations = str("confirmations");
   if (confirmations !== undefined) options.confirmations = flagArg("--confirmations", confirmations, (value) => checkInteger(value, 1, 1000));
   const maxFee = str("max-fee");

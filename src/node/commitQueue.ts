@@ -7,7 +7,8 @@ type Write =
   | { kind: "reserve"; channelId: Hex; upTo: bigint }
   | { kind: "countersigned"; channelId: Hex; signed: SignedState; payments: AddedPayments; leaves?: readonly Hex[] }
   | { kind: "memo"; ref: Hex; memo: string }
-  | { kind: "locks"; write: LockWrite };
+  | { kind: "locks"; write: LockWrite }
+  | { kind: "resynced"; channelId: Hex; reserveUpTo: bigint | null };
 
 /**
  * One group commit: when it started (ms since the Unix epoch on the high-resolution clock,
@@ -71,6 +72,11 @@ export class CommitQueue {
     return this.enqueue({ kind: "locks", write });
   }
 
+  /** Clears a restored channel's mark (`ChannelStore.markResynced`); queued with the adopted states, it shares their commit. */
+  resynced(channelId: Hex, reserveUpTo: bigint | null): Promise<number> {
+    return this.enqueue({ kind: "resynced", channelId, reserveUpTo });
+  }
+
   /**
    * Calls `observer` after each group commit that succeeded, once its writers are settled (to see
    * slow flushes of the disk, for instance). Returns the function that stops it.
@@ -112,6 +118,7 @@ export class CommitQueue {
           else if (write.kind === "reserve") this.store.reserveVersions(write.channelId, write.upTo);
           else if (write.kind === "memo") this.store.putMemo(write.ref, write.memo);
           else if (write.kind === "locks") this.store.locks.record(write.write);
+          else if (write.kind === "resynced") this.store.markResynced(write.channelId, write.reserveUpTo);
           else this.store.recordCountersigned(write.channelId, write.signed, write.payments, write.leaves);
         }
         return this.store.now();

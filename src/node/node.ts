@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { Wallet, type Provider, type Signer } from "ethers";
-import { AdjudicatorDriver, ChainResponseError, TxSender, type EstimatedWrite, type TxChange, confirmedTag, defaultConfirmations, type AdjudicatorEvent, type PartialWithdrawResult } from "../chain";
+import { AdjudicatorDriver, ChainResponseError, FailoverProvider, TxSender, type EstimatedWrite, type TxChange, confirmedTag, defaultConfirmations, type AdjudicatorEvent, type PartialWithdrawResult } from "../chain";
 import { lockPolicy, type LockPolicy, type WithdrawalRecord } from "../channel";
 import { EcdsaVerifier, KeySigner, channelId as channelIdOf, toHex } from "../crypto";
 import { InsufficientFundsError, InvalidAmountError, InvalidArgumentError, SluiceError, codeOf } from "../errors";
@@ -27,7 +27,7 @@ import type {
   TxView,
   WithdrawalView,
 } from "./api/types";
-import type { AddWebhookRequest, CreditView, EstimateRequest, EstimateView, WebhookView } from "./api/types";
+import type { AddWebhookRequest, BackupView, CreditView, EstimateRequest, EstimateView, WebhookView } from "./api/types";
 import { eventView } from "./api/eventStream";
 import { CommitQueue } from "./commitQueue";
 import { devMint } from "./devMint";
@@ -256,6 +256,8 @@ export class SluiceNode implements NodeApi {
 
   async start(): Promise<void> {
     this.chainId = (await this.options.provider.getNetwork()).chainId;
+    // A backup restored here carries it: a store of another key, chain or adjudicator is refused.
+    this.store.claimIdentity({ address: this.address, chainId: this.chainId, adjudicator: this.options.adjudicator });
     this.confirmations = this.options.confirmations ?? defaultConfirmations(this.chainId);
     for (const record of this.store.listChannels()) {
       if (record.protocol !== 2) {
@@ -319,7 +321,7 @@ export class SluiceNode implements NodeApi {
   // ------------------------------------------------------------------ NodeApi
 
   async info(): Promise<NodeInfo> {
-    const chain = this.watcher?.health();
+    const chain = this.chainView();
     const blockNumber = await this.latestBlock(chain);
     return {
       address: this.address,
@@ -355,6 +357,15 @@ export class SluiceNode implements NodeApi {
       this.towerLink = new TowerClient({ ...this.options.towerClient, transport, store: this.store, onError });
       this.towerLink.start();
     }
+  }
+
+  /** The watcher's view of the chain, with the JSON-RPC endpoints when the node has several. */
+  private chainView(): ChainHealthView | undefined {
+    const health = this.watcher?.health();
+    const provider = this.options.provider;
+    if (health === undefined || !(provider instanceof FailoverProvider)) return health;
+    const endpoints = provider.states.map(({ lastFailureAt, ...rest }) => ({ ...rest, ...(lastFailureAt === undefined ? {} : { lastFailureAt: BigInt(lastFailureAt) }) }));
+    return { ...health, endpoints };
   }
 
   /** The chain's latest block; while the endpoint does not answer, the last one the watcher read (the status still answers). */
@@ -477,6 +488,7 @@ export class SluiceNode implements NodeApi {
       payments: BigInt(session.paymentCount),
       locked: [...latest.locked],
       ...this.pendingDepositsOf(session),
+      ...(session.resyncRequired ? { resyncRequired: true as const } : {}),
       ...(record.status === "disputed" ? { deadline: (await this.driver.channelStatus(session.id)).deadline } : {}),
     };
   }
@@ -510,6 +522,8 @@ export class SluiceNode implements NodeApi {
 
   async challenge(channelId: Hex): Promise<TxView> {
     const session = this.live(channelId, "challenge");
+    // A restored channel's state may be older than one both signed since: it waits for the resync.
+    session.requireResynced("challenge");
     await this.checkBeforeCall(session.id, "challenged", "challenge");
     const latest = session.latest;
     const result =
@@ -676,6 +690,11 @@ export class SluiceNode implements NodeApi {
 
   revokeToken(id: bigint): Promise<TokenView> {
     return new Promise((resolve) => resolve(this.apiTokens.revoke(id)));
+  }
+
+  async backup(file: string, force: boolean): Promise<BackupView> {
+    const { bytes, states, channels } = await this.store.backup(file, { force });
+    return { file, bytes, states, channels };
   }
 
   // ------------------------------------------------------------------ invoices (this node as payee)

@@ -7,13 +7,27 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { getAddress, JsonRpcProvider } from "ethers";
 import { Adjudicator__factory } from "../../typechain-types";
+import { FailoverProvider, RpcChainMismatchError, redactUrl } from "../chain/failover";
 import { DEFAULT_RPC } from "../schema/config";
 import { DOMAIN_NAME, DOMAIN_VERSION } from "../typedData";
 import type { Address } from "../types";
 import { NodeConfigError } from "./configError";
 
-/** A provider for `rpc` once a chain answers there, and the chain's id. */
-export async function connectChain(rpc: string): Promise<{ provider: JsonRpcProvider; chainId: bigint }> {
+/**
+ * A provider once a chain answers at one of the `rpc` URLs, and the chain's id. Several URLs give
+ * a `FailoverProvider` (src/chain/failover.ts): all of one chain, else refused.
+ */
+export async function connectChain(rpc: string | readonly string[]): Promise<{ provider: JsonRpcProvider; chainId: bigint }> {
+  if (typeof rpc !== "string") {
+    if (rpc.length === 1) return connectChain(rpc[0]);
+    try {
+      const provider = await FailoverProvider.connect(rpc);
+      return { provider, chainId: provider.chainId };
+    } catch (cause) {
+      if (cause instanceof RpcChainMismatchError) throw new NodeConfigError(cause.message, { cause });
+      throw new NodeConfigError(`no JSON-RPC node answers at any of ${rpc.map(redactUrl).join(", ")}: start a chain there, or give the URLs of yours with --rpc URL,URL (or "rpc" in the config file)`, { cause });
+    }
+  }
   const provider = new JsonRpcProvider(rpc, undefined, { cacheTimeout: -1 });
   try {
     return { provider, chainId: (await provider.getNetwork()).chainId };
@@ -48,17 +62,21 @@ export async function checkAdjudicator(provider: JsonRpcProvider, adjudicator: A
 
 const IDENTITY_FILE = "identity.json";
 
-/** Refuses a key other than the one the data directory was first started with; changes nothing. */
-export function checkDatadirKey(datadir: string, address: Address): void {
+/** The address the data directory was first started with, or undefined before its first start. */
+export function datadirAddress(datadir: string): Address | undefined {
   const file = path.join(datadir, IDENTITY_FILE);
-  if (!existsSync(file)) return;
-  let first: string;
+  if (!existsSync(file)) return undefined;
   try {
-    first = getAddress((JSON.parse(readFileSync(file, "utf8")) as { address: string }).address);
+    return getAddress((JSON.parse(readFileSync(file, "utf8")) as { address: string }).address) as Address;
   } catch (cause) {
     throw new NodeConfigError(`cannot read ${file}: ${(cause as Error).message}; it should hold {"address": "0x…"}, the address of this data directory's key`, { cause });
   }
-  if (first === getAddress(address)) return;
+}
+
+/** Refuses a key other than the one the data directory was first started with; changes nothing. */
+export function checkDatadirKey(datadir: string, address: Address): void {
+  const first = datadirAddress(datadir);
+  if (first === undefined || first === getAddress(address)) return;
   throw new NodeConfigError(
     `the data directory ${datadir} belongs to ${first}, but the key given is ${getAddress(address)}: ` +
       `its channels can only be signed with ${first}'s key, so give that key (--keystore, or SLUICE_DEV_KEY), or start this key in another data directory (--datadir)`,

@@ -1,6 +1,7 @@
 import {
   Countersigner,
   MAX_PAYMENTS_PER_STATE,
+  MAX_VERSION_GAP,
   Sequencer,
   SyncRejectedError,
   openingState,
@@ -27,7 +28,7 @@ import { CommitQueue } from "./commitQueue";
 import { OwnPayments, type DonePayment } from "./ownPayments";
 import { channelId as channelIdOf } from "../crypto";
 import { SYNC_PAGE, decodeSyncReply, decodeWithdrawalsReply, type PeerMessages, type SyncItem, type SyncReply } from "./protocol";
-import type { ChannelStore } from "./store";
+import { ChannelResyncRequiredError, type ChannelStore } from "./store";
 import { ConnectionClosedError, RemoteError, RequestTimeoutError, type PeerConnection } from "./transport";
 
 export { SyncRejectedError };
@@ -137,7 +138,7 @@ export class ChannelSession {
   readonly params: Params;
   readonly me: 0 | 1;
   readonly peerAddress: Address;
-  private readonly channel: Sequencer | Countersigner;
+  private channel: Sequencer | Countersigner;
   private readonly config: SessionConfig;
   private connection: PeerConnection<PeerMessages> | undefined;
   /** Participant 1: its requests waiting for the countersigned payment. */
@@ -156,6 +157,8 @@ export class ChannelSession {
   private reserving: Promise<void> | undefined;
   /** This node's payments by ref: a retried payment finds the first one. */
   private readonly own: OwnPayments;
+  /** Restored from a backup and not resynced since: signs nothing (see `requireResynced`). */
+  private restored: boolean;
 
   private readonly maxProposalsInFlight: number;
 
@@ -167,6 +170,7 @@ export class ChannelSession {
     this.peerAddress = config.params.participants[config.me === 0 ? 1 : 0];
     this.id = channelIdOf(config.params);
     this.reservedUpTo = config.store.reservedVersion(this.id) ?? 0n;
+    this.restored = config.store.resyncRequired(this.id);
     // After a restart, every version up to the reservation may have been signed and sent.
     this.channel = this.makeChannel(this.snapshot(this.reservedUpTo));
     this.own = new OwnPayments(this.id, (ref) => {
@@ -203,6 +207,19 @@ export class ChannelSession {
 
   get isConnected(): boolean {
     return this.connection?.isOpen === true;
+  }
+
+  /** True while the channel, restored from a backup, has not resynced with its peer. */
+  get resyncRequired(): boolean {
+    return this.restored;
+  }
+
+  /**
+   * Refuses to `action` (ChannelResyncRequiredError) while the channel, restored from a backup, has
+   * not resynced with its peer: the backup may predate versions this node signed.
+   */
+  requireResynced(action: string): void {
+    if (this.restored) throw new ChannelResyncRequiredError(this.id, action);
   }
 
   /** The proof of payment `seq` against the latest state's root (the payment read from the store). */
@@ -279,6 +296,7 @@ export class ChannelSession {
    * until it expires).
    */
   async cashOut(amount: bigint, window: bigint): Promise<SignedWithdrawal> {
+    this.requireResynced("cash out");
     this.requireConnection();
     const now = await this.config.chainTime();
     const connection = this.requireConnection();
@@ -372,6 +390,7 @@ export class ChannelSession {
    * see `OwnPayments`.
    */
   pay(amount: bigint, ref: Hex, memo?: string): Promise<DonePayment> {
+    this.requireResynced("pay");
     return this.own.pay(amount, ref, memo, () => {
       const channel = this.channel;
       if (channel instanceof Countersigner) return this.payAsRequester(channel, amount, ref);
@@ -475,6 +494,7 @@ export class ChannelSession {
    * countersigns); resolves with the committed update once the state is on disk.
    */
   async updateLock(action: LockAction): Promise<CommittedUpdate> {
+    this.requireResynced(`${action.kind} a lock`);
     const connection = this.requireConnection();
     const channel = this.channel;
     if (channel instanceof Sequencer) {
@@ -510,6 +530,7 @@ export class ChannelSession {
   ): Promise<{ committed: CommittedUpdate; committedAt: number }> {
     const channel = this.sequencer();
     try {
+      this.requireResynced("propose a state");
       if (proposal.kind === "final") await this.config.commits.ownSignature(this.id, proposal.state, proposal.sig);
       else await this.reserve(proposal.state.version);
     } catch (error) {
@@ -555,6 +576,7 @@ export class ChannelSession {
 
   /** Agrees on a final state with the peer; resolves with it once it is on disk. */
   async finalize(): Promise<SignedState> {
+    this.requireResynced("close");
     const connection = this.requireConnection();
     const channel = this.channel;
     if (!channel.isFinal) {
@@ -578,6 +600,7 @@ export class ChannelSession {
 
   /** Handles a channel message from the peer and returns the reply body. */
   async handle(connection: PeerConnection<PeerMessages>, message: PeerMessages["channel"]["message"]): Promise<unknown> {
+    this.requireResynced("answer the peer's update");
     const channel = this.channel;
     switch (message.kind) {
       case "payment":
@@ -653,22 +676,50 @@ export class ChannelSession {
    */
   async sync(): Promise<void> {
     const connection = this.requireConnection();
+    const restored = this.restored;
+    // A restored channel first learns the withdrawals signed since the backup: the states it adopts are checked against them.
+    if (restored) await this.syncWithdrawals(connection);
     for (;;) {
       const raw = await connection.request("sync", { channelId: this.id, version: this.channel.latest.state.version.toString() });
       const reply = decodeSyncReply(raw);
-      if (reply.items.length > 0) await this.adopt(reply.items);
-      if (!reply.more || reply.items.length === 0) break;
+      const last = !reply.more || reply.items.length === 0;
+      if (reply.items.length > 0) await this.adopt(reply.items, restored && last);
+      else if (restored) await this.resynced(this.channel.latest.state.version);
+      if (last) break;
     }
-    await this.syncWithdrawals(connection);
+    if (!restored) await this.syncWithdrawals(connection);
+    else this.resumeAfterRestore();
   }
 
-  /** Adopts the peer's countersigned states once `verifyHistory` checked them and they are on disk. */
-  private async adopt(items: SyncItem[]): Promise<void> {
+  /**
+   * Adopts the peer's countersigned states once `verifyHistory` checked them and they are on disk
+   * (with `resynced`, the restored channel's mark is cleared in the same commit).
+   */
+  private async adopt(items: SyncItem[], resynced = false): Promise<void> {
     const channel = this.channel;
     if (channel instanceof Sequencer) await channel.abandonPending();
     const history = await channel.verifyHistory(items);
-    await Promise.all(history.updates.map((update) => this.persist(update)));
+    const writes = history.updates.map((update) => this.persist(update));
+    if (resynced) writes.push(this.resynced(items[items.length - 1].signed.state.version));
+    await Promise.all(writes);
     await channel.adopt(history);
+  }
+
+  /**
+   * Queues the end of a restored channel's resync: its mark cleared and, for participant 0, its
+   * reservation moved to the highest version the peer accepts above `newest`, its newest state (no
+   * proposal this node signed before the backup was restored can be at or above that).
+   */
+  private resynced(newest: bigint): Promise<number> {
+    return this.config.commits.resynced(this.id, this.me === 0 ? newest + MAX_VERSION_GAP - 1n : null);
+  }
+
+  /** After a restored channel resynced: participant 0's state machine restarts above its new reservation. */
+  private resumeAfterRestore(): void {
+    this.restored = false;
+    if (this.me !== 0) return;
+    this.reservedUpTo = this.config.store.reservedVersion(this.id) ?? 0n;
+    this.channel = this.makeChannel(this.snapshot(this.reservedUpTo, this.channel.deposits, this.channel.withdrawn));
   }
 
   // ------------------------------------------------------------------ internals
@@ -770,7 +821,7 @@ export class ChannelSession {
    * What the store holds of this channel, to rebuild its state machine at start; `signed` is a
    * version this side may have signed without a record of it.
    */
-  private snapshot(signed: bigint): ChannelSnapshot | undefined {
+  private snapshot(signed: bigint, deposits = this.config.deposits, withdrawn = this.config.withdrawn): ChannelSnapshot | undefined {
     const store = this.config.store;
     const own = store.latestOwnSignature(this.id);
     const withdrawals = store.withdrawals(this.id, { live: true });
@@ -786,8 +837,8 @@ export class ChannelSession {
       locks: store.locks.pending(this.id),
       signedVersion,
       signedFinal: latest.state.isFinal || (own?.state.isFinal ?? false),
-      deposits: this.config.deposits,
-      withdrawn: this.config.withdrawn,
+      deposits,
+      withdrawn,
       withdrawals,
       // Participant 1 issues request ids above any it may have issued before a restart.
       lastRequestId: this.me === 1 ? BigInt(Date.now()) << 20n : 0n,

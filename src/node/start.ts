@@ -16,6 +16,7 @@ import { SluiceNode, type NodeOptions } from "./node";
 import { readKeystore } from "./keystore";
 import type { ChannelStore } from "./store";
 import { checkAdjudicator, checkDatadirKey, connectChain, rememberDatadirKey } from "./preflight";
+import { FailoverProvider } from "../chain/failover";
 
 export { NodeConfigError } from "./configError";
 export { DEFAULT_RPC } from "../schema/config";
@@ -29,7 +30,8 @@ export interface NodeStartOptions {
   /** Where peers connect: host and port of `--listen host:port`. */
   listen?: { host: string; port: number };
   apiPort?: number;
-  rpc?: string;
+  /** One JSON-RPC URL or several (in order of preference: the node fails over). */
+  rpc?: string | readonly string[];
   adjudicator?: string;
   keystore?: string;
   /** Where this node's payouts go by default (its own address if not given). */
@@ -97,14 +99,23 @@ function lockDatadir(datadir: string): () => void {
       return () => rmSync(file, { force: true });
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-      const pid = Number(readFileSync(file, "utf8"));
-      if (Number.isSafeInteger(pid) && pid > 0 && isAlive(pid)) {
-        throw new NodeConfigError(`a node (pid ${pid}) is already running in ${datadir}`);
-      }
+      const pid = runningNodePid(datadir);
+      if (pid !== undefined) throw new NodeConfigError(`a node (pid ${pid}) is already running in ${datadir}`);
       rmSync(file, { force: true });
     }
   }
   throw new NodeConfigError(`cannot lock ${datadir}`);
+}
+
+/** The pid of the node running in `datadir` (its lock file names a live process), or undefined. */
+export function runningNodePid(datadir: string): number | undefined {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(path.join(datadir, "node.lock"), "utf8"));
+  } catch {
+    return undefined;
+  }
+  return Number.isSafeInteger(pid) && pid > 0 && isAlive(pid) ? pid : undefined;
 }
 
 function isAlive(pid: number): boolean {
@@ -152,16 +163,17 @@ export async function startNode(options: NodeStartOptions): Promise<{ close(): P
   for (const key of ["towerEvery", "towerAddress"] as const) {
     if (settings[key] !== undefined && settings.towerUrl === undefined) throw new NodeConfigError(`${key} is about the tower this node hands its states to: give towerUrl (--tower-url) too`);
   }
-  const rpc = settings.rpc ?? NODE_DEFAULTS.rpc;
+  const rpc = settings.rpc ?? [NODE_DEFAULTS.rpc];
   const logger = createLogger(settings.logLevel ?? NODE_DEFAULTS.logLevel, options.log);
   const privateKey = await loadNodeKey(settings.keystore, (line) => logger.warn(line));
   const address = computeAddress(privateKey) as Address;
   // Nothing is written to the data directory until the key, the chain and the adjudicator check out.
   checkDatadirKey(options.datadir, address);
   const { provider, chainId } = await connectChain(rpc);
+  const chainName = `${chainId} (${rpc.join(", ")})`;
   let unlock: (() => void) | undefined;
   try {
-    await checkAdjudicator(provider, adjudicator, `${chainId} (${rpc})`);
+    await checkAdjudicator(provider, adjudicator, chainName);
     mkdirSync(options.datadir, { recursive: true, mode: 0o700 });
     if (!existsSync(options.datadir)) throw new NodeConfigError(`cannot create ${options.datadir}`);
     unlock = lockDatadir(options.datadir);
@@ -189,6 +201,12 @@ export async function startNode(options: NodeStartOptions): Promise<{ close(): P
       log: hooks.log,
     });
     built.store = node.store;
+    if (provider instanceof FailoverProvider) {
+      provider.onSwitch = (change) => {
+        node.store.appendEvent("chain.rpc.switched", null, { ...change });
+        logger.warn(change, `chain: calls moved from ${change.from} to ${change.to} (${change.reason})`);
+      };
+    }
     const stopEventLog = logEvents(node.store.events, logger, peerOf);
     await node.start();
     rememberDatadirKey(options.datadir, address);
@@ -201,7 +219,7 @@ export async function startNode(options: NodeStartOptions): Promise<{ close(): P
       port: settings.apiPort ?? 0,
       onInternalError: (error) => logger.error({ err: error }, "api: internal error"),
     });
-    logger.info({ address: node.address, peerUrl: node.peerUrl, api: api.url, rpc }, `sluice node ${node.address}: peers at ${node.peerUrl}, API at ${api.url}, chain ${rpc}`);
+    logger.info({ address: node.address, peerUrl: node.peerUrl, api: api.url, rpc }, `sluice node ${node.address}: peers at ${node.peerUrl}, API at ${api.url}, chain ${rpc.join(", ")}`);
     const { towerService } = await node.info();
     if (towerService) logger.info({ towerUrl: towerService.url }, `watchtower: clients register at ${towerService.url}`);
     return {

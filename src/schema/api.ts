@@ -6,6 +6,7 @@
 import { z } from "zod";
 import type {
   AssetInfo,
+  BackupView,
   CashOutView,
   ChannelStatusName,
   ChannelView,
@@ -52,6 +53,18 @@ export const nodeInfo: Schema<NodeInfo> = z.strictObject({
       downSince: optionalJson(uint64Json),
       lastError: optionalJson(text(4096)),
       lastBlock: optionalJson(uint64Json),
+      endpoints: optionalJson(
+        list(
+          z.strictObject({
+            url: text(2048),
+            active: boolean,
+            failures: count,
+            lastError: optionalJson(text(4096)),
+            lastFailureAt: optionalJson(uint64Json),
+          }),
+          16,
+        ),
+      ),
     }),
   ),
   tower: optionalJson(
@@ -101,6 +114,7 @@ export const channelView: Schema<ChannelView> = z.strictObject({
   status: oneOf(CHANNEL_STATUSES as [ChannelStatusName, ...ChannelStatusName[]]),
   deposits: pair(uint256Json),
   pendingDeposits: optionalJson(pair(uint256Json)),
+  resyncRequired: optionalJson(z.literal(true)),
   withdrawn: pair(uint256Json),
   withdrawals: list(withdrawalView, 64),
   version: uint64Json,
@@ -214,6 +228,14 @@ export const paymentsBody = z.strictObject({
 export const mintBody = z.strictObject({ asset: addressJson, amount: uint256Json, to: optionalJson(addressJson) });
 export const createTokenBody = z.strictObject({ scope: scopeName, name: optionalJson(text(200)) });
 export const byTokenId = z.strictObject({ id: uint64Json });
+/** A backup of the store: the absolute path of a new file on the node's machine (`force` replaces one). */
+export const backupBody = z.strictObject({ file: text(4096), force: optionalJson(boolean) });
+export const backupView: Schema<BackupView> = z.strictObject({
+  file: text(4096),
+  bytes: count,
+  states: count,
+  channels: list(z.strictObject({ channelId: bytes32Json, version: uint64Json }), 100_000),
+});
 /** A page of the event log: after an id (default 0), at most `limit` (default 1,000), only `types` if given. */
 export const eventsBody = z.strictObject({
   after: optionalJson(uint64Json),

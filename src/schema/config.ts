@@ -52,8 +52,29 @@ export function checkSettingAddress(value: unknown, nonZero = false): Checked<Ad
 }
 
 export function checkRpcUrl(value: unknown): Checked<string> {
-  if (typeof value === "string" && /^(https?|wss?):\/\/\S+$/.test(value)) return { ok: true, value };
+  if (typeof value === "string" && /^(https?|wss?):\/\/[^\s,]+$/.test(value)) return { ok: true, value };
   return { ok: false, problem: `give the JSON-RPC URL, e.g. http://127.0.0.1:8545, got ${describe(value)}` };
+}
+
+/** The most JSON-RPC endpoints a node takes. */
+export const MAX_RPC_URLS = 8;
+
+/**
+ * One JSON-RPC URL or several, in order of preference (the node fails over to the next): a list, or
+ * one string with the URLs separated by commas (a flag; `--rpc` given several times arrives so).
+ */
+export function checkRpcUrls(value: unknown): Checked<string[]> {
+  const items = Array.isArray(value) ? (value as unknown[]) : typeof value === "string" ? value.split(",").map((url) => url.trim()) : [value];
+  if (items.length === 0 || items.length > MAX_RPC_URLS) return { ok: false, problem: `give 1 to ${MAX_RPC_URLS} JSON-RPC URLs, got ${items.length}` };
+  const urls: string[] = [];
+  for (const item of items) {
+    const url = checkRpcUrl(item);
+    if (!url.ok) return url;
+    if (urls.includes(url.value)) return { ok: false, problem: `${url.value} is given twice` };
+    if (items.length > 1 && !/^https?:/.test(url.value)) return { ok: false, problem: `${url.value}: several endpoints fail over over http or https only` };
+    urls.push(url.value);
+  }
+  return { ok: true, value: urls };
 }
 
 export const duration = fromCheck(checkDuration);
@@ -114,7 +135,12 @@ const DURATION = "duration: seconds, or with s, m, h or d (90s, 30m, 24h, 1d)";
 export const nodeSettings = z.strictObject({
   listen: setting(listen, { type: "host:port", default: "127.0.0.1:0 (loopback, any free port)", about: "where peers connect (WebSocket)", flag: "--listen" }),
   apiPort: setting(port, { type: "port, 0 to 65535", default: "0 (any free port; written to api.json)", about: "the local HTTP API's port on 127.0.0.1", flag: "--api-port" }),
-  rpc: setting(fromCheck(checkRpcUrl), { type: "URL: http, https, ws or wss", default: DEFAULT_RPC, about: "the chain's JSON-RPC endpoint (`npx hardhat node` serves this default)", flag: "--rpc" }),
+  rpc: setting(fromCheck(checkRpcUrls), {
+    type: "URL (http, https, ws or wss), or a list of them (a flag: repeated, or comma-separated)",
+    default: DEFAULT_RPC,
+    about: "the chain's JSON-RPC endpoint (`npx hardhat node` serves this default); several: the node uses the first that answers, fails over to the next and returns to the first once it answers again",
+    flag: "--rpc",
+  }),
   adjudicator: setting(
     fromCheck((value) => checkSettingAddress(value)),
     { type: "address", default: "none: required", about: "the Sluice adjudicator contract on that chain (`npm run deploy` prints it)", flag: "--adjudicator" },

@@ -122,6 +122,7 @@ describe("ChannelStore", () => {
           "lock_settlements",
           "locks",
           "memos",
+          "node_identity",
           "own_signatures",
           "payments",
           "peers",

@@ -16,6 +16,7 @@ import type { EventView } from "./eventStream";
 import { readApiInfo, readApiToken } from "./token";
 import type {
   AssetInfo,
+  BackupView,
   CashOutView,
   ChannelView,
   CreatedTokenView,
@@ -110,6 +111,9 @@ export class ApiClient implements NodeApi {
   }
   revokeToken(id: bigint): Promise<TokenView> {
     return this.call(METHODS.revoketoken, id);
+  }
+  backup(file: string, force = false): Promise<BackupView> {
+    return this.call(METHODS.backup, file, force);
   }
   close(channelId: Hex): Promise<TxView> {
     return this.call(METHODS.close, channelId);

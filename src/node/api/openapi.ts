@@ -43,6 +43,7 @@ export const SUMMARIES: { readonly [name in MethodName]: string } = {
   removewebhook: "Removes a webhook endpoint: nothing more is sent to it",
   estimate: "What an action (open, deposit, cashout, close, challenge, withdraw) would cost on chain now: gas units and the fee at the EIP-1559 price; nothing is sent",
   credits: "The adjudicator's credits of this node's payees, per asset (withdraw takes those of the node's own address)",
+  backup: "Writes a consistent copy of the node's store to a new file on its machine while payments go on (SQLite's online backup)",
 };
 
 /** The JSON Schema of the JSON side of a schema (what travels), with the wire codecs described. */

@@ -48,6 +48,11 @@ export interface NodeApi {
   tokens?(): Promise<TokenView[]>;
   /** Revokes a scoped token: its next request is refused (admin only). */
   revokeToken?(id: bigint): Promise<TokenView>;
+  /**
+   * Writes a consistent copy of the node's store to `file` (absolute, on the node's machine) while
+   * payments go on; refuses an existing file unless `force` (admin only).
+   */
+  backup?(file: string, force: boolean): Promise<BackupView>;
   /** Cooperative close: a final state signed by both, submitted on chain. */
   close(channelId: Hex): Promise<TxView>;
   /** Registers this node's latest countersigned state on chain (starts or answers a dispute). */
@@ -166,6 +171,29 @@ export interface TowerServiceView {
   clients: { address: Address; connected: boolean; channels: number; lastSeen: bigint }[];
 }
 
+/** A backup the node wrote: where, its size, and the channels and states it holds. */
+export interface BackupView {
+  file: string;
+  bytes: number;
+  /** Countersigned states held, over all channels. */
+  states: number;
+  /** Each channel with the version of its latest countersigned state in the backup. */
+  channels: { channelId: Hex; version: bigint }[];
+}
+
+/** One of the node's JSON-RPC endpoints (`--rpc`, in order of preference) and its failures. */
+export interface RpcEndpointView {
+  /** The URL with its path and query left out (they may hold an API key). */
+  url: string;
+  /** The one the node's calls go to now. */
+  active: boolean;
+  /** Calls that failed at it (an error or a timeout) since the start. */
+  failures: number;
+  lastError?: string;
+  /** When it last failed (unix milliseconds). */
+  lastFailureAt?: bigint;
+}
+
 /** The chain endpoint as the node's watcher finds it. */
 export interface ChainHealthView {
   reachable: boolean;
@@ -177,6 +205,8 @@ export interface ChainHealthView {
   lastError?: string;
   /** The latest block the watcher read. */
   lastBlock?: bigint;
+  /** The JSON-RPC endpoints, in order of preference, when the node was given several. */
+  endpoints?: RpcEndpointView[];
 }
 
 export interface AssetInfo {
@@ -218,6 +248,8 @@ export interface ChannelView {
   deposits: [bigint, bigint];
   /** Deposited in blocks not yet confirmed, beyond `deposits`: not counted yet (absent if none). */
   pendingDeposits?: [bigint, bigint];
+  /** Restored from a backup and not resynced with the peer yet: it signs nothing until then (absent otherwise). */
+  resyncRequired?: true;
   /** Confirmed on-chain cumulative withdrawals (cash-outs executed while open). */
   withdrawn: [bigint, bigint];
   /** Withdrawals signed (or proposed by this node) and not yet executed: counted as spent in `balances`. */

@@ -351,6 +351,14 @@ export const METHODS = {
     (api, [request]) => api.addWebhook(request),
   ),
   webhooks: method("webhooks", empty, (): [] => [], () => ({}), codec(z.array(schema.webhookView)), (api) => api.webhooks()),
+  backup: method(
+    "backup",
+    schema.backupBody as z.ZodType<{ file: string; force?: boolean }, unknown>,
+    (b): [string, boolean] => [b.file, b.force === true],
+    (file, force) => ({ file, ...(force ? { force } : {}) }),
+    codec(schema.backupView),
+    (api, [file, force]) => api.backup?.(file, force) ?? Promise.reject(new MalformedMessageError("method", "this node takes no backups")),
+  ),
   removewebhook: method(
     "removewebhook",
     schema.byWebhookId as z.ZodType<{ id: bigint }, unknown>,

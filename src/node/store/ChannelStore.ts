@@ -24,6 +24,7 @@ import { WebhookStore } from "./webhooks";
 import { TransactionStore } from "./transactions";
 import { TowerStore } from "../../tower/store";
 import { APPLICATION_ID, migrate, userVersion } from "./migrations";
+import { claimIdentity, readIdentity, restoreBackup, writeBackup, type NodeIdentity, type RestoreOptions, type RestoreResult, type StoreSummary } from "./backup";
 import {
   CHANNEL_STATUSES,
   type ChannelRecord,
@@ -519,6 +520,24 @@ export class ChannelStore {
     }
   }
 
+  /**
+   * Puts the backup `file` in place of the store at `storePath` once it checks out (see
+   * store/backup.ts), every channel marked as needing a resync. The node must not be running.
+   */
+  static restore(options: Omit<RestoreOptions, "mark">): RestoreResult {
+    return restoreBackup({
+      ...options,
+      mark: (copy) => {
+        const store = ChannelStore.open(copy);
+        try {
+          store.markRestored();
+        } finally {
+          store.close();
+        }
+      },
+    });
+  }
+
   /** The schema version of the open database. */
   get schemaVersion(): number {
     return userVersion(this.db);
@@ -629,6 +648,63 @@ export class ChannelStore {
       if (before === s) return;
       this.stSetStatus.run(s, this.now(), cid);
       this.events.append(`channel.${s}`, cid, this.now(), { previous: before });
+    });
+  }
+
+  // ---------------------------------------------------------------- identity, backups, restored channels
+
+  /** The node this store belongs to, or null before its first start. */
+  identity(): NodeIdentity | null {
+    return readIdentity(this.db);
+  }
+
+  /** Records the node this store belongs to at its first start; StoreIdentityError if it belongs to another. */
+  claimIdentity(identity: NodeIdentity): void {
+    this.transaction(() => claimIdentity(this.db, identity));
+  }
+
+  /**
+   * Writes a consistent copy of the store to `file` (an absolute path) while it stays in use
+   * (SQLite's online backup); BackupExistsError if `file` exists, unless `force`.
+   */
+  backup(file: string, options: { force?: boolean } = {}): Promise<StoreSummary> {
+    return writeBackup(this.db, file, options.force === true);
+  }
+
+  /** Marks every channel as restored from a backup: it signs nothing until it has resynced (`markResynced`). */
+  markRestored(): void {
+    this.transaction(() => {
+      for (const row of this.db.prepare<[], { channel_id: Hex }>("SELECT channel_id FROM channels WHERE resync_required = 0").all()) {
+        this.db.prepare("UPDATE channels SET resync_required = 1, updated_at = ? WHERE channel_id = ?").run(this.now(), row.channel_id);
+        this.events.append("channel.restored", row.channel_id, this.now(), {});
+      }
+    });
+  }
+
+  /** Whether the channel was restored from a backup and has not resynced with its peer since. */
+  resyncRequired(channelId: Hex): boolean {
+    const cid = bytes32(channelId, "channelId");
+    const mark = this.db.prepare<[Hex], number>("SELECT resync_required FROM channels WHERE channel_id = ?").pluck().get(cid);
+    if (mark === undefined) throw new UnknownChannelError(cid);
+    return mark === 1;
+  }
+
+  /**
+   * The restored channel resynced with its peer (call it in the transaction that stores the adopted
+   * states): clears its mark and, for participant 0, raises the version reservation to `reserveUpTo`.
+   */
+  markResynced(channelId: Hex, reserveUpTo: bigint | null): void {
+    const cid = bytes32(channelId, "channelId");
+    this.transaction(() => {
+      if (reserveUpTo !== null) this.reserveVersions(cid, reserveUpTo);
+      const changed = this.db.prepare("UPDATE channels SET resync_required = 0, updated_at = ? WHERE channel_id = ? AND resync_required = 1").run(this.now(), cid).changes;
+      const latest = this.latest(cid);
+      if (changed > 0) {
+        this.events.append("channel.resynced", cid, this.now(), {
+          version: (latest?.state.version ?? 0n).toString(),
+          ...(reserveUpTo === null ? {} : { reservedVersion: reserveUpTo.toString() }),
+        });
+      }
     });
   }
 

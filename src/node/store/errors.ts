@@ -1,4 +1,5 @@
 import { SluiceError } from "../../errors";
+import type { Hex } from "../../types";
 
 /** Base of every error the channel store throws; a failed write has changed nothing. */
 export class StoreError extends SluiceError {
@@ -149,4 +150,89 @@ function describe(value: unknown): string {
   if (typeof value === "bigint") return `${value}n`;
   if (typeof value === "object" && value !== null) return Array.isArray(value) ? "array" : "object";
   return String(value);
+}
+
+/**
+ * A channel of a store put in place by `sluice restore` signs nothing (no payment, lock,
+ * withdrawal, countersignature or close) until it has resynced with its peer: the backup may
+ * predate states this node signed, and signing again at their versions could sign one twice.
+ */
+export class ChannelResyncRequiredError extends SluiceError {
+  static override readonly code: string = "CHANNEL_RESYNC_REQUIRED";
+  override readonly name: string = "ChannelResyncRequiredError";
+
+  constructor(
+    readonly channelId: Hex,
+    readonly action: string,
+  ) {
+    super(`channel ${channelId} was restored from a backup and can't ${action} until it has resynced with its peer: connect the peer (the resync runs when it connects) and try again`);
+  }
+}
+
+/** `backup` would overwrite a file: give another path, or `--force`. Nothing was written. */
+export class BackupExistsError extends SluiceError {
+  static override readonly code: string = "BACKUP_EXISTS";
+  override readonly name: string = "BackupExistsError";
+
+  constructor(readonly file: string) {
+    super(`${file} exists: give a new file for the backup, or --force to replace it`);
+  }
+}
+
+/** The file given to `restore` is not a usable backup of this node; nothing was changed. */
+export class BackupInvalidError extends SluiceError {
+  static override readonly code: string = "BACKUP_INVALID";
+  override readonly name: string = "BackupInvalidError";
+
+  constructor(
+    readonly file: string,
+    readonly problem: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${file} can't be restored: ${problem}; nothing was changed`, options);
+  }
+}
+
+/** `restore` while a node runs in the data directory: stop it first. Nothing was changed. */
+export class NodeRunningError extends SluiceError {
+  static override readonly code: string = "NODE_RUNNING";
+  override readonly name: string = "NodeRunningError";
+
+  constructor(
+    readonly datadir: string,
+    readonly pid: number,
+  ) {
+    super(`a node (pid ${pid}) is running in ${datadir}: stop it before restoring; nothing was changed`);
+  }
+}
+
+/**
+ * The data directory's store holds states the backup lacks: restoring would drop them (the
+ * resync would fetch them back from the peers, but only from peers that still have them).
+ * Nothing was changed; `--force` restores anyway and keeps the replaced store beside it.
+ */
+export class StoreNewerError extends SluiceError {
+  static override readonly code: string = "STORE_NEWER";
+  override readonly name: string = "StoreNewerError";
+
+  constructor(
+    readonly store: string,
+    readonly channels: Hex[],
+  ) {
+    super(`the store ${store} is newer than the backup in ${channels.length} channel(s) (${channels.slice(0, 3).join(", ")}${channels.length > 3 ? ", ..." : ""}); nothing was changed: give --force to restore anyway (the store is kept beside it)`);
+  }
+}
+
+/** The store belongs to another node: another key, chain or adjudicator than the one starting. */
+export class StoreIdentityError extends StoreError {
+  static override readonly code: string = "STORE_IDENTITY";
+  override readonly name: string = "StoreIdentityError";
+
+  constructor(
+    readonly field: "address" | "chainId" | "adjudicator",
+    readonly stored: string,
+    readonly given: string,
+  ) {
+    super(`the store belongs to ${field} ${stored}, not ${given}: start it with the key, chain and adjudicator it was made with, or use another data directory`);
+  }
 }

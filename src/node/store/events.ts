@@ -19,6 +19,8 @@ export const EVENT_TYPES = [
   "channel.abandoned",
   "channel.deposit",
   "channel.withdrawn",
+  "channel.restored",
+  "channel.resynced",
   "withdrawal.proposed",
   "withdrawal.signed",
   "withdrawal.executed",
@@ -41,6 +43,7 @@ export const EVENT_TYPES = [
   "chain.tx.replaced",
   "chain.tx.confirmed",
   "chain.tx.failed",
+  "chain.rpc.switched",
 ] as const;
 
 export type EventType = (typeof EVENT_TYPES)[number];

@@ -13,7 +13,14 @@ export {
   OwnSignatureConflictError,
   StateAfterFinalError,
   PaymentSequenceError,
+  ChannelResyncRequiredError,
+  BackupExistsError,
+  BackupInvalidError,
+  NodeRunningError,
+  StoreNewerError,
+  StoreIdentityError,
 } from "./errors";
+export { restoreBackup, type NodeIdentity, type RestoreOptions, type RestoreResult, type StoreSummary } from "./backup";
 export {
   CHANNEL_STATUSES,
   type ChannelStatus,

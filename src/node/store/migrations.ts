@@ -416,6 +416,25 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 16,
+    description: "the node a store belongs to; the channels a restore marked as needing a resync (src/node/store/backup.ts)",
+    up(db) {
+      db.exec(`
+        -- One row, written at the node's first start: a restore refuses another node's backup,
+        -- and a start with another key, chain or adjudicator is refused.
+        CREATE TABLE node_identity (
+          id          INTEGER PRIMARY KEY CHECK (id = 1),
+          address     TEXT NOT NULL,  -- lower-case 0x
+          chain_id    TEXT NOT NULL,  -- decimal
+          adjudicator TEXT NOT NULL   -- lower-case 0x
+        );
+        -- 1 once \`sluice restore\` put this store in place: the channel signs nothing until it has
+        -- resynced with its peer (cleared in the transaction that stores the adopted states).
+        ALTER TABLE channels ADD COLUMN resync_required INTEGER NOT NULL DEFAULT 0;
+      `);
+    },
+  },
 ];
 
 /** The schema version this code writes. */
