@@ -210,7 +210,7 @@ const CHANNEL_COMMANDS: readonly Command[] = [
   },
   {
     name: "node start",
-    usage: "node start [--config file] [--listen host:port] [--api-port N] [--rpc URL] [--confirmations N] [--max-fee GWEI] [--adjudicator addr] [--keystore file] [--payee addr] [--log-level level]",
+    usage: "node start [--config file] [--listen host:port] [--api-port N] [--rpc URL] [--confirmations N] [--max-fee GWEI] [--adjudicator addr] [--keystore file] [--payee addr] [--log-level level] [--hub [--fee-base N] [--fee-ppm N]]",
     summary: "run the node (peer server, watcher, local API) until Ctrl-C",
     help: [
       "Runs the node in the data directory until interrupted (Ctrl-C or SIGTERM). Before it writes",
@@ -236,6 +236,9 @@ const CHANNEL_COMMANDS: readonly Command[] = [
       adjudicator: { type: "string" },
       keystore: { type: "string" },
       payee: { type: "string" },
+      hub: { type: "boolean" },
+      "fee-base": { type: "string" },
+      "fee-ppm": { type: "string" },
     },
     positionals: [0, 0],
     run: (ctx, _positionals, values) => ctx.startNode(values),

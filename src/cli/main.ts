@@ -297,6 +297,11 @@ async function startNodeCommand(io: CliIo, datadir: string, values: Values): Pro
   if (keystore !== undefined) options.keystore = path.resolve(io.cwd, keystore);
   const payee = str("payee");
   if (payee !== undefined) options.payee = addressArg(payee, "--payee");
+  if (values.hub === true) options.hub = true;
+  const feeBase = str("fee-base");
+  if (feeBase !== undefined) options.feeBase = feeBase;
+  const feePpm = str("fee-ppm");
+  if (feePpm !== undefined) options.feePpm = feePpm;
 
   const startNode = (io.loadStartNode ?? defaultLoadStartNode)();
   const node = await startNode(options);

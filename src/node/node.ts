@@ -4,7 +4,7 @@ import { AdjudicatorDriver, ChainResponseError, TxSender, type TxChange, confirm
 import { lockPolicy, type LockPolicy, type WithdrawalRecord } from "../channel";
 import { EcdsaVerifier, KeySigner, channelId as channelIdOf, toHex } from "../crypto";
 import { InvalidAmountError, InvalidArgumentError, SluiceError, codeOf } from "../errors";
-import { ChannelMode, type Address, type Hex } from "../types";
+import { ChannelMode, type Address, type Hex, type Lock } from "../types";
 import type {
   AssetInfo,
   ChainHealthView,
@@ -12,6 +12,8 @@ import type {
   ChannelView,
   EventsQuery,
   EventView,
+  ForwardsQuery,
+  ForwardView,
   CreateInvoiceRequest,
   CreatedTokenView,
   DecodedInvoiceView,
@@ -45,14 +47,16 @@ import {
   type OpenTimeouts,
 } from "./open";
 import { InvoiceBook } from "./invoices";
-import { InvoicePayer } from "./invoicePayer";
+import { EXPIRY_MARGIN, InvoicePayer } from "./invoicePayer";
+import { Hub, NotAHubError, RouteFailures, RouteFinder, forwardViewOf, type HubFees } from "./routing";
 import { NodeMetrics, type NodeGauges } from "./metrics";
 import { ApiTokens } from "./apiTokens";
 import type { Scope } from "./api/access";
 import { newWebhook, UnknownWebhookError, WebhookDispatcher, webhookViewOf, type WebhookDeliveryOptions } from "./webhooks";
+import { decodeHubInfo, encodeHubInfo, type HubInfo } from "./protocol";
 import { decodeOpenReply, encodeOpenTerms, encodeSyncReply, encodeWithdrawalsReply, paramsOf, peerValidators, type OpenReply, type OpenTerms, type PeerMessages } from "./protocol";
 import { paymentViewOf, resolveRef, type PaymentRef } from "./paymentRef";
-import { ChannelSession } from "./session";
+import { ChannelSession, PeerOfflineError } from "./session";
 import { ChannelStore, DEFAULT_EVENTS_PAGE, type ChannelRecord } from "./store";
 import { UnknownChannelError } from "./store/errors";
 import { HandshakeError, PeerServer, ReconnectingPeer, keyIdentity, type PeerConnection, type TransportOptions } from "./transport";
@@ -141,6 +145,8 @@ export interface NodeOptions {
   maxFeeGwei?: number;
   /** How long a transaction may wait unmined before it is replaced with a higher fee (ms, default 60,000). */
   replaceAfterMs?: number;
+  /** Routing on (`--hub`): the node forwards locks between its channels for these fees. */
+  hub?: { fees: HubFees };
 }
 
 const DEFAULT_CHALLENGE_PERIOD = 3_600n;
@@ -196,6 +202,10 @@ export class SluiceNode implements NodeApi {
     secretRevealedAt: (hashlock) => this.secretReveals.get(hashlock.toLowerCase()) ?? 0n,
   });
   private payer: InvoicePayer | undefined;
+  /** The `route-failed` messages received (a hub relays them, a payer's payment rejects with them). */
+  private readonly routeFailures = new RouteFailures();
+  /** Forwards locks between channels (routing on), else undefined. */
+  private readonly hub: Hub | undefined;
 
   constructor(options: NodeOptions) {
     const inFlight = options.proposalsInFlight;
@@ -237,6 +247,7 @@ export class SluiceNode implements NodeApi {
       throw new InvalidArgumentError(`confirmations must be a whole number from 1 to 1000, not ${String(depth)}`);
     }
     this.webhookDispatcher = new WebhookDispatcher(this.store.webhooks, this.store.events, { ...options.webhooks, onError: options.onError });
+    if (options.hub) this.hub = this.makeHub(options.hub.fees);
   }
 
   /** ws:// URL peers connect to. */
@@ -313,6 +324,7 @@ export class SluiceNode implements NodeApi {
       channels: this.sessions.size,
       confirmations: this.confirmations,
       ...(chain === undefined ? {} : { chain }),
+      ...(this.options.hub === undefined ? {} : { hub: this.hubInfoView(this.options.hub.fees) }),
     };
   }
 
@@ -433,6 +445,7 @@ export class SluiceNode implements NodeApi {
       version: latest.version,
       transferred: [...latest.transferred],
       balances: session.payouts,
+      locked: [...latest.locked],
       payments: BigInt(session.paymentCount),
       ...this.pendingDepositsOf(session),
       ...(record.status === "disputed" ? { deadline: (await this.driver.channelStatus(session.id)).deadline } : {}),
@@ -617,9 +630,9 @@ export class SluiceNode implements NodeApi {
     });
   }
 
-  /** Pays an invoice over this node's open channel with its payee; resolves with the receipt once the payee unlocked it. */
-  payInvoice(text: string): Promise<PaymentView> {
-    return this.invoicePayer.pay(text);
+  /** Pays an invoice over this node's open channel with its payee, else through hubs (`route`: explicit); resolves with the receipt once unlocked. */
+  payInvoice(text: string, route?: Address[]): Promise<PaymentView> {
+    return this.invoicePayer.pay(text, route);
   }
 
   /** Invoices paid and received over direct channels with hashlocked transfers. */
@@ -631,7 +644,70 @@ export class SluiceNode implements NodeApi {
       openSessions: () => [...this.sessions.values()].filter((s) => this.lifecycle.status(s.id) === "open"),
       policy: this.lockRules,
       onError: (error, what) => this.options.onError?.(error, what),
+      routing: {
+        finder: new RouteFinder({
+          openSessions: () => this.openSessions(),
+          hubInfo: (peer, via) => this.askHubInfo(peer, via),
+          policy: this.lockRules,
+          margin: EXPIRY_MARGIN,
+        }),
+        failures: this.routeFailures,
+        instruct: (peer, body) => this.peerRequest(peer, "route", body),
+        ...(this.hub ? { forwards: (session: ChannelSession, lock: Lock) => this.hub!.takes(session, lock) } : {}),
+      },
     }));
+  }
+
+  // ------------------------------------------------------------------ routing
+
+  private makeHub(fees: HubFees): Hub {
+    return new Hub({
+      store: this.store,
+      address: this.address,
+      fees,
+      policy: this.lockRules,
+      openSessions: () => this.openSessions(),
+      session: (id) => this.sessions.get(id.toLowerCase()),
+      request: (peer, type, body) => this.peerRequest(peer, type, body),
+      decode: (text) => this.decodeInvoice(text),
+      failures: this.routeFailures,
+      onError: (error, what) => this.options.onError?.(error, what),
+    });
+  }
+
+  /** The channels open now (their peer connected or not). */
+  private openSessions(): ChannelSession[] {
+    return [...this.sessions.values()].filter((s) => this.lifecycle.status(s.id) === "open");
+  }
+
+  /** Sends a request to a connected peer; PeerOfflineError if it is not connected. */
+  private peerRequest(peer: Address, type: "route" | "route-failed" | "hub-info", body: unknown): Promise<unknown> {
+    const connection = this.connections.get(peer.toLowerCase());
+    if (!connection?.isOpen) return Promise.reject(new PeerOfflineError(peer));
+    return connection.request(type, body);
+  }
+
+  /** Asks `peer` for its hub info, relayed through it to the hubs of `via`. */
+  private async askHubInfo(peer: Address, via: Address[]): Promise<HubInfo> {
+    return decodeHubInfo(await this.peerRequest(peer, "hub-info", via.length === 0 ? {} : { via }));
+  }
+
+  /** The locks this node forwarded as a hub, newest first. */
+  forwards(query: ForwardsQuery = {}): Promise<ForwardView[]> {
+    return new Promise((resolve) => resolve(this.store.forwards.list(query).map(forwardViewOf)));
+  }
+
+  /** Answers `hub-info`: this hub's, or the one of the next hub of `via` (asked through this one). */
+  private async hubInfoReply(via: Address[] | undefined): Promise<Record<string, unknown>> {
+    if (!this.hub) throw new NotAHubError(this.address);
+    if (via === undefined || via.length === 0) return encodeHubInfo(this.hub.info());
+    return encodeHubInfo(await this.askHubInfo(via[0], via.slice(1)));
+  }
+
+  /** `NodeInfo.hub`: the fees, the forwards settled and pending, the fees earned. */
+  private hubInfoView(fees: HubFees): NonNullable<NodeInfo["hub"]> {
+    const totals = this.store.forwards.totals();
+    return { fees: { base: fees.base, ppm: fees.ppm }, forwarded: totals.settled, pending: totals.pending, feesEarned: totals.feesEarned };
   }
 
   /** Runs `fn` on this node's invoices (they need the chain id, known once started); a throw rejects. */
@@ -652,6 +728,16 @@ export class SluiceNode implements NodeApi {
       validators: peerValidators,
       handlers: {
         open: (body, peer) => this.onOpen(body.params, peer),
+        route: (body, peer) => {
+          if (!this.hub) throw new NotAHubError(this.address);
+          this.hub.onRoute(body, peer.peerAddress);
+          return {};
+        },
+        "route-failed": (body, peer) => {
+          this.routeFailures.note(body, peer.peerAddress);
+          return {};
+        },
+        "hub-info": (body) => this.hubInfoReply(body.via),
         channel: (body, peer) => this.sessionFor(body.channelId, peer).handle(peer, body.message),
         sync: (body, peer) => encodeSyncReply(this.sessionFor(body.channelId, peer).syncReply(body.version)),
         withdrawals: async (body, peer) => encodeWithdrawalsReply(await this.sessionFor(body.channelId, peer).withdrawalsReply()),
@@ -752,7 +838,10 @@ export class SluiceNode implements NodeApi {
     for (const session of this.sessions.values()) {
       if (session.peerAddress.toLowerCase() !== key || this.isConcluded(session.id)) continue;
       session.attach(connection).then(
-        () => this.invoicePayer.resolvePending(session),
+        () => {
+          this.invoicePayer.resolvePending(session);
+          this.hub?.resume(session);
+        },
         (error: unknown) => this.options.onError?.(error, `resyncing ${session.id}`),
       );
     }
@@ -822,7 +911,11 @@ export class SluiceNode implements NodeApi {
       maxWithdrawalWindow: this.options.maxWithdrawalWindow ?? DEFAULT_MAX_WITHDRAWAL_WINDOW,
       checkWithdrawable: (what) => this.checkWithdrawable(record.channelId, what),
       lockPolicy: this.lockRules,
-      onLocks: (s, committed) => this.invoicePayer.onLocks(s, committed),
+      onLocks: (s, committed) => {
+        // The payer first: it leaves alone the locks the hub has instructions for, which the hub then takes.
+        this.invoicePayer.onLocks(s, committed);
+        this.hub?.onLocks(s, committed);
+      },
     });
     this.sessions.set(record.channelId.toLowerCase(), session);
     return session;

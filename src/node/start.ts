@@ -40,6 +40,10 @@ export interface NodeStartOptions {
   maxFee?: number | string;
   /** `--log-level`: trace, debug, info (default), warn, error or fatal. */
   logLevel?: string;
+  /** `--hub`, `--fee-base`, `--fee-ppm`: routing on, and its fees. */
+  hub?: boolean;
+  feeBase?: string;
+  feePpm?: string;
   /**
    * Where the node's log goes, one line at a time (stderr): JSON lines (src/node/log.ts), also on a
    * terminal (pipe them through `pino-pretty` to read them as text).
@@ -119,6 +123,9 @@ function decodeOptions(options: NodeStartOptions): NodeSettings {
     confirmations: options.confirmations,
     maxFeeGwei: options.maxFee,
     logLevel: options.logLevel,
+    hub: options.hub,
+    feeBase: options.feeBase,
+    feePpm: options.feePpm,
   };
   const defined = Object.fromEntries(Object.entries(given).filter(([, value]) => value !== undefined));
   return decodeWith(nodeSettings, defined, (key, problem) => new NodeConfigError(`${key} ${JSON.stringify((given as Record<string, unknown>)[key])}: ${problem}`));
@@ -161,6 +168,7 @@ export async function startNode(options: NodeStartOptions): Promise<{ close(): P
       ...(settings.confirmations === undefined ? {} : { confirmations: settings.confirmations }),
       ...(settings.maxFeeGwei === undefined ? {} : { maxFeeGwei: settings.maxFeeGwei }),
       replaceAfterMs: Number(settings.replaceAfter ?? NODE_DEFAULTS.replaceAfter) * 1_000,
+      ...(settings.hub === true ? { hub: { fees: { base: settings.feeBase ?? 0n, ppm: settings.feePpm ?? 0 } } } : {}),
       ...testHooks(),
       onError: hooks.onError,
       log: hooks.log,

@@ -96,7 +96,49 @@ export interface NodeApi {
    * payee, with a hashlocked transfer; resolves with the payment receipt (the invoice's ref) once
    * the payee unlocked it. Refused before any lock if this node paid or is paying it already.
    */
-  payInvoice?(text: string): Promise<PaymentView>;
+  payInvoice?(text: string, route?: Address[]): Promise<PaymentView>;
+  /** The locks this node forwarded as a hub, newest first (optional: a node without routing lists none). */
+  forwards?(query: ForwardsQuery): Promise<ForwardView[]>;
+}
+
+/** A page of forwards, newest first: ids below `before` (default: from the newest), at most `limit` (default 100), only `status` if given. */
+export interface ForwardsQuery {
+  before?: bigint;
+  limit?: number;
+  status?: ForwardStatusName;
+}
+
+export type ForwardStatusName = "pending" | "settled" | "cancelled";
+
+/** A lock this node forwarded as a hub: in from one channel, out to the next hop's. */
+export interface ForwardView {
+  id: bigint;
+  hashlock: Hex;
+  asset: Address;
+  inChannel: Hex;
+  outChannel: Hex;
+  nextHop: Address;
+  amountIn: bigint;
+  amountOut: bigint;
+  /** What the hub keeps: amountIn - amountOut. */
+  fee: bigint;
+  /** The outgoing lock's expiry (unix seconds). */
+  expiry: bigint;
+  status: ForwardStatusName;
+  /** Why it was cancelled. */
+  error?: string;
+  /** Unix ms. */
+  createdAt: bigint;
+  finishedAt?: bigint;
+}
+
+/** `NodeInfo.hub`: routing on, its fees, the forwards settled and pending, the fees earned per asset. */
+export interface HubView {
+  fees: { base: bigint; ppm: number };
+  /** Forwards settled (the upstream unlock on disk). */
+  forwarded: bigint;
+  pending: bigint;
+  feesEarned: { asset: Address; amount: bigint }[];
 }
 
 export interface NodeInfo {
@@ -112,6 +154,8 @@ export interface NodeInfo {
   confirmations?: number;
   /** Whether the chain's RPC endpoint answers the node's watcher. */
   chain?: ChainHealthView;
+  /** Present when routing is on (`--hub`). */
+  hub?: HubView;
 }
 
 /** The chain endpoint as the node's watcher finds it. */
@@ -177,6 +221,8 @@ export interface ChannelView {
    * latest state settled now: what it can still pay or cash out.
    */
   balances: [bigint, bigint];
+  /** Each side's pending hashlocked transfers, summed (the latest state's `locked`). */
+  locked: [bigint, bigint];
   payments: bigint;
   /** On-chain challenge deadline (unix seconds) while disputed. */
   deadline?: bigint;

@@ -18,6 +18,7 @@ import {
 import { EventLog, type EventData, type EventType } from "./events";
 import { InvoiceStore } from "./invoices";
 import { LockStore } from "./locks";
+import { ForwardStore } from "./forwards";
 import { TokenStore } from "./tokens";
 import { WebhookStore } from "./webhooks";
 import { TransactionStore } from "./transactions";
@@ -319,6 +320,7 @@ export class ChannelStore {
   private webhookStore: WebhookStore | undefined;
   private transactionStore: TransactionStore | undefined;
   private lockStore: LockStore | undefined;
+  private forwardStore: ForwardStore | undefined;
 
   private readonly stChannelRef: Database.Statement<[Hex], { id: number; my_index: 0 | 1 }>;
   private readonly stChannel: Database.Statement<[Hex], ChannelRow>;
@@ -807,6 +809,11 @@ export class ChannelStore {
   /** Pending locks, known secrets and this node's invoice payments (their SQL is in locks.ts). */
   get locks(): LockStore {
     return (this.lockStore ??= new LockStore(this.db, () => this.now(), (type, channelId, data) => this.events.append(type, channelId, this.now(), data)));
+  }
+
+  /** The locks this node forwarded as a hub (their SQL is in forwards.ts). */
+  get forwards(): ForwardStore {
+    return (this.forwardStore ??= new ForwardStore(this.db, () => this.now(), (type, channelId, data) => this.events.append(type, channelId, this.now(), data)));
   }
 
   get tokens(): TokenStore {

@@ -33,6 +33,7 @@ export const EVENT_TYPES = [
   "lock.settled",
   "lock.cancelled",
   "lock.expired",
+  "lock.forwarded",
   "peer.connected",
   "peer.disconnected",
   "chain.tx.sent",

@@ -1,0 +1,6 @@
+export { Hub, failureOf, type HubHost } from "./hub";
+export { RouteFinder, type Route, type RouteFinderHost } from "./finder";
+export { RouteFailures } from "./failures";
+export { forwardFee, forwardTerms, planRoute, type HubFees, type ForwardTerms, type RoutePlan } from "./rules";
+export * from "./errors";
+export { forwardViewOf } from "./views";
