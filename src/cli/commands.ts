@@ -165,15 +165,16 @@ async function waiting<T>(ctx: Context, text: string, work: () => Promise<T>): P
   }
 }
 
-/** `sluice pay <invoice>`: pays it over the direct channel with its payee (see `NodeApi.payInvoice`). */
-async function payInvoice(ctx: Context, text: string, ref: string | undefined): Promise<Output> {
+/** `sluice pay <invoice> [--route 0xH1,0xH2]`: pays it directly or through hubs (see `NodeApi.payInvoice`). */
+async function payInvoice(ctx: Context, text: string, ref: string | undefined, routeText: string | undefined): Promise<Output> {
   const invoice = text.trim();
   if (!invoice.toLowerCase().startsWith("sluice1") && !invoice.startsWith("{")) {
     throw new UsageError("pay takes <channel> <amount> --ref <order>, or an invoice (sluice1…) alone");
   }
   if (ref !== undefined) throw new UsageError("an invoice carries its own ref: pay it without --ref");
+  const route = routeText?.split(",").map((hub) => addressArg(hub.trim(), "--route"));
   const client = await ctx.client();
-  const payment = await client.payInvoice(invoice);
+  const payment = await client.payInvoice(invoice, route);
   const { channel, asset } = await channelAndAsset(client, payment.channelId);
   return {
     json: paymentView.encode(payment),
@@ -343,7 +344,7 @@ const CHANNEL_COMMANDS: readonly Command[] = [
   },
   {
     name: "pay",
-    usage: "pay <channel> <amount> --ref <order> | pay <sluice1…invoice>",
+    usage: "pay <channel> <amount> --ref <order> | pay <sluice1…invoice> [--route 0xH1[,0xH2,0xH3]]",
     summary: "pay the peer off-chain, or pay an invoice",
     help: [
       "Pays the peer <amount> in the channel; done once both sides signed the new state.",
@@ -351,7 +352,10 @@ const CHANNEL_COMMANDS: readonly Command[] = [
       "With an invoice (sluice1…) as the only argument: pays it over this node's open channel with",
       "the invoice's payee, with a transfer locked by the invoice's hashlock; done once the payee",
       "unlocked it (the receipt carries the invoice's ref). An invoice this node paid, or is paying,",
-      "is refused before anything is locked.",
+      "is refused before anything is locked. Without a channel with the payee, it pays through a",
+      "connected hub that reaches the payee (the cheapest), the hubs' fees added to the lock.",
+      "",
+      "  --route <hubs>  pay through these hubs in order (up to 3 addresses, comma-separated)",
       "",
       "  --ref <order>   the payment's reference (required): a 0x-prefixed 32-byte hex (64 hex digits)",
       "                  is used as is; any other text (an order number, at most 256 bytes) is a memo:",
@@ -366,10 +370,11 @@ const CHANNEL_COMMANDS: readonly Command[] = [
       "Example: sluice pay 0x3f...a1 100 USDC --ref order-123",
       "         sluice pay sluice1…",
     ].join("\n"),
-    options: { ref: { type: "string" } },
+    options: { ref: { type: "string" }, route: { type: "string" } },
     positionals: [1, 3],
     async run(ctx, positionals, values) {
-      if (positionals.length === 1) return payInvoice(ctx, positionals[0], str(values, "ref"));
+      if (positionals.length === 1) return payInvoice(ctx, positionals[0], str(values, "ref"), str(values, "route"));
+      if (str(values, "route") !== undefined) throw new UsageError("--route is for paying an invoice: pay <sluice1…> --route 0xH1[,0xH2]");
       const channelId = channelArg(positionals[0]);
       const refText = str(values, "ref");
       if (refText === undefined) throw new UsageError("pay needs --ref <order>: the order (or any reference) the payment is for");

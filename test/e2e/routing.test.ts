@@ -42,7 +42,6 @@ describe("e2e: routed payments through hubs", function () {
   let hc: ChannelView;
   let hi: ChannelView;
   let ic: ChannelView;
-  let hd: ChannelView;
   let startBlock: number;
 
   const all = () => [alice, hank, iris, carol, dave];
@@ -62,7 +61,7 @@ describe("e2e: routed payments through hubs", function () {
     // Carol opens to Iris: Iris is participant 1 there (she asks for her locks).
     hi = await openFunded(hank, iris, ETH, [ETHER, ETHER]);
     ic = await openFunded(carol, iris, ETH, [ETHER, ETHER]);
-    hd = await openFunded(hank, dave, ETH, [ETHER / 1_000n, 0n]);
+    await openFunded(hank, dave, ETH, [ETHER / 1_000n, 0n]);
   });
 
   after(async function () {
@@ -115,5 +114,114 @@ describe("e2e: routed payments through hubs", function () {
     expect(forward.inChannel.toLowerCase()).to.equal(ah.channelId.toLowerCase());
     expect(forward.outChannel.toLowerCase()).to.equal(hc.channelId.toLowerCase());
     expect((await alice.process.api.info()).hub).to.equal(undefined);
+  });
+
+  it("3 hops with an explicit route A→H→I→C: each hub keeps its fee on what it forwards", async function () {
+    const before = { ah: await agreedTransfers(alice, hank, ah), hi: await agreedTransfers(hank, iris, hi), ic: await agreedTransfers(carol, iris, ic) };
+    const amount = ETHER / 20n;
+    const toIris = amount + feeOf(amount);
+    const toHank = toIris + feeOf(toIris);
+    const invoice = await carol.process.api.createInvoice({ amount, asset: ETH, expiresIn: 7_200n });
+    const receipt = await alice.process.api.payInvoice(invoice.encoded, [hank.address, iris.address]);
+    expect(receipt.amount).to.equal(toHank);
+    expect((await carol.process.api.invoice(invoice.id)).status).to.equal("paid");
+    expect(await agreedTransfers(alice, hank, ah)).to.deep.equal([before.ah[0] + toHank, before.ah[1]]);
+    expect(await agreedTransfers(hank, iris, hi)).to.deep.equal([before.hi[0] + toIris, before.hi[1]]);
+    // Carol is participant 0 of her channel with Iris: Iris (participant 1) paid her.
+    expect(await agreedTransfers(carol, iris, ic)).to.deep.equal([before.ic[0], before.ic[1] + amount]);
+    await waitFor(async () => (await iris.process.api.info()).hub?.forwarded === 1n, { what: "Iris's forward settled" });
+    expect((await iris.process.api.info()).hub?.feesEarned).to.deep.equal([{ asset: ETH, amount: feeOf(amount) }]);
+    // A route of 4 hubs is refused before anything is locked.
+    const other = await carol.process.api.createInvoice({ amount, asset: ETH, expiresIn: 7_200n });
+    const tooLong = await failureOf(alice.process.api.payInvoice(other.encoded, [hank.address, iris.address, hank.address, iris.address]));
+    expect(tooLong.code).to.equal("ROUTE_TOO_LONG");
+  });
+
+  it("a hop that can't forward cancels back: Alice gets ROUTE_FAILED naming the hub and why, nothing moved", async function () {
+    const before = await agreedTransfers(alice, hank, ah);
+    const forwardsBefore = (await hank.process.api.forwards({})).length;
+    // Hank's channel to Dave holds less than the invoice: found by no route, refused by Hank on an explicit one.
+    const big = await dave.process.api.createInvoice({ amount: ETHER / 100n, asset: ETH, expiresIn: 7_200n });
+    expect((await failureOf(alice.process.api.payInvoice(big.encoded))).code).to.equal("NO_ROUTE");
+    const tooSmall = await failureOf(alice.process.api.payInvoice(big.encoded, [hank.address]));
+    expect(tooSmall.code).to.equal("ROUTE_FAILED");
+    expect(tooSmall.details).to.include({ hop: hank.address.toLowerCase(), peerCode: "INSUFFICIENT_FUNDS" });
+    // Dave offline: Hank can't reach him.
+    const small = await dave.process.api.createInvoice({ amount: ETHER / 10_000n, asset: ETH, expiresIn: 7_200n });
+    await dave.process.kill();
+    await waitFor(async () => (await hank.process.api.info()).hub !== undefined && !(await hubReaches(hank, dave.address)), { what: "Hank to see Dave offline" });
+    const offline = await failureOf(alice.process.api.payInvoice(small.encoded, [hank.address]));
+    expect(offline.code).to.equal("ROUTE_FAILED");
+    expect(offline.details).to.include({ hop: hank.address.toLowerCase(), peerCode: "FORWARD_NO_CHANNEL" });
+    expect(await agreedTransfers(alice, hank, ah)).to.deep.equal(before);
+    const refused = (await hank.process.api.forwards({})).slice(0, (await hank.process.api.forwards({})).length - forwardsBefore);
+    expect(refused.every((f) => f.status === "cancelled")).to.equal(true);
+    await dave.process.restart();
+  });
+
+  /** Whether the hub lists `peer` as reachable now (its channel open, the peer connected). */
+  async function hubReaches(hub: ClusterNode, peer: string): Promise<boolean> {
+    const channels = await hub.process.api.channels();
+    const view = channels.find((c) => c.participants.some((p) => p.toLowerCase() === peer.toLowerCase()));
+    if (!view) return false;
+    const events: string[] = [];
+    for await (const event of hub.process.api.events({ types: ["peer.connected", "peer.disconnected"], signal: AbortSignal.timeout(500) })) {
+      if (String(event.data.peer).toLowerCase() === peer.toLowerCase()) events.push(event.type);
+    }
+    return events[events.length - 1] === "peer.connected";
+  }
+
+  it("kill -9 of the hub in a burst of routed payments: every payment Alice saw succeed is paid at Carol, no lock is left pending", async function () {
+    const before = { ah: await agreedTransfers(alice, hank, ah), hc: await agreedTransfers(hank, carol, hc) };
+    const amount = ETHER / 1_000n;
+    const invoices = await Promise.all(Array.from({ length: 16 }, () => carol.process.api.createInvoice({ amount, asset: ETH, expiresIn: 7_200n })));
+    const forwardsBefore = (await hank.process.api.info()).hub!.forwarded;
+    const outcomes = invoices.map((invoice) =>
+      alice.process.api.payInvoice(invoice.encoded, [hank.address]).then(
+        (receipt) => ({ ok: true as const, receipt }),
+        (error: unknown) => ({ ok: false as const, code: String((error as { code?: unknown }).code) }),
+      ),
+    );
+    // Kill Hank once some forwards are under way (recorded, not all settled).
+    await waitFor(async () => (await hank.process.api.forwards({ limit: 1_000 })).filter((f) => f.status !== "cancelled").length >= 4 + Number(forwardsBefore), {
+      what: "some forwards under way",
+      intervalMs: 5,
+    });
+    await hank.process.kill();
+    await hank.process.restart();
+    const results = await Promise.all(outcomes);
+    for (const [a, b, channel] of [[alice, hank, ah], [hank, carol, hc]] as const) await settled(a, channel).then(() => settled(b, channel));
+    await waitFor(async () => (await hank.process.api.info()).hub?.pending === 0n, { what: "no forward pending at Hank", timeoutMs: 60_000 });
+
+    const paidAtCarol = await Promise.all(invoices.map(async (invoice) => (await carol.process.api.invoice(invoice.id)).status === "paid"));
+    results.forEach((result, i) => {
+      if (result.ok) expect(paidAtCarol[i], `payment ${i} succeeded for Alice: paid at Carol`).to.equal(true);
+    });
+    const paid = BigInt(paidAtCarol.filter(Boolean).length);
+    expect(results.filter((r) => r.ok).length > 0, "some payments went through").to.equal(true);
+    // Every payment settled end to end or moved nothing: the transfers count exactly the paid invoices.
+    expect(await agreedTransfers(alice, hank, ah)).to.deep.equal([before.ah[0] + paid * (amount + feeOf(amount)), before.ah[1]]);
+    expect(await agreedTransfers(hank, carol, hc)).to.deep.equal([before.hc[0] + paid * amount, before.hc[1]]);
+    console.log(`      kill -9 mid-burst: ${results.filter((r) => r.ok).length} of 16 succeeded for Alice, ${paid} paid at Carol, failures: ${results.filter((r) => !r.ok).map((r) => (r.ok ? "" : r.code)).join(", ") || "none"}`);
+  });
+
+  it("cooperative closes: the chain pays out what the channels say, and the receipts prove with verifyPayment", async function () {
+    const expected = new Map<string, [bigint, bigint]>();
+    for (const [a, b, channel] of [[alice, hank, ah], [hank, carol, hc], [hank, iris, hi], [carol, iris, ic]] as const) {
+      await agreedTransfers(a, b, channel);
+      expected.set(channel.channelId.toLowerCase(), (await a.process.api.channel(channel.channelId)).balances);
+    }
+    const receipts = { alice: await alice.process.api.payments(ah.channelId, {}), carol: await carol.process.api.payments(hc.channelId, {}) };
+    expect(receipts.alice.length > 0 && receipts.carol.length > 0).to.equal(true);
+    for (const [closer, channel] of [[alice, ah], [carol, hc], [iris, hi], [carol, ic]] as const) await closer.process.api.close(channel.channelId);
+    const closed = await cluster.driver.events({ fromBlock: startBlock, names: ["Closed"] });
+    for (const [id, balances] of expected) {
+      const event = closed.find((e) => e.name === "Closed" && e.channelId.toLowerCase() === id);
+      expect(event?.name === "Closed" ? event.payouts : undefined, `payouts of ${id}`).to.deep.equal(balances);
+    }
+    for (const [node, channel, list] of [[alice, ah, receipts.alice], [carol, hc, receipts.carol]] as const) {
+      await waitFor(async () => (await node.process.api.channel(channel.channelId)).status === "closed", { what: `${channel.channelId} closed at ${node.name}` });
+      for (const receipt of list) expect((await node.process.api.prove(channel.channelId, receipt.seq)).verifiedOnChain, `receipt ${receipt.seq}`).to.equal(true);
+    }
   });
 });

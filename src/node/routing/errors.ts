@@ -58,8 +58,11 @@ export class NotAHubError extends SluiceError {
   }
 }
 
-/** A hub's refusal to forward a lock: the rule it breaks is in `code` and the message. */
-export abstract class ForwardRefusedError extends SluiceError {}
+/** A hub's refusal to forward a lock: each subclass names the rule broken (its code and message). */
+export class ForwardRefusedError extends SluiceError {
+  static override readonly code: string = "FORWARD_REFUSED";
+  override readonly name: string = "ForwardRefusedError";
+}
 
 /** The incoming lock does not pay the amount to forward plus the hub's fee. */
 export class ForwardFeeTooLowError extends ForwardRefusedError {
@@ -109,16 +112,6 @@ export class ForwardInvoiceMismatchError extends ForwardRefusedError {
 
   constructor(readonly problem: string) {
     super(`the route's last hop does not match its invoice: ${problem}`);
-  }
-}
-
-/** A lock came with no route instruction (or one from another peer, or the hub restarted in between). */
-export class ForwardNoInstructionError extends ForwardRefusedError {
-  static override readonly code: string = "FORWARD_NO_INSTRUCTION";
-  override readonly name: string = "ForwardNoInstructionError";
-
-  constructor(readonly hashlock: Hex) {
-    super(`no route instruction for the lock of ${hashlock}`);
   }
 }
 
