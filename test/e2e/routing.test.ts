@@ -174,19 +174,22 @@ describe("e2e: routed payments through hubs", function () {
   it("kill -9 of the hub in a burst of routed payments: every payment Alice saw succeed is paid at Carol, no lock is left pending", async function () {
     const before = { ah: await agreedTransfers(alice, hank, ah), hc: await agreedTransfers(hank, carol, hc) };
     const amount = ETHER / 1_000n;
-    const invoices = await Promise.all(Array.from({ length: 16 }, () => carol.process.api.createInvoice({ amount, asset: ETH, expiresIn: 7_200n })));
-    const forwardsBefore = (await hank.process.api.info()).hub!.forwarded;
+    const invoices = await Promise.all(Array.from({ length: 24 }, () => carol.process.api.createInvoice({ amount, asset: ETH, expiresIn: 7_200n })));
     const outcomes = invoices.map((invoice) =>
       alice.process.api.payInvoice(invoice.encoded, [hank.address]).then(
         (receipt) => ({ ok: true as const, receipt }),
         (error: unknown) => ({ ok: false as const, code: String((error as { code?: unknown }).code) }),
       ),
     );
-    // Kill Hank once some forwards are under way (recorded, not all settled).
-    await waitFor(async () => (await hank.process.api.forwards({ limit: 1_000 })).filter((f) => f.status !== "cancelled").length >= 4 + Number(forwardsBefore), {
-      what: "some forwards under way",
-      intervalMs: 5,
-    });
+    // Kill Hank while forwards are pending (recorded, the outgoing lock not yet unlocked upstream).
+    let pendingAtKill: string[] = [];
+    await waitFor(
+      async () => {
+        pendingAtKill = (await hank.process.api.forwards({ status: "pending" })).map((f) => f.hashlock);
+        return pendingAtKill.length > 0;
+      },
+      { what: "a forward pending at Hank", intervalMs: 2 },
+    );
     await hank.process.kill();
     await hank.process.restart();
     const results = await Promise.all(outcomes);
@@ -202,7 +205,10 @@ describe("e2e: routed payments through hubs", function () {
     // Every payment settled end to end or moved nothing: the transfers count exactly the paid invoices.
     expect(await agreedTransfers(alice, hank, ah)).to.deep.equal([before.ah[0] + paid * (amount + feeOf(amount)), before.ah[1]]);
     expect(await agreedTransfers(hank, carol, hc)).to.deep.equal([before.hc[0] + paid * amount, before.hc[1]]);
-    console.log(`      kill -9 mid-burst: ${results.filter((r) => r.ok).length} of 16 succeeded for Alice, ${paid} paid at Carol, failures: ${results.filter((r) => !r.ok).map((r) => (r.ok ? "" : r.code)).join(", ") || "none"}`);
+    // The forwards pending at the kill ended, each settled or cancelled.
+    const ended = await hank.process.api.forwards({ limit: 1_000 });
+    for (const hashlock of pendingAtKill) expect(ended.find((f) => f.hashlock === hashlock)?.status).to.be.oneOf(["settled", "cancelled"]);
+    console.log(`      kill -9 mid-burst: ${pendingAtKill.length} forward(s) pending at the kill; ${results.filter((r) => r.ok).length} of 24 succeeded for Alice, ${paid} paid at Carol, failures: ${results.filter((r) => !r.ok).map((r) => (r.ok ? "" : r.code)).join(", ") || "none"}`);
   });
 
   it("cooperative closes: the chain pays out what the channels say, and the receipts prove with verifyPayment", async function () {
