@@ -166,7 +166,7 @@ describe("e2e: routed payments through hubs", function () {
     if (!view) return false;
     const events: string[] = [];
     for await (const event of hub.process.api.events({ types: ["peer.connected", "peer.disconnected"], signal: AbortSignal.timeout(500) })) {
-      if (String(event.data.peer).toLowerCase() === peer.toLowerCase()) events.push(event.type);
+      if (typeof event.data.peer === "string" && event.data.peer.toLowerCase() === peer.toLowerCase()) events.push(event.type);
     }
     return events[events.length - 1] === "peer.connected";
   }

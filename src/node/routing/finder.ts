@@ -54,7 +54,7 @@ export class RouteFinder {
       if (route && session.payouts[session.me] >= route.plan.amount) candidates.push(route);
     }
     candidates.sort((a, b) => (a.plan.fees < b.plan.fees ? -1 : a.plan.fees > b.plan.fees ? 1 : 0));
-    if (candidates.length === 0) throw new NoRouteError(invoice.payee, invoice.asset, "no direct channel, and no connected hub reaches the payee with enough to send");
+    if (candidates.length === 0) throw new NoRouteError(invoice.payee, invoice.asset, "no open channel with the payee, and no connected hub reaches it with enough to send");
     return candidates[0];
   }
 
