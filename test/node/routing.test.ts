@@ -31,6 +31,8 @@ import { Clock, Registry, WINDOW, by0, configOf, makePair, refOf, secretOf, wire
 import { keysParams } from "../helpers/offchain";
 
 const T0 = 1_800_000_000n;
+/** 0x and the given hex digits. */
+const hex = (digits: string): Hex => `0x${digits}`;
 const FEES: HubFees = { base: 10n, ppm: 1_000 };
 
 describe("routing", function () {
@@ -116,10 +118,10 @@ describe("routing", function () {
     const forward = (n: number) => ({
       hashlock: hashlockOf(secretOf(n)),
       asset: ETH,
-      inChannel: `0x${"11".repeat(32)}` as Hex,
-      inLeaf: `0x${n.toString(16).padStart(64, "0")}` as Hex,
-      outChannel: `0x${"22".repeat(32)}` as Hex,
-      outLeaf: `0x${(n + 1_000).toString(16).padStart(64, "0")}` as Hex,
+      inChannel: hex("11".repeat(32)),
+      inLeaf: hex(n.toString(16).padStart(64, "0")),
+      outChannel: hex("22".repeat(32)),
+      outLeaf: hex((n + 1_000).toString(16).padStart(64, "0")),
       nextHop: ETH,
       amountIn: 1_050n,
       amountOut: 1_000n,
@@ -160,7 +162,7 @@ describe("routing", function () {
     let hub: Hub;
     let inSession: ChannelSession;
     let outSession: ChannelSession;
-    const inChannel = `0x${"ab".repeat(32)}` as Hex;
+    const inChannel = hex("ab".repeat(32));
     const secret = secretOf("routed");
     const hashlock = hashlockOf(secret);
     const inLock: Lock = { channelId: inChannel, sender: 0, amount: 1_050n, hashlock, expiry: T0 + 4n * WINDOW, ref: refOf("routed") };
@@ -184,7 +186,7 @@ describe("routing", function () {
         peer: payee,
         locks: () => pair[0].locks,
         update: async (action) => {
-          const { proposal, rejected } = await pair[0].proposeUpdates([action as UpdateEntry]);
+          const { proposal, rejected } = await pair[0].proposeUpdates([action]);
           if (!proposal) throw rejected[0].error;
           const { committed, send } = await pair[1].countersign(wire(proposal));
           await pair[0].receiveAck(wire(send));
@@ -193,7 +195,7 @@ describe("routing", function () {
       });
       hub = new Hub({
         store,
-        address: "0x00000000000000000000000000000000000000ee" as Address,
+        address: "0x00000000000000000000000000000000000000ee",
         fees: FEES,
         policy: { clock: clock.read, minLockWindow: WINDOW },
         openSessions: () => [inSession, outSession],
