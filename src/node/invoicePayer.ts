@@ -18,6 +18,7 @@ import { paymentViewOf } from "./paymentRef";
 import { InvoiceNotPayableError, InvoicePaymentFailedError } from "./payInvoiceErrors";
 import { encodeRoute } from "./protocol";
 import { RouteFailedError, type RouteFailures, type RouteFinder } from "./routing";
+import { onceAtATime } from "./routing/once";
 import type { ChannelSession } from "./session";
 import type { ChannelStore } from "./store";
 
@@ -189,17 +190,8 @@ export class InvoicePayer {
   }
 
   /** Runs one update of `lock` unless one is running; a failure is reported and retried later (next connection or round). */
-  private async once(lock: Lock, work: () => Promise<unknown>, what: string): Promise<void> {
-    const leaf = lockLeafHex(lock);
-    if (this.handling.has(leaf)) return;
-    this.handling.add(leaf);
-    try {
-      await work();
-    } catch (error) {
-      this.host.onError(error, what);
-    } finally {
-      this.handling.delete(leaf);
-    }
+  private once(lock: Lock, work: () => Promise<unknown>, what: string): Promise<void> {
+    return onceAtATime(this.handling, lockLeafHex(lock), work, (error, text) => this.host.onError(error, text), what);
   }
 
   /**

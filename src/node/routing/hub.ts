@@ -16,6 +16,7 @@ import type { ForwardRecord } from "../store/forwards";
 import { ConnectionClosedError, RequestTimeoutError } from "../transport";
 import { ForwardCancelledError, ForwardInvoiceMismatchError, ForwardNoChannelError } from "./errors";
 import type { RouteFailures } from "./failures";
+import { onceAtATime } from "./once";
 import { forwardTerms, type HubFees } from "./rules";
 
 export interface HubHost {
@@ -216,17 +217,8 @@ export class Hub {
     await inSession.updateLock({ kind: "cancel", lock });
   }
 
-  private async once(forward: ForwardRecord, work: () => Promise<unknown>, what: string): Promise<void> {
-    const key = `f${forward.id}`;
-    if (this.handling.has(key)) return;
-    this.handling.add(key);
-    try {
-      await work();
-    } catch (error) {
-      this.host.onError(error, what);
-    } finally {
-      this.handling.delete(key);
-    }
+  private once(forward: ForwardRecord, work: () => Promise<unknown>, what: string): Promise<void> {
+    return onceAtATime(this.handling, `f${forward.id}`, work, (error, text) => this.host.onError(error, text), what);
   }
 
   private dropStale(): void {
