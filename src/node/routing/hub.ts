@@ -112,12 +112,12 @@ export class Hub {
 
   /** Forwards an incoming lock per its instruction, or refuses it (cancelled back upstream with why). */
   private async forward(inSession: ChannelSession, lock: Lock): Promise<void> {
-    const key = `${inSession.id}:${lockLeafHex(lock)}`;
+    const known = this.host.store.forwards.byIncoming(inSession.id, lockLeafHex(lock));
+    if (known) return this.resolve(known);
+    const key = incomingKey(inSession.id, lockLeafHex(lock));
     if (this.handling.has(key)) return;
     this.handling.add(key);
     try {
-      const known = this.host.store.forwards.byIncoming(inSession.id, lockLeafHex(lock));
-      if (known) return this.resolve(known);
       const hashlock = lock.hashlock.toLowerCase();
       const instruction = this.instructions.get(hashlock);
       if (instruction?.from !== inSession.peerAddress.toLowerCase()) return;
@@ -141,6 +141,9 @@ export class Hub {
     } finally {
       this.handling.delete(key);
     }
+    // The outgoing lock may have been answered while this call ran (resolve waits for it): look again.
+    const after = this.host.store.forwards.byIncoming(inSession.id, lockLeafHex(lock));
+    if (after?.status === "pending" && this.host.store.locks.secret(after.hashlock) !== null) this.resolve(after);
   }
 
   /** Checks the forwarding rules and writes the forward (pending) before anything goes downstream. */
@@ -192,6 +195,8 @@ export class Hub {
    * gone without it (or never made, once the channel synced) → cancel upstream; else wait.
    */
   private resolve(forward: ForwardRecord, removal?: "unlock" | "cancel" | "expire"): void {
+    // Still being forwarded (its outgoing lock in flight): that call decides.
+    if (this.handling.has(incomingKey(forward.inChannel, forward.inLeaf))) return;
     const inSession = this.host.session(forward.inChannel);
     const inLock = inSession?.locks.find((l) => lockLeafHex(l) === forward.inLeaf);
     if (!inSession || !inLock) {
@@ -229,6 +234,8 @@ export class Hub {
     }
   }
 }
+
+const incomingKey = (channelId: Hex, leaf: Hex) => `${channelId.toLowerCase()}:${leaf.toLowerCase()}`;
 
 /** The failure message of `error` at `hop`. */
 export function failureOf(hashlock: Hex, hop: Address, error: unknown): RouteFailure {
