@@ -10,7 +10,7 @@
 import { expect } from "chai";
 import type { ChannelView, PaymentView } from "../../src/node/api/types";
 import { ETH } from "../../src/types";
-import { ETHER, logsOf, openFunded, startCluster, waitFor, type Cluster, type ClusterNode } from "./helpers/cluster";
+import { ETHER, logsOf, openFunded, sleep, startCluster, waitFor, type Cluster, type ClusterNode } from "./helpers/cluster";
 
 const FEE_BASE = 1_000n;
 const FEE_PPM = 2_000;
@@ -174,25 +174,36 @@ describe("e2e: routed payments through hubs", function () {
   it("kill -9 of the hub in a burst of routed payments: every payment Alice saw succeed is paid at Carol, no lock is left pending", async function () {
     const before = { ah: await agreedTransfers(alice, hank, ah), hc: await agreedTransfers(hank, carol, hc) };
     const amount = ETHER / 1_000n;
-    const invoices = await Promise.all(Array.from({ length: 24 }, () => carol.process.api.createInvoice({ amount, asset: ETH, expiresIn: 7_200n })));
-    const outcomes = invoices.map((invoice) =>
-      alice.process.api.payInvoice(invoice.encoded, [hank.address]).then(
-        (receipt) => ({ ok: true as const, receipt }),
-        (error: unknown) => ({ ok: false as const, code: String((error as { code?: unknown }).code) }),
-      ),
-    );
-    // Kill Hank while forwards are pending (recorded, the outgoing lock not yet unlocked upstream).
+    const invoices = await Promise.all(Array.from({ length: 32 }, () => carol.process.api.createInvoice({ amount, asset: ETH, expiresIn: 7_200n })));
+    const forwardsBefore = (await hank.process.api.forwards({ limit: 1_000 })).length;
+    // Four payers in a row each: a failed payment (the hub down) waits a little before the next one.
+    type Outcome = { ok: true; receipt: PaymentView } | { ok: false; code: string };
+    const results: Outcome[] = [];
+    let next = 0;
+    const payer = async () => {
+      for (let i = next++; i < invoices.length; i = next++) {
+        try {
+          results[i] = { ok: true, receipt: await alice.process.api.payInvoice(invoices[i].encoded, [hank.address]) };
+        } catch (error) {
+          results[i] = { ok: false, code: String((error as { code?: unknown }).code) };
+          await sleep(300);
+        }
+      }
+    };
+    const burst = Promise.all([payer(), payer(), payer(), payer()]);
+    // Kill Hank mid-burst, while a forward is pending (recorded, not yet settled upstream).
     let pendingAtKill: string[] = [];
     await waitFor(
       async () => {
-        pendingAtKill = (await hank.process.api.forwards({ status: "pending" })).map((f) => f.hashlock);
-        return pendingAtKill.length > 0;
+        const forwards = await hank.process.api.forwards({ limit: 1_000 });
+        pendingAtKill = forwards.filter((f) => f.status === "pending").map((f) => f.hashlock);
+        return forwards.length >= forwardsBefore + 6 && pendingAtKill.length > 0;
       },
-      { what: "a forward pending at Hank", intervalMs: 2 },
+      { what: "a forward pending at Hank mid-burst", intervalMs: 2 },
     );
     await hank.process.kill();
     await hank.process.restart();
-    const results = await Promise.all(outcomes);
+    await burst;
     for (const [a, b, channel] of [[alice, hank, ah], [hank, carol, hc]] as const) await settled(a, channel).then(() => settled(b, channel));
     await waitFor(async () => (await hank.process.api.info()).hub?.pending === 0n, { what: "no forward pending at Hank", timeoutMs: 60_000 });
 
@@ -208,7 +219,7 @@ describe("e2e: routed payments through hubs", function () {
     // The forwards pending at the kill ended, each settled or cancelled.
     const ended = await hank.process.api.forwards({ limit: 1_000 });
     for (const hashlock of pendingAtKill) expect(ended.find((f) => f.hashlock === hashlock)?.status).to.be.oneOf(["settled", "cancelled"]);
-    console.log(`      kill -9 mid-burst: ${pendingAtKill.length} forward(s) pending at the kill; ${results.filter((r) => r.ok).length} of 24 succeeded for Alice, ${paid} paid at Carol, failures: ${results.filter((r) => !r.ok).map((r) => (r.ok ? "" : r.code)).join(", ") || "none"}`);
+    console.log(`      kill -9 mid-burst: ${pendingAtKill.length} forward(s) pending at the kill; ${results.filter((r) => r.ok).length} of 32 succeeded for Alice, ${paid} paid at Carol, failures: ${results.filter((r) => !r.ok).map((r) => (r.ok ? "" : r.code)).join(", ") || "none"}`);
   });
 
   it("cooperative closes: the chain pays out what the channels say, and the receipts prove with verifyPayment", async function () {
