@@ -92,9 +92,11 @@ export interface NodeApi {
   removeWebhook(id: bigint): Promise<WebhookView>;
 
   /**
-   * Pays someone's invoice (`sluice1…` or its JSON text) over this node's open channel with its
-   * payee, with a hashlocked transfer; resolves with the payment receipt (the invoice's ref) once
-   * the payee unlocked it. Refused before any lock if this node paid or is paying it already.
+   * Pays someone's invoice (`sluice1…` or its JSON text) with a hashlocked transfer: over this
+   * node's open channel with its payee, else through a connected hub that reaches it (`route`: up
+   * to 3 hubs in order, explicitly); resolves with the receipt of this node's lock (the invoice's
+   * ref; the hubs' fees included) once unlocked. Refused before any lock if this node paid or is
+   * paying it already; a routed payment that comes back fails with ROUTE_FAILED (where and why).
    */
   payInvoice?(text: string, route?: Address[]): Promise<PaymentView>;
   /** The locks this node forwarded as a hub, newest first (optional: a node without routing lists none). */
