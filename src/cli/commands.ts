@@ -22,6 +22,7 @@ import { TOKEN_COMMANDS } from "./tokenCommands";
 import { INVOICE_COMMANDS } from "./invoiceCommands";
 import { KEY_COMMANDS } from "./keyCommands";
 import { WEBHOOK_COMMANDS } from "./webhookCommands";
+import { ROUTING_COMMANDS } from "./routingCommands";
 import {
   fields,
   formatCashOut,
@@ -645,6 +646,7 @@ export const COMMANDS: readonly Command[] = [
   ...EVENT_COMMANDS,
   ...TOKEN_COMMANDS,
   ...WEBHOOK_COMMANDS,
+  ...ROUTING_COMMANDS,
   DASHBOARD_COMMAND,
   ...KEY_COMMANDS,
   ...DEV_COMMANDS,

@@ -7,9 +7,11 @@
  * and Alice gets ROUTE_FAILED naming it, nothing moved; a kill -9 of the hub in the middle of a
  * burst loses no payment Alice saw succeed and leaves no lock pending.
  */
+import path from "node:path";
 import { expect } from "chai";
 import type { ChannelView, PaymentView } from "../../src/node/api/types";
 import { ETH } from "../../src/types";
+import { sluice } from "./helpers/cli";
 import { ETHER, logsOf, openFunded, sleep, startCluster, waitFor, type Cluster, type ClusterNode } from "./helpers/cluster";
 
 const FEE_BASE = 1_000n;
@@ -114,6 +116,17 @@ describe("e2e: routed payments through hubs", function () {
     expect(forward.inChannel.toLowerCase()).to.equal(ah.channelId.toLowerCase());
     expect(forward.outChannel.toLowerCase()).to.equal(hc.channelId.toLowerCase());
     expect((await alice.process.api.info()).hub).to.equal(undefined);
+
+    // The CLI: `status` shows the hub, `forwards` the forward, `pay --route` refuses a route of 4.
+    const datadir = path.join(cluster.dir, "hank");
+    const status = await sluice("status", "--datadir", datadir);
+    expect(status.stdout).to.match(new RegExp(`hub\\s+routing on, fee ${FEE_BASE} base units \\+ ${FEE_PPM} ppm; 1 payments forwarded, 0 pending; fees earned: ${fee} base units`));
+    const listed = await sluice("forwards", "--datadir", datadir, "--json");
+    expect((JSON.parse(listed.stdout) as { status: string; fee: string }[]).map((f) => [f.status, f.fee])).to.deep.equal([["settled", fee.toString()]]);
+    const other = await carol.process.api.createInvoice({ amount, asset: ETH, expiresIn: 7_200n });
+    const tooLong = await sluice("pay", other.encoded, "--route", [hank, iris, hank, iris].map((n) => n.address).join(","), "--datadir", path.join(cluster.dir, "alice"), "--json");
+    expect(tooLong.code).to.equal(1);
+    expect((JSON.parse(tooLong.stdout) as { error: { code: string } }).error.code).to.equal("ROUTE_TOO_LONG");
   });
 
   it("3 hops with an explicit route A→H→I→C: each hub keeps its fee on what it forwards", async function () {
