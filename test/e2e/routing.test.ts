@@ -152,6 +152,7 @@ describe("e2e: routed payments through hubs", function () {
 
   it("a hop that can't forward cancels back: Alice gets ROUTE_FAILED naming the hub and why, nothing moved", async function () {
     const before = await agreedTransfers(alice, hank, ah);
+    const hiBefore = await agreedTransfers(hank, iris, hi);
     const forwardsBefore = (await hank.process.api.forwards({})).length;
     // Hank's channel to Dave holds less than the invoice: found by no route, refused by Hank on an explicit one.
     const big = await dave.process.api.createInvoice({ amount: ETHER / 100n, asset: ETH, expiresIn: 7_200n });
@@ -159,6 +160,12 @@ describe("e2e: routed payments through hubs", function () {
     const tooSmall = await failureOf(alice.process.api.payInvoice(big.encoded, [hank.address]));
     expect(tooSmall.code).to.equal("ROUTE_FAILED");
     expect(tooSmall.details).to.include({ hop: hank.address.toLowerCase(), peerCode: "INSUFFICIENT_FUNDS" });
+    // Two hubs: Iris has no channel with Dave; her failure is relayed by Hank to Alice as she sent it.
+    const viaIris = await dave.process.api.createInvoice({ amount: ETHER / 10_000n, asset: ETH, expiresIn: 7_200n });
+    const relayed = await failureOf(alice.process.api.payInvoice(viaIris.encoded, [hank.address, iris.address]));
+    expect(relayed.code).to.equal("ROUTE_FAILED");
+    expect(relayed.details).to.include({ hop: iris.address.toLowerCase(), peerCode: "FORWARD_NO_CHANNEL" });
+    expect(await agreedTransfers(hank, iris, hi)).to.deep.equal(hiBefore);
     // Dave offline: Hank can't reach him.
     const small = await dave.process.api.createInvoice({ amount: ETHER / 10_000n, asset: ETH, expiresIn: 7_200n });
     await dave.process.kill();
