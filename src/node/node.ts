@@ -4,7 +4,7 @@ import { AdjudicatorDriver, ChainResponseError, TxSender, type TxChange, confirm
 import { lockPolicy, type LockPolicy, type WithdrawalRecord } from "../channel";
 import { EcdsaVerifier, KeySigner, channelId as channelIdOf, toHex } from "../crypto";
 import { InvalidAmountError, InvalidArgumentError, SluiceError, codeOf } from "../errors";
-import { ChannelMode, type Address, type Hex, type Lock } from "../types";
+import { ChannelMode, type Address, type Hex } from "../types";
 import type {
   AssetInfo,
   ChainHealthView,
@@ -48,15 +48,14 @@ import {
 } from "./open";
 import { InvoiceBook } from "./invoices";
 import { EXPIRY_MARGIN, InvoicePayer } from "./invoicePayer";
-import { Hub, NotAHubError, RouteFailures, RouteFinder, forwardViewOf, type HubFees } from "./routing";
+import { Routing, type HubFees } from "./routing";
 import { NodeMetrics, type NodeGauges } from "./metrics";
 import { ApiTokens } from "./apiTokens";
 import type { Scope } from "./api/access";
 import { newWebhook, UnknownWebhookError, WebhookDispatcher, webhookViewOf, type WebhookDeliveryOptions } from "./webhooks";
-import { decodeHubInfo, encodeHubInfo, type HubInfo } from "./protocol";
 import { decodeOpenReply, encodeOpenTerms, encodeSyncReply, encodeWithdrawalsReply, paramsOf, peerValidators, type OpenReply, type OpenTerms, type PeerMessages } from "./protocol";
 import { paymentViewOf, resolveRef, type PaymentRef } from "./paymentRef";
-import { ChannelSession, PeerOfflineError } from "./session";
+import { ChannelSession } from "./session";
 import { ChannelStore, DEFAULT_EVENTS_PAGE, type ChannelRecord } from "./store";
 import { UnknownChannelError } from "./store/errors";
 import { HandshakeError, PeerServer, ReconnectingPeer, keyIdentity, type PeerConnection, type TransportOptions } from "./transport";
@@ -202,10 +201,8 @@ export class SluiceNode implements NodeApi {
     secretRevealedAt: (hashlock) => this.secretReveals.get(hashlock.toLowerCase()) ?? 0n,
   });
   private payer: InvoicePayer | undefined;
-  /** The `route-failed` messages received (a hub relays them, a payer's payment rejects with them). */
-  private readonly routeFailures = new RouteFailures();
-  /** Forwards locks between channels (routing on), else undefined. */
-  private readonly hub: Hub | undefined;
+  /** Payments through hubs, and forwarding as one (routing/routing.ts). */
+  private readonly routing: Routing;
 
   constructor(options: NodeOptions) {
     const inFlight = options.proposalsInFlight;
@@ -247,7 +244,18 @@ export class SluiceNode implements NodeApi {
       throw new InvalidArgumentError(`confirmations must be a whole number from 1 to 1000, not ${String(depth)}`);
     }
     this.webhookDispatcher = new WebhookDispatcher(this.store.webhooks, this.store.events, { ...options.webhooks, onError: options.onError });
-    if (options.hub) this.hub = this.makeHub(options.hub.fees);
+    this.routing = new Routing({
+      store: this.store,
+      address: this.address,
+      policy: this.lockRules,
+      ...(options.hub === undefined ? {} : { fees: options.hub.fees }),
+      margin: EXPIRY_MARGIN,
+      openSessions: () => [...this.sessions.values()].filter((s) => this.lifecycle.status(s.id) === "open"),
+      session: (id) => this.sessions.get(id.toLowerCase()),
+      connection: (peer) => this.connections.get(peer.toLowerCase()),
+      decode: (text) => this.decodeInvoice(text),
+      onError: (error, what) => this.options.onError?.(error, what),
+    });
   }
 
   /** ws:// URL peers connect to. */
@@ -315,6 +323,7 @@ export class SluiceNode implements NodeApi {
   async info(): Promise<NodeInfo> {
     const chain = this.watcher?.health();
     const blockNumber = await this.latestBlock(chain);
+    const hub = this.routing.hubView();
     return {
       address: this.address,
       chainId: this.chainId,
@@ -324,7 +333,7 @@ export class SluiceNode implements NodeApi {
       channels: this.sessions.size,
       confirmations: this.confirmations,
       ...(chain === undefined ? {} : { chain }),
-      ...(this.options.hub === undefined ? {} : { hub: this.hubInfoView(this.options.hub.fees) }),
+      ...(hub === undefined ? {} : { hub }),
     };
   }
 
@@ -635,6 +644,11 @@ export class SluiceNode implements NodeApi {
     return this.invoicePayer.pay(text, route);
   }
 
+  /** The locks this node forwarded as a hub, newest first. */
+  forwards(query: ForwardsQuery = {}): Promise<ForwardView[]> {
+    return new Promise((resolve) => resolve(this.routing.forwards(query)));
+  }
+
   /** Invoices paid and received over direct channels with hashlocked transfers. */
   private get invoicePayer(): InvoicePayer {
     return (this.payer ??= new InvoicePayer({
@@ -644,70 +658,8 @@ export class SluiceNode implements NodeApi {
       openSessions: () => [...this.sessions.values()].filter((s) => this.lifecycle.status(s.id) === "open"),
       policy: this.lockRules,
       onError: (error, what) => this.options.onError?.(error, what),
-      routing: {
-        finder: new RouteFinder({
-          openSessions: () => this.openSessions(),
-          hubInfo: (peer, via) => this.askHubInfo(peer, via),
-          policy: this.lockRules,
-          margin: EXPIRY_MARGIN,
-        }),
-        failures: this.routeFailures,
-        instruct: (peer, body) => this.peerRequest(peer, "route", body),
-        ...(this.hub ? { forwards: (session: ChannelSession, lock: Lock) => this.hub!.takes(session, lock) } : {}),
-      },
+      routing: this.routing.payer,
     }));
-  }
-
-  // ------------------------------------------------------------------ routing
-
-  private makeHub(fees: HubFees): Hub {
-    return new Hub({
-      store: this.store,
-      address: this.address,
-      fees,
-      policy: this.lockRules,
-      openSessions: () => this.openSessions(),
-      session: (id) => this.sessions.get(id.toLowerCase()),
-      request: (peer, type, body) => this.peerRequest(peer, type, body),
-      decode: (text) => this.decodeInvoice(text),
-      failures: this.routeFailures,
-      onError: (error, what) => this.options.onError?.(error, what),
-    });
-  }
-
-  /** The channels open now (their peer connected or not). */
-  private openSessions(): ChannelSession[] {
-    return [...this.sessions.values()].filter((s) => this.lifecycle.status(s.id) === "open");
-  }
-
-  /** Sends a request to a connected peer; PeerOfflineError if it is not connected. */
-  private peerRequest(peer: Address, type: "route" | "route-failed" | "hub-info", body: unknown): Promise<unknown> {
-    const connection = this.connections.get(peer.toLowerCase());
-    if (!connection?.isOpen) return Promise.reject(new PeerOfflineError(peer));
-    return connection.request(type, body);
-  }
-
-  /** Asks `peer` for its hub info, relayed through it to the hubs of `via`. */
-  private async askHubInfo(peer: Address, via: Address[]): Promise<HubInfo> {
-    return decodeHubInfo(await this.peerRequest(peer, "hub-info", via.length === 0 ? {} : { via }));
-  }
-
-  /** The locks this node forwarded as a hub, newest first. */
-  forwards(query: ForwardsQuery = {}): Promise<ForwardView[]> {
-    return new Promise((resolve) => resolve(this.store.forwards.list(query).map(forwardViewOf)));
-  }
-
-  /** Answers `hub-info`: this hub's, or the one of the next hub of `via` (asked through this one). */
-  private async hubInfoReply(via: Address[] | undefined): Promise<Record<string, unknown>> {
-    if (!this.hub) throw new NotAHubError(this.address);
-    if (via === undefined || via.length === 0) return encodeHubInfo(this.hub.info());
-    return encodeHubInfo(await this.askHubInfo(via[0], via.slice(1)));
-  }
-
-  /** `NodeInfo.hub`: the fees, the forwards settled and pending, the fees earned. */
-  private hubInfoView(fees: HubFees): NonNullable<NodeInfo["hub"]> {
-    const totals = this.store.forwards.totals();
-    return { fees: { base: fees.base, ppm: fees.ppm }, forwarded: totals.settled, pending: totals.pending, feesEarned: totals.feesEarned };
   }
 
   /** Runs `fn` on this node's invoices (they need the chain id, known once started); a throw rejects. */
@@ -728,16 +680,7 @@ export class SluiceNode implements NodeApi {
       validators: peerValidators,
       handlers: {
         open: (body, peer) => this.onOpen(body.params, peer),
-        route: (body, peer) => {
-          if (!this.hub) throw new NotAHubError(this.address);
-          this.hub.onRoute(body, peer.peerAddress);
-          return {};
-        },
-        "route-failed": (body, peer) => {
-          this.routeFailures.note(body, peer.peerAddress);
-          return {};
-        },
-        "hub-info": (body) => this.hubInfoReply(body.via),
+        ...this.routing.handlers,
         channel: (body, peer) => this.sessionFor(body.channelId, peer).handle(peer, body.message),
         sync: (body, peer) => encodeSyncReply(this.sessionFor(body.channelId, peer).syncReply(body.version)),
         withdrawals: async (body, peer) => encodeWithdrawalsReply(await this.sessionFor(body.channelId, peer).withdrawalsReply()),
@@ -840,7 +783,7 @@ export class SluiceNode implements NodeApi {
       session.attach(connection).then(
         () => {
           this.invoicePayer.resolvePending(session);
-          this.hub?.resume(session);
+          this.routing.resume(session);
         },
         (error: unknown) => this.options.onError?.(error, `resyncing ${session.id}`),
       );
@@ -914,7 +857,7 @@ export class SluiceNode implements NodeApi {
       onLocks: (s, committed) => {
         // The payer first: it leaves alone the locks the hub has instructions for, which the hub then takes.
         this.invoicePayer.onLocks(s, committed);
-        this.hub?.onLocks(s, committed);
+        this.routing.onLocks(s, committed);
       },
     });
     this.sessions.set(record.channelId.toLowerCase(), session);
