@@ -32,6 +32,28 @@ export type { NodeApi, NodeInfo, AssetInfo, ChannelView, PaymentView, TxView, Pr
 export type { CreateInvoiceRequest, InvoiceView, InvoicesQuery, DecodedInvoiceView } from "./node/api";
 export { InvoiceStore, type InvoiceRecord, type InvoiceQuery, type NewInvoice } from "./node/store/invoices";
 
+// Routing through hubs: the payer's errors (ROUTE_FAILED, NO_ROUTE, ...), a hub's refusals, the fee arithmetic, the views
+export {
+  RouteFailedError,
+  NoRouteError,
+  RouteTooLongError,
+  NotAHubError,
+  ForwardRefusedError,
+  ForwardFeeTooLowError,
+  ForwardExpiryError,
+  ForwardNoChannelError,
+  ForwardInvoiceMismatchError,
+  ForwardCancelledError,
+  forwardFee,
+  forwardTerms,
+  planRoute,
+  type HubFees,
+  type ForwardTerms,
+  type RoutePlan,
+} from "./node/routing";
+export type { ForwardView, ForwardsQuery, ForwardStatusName, HubView } from "./node/api";
+export type { HubInfo, RouteBody, RouteHop, RouteFailure } from "./node/protocol";
+
 // Webhooks: the receiver's check of a request, the endpoint types, the errors
 export { verifyWebhook, signWebhook, InvalidWebhookError, UnknownWebhookError, WebhookSignatureError, SIGNATURE_HEADER, EVENT_ID_HEADER, EVENT_TYPE_HEADER, WEBHOOK_EVENT_TYPES, type WebhookDeliveryOptions } from "./node/webhooks";
 export type { AddWebhookRequest, WebhookView } from "./node/api";

@@ -23,6 +23,7 @@ import { BACKUP_COMMANDS } from "./backupCommands";
 import { INVOICE_COMMANDS } from "./invoiceCommands";
 import { KEY_COMMANDS } from "./keyCommands";
 import { WEBHOOK_COMMANDS } from "./webhookCommands";
+import { ROUTING_COMMANDS } from "./routingCommands";
 import {
   fields,
   formatCashOut,
@@ -166,15 +167,16 @@ async function waiting<T>(ctx: Context, text: string, work: () => Promise<T>): P
   }
 }
 
-/** `sluice pay <invoice>`: pays it over the direct channel with its payee (see `NodeApi.payInvoice`). */
-async function payInvoice(ctx: Context, text: string, ref: string | undefined): Promise<Output> {
+/** `sluice pay <invoice> [--route 0xH1,0xH2]`: pays it directly or through hubs (see `NodeApi.payInvoice`). */
+async function payInvoice(ctx: Context, text: string, ref: string | undefined, routeText: string | undefined): Promise<Output> {
   const invoice = text.trim();
   if (!invoice.toLowerCase().startsWith("sluice1") && !invoice.startsWith("{")) {
     throw new UsageError("pay takes <channel> <amount> --ref <order>, or an invoice (sluice1…) alone");
   }
   if (ref !== undefined) throw new UsageError("an invoice carries its own ref: pay it without --ref");
+  const route = routeText?.split(",").map((hub) => addressArg(hub.trim(), "--route"));
   const client = await ctx.client();
-  const payment = await client.payInvoice(invoice);
+  const payment = await client.payInvoice(invoice, route);
   const { channel, asset } = await channelAndAsset(client, payment.channelId);
   return {
     json: paymentView.encode(payment),
@@ -211,7 +213,7 @@ const CHANNEL_COMMANDS: readonly Command[] = [
   },
   {
     name: "node start",
-    usage: "node start [--config file] [--listen host:port] [--api-port N] [--rpc URL[,URL...]] [--confirmations N] [--max-fee GWEI] [--adjudicator addr] [--keystore file] [--payee addr] [--log-level level] [--tower [--tower-listen host:port]] [--tower-url ws://… [--tower-address addr] [--tower-every N]]",
+    usage: "node start [--config file] [--listen host:port] [--api-port N] [--rpc URL[,URL...]] [--confirmations N] [--max-fee GWEI] [--adjudicator addr] [--keystore file] [--payee addr] [--log-level level] [--tower [--tower-listen host:port]] [--tower-url ws://… [--tower-address addr] [--tower-every N]] [--hub [--fee-base N] [--fee-ppm N]]",
     summary: "run the node (peer server, watcher, local API) until Ctrl-C",
     help: [
       "Runs the node in the data directory until interrupted (Ctrl-C or SIGTERM). Before it writes",
@@ -242,6 +244,9 @@ const CHANNEL_COMMANDS: readonly Command[] = [
       "tower-url": { type: "string" },
       "tower-address": { type: "string" },
       "tower-every": { type: "string" },
+      hub: { type: "boolean" },
+      "fee-base": { type: "string" },
+      "fee-ppm": { type: "string" },
     },
     positionals: [0, 0],
     run: (ctx, _positionals, values) => ctx.startNode(values),
@@ -346,7 +351,7 @@ const CHANNEL_COMMANDS: readonly Command[] = [
   },
   {
     name: "pay",
-    usage: "pay <channel> <amount> --ref <order> | pay <sluice1…invoice>",
+    usage: "pay <channel> <amount> --ref <order> | pay <sluice1…invoice> [--route 0xH1[,0xH2,0xH3]]",
     summary: "pay the peer off-chain, or pay an invoice",
     help: [
       "Pays the peer <amount> in the channel; done once both sides signed the new state.",
@@ -354,7 +359,10 @@ const CHANNEL_COMMANDS: readonly Command[] = [
       "With an invoice (sluice1…) as the only argument: pays it over this node's open channel with",
       "the invoice's payee, with a transfer locked by the invoice's hashlock; done once the payee",
       "unlocked it (the receipt carries the invoice's ref). An invoice this node paid, or is paying,",
-      "is refused before anything is locked.",
+      "is refused before anything is locked. Without a channel with the payee, it pays through a",
+      "connected hub that reaches the payee (the cheapest), the hubs' fees added to the lock.",
+      "",
+      "  --route <hubs>  pay through these hubs in order (up to 3 addresses, comma-separated)",
       "",
       "  --ref <order>   the payment's reference (required): a 0x-prefixed 32-byte hex (64 hex digits)",
       "                  is used as is; any other text (an order number, at most 256 bytes) is a memo:",
@@ -369,10 +377,11 @@ const CHANNEL_COMMANDS: readonly Command[] = [
       "Example: sluice pay 0x3f...a1 100 USDC --ref order-123",
       "         sluice pay sluice1…",
     ].join("\n"),
-    options: { ref: { type: "string" } },
+    options: { ref: { type: "string" }, route: { type: "string" } },
     positionals: [1, 3],
     async run(ctx, positionals, values) {
-      if (positionals.length === 1) return payInvoice(ctx, positionals[0], str(values, "ref"));
+      if (positionals.length === 1) return payInvoice(ctx, positionals[0], str(values, "ref"), str(values, "route"));
+      if (str(values, "route") !== undefined) throw new UsageError("--route is for paying an invoice: pay <sluice1…> --route 0xH1[,0xH2]");
       const channelId = channelArg(positionals[0]);
       const refText = str(values, "ref");
       if (refText === undefined) throw new UsageError("pay needs --ref <order>: the order (or any reference) the payment is for");
@@ -643,6 +652,7 @@ export const COMMANDS: readonly Command[] = [
   ...EVENT_COMMANDS,
   ...TOKEN_COMMANDS,
   ...WEBHOOK_COMMANDS,
+  ...ROUTING_COMMANDS,
   DASHBOARD_COMMAND,
   ...KEY_COMMANDS,
   ...BACKUP_COMMANDS,

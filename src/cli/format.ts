@@ -48,6 +48,7 @@ export function formatInfo(info: NodeInfo, apiUrl: string, datadir: string): str
     ["channels", String(info.channels)],
     info.tower === undefined ? undefined : ["tower", towerLinkText(info.tower)],
     info.towerService === undefined ? undefined : ["tower service", towerServiceText(info.towerService)],
+    info.hub === undefined ? undefined : ["hub", hubText(info.hub)],
     ["API", `${apiUrl} (${datadir})`],
   ]);
 }
@@ -65,6 +66,12 @@ function towerServiceText(service: NonNullable<NodeInfo["towerService"]>): strin
     (c) => `\n    ${c.address} ${c.connected ? "connected" : "offline"}, ${c.channels} channel${c.channels === 1 ? "" : "s"} watched, last seen ${new Date(Number(c.lastSeen)).toISOString()}`,
   );
   return `clients register at ${service.url}` + (clients.length === 0 ? ", no clients yet" : clients.join(""));
+}
+
+/** Routing on: the fees, the forwards, the fees earned (base units per asset). */
+function hubText(hub: NonNullable<NodeInfo["hub"]>): string {
+  const earned = hub.feesEarned.length === 0 ? "none" : hub.feesEarned.map((f) => `${f.amount} base units of ${f.asset}`).join(", ");
+  return `routing on, fee ${hub.fees.base} base units + ${hub.fees.ppm} ppm; ${hub.forwarded} payments forwarded, ${hub.pending} pending; fees earned: ${earned}`;
 }
 
 function chainHealthText(chain: NonNullable<NodeInfo["chain"]>): string {
@@ -101,6 +108,7 @@ export function formatChannel(channel: ChannelView, asset: AssetInfo): string {
     ),
     ["balances", `you ${amount(channel.balances[me])}, peer ${amount(channel.balances[peer])}`],
     ["paid", `you ${amount(channel.transferred[me])}, peer ${amount(channel.transferred[peer])}`],
+    channel.locked[0] === 0n && channel.locked[1] === 0n ? undefined : ["locked", `you ${amount(channel.locked[me])}, peer ${amount(channel.locked[peer])} (pending hashlocked payments)`],
     ["payments", `${channel.payments} (state version ${channel.version})`],
     ["challenge period", formatDuration(channel.challengePeriod)],
     channel.deadline === undefined ? undefined : ["deadline", formatDate(channel.deadline)],
@@ -113,13 +121,16 @@ function samePayees(channel: ChannelView): boolean {
 }
 
 export function formatChannels(channels: readonly ChannelView[], assets: ReadonlyMap<string, AssetInfo>): string {
+  // The pending locks' column only while some channel has one.
+  const anyLocked = channels.some((c) => c.locked[0] > 0n || c.locked[1] > 0n);
   const rows = channels.map((c) => {
     const asset = assets.get(c.asset);
     const amount = (v: bigint) => (asset === undefined ? v.toString() : formatAmount(v, asset));
     const peer = (1 - c.me) as 0 | 1;
-    return [c.channelId, c.status, c.participants[peer], amount(c.balances[c.me]), amount(c.balances[peer]), c.payments.toString()];
+    const row = [c.channelId, c.status, c.participants[peer], amount(c.balances[c.me]), amount(c.balances[peer]), c.payments.toString()];
+    return anyLocked ? [...row, `${amount(c.locked[c.me])} / ${amount(c.locked[peer])}`] : row;
   });
-  return table(["CHANNEL", "STATUS", "PEER", "YOUR BALANCE", "PEER BALANCE", "PAYMENTS"], rows);
+  return table(["CHANNEL", "STATUS", "PEER", "YOUR BALANCE", "PEER BALANCE", "PAYMENTS", ...(anyLocked ? ["LOCKED (YOU / PEER)"] : [])], rows);
 }
 
 export function formatPayments(payments: readonly PaymentView[], me: 0 | 1, asset: AssetInfo): string {

@@ -310,6 +310,11 @@ async function startNodeCommand(io: CliIo, datadir: string, values: Values): Pro
   if (towerAddress !== undefined) options.towerAddress = addressArg(towerAddress, "--tower-address");
   const towerEvery = str("tower-every");
   if (towerEvery !== undefined) options.towerEvery = flagArg("--tower-every", towerEvery, (value) => checkInteger(value, 1, 1_000_000));
+  if (values.hub === true) options.hub = true;
+  const feeBase = str("fee-base");
+  if (feeBase !== undefined) options.feeBase = feeBase;
+  const feePpm = str("fee-ppm");
+  if (feePpm !== undefined) options.feePpm = feePpm;
 
   const startNode = (io.loadStartNode ?? defaultLoadStartNode)();
   const node = await startNode(options);

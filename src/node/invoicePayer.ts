@@ -1,7 +1,9 @@
 /**
- * Invoices paid over a direct channel with a hashlocked transfer, both ends:
+ * Invoices paid with a hashlocked transfer, both ends:
  * - the payer (`pay`): checks the invoice, records the payment (refusing a second one before any
- *   lock is made), locks the amount under the invoice's hashlock and waits for the unlock;
+ *   lock is made), locks the amount under the invoice's hashlock and waits for the unlock: over
+ *   its direct channel with the payee, else through hubs (routing/finder.ts finds the route, the
+ *   first hub gets its instruction before the lock, and a failure it relays rejects the payment);
  * - the payee (`onLocks`, `resolvePending`): a lock whose hashlock is an open invoice of its own,
  *   for at least its amount, marks the invoice paid and is unlocked with the secret; any other
  *   lock is given back (cancelled).
@@ -13,7 +15,10 @@ import { InvoiceStatusError, InvoiceUnderpaidError, UnknownInvoiceError } from "
 import type { Address, Hex, Lock } from "../types";
 import { lockLeafHex } from "../crypto/hash";
 import { paymentViewOf } from "./paymentRef";
-import { InvoiceNotPayableError, InvoicePaymentFailedError, NoDirectChannelError } from "./payInvoiceErrors";
+import { InvoiceNotPayableError, InvoicePaymentFailedError } from "./payInvoiceErrors";
+import { encodeRoute } from "./protocol";
+import { RouteFailedError, type RouteFailures, type RouteFinder } from "./routing";
+import { onceAtATime } from "./routing/once";
 import type { ChannelSession } from "./session";
 import type { ChannelStore } from "./store";
 
@@ -28,15 +33,25 @@ export interface InvoicePayerHost {
   /** The lock rules' clock (max(wall clock, latest block)) and window. */
   policy: Pick<LockPolicy, "clock" | "secretRevealedAt" | "minLockWindow" | "maxLockDuration">;
   onError(error: unknown, what: string): void;
+  /** Routed payments: the route finder, the failures hubs sent back, and how an instruction reaches the first hub. */
+  routing: {
+    finder: RouteFinder;
+    failures: RouteFailures;
+    instruct(peer: Address, body: Record<string, unknown>): Promise<unknown>;
+    /** True iff this node forwards the received `lock` as a hub (then it is not answered here). */
+    forwards?(session: ChannelSession, lock: Lock): boolean;
+  };
 }
 
 interface Waiter {
+  /** The first hub of a routed payment (its failure message explains a cancel). */
+  via?: Address;
   resolve(view: PaymentView): void;
   reject(error: unknown): void;
 }
 
 /** How far inside the reveal window's edge a payer's lock expires: the peer's clock may be a little ahead. */
-const EXPIRY_MARGIN = 60n;
+export const EXPIRY_MARGIN = 60n;
 
 export class InvoicePayer {
   /** The payer's calls waiting for their lock to be unlocked, by hashlock. */
@@ -46,32 +61,54 @@ export class InvoicePayer {
 
   constructor(private readonly host: InvoicePayerHost) {}
 
-  /** Pays an invoice (`sluice1…` or its JSON) over this node's open channel with its payee; resolves with the receipt once unlocked. */
-  async pay(text: string): Promise<PaymentView> {
+  /**
+   * Pays an invoice (`sluice1…` or its JSON): over this node's open channel with its payee, else
+   * through hubs (`route`: up to 3 hubs in order; without, the cheapest connected hub that reaches
+   * the payee); resolves with the receipt of the lock once unlocked.
+   */
+  async pay(text: string, route?: readonly Address[]): Promise<PaymentView> {
     const { invoice, encoded, expired, sameNetwork } = await this.host.decode(text);
     if (!sameNetwork) {
       throw new InvoiceNotPayableError("network", `the invoice is for chain ${invoice.chainId} and adjudicator ${invoice.adjudicator}, not this node's`);
     }
     if (expired) throw new InvoiceNotPayableError("expired", `the invoice expired at ${invoice.expiry} (unix seconds)`);
-    const session = this.channelWith(invoice.payee, invoice.asset);
-    const now = this.host.policy.clock();
-    const earliest = now + this.host.policy.minLockWindow + EXPIRY_MARGIN;
-    let expiry = now + this.host.policy.maxLockDuration - EXPIRY_MARGIN;
-    if (invoice.expiry < expiry) expiry = invoice.expiry;
-    if (expiry < earliest) {
-      throw new InvoiceNotPayableError("expired", `the invoice expires at ${invoice.expiry}, before a lock's reveal window ends (${earliest}): ask for one that lasts longer`);
-    }
     const hashlock = invoice.hashlock.toLowerCase() as Hex;
-    this.host.store.locks.beginPayment({ hashlock, invoice: encoded, channelId: session.id, amount: invoice.amount });
-    const done = new Promise<PaymentView>((resolve, reject) => this.waiters.set(hashlock, { resolve, reject }));
+    const direct = route === undefined ? this.channelWith(invoice.payee, invoice.asset) : undefined;
+    let session: ChannelSession;
+    let lock: { amount: bigint; expiry: bigint };
+    let routed: { via: Address; body: Record<string, unknown> } | undefined;
+    if (direct) {
+      session = direct;
+      lock = { amount: invoice.amount, expiry: this.directExpiry(invoice.expiry) };
+    } else {
+      const found = await this.host.routing.finder.find(invoice, encoded, route);
+      session = found.session;
+      lock = found.plan;
+      routed = { via: found.session.peerAddress, body: encodeRoute(found.body) };
+    }
+    this.host.store.locks.beginPayment({ hashlock, invoice: encoded, channelId: session.id, amount: lock.amount });
+    const done = new Promise<PaymentView>((resolve, reject) => this.waiters.set(hashlock, { resolve, reject, ...(routed ? { via: routed.via } : {}) }));
     try {
-      await session.updateLock({ kind: "lock", amount: invoice.amount, hashlock, expiry, ref: invoice.ref });
+      if (routed) await this.host.routing.instruct(routed.via, routed.body);
+      await session.updateLock({ kind: "lock", amount: lock.amount, hashlock, expiry: lock.expiry, ref: invoice.ref });
     } catch (error) {
       this.waiters.delete(hashlock);
       this.host.store.locks.finishPayment(hashlock, "failed", error instanceof Error ? error.message : String(error));
       throw error;
     }
     return done;
+  }
+
+  /** A direct payment's lock: as late as the rules allow, by the invoice's expiry at the latest. */
+  private directExpiry(invoiceExpiry: bigint): bigint {
+    const now = this.host.policy.clock();
+    const earliest = now + this.host.policy.minLockWindow + EXPIRY_MARGIN;
+    let expiry = now + this.host.policy.maxLockDuration - EXPIRY_MARGIN;
+    if (invoiceExpiry < expiry) expiry = invoiceExpiry;
+    if (expiry < earliest) {
+      throw new InvoiceNotPayableError("expired", `the invoice expires at ${invoiceExpiry}, before a lock's reveal window ends (${earliest}): ask for one that lasts longer`);
+    }
+    return expiry;
   }
 
   /**
@@ -86,12 +123,17 @@ export class InvoicePayer {
       if (reason === "unlock") this.paid(committed, lock);
       else this.failed(lock.hashlock, new InvoicePaymentFailedError(lock.hashlock, reason === "cancel" ? "cancelled" : "expired"));
     }
-    for (const lock of changes.added) if (lock.sender !== session.me) void this.answer(session, lock);
+    for (const lock of changes.added) if (this.isMineToAnswer(session, lock)) void this.answer(session, lock);
   }
 
   /** After a (re)connect: answers every pending lock the peer sent (e.g. left pending by a restart). */
   resolvePending(session: ChannelSession): void {
-    for (const lock of session.locks) if (lock.sender !== session.me) void this.answer(session, lock);
+    for (const lock of session.locks) if (this.isMineToAnswer(session, lock)) void this.answer(session, lock);
+  }
+
+  /** A lock the peer sent that no hub forward takes: this node pays its invoice with it, or gives it back. */
+  private isMineToAnswer(session: ChannelSession, lock: Lock): boolean {
+    return lock.sender !== session.me && this.host.routing.forwards?.(session, lock) !== true;
   }
 
   /**
@@ -106,11 +148,12 @@ export class InvoicePayer {
     }
   }
 
-  private channelWith(payee: Address, asset: Address): ChannelSession {
+  /** The open channel with the payee in the asset, if any. */
+  private channelWith(payee: Address, asset: Address): ChannelSession | undefined {
     for (const session of this.host.openSessions()) {
       if (session.peerAddress.toLowerCase() === payee.toLowerCase() && session.params.asset.toLowerCase() === asset.toLowerCase()) return session;
     }
-    throw new NoDirectChannelError(payee, asset);
+    return undefined;
   }
 
   private paid(committed: CommittedUpdate, lock: Lock): void {
@@ -124,11 +167,14 @@ export class InvoicePayer {
   }
 
   private failed(hashlock: Hex, error: InvoicePaymentFailedError): void {
-    this.host.store.locks.finishPayment(hashlock, "failed", error.message);
     const waiter = this.waiters.get(hashlock.toLowerCase());
+    // A routed lock came back: the failure its first hub relayed says where and why.
+    const failure = waiter?.via === undefined ? undefined : this.host.routing.failures.take(hashlock, waiter.via);
+    const reason = failure ? new RouteFailedError(hashlock, failure.hop, failure.code, failure.reason) : error;
+    this.host.store.locks.finishPayment(hashlock, "failed", reason.message);
     if (!waiter) return;
     this.waiters.delete(hashlock.toLowerCase());
-    waiter.reject(error);
+    waiter.reject(reason);
   }
 
   /** The payee's side: unlocks a received lock that pays an invoice of this node, gives back any other. */
@@ -144,17 +190,8 @@ export class InvoicePayer {
   }
 
   /** Runs one update of `lock` unless one is running; a failure is reported and retried later (next connection or round). */
-  private async once(lock: Lock, work: () => Promise<unknown>, what: string): Promise<void> {
-    const leaf = lockLeafHex(lock);
-    if (this.handling.has(leaf)) return;
-    this.handling.add(leaf);
-    try {
-      await work();
-    } catch (error) {
-      this.host.onError(error, what);
-    } finally {
-      this.handling.delete(leaf);
-    }
+  private once(lock: Lock, work: () => Promise<unknown>, what: string): Promise<void> {
+    return onceAtATime(this.handling, lockLeafHex(lock), work, (error, text) => this.host.onError(error, text), what);
   }
 
   /**

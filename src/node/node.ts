@@ -12,6 +12,8 @@ import type {
   ChannelView,
   EventsQuery,
   EventView,
+  ForwardsQuery,
+  ForwardView,
   CreateInvoiceRequest,
   CreatedTokenView,
   DecodedInvoiceView,
@@ -45,7 +47,8 @@ import {
   type OpenTimeouts,
 } from "./open";
 import { InvoiceBook } from "./invoices";
-import { InvoicePayer } from "./invoicePayer";
+import { EXPIRY_MARGIN, InvoicePayer } from "./invoicePayer";
+import { Routing, type HubFees } from "./routing";
 import { LockGuard } from "./lockGuard";
 import { NodeMetrics, type NodeGauges } from "./metrics";
 import { ApiTokens } from "./apiTokens";
@@ -148,6 +151,8 @@ export interface NodeOptions {
   tower?: { listen?: { host?: string; port?: number } };
   /** Hand this node's countersigned states to the tower at `url` (proving `address`, if given), every `every`-th (`--tower-url`, `--tower-every`). */
   towerClient?: { url: string; address?: Address; every?: number };
+  /** Routing on (`--hub`): the node forwards locks between its channels for these fees. */
+  hub?: { fees: HubFees };
 }
 
 const DEFAULT_CHALLENGE_PERIOD = 3_600n;
@@ -205,6 +210,8 @@ export class SluiceNode implements NodeApi {
   private payer: InvoicePayer | undefined;
   private tower: Tower | undefined;
   private towerLink: TowerClient | undefined;
+  /** Payments through hubs, and forwarding as one (routing/routing.ts). */
+  private readonly routing: Routing;
 
   constructor(options: NodeOptions) {
     const inFlight = options.proposalsInFlight;
@@ -246,6 +253,18 @@ export class SluiceNode implements NodeApi {
       throw new InvalidArgumentError(`confirmations must be a whole number from 1 to 1000, not ${String(depth)}`);
     }
     this.webhookDispatcher = new WebhookDispatcher(this.store.webhooks, this.store.events, { ...options.webhooks, onError: options.onError });
+    this.routing = new Routing({
+      store: this.store,
+      address: this.address,
+      policy: this.lockRules,
+      ...(options.hub === undefined ? {} : { fees: options.hub.fees }),
+      margin: EXPIRY_MARGIN,
+      openSessions: () => [...this.sessions.values()].filter((s) => this.lifecycle.status(s.id) === "open"),
+      session: (id) => this.sessions.get(id.toLowerCase()),
+      connection: (peer) => this.connections.get(peer.toLowerCase()),
+      decode: (text) => this.decodeInvoice(text),
+      onError: (error, what) => this.options.onError?.(error, what),
+    });
   }
 
   /** ws:// URL peers connect to. */
@@ -323,6 +342,7 @@ export class SluiceNode implements NodeApi {
   async info(): Promise<NodeInfo> {
     const chain = this.chainView();
     const blockNumber = await this.latestBlock(chain);
+    const hub = this.routing.hubView();
     return {
       address: this.address,
       chainId: this.chainId,
@@ -334,6 +354,7 @@ export class SluiceNode implements NodeApi {
       ...(chain === undefined ? {} : { chain }),
       ...(this.towerLink === undefined ? {} : { tower: this.towerLink.view() }),
       ...(this.tower === undefined ? {} : { towerService: this.tower.view() }),
+      ...(hub === undefined ? {} : { hub }),
     };
   }
 
@@ -485,8 +506,8 @@ export class SluiceNode implements NodeApi {
       version: latest.version,
       transferred: [...latest.transferred],
       balances: session.payouts,
-      payments: BigInt(session.paymentCount),
       locked: [...latest.locked],
+      payments: BigInt(session.paymentCount),
       ...this.pendingDepositsOf(session),
       ...(session.resyncRequired ? { resyncRequired: true as const } : {}),
       ...(record.status === "disputed" ? { deadline: (await this.driver.channelStatus(session.id)).deadline } : {}),
@@ -742,9 +763,14 @@ export class SluiceNode implements NodeApi {
     });
   }
 
-  /** Pays an invoice over this node's open channel with its payee; resolves with the receipt once the payee unlocked it. */
-  payInvoice(text: string): Promise<PaymentView> {
-    return this.invoicePayer.pay(text);
+  /** Pays an invoice over this node's open channel with its payee, else through hubs (`route`: explicit); resolves with the receipt once unlocked. */
+  payInvoice(text: string, route?: Address[]): Promise<PaymentView> {
+    return this.invoicePayer.pay(text, route);
+  }
+
+  /** The locks this node forwarded as a hub, newest first. */
+  forwards(query: ForwardsQuery = {}): Promise<ForwardView[]> {
+    return new Promise((resolve) => resolve(this.routing.forwards(query)));
   }
 
   /** Invoices paid and received over direct channels with hashlocked transfers. */
@@ -756,6 +782,7 @@ export class SluiceNode implements NodeApi {
       openSessions: () => [...this.sessions.values()].filter((s) => this.lifecycle.status(s.id) === "open"),
       policy: this.lockRules,
       onError: (error, what) => this.options.onError?.(error, what),
+      routing: this.routing.payer,
     }));
   }
 
@@ -777,6 +804,7 @@ export class SluiceNode implements NodeApi {
       validators: peerValidators,
       handlers: {
         open: (body, peer) => this.onOpen(body.params, peer),
+        ...this.routing.handlers,
         channel: (body, peer) => this.sessionFor(body.channelId, peer).handle(peer, body.message),
         sync: (body, peer) => encodeSyncReply(this.sessionFor(body.channelId, peer).syncReply(body.version)),
         withdrawals: async (body, peer) => encodeWithdrawalsReply(await this.sessionFor(body.channelId, peer).withdrawalsReply()),
@@ -877,7 +905,10 @@ export class SluiceNode implements NodeApi {
     for (const session of this.sessions.values()) {
       if (session.peerAddress.toLowerCase() !== key || this.isConcluded(session.id)) continue;
       session.attach(connection).then(
-        () => this.invoicePayer.resolvePending(session),
+        () => {
+          this.invoicePayer.resolvePending(session);
+          this.routing.resume(session);
+        },
         (error: unknown) => this.options.onError?.(error, `resyncing ${session.id}`),
       );
     }
@@ -947,7 +978,11 @@ export class SluiceNode implements NodeApi {
       maxWithdrawalWindow: this.options.maxWithdrawalWindow ?? DEFAULT_MAX_WITHDRAWAL_WINDOW,
       checkWithdrawable: (what) => this.checkWithdrawable(record.channelId, what),
       lockPolicy: this.lockRules,
-      onLocks: (s, committed) => this.invoicePayer.onLocks(s, committed),
+      onLocks: (s, committed) => {
+        // The payer first: it leaves alone the locks the hub has instructions for, which the hub then takes.
+        this.invoicePayer.onLocks(s, committed);
+        this.routing.onLocks(s, committed);
+      },
     });
     this.sessions.set(record.channelId.toLowerCase(), session);
     return session;

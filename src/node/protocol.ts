@@ -9,6 +9,9 @@
  * | sync    | either             | {channelId, version}               | SyncReply: the newer states (with their updates if they changed locks) |
  * | refresh | either             | {channelId}                        | {} (after re-reading deposits) |
  * | withdrawals | either         | {channelId}                        | {items}: the withdrawals both signed that the answerer counts |
+ * | route   | payer or hub, to the next hub | RouteBody: what to do with the lock of a hashlock about to come | {} once kept |
+ * | route-failed | hub, to the node upstream | RouteFailure: the routed lock comes back cancelled, and why | {} |
+ * | hub-info | either            | {via?}: relayed to each hub of `via` in turn | HubInfo: fees and the peers reached |
  */
 import { encodeMessage, encodePayment, encodeSignedState, encodeSignedWithdrawal } from "../channel";
 import { decodeTrustedMessage } from "../channel/messages";
@@ -94,7 +97,45 @@ export interface WithdrawalsBody {
 }
 
 
+/** One hop of a route: lock `amount` to `next` (expiring at `expiry` at the latest, if given). */
+export interface RouteHop {
+  next: Address;
+  amount: bigint;
+  expiry?: bigint;
+}
+
+/** A route instruction (plain data): `hops[0]` is the receiving hub's forward, the rest it passes on; the last `next` is the invoice's payee. */
+export interface RouteBody {
+  hashlock: Hex;
+  /** The invoice paid (its `sluice1…` text): the last hub checks payee, amount and asset against it. */
+  invoice: string;
+  hops: RouteHop[];
+}
+
+/** A routed lock could not go on: `hop` is the node that refused, `code` its error code. */
+export interface RouteFailure {
+  hashlock: Hex;
+  hop: Address;
+  code: string;
+  reason: string;
+}
+
+export interface HubInfoBody {
+  /** Hubs to relay the question to, in order (the answer is the last one's). */
+  via?: Address[];
+}
+
+/** A hub's answer to `hub-info`: its fees and, per peer and asset, how much it can lock to it now. */
+export interface HubInfo {
+  address: Address;
+  fees: { base: bigint; ppm: number };
+  peers: { peer: Address; asset: Address; capacity: bigint }[];
+}
+
 export interface PeerMessages {
+  route: RouteBody;
+  "route-failed": RouteFailure;
+  "hub-info": HubInfoBody;
   open: OpenBody;
   channel: ChannelBody;
   sync: SyncBody;
@@ -125,6 +166,9 @@ export function decodeOpenReply(input: unknown): OpenReply {
  * decoded, so the channel takes it as it is (channel/messages.ts `decodeTrustedMessage`).
  */
 export const peerValidators: Validators<PeerMessages> = {
+  route: (body) => decodeWith(schema.peerBodies.route, body, malformedAt("body")),
+  "route-failed": (body) => decodeWith(schema.peerBodies["route-failed"], body, malformedAt("body")),
+  "hub-info": (body) => decodeWith(schema.peerBodies["hub-info"], body, malformedAt("body")),
   open: (body) => decodeWith(schema.peerBodies.open, body, malformedAt("body")),
   channel(body) {
     const { channelId, message } = decodeWith(schema.peerBodies.channel, body, malformedAt("body"));
@@ -164,4 +208,24 @@ export function encodeWithdrawalsReply(items: readonly SignedWithdrawal[]): { it
 
 export function decodeWithdrawalsReply(input: unknown): SignedWithdrawal[] {
   return decodeWith(schema.withdrawalsReply, input, malformedAt("reply")).items;
+}
+
+export function encodeRoute(body: RouteBody): Record<string, unknown> {
+  return {
+    hashlock: body.hashlock,
+    invoice: body.invoice,
+    hops: body.hops.map((hop) => ({ next: hop.next, amount: hop.amount.toString(), ...(hop.expiry === undefined ? {} : { expiry: hop.expiry.toString() }) })),
+  };
+}
+
+export function encodeHubInfo(info: HubInfo): Record<string, unknown> {
+  return {
+    address: info.address,
+    fees: { base: info.fees.base.toString(), ppm: info.fees.ppm },
+    peers: info.peers.map((p) => ({ peer: p.peer, asset: p.asset, capacity: p.capacity.toString() })),
+  };
+}
+
+export function decodeHubInfo(input: unknown): HubInfo {
+  return decodeWith(schema.hubInfoReply, input, malformedAt("reply"));
 }

@@ -50,6 +50,10 @@ export interface NodeStartOptions {
   /** `--tower-address 0x…`: the address the tower must prove (default: any). */
   towerAddress?: string;
   towerEvery?: number | string;
+  /** `--hub`, `--fee-base`, `--fee-ppm`: routing on, and its fees. */
+  hub?: boolean;
+  feeBase?: string;
+  feePpm?: string;
   /**
    * Where the node's log goes, one line at a time (stderr): JSON lines (src/node/log.ts), also on a
    * terminal (pipe them through `pino-pretty` to read them as text).
@@ -142,6 +146,9 @@ function decodeOptions(options: NodeStartOptions): NodeSettings {
     towerUrl: options.towerUrl,
     towerAddress: options.towerAddress,
     towerEvery: options.towerEvery,
+    hub: options.hub,
+    feeBase: options.feeBase,
+    feePpm: options.feePpm,
   };
   const defined = Object.fromEntries(Object.entries(given).filter(([, value]) => value !== undefined));
   return decodeWith(nodeSettings, defined, (key, problem) => new NodeConfigError(`${key} ${JSON.stringify((given as Record<string, unknown>)[key])}: ${problem}`));
@@ -196,6 +203,7 @@ export async function startNode(options: NodeStartOptions): Promise<{ close(): P
       replaceAfterMs: Number(settings.replaceAfter ?? NODE_DEFAULTS.replaceAfter) * 1_000,
       ...(settings.tower === true ? { tower: settings.towerListen === undefined ? {} : { listen: settings.towerListen } } : {}),
       ...(settings.towerUrl === undefined ? {} : { towerClient: towerClientOf(settings.towerUrl, settings) }),
+      ...(settings.hub === true ? { hub: { fees: { base: settings.feeBase ?? 0n, ppm: settings.feePpm ?? 0 } } } : {}),
       ...testHooks(),
       onError: hooks.onError,
       log: hooks.log,

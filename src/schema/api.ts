@@ -11,6 +11,8 @@ import type {
   ChannelStatusName,
   ChannelView,
   CreatedTokenView,
+  ForwardsQuery,
+  ForwardView,
   NodeInfo,
   OpenChannelRequest,
   PaymentView,
@@ -81,6 +83,14 @@ export const nodeInfo: Schema<NodeInfo> = z.strictObject({
       clients: list(z.strictObject({ address: addressJson, connected: boolean, channels: count, lastSeen: uint64Json }), 1_000_000),
     }),
   ),
+  hub: optionalJson(
+    z.strictObject({
+      fees: z.strictObject({ base: uint256Json, ppm: int(0, 1_000_000) }),
+      forwarded: uint64Json,
+      pending: uint64Json,
+      feesEarned: list(z.strictObject({ asset: addressJson, amount: uint256Json }), 1024),
+    }),
+  ),
 });
 
 export const assetInfo: Schema<AssetInfo> = z.strictObject({ asset: addressJson, symbol: text(64), decimals: int(0, 255) });
@@ -120,9 +130,9 @@ export const channelView: Schema<ChannelView> = z.strictObject({
   version: uint64Json,
   transferred: pair(uint256Json),
   balances: pair(uint256Json),
+  locked: pair(uint256Json),
   payments: uint64Json,
   deadline: optionalJson(uint64Json),
-  locked: optionalJson(pair(uint256Json)),
 });
 
 export const paymentView: Schema<PaymentView> = z.strictObject({
@@ -259,3 +269,32 @@ export const errorReply = z.strictObject({
 });
 
 export type { Address, Hex };
+
+// ---------------------------------------------------------------- routing
+
+/** The largest page of forwards one request returns. */
+export const MAX_FORWARDS_LIMIT = 1_000;
+const FORWARD_STATUSES = ["pending", "settled", "cancelled"] as const;
+
+export const forwardsBody: Schema<ForwardsQuery> = z.strictObject({
+  before: optionalJson(uint64Json),
+  limit: optionalJson(int(1, MAX_FORWARDS_LIMIT)),
+  status: optionalJson(oneOf([...FORWARD_STATUSES])),
+});
+
+export const forwardView: Schema<ForwardView> = z.strictObject({
+  id: uint64Json,
+  hashlock: bytes32Json,
+  asset: addressJson,
+  inChannel: bytes32Json,
+  outChannel: bytes32Json,
+  nextHop: addressJson,
+  amountIn: uint256Json,
+  amountOut: uint256Json,
+  fee: uint256Json,
+  expiry: uint64Json,
+  status: oneOf([...FORWARD_STATUSES]),
+  error: optionalJson(text(4096)),
+  createdAt: uint64Json,
+  finishedAt: optionalJson(uint64Json),
+});

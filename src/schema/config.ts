@@ -7,7 +7,7 @@ import { z } from "zod";
 import { ethers } from "../lazyEthers";
 import { DEFAULT_MAX_FEE_GWEI } from "../chain/feeCap";
 import type { Address } from "../types";
-import { checkAddress, describe, fromCheck, MAX_UINT64, text, wsUrl, type Checked } from "./primitives";
+import { checkAddress, checkUint, describe, fromCheck, MAX_UINT64, text, wsUrl, type Checked } from "./primitives";
 
 const SCALE: Record<string, bigint> = { s: 1n, m: 60n, min: 60n, h: 3600n, d: 86400n };
 
@@ -107,6 +107,18 @@ export function checkGwei(value: unknown): Checked<number> {
   return gwei > 0 && gwei <= 100_000 ? { ok: true, value: gwei } : { ok: false, problem };
 }
 
+/** On or off: a JSON boolean, or "true"/"false" (a flag given with no value is true). */
+export function checkSwitch(value: unknown): Checked<boolean> {
+  if (typeof value === "boolean") return { ok: true, value };
+  if (value === "true" || value === "false") return { ok: true, value: value === "true" };
+  return { ok: false, problem: `expected true or false, got ${describe(value)}` };
+}
+
+/** A hub's base fee: whole base units of the channel's asset (a JSON integer or a string of digits). */
+export function checkBaseUnits(value: unknown): Checked<bigint> {
+  return checkUint(typeof value === "number" && Number.isSafeInteger(value) && value >= 0 ? String(value) : value, 256, false);
+}
+
 /** The fee cap of the node's transactions (src/chain/fees.ts). */
 export const maxFeeGwei = fromCheck(checkGwei);
 
@@ -193,6 +205,17 @@ export const nodeSettings = z.strictObject({
     about: "hand the tower a state once it is this many versions past the last one handed (and every channel's latest at a clean stop)",
     flag: "--tower-every",
   }),
+  hub: setting(fromCheck(checkSwitch), {
+    type: "true or false",
+    default: "false",
+    about: "routing on: the node forwards hashlocked payments between its channels for its fees (README \"Routing through a hub\")",
+    flag: "--hub",
+  }),
+  feeBase: setting(fromCheck(checkBaseUnits), { type: "base units of the channel's asset", default: "0", about: "a hub's fixed fee per forwarded payment", flag: "--fee-base" }),
+  feePpm: setting(
+    fromCheck((value) => checkInteger(value, 0, 1_000_000)),
+    { type: "millionths, 0 to 1000000", default: "0", about: "a hub's fee on the amount forwarded, in millionths (1000 = 0.1 %)", flag: "--fee-ppm" },
+  ),
   logLevel: setting(fromCheck(checkLogLevel), {
     type: LOG_LEVELS.join(", "),
     default: NODE_DEFAULTS.logLevel,

@@ -7,7 +7,7 @@ import { z } from "zod";
 import { MAX_DESCRIPTION_BYTES, type SignedInvoice } from "../invoice/types";
 import type { CreateInvoiceRequest, DecodedInvoiceView, InvoicesQuery, InvoiceStatusName, InvoiceView } from "../node/api/types";
 import { MAX_MEMO_BYTES } from "../node/paymentRef";
-import { addressJson, boolean, bytes32Json, checkBytes, checkCodec, int, optionalJson, text, uint256Json, uint64Json, type Checked } from "./primitives";
+import { addressJson, boolean, bytes32Json, checkBytes, checkCodec, int, list, optionalJson, text, uint256Json, uint64Json, type Checked } from "./primitives";
 import type { Hex } from "../types";
 
 type Schema<T> = z.ZodType<T, unknown>;
@@ -84,3 +84,5 @@ export const invoicesBody: Schema<InvoicesQuery> = z.strictObject({
   limit: optionalJson(int(1, MAX_INVOICES_LIMIT)),
 });
 export const decodeInvoiceBody = z.strictObject({ invoice: text(MAX_INVOICE_TEXT) });
+/** Paying an invoice: through the hubs of `route` in order (at most 3; more is ROUTE_TOO_LONG), else direct or through a hub found. */
+export const payInvoiceBody = z.strictObject({ invoice: text(MAX_INVOICE_TEXT), route: optionalJson(list(addressJson, 16)) });

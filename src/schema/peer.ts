@@ -6,7 +6,7 @@
  */
 import { z } from "zod";
 import type { Lock, Payment, SignedState, SignedWithdrawal, State, Withdrawal } from "../types";
-import { address, boolean, bytes, bytes32, list, pair, participant, uint256, uint64 } from "./primitives";
+import { address, boolean, bytes, bytes32, int, list, pair, participant, text, uint256, uint64 } from "./primitives";
 
 /** Most payments one state may add: keeps a proposal well inside a transport frame (about 250 bytes each). */
 export const MAX_PAYMENTS_PER_STATE = 128;
@@ -119,8 +119,40 @@ export const openReply = z.strictObject({ payee: address, channelId: bytes32 });
 
 const byChannel = z.strictObject({ channelId: bytes32 });
 
+/** Most hubs between a payer and a payee (an explicit route names at most this many). */
+export const MAX_ROUTE_HOPS = 3;
+/** Longest invoice text a route instruction carries (a `sluice1…` string or its JSON). */
+export const MAX_INVOICE_TEXT = 4096;
+/** Most peers a hub lists in its `hub-info` reply. */
+export const MAX_HUB_PEERS = 1024;
+
+/** One hop of a route: the peer to lock to, the amount to lock and, optionally, the latest expiry. */
+const routeHop = z.strictObject({ next: address, amount: uint256, expiry: uint64.optional() });
+
+/**
+ * A route instruction: what the receiving hub does with the lock of `hashlock` it is about to
+ * get: `hops[0]` is its own forward, the rest it passes on; the last hop's `next` is the payee of
+ * `invoice`.
+ */
+export const routeBody = z.strictObject({ hashlock: bytes32, invoice: text(MAX_INVOICE_TEXT), hops: list(routeHop, MAX_ROUTE_HOPS, 1) });
+
+/** Why a routed lock came back: `hop` is the node that could not forward it. */
+export const routeFailedBody = z.strictObject({ hashlock: bytes32, hop: address, code: text(64), reason: text(1024) });
+
+/** Asks a hub for its fees and the peers it reaches; `via` relays the question to those hubs in turn (a route's later hops). */
+export const hubInfoBody = z.strictObject({ via: list(address, MAX_ROUTE_HOPS - 1).optional() });
+
+export const hubInfoReply = z.strictObject({
+  address,
+  fees: z.strictObject({ base: uint256, ppm: int(0, 1_000_000) }),
+  peers: list(z.strictObject({ peer: address, asset: address, capacity: uint256 }), MAX_HUB_PEERS),
+});
+
 /** Request bodies by type; `channel`'s message is decoded by `channelMessage` (see protocol.ts). */
 export const peerBodies = {
+  route: routeBody,
+  "route-failed": routeFailedBody,
+  "hub-info": hubInfoBody,
   open: z.strictObject({ params: openTerms }),
   channel: z.strictObject({ channelId: bytes32, message: z.unknown() }),
   sync: z.strictObject({ channelId: bytes32, version: uint64 }),

@@ -566,7 +566,7 @@ describe("sluice CLI", function () {
       expect([none.code, none.stderr]).to.deep.equal([1, "sluice: no node is running in ./.sluice: start one with `sluice node start`\n"]);
       expect(gone.code).to.equal(1);
       expect(gone.stderr).to.equal("sluice: no node is running in stale (nothing answers at http://127.0.0.1:1): start one with `sluice node start --datadir stale`\n");
-      expect([bad.code, bad.stderr]).to.deep.equal([2, "sluice: missing arguments: usage: sluice pay <channel> <amount> --ref <order> | pay <sluice1…invoice>\n"]);
+      expect([bad.code, bad.stderr]).to.deep.equal([2, "sluice: missing arguments: usage: sluice pay <channel> <amount> --ref <order> | pay <sluice1…invoice> [--route 0xH1[,0xH2,0xH3]]\n"]);
     });
   });
 });

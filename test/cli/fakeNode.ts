@@ -117,6 +117,7 @@ export class FakeNode implements NodeApi {
       version: 0n,
       transferred: [0n, 0n],
       balances: [request.deposit, this.peerDeposit],
+      locked: [0n, 0n],
       payments: 0n,
     };
     this.channelsById.set(channelId, { view, log: new PaymentLog(), payments: [] });
@@ -141,6 +142,7 @@ export class FakeNode implements NodeApi {
       version: 0n,
       transferred: [0n, 0n],
       balances: [0n, 0n],
+      locked: [0n, 0n],
       payments: 0n,
     };
     this.channelsById.set(channelId, { view, log: new PaymentLog(), payments: [] });

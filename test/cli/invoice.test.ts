@@ -126,12 +126,12 @@ describe("sluice invoice (CLI against a real node)", function () {
     expect([error.code, error.details.field]).to.deep.equal(["INVALID_INVOICE", "description"]);
   });
 
-  it("pay <invoice>: checks it and refuses without a channel to its payee (NO_DIRECT_CHANNEL); --ref or a lone non-invoice is a usage error", async function () {
+  it("pay <invoice>: checks it and refuses without a channel to its payee (NO_ROUTE: no hub either); --ref or a lone non-invoice is a usage error", async function () {
     const made = await node.createInvoice({ amount: 1_000n, expiresIn: 7_200n });
     const r = await sluice("pay", made.encoded, "--json");
     expect(r.code).to.equal(1);
     const { error } = JSON.parse(r.stdout) as { error: { code: string; details: { payee: string } } };
-    expect([error.code, error.details.payee]).to.deep.equal(["NO_DIRECT_CHANNEL", made.invoice.payee]);
+    expect([error.code, error.details.payee]).to.deep.equal(["NO_ROUTE", made.invoice.payee]);
     const human = await sluice("pay", made.encoded);
     expect(human.stderr).to.match(/no open channel with the payee/);
     // Nothing was recorded as being paid: the refusal came before anything.

@@ -119,7 +119,7 @@ describe("e2e: paying an invoice over a direct channel (hashlocked transfer)", f
     expect(await codeOf(alice.process.api.payInvoice(await forged({ amount: 1n, expiry: now - 10n })))).to.equal("INVOICE_NOT_PAYABLE");
     expect(await codeOf(alice.process.api.payInvoice(await forged({ amount: 1n, chainId: 999n })))).to.equal("INVOICE_NOT_PAYABLE");
     expect(await codeOf(alice.process.api.payInvoice(await forged({ amount: 1n, asset: "0x00000000000000000000000000000000000000aa" })))).to.equal(
-      "NO_DIRECT_CHANNEL",
+      "NO_ROUTE",
     );
     expect((await alice.process.api.channel(eth.channelId)).version).to.equal(version);
     expect((await bob.process.api.invoice(tooMuch.id)).status).to.equal("open");

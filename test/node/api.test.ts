@@ -384,6 +384,7 @@ describe("local HTTP API", function () {
         version: MAX_UINT64,
         transferred: [M, 0n] as [bigint, bigint],
         balances: [0n, M] as [bigint, bigint],
+        locked: [0n, M] as [bigint, bigint],
         payments: MAX_UINT64,
         deadline: MAX_UINT64,
       };

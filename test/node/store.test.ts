@@ -115,6 +115,7 @@ describe("ChannelStore", () => {
           "channels",
           "cursors",
           "events",
+          "forwards",
           "invoice_claims",
           "invoice_payments",
           "invoices",

@@ -94,7 +94,7 @@ describe("schema: every boundary names the offending field", function () {
   describe("HTTP API views (what the client accepts from a node)", function () {
     const view = {
       channelId: H, participants: [A, B], payees: [A, B], asset: B, challengePeriod: "60", nonce: "1", me: 0, status: "open",
-      deposits: ["1", "2"], withdrawn: ["0", "0"], withdrawals: [], version: "3", transferred: ["0", "1"], balances: ["1", "1"], payments: "1",
+      deposits: ["1", "2"], withdrawn: ["0", "0"], withdrawals: [], version: "3", transferred: ["0", "1"], balances: ["1", "1"], locked: ["0", "0"], payments: "1",
     };
     it("decodes a view with lower-cased addresses and bigints, and encodes it back", function () {
       const decoded = channelView.decode(view, "");

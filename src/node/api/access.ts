@@ -17,7 +17,7 @@ export const SCOPES = ["admin", "read-only", "invoice"] as const;
 export type Scope = (typeof SCOPES)[number];
 
 /** The methods that only read: `GET /v1/<name>?query`; and `metrics`, `GET /metrics` (Prometheus text, not JSON). */
-const READS: ReadonlySet<string> = new Set(["info", "asset", "channels", "channel", "payments", "events", "prove", "invoice", "invoices", "decodeinvoice", "tokens", "webhooks", "metrics", "estimate", "credits"]);
+const READS: ReadonlySet<string> = new Set(["info", "asset", "channels", "channel", "payments", "events", "prove", "invoice", "invoices", "decodeinvoice", "tokens", "webhooks", "metrics", "estimate", "credits", "forwards"]);
 
 /** What an `invoice` token may call. */
 const INVOICE_METHODS: ReadonlySet<string> = new Set(["createinvoice", "invoice", "invoices", "decodeinvoice", "events"]);

@@ -24,6 +24,8 @@ import type {
   CreateInvoiceRequest,
   DecodedInvoiceView,
   InvoicesQuery,
+  ForwardsQuery,
+  ForwardView,
   InvoiceView,
   NodeApi,
   NodeInfo,
@@ -168,9 +170,14 @@ export class ApiClient implements NodeApi {
     return this.call(METHODS.credits);
   }
 
-  /** Pays an invoice over a direct channel (see `NodeApi.payInvoice`). */
-  payInvoice(text: string): Promise<PaymentView> {
-    return this.call(METHODS.payinvoice, text);
+  /** Pays an invoice, directly or through hubs (`route`: explicit); see `NodeApi.payInvoice`. */
+  payInvoice(text: string, route?: Address[]): Promise<PaymentView> {
+    return this.call(METHODS.payinvoice, text, route);
+  }
+
+  /** The locks this node forwarded as a hub, newest first (see `NodeApi.forwards`). */
+  forwards(query: ForwardsQuery = {}): Promise<ForwardView[]> {
+    return this.call(METHODS.forwards, query);
   }
 
   /**

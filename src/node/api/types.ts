@@ -98,11 +98,15 @@ export interface NodeApi {
   removeWebhook(id: bigint): Promise<WebhookView>;
 
   /**
-   * Pays someone's invoice (`sluice1…` or its JSON text) over this node's open channel with its
-   * payee, with a hashlocked transfer; resolves with the payment receipt (the invoice's ref) once
-   * the payee unlocked it. Refused before any lock if this node paid or is paying it already.
+   * Pays someone's invoice (`sluice1…` or its JSON text) with a hashlocked transfer: over this
+   * node's open channel with its payee, else through a connected hub that reaches it (`route`: up
+   * to 3 hubs in order, explicitly); resolves with the receipt of this node's lock (the invoice's
+   * ref; the hubs' fees included) once unlocked. Refused before any lock if this node paid or is
+   * paying it already; a routed payment that comes back fails with ROUTE_FAILED (where and why).
    */
-  payInvoice?(text: string): Promise<PaymentView>;
+  payInvoice?(text: string, route?: Address[]): Promise<PaymentView>;
+  /** The locks this node forwarded as a hub, newest first (optional: a node without routing lists none). */
+  forwards?(query: ForwardsQuery): Promise<ForwardView[]>;
 
   // The dashboard's reads (optional: a node without them answers INVALID_ARGUMENT).
   /** What an action would cost on chain now (gas units, fee at the EIP-1559 price), or its typed refusal: nothing is signed or sent. */
@@ -136,6 +140,46 @@ export interface CreditView {
   withdrawable: boolean;
 }
 
+/** A page of forwards, newest first: ids below `before` (default: from the newest), at most `limit` (default 100), only `status` if given. */
+export interface ForwardsQuery {
+  before?: bigint;
+  limit?: number;
+  status?: ForwardStatusName;
+}
+
+export type ForwardStatusName = "pending" | "settled" | "cancelled";
+
+/** A lock this node forwarded as a hub: in from one channel, out to the next hop's. */
+export interface ForwardView {
+  id: bigint;
+  hashlock: Hex;
+  asset: Address;
+  inChannel: Hex;
+  outChannel: Hex;
+  nextHop: Address;
+  amountIn: bigint;
+  amountOut: bigint;
+  /** What the hub keeps: amountIn - amountOut. */
+  fee: bigint;
+  /** The outgoing lock's expiry (unix seconds). */
+  expiry: bigint;
+  status: ForwardStatusName;
+  /** Why it was cancelled. */
+  error?: string;
+  /** Unix ms. */
+  createdAt: bigint;
+  finishedAt?: bigint;
+}
+
+/** `NodeInfo.hub`: routing on, its fees, the forwards settled and pending, the fees earned per asset. */
+export interface HubView {
+  fees: { base: bigint; ppm: number };
+  /** Forwards settled (the upstream unlock on disk). */
+  forwarded: bigint;
+  pending: bigint;
+  feesEarned: { asset: Address; amount: bigint }[];
+}
+
 export interface NodeInfo {
   address: Address;
   chainId: bigint;
@@ -153,6 +197,8 @@ export interface NodeInfo {
   tower?: TowerLinkView;
   /** This node's own tower service (`--tower`): where clients register, and its clients. */
   towerService?: TowerServiceView;
+  /** Present when routing is on (`--hub`). */
+  hub?: HubView;
 }
 
 /** This node's link to its watchtower. */
@@ -261,11 +307,11 @@ export interface ChannelView {
    * latest state settled now: what it can still pay or cash out.
    */
   balances: [bigint, bigint];
+  /** Each side's pending hashlocked transfers, summed (the latest state's `locked`). */
+  locked: [bigint, bigint];
   payments: bigint;
   /** On-chain challenge deadline (unix seconds) while disputed. */
   deadline?: bigint;
-  /** Each side's pending hashlocked transfers in the latest state. */
-  locked?: [bigint, bigint];
 }
 
 /** A withdrawal counted as spent but not executed on chain yet. */

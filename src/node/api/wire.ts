@@ -19,7 +19,7 @@ import { decodeWith } from "../../schema/decode";
 import { NotDevChainError } from "../devMint";
 import type { Address, Hex } from "../../types";
 import type { AssetInfo, CashOutView, ChannelView, EventsQuery, NodeApi, NodeInfo, OpenChannelRequest, PaymentRef, PaymentsQuery, PaymentView, ProofView, TxView } from "./types";
-import type { CreateInvoiceRequest, DecodedInvoiceView, InvoicesQuery, InvoiceView } from "./types";
+import type { CreateInvoiceRequest, DecodedInvoiceView, ForwardsQuery, InvoicesQuery, InvoiceView } from "./types";
 import type { Scope } from "./access";
 import type { AddWebhookRequest, CreditView, EstimateRequest, EstimateView, WebhookView } from "./types";
 
@@ -319,11 +319,19 @@ export const METHODS = {
   ),
   payinvoice: method(
     "payinvoice",
-    invoiceSchema.decodeInvoiceBody as z.ZodType<{ invoice: string }, unknown>,
-    (b): [string] => [b.invoice],
-    (invoice) => ({ invoice }),
+    invoiceSchema.payInvoiceBody as z.ZodType<{ invoice: string; route?: Address[] }, unknown>,
+    (b): [string, Address[] | undefined] => [b.invoice, b.route],
+    (invoice, route) => pick({ invoice, route }),
     paymentView,
-    (api, [invoice]) => api.payInvoice?.(invoice) ?? noInvoices(),
+    (api, [invoice, route]) => api.payInvoice?.(invoice, route) ?? noInvoices(),
+  ),
+  forwards: method(
+    "forwards",
+    schema.forwardsBody,
+    (b): [ForwardsQuery] => [pick(b)],
+    (query) => query,
+    codec(z.array(schema.forwardView).max(schema.MAX_FORWARDS_LIMIT)),
+    (api, [query]) => api.forwards?.(query) ?? Promise.resolve([]),
   ),
   createtoken: method(
     "createtoken",

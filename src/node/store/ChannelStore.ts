@@ -19,6 +19,7 @@ import { EventLog, type EventData, type EventType } from "./events";
 import { InvoiceStore } from "./invoices";
 import { LockStore } from "./locks";
 import { LockSettlementStore } from "./lockSettlements";
+import { ForwardStore } from "./forwards";
 import { TokenStore } from "./tokens";
 import { WebhookStore } from "./webhooks";
 import { TransactionStore } from "./transactions";
@@ -324,6 +325,7 @@ export class ChannelStore {
   private towerStore: TowerStore | undefined;
   private lockStore: LockStore | undefined;
   private lockSettlementStore: LockSettlementStore | undefined;
+  private forwardStore: ForwardStore | undefined;
 
   private readonly stChannelRef: Database.Statement<[Hex], { id: number; my_index: 0 | 1 }>;
   private readonly stChannel: Database.Statement<[Hex], ChannelRow>;
@@ -892,6 +894,11 @@ export class ChannelStore {
   /** Channels settled with locks held back and their locks resolved on chain (their SQL is in lockSettlements.ts). */
   get lockSettlements(): LockSettlementStore {
     return (this.lockSettlementStore ??= new LockSettlementStore(this.db, (type, channelId, data) => this.events.append(type, channelId, this.now(), data)));
+  }
+
+  /** The locks this node forwarded as a hub (their SQL is in forwards.ts). */
+  get forwards(): ForwardStore {
+    return (this.forwardStore ??= new ForwardStore(this.db, () => this.now(), (type, channelId, data) => this.events.append(type, channelId, this.now(), data)));
   }
 
   get tokens(): TokenStore {

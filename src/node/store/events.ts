@@ -37,6 +37,7 @@ export const EVENT_TYPES = [
   "lock.expired",
   "lock.registered",
   "lock.resolved",
+  "lock.forwarded",
   "peer.connected",
   "peer.disconnected",
   "chain.tx.sent",

@@ -435,6 +435,36 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 17,
+    description: "forwards: the locks a hub passed on between its channels (src/node/store/forwards.ts)",
+    up(db) {
+      db.exec(`
+        -- One row per incoming lock a hub forwards, written before the outgoing lock is proposed.
+        CREATE TABLE forwards (
+          id          INTEGER PRIMARY KEY,
+          hashlock    TEXT    NOT NULL,
+          asset       TEXT    NOT NULL,
+          in_channel  TEXT    NOT NULL,
+          in_leaf     TEXT    NOT NULL,
+          out_channel TEXT    NOT NULL,
+          out_leaf    TEXT    NOT NULL,
+          next_hop    TEXT    NOT NULL,
+          amount_in   TEXT    NOT NULL,
+          amount_out  TEXT    NOT NULL,
+          fee         TEXT    NOT NULL,
+          out_expiry  TEXT    NOT NULL,
+          status      TEXT    NOT NULL CHECK (status IN ('pending', 'settled', 'cancelled')),
+          error       TEXT,
+          created_at  INTEGER NOT NULL,
+          finished_at INTEGER,
+          UNIQUE (in_channel, in_leaf)
+        );
+        CREATE INDEX forwards_pending ON forwards (status) WHERE status = 'pending';
+        CREATE INDEX forwards_out ON forwards (out_channel, out_leaf);
+      `);
+    },
+  },
 ];
 
 /** The schema version this code writes. */

@@ -1,0 +1,99 @@
+/**
+ * The arithmetic of routing, pure: a hub's fee, the terms it forwards a lock on (or the rule the
+ * lock breaks), and a payer's plan of the amounts and expiries along a route.
+ */
+import type { Address } from "../../types";
+import type { RouteHop } from "../protocol";
+import { ForwardExpiryError, ForwardFeeTooLowError } from "./errors";
+
+/** A hub's fees: `base` base units per forward plus `ppm` millionths of the amount forwarded. */
+export interface HubFees {
+  base: bigint;
+  ppm: number;
+}
+
+const MILLION = 1_000_000n;
+
+/** The fee a hub charges to forward `amount`: `base + amount * ppm / 1e6`, rounded down. */
+export function forwardFee(fees: HubFees, amount: bigint): bigint {
+  return fees.base + (amount * BigInt(fees.ppm)) / MILLION;
+}
+
+export interface ForwardInput {
+  /** The incoming lock's amount and expiry. */
+  amountIn: bigint;
+  expiryIn: bigint;
+  /** The hub's instruction for this lock. */
+  hop: RouteHop;
+  fees: HubFees;
+  /** The lock rules' clock and reveal window. */
+  now: bigint;
+  revealWindow: bigint;
+}
+
+export interface ForwardTerms {
+  amountOut: bigint;
+  /** What the hub keeps: incoming minus outgoing (at least its fee). */
+  fee: bigint;
+  expiryOut: bigint;
+}
+
+/**
+ * The outgoing lock's terms: the instruction's amount, if the incoming lock pays it plus the fee;
+ * expiring a reveal window before the incoming lock (or at the instruction's expiry if earlier),
+ * and no sooner than a reveal window from now. Throws the rule broken.
+ */
+export function forwardTerms(input: ForwardInput): ForwardTerms {
+  const { amountIn, expiryIn, hop, fees, now, revealWindow } = input;
+  const fee = forwardFee(fees, hop.amount);
+  if (amountIn < hop.amount + fee) throw new ForwardFeeTooLowError(amountIn, hop.amount, fee);
+  let expiryOut = expiryIn - revealWindow;
+  if (hop.expiry !== undefined && hop.expiry < expiryOut) expiryOut = hop.expiry;
+  if (expiryOut < now + revealWindow) throw new ForwardExpiryError(expiryOut, now + revealWindow);
+  return { amountOut: hop.amount, fee: amountIn - hop.amount, expiryOut };
+}
+
+export interface PlanInput {
+  /** The hubs in order, with their fees. */
+  hubs: readonly { address: Address; fees: HubFees }[];
+  payee: Address;
+  /** What the payee must receive (the invoice's amount). */
+  amount: bigint;
+  invoiceExpiry: bigint;
+  now: bigint;
+  revealWindow: bigint;
+  maxLockDuration: bigint;
+  /** Kept from each edge of the window: the peers' clocks may be a little ahead. */
+  margin: bigint;
+}
+
+export interface RoutePlan {
+  /** The payer's lock to the first hub. */
+  amount: bigint;
+  expiry: bigint;
+  /** The first hub's instruction: its own forward first, then the rest. */
+  hops: RouteHop[];
+  /** The fees the hubs take, together. */
+  fees: bigint;
+}
+
+/**
+ * The amounts (from the payee back: each hub's incoming = outgoing + its fee) and the payer's
+ * expiry: as late as the lock rules allow, one reveal window per hop above the payee's lock, which
+ * ends at the invoice's expiry at the latest. Undefined if the payee's lock would expire within a
+ * reveal window (plus margin) from now.
+ */
+export function planRoute(input: PlanInput): RoutePlan | undefined {
+  const { hubs, payee, amount, now, revealWindow, margin } = input;
+  const hops: RouteHop[] = [];
+  let carried = amount;
+  for (let i = hubs.length - 1; i >= 0; i--) {
+    hops.unshift({ next: i === hubs.length - 1 ? payee : hubs[i + 1].address, amount: carried });
+    carried += forwardFee(hubs[i].fees, carried);
+  }
+  const span = BigInt(hubs.length) * revealWindow;
+  let expiry = now + input.maxLockDuration - margin;
+  if (input.invoiceExpiry + span < expiry) expiry = input.invoiceExpiry + span;
+  if (expiry - span < now + revealWindow + margin) return undefined;
+  return { amount: carried, expiry, hops, fees: carried - amount };
+}

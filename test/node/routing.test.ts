@@ -1,0 +1,305 @@
+/**
+ * Routing without processes: the fee arithmetic and the forwarding rules (routing/rules.ts), the
+ * forwards table, and the hub's answers (routing/hub.ts) driven with in-memory channels: a lock
+ * forwarded and unlocked upstream with the secret, one refused by a rule or by the next channel's
+ * cap on pending locks (the 484th, with real channel state machines under the default policy), and
+ * one whose outgoing lock came back, each cancelled upstream with a `route-failed` message.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { expect } from "chai";
+import { DEFAULT_MAX_PENDING_LOCKS, TooManyLocksError, type CommittedUpdate, type UpdateEntry } from "../../src/channel";
+import { hashlockOf, lockLeafHex } from "../../src/crypto/hash";
+import { channelId as channelIdOf } from "../../src/crypto";
+import type { RouteBody, RouteFailure } from "../../src/node/protocol";
+import {
+  ForwardExpiryError,
+  ForwardFeeTooLowError,
+  ForwardInvoiceMismatchError,
+  Hub,
+  RouteFailures,
+  forwardFee,
+  forwardTerms,
+  planRoute,
+  type HubFees,
+} from "../../src/node/routing";
+import type { LockAction, ChannelSession } from "../../src/node/session";
+import { ChannelStore } from "../../src/node/store";
+import { ETH, type Address, type Hex, type Lock } from "../../src/types";
+import { Clock, Registry, WINDOW, by0, configOf, makePair, refOf, secretOf, wire, type Pair } from "../channel/helpers";
+import { keysParams } from "../helpers/offchain";
+
+const T0 = 1_800_000_000n;
+/** 0x and the given hex digits. */
+const hex = (digits: string): Hex => `0x${digits}`;
+const FEES: HubFees = { base: 10n, ppm: 1_000 };
+
+describe("routing", function () {
+  describe("forwardFee", function () {
+    const rows: { fees: HubFees; amount: bigint; fee: bigint }[] = [
+      { fees: { base: 0n, ppm: 0 }, amount: 10n ** 18n, fee: 0n },
+      { fees: { base: 10n, ppm: 0 }, amount: 1n, fee: 10n },
+      { fees: { base: 0n, ppm: 1_000 }, amount: 999n, fee: 0n }, // rounded down
+      { fees: { base: 0n, ppm: 1_000 }, amount: 1_000n, fee: 1n },
+      { fees: { base: 7n, ppm: 2_500 }, amount: 10n ** 18n, fee: 7n + 25n * 10n ** 14n },
+      { fees: { base: 0n, ppm: 1_000_000 }, amount: 2n ** 255n, fee: 2n ** 255n }, // exact beyond 2^53
+    ];
+    for (const { fees, amount, fee } of rows) {
+      it(`base ${fees.base} + ${fees.ppm} ppm of ${amount} is ${fee}`, function () {
+        expect(forwardFee(fees, amount)).to.equal(fee);
+      });
+    }
+  });
+
+  describe("forwardTerms", function () {
+    const base = { fees: FEES, now: T0, revealWindow: WINDOW };
+    it("forwards the instruction's amount a reveal window earlier, keeping what is above it", function () {
+      const terms = forwardTerms({ ...base, amountIn: 1_050n, expiryIn: T0 + 3n * WINDOW, hop: { next: ETH, amount: 1_000n } });
+      expect(terms).to.deep.equal({ amountOut: 1_000n, fee: 50n, expiryOut: T0 + 2n * WINDOW });
+    });
+    it("takes the instruction's expiry when it is earlier", function () {
+      const terms = forwardTerms({ ...base, amountIn: 1_011n, expiryIn: T0 + 5n * WINDOW, hop: { next: ETH, amount: 1_000n, expiry: T0 + 2n * WINDOW } });
+      expect(terms.expiryOut).to.equal(T0 + 2n * WINDOW);
+      expect(terms.fee).to.equal(11n);
+    });
+    const refusals: { what: string; amountIn: bigint; expiryIn: bigint; hopExpiry?: bigint; error: new (...args: never[]) => Error }[] = [
+      { what: "an incoming amount one below amount + fee", amountIn: 1_010n, expiryIn: T0 + 3n * WINDOW, error: ForwardFeeTooLowError },
+      { what: "an incoming lock leaving less than a window after this hop's", amountIn: 1_011n, expiryIn: T0 + 2n * WINDOW - 1n, error: ForwardExpiryError },
+      { what: "an instruction's expiry inside the reveal window", amountIn: 1_011n, expiryIn: T0 + 5n * WINDOW, hopExpiry: T0 + WINDOW - 1n, error: ForwardExpiryError },
+    ];
+    for (const row of refusals) {
+      it(`refuses ${row.what}`, function () {
+        const hop = { next: ETH, amount: 1_000n, ...(row.hopExpiry === undefined ? {} : { expiry: row.hopExpiry }) };
+        expect(() => forwardTerms({ ...base, amountIn: row.amountIn, expiryIn: row.expiryIn, hop })).to.throw(row.error);
+      });
+    }
+  });
+
+  describe("planRoute", function () {
+    const H1 = "0x00000000000000000000000000000000000000a1" as Address;
+    const H2 = "0x00000000000000000000000000000000000000a2" as Address;
+    const C = "0x00000000000000000000000000000000000000cc" as Address;
+    const input = { payee: C, amount: 1_000_000n, now: T0, revealWindow: WINDOW, maxLockDuration: 100n * WINDOW, margin: 60n };
+
+    it("adds each hub's fee on what it forwards, from the payee back, and leaves a window per hop", function () {
+      const plan = planRoute({ ...input, hubs: [{ address: H1, fees: { base: 5n, ppm: 1_000 } }, { address: H2, fees: { base: 3n, ppm: 2_000 } }], invoiceExpiry: T0 + 50n * WINDOW })!;
+      const toH2 = 1_000_000n + 3n + 2_000n;
+      const toH1 = toH2 + 5n + (toH2 * 1_000n) / 1_000_000n;
+      expect(plan.hops).to.deep.equal([
+        { next: H2, amount: toH2 },
+        { next: C, amount: 1_000_000n },
+      ]);
+      expect(plan.amount).to.equal(toH1);
+      expect(plan.fees).to.equal(toH1 - 1_000_000n);
+      // The payee's lock ends at the invoice's expiry: two windows above it for the payer.
+      expect(plan.expiry).to.equal(T0 + 52n * WINDOW);
+    });
+    it("caps the payer's lock at the longest duration", function () {
+      const plan = planRoute({ ...input, hubs: [{ address: H1, fees: FEES }], invoiceExpiry: T0 + 1_000n * WINDOW })!;
+      expect(plan.expiry).to.equal(T0 + 100n * WINDOW - 60n);
+    });
+    it("finds no plan when the payee's lock would fall inside the reveal window", function () {
+      expect(planRoute({ ...input, hubs: [{ address: H1, fees: FEES }], invoiceExpiry: T0 + WINDOW + 59n })).to.equal(undefined);
+    });
+  });
+
+  describe("ForwardStore", function () {
+    let dir: string;
+    let store: ChannelStore;
+    beforeEach(function () {
+      dir = mkdtempSync(path.join(tmpdir(), "sluice-forwards-"));
+      store = ChannelStore.open(path.join(dir, "store.sqlite"));
+    });
+    afterEach(function () {
+      store.close();
+      rmSync(dir, { recursive: true, force: true });
+    });
+    const forward = (n: number) => ({
+      hashlock: hashlockOf(secretOf(n)),
+      asset: ETH,
+      inChannel: hex("11".repeat(32)),
+      inLeaf: hex(n.toString(16).padStart(64, "0")),
+      outChannel: hex("22".repeat(32)),
+      outLeaf: hex((n + 1_000).toString(16).padStart(64, "0")),
+      nextHop: ETH,
+      amountIn: 1_050n,
+      amountOut: 1_000n,
+      fee: 50n,
+      outExpiry: T0,
+    });
+
+    it("records a forward once, with its lock.forwarded event; a second add returns the stored row", function () {
+      const first = store.forwards.add(forward(1));
+      expect(first.status).to.equal("pending");
+      expect(store.forwards.add({ ...forward(1), amountOut: 1n }).amountOut).to.equal(1_000n);
+      expect(store.events.after(0n, 100).filter((e) => e.type === "lock.forwarded")).to.have.length(1);
+      expect(store.forwards.byOutgoing(forward(1).outChannel, forward(1).outLeaf)?.id).to.equal(first.id);
+    });
+    it("ends a pending forward once; the totals count settled and pending, and the fees of the settled per asset", function () {
+      const [a, b, c] = [1, 2, 3].map((n) => store.forwards.add(forward(n)));
+      expect(store.forwards.finish(a.id, "settled")).to.equal(true);
+      expect(store.forwards.finish(a.id, "cancelled", "late")).to.equal(false);
+      store.forwards.finish(b.id, "cancelled", "FORWARD_NO_CHANNEL: offline");
+      expect(store.forwards.totals()).to.deep.equal({ settled: 1n, pending: 1n, feesEarned: [{ asset: ETH, amount: 50n }] });
+      expect(store.forwards.pending().map((f) => f.id)).to.deep.equal([c.id]);
+      expect(store.forwards.list({ limit: 2 }).map((f) => f.id)).to.deep.equal([c.id, b.id]);
+      expect(store.forwards.list({ before: b.id }).map((f) => f.id)).to.deep.equal([a.id]);
+      expect(store.forwards.list({ status: "cancelled" })[0].error).to.equal("FORWARD_NO_CHANNEL: offline");
+    });
+  });
+
+  describe("Hub", function () {
+    const A = "0x00000000000000000000000000000000000000aa" as Address;
+    let dir: string;
+    let store: ChannelStore;
+    let pair: Pair;
+    let clock: Clock;
+    let sent: { peer: Address; type: string; body: unknown }[];
+    let errors: unknown[];
+    let upstream: LockAction[];
+    let failures: RouteFailures;
+    let hub: Hub;
+    let inSession: ChannelSession;
+    let outSession: ChannelSession;
+    const inChannel = hex("ab".repeat(32));
+    const secret = secretOf("routed");
+    const hashlock = hashlockOf(secret);
+    const inLock: Lock = { channelId: inChannel, sender: 0, amount: 1_050n, hashlock, expiry: T0 + 4n * WINDOW, ref: refOf("routed") };
+
+    beforeEach(function () {
+      dir = mkdtempSync(path.join(tmpdir(), "sluice-hub-"));
+      store = ChannelStore.open(path.join(dir, "store.sqlite"));
+      clock = new Clock(T0);
+      // The hub is participant 0 of a real channel state machine pair to the payee, under the default caps.
+      pair = makePair(clock, new Registry(), { deposits: [10n ** 9n, 0n] });
+      const payee = configOf(0).params.participants[1];
+      sent = [];
+      errors = [];
+      upstream = [];
+      failures = new RouteFailures();
+      inSession = fakeSession({ id: inChannel, me: 1, peer: A, locks: () => [inLock], update: (action) => upstream.push(action) });
+      const outId = channelIdOf(keysParams(15n));
+      outSession = fakeSession({
+        id: outId,
+        me: 0,
+        peer: payee,
+        locks: () => pair[0].locks,
+        update: async (action) => {
+          const { proposal, rejected } = await pair[0].proposeUpdates([action]);
+          if (!proposal) throw rejected[0].error;
+          const { committed, send } = await pair[1].countersign(wire(proposal));
+          await pair[0].receiveAck(wire(send));
+          return committed;
+        },
+      });
+      hub = new Hub({
+        store,
+        address: "0x00000000000000000000000000000000000000ee",
+        fees: FEES,
+        policy: { clock: clock.read, minLockWindow: WINDOW },
+        openSessions: () => [inSession, outSession],
+        session: (id) => [inSession, outSession].find((s) => s.id.toLowerCase() === id.toLowerCase()),
+        request: (peer, type, body) => {
+          sent.push({ peer, type, body });
+          return Promise.resolve({});
+        },
+        decode: (text) => {
+          const { invoice } = JSON.parse(text) as { invoice: { amount: string } };
+          return Promise.resolve({ invoice: { ...invoice, amount: BigInt(invoice.amount) } } as never);
+        },
+        failures,
+        onError: (error) => errors.push(error),
+      });
+      const invoice = JSON.stringify({ invoice: { payee, hashlock, asset: ETH, amount: 1_000n.toString() } });
+      const body: RouteBody = { hashlock, invoice, hops: [{ next: payee, amount: 1_000n }] };
+      hub.onRoute(body, A);
+    });
+    afterEach(function () {
+      store.close();
+      rmSync(dir, { recursive: true, force: true });
+      expect(errors).to.deep.equal([]);
+    });
+
+    const arrive = () => hub.onLocks(inSession, { locks: { added: [inLock], removed: [] } } as unknown as CommittedUpdate);
+    const until = async (condition: () => boolean) => {
+      for (let i = 0; i < 200 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 5));
+      expect(condition(), "in time").to.equal(true);
+    };
+
+    it("forwards the lock (the forward on disk first), and unlocks upstream with the secret once the payee unlocks", async function () {
+      arrive();
+      await until(() => pair[0].locks.length === 1);
+      const [outLock] = pair[0].locks;
+      expect(outLock).to.include({ amount: 1_000n, expiry: inLock.expiry - WINDOW, hashlock });
+      const forward = store.forwards.byOutgoing(outSession.id, lockLeafHex(outLock))!;
+      expect(forward).to.include({ status: "pending", amountIn: 1_050n, amountOut: 1_000n, fee: 50n });
+      // The payee's unlock is on disk with its secret: the hub unlocks upstream at once.
+      store.locks.putSecret(hashlock, secret);
+      hub.onLocks(outSession, { locks: { added: [], removed: [{ lock: outLock, reason: "unlock", secret }] } } as unknown as CommittedUpdate);
+      await until(() => upstream.length === 1);
+      expect(upstream[0]).to.deep.equal({ kind: "unlock", lock: inLock, secret });
+      hub.onLocks(inSession, { locks: { added: [], removed: [{ lock: inLock, reason: "unlock", secret }] } } as unknown as CommittedUpdate);
+      expect(store.forwards.totals().feesEarned).to.deep.equal([{ asset: ETH, amount: 50n }]);
+    });
+
+    it("the 484th pending lock of the next channel is refused: cancelled upstream with TOO_MANY_LOCKS, the forward cancelled", async function () {
+      this.timeout(60_000);
+      const fill: UpdateEntry[] = Array.from({ length: DEFAULT_MAX_PENDING_LOCKS }, (_, i) => ({
+        kind: "lock",
+        amount: 1n,
+        hashlock: hashlockOf(secretOf(`fill-${i}`)),
+        expiry: T0 + 2n * WINDOW,
+        ref: refOf(i),
+      }));
+      for (let i = 0; i < fill.length; i += 128) await by0(pair, ...fill.slice(i, i + 128));
+      expect(pair[0].locks).to.have.length(DEFAULT_MAX_PENDING_LOCKS);
+      arrive();
+      await until(() => upstream.length === 1);
+      expect(upstream[0]).to.deep.equal({ kind: "cancel", lock: inLock });
+      const failure = sent.find((m) => m.type === "route-failed")!;
+      expect(failure.peer).to.equal(A);
+      expect(failure.body).to.include({ hashlock, code: TooManyLocksError.code });
+      expect(pair[0].locks).to.have.length(DEFAULT_MAX_PENDING_LOCKS);
+      expect(store.forwards.list({ status: "cancelled" })[0].error).to.match(/^TOO_MANY_LOCKS/);
+    });
+
+    it("refuses a last hop that does not match its invoice, before anything is locked", async function () {
+      hub.onRoute({ hashlock, invoice: JSON.stringify({ invoice: { payee: A, hashlock, asset: ETH, amount: "1000" } }), hops: [{ next: outSession.peerAddress, amount: 1_000n }] }, A);
+      arrive();
+      await until(() => upstream.length === 1);
+      expect(upstream[0].kind).to.equal("cancel");
+      expect((sent[0].body as RouteFailure).code).to.equal(ForwardInvoiceMismatchError.code);
+      expect(pair[0].locks).to.have.length(0);
+      expect(store.forwards.list()).to.have.length(0);
+    });
+
+    it("the outgoing lock given back: the next hop's failure is relayed upstream and the lock cancelled", async function () {
+      arrive();
+      await until(() => pair[0].locks.length === 1);
+      const [outLock] = pair[0].locks;
+      const downstream: RouteFailure = { hashlock, hop: outSession.peerAddress, code: "FORWARD_NO_CHANNEL", reason: "the next hop is not connected" };
+      failures.note(downstream, outSession.peerAddress);
+      hub.onLocks(outSession, { locks: { added: [], removed: [{ lock: outLock, reason: "cancel" }] } } as unknown as CommittedUpdate);
+      await until(() => upstream.length === 1);
+      expect(upstream[0]).to.deep.equal({ kind: "cancel", lock: inLock });
+      expect(sent.find((m) => m.type === "route-failed")?.body).to.deep.equal(downstream);
+    });
+  });
+});
+
+/** The parts of a ChannelSession the hub reads, over a given lock list and update function. */
+function fakeSession(config: { id: Hex; me: 0 | 1; peer: Address; locks(): Lock[]; update(action: LockAction): unknown }): ChannelSession {
+  return {
+    id: config.id,
+    me: config.me,
+    peerAddress: config.peer,
+    params: { asset: ETH },
+    isConnected: true,
+    payouts: [10n ** 9n, 10n ** 9n],
+    get locks() {
+      return config.locks();
+    },
+    updateLock: async (action: LockAction) => config.update(action),
+  } as unknown as ChannelSession;
+}
