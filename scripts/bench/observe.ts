@@ -144,7 +144,7 @@ async function startWebhook(api: Api): Promise<() => Promise<number>> {
     let body = "";
     req.on("data", (chunk: Buffer) => (body += chunk.toString("utf8")));
     req.on("end", () => {
-      if ((JSON.parse(body) as { type: string }).type === "payment.received") received++;
+      for (const event of (JSON.parse(body) as { events: { type: string }[] }).events) if (event.type === "payment.received") received++;
       res.writeHead(204).end();
     });
   });
@@ -184,13 +184,18 @@ export async function observeBench(chain: BenchChain, scale: ObserveScale, log: 
   const work = mkdtempSync(path.join(tmpdir(), "sluice-bench-observe-"));
   let pair: Pair | undefined;
   try {
-    pair = await openPair(chain, work, [10, 11], false);
+    // BENCH_OBSERVE_PROFILE=1 runs both harness processes under --cpu-prof (kept with BENCH_KEEP=1);
+    // BENCH_OBSERVE_CONDITIONS=plain,webhook runs only those (profile one condition at a time).
+    const profile = process.env.BENCH_OBSERVE_PROFILE === "1";
+    const conditions = process.env.BENCH_OBSERVE_CONDITIONS ? (process.env.BENCH_OBSERVE_CONDITIONS.split(",") as Condition[]) : [...CONDITIONS];
+    for (const c of conditions) if (!CONDITIONS.includes(c)) throw new Error(`unknown condition ${c}; conditions: ${CONDITIONS.join(", ")}`);
+    pair = await openPair(chain, work, [10, 11], profile);
     const apis: [Api, Api] = [await pair.h0.call<Api>("api", { node: 0 }), await pair.h1.call<Api>("api", { node: 0 })];
     await pair.pay({ ...WARM_UP, total: Math.min(5_000, scale.total) });
     const runs: ObserveRun[] = [];
     for (let round = 0; round < scale.repeats; round++) {
       // A rotating order, so that no condition always runs first (a fresh store) or last.
-      const order = CONDITIONS.map((_, i) => CONDITIONS[(i + round) % CONDITIONS.length]);
+      const order = conditions.map((_, i) => conditions[(i + round) % conditions.length]);
       for (const condition of order) {
         const run = await runCondition(pair, apis, condition, scale);
         runs.push(run);
@@ -213,6 +218,7 @@ export async function observeBench(chain: BenchChain, scale: ObserveScale, log: 
     }
     await pair.h0.stop();
     await pair.h1.stop();
+    if (profile) log(`  CPU profiles in ${work}/prof (payer) and ${work}/prof1 (payee)${process.env.BENCH_KEEP ? "" : ": set BENCH_KEEP=1 to keep them"}`);
     return { runs, medians };
   } finally {
     pair?.kill();

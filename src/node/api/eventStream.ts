@@ -7,12 +7,12 @@
  * comment line every `keepAliveMs` keeps proxies from closing an idle stream.
  */
 import type http from "node:http";
-import type { EventRecord, EventType } from "../store/events";
+import type { EventRecord, EventType, RawEventRecord } from "../store/events";
 import { WireFormatError, type Json } from "./wire";
 
 /** The node's event log as the stream reads it (`EventLog` in the store). */
 export interface EventFeed {
-  after(after: bigint, limit: number): EventRecord[];
+  rawAfter(after: bigint, limit: number): RawEventRecord[];
   listen(listener: () => void): () => void;
 }
 
@@ -37,6 +37,15 @@ export function eventView(event: EventRecord): EventView {
     at: event.at,
     data: event.data,
   };
+}
+
+/**
+ * `JSON.stringify(eventView(event))` of an event read raw: its data spliced in as stored (written by
+ * `JSON.stringify`), so passing an event on costs no parse and no re-serialization of it.
+ */
+export function eventJson(event: RawEventRecord): string {
+  const channel = event.channelId === undefined ? "" : `,"channelId":${JSON.stringify(event.channelId)}`;
+  return `{"id":"${event.id}","type":${JSON.stringify(event.type)}${channel},"at":${event.at},"data":${event.data}}`;
 }
 
 /** Where a subscriber resumes: after the id of `Last-Event-ID`, else of `?after=`, else 0 (from the first event). */
@@ -82,12 +91,12 @@ export function streamEvents(feed: EventFeed, req: http.IncomingMessage, res: ht
         again = false;
         for (;;) {
           if (closed) return;
-          const page = feed.after(last, PAGE);
+          const page = feed.rawAfter(last, PAGE);
           if (page.length === 0) break;
           let chunk = "";
           for (const event of page) {
             if (keep === undefined || keep(event.type)) {
-              chunk += `id: ${event.id}\nevent: ${event.type}\ndata: ${JSON.stringify(eventView(event))}\n\n`;
+              chunk += `id: ${event.id}\nevent: ${event.type}\ndata: ${eventJson(event)}\n\n`;
             }
           }
           last = page[page.length - 1].id;
