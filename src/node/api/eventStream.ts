@@ -101,6 +101,8 @@ export function streamEvents(feed: EventFeed, req: http.IncomingMessage, res: ht
           }
           last = page[page.length - 1].id;
           if (chunk !== "" && !res.write(chunk)) await new Promise<void>((resolve) => res.once("drain", resolve).once("close", resolve));
+          // A short page was the end of the log: events appended since wake the pump again.
+          if (page.length < PAGE) break;
         }
       } while (again);
     } finally {
