@@ -453,18 +453,25 @@ export function writeReport(): void {
     L.push(
       `One channel between two harness processes, payments on the node object, ${n0(scale.concurrency)} in flight, ${n0(scale.total)} payments a run; each node also serves`,
       "its local HTTP API. Conditions: **off**, the metrics neither follow the event log nor time the commits (the reference); **plain**, the",
-      `metrics on and nobody watching; **sse**, a subscriber on the payee's \`GET /v1/events\`; **webhook**, a webhook of the payee posting each payment`,
-      `event to a receiver in the bench's process; **scraped**, \`GET /metrics\` of both nodes every ${scale.scrapeMs} ms.`,
-      `They take turns in a rotating order, ${scale.repeats} runs each; the medians are compared within this run.`,
+      `metrics on and nobody watching; **sse**, a subscriber on the payee's \`GET /v1/events\`; **webhook**, a webhook of the payee posting its payment`,
+      `events (in batches: a request at most every 10 ms while events keep coming) to a receiver in the bench's process; **scraped**, \`GET /metrics\` of both`,
+      `nodes every ${scale.scrapeMs} ms. They take turns in a rotating order, ${scale.repeats} runs each; the medians are compared within this run.`,
+      "Events: the payee's payment events the subscriber or the receiver got before the run's end (+ 200 ms), median of the runs; the",
+      "load average is the machine's (1 minute) at the end of each run.",
       "",
-      "| condition | median payments/s | × off | × plain | CPU µs per payment, payer + payee (median) | CPU × off | runs (payments/s) |",
-      "|---|---|---|---|---|---|---|",
+      "| condition | median payments/s | × off | × plain | CPU µs per payment, payer + payee (median) | CPU × off | events during the run | runs (payments/s, load average) |",
+      "|---|---|---|---|---|---|---|---|",
       ...(["off", "plain", "sse", "webhook", "scraped"] as const).flatMap((c) => {
         const m = result.medians[c] as ObserveResult["medians"][typeof c] | undefined;
         if (m === undefined) return [];
         const cpu = m.cpuUs === undefined ? "–" : String(m.cpuUs);
         const cpuRatio = m.cpuVsOff === undefined ? "–" : m.cpuVsOff.toFixed(3);
-        return `| ${c} | ${n0(m.perSecond)} | ${m.vsOff.toFixed(3)} | ${m.vsPlain.toFixed(3)} | ${cpu} | ${cpuRatio} | ${result.runs.filter((r) => r.condition === c).map((r) => n0(Math.round(r.perSecond))).join(", ")} |`;
+        const runs = result.runs.filter((r) => r.condition === c);
+        const received = runs.flatMap((r) => (r.eventsReceived === undefined ? [] : [r.eventsReceived]));
+        const requests = runs.flatMap((r) => (r.requests === undefined ? [] : [r.requests]));
+        const events = received.length === 0 ? "–" : `${n0(median(received))} of ${n0(scale.total)}${requests.length === 0 ? "" : ` in ${n0(median(requests))} requests`}`;
+        const perRun = runs.map((r) => `${n0(Math.round(r.perSecond))}${r.loadAverage === undefined ? "" : ` (${r.loadAverage})`}`).join(", ");
+        return `| ${c} | ${n0(m.perSecond)} | ${m.vsOff.toFixed(3)} | ${m.vsPlain.toFixed(3)} | ${cpu} | ${cpuRatio} | ${events} | ${perRun} |`;
       }),
       "",
       "Payments/s moves by a factor of two from run to run when other processes share the two cores (see the load average); the CPU",

@@ -19,8 +19,10 @@ import { ethers } from "hardhat";
 import { deployAdjudicator } from "../../src/chain";
 import { ApiClient, ApiError, startApiServer, type ApiServer } from "../../src/node/api";
 import type { EventView, WebhookView } from "../../src/node/api/types";
-import { eventJson, eventView } from "../../src/node/api/eventStream";
-import type { EventRecord, RawEventRecord } from "../../src/node/store/events";
+import Database from "better-sqlite3";
+import { eventView } from "../../src/node/api/eventStream";
+import { EventLog, headOfJson } from "../../src/node/store/events";
+import { migrate } from "../../src/node/store/migrations";
 import { SluiceNode, type NodeOptions } from "../../src/node/node";
 import { InvalidArgumentError } from "../../src/errors";
 import {
@@ -436,15 +438,25 @@ describe("webhooks: delivery from a node to real HTTP receivers", function () {
   });
 });
 
-describe("eventJson", function () {
-  it("is the event as GET /v1/events shows it (JSON.stringify of its view), its data spliced in as stored", function () {
-    const events: EventRecord[] = [
-      { id: 1n, type: "payment.received", channelId: `0x${"ab".repeat(32)}`, at: 1_700_000_000_123, data: { amount: "5", ref: "order \"42\" – ü\n", locks: ["a"], n: 3, ok: true, none: null } },
-      { id: 9_007_199_254_740_991n, type: "peer.connected", at: 1, data: {} },
-    ];
-    for (const event of events) {
-      const raw: RawEventRecord = { ...event, data: JSON.stringify(event.data) };
-      expect(eventJson(raw), event.type).to.equal(JSON.stringify(eventView(event)));
+describe("EventLog.jsonAfter", function () {
+  it("gives each event as GET /v1/events shows it (JSON.stringify of its view), its id and type at the head, filtered as `after`", function () {
+    const db = new Database(":memory:");
+    try {
+      migrate(db);
+      const log = new EventLog(db);
+      const channel = `0x${"ab".repeat(32)}` as const;
+      log.append("payment.received", channel, 1_700_000_000_123, { amount: "5", ref: 'order "42" – ü\n\u0000', locks: ["a"], n: 3.5, ok: true, none: null });
+      log.append("peer.connected", null, 1, {});
+      log.append("payment.sent", channel, 2, { amount: "7" });
+      const events = log.after(0n, 10);
+      expect(events.map((e) => e.type)).to.deep.equal(["payment.received", "peer.connected", "payment.sent"]);
+      const texts = log.jsonAfter(0n, 10);
+      expect(texts).to.deep.equal(events.map((e) => JSON.stringify(eventView(e))));
+      expect(texts.map(headOfJson)).to.deep.equal(events.map((e) => ({ id: String(e.id), type: e.type })));
+      expect(log.jsonAfter(1n, 1, ["payment.sent", "payment.received"]), "filtered and limited").to.deep.equal([texts[2]]);
+      expect(() => log.jsonAfter(-1n, 1), "a bad cursor").to.throw(/expected an event id from 0/);
+    } finally {
+      db.close();
     }
   });
 });

@@ -13,8 +13,7 @@
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { InvalidArgumentError } from "../../errors";
-import { eventJson } from "../api/eventStream";
-import type { EventLog, RawEventRecord } from "../store/events";
+import { headOfJson, type EventLog } from "../store/events";
 import type { WebhookRecord, WebhookStore } from "../store/webhooks";
 import { Connections, postJson } from "./post";
 import { EVENT_IDS_HEADER, SIGNATURE_HEADER, signWebhook, webhookBody } from "./signature";
@@ -204,7 +203,7 @@ export class WebhookDispatcher {
           if (this.stopped || this.loops.get(id) !== loop) return;
         }
         const last = this.log.lastId();
-        const page = this.log.rawAfter(cursor, MAX_BATCH_EVENTS, endpoint.events);
+        const page = this.log.jsonAfter(cursor, MAX_BATCH_EVENTS, endpoint.events);
         if (page.length === 0) {
           save();
           // Nothing for this endpoint up to `last`. Kept in memory, and written only every
@@ -267,23 +266,23 @@ export class WebhookDispatcher {
 
 /** One request's events, as JSON, and the id range they span (`first-last`). */
 interface Batch {
-  events: string[];
+  events: readonly string[];
   ids: string;
   lastId: bigint;
 }
 
-/** The first events of `page` within MAX_BATCH_BYTES (at least one). */
-function batchOf(page: readonly RawEventRecord[]): Batch {
-  const events: string[] = [];
+/** The first events of `page` (as JSON) within MAX_BATCH_BYTES, at least one. */
+function batchOf(page: readonly string[]): Batch {
+  let count = 0;
   let bytes = 0;
-  for (const event of page) {
-    const json = eventJson(event);
+  for (const json of page) {
     bytes += Buffer.byteLength(json);
-    if (events.length > 0 && bytes > MAX_BATCH_BYTES) break;
-    events.push(json);
+    if (count > 0 && bytes > MAX_BATCH_BYTES) break;
+    count++;
   }
-  const lastId = page[events.length - 1].id;
-  return { events, ids: `${page[0].id}-${lastId}`, lastId };
+  const events = count === page.length ? page : page.slice(0, count);
+  const lastId = headOfJson(events[count - 1]).id;
+  return { events, ids: `${headOfJson(events[0]).id}-${lastId}`, lastId: BigInt(lastId) };
 }
 
 function positive(value: number | undefined, fallback: number, name: string): number {
