@@ -454,7 +454,7 @@ export function writeReport(): void {
       `One channel between two harness processes, payments on the node object, ${n0(scale.concurrency)} in flight, ${n0(scale.total)} payments a run; each node also serves`,
       "its local HTTP API. Conditions: **off**, the metrics neither follow the event log nor time the commits (the reference); **plain**, the",
       `metrics on and nobody watching; **sse**, a subscriber on the payee's \`GET /v1/events\`; **webhook**, a webhook of the payee posting its payment`,
-      `events (in batches: a request at most every 10 ms while events keep coming) to a receiver in the bench's process; **scraped**, \`GET /metrics\` of both`,
+      `events (in batches: a request at most every 25 ms while events keep coming) to a receiver in the bench's process; **scraped**, \`GET /metrics\` of both`,
       `nodes every ${scale.scrapeMs} ms. They take turns in a rotating order, ${scale.repeats} runs each; the medians are compared within this run.`,
       "Events: the payee's payment events the subscriber or the receiver got before the run's end (+ 200 ms), median of the runs; the",
       "load average is the machine's (1 minute) at the end of each run.",

@@ -35,10 +35,10 @@ export const DEFAULT_WEBHOOK_DELIVERY = { initialRetryMs: 1_000, maxRetryMs: 600
 
 /** The most events in one request (and read from the log at a time, per endpoint)... */
 export const MAX_BATCH_EVENTS = 500;
-/** ... and about the most bytes of events in one (an event larger than this goes alone). */
-export const MAX_BATCH_BYTES = 256 * 1024;
+/** ... and the most characters of events in one (about as many bytes; an event larger than this goes alone). */
+export const MAX_BATCH_CHARS = 256 * 1024;
 /** While events keep coming, a request to an endpoint starts at most this often (ms), unless a backlog fills them. */
-export const BATCH_INTERVAL_MS = 10;
+export const BATCH_INTERVAL_MS = 25;
 /** How many events passed over by an endpoint's filter are worth a write of its cursor. */
 const PASS_WRITE_EVENTS = 10_000n;
 /** How often an endpoint's progress is written while it keeps delivering (ms). */
@@ -197,8 +197,9 @@ export class WebhookDispatcher {
     };
     try {
       for (;;) {
+        // Paced only while events keep coming: a drained outbox is recorded at once.
         const pause = loop.full ? 0 : loop.sentAt + BATCH_INTERVAL_MS - Date.now();
-        if (pause > 0) {
+        if (pause > 0 && this.log.lastId() > cursor) {
           await sleep(pause);
           if (this.stopped || this.loops.get(id) !== loop) return;
         }
@@ -249,7 +250,8 @@ export class WebhookDispatcher {
 
   /** POSTs the batch: undefined if the endpoint answered 2xx, else what went wrong ("cancelled": by stop or forget). */
   private async deliver(endpoint: WebhookRecord, batch: Batch, loop: EndpointLoop): Promise<string | undefined> {
-    const body = webhookBody(batch.events);
+    // Encoded once: the signature and the request use the same bytes.
+    const body = Buffer.from(webhookBody(batch.events));
     const headers = {
       "user-agent": "Sluice-Webhooks/2",
       [SIGNATURE_HEADER]: signWebhook(endpoint.secret, body, Math.floor(Date.now() / 1000)),
@@ -271,13 +273,13 @@ interface Batch {
   lastId: bigint;
 }
 
-/** The first events of `page` (as JSON) within MAX_BATCH_BYTES, at least one. */
+/** The first events of `page` (as JSON) within MAX_BATCH_CHARS, at least one. */
 function batchOf(page: readonly string[]): Batch {
   let count = 0;
-  let bytes = 0;
+  let chars = 0;
   for (const json of page) {
-    bytes += Buffer.byteLength(json);
-    if (count > 0 && bytes > MAX_BATCH_BYTES) break;
+    chars += json.length;
+    if (count > 0 && chars > MAX_BATCH_CHARS) break;
     count++;
   }
   const events = count === page.length ? page : page.slice(0, count);
