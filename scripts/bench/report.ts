@@ -10,7 +10,7 @@ import type { FloorRun } from "./floor";
 import type { LoadReport } from "./harness";
 import type { HubResult } from "./hub";
 import type { CryptoResult, MerkleResult } from "./micro";
-import type { ObserveResult, ObserveScale } from "./observe";
+import type { ObserveResult, ObserveRun, ObserveScale } from "./observe";
 import type { OneChannelResult, Scale } from "./oneChannel";
 import type { ProfileSummary } from "./profile";
 import type { StallCounts } from "./tail";
@@ -459,14 +459,15 @@ export function writeReport(): void {
       "Events: the payee's payment events the subscriber or the receiver got before the run's end (+ 200 ms), median of the runs; the",
       "load average is the machine's (1 minute) at the end of each run.",
       "",
-      "| condition | median payments/s | × off | × plain | CPU µs per payment, payer + payee (median) | CPU × off | events during the run | runs (payments/s, load average) |",
+      "| condition | median payments/s | × off | × plain | CPU µs per payment, both sides (payer + payee), medians | CPU × off | events during the run | runs (payments/s, load average) |",
       "|---|---|---|---|---|---|---|---|",
       ...(["off", "plain", "sse", "webhook", "scraped"] as const).flatMap((c) => {
         const m = result.medians[c] as ObserveResult["medians"][typeof c] | undefined;
         if (m === undefined) return [];
-        const cpu = m.cpuUs === undefined ? "–" : String(m.cpuUs);
-        const cpuRatio = m.cpuVsOff === undefined ? "–" : m.cpuVsOff.toFixed(3);
         const runs = result.runs.filter((r) => r.condition === c);
+        const sides = (side: (r: ObserveRun) => number | undefined) => median(runs.flatMap((r) => (side(r) === undefined ? [] : [side(r)!])));
+        const cpu = m.cpuUs === undefined ? "–" : `${m.cpuUs} (${sides((r) => r.cpuUsPerPayment)} + ${sides((r) => r.peerCpuUsPerPayment)})`;
+        const cpuRatio = m.cpuVsOff === undefined ? "–" : m.cpuVsOff.toFixed(3);
         const received = runs.flatMap((r) => (r.eventsReceived === undefined ? [] : [r.eventsReceived]));
         const requests = runs.flatMap((r) => (r.requests === undefined ? [] : [r.requests]));
         const events = received.length === 0 ? "–" : `${n0(median(received))} of ${n0(scale.total)}${requests.length === 0 ? "" : ` in ${n0(median(requests))} requests`}`;
