@@ -191,7 +191,7 @@ export function writeReport(): void {
   const gas = read(RESULTS_DIR, "gas");
   const floor = read(RESULTS_DIR, "floor");
   const observe = read(RESULTS_DIR, "observe");
-  const before = { channel: read(BEFORE_DIR, "channel"), hub: read(BEFORE_DIR, "hub") };
+  const before = { channel: read(BEFORE_DIR, "channel"), hub: read(BEFORE_DIR, "hub"), observe: read(BEFORE_DIR, "observe") };
   const any = channel ?? floor ?? hub ?? crypto ?? merkle ?? api ?? gas;
   const m = any?.machine ?? machine();
   const L: string[] = [];
@@ -479,6 +479,26 @@ export function writeReport(): void {
       "per payment moves far less and shows what each condition adds.",
       "",
     );
+    if (before.observe) {
+      const runsOf = (r: ObserveResult, c: "plain" | "sse" | "webhook") => r.runs.filter((x) => x.condition === c);
+      const payee = (r: ObserveResult, c: "plain" | "sse" | "webhook") => median(runsOf(r, c).map((x) => x.peerCpuUsPerPayment ?? NaN));
+      const got = (r: ObserveResult) => median(runsOf(r, "webhook").map((x) => x.eventsReceived ?? NaN));
+      const row = (label: string, f: SectionFile<"observe">) => {
+        const r = f.result;
+        const perEvent = ((payee(r, "webhook") - payee(r, "plain")) * f.scale.total) / got(r);
+        return `| ${label} (${where(f)}) | ${payee(r, "plain")} | ${payee(r, "sse")} | ${payee(r, "webhook")} | ${n0(got(r))} of ${n0(f.scale.total)} | ${perEvent.toFixed(0)} |`;
+      };
+      L.push(
+        "Webhooks before and after batching (one request per event before; a batch of the events waiting, at most one request every 25 ms",
+        "while they keep coming, after), medians of the payee's CPU per payment:",
+        "",
+        "| code | payee CPU µs per payment, plain | sse | webhook | events delivered during a run | webhook µs of payee CPU per delivered event |",
+        "|---|---|---|---|---|---|",
+        row("before", before.observe),
+        row("after", observe),
+        "",
+      );
+    }
   }
 
   // ---------------------------------------------------------------- merkle
