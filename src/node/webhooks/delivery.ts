@@ -7,7 +7,7 @@
  * delay, stored too, so a restart keeps both the place and the schedule. A failing endpoint waits
  * on its own timer: other endpoints and the payment path never wait for it.
  *
- * What a request costs the node (an HTTP exchange, about a hundred µs of CPU) is paid per batch, not
+ * What a request costs the node (an HTTP exchange, a few hundred µs of CPU) is paid per batch, not
  * per event: while events keep coming, an endpoint's requests start at most every
  * BATCH_INTERVAL_MS, and the events of the wait go together in the next one.
  */
