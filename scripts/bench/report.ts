@@ -490,7 +490,7 @@ export function writeReport(): void {
       };
       L.push(
         "Webhooks before and after batching (one request per event before; a batch of the events waiting, at most one request every 25 ms",
-        "while they keep coming, after), medians of the payee's CPU per payment:",
+        "while they keep coming, after; the same bench on the code of each), medians of the payee's CPU per payment:",
         "",
         "| code | payee CPU µs per payment, plain | sse | webhook | events delivered during a run | webhook µs of payee CPU per delivered event |",
         "|---|---|---|---|---|---|",
