@@ -55,5 +55,5 @@ export type { ForwardView, ForwardsQuery, ForwardStatusName, HubView } from "./n
 export type { HubInfo, RouteBody, RouteHop, RouteFailure } from "./node/protocol";
 
 // Webhooks: the receiver's check of a request, the endpoint types, the errors
-export { verifyWebhook, signWebhook, InvalidWebhookError, UnknownWebhookError, WebhookSignatureError, SIGNATURE_HEADER, EVENT_ID_HEADER, EVENT_TYPE_HEADER, WEBHOOK_EVENT_TYPES, type WebhookDeliveryOptions } from "./node/webhooks";
+export { verifyWebhook, signWebhook, InvalidWebhookError, UnknownWebhookError, WebhookSignatureError, SIGNATURE_HEADER, EVENT_IDS_HEADER, WEBHOOK_EVENT_TYPES, type WebhookBody, type WebhookDeliveryOptions } from "./node/webhooks";
 export type { AddWebhookRequest, WebhookView } from "./node/api";

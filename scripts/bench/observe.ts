@@ -6,7 +6,7 @@
  *   off      the metrics neither follow the event log nor time the commits (the reference)
  *   plain    the metrics on, nobody watching
  *   sse      plain, and a subscriber on the payee's `GET /v1/events` (in the bench's process)
- *   webhook  plain, and a webhook on the payee posting each event to a receiver in the bench's process
+ *   webhook  plain, and a webhook on the payee posting its payment events (in batches) to a receiver in the bench's process
  *   scraped  plain, and `GET /metrics` of both nodes scraped every 100 ms
  *
  * The conditions take turns, in a rotating order, `repeats` times; each one's median is compared
@@ -14,7 +14,7 @@
  */
 import http from "node:http";
 import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import path from "node:path";
 import { subscribeEvents } from "../../src/node/api/eventClient";
 import type { BenchChain } from "./chain";
@@ -45,6 +45,10 @@ export interface ObserveRun {
   /** scraped: scrapes answered, and the size of the last one (bytes). */
   scrapes?: number;
   scrapeBytes?: number;
+  /** webhook: the requests the receiver got during the run (each a batch of events). */
+  requests?: number;
+  /** The machine's 1-minute load average when the run ended. */
+  loadAverage?: number;
 }
 
 export interface ObserveResult {
@@ -138,13 +142,15 @@ function post(api: Api, method: string, body: object): Promise<{ id: string }> {
 }
 
 /** A receiver in this process and a webhook of the payee's node posting to it until stopped; resolves with the payment events delivered. */
-async function startWebhook(api: Api): Promise<() => Promise<number>> {
+async function startWebhook(api: Api): Promise<() => Promise<{ events: number; requests: number }>> {
   let received = 0;
+  let requests = 0;
   const receiver = http.createServer((req, res) => {
     let body = "";
     req.on("data", (chunk: Buffer) => (body += chunk.toString("utf8")));
     req.on("end", () => {
-      if ((JSON.parse(body) as { type: string }).type === "payment.received") received++;
+      requests++;
+      for (const event of (JSON.parse(body) as { events: { type: string }[] }).events) if (event.type === "payment.received") received++;
       res.writeHead(204).end();
     });
   });
@@ -156,7 +162,7 @@ async function startWebhook(api: Api): Promise<() => Promise<number>> {
     await post(api, "removewebhook", { id: hook.id });
     receiver.closeAllConnections();
     await new Promise<void>((resolve) => receiver.close(() => resolve()));
-    return received;
+    return { events: received, requests };
   };
 }
 
@@ -166,8 +172,10 @@ async function runCondition(pair: Pair, apis: [Api, Api], condition: Condition, 
   const stopSubscriber = condition === "sse" ? startSubscriber(apis[1], BigInt(await pair.h1.call<string>("lastEvent", { node: 0 }))) : undefined;
   const stopWebhook = condition === "webhook" ? await startWebhook(apis[1]) : undefined;
   const r = await pair.pay({ mode: "closed", total: scale.total, concurrency: scale.concurrency, timeline: false });
+  const loadAverage = Math.round(loadavg()[0] * 100) / 100;
   const scraped = await stopScraper?.();
-  const eventsReceived = (await stopSubscriber?.()) ?? (await stopWebhook?.());
+  const delivered = await stopWebhook?.();
+  const eventsReceived = (await stopSubscriber?.()) ?? delivered?.events;
   return {
     condition,
     perSecond: r.perSecond,
@@ -175,7 +183,9 @@ async function runCondition(pair: Pair, apis: [Api, Api], condition: Condition, 
     latencyMs: r.latencyMs,
     cpuUsPerPayment: r.cpuUsPerPayment,
     peerCpuUsPerPayment: r.peerCpuUsPerPayment,
+    loadAverage,
     ...(eventsReceived === undefined ? {} : { eventsReceived }),
+    ...(delivered === undefined ? {} : { requests: delivered.requests }),
     ...(scraped === undefined ? {} : { scrapes: scraped.scrapes, scrapeBytes: scraped.bytes }),
   };
 }
@@ -184,18 +194,24 @@ export async function observeBench(chain: BenchChain, scale: ObserveScale, log: 
   const work = mkdtempSync(path.join(tmpdir(), "sluice-bench-observe-"));
   let pair: Pair | undefined;
   try {
-    pair = await openPair(chain, work, [10, 11], false);
+    // BENCH_OBSERVE_PROFILE=1 runs both harness processes under --cpu-prof (kept with BENCH_KEEP=1);
+    // BENCH_OBSERVE_CONDITIONS=plain,webhook runs only those (profile one condition at a time).
+    const profile = process.env.BENCH_OBSERVE_PROFILE === "1";
+    const conditions = process.env.BENCH_OBSERVE_CONDITIONS ? (process.env.BENCH_OBSERVE_CONDITIONS.split(",") as Condition[]) : [...CONDITIONS];
+    for (const c of conditions) if (!CONDITIONS.includes(c)) throw new Error(`unknown condition ${c}; conditions: ${CONDITIONS.join(", ")}`);
+    pair = await openPair(chain, work, [10, 11], profile);
     const apis: [Api, Api] = [await pair.h0.call<Api>("api", { node: 0 }), await pair.h1.call<Api>("api", { node: 0 })];
     await pair.pay({ ...WARM_UP, total: Math.min(5_000, scale.total) });
     const runs: ObserveRun[] = [];
     for (let round = 0; round < scale.repeats; round++) {
       // A rotating order, so that no condition always runs first (a fresh store) or last.
-      const order = CONDITIONS.map((_, i) => CONDITIONS[(i + round) % CONDITIONS.length]);
+      const order = conditions.map((_, i) => conditions[(i + round) % conditions.length]);
       for (const condition of order) {
         const run = await runCondition(pair, apis, condition, scale);
         runs.push(run);
-        const extra = run.eventsReceived !== undefined ? `, ${run.eventsReceived} events ${condition === "sse" ? "streamed" : "delivered"}` : run.scrapes !== undefined ? `, ${run.scrapes} scrapes of ${run.scrapeBytes} bytes` : "";
-        log(`  ${condition.padEnd(7)} ${run.perSecond.toFixed(0)} payments/s, p50 ${run.latencyMs.p50} ms, p99 ${run.latencyMs.p99} ms, CPU/payment ${run.cpuUsPerPayment} + ${run.peerCpuUsPerPayment} µs${extra}${run.failed ? `, ${run.failed} failed` : ""}`);
+        const requests = run.requests !== undefined ? ` in ${run.requests} requests` : "";
+        const extra = run.eventsReceived !== undefined ? `, ${run.eventsReceived} events ${condition === "sse" ? "streamed" : "delivered"}${requests}` : run.scrapes !== undefined ? `, ${run.scrapes} scrapes of ${run.scrapeBytes} bytes` : "";
+        log(`  ${condition.padEnd(7)} ${run.perSecond.toFixed(0)} payments/s, p50 ${run.latencyMs.p50} ms, p99 ${run.latencyMs.p99} ms, CPU/payment ${run.cpuUsPerPayment} + ${run.peerCpuUsPerPayment} µs${extra}${run.failed ? `, ${run.failed} failed` : ""}, load ${run.loadAverage}`);
       }
     }
     const of = (c: Condition, value: (r: ObserveRun) => number) => median(runs.filter((r) => r.condition === c).map(value));
@@ -213,6 +229,7 @@ export async function observeBench(chain: BenchChain, scale: ObserveScale, log: 
     }
     await pair.h0.stop();
     await pair.h1.stop();
+    if (profile) log(`  CPU profiles in ${work}/prof (payer) and ${work}/prof1 (payee)${process.env.BENCH_KEEP ? "" : ": set BENCH_KEEP=1 to keep them"}`);
     return { runs, medians };
   } finally {
     pair?.kill();

@@ -10,7 +10,7 @@ import type { FloorRun } from "./floor";
 import type { LoadReport } from "./harness";
 import type { HubResult } from "./hub";
 import type { CryptoResult, MerkleResult } from "./micro";
-import type { ObserveResult, ObserveScale } from "./observe";
+import type { ObserveResult, ObserveRun, ObserveScale } from "./observe";
 import type { OneChannelResult, Scale } from "./oneChannel";
 import type { ProfileSummary } from "./profile";
 import type { StallCounts } from "./tail";
@@ -191,7 +191,7 @@ export function writeReport(): void {
   const gas = read(RESULTS_DIR, "gas");
   const floor = read(RESULTS_DIR, "floor");
   const observe = read(RESULTS_DIR, "observe");
-  const before = { channel: read(BEFORE_DIR, "channel"), hub: read(BEFORE_DIR, "hub") };
+  const before = { channel: read(BEFORE_DIR, "channel"), hub: read(BEFORE_DIR, "hub"), observe: read(BEFORE_DIR, "observe") };
   const any = channel ?? floor ?? hub ?? crypto ?? merkle ?? api ?? gas;
   const m = any?.machine ?? machine();
   const L: string[] = [];
@@ -453,24 +453,52 @@ export function writeReport(): void {
     L.push(
       `One channel between two harness processes, payments on the node object, ${n0(scale.concurrency)} in flight, ${n0(scale.total)} payments a run; each node also serves`,
       "its local HTTP API. Conditions: **off**, the metrics neither follow the event log nor time the commits (the reference); **plain**, the",
-      `metrics on and nobody watching; **sse**, a subscriber on the payee's \`GET /v1/events\`; **webhook**, a webhook of the payee posting each payment`,
-      `event to a receiver in the bench's process; **scraped**, \`GET /metrics\` of both nodes every ${scale.scrapeMs} ms.`,
-      `They take turns in a rotating order, ${scale.repeats} runs each; the medians are compared within this run.`,
+      `metrics on and nobody watching; **sse**, a subscriber on the payee's \`GET /v1/events\`; **webhook**, a webhook of the payee posting its payment`,
+      `events (in batches: a request at most every 25 ms while events keep coming) to a receiver in the bench's process; **scraped**, \`GET /metrics\` of both`,
+      `nodes every ${scale.scrapeMs} ms. They take turns in a rotating order, ${scale.repeats} runs each; the medians are compared within this run.`,
+      "Events: the payee's payment events the subscriber or the receiver got before the run's end (+ 200 ms), median of the runs; the",
+      "load average is the machine's (1 minute) at the end of each run.",
       "",
-      "| condition | median payments/s | × off | × plain | CPU µs per payment, payer + payee (median) | CPU × off | runs (payments/s) |",
-      "|---|---|---|---|---|---|---|",
+      "| condition | median payments/s | × off | × plain | CPU µs per payment, both sides (payer + payee), medians | CPU × off | events during the run | runs (payments/s, load average) |",
+      "|---|---|---|---|---|---|---|---|",
       ...(["off", "plain", "sse", "webhook", "scraped"] as const).flatMap((c) => {
         const m = result.medians[c] as ObserveResult["medians"][typeof c] | undefined;
         if (m === undefined) return [];
-        const cpu = m.cpuUs === undefined ? "–" : String(m.cpuUs);
+        const runs = result.runs.filter((r) => r.condition === c);
+        const sides = (side: (r: ObserveRun) => number | undefined) => median(runs.flatMap((r) => (side(r) === undefined ? [] : [side(r)!])));
+        const cpu = m.cpuUs === undefined ? "–" : `${m.cpuUs} (${sides((r) => r.cpuUsPerPayment)} + ${sides((r) => r.peerCpuUsPerPayment)})`;
         const cpuRatio = m.cpuVsOff === undefined ? "–" : m.cpuVsOff.toFixed(3);
-        return `| ${c} | ${n0(m.perSecond)} | ${m.vsOff.toFixed(3)} | ${m.vsPlain.toFixed(3)} | ${cpu} | ${cpuRatio} | ${result.runs.filter((r) => r.condition === c).map((r) => n0(Math.round(r.perSecond))).join(", ")} |`;
+        const received = runs.flatMap((r) => (r.eventsReceived === undefined ? [] : [r.eventsReceived]));
+        const requests = runs.flatMap((r) => (r.requests === undefined ? [] : [r.requests]));
+        const events = received.length === 0 ? "–" : `${n0(median(received))} of ${n0(scale.total)}${requests.length === 0 ? "" : ` in ${n0(median(requests))} requests`}`;
+        const perRun = runs.map((r) => `${n0(Math.round(r.perSecond))}${r.loadAverage === undefined ? "" : ` (${r.loadAverage})`}`).join(", ");
+        return `| ${c} | ${n0(m.perSecond)} | ${m.vsOff.toFixed(3)} | ${m.vsPlain.toFixed(3)} | ${cpu} | ${cpuRatio} | ${events} | ${perRun} |`;
       }),
       "",
       "Payments/s moves by a factor of two from run to run when other processes share the two cores (see the load average); the CPU",
       "per payment moves far less and shows what each condition adds.",
       "",
     );
+    if (before.observe) {
+      const runsOf = (r: ObserveResult, c: "plain" | "sse" | "webhook") => r.runs.filter((x) => x.condition === c);
+      const payee = (r: ObserveResult, c: "plain" | "sse" | "webhook") => median(runsOf(r, c).map((x) => x.peerCpuUsPerPayment ?? NaN));
+      const got = (r: ObserveResult) => median(runsOf(r, "webhook").map((x) => x.eventsReceived ?? NaN));
+      const row = (label: string, f: SectionFile<"observe">) => {
+        const r = f.result;
+        const perEvent = ((payee(r, "webhook") - payee(r, "plain")) * f.scale.total) / got(r);
+        return `| ${label} (${where(f)}) | ${payee(r, "plain")} | ${payee(r, "sse")} | ${payee(r, "webhook")} | ${n0(got(r))} of ${n0(f.scale.total)} | ${perEvent.toFixed(0)} |`;
+      };
+      L.push(
+        "Webhooks before and after batching (one request per event before; a batch of the events waiting, at most one request every 25 ms",
+        "while they keep coming, after; the same bench on the code of each), medians of the payee's CPU per payment:",
+        "",
+        "| code | payee CPU µs per payment, plain | sse | webhook | events delivered during a run | webhook µs of payee CPU per delivered event |",
+        "|---|---|---|---|---|---|",
+        row("before", before.observe),
+        row("after", observe),
+        "",
+      );
+    }
   }
 
   // ---------------------------------------------------------------- merkle

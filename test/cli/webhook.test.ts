@@ -80,8 +80,10 @@ describe("sluice webhook (CLI against a real node)", function () {
 
     const invoice = await node.createInvoice({ amount: 5n });
     await node.cancelInvoice(invoice.id);
-    await until("2 deliveries", () => received.length >= 2);
-    const events = received.map((r) => verifyWebhook(secret!, r.signature, r.body, 60));
+    // Events go in batches: one request may carry both.
+    const delivered = () => received.flatMap((r) => verifyWebhook(secret!, r.signature, r.body, 60));
+    await until("2 events delivered", () => delivered().length >= 2);
+    const events = delivered();
     expect(events.map((e) => [e.type, e.data.invoice])).to.deep.equal([
       ["invoice.created", String(invoice.id)],
       ["invoice.cancelled", String(invoice.id)],
@@ -109,7 +111,7 @@ describe("sluice webhook (CLI against a real node)", function () {
     await until("the failure recorded", () => (node.store.webhooks.get(1n)?.failures ?? 0) >= 1);
     const list = await sluice("webhook", "list");
     expect(list.stdout).to.match(/failures\s+1 \(1 in a row at the next event\)/);
-    expect(list.stdout).to.match(/last error\s+event \d+: HTTP 503 \(\d{4}-\d\d-\d\dT/);
+    expect(list.stdout).to.match(/last error\s+events \d+-\d+: HTTP 503 \(\d{4}-\d\d-\d\dT/);
     expect(list.stdout).to.match(/next attempt\s+\d{4}-\d\d-\d\dT/);
   });
 

@@ -29,9 +29,9 @@ describe("e2e: webhooks across a kill -9 and a receiver outage", function () {
   let alice: ClusterNode;
   let bob: ClusterNode;
   let receiver: http.Server;
-  /** Requests answered 2xx, in arrival order: the event ids. */
+  /** The events of the requests answered 2xx (batches), in arrival order: their ids. */
   const acknowledged: bigint[] = [];
-  /** Answers 500 while above 0 (counting down per request). */
+  /** Answers 500 while above 0 (counting down per request, a batch of events). */
   let failNext = 0;
   let failed = 0;
   let badSignatures = 0;
@@ -41,9 +41,9 @@ describe("e2e: webhooks across a kill -9 and a receiver outage", function () {
       const chunks: Buffer[] = [];
       req.on("data", (chunk: Buffer) => chunks.push(chunk));
       req.on("end", () => {
-        let event: EventView;
+        let events: EventView[];
         try {
-          event = verifyWebhook(SECRET, req.headers["sluice-signature"] as string | undefined, Buffer.concat(chunks), 300);
+          events = verifyWebhook(SECRET, req.headers["sluice-signature"] as string | undefined, Buffer.concat(chunks), 300);
         } catch {
           badSignatures++;
           res.writeHead(400).end();
@@ -55,7 +55,7 @@ describe("e2e: webhooks across a kill -9 and a receiver outage", function () {
           res.writeHead(500).end();
           return;
         }
-        acknowledged.push(BigInt(event.id));
+        acknowledged.push(...events.map((event) => BigInt(event.id)));
         res.writeHead(200).end("ok");
       });
     });

@@ -1,6 +1,8 @@
 /**
  * Webhooks through a real node (embedded chain, its SQLite store) and real local HTTP receivers
- * (node:http): events delivered in order with valid signatures; a receiver that fails, times out and
+ * (node:http): events delivered in order with valid signatures, several to a request while they
+ * keep coming (batches: each answered 2xx moves past its last event; a failed one comes again from
+ * its first); a receiver that fails, times out and
  * comes back gets every event, in order, after retries with growing delays; a node restarted
  * mid-backlog resumes from its outbox; filters; a down endpoint never holds up another; the
  * endpoint's checks and errors through the local API. Retry settings are short; times are only
@@ -17,9 +19,22 @@ import { ethers } from "hardhat";
 import { deployAdjudicator } from "../../src/chain";
 import { ApiClient, ApiError, startApiServer, type ApiServer } from "../../src/node/api";
 import type { EventView, WebhookView } from "../../src/node/api/types";
+import Database from "better-sqlite3";
+import { eventView } from "../../src/node/api/eventStream";
+import { EventLog, headOfJson } from "../../src/node/store/events";
+import { migrate } from "../../src/node/store/migrations";
 import { SluiceNode, type NodeOptions } from "../../src/node/node";
 import { InvalidArgumentError } from "../../src/errors";
-import { InvalidWebhookError, retryDelay, UnknownWebhookError, verifyWebhook, WebhookDispatcher, WebhookSignatureError } from "../../src/node/webhooks";
+import {
+  InvalidWebhookError,
+  MAX_BATCH_EVENTS,
+  retryDelay,
+  UnknownWebhookError,
+  verifyWebhook,
+  WebhookDispatcher,
+  WebhookSignatureError,
+  type WebhookBody,
+} from "../../src/node/webhooks";
 import type { Address } from "../../src/types";
 import { devKey } from "../invoice/fixtures";
 
@@ -63,9 +78,9 @@ class Receiver {
     return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/hooks`;
   }
 
-  /** The events answered 2xx, in the order they came. */
+  /** The events of the requests answered 2xx, in the order they came. */
   get acknowledged(): EventView[] {
-    return this.requests.filter((r) => r.answer === "ok").map((r) => JSON.parse(r.body) as EventView);
+    return this.requests.filter((r) => r.answer === "ok").flatMap(eventsOf);
   }
 
   async close(): Promise<void> {
@@ -92,6 +107,10 @@ async function failure<E extends Error>(promise: Promise<unknown>, type: abstrac
 }
 
 const ids = (events: readonly EventView[]) => events.map((e) => BigInt(e.id));
+/** A request's events (its body, a batch), unchecked. */
+const eventsOf = (request: Received): EventView[] => (JSON.parse(request.body) as WebhookBody).events;
+const firstId = (request: Received): bigint => BigInt(eventsOf(request)[0].id);
+const lastId = (request: Received): bigint => BigInt(eventsOf(request).at(-1)!.id);
 
 describe("webhooks: delivery from a node to real HTTP receivers", function () {
   let adjudicator: Address;
@@ -143,7 +162,7 @@ describe("webhooks: delivery from a node to real HTTP receivers", function () {
     return found!;
   }
 
-  it("POSTs each event after the endpoint was added, in order, signed, with its id and type headers", async function () {
+  it("POSTs each event after the endpoint was added, in order, signed, in batches headed with their first and last ids", async function () {
     const node = await startNode();
     const r = await receiver();
     await invoices(node, 1);
@@ -152,14 +171,14 @@ describe("webhooks: delivery from a node to real HTTP receivers", function () {
     expect(hook.secret, "the answer to add shows the secret").to.equal(SECRET);
     expect(hook.cursor, "it starts after the last event stored").to.equal(before);
     await invoices(node, 5);
-    await until("5 deliveries", () => r.requests.length >= 5);
+    await until("5 deliveries", () => r.acknowledged.length >= 5);
 
-    const events = r.requests.map((request) => {
+    const events = r.requests.flatMap((request) => {
       expect(request.headers["content-type"]).to.equal("application/json");
-      const event = verifyWebhook(SECRET, request.headers["sluice-signature"] as string, request.body, 60);
-      expect(request.headers["sluice-event-id"]).to.equal(event.id);
-      expect(request.headers["sluice-event-type"]).to.equal(event.type);
-      return event;
+      const batch = verifyWebhook(SECRET, request.headers["sluice-signature"] as string, request.body, 60);
+      expect(batch.length, "a request carries at least one event").to.be.at.least(1);
+      expect(request.headers["sluice-event-ids"]).to.equal(`${batch[0].id}-${batch[batch.length - 1].id}`);
+      return batch;
     });
     expect(ids(events)).to.deep.equal([1n, 2n, 3n, 4n, 5n].map((i) => before + i));
     expect(events.map((e) => e.type)).to.deep.equal(Array(5).fill("invoice.created"));
@@ -174,6 +193,67 @@ describe("webhooks: delivery from a node to real HTTP receivers", function () {
     expect(seen.lastError).to.equal(undefined);
   });
 
+  /** `count` events in one commit (a backlog, as after an outage), returned with the last id before them. */
+  function backlog(node: SluiceNode, count: number): bigint {
+    const before = node.store.events.lastId();
+    node.store.transaction(() => {
+      for (let i = 0; i < count; i++) node.store.events.append("invoice.created", null, Date.now(), { invoice: String(i), amount: String(i + 1) });
+    });
+    return before;
+  }
+
+  /** Each request answered 2xx starts with the event after the last of the one before (none twice in a row). */
+  function expectContiguous(r: Receiver): void {
+    const ok = r.requests.filter((request) => request.answer === "ok");
+    for (let i = 1; i < ok.length; i++) expect(firstId(ok[i]), `request ${i + 1} answered 2xx`).to.equal(lastId(ok[i - 1]) + 1n);
+  }
+
+  it("sends a backlog in full batches, each signed, every event once and in order", async function () {
+    const node = await startNode();
+    const r = await receiver();
+    await node.addWebhook({ url: r.url, secret: SECRET });
+    const total = 2 * MAX_BATCH_EVENTS + 200;
+    const before = backlog(node, total);
+    await until(`${total} events acknowledged`, () => r.acknowledged.length >= total);
+    await new Promise((resolve) => setTimeout(resolve, 50)); // anything extra would arrive now
+
+    expect(r.requests.map((request) => eventsOf(request).length)).to.deep.equal([MAX_BATCH_EVENTS, MAX_BATCH_EVENTS, 200]);
+    const events = r.requests.flatMap((request) => {
+      const batch = verifyWebhook(SECRET, request.headers["sluice-signature"] as string, request.body, 60);
+      expect(request.headers["sluice-event-ids"]).to.equal(`${batch[0].id}-${batch[batch.length - 1].id}`);
+      return batch;
+    });
+    expect(ids(events)).to.deep.equal(Array.from({ length: total }, (_, i) => before + 1n + BigInt(i)));
+    expect(events.map((e) => e.data.invoice)).to.deep.equal(Array.from({ length: total }, (_, i) => String(i)));
+    expectContiguous(r);
+  });
+
+  it("a batch that fails or times out comes again from its first event: order kept across batches and retries", async function () {
+    const node = await startNode({ initialRetryMs: 20, maxRetryMs: 100, timeoutMs: 300 });
+    const r = await receiver();
+    r.script = ["ok", "fail", "hang", "ok"];
+    const hook = await node.addWebhook({ url: r.url, secret: SECRET });
+    const total = 2 * MAX_BATCH_EVENTS + 200;
+    const before = backlog(node, total);
+    await until(`${total} events acknowledged`, () => r.acknowledged.length >= total);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+
+    const second = before + BigInt(MAX_BATCH_EVENTS) + 1n;
+    expect(r.requests.map((request) => [request.answer, firstId(request)])).to.deep.equal([
+      ["ok", before + 1n],
+      ["fail", second],
+      ["hang", second],
+      ["ok", second],
+      ["ok", second + BigInt(MAX_BATCH_EVENTS)],
+    ]);
+    expect(ids(r.acknowledged), "every event acknowledged once, in order").to.deep.equal(Array.from({ length: total }, (_, i) => before + 1n + BigInt(i)));
+    expectContiguous(r);
+    await until("the cursor at the last event", () => node.store.webhooks.get(hook.id)?.cursor === before + BigInt(total));
+    const done = await endpoint(node, hook.id);
+    expect(done).to.include({ delivered: total, failures: 2, attempts: 0 });
+    expect(done.lastError).to.equal(`events ${second}-${second + BigInt(MAX_BATCH_EVENTS) - 1n}: no answer within 300 ms`);
+  });
+
   it("retries a receiver that fails and times out with growing delays, then delivers everything in order", async function () {
     // random 0: each wait is exactly half its base, 10, 20, 40, 80, then capped at 80 (max 160).
     const node = await startNode({ initialRetryMs: 20, maxRetryMs: 160, timeoutMs: 150, random: () => 0 });
@@ -184,7 +264,7 @@ describe("webhooks: delivery from a node to real HTTP receivers", function () {
 
     await until("the first failure recorded", () => (node.store.webhooks.get(hook.id)?.failures ?? 0) >= 1);
     const failing = await endpoint(node, hook.id);
-    expect(failing.lastError).to.match(/^event \d+: HTTP 500$/);
+    expect(failing.lastError).to.match(/^events \d+-\d+: HTTP 500$/);
     expect(failing.lastErrorAt).to.be.a("number");
     expect(failing.delivered).to.equal(0);
 
@@ -192,9 +272,10 @@ describe("webhooks: delivery from a node to real HTTP receivers", function () {
     const first = ids(r.acknowledged)[0];
     expect(ids(r.acknowledged), "in order, none lost, none twice once acknowledged").to.deep.equal([first, first + 1n, first + 2n]);
     expect(r.acknowledged.map((e) => e.data.invoice)).to.deep.equal(made.map(String));
-    // The first event was tried 6 times (3 × 500, 2 × no answer, then 2xx) before the next was sent.
+    // The first event was tried 6 times (3 × 500, 2 × no answer, then 2xx) before any after it was
+    // acknowledged: each attempt a batch starting with it (it may carry the events made meanwhile).
     const attempts = r.requests.slice(0, 6);
-    expect(attempts.map((a) => JSON.parse(a.body) as EventView).map((e) => BigInt(e.id))).to.deep.equal(Array(6).fill(first));
+    expect(attempts.map(firstId)).to.deep.equal(Array(6).fill(first));
     expect(attempts.map((a) => a.answer)).to.deep.equal(["fail", "fail", "fail", "hang", "hang", "ok"]);
     // Each retry came at least its delay after the attempt before (for one without an answer, after the timeout too).
     const waits = [10, 20, 40, 80, 80];
@@ -205,7 +286,7 @@ describe("webhooks: delivery from a node to real HTTP receivers", function () {
     await until("the cursor at the last event", () => node.store.webhooks.get(hook.id)?.cursor === first + 2n);
     const done = await endpoint(node, hook.id);
     expect(done).to.include({ delivered: 3, failures: 5, attempts: 0 });
-    expect(done.lastError, "the last failure is kept").to.equal(`event ${first}: no answer within 150 ms`);
+    expect(done.lastError, "the last failure is kept").to.equal(`events ${first}-${lastId(attempts[4])}: no answer within 150 ms`);
     expect(done.nextAttemptAt).to.equal(undefined);
   });
 
@@ -235,7 +316,12 @@ describe("webhooks: delivery from a node to real HTTP receivers", function () {
     r.script = ["ok", "ok"];
     r.then = "fail";
     const hook = await node.addWebhook({ url: r.url, secret: SECRET });
-    await invoices(node, 6);
+    // One event to each of the 2 requests answered 2xx (each made once the request before arrived), then a backlog.
+    await invoices(node, 1);
+    await until("the first request", () => r.requests.length >= 1);
+    await invoices(node, 1);
+    await until("the second request", () => r.requests.length >= 2);
+    await invoices(node, 4);
     await until("a failure after 2 acknowledged", () => (node.store.webhooks.get(hook.id)?.failures ?? 0) >= 2);
     await node.stop();
 
@@ -252,7 +338,7 @@ describe("webhooks: delivery from a node to real HTTP receivers", function () {
     r.then = "ok";
     await until("all 6 acknowledged", () => r.acknowledged.length >= 6);
     expect(ids(r.acknowledged)).to.deep.equal([0n, 1n, 2n, 3n, 4n, 5n].map((i) => acknowledged[0] + i));
-    const resent = r.requests.slice(sentBefore).map((request) => BigInt((JSON.parse(request.body) as EventView).id));
+    const resent = r.requests.slice(sentBefore).flatMap((request) => ids(eventsOf(request)));
     expect(resent[0], "the restarted node starts at the first event not acknowledged").to.equal(acknowledged[1] + 1n);
     expect(resent.filter((id) => id <= acknowledged[1]), "no acknowledged event sent again").to.deep.equal([]);
   });
@@ -274,7 +360,7 @@ describe("webhooks: delivery from a node to real HTTP receivers", function () {
 
     await node.cancelInvoice(c);
     await until("the second cancellation", () => cancelled.acknowledged.length >= 2);
-    expect(cancelled.requests.every((request) => (JSON.parse(request.body) as EventView).type === "invoice.cancelled")).to.equal(true);
+    expect(cancelled.requests.flatMap(eventsOf).every((event) => event.type === "invoice.cancelled")).to.equal(true);
     const last = node.store.events.lastId();
     await until("the filtered cursor at the last event", () => node.store.webhooks.get(filtered.id)?.cursor === last);
 
@@ -352,17 +438,41 @@ describe("webhooks: delivery from a node to real HTTP receivers", function () {
   });
 });
 
+describe("EventLog.jsonAfter", function () {
+  it("gives each event as GET /v1/events shows it (JSON.stringify of its view), its id and type at the head, filtered as `after`", function () {
+    const db = new Database(":memory:");
+    try {
+      migrate(db);
+      const log = new EventLog(db);
+      const channel = `0x${"ab".repeat(32)}` as const;
+      log.append("payment.received", channel, 1_700_000_000_123, { amount: "5", ref: 'order "42" – ü\n\u0000', locks: ["a"], n: 3.5, ok: true, none: null });
+      log.append("peer.connected", null, 1, {});
+      log.append("payment.sent", channel, 2, { amount: "7" });
+      const events = log.after(0n, 10);
+      expect(events.map((e) => e.type)).to.deep.equal(["payment.received", "peer.connected", "payment.sent"]);
+      const texts = log.jsonAfter(0n, 10);
+      expect(texts).to.deep.equal(events.map((e) => JSON.stringify(eventView(e))));
+      expect(texts.map(headOfJson)).to.deep.equal(events.map((e) => ({ id: String(e.id), type: e.type })));
+      expect(log.jsonAfter(1n, 1, ["payment.sent", "payment.received"]), "filtered and limited").to.deep.equal([texts[2]]);
+      expect(() => log.jsonAfter(-1n, 1), "a bad cursor").to.throw(/expected an event id from 0/);
+    } finally {
+      db.close();
+    }
+  });
+});
+
 describe("verifyWebhook", function () {
-  const body = JSON.stringify({ id: "7", type: "payment.received", at: 1_700_000_000_000, data: { amount: "5" } });
+  const event = { id: "7", type: "payment.received", at: 1_700_000_000_000, data: { amount: "5" } };
+  const body = JSON.stringify({ events: [event, { ...event, id: "9" }] });
   const now = 1_700_000_100_000;
   const t = now / 1000 - 10;
   const sign = (secret: string, text: string, at: number) => `t=${at},v1=${createHmac("sha256", secret).update(`${at}.${text}`).digest("hex")}`;
 
-  it("accepts the HMAC-SHA256 of \"<t>.<body>\" within the tolerance and returns the event", function () {
-    expect(verifyWebhook(SECRET, sign(SECRET, body, t), body, 60, now)).to.deep.equal(JSON.parse(body));
-    expect(verifyWebhook(SECRET, sign(SECRET, body, t), Buffer.from(body), 60, now).id, "a Buffer body").to.equal("7");
+  it("accepts the HMAC-SHA256 of \"<t>.<body>\" within the tolerance and returns the batch's events", function () {
+    expect(verifyWebhook(SECRET, sign(SECRET, body, t), body, 60, now)).to.deep.equal((JSON.parse(body) as WebhookBody).events);
+    expect(ids(verifyWebhook(SECRET, sign(SECRET, body, t), Buffer.from(body), 60, now)), "a Buffer body").to.deep.equal([7n, 9n]);
     const rotated = `${sign("whsec_the_old_secret_000", body, t)},v1=${sign(SECRET, body, t).split("v1=")[1]}`;
-    expect(verifyWebhook(SECRET, rotated, body, 60, now).id, "one of several v1 signatures").to.equal("7");
+    expect(ids(verifyWebhook(SECRET, rotated, body, 60, now)), "one of several v1 signatures").to.deep.equal([7n, 9n]);
   });
 
   it("refuses a tampered body, another secret, an old or future timestamp, and a malformed header", function () {
@@ -377,6 +487,10 @@ describe("verifyWebhook", function () {
       ["no timestamp", good.split(",")[1], body, "no timestamp"],
       ["no signature", `t=${t}`, body, "no v1 signature in the header"],
     ];
+    // Signed with the secret, but not a batch (a receiver never sees one from a node).
+    for (const [what, raw] of [["one event alone", JSON.stringify(event)], ["an array", JSON.stringify([event])], ["null", "null"]]) {
+      rows.push([what, sign(SECRET, raw, t), raw, "not a batch of events"]);
+    }
     for (const [what, header, raw, problem] of rows) {
       let caught: unknown;
       try {

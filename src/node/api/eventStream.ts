@@ -7,12 +7,14 @@
  * comment line every `keepAliveMs` keeps proxies from closing an idle stream.
  */
 import type http from "node:http";
-import type { EventRecord, EventType } from "../store/events";
+import { EVENT_TYPES, headOfJson, type EventRecord, type EventType } from "../store/events";
 import { WireFormatError, type Json } from "./wire";
 
 /** The node's event log as the stream reads it (`EventLog` in the store). */
 export interface EventFeed {
-  after(after: bigint, limit: number): EventRecord[];
+  /** The events after `after` as their views' JSON text (EventLog.jsonAfter), of `types` only if given. */
+  jsonAfter(after: bigint, limit: number, types?: readonly string[]): string[];
+  lastId(): bigint;
   listen(listener: () => void): () => void;
 }
 
@@ -50,16 +52,17 @@ export function resumePoint(req: http.IncomingMessage, url: URL): bigint {
   return BigInt(given);
 }
 
-function typeFilter(url: URL): ((type: EventType) => boolean) | undefined {
+/** The known types of `?types=` (none of them: nothing matches), or undefined: every event. */
+function typeFilter(url: URL): EventType[] | undefined {
   const types = url.searchParams.get("types");
   if (types === null || types === "") return undefined;
   const wanted = new Set(types.split(","));
-  return (type) => wanted.has(type);
+  return EVENT_TYPES.filter((type) => wanted.has(type));
 }
 
 /** Streams the feed to `res` from `after` until the client goes away (or `stop` is called). */
 export function streamEvents(feed: EventFeed, req: http.IncomingMessage, res: http.ServerResponse, url: URL, after: bigint, keepAliveMs = DEFAULT_KEEP_ALIVE_MS): void {
-  const keep = typeFilter(url);
+  const types = typeFilter(url);
   res.writeHead(200, {
     "content-type": "text/event-stream; charset=utf-8",
     "cache-control": "no-store",
@@ -81,17 +84,21 @@ export function streamEvents(feed: EventFeed, req: http.IncomingMessage, res: ht
       do {
         again = false;
         for (;;) {
-          if (closed) return;
-          const page = feed.after(last, PAGE);
-          if (page.length === 0) break;
+          if (closed || types?.length === 0) return;
+          const end = feed.lastId();
+          const page = feed.jsonAfter(last, PAGE, types);
           let chunk = "";
-          for (const event of page) {
-            if (keep === undefined || keep(event.type)) {
-              chunk += `id: ${event.id}\nevent: ${event.type}\ndata: ${JSON.stringify(eventView(event))}\n\n`;
-            }
+          for (const json of page) {
+            const { id, type } = headOfJson(json);
+            chunk += `id: ${id}\nevent: ${type}\ndata: ${json}\n\n`;
           }
-          last = page[page.length - 1].id;
+          if (page.length > 0) last = BigInt(headOfJson(page[page.length - 1]).id);
           if (chunk !== "" && !res.write(chunk)) await new Promise<void>((resolve) => res.once("drain", resolve).once("close", resolve));
+          // A short page holds every match up to `end`: the events a filter skips are not read again.
+          if (page.length < PAGE) {
+            if (end > last) last = end;
+            break;
+          }
         }
       } while (again);
     } finally {

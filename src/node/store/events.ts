@@ -70,6 +70,25 @@ interface EventRow {
   data: string;
 }
 
+/**
+ * An event as the API shows it (`EventView`, api/eventStream.ts) as JSON text, built by SQLite:
+ * `{"id":"<id>","type":"<type>"[,"channelId":"<chan>"],"at":<at>,"data":<data as stored>}`, exactly
+ * what `JSON.stringify(eventView(event))` gives (the type and channel id need no escaping; the data
+ * was written by `JSON.stringify`). Readers that only pass events on (the event stream, webhooks)
+ * then cost no object, parse or serialization per event.
+ */
+const VIEW_JSON = `'{"id":"' || id || '","type":"' || type || '"' || CASE WHEN chan IS NULL THEN '' ELSE ',"channelId":"' || chan || '"' END || ',"at":' || at || ',"data":' || data || '}'`;
+/** Where the id starts in a VIEW_JSON text, and what is between its end and the type. */
+const ID_AT = '{"id":"'.length;
+const TYPE_AFTER_ID = '","type":"'.length;
+
+/** The id and the type at the head of a `jsonAfter` text (no parse of the rest). */
+export function headOfJson(json: string): { id: string; type: string } {
+  const idEnd = json.indexOf('"', ID_AT);
+  const typeAt = idEnd + TYPE_AFTER_ID;
+  return { id: json.slice(ID_AT, idEnd), type: json.slice(typeAt, json.indexOf('"', typeAt)) };
+}
+
 /** The most events one read returns, and how many a read returns by default. */
 export const MAX_EVENTS_PAGE = 10_000;
 export const DEFAULT_EVENTS_PAGE = 1_000;
@@ -81,16 +100,14 @@ export const DEFAULT_EVENTS_PAGE = 1_000;
  */
 export class EventLog {
   private readonly stAppend: Database.Statement<[string, Hex | null, number, string]>;
-  private readonly stAfter: Database.Statement<[number, number], EventRow>;
   private readonly stLast: Database.Statement<[], number | null>;
-  private readonly stFiltered = new Map<number, Database.Statement<unknown[], EventRow>>();
+  private readonly stPages = new Map<string, Database.Statement<unknown[]>>();
   private readonly listeners = new Set<() => void>();
   private wakeScheduled = false;
   private stPaymentTotals: Database.Statement<[number, number], { chan: Hex; type: "payment.sent" | "payment.received"; count: number; amount: number }> | undefined;
 
   constructor(private readonly db: Database.Database) {
     this.stAppend = db.prepare("INSERT INTO events (type, chan, at, data) VALUES (?, ?, ?, ?)");
-    this.stAfter = db.prepare("SELECT id, type, chan, at, data FROM events WHERE id > ? ORDER BY id LIMIT ?");
     this.stLast = db.prepare<[], number | null>("SELECT max(id) FROM events").pluck();
   }
 
@@ -105,16 +122,7 @@ export class EventLog {
 
   /** Events with an id above `after`, in id order, at most `limit`; only those of `types` if given. */
   after(after: bigint, limit: number, types?: readonly string[]): EventRecord[] {
-    if (typeof after !== "bigint" || after < 0n || after > BigInt(Number.MAX_SAFE_INTEGER)) {
-      throw new InvalidRecordError("after", after, "expected an event id from 0");
-    }
-    if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_EVENTS_PAGE) {
-      throw new InvalidRecordError("limit", limit, `expected an integer in [1, ${MAX_EVENTS_PAGE}]`);
-    }
-    const rows =
-      types === undefined || types.length === 0
-        ? this.stAfter.all(Number(after), limit)
-        : this.filtered(types.length).all(Number(after), ...types, limit);
+    const rows = this.page("id, type, chan, at, data", after, limit, types) as EventRow[];
     return rows.map((row) => ({
       id: BigInt(row.id),
       type: row.type,
@@ -124,13 +132,31 @@ export class EventLog {
     }));
   }
 
-  /** The statement of a page filtered by `count` types (a webhook's or a stream's filter reads page after page). */
-  private filtered(count: number): Database.Statement<unknown[], EventRow> {
-    let statement = this.stFiltered.get(count);
+  /** As `after`, each event as the API's JSON text of it (VIEW_JSON; `headOfJson` reads its id and type). */
+  jsonAfter(after: bigint, limit: number, types?: readonly string[]): string[] {
+    return this.page(VIEW_JSON, after, limit, types, true) as string[];
+  }
+
+  private page(columns: string, after: bigint, limit: number, types: readonly string[] | undefined, pluck = false): unknown[] {
+    if (typeof after !== "bigint" || after < 0n || after > BigInt(Number.MAX_SAFE_INTEGER)) {
+      throw new InvalidRecordError("after", after, "expected an event id from 0");
+    }
+    if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_EVENTS_PAGE) {
+      throw new InvalidRecordError("limit", limit, `expected an integer in [1, ${MAX_EVENTS_PAGE}]`);
+    }
+    const count = types?.length ?? 0;
+    return this.statement(columns, count, pluck).all(Number(after), ...(types ?? []), limit);
+  }
+
+  /** The statement of a page of `columns` filtered by `count` types, 0: none (a webhook or a stream reads page after page). */
+  private statement(columns: string, count: number, pluck: boolean): Database.Statement<unknown[]> {
+    const key = `${count}:${columns}`;
+    let statement = this.stPages.get(key);
     if (statement === undefined) {
       const marks = Array.from({ length: count }, () => "?").join(", ");
-      statement = this.db.prepare<unknown[], EventRow>(`SELECT id, type, chan, at, data FROM events WHERE id > ? AND type IN (${marks}) ORDER BY id LIMIT ?`);
-      this.stFiltered.set(count, statement);
+      statement = this.db.prepare<unknown[]>(`SELECT ${columns} FROM events WHERE id > ?${count === 0 ? "" : ` AND type IN (${marks})`} ORDER BY id LIMIT ?`);
+      if (pluck) statement.pluck();
+      this.stPages.set(key, statement);
     }
     return statement;
   }

@@ -1,4 +1,4 @@
-export { WebhookDispatcher, retryDelay, DEFAULT_WEBHOOK_DELIVERY, type WebhookDeliveryOptions } from "./delivery";
+export { WebhookDispatcher, retryDelay, DEFAULT_WEBHOOK_DELIVERY, MAX_BATCH_EVENTS, MAX_BATCH_CHARS, BATCH_INTERVAL_MS, type WebhookDeliveryOptions } from "./delivery";
 export { newWebhook, webhookViewOf, WEBHOOK_EVENT_TYPES, type WebhookRequest } from "./endpoints";
 export { InvalidWebhookError, UnknownWebhookError, WebhookSignatureError } from "./errors";
-export { signWebhook, verifyWebhook, SIGNATURE_HEADER, EVENT_ID_HEADER, EVENT_TYPE_HEADER, DEFAULT_TOLERANCE_SECONDS } from "./signature";
+export { signWebhook, verifyWebhook, webhookBody, SIGNATURE_HEADER, EVENT_IDS_HEADER, DEFAULT_TOLERANCE_SECONDS, type WebhookBody } from "./signature";

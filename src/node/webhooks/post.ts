@@ -28,7 +28,7 @@ const MAX_ANSWER_BYTES = 64 * 1024;
  * `timeoutMs` (the whole exchange, connecting included). Never rejects. `signal` cancels it (the
  * node stopping, the endpoint removed).
  */
-export function postJson(url: URL, body: string, headers: Record<string, string>, timeoutMs: number, signal: AbortSignal, connections: Connections): Promise<PostOutcome> {
+export function postJson(url: URL, body: string | Buffer, headers: Record<string, string>, timeoutMs: number, signal: AbortSignal, connections: Connections): Promise<PostOutcome> {
   return new Promise((resolve) => {
     let settled = false;
     const settle = (outcome: PostOutcome) => {
