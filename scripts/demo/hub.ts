@@ -163,7 +163,7 @@ export async function payerVanishes(c: PathContext): Promise<SecretPathReport> {
   await pollUntil("Alice's dispute with the lock", async () => (await driver.channelStatus(channel.channelId)).mode === ChannelMode.Challenged, 30_000);
   await pollUntil("the secret registered", async () => (await driver.secretRevealedAt(invoice.invoice.hashlock)) !== 0n, 30_000);
   guard.finish();
-  const settling = new Progress("challenge period over: settled, lock resolved", 1, c.quiet);
+  const settling = new Progress("settled, lock resolved", 1, c.quiet);
   const { deadline } = await driver.channelStatus(channel.channelId);
   const at = BigInt((await provider.getBlock("latest"))!.timestamp);
   if (deadline >= at) await increaseTime(provider, deadline - at + 1n);

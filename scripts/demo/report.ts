@@ -109,11 +109,11 @@ export function formatReport(r: DemoReport): string {
       `${cheat.customer} stopped its node and tried to close its channel on an outdated balance, one that would have let it keep ${formatAmount(cheat.wouldHaveKept, cheat.asset)} it had paid Alice; ` +
         `Alice's watcher answered with the latest balance: ${cheat.caught ? `caught, the channel settled on the latest balance and ${cheat.customer} paid in full` : "NOT CAUGHT, the channel settled on another balance"}`,
     ),
+    ...(r.secretPath ? [secretPathLine(r.secretPath)] : []),
     line(
       "order receipts",
       `checked on chain: ${r.receipts.map((x) => `${x.order} (${formatAmount(x.amount, x.asset)}) ${x.verified ? "proven" : "NOT proven"}`).join("; ")}`,
     ),
-    ...(r.secretPath ? [secretPathLine(r.secretPath)] : []),
     line("forged receipt", r.forgedReceiptRejected ? "a receipt with its amount altered was rejected by the chain" : "a receipt with its amount altered was ACCEPTED by the chain (bug)"),
     "",
   ];
