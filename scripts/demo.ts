@@ -92,6 +92,7 @@ async function main(): Promise<void> {
   const ok =
     report.balances.every((b) => b.reconciled) && report.cheat.caught && report.receipts.every((x) => x.verified) && report.forgedReceiptRejected && report.cashOut.exact &&
     report.routed.failed === 0 &&
+    report.routed.earned === report.routed.forwardsFees &&
     (report.secretPath === undefined || report.secretPath.paid);
   if (!ok) process.exitCode = 1;
 }
