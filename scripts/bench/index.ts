@@ -127,8 +127,8 @@ async function main(): Promise<void> {
       const r = await routedBench(
         chain,
         quick
-          ? { pairs: 50, closedTotal: 4_000, concurrency: [256], closedRepeats: 1, openRate: 100, openSeconds: 3, openRepeats: 2 }
-          : { pairs: 50, closedTotal: 3_000, concurrency: [64, 256], closedRepeats: 3, openRate: 100, openSeconds: 8, openRepeats: 5 },
+          ? { pairs: 50, closedTotal: 4_000, concurrency: [256], closedRepeats: 1, openRate: 100, openSeconds: 3, openRepeats: 2, lowRate: 10 }
+          : { pairs: 50, closedTotal: 3_000, concurrency: [64, 256], closedRepeats: 3, openRate: 100, openSeconds: 8, openRepeats: 3, lowRate: 10 },
         log,
       );
       save("routed", { result: r }, l);

@@ -184,10 +184,12 @@ function routedSection(file: SectionFile<"routed">): string[] {
     "| load | payments/s | p50 ms | p99 ms | hub CPU µs per payment |",
     "|---|---|---|---|---|",
     ...r.closed.flatMap((c) => [row(`routed, closed, ${c.concurrency} in flight`, c.routed), row(`direct, closed, ${c.concurrency} in flight`, c.direct)]),
+    ...(r.low ? [row(`routed, open, ${r.low.rate}/s offered`, r.low.routed), row(`direct, open, ${r.low.rate}/s offered`, r.low.direct)] : []),
     row(`routed, open, ${r.open.rate}/s offered`, r.open.routed),
     row(`direct, open, ${r.open.rate}/s offered`, r.open.direct),
     "",
-    `Routed against direct: ${s.throughput.ratio.toFixed(2)}× the payments/s at ${s.throughput.concurrency} in flight; at ${r.open.rate}/s, ${s.at100.ratio.p50.toFixed(2)}× the p50 and ${s.at100.ratio.p99.toFixed(2)}× the p99.`,
+    `Routed against direct: ${s.throughput.ratio.toFixed(2)}× the payments/s at ${s.throughput.concurrency} in flight; at ${r.open.rate}/s, ${s.at100.ratio.p50.toFixed(2)}× the p50 and ${s.at100.ratio.p99.toFixed(2)}× the p99` +
+      (r.low && s.atLow ? `; at ${r.low.rate}/s (under the hub's capacity here), ${s.atLow.ratio.p50.toFixed(2)}× the p50 and ${s.atLow.ratio.p99.toFixed(2)}× the p99.` : "."),
     `A routed payment is two locks and two unlocks (four countersigned states, four group commits' share on the hub) where a direct one is one state:`,
     `the hub spends ${n0(s.hubCpuUsPerRouted)} µs of CPU per routed payment at ${s.throughput.concurrency} in flight.`,
     "",

@@ -27,6 +27,8 @@ export interface RoutedOptions {
   openRate: number;
   openSeconds: number;
   openRepeats: number;
+  /** A lower rate as well, under the hub's capacity: the routed latency without the queue. */
+  lowRate: number;
 }
 
 /** A run and the hub's CPU over it. */
@@ -43,14 +45,23 @@ export interface RoutedResult {
   invoices: { made: number; seconds: number };
   closed: { concurrency: number; routed: RoutedRun[]; direct: RoutedRun[] }[];
   open: { rate: number; seconds: number; routed: RoutedRun[]; direct: RoutedRun[] };
+  low: { rate: number; seconds: number; routed: RoutedRun[]; direct: RoutedRun[] };
   /** Medians over the repeated runs. */
   summary: {
     throughput: { concurrency: number; routed: number; direct: number; ratio: number };
-    at100: { routed: { p50: number; p99: number }; direct: { p50: number; p99: number }; ratio: { p50: number; p99: number } };
+    at100: Latencies;
+    atLow: Latencies;
     hubCpuUsPerRouted: number;
   };
   targets: { routedPerSecond: number; p50Ms: number };
   profile: ProfileSummary | null;
+}
+
+/** Routed and direct medians at one offered rate, and routed over direct. */
+export interface Latencies {
+  routed: { p50: number; p99: number };
+  direct: { p50: number; p99: number };
+  ratio: { p50: number; p99: number };
 }
 
 /** Alice's fee in the demo: 0.1 % of the amount, no fixed part. */
@@ -97,7 +108,7 @@ export async function routedBench(chain: BenchChain, o: RoutedOptions, log: (s: 
 
     // Invoices: payee j's for payer j, enough for every routed payment of the runs.
     const warmup = Math.min(500, o.closedTotal);
-    const needed = warmup + o.concurrency.length * o.closedRepeats * o.closedTotal + o.openRepeats * Math.round(o.openRate * o.openSeconds);
+    const needed = warmup + o.concurrency.length * o.closedRepeats * o.closedTotal + o.openRepeats * Math.round((o.openRate + o.lowRate) * o.openSeconds);
     const perPayee = Math.ceil(needed / o.pairs) + 2;
     const t0 = performance.now();
     const invoices = await Promise.all(
@@ -147,15 +158,19 @@ export async function routedBench(chain: BenchChain, o: RoutedOptions, log: (s: 
       }
       closed.push(row);
     }
-    const openRuns = { rate: o.openRate, seconds: o.openSeconds, routed: [] as RoutedRun[], direct: [] as RoutedRun[] };
-    const openTotal = Math.round(o.openRate * o.openSeconds);
-    for (let k = 0; k < o.openRepeats; k++) {
-      const load = { mode: "open", rate: o.openRate, seconds: o.openSeconds };
-      openRuns.routed.push(await measure(true, load, openTotal));
-      log(describe(`routed, open loop ${o.openRate}/s`, openRuns.routed[k]));
-      openRuns.direct.push(await measure(false, load, openTotal));
-      log(describe(`direct, open loop ${o.openRate}/s`, openRuns.direct[k]));
-    }
+    const openAt = async (rate: number) => {
+      const runs = { rate, seconds: o.openSeconds, routed: [] as RoutedRun[], direct: [] as RoutedRun[] };
+      const load = { mode: "open", rate, seconds: o.openSeconds };
+      for (let k = 0; k < o.openRepeats; k++) {
+        runs.routed.push(await measure(true, load, Math.round(rate * o.openSeconds)));
+        log(describe(`routed, open loop ${rate}/s`, runs.routed[k]));
+        runs.direct.push(await measure(false, load, Math.round(rate * o.openSeconds)));
+        log(describe(`direct, open loop ${rate}/s`, runs.direct[k]));
+      }
+      return runs;
+    };
+    const lowRuns = await openAt(o.lowRate);
+    const openRuns = await openAt(o.openRate);
 
     const medianOf = (runs: RoutedRun[], pick: (r: RoutedRun) => number) => median(runs.map(pick));
     const bestRow = closed.reduce((a, b) => (medianOf(b.routed, (r) => r.perSecond) > medianOf(a.routed, (r) => r.perSecond) ? b : a));
@@ -167,8 +182,11 @@ export async function routedBench(chain: BenchChain, o: RoutedOptions, log: (s: 
     };
     throughput.ratio = throughput.routed / throughput.direct;
     const lat = (runs: RoutedRun[]) => ({ p50: medianOf(runs, (r) => r.latencyMs.p50), p99: medianOf(runs, (r) => r.latencyMs.p99) });
-    const at100 = { routed: lat(openRuns.routed), direct: lat(openRuns.direct), ratio: { p50: 0, p99: 0 } };
-    at100.ratio = { p50: at100.routed.p50 / at100.direct.p50, p99: at100.routed.p99 / at100.direct.p99 };
+    const latencies = (runs: { routed: RoutedRun[]; direct: RoutedRun[] }): Latencies => {
+      const routed = lat(runs.routed);
+      const direct = lat(runs.direct);
+      return { routed, direct, ratio: { p50: routed.p50 / direct.p50, p99: routed.p99 / direct.p99 } };
+    };
     // The profile is cut to the best row's fastest routed run.
     const profiled = bestRow.routed.reduce((a, b) => (b.perSecond > a.perSecond ? b : a));
 
@@ -184,7 +202,8 @@ export async function routedBench(chain: BenchChain, o: RoutedOptions, log: (s: 
       invoices: { made: perPayee * o.pairs, seconds: invoiceSeconds },
       closed,
       open: openRuns,
-      summary: { throughput, at100, hubCpuUsPerRouted: medianOf(bestRow.routed, (r) => r.hubCpuUsPerPayment) },
+      low: lowRuns,
+      summary: { throughput, at100: latencies(openRuns), atLow: latencies(lowRuns), hubCpuUsPerRouted: medianOf(bestRow.routed, (r) => r.hubCpuUsPerPayment) },
       targets: { routedPerSecond: 2_000, p50Ms: 15 },
       profile,
     };
