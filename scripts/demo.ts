@@ -13,6 +13,9 @@ usage: npm start -- [options]
   --customers N     customers Alice trades with, one channel each (default ${DEFAULT_OPTIONS.customers}; the first uses ETH, the others a dollar stablecoin)
   --payments N      orders each customer pays (default ${DEFAULT_OPTIONS.payments}); Alice refunds every 20th
   --concurrency N   payments in flight per channel (default ${DEFAULT_OPTIONS.concurrency})
+  --routed N        invoices each dollar customer pays another customer through Alice's hub
+                    (default ${DEFAULT_OPTIONS.routed})
+  --no-secret-path  skip the payer that vanishes after locking (Alice's node collects on chain)
   --rpc URL         use this JSON-RPC node (a hardhat node or anvil with the standard dev accounts)
                     instead of starting one
   --gas-price GWEI  gas price used to price the on-chain costs (default ${DEFAULT_OPTIONS.gasPriceGwei})
@@ -35,6 +38,8 @@ function parse(argv: string[]): { options: DemoOptions; json: boolean } | undefi
       customers: { type: "string" },
       payments: { type: "string" },
       concurrency: { type: "string" },
+      routed: { type: "string" },
+      "no-secret-path": { type: "boolean" },
       rpc: { type: "string" },
       "gas-price": { type: "string" },
       "eth-usd": { type: "string" },
@@ -50,12 +55,15 @@ function parse(argv: string[]): { options: DemoOptions; json: boolean } | undefi
     customers: positiveInt(values.customers, "customers", DEFAULT_OPTIONS.customers),
     payments: positiveInt(values.payments, "payments", DEFAULT_OPTIONS.payments),
     concurrency: positiveInt(values.concurrency, "concurrency", DEFAULT_OPTIONS.concurrency),
+    routed: positiveInt(values.routed, "routed", DEFAULT_OPTIONS.routed),
+    secretPath: values["no-secret-path"] === true ? false : DEFAULT_OPTIONS.secretPath,
     rpc: values.rpc,
     gasPriceGwei: positiveInt(values["gas-price"], "gas-price", DEFAULT_OPTIONS.gasPriceGwei),
     ethUsd: positiveInt(values["eth-usd"], "eth-usd", DEFAULT_OPTIONS.ethUsd),
     seed: positiveInt(values.seed, "seed", DEFAULT_OPTIONS.seed),
     quiet: values.json === true,
   };
+  if (options.customers < 4) throw new Error("--customers: at least 4 (one in ETH, three in dollars: they pay each other through the hub, one vanishes, one cheats)");
   if (options.customers > 15) throw new Error("--customers: at most 15 (the chain's dev accounts run out)");
   return { options, json: values.json === true };
 }
@@ -82,7 +90,10 @@ async function main(): Promise<void> {
   const report = await runDemo(parsed.options);
   process.stdout.write(parsed.json ? `${toJson(report)}\n` : formatReport(report));
   const ok =
-    report.balances.every((b) => b.reconciled) && report.cheat.caught && report.receipts.every((x) => x.verified) && report.forgedReceiptRejected && report.cashOut.exact;
+    report.balances.every((b) => b.reconciled) && report.cheat.caught && report.receipts.every((x) => x.verified) && report.forgedReceiptRejected && report.cashOut.exact &&
+    report.routed.failed === 0 &&
+    report.routed.earned === report.routed.forwardsFees &&
+    (report.secretPath === undefined || report.secretPath.paid);
   if (!ok) process.exitCode = 1;
 }
 

@@ -2,7 +2,7 @@
  * `npm run bench`: what Sluice exists for, beside the limits of this machine. Writes one JSON
  * file per section to bench/results/ and regenerates docs/benchmarks.md from them.
  *
- *   BENCH_ONLY=crypto,floor,merkle,channel,api,hub,observe,gas   run only these sections (the others' last
+ *   BENCH_ONLY=crypto,floor,merkle,channel,api,hub,routed,observe,gas   run only these sections (the others' last
  *                                                  results stay and go into the report)
  *   BENCH_QUICK=1                                  smaller runs (a smoke test of the bench)
  *   BENCH_OUT=<dir>                                write the results and the report to <dir> instead of
@@ -21,9 +21,10 @@ import { hubBench } from "./hub";
 import { cryptoLimit, merkleCosts } from "./micro";
 import { observeBench } from "./observe";
 import { oneChannelApi, oneChannelLatency, oneChannelNode, type Scale } from "./oneChannel";
+import { routedBench } from "./routed";
 import { REPORT_FILE, RESULTS_DIR, machine, writeReport, type GasResult, type SectionFile } from "./report";
 
-const SECTIONS = ["crypto", "floor", "merkle", "channel", "api", "hub", "observe", "gas"] as const;
+const SECTIONS = ["crypto", "floor", "merkle", "channel", "api", "hub", "routed", "observe", "gas"] as const;
 type Section = (typeof SECTIONS)[number];
 
 const log = (s: string) => console.log(s);
@@ -75,7 +76,7 @@ async function main(): Promise<void> {
     save("merkle", { merkle: r }, l);
   }
 
-  const needChain = only.some((s) => s === "channel" || s === "api" || s === "hub" || s === "observe" || s === "gas");
+  const needChain = only.some((s) => s === "channel" || s === "api" || s === "hub" || s === "routed" || s === "observe" || s === "gas");
   if (!needChain) {
     writeReport();
     return;
@@ -119,6 +120,18 @@ async function main(): Promise<void> {
         log,
       );
       save("hub", { result: r }, l);
+    }
+    if (only.includes("routed")) {
+      const l = load();
+      log("\n[routed] invoices paid through one hub: 50 payers and 50 payees, each with a channel to it (A→H→C), beside direct payments");
+      const r = await routedBench(
+        chain,
+        quick
+          ? { pairs: 50, closedTotal: 4_000, concurrency: [256], closedRepeats: 1, openRate: 100, openSeconds: 3, openRepeats: 2, lowRate: 10 }
+          : { pairs: 50, closedTotal: 3_000, concurrency: [64, 256], closedRepeats: 3, openRate: 100, openSeconds: 8, openRepeats: 3, lowRate: 10 },
+        log,
+      );
+      save("routed", { result: r }, l);
     }
     if (only.includes("observe")) {
       const l = load();

@@ -5,12 +5,15 @@
  * process stay in the path. Commands arrive with `process.on("message")`, answers go back with
  * `process.send`:
  *
- *   init   { rpc, adjudicator, keys, dir, pollMs }   → [{ address, peerUrl }]
+ *   init   { rpc, adjudicator, keys, dir, pollMs, hub? { base, ppm } }   → [{ address, peerUrl }] (hub: routing on, these fees)
  *   open   { node, peer, peerUrl, asset, deposit }   → channelId
  *   deposit{ node, channelId, amount }               → deposits
  *   pay    { node, channels, amount, mode: "closed", total, concurrency }
  *          { node, channels, amount, mode: "open", rate, seconds, timeline? }   → LoadReport (with timeline: due times,
  *                                                   latencies and this process's stalls, for tail.ts)
+ *          { payers: [node, channelId][], amount, mode, … }   → the same, payment i from payer i mod n over its channel
+ *   invoices { node, count, amount, asset, expiresIn }     → the encoded invoices (sluice1…) the node made
+ *   payInvoices { payers: [node, invoices[]][], mode, … }  → LoadReport: payment i by payer i mod n, its next invoice
  *   close  { node, channelId }                       → { hash, gasUsed, version }
  *   stalls                                           → GC pauses, longest commit, event-loop delay since the last ask
  *   events                                           → the GC pauses and group commits since the last ask (or pay), stamped
@@ -103,6 +106,25 @@ function stalls() {
   return r;
 }
 
+const hubOf = (fees: { base: string; ppm: number } | undefined) => (fees ? { fees: { base: BigInt(fees.base), ppm: fees.ppm } } : undefined);
+
+/** Runs a closed or open loop of `send` as `a` says, with this process's CPU, commits and stalls over it. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the parent's JSON arguments
+async function measured(a: Record<string, any>, send: (i: number) => Promise<unknown>) {
+  stalls();
+  takeEvents();
+  const cpu0 = process.cpuUsage();
+  const c0 = commits();
+  const result = a.mode === "open" ? await openLoop(a.rate as number, a.seconds as number, send) : await closedLoop(a.total as number, a.concurrency as number, send);
+  payCounter += result.done + result.failed;
+  const cpu = process.cpuUsage(cpu0);
+  const c1 = commits();
+  const groupCommits = { count: c1.count - c0.count, writes: c1.writes - c0.writes, msBlocked: Math.round(c1.ms - c0.ms) };
+  // With `timeline` (open loop): each payment's due time and latency, and this process's stalls, for scripts/bench/tail.ts.
+  const timeline = a.timeline === true && result.dueAt ? { dueAt: result.dueAt, latencies: result.latencies, events: takeEvents() } : {};
+  return { ...report(result), ...timeline, groupCommits, cpuUsPerPayment: Math.round((cpu.user + cpu.system) / Math.max(1, result.done)), stalls: stalls() };
+}
+
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the parent's JSON arguments, each command reads its own
 async function run(cmd: string, a: Record<string, any>): Promise<unknown> {
   switch (cmd) {
@@ -118,6 +140,7 @@ async function run(cmd: string, a: Record<string, any>): Promise<unknown> {
             storePath: path.join(a.dir as string, `node-${i}.sqlite`),
             pollMs: (a.pollMs as number) ?? 60_000,
             proposalsInFlight: process.env.BENCH_PROPOSALS_IN_FLIGHT ? Number(process.env.BENCH_PROPOSALS_IN_FLIGHT) : undefined,
+            hub: hubOf(a.hub as { base: string; ppm: number } | undefined),
             onError: (error, what) => {
               if (process.env.BENCH_DEBUG) console.error(`node ${i}: ${what}:`, error);
             },
@@ -147,25 +170,36 @@ async function run(cmd: string, a: Record<string, any>): Promise<unknown> {
       return { version: view.version.toString(), payments: view.payments.toString(), deposits: view.deposits.map(String) };
     }
     case "pay": {
-      const node = nodes[a.node as number];
-      const channels = a.channels as Hex[];
       const amount = BigInt(a.amount as string);
       const base = payCounter;
-      stalls();
-      takeEvents();
-      const cpu0 = process.cpuUsage();
-      const c0 = commits();
-      const send = (i: number) => node.pay(channels[i % channels.length], amount, refOf(base + i));
-      const result =
-        a.mode === "open" ? await openLoop(a.rate as number, a.seconds as number, send) : await closedLoop(a.total as number, a.concurrency as number, send);
-      payCounter += result.done + result.failed;
-      const cpu = process.cpuUsage(cpu0);
-      const c1 = commits();
-      const groupCommits = { count: c1.count - c0.count, writes: c1.writes - c0.writes, msBlocked: Math.round(c1.ms - c0.ms) };
-      // With `timeline` (open loop): each payment's due time and latency, and this process's stalls, for scripts/bench/tail.ts.
-      const timeline = a.timeline === true && result.dueAt ? { dueAt: result.dueAt, latencies: result.latencies, events: takeEvents() } : {};
-      return { ...report(result), ...timeline, groupCommits, cpuUsPerPayment: Math.round((cpu.user + cpu.system) / Math.max(1, result.done)), stalls: stalls() };
+      if (a.payers) {
+        const payers = a.payers as [number, Hex][];
+        return measured(a, (i) => nodes[payers[i % payers.length][0]].pay(payers[i % payers.length][1], amount, refOf(base + i)));
+      }
+      const node = nodes[a.node as number];
+      const channels = a.channels as Hex[];
+      return measured(a, (i) => node.pay(channels[i % channels.length], amount, refOf(base + i)));
     }
+    case "invoices": {
+      const node = nodes[a.node as number];
+      const made: string[] = [];
+      for (let i = 0; i < (a.count as number); i++) {
+        const invoice = await node.createInvoice({ amount: BigInt(a.amount as string), asset: a.asset as Address, expiresIn: BigInt(a.expiresIn as number) });
+        made.push(invoice.encoded);
+      }
+      return made;
+    }
+    case "payInvoices": {
+      const payers = a.payers as [number, string[]][];
+      const next = payers.map(() => 0);
+      return measured(a, (i) => {
+        const p = i % payers.length;
+        const invoice = payers[p][1][next[p]++];
+        if (invoice === undefined) return Promise.reject(new Error(`payer ${p} has no invoice left`));
+        return nodes[payers[p][0]].payInvoice(invoice);
+      });
+    }
+      takeEvents();
     case "close": {
       const tx = await nodes[a.node as number].close(a.channelId as Hex);
       const view = await nodes[a.node as number].channel(a.channelId as Hex);

@@ -9,11 +9,12 @@ import { performance } from "node:perf_hooks";
 import { JsonRpcProvider, Wallet, HDNodeWallet, Mnemonic, keccak256, toUtf8Bytes, type TransactionReceipt } from "ethers";
 import { AdjudicatorDriver, DEV_MNEMONIC, deployAdjudicator, increaseTime, startLocalNode, type LocalNode } from "../../src/chain";
 import { NodeProcess } from "../../src/node/process";
-import type { ChannelView, PaymentView } from "../../src/node/api/types";
+import type { ChannelView, ForwardView, PaymentView } from "../../src/node/api/types";
 import { ChannelStore } from "../../src/node/store";
 import { ChannelMode, ETH, ZERO_HASH, type Address, type Hex, type Params, type Payment } from "../../src/types";
 import { MockERC20__factory, type MockERC20 } from "../../typechain-types";
 import { formatAmount, type Asset } from "./format";
+import { HUB_CONFIG, HUB_FEES, lockGuardAvailable, payThroughHub, payerVanishes, type Party, type RoutedPayment, type RoutedPlan, type SecretPathReport } from "./hub";
 import { Progress, phase } from "./progress";
 
 export interface DemoOptions {
@@ -22,6 +23,10 @@ export interface DemoOptions {
   payments: number;
   /** Payments in flight per channel. */
   concurrency: number;
+  /** Invoices each dollar customer pays another customer through Alice's hub. */
+  routed: number;
+  /** Play the payer that vanishes after locking (needs the node's lock guard, src/node/lockGuard.ts). */
+  secretPath: boolean;
   /** An external JSON-RPC node (hardhat node or anvil with the standard dev mnemonic); default: start one. */
   rpc?: string;
   /** Gas price for pricing the on-chain costs (gwei). */
@@ -37,6 +42,8 @@ export const DEFAULT_OPTIONS: DemoOptions = {
   customers: 5,
   payments: 600,
   concurrency: 16,
+  routed: 40,
+  secretPath: lockGuardAvailable(),
   gasPriceGwei: 20,
   ethUsd: 3_000,
   seed: 1,
@@ -69,6 +76,31 @@ export interface DemoReport {
   payments: { total: number; toAlice: number; refunds: number; failed: number };
   offChain: { seconds: number; paymentsPerSecond: number; latencyMs: { p50: number; p99: number; max: number } };
   onChain: { transactions: number; gas: bigint };
+  /** Customers paying each other's invoices through Alice's hub (dollar channels). */
+  routed: {
+    fees: { base: bigint; ppm: number };
+    payments: number;
+    failed: number;
+    /** What the payees received. */
+    volume: bigint;
+    /** What Alice kept: the payers' locks less what she forwarded, from their receipts. */
+    earned: bigint;
+    /** The same from Alice's node: her settled forwards' fees, and her hub's fees earned. */
+    forwardsFees: bigint;
+    feesEarned: bigint;
+    forwardsSettled: number;
+    latencyMs: { p50: number; p99: number };
+    /** Payer and payee pairs that paid each other. */
+    pairs: number;
+    /** The same payments as direct token transfers on chain. */
+    onLayer1: { transactions: number; gas: bigint; usd: number };
+    /** A channel per pair instead of the hub: each opened, funded by the payer and closed, as Alice's channels were. */
+    channelPerPair: { channels: number; transactions: number; gas: bigint; usd: number };
+    /** One of Alice's dollar channels over its life (open, deposits and approvals, close), measured on this chain. */
+    perChannel: { transactions: number; gas: bigint };
+  };
+  /** The payer that vanished after locking, and how Alice's node was paid on chain (absent when not played). */
+  secretPath?: SecretPathReport;
   direct: { transactions: number; gasPerUsdcTransfer: bigint; gasPerEthTransfer: bigint; gas: bigint };
   price: { gasPriceGwei: number; ethUsd: number; channelUsd: number; directUsd: number };
   saving: number;
@@ -128,12 +160,6 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
-interface Party {
-  name: string;
-  wallet: Wallet;
-  node: NodeProcess;
-}
-
 interface Order {
   channel: ChannelView;
   payer: "customer" | "alice";
@@ -143,6 +169,7 @@ interface Order {
 }
 
 export async function runDemo(options: DemoOptions): Promise<DemoReport> {
+  if (options.customers < 4) throw new Error("the demo needs at least 4 customers: one in ETH, three in dollars (they pay each other through the hub, one vanishes, one cheats)");
   const q = options.quiet;
   const work = mkdtempSync(path.join(tmpdir(), "sluice-demo-"));
   let chain: LocalNode | undefined;
@@ -170,7 +197,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
     const names = ["Alice", ...Array.from({ length: options.customers }, (_, i) => `Customer ${i + 1}`)];
     const orderCents = (rng: () => number) => 8_000n + BigInt(Math.floor(rng() * 4_001));
     // Deposits cover the day: customers pay up to $120 an order, Alice refunds up to $30 every 20th.
-    const customerDepositCents = BigInt(options.payments) * 12_000n + 10_000n;
+    // Through the hub a customer pays up to $60 an invoice, plus Alice's 0.1 %.
+    const customerDepositCents = BigInt(options.payments) * 12_000n + BigInt(options.routed) * 6_100n + 10_000n;
     const aliceDepositCents = BigInt(Math.ceil(options.payments / 20)) * 3_000n + 10_000n;
     const centsToWei = (cents: bigint) => (cents * 10n ** 16n) / BigInt(options.ethUsd);
     for (const [i] of names.entries()) {
@@ -193,7 +221,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
           rpc: url,
           adjudicator,
           listen: { host: "127.0.0.1", port: 0 },
-          config: { pollMs: 200, challengePeriod: CHALLENGE_PERIOD },
+          config: { pollMs: 200, challengePeriod: CHALLENGE_PERIOD, ...(i === 0 ? HUB_CONFIG : {}) },
         }),
       ),
     );
@@ -273,6 +301,18 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
     trading.finish(`${(done.length / seconds).toFixed(0)} payments/s`);
     latencies.sort((a, b) => a - b);
 
+    phase("12:00  Customers who share no channel pay each other's invoices through Alice's hub (her fee: 0.1 %)", q);
+    const dollarCustomers = customers.map((_, i) => i).filter((i) => channels[i].asset !== ETH);
+    const plan: RoutedPlan[] = dollarCustomers.flatMap((payer, k) =>
+      Array.from({ length: options.routed }, () => ({ payer, payee: dollarCustomers[(k + 1) % dollarCustomers.length], amount: usdc(2_000n + BigInt(Math.floor(rng() * 4_001))) })),
+    );
+    const routing = new Progress("invoices paid through the hub", plan.length, q);
+    const routedRun = await payThroughHub(customers, tokenAddress, plan, Math.min(4, options.concurrency), routing);
+    routing.finish(routedRun.failed === 0 ? "" : `${routedRun.failed} failed, the first: ${routedRun.firstError ?? "?"}`);
+    await waitFor(async () => (await alice.node.api.info()).hub?.pending === 0n);
+    const hubAfterRouting = (await alice.node.api.info()).hub!;
+    const forwards = await allForwards(alice);
+
     phase("15:00  Alice cashes out half of her takings from one channel to her treasury; the channel stays open", q);
     const cashOutIndex = Math.min(1, channels.length - 1);
     const cashOutChannel = channels[cashOutIndex];
@@ -294,6 +334,27 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
     });
     for (const order of after) done.push({ ...order, payment: await customers[cashOutIndex].node.api.pay(order.channel.channelId, order.amount, order.ref) });
     cashing.finish(`${formatAmount(cashOutAmount, cashOutIsEth ? "ETH" : "USDC")} to the treasury ${treasury}`);
+
+    const vanishIndex = customers.length - 2;
+    let secretPath: SecretPathReport | undefined;
+    if (options.secretPath) {
+      phase(`17:00  ${customers[vanishIndex].name} pays ${customers[cashOutIndex].name} through the hub and vanishes before Alice is paid; her node collects on chain`, q);
+      secretPath = await payerVanishes({
+        alice,
+        payer: customers[vanishIndex],
+        payee: customers[cashOutIndex],
+        channel: channels[vanishIndex],
+        asset: tokenAddress,
+        amount: usdc(5_000n),
+        provider,
+        driver,
+        quiet: q,
+      });
+    }
+    const routedAll: RoutedPayment[] = [
+      ...routedRun.paid,
+      ...(secretPath ? [{ payer: vanishIndex, payee: cashOutIndex, amount: secretPath.amount, paid: secretPath.locked, ref: secretPath.hashlock }] : []),
+    ];
 
     phase("End of day: the last customer tries to cheat with an older state", q);
     const cheaterIndex = customers.length - 1;
@@ -319,9 +380,10 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
     const settled = settledEvent?.name === "Settled" ? settledEvent : undefined;
 
     phase("18:00  every other channel closes cooperatively, one transaction each", q);
-    const closing = new Progress("channels closed", channels.length - 1, q);
+    const toClose = channels.slice(0, cheaterIndex).filter((_, i) => !(secretPath && i === vanishIndex));
+    const closing = new Progress("channels closed", toClose.length, q);
     await Promise.all(
-      channels.slice(0, cheaterIndex).map(async (channel) => {
+      toClose.map(async (channel) => {
         await alice.node.api.close(channel.channelId);
         closing.tick();
       }),
@@ -397,7 +459,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
       const assets: Asset[] = isAlice ? ["USDC", "ETH"] : [i === 1 ? "ETH" : "USDC"];
       for (const asset of assets) {
         const onChainChange = asset === "USDC" ? usdcChange : ethChange;
-        const fromPayments = flows(asset);
+        const fromPayments = flows(asset) + (asset === "USDC" ? routedFlow(routedAll, i - 1) : 0n);
         balances.push({
           party: party.name,
           address: party.wallet.address as Address,
@@ -415,6 +477,24 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
     const ethPayments = done.length - usdcPayments;
     const directGas = BigInt(usdcPayments) * direct.usdc + BigInt(ethPayments) * direct.eth;
     const usd = (g: bigint) => (Number(g) * options.gasPriceGwei * 1e-9 * options.ethUsd);
+    const perChannel = await channelLifetime(driver, provider, channels[cashOutIndex].channelId, startBlock + 1, tokenAddress);
+    const pairs = new Set(routedRun.paid.map((r) => `${r.payer}>${r.payee}`)).size;
+    const settledForwards = forwards.filter((f) => f.status === "settled");
+    const routed: DemoReport["routed"] = {
+      fees: { ...HUB_FEES },
+      payments: routedRun.paid.length,
+      failed: routedRun.failed,
+      volume: routedRun.paid.reduce((sum, r) => sum + r.amount, 0n),
+      earned: routedRun.paid.reduce((sum, r) => sum + r.paid - r.amount, 0n),
+      forwardsFees: settledForwards.reduce((sum, f) => sum + f.fee, 0n),
+      feesEarned: hubAfterRouting.feesEarned.filter((f) => f.asset.toLowerCase() === tokenAddress.toLowerCase()).reduce((sum, f) => sum + f.amount, 0n),
+      forwardsSettled: settledForwards.length,
+      latencyMs: { p50: percentile(routedRun.latencies, 50), p99: percentile(routedRun.latencies, 99) },
+      pairs,
+      onLayer1: { transactions: routedRun.paid.length, gas: BigInt(routedRun.paid.length) * direct.usdc, usd: usd(BigInt(routedRun.paid.length) * direct.usdc) },
+      channelPerPair: { channels: pairs, transactions: pairs * perChannel.transactions, gas: BigInt(pairs) * perChannel.gas, usd: usd(BigInt(pairs) * perChannel.gas) },
+      perChannel,
+    };
 
     const newestOfCheat = newest.transferred;
     const deposits = (await alice.node.api.channel(cheatChannel.channelId)).deposits;
@@ -434,6 +514,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
         latencyMs: { p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: latencies[latencies.length - 1] ?? 0 },
       },
       onChain: { transactions: dayTxs.length, gas },
+      routed,
+      ...(secretPath ? { secretPath } : {}),
       direct: { transactions: done.length, gasPerUsdcTransfer: direct.usdc, gasPerEthTransfer: direct.eth, gas: directGas },
       price: { gasPriceGwei: options.gasPriceGwei, ethUsd: options.ethUsd, channelUsd: usd(gas), directUsd: usd(directGas) },
       saving: Number(directGas) / Number(gas),
@@ -471,6 +553,51 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
     await chain?.stop();
     rmSync(work, { recursive: true, force: true });
   }
+}
+
+/** What a party's payments through the hub say it gained: customer `customer` (-1: Alice, who keeps the fees). */
+function routedFlow(routed: RoutedPayment[], customer: number): bigint {
+  let sum = 0n;
+  for (const r of routed) {
+    if (customer === -1) sum += r.paid - r.amount;
+    if (r.payee === customer) sum += r.amount;
+    if (r.payer === customer) sum -= r.paid;
+  }
+  return sum;
+}
+
+/** Every forward of Alice's hub, a page at a time. */
+async function allForwards(alice: Party): Promise<ForwardView[]> {
+  const all: ForwardView[] = [];
+  for (;;) {
+    const page = await alice.node.api.forwards(all.length === 0 ? { limit: 100 } : { limit: 100, before: all[all.length - 1].id });
+    all.push(...page);
+    if (page.length < 100) return all;
+  }
+}
+
+/**
+ * One channel's life on chain: its deposits (each with the approval the depositor sent just
+ * before it, if any) and its close. A partial withdrawal is left out: a channel per pair needs none.
+ */
+async function channelLifetime(driver: AdjudicatorDriver, provider: JsonRpcProvider, channelId: Hex, fromBlock: number, token: Address): Promise<{ transactions: number; gas: bigint }> {
+  const events = (await driver.events({ fromBlock, channelId, names: ["Deposited", "Closed"] })).filter((e) => e.name === "Deposited" || e.name === "Closed");
+  const hashes = new Set<string>(events.map((e) => e.transactionHash));
+  for (const e of events) {
+    if (e.name !== "Deposited") continue;
+    const tx = (await provider.getTransaction(e.transactionHash))!;
+    if (tx.nonce === 0) continue;
+    // The depositor's previous transaction, a few blocks back at most (the chain mines one per transaction).
+    for (let n = tx.blockNumber!; n >= Math.max(fromBlock, tx.blockNumber! - 40); n--) {
+      const previous = (await provider.getBlock(n, true))!.prefetchedTransactions.find((t) => t.from === tx.from && t.nonce === tx.nonce - 1);
+      if (!previous) continue;
+      if (previous.to?.toLowerCase() === token.toLowerCase()) hashes.add(previous.hash);
+      break;
+    }
+  }
+  let gas = 0n;
+  for (const hash of hashes) gas += (await provider.getTransactionReceipt(hash))!.gasUsed;
+  return { transactions: hashes.size, gas };
 }
 
 /** Gas of direct transfers on the same chain, between two accounts outside the day. */

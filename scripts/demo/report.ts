@@ -30,6 +30,36 @@ export function balanceTable(balances: PartyBalance[]): string[] {
   return columns(rows, ["left", "right", "right", "left"]).map((l) => `  ${l}`.trimEnd());
 }
 
+/** The hub's lines: the routed payments, Alice's fees, and what they would have cost on chain. */
+export function routedLines(r: DemoReport): string[] {
+  const { routed } = r;
+  const feeText = `${(routed.fees.ppm / 10_000).toFixed(2).replace(/\.?0+$/, "")} %${routed.fees.base === 0n ? "" : ` + ${formatAmount(routed.fees.base, "USDC")}`}`;
+  return [
+    line(
+      "through the hub",
+      `${formatCount(routed.payments)} invoices paid between customers who share no channel, through Alice's hub: ${formatAmount(routed.volume, "USDC")} to the payees; ` +
+        `${routed.failed === 0 ? "none failed" : `${formatCount(routed.failed)} FAILED`}; half paid within ${routed.latencyMs.p50.toFixed(1)} ms, 99 in 100 within ${routed.latencyMs.p99.toFixed(1)} ms`,
+    ),
+    line("hub fees", `Alice earned ${formatAmount(routed.earned, "USDC")} for forwarding them (her fee: ${feeText} of the amount)`),
+    line(
+      "routing saved",
+      `${formatCount(routed.onLayer1.transactions)} token transfers on chain would have cost ${formatCount(routed.onLayer1.gas)} gas (${formatUsdCents(cents(routed.onLayer1.usd))}); ` +
+        `a channel per pair, ${formatCount(routed.channelPerPair.channels)} more channels of ${routed.perChannel.transactions} transactions each, ${formatCount(routed.channelPerPair.gas)} gas (${formatUsdCents(cents(routed.channelPerPair.usd))}); through the hub: no transaction`,
+    ),
+  ];
+}
+
+/** The vanished payer's story, with its transactions. */
+export function secretPathLine(p: NonNullable<DemoReport["secretPath"]>): string {
+  const txs = p.transactions.map((t) => `${t.what} (${formatCount(t.gas)} gas)`).join(", ");
+  return line(
+    "payer vanished",
+    `${p.payer} locked ${formatAmount(p.locked, "USDC")} to pay ${p.payee} ${formatAmount(p.amount, "USDC")} through the hub, then its node died before it paid Alice; ` +
+      `${p.payee} ${p.payeePaidOffChain ? "was paid off chain at once" : "was NOT paid off chain"}. Alice's node took the secret to the chain: ${txs}: ` +
+      (p.paid ? `Alice was paid the ${formatAmount(p.locked, "USDC")} in full` : `Alice was NOT paid (${p.resolved ? `${formatAmount(p.resolved.amount, "USDC")} to participant ${p.resolved.paidTo}` : "the lock was not resolved"})`),
+  );
+}
+
 export function formatReport(r: DemoReport): string {
   const ethChannels = r.balances.filter((b) => b.party !== "Alice" && b.asset === "ETH").length;
   const channelUsd = cents(r.price.channelUsd);
@@ -58,6 +88,8 @@ export function formatReport(r: DemoReport): string {
     ),
     line("saving", `${formatUsdCents(directUsd - channelUsd)} (${r.saving.toFixed(1)}x less gas with channels)`),
     "",
+    ...routedLines(r),
+    "",
     "Balances: what each party gained or paid over the day, read from the chain, against what its payments say",
     "(for Alice, her node's address and her treasury together; each row is compared exactly):",
     "",
@@ -77,6 +109,7 @@ export function formatReport(r: DemoReport): string {
       `${cheat.customer} stopped its node and tried to close its channel on an outdated balance, one that would have let it keep ${formatAmount(cheat.wouldHaveKept, cheat.asset)} it had paid Alice; ` +
         `Alice's watcher answered with the latest balance: ${cheat.caught ? `caught, the channel settled on the latest balance and ${cheat.customer} paid in full` : "NOT CAUGHT, the channel settled on another balance"}`,
     ),
+    ...(r.secretPath ? [secretPathLine(r.secretPath)] : []),
     line(
       "order receipts",
       `checked on chain: ${r.receipts.map((x) => `${x.order} (${formatAmount(x.amount, x.asset)}) ${x.verified ? "proven" : "NOT proven"}`).join("; ")}`,

@@ -5,6 +5,7 @@ import { MockERC20__factory } from "../../typechain-types";
 import { runDemo, DEFAULT_OPTIONS, type DemoReport } from "../../scripts/demo/day";
 import { formatAmount } from "../../scripts/demo/format";
 import { formatReport } from "../../scripts/demo/report";
+import { lockGuardAvailable } from "../../scripts/demo/hub";
 
 const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
@@ -14,7 +15,7 @@ describe("the demo (npm start) with small numbers, checked against the chain", f
 
   before(async function () {
     chain = await startLocalNode({ kind: "hardhat" });
-    report = await runDemo({ ...DEFAULT_OPTIONS, customers: 3, payments: 25, concurrency: 4, rpc: chain.url, quiet: true });
+    report = await runDemo({ ...DEFAULT_OPTIONS, customers: 4, payments: 25, concurrency: 4, routed: 3, rpc: chain.url, quiet: true });
   });
 
   after(async function () {
@@ -23,9 +24,28 @@ describe("the demo (npm start) with small numbers, checked against the chain", f
 
   it("makes every payment: 25 orders per customer and a refund every 20th, and 3 orders after the cash-out", function () {
     expect(report.payments.failed).to.equal(0);
-    expect(report.payments.toAlice).to.equal(3 * 25 + 3);
-    expect(report.payments.refunds).to.equal(3 * 1);
-    expect(report.payments.total).to.equal(81);
+    expect(report.payments.toAlice).to.equal(4 * 25 + 3);
+    expect(report.payments.refunds).to.equal(4 * 1);
+    expect(report.payments.total).to.equal(107);
+  });
+
+  it("routes the customers' invoices to each other through Alice's hub; her fees are her forwards' fees", function () {
+    const { routed } = report;
+    expect(routed.failed).to.equal(0);
+    expect(routed.payments).to.equal(3 * 3); // three dollar customers, three invoices each
+    expect(routed.pairs).to.equal(3);
+    expect(routed.volume).to.be.greaterThan(0n);
+    // 0.1 % of each payment, rounded down, as the payers' receipts and Alice's node both say.
+    expect(routed.earned).to.be.greaterThan(0n);
+    expect(routed.earned <= routed.volume / 1_000n).to.equal(true);
+    expect(routed.forwardsSettled).to.equal(routed.payments);
+    expect(routed.forwardsFees).to.equal(routed.earned);
+    expect(routed.feesEarned).to.equal(routed.earned);
+    // What they would have cost on chain: computed from the gas measured on this chain.
+    expect(routed.onLayer1.gas).to.equal(BigInt(routed.payments) * report.direct.gasPerUsdcTransfer);
+    expect(routed.perChannel.transactions).to.be.greaterThanOrEqual(3); // two deposits and a close at least
+    expect(routed.channelPerPair.gas).to.equal(BigInt(routed.pairs) * routed.perChannel.gas);
+    expect(formatReport(report)).to.include(`Alice earned ${formatAmount(routed.earned, "USDC")} for forwarding them`);
   });
 
   it("cashes out half of Alice's takings to her treasury while the channel stays open, exactly, in one transaction", async function () {
@@ -66,7 +86,7 @@ describe("the demo (npm start) with small numbers, checked against the chain", f
   it("reconciles every party's token balance on chain with its payments, to the base unit", async function () {
     const token = MockERC20__factory.connect(report.contracts.token, chain.provider);
     const usdc = report.balances.filter((b) => b.asset === "USDC");
-    expect(usdc.length).to.equal(3); // Alice and the two token customers
+    expect(usdc.length).to.equal(4); // Alice and the three token customers
     for (const b of report.balances) expect(b.reconciled, `${b.party} ${b.asset}`).to.equal(true);
     // The customers' token balances: what they were minted, less what they paid, plus refunds.
     const total = usdc.filter((b) => b.party !== "Alice").reduce((sum, b) => sum + b.onChainChange, 0n);
@@ -85,6 +105,8 @@ describe("the demo (npm start) with small numbers, checked against the chain", f
     // The treasury's payouts at the closes and settlement, and the cash-out.
     const paid = { eth: 0n, usdc: report.cashOut.asset === "USDC" ? report.cashOut.amount : 0n };
     if (report.cashOut.asset === "ETH") paid.eth += report.cashOut.amount;
+    // A lock resolved to Alice (the vanished payer's) is paid to her treasury too.
+    for (const e of await driver.events({ fromBlock: report.chain.firstBlock, names: ["LockResolved"] })) if (e.name === "LockResolved" && e.paidTo === 0) paid.usdc += e.amount;
     for (const e of concluded) {
       if (e.name !== "Closed" && e.name !== "Settled") continue;
       // The first channel is the ETH one.
@@ -104,7 +126,11 @@ describe("the demo (npm start) with small numbers, checked against the chain", f
     for (const id of report.channelIds) expect((await driver.channelStatus(id)).mode).to.equal(ChannelMode.Concluded);
     expect(report.cheat.caught).to.equal(true);
     expect(report.cheat.registeredVersion < report.cheat.refutedWith).to.equal(true);
-    const settled = (await driver.events({ fromBlock: report.chain.firstBlock, names: ["Settled"] })).filter((e) => e.name === "Settled");
+    const cheatChannel = report.channelIds[report.channelIds.length - 1];
+    const allSettled = (await driver.events({ fromBlock: report.chain.firstBlock, names: ["Settled"] })).filter((e) => e.name === "Settled");
+    // The cheater's channel, and the vanished payer's when that scene ran.
+    expect(allSettled.length).to.equal(report.secretPath ? 2 : 1);
+    const settled = allSettled.filter((e) => e.name === "Settled" && e.channelId === cheatChannel);
     expect(settled.length).to.equal(1);
     if (settled[0].name !== "Settled") throw new Error("unreachable");
     expect(settled[0].version).to.equal(report.cheat.refutedWith);
@@ -141,6 +167,24 @@ describe("the demo (npm start) with small numbers, checked against the chain", f
     expect(new Set(rows.map((r) => r.replace(/\s+matches exactly$/, "").length)).size).to.equal(1);
     expect(text).to.not.include("base unit");
     expect(text).to.include(`Alice moved ${formatAmount(report.cashOut.amount, report.cashOut.asset)} of her takings from ${report.cashOut.customer}'s channel`);
+  });
+
+  it("a payer vanishes after its lock reached the hub: Alice's node registers the secret, disputes, settles and resolves the lock to her (with the lock guard)", async function () {
+    // The scene needs the node's lock guard (src/node/lockGuard.ts, branch i15-lockwatch); without it the day leaves it out.
+    expect(report.secretPath !== undefined).to.equal(lockGuardAvailable());
+    const path = report.secretPath;
+    if (!path) return;
+    const driver = new AdjudicatorDriver(report.contracts.adjudicator, chain.provider);
+    expect(path.payeePaidOffChain).to.equal(true);
+    expect(path.paid).to.equal(true);
+    expect(path.locked - path.amount).to.equal(path.amount / 1_000n); // Alice's 0.1 %
+    expect(await driver.secretRevealedAt(path.hashlock)).to.not.equal(0n);
+    expect((await driver.channelStatus(path.channelId)).mode).to.equal(ChannelMode.Concluded);
+    const resolved = (await driver.events({ fromBlock: report.chain.firstBlock, channelId: path.channelId, names: ["LockResolved"] })).filter((e) => e.name === "LockResolved");
+    expect(resolved.map((e) => e.name === "LockResolved" && [e.hashlock, e.paidTo, e.amount])).to.deep.equal([[path.hashlock, 0, path.locked]]);
+    expect(path.transactions.map((t) => t.what)).to.include.members(["secret registered", "dispute with the state holding the lock", "settled after the challenge period", "lock resolved: paid to Alice"]);
+    for (const t of path.transactions) expect((await chain.provider.getTransactionReceipt(t.hash))!.gasUsed).to.equal(t.gas);
+    expect(formatReport(report)).to.include(`Alice was paid the ${formatAmount(path.locked, "USDC")} in full`);
   });
 
   it("verifies receipts on chain and rejects the forged one", function () {

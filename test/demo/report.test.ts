@@ -24,6 +24,38 @@ function readmeRun(): DemoReport {
     payments: { total: 3153, toAlice: 3003, refunds: 150, failed: 0 },
     offChain: { seconds: 2.02, paymentsPerSecond: 1559.3, latencyMs: { p50: 48.54, p99: 104.09, max: 120 } },
     onChain: { transactions: 26, gas: 1_512_566n },
+    routed: {
+      fees: { base: 0n, ppm: 1_000 },
+      payments: 160,
+      failed: 0,
+      volume: 6_412_340_000n,
+      earned: 6_412_340n,
+      forwardsFees: 6_412_340n,
+      feesEarned: 6_412_340n,
+      forwardsSettled: 160,
+      latencyMs: { p50: 21.37, p99: 58.9 },
+      pairs: 4,
+      onLayer1: { transactions: 160, gas: 5_455_360n, usd: 327.3216 },
+      channelPerPair: { channels: 4, transactions: 20, gas: 1_020_000n, usd: 61.2 },
+      perChannel: { transactions: 5, gas: 255_000n },
+    },
+    secretPath: {
+      payer: "Customer 4",
+      payee: "Customer 2",
+      channelId: ID,
+      amount: 50_000_000n,
+      locked: 50_050_000n,
+      hashlock: ID,
+      payeePaidOffChain: true,
+      forwardStatus: "settled",
+      settledVersion: 90n,
+      resolved: { amount: 50_050_000n, paidTo: 0 },
+      transactions: [
+        { what: "secret registered", hash: ID, gas: 46_000n },
+        { what: "dispute with the state holding the lock", hash: ID, gas: 120_000n },
+      ],
+      paid: true,
+    },
     direct: { transactions: 3153, gasPerUsdcTransfer: 34_096n, gasPerEthTransfer: 21_000n, gas: 99_254_208n },
     price: { gasPriceGwei: 20, ethUsd: 3000, channelUsd: 90.75396, directUsd: 5955.25248 },
     saving: 65.62,
@@ -133,6 +165,16 @@ describe("the demo report (scripts/demo/report)", function () {
     expect(text).to.include("saving             $5,864.50 (65.6x less gas with channels)");
   });
 
+  it("tells the hub's day: routed payments, Alice's fee, what they would have cost on chain, and the vanished payer", function () {
+    const text = formatReport(readmeRun());
+    expect(text).to.include("through the hub    160 invoices paid between customers who share no channel, through Alice's hub: 6,412.34 USDC to the payees; none failed");
+    expect(text).to.include("hub fees           Alice earned 6.41 USDC for forwarding them (her fee: 0.1 % of the amount)");
+    expect(text).to.include("160 token transfers on chain would have cost 5,455,360 gas ($327.32)");
+    expect(text).to.include("a channel per pair, 4 more channels of 5 transactions each, 1,020,000 gas ($61.20); through the hub: no transaction");
+    expect(text).to.include("Customer 4 locked 50.05 USDC to pay Customer 2 50.00 USDC through the hub, then its node died before it paid Alice; Customer 2 was paid off chain at once");
+    expect(text).to.include("secret registered (46,000 gas), dispute with the state holding the lock (120,000 gas): Alice was paid the 50.05 USDC in full");
+  });
+
   it("says plainly when something is wrong", function () {
     const report = readmeRun();
     report.balances[1] = { ...report.balances[1], fromPayments: report.balances[1].onChainChange + 1n, reconciled: false };
@@ -141,7 +183,11 @@ describe("the demo report (scripts/demo/report)", function () {
     report.forgedReceiptRejected = false;
     report.cashOut = { ...report.cashOut, received: 1_000_000n, exact: false };
     report.payments.failed = 2;
+    report.routed.failed = 3;
+    report.secretPath = { ...report.secretPath!, paid: false, resolved: undefined };
     const text = formatReport(report);
+    expect(text).to.include("3 FAILED; half paid");
+    expect(text).to.include("Alice was NOT paid (the lock was not resolved)");
     expect(balanceRows(text).find((r) => r.includes("Alice") && r.includes("ETH"))).to.match(/MISMATCH$/);
     expect(text).to.include("NOT CAUGHT");
     expect(text).to.include("(0.033187 ETH) NOT proven");
