@@ -118,7 +118,8 @@ describe("dashboard routes of the API server", function () {
     await write({ origin: server.url, "x-csrf-token": csrf });
     expect(fake.calls.filter((c) => c[0] === "withdraw")).to.have.length(1);
     // Logging out is a write too: without the CSRF token, or from another origin, the session stays.
-    for (const headers of [{ origin: server.url }, { origin: server.url, "x-csrf-token": "wrong" }, { "x-csrf-token": csrf, origin: "http://evil.example" }]) {
+    const forged: Record<string, string>[] = [{ origin: server.url }, { origin: server.url, "x-csrf-token": "wrong" }, { "x-csrf-token": csrf, origin: "http://evil.example" }];
+    for (const headers of forged) {
       const refused = await fetch(`${server.url}/dashboard/logout`, { method: "POST", headers: { cookie, ...headers } });
       expect(refused.status, JSON.stringify(headers)).to.equal(403);
       expect(refused.headers.get("set-cookie"), "the cookie is kept").to.equal(null);
