@@ -16,7 +16,7 @@
  * | POST /dashboard/login     | the page               | `{ token }` → session cookie, `{ scope, csrf }`     |
  * | GET /dashboard/login?code | a one-time link        | session cookie, then 303 to /                       |
  * | GET /dashboard/session    | a session              | `{ scope, csrf, expiresAt }`                        |
- * | POST /dashboard/logout    | a session (+ CSRF)     | ends it                                             |
+ * | POST /dashboard/logout    | a session (+ CSRF)     | ends it (a live session without its CSRF: refused)  |
  * | POST /dashboard/link      | a bearer token         | `{ url, expiresAt }`: a one-time login link         |
  * | GET /dashboard/qr?text=   | a session              | the text as a QR code (SVG)                         |
  */
@@ -185,8 +185,13 @@ export async function handleDashboard(req: http.IncomingMessage, res: http.Serve
       return true;
     }
     case "POST /dashboard/logout": {
+      // A live session ends only with its CSRF token (a forged POST logs no one out); a dead one just loses its cookie.
       const found = sessionOf(req, ctx);
-      if (found !== undefined && sameSecret(String(req.headers["x-csrf-token"] ?? ""), found.session.csrf)) ctx.book.close(found.id);
+      if (found !== undefined && !sameSecret(String(req.headers["x-csrf-token"] ?? ""), found.session.csrf)) {
+        refuse(res, BAD_CSRF);
+        return true;
+      }
+      if (found !== undefined) ctx.book.close(found.id);
       json(res, 200, { loggedOut: true }, { "set-cookie": sessionCookie(ctx, "", 0) });
       return true;
     }

@@ -117,6 +117,14 @@ describe("dashboard routes of the API server", function () {
     expect(fake.calls.filter((c) => c[0] === "withdraw"), "refused writes reach nothing").to.deep.equal([]);
     await write({ origin: server.url, "x-csrf-token": csrf });
     expect(fake.calls.filter((c) => c[0] === "withdraw")).to.have.length(1);
+    // Logging out is a write too: without the CSRF token, or from another origin, the session stays.
+    const forged: Record<string, string>[] = [{ origin: server.url }, { origin: server.url, "x-csrf-token": "wrong" }, { "x-csrf-token": csrf, origin: "http://evil.example" }];
+    for (const headers of forged) {
+      const refused = await fetch(`${server.url}/dashboard/logout`, { method: "POST", headers: { cookie, ...headers } });
+      expect(refused.status, JSON.stringify(headers)).to.equal(403);
+      expect(refused.headers.get("set-cookie"), "the cookie is kept").to.equal(null);
+      expect((await fetch(`${server.url}/v1/info`, { headers: { cookie } })).status).to.equal(200);
+    }
     const out = await fetch(`${server.url}/dashboard/logout`, { method: "POST", headers: { cookie, origin: server.url, "x-csrf-token": csrf } });
     expect(out.status).to.equal(200);
     expect((await fetch(`${server.url}/v1/info`, { headers: { cookie } })).status).to.equal(401);

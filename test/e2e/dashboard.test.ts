@@ -4,8 +4,10 @@
  * watches a payment Bob's node makes appear without a reload, finds it by ref, verifies its receipt
  * on chain, makes an invoice (text and QR code) that turns paid live when Bob's node pays it, sees
  * the payment charts and the credits a settlement left, confirms a cash-out and a close after
- * their gas estimates, and finds the hub screen (against a stubbed routing node: see its test), at
- * desktop and phone widths; axe-core finds no WCAG A/AA violation on any screen. The page's own rules hold: only
+ * their gas estimates, at desktop and phone widths. A real hub (Hank, routing on) shows a payment
+ * Bob routes through him to Carol live on its Hub screen (pending, then settled, and the fee), and
+ * Carol's invoice turns paid live on her screen when Bob, with no channel to her, pays it through
+ * Hank. axe-core finds no WCAG A/AA violation on any screen. The page's own rules hold: only
  * same-origin scripts (CSP), an HttpOnly SameSite=Strict cookie, a CSRF token on every write, and
  * a wrong token, an expired session, a cross-site POST and a missing CSRF token are refused.
  */
@@ -17,6 +19,7 @@ import path from "node:path";
 import { expect } from "chai";
 import { hexlify } from "ethers";
 import type { Browser, HTTPRequest, Page } from "puppeteer-core";
+import type { PaymentView } from "../../src/node/api/types";
 import { RevertingReceiver__factory } from "../../typechain-types";
 import { freePort } from "../../src/chain";
 import { readApiInfo, readApiToken } from "../../src/node/api";
@@ -195,9 +198,7 @@ describe("e2e: the dashboard in Chromium", function () {
       const page = await browser.newPage();
       try {
         await page.goto(`${url}/`);
-        await page.type("#token", admin);
-        await page.click("#login-form button[type=submit]");
-        await page.waitForSelector("#nav:not([hidden])");
+        await logInWith(page, admin);
         await page.goto(`http://localhost:${evilPort}/`);
         const [reply] = await Promise.all([page.waitForNavigation({ timeout: 30_000 }), page.click("button")]);
         expect(reply?.url()).to.equal(`${url}/v1/close`);
@@ -240,9 +241,7 @@ describe("e2e: the dashboard in Chromium", function () {
         const page = await context.newPage();
         try {
           await page.goto(`${url}/#/channels`);
-          await page.type("#token", token);
-          await page.click("#login-form button[type=submit]");
-          await page.waitForSelector("#nav:not([hidden])");
+          await logInWith(page, token);
           const nav = String(await page.evaluate(`[...document.querySelectorAll("nav a")].filter((a) => !a.hidden).map((a) => a.textContent).join(",")`));
           expect(nav.split(",")).to.deep.equal(expected);
           if (token === readOnly.token) {
@@ -322,6 +321,7 @@ describe("e2e: the dashboard in Chromium", function () {
       await page.waitForFunction(LIVE);
       const loaded = transfer();
       console.log(`      page weight, first load logged in: ${(loaded.bytes / 1024).toFixed(1)} KB in ${loaded.requests.length} requests`);
+      expect(loaded.bytes, "the first load stays light").to.be.below(100 * 1024);
       const foreign = loaded.requests.filter((r) => !r.startsWith(url) && !r.startsWith("data:"));
       expect(foreign, "every request goes to the node").to.deep.equal([]);
       const text = await textOf(page, "#asset-totals");
@@ -447,6 +447,7 @@ describe("e2e: the dashboard in Chromium", function () {
       await page.waitForSelector(`tr.invoice[data-id="${id}"] .badge.paid`);
       expect(await textOf(page, "#invoice-detail .paid-note")).to.include("Paid 0.5 ETH");
       expect(await page.evaluate(`document.querySelector("#invoice-detail img.qr") === null`), "a paid invoice offers no QR code to pay again").to.equal(true);
+      expect(await textOf(page, "#invoice-detail")).not.to.include("null");
       expect(await page.evaluate("window.marker"), "the page was not reloaded").to.equal(9);
       await screenshot(page, "invoice-paid");
       await expectAccessible(page, "invoice paid");
@@ -599,64 +600,97 @@ describe("e2e: the dashboard in Chromium", function () {
     });
   });
 
-  describe("the hub screen (a routing node, stubbed: see below)", function () {
-    // Routing (NodeInfo.hub, GET /v1/forwards, lock.forwarded) is not on this branch: the page's
-    // requests for those three are answered by the test, in exactly the shape the routing issue
-    // gives them; everything else (login, assets, the CSP) is the real node's.
-    it("shows the fees, forwards settled and pending and fees earned, and a new forward live", async function () {
+  describe("a real hub: its hub screen, and an invoice paid through it", function () {
+    /** Hank routes (fee 0.000001 ETH + 100 ppm); Bob pays Carol through him: Bob → Hank → Carol, no channel Bob–Carol. */
+    const FEE_BASE = 1_000_000_000_000n;
+    const FEE_PPM = 100n;
+    let hank: ClusterNode;
+    let carol: ClusterNode;
+    let hankUrl: string;
+    let carolUrl: string;
+
+    before(async function () {
+      [hank, carol] = await Promise.all([
+        cluster.startNode("hank", 3, { config: { hub: true, feeBase: FEE_BASE.toString(), feePpm: Number(FEE_PPM) } }),
+        cluster.startNode("carol", 4),
+      ]);
+      hankUrl = (await readApiInfo(path.join(cluster.dir, "hank"))).url;
+      carolUrl = (await readApiInfo(path.join(cluster.dir, "carol"))).url;
+      await openFunded(bob, hank, ETH, [ETHER, ETHER]);
+      await openFunded(hank, carol, ETH, [ETHER, ETHER]);
+    });
+
+    afterEach(function () {
+      if (this.currentTest?.state === "failed") console.log(logsOf(bob, hank, carol));
+    });
+
+    it("shows a routed payment live on the hub's screen: forwarded, pending then settled, and the fee earned", async function () {
       const context = await browser.createBrowserContext();
       const page = await context.newPage();
+      const carolPid = carol.process.pid!;
       try {
         await page.setViewport(DESKTOP);
-        const info = (await (await fetch(`${url}/v1/info`, { headers: { authorization: `Bearer ${admin}` } })).json()) as Record<string, unknown>;
-        const forward = (id: number, status: string, hashlock: string) => ({
-          id: String(id), hashlock, asset: ETH, inChannel: channelId, outChannel: `0x${"cd".repeat(32)}`, nextHop: bob.address,
-          amountIn: String(ETHER / 100n + 1_000_000_000_000n), amountOut: String(ETHER / 100n), fee: "1000000000000", expiry: "1900000000", status, createdAt: String(Date.now()),
-        });
-        const settled = forward(1, "settled", `0x${"a1".repeat(32)}`);
-        const fresh = forward(2, "pending", `0x${"b2".repeat(32)}`);
-        let forwarded = false;
-        const state = () => ({
-          hub: { fees: { base: "1000", ppm: 100 }, forwarded: "1", pending: forwarded ? "1" : "0", feesEarned: [{ asset: ETH, amount: "1000000000000" }] },
-          forwards: forwarded ? [fresh, settled] : [settled],
-        });
         const asked: string[] = [];
-        await page.setRequestInterception(true);
         page.on("request", (request: HTTPRequest) => {
-          const path = new URL(request.url()).pathname;
-          const json = (body: unknown) => request.respond({ status: 200, contentType: "application/json", body: JSON.stringify(body) });
-          if (path === "/v1/info") return void json({ ...info, hub: state().hub });
-          if (path === "/v1/forwards") {
-            asked.push(new URL(request.url()).search);
-            return void json(state().forwards);
-          }
-          if (path === "/v1/events") {
-            const event = { id: "1000000", type: "lock.forwarded", at: Date.now(), channelId, data: { hashlock: fresh.hashlock } };
-            const body = `retry: 500\n\n${forwarded ? `id: ${event.id}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n` : ""}`;
-            return void request.respond({ status: 200, contentType: "text/event-stream", body });
-          }
-          return void request.continue();
+          const { pathname, search } = new URL(request.url());
+          if (pathname === "/v1/forwards") asked.push(search);
         });
-        await page.goto(`${url}/#/hub`);
-        await logInWith(page, admin);
+        await page.goto(`${hankUrl}/#/hub`);
+        await logInWith(page, await readApiToken(path.join(cluster.dir, "hank")));
         expect(await screensOffered(page)).to.deep.equal(["Overview", "Channels", "Payments", "Invoices", "Hub"]);
-        await page.waitForSelector(`tr.forward[data-hashlock="${settled.hashlock}"]`);
+        await page.waitForFunction(LIVE);
+        await page.waitForSelector("#forwards tbody tr");
         expect(await textOf(page, "#screen h1")).to.equal("Hub");
-        expect(await textOf(page, `[data-stat="forwarded"]`)).to.equal("1");
+        expect(await textOf(page, "#forwards tbody")).to.equal("No forwards yet.");
+        expect(await textOf(page, `[data-stat="forwarded"]`)).to.equal("0");
         expect(await textOf(page, `[data-stat="pending"]`)).to.equal("0");
-        expect(await textOf(page, "#fees-earned")).to.equal("0.000001 ETH");
-        expect(await textOf(page, `[data-stat="policy"]`)).to.equal("1,000 base units + 100 ppm of the amount");
-        expect(await textOf(page, `tr.forward[data-hashlock="${settled.hashlock}"]`)).to.include("0.01 ETH").and.include("settled");
+        expect(await textOf(page, "#fees-earned")).to.equal("None yet");
+        expect(await textOf(page, `[data-stat="policy"]`)).to.equal("1,000,000,000,000 base units + 100 ppm of the amount");
         expect(asked[0]).to.include("limit=20");
-        await expectAccessible(page, "hub");
+        await expectAccessible(page, "hub, no forward yet");
 
-        await page.evaluate("window.marker = 5");
-        forwarded = true;
-        await page.waitForSelector(`tr.forward[data-hashlock="${fresh.hashlock}"][data-status="pending"]`, { timeout: 30_000 });
-        expect(await textOf(page, `[data-stat="pending"]`)).to.equal("1");
-        expect(await page.evaluate(`document.querySelectorAll("tr.forward").length`)).to.equal(2);
+        // Every status a forward's row shows, in order: the page must go from pending to settled by itself.
+        await page.evaluate(`window.marker = 5; window.seen = [];
+          new MutationObserver(() => {
+            for (const row of document.querySelectorAll("tr.forward")) {
+              const last = window.seen.filter((s) => s.startsWith(row.dataset.hashlock)).pop();
+              const now = row.dataset.hashlock + " " + row.dataset.status;
+              if (last !== now) window.seen.push(now);
+            }
+          }).observe(document.getElementById("forwards"), { childList: true, subtree: true, attributes: true });`);
+        const amount = ETHER / 100n;
+        const fee = FEE_BASE + (amount * FEE_PPM) / 1_000_000n;
+        const invoice = await carol.process.api.createInvoice({ amount, asset: ETH, expiresIn: 7_200n, description: "routed through the hub" });
+        const hashlock = invoice.invoice.hashlock.toLowerCase();
+        const row = `tr.forward[data-hashlock="${hashlock}"]`;
+        // Carol's node paused: Hank's lock to her waits, so his forward stays pending until she resumes.
+        process.kill(carolPid, "SIGSTOP");
+        let paid: Promise<PaymentView>;
+        try {
+          paid = bob.process.api.payInvoice(invoice.encoded);
+          paid.catch(() => undefined);
+          await page.waitForSelector(`${row}[data-status="pending"]`, { timeout: 30_000 });
+          expect(await textOf(page, `[data-stat="pending"]`)).to.equal("1");
+          expect(await textOf(page, `[data-stat="forwarded"]`)).to.equal("0");
+          await screenshot(page, "hub-pending");
+        } finally {
+          process.kill(carolPid, "SIGCONT");
+        }
+        const receipt = await paid;
+        expect(receipt.amount).to.equal(amount + fee);
+        await page.waitForSelector(`${row}[data-status="settled"]`, { timeout: 30_000 });
+        await page.waitForFunction(`document.querySelector('[data-stat="forwarded"]').textContent === "1"`, { timeout: 15_000 });
+        expect(await textOf(page, `[data-stat="pending"]`)).to.equal("0");
+        expect(fee).to.equal(2_000_000_000_000n);
+        expect(await textOf(page, "#fees-earned")).to.equal("0.000002 ETH");
+        expect(await textOf(page, row)).to.include("0.01 ETH").and.include("0.010002 ETH").and.include("settled");
+        expect(await page.evaluate(`document.querySelectorAll("tr.forward").length`)).to.equal(1);
+        expect(await page.evaluate("window.seen"), "the row went from pending to settled live").to.deep.equal([`${hashlock} pending`, `${hashlock} settled`]);
         expect(await page.evaluate("window.marker"), "the page was not reloaded").to.equal(5);
+        const forwards = await hank.process.api.forwards({});
+        expect(forwards.map((f) => [f.hashlock.toLowerCase(), f.status, f.fee])).to.deep.equal([[hashlock, "settled", fee]]);
         await screenshot(page, "hub-desktop");
+        await expectAccessible(page, "hub");
 
         await page.setViewport(PHONE);
         await sleep(300);
@@ -669,6 +703,36 @@ describe("e2e: the dashboard in Chromium", function () {
       }
     });
 
+    it("turns an invoice on the payee's screen paid, live, when a node without a channel to her pays it through the hub", async function () {
+      const context = await browser.createBrowserContext();
+      const page = await context.newPage();
+      try {
+        await page.setViewport(DESKTOP);
+        await page.goto(`${carolUrl}/#/invoices`);
+        await logInWith(page, await readApiToken(path.join(cluster.dir, "carol")));
+        await page.waitForFunction(LIVE);
+        const text = await makeInvoice(page, carolUrl, "0.02", "Routed order");
+        expect(await page.evaluate(`document.querySelector("#invoice-detail .badge").textContent`)).to.equal("open");
+        const id = String(await page.evaluate(`document.getElementById("invoice-detail").dataset.invoice`));
+        const bobsChannels = await bob.process.api.channels();
+        expect(bobsChannels.some((c) => c.participants.some((p) => p.toLowerCase() === carol.address.toLowerCase())), "Bob has no channel to Carol").to.equal(false);
+        await page.evaluate("window.marker = 11");
+        const receipt = await bob.process.api.payInvoice(text);
+        expect(receipt.amount).to.equal(ETHER / 50n + FEE_BASE + ((ETHER / 50n) * FEE_PPM) / 1_000_000n);
+        await page.waitForSelector("#invoice-detail .badge.paid", { timeout: 30_000 });
+        await page.waitForSelector(`tr.invoice[data-id="${id}"] .badge.paid`);
+        expect(await textOf(page, "#invoice-detail .paid-note")).to.include("Paid 0.02 ETH");
+        expect(await textOf(page, "#invoice-detail")).not.to.include("null");
+        expect(await page.evaluate("window.marker"), "the page was not reloaded").to.equal(11);
+        await screenshot(page, "invoice-paid-routed");
+        await expectAccessible(page, "invoice paid through a hub");
+      } finally {
+        await context.close();
+      }
+    });
+  });
+
+  describe("a node that does not route", function () {
     it("shows no hub screen for a node that does not route", async function () {
       const context = await browser.createBrowserContext();
       const page = await context.newPage();

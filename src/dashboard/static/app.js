@@ -37,11 +37,12 @@ function showLogin(reason) {
 
 async function showApp() {
   $("login").hidden = true;
-  $("nav").hidden = false;
   $("logout").hidden = false;
   node = screensAllowed().includes("overview") ? await read("info") : {};
   const allowed = allowedScreens();
   for (const link of document.querySelectorAll("nav a")) link.hidden = !allowed.includes(link.getAttribute("href").slice(2));
+  // Shown once its links are the node's: never a screen the node lacks, nor one missing.
+  $("nav").hidden = false;
   $("node-address").textContent = node.address === undefined ? scope() : `${node.address.slice(0, 8)}…${node.address.slice(-4)} · ${scope()}`;
   connect();
   await route();

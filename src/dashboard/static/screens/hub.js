@@ -81,7 +81,7 @@ export function show(container) {
     el("h1", {}, "Hub"),
     stats,
     el("section", { class: "card" },
-      el("div", { class: "row" }, el("h2", {}, "Forwarded payments"), el("div", {}, el("label", { for: "forward-status" }, "Status"), status)),
+      el("div", { class: "row" }, el("h2", {}, "Forwarded payments"), el("div", { class: "filter" }, el("label", { for: "forward-status" }, "Status"), status)),
       el("div", { class: "table-wrap", tabindex: 0, role: "region", "aria-label": "forwarded payments" },
         el("table", { id: "forwards" },
           el("thead", {}, el("tr", {}, el("th", {}, "When"), el("th", {}, "Hashlock"), el("th", { class: "hide-narrow" }, "In → out channel"), el("th", {}, "In"), el("th", { class: "hide-narrow" }, "Out"), el("th", {}, "Fee"), el("th", {}, "Status"))),

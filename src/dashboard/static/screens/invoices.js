@@ -17,7 +17,8 @@ async function assetOptions() {
 }
 
 function detail(box, view, info) {
-  box.replaceChildren(
+  // replaceChildren would write a null as the text "null": the parts not shown are left out.
+  const parts = [
     el("h2", {}, `Invoice #${view.id} `, badge(view.status)),
     el("p", {}, `${formatAmount(view.invoice.amount, info)}${view.invoice.description === "" ? "" : ` · ${view.invoice.description}`}`),
     view.status === "paid"
@@ -28,7 +29,8 @@ function detail(box, view, info) {
     el("label", { for: "invoice-text" }, "Invoice text (give it to the payer)"),
     el("p", { id: "invoice-text", class: "mono invoice-text" }, view.encoded),
     el("button", { type: "button", class: "secondary", onclick: () => navigator.clipboard?.writeText(view.encoded).then(() => showMessage("Copied.", "info"), () => showMessage("The browser refused to copy: select the text instead.")) }, "Copy"),
-  );
+  ];
+  box.replaceChildren(...parts.filter((part) => part !== null));
   box.dataset.invoice = view.id;
   box.hidden = false;
 }
