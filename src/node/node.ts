@@ -255,6 +255,7 @@ export class SluiceNode implements NodeApi {
     this.webhookDispatcher = new WebhookDispatcher(this.store.webhooks, this.store.events, { ...options.webhooks, onError: options.onError });
     this.routing = new Routing({
       store: this.store,
+      commits: this.commits,
       address: this.address,
       policy: this.lockRules,
       ...(options.hub === undefined ? {} : { fees: options.hub.fees }),

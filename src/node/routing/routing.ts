@@ -14,12 +14,13 @@ import type { PeerConnection } from "../transport";
 import { NotAHubError } from "./errors";
 import { RouteFailures } from "./failures";
 import { RouteFinder } from "./finder";
-import { Hub } from "./hub";
+import { Hub, type HubHost } from "./hub";
 import type { HubFees } from "./rules";
 import { forwardViewOf } from "./views";
 
 export interface RoutingHost {
   store: ChannelStore;
+  commits: HubHost["commits"];
   address: Address;
   policy: LockPolicy;
   /** Routing on, with these fees; undefined: this node only pays through hubs. */
@@ -47,6 +48,7 @@ export class Routing {
     if (host.fees) {
       this.hub = new Hub({
         store: host.store,
+        commits: host.commits,
         address: host.address,
         fees: host.fees,
         policy: host.policy,
