@@ -11,7 +11,8 @@ type Write =
   | { kind: "locks"; write: LockWrite }
   | { kind: "resynced"; channelId: Hex; reserveUpTo: bigint | null }
   | { kind: "forward"; forward: CheckedForward }
-  | { kind: "forward-end"; id: bigint; status: "settled" | "cancelled"; error?: string };
+  | { kind: "forward-end"; id: bigint; status: "settled" | "cancelled"; error?: string }
+  | { kind: "apply"; fn: () => unknown; outcome?: { value: unknown } | { error: unknown } };
 
 /**
  * One group commit: when it started (ms since the Unix epoch on the high-resolution clock,
@@ -94,6 +95,18 @@ export class CommitQueue {
   }
 
   /**
+   * Runs `fn` (synchronous store writes) in this turn's group commit and resolves with its result
+   * once the group is on disk. `fn` runs in its own savepoint: if it throws, its writes are undone
+   * and this call alone rejects with the error; the rest of the group commits.
+   */
+  async apply<T>(fn: () => T): Promise<T> {
+    const write: Extract<Write, { kind: "apply" }> = { kind: "apply", fn };
+    await this.enqueue(write);
+    if (write.outcome && "error" in write.outcome) throw write.outcome.error;
+    return write.outcome!.value as T;
+  }
+
+  /**
    * Calls `observer` after each group commit that succeeded, once its writers are settled (to see
    * slow flushes of the disk, for instance). Returns the function that stops it.
    */
@@ -137,6 +150,7 @@ export class CommitQueue {
           else if (write.kind === "resynced") this.store.markResynced(write.channelId, write.reserveUpTo);
           else if (write.kind === "forward") this.store.forwards.insert(write.forward);
           else if (write.kind === "forward-end") this.store.forwards.finish(write.id, write.status, write.error);
+          else if (write.kind === "apply") write.outcome = this.savepoint(write.fn);
           else this.store.recordCountersigned(write.channelId, write.signed, write.payments, write.leaves);
         }
         return this.store.now();
@@ -151,6 +165,14 @@ export class CommitQueue {
     this.stats.ms += ms;
     for (const waiter of waiters) waiter.resolve(committedAt);
     if (this.observers.size > 0) this.notify({ startedAt: performance.timeOrigin + started, ms, writes: writes.length });
+  }
+
+  private savepoint(fn: () => unknown): { value: unknown } | { error: unknown } {
+    try {
+      return { value: this.store.transaction(fn) };
+    } catch (error) {
+      return { error };
+    }
   }
 
   private notify(timing: CommitTiming): void {

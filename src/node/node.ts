@@ -778,6 +778,7 @@ export class SluiceNode implements NodeApi {
   private get invoicePayer(): InvoicePayer {
     return (this.payer ??= new InvoicePayer({
       store: this.store,
+      commits: this.commits,
       address: this.address,
       decode: (text) => this.decodeInvoice(text),
       openSessions: () => [...this.sessions.values()].filter((s) => this.lifecycle.status(s.id) === "open"),

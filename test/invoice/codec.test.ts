@@ -241,7 +241,7 @@ describe("invoice codec", function () {
 
     it("the direct encoding gives ethers' typed-data digest: any amount, expiry, mixed-case address, Unicode description", async function () {
       const signed = await sample();
-      const variants = [
+      const variants: Invoice[] = [
         signed,
         { ...signed, amount: (1n << 256n) - 1n, expiry: (1n << 64n) - 1n },
         { ...signed, asset: `0x${USDC.slice(2).toUpperCase()}`, description: "café ☕ — 𝄞 twice: 𝄞" },
