@@ -1,4 +1,5 @@
 import type { AddedPayments, ChannelStore } from "./store";
+import type { CheckedForward, NewForward } from "./store/forwards";
 import type { LockWrite } from "./store/locks";
 import type { Hex, SignedState, State } from "../types";
 
@@ -8,7 +9,10 @@ type Write =
   | { kind: "countersigned"; channelId: Hex; signed: SignedState; payments: AddedPayments; leaves?: readonly Hex[] }
   | { kind: "memo"; ref: Hex; memo: string }
   | { kind: "locks"; write: LockWrite }
-  | { kind: "resynced"; channelId: Hex; reserveUpTo: bigint | null };
+  | { kind: "resynced"; channelId: Hex; reserveUpTo: bigint | null }
+  | { kind: "forward"; forward: CheckedForward }
+  | { kind: "forward-end"; id: bigint; status: "settled" | "cancelled"; error?: string }
+  | { kind: "apply"; fn: () => unknown; outcome?: { value: unknown } | { error: unknown } };
 
 /**
  * One group commit: when it started (ms since the Unix epoch on the high-resolution clock,
@@ -78,6 +82,31 @@ export class CommitQueue {
   }
 
   /**
+   * Records a hub's forward (`ForwardStore.add`) before its outgoing lock is proposed: the forwards
+   * of one turn share a commit. Bad input rejects this call alone, before anything is queued.
+   */
+  async forward(forward: NewForward): Promise<number> {
+    return this.enqueue({ kind: "forward", forward: this.store.forwards.check(forward) });
+  }
+
+  /** Ends a pending forward (`ForwardStore.finish`); queued, it shares the commit of this turn's other writes. */
+  finishForward(id: bigint, status: "settled" | "cancelled", error?: string): Promise<number> {
+    return this.enqueue({ kind: "forward-end", id, status, error });
+  }
+
+  /**
+   * Runs `fn` (synchronous store writes) in this turn's group commit and resolves with its result
+   * once the group is on disk. `fn` runs in its own savepoint: if it throws, its writes are undone
+   * and this call alone rejects with the error; the rest of the group commits.
+   */
+  async apply<T>(fn: () => T): Promise<T> {
+    const write: Extract<Write, { kind: "apply" }> = { kind: "apply", fn };
+    await this.enqueue(write);
+    if (write.outcome && "error" in write.outcome) throw write.outcome.error;
+    return write.outcome!.value as T;
+  }
+
+  /**
    * Calls `observer` after each group commit that succeeded, once its writers are settled (to see
    * slow flushes of the disk, for instance). Returns the function that stops it.
    */
@@ -119,6 +148,9 @@ export class CommitQueue {
           else if (write.kind === "memo") this.store.putMemo(write.ref, write.memo);
           else if (write.kind === "locks") this.store.locks.record(write.write);
           else if (write.kind === "resynced") this.store.markResynced(write.channelId, write.reserveUpTo);
+          else if (write.kind === "forward") this.store.forwards.insert(write.forward);
+          else if (write.kind === "forward-end") this.store.forwards.finish(write.id, write.status, write.error);
+          else if (write.kind === "apply") write.outcome = this.savepoint(write.fn);
           else this.store.recordCountersigned(write.channelId, write.signed, write.payments, write.leaves);
         }
         return this.store.now();
@@ -133,6 +165,14 @@ export class CommitQueue {
     this.stats.ms += ms;
     for (const waiter of waiters) waiter.resolve(committedAt);
     if (this.observers.size > 0) this.notify({ startedAt: performance.timeOrigin + started, ms, writes: writes.length });
+  }
+
+  private savepoint(fn: () => unknown): { value: unknown } | { error: unknown } {
+    try {
+      return { value: this.store.transaction(fn) };
+    } catch (error) {
+      return { error };
+    }
   }
 
   private notify(timing: CommitTiming): void {

@@ -21,9 +21,13 @@ import { RouteFailedError, type RouteFailures, type RouteFinder } from "./routin
 import { onceAtATime } from "./routing/once";
 import type { ChannelSession } from "./session";
 import type { ChannelStore } from "./store";
+import type { InvoicePaymentRecord } from "./store/locks";
+import type { CommitQueue } from "./commitQueue";
 
 export interface InvoicePayerHost {
   store: ChannelStore;
+  /** The node's group commit: the payment records share the states' fsyncs. */
+  commits: Pick<CommitQueue, "apply">;
   /** This node's address. */
   address: Address;
   /** Decodes and checks an invoice string (checksum, fields, signature). */
@@ -86,14 +90,16 @@ export class InvoicePayer {
       lock = found.plan;
       routed = { via: found.session.peerAddress, body: encodeRoute(found.body) };
     }
-    this.host.store.locks.beginPayment({ hashlock, invoice: encoded, channelId: session.id, amount: lock.amount });
+    const locks = this.host.store.locks;
+    await this.host.commits.apply(() => locks.beginPayment({ hashlock, invoice: encoded, channelId: session.id, amount: lock.amount }));
     const done = new Promise<PaymentView>((resolve, reject) => this.waiters.set(hashlock, { resolve, reject, ...(routed ? { via: routed.via } : {}) }));
     try {
       if (routed) await this.host.routing.instruct(routed.via, routed.body);
       await session.updateLock({ kind: "lock", amount: lock.amount, hashlock, expiry: lock.expiry, ref: invoice.ref });
     } catch (error) {
       this.waiters.delete(hashlock);
-      this.host.store.locks.finishPayment(hashlock, "failed", error instanceof Error ? error.message : String(error));
+      const why = error instanceof Error ? error.message : String(error);
+      await this.host.commits.apply(() => locks.finishPayment(hashlock, "failed", why)).catch((e: unknown) => this.host.onError(e, `recording the failure of ${hashlock}`));
       throw error;
     }
     return done;
@@ -158,12 +164,10 @@ export class InvoicePayer {
 
   private paid(committed: CommittedUpdate, lock: Lock): void {
     const receipt = committed.payments.find(({ payment: p }) => p.payer === lock.sender && p.amount === lock.amount && p.ref === lock.ref)?.payment;
-    const record = this.host.store.locks.finishPayment(lock.hashlock, "paid");
-    const waiter = this.waiters.get(lock.hashlock.toLowerCase());
-    if (!waiter) return;
-    this.waiters.delete(lock.hashlock.toLowerCase());
-    if (!receipt) return waiter.reject(new SluiceError(`the unlock of ${lock.hashlock} added no receipt`));
-    waiter.resolve(paymentViewOf({ payment: receipt, version: committed.signed.state.version, committedAt: record?.finishedAt }));
+    this.finish(lock.hashlock, "paid", undefined, (waiter, record) => {
+      if (!receipt) return waiter.reject(new SluiceError(`the unlock of ${lock.hashlock} added no receipt`));
+      waiter.resolve(paymentViewOf({ payment: receipt, version: committed.signed.state.version, committedAt: record?.finishedAt }));
+    });
   }
 
   private failed(hashlock: Hex, error: InvoicePaymentFailedError): void {
@@ -171,18 +175,27 @@ export class InvoicePayer {
     // A routed lock came back: the failure its first hub relayed says where and why.
     const failure = waiter?.via === undefined ? undefined : this.host.routing.failures.take(hashlock, waiter.via);
     const reason = failure ? new RouteFailedError(hashlock, failure.hop, failure.code, failure.reason) : error;
-    this.host.store.locks.finishPayment(hashlock, "failed", reason.message);
-    if (!waiter) return;
-    this.waiters.delete(hashlock.toLowerCase());
-    waiter.reject(reason);
+    this.finish(hashlock, "failed", reason.message, (w) => w.reject(reason));
+  }
+
+  /** Records how this node's payment of `hashlock` ended (with the next group commit), then settles its caller, if any. */
+  private finish(hashlock: Hex, status: "paid" | "failed", error: string | undefined, settle: (waiter: Waiter, record: InvoicePaymentRecord | null) => void): void {
+    const key = hashlock.toLowerCase();
+    const waiter = this.waiters.get(key);
+    this.waiters.delete(key);
+    const locks = this.host.store.locks;
+    this.host.commits.apply(() => locks.finishPayment(hashlock, status, error)).then(
+      (record) => waiter && settle(waiter, record),
+      (e: unknown) => (waiter ? waiter.reject(e) : this.host.onError(e, `recording the payment of ${hashlock}`)),
+    );
   }
 
   /** The payee's side: unlocks a received lock that pays an invoice of this node, gives back any other. */
   private answer(session: ChannelSession, lock: Lock): Promise<void> {
     return this.once(
       lock,
-      () => {
-        const secret = this.secretFor(session, lock);
+      async () => {
+        const secret = await this.secretFor(session, lock);
         return session.updateLock(secret === undefined ? { kind: "cancel", lock } : { kind: "unlock", lock, secret });
       },
       `answering lock ${lock.hashlock} of ${session.id}`,
@@ -198,7 +211,7 @@ export class InvoicePayer {
    * The secret to unlock `lock` with: that of an open invoice of this node it pays (marked paid
    * now), or of one it paid before a restart cut the unlock short; undefined to cancel it.
    */
-  private secretFor(session: ChannelSession, lock: Lock): Hex | undefined {
+  private async secretFor(session: ChannelSession, lock: Lock): Promise<Hex | undefined> {
     const invoices = this.host.store.invoices;
     const record = invoices.byHashlock(lock.hashlock);
     if (record === null || record.invoice.asset.toLowerCase() !== session.params.asset.toLowerCase()) return undefined;
@@ -210,7 +223,8 @@ export class InvoicePayer {
       return mine ? (invoices.secret(lock.hashlock) ?? undefined) : undefined;
     }
     try {
-      return store.transaction(() => {
+      // On disk (with the group commit) before the secret leaves in the unlock.
+      return await this.host.commits.apply(() => {
         const { secret } = invoices.markPaid(lock.hashlock, lock.amount);
         store.locks.claim(lock.hashlock, session.id, lock);
         return secret;

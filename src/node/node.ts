@@ -255,6 +255,7 @@ export class SluiceNode implements NodeApi {
     this.webhookDispatcher = new WebhookDispatcher(this.store.webhooks, this.store.events, { ...options.webhooks, onError: options.onError });
     this.routing = new Routing({
       store: this.store,
+      commits: this.commits,
       address: this.address,
       policy: this.lockRules,
       ...(options.hub === undefined ? {} : { fees: options.hub.fees }),
@@ -777,6 +778,7 @@ export class SluiceNode implements NodeApi {
   private get invoicePayer(): InvoicePayer {
     return (this.payer ??= new InvoicePayer({
       store: this.store,
+      commits: this.commits,
       address: this.address,
       decode: (text) => this.decodeInvoice(text),
       openSessions: () => [...this.sessions.values()].filter((s) => this.lifecycle.status(s.id) === "open"),

@@ -15,6 +15,7 @@ import {
   type LockRef,
   type PaymentEntry,
   type PaymentRequest,
+  type UpdateEntry,
   type UpdateRequest,
   type UpdatesProposal,
   type WithdrawalRecord,
@@ -80,9 +81,15 @@ export type LockAction =
   | { kind: "cancel"; lock: LockRef }
   | { kind: "expire"; lock: LockRef };
 
-/** Participant 0: a payment waiting for the next proposal, with its caller's promise. */
-interface Queued extends Waiter {
-  entry: PaymentEntry;
+/**
+ * Participant 0: a payment or lock update waiting for the next proposal, with its caller's
+ * promise. Payments and lock updates go in separate states (their callers read different results).
+ */
+interface Queued {
+  entry: UpdateEntry;
+  lock: boolean;
+  settle(proposal: BatchProposal | UpdatesProposal, index: number, committed: CommittedUpdate, committedAt: number): void;
+  reject(error: unknown): void;
 }
 
 export interface SessionConfig {
@@ -402,54 +409,72 @@ export class ChannelSession {
   /** Participant 0: queues a payment for the next proposal (at the end of this turn, or when one in flight is answered). */
   private enqueue(entry: PaymentEntry): Promise<DonePayment> {
     return new Promise<DonePayment>((resolve, reject) => {
-      this.outbox.push({ entry, resolve, reject });
-      if (!this.flushScheduled) {
-        this.flushScheduled = true;
-        setImmediate(() => this.flushOutbox());
-      }
+      const settle = (proposal: BatchProposal | UpdatesProposal, index: number, _: CommittedUpdate, committedAt: number) =>
+        resolve({ payment: (proposal as BatchProposal).payments[index].payment, version: proposal.state.version, committedAt });
+      this.queue({ entry, lock: false, settle, reject });
     });
   }
 
+  /** Participant 0: queues a lock update (its own or participant 1's request) for the next proposal, as `enqueue` does payments. */
+  private enqueueUpdate(entry: UpdateEntry): Promise<CommittedUpdate> {
+    return new Promise<CommittedUpdate>((resolve, reject) => this.queue({ entry, lock: true, settle: (_p, _i, committed) => resolve(committed), reject }));
+  }
+
+  private queue(queued: Queued): void {
+    this.outbox.push(queued);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flushOutbox());
+    }
+  }
+
   /**
-   * Proposes the queued payments, up to MAX_PAYMENTS_PER_STATE a state, while fewer than
-   * `maxProposalsInFlight` proposals await an answer; the rest wait for the next answer and then
-   * go together (so under load a state carries what arrived during one round trip).
+   * Proposes the queued payments and lock updates, up to MAX_PAYMENTS_PER_STATE of one sort a
+   * state, while fewer than `maxProposalsInFlight` proposals await an answer; the rest wait for the
+   * next answer and then go together (so under load a state carries what arrived during one round trip).
    */
   private flushOutbox(): void {
     this.flushScheduled = false;
     while (this.outbox.length > 0 && this.proposalsInFlight < this.maxProposalsInFlight) {
       this.proposalsInFlight++;
-      void this.proposeBatch(this.outbox.splice(0, MAX_PAYMENTS_PER_STATE)).finally(() => {
+      void this.proposeBatch(this.outbox.splice(0, this.sameSortAhead())).finally(() => {
         this.proposalsInFlight--;
         if (this.outbox.length > 0) this.flushOutbox();
       });
     }
   }
 
+  /** How many entries at the head of the outbox are of the first one's sort (payments or lock updates), at most MAX_PAYMENTS_PER_STATE. */
+  private sameSortAhead(): number {
+    const lock = this.outbox[0].lock;
+    let n = 1;
+    while (n < this.outbox.length && n < MAX_PAYMENTS_PER_STATE && this.outbox[n].lock === lock) n++;
+    return n;
+  }
+
   /**
-   * Participant 0: proposes one state with every queued payment that passes the channel's checks
+   * Participant 0: proposes one state with every queued entry that passes the channel's checks
    * (the others fail alone, with their error) and settles each caller once the peer countersigned
    * it and it is on disk.
    */
   private async proposeBatch(batch: Queued[]): Promise<void> {
     let included: Queued[] | undefined;
-    let proposal: BatchProposal;
-    let committedAt: number;
+    let proposal: BatchProposal | UpdatesProposal;
+    let done: { committed: CommittedUpdate; committedAt: number };
     try {
       const connection = this.requireConnection();
-      const result = await this.sequencer().proposePayments(batch.map((q) => q.entry));
+      const result = await this.sequencer().proposeUpdates(batch.map((q) => q.entry));
       for (const { index, error } of result.rejected) batch[index].reject(error);
       if (!result.proposal) return;
       proposal = result.proposal;
       const left = new Set(result.rejected.map((r) => r.index));
       included = batch.filter((_, i) => !left.has(i));
-      ({ committedAt } = await this.propose(connection, proposal));
+      done = await this.propose(connection, proposal);
     } catch (error) {
       for (const q of included ?? batch) q.reject(error);
       return;
     }
-    const version = proposal.state.version;
-    included.forEach((q, i) => q.resolve({ payment: proposal.payments[i].payment, version, committedAt }));
+    included.forEach((q, i) => q.settle(proposal, i, done.committed, done.committedAt));
   }
 
   private async payAsRequester(channel: Countersigner, amount: bigint, ref: Hex): Promise<DonePayment> {
@@ -497,11 +522,7 @@ export class ChannelSession {
     this.requireResynced(`${action.kind} a lock`);
     const connection = this.requireConnection();
     const channel = this.channel;
-    if (channel instanceof Sequencer) {
-      const { proposal, rejected } = await channel.proposeUpdates([action]);
-      if (!proposal) throw rejected[0].error;
-      return (await this.propose(connection, proposal)).committed;
-    }
+    if (channel instanceof Sequencer) return this.enqueueUpdate(action);
     const request = await this.requestOf(channel, action);
     return this.sendRequest(connection, request, this.updateWaiters, (id) => channel.cancelUpdateRequest(id));
   }
@@ -632,7 +653,7 @@ export class ChannelSession {
       }
       case "update-request": {
         if (!(channel instanceof Sequencer)) throw new WrongRoleError(1, "serve a lock update request", "participant 0 sequences");
-        await this.propose(connection, await channel.receiveUpdateRequest(message));
+        await this.enqueueUpdate(message);
         return {};
       }
       case "ack":

@@ -27,6 +27,7 @@ import {
   type SignedInvoice,
 } from "../../src/invoice";
 import { sluiceDomain } from "../../src/typedData";
+import { invoiceTypedDataDigest } from "../../src/invoice/signature";
 import type { Address, Hex } from "../../src/types";
 import { devSigner, thrown } from "./fixtures";
 
@@ -236,6 +237,19 @@ describe("invoice codec", function () {
       // The chain and the contract are part of what is signed.
       expect(invoiceDigest({ ...signed, chainId: 1n })).to.not.equal(invoiceDigest(signed));
       expect(invoiceDigest({ ...signed, adjudicator: USDC })).to.not.equal(invoiceDigest(signed));
+    });
+
+    it("the direct encoding gives ethers' typed-data digest: any amount, expiry, mixed-case address, Unicode description", async function () {
+      const signed = await sample();
+      const variants: Invoice[] = [
+        signed,
+        { ...signed, amount: (1n << 256n) - 1n, expiry: (1n << 64n) - 1n },
+        { ...signed, asset: `0x${USDC.slice(2).toUpperCase()}`, description: "café ☕ — 𝄞 twice: 𝄞" },
+        { ...signed, chainId: 31_337n, adjudicator: USDC, description: "" },
+      ];
+      for (const invoice of variants) expect(invoiceDigest(invoice)).to.equal(invoiceTypedDataDigest(invoice));
+      expect(() => invoiceDigest({ ...signed, expiry: 1n << 64n })).to.throw(/expiry/);
+      expect(() => invoiceDigest({ ...signed, payee: "0x1234" })).to.throw(/payee/);
     });
 
     it("refuses to sign with a key that is not the payee's", async function () {

@@ -26,6 +26,7 @@ import {
 } from "../../src/node/routing";
 import type { LockAction, ChannelSession } from "../../src/node/session";
 import { ChannelStore } from "../../src/node/store";
+import { CommitQueue } from "../../src/node/commitQueue";
 import { ETH, type Address, type Hex, type Lock } from "../../src/types";
 import { Clock, Registry, WINDOW, by0, configOf, makePair, refOf, secretOf, wire, type Pair } from "../channel/helpers";
 import { keysParams } from "../helpers/offchain";
@@ -195,6 +196,7 @@ describe("routing", function () {
       });
       hub = new Hub({
         store,
+        commits: new CommitQueue(store),
         address: "0x00000000000000000000000000000000000000ee",
         fees: FEES,
         policy: { clock: clock.read, minLockWindow: WINDOW },
@@ -240,6 +242,7 @@ describe("routing", function () {
       await until(() => upstream.length === 1);
       expect(upstream[0]).to.deep.equal({ kind: "unlock", lock: inLock, secret });
       hub.onLocks(inSession, { locks: { added: [], removed: [{ lock: inLock, reason: "unlock", secret }] } } as unknown as CommittedUpdate);
+      await until(() => store.forwards.totals().settled === 1n);
       expect(store.forwards.totals().feesEarned).to.deep.equal([{ asset: ETH, amount: 50n }]);
     });
 

@@ -10,6 +10,7 @@ import { SluiceError, codeOf } from "../../errors";
 import type { Address, Hex, Lock } from "../../types";
 import type { DecodedInvoiceView } from "../api/types";
 import { encodeRoute, type HubInfo, type RouteBody, type RouteFailure } from "../protocol";
+import type { CommitQueue } from "../commitQueue";
 import type { ChannelSession } from "../session";
 import type { ChannelStore } from "../store";
 import type { ForwardRecord } from "../store/forwards";
@@ -21,6 +22,8 @@ import { forwardTerms, type HubFees } from "./rules";
 
 export interface HubHost {
   store: ChannelStore;
+  /** The node's group commit: forwards are written with the states of their turn. */
+  commits: Pick<CommitQueue, "forward" | "finishForward">;
   address: Address;
   fees: HubFees;
   policy: Pick<LockPolicy, "clock" | "minLockWindow">;
@@ -94,7 +97,7 @@ export class Hub {
       } else {
         // The incoming lock is settled (unlocked upstream) or gone: the forward ends with it.
         const forward = forwards.byIncoming(session.id, lockLeafHex(lock));
-        if (forward?.status === "pending") forwards.finish(forward.id, reason === "unlock" ? "settled" : "cancelled", reason === "unlock" ? undefined : GONE[reason]);
+        if (forward?.status === "pending") this.finish(forward, reason === "unlock" ? "settled" : "cancelled", reason === "unlock" ? undefined : GONE[reason]);
       }
     }
     for (const lock of changes.added) if (lock.sender !== session.me && this.takes(session, lock)) void this.forward(session, lock);
@@ -135,7 +138,7 @@ export class Hub {
         const mayExist = out !== undefined && (out.locks.some((l) => lockLeafHex(l) === forward!.outLeaf) || error instanceof ConnectionClosedError || error instanceof RequestTimeoutError);
         if (mayExist) return this.host.onError(error, `forwarding the lock of ${hashlock}`);
         const failure = failureOf(lock.hashlock, this.host.address, error);
-        if (forward) this.host.store.forwards.finish(forward.id, "cancelled", `${failure.code}: ${failure.reason}`);
+        if (forward) await this.host.commits.finishForward(forward.id, "cancelled", `${failure.code}: ${failure.reason}`);
         await this.refuse(inSession, lock, failure);
       }
     } finally {
@@ -155,11 +158,12 @@ export class Hub {
     const terms = forwardTerms({ amountIn: lock.amount, expiryIn: lock.expiry, hop, fees: this.host.fees, now, revealWindow: this.host.policy.minLockWindow });
     if (body.hops.length === 1) await this.checkInvoice(body, hop.next, hop.amount, asset, lock.hashlock);
     const outLock: Lock = { channelId: out.id, sender: out.me, amount: terms.amountOut, hashlock: lock.hashlock, expiry: terms.expiryOut, ref: lock.ref };
-    return this.host.store.forwards.add({
+    const inLeaf = lockLeafHex(lock);
+    await this.host.commits.forward({
       hashlock: lock.hashlock,
       asset,
       inChannel: inSession.id,
-      inLeaf: lockLeafHex(lock),
+      inLeaf,
       outChannel: out.id,
       outLeaf: lockLeafHex(outLock),
       nextHop: hop.next,
@@ -168,6 +172,8 @@ export class Hub {
       fee: terms.fee,
       outExpiry: terms.expiryOut,
     });
+    // The stored row: a retry after a restart finds the one written before.
+    return this.host.store.forwards.byIncoming(inSession.id, inLeaf)!;
   }
 
   /** The open channel with `peer` in `asset`, its peer connected. */
@@ -200,7 +206,7 @@ export class Hub {
     const inSession = this.host.session(forward.inChannel);
     const inLock = inSession?.locks.find((l) => lockLeafHex(l) === forward.inLeaf);
     if (!inSession || !inLock) {
-      if (inSession && this.synced.has(forward.inChannel)) this.host.store.forwards.finish(forward.id, "cancelled", "the incoming lock is gone");
+      if (inSession && this.synced.has(forward.inChannel)) this.finish(forward, "cancelled", "the incoming lock is gone");
       return;
     }
     const secret = this.host.store.locks.secret(forward.hashlock);
@@ -220,6 +226,11 @@ export class Hub {
   private async refuse(inSession: ChannelSession, lock: Lock, failure: RouteFailure): Promise<void> {
     await this.host.request(inSession.peerAddress, "route-failed", failure).catch(() => undefined);
     await inSession.updateLock({ kind: "cancel", lock });
+  }
+
+  /** Ends a forward with the next group commit (its incoming lock's state is on disk already). */
+  private finish(forward: ForwardRecord, status: "settled" | "cancelled", error?: string): void {
+    this.host.commits.finishForward(forward.id, status, error).catch((e: unknown) => this.host.onError(e, `ending the forward of ${forward.hashlock}`));
   }
 
   private once(forward: ForwardRecord, work: () => Promise<unknown>, what: string): Promise<void> {

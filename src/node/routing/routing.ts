@@ -14,12 +14,14 @@ import type { PeerConnection } from "../transport";
 import { NotAHubError } from "./errors";
 import { RouteFailures } from "./failures";
 import { RouteFinder } from "./finder";
-import { Hub } from "./hub";
+import { Hub, type HubHost } from "./hub";
+import { HubInfoCache } from "./hubInfoCache";
 import type { HubFees } from "./rules";
 import { forwardViewOf } from "./views";
 
 export interface RoutingHost {
   store: ChannelStore;
+  commits: HubHost["commits"];
   address: Address;
   policy: LockPolicy;
   /** Routing on, with these fees; undefined: this node only pays through hubs. */
@@ -39,6 +41,7 @@ type RoutingMessages = Pick<PeerMessages, "route" | "route-failed" | "hub-info">
 
 export class Routing {
   private readonly failures = new RouteFailures();
+  private readonly hubInfos = new HubInfoCache();
   private readonly hub: Hub | undefined;
   /** What the invoice payer needs to pay through hubs. */
   readonly payer: InvoicePayerHost["routing"];
@@ -47,6 +50,7 @@ export class Routing {
     if (host.fees) {
       this.hub = new Hub({
         store: host.store,
+        commits: host.commits,
         address: host.address,
         fees: host.fees,
         policy: host.policy,
@@ -60,9 +64,13 @@ export class Routing {
     }
     const hub = this.hub;
     this.payer = {
-      finder: new RouteFinder({ openSessions: () => host.openSessions(), hubInfo: (peer, via) => this.askHubInfo(peer, via), policy: host.policy, margin: host.margin }),
+      finder: new RouteFinder({ openSessions: () => host.openSessions(), hubInfo: (peer, via) => this.hubInfo(peer, via), policy: host.policy, margin: host.margin }),
       failures: this.failures,
-      instruct: (peer, body) => this.request(peer, "route", body),
+      instruct: (peer, body) =>
+        this.request(peer, "route", body).catch((error: unknown) => {
+          this.hubInfos.forget(peer);
+          throw error;
+        }),
       ...(hub ? { forwards: (session: ChannelSession, lock: Lock) => hub.takes(session, lock) } : {}),
     };
   }
@@ -76,6 +84,7 @@ export class Routing {
     },
     "route-failed": (body, peer) => {
       this.failures.note(body, peer.peerAddress);
+      this.hubInfos.forget(peer.peerAddress);
       return {};
     },
     "hub-info": (body) => this.hubInfoReply(body.via),
@@ -108,6 +117,11 @@ export class Routing {
     const connection = this.host.connection(peer);
     if (!connection?.isOpen) return Promise.reject(new PeerOfflineError(peer));
     return connection.request(type, body);
+  }
+
+  /** `peer`'s hub info, relayed through it to the hubs of `via`: a recent answer, or asked now. */
+  private hubInfo(peer: Address, via: Address[]): Promise<HubInfo> {
+    return this.hubInfos.get(peer, via, () => this.askHubInfo(peer, via));
   }
 
   /** Asks `peer` for its hub info, relayed through it to the hubs of `via`. */

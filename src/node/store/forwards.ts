@@ -79,6 +79,12 @@ const recordOf = (row: ForwardRow): ForwardRecord => ({
   ...(row.finished_at === null ? {} : { finishedAt: row.finished_at }),
 });
 
+/** A forward checked and encoded by `ForwardStore.check`, for `insert`. */
+export interface CheckedForward {
+  row: Record<string, string> & { inChannel: Hex };
+  event: EventData;
+}
+
 /** The most forwards one read returns. */
 export const MAX_FORWARDS_PAGE = 1_000;
 
@@ -118,14 +124,19 @@ export class ForwardStore {
    * lock recorded already (a retry after a restart) returns the stored row unchanged.
    */
   add(forward: NewForward): ForwardRecord {
-    const inChannel = bytes32(forward.inChannel, "inChannel");
-    const inLeaf = bytes32(forward.inLeaf, "inLeaf");
-    this.db.transaction(() => {
-      const { changes } = this.stInsert.run({
+    const checked = this.check(forward);
+    this.db.transaction(() => this.insert(checked))();
+    return this.byIncoming(forward.inChannel, forward.inLeaf)!;
+  }
+
+  /** Checks a forward and encodes it for `insert` (throws on bad input, writing nothing). */
+  check(forward: NewForward): CheckedForward {
+    return {
+      row: {
         hashlock: bytes32(forward.hashlock, "hashlock"),
         asset: address(forward.asset, "asset"),
-        inChannel,
-        inLeaf,
+        inChannel: bytes32(forward.inChannel, "inChannel"),
+        inLeaf: bytes32(forward.inLeaf, "inLeaf"),
         outChannel: bytes32(forward.outChannel, "outChannel"),
         outLeaf: bytes32(forward.outLeaf, "outLeaf"),
         nextHop: address(forward.nextHop, "nextHop"),
@@ -133,10 +144,8 @@ export class ForwardStore {
         amountOut: uintText(forward.amountOut, UINT256_MAX, "amountOut"),
         fee: uintText(forward.fee, UINT256_MAX, "fee"),
         outExpiry: forward.outExpiry.toString(),
-        at: this.now(),
-      });
-      if (changes === 0) return;
-      this.event("lock.forwarded", inChannel, {
+      },
+      event: {
         hashlock: forward.hashlock.toLowerCase(),
         outChannel: forward.outChannel.toLowerCase(),
         nextHop: forward.nextHop.toLowerCase(),
@@ -144,9 +153,14 @@ export class ForwardStore {
         amountOut: forward.amountOut.toString(),
         fee: forward.fee.toString(),
         expiry: forward.outExpiry.toString(),
-      });
-    })();
-    return recordOf(this.stByIn.get(inChannel, inLeaf)!);
+      },
+    };
+  }
+
+  /** Writes a checked forward and its event in the running transaction (the group commit's, or `add`'s); nothing if its incoming lock has one. */
+  insert({ row, event }: CheckedForward): void {
+    const { changes } = this.stInsert.run({ ...row, at: this.now() });
+    if (changes > 0) this.event("lock.forwarded", row.inChannel, event);
   }
 
   /** The forward of the incoming lock `inLeaf` of `inChannel`, or null. */
