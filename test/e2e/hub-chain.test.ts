@@ -12,11 +12,13 @@
  * gas, no credits left) and their payment logs: the payer paid amount + fee, the hub earned the
  * fee, the payee got the amount.
  */
+import path from "node:path";
+import Database from "better-sqlite3";
 import { expect } from "chai";
 import { increaseTime, type AdjudicatorEvent } from "../../src/chain";
 import type { ChannelView, PaymentView } from "../../src/node/api/types";
-import { ChannelMode, ETH, type Hex } from "../../src/types";
-import { ETHER, logsOf, openFunded, spentBy, startCluster, waitFor, type Cluster, type ClusterNode } from "./helpers/cluster";
+import { ChannelMode, ETH, type Hex, type Params, type SignedState } from "../../src/types";
+import { ETHER, logsOf, openFunded, sleep, spentBy, startCluster, waitFor, type Cluster, type ClusterNode } from "./helpers/cluster";
 import { startPeerProxy, type PeerProxy } from "./helpers/peerProxy";
 
 const CHALLENGE_PERIOD = 300;
@@ -26,6 +28,19 @@ const FEE_BASE = 1_000n;
 const FEE_PPM = 2_000;
 const hubConfig = { hub: true, feeBase: FEE_BASE.toString(), feePpm: FEE_PPM };
 const feeOf = (amount: bigint) => FEE_BASE + (amount * BigInt(FEE_PPM)) / 1_000_000n;
+/** A row of a node's `states` table (src/node/store/migrations.ts). */
+interface StateRow {
+  transferred0: string;
+  transferred1: string;
+  locked0: string;
+  locked1: string;
+  locks_root: Hex;
+  payments_root: Hex;
+  is_final: 0 | 1;
+  sig0: Hex;
+  sig1: Hex;
+}
+
 const isUnlock = (text: string) => text.includes('"op":"unlock"');
 
 /** Waits until the proxy held the frame with the secret (the failure lists what it passed). */
@@ -128,6 +143,29 @@ describe("e2e: a hub's routed payments safe on chain", function () {
     return expiry!;
   }
 
+  /** The payer's lock to the hub was unlocked off chain: its receipt, its log, the hub's forward settled with its fee, the channel open on chain. */
+  async function paidUpstream(payer: ClusterNode, hub: ClusterNode, channel: ChannelView, paid: Pick<Awaited<ReturnType<typeof payThrough>>, "paying" | "invoice" | "fee"> & { amount: bigint }) {
+    const { paying, invoice, amount, fee } = paid;
+    await waitFor(async () => (await payer.process.api.channel(channel.channelId)).locked[0] === 0n, { what: `${payer.name}'s lock unlocked`, timeoutMs: 60_000 });
+    const receipt = await paying;
+    expect(receipt instanceof Error ? receipt.message : receipt.amount).to.equal(amount + fee);
+    const log = await payer.process.api.payments(channel.channelId, {});
+    expect(log.map((p) => [p.amount, p.ref])).to.deep.equal([[amount + fee, invoice.invoice.ref]]);
+    await waitFor(async () => (await hub.process.api.info()).hub?.pending === 0n, { what: `${hub.name}'s forward settled` });
+    const [forward] = await hub.process.api.forwards({});
+    expect(forward).to.include({ status: "settled", amountIn: amount + fee, amountOut: amount, fee });
+    expect((await hub.process.api.info()).hub?.feesEarned).to.deep.equal([{ asset: ETH, amount: fee }]);
+    expect((await cluster.driver.channelStatus(channel.channelId)).mode).to.equal(ChannelMode.Open);
+  }
+
+  /** Both ends at the same version, `closer` closes cooperatively: the chain pays out `payouts`. */
+  async function closeAgreed(closer: ClusterNode, other: ClusterNode, channel: ChannelView, fromBlock: number, payouts: [bigint, bigint]) {
+    await waitFor(async () => (await other.process.api.channel(channel.channelId)).version === (await closer.process.api.channel(channel.channelId)).version, { what: "both at the same version" });
+    await closer.process.api.close(channel.channelId);
+    const [closed] = only(await channelEvents(channel, fromBlock), "Closed");
+    expect(closed.payouts).to.deep.equal(payouts);
+  }
+
   it("the hub goes offline after locking downstream: the payee is paid on chain, the hub (restarted) collects upstream; nobody loses", async function () {
     const { payer: alice, hub: hank, payee: carol, proxy, payerHub: ah, hubPayee: hc } = await line(["alice", "hank", "carol"], 1, "payee");
     const amount = ETHER / 10n;
@@ -158,22 +196,8 @@ describe("e2e: a hub's routed payments safe on chain", function () {
 
     // Hank comes back: he learns the secret from the chain and Alice unlocks it off chain, well before her lock's window.
     await hank.process.restart();
-    await waitFor(async () => (await alice.process.api.channel(ah.channelId)).locked[0] === 0n, { what: "Alice's lock unlocked", timeoutMs: 60_000 });
-    const receipt = await paying;
-    expect(receipt instanceof Error ? receipt.message : receipt.amount).to.equal(amount + fee);
-    const alices = await alice.process.api.payments(ah.channelId, {});
-    expect(alices.map((p) => [p.amount, p.ref])).to.deep.equal([[amount + fee, invoice.invoice.ref]]);
-    await waitFor(async () => (await hank.process.api.info()).hub?.pending === 0n, { what: "Hank's forward settled" });
-    const [forward] = await hank.process.api.forwards({});
-    expect(forward).to.include({ status: "settled", amountIn: amount + fee, amountOut: amount, fee });
-    expect((await hank.process.api.info()).hub?.feesEarned).to.deep.equal([{ asset: ETH, amount: fee }]);
-    expect((await cluster.driver.channelStatus(ah.channelId)).mode).to.equal(ChannelMode.Open);
-
-    // Alice and Hank close cooperatively: every party's balance against the chain.
-    await waitFor(async () => (await hank.process.api.channel(ah.channelId)).version === (await alice.process.api.channel(ah.channelId)).version, { what: "both at the same version" });
-    await alice.process.api.close(ah.channelId);
-    const [closed] = only(await channelEvents(ah, fromBlock), "Closed");
-    expect(closed.payouts).to.deep.equal([ETHER - amount - fee, ETHER + amount + fee]);
+    await paidUpstream(alice, hank, ah, { paying, invoice, amount, fee });
+    await closeAgreed(alice, hank, ah, fromBlock, [ETHER - amount - fee, ETHER + amount + fee]);
     await expectReceived(alice, before[0], fromBlock, ETHER - amount - fee);
     await expectReceived(hank, before[1], fromBlock, ETHER - amount + ETHER + amount + fee);
     await expectReceived(carol, before[2], fromBlock, ETHER + amount);
@@ -208,14 +232,112 @@ describe("e2e: a hub's routed payments safe on chain", function () {
 
     // Hugo and Cleo close cooperatively; the payments logs and every balance against the chain.
     expect((await cleo.process.api.payments(hc.channelId, {})).map((p) => [p.amount, p.ref])).to.deep.equal([[amount, invoice.invoice.ref]]);
-    await hugo.process.api.close(hc.channelId);
-    const [closed] = only(await channelEvents(hc, fromBlock), "Closed");
-    expect(closed.payouts).to.deep.equal([ETHER - amount, ETHER + amount]);
+    await closeAgreed(hugo, cleo, hc, fromBlock, [ETHER - amount, ETHER + amount]);
     await expectReceived(hugo, before[1], fromBlock, ETHER + amount + fee + ETHER - amount);
     await expectReceived(cleo, before[2], fromBlock, ETHER + amount);
     // Ann, down, sent nothing and received her payout: what she deposited less amount + fee.
     const annNow = await cluster.chain.provider.getBalance(ann.address);
     expect(annNow - before[0]).to.equal(ETHER - amount - fee);
     expect(await cluster.driver.credits(ann.address)).to.equal(0n);
+  });
+
+  /** The hub's countersigned state of `version` in `channel`, read from its store (the hub is down). */
+  function storedState(hub: ClusterNode, channel: ChannelView, version: bigint): SignedState {
+    const db = new Database(path.join(cluster.dir, hub.name, "store.sqlite"), { readonly: true, fileMustExist: true });
+    try {
+      const row = db
+        .prepare<[string, string], StateRow>("SELECT s.* FROM states s JOIN channels c ON c.id = s.chan WHERE c.channel_id = ? AND s.version = ?")
+        .get(channel.channelId.toLowerCase(), version.toString().padStart(20, "0"));
+      if (!row) throw new Error(`${hub.name} has no state ${version} of ${channel.channelId}`);
+      const state = {
+        channelId: channel.channelId,
+        version,
+        transferred: [BigInt(row.transferred0), BigInt(row.transferred1)] as [bigint, bigint],
+        locked: [BigInt(row.locked0), BigInt(row.locked1)] as [bigint, bigint],
+        locksRoot: row.locks_root,
+        paymentsRoot: row.payments_root,
+        isFinal: row.is_final === 1,
+      };
+      return { state, sigs: [row.sig0, row.sig1] };
+    } finally {
+      db.close();
+    }
+  }
+
+  it("the hub challenges with its state from before the lock: the payee refutes with the lock state and is paid on chain; the hub still collects upstream", async function () {
+    const { payer: amy, hub: hal, payee: cat, proxy, payerHub: ah, hubPayee: hc } = await line(["amy", "hal", "cat"], 7, "payee");
+    const direct = 1_000n;
+    await hal.process.api.pay(hc.channelId, direct, { memo: "before the lock" });
+    const amount = ETHER / 8n;
+    proxy.holdAt(isUnlock);
+    const { invoice, paying, hashlock, fee } = await payThrough(amy, hal, cat, amount);
+    await heldAtUnlock(proxy, paying);
+    await hal.process.kill();
+    const expiryOut = await lockAdded(cat, hc, hashlock);
+    const lockVersion = (await cat.process.api.channel(hc.channelId)).version;
+    const fromBlock = await cluster.chain.provider.getBlockNumber();
+    const before = await balancesOf(amy, hal, cat);
+
+    // Hal, from the test with his own key, challenges with his state from before the lock.
+    const old = storedState(hal, hc, lockVersion - 1n);
+    expect(old.state.locked).to.deep.equal([0n, 0n]);
+    const params: Params = { participants: hc.participants, payees: hc.payees, asset: hc.asset, challengePeriod: hc.challengePeriod, nonce: hc.nonce };
+    const cheat = await cluster.driver.connect(hal.wallet).challenge(params, old);
+    expect(cheat.version).to.equal(lockVersion - 1n);
+    await waitFor(async () => (await cluster.driver.channelStatus(hc.channelId)).version === lockVersion, { what: "Cat's refutation", timeoutMs: 30_000 });
+    // The channel can't change off chain any more: Cat registers the secret at once, long before expiry − window.
+    await waitFor(async () => (await cluster.driver.secretRevealedAt(hashlock)) !== 0n, { what: "Cat to register the secret", timeoutMs: 30_000 });
+    expect((await cluster.driver.secretRevealedAt(hashlock)) < expiryOut - WINDOW).to.equal(true);
+    await advanceTo((await cluster.driver.channelStatus(hc.channelId)).deadline);
+    const out = await settledAndResolved(hc, fromBlock);
+    expect(out.settled.version).to.equal(lockVersion);
+    expect(out.settled.payouts).to.deep.equal([ETHER - direct - amount, ETHER + direct]);
+    expect(out.settled.heldBack).to.deep.equal([amount, 0n]);
+    expect([out.resolved.hashlock.toLowerCase(), out.resolved.paidTo, out.resolved.amount]).to.deep.equal([hashlock, 1, amount]);
+    expect((await cat.process.api.payments(hc.channelId, {})).map((p) => p.amount)).to.deep.equal([direct]);
+    const resolvedAtCat = await cat.process.api.listEvents({ types: ["lock.resolved"] });
+    expect(resolvedAtCat.map((e) => [(e.data.hashlock as string).toLowerCase(), e.data.outcome])).to.deep.equal([[hashlock, "paid"]]);
+
+    await hal.process.restart();
+    await paidUpstream(amy, hal, ah, { paying, invoice, amount, fee });
+    await closeAgreed(amy, hal, ah, fromBlock, [ETHER - amount - fee, ETHER + amount + fee]);
+    await expectReceived(amy, before[0], fromBlock, ETHER - amount - fee);
+    await expectReceived(hal, before[1], fromBlock, ETHER - direct - amount + ETHER + amount + fee);
+    await expectReceived(cat, before[2], fromBlock, ETHER + direct + amount);
+  });
+
+  it("the payee withholds the secret until just before its lock's window: the forward stays pending, the late reveal settles off chain, the hub keeps a window upstream", async function () {
+    const { payer: abby, hub: huck, payee: cody, proxy, payerHub: ah, hubPayee: hc } = await line(["abby", "huck", "cody"], 10, "payee");
+    const amount = ETHER / 4n;
+    proxy.holdAt(isUnlock);
+    const { invoice, paying, hashlock, fee } = await payThrough(abby, huck, cody, amount);
+    await heldAtUnlock(proxy, paying);
+    const expiryOut = await lockAdded(cody, hc, hashlock);
+    const expiryIn = await lockAdded(huck, ah, hashlock);
+    expect(expiryIn - expiryOut >= WINDOW, `e_in ${expiryIn} − e_out ${expiryOut} ≥ the window`).to.equal(true);
+    const fromBlock = await cluster.chain.provider.getBlockNumber();
+    const before = await balancesOf(abby, huck, cody);
+
+    // Just before Cody's guard would go on chain: the forward is still pending, nothing on chain.
+    await advanceTo(expiryOut - WINDOW - 60n);
+    await sleep(1_000);
+    expect((await huck.process.api.info()).hub?.pending).to.equal(1n);
+    expect((await huck.process.api.forwards({})).map((f) => f.status)).to.deep.equal(["pending"]);
+    expect(await cluster.driver.secretRevealedAt(hashlock)).to.equal(0n);
+
+    // Cody reveals now (the held connection dropped, he answers the lock again on the new one).
+    proxy.cut();
+    await paidUpstream(abby, huck, ah, { paying, invoice, amount, fee });
+    const upstreamLeft = expiryIn - (await chainTime());
+    expect(upstreamLeft >= WINDOW, `${upstreamLeft} s left upstream`).to.equal(true);
+    expect((await cody.process.api.payments(hc.channelId, {})).map((p) => [p.amount, p.ref])).to.deep.equal([[amount, invoice.invoice.ref]]);
+    expect(await cluster.driver.secretRevealedAt(hashlock)).to.equal(0n);
+    expect((await cluster.driver.channelStatus(hc.channelId)).mode).to.equal(ChannelMode.Open);
+
+    await closeAgreed(abby, huck, ah, fromBlock, [ETHER - amount - fee, ETHER + amount + fee]);
+    await closeAgreed(huck, cody, hc, fromBlock, [ETHER - amount, ETHER + amount]);
+    await expectReceived(abby, before[0], fromBlock, ETHER - amount - fee);
+    await expectReceived(huck, before[1], fromBlock, ETHER + amount + fee + ETHER - amount);
+    await expectReceived(cody, before[2], fromBlock, ETHER + amount);
   });
 });

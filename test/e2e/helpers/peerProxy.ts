@@ -4,7 +4,7 @@
  * until one matches `holdAt`; that frame and everything after it are held (never delivered), so a
  * test can kill the dialling node knowing what it did and did not receive. The listening node's
  * frames are unmasked WebSocket frames (no compression): the proxy reads their payloads as text.
- * Later connections pass everything once a hold happened.
+ * Later connections pass everything once a hold happened; `cut` drops the held one (the nodes redial).
  */
 import net from "node:net";
 import type { AddressInfo } from "node:net";
@@ -19,6 +19,8 @@ export interface PeerProxy {
   readonly held: string | undefined;
   /** The text of every frame passed from the listening node (for failure messages). */
   readonly passed: string[];
+  /** Drops every connection through it (the held frames are lost; the nodes redial, and pass). */
+  cut(): void;
   close(): Promise<void>;
 }
 
@@ -76,6 +78,10 @@ export async function startPeerProxy(targetUrl: string): Promise<PeerProxy> {
       return held;
     },
     passed,
+    cut: () => {
+      matcher = undefined;
+      for (const s of sockets) s.destroy();
+    },
     close: async () => {
       for (const s of sockets) s.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
