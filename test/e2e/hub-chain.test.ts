@@ -13,10 +13,10 @@
  * fee, the payee got the amount.
  */
 import path from "node:path";
-import Database from "better-sqlite3";
 import { expect } from "chai";
 import { increaseTime, type AdjudicatorEvent } from "../../src/chain";
 import type { ChannelView, PaymentView } from "../../src/node/api/types";
+import { ChannelStore } from "../../src/node/store";
 import { ChannelMode, ETH, type Hex, type Params, type SignedState } from "../../src/types";
 import { ETHER, logsOf, openFunded, sleep, spentBy, startCluster, waitFor, type Cluster, type ClusterNode } from "./helpers/cluster";
 import { startPeerProxy, type PeerProxy } from "./helpers/peerProxy";
@@ -28,19 +28,6 @@ const FEE_BASE = 1_000n;
 const FEE_PPM = 2_000;
 const hubConfig = { hub: true, feeBase: FEE_BASE.toString(), feePpm: FEE_PPM };
 const feeOf = (amount: bigint) => FEE_BASE + (amount * BigInt(FEE_PPM)) / 1_000_000n;
-/** A row of a node's `states` table (src/node/store/migrations.ts). */
-interface StateRow {
-  transferred0: string;
-  transferred1: string;
-  locked0: string;
-  locked1: string;
-  locks_root: Hex;
-  payments_root: Hex;
-  is_final: 0 | 1;
-  sig0: Hex;
-  sig1: Hex;
-}
-
 const isUnlock = (text: string) => text.includes('"op":"unlock"');
 
 /** Waits until the proxy held the frame with the secret (the failure lists what it passed). */
@@ -143,6 +130,19 @@ describe("e2e: a hub's routed payments safe on chain", function () {
     return expiry!;
   }
 
+  /**
+   * Payer → hub → payee (`line`), the payee's invoice paid through the hub with the proxy holding
+   * the first frame that carries the secret; `setup` runs on the line before the payment.
+   */
+  async function heldPayment(names: [string, string, string], first: number, via: "payer" | "payee", amount: bigint, setup?: (l: Awaited<ReturnType<typeof line>>) => Promise<unknown>) {
+    const l = await line(names, first, via);
+    await setup?.(l);
+    l.proxy.holdAt(isUnlock);
+    const paid = await payThrough(l.payer, l.hub, l.payee, amount);
+    await heldAtUnlock(l.proxy, paid.paying);
+    return { ...l, ...paid };
+  }
+
   /** The payer's lock to the hub was unlocked off chain: its receipt, its log, the hub's forward settled with its fee, the channel open on chain. */
   async function paidUpstream(payer: ClusterNode, hub: ClusterNode, channel: ChannelView, paid: Pick<Awaited<ReturnType<typeof payThrough>>, "paying" | "invoice" | "fee"> & { amount: bigint }) {
     const { paying, invoice, amount, fee } = paid;
@@ -167,12 +167,9 @@ describe("e2e: a hub's routed payments safe on chain", function () {
   }
 
   it("the hub goes offline after locking downstream: the payee is paid on chain, the hub (restarted) collects upstream; nobody loses", async function () {
-    const { payer: alice, hub: hank, payee: carol, proxy, payerHub: ah, hubPayee: hc } = await line(["alice", "hank", "carol"], 1, "payee");
     const amount = ETHER / 10n;
-    proxy.holdAt(isUnlock);
-    const { invoice, paying, hashlock, fee } = await payThrough(alice, hank, carol, amount);
     // Carol's unlock (it carries the secret) is held before Hank reads it: Hank dies without it.
-    await heldAtUnlock(proxy, paying);
+    const { payer: alice, hub: hank, payee: carol, payerHub: ah, hubPayee: hc, invoice, paying, hashlock, fee } = await heldPayment(["alice", "hank", "carol"], 1, "payee", amount);
     await hank.process.kill();
     await waitFor(async () => (await carol.process.api.channel(hc.channelId)).locked[0] === amount, { what: "Carol to hold Hank's lock" });
     const expiryOut = await lockAdded(carol, hc, hashlock);
@@ -204,12 +201,9 @@ describe("e2e: a hub's routed payments safe on chain", function () {
   });
 
   it("the payer disappears after locking through the hub: the hub registers the secret, disputes, settles and is paid", async function () {
-    const { payer: ann, hub: hugo, payee: cleo, proxy, payerHub: ah, hubPayee: hc } = await line(["ann", "hugo", "cleo"], 4, "payer");
     const amount = ETHER / 20n;
-    proxy.holdAt(isUnlock);
-    const { invoice, paying, hashlock, fee } = await payThrough(ann, hugo, cleo, amount);
     // Hugo's unlock to Ann is held; Ann is killed -9 and stays down. Cleo was paid off chain.
-    await heldAtUnlock(proxy, paying);
+    const { payer: ann, hub: hugo, payee: cleo, payerHub: ah, hubPayee: hc, invoice, hashlock, fee } = await heldPayment(["ann", "hugo", "cleo"], 4, "payer", amount);
     await ann.process.kill();
     await waitFor(async () => (await cleo.process.api.invoice(invoice.id)).status === "paid", { what: "Cleo's invoice paid" });
     await waitFor(async () => (await cleo.process.api.channel(hc.channelId)).locked[0] === 0n, { what: "Cleo unlocked" });
@@ -243,35 +237,22 @@ describe("e2e: a hub's routed payments safe on chain", function () {
 
   /** The hub's countersigned state of `version` in `channel`, read from its store (the hub is down). */
   function storedState(hub: ClusterNode, channel: ChannelView, version: bigint): SignedState {
-    const db = new Database(path.join(cluster.dir, hub.name, "store.sqlite"), { readonly: true, fileMustExist: true });
+    const store = ChannelStore.open(path.join(cluster.dir, hub.name, "store.sqlite"));
     try {
-      const row = db
-        .prepare<[string, string], StateRow>("SELECT s.* FROM states s JOIN channels c ON c.id = s.chan WHERE c.channel_id = ? AND s.version = ?")
-        .get(channel.channelId.toLowerCase(), version.toString().padStart(20, "0"));
-      if (!row) throw new Error(`${hub.name} has no state ${version} of ${channel.channelId}`);
-      const state = {
-        channelId: channel.channelId,
-        version,
-        transferred: [BigInt(row.transferred0), BigInt(row.transferred1)] as [bigint, bigint],
-        locked: [BigInt(row.locked0), BigInt(row.locked1)] as [bigint, bigint],
-        locksRoot: row.locks_root,
-        paymentsRoot: row.payments_root,
-        isFinal: row.is_final === 1,
-      };
-      return { state, sigs: [row.sig0, row.sig1] };
+      const [found] = store.statesAfter(channel.channelId, version - 1n, 1);
+      expect(found?.signed.state.version, `${hub.name}'s state ${version}`).to.equal(version);
+      return found.signed;
     } finally {
-      db.close();
+      store.close();
     }
   }
 
   it("the hub challenges with its state from before the lock: the payee refutes with the lock state and is paid on chain; the hub still collects upstream", async function () {
-    const { payer: amy, hub: hal, payee: cat, proxy, payerHub: ah, hubPayee: hc } = await line(["amy", "hal", "cat"], 7, "payee");
     const direct = 1_000n;
-    await hal.process.api.pay(hc.channelId, direct, { memo: "before the lock" });
     const amount = ETHER / 8n;
-    proxy.holdAt(isUnlock);
-    const { invoice, paying, hashlock, fee } = await payThrough(amy, hal, cat, amount);
-    await heldAtUnlock(proxy, paying);
+    const { payer: amy, hub: hal, payee: cat, payerHub: ah, hubPayee: hc, invoice, paying, hashlock, fee } = await heldPayment(["amy", "hal", "cat"], 7, "payee", amount, (l) =>
+      l.hub.process.api.pay(l.hubPayee.channelId, direct, { memo: "before the lock" }),
+    );
     await hal.process.kill();
     const expiryOut = await lockAdded(cat, hc, hashlock);
     const lockVersion = (await cat.process.api.channel(hc.channelId)).version;
@@ -307,11 +288,8 @@ describe("e2e: a hub's routed payments safe on chain", function () {
   });
 
   it("the payee withholds the secret until just before its lock's window: the forward stays pending, the late reveal settles off chain, the hub keeps a window upstream", async function () {
-    const { payer: abby, hub: huck, payee: cody, proxy, payerHub: ah, hubPayee: hc } = await line(["abby", "huck", "cody"], 10, "payee");
     const amount = ETHER / 4n;
-    proxy.holdAt(isUnlock);
-    const { invoice, paying, hashlock, fee } = await payThrough(abby, huck, cody, amount);
-    await heldAtUnlock(proxy, paying);
+    const { payer: abby, hub: huck, payee: cody, proxy, payerHub: ah, hubPayee: hc, invoice, paying, hashlock, fee } = await heldPayment(["abby", "huck", "cody"], 10, "payee", amount);
     const expiryOut = await lockAdded(cody, hc, hashlock);
     const expiryIn = await lockAdded(huck, ah, hashlock);
     expect(expiryIn - expiryOut >= WINDOW, `e_in ${expiryIn} − e_out ${expiryOut} ≥ the window`).to.equal(true);
