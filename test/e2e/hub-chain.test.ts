@@ -54,8 +54,11 @@ describe("e2e: a hub's routed payments safe on chain", function () {
     await cluster?.stop();
   });
 
-  afterEach(function () {
+  afterEach(async function () {
     if (this.currentTest?.state === "failed") console.log(logsOf(...nodes));
+    // Each scenario's nodes and proxy end with it: no redials and no ports taken under the next one.
+    for (const node of nodes) await node.process.kill();
+    for (const proxy of proxies.splice(0)) await proxy.close();
   });
 
   const chainTime = async () => BigInt((await cluster.chain.provider.getBlock("latest"))!.timestamp);
