@@ -8,6 +8,12 @@
  * - The payer disappears after locking: Hank's unlock never reaches Alice, who is killed -9 and
  *   stays down. Hank registers the secret at his incoming lock's `expiry − window`, disputes,
  *   settles and resolves the lock: paid.
+ * - The hub challenges with its state from before the lock (read from its store, both
+ *   signatures; the hub down): the payee refutes with the lock state, registers the secret at
+ *   once and is paid by `resolveLock`; the hub, restarted, collects upstream off chain.
+ * - The payee withholds the secret until just before its lock's window: the forward stays
+ *   pending, nothing goes on chain, the late reveal settles both hops off chain with the hub's
+ *   upstream lock still a window from its expiry.
  * Each ends with every party's balance checked against the chain (payouts, lock resolutions,
  * gas, no credits left) and their payment logs: the payer paid amount + fee, the hub earned the
  * fee, the payee got the amount.
