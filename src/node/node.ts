@@ -1259,6 +1259,8 @@ export class SluiceNode implements NodeApi {
         break;
       case "SecretRevealed":
         void this.recordReveal(event.hashlock, event.blockNumber);
+        // The guard kept the secret (of a lock of this node) before this: a forward waiting for it unlocks upstream.
+        this.routing.onSecret(event.hashlock);
         break;
       default:
         break;

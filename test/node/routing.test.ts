@@ -168,6 +168,27 @@ describe("routing", function () {
     const hashlock = hashlockOf(secret);
     const inLock: Lock = { channelId: inChannel, sender: 0, amount: 1_050n, hashlock, expiry: T0 + 4n * WINDOW, ref: refOf("routed") };
 
+    /** The hub's host over this test's store, sessions and recorders. */
+    const hubHost = (): ConstructorParameters<typeof Hub>[0] => ({
+      store,
+      commits: new CommitQueue(store),
+      address: "0x00000000000000000000000000000000000000ee",
+      fees: FEES,
+      policy: { clock: clock.read, minLockWindow: WINDOW },
+      openSessions: () => [inSession, outSession],
+      session: (id) => [inSession, outSession].find((s) => s.id.toLowerCase() === id.toLowerCase()),
+      request: (peer, type, body) => {
+        sent.push({ peer, type, body });
+        return Promise.resolve({});
+      },
+      decode: (text) => {
+        const { invoice } = JSON.parse(text) as { invoice: { amount: string } };
+        return Promise.resolve({ invoice: { ...invoice, amount: BigInt(invoice.amount) } } as never);
+      },
+      failures,
+      onError: (error) => errors.push(error),
+    });
+
     beforeEach(function () {
       dir = mkdtempSync(path.join(tmpdir(), "sluice-hub-"));
       store = ChannelStore.open(path.join(dir, "store.sqlite"));
@@ -194,25 +215,7 @@ describe("routing", function () {
           return committed;
         },
       });
-      hub = new Hub({
-        store,
-        commits: new CommitQueue(store),
-        address: "0x00000000000000000000000000000000000000ee",
-        fees: FEES,
-        policy: { clock: clock.read, minLockWindow: WINDOW },
-        openSessions: () => [inSession, outSession],
-        session: (id) => [inSession, outSession].find((s) => s.id.toLowerCase() === id.toLowerCase()),
-        request: (peer, type, body) => {
-          sent.push({ peer, type, body });
-          return Promise.resolve({});
-        },
-        decode: (text) => {
-          const { invoice } = JSON.parse(text) as { invoice: { amount: string } };
-          return Promise.resolve({ invoice: { ...invoice, amount: BigInt(invoice.amount) } } as never);
-        },
-        failures,
-        onError: (error) => errors.push(error),
-      });
+      hub = new Hub(hubHost());
       const invoice = JSON.stringify({ invoice: { payee, hashlock, asset: ETH, amount: 1_000n.toString() } });
       const body: RouteBody = { hashlock, invoice, hops: [{ next: payee, amount: 1_000n }] };
       hub.onRoute(body, A);
@@ -244,6 +247,20 @@ describe("routing", function () {
       hub.onLocks(inSession, { locks: { added: [], removed: [{ lock: inLock, reason: "unlock", secret }] } } as unknown as CommittedUpdate);
       await until(() => store.forwards.totals().settled === 1n);
       expect(store.forwards.totals().feesEarned).to.deep.equal([{ asset: ETH, amount: 50n }]);
+    });
+
+    it("restarted with a forward pending, the secret learned from the chain (the payee registered it): unlocks upstream", async function () {
+      arrive();
+      await until(() => pair[0].locks.length === 1);
+      const restarted = new Hub(hubHost());
+      restarted.resume(inSession);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(upstream).to.deep.equal([]);
+      // The watcher's SecretRevealed: the guard kept the secret, then the hub is told.
+      store.locks.putSecret(hashlock, secret);
+      restarted.onSecret(hashlock);
+      await until(() => upstream.length === 1);
+      expect(upstream[0]).to.deep.equal({ kind: "unlock", lock: inLock, secret });
     });
 
     it("the 484th pending lock of the next channel is refused: cancelled upstream with TOO_MANY_LOCKS, the forward cancelled", async function () {

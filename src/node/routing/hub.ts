@@ -113,6 +113,12 @@ export class Hub {
     }
   }
 
+  /** A secret learned from the chain (the next hop registered it, e.g. while this hub was down): unlocks upstream the pending forwards it pays. */
+  onSecret(hashlock: Hex): void {
+    const key = hashlock.toLowerCase();
+    for (const forward of this.host.store.forwards.pending()) if (forward.hashlock.toLowerCase() === key) this.resolve(forward);
+  }
+
   /** Forwards an incoming lock per its instruction, or refuses it (cancelled back upstream with why). */
   private async forward(inSession: ChannelSession, lock: Lock): Promise<void> {
     const known = this.host.store.forwards.byIncoming(inSession.id, lockLeafHex(lock));

@@ -100,6 +100,11 @@ export class Routing {
     this.hub?.resume(session);
   }
 
+  /** A secret registered on chain that this node keeps: the hub unlocks upstream what it pays. */
+  onSecret(hashlock: Hex): void {
+    this.hub?.onSecret(hashlock);
+  }
+
   /** `NodeInfo.hub`: routing on, its fees, the forwards settled and pending, the fees earned. */
   hubView(): HubView | undefined {
     const fees = this.host.fees;
