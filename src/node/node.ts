@@ -791,7 +791,8 @@ export class SluiceNode implements NodeApi {
   /** Runs `fn` on this node's invoices (they need the chain id, known once started); a throw rejects. */
   private async withInvoices<T>(fn: (book: InvoiceBook) => T | Promise<T>): Promise<T> {
     if (this.chainId === 0n) throw new SluiceError("the node is not started");
-    this.invoiceBook ??= new InvoiceBook({ store: this.store, signer: this.signer, chainId: this.chainId, adjudicator: this.options.adjudicator });
+    // The lock rules' clock: an invoice's expiry and "expired" agree with the locks that pay it (a chain ahead of the wall clock).
+    this.invoiceBook ??= new InvoiceBook({ store: this.store, signer: this.signer, chainId: this.chainId, adjudicator: this.options.adjudicator, now: () => Number(this.lockRules.clock()) * 1000 });
     return await fn(this.invoiceBook);
   }
 

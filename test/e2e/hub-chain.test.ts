@@ -113,10 +113,19 @@ describe("e2e: a hub's routed payments safe on chain", function () {
 
   /** The payee's invoice paid through the hub: the payer's call (pending until it is unlocked), the invoice, the amounts. */
   async function payThrough(payer: ClusterNode, hub: ClusterNode, payee: ClusterNode, amount: bigint) {
-    // The invoice book dates invoices by the wall clock, the lock rules by max(wall, chain): an earlier test moved the chain ahead.
-    const ahead = (await chainTime()) - BigInt(Math.floor(Date.now() / 1000));
-    const expiresIn = 7_200n + (ahead > 0n ? ahead : 0n);
-    const invoice = await payee.process.api.createInvoice({ amount, asset: ETH, expiresIn, description: "routed, on chain" });
+    // Invoices are dated by the lock rules' clock, max(wall, chain): an earlier test moved the chain
+    // ahead, and the invoice still lasts its two hours from the chain's time once the payee's node
+    // has read a block (a wall-clock date would leave it no reveal window at all).
+    const expiresIn = 7_200n;
+    let invoice: Awaited<ReturnType<typeof payee.process.api.createInvoice>> | undefined;
+    await waitFor(
+      async () => {
+        invoice = await payee.process.api.createInvoice({ amount, asset: ETH, expiresIn, description: "routed, on chain" });
+        return invoice.invoice.expiry >= (await chainTime()) + expiresIn - 60n;
+      },
+      { what: `${payee.name}'s invoice to last ${expiresIn} s from the chain's time`, timeoutMs: 10_000 },
+    );
+    if (invoice === undefined) throw new Error("no invoice");
     const paying = payer.process.api.payInvoice(invoice.encoded, [hub.address]).then(
       (receipt): PaymentView | Error => receipt,
       (error: unknown) => error as Error,
