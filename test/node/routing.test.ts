@@ -27,7 +27,7 @@ import {
 import type { LockAction, ChannelSession } from "../../src/node/session";
 import { ChannelStore } from "../../src/node/store";
 import { CommitQueue } from "../../src/node/commitQueue";
-import { ETH, type Address, type Hex, type Lock } from "../../src/types";
+import { ETH, type Address, type Hex, type Lock, type SignedState } from "../../src/types";
 import { Clock, Registry, WINDOW, by0, configOf, makePair, refOf, secretOf, wire, type Pair } from "../channel/helpers";
 import { keysParams } from "../helpers/offchain";
 
@@ -261,6 +261,31 @@ describe("routing", function () {
       restarted.onSecret(hashlock);
       await until(() => upstream.length === 1);
       expect(upstream[0]).to.deep.equal({ kind: "unlock", lock: inLock, secret });
+    });
+
+    it("restarted after its incoming lock was unlocked but before the forward was ended: the forward reads settled, its fee earned", async function () {
+      arrive();
+      await until(() => pair[0].locks.length === 1);
+      // The upstream unlock's state is on disk (its lock rows and secret), the forward's finish never ran (the hub died).
+      const signed = (version: bigint) => ({
+        state: { channelId: inChannel, version, transferred: [0n, 0n], locked: [0n, 0n], locksRoot: hex("07".repeat(32)), paymentsRoot: hex("08".repeat(32)), isFinal: false },
+        sigs: [hex("ab".repeat(65)), hex("ab".repeat(65))],
+      }) as SignedState;
+      store.locks.record({ channelId: inChannel, signed: signed(1n), updates: [{ op: "lock", lock: inLock }], locks: { added: [inLock], removed: [] } });
+      store.locks.record({
+        channelId: inChannel,
+        signed: signed(2n),
+        updates: [{ op: "unlock", lock: inLock, secret }],
+        locks: { added: [], removed: [{ lock: inLock, reason: "unlock", secret }] },
+      });
+      expect(store.forwards.list()[0].status).to.equal("pending");
+      inSession = fakeSession({ id: inChannel, me: 1, peer: A, locks: () => [], update: (action) => upstream.push(action) });
+      const restarted = new Hub(hubHost());
+      restarted.resume(inSession);
+      await until(() => store.forwards.totals().settled === 1n);
+      expect(store.forwards.list()[0]).to.include({ status: "settled" });
+      expect(store.forwards.totals().feesEarned).to.deep.equal([{ asset: ETH, amount: 50n }]);
+      expect(upstream).to.deep.equal([]);
     });
 
     it("the 484th pending lock of the next channel is refused: cancelled upstream with TOO_MANY_LOCKS, the forward cancelled", async function () {

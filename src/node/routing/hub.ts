@@ -212,7 +212,12 @@ export class Hub {
     const inSession = this.host.session(forward.inChannel);
     const inLock = inSession?.locks.find((l) => lockLeafHex(l) === forward.inLeaf);
     if (!inSession || !inLock) {
-      if (inSession && this.synced.has(forward.inChannel)) this.finish(forward, "cancelled", "the incoming lock is gone");
+      // Gone from the synced channel: its stored removal says how (a crash may have cut the forward's finish short).
+      if (inSession && this.synced.has(forward.inChannel)) {
+        const removal = this.host.store.locks.removalOf(forward.inChannel, forward.inLeaf);
+        if (removal === "unlock") this.finish(forward, "settled");
+        else this.finish(forward, "cancelled", removal === null ? "the incoming lock is gone" : GONE[removal]);
+      }
       return;
     }
     const secret = this.host.store.locks.secret(forward.hashlock);

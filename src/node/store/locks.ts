@@ -22,6 +22,9 @@ export interface LockWrite {
   locks: LockChanges;
 }
 
+/** How a lock left the channel's states. */
+export type LockRemoval = "unlock" | "cancel" | "expire";
+
 export type InvoicePaymentStatus = "pending" | "paid" | "failed";
 
 /** An invoice this node pays (or paid, or failed to pay). */
@@ -81,6 +84,7 @@ export class LockStore {
   private readonly stAdd: Statement;
   private readonly stRemove: Statement<[string, string, Hex, Hex]>;
   private readonly stPending: Statement<[Hex], LockRow>;
+  private readonly stRemoval: Statement<[Hex, Hex], LockRemoval | null>;
   private readonly stSecret: Statement<[Hex, Hex, number]>;
   private readonly stSecretOf: Statement<[Hex], Hex>;
   private readonly stUpdates: Statement<[Hex, string, string]>;
@@ -105,6 +109,7 @@ export class LockStore {
     this.stRemove = db.prepare(
       "UPDATE locks SET removed_version = ?, removed_reason = ? WHERE channel_id = ? AND leaf = ? AND removed_version IS NULL",
     );
+    this.stRemoval = db.prepare<[Hex, Hex], LockRemoval | null>("SELECT removed_reason FROM locks WHERE channel_id = ? AND leaf = ?").pluck();
     this.stPending = db.prepare("SELECT channel_id, sender, amount, hashlock, expiry, ref FROM locks WHERE channel_id = ? AND removed_version IS NULL ORDER BY added_version, leaf");
     this.stSecret = db.prepare("INSERT OR IGNORE INTO secrets (hashlock, secret, at) VALUES (?, ?, ?)");
     this.stSecretOf = db.prepare<[Hex], Hex>("SELECT secret FROM secrets WHERE hashlock = ?").pluck();
@@ -159,6 +164,11 @@ export class LockStore {
   /** The pending locks of a channel's latest stored state, in the order they were added. */
   pending(channelId: Hex): Lock[] {
     return this.stPending.all(bytes32(channelId, "channelId")).map(lockOf);
+  }
+
+  /** Why the lock of leaf `leaf` left channel `channelId`'s states (unlock, cancel, expire); null while pending or unknown. */
+  removalOf(channelId: Hex, leaf: Hex): LockRemoval | null {
+    return this.stRemoval.get(bytes32(channelId, "channelId"), bytes32(leaf, "leaf")) ?? null;
   }
 
   /** The updates of the countersigned state `signed` if it changed locks, else undefined. */
