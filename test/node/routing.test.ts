@@ -247,6 +247,8 @@ describe("routing", function () {
       hub.onLocks(inSession, { locks: { added: [], removed: [{ lock: inLock, reason: "unlock", secret }] } } as unknown as CommittedUpdate);
       await until(() => store.forwards.totals().settled === 1n);
       expect(store.forwards.totals().feesEarned).to.deep.equal([{ asset: ETH, amount: 50n }]);
+      const ended = store.events.after(0n, 100).filter((e) => e.type.startsWith("forward."));
+      expect(ended.map((e) => [e.type, e.channelId, e.data.hashlock, e.data.fee])).to.deep.equal([["forward.settled", inChannel, hashlock, "50"]]);
     });
 
     it("restarted with a forward pending, the secret learned from the chain (the payee registered it): unlocks upstream", async function () {
@@ -307,6 +309,9 @@ describe("routing", function () {
       expect(failure.body).to.include({ hashlock, code: TooManyLocksError.code });
       expect(pair[0].locks).to.have.length(DEFAULT_MAX_PENDING_LOCKS);
       expect(store.forwards.list({ status: "cancelled" })[0].error).to.match(/^TOO_MANY_LOCKS/);
+      const ended = store.events.after(0n, 1000).filter((e) => e.type.startsWith("forward."));
+      expect(ended.map((e) => e.type)).to.deep.equal(["forward.cancelled"]);
+      expect(ended[0].data.error).to.match(/^TOO_MANY_LOCKS/);
     });
 
     it("refuses a last hop that does not match its invoice, before anything is locked", async function () {

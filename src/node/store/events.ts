@@ -38,6 +38,8 @@ export const EVENT_TYPES = [
   "lock.registered",
   "lock.resolved",
   "lock.forwarded",
+  "forward.settled",
+  "forward.cancelled",
   "peer.connected",
   "peer.disconnected",
   "chain.tx.sent",

@@ -93,7 +93,7 @@ export class ForwardStore {
   private readonly stByIn: Statement<[Hex, Hex], ForwardRow>;
   private readonly stByOut: Statement<[Hex, Hex], ForwardRow>;
   private readonly stPending: Statement<[], ForwardRow>;
-  private readonly stFinish: Statement<[{ id: number; status: ForwardStatus; error: string | null; at: number }]>;
+  private readonly stFinish: Statement<[{ id: number; status: ForwardStatus; error: string | null; at: number }], { in_channel: Hex; hashlock: Hex; asset: Address; fee: string }>;
   private readonly stPage: Statement<[{ before: number; status: string | null; limit: number }], ForwardRow>;
   private readonly stTotals: Statement<[], { status: ForwardStatus; n: number }>;
   private readonly stFees: Statement<[], { asset: Address; fee: string }>;
@@ -112,7 +112,9 @@ export class ForwardStore {
     this.stByIn = db.prepare("SELECT * FROM forwards WHERE in_channel = ? AND in_leaf = ?");
     this.stByOut = db.prepare("SELECT * FROM forwards WHERE out_channel = ? AND out_leaf = ?");
     this.stPending = db.prepare("SELECT * FROM forwards WHERE status = 'pending' ORDER BY id");
-    this.stFinish = db.prepare("UPDATE forwards SET status = @status, error = @error, finished_at = @at WHERE id = @id AND status = 'pending'");
+    this.stFinish = db.prepare(
+      "UPDATE forwards SET status = @status, error = @error, finished_at = @at WHERE id = @id AND status = 'pending' RETURNING in_channel, hashlock, asset, fee",
+    );
     this.stPage = db.prepare("SELECT * FROM forwards WHERE id < @before AND (@status IS NULL OR status = @status) ORDER BY id DESC LIMIT @limit");
     this.stTotals = db.prepare("SELECT status, COUNT(*) AS n FROM forwards GROUP BY status");
     // Fees are uint256 as text: summed in TypeScript, exactly.
@@ -180,9 +182,17 @@ export class ForwardStore {
     return this.stPending.all().map(recordOf);
   }
 
-  /** Ends a pending forward (settled once the upstream unlock is on disk, or cancelled with why); false if it was not pending. */
+  /**
+   * Ends a pending forward (settled once the upstream unlock is on disk, or cancelled with why) with
+   * its `forward.settled`/`forward.cancelled` event, in the running transaction (the group
+   * commit's); false if it was not pending.
+   */
   finish(id: bigint, status: "settled" | "cancelled", error?: string): boolean {
-    return this.stFinish.run({ id: Number(id), status, error: error ?? null, at: this.now() }).changes > 0;
+    const row = this.stFinish.get({ id: Number(id), status, error: error ?? null, at: this.now() });
+    if (row === undefined) return false;
+    const data: EventData = { forward: id.toString(), hashlock: row.hashlock, asset: row.asset, fee: row.fee, ...(error === undefined ? {} : { error }) };
+    this.event(status === "settled" ? "forward.settled" : "forward.cancelled", row.in_channel, data);
+    return true;
   }
 
   /** A page of forwards, newest first. */
