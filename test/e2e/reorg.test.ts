@@ -87,6 +87,9 @@ describe("e2e: reorgs on anvil (confirmations 1, the development default)", func
     const raw = (await cluster.chain.provider.send("eth_getRawTransactionByHash", [topUp.hash])) as string;
     for (const node of [alice, bob]) {
       await waitFor(async () => (await channelOf(node, id)).deposits[0] === 2n * ETHER, { what: `${node.name} to count the top-up` });
+      // Its watcher has read the top-up's block (and kept its hash): a node can count the deposit
+      // from the peer's word and a chain read before its own round reaches that block.
+      await waitFor(async () => ((await node.process.api.info()).chain?.lastBlock ?? -1n) >= BigInt(topUp.blockNumber!), { what: `${node.name}'s watcher to read the top-up's block` });
     }
 
     await reorg(cluster, 1);
