@@ -14,6 +14,7 @@ import type { CommitQueue } from "../commitQueue";
 import type { ChannelSession } from "../session";
 import type { ChannelStore } from "../store";
 import type { ForwardRecord } from "../store/forwards";
+import type { LockRemoval } from "../store/locks";
 import { ConnectionClosedError, RequestTimeoutError } from "../transport";
 import { ForwardCancelledError, ForwardInvoiceMismatchError, ForwardNoChannelError } from "./errors";
 import type { RouteFailures } from "./failures";
@@ -97,7 +98,7 @@ export class Hub {
       } else {
         // The incoming lock is settled (unlocked upstream) or gone: the forward ends with it.
         const forward = forwards.byIncoming(session.id, lockLeafHex(lock));
-        if (forward?.status === "pending") this.finish(forward, reason === "unlock" ? "settled" : "cancelled", reason === "unlock" ? undefined : GONE[reason]);
+        if (forward?.status === "pending") this.endWithIncoming(forward, reason);
       }
     }
     for (const lock of changes.added) if (lock.sender !== session.me && this.takes(session, lock)) void this.forward(session, lock);
@@ -214,9 +215,7 @@ export class Hub {
     if (!inSession || !inLock) {
       // Gone from the synced channel: its stored removal says how (a crash may have cut the forward's finish short).
       if (inSession && this.synced.has(forward.inChannel)) {
-        const removal = this.host.store.locks.removalOf(forward.inChannel, forward.inLeaf);
-        if (removal === "unlock") this.finish(forward, "settled");
-        else this.finish(forward, "cancelled", removal === null ? "the incoming lock is gone" : GONE[removal]);
+        this.endWithIncoming(forward, this.host.store.locks.removalOf(forward.inChannel, forward.inLeaf));
       }
       return;
     }
@@ -237,6 +236,12 @@ export class Hub {
   private async refuse(inSession: ChannelSession, lock: Lock, failure: RouteFailure): Promise<void> {
     await this.host.request(inSession.peerAddress, "route-failed", failure).catch(() => undefined);
     await inSession.updateLock({ kind: "cancel", lock });
+  }
+
+  /** Ends a forward as its incoming lock left the channel: unlocked upstream → settled, else cancelled with why. */
+  private endWithIncoming(forward: ForwardRecord, removal: LockRemoval | null): void {
+    if (removal === "unlock") this.finish(forward, "settled");
+    else this.finish(forward, "cancelled", removal === null ? "the incoming lock is gone" : GONE[removal]);
   }
 
   /** Ends a forward with the next group commit (its incoming lock's state is on disk already). */
