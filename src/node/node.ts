@@ -187,6 +187,8 @@ export class SluiceNode implements NodeApi {
   private readonly assets = new Map<string, AssetInfo>();
   private server: PeerServer<PeerMessages> | undefined;
   private watcher: ChainWatcher | undefined;
+  /** Reorgs seen so far: a deposit read overtaken by one is dropped. */
+  private reorgs = 0;
   private chainId = 0n;
   private invoiceBook: InvoiceBook | undefined;
   private tokenBook: ApiTokens | undefined;
@@ -442,7 +444,7 @@ export class SluiceNode implements NodeApi {
     await session.attach(connection);
     const depositMs = this.options.openTimeouts?.depositMs ?? DEFAULT_OPEN_TIMEOUTS.depositMs;
     await withinTime(this.driver.deposit(params, 0, request.deposit), depositMs, () => new OpenDepositTimeoutError(session.id, depositMs));
-    await this.refreshDeposits(session.id);
+    await this.refreshDeposits(session.id, true);
     await this.notifyDeposit(session);
     return this.channel(session.id);
   }
@@ -462,7 +464,7 @@ export class SluiceNode implements NodeApi {
       this.lifecycle.apply(session.id, "abandoned");
       return this.channel(session.id);
     }
-    if (funded) await this.refreshDeposits(session.id);
+    if (funded) await this.refreshDeposits(session.id, true);
     throw new ChannelFundedError(session.id, funded ? onChain.deposits : session.deposits);
   }
 
@@ -470,7 +472,7 @@ export class SluiceNode implements NodeApi {
     const session = this.live(channelId, "deposit");
     await checkWalletBalance(this.options.provider, this.address, await this.asset(session.params.asset), amount, "deposit");
     await this.driver.deposit(session.params, session.me, amount);
-    await this.refreshDeposits(session.id);
+    await this.refreshDeposits(session.id, true);
     await this.notifyDeposit(session);
     return this.channel(session.id);
   }
@@ -812,7 +814,7 @@ export class SluiceNode implements NodeApi {
         sync: (body, peer) => encodeSyncReply(this.sessionFor(body.channelId, peer).syncReply(body.version)),
         withdrawals: async (body, peer) => encodeWithdrawalsReply(await this.sessionFor(body.channelId, peer).withdrawalsReply()),
         refresh: async (body, peer) => {
-          await this.refreshDeposits(this.sessionFor(body.channelId, peer).id);
+          await this.refreshDeposits(this.sessionFor(body.channelId, peer).id, true);
           return {};
         },
       },
@@ -1049,14 +1051,31 @@ export class SluiceNode implements NodeApi {
    * Reads the channel's deposits from the chain into the store and the state machine. Withdrawals
    * are not taken from this read: only the executor's result or the `PartiallyWithdrawn` event
    * marks one executed, with its transaction (until then it counts as spent all the same).
+   *
+   * The read is made at the block the watcher has covered, never above it: a deposit counted from
+   * a block whose hash the watcher doesn't hold could be reorged out unseen and keep counting.
+   * `fresh` (a deposit just mined, the peer's word that it deposited) first runs a watcher round,
+   * so the read includes the chain's head; it must not be asked from within a round (the round
+   * would wait for itself). A read overtaken by a reorg is dropped: the reorg reads again.
    */
-  private async refreshDeposits(channelId: Hex): Promise<void> {
+  private async refreshDeposits(channelId: Hex, fresh = false): Promise<void> {
     const session = this.find(channelId);
-    const status = await this.driver.channelStatus(session.id, confirmedTag(await this.options.provider.getBlockNumber(), this.confirmations));
-    if (status.mode === ChannelMode.Concluded) return;
+    const block = await this.depositsBlock(fresh);
+    if (block === undefined) return;
+    const reorgs = this.reorgs;
+    const status = await this.driver.channelStatus(session.id, block);
+    if (reorgs !== this.reorgs || status.mode === ChannelMode.Concluded) return;
     session.setDeposits(status.deposits);
     this.store.setDeposits(session.id, status.deposits);
     if (status.mode !== ChannelMode.None) this.lifecycle.apply(session.id, "funded");
+  }
+
+  /** The block deposits are read at: the watcher's covered block (undefined while it has read none). */
+  private async depositsBlock(fresh: boolean): Promise<number | "latest" | undefined> {
+    const watcher = this.watcher;
+    if (!watcher) return confirmedTag(await this.options.provider.getBlockNumber(), this.confirmations);
+    if (fresh || watcher.coveredBlock() === undefined) await watcher.poll();
+    return watcher.coveredBlock();
   }
 
   private watcherHost() {
@@ -1106,6 +1125,7 @@ export class SluiceNode implements NodeApi {
 
   /** A reorg replaced blocks the watcher had read: every live channel's deposits are read again (one may be gone). */
   private async onReorg(fork: number, depth: number): Promise<void> {
+    this.reorgs += 1;
     this.options.log?.(`chain reorg: ${depth} block(s) above block ${fork} replaced; reading the channels' deposits again`);
     for (const session of this.sessions.values()) {
       if (this.isConcluded(session.id)) continue;

@@ -274,6 +274,17 @@ export class ChainWatcher {
     this.host.onEvent(event);
   }
 
+  /**
+   * The highest block this watcher has processed as confirmed (undefined before its first round).
+   * Its hash, and those of the blocks below it, are kept: a reorg that replaces it is seen by the
+   * next round, which rolls back and tells the host. A read of the chain at this block is
+   * therefore one a reorg can't silently invalidate; a read at a newer block could be.
+   */
+  coveredBlock(): number | undefined {
+    const cursor = this.store.getCursor(this.cursorName);
+    return cursor === null ? undefined : Number(cursor);
+  }
+
   /** Cumulative deposits of each side seen in blocks not yet confirmed (undefined if none). */
   pendingDeposits(channelId: Hex): readonly [bigint, bigint] | undefined {
     return this.pending.get(channelId.toLowerCase());

@@ -87,9 +87,6 @@ describe("e2e: reorgs on anvil (confirmations 1, the development default)", func
     const raw = (await cluster.chain.provider.send("eth_getRawTransactionByHash", [topUp.hash])) as string;
     for (const node of [alice, bob]) {
       await waitFor(async () => (await channelOf(node, id)).deposits[0] === 2n * ETHER, { what: `${node.name} to count the top-up` });
-      // Its watcher has read the top-up's block (and kept its hash): a node can count the deposit
-      // from the peer's word and a chain read before its own round reaches that block.
-      await waitFor(async () => ((await node.process.api.info()).chain?.lastBlock ?? -1n) >= BigInt(topUp.blockNumber!), { what: `${node.name}'s watcher to read the top-up's block` });
     }
 
     await reorg(cluster, 1);
@@ -116,6 +113,40 @@ describe("e2e: reorgs on anvil (confirmations 1, the development default)", func
     const after = await channelOf(bob, id);
     expect(after.transferred).to.deep.equal([2n * ETHER, 0n]);
     expect(after.deposits).to.deep.equal([2n * ETHER, 0n]);
+  });
+
+  it("a deposit counted from the peer's word before the node's own round reaches its block still goes when that block is reorged out", async function () {
+    // Carol's watcher polls every 4 s: Alice's word of her top-up arrives between two of its rounds.
+    // The block the deposit is read at must be one whose hash Carol's watcher holds, or the reorg
+    // below goes unseen and the top-up keeps counting for good.
+    const carol = await cluster.startNode("carol", 3, { config: { pollMs: 4_000 } });
+    try {
+      const channel = await openFunded(alice, carol, ETH, [ETHER, 0n]);
+      const id = channel.channelId;
+      const before = await cluster.chain.provider.getBlockNumber();
+      await alice.process.api.deposit(id, ETHER);
+      const [topUp] = await sentBy(cluster, alice, before + 1);
+      expect(topUp?.blockNumber, "Alice's top-up, in the last block").to.equal(await cluster.chain.provider.getBlockNumber());
+      // At once, from Alice's word: no wait for Carol's next scheduled round.
+      expect((await channelOf(carol, id)).deposits[0], "Carol counts the top-up when Alice's deposit call returns").to.equal(2n * ETHER);
+
+      await reorg(cluster, 1);
+      await cluster.chain.provider.send("anvil_mine", ["0x1"]);
+      const head = BigInt(await cluster.chain.provider.getBlockNumber());
+      await waitFor(async () => ((await carol.process.api.info()).chain?.lastBlock ?? -1n) >= head, { what: "Carol's watcher to read past the reorg", timeoutMs: 30_000 });
+      expect((await cluster.driver.channelStatus(id)).deposits).to.deep.equal([ETHER, 0n]);
+      expect((await channelOf(carol, id)).deposits, "Carol's count after the reorg").to.deep.equal([ETHER, 0n]);
+      expect(carol.process.log()).to.match(/chain reorg: 1 block\(s\) above block \d+ replaced/);
+      await waitFor(async () => (await channelOf(alice, id)).deposits[0] === ETHER, { what: "Alice to stop counting the top-up" });
+      // What only the top-up covered can't be spent.
+      const refused = await alice.process.api.pay(id, (3n * ETHER) / 2n, ref()).then(
+        () => null,
+        (error: unknown) => error as { code?: string },
+      );
+      expect(refused?.code).to.equal("INSUFFICIENT_FUNDS");
+    } finally {
+      await carol.process.kill();
+    }
   });
 
   it("a refutation reorged out is sent again", async function () {
