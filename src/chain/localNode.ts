@@ -52,8 +52,23 @@ export class LocalNodeError extends SluiceError {
   override readonly name: string = "LocalNodeError";
 }
 
-/** A port that was free on 127.0.0.1 a moment ago. */
+/** Ports this process has handed out: a closed port is free again, and the next call could get it too. */
+const handedOut = new Set<number>();
+
+/**
+ * A port that was free on 127.0.0.1 a moment ago, and not one this process handed out before (two
+ * nodes started side by side would otherwise both be given the port the first one closed).
+ */
 export async function freePort(): Promise<number> {
+  for (;;) {
+    const port = await anyFreePort();
+    if (handedOut.has(port)) continue;
+    handedOut.add(port);
+    return port;
+  }
+}
+
+function anyFreePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.unref();

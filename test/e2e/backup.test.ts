@@ -18,7 +18,7 @@ import { MAX_VERSION_GAP } from "../../src/channel";
 import { ApiError } from "../../src/node/api/errors";
 import { ETH, type Hex } from "../../src/types";
 import { sluice } from "./helpers/cli";
-import { ETHER, agreed, allPayments, logsOf, openFunded, sleep, startCluster, waitFor, type Cluster, type ClusterNode } from "./helpers/cluster";
+import { agreed, allPayments, type Cluster, type ClusterNode, ETHER, openFunded, sleep, waitFor, withTwoNodes } from "./helpers/cluster";
 
 /** A countersigned state as a store holds it, by version: what "signed twice" compares. */
 type StateRows = Map<string, string>;
@@ -62,17 +62,8 @@ describe("e2e: backup and restore", function () {
   let alice: ClusterNode;
   let bob: ClusterNode;
 
-  before(async function () {
-    cluster = await startCluster();
-    [alice, bob] = await Promise.all([cluster.startNode("alice", 1), cluster.startNode("bob", 2)]);
-  });
-
-  after(async function () {
-    await cluster?.stop();
-  });
-
-  afterEach(function () {
-    if (this.currentTest?.state === "failed") console.log(logsOf(alice, bob));
+  withTwoNodes({}, (nodes) => {
+    ({ cluster, alice, bob } = nodes);
   });
 
   it("restores an old backup taken while paying: signs nothing before the resync, then loses nothing and reuses no version", async function () {

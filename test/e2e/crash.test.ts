@@ -13,7 +13,7 @@ import { expect } from "chai";
 import { hexlify } from "ethers";
 import { ChannelMode, ETH, type Hex } from "../../src/types";
 import type { PaymentView } from "../../src/node/api/types";
-import { ETHER, agreed, allPayments, logsOf, openFunded, sleep, startCluster, waitFor, type Cluster, type ClusterNode } from "./helpers/cluster";
+import { agreed, allPayments, type Cluster, type ClusterNode, ETHER, openFunded, sleep, waitFor, withTwoNodes } from "./helpers/cluster";
 
 /** At least 20 (SLUICE_E2E_KILLS may raise it, or lower it while debugging). */
 const KILLS = Number(process.env.SLUICE_E2E_KILLS ?? 20);
@@ -36,17 +36,8 @@ describe("e2e: crash safety under kill -9", function () {
   let alice: ClusterNode;
   let bob: ClusterNode;
 
-  before(async function () {
-    cluster = await startCluster();
-    [alice, bob] = await Promise.all([cluster.startNode("alice", 1), cluster.startNode("bob", 2)]);
-  });
-
-  after(async function () {
-    await cluster?.stop();
-  });
-
-  afterEach(function () {
-    if (this.currentTest?.state === "failed") console.log(logsOf(alice, bob));
+  withTwoNodes({}, (nodes) => {
+    ({ cluster, alice, bob } = nodes);
   });
 
   it(`loses and doubles no acknowledged payment across ${KILLS} kills of either node; a retry by ref pays the failed ones once; then closes cooperatively`, async function () {

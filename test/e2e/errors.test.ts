@@ -10,7 +10,7 @@ import { Wallet } from "ethers";
 import type { ChannelView } from "../../src/node/api/types";
 import { ETH } from "../../src/types";
 import { sluice, type Run } from "./helpers/cli";
-import { ETHER, logsOf, openFunded, startCluster, type Cluster, type ClusterNode } from "./helpers/cluster";
+import { type Cluster, type ClusterNode, ETHER, openFunded, startCluster, withTwoNodes } from "./helpers/cluster";
 
 /** The `--json` error of a command that failed. */
 function failure(run: Run): { code: string; message: string; details?: Record<string, unknown> } {
@@ -33,20 +33,11 @@ describe("e2e: errors in human amounts and plain words", function () {
     return views.map((list) => list.map((c) => [c.channelId, c.status, c.deposits, c.transferred, c.withdrawn]));
   }
 
-  before(async function () {
-    cluster = await startCluster({ token: true });
-    [alice, bob] = await Promise.all([cluster.startNode("alice", 1), cluster.startNode("bob", 2)]);
+  withTwoNodes({ token: true }, async (nodes) => {
+    ({ cluster, alice, bob } = nodes);
     channel = await openFunded(alice, bob, ETH, [ETHER, ETHER]);
     datadirA = alice.process.options.datadir;
     datadirB = bob.process.options.datadir;
-  });
-
-  after(async function () {
-    await cluster?.stop();
-  });
-
-  afterEach(function () {
-    if (this.currentTest?.state === "failed") console.log(logsOf(alice, bob));
   });
 
   it("open with a wrong --asset: NOT_A_TOKEN, naming the address; nothing changes", async function () {

@@ -12,7 +12,7 @@ import { encodeInvoice } from "../../src/invoice/text";
 import { makeInvoice } from "../../src/invoice/make";
 import type { ChannelView, PaymentView } from "../../src/node/api/types";
 import { ETH, type Address, type Hex } from "../../src/types";
-import { ETHER, USDC, logsOf, openFunded, startCluster, waitFor, type Cluster, type ClusterNode } from "./helpers/cluster";
+import { type Cluster, type ClusterNode, ETHER, openFunded, USDC, waitFor, withTwoNodes } from "./helpers/cluster";
 
 const codeOf = async (work: Promise<unknown>): Promise<string> => {
   try {
@@ -45,19 +45,10 @@ describe("e2e: paying an invoice over a direct channel (hashlocked transfer)", f
   let eth: ChannelView;
   let usdc: ChannelView;
 
-  before(async function () {
-    cluster = await startCluster({ token: true });
-    [alice, bob] = await Promise.all([cluster.startNode("alice", 1), cluster.startNode("bob", 2)]);
+  withTwoNodes({ token: true }, async (nodes) => {
+    ({ cluster, alice, bob } = nodes);
     eth = await openFunded(alice, bob, ETH, [ETHER, ETHER]);
     usdc = await openFunded(bob, alice, cluster.tokenAddress, [1_000n * USDC, 1_000n * USDC]);
-  });
-
-  after(async function () {
-    await cluster?.stop();
-  });
-
-  afterEach(function () {
-    if (this.currentTest?.state === "failed") console.log(logsOf(alice, bob));
   });
 
   /** An invoice signed with Bob's key but not kept by his node (its hashlock unknown to it), or for other terms. */

@@ -11,7 +11,7 @@ import { promisify } from "node:util";
 import { expect } from "chai";
 import { Wallet, formatEther } from "ethers";
 import { ETH } from "../../src/types";
-import { ETHER, logsOf, openFunded, sleep, startCluster, type Cluster, type ClusterNode } from "./helpers/cluster";
+import { type Cluster, type ClusterNode, ETHER, openFunded, sleep, withTwoNodes } from "./helpers/cluster";
 
 const CLI = path.resolve(__dirname, "..", "..", "bin", "sluice.js");
 
@@ -34,18 +34,9 @@ describe("e2e: sluice open in stages, and abandon", function () {
   let bob: ClusterNode;
   let datadir: string;
 
-  before(async function () {
-    cluster = await startCluster();
-    [alice, bob] = await Promise.all([cluster.startNode("alice", 1), cluster.startNode("bob", 2)]);
+  withTwoNodes({}, async (nodes) => {
+    ({ cluster, alice, bob } = nodes);
     datadir = alice.process.options.datadir;
-  });
-
-  after(async function () {
-    await cluster?.stop();
-  });
-
-  afterEach(function () {
-    if (this.currentTest?.state === "failed") console.log(logsOf(alice, bob));
   });
 
   it("an unreachable URL fails at 'reaching the peer' within 15 s, with OPEN_PEER_UNREACHABLE", async function () {

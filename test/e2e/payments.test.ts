@@ -9,7 +9,7 @@ import { expect } from "chai";
 import { hexlify } from "ethers";
 import { ChannelMode, ETH, type Hex } from "../../src/types";
 import type { PaymentView } from "../../src/node/api/types";
-import { ETHER, USDC, agreed, logsOf, openFunded, spentBy, startCluster, waitFor, type Cluster, type ClusterNode } from "./helpers/cluster";
+import { agreed, type Cluster, type ClusterNode, ETHER, openFunded, spentBy, USDC, waitFor, withTwoNodes } from "./helpers/cluster";
 
 const PAYMENTS = 1_000;
 /** Requests each node keeps in flight at once. */
@@ -51,17 +51,8 @@ describe("e2e: payments between two node processes over a hardhat node", functio
   let alice: ClusterNode;
   let bob: ClusterNode;
 
-  before(async function () {
-    cluster = await startCluster({ token: true });
-    [alice, bob] = await Promise.all([cluster.startNode("alice", 1), cluster.startNode("bob", 2)]);
-  });
-
-  after(async function () {
-    await cluster?.stop();
-  });
-
-  afterEach(function () {
-    if (this.currentTest?.state === "failed") console.log(logsOf(alice, bob));
+  withTwoNodes({ token: true }, (nodes) => {
+    ({ cluster, alice, bob } = nodes);
   });
 
   it("pays 1,000 times both ways concurrently in ETH and in USDC, closes, and the chain pays out to the base unit", async function () {

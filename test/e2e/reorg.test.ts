@@ -16,7 +16,7 @@ import { hexlify, type TransactionResponse } from "ethers";
 import { ChannelStore } from "../../src/node/store";
 import type { ChannelView } from "../../src/node/api/types";
 import { ChannelMode, ETH, type Hex, type Params, type SignedState } from "../../src/types";
-import { ETHER, logsOf, openFunded, sentFrom, sleep, startCluster, waitFor, type Cluster, type ClusterNode } from "./helpers/cluster";
+import { type Cluster, type ClusterNode, ETHER, openFunded, sentFrom, sleep, waitFor, withTwoNodes } from "./helpers/cluster";
 
 const paramsOf = (c: ChannelView): Params => ({ participants: c.participants, payees: c.payees, asset: c.asset, challengePeriod: c.challengePeriod, nonce: c.nonce });
 const ref = () => hexlify(randomBytes(32)) as Hex;
@@ -62,17 +62,8 @@ describe("e2e: reorgs on anvil (confirmations 1, the development default)", func
   let alice: ClusterNode;
   let bob: ClusterNode;
 
-  before(async function () {
-    cluster = await startCluster({ chain: "anvil", challengePeriod: 300, pollMs: 100 });
-    [alice, bob] = await Promise.all([cluster.startNode("alice", 1), cluster.startNode("bob", 2)]);
-  });
-
-  after(async function () {
-    await cluster?.stop();
-  });
-
-  afterEach(function () {
-    if (this.currentTest?.state === "failed") console.log(logsOf(alice, bob));
+  withTwoNodes({ chain: "anvil", challengePeriod: 300, pollMs: 100 }, (nodes) => {
+    ({ cluster, alice, bob } = nodes);
   });
 
   it("a deposit reorged out no longer counts: the payment needing it is refused until the deposit is mined again", async function () {
@@ -218,17 +209,8 @@ describe("e2e: confirmations 3 on anvil", function () {
   let alice: ClusterNode;
   let bob: ClusterNode;
 
-  before(async function () {
-    cluster = await startCluster({ chain: "anvil", challengePeriod: 300, pollMs: 100, config: { confirmations: 3 } });
-    [alice, bob] = await Promise.all([cluster.startNode("alice", 1), cluster.startNode("bob", 2)]);
-  });
-
-  after(async function () {
-    await cluster?.stop();
-  });
-
-  afterEach(function () {
-    if (this.currentTest?.state === "failed") console.log(logsOf(alice, bob));
+  withTwoNodes({ chain: "anvil", challengePeriod: 300, pollMs: 100, config: { confirmations: 3 } }, (nodes) => {
+    ({ cluster, alice, bob } = nodes);
   });
 
   const mine = (blocks: number) => cluster.chain.provider.send("anvil_mine", [`0x${blocks.toString(16)}`]);

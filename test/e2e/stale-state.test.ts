@@ -14,7 +14,7 @@ import { increaseTime } from "../../src/chain";
 import { ChannelStore } from "../../src/node/store";
 import type { ChannelView } from "../../src/node/api/types";
 import { ChannelMode, ETH, type Hex, type Params, type SignedState } from "../../src/types";
-import { ETHER, logsOf, openFunded, startCluster, waitFor, type Cluster, type ClusterNode } from "./helpers/cluster";
+import { type Cluster, type ClusterNode, ETHER, openFunded, waitFor, withTwoNodes } from "./helpers/cluster";
 
 const CHALLENGE_PERIOD = 300;
 
@@ -24,17 +24,8 @@ describe("e2e: a peer registers a stale state on chain", function () {
   let alice: ClusterNode;
   let bob: ClusterNode;
 
-  before(async function () {
-    cluster = await startCluster({ challengePeriod: CHALLENGE_PERIOD, pollMs: 100 });
-    [alice, bob] = await Promise.all([cluster.startNode("alice", 1), cluster.startNode("bob", 2)]);
-  });
-
-  after(async function () {
-    await cluster?.stop();
-  });
-
-  afterEach(function () {
-    if (this.currentTest?.state === "failed") console.log(logsOf(alice, bob));
+  withTwoNodes({ challengePeriod: CHALLENGE_PERIOD, pollMs: 100 }, (nodes) => {
+    ({ cluster, alice, bob } = nodes);
   });
 
   const paramsOf = (c: ChannelView): Params => ({ participants: c.participants, payees: c.payees, asset: c.asset, challengePeriod: c.challengePeriod, nonce: c.nonce });

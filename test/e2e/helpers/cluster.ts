@@ -111,15 +111,23 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
         deployerQueue = minted.catch(() => undefined);
         await minted;
       }
-      const port = await freePort();
-      const proc = await NodeProcess.start({
-        datadir: path.join(dir, name),
-        privateKey: wallet.privateKey as Hex,
-        rpc: extra.rpc ?? localChain.url,
-        adjudicator: driver.address,
-        listen: { host: LOOPBACK, port },
-        config: { ...config, ...(extra.payee === undefined ? {} : { payee: extra.payee }), ...extra.config },
-        ...(extra.env === undefined ? {} : { env: extra.env }),
+      const launch = async () => {
+        const port = await freePort();
+        const proc = await NodeProcess.start({
+          datadir: path.join(dir, name),
+          privateKey: wallet.privateKey as Hex,
+          rpc: extra.rpc ?? localChain.url,
+          adjudicator: driver.address,
+          listen: { host: LOOPBACK, port },
+          config: { ...config, ...(extra.payee === undefined ? {} : { payee: extra.payee }), ...extra.config },
+          ...(extra.env === undefined ? {} : { env: extra.env }),
+        });
+        return { port, proc };
+      };
+      // Another process (any program's ephemeral port) may take the port between its choice and the node's listen: once more, on another.
+      const { port, proc } = await launch().catch((error: unknown) => {
+        if (error instanceof Error && /EADDRINUSE/.test(error.message)) return launch();
+        throw error;
       });
       const node: ClusterNode = { name, wallet, address: wallet.address as Address, process: proc, peerUrl: `ws://${LOOPBACK}:${port}` };
       nodes.push(node);
@@ -225,4 +233,33 @@ export async function allPayments(node: ClusterNode, channelId: Hex): Promise<Pa
 export function agreed(payment: PaymentView): Omit<PaymentView, "committedAt" | "memo"> {
   const { committedAt: _committedAt, memo: _memo, ...shared } = payment;
   return shared;
+}
+
+export interface TwoNodes {
+  cluster: Cluster;
+  alice: ClusterNode;
+  bob: ClusterNode;
+}
+
+/**
+ * The hooks of a describe block run over one cluster with two nodes, Alice (account 1) and Bob
+ * (account 2): started before its tests, then handed to `use`; stopped after them; a failed test
+ * prints both nodes' logs.
+ */
+export function withTwoNodes(options: ClusterOptions, use: (nodes: TwoNodes) => void | Promise<void>): void {
+  let nodes: TwoNodes | undefined;
+  before(async function () {
+    const cluster = await startCluster(options);
+    const [alice, bob] = await Promise.all([cluster.startNode("alice", 1), cluster.startNode("bob", 2)]);
+    nodes = { cluster, alice, bob };
+    await use(nodes);
+  });
+
+  after(async function () {
+    await nodes?.cluster.stop();
+  });
+
+  afterEach(function () {
+    if (this.currentTest?.state === "failed" && nodes) console.log(logsOf(nodes.alice, nodes.bob));
+  });
 }
