@@ -219,8 +219,25 @@ function explain(error: unknown, ctx: { datadir: string; hint: (command: string)
     }
   }
   if (error instanceof SluiceError) return new CliError(error.message, codeOf(error), undefined, { cause: error });
+  const taken = addressInUse(error);
+  if (taken !== undefined) {
+    return new CliError(
+      `${taken} is already in use: another program, or another sluice node, listens there; give this node another port (\`--listen host:port\` for peers, \`--api-port\` for the API, \`--tower-listen\` for a tower)`,
+      "ADDRESS_IN_USE",
+      { address: taken },
+      { cause: error },
+    );
+  }
   const message = error instanceof Error ? error.message : String(error);
   return new CliError(`unexpected failure: ${message}`, "INTERNAL", undefined, { cause: error });
+}
+
+/** `host:port` of a listen that failed because the address is taken (Node's EADDRINUSE), else undefined. */
+function addressInUse(error: unknown): string | undefined {
+  if (!(error instanceof Error) || (error as NodeJS.ErrnoException).code !== "EADDRINUSE") return undefined;
+  const { address, port } = error as NodeJS.ErrnoException & { address?: string; port?: number };
+  if (address === undefined || port === undefined) return "the address";
+  return `${address.includes(":") ? `[${address}]` : address}:${port}`;
 }
 
 function progressLine(io: CliIo, json: boolean): (text: string) => () => void {

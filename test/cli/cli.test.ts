@@ -6,6 +6,7 @@
  */
 import { execFile } from "node:child_process";
 import { promises as fs } from "node:fs";
+import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { expect } from "chai";
@@ -479,6 +480,34 @@ describe("sluice CLI", function () {
         payee: PEER,
       });
       expect(r.stderr).to.match(/node running in data: stop it with Ctrl-C/);
+    });
+
+    it("node start on a port another program listens on: ADDRESS_IN_USE naming the address and the flags, exit 1", async function () {
+      // The error a real listen gives: a second server on the first one's port.
+      const first = net.createServer();
+      await new Promise<void>((resolve) => first.listen(0, "127.0.0.1", resolve));
+      const { port } = first.address() as net.AddressInfo;
+      const taken = await new Promise<Error>((resolve) => {
+        const second = net.createServer();
+        second.once("error", resolve);
+        second.listen(port, "127.0.0.1");
+      });
+      first.close();
+      const r = await run(["node", "start", "--listen", `127.0.0.1:${port}`, "--json"], {
+        cwd: dir,
+        io: {
+          loadStartNode: () => async () => {
+            throw taken;
+          },
+        },
+      });
+      expect(r.code).to.equal(1);
+      const { error } = JSON.parse(r.stdout) as { error: { code: string; message: string; details: unknown } };
+      expect(error.code).to.equal("ADDRESS_IN_USE");
+      expect(error.details).to.deep.equal({ address: `127.0.0.1:${port}` });
+      expect(error.message).to.equal(
+        `127.0.0.1:${port} is already in use: another program, or another sluice node, listens there; give this node another port (\`--listen host:port\` for peers, \`--api-port\` for the API, \`--tower-listen\` for a tower)`,
+      );
     });
   });
 

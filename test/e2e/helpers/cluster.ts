@@ -126,7 +126,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       };
       // Another process (any program's ephemeral port) may take the port between its choice and the node's listen: once more, on another.
       const { port, proc } = await launch().catch((error: unknown) => {
-        if (error instanceof Error && /EADDRINUSE/.test(error.message)) return launch();
+        if (error instanceof Error && /EADDRINUSE|is already in use/.test(error.message)) return launch();
         throw error;
       });
       const node: ClusterNode = { name, wallet, address: wallet.address as Address, process: proc, peerUrl: `ws://${LOOPBACK}:${port}` };
