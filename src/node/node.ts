@@ -33,7 +33,7 @@ import type { AddWebhookRequest, BackupView, CreditView, EstimateRequest, Estima
 import { eventView } from "./api/eventStream";
 import { CommitQueue } from "./commitQueue";
 import { devMint } from "./devMint";
-import { ChannelLifecycle, ChannelStatusError, INITIAL_STATUS, isConcluded, type LifecycleEvent } from "./lifecycle";
+import { ChannelLifecycle, INITIAL_STATUS, type LifecycleEvent } from "./lifecycle";
 import {
   ChannelFundedError,
   DEFAULT_OPEN_TIMEOUTS,
@@ -57,39 +57,15 @@ import { decodeOpenReply, encodeOpenTerms, encodeSyncReply, encodeWithdrawalsRep
 import { paymentViewOf, resolveRef, type PaymentRef } from "./paymentRef";
 import { ChannelSession } from "./session";
 import { ChannelStore, DEFAULT_EVENTS_PAGE, type ChannelRecord } from "./store";
-import { UnknownChannelError } from "./store/errors";
 import { HandshakeError, PeerServer, ReconnectingPeer, keyIdentity, type PeerConnection, type TransportOptions } from "./transport";
 import { ChainWatcher } from "./watcher";
+import { ChannelSessions } from "./channelSessions";
 import { checkNodeOptions, checkPayee, DEFAULT_CHALLENGE_PERIOD, DEFAULT_MAX_WITHDRAWAL_WINDOW, DEFAULT_WITHDRAWAL_WINDOW, type NodeOptions } from "./nodeOptions";
 import { Tower } from "../tower";
 import { TowerClient } from "./towerClient";
 import { checkWalletBalance, readAssetInfo } from "./wallet";
 
-/**
- * No channel with that id in this node. A store `UnknownChannelError`, so that the local API
- * answers it as NOT_FOUND (404) like any unknown channel; peers get the code UNKNOWN_CHANNEL_ID.
- */
-export class UnknownChannelIdError extends UnknownChannelError {
-  static override readonly code: string = "UNKNOWN_CHANNEL_ID";
-  override readonly name: string = "UnknownChannelIdError";
-  constructor(channelId: string) {
-    super(channelId);
-    this.message = `no channel ${channelId} in this node`;
-  }
-}
-
-/** The peer sent a message about a channel it is not a participant of. */
-export class NotYourChannelError extends SluiceError {
-  static override readonly code: string = "NOT_YOUR_CHANNEL";
-  override readonly name: string = "NotYourChannelError";
-  constructor(
-    readonly channelId: string,
-    readonly peer: Address,
-  ) {
-    super(`channel ${channelId} is not shared with ${peer}`);
-  }
-}
-
+export { NotYourChannelError, UnknownChannelIdError } from "./channelSessions";
 export { ChannelStatusError, IllegalTransitionError } from "./lifecycle";
 
 export type { NodeOptions } from "./nodeOptions";
@@ -116,7 +92,7 @@ export class SluiceNode implements NodeApi {
   readonly lifecycle: ChannelLifecycle;
   /** What `GET /metrics` shows (a registry of this node's own). */
   readonly metrics: NodeMetrics;
-  private readonly sessions = new Map<string, ChannelSession>();
+  private readonly sessions: ChannelSessions;
   /** Open connections by peer address (lower case). */
   private readonly connections = new Map<string, PeerConnection<PeerMessages>>();
   private readonly dialers = new Map<string, ReconnectingPeer<PeerMessages>>();
@@ -159,6 +135,7 @@ export class SluiceNode implements NodeApi {
     this.store = ChannelStore.open(options.storePath);
     this.commits = new CommitQueue(this.store);
     this.lifecycle = new ChannelLifecycle(this.store);
+    this.sessions = new ChannelSessions(this.lifecycle, (record) => this.newSession(record));
     const chainSigner = options.chainSigner ?? new Wallet(options.privateKey, options.provider);
     // Every transaction of the node goes through its sender, its pending ones kept in the store.
     this.sender = new TxSender(chainSigner, {
@@ -190,7 +167,7 @@ export class SluiceNode implements NodeApi {
       policy: this.lockRules,
       ...(options.hub === undefined ? {} : { fees: options.hub.fees }),
       margin: EXPIRY_MARGIN,
-      openSessions: () => [...this.sessions.values()].filter((s) => this.lifecycle.status(s.id) === "open"),
+      openSessions: () => this.sessions.open(),
       session: (id) => this.sessions.get(id.toLowerCase()),
       connection: (peer) => this.connections.get(peer.toLowerCase()),
       decode: (text) => this.decodeInvoice(text),
@@ -214,7 +191,7 @@ export class SluiceNode implements NodeApi {
         this.options.onError?.(new SluiceError(`channel ${record.channelId} was opened under protocol v1: skipped`), "loading channels");
         continue;
       }
-      this.session(record);
+      this.sessions.load(record);
     }
     this.server = await PeerServer.listen<PeerMessages>({
       ...this.transportOptions(),
@@ -236,14 +213,14 @@ export class SluiceNode implements NodeApi {
       locks,
     });
     for (const session of this.sessions.values()) {
-      if (!this.isConcluded(session.id)) await this.refreshDeposits(session.id);
+      if (!this.sessions.isConcluded(session.id)) await this.refreshDeposits(session.id);
       await this.watcher.recheck(session.id);
     }
     // Withdrawals signed before a restart: executed, expired or still to execute (the first round does it).
     await this.checkWithdrawals();
     this.watcher.start();
     for (const peer of this.store.listPeers()) {
-      if (this.hasLiveChannelWith(peer.address)) this.dial(peer.url, peer.address);
+      if (this.sessions.hasLiveChannelWith(peer.address)) this.dial(peer.url, peer.address);
     }
     this.webhookDispatcher.start();
   }
@@ -368,7 +345,7 @@ export class SluiceNode implements NodeApi {
       throw new InvalidArgumentError(`the peer stored channel ${reply.channelId}, not ${channelIdOf(params)}`);
     }
     this.store.putChannel({ params, myIndex: 0, status: INITIAL_STATUS });
-    const session = this.session(this.store.getChannel(channelIdOf(params))!);
+    const session = this.sessions.load(this.store.getChannel(channelIdOf(params))!);
     await session.attach(connection);
     const depositMs = this.options.openTimeouts?.depositMs ?? DEFAULT_OPEN_TIMEOUTS.depositMs;
     await withinTime(this.driver.deposit(params, 0, request.deposit), depositMs, () => new OpenDepositTimeoutError(session.id, depositMs));
@@ -382,7 +359,7 @@ export class SluiceNode implements NodeApi {
    * chain read finds no deposit in it (one found makes it `open`, to be closed or challenged).
    */
   async abandonChannel(channelId: Hex): Promise<ChannelView> {
-    const session = this.find(channelId);
+    const session = this.sessions.find(channelId);
     const status = this.lifecycle.status(session.id);
     // Concluded on chain: nothing to give up (the table refuses it, naming the status).
     if (status === "closed" || status === "settled") this.lifecycle.check(session.id, "abandoned", "abandon");
@@ -397,7 +374,7 @@ export class SluiceNode implements NodeApi {
   }
 
   async deposit(channelId: Hex, amount: bigint): Promise<ChannelView> {
-    const session = this.live(channelId, "deposit");
+    const session = this.sessions.live(channelId, "deposit");
     await checkWalletBalance(this.options.provider, this.address, await this.asset(session.params.asset), amount, "deposit");
     await this.driver.deposit(session.params, session.me, amount);
     await this.refreshDeposits(session.id, true);
@@ -406,7 +383,7 @@ export class SluiceNode implements NodeApi {
   }
 
   async pay(channelId: Hex, amount: bigint, paymentRef: PaymentRef): Promise<PaymentView> {
-    const session = this.live(channelId, "pay");
+    const session = this.sessions.live(channelId, "pay");
     const { ref, memo } = resolveRef(paymentRef);
     const timed = this.metrics.paymentStarted();
     const done = await session.pay(amount, ref, memo);
@@ -415,11 +392,11 @@ export class SluiceNode implements NodeApi {
   }
 
   async channels(): Promise<ChannelView[]> {
-    return Promise.all([...this.sessions.keys()].map((id) => this.channel(id as Hex)));
+    return Promise.all([...this.sessions.values()].map((session) => this.channel(session.id)));
   }
 
   async channel(channelId: Hex): Promise<ChannelView> {
-    const session = this.find(channelId);
+    const session = this.sessions.find(channelId);
     const record = this.store.getChannel(session.id)!;
     const latest = session.latest.state;
     return {
@@ -447,7 +424,7 @@ export class SluiceNode implements NodeApi {
 
   payments(channelId: Hex, query: PaymentsQuery): Promise<PaymentView[]> {
     return new Promise((resolve) => {
-      const session = this.find(channelId);
+      const session = this.sessions.find(channelId);
       const ref = query.ref === undefined ? undefined : resolveRef(query.ref).ref;
       const payer = query.direction === undefined ? undefined : query.direction === "sent" ? session.me : ((1 - session.me) as 0 | 1);
       const ms = (seconds: bigint | undefined) => (seconds === undefined ? undefined : Number(seconds > 8_640_000_000_000n ? 8_640_000_000_000n : seconds) * 1000);
@@ -462,7 +439,7 @@ export class SluiceNode implements NodeApi {
   }
 
   async close(channelId: Hex): Promise<TxView> {
-    const session = this.live(channelId, "close");
+    const session = this.sessions.live(channelId, "close");
     // Nothing is signed for a channel the table can't close (one never funded: the chain would refuse it).
     await this.checkBeforeCall(session.id, "closed", "close");
     const final = await session.finalize();
@@ -473,7 +450,7 @@ export class SluiceNode implements NodeApi {
   }
 
   async challenge(channelId: Hex): Promise<TxView> {
-    const session = this.live(channelId, "challenge");
+    const session = this.sessions.live(channelId, "challenge");
     // A restored channel's state may be older than one both signed since: it waits for the resync.
     session.requireResynced("challenge");
     await this.checkBeforeCall(session.id, "challenged", "challenge");
@@ -486,7 +463,7 @@ export class SluiceNode implements NodeApi {
   }
 
   async settle(channelId: Hex): Promise<TxView> {
-    const session = this.find(channelId);
+    const session = this.sessions.find(channelId);
     // `settle` takes the registered state back: the watcher's copy from the Challenged event if it
     // is the one registered now, else the chain's events.
     const known = this.watcher?.registered(session.id);
@@ -504,8 +481,8 @@ export class SluiceNode implements NodeApi {
   }
 
   async cashOut(channelId: Hex, amount: bigint): Promise<CashOutView> {
-    const session = this.find(channelId);
-    this.checkWithdrawable(session.id, "cash out");
+    const session = this.sessions.find(channelId);
+    this.sessions.checkWithdrawable(session.id, "cash out");
     if (typeof amount !== "bigint" || amount <= 0n) throw new InvalidAmountError(amount);
     const signed = await session.cashOut(amount, this.options.withdrawalWindow ?? DEFAULT_WITHDRAWAL_WINDOW);
     this.options.testHooks?.afterWithdrawalSigned?.(session.id);
@@ -545,7 +522,7 @@ export class SluiceNode implements NodeApi {
   }
 
   async prove(channelId: Hex, seq: bigint): Promise<ProofView> {
-    const session = this.find(channelId);
+    const session = this.sessions.find(channelId);
     const record = this.store.payment(session.id, seq);
     if (!record) throw new InvalidArgumentError(`channel ${session.id} has no payment ${seq}`);
     const proof = session.proof(seq);
@@ -587,7 +564,7 @@ export class SluiceNode implements NodeApi {
       return { operation: "deposit", params: paramsOf(terms, request.peer), participant: 0, amount: deposit };
     }
     if (request.channelId === undefined) throw new InvalidArgumentError(`${action}: give the channelId`);
-    const session = this.live(request.channelId, action);
+    const session = this.sessions.live(request.channelId, action);
     switch (action) {
       case "deposit": {
         const deposit = amount();
@@ -595,7 +572,7 @@ export class SluiceNode implements NodeApi {
         return { operation: "deposit", params: session.params, participant: session.me, amount: deposit };
       }
       case "cashout": {
-        this.checkWithdrawable(session.id, "cash out");
+        this.sessions.checkWithdrawable(session.id, "cash out");
         const wanted = amount();
         const available = session.payouts[session.me];
         if (wanted > available) throw new InsufficientFundsError(session.me, wanted, available);
@@ -711,7 +688,7 @@ export class SluiceNode implements NodeApi {
       commits: this.commits,
       address: this.address,
       decode: (text) => this.decodeInvoice(text),
-      openSessions: () => [...this.sessions.values()].filter((s) => this.lifecycle.status(s.id) === "open"),
+      openSessions: () => this.sessions.open(),
       policy: this.lockRules,
       onError: (error, what) => this.options.onError?.(error, what),
       routing: this.routing.payer,
@@ -738,11 +715,11 @@ export class SluiceNode implements NodeApi {
       handlers: {
         open: (body, peer) => this.onOpen(body.params, peer),
         ...this.routing.handlers,
-        channel: (body, peer) => this.sessionFor(body.channelId, peer).handle(peer, body.message),
-        sync: (body, peer) => encodeSyncReply(this.sessionFor(body.channelId, peer).syncReply(body.version)),
-        withdrawals: async (body, peer) => encodeWithdrawalsReply(await this.sessionFor(body.channelId, peer).withdrawalsReply()),
+        channel: (body, peer) => this.sessions.sharedWith(body.channelId, peer.peerAddress).handle(peer, body.message),
+        sync: (body, peer) => encodeSyncReply(this.sessions.sharedWith(body.channelId, peer.peerAddress).syncReply(body.version)),
+        withdrawals: async (body, peer) => encodeWithdrawalsReply(await this.sessions.sharedWith(body.channelId, peer.peerAddress).withdrawalsReply()),
         refresh: async (body, peer) => {
-          await this.refreshDeposits(this.sessionFor(body.channelId, peer).id, true);
+          await this.refreshDeposits(this.sessions.sharedWith(body.channelId, peer.peerAddress).id, true);
           return {};
         },
       },
@@ -836,7 +813,7 @@ export class SluiceNode implements NodeApi {
       this.peerEvent("peer.disconnected", connection.peerAddress);
     });
     for (const session of this.sessions.values()) {
-      if (session.peerAddress.toLowerCase() !== key || this.isConcluded(session.id)) continue;
+      if (session.peerAddress.toLowerCase() !== key || this.sessions.isConcluded(session.id)) continue;
       session.attach(connection).then(
         () => {
           this.invoicePayer.resolvePending(session);
@@ -874,7 +851,7 @@ export class SluiceNode implements NodeApi {
     const payee = this.payee.toLowerCase() as Address;
     const params = paramsOf(terms, payee);
     this.store.putChannel({ params, myIndex: 1, status: INITIAL_STATUS });
-    const session = this.session(this.store.getChannel(channelIdOf(params))!);
+    const session = this.sessions.load(this.store.getChannel(channelIdOf(params))!);
     // The opener attaches on its side once this answer arrives; resync runs from there.
     setImmediate(() => void session.attach(peer).catch((error: unknown) => this.options.onError?.(error, `attaching ${session.id}`)));
     return { payee, channelId: session.id };
@@ -892,10 +869,9 @@ export class SluiceNode implements NodeApi {
 
   // ------------------------------------------------------------------ sessions
 
-  private session(record: ChannelRecord): ChannelSession {
-    const known = this.sessions.get(record.channelId.toLowerCase());
-    if (known) return known;
-    const session = new ChannelSession({
+  /** The session of a stored channel, wired to this node. */
+  private newSession(record: ChannelRecord): ChannelSession {
+    return new ChannelSession({
       params: record.params,
       me: record.myIndex,
       signer: this.signer,
@@ -909,7 +885,7 @@ export class SluiceNode implements NodeApi {
       withdrawn: record.withdrawn,
       chainTime: () => this.chainTime(),
       maxWithdrawalWindow: this.options.maxWithdrawalWindow ?? DEFAULT_MAX_WITHDRAWAL_WINDOW,
-      checkWithdrawable: (what) => this.checkWithdrawable(record.channelId, what),
+      checkWithdrawable: (what) => this.sessions.checkWithdrawable(record.channelId, what),
       lockPolicy: this.lockRules,
       onLocks: (s, committed) => {
         // The payer first: it leaves alone the locks the hub has instructions for, which the hub then takes.
@@ -917,8 +893,6 @@ export class SluiceNode implements NodeApi {
         this.routing.onLocks(s, committed);
       },
     });
-    this.sessions.set(record.channelId.toLowerCase(), session);
-    return session;
   }
 
   /** What the metrics read at scrape time. */
@@ -932,20 +906,6 @@ export class SluiceNode implements NodeApi {
     };
   }
 
-  private find(channelId: Hex): ChannelSession {
-    const session = this.sessions.get(String(channelId).toLowerCase());
-    if (!session) throw new UnknownChannelIdError(channelId);
-    return session;
-  }
-
-  /** A channel that can still change off chain or take deposits. */
-  private live(channelId: Hex, what: string): ChannelSession {
-    const session = this.find(channelId);
-    const status = this.lifecycle.status(session.id);
-    if (isConcluded(status)) throw new ChannelStatusError(session.id, status, what);
-    return session;
-  }
-
   /**
    * Refuses an API call whose transaction would move the channel against the table, before it
    * signs or sends anything. A channel still opening is read from the chain first (its funding
@@ -954,25 +914,6 @@ export class SluiceNode implements NodeApi {
   private async checkBeforeCall(channelId: Hex, event: LifecycleEvent, what: string): Promise<void> {
     if (this.lifecycle.status(channelId) === INITIAL_STATUS) await this.refreshDeposits(channelId);
     this.lifecycle.check(channelId, event, what);
-  }
-
-  /** The session of a channel the connected peer shares with this node. */
-  private sessionFor(channelId: Hex, peer: PeerConnection<PeerMessages>): ChannelSession {
-    const session = this.sessions.get(channelId.toLowerCase());
-    if (!session) throw new UnknownChannelIdError(channelId);
-    if (session.peerAddress.toLowerCase() !== peer.peerAddress.toLowerCase()) throw new NotYourChannelError(channelId, peer.peerAddress);
-    return session;
-  }
-
-  private isConcluded(channelId: Hex): boolean {
-    return isConcluded(this.lifecycle.status(channelId));
-  }
-
-  private hasLiveChannelWith(peer: Address): boolean {
-    for (const session of this.sessions.values()) {
-      if (session.peerAddress.toLowerCase() === peer.toLowerCase() && !this.isConcluded(session.id)) return true;
-    }
-    return false;
   }
 
   /**
@@ -987,7 +928,7 @@ export class SluiceNode implements NodeApi {
    * would wait for itself). A read overtaken by a reorg is dropped: the reorg reads again.
    */
   private async refreshDeposits(channelId: Hex, fresh = false): Promise<void> {
-    const session = this.find(channelId);
+    const session = this.sessions.find(channelId);
     const block = await this.depositsBlock(fresh);
     if (block === undefined) return;
     const reorgs = this.reorgs;
@@ -1017,7 +958,7 @@ export class SluiceNode implements NodeApi {
       afterRound: async () => {
         // The lock rules' clock follows the chain's (a chain ahead of the wall clock).
         await this.chainTime().catch((error: unknown) => this.options.onError?.(error, "reading the chain's time"));
-        for (const session of this.sessions.values()) if (session.isConnected && !this.isConcluded(session.id)) this.invoicePayer.expireDue(session);
+        for (const session of this.sessions.values()) if (session.isConnected && !this.sessions.isConcluded(session.id)) this.invoicePayer.expireDue(session);
         this.store.sweepExpiredInvoices();
         await this.checkWithdrawals();
       },
@@ -1036,7 +977,7 @@ export class SluiceNode implements NodeApi {
         // `closing` (written by earlier versions while their close ran) moves as `open` does.
         live: () =>
           [...this.sessions.values()]
-            .filter((s) => !this.isConcluded(s.id))
+            .filter((s) => !this.sessions.isConcluded(s.id))
             .map((s) => ({ ...guarded(s), offChain: ["open", "closing"].includes(this.lifecycle.status(s.id)) })),
         channel: (id) => {
           const session = this.sessions.get(id.toLowerCase());
@@ -1056,7 +997,7 @@ export class SluiceNode implements NodeApi {
     this.reorgs += 1;
     this.options.log?.(`chain reorg: ${depth} block(s) above block ${fork} replaced; reading the channels' deposits again`);
     for (const session of this.sessions.values()) {
-      if (this.isConcluded(session.id)) continue;
+      if (this.sessions.isConcluded(session.id)) continue;
       await this.refreshDeposits(session.id).catch((error: unknown) => this.options.onError?.(error, `reading the deposits of ${session.id}`));
     }
   }
@@ -1094,12 +1035,6 @@ export class SluiceNode implements NodeApi {
     }
   }
 
-  /** A withdrawal can be signed or executed only while the channel is open (not opening, closing, disputed or concluded). */
-  private checkWithdrawable(channelId: Hex, what: string): void {
-    const status = this.lifecycle.status(channelId);
-    if (status !== "open") throw new ChannelStatusError(channelId, status, what);
-  }
-
   /**
    * For every channel with live withdrawals (one failing does not stop the others): reads the
    * chain's time, then its withdrawals (so an execution in time is seen before an expiry is
@@ -1118,7 +1053,7 @@ export class SluiceNode implements NodeApi {
   }
 
   private async checkWithdrawalsOf(session: ChannelSession, now: bigint): Promise<void> {
-    if (this.isConcluded(session.id)) {
+    if (this.sessions.isConcluded(session.id)) {
       session.voidWithdrawals();
       return;
     }
@@ -1179,10 +1114,10 @@ export class SluiceNode implements NodeApi {
 
   private onChainEvent(event: AdjudicatorEvent): void {
     // The watcher hands over only this node's channels; a throw here would stall its cursor for good.
-    if ("channelId" in event && event.channelId !== null && !this.sessions.has(event.channelId.toLowerCase())) return;
+    if ("channelId" in event && event.channelId !== null && this.sessions.get(event.channelId) === undefined) return;
     switch (event.name) {
       case "Deposited": {
-        const session = this.find(event.channelId);
+        const session = this.sessions.find(event.channelId);
         const deposits: [bigint, bigint] = [...session.deposits];
         if (event.deposit > deposits[event.participant]) {
           deposits[event.participant] = event.deposit;
@@ -1193,18 +1128,18 @@ export class SluiceNode implements NodeApi {
         break;
       }
       case "PartiallyWithdrawn":
-        this.takeWithdrawn(this.find(event.channelId), event.participant, event.total, event.transactionHash);
+        this.takeWithdrawn(this.sessions.find(event.channelId), event.participant, event.total, event.transactionHash);
         break;
       case "Challenged":
         this.lifecycle.apply(event.channelId, "challenged");
         break;
       case "Closed":
         this.lifecycle.apply(event.channelId, "closed");
-        this.find(event.channelId).voidWithdrawals();
+        this.sessions.find(event.channelId).voidWithdrawals();
         break;
       case "Settled":
         this.lifecycle.apply(event.channelId, "settled");
-        this.find(event.channelId).voidWithdrawals();
+        this.sessions.find(event.channelId).voidWithdrawals();
         break;
       case "SecretRevealed":
         void this.recordReveal(event.hashlock, event.blockNumber);

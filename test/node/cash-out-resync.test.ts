@@ -32,7 +32,7 @@ function devKey(index: number): Hex {
 
 /** The node's internals these tests reach into to inject a failure at an exact point. */
 interface Internals {
-  sessions: Map<string, ChannelSession>;
+  sessions: Pick<Map<string, ChannelSession>, "get">;
   connections: Map<string, PeerConnection<PeerMessages>>;
 }
 const internals = (node: SluiceNode) => node as unknown as Internals;

@@ -111,7 +111,7 @@ describe("SluiceNode (two nodes in one process, embedded chain)", function () {
     expect(alice.store.latest(channelId)).to.deep.equal(bob.store.latest(channelId));
 
     // A resync from scratch comes in pages that each fit a transport frame and chain up to the latest.
-    const session = (bob as unknown as { sessions: Map<string, ChannelSession> }).sessions.get(channelId.toLowerCase())!;
+    const session = (bob as unknown as { sessions: Pick<Map<string, ChannelSession>, "get"> }).sessions.get(channelId.toLowerCase())!;
     let version = 0n;
     const paged = [];
     for (let pages = 0; ; pages++) {
