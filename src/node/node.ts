@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { Wallet } from "ethers";
-import { AdjudicatorDriver, ChainResponseError, FailoverProvider, TxSender, type EstimatedWrite, type TxChange, confirmedTag, defaultConfirmations, type AdjudicatorEvent, type PartialWithdrawResult } from "../chain";
-import { lockPolicy, type LockPolicy, type WithdrawalRecord } from "../channel";
+import { AdjudicatorDriver, FailoverProvider, TxSender, type EstimatedWrite, type TxChange, confirmedTag, defaultConfirmations, type AdjudicatorEvent, type PartialWithdrawResult } from "../chain";
+import type { WithdrawalRecord } from "../channel";
 import { EcdsaVerifier, KeySigner, channelId as channelIdOf, toHex } from "../crypto";
 import { InsufficientFundsError, InvalidAmountError, InvalidArgumentError, SluiceError, codeOf } from "../errors";
 import { ChannelMode, ETH, type Address, type Hex } from "../types";
@@ -59,6 +59,7 @@ import { ChannelSession } from "./session";
 import { ChannelStore, DEFAULT_EVENTS_PAGE, type ChannelRecord } from "./store";
 import { HandshakeError, PeerServer, ReconnectingPeer, keyIdentity, type PeerConnection, type TransportOptions } from "./transport";
 import { ChainWatcher } from "./watcher";
+import { ChainClock } from "./chainClock";
 import { ChannelSessions } from "./channelSessions";
 import { checkNodeOptions, checkPayee, DEFAULT_CHALLENGE_PERIOD, DEFAULT_MAX_WITHDRAWAL_WINDOW, DEFAULT_WITHDRAWAL_WINDOW, type NodeOptions } from "./nodeOptions";
 import { Tower } from "../tower";
@@ -109,18 +110,8 @@ export class SluiceNode implements NodeApi {
   private readonly webhookDispatcher: WebhookDispatcher;
   /** This node's withdrawals being executed, and when each was last tried, by `channelId:total`. */
   private readonly executions = new Map<string, { running?: Promise<PartialWithdrawResult>; triedAt: number }>();
-  /** The latest block's timestamp seen (unix seconds): the lock rules' clock never runs behind it. */
-  private latestBlockTime = 0n;
-  /** When each secret was registered on chain (block timestamp), by hashlock: from the `SecretRevealed` events. */
-  private readonly secretReveals = new Map<string, bigint>();
-  /** The lock rules of every channel: clock = max(wall clock, latest block), the secrets revealed on chain. */
-  private readonly lockRules: LockPolicy = lockPolicy({
-    clock: () => {
-      const wall = BigInt(Math.floor(Date.now() / 1000));
-      return wall > this.latestBlockTime ? wall : this.latestBlockTime;
-    },
-    secretRevealedAt: (hashlock) => this.secretReveals.get(hashlock.toLowerCase()) ?? 0n,
-  });
+  /** The chain's time and the secrets revealed on it, read by the lock rules. */
+  private readonly clock: ChainClock;
   private payer: InvoicePayer | undefined;
   private tower: Tower | undefined;
   private towerLink: TowerClient | undefined;
@@ -130,6 +121,7 @@ export class SluiceNode implements NodeApi {
   constructor(options: NodeOptions) {
     checkNodeOptions(options);
     this.options = options;
+    this.clock = new ChainClock(options.provider, (error, what) => this.options.onError?.(error, what));
     this.signer = new KeySigner(options.privateKey);
     this.address = this.signer.address;
     this.store = ChannelStore.open(options.storePath);
@@ -164,7 +156,7 @@ export class SluiceNode implements NodeApi {
       store: this.store,
       commits: this.commits,
       address: this.address,
-      policy: this.lockRules,
+      policy: this.clock.lockRules,
       ...(options.hub === undefined ? {} : { fees: options.hub.fees }),
       margin: EXPIRY_MARGIN,
       openSessions: () => this.sessions.open(),
@@ -689,7 +681,7 @@ export class SluiceNode implements NodeApi {
       address: this.address,
       decode: (text) => this.decodeInvoice(text),
       openSessions: () => this.sessions.open(),
-      policy: this.lockRules,
+      policy: this.clock.lockRules,
       onError: (error, what) => this.options.onError?.(error, what),
       routing: this.routing.payer,
     }));
@@ -699,7 +691,7 @@ export class SluiceNode implements NodeApi {
   private async withInvoices<T>(fn: (book: InvoiceBook) => T | Promise<T>): Promise<T> {
     if (this.chainId === 0n) throw new SluiceError("the node is not started");
     // The lock rules' clock: an invoice's expiry and "expired" agree with the locks that pay it (a chain ahead of the wall clock).
-    this.invoiceBook ??= new InvoiceBook({ store: this.store, signer: this.signer, chainId: this.chainId, adjudicator: this.options.adjudicator, now: () => Number(this.lockRules.clock()) * 1000 });
+    this.invoiceBook ??= new InvoiceBook({ store: this.store, signer: this.signer, chainId: this.chainId, adjudicator: this.options.adjudicator, now: () => Number(this.clock.lockRules.clock()) * 1000 });
     return await fn(this.invoiceBook);
   }
 
@@ -883,10 +875,10 @@ export class SluiceNode implements NodeApi {
       maxProposalsInFlight: this.options.proposalsInFlight,
       deposits: record.deposits,
       withdrawn: record.withdrawn,
-      chainTime: () => this.chainTime(),
+      chainTime: () => this.clock.chainTime(),
       maxWithdrawalWindow: this.options.maxWithdrawalWindow ?? DEFAULT_MAX_WITHDRAWAL_WINDOW,
       checkWithdrawable: (what) => this.sessions.checkWithdrawable(record.channelId, what),
-      lockPolicy: this.lockRules,
+      lockPolicy: this.clock.lockRules,
       onLocks: (s, committed) => {
         // The payer first: it leaves alone the locks the hub has instructions for, which the hub then takes.
         this.invoicePayer.onLocks(s, committed);
@@ -957,7 +949,7 @@ export class SluiceNode implements NodeApi {
       onError: (error: unknown, what: string) => this.options.onError?.(error, what),
       afterRound: async () => {
         // The lock rules' clock follows the chain's (a chain ahead of the wall clock).
-        await this.chainTime().catch((error: unknown) => this.options.onError?.(error, "reading the chain's time"));
+        await this.clock.chainTime().catch((error: unknown) => this.options.onError?.(error, "reading the chain's time"));
         for (const session of this.sessions.values()) if (session.isConnected && !this.sessions.isConcluded(session.id)) this.invoicePayer.expireDue(session);
         this.store.sweepExpiredInvoices();
         await this.checkWithdrawals();
@@ -984,11 +976,11 @@ export class SluiceNode implements NodeApi {
           return session && guarded(session);
         },
         dispute: (id) => this.challenge(id),
-        clock: () => this.lockRules.clock(),
-        reveals: this.secretReveals,
+        clock: () => this.clock.lockRules.clock(),
+        reveals: this.clock.secretReveals,
         onError: (error, what) => this.options.onError?.(error, what),
       },
-      { revealWindow: this.lockRules.minLockWindow },
+      { revealWindow: this.clock.lockRules.minLockWindow },
     );
   }
 
@@ -1012,29 +1004,6 @@ export class SluiceNode implements NodeApi {
 
   // ------------------------------------------------------------------ withdrawals while open
 
-  /** The latest block's timestamp: withdrawal expiries are block timestamps. */
-  private async chainTime(): Promise<bigint> {
-    const block = await this.options.provider.getBlock("latest");
-    if (!block) throw new ChainResponseError("the chain has no latest block");
-    const time = BigInt(block.timestamp);
-    if (time > this.latestBlockTime) this.latestBlockTime = time;
-    return time;
-  }
-
-  /** Keeps when a secret was registered on chain (its block's timestamp): the lock rules read it. */
-  private async recordReveal(hashlock: Hex, blockNumber: number): Promise<void> {
-    try {
-      const block = await this.options.provider.getBlock(blockNumber);
-      if (!block) throw new ChainResponseError(`the chain has no block ${blockNumber}`);
-      const key = hashlock.toLowerCase();
-      const at = BigInt(block.timestamp);
-      const known = this.secretReveals.get(key);
-      if (known === undefined || at < known) this.secretReveals.set(key, at);
-    } catch (error) {
-      this.options.onError?.(error, `reading when secret ${hashlock} was revealed`);
-    }
-  }
-
   /**
    * For every channel with live withdrawals (one failing does not stop the others): reads the
    * chain's time, then its withdrawals (so an execution in time is seen before an expiry is
@@ -1044,7 +1013,7 @@ export class SluiceNode implements NodeApi {
   private async checkWithdrawals(): Promise<void> {
     const sessions = [...this.sessions.values()].filter((s) => s.withdrawals.length > 0);
     if (sessions.length === 0) return;
-    const now = await this.chainTime();
+    const now = await this.clock.chainTime();
     for (const session of sessions) {
       await this.checkWithdrawalsOf(session, now).catch((error: unknown) =>
         this.options.onError?.(error, `checking the withdrawals of ${session.id}`),
@@ -1142,7 +1111,7 @@ export class SluiceNode implements NodeApi {
         this.sessions.find(event.channelId).voidWithdrawals();
         break;
       case "SecretRevealed":
-        void this.recordReveal(event.hashlock, event.blockNumber);
+        void this.clock.recordReveal(event.hashlock, event.blockNumber);
         // The guard kept the secret (of a lock of this node) before this: a forward waiting for it unlocks upstream.
         this.routing.onSecret(event.hashlock);
         break;
