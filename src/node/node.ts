@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { Wallet } from "ethers";
-import { AdjudicatorDriver, FailoverProvider, TxSender, type EstimatedWrite, type TxChange, confirmedTag, defaultConfirmations, type AdjudicatorEvent, type PartialWithdrawResult } from "../chain";
+import { AdjudicatorDriver, FailoverProvider, TxSender, type EstimatedWrite, type TxChange, confirmedTag, defaultConfirmations, type AdjudicatorEvent } from "../chain";
 import type { WithdrawalRecord } from "../channel";
 import { EcdsaVerifier, KeySigner, channelId as channelIdOf, toHex } from "../crypto";
 import { InsufficientFundsError, InvalidAmountError, InvalidArgumentError, SluiceError, codeOf } from "../errors";
@@ -59,6 +59,7 @@ import { ChannelSession } from "./session";
 import { ChannelStore, DEFAULT_EVENTS_PAGE, type ChannelRecord } from "./store";
 import { HandshakeError, PeerServer, ReconnectingPeer, keyIdentity, type PeerConnection, type TransportOptions } from "./transport";
 import { ChainWatcher } from "./watcher";
+import { Withdrawals } from "./withdrawals";
 import { ChainClock } from "./chainClock";
 import { ChannelSessions } from "./channelSessions";
 import { checkNodeOptions, checkPayee, DEFAULT_CHALLENGE_PERIOD, DEFAULT_MAX_WITHDRAWAL_WINDOW, DEFAULT_WITHDRAWAL_WINDOW, type NodeOptions } from "./nodeOptions";
@@ -71,8 +72,6 @@ export { ChannelStatusError, IllegalTransitionError } from "./lifecycle";
 
 export type { NodeOptions } from "./nodeOptions";
 
-/** How long after a failed execution of its withdrawal the node tries again (ms). */
-const WITHDRAWAL_RETRY_MS = 10_000;
 
 /**
  * A Sluice node: holds its key and its store, talks to its peers over authenticated WebSockets,
@@ -108,8 +107,8 @@ export class SluiceNode implements NodeApi {
   /** Blocks an event needs to count: set at `start` from the option or the chain's default. */
   private confirmations = 1;
   private readonly webhookDispatcher: WebhookDispatcher;
-  /** This node's withdrawals being executed, and when each was last tried, by `channelId:total`. */
-  private readonly executions = new Map<string, { running?: Promise<PartialWithdrawResult>; triedAt: number }>();
+  /** Cash-outs and this node's withdrawals: executed, retried, expired. */
+  private readonly withdrawals: Withdrawals;
   /** The chain's time and the secrets revealed on it, read by the lock rules. */
   private readonly clock: ChainClock;
   private payer: InvoicePayer | undefined;
@@ -151,6 +150,16 @@ export class SluiceNode implements NodeApi {
     });
     this.metrics.countCalls(this.driver);
     this.metrics.follow(this.store.events, this.commits);
+    this.withdrawals = new Withdrawals({
+      sessions: this.sessions,
+      lifecycle: this.lifecycle,
+      driver: this.driver,
+      chainTime: () => this.clock.chainTime(),
+      confirmations: () => this.confirmations,
+      window: options.withdrawalWindow ?? DEFAULT_WITHDRAWAL_WINDOW,
+      afterSigned: (channelId) => this.options.testHooks?.afterWithdrawalSigned?.(channelId),
+      onError: (error, what) => this.options.onError?.(error, what),
+    });
     this.webhookDispatcher = new WebhookDispatcher(this.store.webhooks, this.store.events, { ...options.webhooks, onError: options.onError });
     this.routing = new Routing({
       store: this.store,
@@ -209,7 +218,7 @@ export class SluiceNode implements NodeApi {
       await this.watcher.recheck(session.id);
     }
     // Withdrawals signed before a restart: executed, expired or still to execute (the first round does it).
-    await this.checkWithdrawals();
+    await this.withdrawals.check();
     this.watcher.start();
     for (const peer of this.store.listPeers()) {
       if (this.sessions.hasLiveChannelWith(peer.address)) this.dial(peer.url, peer.address);
@@ -226,7 +235,7 @@ export class SluiceNode implements NodeApi {
     this.sender.close();
     await this.watcher?.stop();
     // Withdrawals being executed: their transactions are out; wait for the receipts (failures are retried at the next start).
-    await Promise.all([...this.executions.values()].flatMap((e) => (e.running ? [e.running.catch(() => undefined)] : [])));
+    await this.withdrawals.settled();
     for (const dialer of this.dialers.values()) await dialer.close();
     this.dialers.clear();
     for (const connection of this.connections.values()) await connection.close().catch(() => undefined);
@@ -472,35 +481,8 @@ export class SluiceNode implements NodeApi {
     return { channelId: session.id, hash: result.hash, blockNumber: BigInt(result.blockNumber), gasUsed: result.gasUsed };
   }
 
-  async cashOut(channelId: Hex, amount: bigint): Promise<CashOutView> {
-    const session = this.sessions.find(channelId);
-    this.sessions.checkWithdrawable(session.id, "cash out");
-    if (typeof amount !== "bigint" || amount <= 0n) throw new InvalidAmountError(amount);
-    const signed = await session.cashOut(amount, this.options.withdrawalWindow ?? DEFAULT_WITHDRAWAL_WINDOW);
-    this.options.testHooks?.afterWithdrawalSigned?.(session.id);
-    const { withdrawal } = signed;
-    const view: CashOutView = {
-      channelId: session.id,
-      participant: withdrawal.participant,
-      payee: session.params.payees[withdrawal.participant],
-      amount,
-      total: withdrawal.total,
-      expiry: withdrawal.expiry,
-      status: "signed",
-    };
-    try {
-      const result = await this.executeWithdrawal(session, { withdrawal, sigs: signed.sigs, status: "signed" });
-      return {
-        ...view,
-        status: "executed",
-        paid: result.amount,
-        tx: { channelId: session.id, hash: result.hash, blockNumber: BigInt(result.blockNumber), gasUsed: result.gasUsed },
-      };
-    } catch (error) {
-      // Signed by both and stored: it stays counted as spent, and the watcher tries again until it expires.
-      this.options.onError?.(error, `executing the withdrawal of ${withdrawal.total} in ${session.id}`);
-      return { ...view, reason: error instanceof Error ? error.message : String(error) };
-    }
+  cashOut(channelId: Hex, amount: bigint): Promise<CashOutView> {
+    return this.withdrawals.cashOut(channelId, amount);
   }
 
   async withdraw(asset: Address): Promise<TxView> {
@@ -952,7 +934,7 @@ export class SluiceNode implements NodeApi {
         await this.clock.chainTime().catch((error: unknown) => this.options.onError?.(error, "reading the chain's time"));
         for (const session of this.sessions.values()) if (session.isConnected && !this.sessions.isConcluded(session.id)) this.invoicePayer.expireDue(session);
         this.store.sweepExpiredInvoices();
-        await this.checkWithdrawals();
+        await this.withdrawals.check();
       },
       onReorg: (fork: number, depth: number) => this.onReorg(fork, depth),
       onChainHealth: (change: "down" | "up", health: ChainHealthView) => this.options.log?.(describeHealth(change, health)),
@@ -1004,83 +986,6 @@ export class SluiceNode implements NodeApi {
 
   // ------------------------------------------------------------------ withdrawals while open
 
-  /**
-   * For every channel with live withdrawals (one failing does not stop the others): reads the
-   * chain's time, then its withdrawals (so an execution in time is seen before an expiry is
-   * decided); drops the expired ones (their amounts count again), and executes this node's own
-   * signed ones not yet executed (again after a failure, every WITHDRAWAL_RETRY_MS).
-   */
-  private async checkWithdrawals(): Promise<void> {
-    const sessions = [...this.sessions.values()].filter((s) => s.withdrawals.length > 0);
-    if (sessions.length === 0) return;
-    const now = await this.clock.chainTime();
-    for (const session of sessions) {
-      await this.checkWithdrawalsOf(session, now).catch((error: unknown) =>
-        this.options.onError?.(error, `checking the withdrawals of ${session.id}`),
-      );
-    }
-  }
-
-  private async checkWithdrawalsOf(session: ChannelSession, now: bigint): Promise<void> {
-    if (this.sessions.isConcluded(session.id)) {
-      session.voidWithdrawals();
-      return;
-    }
-    const status = await this.driver.channelStatus(session.id);
-    // Concluded on chain: its Closed or Settled event voids them, after any PartiallyWithdrawn before it.
-    if (status.mode === ChannelMode.Concluded) return;
-    // Executed on chain, not yet reported by the executor or the event (which mark it, with its
-    // transaction): neither executed again nor expired.
-    const onChain = (r: WithdrawalRecord) => r.withdrawal.total <= status.withdrawn[r.withdrawal.participant];
-    session.expireWithdrawals(expiryCutoff(now, session.withdrawals.filter(onChain)));
-    if (status.mode !== ChannelMode.Open || this.lifecycle.status(session.id) !== "open") return;
-    for (const record of session.withdrawals) {
-      if (record.status !== "signed" || record.withdrawal.participant !== session.me || onChain(record)) continue;
-      const known = this.executions.get(executionKey(session.id, record));
-      if (known?.running || (known && Date.now() - known.triedAt < WITHDRAWAL_RETRY_MS)) continue;
-      this.executeWithdrawal(session, record).catch((error: unknown) =>
-        this.options.onError?.(error, `executing the withdrawal of ${record.withdrawal.total} in ${session.id}`),
-      );
-    }
-  }
-
-  /**
-   * Executes a withdrawal signed by both (`partialWithdraw`), once at a time per withdrawal, and
-   * takes the chain's new cumulative withdrawal in: the record is stored as executed, with this
-   * transaction. If another transaction executed it before (this one paid nothing), the
-   * `PartiallyWithdrawn` event of that one marks it.
-   */
-  private executeWithdrawal(session: ChannelSession, record: WithdrawalRecord): Promise<PartialWithdrawResult> {
-    const key = executionKey(session.id, record);
-    const known = this.executions.get(key);
-    if (known?.running) return known.running;
-    const running = (async () => {
-      const result = await this.driver.partialWithdraw(session.params, { withdrawal: record.withdrawal, sigs: record.sigs });
-      // Deeper confirmations: the confirmed `PartiallyWithdrawn` event marks it (a reorg may take it away before).
-      if (result.executed && this.confirmations === 1) this.takeWithdrawn(session, record.withdrawal.participant, result.total, result.hash);
-      return result;
-    })();
-    const entry: { running?: Promise<PartialWithdrawResult>; triedAt: number } = { running, triedAt: Date.now() };
-    this.executions.set(key, entry);
-    running.then(
-      () => this.executions.delete(key),
-      () => delete entry.running,
-    );
-    return running;
-  }
-
-  /**
-   * A withdrawal transaction's result (the executor's receipt or the `PartiallyWithdrawn` event):
-   * the chain's cumulative withdrawal of `participant` is `total`; the live withdrawals it reaches
-   * are stored as executed by `txHash`. The only way a withdrawal becomes executed.
-   */
-  private takeWithdrawn(session: ChannelSession, participant: 0 | 1, total: bigint, txHash: Hex): void {
-    if (total <= session.withdrawn[participant]) return;
-    const withdrawn: [bigint, bigint] = [...session.withdrawn];
-    withdrawn[participant] = total;
-    session.setWithdrawn(withdrawn, txHash);
-  }
-
   private onChainEvent(event: AdjudicatorEvent): void {
     // The watcher hands over only this node's channels; a throw here would stall its cursor for good.
     if ("channelId" in event && event.channelId !== null && this.sessions.get(event.channelId) === undefined) return;
@@ -1097,7 +1002,7 @@ export class SluiceNode implements NodeApi {
         break;
       }
       case "PartiallyWithdrawn":
-        this.takeWithdrawn(this.sessions.find(event.channelId), event.participant, event.total, event.transactionHash);
+        this.withdrawals.taken(this.sessions.find(event.channelId), event.participant, event.total, event.transactionHash);
         break;
       case "Challenged":
         this.lifecycle.apply(event.channelId, "challenged");
@@ -1127,16 +1032,6 @@ function describeHealth(change: "down" | "up", health: ChainHealthView): string 
   const seconds = health.downSince === undefined ? 0 : Math.round((Date.now() - Number(health.downSince)) / 1000);
   return `chain endpoint answering again after ${health.failures} failed round(s), ${seconds} s; caught up to block ${health.lastBlock ?? "?"}`;
 }
-
-/**
- * The chain time up to which withdrawals may be expired: `now`, but before the earliest expiry of
- * those executed on chain and not yet marked (`expireWithdrawals` drops those expiring before it).
- */
-function expiryCutoff(now: bigint, executedOnChain: readonly WithdrawalRecord[]): bigint {
-  return executedOnChain.reduce((cutoff, r) => (r.withdrawal.expiry < cutoff ? r.withdrawal.expiry : cutoff), now);
-}
-
-const executionKey = (channelId: Hex, record: WithdrawalRecord) => `${channelId.toLowerCase()}:${record.withdrawal.total}:${record.withdrawal.expiry}`;
 
 /** The live withdrawals for the API, each with the amount it adds to its participant's earlier ones. */
 function withdrawalViews(records: readonly WithdrawalRecord[], withdrawn: readonly [bigint, bigint]): WithdrawalView[] {

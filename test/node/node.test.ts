@@ -452,7 +452,7 @@ describe("SluiceNode (two nodes in one process, embedded chain)", function () {
 
       // Alice reads the chain (her withdrawals' check, outside a watcher round): the withdrawal stays
       // signed, counted as spent, and is neither executed again nor expired.
-      await (alice as unknown as { checkWithdrawals(): Promise<void> }).checkWithdrawals();
+      await (alice as unknown as { withdrawals: { check(): Promise<void> } }).withdrawals.check();
       expect(alice.store.withdrawals(channelId).map((w) => [w.status, w.txHash])).to.deep.equal([["signed", null]]);
       expect((await alice.channel(channelId)).balances[0]).to.equal(10n ** 18n - 10n ** 17n);
       expect(await driver.events({ channelId, names: ["PartiallyWithdrawn"] })).to.have.length(1);
