@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { Wallet } from "ethers";
-import { AdjudicatorDriver, FailoverProvider, TxSender, type EstimatedWrite, type TxChange, confirmedTag, defaultConfirmations, type AdjudicatorEvent } from "../chain";
+import { AdjudicatorDriver, FailoverProvider, TxSender, type EstimatedWrite, type TxChange, defaultConfirmations, type AdjudicatorEvent } from "../chain";
 import type { WithdrawalRecord } from "../channel";
 import { EcdsaVerifier, KeySigner, channelId as channelIdOf, toHex } from "../crypto";
 import { InsufficientFundsError, InvalidAmountError, InvalidArgumentError, SluiceError, codeOf } from "../errors";
@@ -59,6 +59,7 @@ import { ChannelSession } from "./session";
 import { ChannelStore, DEFAULT_EVENTS_PAGE, type ChannelRecord } from "./store";
 import { HandshakeError, PeerServer, ReconnectingPeer, keyIdentity, type PeerConnection, type TransportOptions } from "./transport";
 import { ChainWatcher } from "./watcher";
+import { Deposits } from "./deposits";
 import { Withdrawals } from "./withdrawals";
 import { ChainClock } from "./chainClock";
 import { ChannelSessions } from "./channelSessions";
@@ -99,8 +100,8 @@ export class SluiceNode implements NodeApi {
   private readonly assets = new Map<string, AssetInfo>();
   private server: PeerServer<PeerMessages> | undefined;
   private watcher: ChainWatcher | undefined;
-  /** Reorgs seen so far: a deposit read overtaken by one is dropped. */
-  private reorgs = 0;
+  /** The channels' deposits as the chain holds them. */
+  private readonly deposits: Deposits;
   private chainId = 0n;
   private invoiceBook: InvoiceBook | undefined;
   private tokenBook: ApiTokens | undefined;
@@ -150,6 +151,17 @@ export class SluiceNode implements NodeApi {
     });
     this.metrics.countCalls(this.driver);
     this.metrics.follow(this.store.events, this.commits);
+    this.deposits = new Deposits({
+      sessions: this.sessions,
+      store: this.store,
+      lifecycle: this.lifecycle,
+      driver: this.driver,
+      provider: options.provider,
+      watcher: () => this.watcher,
+      confirmations: () => this.confirmations,
+      log: (line) => this.options.log?.(line),
+      onError: (error, what) => this.options.onError?.(error, what),
+    });
     this.withdrawals = new Withdrawals({
       sessions: this.sessions,
       lifecycle: this.lifecycle,
@@ -214,7 +226,7 @@ export class SluiceNode implements NodeApi {
       locks,
     });
     for (const session of this.sessions.values()) {
-      if (!this.sessions.isConcluded(session.id)) await this.refreshDeposits(session.id);
+      if (!this.sessions.isConcluded(session.id)) await this.deposits.refresh(session.id);
       await this.watcher.recheck(session.id);
     }
     // Withdrawals signed before a restart: executed, expired or still to execute (the first round does it).
@@ -350,7 +362,7 @@ export class SluiceNode implements NodeApi {
     await session.attach(connection);
     const depositMs = this.options.openTimeouts?.depositMs ?? DEFAULT_OPEN_TIMEOUTS.depositMs;
     await withinTime(this.driver.deposit(params, 0, request.deposit), depositMs, () => new OpenDepositTimeoutError(session.id, depositMs));
-    await this.refreshDeposits(session.id, true);
+    await this.deposits.refresh(session.id, true);
     await this.notifyDeposit(session);
     return this.channel(session.id);
   }
@@ -370,7 +382,7 @@ export class SluiceNode implements NodeApi {
       this.lifecycle.apply(session.id, "abandoned");
       return this.channel(session.id);
     }
-    if (funded) await this.refreshDeposits(session.id, true);
+    if (funded) await this.deposits.refresh(session.id, true);
     throw new ChannelFundedError(session.id, funded ? onChain.deposits : session.deposits);
   }
 
@@ -378,7 +390,7 @@ export class SluiceNode implements NodeApi {
     const session = this.sessions.live(channelId, "deposit");
     await checkWalletBalance(this.options.provider, this.address, await this.asset(session.params.asset), amount, "deposit");
     await this.driver.deposit(session.params, session.me, amount);
-    await this.refreshDeposits(session.id, true);
+    await this.deposits.refresh(session.id, true);
     await this.notifyDeposit(session);
     return this.channel(session.id);
   }
@@ -693,7 +705,7 @@ export class SluiceNode implements NodeApi {
         sync: (body, peer) => encodeSyncReply(this.sessions.sharedWith(body.channelId, peer.peerAddress).syncReply(body.version)),
         withdrawals: async (body, peer) => encodeWithdrawalsReply(await this.sessions.sharedWith(body.channelId, peer.peerAddress).withdrawalsReply()),
         refresh: async (body, peer) => {
-          await this.refreshDeposits(this.sessions.sharedWith(body.channelId, peer.peerAddress).id, true);
+          await this.deposits.refresh(this.sessions.sharedWith(body.channelId, peer.peerAddress).id, true);
           return {};
         },
       },
@@ -886,39 +898,8 @@ export class SluiceNode implements NodeApi {
    * may not have been seen yet).
    */
   private async checkBeforeCall(channelId: Hex, event: LifecycleEvent, what: string): Promise<void> {
-    if (this.lifecycle.status(channelId) === INITIAL_STATUS) await this.refreshDeposits(channelId);
+    if (this.lifecycle.status(channelId) === INITIAL_STATUS) await this.deposits.refresh(channelId);
     this.lifecycle.check(channelId, event, what);
-  }
-
-  /**
-   * Reads the channel's deposits from the chain into the store and the state machine. Withdrawals
-   * are not taken from this read: only the executor's result or the `PartiallyWithdrawn` event
-   * marks one executed, with its transaction (until then it counts as spent all the same).
-   *
-   * The read is made at the block the watcher has covered, never above it: a deposit counted from
-   * a block whose hash the watcher doesn't hold could be reorged out unseen and keep counting.
-   * `fresh` (a deposit just mined, the peer's word that it deposited) first runs a watcher round,
-   * so the read includes the chain's head; it must not be asked from within a round (the round
-   * would wait for itself). A read overtaken by a reorg is dropped: the reorg reads again.
-   */
-  private async refreshDeposits(channelId: Hex, fresh = false): Promise<void> {
-    const session = this.sessions.find(channelId);
-    const block = await this.depositsBlock(fresh);
-    if (block === undefined) return;
-    const reorgs = this.reorgs;
-    const status = await this.driver.channelStatus(session.id, block);
-    if (reorgs !== this.reorgs || status.mode === ChannelMode.Concluded) return;
-    session.setDeposits(status.deposits);
-    this.store.setDeposits(session.id, status.deposits);
-    if (status.mode !== ChannelMode.None) this.lifecycle.apply(session.id, "funded");
-  }
-
-  /** The block deposits are read at: the watcher's covered block (undefined while it has read none). */
-  private async depositsBlock(fresh: boolean): Promise<number | "latest" | undefined> {
-    const watcher = this.watcher;
-    if (!watcher) return confirmedTag(await this.options.provider.getBlockNumber(), this.confirmations);
-    if (fresh || watcher.coveredBlock() === undefined) await watcher.poll();
-    return watcher.coveredBlock();
   }
 
   private watcherHost() {
@@ -936,7 +917,7 @@ export class SluiceNode implements NodeApi {
         this.store.sweepExpiredInvoices();
         await this.withdrawals.check();
       },
-      onReorg: (fork: number, depth: number) => this.onReorg(fork, depth),
+      onReorg: (fork: number, depth: number) => this.deposits.onReorg(fork, depth),
       onChainHealth: (change: "down" | "up", health: ChainHealthView) => this.options.log?.(describeHealth(change, health)),
     };
   }
@@ -966,16 +947,6 @@ export class SluiceNode implements NodeApi {
     );
   }
 
-  /** A reorg replaced blocks the watcher had read: every live channel's deposits are read again (one may be gone). */
-  private async onReorg(fork: number, depth: number): Promise<void> {
-    this.reorgs += 1;
-    this.options.log?.(`chain reorg: ${depth} block(s) above block ${fork} replaced; reading the channels' deposits again`);
-    for (const session of this.sessions.values()) {
-      if (this.sessions.isConcluded(session.id)) continue;
-      await this.refreshDeposits(session.id).catch((error: unknown) => this.options.onError?.(error, `reading the deposits of ${session.id}`));
-    }
-  }
-
   /** What each side deposited in blocks not yet confirmed, beyond its confirmed deposit (only if any). */
   private pendingDepositsOf(session: ChannelSession): Pick<ChannelView, "pendingDeposits"> {
     const seen = this.watcher?.pendingDeposits(session.id);
@@ -990,17 +961,9 @@ export class SluiceNode implements NodeApi {
     // The watcher hands over only this node's channels; a throw here would stall its cursor for good.
     if ("channelId" in event && event.channelId !== null && this.sessions.get(event.channelId) === undefined) return;
     switch (event.name) {
-      case "Deposited": {
-        const session = this.sessions.find(event.channelId);
-        const deposits: [bigint, bigint] = [...session.deposits];
-        if (event.deposit > deposits[event.participant]) {
-          deposits[event.participant] = event.deposit;
-          session.setDeposits(deposits);
-          this.store.setDeposits(session.id, deposits);
-        }
-        this.lifecycle.apply(session.id, "funded");
+      case "Deposited":
+        this.deposits.onDeposited(event);
         break;
-      }
       case "PartiallyWithdrawn":
         this.withdrawals.taken(this.sessions.find(event.channelId), event.participant, event.total, event.transactionHash);
         break;
