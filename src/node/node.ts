@@ -3,7 +3,7 @@ import { Wallet } from "ethers";
 import { AdjudicatorDriver, FailoverProvider, TxSender, type EstimatedWrite, type TxChange, defaultConfirmations, type AdjudicatorEvent } from "../chain";
 import type { WithdrawalRecord } from "../channel";
 import { EcdsaVerifier, KeySigner, channelId as channelIdOf, toHex } from "../crypto";
-import { InsufficientFundsError, InvalidAmountError, InvalidArgumentError, SluiceError, codeOf } from "../errors";
+import { InsufficientFundsError, InvalidAmountError, InvalidArgumentError, SluiceError } from "../errors";
 import { ChannelMode, ETH, type Address, type Hex } from "../types";
 import type {
   AssetInfo,
@@ -39,10 +39,6 @@ import {
   DEFAULT_OPEN_TIMEOUTS,
   MAX_CHALLENGE_PERIOD,
   OpenDepositTimeoutError,
-  OpenPeerRejectedError,
-  OpenPeerUnreachableError,
-  OpenPeerUrlMismatchError,
-  samePeerUrl,
   withinTime,
 } from "./open";
 import { InvoiceBook } from "./invoices";
@@ -53,12 +49,13 @@ import { NodeMetrics, type NodeGauges } from "./metrics";
 import { ApiTokens } from "./apiTokens";
 import type { Scope } from "./api/access";
 import { newWebhook, UnknownWebhookError, WebhookDispatcher, webhookViewOf } from "./webhooks";
-import { decodeOpenReply, encodeOpenTerms, encodeSyncReply, encodeWithdrawalsReply, paramsOf, peerValidators, type OpenReply, type OpenTerms, type PeerMessages } from "./protocol";
+import { decodeOpenReply, encodeOpenTerms, encodeSyncReply, encodeWithdrawalsReply, paramsOf, type OpenReply, type OpenTerms, type PeerMessages } from "./protocol";
 import { paymentViewOf, resolveRef, type PaymentRef } from "./paymentRef";
 import { ChannelSession } from "./session";
 import { ChannelStore, DEFAULT_EVENTS_PAGE, type ChannelRecord } from "./store";
-import { HandshakeError, PeerServer, ReconnectingPeer, keyIdentity, type PeerConnection, type TransportOptions } from "./transport";
+import { keyIdentity, type Handlers, type PeerConnection } from "./transport";
 import { ChainWatcher } from "./watcher";
+import { Peers, type PeerTransport } from "./peers";
 import { Deposits } from "./deposits";
 import { Withdrawals } from "./withdrawals";
 import { ChainClock } from "./chainClock";
@@ -94,11 +91,9 @@ export class SluiceNode implements NodeApi {
   /** What `GET /metrics` shows (a registry of this node's own). */
   readonly metrics: NodeMetrics;
   private readonly sessions: ChannelSessions;
-  /** Open connections by peer address (lower case). */
-  private readonly connections = new Map<string, PeerConnection<PeerMessages>>();
-  private readonly dialers = new Map<string, ReconnectingPeer<PeerMessages>>();
+  /** The server, the dialers and the connections with peers. */
+  private readonly peers: Peers;
   private readonly assets = new Map<string, AssetInfo>();
-  private server: PeerServer<PeerMessages> | undefined;
   private watcher: ChainWatcher | undefined;
   /** The channels' deposits as the chain holds them. */
   private readonly deposits: Deposits;
@@ -117,11 +112,13 @@ export class SluiceNode implements NodeApi {
   private towerLink: TowerClient | undefined;
   /** Payments through hubs, and forwarding as one (routing/routing.ts). */
   private readonly routing: Routing;
+  /** Told of what failed in the background (`options.onError`). */
+  private readonly onError = (error: unknown, what: string): void => this.options.onError?.(error, what);
 
   constructor(options: NodeOptions) {
     checkNodeOptions(options);
     this.options = options;
-    this.clock = new ChainClock(options.provider, (error, what) => this.options.onError?.(error, what));
+    this.clock = new ChainClock(options.provider, this.onError);
     this.signer = new KeySigner(options.privateKey);
     this.address = this.signer.address;
     this.store = ChannelStore.open(options.storePath);
@@ -160,7 +157,7 @@ export class SluiceNode implements NodeApi {
       watcher: () => this.watcher,
       confirmations: () => this.confirmations,
       log: (line) => this.options.log?.(line),
-      onError: (error, what) => this.options.onError?.(error, what),
+      onError: this.onError,
     });
     this.withdrawals = new Withdrawals({
       sessions: this.sessions,
@@ -170,7 +167,7 @@ export class SluiceNode implements NodeApi {
       confirmations: () => this.confirmations,
       window: options.withdrawalWindow ?? DEFAULT_WITHDRAWAL_WINDOW,
       afterSigned: (channelId) => this.options.testHooks?.afterWithdrawalSigned?.(channelId),
-      onError: (error, what) => this.options.onError?.(error, what),
+      onError: this.onError,
     });
     this.webhookDispatcher = new WebhookDispatcher(this.store.webhooks, this.store.events, { ...options.webhooks, onError: options.onError });
     this.routing = new Routing({
@@ -182,16 +179,27 @@ export class SluiceNode implements NodeApi {
       margin: EXPIRY_MARGIN,
       openSessions: () => this.sessions.open(),
       session: (id) => this.sessions.get(id.toLowerCase()),
-      connection: (peer) => this.connections.get(peer.toLowerCase()),
+      connection: (peer) => this.peers.connection(peer),
       decode: (text) => this.decodeInvoice(text),
-      onError: (error, what) => this.options.onError?.(error, what),
+      onError: this.onError,
+    });
+    // After the routing: its handlers are among the peers'.
+    this.peers = new Peers({
+      transport: () => this.peerTransport(),
+      handlers: this.peerHandlers(),
+      sessions: this.sessions,
+      store: this.store,
+      resumed: (session) => {
+        this.invoicePayer.resolvePending(session);
+        this.routing.resume(session);
+      },
+      onError: this.onError,
     });
   }
 
   /** ws:// URL peers connect to. */
   get peerUrl(): string {
-    if (!this.server) throw new SluiceError("the node is not started");
-    return this.server.url;
+    return this.peers.url;
   }
 
   async start(): Promise<void> {
@@ -206,13 +214,7 @@ export class SluiceNode implements NodeApi {
       }
       this.sessions.load(record);
     }
-    this.server = await PeerServer.listen<PeerMessages>({
-      ...this.transportOptions(),
-      host: this.options.listen?.host ?? "127.0.0.1",
-      port: this.options.listen?.port ?? 0,
-    });
-    this.server.on("connection", (connection) => this.attach(connection));
-    this.server.on("error", (error) => this.options.onError?.(error, "peer server"));
+    await this.peers.listen(this.options.listen?.host ?? "127.0.0.1", this.options.listen?.port ?? 0);
     // Before the watcher: a tower port already taken fails the start with nothing else running.
     await this.startTower();
     // Transactions sent before a restart: mined, or sent again with their nonce before any new one.
@@ -233,7 +235,7 @@ export class SluiceNode implements NodeApi {
     await this.withdrawals.check();
     this.watcher.start();
     for (const peer of this.store.listPeers()) {
-      if (this.sessions.hasLiveChannelWith(peer.address)) this.dial(peer.url, peer.address);
+      if (this.sessions.hasLiveChannelWith(peer.address)) this.peers.dial(peer.url, peer.address);
     }
     this.webhookDispatcher.start();
   }
@@ -248,11 +250,7 @@ export class SluiceNode implements NodeApi {
     await this.watcher?.stop();
     // Withdrawals being executed: their transactions are out; wait for the receipts (failures are retried at the next start).
     await this.withdrawals.settled();
-    for (const dialer of this.dialers.values()) await dialer.close();
-    this.dialers.clear();
-    for (const connection of this.connections.values()) await connection.close().catch(() => undefined);
-    this.connections.clear();
-    await this.server?.close();
+    await this.peers.close();
     this.commits.drain();
     this.metrics.stop();
     this.store.close();
@@ -281,7 +279,7 @@ export class SluiceNode implements NodeApi {
 
   /** The tower service (`tower`) and the link to this node's own tower (`towerClient`), if configured. */
   private async startTower(): Promise<void> {
-    const transport = { ...this.options.transport, chainId: this.chainId, adjudicator: this.options.adjudicator, identity: keyIdentity(this.options.privateKey) };
+    const transport = this.peerTransport();
     const onError = (error: unknown, what: string) => this.options.onError?.(error, what);
     if (this.options.tower) {
       this.tower = await Tower.start({
@@ -299,6 +297,11 @@ export class SluiceNode implements NodeApi {
       this.towerLink = new TowerClient({ ...this.options.towerClient, transport, store: this.store, onError });
       this.towerLink.start();
     }
+  }
+
+  /** The transport settings of the node's connections (its peers', its tower's). */
+  private peerTransport(): PeerTransport {
+    return { ...this.options.transport, chainId: this.chainId, adjudicator: this.options.adjudicator, identity: keyIdentity(this.options.privateKey) };
   }
 
   /** The watcher's view of the chain, with the JSON-RPC endpoints when the node has several. */
@@ -349,7 +352,7 @@ export class SluiceNode implements NodeApi {
     // Before the peer is asked: an asset that is no token, or a deposit the wallet can't pay, changes nothing.
     await checkWalletBalance(this.options.provider, this.address, await this.asset(request.asset), request.deposit, "open");
     const reachMs = request.reachTimeoutMs ?? this.options.openTimeouts?.reachMs ?? DEFAULT_OPEN_TIMEOUTS.reachMs;
-    const connection = await this.connectForOpen(request.peerUrl, request.peer, reachMs);
+    const connection = await this.peers.connectForOpen(request.peerUrl, request.peer, reachMs);
     // The peer announces its payee in its answer; both sides then hold the same params.
     const reply = decodeOpenReply(await connection.request("open", { params: encodeOpenTerms(terms) }));
     checkPayee(reply.payee, "the peer's payee");
@@ -363,7 +366,7 @@ export class SluiceNode implements NodeApi {
     const depositMs = this.options.openTimeouts?.depositMs ?? DEFAULT_OPEN_TIMEOUTS.depositMs;
     await withinTime(this.driver.deposit(params, 0, request.deposit), depositMs, () => new OpenDepositTimeoutError(session.id, depositMs));
     await this.deposits.refresh(session.id, true);
-    await this.notifyDeposit(session);
+    await this.peers.askRefresh(session);
     return this.channel(session.id);
   }
 
@@ -391,7 +394,7 @@ export class SluiceNode implements NodeApi {
     await checkWalletBalance(this.options.provider, this.address, await this.asset(session.params.asset), amount, "deposit");
     await this.driver.deposit(session.params, session.me, amount);
     await this.deposits.refresh(session.id, true);
-    await this.notifyDeposit(session);
+    await this.peers.askRefresh(session);
     return this.channel(session.id);
   }
 
@@ -676,7 +679,7 @@ export class SluiceNode implements NodeApi {
       decode: (text) => this.decodeInvoice(text),
       openSessions: () => this.sessions.open(),
       policy: this.clock.lockRules,
-      onError: (error, what) => this.options.onError?.(error, what),
+      onError: this.onError,
       routing: this.routing.payer,
     }));
   }
@@ -691,138 +694,25 @@ export class SluiceNode implements NodeApi {
 
   // ------------------------------------------------------------------ peers
 
-  private transportOptions(): TransportOptions<PeerMessages> {
+  /** What the node answers to its peers' requests. */
+  private peerHandlers(): Handlers<PeerMessages> {
     return {
-      ...this.options.transport,
-      chainId: this.chainId,
-      adjudicator: this.options.adjudicator,
-      identity: keyIdentity(this.options.privateKey),
-      validators: peerValidators,
-      handlers: {
-        open: (body, peer) => this.onOpen(body.params, peer),
-        ...this.routing.handlers,
-        channel: (body, peer) => this.sessions.sharedWith(body.channelId, peer.peerAddress).handle(peer, body.message),
-        sync: (body, peer) => encodeSyncReply(this.sessions.sharedWith(body.channelId, peer.peerAddress).syncReply(body.version)),
-        withdrawals: async (body, peer) => encodeWithdrawalsReply(await this.sessions.sharedWith(body.channelId, peer.peerAddress).withdrawalsReply()),
-        refresh: async (body, peer) => {
-          await this.deposits.refresh(this.sessions.sharedWith(body.channelId, peer.peerAddress).id, true);
-          return {};
-        },
+      open: (body, peer) => this.onOpen(body.params, peer),
+      ...this.routing.handlers,
+      channel: (body, peer) => this.sessions.sharedWith(body.channelId, peer.peerAddress).handle(peer, body.message),
+      sync: (body, peer) => encodeSyncReply(this.sessions.sharedWith(body.channelId, peer.peerAddress).syncReply(body.version)),
+      withdrawals: async (body, peer) => encodeWithdrawalsReply(await this.sessions.sharedWith(body.channelId, peer.peerAddress).withdrawalsReply()),
+      refresh: async (body, peer) => {
+        await this.deposits.refresh(this.sessions.sharedWith(body.channelId, peer.peerAddress).id, true);
+        return {};
       },
-      mapError: (error) => (error instanceof SluiceError ? { code: codeOf(error), message: error.message } : undefined),
     };
-  }
-
-  /**
-   * The first two stages of `open`: the peer is reached and proves `peer`'s address. A connection
-   * already open with `peer` is used as it is, unless the node dialled it at another URL than
-   * `url` (a mistyped port, say): that is refused at once (`OpenPeerUrlMismatchError`). Otherwise
-   * a dialer of its own tries `url` until the reach time limit; a refused handshake (another
-   * address, chain or contract) fails at once. Only a dialer that connected replaces the peer's
-   * known one: a failed open leaves no dialer behind and no other connection touched.
-   */
-  private async connectForOpen(url: string, peer: Address, reachMs: number): Promise<PeerConnection<PeerMessages>> {
-    const existing = this.connections.get(peer.toLowerCase());
-    if (existing?.isOpen) {
-      // A peer that dialled in is used as it is: where it listens is not known here.
-      const known = this.dialers.get(peer.toLowerCase())?.url;
-      if (known !== undefined && !samePeerUrl(known, url)) throw new OpenPeerUrlMismatchError(peer.toLowerCase(), url, known);
-      return existing;
-    }
-    const dialer = this.newDialer(url, peer);
-    let lastError: unknown;
-    let onFailed: ((error: unknown) => void) | undefined;
-    const refused = new Promise<never>((_, reject) => {
-      onFailed = (error: unknown): void => {
-        lastError = error;
-        if (error instanceof HandshakeError) reject(new OpenPeerRejectedError(peer, url, error.detail, { cause: error }));
-      };
-      dialer.on("connectFailed", onFailed);
-      dialer.on("gaveUp", onFailed);
-    });
-    try {
-      const connection = await withinTime(
-        Promise.race([dialer.start().waitForConnection(), refused]),
-        reachMs,
-        () => new OpenPeerUnreachableError(url, reachMs, { cause: lastError }),
-      );
-      this.adoptDialer(peer, dialer);
-      // Kept for redials only once the peer proved itself at this URL.
-      this.store.setPeerUrl(peer, url);
-      return connection;
-    } catch (error) {
-      await dialer.close().catch(() => undefined);
-      throw error;
-    } finally {
-      if (onFailed) {
-        dialer.off("connectFailed", onFailed);
-        dialer.off("gaveUp", onFailed);
-      }
-    }
-  }
-
-  private dial(url: string, peer: Address): ReconnectingPeer<PeerMessages> {
-    const known = this.dialers.get(peer.toLowerCase());
-    // One dialer per peer, restarted if it gave up.
-    if (known?.url === url) return known.start();
-    const dialer = this.newDialer(url, peer);
-    this.adoptDialer(peer, dialer);
-    dialer.start();
-    return dialer;
-  }
-
-  /** A dialer of `peer` at `url`, not started: its connections attach to the node. */
-  private newDialer(url: string, peer: Address): ReconnectingPeer<PeerMessages> {
-    const dialer = new ReconnectingPeer<PeerMessages>(url, { ...this.transportOptions(), expectedPeer: peer });
-    dialer.on("connected", (connection) => this.attach(connection));
-    dialer.on("connectFailed", (error) => this.options.onError?.(error, `dialing ${peer}`));
-    return dialer;
-  }
-
-  /** `dialer` becomes the peer's dialer; another one it had (an older URL) stops. */
-  private adoptDialer(peer: Address, dialer: ReconnectingPeer<PeerMessages>): void {
-    const key = peer.toLowerCase();
-    const known = this.dialers.get(key);
-    if (known && known !== dialer) {
-      known.close().catch((error: unknown) => this.options.onError?.(error, `closing the dialer of ${peer}`));
-    }
-    this.dialers.set(key, dialer);
-  }
-
-  /** A new connection with a peer: every channel shared with it resumes on it. */
-  private attach(connection: PeerConnection<PeerMessages>): void {
-    const key = connection.peerAddress.toLowerCase();
-    this.connections.set(key, connection);
-    this.peerEvent("peer.connected", connection.peerAddress);
-    connection.once("close", () => {
-      if (this.connections.get(key) === connection) this.connections.delete(key);
-      this.peerEvent("peer.disconnected", connection.peerAddress);
-    });
-    for (const session of this.sessions.values()) {
-      if (session.peerAddress.toLowerCase() !== key || this.sessions.isConcluded(session.id)) continue;
-      session.attach(connection).then(
-        () => {
-          this.invoicePayer.resolvePending(session);
-          this.routing.resume(session);
-        },
-        (error: unknown) => this.options.onError?.(error, `resyncing ${session.id}`),
-      );
-    }
   }
 
   /** A transaction of the node's sender, as an event (`chain.tx.sent`, `.replaced`, `.confirmed`, `.failed`). */
   private transactionEvent(change: TxChange): void {
     const { kind, nonce, ...rest } = change;
     this.store.appendEvent(`chain.tx.${kind}`, null, { ...rest, nonce: nonce.toString() });
-  }
-
-  private peerEvent(type: "peer.connected" | "peer.disconnected", peer: Address): void {
-    try {
-      this.store.appendEvent(type, null, { peer: peer.toLowerCase() });
-    } catch (error) {
-      // A store closed under a connection closing at shutdown: the event is lost, nothing else.
-      this.options.onError?.(error, `recording ${type}`);
-    }
   }
 
   /** Participant 1's side of `open`: stores the channel with this node's payee and announces it. */
@@ -846,11 +736,6 @@ export class SluiceNode implements NodeApi {
   /** Where this node's payouts go by default. */
   private get payee(): Address {
     return this.options.payee ?? this.address;
-  }
-
-  private async notifyDeposit(session: ChannelSession): Promise<void> {
-    const connection = this.connections.get(session.peerAddress.toLowerCase());
-    if (connection?.isOpen) await connection.request("refresh", { channelId: session.id }).catch(() => undefined);
   }
 
   // ------------------------------------------------------------------ sessions
@@ -886,7 +771,7 @@ export class SluiceNode implements NodeApi {
     return {
       channelStatuses: () => [...this.sessions.values()].map((session) => this.lifecycle.status(session.id)),
       pendingLocks: () => [...this.sessions.values()].reduce((sum, session) => sum + session.locks.length, 0),
-      peerConnections: () => [...this.connections.values()].filter((connection) => connection.isOpen).length,
+      peerConnections: () => this.peers.openCount(),
       chainReachable: () => this.watcher?.health().reachable,
       assetOf: (channelId) => this.sessions.get(channelId.toLowerCase())?.params.asset,
     };
@@ -941,7 +826,7 @@ export class SluiceNode implements NodeApi {
         dispute: (id) => this.challenge(id),
         clock: () => this.clock.lockRules.clock(),
         reveals: this.clock.secretReveals,
-        onError: (error, what) => this.options.onError?.(error, what),
+        onError: this.onError,
       },
       { revealWindow: this.clock.lockRules.minLockWindow },
     );

@@ -311,7 +311,7 @@ describe("SluiceNode (two nodes in one process, embedded chain)", function () {
       // The peer offline, then the channel closed.
       await bob.stop();
       nodes.splice(nodes.indexOf(bob), 1);
-      await waitFor(() => !(alice as unknown as { connections: Map<string, unknown> }).connections.has(bob.address.toLowerCase()));
+      await waitFor(() => !(alice as unknown as { peers: { connections: Map<string, unknown> } }).peers.connections.has(bob.address.toLowerCase()));
       expect(await rejection(alice.cashOut(channelId, 1n))).to.be.instanceOf(PeerOfflineError);
       expect(await alice.channel(channelId)).to.deep.equal(snapshot[0]);
       alice.lifecycle.apply(channelId, "closed"); // the Closed event, as the watcher would apply it
