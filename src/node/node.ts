@@ -49,12 +49,13 @@ import { NodeMetrics, type NodeGauges } from "./metrics";
 import { ApiTokens } from "./apiTokens";
 import type { Scope } from "./api/access";
 import { newWebhook, UnknownWebhookError, WebhookDispatcher, webhookViewOf } from "./webhooks";
-import { decodeOpenReply, encodeOpenTerms, encodeSyncReply, encodeWithdrawalsReply, paramsOf, type OpenReply, type OpenTerms, type PeerMessages } from "./protocol";
+import { decodeOpenReply, encodeOpenTerms, paramsOf, type OpenTerms } from "./protocol";
 import { paymentViewOf, resolveRef, type PaymentRef } from "./paymentRef";
 import { ChannelSession } from "./session";
 import { ChannelStore, DEFAULT_EVENTS_PAGE, type ChannelRecord } from "./store";
-import { keyIdentity, type Handlers, type PeerConnection } from "./transport";
+import { keyIdentity } from "./transport";
 import { ChainWatcher } from "./watcher";
+import { peerHandlers } from "./peerHandlers";
 import { Peers, type PeerTransport } from "./peers";
 import { Deposits } from "./deposits";
 import { Withdrawals } from "./withdrawals";
@@ -186,7 +187,15 @@ export class SluiceNode implements NodeApi {
     // After the routing: its handlers are among the peers'.
     this.peers = new Peers({
       transport: () => this.peerTransport(),
-      handlers: this.peerHandlers(),
+      handlers: peerHandlers({
+        address: this.address,
+        payee: this.payee,
+        store: this.store,
+        sessions: this.sessions,
+        deposits: this.deposits,
+        routing: this.routing.handlers,
+        onError: this.onError,
+      }),
       sessions: this.sessions,
       store: this.store,
       resumed: (session) => {
@@ -694,43 +703,10 @@ export class SluiceNode implements NodeApi {
 
   // ------------------------------------------------------------------ peers
 
-  /** What the node answers to its peers' requests. */
-  private peerHandlers(): Handlers<PeerMessages> {
-    return {
-      open: (body, peer) => this.onOpen(body.params, peer),
-      ...this.routing.handlers,
-      channel: (body, peer) => this.sessions.sharedWith(body.channelId, peer.peerAddress).handle(peer, body.message),
-      sync: (body, peer) => encodeSyncReply(this.sessions.sharedWith(body.channelId, peer.peerAddress).syncReply(body.version)),
-      withdrawals: async (body, peer) => encodeWithdrawalsReply(await this.sessions.sharedWith(body.channelId, peer.peerAddress).withdrawalsReply()),
-      refresh: async (body, peer) => {
-        await this.deposits.refresh(this.sessions.sharedWith(body.channelId, peer.peerAddress).id, true);
-        return {};
-      },
-    };
-  }
-
   /** A transaction of the node's sender, as an event (`chain.tx.sent`, `.replaced`, `.confirmed`, `.failed`). */
   private transactionEvent(change: TxChange): void {
     const { kind, nonce, ...rest } = change;
     this.store.appendEvent(`chain.tx.${kind}`, null, { ...rest, nonce: nonce.toString() });
-  }
-
-  /** Participant 1's side of `open`: stores the channel with this node's payee and announces it. */
-  private onOpen(terms: OpenTerms, peer: PeerConnection<PeerMessages>): OpenReply {
-    if (terms.participants[0].toLowerCase() !== peer.peerAddress.toLowerCase()) {
-      throw new InvalidArgumentError("the opener must be participant 0");
-    }
-    if (terms.participants[1].toLowerCase() !== this.address.toLowerCase()) {
-      throw new InvalidArgumentError("this node is not participant 1 of the channel");
-    }
-    checkPayee(terms.payee, "the opener's payee");
-    const payee = this.payee.toLowerCase() as Address;
-    const params = paramsOf(terms, payee);
-    this.store.putChannel({ params, myIndex: 1, status: INITIAL_STATUS });
-    const session = this.sessions.load(this.store.getChannel(channelIdOf(params))!);
-    // The opener attaches on its side once this answer arrives; resync runs from there.
-    setImmediate(() => void session.attach(peer).catch((error: unknown) => this.options.onError?.(error, `attaching ${session.id}`)));
-    return { payee, channelId: session.id };
   }
 
   /** Where this node's payouts go by default. */
