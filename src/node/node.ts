@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { Wallet } from "ethers";
-import { AdjudicatorDriver, FailoverProvider, TxSender, type EstimatedWrite, type TxChange, defaultConfirmations, type AdjudicatorEvent } from "../chain";
+import { AdjudicatorDriver, FailoverProvider, TxSender, type EstimatedWrite, type TxChange, defaultConfirmations } from "../chain";
 import type { WithdrawalRecord } from "../channel";
 import { EcdsaVerifier, KeySigner, channelId as channelIdOf, toHex } from "../crypto";
 import { InsufficientFundsError, InvalidAmountError, InvalidArgumentError, SluiceError } from "../errors";
@@ -44,7 +44,6 @@ import {
 import { InvoiceBook } from "./invoices";
 import { EXPIRY_MARGIN, InvoicePayer } from "./invoicePayer";
 import { Routing } from "./routing";
-import { LockGuard } from "./lockGuard";
 import { NodeMetrics, type NodeGauges } from "./metrics";
 import { ApiTokens } from "./apiTokens";
 import type { Scope } from "./api/access";
@@ -55,6 +54,7 @@ import { ChannelSession } from "./session";
 import { ChannelStore, DEFAULT_EVENTS_PAGE, type ChannelRecord } from "./store";
 import { keyIdentity } from "./transport";
 import { ChainWatcher } from "./watcher";
+import { ChainEvents, guardLocks } from "./chainEvents";
 import { peerHandlers } from "./peerHandlers";
 import { Peers, type PeerTransport } from "./peers";
 import { Deposits } from "./deposits";
@@ -228,9 +228,29 @@ export class SluiceNode implements NodeApi {
     await this.startTower();
     // Transactions sent before a restart: mined, or sent again with their nonce before any new one.
     this.sender.resume().catch((error: unknown) => this.options.onError?.(error, "checking the transactions pending from before"));
-    const locks = this.lockGuard();
+    const locks = guardLocks({
+      store: this.store,
+      driver: this.driver,
+      sessions: this.sessions,
+      lifecycle: this.lifecycle,
+      clock: this.clock,
+      dispute: (id) => this.challenge(id),
+      onError: this.onError,
+    });
     await locks.learnReveals().catch((error: unknown) => this.options.onError?.(error, "reading the secrets registered on chain"));
-    this.watcher = new ChainWatcher(this.driver, this.store, this.watcherHost(), {
+    const events = new ChainEvents({
+      sessions: this.sessions,
+      lifecycle: this.lifecycle,
+      store: this.store,
+      clock: this.clock,
+      deposits: this.deposits,
+      withdrawals: this.withdrawals,
+      invoicePayer: () => this.invoicePayer,
+      routing: this.routing,
+      log: (line) => this.options.log?.(line),
+      onError: this.onError,
+    });
+    this.watcher = new ChainWatcher(this.driver, this.store, events, {
       owner: this.address,
       pollMs: this.options.pollMs,
       confirmations: this.confirmations,
@@ -763,51 +783,6 @@ export class SluiceNode implements NodeApi {
     this.lifecycle.check(channelId, event, what);
   }
 
-  private watcherHost() {
-    return {
-      lookup: (id: Hex) => {
-        const session = this.sessions.get(id.toLowerCase());
-        return session && { params: session.params, latest: session.latest };
-      },
-      onEvent: (event: AdjudicatorEvent) => this.onChainEvent(event),
-      onError: (error: unknown, what: string) => this.options.onError?.(error, what),
-      afterRound: async () => {
-        // The lock rules' clock follows the chain's (a chain ahead of the wall clock).
-        await this.clock.chainTime().catch((error: unknown) => this.options.onError?.(error, "reading the chain's time"));
-        for (const session of this.sessions.values()) if (session.isConnected && !this.sessions.isConcluded(session.id)) this.invoicePayer.expireDue(session);
-        this.store.sweepExpiredInvoices();
-        await this.withdrawals.check();
-      },
-      onReorg: (fork: number, depth: number) => this.deposits.onReorg(fork, depth),
-      onChainHealth: (change: "down" | "up", health: ChainHealthView) => this.options.log?.(describeHealth(change, health)),
-    };
-  }
-
-  /** Keeps every pending lock safe on chain (secrets registered in time, disputes, resolutions after settlement). */
-  private lockGuard(): LockGuard {
-    const guarded = (session: ChannelSession) => ({ id: session.id, params: session.params, me: session.me, locks: session.locks });
-    return new LockGuard(
-      {
-        store: this.store,
-        driver: this.driver,
-        // `closing` (written by earlier versions while their close ran) moves as `open` does.
-        live: () =>
-          [...this.sessions.values()]
-            .filter((s) => !this.sessions.isConcluded(s.id))
-            .map((s) => ({ ...guarded(s), offChain: ["open", "closing"].includes(this.lifecycle.status(s.id)) })),
-        channel: (id) => {
-          const session = this.sessions.get(id.toLowerCase());
-          return session && guarded(session);
-        },
-        dispute: (id) => this.challenge(id),
-        clock: () => this.clock.lockRules.clock(),
-        reveals: this.clock.secretReveals,
-        onError: this.onError,
-      },
-      { revealWindow: this.clock.lockRules.minLockWindow },
-    );
-  }
-
   /** What each side deposited in blocks not yet confirmed, beyond its confirmed deposit (only if any). */
   private pendingDepositsOf(session: ChannelSession): Pick<ChannelView, "pendingDeposits"> {
     const seen = this.watcher?.pendingDeposits(session.id);
@@ -815,46 +790,6 @@ export class SluiceNode implements NodeApi {
     const pending: [bigint, bigint] = [0, 1].map((i) => (seen[i] > session.deposits[i] ? seen[i] - session.deposits[i] : 0n)) as [bigint, bigint];
     return pending[0] > 0n || pending[1] > 0n ? { pendingDeposits: pending } : {};
   }
-
-  // ------------------------------------------------------------------ withdrawals while open
-
-  private onChainEvent(event: AdjudicatorEvent): void {
-    // The watcher hands over only this node's channels; a throw here would stall its cursor for good.
-    if ("channelId" in event && event.channelId !== null && this.sessions.get(event.channelId) === undefined) return;
-    switch (event.name) {
-      case "Deposited":
-        this.deposits.onDeposited(event);
-        break;
-      case "PartiallyWithdrawn":
-        this.withdrawals.taken(this.sessions.find(event.channelId), event.participant, event.total, event.transactionHash);
-        break;
-      case "Challenged":
-        this.lifecycle.apply(event.channelId, "challenged");
-        break;
-      case "Closed":
-        this.lifecycle.apply(event.channelId, "closed");
-        this.sessions.find(event.channelId).voidWithdrawals();
-        break;
-      case "Settled":
-        this.lifecycle.apply(event.channelId, "settled");
-        this.sessions.find(event.channelId).voidWithdrawals();
-        break;
-      case "SecretRevealed":
-        void this.clock.recordReveal(event.hashlock, event.blockNumber);
-        // The guard kept the secret (of a lock of this node) before this: a forward waiting for it unlocks upstream.
-        this.routing.onSecret(event.hashlock);
-        break;
-      default:
-        break;
-    }
-  }
-}
-
-/** The log line of an outage of the chain endpoint, or of its end. */
-function describeHealth(change: "down" | "up", health: ChainHealthView): string {
-  if (change === "down") return `chain endpoint not answering (${health.lastError ?? "no answer"}): payments go on off chain; retrying with backoff`;
-  const seconds = health.downSince === undefined ? 0 : Math.round((Date.now() - Number(health.downSince)) / 1000);
-  return `chain endpoint answering again after ${health.failures} failed round(s), ${seconds} s; caught up to block ${health.lastBlock ?? "?"}`;
 }
 
 /** The live withdrawals for the API, each with the amount it adds to its participant's earlier ones. */
