@@ -1,10 +1,9 @@
-import { randomBytes } from "node:crypto";
 import { Wallet } from "ethers";
 import { AdjudicatorDriver, FailoverProvider, TxSender, type EstimatedWrite, type TxChange, defaultConfirmations } from "../chain";
 import type { WithdrawalRecord } from "../channel";
-import { EcdsaVerifier, KeySigner, channelId as channelIdOf, toHex } from "../crypto";
+import { EcdsaVerifier, KeySigner } from "../crypto";
 import { InsufficientFundsError, InvalidAmountError, InvalidArgumentError, SluiceError } from "../errors";
-import { ChannelMode, ETH, type Address, type Hex } from "../types";
+import { ETH, type Address, type Hex } from "../types";
 import type {
   AssetInfo,
   ChainHealthView,
@@ -33,14 +32,7 @@ import type { AddWebhookRequest, BackupView, CreditView, EstimateRequest, Estima
 import { eventView } from "./api/eventStream";
 import { CommitQueue } from "./commitQueue";
 import { devMint } from "./devMint";
-import { ChannelLifecycle, INITIAL_STATUS, type LifecycleEvent } from "./lifecycle";
-import {
-  ChannelFundedError,
-  DEFAULT_OPEN_TIMEOUTS,
-  MAX_CHALLENGE_PERIOD,
-  OpenDepositTimeoutError,
-  withinTime,
-} from "./open";
+import { ChannelLifecycle } from "./lifecycle";
 import { InvoiceBook } from "./invoices";
 import { EXPIRY_MARGIN, InvoicePayer } from "./invoicePayer";
 import { Routing } from "./routing";
@@ -48,12 +40,13 @@ import { NodeMetrics, type NodeGauges } from "./metrics";
 import { ApiTokens } from "./apiTokens";
 import type { Scope } from "./api/access";
 import { newWebhook, UnknownWebhookError, WebhookDispatcher, webhookViewOf } from "./webhooks";
-import { decodeOpenReply, encodeOpenTerms, paramsOf, type OpenTerms } from "./protocol";
+import { paramsOf, type OpenTerms } from "./protocol";
 import { paymentViewOf, resolveRef, type PaymentRef } from "./paymentRef";
 import { ChannelSession } from "./session";
 import { ChannelStore, DEFAULT_EVENTS_PAGE, type ChannelRecord } from "./store";
 import { keyIdentity } from "./transport";
 import { ChainWatcher } from "./watcher";
+import { ChannelOperations } from "./channelOps";
 import { ChainEvents, guardLocks } from "./chainEvents";
 import { peerHandlers } from "./peerHandlers";
 import { Peers, type PeerTransport } from "./peers";
@@ -61,7 +54,7 @@ import { Deposits } from "./deposits";
 import { Withdrawals } from "./withdrawals";
 import { ChainClock } from "./chainClock";
 import { ChannelSessions } from "./channelSessions";
-import { checkNodeOptions, checkPayee, DEFAULT_CHALLENGE_PERIOD, DEFAULT_MAX_WITHDRAWAL_WINDOW, DEFAULT_WITHDRAWAL_WINDOW, type NodeOptions } from "./nodeOptions";
+import { checkNodeOptions, DEFAULT_CHALLENGE_PERIOD, DEFAULT_MAX_WITHDRAWAL_WINDOW, DEFAULT_WITHDRAWAL_WINDOW, type NodeOptions } from "./nodeOptions";
 import { Tower } from "../tower";
 import { TowerClient } from "./towerClient";
 import { checkWalletBalance, readAssetInfo } from "./wallet";
@@ -92,6 +85,8 @@ export class SluiceNode implements NodeApi {
   /** What `GET /metrics` shows (a registry of this node's own). */
   readonly metrics: NodeMetrics;
   private readonly sessions: ChannelSessions;
+  /** Open, deposit, abandon, close, challenge, settle. */
+  private readonly operations: ChannelOperations;
   /** The server, the dialers and the connections with peers. */
   private readonly peers: Peers;
   private readonly assets = new Map<string, AssetInfo>();
@@ -203,6 +198,21 @@ export class SluiceNode implements NodeApi {
         this.routing.resume(session);
       },
       onError: this.onError,
+    });
+    this.operations = new ChannelOperations({
+      address: this.address,
+      payee: this.payee,
+      provider: options.provider,
+      ...(options.challengePeriod === undefined ? {} : { challengePeriod: options.challengePeriod }),
+      ...(options.openTimeouts === undefined ? {} : { openTimeouts: options.openTimeouts }),
+      store: this.store,
+      driver: this.driver,
+      lifecycle: this.lifecycle,
+      sessions: this.sessions,
+      peers: this.peers,
+      deposits: this.deposits,
+      watcher: () => this.watcher,
+      asset: (asset) => this.asset(asset),
     });
   }
 
@@ -363,68 +373,15 @@ export class SluiceNode implements NodeApi {
   }
 
   async openChannel(request: OpenChannelRequest): Promise<ChannelView> {
-    if (request.peer.toLowerCase() === this.address.toLowerCase()) throw new InvalidArgumentError("cannot open a channel with this node itself");
-    if (request.deposit <= 0n) throw new InvalidArgumentError("the opening deposit must be positive");
-    const payee = request.payee ?? this.payee;
-    checkPayee(payee, "the payee");
-    const terms: OpenTerms = {
-      participants: [this.address, request.peer.toLowerCase() as Address],
-      payee: payee.toLowerCase() as Address,
-      asset: request.asset,
-      challengePeriod: request.challengePeriod ?? this.options.challengePeriod ?? DEFAULT_CHALLENGE_PERIOD,
-      nonce: BigInt(toHex(randomBytes(8))),
-    };
-    // Refused before the peer stores anything: the chain would refuse the deposit and leave the channel opening.
-    if (terms.challengePeriod <= 0n || terms.challengePeriod > MAX_CHALLENGE_PERIOD) {
-      throw new InvalidArgumentError(`the challenge period must be from 1 second to 365 days (the adjudicator's maximum), not ${terms.challengePeriod} seconds`);
-    }
-    // Before the peer is asked: an asset that is no token, or a deposit the wallet can't pay, changes nothing.
-    await checkWalletBalance(this.options.provider, this.address, await this.asset(request.asset), request.deposit, "open");
-    const reachMs = request.reachTimeoutMs ?? this.options.openTimeouts?.reachMs ?? DEFAULT_OPEN_TIMEOUTS.reachMs;
-    const connection = await this.peers.connectForOpen(request.peerUrl, request.peer, reachMs);
-    // The peer announces its payee in its answer; both sides then hold the same params.
-    const reply = decodeOpenReply(await connection.request("open", { params: encodeOpenTerms(terms) }));
-    checkPayee(reply.payee, "the peer's payee");
-    const params = paramsOf(terms, reply.payee);
-    if (channelIdOf(params) !== reply.channelId) {
-      throw new InvalidArgumentError(`the peer stored channel ${reply.channelId}, not ${channelIdOf(params)}`);
-    }
-    this.store.putChannel({ params, myIndex: 0, status: INITIAL_STATUS });
-    const session = this.sessions.load(this.store.getChannel(channelIdOf(params))!);
-    await session.attach(connection);
-    const depositMs = this.options.openTimeouts?.depositMs ?? DEFAULT_OPEN_TIMEOUTS.depositMs;
-    await withinTime(this.driver.deposit(params, 0, request.deposit), depositMs, () => new OpenDepositTimeoutError(session.id, depositMs));
-    await this.deposits.refresh(session.id, true);
-    await this.peers.askRefresh(session);
-    return this.channel(session.id);
+    return this.channel(await this.operations.open(request));
   }
 
-  /**
-   * Gives up a channel whose open failed before funding: only `opening` ones, and only once a
-   * chain read finds no deposit in it (one found makes it `open`, to be closed or challenged).
-   */
   async abandonChannel(channelId: Hex): Promise<ChannelView> {
-    const session = this.sessions.find(channelId);
-    const status = this.lifecycle.status(session.id);
-    // Concluded on chain: nothing to give up (the table refuses it, naming the status).
-    if (status === "closed" || status === "settled") this.lifecycle.check(session.id, "abandoned", "abandon");
-    const onChain = await this.driver.channelStatus(session.id);
-    const funded = onChain.mode !== ChannelMode.None || onChain.deposits.some((d) => d > 0n);
-    if (!funded && (status === INITIAL_STATUS || status === "abandoned")) {
-      this.lifecycle.apply(session.id, "abandoned");
-      return this.channel(session.id);
-    }
-    if (funded) await this.deposits.refresh(session.id, true);
-    throw new ChannelFundedError(session.id, funded ? onChain.deposits : session.deposits);
+    return this.channel(await this.operations.abandon(channelId));
   }
 
   async deposit(channelId: Hex, amount: bigint): Promise<ChannelView> {
-    const session = this.sessions.live(channelId, "deposit");
-    await checkWalletBalance(this.options.provider, this.address, await this.asset(session.params.asset), amount, "deposit");
-    await this.driver.deposit(session.params, session.me, amount);
-    await this.deposits.refresh(session.id, true);
-    await this.peers.askRefresh(session);
-    return this.channel(session.id);
+    return this.channel(await this.operations.deposit(channelId, amount));
   }
 
   async pay(channelId: Hex, amount: bigint, paymentRef: PaymentRef): Promise<PaymentView> {
@@ -483,46 +440,16 @@ export class SluiceNode implements NodeApi {
     return new Promise((resolve) => resolve(this.store.events.after(query.after ?? 0n, query.limit ?? DEFAULT_EVENTS_PAGE, query.types).map(eventView)));
   }
 
-  async close(channelId: Hex): Promise<TxView> {
-    const session = this.sessions.live(channelId, "close");
-    // Nothing is signed for a channel the table can't close (one never funded: the chain would refuse it).
-    await this.checkBeforeCall(session.id, "closed", "close");
-    const final = await session.finalize();
-    const result = await this.driver.close(session.params, final);
-    this.watcher?.concluding(session.id);
-    this.lifecycle.apply(session.id, "closed");
-    return { channelId: session.id, hash: result.hash, blockNumber: BigInt(result.blockNumber), gasUsed: result.gasUsed };
+  close(channelId: Hex): Promise<TxView> {
+    return this.operations.close(channelId);
   }
 
-  async challenge(channelId: Hex): Promise<TxView> {
-    const session = this.sessions.live(channelId, "challenge");
-    // A restored channel's state may be older than one both signed since: it waits for the resync.
-    session.requireResynced("challenge");
-    await this.checkBeforeCall(session.id, "challenged", "challenge");
-    const latest = session.latest;
-    const result =
-      latest.state.version === 0n ? await this.driver.challengeOpening(session.params) : await this.driver.challenge(session.params, latest);
-    this.lifecycle.apply(session.id, "challenged");
-    await this.watcher?.recheck(session.id, true);
-    return { channelId: session.id, hash: result.hash, blockNumber: BigInt(result.blockNumber), gasUsed: result.gasUsed };
+  challenge(channelId: Hex): Promise<TxView> {
+    return this.operations.challenge(channelId);
   }
 
-  async settle(channelId: Hex): Promise<TxView> {
-    const session = this.sessions.find(channelId);
-    // `settle` takes the registered state back: the watcher's copy from the Challenged event if it
-    // is the one registered now, else the chain's events.
-    const known = this.watcher?.registered(session.id);
-    const status = await this.driver.channelStatus(session.id);
-    // No challenge running: the contract's own refusal (ChannelNotChallenged, ChannelConcluded) says why.
-    const registered =
-      status.mode !== ChannelMode.Challenged
-        ? session.latest.state
-        : known !== undefined && known.version === status.version
-          ? known
-          : await this.driver.registeredState(session.id);
-    const result = await this.driver.settle(session.params, registered);
-    this.lifecycle.apply(session.id, "settled");
-    return { channelId: session.id, hash: result.hash, blockNumber: BigInt(result.blockNumber), gasUsed: result.gasUsed };
+  settle(channelId: Hex): Promise<TxView> {
+    return this.operations.settle(channelId);
   }
 
   cashOut(channelId: Hex, amount: bigint): Promise<CashOutView> {
@@ -771,16 +698,6 @@ export class SluiceNode implements NodeApi {
       chainReachable: () => this.watcher?.health().reachable,
       assetOf: (channelId) => this.sessions.get(channelId.toLowerCase())?.params.asset,
     };
-  }
-
-  /**
-   * Refuses an API call whose transaction would move the channel against the table, before it
-   * signs or sends anything. A channel still opening is read from the chain first (its funding
-   * may not have been seen yet).
-   */
-  private async checkBeforeCall(channelId: Hex, event: LifecycleEvent, what: string): Promise<void> {
-    if (this.lifecycle.status(channelId) === INITIAL_STATUS) await this.deposits.refresh(channelId);
-    this.lifecycle.check(channelId, event, what);
   }
 
   /** What each side deposited in blocks not yet confirmed, beyond its confirmed deposit (only if any). */
