@@ -1,12 +1,10 @@
 import { Wallet } from "ethers";
-import { AdjudicatorDriver, FailoverProvider, TxSender, type EstimatedWrite, type TxChange, defaultConfirmations } from "../chain";
-import type { WithdrawalRecord } from "../channel";
+import { AdjudicatorDriver, TxSender, type EstimatedWrite, type TxChange, defaultConfirmations } from "../chain";
 import { EcdsaVerifier, KeySigner } from "../crypto";
 import { InsufficientFundsError, InvalidAmountError, InvalidArgumentError, SluiceError } from "../errors";
 import { ETH, type Address, type Hex } from "../types";
 import type {
   AssetInfo,
-  ChainHealthView,
   CashOutView,
   ChannelView,
   EventsQuery,
@@ -26,7 +24,6 @@ import type {
   ProofView,
   TokenView,
   TxView,
-  WithdrawalView,
 } from "./api/types";
 import type { AddWebhookRequest, BackupView, CreditView, EstimateRequest, EstimateView, WebhookView } from "./api/types";
 import { eventView } from "./api/eventStream";
@@ -46,6 +43,7 @@ import { ChannelSession } from "./session";
 import { ChannelStore, DEFAULT_EVENTS_PAGE, type ChannelRecord } from "./store";
 import { keyIdentity } from "./transport";
 import { ChainWatcher } from "./watcher";
+import { chainView, channelView, creditViews, latestBlock } from "./views";
 import { ChannelOperations } from "./channelOps";
 import { ChainEvents, guardLocks } from "./chainEvents";
 import { peerHandlers } from "./peerHandlers";
@@ -298,8 +296,8 @@ export class SluiceNode implements NodeApi {
   // ------------------------------------------------------------------ NodeApi
 
   async info(): Promise<NodeInfo> {
-    const chain = this.chainView();
-    const blockNumber = await this.latestBlock(chain);
+    const chain = chainView(this.watcher, this.options.provider);
+    const blockNumber = await latestBlock(this.options.provider, chain);
     const hub = this.routing.hubView();
     return {
       address: this.address,
@@ -343,26 +341,6 @@ export class SluiceNode implements NodeApi {
     return { ...this.options.transport, chainId: this.chainId, adjudicator: this.options.adjudicator, identity: keyIdentity(this.options.privateKey) };
   }
 
-  /** The watcher's view of the chain, with the JSON-RPC endpoints when the node has several. */
-  private chainView(): ChainHealthView | undefined {
-    const health = this.watcher?.health();
-    const provider = this.options.provider;
-    if (health === undefined || !(provider instanceof FailoverProvider)) return health;
-    const endpoints = provider.states.map(({ lastFailureAt, ...rest }) => ({ ...rest, ...(lastFailureAt === undefined ? {} : { lastFailureAt: BigInt(lastFailureAt) }) }));
-    return { ...health, endpoints };
-  }
-
-  /** The chain's latest block; while the endpoint does not answer, the last one the watcher read (the status still answers). */
-  private async latestBlock(chain: ChainHealthView | undefined): Promise<bigint> {
-    if (chain?.reachable === false && chain.lastBlock !== undefined) return chain.lastBlock;
-    try {
-      return BigInt(await this.options.provider.getBlockNumber());
-    } catch (error) {
-      if (chain?.lastBlock !== undefined) return chain.lastBlock;
-      throw error;
-    }
-  }
-
   async asset(asset: Address): Promise<AssetInfo> {
     const key = asset.toLowerCase();
     const known = this.assets.get(key);
@@ -399,29 +377,7 @@ export class SluiceNode implements NodeApi {
 
   async channel(channelId: Hex): Promise<ChannelView> {
     const session = this.sessions.find(channelId);
-    const record = this.store.getChannel(session.id)!;
-    const latest = session.latest.state;
-    return {
-      channelId: session.id,
-      participants: [...session.params.participants],
-      payees: [...session.params.payees],
-      asset: session.params.asset,
-      challengePeriod: session.params.challengePeriod,
-      nonce: session.params.nonce,
-      me: session.me,
-      status: record.status,
-      deposits: [...session.deposits],
-      withdrawn: [...session.withdrawn],
-      withdrawals: withdrawalViews(session.withdrawals, session.withdrawn),
-      version: latest.version,
-      transferred: [...latest.transferred],
-      balances: session.payouts,
-      locked: [...latest.locked],
-      payments: BigInt(session.paymentCount),
-      ...this.pendingDepositsOf(session),
-      ...(session.resyncRequired ? { resyncRequired: true as const } : {}),
-      ...(record.status === "disputed" ? { deadline: (await this.driver.channelStatus(session.id)).deadline } : {}),
-    };
+    return channelView(session, this.store.getChannel(session.id)!.status, { watcher: this.watcher, driver: this.driver });
   }
 
   payments(channelId: Hex, query: PaymentsQuery): Promise<PaymentView[]> {
@@ -535,16 +491,8 @@ export class SluiceNode implements NodeApi {
   }
 
   /** The adjudicator's credits of this node's payees and its own address, per asset of its channels (and ETH). */
-  async listCredits(): Promise<CreditView[]> {
-    const own = this.address.toLowerCase() as Address;
-    const owners = new Set<Address>([own, this.payee.toLowerCase() as Address]);
-    const assets = new Set<Address>([ETH]);
-    for (const session of this.sessions.values()) {
-      owners.add(session.params.payees[session.me].toLowerCase() as Address);
-      assets.add(session.params.asset.toLowerCase() as Address);
-    }
-    const pairs = [...owners].flatMap((owner) => [...assets].map((asset) => ({ owner, asset })));
-    return Promise.all(pairs.map(async ({ owner, asset }) => ({ owner, asset, amount: await this.driver.credits(owner, asset), withdrawable: owner === own })));
+  listCredits(): Promise<CreditView[]> {
+    return creditViews(this.driver, this.address, this.payee, this.sessions.values());
   }
 
   // ------------------------------------------------------------------ API tokens
@@ -699,24 +647,4 @@ export class SluiceNode implements NodeApi {
       assetOf: (channelId) => this.sessions.get(channelId.toLowerCase())?.params.asset,
     };
   }
-
-  /** What each side deposited in blocks not yet confirmed, beyond its confirmed deposit (only if any). */
-  private pendingDepositsOf(session: ChannelSession): Pick<ChannelView, "pendingDeposits"> {
-    const seen = this.watcher?.pendingDeposits(session.id);
-    if (!seen) return {};
-    const pending: [bigint, bigint] = [0, 1].map((i) => (seen[i] > session.deposits[i] ? seen[i] - session.deposits[i] : 0n)) as [bigint, bigint];
-    return pending[0] > 0n || pending[1] > 0n ? { pendingDeposits: pending } : {};
-  }
-}
-
-/** The live withdrawals for the API, each with the amount it adds to its participant's earlier ones. */
-function withdrawalViews(records: readonly WithdrawalRecord[], withdrawn: readonly [bigint, bigint]): WithdrawalView[] {
-  const base: [bigint, bigint] = [withdrawn[0], withdrawn[1]];
-  return [...records]
-    .sort((a, b) => a.withdrawal.participant - b.withdrawal.participant || (a.withdrawal.total < b.withdrawal.total ? -1 : 1))
-    .map(({ withdrawal: w, status }) => {
-      const amount = w.total > base[w.participant] ? w.total - base[w.participant] : 0n;
-      if (w.total > base[w.participant]) base[w.participant] = w.total;
-      return { participant: w.participant, total: w.total, amount, expiry: w.expiry, status: status === "proposed" ? "proposed" : "signed" };
-    });
 }
