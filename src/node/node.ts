@@ -1,8 +1,8 @@
 import { Wallet } from "ethers";
-import { AdjudicatorDriver, TxSender, type EstimatedWrite, type TxChange, defaultConfirmations } from "../chain";
+import { AdjudicatorDriver, TxSender, type TxChange, defaultConfirmations } from "../chain";
 import { EcdsaVerifier, KeySigner } from "../crypto";
-import { InsufficientFundsError, InvalidAmountError, InvalidArgumentError, SluiceError } from "../errors";
-import { ETH, type Address, type Hex } from "../types";
+import { InvalidArgumentError, SluiceError } from "../errors";
+import type { Address, Hex } from "../types";
 import type {
   AssetInfo,
   CashOutView,
@@ -37,12 +37,12 @@ import { NodeMetrics, type NodeGauges } from "./metrics";
 import { ApiTokens } from "./apiTokens";
 import type { Scope } from "./api/access";
 import { newWebhook, UnknownWebhookError, WebhookDispatcher, webhookViewOf } from "./webhooks";
-import { paramsOf, type OpenTerms } from "./protocol";
 import { paymentViewOf, resolveRef, type PaymentRef } from "./paymentRef";
 import { ChannelSession } from "./session";
 import { ChannelStore, DEFAULT_EVENTS_PAGE, type ChannelRecord } from "./store";
 import { keyIdentity } from "./transport";
 import { ChainWatcher } from "./watcher";
+import { Estimates } from "./estimates";
 import { chainView, channelView, creditViews, latestBlock } from "./views";
 import { ChannelOperations } from "./channelOps";
 import { ChainEvents, guardLocks } from "./chainEvents";
@@ -52,10 +52,10 @@ import { Deposits } from "./deposits";
 import { Withdrawals } from "./withdrawals";
 import { ChainClock } from "./chainClock";
 import { ChannelSessions } from "./channelSessions";
-import { checkNodeOptions, DEFAULT_CHALLENGE_PERIOD, DEFAULT_MAX_WITHDRAWAL_WINDOW, DEFAULT_WITHDRAWAL_WINDOW, type NodeOptions } from "./nodeOptions";
+import { checkNodeOptions, DEFAULT_MAX_WITHDRAWAL_WINDOW, DEFAULT_WITHDRAWAL_WINDOW, type NodeOptions } from "./nodeOptions";
 import { Tower } from "../tower";
 import { TowerClient } from "./towerClient";
-import { checkWalletBalance, readAssetInfo } from "./wallet";
+import { readAssetInfo } from "./wallet";
 
 export { NotYourChannelError, UnknownChannelIdError } from "./channelSessions";
 export { ChannelStatusError, IllegalTransitionError } from "./lifecycle";
@@ -85,6 +85,8 @@ export class SluiceNode implements NodeApi {
   private readonly sessions: ChannelSessions;
   /** Open, deposit, abandon, close, challenge, settle. */
   private readonly operations: ChannelOperations;
+  /** What an action would cost on chain. */
+  private readonly estimates: Estimates;
   /** The server, the dialers and the connections with peers. */
   private readonly peers: Peers;
   private readonly assets = new Map<string, AssetInfo>();
@@ -197,21 +199,26 @@ export class SluiceNode implements NodeApi {
       },
       onError: this.onError,
     });
-    this.operations = new ChannelOperations({
+    // What the node opens channels and deposits with: its address, its payee, its wallet.
+    const account = {
       address: this.address,
       payee: this.payee,
       provider: options.provider,
       ...(options.challengePeriod === undefined ? {} : { challengePeriod: options.challengePeriod }),
-      ...(options.openTimeouts === undefined ? {} : { openTimeouts: options.openTimeouts }),
-      store: this.store,
+      asset: (asset: Address) => this.asset(asset),
       driver: this.driver,
       lifecycle: this.lifecycle,
       sessions: this.sessions,
+    };
+    this.operations = new ChannelOperations({
+      ...account,
+      ...(options.openTimeouts === undefined ? {} : { openTimeouts: options.openTimeouts }),
+      store: this.store,
       peers: this.peers,
       deposits: this.deposits,
       watcher: () => this.watcher,
-      asset: (asset) => this.asset(asset),
     });
+    this.estimates = new Estimates(account);
   }
 
   /** ws:// URL peers connect to. */
@@ -442,52 +449,8 @@ export class SluiceNode implements NodeApi {
   // ------------------------------------------------------------------ the dashboard's reads
 
   /** What an action would cost on chain now, or its typed refusal: nothing is signed or sent. */
-  async estimate(request: EstimateRequest): Promise<EstimateView> {
-    const estimate = await this.driver.estimate(await this.writeOf(request));
-    return { action: request.action, ...(request.channelId === undefined ? {} : { channelId: request.channelId }), ...estimate };
-  }
-
-  /** The write an action would send, checked as the action checks it before it signs. */
-  private async writeOf(request: EstimateRequest): Promise<EstimatedWrite> {
-    const { action } = request;
-    const amount = (): bigint => {
-      if (request.amount === undefined) throw new InvalidArgumentError(`${action}: give the amount to estimate`);
-      if (request.amount <= 0n) throw new InvalidAmountError(request.amount);
-      return request.amount;
-    };
-    if (action === "withdraw") return { operation: "withdraw", asset: request.asset ?? ETH };
-    if (action === "open") {
-      if (request.peer === undefined || request.asset === undefined) throw new InvalidArgumentError("open: give the peer and the asset to estimate");
-      const deposit = amount();
-      await checkWalletBalance(this.options.provider, this.address, await this.asset(request.asset), deposit, "open");
-      const challengePeriod = this.options.challengePeriod ?? DEFAULT_CHALLENGE_PERIOD;
-      const terms: OpenTerms = { participants: [this.address, request.peer], payee: this.payee, asset: request.asset, challengePeriod, nonce: 0n };
-      return { operation: "deposit", params: paramsOf(terms, request.peer), participant: 0, amount: deposit };
-    }
-    if (request.channelId === undefined) throw new InvalidArgumentError(`${action}: give the channelId`);
-    const session = this.sessions.live(request.channelId, action);
-    switch (action) {
-      case "deposit": {
-        const deposit = amount();
-        await checkWalletBalance(this.options.provider, this.address, await this.asset(session.params.asset), deposit, "deposit");
-        return { operation: "deposit", params: session.params, participant: session.me, amount: deposit };
-      }
-      case "cashout": {
-        this.sessions.checkWithdrawable(session.id, "cash out");
-        const wanted = amount();
-        const available = session.payouts[session.me];
-        if (wanted > available) throw new InsufficientFundsError(session.me, wanted, available);
-        return { operation: "partialWithdraw", first: session.withdrawn.every((w) => w === 0n) };
-      }
-      case "close":
-        this.lifecycle.check(session.id, "closed", "close");
-        return { operation: "close" };
-      case "challenge": {
-        this.lifecycle.check(session.id, "challenged", "challenge");
-        const latest = session.latest;
-        return { operation: "challenge", params: session.params, signed: latest.state.version === 0n ? null : latest };
-      }
-    }
+  estimate(request: EstimateRequest): Promise<EstimateView> {
+    return this.estimates.estimate(request);
   }
 
   /** The adjudicator's credits of this node's payees and its own address, per asset of its channels (and ETH). */
