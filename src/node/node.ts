@@ -1,7 +1,7 @@
 import { Wallet } from "ethers";
 import { AdjudicatorDriver, TxSender, type TxChange, defaultConfirmations } from "../chain";
 import { EcdsaVerifier, KeySigner } from "../crypto";
-import { InvalidArgumentError, SluiceError } from "../errors";
+import { SluiceError } from "../errors";
 import type { Address, Hex } from "../types";
 import type {
   AssetInfo,
@@ -37,11 +37,12 @@ import { NodeMetrics, type NodeGauges } from "./metrics";
 import { ApiTokens } from "./apiTokens";
 import type { Scope } from "./api/access";
 import { newWebhook, UnknownWebhookError, WebhookDispatcher, webhookViewOf } from "./webhooks";
-import { paymentViewOf, resolveRef, type PaymentRef } from "./paymentRef";
+import type { PaymentRef } from "./paymentRef";
 import { ChannelSession } from "./session";
 import { ChannelStore, DEFAULT_EVENTS_PAGE, type ChannelRecord } from "./store";
 import { keyIdentity } from "./transport";
 import { ChainWatcher } from "./watcher";
+import { listPayments, payPeer, proofOf } from "./payments";
 import { Estimates } from "./estimates";
 import { chainView, channelView, creditViews, latestBlock } from "./views";
 import { ChannelOperations } from "./channelOps";
@@ -370,12 +371,7 @@ export class SluiceNode implements NodeApi {
   }
 
   async pay(channelId: Hex, amount: bigint, paymentRef: PaymentRef): Promise<PaymentView> {
-    const session = this.sessions.live(channelId, "pay");
-    const { ref, memo } = resolveRef(paymentRef);
-    const timed = this.metrics.paymentStarted();
-    const done = await session.pay(amount, ref, memo);
-    timed();
-    return paymentViewOf({ ...done, memo: done.memo ?? memo });
+    return payPeer(this.sessions.live(channelId, "pay"), amount, paymentRef, this.metrics);
   }
 
   async channels(): Promise<ChannelView[]> {
@@ -388,14 +384,7 @@ export class SluiceNode implements NodeApi {
   }
 
   payments(channelId: Hex, query: PaymentsQuery): Promise<PaymentView[]> {
-    return new Promise((resolve) => {
-      const session = this.sessions.find(channelId);
-      const ref = query.ref === undefined ? undefined : resolveRef(query.ref).ref;
-      const payer = query.direction === undefined ? undefined : query.direction === "sent" ? session.me : ((1 - session.me) as 0 | 1);
-      const ms = (seconds: bigint | undefined) => (seconds === undefined ? undefined : Number(seconds > 8_640_000_000_000n ? 8_640_000_000_000n : seconds) * 1000);
-      const filter = { fromSeq: query.fromSeq, limit: query.limit, ref, payer, since: ms(query.since), until: ms(query.until) };
-      resolve(this.store.payments(session.id, filter).map(paymentViewOf));
-    });
+    return new Promise((resolve) => resolve(listPayments(this.store, this.sessions.find(channelId), query)));
   }
 
   /** A page of the event log (`store.events`), in id order. */
@@ -430,20 +419,7 @@ export class SluiceNode implements NodeApi {
   }
 
   async prove(channelId: Hex, seq: bigint): Promise<ProofView> {
-    const session = this.sessions.find(channelId);
-    const record = this.store.payment(session.id, seq);
-    if (!record) throw new InvalidArgumentError(`channel ${session.id} has no payment ${seq}`);
-    const proof = session.proof(seq);
-    const state = session.latest.state;
-    const verifiedOnChain = await this.driver.verifyPayment(session.id, state, proof.payment, proof.proof);
-    return {
-      payment: paymentViewOf(record),
-      leaf: proof.leaf,
-      proof: proof.proof,
-      root: proof.root,
-      stateVersion: state.version,
-      verifiedOnChain,
-    };
+    return proofOf(this.store, this.driver, this.sessions.find(channelId), seq);
   }
 
   // ------------------------------------------------------------------ the dashboard's reads
