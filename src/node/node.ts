@@ -54,8 +54,7 @@ import { Withdrawals } from "./withdrawals";
 import { ChainClock } from "./chainClock";
 import { ChannelSessions } from "./channelSessions";
 import { checkNodeOptions, DEFAULT_MAX_WITHDRAWAL_WINDOW, DEFAULT_WITHDRAWAL_WINDOW, type NodeOptions } from "./nodeOptions";
-import { Tower } from "../tower";
-import { TowerClient } from "./towerClient";
+import { Towers } from "./towers";
 import { readAssetInfo } from "./wallet";
 
 export { NotYourChannelError, UnknownChannelIdError } from "./channelSessions";
@@ -105,8 +104,8 @@ export class SluiceNode implements NodeApi {
   /** The chain's time and the secrets revealed on it, read by the lock rules. */
   private readonly clock: ChainClock;
   private payer: InvoicePayer | undefined;
-  private tower: Tower | undefined;
-  private towerLink: TowerClient | undefined;
+  /** The tower service and the link to this node's own tower, if configured. */
+  private readonly towers: Towers;
   /** Payments through hubs, and forwarding as one (routing/routing.ts). */
   private readonly routing: Routing;
   /** Told of what failed in the background (`options.onError`). */
@@ -115,6 +114,7 @@ export class SluiceNode implements NodeApi {
   constructor(options: NodeOptions) {
     checkNodeOptions(options);
     this.options = options;
+    this.towers = new Towers(options);
     this.clock = new ChainClock(options.provider, this.onError);
     this.signer = new KeySigner(options.privateKey);
     this.address = this.signer.address;
@@ -241,7 +241,7 @@ export class SluiceNode implements NodeApi {
     }
     await this.peers.listen(this.options.listen?.host ?? "127.0.0.1", this.options.listen?.port ?? 0);
     // Before the watcher: a tower port already taken fails the start with nothing else running.
-    await this.startTower();
+    await this.towers.start({ store: this.store, driver: this.driver, transport: this.peerTransport(), confirmations: this.confirmations, onError: this.onError });
     // Transactions sent before a restart: mined, or sent again with their nonce before any new one.
     this.sender.resume().catch((error: unknown) => this.options.onError?.(error, "checking the transactions pending from before"));
     const locks = guardLocks({
@@ -287,8 +287,7 @@ export class SluiceNode implements NodeApi {
 
   async stop(): Promise<void> {
     // Before anything closes: the tower gets every channel's latest state.
-    await this.towerLink?.stop();
-    await this.tower?.stop();
+    await this.towers.stop();
     // Requests in flight are cancelled; their events go again at the next start.
     await this.webhookDispatcher.stop();
     this.sender.close();
@@ -316,32 +315,9 @@ export class SluiceNode implements NodeApi {
       channels: this.sessions.size,
       confirmations: this.confirmations,
       ...(chain === undefined ? {} : { chain }),
-      ...(this.towerLink === undefined ? {} : { tower: this.towerLink.view() }),
-      ...(this.tower === undefined ? {} : { towerService: this.tower.view() }),
+      ...this.towers.views(),
       ...(hub === undefined ? {} : { hub }),
     };
-  }
-
-  /** The tower service (`tower`) and the link to this node's own tower (`towerClient`), if configured. */
-  private async startTower(): Promise<void> {
-    const transport = this.peerTransport();
-    const onError = (error: unknown, what: string) => this.options.onError?.(error, what);
-    if (this.options.tower) {
-      this.tower = await Tower.start({
-        store: this.store,
-        driver: this.driver,
-        transport,
-        ...(this.options.tower.listen === undefined ? {} : { listen: this.options.tower.listen }),
-        ...(this.options.pollMs === undefined ? {} : { pollMs: this.options.pollMs }),
-        confirmations: this.confirmations,
-        onError,
-        ...(this.options.log === undefined ? {} : { log: this.options.log }),
-      });
-    }
-    if (this.options.towerClient) {
-      this.towerLink = new TowerClient({ ...this.options.towerClient, transport, store: this.store, onError });
-      this.towerLink.start();
-    }
   }
 
   /** The transport settings of the node's connections (its peers', its tower's). */
