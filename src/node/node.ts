@@ -3,17 +3,24 @@ import { AdjudicatorDriver, TxSender, type TxChange, defaultConfirmations } from
 import { EcdsaVerifier, KeySigner } from "../crypto";
 import { SluiceError } from "../errors";
 import type { Address, Hex } from "../types";
+import type { Scope } from "./api/access";
+import { eventView } from "./api/eventStream";
 import type {
+  AddWebhookRequest,
   AssetInfo,
+  BackupView,
   CashOutView,
   ChannelView,
+  CreatedTokenView,
+  CreateInvoiceRequest,
+  CreditView,
+  DecodedInvoiceView,
+  EstimateRequest,
+  EstimateView,
   EventsQuery,
   EventView,
   ForwardsQuery,
   ForwardView,
-  CreateInvoiceRequest,
-  CreatedTokenView,
-  DecodedInvoiceView,
   InvoicesQuery,
   InvoiceView,
   NodeApi,
@@ -24,44 +31,41 @@ import type {
   ProofView,
   TokenView,
   TxView,
+  WebhookView,
 } from "./api/types";
-import type { AddWebhookRequest, BackupView, CreditView, EstimateRequest, EstimateView, WebhookView } from "./api/types";
-import { eventView } from "./api/eventStream";
-import { CommitQueue } from "./commitQueue";
-import { devMint } from "./devMint";
-import { ChannelLifecycle } from "./lifecycle";
-import { InvoiceBook } from "./invoices";
-import { EXPIRY_MARGIN, InvoicePayer } from "./invoicePayer";
-import { Routing } from "./routing";
-import { NodeMetrics, type NodeGauges } from "./metrics";
 import { ApiTokens } from "./apiTokens";
-import type { Scope } from "./api/access";
-import { newWebhook, UnknownWebhookError, WebhookDispatcher, webhookViewOf } from "./webhooks";
-import type { PaymentRef } from "./paymentRef";
-import { ChannelSession } from "./session";
-import { ChannelStore, DEFAULT_EVENTS_PAGE, type ChannelRecord } from "./store";
-import { keyIdentity } from "./transport";
-import { ChainWatcher } from "./watcher";
-import { listPayments, payPeer, proofOf } from "./payments";
-import { Estimates } from "./estimates";
-import { chainView, channelView, creditViews, latestBlock } from "./views";
-import { ChannelOperations } from "./channelOps";
+import { ChainClock } from "./chainClock";
 import { ChainEvents, guardLocks } from "./chainEvents";
+import { ChannelOperations } from "./channelOps";
+import { ChannelSessions } from "./channelSessions";
+import { CommitQueue } from "./commitQueue";
+import { Deposits } from "./deposits";
+import { devMint } from "./devMint";
+import { Estimates } from "./estimates";
+import { EXPIRY_MARGIN, InvoicePayer } from "./invoicePayer";
+import { InvoiceBook } from "./invoices";
+import { ChannelLifecycle } from "./lifecycle";
+import { NodeMetrics, type NodeGauges } from "./metrics";
+import { checkNodeOptions, DEFAULT_MAX_WITHDRAWAL_WINDOW, DEFAULT_WITHDRAWAL_WINDOW, type NodeOptions } from "./nodeOptions";
+import type { PaymentRef } from "./paymentRef";
+import { listPayments, payPeer, proofOf } from "./payments";
 import { peerHandlers } from "./peerHandlers";
 import { Peers, type PeerTransport } from "./peers";
-import { Deposits } from "./deposits";
-import { Withdrawals } from "./withdrawals";
-import { ChainClock } from "./chainClock";
-import { ChannelSessions } from "./channelSessions";
-import { checkNodeOptions, DEFAULT_MAX_WITHDRAWAL_WINDOW, DEFAULT_WITHDRAWAL_WINDOW, type NodeOptions } from "./nodeOptions";
+import { Routing } from "./routing";
+import { ChannelSession } from "./session";
+import { ChannelStore, DEFAULT_EVENTS_PAGE, type ChannelRecord } from "./store";
 import { Towers } from "./towers";
+import { keyIdentity } from "./transport";
+import { chainView, channelView, creditViews, latestBlock } from "./views";
 import { readAssetInfo } from "./wallet";
+import { ChainWatcher } from "./watcher";
+import { newWebhook, UnknownWebhookError, WebhookDispatcher, webhookViewOf } from "./webhooks";
+import { Withdrawals } from "./withdrawals";
 
 export { NotYourChannelError, UnknownChannelIdError } from "./channelSessions";
 export { ChannelStatusError, IllegalTransitionError } from "./lifecycle";
 
 export type { NodeOptions } from "./nodeOptions";
-
 
 /**
  * A Sluice node: holds its key and its store, talks to its peers over authenticated WebSockets,
@@ -72,42 +76,43 @@ export class SluiceNode implements NodeApi {
   readonly address: Address;
   readonly store: ChannelStore;
   readonly driver: AdjudicatorDriver;
-  private readonly sender: TxSender;
-  private readonly options: NodeOptions;
-  private readonly signer: KeySigner;
-  private readonly verifier: EcdsaVerifier;
   /** The payment path's group commits (its own signatures, countersigned states). */
   readonly commits: CommitQueue;
   /** The channels' statuses: the only writer of them. */
   readonly lifecycle: ChannelLifecycle;
   /** What `GET /metrics` shows (a registry of this node's own). */
   readonly metrics: NodeMetrics;
+  private readonly options: NodeOptions;
+  private readonly signer: KeySigner;
+  private readonly verifier: EcdsaVerifier;
+  private readonly sender: TxSender;
+  private chainId = 0n;
+  /** Blocks an event needs to count: set at `start` from the option or the chain's default. */
+  private confirmations = 1;
+  private watcher: ChainWatcher | undefined;
+  /** The channels by id, and the rules to find one. */
   private readonly sessions: ChannelSessions;
+  /** The chain's time and the secrets revealed on it, read by the lock rules. */
+  private readonly clock: ChainClock;
+  /** The channels' deposits as the chain holds them. */
+  private readonly deposits: Deposits;
+  /** Cash-outs and this node's withdrawals: executed, retried, expired. */
+  private readonly withdrawals: Withdrawals;
   /** Open, deposit, abandon, close, challenge, settle. */
   private readonly operations: ChannelOperations;
   /** What an action would cost on chain. */
   private readonly estimates: Estimates;
   /** The server, the dialers and the connections with peers. */
   private readonly peers: Peers;
-  private readonly assets = new Map<string, AssetInfo>();
-  private watcher: ChainWatcher | undefined;
-  /** The channels' deposits as the chain holds them. */
-  private readonly deposits: Deposits;
-  private chainId = 0n;
-  private invoiceBook: InvoiceBook | undefined;
-  private tokenBook: ApiTokens | undefined;
-  /** Blocks an event needs to count: set at `start` from the option or the chain's default. */
-  private confirmations = 1;
-  private readonly webhookDispatcher: WebhookDispatcher;
-  /** Cash-outs and this node's withdrawals: executed, retried, expired. */
-  private readonly withdrawals: Withdrawals;
-  /** The chain's time and the secrets revealed on it, read by the lock rules. */
-  private readonly clock: ChainClock;
-  private payer: InvoicePayer | undefined;
-  /** The tower service and the link to this node's own tower, if configured. */
-  private readonly towers: Towers;
   /** Payments through hubs, and forwarding as one (routing/routing.ts). */
   private readonly routing: Routing;
+  /** The tower service and the link to this node's own tower, if configured. */
+  private readonly towers: Towers;
+  private readonly webhookDispatcher: WebhookDispatcher;
+  private payer: InvoicePayer | undefined;
+  private invoiceBook: InvoiceBook | undefined;
+  private tokenBook: ApiTokens | undefined;
+  private readonly assets = new Map<string, AssetInfo>();
   /** Told of what failed in the background (`options.onError`). */
   private readonly onError = (error: unknown, what: string): void => this.options.onError?.(error, what);
 
@@ -320,11 +325,6 @@ export class SluiceNode implements NodeApi {
     };
   }
 
-  /** The transport settings of the node's connections (its peers', its tower's). */
-  private peerTransport(): PeerTransport {
-    return { ...this.options.transport, chainId: this.chainId, adjudicator: this.options.adjudicator, identity: keyIdentity(this.options.privateKey) };
-  }
-
   async asset(asset: Address): Promise<AssetInfo> {
     const key = asset.toLowerCase();
     const known = this.assets.get(key);
@@ -511,7 +511,7 @@ export class SluiceNode implements NodeApi {
     return await fn(this.invoiceBook);
   }
 
-  // ------------------------------------------------------------------ peers
+  // ------------------------------------------------------------------ wiring
 
   /** A transaction of the node's sender, as an event (`chain.tx.sent`, `.replaced`, `.confirmed`, `.failed`). */
   private transactionEvent(change: TxChange): void {
@@ -519,12 +519,15 @@ export class SluiceNode implements NodeApi {
     this.store.appendEvent(`chain.tx.${kind}`, null, { ...rest, nonce: nonce.toString() });
   }
 
+  /** The transport settings of the node's connections (its peers', its tower's). */
+  private peerTransport(): PeerTransport {
+    return { ...this.options.transport, chainId: this.chainId, adjudicator: this.options.adjudicator, identity: keyIdentity(this.options.privateKey) };
+  }
+
   /** Where this node's payouts go by default. */
   private get payee(): Address {
     return this.options.payee ?? this.address;
   }
-
-  // ------------------------------------------------------------------ sessions
 
   /** The session of a stored channel, wired to this node. */
   private newSession(record: ChannelRecord): ChannelSession {
