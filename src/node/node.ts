@@ -42,10 +42,11 @@ import { CommitQueue } from "./commitQueue";
 import { Deposits } from "./deposits";
 import { devMint } from "./devMint";
 import { Estimates } from "./estimates";
+import { nodeGauges, webhookBacklog } from "./gauges";
 import { EXPIRY_MARGIN, InvoicePayer } from "./invoicePayer";
 import { InvoiceBook } from "./invoices";
 import { ChannelLifecycle } from "./lifecycle";
-import { NodeMetrics, type NodeGauges } from "./metrics";
+import { NodeMetrics } from "./metrics";
 import { checkNodeOptions, DEFAULT_MAX_WITHDRAWAL_WINDOW, DEFAULT_WITHDRAWAL_WINDOW, type NodeOptions } from "./nodeOptions";
 import type { PaymentRef } from "./paymentRef";
 import { listPayments, payPeer, proofOf } from "./payments";
@@ -139,15 +140,10 @@ export class SluiceNode implements NodeApi {
     });
     this.driver = new AdjudicatorDriver(options.adjudicator, chainSigner, this.sender);
     this.verifier = new EcdsaVerifier();
-    this.metrics = new NodeMetrics(this.gauges());
-    this.metrics.registerGauge({
-      name: "sluice_webhook_backlog_events",
-      help: "Events stored and not yet delivered, summed over the webhook endpoints (an endpoint's filter not counted)",
-      read: () => {
-        const last = this.store.events.lastId();
-        return this.store.webhooks.list().reduce((sum, hook) => sum + Number(last - hook.cursor), 0);
-      },
-    });
+    this.metrics = new NodeMetrics(
+      nodeGauges({ sessions: this.sessions, lifecycle: this.lifecycle, peerConnections: () => this.peers.openCount(), watcher: () => this.watcher }),
+    );
+    this.metrics.registerGauge(webhookBacklog(this.store));
     this.metrics.countCalls(this.driver);
     this.metrics.follow(this.store.events, this.commits);
     this.deposits = new Deposits({
@@ -205,7 +201,7 @@ export class SluiceNode implements NodeApi {
       },
       onError: this.onError,
     });
-    // What the node opens channels and deposits with: its address, its payee, its wallet.
+    // What the channel operations and the estimates of them share: the node's address, payee and wallet, its channels.
     const account = {
       address: this.address,
       payee: this.payee,
@@ -553,16 +549,5 @@ export class SluiceNode implements NodeApi {
         this.routing.onLocks(s, committed);
       },
     });
-  }
-
-  /** What the metrics read at scrape time. */
-  private gauges(): NodeGauges {
-    return {
-      channelStatuses: () => [...this.sessions.values()].map((session) => this.lifecycle.status(session.id)),
-      pendingLocks: () => [...this.sessions.values()].reduce((sum, session) => sum + session.locks.length, 0),
-      peerConnections: () => this.peers.openCount(),
-      chainReachable: () => this.watcher?.health().reachable,
-      assetOf: (channelId) => this.sessions.get(channelId.toLowerCase())?.params.asset,
-    };
   }
 }
