@@ -72,6 +72,13 @@ export type { NodeOptions } from "./nodeOptions";
  * A Sluice node: holds its key and its store, talks to its peers over authenticated WebSockets,
  * follows the chain with its watcher, and offers `NodeApi` to the local HTTP API and the CLI.
  * Participant 0 of a channel is the node that opened it.
+ *
+ * This class wires the node's parts and answers `NodeApi` through them; each part has a module:
+ * the channels by id (channelSessions.ts), peers and their requests (peers.ts, peerHandlers.ts),
+ * what the watcher reads (chainEvents.ts, deposits.ts, chainClock.ts), withdrawals and cash-outs
+ * (withdrawals.ts), the moves on chain (channelOps.ts, estimates.ts), payments (payments.ts), the
+ * API's views (views.ts), the towers (towers.ts), the metrics' gauges (gauges.ts), the options
+ * (nodeOptions.ts).
  */
 export class SluiceNode implements NodeApi {
   readonly address: Address;
@@ -176,7 +183,7 @@ export class SluiceNode implements NodeApi {
       ...(options.hub === undefined ? {} : { fees: options.hub.fees }),
       margin: EXPIRY_MARGIN,
       openSessions: () => this.sessions.open(),
-      session: (id) => this.sessions.get(id.toLowerCase()),
+      session: (id) => this.sessions.get(id),
       connection: (peer) => this.peers.connection(peer),
       decode: (text) => this.decodeInvoice(text),
       onError: this.onError,
