@@ -1,22 +1,26 @@
-import { randomBytes } from "node:crypto";
-import { Wallet, type Provider, type Signer } from "ethers";
-import { AdjudicatorDriver, ChainResponseError, FailoverProvider, TxSender, type EstimatedWrite, type TxChange, confirmedTag, defaultConfirmations, type AdjudicatorEvent, type PartialWithdrawResult } from "../chain";
-import { lockPolicy, type LockPolicy, type WithdrawalRecord } from "../channel";
-import { EcdsaVerifier, KeySigner, channelId as channelIdOf, toHex } from "../crypto";
-import { InsufficientFundsError, InvalidAmountError, InvalidArgumentError, SluiceError, codeOf } from "../errors";
-import { ChannelMode, ETH, type Address, type Hex } from "../types";
+import { Wallet } from "ethers";
+import { AdjudicatorDriver, TxSender, type TxChange, defaultConfirmations } from "../chain";
+import { EcdsaVerifier, KeySigner } from "../crypto";
+import { SluiceError } from "../errors";
+import type { Address, Hex } from "../types";
+import type { Scope } from "./api/access";
+import { eventView } from "./api/eventStream";
 import type {
+  AddWebhookRequest,
   AssetInfo,
-  ChainHealthView,
+  BackupView,
   CashOutView,
   ChannelView,
+  CreatedTokenView,
+  CreateInvoiceRequest,
+  CreditView,
+  DecodedInvoiceView,
+  EstimateRequest,
+  EstimateView,
   EventsQuery,
   EventView,
   ForwardsQuery,
   ForwardView,
-  CreateInvoiceRequest,
-  CreatedTokenView,
-  DecodedInvoiceView,
   InvoicesQuery,
   InvoiceView,
   NodeApi,
@@ -27,205 +31,110 @@ import type {
   ProofView,
   TokenView,
   TxView,
-  WithdrawalView,
+  WebhookView,
 } from "./api/types";
-import type { AddWebhookRequest, BackupView, CreditView, EstimateRequest, EstimateView, WebhookView } from "./api/types";
-import { eventView } from "./api/eventStream";
-import { CommitQueue } from "./commitQueue";
-import { devMint } from "./devMint";
-import { ChannelLifecycle, ChannelStatusError, INITIAL_STATUS, isConcluded, type LifecycleEvent } from "./lifecycle";
-import {
-  ChannelFundedError,
-  DEFAULT_OPEN_TIMEOUTS,
-  MAX_CHALLENGE_PERIOD,
-  OpenDepositTimeoutError,
-  OpenPeerRejectedError,
-  OpenPeerUnreachableError,
-  OpenPeerUrlMismatchError,
-  samePeerUrl,
-  withinTime,
-  type OpenTimeouts,
-} from "./open";
-import { InvoiceBook } from "./invoices";
-import { EXPIRY_MARGIN, InvoicePayer } from "./invoicePayer";
-import { Routing, type HubFees } from "./routing";
-import { LockGuard } from "./lockGuard";
-import { NodeMetrics, type NodeGauges } from "./metrics";
 import { ApiTokens } from "./apiTokens";
-import type { Scope } from "./api/access";
-import { newWebhook, UnknownWebhookError, WebhookDispatcher, webhookViewOf, type WebhookDeliveryOptions } from "./webhooks";
-import { decodeOpenReply, encodeOpenTerms, encodeSyncReply, encodeWithdrawalsReply, paramsOf, peerValidators, type OpenReply, type OpenTerms, type PeerMessages } from "./protocol";
-import { paymentViewOf, resolveRef, type PaymentRef } from "./paymentRef";
+import { ChainClock } from "./chainClock";
+import { ChainEvents, guardLocks } from "./chainEvents";
+import { ChannelOperations } from "./channelOps";
+import { ChannelSessions } from "./channelSessions";
+import { CommitQueue } from "./commitQueue";
+import { Deposits } from "./deposits";
+import { devMint } from "./devMint";
+import { Estimates } from "./estimates";
+import { nodeGauges, webhookBacklog } from "./gauges";
+import { EXPIRY_MARGIN, InvoicePayer } from "./invoicePayer";
+import { InvoiceBook } from "./invoices";
+import { ChannelLifecycle } from "./lifecycle";
+import { NodeMetrics } from "./metrics";
+import { checkNodeOptions, DEFAULT_MAX_WITHDRAWAL_WINDOW, DEFAULT_WITHDRAWAL_WINDOW, type NodeOptions } from "./nodeOptions";
+import type { PaymentRef } from "./paymentRef";
+import { listPayments, payPeer, proofOf } from "./payments";
+import { peerHandlers } from "./peerHandlers";
+import { Peers, type PeerTransport } from "./peers";
+import { Routing } from "./routing";
 import { ChannelSession } from "./session";
 import { ChannelStore, DEFAULT_EVENTS_PAGE, type ChannelRecord } from "./store";
-import { UnknownChannelError } from "./store/errors";
-import { HandshakeError, PeerServer, ReconnectingPeer, keyIdentity, type PeerConnection, type TransportOptions } from "./transport";
+import { Towers } from "./towers";
+import { keyIdentity } from "./transport";
+import { chainView, channelView, creditViews, latestBlock } from "./views";
+import { readAssetInfo } from "./wallet";
 import { ChainWatcher } from "./watcher";
-import { Tower } from "../tower";
-import { TowerClient } from "./towerClient";
-import { checkWalletBalance, readAssetInfo } from "./wallet";
+import { newWebhook, UnknownWebhookError, WebhookDispatcher, webhookViewOf } from "./webhooks";
+import { Withdrawals } from "./withdrawals";
 
-/**
- * No channel with that id in this node. A store `UnknownChannelError`, so that the local API
- * answers it as NOT_FOUND (404) like any unknown channel; peers get the code UNKNOWN_CHANNEL_ID.
- */
-export class UnknownChannelIdError extends UnknownChannelError {
-  static override readonly code: string = "UNKNOWN_CHANNEL_ID";
-  override readonly name: string = "UnknownChannelIdError";
-  constructor(channelId: string) {
-    super(channelId);
-    this.message = `no channel ${channelId} in this node`;
-  }
-}
-
-/** The peer sent a message about a channel it is not a participant of. */
-export class NotYourChannelError extends SluiceError {
-  static override readonly code: string = "NOT_YOUR_CHANNEL";
-  override readonly name: string = "NotYourChannelError";
-  constructor(
-    readonly channelId: string,
-    readonly peer: Address,
-  ) {
-    super(`channel ${channelId} is not shared with ${peer}`);
-  }
-}
-
+export { NotYourChannelError, UnknownChannelIdError } from "./channelSessions";
 export { ChannelStatusError, IllegalTransitionError } from "./lifecycle";
 
-export interface NodeOptions {
-  /** The node's private key: it signs states, the peer handshake and its transactions. */
-  privateKey: Hex;
-  /** The chain: any ethers provider (embedded Hardhat network, a node on localhost, any RPC). */
-  provider: Provider;
-  /** Signs this node's transactions (default: a Wallet of `privateKey` on `provider`). */
-  chainSigner?: Signer;
-  adjudicator: Address;
-  /** SQLite file of the node's store. */
-  storePath: string;
-  /** Where peers connect: host (default 127.0.0.1) and port (default: a free one). */
-  listen?: { host?: string; port?: number };
-  /** How often the watcher polls the chain (ms, default 1,000). */
-  pollMs?: number;
-  /**
-   * Payment proposals a channel keeps awaiting the peer's answer (default 2); payments beyond them
-   * wait for the next answer and go together in one state.
-   */
-  proposalsInFlight?: number;
-  /** Challenge period of the channels this node opens (seconds, default 3,600). */
-  challengePeriod?: bigint;
-  /**
-   * Where this node's payouts go in the channels it opens (unless `open` names another) and
-   * accepts: any address, a contract wallet included (default: the node's own address). Only
-   * credits of the node's own address can be withdrawn by the node.
-   */
-  payee?: Address;
-  /** How long a withdrawal this node asks for stays valid (seconds of chain time, default 3,600). */
-  withdrawalWindow?: bigint;
-  /** The longest validity of a peer's withdrawal this node countersigns (seconds, default 86,400). */
-  maxWithdrawalWindow?: bigint;
-  /**
-   * Test hooks (fault injection): `afterWithdrawalSigned` runs once a cash-out's withdrawal is
-   * signed by both and stored, before it is executed (the crash tests kill the process there).
-   */
-  testHooks?: { afterWithdrawalSigned?(channelId: Hex): void };
-  /** Time limits of the stages of `open` (reaching the peer, its deposit). */
-  openTimeouts?: OpenTimeouts;
-  /** Transport settings passed through (timeouts, frame limits). */
-  transport?: Partial<Pick<TransportOptions<PeerMessages>, "handshakeTimeoutMs" | "maxFrameBytes" | "requestTimeoutMs">>;
-  /** Told of what the watcher failed at (default: ignored; it retries). */
-  onError?: (error: unknown, what: string) => void;
-  /**
-   * How deep a deposit, withdrawal or conclusion must be to count (1: in the latest block).
-   * Default: 1 on development chains, 12 elsewhere (src/chain/confirmations.ts says why).
-   */
-  confirmations?: number;
-  /** Told of what the chain did that an operator should know of (a reorg, a replaced transaction). */
-  log?: (line: string) => void;
-  /** Webhook delivery: retry delays and the request timeout (docs/api.md "Webhooks"). */
-  webhooks?: Omit<WebhookDeliveryOptions, "onError">;
-  /** The most the node pays per gas for a transaction, in gwei (default: src/chain/feeCap.ts). */
-  maxFeeGwei?: number;
-  /** How long a transaction may wait unmined before it is replaced with a higher fee (ms, default 60,000). */
-  replaceAfterMs?: number;
-  /** Run a watchtower for other nodes too (`--tower`), its clients connecting at `listen`. */
-  tower?: { listen?: { host?: string; port?: number } };
-  /** Hand this node's countersigned states to the tower at `url` (proving `address`, if given), every `every`-th (`--tower-url`, `--tower-every`). */
-  towerClient?: { url: string; address?: Address; every?: number };
-  /** Routing on (`--hub`): the node forwards locks between its channels for these fees. */
-  hub?: { fees: HubFees };
-}
-
-const DEFAULT_CHALLENGE_PERIOD = 3_600n;
-const DEFAULT_WITHDRAWAL_WINDOW = 3_600n;
-const DEFAULT_MAX_WITHDRAWAL_WINDOW = 86_400n;
-/** How long after a failed execution of its withdrawal the node tries again (ms). */
-const WITHDRAWAL_RETRY_MS = 10_000;
+export type { NodeOptions } from "./nodeOptions";
 
 /**
  * A Sluice node: holds its key and its store, talks to its peers over authenticated WebSockets,
  * follows the chain with its watcher, and offers `NodeApi` to the local HTTP API and the CLI.
  * Participant 0 of a channel is the node that opened it.
+ *
+ * This class wires the node's parts and answers `NodeApi` through them; each part has a module:
+ * the channels by id (channelSessions.ts), peers and their requests (peers.ts, peerHandlers.ts),
+ * what the watcher reads (chainEvents.ts, deposits.ts, chainClock.ts), withdrawals and cash-outs
+ * (withdrawals.ts), the moves on chain (channelOps.ts, estimates.ts), payments (payments.ts), the
+ * API's views (views.ts), the towers (towers.ts), the metrics' gauges (gauges.ts), the options
+ * (nodeOptions.ts).
  */
 export class SluiceNode implements NodeApi {
   readonly address: Address;
   readonly store: ChannelStore;
   readonly driver: AdjudicatorDriver;
-  private readonly sender: TxSender;
-  private readonly options: NodeOptions;
-  private readonly signer: KeySigner;
-  private readonly verifier: EcdsaVerifier;
   /** The payment path's group commits (its own signatures, countersigned states). */
   readonly commits: CommitQueue;
   /** The channels' statuses: the only writer of them. */
   readonly lifecycle: ChannelLifecycle;
   /** What `GET /metrics` shows (a registry of this node's own). */
   readonly metrics: NodeMetrics;
-  private readonly sessions = new Map<string, ChannelSession>();
-  /** Open connections by peer address (lower case). */
-  private readonly connections = new Map<string, PeerConnection<PeerMessages>>();
-  private readonly dialers = new Map<string, ReconnectingPeer<PeerMessages>>();
-  private readonly assets = new Map<string, AssetInfo>();
-  private server: PeerServer<PeerMessages> | undefined;
-  private watcher: ChainWatcher | undefined;
-  /** Reorgs seen so far: a deposit read overtaken by one is dropped. */
-  private reorgs = 0;
+  private readonly options: NodeOptions;
+  private readonly signer: KeySigner;
+  private readonly verifier: EcdsaVerifier;
+  private readonly sender: TxSender;
   private chainId = 0n;
-  private invoiceBook: InvoiceBook | undefined;
-  private tokenBook: ApiTokens | undefined;
   /** Blocks an event needs to count: set at `start` from the option or the chain's default. */
   private confirmations = 1;
-  private readonly webhookDispatcher: WebhookDispatcher;
-  /** This node's withdrawals being executed, and when each was last tried, by `channelId:total`. */
-  private readonly executions = new Map<string, { running?: Promise<PartialWithdrawResult>; triedAt: number }>();
-  /** The latest block's timestamp seen (unix seconds): the lock rules' clock never runs behind it. */
-  private latestBlockTime = 0n;
-  /** When each secret was registered on chain (block timestamp), by hashlock: from the `SecretRevealed` events. */
-  private readonly secretReveals = new Map<string, bigint>();
-  /** The lock rules of every channel: clock = max(wall clock, latest block), the secrets revealed on chain. */
-  private readonly lockRules: LockPolicy = lockPolicy({
-    clock: () => {
-      const wall = BigInt(Math.floor(Date.now() / 1000));
-      return wall > this.latestBlockTime ? wall : this.latestBlockTime;
-    },
-    secretRevealedAt: (hashlock) => this.secretReveals.get(hashlock.toLowerCase()) ?? 0n,
-  });
-  private payer: InvoicePayer | undefined;
-  private tower: Tower | undefined;
-  private towerLink: TowerClient | undefined;
+  private watcher: ChainWatcher | undefined;
+  /** The channels by id, and the rules to find one. */
+  private readonly sessions: ChannelSessions;
+  /** The chain's time and the secrets revealed on it, read by the lock rules. */
+  private readonly clock: ChainClock;
+  /** The channels' deposits as the chain holds them. */
+  private readonly deposits: Deposits;
+  /** Cash-outs and this node's withdrawals: executed, retried, expired. */
+  private readonly withdrawals: Withdrawals;
+  /** Open, deposit, abandon, close, challenge, settle. */
+  private readonly operations: ChannelOperations;
+  /** What an action would cost on chain. */
+  private readonly estimates: Estimates;
+  /** The server, the dialers and the connections with peers. */
+  private readonly peers: Peers;
   /** Payments through hubs, and forwarding as one (routing/routing.ts). */
   private readonly routing: Routing;
+  /** The tower service and the link to this node's own tower, if configured. */
+  private readonly towers: Towers;
+  private readonly webhookDispatcher: WebhookDispatcher;
+  private payer: InvoicePayer | undefined;
+  private invoiceBook: InvoiceBook | undefined;
+  private tokenBook: ApiTokens | undefined;
+  private readonly assets = new Map<string, AssetInfo>();
+  /** Told of what failed in the background (`options.onError`). */
+  private readonly onError = (error: unknown, what: string): void => this.options.onError?.(error, what);
 
   constructor(options: NodeOptions) {
-    const inFlight = options.proposalsInFlight;
-    if (inFlight !== undefined && (!Number.isSafeInteger(inFlight) || inFlight < 1)) {
-      throw new InvalidArgumentError(`proposalsInFlight must be a positive integer, not ${String(inFlight)}`);
-    }
+    checkNodeOptions(options);
     this.options = options;
+    this.towers = new Towers(options);
+    this.clock = new ChainClock(options.provider, this.onError);
     this.signer = new KeySigner(options.privateKey);
     this.address = this.signer.address;
     this.store = ChannelStore.open(options.storePath);
     this.commits = new CommitQueue(this.store);
     this.lifecycle = new ChannelLifecycle(this.store);
+    this.sessions = new ChannelSessions(this.lifecycle, (record) => this.newSession(record));
     const chainSigner = options.chainSigner ?? new Wallet(options.privateKey, options.provider);
     // Every transaction of the node goes through its sender, its pending ones kept in the store.
     this.sender = new TxSender(chainSigner, {
@@ -238,42 +147,92 @@ export class SluiceNode implements NodeApi {
     });
     this.driver = new AdjudicatorDriver(options.adjudicator, chainSigner, this.sender);
     this.verifier = new EcdsaVerifier();
-    this.metrics = new NodeMetrics(this.gauges());
-    this.metrics.registerGauge({
-      name: "sluice_webhook_backlog_events",
-      help: "Events stored and not yet delivered, summed over the webhook endpoints (an endpoint's filter not counted)",
-      read: () => {
-        const last = this.store.events.lastId();
-        return this.store.webhooks.list().reduce((sum, hook) => sum + Number(last - hook.cursor), 0);
-      },
-    });
+    this.metrics = new NodeMetrics(
+      nodeGauges({ sessions: this.sessions, lifecycle: this.lifecycle, peerConnections: () => this.peers.openCount(), watcher: () => this.watcher }),
+    );
+    this.metrics.registerGauge(webhookBacklog(this.store));
     this.metrics.countCalls(this.driver);
     this.metrics.follow(this.store.events, this.commits);
-    if (options.payee !== undefined) checkPayee(options.payee, "the node's payee");
-    const depth = options.confirmations;
-    if (depth !== undefined && (!Number.isSafeInteger(depth) || depth < 1 || depth > 1_000)) {
-      throw new InvalidArgumentError(`confirmations must be a whole number from 1 to 1000, not ${String(depth)}`);
-    }
+    this.deposits = new Deposits({
+      sessions: this.sessions,
+      store: this.store,
+      lifecycle: this.lifecycle,
+      driver: this.driver,
+      provider: options.provider,
+      watcher: () => this.watcher,
+      confirmations: () => this.confirmations,
+      log: (line) => this.options.log?.(line),
+      onError: this.onError,
+    });
+    this.withdrawals = new Withdrawals({
+      sessions: this.sessions,
+      lifecycle: this.lifecycle,
+      driver: this.driver,
+      chainTime: () => this.clock.chainTime(),
+      confirmations: () => this.confirmations,
+      window: options.withdrawalWindow ?? DEFAULT_WITHDRAWAL_WINDOW,
+      afterSigned: (channelId) => this.options.testHooks?.afterWithdrawalSigned?.(channelId),
+      onError: this.onError,
+    });
     this.webhookDispatcher = new WebhookDispatcher(this.store.webhooks, this.store.events, { ...options.webhooks, onError: options.onError });
     this.routing = new Routing({
       store: this.store,
       commits: this.commits,
       address: this.address,
-      policy: this.lockRules,
+      policy: this.clock.lockRules,
       ...(options.hub === undefined ? {} : { fees: options.hub.fees }),
       margin: EXPIRY_MARGIN,
-      openSessions: () => [...this.sessions.values()].filter((s) => this.lifecycle.status(s.id) === "open"),
-      session: (id) => this.sessions.get(id.toLowerCase()),
-      connection: (peer) => this.connections.get(peer.toLowerCase()),
+      openSessions: () => this.sessions.open(),
+      session: (id) => this.sessions.get(id),
+      connection: (peer) => this.peers.connection(peer),
       decode: (text) => this.decodeInvoice(text),
-      onError: (error, what) => this.options.onError?.(error, what),
+      onError: this.onError,
     });
+    // After the routing: its handlers are among the peers'.
+    this.peers = new Peers({
+      transport: () => this.peerTransport(),
+      handlers: peerHandlers({
+        address: this.address,
+        payee: this.payee,
+        store: this.store,
+        sessions: this.sessions,
+        deposits: this.deposits,
+        routing: this.routing.handlers,
+        onError: this.onError,
+      }),
+      sessions: this.sessions,
+      store: this.store,
+      resumed: (session) => {
+        this.invoicePayer.resolvePending(session);
+        this.routing.resume(session);
+      },
+      onError: this.onError,
+    });
+    // What the channel operations and the estimates of them share: the node's address, payee and wallet, its channels.
+    const account = {
+      address: this.address,
+      payee: this.payee,
+      provider: options.provider,
+      ...(options.challengePeriod === undefined ? {} : { challengePeriod: options.challengePeriod }),
+      asset: (asset: Address) => this.asset(asset),
+      driver: this.driver,
+      lifecycle: this.lifecycle,
+      sessions: this.sessions,
+    };
+    this.operations = new ChannelOperations({
+      ...account,
+      ...(options.openTimeouts === undefined ? {} : { openTimeouts: options.openTimeouts }),
+      store: this.store,
+      peers: this.peers,
+      deposits: this.deposits,
+      watcher: () => this.watcher,
+    });
+    this.estimates = new Estimates(account);
   }
 
   /** ws:// URL peers connect to. */
   get peerUrl(): string {
-    if (!this.server) throw new SluiceError("the node is not started");
-    return this.server.url;
+    return this.peers.url;
   }
 
   async start(): Promise<void> {
@@ -286,55 +245,64 @@ export class SluiceNode implements NodeApi {
         this.options.onError?.(new SluiceError(`channel ${record.channelId} was opened under protocol v1: skipped`), "loading channels");
         continue;
       }
-      this.session(record);
+      this.sessions.load(record);
     }
-    this.server = await PeerServer.listen<PeerMessages>({
-      ...this.transportOptions(),
-      host: this.options.listen?.host ?? "127.0.0.1",
-      port: this.options.listen?.port ?? 0,
-    });
-    this.server.on("connection", (connection) => this.attach(connection));
-    this.server.on("error", (error) => this.options.onError?.(error, "peer server"));
+    await this.peers.listen(this.options.listen?.host ?? "127.0.0.1", this.options.listen?.port ?? 0);
     // Before the watcher: a tower port already taken fails the start with nothing else running.
-    await this.startTower();
+    await this.towers.start({ store: this.store, driver: this.driver, transport: this.peerTransport(), confirmations: this.confirmations, onError: this.onError });
     // Transactions sent before a restart: mined, or sent again with their nonce before any new one.
     this.sender.resume().catch((error: unknown) => this.options.onError?.(error, "checking the transactions pending from before"));
-    const locks = this.lockGuard();
+    const locks = guardLocks({
+      store: this.store,
+      driver: this.driver,
+      sessions: this.sessions,
+      lifecycle: this.lifecycle,
+      clock: this.clock,
+      dispute: (id) => this.challenge(id),
+      onError: this.onError,
+    });
     await locks.learnReveals().catch((error: unknown) => this.options.onError?.(error, "reading the secrets registered on chain"));
-    this.watcher = new ChainWatcher(this.driver, this.store, this.watcherHost(), {
+    const events = new ChainEvents({
+      sessions: this.sessions,
+      lifecycle: this.lifecycle,
+      store: this.store,
+      clock: this.clock,
+      deposits: this.deposits,
+      withdrawals: this.withdrawals,
+      invoicePayer: () => this.invoicePayer,
+      routing: this.routing,
+      log: (line) => this.options.log?.(line),
+      onError: this.onError,
+    });
+    this.watcher = new ChainWatcher(this.driver, this.store, events, {
       owner: this.address,
       pollMs: this.options.pollMs,
       confirmations: this.confirmations,
       locks,
     });
     for (const session of this.sessions.values()) {
-      if (!this.isConcluded(session.id)) await this.refreshDeposits(session.id);
+      if (!this.sessions.isConcluded(session.id)) await this.deposits.refresh(session.id);
       await this.watcher.recheck(session.id);
     }
     // Withdrawals signed before a restart: executed, expired or still to execute (the first round does it).
-    await this.checkWithdrawals();
+    await this.withdrawals.check();
     this.watcher.start();
     for (const peer of this.store.listPeers()) {
-      if (this.hasLiveChannelWith(peer.address)) this.dial(peer.url, peer.address);
+      if (this.sessions.hasLiveChannelWith(peer.address)) this.peers.dial(peer.url, peer.address);
     }
     this.webhookDispatcher.start();
   }
 
   async stop(): Promise<void> {
     // Before anything closes: the tower gets every channel's latest state.
-    await this.towerLink?.stop();
-    await this.tower?.stop();
+    await this.towers.stop();
     // Requests in flight are cancelled; their events go again at the next start.
     await this.webhookDispatcher.stop();
     this.sender.close();
     await this.watcher?.stop();
     // Withdrawals being executed: their transactions are out; wait for the receipts (failures are retried at the next start).
-    await Promise.all([...this.executions.values()].flatMap((e) => (e.running ? [e.running.catch(() => undefined)] : [])));
-    for (const dialer of this.dialers.values()) await dialer.close();
-    this.dialers.clear();
-    for (const connection of this.connections.values()) await connection.close().catch(() => undefined);
-    this.connections.clear();
-    await this.server?.close();
+    await this.withdrawals.settled();
+    await this.peers.close();
     this.commits.drain();
     this.metrics.stop();
     this.store.close();
@@ -343,8 +311,8 @@ export class SluiceNode implements NodeApi {
   // ------------------------------------------------------------------ NodeApi
 
   async info(): Promise<NodeInfo> {
-    const chain = this.chainView();
-    const blockNumber = await this.latestBlock(chain);
+    const chain = chainView(this.watcher, this.options.provider);
+    const blockNumber = await latestBlock(this.options.provider, chain);
     const hub = this.routing.hubView();
     return {
       address: this.address,
@@ -355,52 +323,9 @@ export class SluiceNode implements NodeApi {
       channels: this.sessions.size,
       confirmations: this.confirmations,
       ...(chain === undefined ? {} : { chain }),
-      ...(this.towerLink === undefined ? {} : { tower: this.towerLink.view() }),
-      ...(this.tower === undefined ? {} : { towerService: this.tower.view() }),
+      ...this.towers.views(),
       ...(hub === undefined ? {} : { hub }),
     };
-  }
-
-  /** The tower service (`tower`) and the link to this node's own tower (`towerClient`), if configured. */
-  private async startTower(): Promise<void> {
-    const transport = { ...this.options.transport, chainId: this.chainId, adjudicator: this.options.adjudicator, identity: keyIdentity(this.options.privateKey) };
-    const onError = (error: unknown, what: string) => this.options.onError?.(error, what);
-    if (this.options.tower) {
-      this.tower = await Tower.start({
-        store: this.store,
-        driver: this.driver,
-        transport,
-        ...(this.options.tower.listen === undefined ? {} : { listen: this.options.tower.listen }),
-        ...(this.options.pollMs === undefined ? {} : { pollMs: this.options.pollMs }),
-        confirmations: this.confirmations,
-        onError,
-        ...(this.options.log === undefined ? {} : { log: this.options.log }),
-      });
-    }
-    if (this.options.towerClient) {
-      this.towerLink = new TowerClient({ ...this.options.towerClient, transport, store: this.store, onError });
-      this.towerLink.start();
-    }
-  }
-
-  /** The watcher's view of the chain, with the JSON-RPC endpoints when the node has several. */
-  private chainView(): ChainHealthView | undefined {
-    const health = this.watcher?.health();
-    const provider = this.options.provider;
-    if (health === undefined || !(provider instanceof FailoverProvider)) return health;
-    const endpoints = provider.states.map(({ lastFailureAt, ...rest }) => ({ ...rest, ...(lastFailureAt === undefined ? {} : { lastFailureAt: BigInt(lastFailureAt) }) }));
-    return { ...health, endpoints };
-  }
-
-  /** The chain's latest block; while the endpoint does not answer, the last one the watcher read (the status still answers). */
-  private async latestBlock(chain: ChainHealthView | undefined): Promise<bigint> {
-    if (chain?.reachable === false && chain.lastBlock !== undefined) return chain.lastBlock;
-    try {
-      return BigInt(await this.options.provider.getBlockNumber());
-    } catch (error) {
-      if (chain?.lastBlock !== undefined) return chain.lastBlock;
-      throw error;
-    }
   }
 
   async asset(asset: Address): Promise<AssetInfo> {
@@ -413,119 +338,32 @@ export class SluiceNode implements NodeApi {
   }
 
   async openChannel(request: OpenChannelRequest): Promise<ChannelView> {
-    if (request.peer.toLowerCase() === this.address.toLowerCase()) throw new InvalidArgumentError("cannot open a channel with this node itself");
-    if (request.deposit <= 0n) throw new InvalidArgumentError("the opening deposit must be positive");
-    const payee = request.payee ?? this.payee;
-    checkPayee(payee, "the payee");
-    const terms: OpenTerms = {
-      participants: [this.address, request.peer.toLowerCase() as Address],
-      payee: payee.toLowerCase() as Address,
-      asset: request.asset,
-      challengePeriod: request.challengePeriod ?? this.options.challengePeriod ?? DEFAULT_CHALLENGE_PERIOD,
-      nonce: BigInt(toHex(randomBytes(8))),
-    };
-    // Refused before the peer stores anything: the chain would refuse the deposit and leave the channel opening.
-    if (terms.challengePeriod <= 0n || terms.challengePeriod > MAX_CHALLENGE_PERIOD) {
-      throw new InvalidArgumentError(`the challenge period must be from 1 second to 365 days (the adjudicator's maximum), not ${terms.challengePeriod} seconds`);
-    }
-    // Before the peer is asked: an asset that is no token, or a deposit the wallet can't pay, changes nothing.
-    await checkWalletBalance(this.options.provider, this.address, await this.asset(request.asset), request.deposit, "open");
-    const reachMs = request.reachTimeoutMs ?? this.options.openTimeouts?.reachMs ?? DEFAULT_OPEN_TIMEOUTS.reachMs;
-    const connection = await this.connectForOpen(request.peerUrl, request.peer, reachMs);
-    // The peer announces its payee in its answer; both sides then hold the same params.
-    const reply = decodeOpenReply(await connection.request("open", { params: encodeOpenTerms(terms) }));
-    checkPayee(reply.payee, "the peer's payee");
-    const params = paramsOf(terms, reply.payee);
-    if (channelIdOf(params) !== reply.channelId) {
-      throw new InvalidArgumentError(`the peer stored channel ${reply.channelId}, not ${channelIdOf(params)}`);
-    }
-    this.store.putChannel({ params, myIndex: 0, status: INITIAL_STATUS });
-    const session = this.session(this.store.getChannel(channelIdOf(params))!);
-    await session.attach(connection);
-    const depositMs = this.options.openTimeouts?.depositMs ?? DEFAULT_OPEN_TIMEOUTS.depositMs;
-    await withinTime(this.driver.deposit(params, 0, request.deposit), depositMs, () => new OpenDepositTimeoutError(session.id, depositMs));
-    await this.refreshDeposits(session.id, true);
-    await this.notifyDeposit(session);
-    return this.channel(session.id);
+    return this.channel(await this.operations.open(request));
   }
 
-  /**
-   * Gives up a channel whose open failed before funding: only `opening` ones, and only once a
-   * chain read finds no deposit in it (one found makes it `open`, to be closed or challenged).
-   */
   async abandonChannel(channelId: Hex): Promise<ChannelView> {
-    const session = this.find(channelId);
-    const status = this.lifecycle.status(session.id);
-    // Concluded on chain: nothing to give up (the table refuses it, naming the status).
-    if (status === "closed" || status === "settled") this.lifecycle.check(session.id, "abandoned", "abandon");
-    const onChain = await this.driver.channelStatus(session.id);
-    const funded = onChain.mode !== ChannelMode.None || onChain.deposits.some((d) => d > 0n);
-    if (!funded && (status === INITIAL_STATUS || status === "abandoned")) {
-      this.lifecycle.apply(session.id, "abandoned");
-      return this.channel(session.id);
-    }
-    if (funded) await this.refreshDeposits(session.id, true);
-    throw new ChannelFundedError(session.id, funded ? onChain.deposits : session.deposits);
+    return this.channel(await this.operations.abandon(channelId));
   }
 
   async deposit(channelId: Hex, amount: bigint): Promise<ChannelView> {
-    const session = this.live(channelId, "deposit");
-    await checkWalletBalance(this.options.provider, this.address, await this.asset(session.params.asset), amount, "deposit");
-    await this.driver.deposit(session.params, session.me, amount);
-    await this.refreshDeposits(session.id, true);
-    await this.notifyDeposit(session);
-    return this.channel(session.id);
+    return this.channel(await this.operations.deposit(channelId, amount));
   }
 
   async pay(channelId: Hex, amount: bigint, paymentRef: PaymentRef): Promise<PaymentView> {
-    const session = this.live(channelId, "pay");
-    const { ref, memo } = resolveRef(paymentRef);
-    const timed = this.metrics.paymentStarted();
-    const done = await session.pay(amount, ref, memo);
-    timed();
-    return paymentViewOf({ ...done, memo: done.memo ?? memo });
+    return payPeer(this.sessions.live(channelId, "pay"), amount, paymentRef, this.metrics);
   }
 
   async channels(): Promise<ChannelView[]> {
-    return Promise.all([...this.sessions.keys()].map((id) => this.channel(id as Hex)));
+    return Promise.all([...this.sessions.values()].map((session) => this.channel(session.id)));
   }
 
   async channel(channelId: Hex): Promise<ChannelView> {
-    const session = this.find(channelId);
-    const record = this.store.getChannel(session.id)!;
-    const latest = session.latest.state;
-    return {
-      channelId: session.id,
-      participants: [...session.params.participants],
-      payees: [...session.params.payees],
-      asset: session.params.asset,
-      challengePeriod: session.params.challengePeriod,
-      nonce: session.params.nonce,
-      me: session.me,
-      status: record.status,
-      deposits: [...session.deposits],
-      withdrawn: [...session.withdrawn],
-      withdrawals: withdrawalViews(session.withdrawals, session.withdrawn),
-      version: latest.version,
-      transferred: [...latest.transferred],
-      balances: session.payouts,
-      locked: [...latest.locked],
-      payments: BigInt(session.paymentCount),
-      ...this.pendingDepositsOf(session),
-      ...(session.resyncRequired ? { resyncRequired: true as const } : {}),
-      ...(record.status === "disputed" ? { deadline: (await this.driver.channelStatus(session.id)).deadline } : {}),
-    };
+    const session = this.sessions.find(channelId);
+    return channelView(session, this.store.getChannel(session.id)!.status, { watcher: this.watcher, driver: this.driver });
   }
 
   payments(channelId: Hex, query: PaymentsQuery): Promise<PaymentView[]> {
-    return new Promise((resolve) => {
-      const session = this.find(channelId);
-      const ref = query.ref === undefined ? undefined : resolveRef(query.ref).ref;
-      const payer = query.direction === undefined ? undefined : query.direction === "sent" ? session.me : ((1 - session.me) as 0 | 1);
-      const ms = (seconds: bigint | undefined) => (seconds === undefined ? undefined : Number(seconds > 8_640_000_000_000n ? 8_640_000_000_000n : seconds) * 1000);
-      const filter = { fromSeq: query.fromSeq, limit: query.limit, ref, payer, since: ms(query.since), until: ms(query.until) };
-      resolve(this.store.payments(session.id, filter).map(paymentViewOf));
-    });
+    return new Promise((resolve) => resolve(listPayments(this.store, this.sessions.find(channelId), query)));
   }
 
   /** A page of the event log (`store.events`), in id order. */
@@ -533,77 +371,20 @@ export class SluiceNode implements NodeApi {
     return new Promise((resolve) => resolve(this.store.events.after(query.after ?? 0n, query.limit ?? DEFAULT_EVENTS_PAGE, query.types).map(eventView)));
   }
 
-  async close(channelId: Hex): Promise<TxView> {
-    const session = this.live(channelId, "close");
-    // Nothing is signed for a channel the table can't close (one never funded: the chain would refuse it).
-    await this.checkBeforeCall(session.id, "closed", "close");
-    const final = await session.finalize();
-    const result = await this.driver.close(session.params, final);
-    this.watcher?.concluding(session.id);
-    this.lifecycle.apply(session.id, "closed");
-    return { channelId: session.id, hash: result.hash, blockNumber: BigInt(result.blockNumber), gasUsed: result.gasUsed };
+  close(channelId: Hex): Promise<TxView> {
+    return this.operations.close(channelId);
   }
 
-  async challenge(channelId: Hex): Promise<TxView> {
-    const session = this.live(channelId, "challenge");
-    // A restored channel's state may be older than one both signed since: it waits for the resync.
-    session.requireResynced("challenge");
-    await this.checkBeforeCall(session.id, "challenged", "challenge");
-    const latest = session.latest;
-    const result =
-      latest.state.version === 0n ? await this.driver.challengeOpening(session.params) : await this.driver.challenge(session.params, latest);
-    this.lifecycle.apply(session.id, "challenged");
-    await this.watcher?.recheck(session.id, true);
-    return { channelId: session.id, hash: result.hash, blockNumber: BigInt(result.blockNumber), gasUsed: result.gasUsed };
+  challenge(channelId: Hex): Promise<TxView> {
+    return this.operations.challenge(channelId);
   }
 
-  async settle(channelId: Hex): Promise<TxView> {
-    const session = this.find(channelId);
-    // `settle` takes the registered state back: the watcher's copy from the Challenged event if it
-    // is the one registered now, else the chain's events.
-    const known = this.watcher?.registered(session.id);
-    const status = await this.driver.channelStatus(session.id);
-    // No challenge running: the contract's own refusal (ChannelNotChallenged, ChannelConcluded) says why.
-    const registered =
-      status.mode !== ChannelMode.Challenged
-        ? session.latest.state
-        : known !== undefined && known.version === status.version
-          ? known
-          : await this.driver.registeredState(session.id);
-    const result = await this.driver.settle(session.params, registered);
-    this.lifecycle.apply(session.id, "settled");
-    return { channelId: session.id, hash: result.hash, blockNumber: BigInt(result.blockNumber), gasUsed: result.gasUsed };
+  settle(channelId: Hex): Promise<TxView> {
+    return this.operations.settle(channelId);
   }
 
-  async cashOut(channelId: Hex, amount: bigint): Promise<CashOutView> {
-    const session = this.find(channelId);
-    this.checkWithdrawable(session.id, "cash out");
-    if (typeof amount !== "bigint" || amount <= 0n) throw new InvalidAmountError(amount);
-    const signed = await session.cashOut(amount, this.options.withdrawalWindow ?? DEFAULT_WITHDRAWAL_WINDOW);
-    this.options.testHooks?.afterWithdrawalSigned?.(session.id);
-    const { withdrawal } = signed;
-    const view: CashOutView = {
-      channelId: session.id,
-      participant: withdrawal.participant,
-      payee: session.params.payees[withdrawal.participant],
-      amount,
-      total: withdrawal.total,
-      expiry: withdrawal.expiry,
-      status: "signed",
-    };
-    try {
-      const result = await this.executeWithdrawal(session, { withdrawal, sigs: signed.sigs, status: "signed" });
-      return {
-        ...view,
-        status: "executed",
-        paid: result.amount,
-        tx: { channelId: session.id, hash: result.hash, blockNumber: BigInt(result.blockNumber), gasUsed: result.gasUsed },
-      };
-    } catch (error) {
-      // Signed by both and stored: it stays counted as spent, and the watcher tries again until it expires.
-      this.options.onError?.(error, `executing the withdrawal of ${withdrawal.total} in ${session.id}`);
-      return { ...view, reason: error instanceof Error ? error.message : String(error) };
-    }
+  cashOut(channelId: Hex, amount: bigint): Promise<CashOutView> {
+    return this.withdrawals.cashOut(channelId, amount);
   }
 
   async withdraw(asset: Address): Promise<TxView> {
@@ -617,84 +398,19 @@ export class SluiceNode implements NodeApi {
   }
 
   async prove(channelId: Hex, seq: bigint): Promise<ProofView> {
-    const session = this.find(channelId);
-    const record = this.store.payment(session.id, seq);
-    if (!record) throw new InvalidArgumentError(`channel ${session.id} has no payment ${seq}`);
-    const proof = session.proof(seq);
-    const state = session.latest.state;
-    const verifiedOnChain = await this.driver.verifyPayment(session.id, state, proof.payment, proof.proof);
-    return {
-      payment: paymentViewOf(record),
-      leaf: proof.leaf,
-      proof: proof.proof,
-      root: proof.root,
-      stateVersion: state.version,
-      verifiedOnChain,
-    };
+    return proofOf(this.store, this.driver, this.sessions.find(channelId), seq);
   }
 
   // ------------------------------------------------------------------ the dashboard's reads
 
   /** What an action would cost on chain now, or its typed refusal: nothing is signed or sent. */
-  async estimate(request: EstimateRequest): Promise<EstimateView> {
-    const estimate = await this.driver.estimate(await this.writeOf(request));
-    return { action: request.action, ...(request.channelId === undefined ? {} : { channelId: request.channelId }), ...estimate };
-  }
-
-  /** The write an action would send, checked as the action checks it before it signs. */
-  private async writeOf(request: EstimateRequest): Promise<EstimatedWrite> {
-    const { action } = request;
-    const amount = (): bigint => {
-      if (request.amount === undefined) throw new InvalidArgumentError(`${action}: give the amount to estimate`);
-      if (request.amount <= 0n) throw new InvalidAmountError(request.amount);
-      return request.amount;
-    };
-    if (action === "withdraw") return { operation: "withdraw", asset: request.asset ?? ETH };
-    if (action === "open") {
-      if (request.peer === undefined || request.asset === undefined) throw new InvalidArgumentError("open: give the peer and the asset to estimate");
-      const deposit = amount();
-      await checkWalletBalance(this.options.provider, this.address, await this.asset(request.asset), deposit, "open");
-      const challengePeriod = this.options.challengePeriod ?? DEFAULT_CHALLENGE_PERIOD;
-      const terms: OpenTerms = { participants: [this.address, request.peer], payee: this.payee, asset: request.asset, challengePeriod, nonce: 0n };
-      return { operation: "deposit", params: paramsOf(terms, request.peer), participant: 0, amount: deposit };
-    }
-    if (request.channelId === undefined) throw new InvalidArgumentError(`${action}: give the channelId`);
-    const session = this.live(request.channelId, action);
-    switch (action) {
-      case "deposit": {
-        const deposit = amount();
-        await checkWalletBalance(this.options.provider, this.address, await this.asset(session.params.asset), deposit, "deposit");
-        return { operation: "deposit", params: session.params, participant: session.me, amount: deposit };
-      }
-      case "cashout": {
-        this.checkWithdrawable(session.id, "cash out");
-        const wanted = amount();
-        const available = session.payouts[session.me];
-        if (wanted > available) throw new InsufficientFundsError(session.me, wanted, available);
-        return { operation: "partialWithdraw", first: session.withdrawn.every((w) => w === 0n) };
-      }
-      case "close":
-        this.lifecycle.check(session.id, "closed", "close");
-        return { operation: "close" };
-      case "challenge": {
-        this.lifecycle.check(session.id, "challenged", "challenge");
-        const latest = session.latest;
-        return { operation: "challenge", params: session.params, signed: latest.state.version === 0n ? null : latest };
-      }
-    }
+  estimate(request: EstimateRequest): Promise<EstimateView> {
+    return this.estimates.estimate(request);
   }
 
   /** The adjudicator's credits of this node's payees and its own address, per asset of its channels (and ETH). */
-  async listCredits(): Promise<CreditView[]> {
-    const own = this.address.toLowerCase() as Address;
-    const owners = new Set<Address>([own, this.payee.toLowerCase() as Address]);
-    const assets = new Set<Address>([ETH]);
-    for (const session of this.sessions.values()) {
-      owners.add(session.params.payees[session.me].toLowerCase() as Address);
-      assets.add(session.params.asset.toLowerCase() as Address);
-    }
-    const pairs = [...owners].flatMap((owner) => [...assets].map((asset) => ({ owner, asset })));
-    return Promise.all(pairs.map(async ({ owner, asset }) => ({ owner, asset, amount: await this.driver.credits(owner, asset), withdrawable: owner === own })));
+  listCredits(): Promise<CreditView[]> {
+    return creditViews(this.driver, this.address, this.payee, this.sessions.values());
   }
 
   // ------------------------------------------------------------------ API tokens
@@ -783,9 +499,9 @@ export class SluiceNode implements NodeApi {
       commits: this.commits,
       address: this.address,
       decode: (text) => this.decodeInvoice(text),
-      openSessions: () => [...this.sessions.values()].filter((s) => this.lifecycle.status(s.id) === "open"),
-      policy: this.lockRules,
-      onError: (error, what) => this.options.onError?.(error, what),
+      openSessions: () => this.sessions.open(),
+      policy: this.clock.lockRules,
+      onError: this.onError,
       routing: this.routing.payer,
     }));
   }
@@ -794,130 +510,11 @@ export class SluiceNode implements NodeApi {
   private async withInvoices<T>(fn: (book: InvoiceBook) => T | Promise<T>): Promise<T> {
     if (this.chainId === 0n) throw new SluiceError("the node is not started");
     // The lock rules' clock: an invoice's expiry and "expired" agree with the locks that pay it (a chain ahead of the wall clock).
-    this.invoiceBook ??= new InvoiceBook({ store: this.store, signer: this.signer, chainId: this.chainId, adjudicator: this.options.adjudicator, now: () => Number(this.lockRules.clock()) * 1000 });
+    this.invoiceBook ??= new InvoiceBook({ store: this.store, signer: this.signer, chainId: this.chainId, adjudicator: this.options.adjudicator, now: () => Number(this.clock.lockRules.clock()) * 1000 });
     return await fn(this.invoiceBook);
   }
 
-  // ------------------------------------------------------------------ peers
-
-  private transportOptions(): TransportOptions<PeerMessages> {
-    return {
-      ...this.options.transport,
-      chainId: this.chainId,
-      adjudicator: this.options.adjudicator,
-      identity: keyIdentity(this.options.privateKey),
-      validators: peerValidators,
-      handlers: {
-        open: (body, peer) => this.onOpen(body.params, peer),
-        ...this.routing.handlers,
-        channel: (body, peer) => this.sessionFor(body.channelId, peer).handle(peer, body.message),
-        sync: (body, peer) => encodeSyncReply(this.sessionFor(body.channelId, peer).syncReply(body.version)),
-        withdrawals: async (body, peer) => encodeWithdrawalsReply(await this.sessionFor(body.channelId, peer).withdrawalsReply()),
-        refresh: async (body, peer) => {
-          await this.refreshDeposits(this.sessionFor(body.channelId, peer).id, true);
-          return {};
-        },
-      },
-      mapError: (error) => (error instanceof SluiceError ? { code: codeOf(error), message: error.message } : undefined),
-    };
-  }
-
-  /**
-   * The first two stages of `open`: the peer is reached and proves `peer`'s address. A connection
-   * already open with `peer` is used as it is, unless the node dialled it at another URL than
-   * `url` (a mistyped port, say): that is refused at once (`OpenPeerUrlMismatchError`). Otherwise
-   * a dialer of its own tries `url` until the reach time limit; a refused handshake (another
-   * address, chain or contract) fails at once. Only a dialer that connected replaces the peer's
-   * known one: a failed open leaves no dialer behind and no other connection touched.
-   */
-  private async connectForOpen(url: string, peer: Address, reachMs: number): Promise<PeerConnection<PeerMessages>> {
-    const existing = this.connections.get(peer.toLowerCase());
-    if (existing?.isOpen) {
-      // A peer that dialled in is used as it is: where it listens is not known here.
-      const known = this.dialers.get(peer.toLowerCase())?.url;
-      if (known !== undefined && !samePeerUrl(known, url)) throw new OpenPeerUrlMismatchError(peer.toLowerCase(), url, known);
-      return existing;
-    }
-    const dialer = this.newDialer(url, peer);
-    let lastError: unknown;
-    let onFailed: ((error: unknown) => void) | undefined;
-    const refused = new Promise<never>((_, reject) => {
-      onFailed = (error: unknown): void => {
-        lastError = error;
-        if (error instanceof HandshakeError) reject(new OpenPeerRejectedError(peer, url, error.detail, { cause: error }));
-      };
-      dialer.on("connectFailed", onFailed);
-      dialer.on("gaveUp", onFailed);
-    });
-    try {
-      const connection = await withinTime(
-        Promise.race([dialer.start().waitForConnection(), refused]),
-        reachMs,
-        () => new OpenPeerUnreachableError(url, reachMs, { cause: lastError }),
-      );
-      this.adoptDialer(peer, dialer);
-      // Kept for redials only once the peer proved itself at this URL.
-      this.store.setPeerUrl(peer, url);
-      return connection;
-    } catch (error) {
-      await dialer.close().catch(() => undefined);
-      throw error;
-    } finally {
-      if (onFailed) {
-        dialer.off("connectFailed", onFailed);
-        dialer.off("gaveUp", onFailed);
-      }
-    }
-  }
-
-  private dial(url: string, peer: Address): ReconnectingPeer<PeerMessages> {
-    const known = this.dialers.get(peer.toLowerCase());
-    // One dialer per peer, restarted if it gave up.
-    if (known?.url === url) return known.start();
-    const dialer = this.newDialer(url, peer);
-    this.adoptDialer(peer, dialer);
-    dialer.start();
-    return dialer;
-  }
-
-  /** A dialer of `peer` at `url`, not started: its connections attach to the node. */
-  private newDialer(url: string, peer: Address): ReconnectingPeer<PeerMessages> {
-    const dialer = new ReconnectingPeer<PeerMessages>(url, { ...this.transportOptions(), expectedPeer: peer });
-    dialer.on("connected", (connection) => this.attach(connection));
-    dialer.on("connectFailed", (error) => this.options.onError?.(error, `dialing ${peer}`));
-    return dialer;
-  }
-
-  /** `dialer` becomes the peer's dialer; another one it had (an older URL) stops. */
-  private adoptDialer(peer: Address, dialer: ReconnectingPeer<PeerMessages>): void {
-    const key = peer.toLowerCase();
-    const known = this.dialers.get(key);
-    if (known && known !== dialer) {
-      known.close().catch((error: unknown) => this.options.onError?.(error, `closing the dialer of ${peer}`));
-    }
-    this.dialers.set(key, dialer);
-  }
-
-  /** A new connection with a peer: every channel shared with it resumes on it. */
-  private attach(connection: PeerConnection<PeerMessages>): void {
-    const key = connection.peerAddress.toLowerCase();
-    this.connections.set(key, connection);
-    this.peerEvent("peer.connected", connection.peerAddress);
-    connection.once("close", () => {
-      if (this.connections.get(key) === connection) this.connections.delete(key);
-      this.peerEvent("peer.disconnected", connection.peerAddress);
-    });
-    for (const session of this.sessions.values()) {
-      if (session.peerAddress.toLowerCase() !== key || this.isConcluded(session.id)) continue;
-      session.attach(connection).then(
-        () => {
-          this.invoicePayer.resolvePending(session);
-          this.routing.resume(session);
-        },
-        (error: unknown) => this.options.onError?.(error, `resyncing ${session.id}`),
-      );
-    }
-  }
+  // ------------------------------------------------------------------ wiring
 
   /** A transaction of the node's sender, as an event (`chain.tx.sent`, `.replaced`, `.confirmed`, `.failed`). */
   private transactionEvent(change: TxChange): void {
@@ -925,31 +522,9 @@ export class SluiceNode implements NodeApi {
     this.store.appendEvent(`chain.tx.${kind}`, null, { ...rest, nonce: nonce.toString() });
   }
 
-  private peerEvent(type: "peer.connected" | "peer.disconnected", peer: Address): void {
-    try {
-      this.store.appendEvent(type, null, { peer: peer.toLowerCase() });
-    } catch (error) {
-      // A store closed under a connection closing at shutdown: the event is lost, nothing else.
-      this.options.onError?.(error, `recording ${type}`);
-    }
-  }
-
-  /** Participant 1's side of `open`: stores the channel with this node's payee and announces it. */
-  private onOpen(terms: OpenTerms, peer: PeerConnection<PeerMessages>): OpenReply {
-    if (terms.participants[0].toLowerCase() !== peer.peerAddress.toLowerCase()) {
-      throw new InvalidArgumentError("the opener must be participant 0");
-    }
-    if (terms.participants[1].toLowerCase() !== this.address.toLowerCase()) {
-      throw new InvalidArgumentError("this node is not participant 1 of the channel");
-    }
-    checkPayee(terms.payee, "the opener's payee");
-    const payee = this.payee.toLowerCase() as Address;
-    const params = paramsOf(terms, payee);
-    this.store.putChannel({ params, myIndex: 1, status: INITIAL_STATUS });
-    const session = this.session(this.store.getChannel(channelIdOf(params))!);
-    // The opener attaches on its side once this answer arrives; resync runs from there.
-    setImmediate(() => void session.attach(peer).catch((error: unknown) => this.options.onError?.(error, `attaching ${session.id}`)));
-    return { payee, channelId: session.id };
+  /** The transport settings of the node's connections (its peers', its tower's). */
+  private peerTransport(): PeerTransport {
+    return { ...this.options.transport, chainId: this.chainId, adjudicator: this.options.adjudicator, identity: keyIdentity(this.options.privateKey) };
   }
 
   /** Where this node's payouts go by default. */
@@ -957,17 +532,9 @@ export class SluiceNode implements NodeApi {
     return this.options.payee ?? this.address;
   }
 
-  private async notifyDeposit(session: ChannelSession): Promise<void> {
-    const connection = this.connections.get(session.peerAddress.toLowerCase());
-    if (connection?.isOpen) await connection.request("refresh", { channelId: session.id }).catch(() => undefined);
-  }
-
-  // ------------------------------------------------------------------ sessions
-
-  private session(record: ChannelRecord): ChannelSession {
-    const known = this.sessions.get(record.channelId.toLowerCase());
-    if (known) return known;
-    const session = new ChannelSession({
+  /** The session of a stored channel, wired to this node. */
+  private newSession(record: ChannelRecord): ChannelSession {
+    return new ChannelSession({
       params: record.params,
       me: record.myIndex,
       signer: this.signer,
@@ -979,347 +546,15 @@ export class SluiceNode implements NodeApi {
       maxProposalsInFlight: this.options.proposalsInFlight,
       deposits: record.deposits,
       withdrawn: record.withdrawn,
-      chainTime: () => this.chainTime(),
+      chainTime: () => this.clock.chainTime(),
       maxWithdrawalWindow: this.options.maxWithdrawalWindow ?? DEFAULT_MAX_WITHDRAWAL_WINDOW,
-      checkWithdrawable: (what) => this.checkWithdrawable(record.channelId, what),
-      lockPolicy: this.lockRules,
+      checkWithdrawable: (what) => this.sessions.checkWithdrawable(record.channelId, what),
+      lockPolicy: this.clock.lockRules,
       onLocks: (s, committed) => {
         // The payer first: it leaves alone the locks the hub has instructions for, which the hub then takes.
         this.invoicePayer.onLocks(s, committed);
         this.routing.onLocks(s, committed);
       },
     });
-    this.sessions.set(record.channelId.toLowerCase(), session);
-    return session;
   }
-
-  /** What the metrics read at scrape time. */
-  private gauges(): NodeGauges {
-    return {
-      channelStatuses: () => [...this.sessions.values()].map((session) => this.lifecycle.status(session.id)),
-      pendingLocks: () => [...this.sessions.values()].reduce((sum, session) => sum + session.locks.length, 0),
-      peerConnections: () => [...this.connections.values()].filter((connection) => connection.isOpen).length,
-      chainReachable: () => this.watcher?.health().reachable,
-      assetOf: (channelId) => this.sessions.get(channelId.toLowerCase())?.params.asset,
-    };
-  }
-
-  private find(channelId: Hex): ChannelSession {
-    const session = this.sessions.get(String(channelId).toLowerCase());
-    if (!session) throw new UnknownChannelIdError(channelId);
-    return session;
-  }
-
-  /** A channel that can still change off chain or take deposits. */
-  private live(channelId: Hex, what: string): ChannelSession {
-    const session = this.find(channelId);
-    const status = this.lifecycle.status(session.id);
-    if (isConcluded(status)) throw new ChannelStatusError(session.id, status, what);
-    return session;
-  }
-
-  /**
-   * Refuses an API call whose transaction would move the channel against the table, before it
-   * signs or sends anything. A channel still opening is read from the chain first (its funding
-   * may not have been seen yet).
-   */
-  private async checkBeforeCall(channelId: Hex, event: LifecycleEvent, what: string): Promise<void> {
-    if (this.lifecycle.status(channelId) === INITIAL_STATUS) await this.refreshDeposits(channelId);
-    this.lifecycle.check(channelId, event, what);
-  }
-
-  /** The session of a channel the connected peer shares with this node. */
-  private sessionFor(channelId: Hex, peer: PeerConnection<PeerMessages>): ChannelSession {
-    const session = this.sessions.get(channelId.toLowerCase());
-    if (!session) throw new UnknownChannelIdError(channelId);
-    if (session.peerAddress.toLowerCase() !== peer.peerAddress.toLowerCase()) throw new NotYourChannelError(channelId, peer.peerAddress);
-    return session;
-  }
-
-  private isConcluded(channelId: Hex): boolean {
-    return isConcluded(this.lifecycle.status(channelId));
-  }
-
-  private hasLiveChannelWith(peer: Address): boolean {
-    for (const session of this.sessions.values()) {
-      if (session.peerAddress.toLowerCase() === peer.toLowerCase() && !this.isConcluded(session.id)) return true;
-    }
-    return false;
-  }
-
-  /**
-   * Reads the channel's deposits from the chain into the store and the state machine. Withdrawals
-   * are not taken from this read: only the executor's result or the `PartiallyWithdrawn` event
-   * marks one executed, with its transaction (until then it counts as spent all the same).
-   *
-   * The read is made at the block the watcher has covered, never above it: a deposit counted from
-   * a block whose hash the watcher doesn't hold could be reorged out unseen and keep counting.
-   * `fresh` (a deposit just mined, the peer's word that it deposited) first runs a watcher round,
-   * so the read includes the chain's head; it must not be asked from within a round (the round
-   * would wait for itself). A read overtaken by a reorg is dropped: the reorg reads again.
-   */
-  private async refreshDeposits(channelId: Hex, fresh = false): Promise<void> {
-    const session = this.find(channelId);
-    const block = await this.depositsBlock(fresh);
-    if (block === undefined) return;
-    const reorgs = this.reorgs;
-    const status = await this.driver.channelStatus(session.id, block);
-    if (reorgs !== this.reorgs || status.mode === ChannelMode.Concluded) return;
-    session.setDeposits(status.deposits);
-    this.store.setDeposits(session.id, status.deposits);
-    if (status.mode !== ChannelMode.None) this.lifecycle.apply(session.id, "funded");
-  }
-
-  /** The block deposits are read at: the watcher's covered block (undefined while it has read none). */
-  private async depositsBlock(fresh: boolean): Promise<number | "latest" | undefined> {
-    const watcher = this.watcher;
-    if (!watcher) return confirmedTag(await this.options.provider.getBlockNumber(), this.confirmations);
-    if (fresh || watcher.coveredBlock() === undefined) await watcher.poll();
-    return watcher.coveredBlock();
-  }
-
-  private watcherHost() {
-    return {
-      lookup: (id: Hex) => {
-        const session = this.sessions.get(id.toLowerCase());
-        return session && { params: session.params, latest: session.latest };
-      },
-      onEvent: (event: AdjudicatorEvent) => this.onChainEvent(event),
-      onError: (error: unknown, what: string) => this.options.onError?.(error, what),
-      afterRound: async () => {
-        // The lock rules' clock follows the chain's (a chain ahead of the wall clock).
-        await this.chainTime().catch((error: unknown) => this.options.onError?.(error, "reading the chain's time"));
-        for (const session of this.sessions.values()) if (session.isConnected && !this.isConcluded(session.id)) this.invoicePayer.expireDue(session);
-        this.store.sweepExpiredInvoices();
-        await this.checkWithdrawals();
-      },
-      onReorg: (fork: number, depth: number) => this.onReorg(fork, depth),
-      onChainHealth: (change: "down" | "up", health: ChainHealthView) => this.options.log?.(describeHealth(change, health)),
-    };
-  }
-
-  /** Keeps every pending lock safe on chain (secrets registered in time, disputes, resolutions after settlement). */
-  private lockGuard(): LockGuard {
-    const guarded = (session: ChannelSession) => ({ id: session.id, params: session.params, me: session.me, locks: session.locks });
-    return new LockGuard(
-      {
-        store: this.store,
-        driver: this.driver,
-        // `closing` (written by earlier versions while their close ran) moves as `open` does.
-        live: () =>
-          [...this.sessions.values()]
-            .filter((s) => !this.isConcluded(s.id))
-            .map((s) => ({ ...guarded(s), offChain: ["open", "closing"].includes(this.lifecycle.status(s.id)) })),
-        channel: (id) => {
-          const session = this.sessions.get(id.toLowerCase());
-          return session && guarded(session);
-        },
-        dispute: (id) => this.challenge(id),
-        clock: () => this.lockRules.clock(),
-        reveals: this.secretReveals,
-        onError: (error, what) => this.options.onError?.(error, what),
-      },
-      { revealWindow: this.lockRules.minLockWindow },
-    );
-  }
-
-  /** A reorg replaced blocks the watcher had read: every live channel's deposits are read again (one may be gone). */
-  private async onReorg(fork: number, depth: number): Promise<void> {
-    this.reorgs += 1;
-    this.options.log?.(`chain reorg: ${depth} block(s) above block ${fork} replaced; reading the channels' deposits again`);
-    for (const session of this.sessions.values()) {
-      if (this.isConcluded(session.id)) continue;
-      await this.refreshDeposits(session.id).catch((error: unknown) => this.options.onError?.(error, `reading the deposits of ${session.id}`));
-    }
-  }
-
-  /** What each side deposited in blocks not yet confirmed, beyond its confirmed deposit (only if any). */
-  private pendingDepositsOf(session: ChannelSession): Pick<ChannelView, "pendingDeposits"> {
-    const seen = this.watcher?.pendingDeposits(session.id);
-    if (!seen) return {};
-    const pending: [bigint, bigint] = [0, 1].map((i) => (seen[i] > session.deposits[i] ? seen[i] - session.deposits[i] : 0n)) as [bigint, bigint];
-    return pending[0] > 0n || pending[1] > 0n ? { pendingDeposits: pending } : {};
-  }
-
-  // ------------------------------------------------------------------ withdrawals while open
-
-  /** The latest block's timestamp: withdrawal expiries are block timestamps. */
-  private async chainTime(): Promise<bigint> {
-    const block = await this.options.provider.getBlock("latest");
-    if (!block) throw new ChainResponseError("the chain has no latest block");
-    const time = BigInt(block.timestamp);
-    if (time > this.latestBlockTime) this.latestBlockTime = time;
-    return time;
-  }
-
-  /** Keeps when a secret was registered on chain (its block's timestamp): the lock rules read it. */
-  private async recordReveal(hashlock: Hex, blockNumber: number): Promise<void> {
-    try {
-      const block = await this.options.provider.getBlock(blockNumber);
-      if (!block) throw new ChainResponseError(`the chain has no block ${blockNumber}`);
-      const key = hashlock.toLowerCase();
-      const at = BigInt(block.timestamp);
-      const known = this.secretReveals.get(key);
-      if (known === undefined || at < known) this.secretReveals.set(key, at);
-    } catch (error) {
-      this.options.onError?.(error, `reading when secret ${hashlock} was revealed`);
-    }
-  }
-
-  /** A withdrawal can be signed or executed only while the channel is open (not opening, closing, disputed or concluded). */
-  private checkWithdrawable(channelId: Hex, what: string): void {
-    const status = this.lifecycle.status(channelId);
-    if (status !== "open") throw new ChannelStatusError(channelId, status, what);
-  }
-
-  /**
-   * For every channel with live withdrawals (one failing does not stop the others): reads the
-   * chain's time, then its withdrawals (so an execution in time is seen before an expiry is
-   * decided); drops the expired ones (their amounts count again), and executes this node's own
-   * signed ones not yet executed (again after a failure, every WITHDRAWAL_RETRY_MS).
-   */
-  private async checkWithdrawals(): Promise<void> {
-    const sessions = [...this.sessions.values()].filter((s) => s.withdrawals.length > 0);
-    if (sessions.length === 0) return;
-    const now = await this.chainTime();
-    for (const session of sessions) {
-      await this.checkWithdrawalsOf(session, now).catch((error: unknown) =>
-        this.options.onError?.(error, `checking the withdrawals of ${session.id}`),
-      );
-    }
-  }
-
-  private async checkWithdrawalsOf(session: ChannelSession, now: bigint): Promise<void> {
-    if (this.isConcluded(session.id)) {
-      session.voidWithdrawals();
-      return;
-    }
-    const status = await this.driver.channelStatus(session.id);
-    // Concluded on chain: its Closed or Settled event voids them, after any PartiallyWithdrawn before it.
-    if (status.mode === ChannelMode.Concluded) return;
-    // Executed on chain, not yet reported by the executor or the event (which mark it, with its
-    // transaction): neither executed again nor expired.
-    const onChain = (r: WithdrawalRecord) => r.withdrawal.total <= status.withdrawn[r.withdrawal.participant];
-    session.expireWithdrawals(expiryCutoff(now, session.withdrawals.filter(onChain)));
-    if (status.mode !== ChannelMode.Open || this.lifecycle.status(session.id) !== "open") return;
-    for (const record of session.withdrawals) {
-      if (record.status !== "signed" || record.withdrawal.participant !== session.me || onChain(record)) continue;
-      const known = this.executions.get(executionKey(session.id, record));
-      if (known?.running || (known && Date.now() - known.triedAt < WITHDRAWAL_RETRY_MS)) continue;
-      this.executeWithdrawal(session, record).catch((error: unknown) =>
-        this.options.onError?.(error, `executing the withdrawal of ${record.withdrawal.total} in ${session.id}`),
-      );
-    }
-  }
-
-  /**
-   * Executes a withdrawal signed by both (`partialWithdraw`), once at a time per withdrawal, and
-   * takes the chain's new cumulative withdrawal in: the record is stored as executed, with this
-   * transaction. If another transaction executed it before (this one paid nothing), the
-   * `PartiallyWithdrawn` event of that one marks it.
-   */
-  private executeWithdrawal(session: ChannelSession, record: WithdrawalRecord): Promise<PartialWithdrawResult> {
-    const key = executionKey(session.id, record);
-    const known = this.executions.get(key);
-    if (known?.running) return known.running;
-    const running = (async () => {
-      const result = await this.driver.partialWithdraw(session.params, { withdrawal: record.withdrawal, sigs: record.sigs });
-      // Deeper confirmations: the confirmed `PartiallyWithdrawn` event marks it (a reorg may take it away before).
-      if (result.executed && this.confirmations === 1) this.takeWithdrawn(session, record.withdrawal.participant, result.total, result.hash);
-      return result;
-    })();
-    const entry: { running?: Promise<PartialWithdrawResult>; triedAt: number } = { running, triedAt: Date.now() };
-    this.executions.set(key, entry);
-    running.then(
-      () => this.executions.delete(key),
-      () => delete entry.running,
-    );
-    return running;
-  }
-
-  /**
-   * A withdrawal transaction's result (the executor's receipt or the `PartiallyWithdrawn` event):
-   * the chain's cumulative withdrawal of `participant` is `total`; the live withdrawals it reaches
-   * are stored as executed by `txHash`. The only way a withdrawal becomes executed.
-   */
-  private takeWithdrawn(session: ChannelSession, participant: 0 | 1, total: bigint, txHash: Hex): void {
-    if (total <= session.withdrawn[participant]) return;
-    const withdrawn: [bigint, bigint] = [...session.withdrawn];
-    withdrawn[participant] = total;
-    session.setWithdrawn(withdrawn, txHash);
-  }
-
-  private onChainEvent(event: AdjudicatorEvent): void {
-    // The watcher hands over only this node's channels; a throw here would stall its cursor for good.
-    if ("channelId" in event && event.channelId !== null && !this.sessions.has(event.channelId.toLowerCase())) return;
-    switch (event.name) {
-      case "Deposited": {
-        const session = this.find(event.channelId);
-        const deposits: [bigint, bigint] = [...session.deposits];
-        if (event.deposit > deposits[event.participant]) {
-          deposits[event.participant] = event.deposit;
-          session.setDeposits(deposits);
-          this.store.setDeposits(session.id, deposits);
-        }
-        this.lifecycle.apply(session.id, "funded");
-        break;
-      }
-      case "PartiallyWithdrawn":
-        this.takeWithdrawn(this.find(event.channelId), event.participant, event.total, event.transactionHash);
-        break;
-      case "Challenged":
-        this.lifecycle.apply(event.channelId, "challenged");
-        break;
-      case "Closed":
-        this.lifecycle.apply(event.channelId, "closed");
-        this.find(event.channelId).voidWithdrawals();
-        break;
-      case "Settled":
-        this.lifecycle.apply(event.channelId, "settled");
-        this.find(event.channelId).voidWithdrawals();
-        break;
-      case "SecretRevealed":
-        void this.recordReveal(event.hashlock, event.blockNumber);
-        // The guard kept the secret (of a lock of this node) before this: a forward waiting for it unlocks upstream.
-        this.routing.onSecret(event.hashlock);
-        break;
-      default:
-        break;
-    }
-  }
-}
-
-/** The log line of an outage of the chain endpoint, or of its end. */
-function describeHealth(change: "down" | "up", health: ChainHealthView): string {
-  if (change === "down") return `chain endpoint not answering (${health.lastError ?? "no answer"}): payments go on off chain; retrying with backoff`;
-  const seconds = health.downSince === undefined ? 0 : Math.round((Date.now() - Number(health.downSince)) / 1000);
-  return `chain endpoint answering again after ${health.failures} failed round(s), ${seconds} s; caught up to block ${health.lastBlock ?? "?"}`;
-}
-
-/** Refuses a payee the adjudicator would refuse (`ChannelPayeesInvalid`): malformed or zero. */
-function checkPayee(payee: unknown, what: string): void {
-  if (typeof payee !== "string" || !/^0x[0-9a-fA-F]{40}$/.test(payee)) throw new InvalidArgumentError(`${what} is not an address: ${String(payee)}`);
-  if (BigInt(payee) === 0n) throw new InvalidArgumentError(`${what} is the zero address: the adjudicator pays no one there`);
-}
-
-/**
- * The chain time up to which withdrawals may be expired: `now`, but before the earliest expiry of
- * those executed on chain and not yet marked (`expireWithdrawals` drops those expiring before it).
- */
-function expiryCutoff(now: bigint, executedOnChain: readonly WithdrawalRecord[]): bigint {
-  return executedOnChain.reduce((cutoff, r) => (r.withdrawal.expiry < cutoff ? r.withdrawal.expiry : cutoff), now);
-}
-
-const executionKey = (channelId: Hex, record: WithdrawalRecord) => `${channelId.toLowerCase()}:${record.withdrawal.total}:${record.withdrawal.expiry}`;
-
-/** The live withdrawals for the API, each with the amount it adds to its participant's earlier ones. */
-function withdrawalViews(records: readonly WithdrawalRecord[], withdrawn: readonly [bigint, bigint]): WithdrawalView[] {
-  const base: [bigint, bigint] = [withdrawn[0], withdrawn[1]];
-  return [...records]
-    .sort((a, b) => a.withdrawal.participant - b.withdrawal.participant || (a.withdrawal.total < b.withdrawal.total ? -1 : 1))
-    .map(({ withdrawal: w, status }) => {
-      const amount = w.total > base[w.participant] ? w.total - base[w.participant] : 0n;
-      if (w.total > base[w.participant]) base[w.participant] = w.total;
-      return { participant: w.participant, total: w.total, amount, expiry: w.expiry, status: status === "proposed" ? "proposed" : "signed" };
-    });
 }

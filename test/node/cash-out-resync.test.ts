@@ -32,8 +32,8 @@ function devKey(index: number): Hex {
 
 /** The node's internals these tests reach into to inject a failure at an exact point. */
 interface Internals {
-  sessions: Map<string, ChannelSession>;
-  connections: Map<string, PeerConnection<PeerMessages>>;
+  sessions: Pick<Map<string, ChannelSession>, "get">;
+  peers: { connections: Map<string, PeerConnection<PeerMessages>> };
 }
 const internals = (node: SluiceNode) => node as unknown as Internals;
 
@@ -218,7 +218,7 @@ describe("SluiceNode cash-out: a connection failing around the proposal, and the
       put(id, record);
       if (record.status !== "signed" || dropped) return;
       dropped = true;
-      void internals(bob).connections.get(alice.address.toLowerCase())!.close();
+      void internals(bob).peers.connections.get(alice.address.toLowerCase())!.close();
     });
 
     const paidBefore = await ethers.provider.getBalance(payee);
@@ -307,7 +307,7 @@ describe("SluiceNode cash-out: a connection failing around the proposal, and the
     const cashing = alice.cashOut(channelId, amount);
     await waitFor(() => received);
     // Alice asks which withdrawals Bob holds (as after a reconnect or a timeout) while her proposal is with him.
-    const connection = internals(alice).connections.get(bob.address.toLowerCase())!;
+    const connection = internals(alice).peers.connections.get(bob.address.toLowerCase())!;
     const syncing = (aliceSession as unknown as { syncWithdrawals(c: PeerConnection<PeerMessages>): Promise<void> }).syncWithdrawals(
       connection,
     );

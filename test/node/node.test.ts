@@ -111,7 +111,7 @@ describe("SluiceNode (two nodes in one process, embedded chain)", function () {
     expect(alice.store.latest(channelId)).to.deep.equal(bob.store.latest(channelId));
 
     // A resync from scratch comes in pages that each fit a transport frame and chain up to the latest.
-    const session = (bob as unknown as { sessions: Map<string, ChannelSession> }).sessions.get(channelId.toLowerCase())!;
+    const session = (bob as unknown as { sessions: Pick<Map<string, ChannelSession>, "get"> }).sessions.get(channelId.toLowerCase())!;
     let version = 0n;
     const paged = [];
     for (let pages = 0; ; pages++) {
@@ -311,7 +311,7 @@ describe("SluiceNode (two nodes in one process, embedded chain)", function () {
       // The peer offline, then the channel closed.
       await bob.stop();
       nodes.splice(nodes.indexOf(bob), 1);
-      await waitFor(() => !(alice as unknown as { connections: Map<string, unknown> }).connections.has(bob.address.toLowerCase()));
+      await waitFor(() => !(alice as unknown as { peers: { connections: Map<string, unknown> } }).peers.connections.has(bob.address.toLowerCase()));
       expect(await rejection(alice.cashOut(channelId, 1n))).to.be.instanceOf(PeerOfflineError);
       expect(await alice.channel(channelId)).to.deep.equal(snapshot[0]);
       alice.lifecycle.apply(channelId, "closed"); // the Closed event, as the watcher would apply it
@@ -452,7 +452,7 @@ describe("SluiceNode (two nodes in one process, embedded chain)", function () {
 
       // Alice reads the chain (her withdrawals' check, outside a watcher round): the withdrawal stays
       // signed, counted as spent, and is neither executed again nor expired.
-      await (alice as unknown as { checkWithdrawals(): Promise<void> }).checkWithdrawals();
+      await (alice as unknown as { withdrawals: { check(): Promise<void> } }).withdrawals.check();
       expect(alice.store.withdrawals(channelId).map((w) => [w.status, w.txHash])).to.deep.equal([["signed", null]]);
       expect((await alice.channel(channelId)).balances[0]).to.equal(10n ** 18n - 10n ** 17n);
       expect(await driver.events({ channelId, names: ["PartiallyWithdrawn"] })).to.have.length(1);

@@ -89,7 +89,7 @@ describe("SluiceNode open stages and abandon", function () {
     return made;
   }
 
-  const dialers = (node: SluiceNode) => (node as unknown as { dialers: Map<string, unknown> }).dialers;
+  const dialers = (node: SluiceNode) => (node as unknown as { peers: { dialers: Map<string, unknown> } }).peers.dialers;
 
   it("fails at 'reaching the peer' within the time limit when nothing answers, and stops dialling", async function () {
     // The request's limit wins over the node's.
