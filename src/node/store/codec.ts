@@ -21,13 +21,8 @@ function checked<T>(result: Checked<T>, value: unknown, field: string): T {
   return result.value;
 }
 
-/** Canonical forms, accepted as they are (most values the store gets are: they were decoded at a boundary). */
-const LOWER_BYTES32 = /^0x[0-9a-f]{64}$/;
-const LOWER_SIGNATURE = /^0x[0-9a-f]{130}$/;
-
 /** A bytes32 as lower-case hex. */
 export function bytes32(value: unknown, field: string): Hex {
-  if (typeof value === "string" && value.length === 66 && LOWER_BYTES32.test(value)) return value as Hex;
   return checked(checkBytes32(value), value, field);
 }
 
@@ -38,7 +33,6 @@ export function address(value: unknown, field: string): Address {
 
 /** A signature (any whole number of bytes) as lower-case hex; empty only if `allowEmpty`. */
 export function signature(value: unknown, field: string, allowEmpty: boolean): Hex {
-  if (typeof value === "string" && value.length === 132 && LOWER_SIGNATURE.test(value)) return value as Hex;
   const hex = checked(checkBytes(value, MAX_SIGNATURE_BYTES), value, field);
   if (hex.length === 2 && !allowEmpty) throw new InvalidRecordError(field, value, "empty signature");
   return hex;
