@@ -5,7 +5,8 @@
  *
  *   npx ts-node --transpile-only scripts/bench/hotpath.ts [runs] [seconds]
  *
- * HOTPATH_CLOSED1=1: one payment in flight instead (one payment per state however loaded the machine is).
+ * HOTPATH_CONCURRENCY=n: a closed loop of n payments in flight instead (n = 1: one payment per state
+ * however loaded the machine is; 256: the throughput).
  * HOTPATH_ROOTS=<dir>,<dir>: a pair of node processes from each checkout's build (dist/), their
  * runs interleaved, so two builds are compared under the same load on a shared machine.
  */
@@ -51,8 +52,7 @@ async function main(): Promise<void> {
   const runs = Number(process.argv[2] ?? 5);
   const seconds = Number(process.argv[3] ?? 8);
   const profile = process.env.HOTPATH_PROFILE === "1";
-  // HOTPATH_CLOSED1=1: one payment in flight (so one per state whatever the load) instead of 1,000/s offered.
-  const closed1 = process.env.HOTPATH_CLOSED1 === "1";
+  const concurrency = Number(process.env.HOTPATH_CONCURRENCY ?? 0);
   const roots = process.env.HOTPATH_ROOTS ? process.env.HOTPATH_ROOTS.split(",") : [undefined];
   const chain = await startChain();
   const work = mkdtempSync(path.join(tmpdir(), "sluice-hotpath-"));
@@ -70,7 +70,7 @@ async function main(): Promise<void> {
       for (const s of series) {
         const cpu = () => Promise.all([s.pair.h0.call<Cpu>("cpu"), s.pair.h1.call<Cpu>("cpu")]);
         const before = await cpu();
-        const r = await s.pair.pay(closed1 ? { mode: "closed", concurrency: 1, total: seconds * 500 } : { mode: "open", rate: 1_000, seconds });
+        const r = await s.pair.pay(concurrency > 0 ? { mode: "closed", concurrency, total: seconds * (concurrency === 1 ? 500 : 5_000) } : { mode: "open", rate: 1_000, seconds });
         const after = await cpu();
         const split = [0, 1].map((i) => `${Math.round((after[i].userUs - before[i].userUs) / r.done)}/${Math.round((after[i].systemUs - before[i].systemUs) / r.done)}`);
         s.window ??= r.windowUs;
@@ -79,7 +79,7 @@ async function main(): Promise<void> {
         s.p99.push(r.latencyMs.p99);
         const states = r.peerGroupCommits?.writes ?? 0;
         s.perState.push(states > 0 ? r.done / states : NaN);
-        console.log(`run ${i + 1} ${s.label}: done ${r.done} failed ${r.failed}, CPU ${r.cpuUsPerPayment} + ${r.peerCpuUsPerPayment} µs (user/system ${split.join(" + ")}), p50 ${r.latencyMs.p50} p99 ${r.latencyMs.p99} ms, ${(r.done / Math.max(1, states)).toFixed(2)} payments per payee write; load ${load()}`);
+        console.log(`run ${i + 1} ${s.label}: done ${r.done} failed ${r.failed}, CPU ${r.cpuUsPerPayment} + ${r.peerCpuUsPerPayment} µs (user/system ${split.join(" + ")}), ${Math.round(r.perSecond)}/s, p50 ${r.latencyMs.p50} p99 ${r.latencyMs.p99} ms, ${(r.done / Math.max(1, states)).toFixed(2)} payments per payee write; load ${load()}`);
       }
       const [f] = await machineFloor([{ rate: 1_000, burnUs: 0 }], seconds);
       floor.push(f.latencyMs.p99);
