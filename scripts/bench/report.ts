@@ -77,6 +77,18 @@ const ms = (x: number | undefined) => (x === undefined ? "–" : x < 10 ? x.toFi
 const pct = (x: number) => `${(x * 100).toFixed(0)} %`;
 const mark = (ok: boolean) => (ok ? "**met**" : "**missed**");
 
+/**
+ * The sections whose run started with more runnable processes than cores (the 1-minute load
+ * average): their latencies and CPU per payment measure the other work on the machine as much as
+ * Sluice, so a latency or CPU target is not judged from them.
+ */
+function overloaded(...sections: ({ machine: Machine } | undefined)[]): string | undefined {
+  const busy = sections.filter((x): x is { machine: Machine } => x !== undefined && x.machine.loadAverageAtStart[0] > x.machine.cpus);
+  if (busy.length === 0) return undefined;
+  const load = Math.max(...busy.map((x) => x.machine.loadAverageAtStart[0]));
+  return `**not judged**: run with a load average of ${load} on ${busy[0].machine.cpus} cores`;
+}
+
 function where(r: { machine: Machine }): string {
   const m = r.machine;
   return `${m.date.slice(0, 16).replace("T", " ")} UTC, load average ${m.loadAverageAtStart.join(" / ")} at start, ${m.loadAverageAtEnd.join(" / ")} at end`;
@@ -271,14 +283,15 @@ export function writeReport(): void {
   if (channel && best !== undefined) L.push(`| ≥ 5,000 countersigned, durably stored payments/s on one channel | ${n0(best)} payments/s (${channel.result.best.concurrency} in flight) | ${mark(best >= 5000)} |`);
   if (at1000) {
     const machineP99 = floorAt1000.length ? `; this machine with none of Sluice in the round: p99 ${spread(floorAt1000, (r) => r.latencyMs.p99)}` : "";
-    L.push(`| p99 ≤ 5 ms at 1,000 payments/s offered | p99 ${spread(at1000Runs, (r) => r.latencyMs.p99)}, p50 ${ms(at1000.latencyMs.p50)} ms${machineP99} | ${mark(at1000.latencyMs.p99 <= 5)} |`);
+    const busy = overloaded(channel, floor);
+    L.push(`| p99 ≤ 5 ms at 1,000 payments/s offered | p99 ${spread(at1000Runs, (r) => r.latencyMs.p99)}, p50 ${ms(at1000.latencyMs.p50)} ms${machineP99} | ${busy ?? mark(at1000.latencyMs.p99 <= 5)} |`);
     if (floorAt1000.length) {
       const ratio = at1000.latencyMs.p99 / median(floorAt1000.map((r) => r.latencyMs.p99));
-      L.push(`| p99 at 1,000/s ≤ 2× the floor's p99 in the same run (medians) | ${ratio.toFixed(2)}× | ${mark(ratio <= 2)} |`);
+      L.push(`| p99 at 1,000/s ≤ 2× the floor's p99 in the same run (medians) | ${ratio.toFixed(2)}× | ${busy ?? mark(ratio <= 2)} |`);
     }
     const cpu = [median(at1000Runs.map((r) => r.cpuUsPerPayment ?? Infinity)), median(at1000Runs.map((r) => r.peerCpuUsPerPayment ?? Infinity))];
     const parts = floor?.cpuFloor ? `; the floor of its parts measured alone (crypto, one commit, one round of the machine floor): ${floor.cpuFloor.floorUs[0]} + ${floor.cpuFloor.floorUs[1]} µs` : "";
-    L.push(`| CPU per payment at 1,000/s offered ≤ 250 µs per side (median of the runs) | ${cpu[0]} µs payer + ${cpu[1]} µs payee${parts} | ${mark(Math.max(...cpu) <= 250)} |`);
+    L.push(`| CPU per payment at 1,000/s offered ≤ 250 µs per side (median of the runs) | ${cpu[0]} µs payer + ${cpu[1]} µs payee${parts} | ${busy ?? mark(Math.max(...cpu) <= 250)} |`);
   }
   if (hubBest !== undefined) L.push(`| ≥ 5,000 payments/s through one hub with 100 channels | ${n0(hubBest)} payments/s | ${mark(hubBest >= 5000)} |`);
   if (routed) {
