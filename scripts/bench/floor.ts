@@ -23,7 +23,14 @@ export interface FloorRun {
   /** Busy CPU added on each side per round (µs). */
   burnUs: number;
   latencyMs: LatencySummary;
+  /** CPU time (user + system) per round of the payer's process (its metronome included) and of the payee's (µs). */
+  cpuUsPerRound?: [number, number];
 }
+
+const cpuNow = (): number => {
+  const u = process.cpuUsage();
+  return u.user + u.system;
+};
 
 function burn(us: number): void {
   const until = performance.now() + us / 1000;
@@ -62,16 +69,18 @@ function payee(file: string, burnUs: number): void {
   const commit = journal(file);
   const server = net.createServer((socket) => onFrames(socket, burnUs, commit, () => socket.write(Buffer.alloc(FRAME, 2))));
   server.listen(0, "127.0.0.1", () => process.send!((server.address() as net.AddressInfo).port));
+  // The parent asks for this process's CPU time before and after a run.
+  process.on("message", () => process.send!(cpuNow()));
 }
 
 /** Runs the skeleton for each entry (a fresh pair of processes each), `seconds` of schedule each. */
 export async function machineFloor(plan: { rate: number; burnUs: number }[], seconds: number): Promise<FloorRun[]> {
   const runs: FloorRun[] = [];
-  for (const { rate, burnUs } of plan) runs.push({ offered: rate, burnUs, latencyMs: await floorRun(rate, burnUs, seconds) });
+  for (const { rate, burnUs } of plan) runs.push({ offered: rate, burnUs, ...(await floorRun(rate, burnUs, seconds)) });
   return runs;
 }
 
-async function floorRun(rate: number, burnUs: number, seconds: number): Promise<LatencySummary> {
+async function floorRun(rate: number, burnUs: number, seconds: number): Promise<Pick<FloorRun, "latencyMs" | "cpuUsPerRound">> {
   const dir = fs.mkdtempSync(path.join(tmpdir(), "sluice-bench-floor-"));
   const child = fork(__filename, ["payee", path.join(dir, "payee.log"), String(burnUs)], { execArgv: ["-r", "ts-node/register/transpile-only"] });
   try {
@@ -89,10 +98,18 @@ async function floorRun(rate: number, burnUs: number, seconds: number): Promise<
         waiting.push(resolve);
         socket.write(frame);
       });
+    const payeeCpu = () =>
+      new Promise<number>((resolve) => {
+        child.once("message", (m) => resolve(m as number));
+        child.send("cpu");
+      });
     await openLoop(rate, 1, send); // warm-up
+    const before = [cpuNow(), await payeeCpu()];
     const r = await openLoop(rate, seconds, send);
+    const after = [cpuNow(), await payeeCpu()];
     socket.destroy();
-    return summarize(r.latencies);
+    const perRound = (i: number) => Math.round((after[i] - before[i]) / Math.max(1, r.latencies.length));
+    return { latencyMs: summarize(r.latencies), cpuUsPerRound: [perRound(0), perRound(1)] };
   } finally {
     child.kill("SIGKILL");
     fs.rmSync(dir, { recursive: true, force: true });

@@ -16,6 +16,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { startChain, type BenchChain } from "./chain";
+import { cpuFloor } from "./cpuFloor";
 import { machineFloor } from "./floor";
 import { hubBench } from "./hub";
 import { cryptoLimit, merkleCosts } from "./micro";
@@ -64,8 +65,10 @@ async function main(): Promise<void> {
       ...[100, 250, 600].flatMap((burnUs) => Array.from({ length: quick ? 1 : 2 }, () => ({ rate: 1_000, burnUs }))),
     ];
     const runs = await machineFloor(plan, scale.openSeconds);
-    for (const r of runs) log(`  ${r.offered}/s${r.burnUs ? ` + ${r.burnUs} µs of CPU per side` : ""}: p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms, max ${r.latencyMs.max} ms`);
-    save("floor", { seconds: scale.openSeconds, runs }, l);
+    for (const r of runs) log(`  ${r.offered}/s${r.burnUs ? ` + ${r.burnUs} µs of CPU per side` : ""}: p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms, max ${r.latencyMs.max} ms, CPU per round ${r.cpuUsPerRound?.join(" + ")} µs`);
+    const cpu = await cpuFloor(scale.openSeconds);
+    log(`  CPU floor of one payment per state: crypto ${cpu.cryptoUs} µs, commit ${cpu.commitUs} µs, round ${cpu.roundUs.join(" + ")} µs less its write ${cpu.fsyncWriteUs} µs → ${cpu.floorUs.join(" + ")} µs`);
+    save("floor", { seconds: scale.openSeconds, runs, cpuFloor: cpu }, l);
   }
   if (only.includes("merkle")) {
     const l = load();

@@ -6,6 +6,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import type { CpuFloor } from "./cpuFloor";
 import type { FloorRun } from "./floor";
 import type { LoadReport } from "./harness";
 import type { HubResult } from "./hub";
@@ -46,7 +47,7 @@ export interface GasResult {
 /** What each section's file holds besides the machine (scripts/bench/index.ts writes them). */
 export interface Sections {
   crypto: { crypto: CryptoResult };
-  floor: { seconds: number; runs: FloorRun[] };
+  floor: { seconds: number; runs: FloorRun[]; cpuFloor?: CpuFloor };
   merkle: { merkle: MerkleResult };
   channel: { scale: Scale; latencyScale?: Scale; result: OneChannelResult["node"]; profile: ProfileSummary | null; peerProfile: ProfileSummary | null };
   api: { scale: Scale; result: OneChannelResult["api"] };
@@ -75,6 +76,18 @@ const n0 = (x: number | string | undefined) => (x === undefined ? "–" : Math.r
 const ms = (x: number | undefined) => (x === undefined ? "–" : x < 10 ? x.toFixed(2) : x < 100 ? x.toFixed(1) : Math.round(x).toLocaleString("en-US"));
 const pct = (x: number) => `${(x * 100).toFixed(0)} %`;
 const mark = (ok: boolean) => (ok ? "**met**" : "**missed**");
+
+/**
+ * The sections whose run started with more runnable processes than cores (the 1-minute load
+ * average): their latencies and CPU per payment measure the other work on the machine as much as
+ * Sluice, so a latency or CPU target is not judged from them.
+ */
+function overloaded(...sections: ({ machine: Machine } | undefined)[]): string | undefined {
+  const busy = sections.filter((x): x is { machine: Machine } => x !== undefined && x.machine.loadAverageAtStart[0] > x.machine.cpus);
+  if (busy.length === 0) return undefined;
+  const load = Math.max(...busy.map((x) => x.machine.loadAverageAtStart[0]));
+  return `**not judged**: run with a load average of ${load} on ${busy[0].machine.cpus} cores`;
+}
 
 function where(r: { machine: Machine }): string {
   const m = r.machine;
@@ -270,13 +283,15 @@ export function writeReport(): void {
   if (channel && best !== undefined) L.push(`| ≥ 5,000 countersigned, durably stored payments/s on one channel | ${n0(best)} payments/s (${channel.result.best.concurrency} in flight) | ${mark(best >= 5000)} |`);
   if (at1000) {
     const machineP99 = floorAt1000.length ? `; this machine with none of Sluice in the round: p99 ${spread(floorAt1000, (r) => r.latencyMs.p99)}` : "";
-    L.push(`| p99 ≤ 5 ms at 1,000 payments/s offered | p99 ${spread(at1000Runs, (r) => r.latencyMs.p99)}, p50 ${ms(at1000.latencyMs.p50)} ms${machineP99} | ${mark(at1000.latencyMs.p99 <= 5)} |`);
+    const busy = overloaded(channel, floor);
+    L.push(`| p99 ≤ 5 ms at 1,000 payments/s offered | p99 ${spread(at1000Runs, (r) => r.latencyMs.p99)}, p50 ${ms(at1000.latencyMs.p50)} ms${machineP99} | ${busy ?? mark(at1000.latencyMs.p99 <= 5)} |`);
     if (floorAt1000.length) {
       const ratio = at1000.latencyMs.p99 / median(floorAt1000.map((r) => r.latencyMs.p99));
-      L.push(`| p99 at 1,000/s ≤ 2× the floor's p99 in the same run (medians) | ${ratio.toFixed(2)}× | ${mark(ratio <= 2)} |`);
+      L.push(`| p99 at 1,000/s ≤ 2× the floor's p99 in the same run (medians) | ${ratio.toFixed(2)}× | ${busy ?? mark(ratio <= 2)} |`);
     }
     const cpu = [median(at1000Runs.map((r) => r.cpuUsPerPayment ?? Infinity)), median(at1000Runs.map((r) => r.peerCpuUsPerPayment ?? Infinity))];
-    L.push(`| CPU per payment at 1,000/s offered ≤ 250 µs per side (median of the runs) | ${cpu[0]} µs payer + ${cpu[1]} µs payee | ${mark(Math.max(...cpu) <= 250)} |`);
+    const parts = floor?.cpuFloor ? `; the floor of its parts measured alone (crypto, one commit, one round of the machine floor): ${floor.cpuFloor.floorUs[0]} + ${floor.cpuFloor.floorUs[1]} µs` : "";
+    L.push(`| CPU per payment at 1,000/s offered ≤ 250 µs per side (median of the runs) | ${cpu[0]} µs payer + ${cpu[1]} µs payee${parts} | ${busy ?? mark(Math.max(...cpu) <= 250)} |`);
   }
   if (hubBest !== undefined) L.push(`| ≥ 5,000 payments/s through one hub with 100 channels | ${n0(hubBest)} payments/s | ${mark(hubBest >= 5000)} |`);
   if (routed) {
@@ -396,6 +411,18 @@ export function writeReport(): void {
         ...floor.runs.map((x) => `| ${n0(x.offered)} | ${x.burnUs ? `${x.burnUs} µs` : "none"} | ${ms(x.latencyMs.p50)} | ${ms(x.latencyMs.p99)} | ${ms(x.latencyMs.max)} |`),
         "",
       );
+      const f = floor.cpuFloor;
+      if (f) {
+        L.push(
+          `**The CPU floor of one payment per state** (scripts/bench/cpuFloor.ts, same run), per side, from its parts measured alone: the`,
+          `cryptography of one state (a signature, a verification, the state digest, the payment leaf, the log append and its new root)`,
+          `${f.cryptoUs} µs; one group commit of a countersigned state and its payment (SQLite, WAL, \`synchronous = FULL\`) ${f.commitUs} µs;`,
+          `the machine floor's round at 1,000/s, ${f.roundUs[0]} µs in the payer's process (the bench's metronome included) and ${f.roundUs[1]} µs in the`,
+          `payee's, less its fsync'd 12 KiB write (${f.fsyncWriteUs} µs alone). Together **${f.floorUs[0]} µs payer + ${f.floorUs[1]} µs payee**, without the`,
+          "JSON, the WebSocket framing, the checks or the event log: what a payment per state costs here however lean the code around it.",
+          "",
+        );
+      }
     }
     const single = r.closed.find((x) => x.concurrency === 1);
     if (single?.groupCommits && single.peerGroupCommits) {
@@ -649,6 +676,13 @@ export function writeReport(): void {
     "  each proposal's signature before it leaves; after a restart it proposes above the reservation, so no version is signed",
     "  twice. One fsync less on every payment's path.",
     "- The payment path reads the channel's status column alone (`ChannelStore.channelStatus`), not the whole decoded row.",
+    "- A new payment's ref is checked against a Bloom filter of the node's own stored refs (src/node/refFilter.ts, seeded as the",
+    "  payment log is read at start, fed by every state the session stores) instead of a store read per payment (about 17 µs",
+    "  of the payer's CPU alone); only a ref the filter may hold is looked up. A countersigned state is written inside the",
+    "  group commit without a savepoint of its own (the group fails as a whole), and canonical hex is taken without lower-casing:",
+    "  about 4 µs less per stored state. Against the code before, runs interleaved in one process (scripts/bench/hotpath.ts, a",
+    "  loaded machine): 256 in flight 13,802 → 18,501 payments/s (medians of 3), one in flight 665 + 615 → 648 + 609 µs per",
+    "  payment (medians of 5, within the run-to-run spread).",
     "",
     "Tried and dropped (measured worse here):",
     "- The store's commits on a writer thread of their own (worker_threads, its own connection), to take the fsync off the",

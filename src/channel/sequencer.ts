@@ -9,6 +9,7 @@ import {
   ValueOutOfRangeError,
 } from "../errors";
 import { MAX_UINT64 } from "../crypto/hash";
+import { checkBytes32 as checkBytes32Value } from "../schema/primitives";
 import type { LocksTree } from "../merkle/locks";
 import type { Hex, Lock, State } from "../types";
 import { ZERO_HASH } from "../types";
@@ -27,8 +28,6 @@ import { LocksPendingError } from "./errors";
 import type { CommittedUpdate, LockRef, PaymentEntry, PendingProposal, ProposedBatch, ProposedUpdates, RoleConfig, UpdateEntry } from "./types";
 import { checkActingParty, Draft } from "./updates";
 
-const BYTES32 = /^0x[0-9a-fA-F]{64}$/;
-
 interface Pending extends PendingProposal {
   digest: Buffer;
   /** The pending locks of `state`. */
@@ -46,8 +45,9 @@ const copyProposal = (p: Pending): PendingProposal => {
 };
 
 const checkBytes32 = (name: string, value: unknown): Hex => {
-  if (typeof value !== "string" || !BYTES32.test(value)) throw new InvalidArgumentError(`${name} ${String(value)} is not 32 bytes`);
-  return value.toLowerCase() as Hex;
+  const checked = checkBytes32Value(value);
+  if (!checked.ok) throw new InvalidArgumentError(`${name} ${String(value)} is not 32 bytes`);
+  return checked.value;
 };
 
 /**

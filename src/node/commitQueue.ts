@@ -151,7 +151,8 @@ export class CommitQueue {
           else if (write.kind === "forward") this.store.forwards.insert(write.forward);
           else if (write.kind === "forward-end") this.store.forwards.finish(write.id, write.status, write.error);
           else if (write.kind === "apply") write.outcome = this.savepoint(write.fn);
-          else this.store.recordCountersigned(write.channelId, write.signed, write.payments, write.leaves);
+          // The group fails as a whole if one write throws: the state needs no savepoint of its own.
+          else this.store.recordCountersignedInGroup(write.channelId, write.signed, write.payments, write.leaves);
         }
         return this.store.now();
       });

@@ -1,6 +1,7 @@
 import { SluiceError } from "../errors";
 import type { Hex, Payment } from "../types";
 import { ZERO_HASH } from "../types";
+import { RefFilter } from "./refFilter";
 
 /** A payment that both sides signed and this node has on disk. */
 export interface DonePayment {
@@ -45,9 +46,14 @@ interface InFlight {
  * amount returns that payment and pays nothing again; with another amount it is refused with
  * `PaymentRefConflictError`. A payment that failed leaves no trace: a retry pays anew. The zero
  * ref (no ref given) names no payment, and each such payment is a new one.
+ *
+ * The store is asked only for a ref the filter of this node's committed refs may hold: the
+ * session adds every ref of its own payments that it stores (`committedRef`), and the ones stored
+ * before it started as it reads the payment log, so a new ref costs no store read.
  */
 export class OwnPayments {
   private readonly inFlight = new Map<Hex, InFlight>();
+  private readonly refs = new RefFilter();
 
   /** `committed(ref)`: this node's first committed payment with `ref` in the channel, from the store. */
   constructor(
@@ -63,7 +69,7 @@ export class OwnPayments {
       if (flying.amount !== amount) return Promise.reject(new PaymentRefConflictError(this.channelId, ref, amount, { amount: flying.amount }));
       return flying.done.then((done) => ({ ...done, replayed: true }));
     }
-    const stored = this.committed(ref);
+    const stored = this.refs.mightHave(ref) ? this.committed(ref) : undefined;
     if (stored) {
       if (stored.payment.amount !== amount) {
         return Promise.reject(new PaymentRefConflictError(this.channelId, ref, amount, { amount: stored.payment.amount, seq: stored.payment.seq }));
@@ -77,6 +83,11 @@ export class OwnPayments {
     };
     entry.done.then(forget, forget);
     return entry.done;
+  }
+
+  /** A payment of this node with `ref` is stored (or about to be: a failed write only costs a store read later). */
+  committedRef(ref: Hex): void {
+    if (ref !== ZERO_HASH) this.refs.add(ref);
   }
 
   /** The memo of this node's payment in flight with `ref`, to be written with its state. */

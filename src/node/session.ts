@@ -178,14 +178,15 @@ export class ChannelSession {
     this.id = channelIdOf(config.params);
     this.reservedUpTo = config.store.reservedVersion(this.id) ?? 0n;
     this.restored = config.store.resyncRequired(this.id);
-    // After a restart, every version up to the reservation may have been signed and sent.
-    this.channel = this.makeChannel(this.snapshot(this.reservedUpTo));
     this.own = new OwnPayments(this.id, (ref) => {
       const record = config.store.firstPaymentBy(this.id, this.me, ref);
       if (record === null) return undefined;
       const { payment, version, committedAt, memo } = record;
       return { payment, version, ...(committedAt === undefined ? {} : { committedAt }), ...(memo === undefined ? {} : { memo }) };
     });
+    // After a restart, every version up to the reservation may have been signed and sent.
+    // (Reading the stored payment log also tells `own` which refs this node paid with.)
+    this.channel = this.makeChannel(this.snapshot(this.reservedUpTo));
   }
 
   get latest(): SignedState {
@@ -754,6 +755,7 @@ export class ChannelSession {
     for (const item of update.payments) {
       payments.push(item.payment);
       if (item.payment.payer !== this.me) continue;
+      this.own.committedRef(item.payment.ref);
       // Queued in the same turn as the state: one transaction holds both.
       const memo = this.own.memoOf(item.payment.ref);
       if (memo !== undefined) void this.config.commits.memo(item.payment.ref, memo).catch(() => undefined);
@@ -832,7 +834,10 @@ export class ChannelSession {
     const page = this.config.restorePage ?? RESTORE_PAGE;
     for (let fromSeq = 0n; ; ) {
       const records = this.config.store.payments(this.id, { fromSeq, limit: page });
-      for (const record of records) yield record.leaf;
+      for (const record of records) {
+        if (record.payment.payer === this.me) this.own.committedRef(record.payment.ref);
+        yield record.leaf;
+      }
       if (records.length < page) return;
       fromSeq += BigInt(records.length);
     }

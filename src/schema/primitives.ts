@@ -35,8 +35,16 @@ export type Checked<T> = { ok: true; value: T } | { ok: false; problem: string }
 
 const fail = <T>(problem: string): Checked<T> => ({ ok: false, problem });
 
+/** Hex digits only (any count): with a length check, cheaper to test than a pattern with a repeated group. */
+const HEX_DIGITS = /^0x[0-9a-fA-F]*$/;
+/** The canonical form, which needs no lower-casing. */
+const LOWER_BYTES32 = /^0x[0-9a-f]{64}$/;
+
 export function checkBytes32(value: unknown): Checked<Hex> {
-  if (typeof value === "string" && value.length === 66 && BYTES32_PATTERN.test(value)) return { ok: true, value: value.toLowerCase() as Hex };
+  if (typeof value === "string" && value.length === 66) {
+    if (LOWER_BYTES32.test(value)) return { ok: true, value: value as Hex };
+    if (BYTES32_PATTERN.test(value)) return { ok: true, value: value.toLowerCase() as Hex };
+  }
   return fail(`expected 32 bytes as 0x-prefixed hex (64 hex digits), got ${describe(value)}`);
 }
 
@@ -47,7 +55,7 @@ export function checkAddress(value: unknown): Checked<Address> {
 
 /** Hex bytes (a signature: any whole number of bytes, a contract wallet's may exceed 65) up to `maxBytes`. */
 export function checkBytes(value: unknown, maxBytes: number): Checked<Hex> {
-  if (typeof value !== "string" || !BYTES_PATTERN.test(value)) return fail(`expected 0x-prefixed hex bytes, got ${describe(value)}`);
+  if (typeof value !== "string" || value.length % 2 !== 0 || !HEX_DIGITS.test(value)) return fail(`expected 0x-prefixed hex bytes, got ${describe(value)}`);
   if (value.length > 2 + 2 * maxBytes) return fail(`longer than ${maxBytes} bytes`);
   return { ok: true, value: value.toLowerCase() as Hex };
 }

@@ -4,7 +4,7 @@ import path from "node:path";
 import { expect } from "chai";
 import { channelId as channelIdOf } from "../../src/crypto";
 import { CommitQueue, type CommitTiming } from "../../src/node/commitQueue";
-import { ChannelStore, NonIncreasingVersionError, UnknownChannelError } from "../../src/node/store";
+import { ChannelStore, NonIncreasingVersionError, PaymentSequenceError, UnknownChannelError } from "../../src/node/store";
 import { ETH, ZERO_HASH, type Address, type Hex, type Params, type SignedState, type State } from "../../src/types";
 
 const ALICE: Address = "0x00000000000000000000000000000000000a11ce";
@@ -57,7 +57,7 @@ describe("CommitQueue", function () {
     };
     store.recordOwnSignature = record("own", store.recordOwnSignature.bind(store));
     store.reserveVersions = record("reserve", store.reserveVersions.bind(store));
-    store.recordCountersigned = record("countersigned", store.recordCountersigned.bind(store));
+    store.recordCountersignedInGroup = record("countersigned", store.recordCountersignedInGroup.bind(store));
     store.putMemo = record("memo", store.putMemo.bind(store));
     queue = new CommitQueue(store);
   });
@@ -129,6 +129,20 @@ describe("CommitQueue", function () {
     const outcomes = await Promise.all([queue.reserveVersions(CID, 9n), queue.countersigned(CID, signed(CID, 1n), null)].map(outcome));
     for (const o of outcomes) expect(o).to.be.instanceOf(NonIncreasingVersionError);
     expect(store.reservedVersion(CID)).to.equal(null);
+  });
+
+  it("a countersigned state that fails after an earlier one of its group was written leaves neither on disk, and the next group writes them afresh", async function () {
+    await queue.countersigned(CID, signed(CID, 1n), [{ channelId: CID, seq: 0n, payer: 0, amount: 1n, ref: ZERO_HASH }]);
+    const payment = (seq: bigint) => ({ channelId: CID, seq, payer: 0 as const, amount: 1n, ref: ZERO_HASH });
+    // Version 2 is written (the state, its payment, its event), then version 3 skips a seq.
+    const outcomes = await Promise.all([queue.countersigned(CID, signed(CID, 2n), [payment(1n)]), queue.countersigned(CID, signed(CID, 3n), [payment(5n)])].map(outcome));
+    for (const o of outcomes) expect(o).to.be.instanceOf(PaymentSequenceError);
+    expect(store.latest(CID)!.state.version).to.equal(1n);
+    expect(store.paymentCount(CID)).to.equal(1n);
+    // The store's cached tip was rolled back with the transaction: version 2 and seq 1 are next again.
+    await Promise.all([queue.countersigned(CID, signed(CID, 2n), [payment(1n)]), queue.countersigned(CID, signed(CID, 3n), [payment(2n)])]);
+    expect(store.latest(CID)!.state.version).to.equal(3n);
+    expect(store.paymentCount(CID)).to.equal(3n);
   });
 
   it("tells observers of each committed group (not of a failed one), goes on past a throwing observer, and stops when told", async function () {

@@ -45,7 +45,7 @@ describe("SluiceNode payments: memo and time beside the ref", function () {
     await bob.start();
     const { channelId } = await alice.openChannel({ peer: bob.address, peerUrl: bob.peerUrl, asset: ETH, deposit: 10n ** 18n });
     if (bobDeposit > 0n) await bob.deposit(channelId, bobDeposit);
-    return { alice, bob, channelId };
+    return { alice, bob, channelId, adjudicator: driver.address };
   }
 
   it("keeps the memo on the payer's node only, the time on both, the leaf as before; finds payments by ref; refuses a long memo untouched", async function () {
@@ -86,6 +86,28 @@ describe("SluiceNode payments: memo and time beside the ref", function () {
     expect((await alice.channel(channelId)).payments).to.equal(3n);
     expect(await alice.payments(channelId, { ref: memoHash(long) })).to.deep.equal([]);
     await expect(alice.payments(channelId, { ref: { memo: long } })).to.be.rejectedWith(InvalidMemoError);
+  });
+
+  it("a ref paid before a restart is found after it, for either payer: the node reads its refs back with its payment log", async function () {
+    const { alice, bob, channelId, adjudicator } = await pair(10n ** 18n);
+    const refs = [1, 2, 3].map((i) => ethers.id(`restart ${i}`) as Hex);
+    const paid = [await alice.pay(channelId, 11n, refs[0]), await bob.pay(channelId, 12n, refs[1]), await alice.pay(channelId, 13n, refs[2])];
+    for (const node of [alice, bob]) await node.stop();
+    nodes = [];
+    const again = (i: number) =>
+      new SluiceNode({ privateKey: devKey(i), provider: ethers.provider, adjudicator, storePath: path.join(dir, `node${i}`, "store.sqlite"), pollMs: 50, challengePeriod: 600n });
+    const alice2 = again(1);
+    const bob2 = again(2);
+    nodes.push(alice2, bob2);
+    await bob2.start();
+    await alice2.start();
+    // Each retry finds the stored payment (before any connection is needed), and pays nothing.
+    expect(await alice2.pay(channelId, 11n, refs[0])).to.deep.include({ seq: paid[0].seq, replayed: true });
+    expect(await bob2.pay(channelId, 12n, refs[1])).to.deep.include({ seq: paid[1].seq, replayed: true });
+    expect(await alice2.pay(channelId, 13n, refs[2])).to.deep.include({ seq: paid[2].seq, replayed: true });
+    expect(await alice2.pay(channelId, 14n, refs[0]).catch((error: unknown) => error)).to.be.instanceOf(PaymentRefConflictError);
+    expect(await bob2.pay(channelId, 15n, refs[1]).catch((error: unknown) => error)).to.be.instanceOf(PaymentRefConflictError);
+    expect((await alice2.channel(channelId)).payments).to.equal(3n);
   });
 
   it("a ref is the payer's idempotency key: concurrent and later duplicates get the first payment and pay nothing; another amount is refused", async function () {

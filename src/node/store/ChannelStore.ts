@@ -796,6 +796,21 @@ export class ChannelStore {
   }
 
   /**
+   * `recordCountersigned` inside a running `transaction` that fails as a whole when this throws
+   * (the commit queue's group commit): without the savepoint of its own that `recordCountersigned`
+   * opens, so a failure here must abort the enclosing transaction. Outside one, the same as
+   * `recordCountersigned`.
+   */
+  recordCountersignedInGroup(channelId: Hex, signed: SignedState, payments: AddedPayments, leaves?: readonly Hex[]): boolean {
+    if (this.txTime === undefined) return this.recordCountersigned(channelId, signed, payments, leaves);
+    try {
+      return this.recordOne(channelId, signed, payments, leaves);
+    } catch (error) {
+      throw this.rolledBack(error);
+    }
+  }
+
+  /**
    * `recordCountersigned` for many states in one transaction and one fsync (pipelined payments).
    * All or nothing: if one item fails, none is written, and an `InvalidRecordError` names the item
    * (`items[3].payment.amount`). Returns how many were written (duplicates are skipped).
