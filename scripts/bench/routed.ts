@@ -69,51 +69,77 @@ const FEES = { base: "0", ppm: 1_000 };
 const AMOUNT = 1_000_000_000n; // 1 gwei a payment
 const INVOICE_LIFETIME = 7_200; // the route needs a reveal window per hop before the invoice's expiry
 
+/** The hub, the payers' and the payees' processes, and the channels: what the bench and the trace share. */
+export interface RoutedSetup {
+  hub: Harness;
+  payers: { h: Harness; nodes: { address: Address; peerUrl: string }[] };
+  payees: { h: Harness; nodes: { address: Address; peerUrl: string }[] };
+  /** The hub's channel with payer j, by j. */
+  payerChannels: Hex[];
+  /** Every harness started (stopped or killed by the caller). */
+  harnesses: Harness[];
+}
+
+/**
+ * Starts the hub (routing on, its store in `work`/hub) and `pairs` payers and payees in two more
+ * processes; the hub opens and funds a channel to each (1 ETH) and pays each payer half of it.
+ */
+export async function startRouted(chain: BenchChain, pairs: number, work: string, options: { cpuProfDir?: string; profilePeers?: string; harnesses: Harness[] }): Promise<RoutedSetup> {
+  const harnesses = options.harnesses;
+  const hub = await Harness.start({ cpuProfDir: options.cpuProfDir });
+  harnesses.push(hub);
+  await hub.call("init", { rpc: chain.node.url, adjudicator: chain.adjudicator, keys: [chain.key(5)], dir: path.join(work, "hub"), hub: FEES });
+  const peers = async (name: string) => {
+    const h = await Harness.start({ cpuProfDir: options.profilePeers ? path.join(options.profilePeers, name) : undefined });
+    harnesses.push(h);
+    const keys = Array.from({ length: pairs }, () => `0x${randomBytes(32).toString("hex")}`);
+    const nodes = await h.call<{ address: Address; peerUrl: string }[]>("init", { rpc: chain.node.url, adjudicator: chain.adjudicator, keys, dir: path.join(work, name), pollMs: 600_000 });
+    return { h, nodes };
+  };
+  const payers = await peers("payers");
+  const payees = await peers("payees");
+
+  // The hub opens and funds every channel (1 ETH), then pays each payer half of it: what the payers spend.
+  const open = async (list: { address: Address; peerUrl: string }[]): Promise<Hex[]> => {
+    const ids: Hex[] = new Array<Hex>(list.length);
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        while (next < list.length) {
+          const i = next++;
+          ids[i] = await hub.call<Hex>("open", { node: 0, peer: list[i].address, peerUrl: list[i].peerUrl, asset: ETH, deposit: (10n ** 18n).toString() });
+        }
+      }),
+    );
+    return ids;
+  };
+  const payerChannels = await open(payers.nodes);
+  await open(payees.nodes);
+  await hub.call("pay", { node: 0, channels: payerChannels, amount: (5n * 10n ** 17n).toString(), mode: "closed", total: pairs, concurrency: pairs });
+  return { hub, payers, payees, payerChannels, harnesses };
+}
+
+/** `count` invoices of each payee (payee j's for payer j), made before the timed runs. */
+export function makeInvoices(setup: RoutedSetup, count: number): Promise<string[][]> {
+  const { payees } = setup;
+  return Promise.all(payees.nodes.map((_, j) => payees.h.call<string[]>("invoices", { node: j, count, amount: AMOUNT.toString(), asset: ETH, expiresIn: INVOICE_LIFETIME })));
+}
+
 export async function routedBench(chain: BenchChain, o: RoutedOptions, log: (s: string) => void): Promise<RoutedResult> {
   const work = mkdtempSync(path.join(tmpdir(), "sluice-bench-routed-"));
   const profDir = path.join(work, "prof");
   const harnesses: Harness[] = [];
   try {
-    const hub = await Harness.start({ cpuProfDir: profDir });
-    harnesses.push(hub);
-    await hub.call("init", { rpc: chain.node.url, adjudicator: chain.adjudicator, keys: [chain.key(5)], dir: path.join(work, "hub"), hub: FEES });
-    const peers = async (name: string) => {
-      const h = await Harness.start();
-      harnesses.push(h);
-      const keys = Array.from({ length: o.pairs }, () => `0x${randomBytes(32).toString("hex")}`);
-      const nodes = await h.call<{ address: Address; peerUrl: string }[]>("init", { rpc: chain.node.url, adjudicator: chain.adjudicator, keys, dir: path.join(work, name), pollMs: 600_000 });
-      return { h, nodes };
-    };
-    const payers = await peers("payers");
-    const payees = await peers("payees");
-    log(`  hub up; ${o.pairs} payers in one process, ${o.pairs} payees in another; opening ${2 * o.pairs} channels`);
-
-    // The hub opens and funds every channel (1 ETH), then pays each payer half of it: what the payers spend.
-    const open = async (list: { address: Address; peerUrl: string }[]): Promise<Hex[]> => {
-      const ids: Hex[] = new Array<Hex>(list.length);
-      let next = 0;
-      await Promise.all(
-        Array.from({ length: 8 }, async () => {
-          while (next < list.length) {
-            const i = next++;
-            ids[i] = await hub.call<Hex>("open", { node: 0, peer: list[i].address, peerUrl: list[i].peerUrl, asset: ETH, deposit: (10n ** 18n).toString() });
-          }
-        }),
-      );
-      return ids;
-    };
-    const payerChannels = await open(payers.nodes);
-    await open(payees.nodes);
-    await hub.call("pay", { node: 0, channels: payerChannels, amount: (5n * 10n ** 17n).toString(), mode: "closed", total: o.pairs, concurrency: o.pairs });
+    const setup = await startRouted(chain, o.pairs, work, { cpuProfDir: profDir, harnesses });
+    const { hub, payers, payerChannels } = setup;
+    log(`  hub up; ${o.pairs} payers in one process, ${o.pairs} payees in another; ${2 * o.pairs} channels open`);
 
     // Invoices: payee j's for payer j, enough for every routed payment of the runs.
     const warmup = Math.min(500, o.closedTotal);
     const needed = warmup + o.concurrency.length * o.closedRepeats * o.closedTotal + o.openRepeats * Math.round((o.openRate + o.lowRate) * o.openSeconds);
     const perPayee = Math.ceil(needed / o.pairs) + 2;
     const t0 = performance.now();
-    const invoices = await Promise.all(
-      payees.nodes.map((_, j) => payees.h.call<string[]>("invoices", { node: j, count: perPayee, amount: AMOUNT.toString(), asset: ETH, expiresIn: INVOICE_LIFETIME })),
-    );
+    const invoices = await makeInvoices(setup, perPayee);
     const invoiceSeconds = (performance.now() - t0) / 1000;
     log(`  ${perPayee * o.pairs} invoices made by the payees in ${invoiceSeconds.toFixed(1)} s (before the timed runs)`);
     const cursor = invoices.map(() => 0);

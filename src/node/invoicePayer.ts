@@ -94,8 +94,11 @@ export class InvoicePayer {
     await this.host.commits.apply(() => locks.beginPayment({ hashlock, invoice: encoded, channelId: session.id, amount: lock.amount }));
     const done = new Promise<PaymentView>((resolve, reject) => this.waiters.set(hashlock, { resolve, reject, ...(routed ? { via: routed.via } : {}) }));
     try {
-      if (routed) await this.host.routing.instruct(routed.via, routed.body);
+      // The instruction and the lock leave back to back on the one connection: the hub reads the instruction first.
+      const instructed = routed ? this.host.routing.instruct(routed.via, routed.body) : undefined;
+      instructed?.catch(() => undefined);
       await session.updateLock({ kind: "lock", amount: lock.amount, hashlock, expiry: lock.expiry, ref: invoice.ref });
+      await instructed;
     } catch (error) {
       this.waiters.delete(hashlock);
       const why = error instanceof Error ? error.message : String(error);
@@ -118,8 +121,9 @@ export class InvoicePayer {
   }
 
   /**
-   * A state that added or removed locks is on disk: settles this node's invoice payments whose
-   * locks it removed, and answers the locks it received.
+   * A state that added or removed locks is queued for disk (the records written here share its
+   * commit): settles this node's invoice payments whose locks it removed, and answers the locks it
+   * received, each once the state is on disk.
    */
   onLocks(session: ChannelSession, committed: CommittedUpdate): void {
     const changes = committed.locks;
@@ -190,12 +194,15 @@ export class InvoicePayer {
     );
   }
 
-  /** The payee's side: unlocks a received lock that pays an invoice of this node, gives back any other. */
+  /**
+   * The payee's side: unlocks a received lock that pays an invoice of this node, gives back any
+   * other; the answer leaves once the invoice's record (and the lock's state, queued before) is on disk.
+   */
   private answer(session: ChannelSession, lock: Lock): Promise<void> {
     return this.once(
       lock,
       async () => {
-        const secret = await this.secretFor(session, lock);
+        const secret = await this.host.commits.apply(() => this.secretFor(session, lock));
         return session.updateLock(secret === undefined ? { kind: "cancel", lock } : { kind: "unlock", lock, secret });
       },
       `answering lock ${lock.hashlock} of ${session.id}`,
@@ -209,9 +216,10 @@ export class InvoicePayer {
 
   /**
    * The secret to unlock `lock` with: that of an open invoice of this node it pays (marked paid
-   * now), or of one it paid before a restart cut the unlock short; undefined to cancel it.
+   * now, in the caller's group commit), or of one it paid before a restart cut the unlock short;
+   * undefined to cancel it.
    */
-  private async secretFor(session: ChannelSession, lock: Lock): Promise<Hex | undefined> {
+  private secretFor(session: ChannelSession, lock: Lock): Hex | undefined {
     const invoices = this.host.store.invoices;
     const record = invoices.byHashlock(lock.hashlock);
     if (record === null || record.invoice.asset.toLowerCase() !== session.params.asset.toLowerCase()) return undefined;
@@ -223,12 +231,9 @@ export class InvoicePayer {
       return mine ? (invoices.secret(lock.hashlock) ?? undefined) : undefined;
     }
     try {
-      // On disk (with the group commit) before the secret leaves in the unlock.
-      return await this.host.commits.apply(() => {
-        const { secret } = invoices.markPaid(lock.hashlock, lock.amount);
-        store.locks.claim(lock.hashlock, session.id, lock);
-        return secret;
-      });
+      const { secret } = invoices.markPaid(lock.hashlock, lock.amount);
+      store.locks.claim(lock.hashlock, session.id, lock);
+      return secret;
     } catch (error) {
       if (error instanceof InvoiceUnderpaidError || error instanceof InvoiceStatusError || error instanceof UnknownInvoiceError) return undefined;
       throw error;

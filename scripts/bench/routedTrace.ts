@@ -1,0 +1,190 @@
+/**
+ * Where a routed payment's time goes: the routed bench's hub, payers and payees (scripts/bench/routed.ts),
+ * a few routed payments offered at a low rate, then each one's steps read back from the three
+ * nodes' stores (the events and records each commit writes, unix ms) against when it was offered.
+ *
+ *   npx ts-node --transpile-only scripts/bench/routedTrace.ts [rate/s] [seconds] [pairs] [closed total] [in flight]
+ *
+ * Then, with a closed total, a closed loop of that many routed payments: payments/s and each
+ * process's CPU per payment (ROUTED_TRACE_PROFILE=1: and each one's top functions).
+ *
+ * Each step's time is the store's clock at the group commit that wrote it (a millisecond's
+ * resolution), so a step's share includes the round trips and queues before that commit.
+ */
+import Database from "better-sqlite3";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import os from "node:os";
+import path from "node:path";
+import { startChain } from "./chain";
+import type { Harness, LoadReport } from "./harness";
+import { summarizeProfile } from "./profile";
+import { makeInvoices, startRouted, type RoutedSetup } from "./routed";
+
+/** A payment's steps, in the order they happen, and the store and event that mark each. */
+const STEPS = [
+  "payer: payment recorded",
+  "payer: lock A→H countersigned",
+  "hub: lock A→H stored",
+  "hub: forward stored",
+  "payee: lock H→C countersigned",
+  "hub: lock H→C stored",
+  "payee: invoice paid (secret on disk)",
+  "payee: unlock C→H countersigned",
+  "hub: unlock C→H stored",
+  "payer: unlock H→A countersigned",
+  "hub: unlock H→A stored",
+  "payer: payment finished",
+] as const;
+type Step = (typeof STEPS)[number];
+
+interface EventRow {
+  type: string;
+  chan: string;
+  at: number;
+  data: string;
+}
+
+/** Each hashlock's steps (unix ms) found in one node's store. */
+function stepsOf(file: string, role: "payer" | "hub" | "payee", into: Map<string, Partial<Record<Step, number>>>): void {
+  const db = new Database(file, { readonly: true });
+  try {
+    const at = (hashlock: string) => {
+      const key = hashlock.toLowerCase();
+      let steps = into.get(key);
+      if (!steps) into.set(key, (steps = {}));
+      return steps;
+    };
+    // On the hub, the lock from a payer and the lock to a payee: told apart by who sent them (the hub proposes, as participant 0).
+    for (const e of db.prepare("SELECT type, chan, at, data FROM events WHERE type IN ('lock.added', 'lock.settled', 'lock.forwarded') ORDER BY id").all() as EventRow[]) {
+      const data = JSON.parse(e.data) as { hashlock: string; sender?: number };
+      const steps = at(data.hashlock);
+      const fromHub = data.sender === 0;
+      if (role === "payer") {
+        if (e.type === "lock.added") steps["payer: lock A→H countersigned"] = e.at;
+        if (e.type === "lock.settled") steps["payer: unlock H→A countersigned"] = e.at;
+      } else if (role === "payee") {
+        if (e.type === "lock.added") steps["payee: lock H→C countersigned"] = e.at;
+        if (e.type === "lock.settled") steps["payee: unlock C→H countersigned"] = e.at;
+      } else if (e.type === "lock.forwarded") steps["hub: forward stored"] = e.at;
+      else if (e.type === "lock.added") steps[fromHub ? "hub: lock H→C stored" : "hub: lock A→H stored"] = e.at;
+      else steps[fromHub ? "hub: unlock C→H stored" : "hub: unlock H→A stored"] = e.at;
+    }
+    if (role === "payer") {
+      for (const p of db.prepare("SELECT hashlock, started_at, finished_at FROM invoice_payments").all() as { hashlock: string; started_at: number; finished_at: number | null }[]) {
+        const steps = at(p.hashlock);
+        steps["payer: payment recorded"] = p.started_at;
+        if (p.finished_at !== null) steps["payer: payment finished"] = p.finished_at;
+      }
+    }
+    if (role === "payee") {
+      for (const e of db.prepare("SELECT at, data FROM events WHERE type = 'invoice.paid'").all() as EventRow[]) {
+        const data = JSON.parse(e.data) as { hashlock?: string };
+        if (data.hashlock) at(data.hashlock)["payee: invoice paid (secret on disk)"] = e.at;
+      }
+    }
+  } finally {
+    db.close();
+  }
+}
+
+/** A closed loop of `total` routed payments (`inFlight` at once) from each payer's invoice `from` on: payments/s and each process's CPU per payment. */
+async function closedLoop(setup: RoutedSetup, invoices: string[][], from: number, total: number, inFlight: number) {
+  const processes = [
+    ["hub", setup.hub],
+    ["payers", setup.payers.h],
+    ["payees", setup.payees.h],
+  ] as const;
+  const cpu = () => Promise.all(processes.map(async ([, h]) => (await h.call<{ userUs: number; systemUs: number }>("cpu"))));
+  const before = await cpu();
+  const load0 = os.loadavg()[0];
+  const per = Math.ceil(total / invoices.length);
+  const run = await setup.payers.h.call<LoadReport>("payInvoices", { payers: invoices.map((list, j) => [j, list.slice(from, from + per)]), mode: "closed", total, concurrency: inFlight });
+  const after = await cpu();
+  const us = processes.map(([name], i) => `${name} ${Math.round((after[i].userUs + after[i].systemUs - before[i].userUs - before[i].systemUs) / Math.max(1, run.done))}`);
+  return {
+    line: `closed loop, ${inFlight} in flight: ${run.perSecond.toFixed(0)} routed/s, p50 ${run.latencyMs.p50} ms, p99 ${run.latencyMs.p99} ms${run.failed ? `, ${run.failed} FAILED: ${run.firstError}` : ""}; CPU µs per payment: ${us.join(", ")}; load average ${load0.toFixed(2)} → ${os.loadavg()[0].toFixed(2)}`,
+    windows: processes.map(([name]) => [name, run.windowUs] as const),
+  };
+}
+
+function printProfile(dir: string, windowUs: LoadReport["windowUs"]): void {
+  const file = readdirSync(dir).find((f) => f.endsWith(".cpuprofile"));
+  if (!file) return;
+  const p = summarizeProfile(path.join(dir, file), windowUs, 30);
+  console.log(`\n${path.basename(dir)}: idle ${p.idlePercent.toFixed(1)} %, gc ${p.gcPercent.toFixed(1)} %`);
+  for (const e of p.top) console.log(`  ${e.percent.toFixed(1).padStart(5)} %  ${e.function}  ${e.where}`);
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? NaN : s[Math.floor((s.length - 1) / 2)];
+};
+
+async function main(): Promise<void> {
+  const rate = Number(process.argv[2] ?? 2);
+  const seconds = Number(process.argv[3] ?? 10);
+  const pairs = Number(process.argv[4] ?? 10);
+  const chain = await startChain();
+  const work = mkdtempSync(path.join(tmpdir(), "sluice-routed-trace-"));
+  const harnesses: Harness[] = [];
+  try {
+    const profile = process.env.ROUTED_TRACE_PROFILE === "1" ? path.join(work, "prof") : undefined;
+    const setup = await startRouted(chain, pairs, work, { harnesses, cpuProfDir: profile && path.join(profile, "hub"), profilePeers: profile });
+    const total = Math.round(rate * seconds);
+    const closedTotal = Number(process.argv[5] ?? 0);
+    const invoices = await makeInvoices(setup, Math.ceil((total + closedTotal) / pairs) + Math.ceil(20 / pairs) + 1);
+    // Warm up (connections, caches, JIT): 20 payments one at a time.
+    const warm = Math.ceil(20 / pairs);
+    await setup.payers.h.call<LoadReport>("payInvoices", { payers: invoices.map((list, j) => [j, list.slice(0, warm)]), mode: "closed", total: warm * pairs, concurrency: 1 });
+    const load0 = os.loadavg()[0];
+    const run = await setup.payers.h.call<LoadReport & { dueAt: number[]; latencies: number[] }>("payInvoices", {
+      payers: invoices.map((list, j) => [j, list.slice(warm)]),
+      mode: "open",
+      rate,
+      seconds,
+      timeline: true,
+    });
+    const closed = closedTotal > 0 ? await closedLoop(setup, invoices, warm + Math.ceil(total / pairs), closedTotal, Number(process.argv[6] ?? 64)) : undefined;
+    for (const h of harnesses) await h.stop();
+    if (closed) {
+      console.log(closed.line);
+      if (profile) for (const [name, windowUs] of closed.windows) printProfile(path.join(profile, name), windowUs);
+    }
+
+    const steps = new Map<string, Partial<Record<Step, number>>>();
+    stepsOf(path.join(work, "hub", "node-0.sqlite"), "hub", steps);
+    for (let j = 0; j < pairs; j++) {
+      stepsOf(path.join(work, "payers", `node-${j}.sqlite`), "payer", steps);
+      stepsOf(path.join(work, "payees", `node-${j}.sqlite`), "payee", steps);
+    }
+    // The timed payments are the ones recorded after the warm-up: in the order they started.
+    const timed = [...steps.values()].filter((s) => s["payer: payment finished"] !== undefined).sort((a, b) => a["payer: payment recorded"]! - b["payer: payment recorded"]!).slice(warm * pairs);
+    const dueAt = [...run.dueAt].sort((a, b) => a - b);
+    console.log(`${timed.length} routed payments at ${rate}/s over ${pairs} pairs; p50 ${run.latencyMs.p50} ms, p99 ${run.latencyMs.p99} ms; load average ${load0.toFixed(2)} → ${os.loadavg()[0].toFixed(2)}`);
+    console.log("step (median ms since the step before; since offered)");
+    const since: Record<string, number[]> = {};
+    const total_: Record<string, number[]> = {};
+    timed.forEach((s, i) => {
+      let before = dueAt[i];
+      for (const step of ["offered", ...STEPS] as const) {
+        if (step === "offered") continue;
+        const t = s[step];
+        if (t === undefined) continue;
+        (since[step] ??= []).push(t - before);
+        (total_[step] ??= []).push(t - dueAt[i]);
+        before = t;
+      }
+    });
+    for (const step of STEPS) console.log(`  ${step.padEnd(40)} ${median(since[step] ?? []).toFixed(1).padStart(7)} ${median(total_[step] ?? []).toFixed(1).padStart(8)}`);
+  } finally {
+    for (const h of harnesses) h.kill();
+    await chain.stop();
+    if (!process.env.BENCH_KEEP) rmSync(work, { recursive: true, force: true });
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
