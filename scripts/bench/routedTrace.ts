@@ -159,7 +159,7 @@ async function main(): Promise<void> {
       stepsOf(path.join(work, "payees", `node-${j}.sqlite`), "payee", steps);
     }
     // The timed payments are the ones recorded after the warm-up: in the order they started.
-    const timed = [...steps.values()].filter((s) => s["payer: payment finished"] !== undefined).sort((a, b) => a["payer: payment recorded"]! - b["payer: payment recorded"]!).slice(warm * pairs);
+    const timed = [...steps.values()].filter((s) => s["payer: payment finished"] !== undefined).sort((a, b) => a["payer: payment recorded"]! - b["payer: payment recorded"]!).slice(warm * pairs, warm * pairs + total);
     const dueAt = [...run.dueAt].sort((a, b) => a - b);
     console.log(`${timed.length} routed payments at ${rate}/s over ${pairs} pairs; p50 ${run.latencyMs.p50} ms, p99 ${run.latencyMs.p99} ms; load average ${load0.toFixed(2)} → ${os.loadavg()[0].toFixed(2)}`);
     console.log("step (median ms since the step before; since offered)");

@@ -15,7 +15,7 @@ import { InvoiceStatusError, InvoiceUnderpaidError, UnknownInvoiceError } from "
 import type { Address, Hex, Lock } from "../types";
 import { lockLeafHex } from "../crypto/hash";
 import { paymentViewOf } from "./paymentRef";
-import { InvoiceNotPayableError, InvoicePaymentFailedError } from "./payInvoiceErrors";
+import { InvoiceAlreadyPaidError, InvoiceNotPayableError, InvoicePaymentFailedError } from "./payInvoiceErrors";
 import { encodeRoute } from "./protocol";
 import { RouteFailedError, type RouteFailures, type RouteFinder } from "./routing";
 import { onceAtATime } from "./routing/once";
@@ -50,6 +50,8 @@ export interface InvoicePayerHost {
 interface Waiter {
   /** The first hub of a routed payment (its failure message explains a cancel). */
   via?: Address;
+  /** The payment's record, to write with the state that makes its lock (participant 1), until then. */
+  begin?: { hashlock: Hex; invoice: string; channelId: Hex; amount: bigint };
   resolve(view: PaymentView): void;
   reject(error: unknown): void;
 }
@@ -91,21 +93,46 @@ export class InvoicePayer {
       routed = { via: found.session.peerAddress, body: encodeRoute(found.body) };
     }
     const locks = this.host.store.locks;
-    await this.host.commits.apply(() => locks.beginPayment({ hashlock, invoice: encoded, channelId: session.id, amount: lock.amount }));
-    const done = new Promise<PaymentView>((resolve, reject) => this.waiters.set(hashlock, { resolve, reject, ...(routed ? { via: routed.via } : {}) }));
+    const begin = { hashlock, invoice: encoded, channelId: session.id, amount: lock.amount };
+    // Refused here, before any lock: a payment of this invoice in flight, or one stored pending or paid.
+    const prior = this.waiters.has(hashlock) ? "pending" : locks.payment(hashlock)?.status;
+    if (prior === "pending" || prior === "paid") throw new InvoiceAlreadyPaidError(hashlock, prior);
+    const waiter: Waiter = { resolve: () => undefined, reject: () => undefined, ...(routed ? { via: routed.via } : {}) };
+    const done = new Promise<PaymentView>((resolve, reject) => Object.assign(waiter, { resolve, reject }));
+    this.waiters.set(hashlock, waiter);
     try {
+      // As participant 1 the lock exists once this node countersigns it: the record is written with
+      // that state (onLocks). As participant 0 the peer holds it first: the record goes to disk before.
+      if (session.me === 1) waiter.begin = begin;
+      else await this.host.commits.apply(() => locks.beginPayment(begin));
       // The instruction and the lock leave back to back on the one connection: the hub reads the instruction first.
       const instructed = routed ? this.host.routing.instruct(routed.via, routed.body) : undefined;
       instructed?.catch(() => undefined);
       await session.updateLock({ kind: "lock", amount: lock.amount, hashlock, expiry: lock.expiry, ref: invoice.ref });
       await instructed;
     } catch (error) {
-      this.waiters.delete(hashlock);
+      if (this.waiters.get(hashlock) === waiter) this.waiters.delete(hashlock);
       const why = error instanceof Error ? error.message : String(error);
-      await this.host.commits.apply(() => locks.finishPayment(hashlock, "failed", why)).catch((e: unknown) => this.host.onError(e, `recording the failure of ${hashlock}`));
+      const failed = () => {
+        // Not begun yet (no lock countersigned): the attempt is recorded, failed.
+        const stored = locks.payment(hashlock)?.status;
+        if (stored === undefined || (stored === "failed" && waiter.begin)) locks.beginPayment(begin);
+        return locks.finishPayment(hashlock, "failed", why);
+      };
+      await this.host.commits.apply(failed).catch((e: unknown) => this.host.onError(e, `recording the failure of ${hashlock}`));
       throw error;
     }
     return done;
+  }
+
+  /** This node's lock of a payment it makes as participant 1 is countersigned (queued for disk): its record shares that commit. */
+  private begun(lock: Lock): void {
+    const waiter = this.waiters.get(lock.hashlock.toLowerCase());
+    const begin = waiter?.begin;
+    if (!begin || begin.amount !== lock.amount) return;
+    waiter.begin = undefined;
+    const locks = this.host.store.locks;
+    this.host.commits.apply(() => locks.beginPayment(begin)).catch((e: unknown) => this.host.onError(e, `recording the payment of ${begin.hashlock}`));
   }
 
   /** A direct payment's lock: as late as the rules allow, by the invoice's expiry at the latest. */
@@ -133,7 +160,10 @@ export class InvoicePayer {
       if (reason === "unlock") this.paid(committed, lock);
       else this.failed(lock.hashlock, new InvoicePaymentFailedError(lock.hashlock, reason === "cancel" ? "cancelled" : "expired"));
     }
-    for (const lock of changes.added) if (this.isMineToAnswer(session, lock)) void this.answer(session, lock);
+    for (const lock of changes.added) {
+      if (lock.sender === session.me) this.begun(lock);
+      else if (this.isMineToAnswer(session, lock)) void this.answer(session, lock);
+    }
   }
 
   /** After a (re)connect: answers every pending lock the peer sent (e.g. left pending by a restart). */

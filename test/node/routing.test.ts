@@ -27,6 +27,8 @@ import {
 import type { LockAction, ChannelSession } from "../../src/node/session";
 import { ChannelStore } from "../../src/node/store";
 import { CommitQueue } from "../../src/node/commitQueue";
+import { HUB_INFO_STALE_MS, HUB_INFO_TTL_MS, HubInfoCache } from "../../src/node/routing/hubInfoCache";
+import type { HubInfo } from "../../src/node/protocol";
 import { ETH, type Address, type Hex, type Lock, type SignedState } from "../../src/types";
 import { Clock, Registry, WINDOW, by0, configOf, makePair, refOf, secretOf, wire, type Pair } from "../channel/helpers";
 import { keysParams } from "../helpers/offchain";
@@ -150,6 +152,44 @@ describe("routing", function () {
     });
   });
 
+  describe("HubInfoCache", function () {
+    const H = "0x00000000000000000000000000000000000000ee" as Address;
+    const infoOf = (n: number): HubInfo => ({ address: H, fees: { base: BigInt(n), ppm: 0 }, peers: [] });
+
+    it("gives a fresh answer as is, an older one at once while it asks again in the background, and asks anew past the stale limit", async function () {
+      let now = 1_000_000;
+      const cache = new HubInfoCache(() => now);
+      let asked = 0;
+      const ask = () => Promise.resolve(infoOf(++asked));
+      expect((await cache.get(H, [], ask)).fees.base).to.equal(1n);
+      now += HUB_INFO_TTL_MS - 1;
+      expect((await cache.get(H, [], ask)).fees.base).to.equal(1n);
+      expect(asked).to.equal(1);
+      // Past its freshness: the kept answer at once, a new one asked, which the next call gets.
+      now += 2;
+      expect((await cache.get(H, [], ask)).fees.base).to.equal(1n);
+      expect(asked).to.equal(2);
+      expect((await cache.get(H, [], ask)).fees.base).to.equal(2n);
+      expect(asked).to.equal(2);
+      // Past the stale limit: the call waits for a new answer.
+      now += HUB_INFO_STALE_MS;
+      expect((await cache.get(H, [], ask)).fees.base).to.equal(3n);
+      // A route through the hub failed: forgotten, asked again.
+      cache.forget(H);
+      expect((await cache.get(H, [], ask)).fees.base).to.equal(4n);
+    });
+
+    it("gives the stale answer while the background ask fails, then drops it", async function () {
+      let now = 1_000_000;
+      const cache = new HubInfoCache(() => now);
+      await cache.get(H, [], () => Promise.resolve(infoOf(1)));
+      now += HUB_INFO_TTL_MS + 1;
+      expect((await cache.get(H, [], () => Promise.reject(new Error("gone")))).fees.base).to.equal(1n);
+      await new Promise((resolve) => setImmediate(resolve));
+      expect((await cache.get(H, [], () => Promise.resolve(infoOf(2)))).fees.base).to.equal(2n);
+    });
+  });
+
   describe("Hub", function () {
     const A = "0x00000000000000000000000000000000000000aa" as Address;
     let dir: string;
@@ -161,6 +201,7 @@ describe("routing", function () {
     let upstream: LockAction[];
     let failures: RouteFailures;
     let hub: Hub;
+    let commits: CommitQueue;
     let inSession: ChannelSession;
     let outSession: ChannelSession;
     const inChannel = hex("ab".repeat(32));
@@ -171,7 +212,7 @@ describe("routing", function () {
     /** The hub's host over this test's store, sessions and recorders. */
     const hubHost = (): ConstructorParameters<typeof Hub>[0] => ({
       store,
-      commits: new CommitQueue(store),
+      commits,
       address: "0x00000000000000000000000000000000000000ee",
       fees: FEES,
       policy: { clock: clock.read, minLockWindow: WINDOW },
@@ -192,6 +233,7 @@ describe("routing", function () {
     beforeEach(function () {
       dir = mkdtempSync(path.join(tmpdir(), "sluice-hub-"));
       store = ChannelStore.open(path.join(dir, "store.sqlite"));
+      commits = new CommitQueue(store);
       clock = new Clock(T0);
       // The hub is participant 0 of a real channel state machine pair to the payee, under the default caps.
       pair = makePair(clock, new Registry(), { deposits: [10n ** 9n, 0n] });
@@ -249,6 +291,20 @@ describe("routing", function () {
       expect(store.forwards.totals().feesEarned).to.deep.equal([{ asset: ETH, amount: 50n }]);
       const ended = store.events.after(0n, 100).filter((e) => e.type.startsWith("forward."));
       expect(ended.map((e) => [e.type, e.channelId, e.data.hashlock, e.data.fee])).to.deep.equal([["forward.settled", inChannel, hashlock, "50"]]);
+    });
+
+    it("writes the forward in the commit of the incoming lock's state (queued in the same turn), and locks downstream once it is on disk", async function () {
+      const groups: number[] = [];
+      commits.observe((t) => groups.push(t.writes));
+      // The incoming lock's state, queued as the session does before it calls onLocks: a write that reads the forwards then.
+      const sameTransaction = commits.apply(() => store.forwards.list().length);
+      arrive();
+      expect(pair[0].locks).to.have.length(0);
+      await until(() => pair[0].locks.length === 1);
+      expect(await sameTransaction).to.equal(0);
+      // One group: that write and the forward after it; the outgoing lock went out only then.
+      expect(groups[0]).to.equal(2);
+      expect(store.forwards.list()).to.have.length(1);
     });
 
     it("restarted with a forward pending, the secret learned from the chain (the payee registered it): unlocks upstream", async function () {
