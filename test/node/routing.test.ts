@@ -307,6 +307,30 @@ describe("routing", function () {
       expect(store.forwards.list()).to.have.length(1);
     });
 
+    it("unlocks upstream as soon as the payee's unlock is queued for disk, with the secret it carries", async function () {
+      arrive();
+      await until(() => pair[0].locks.length === 1);
+      const [outLock] = pair[0].locks;
+      hub.onLocks(outSession, { locks: { added: [], removed: [{ lock: outLock, reason: "unlock", secret }] } } as unknown as CommittedUpdate);
+      // Not read from the store (the state that carries it is not on disk yet).
+      expect(store.locks.secret(hashlock)).to.equal(null);
+      expect(upstream).to.deep.equal([{ kind: "unlock", lock: inLock, secret }]);
+    });
+
+    it("a payee's unlock that comes while the forward's own call still runs: upstream is unlocked when that call ends", async function () {
+      const lockDownstream = outSession.updateLock.bind(outSession);
+      outSession.updateLock = async (action: LockAction) => {
+        const committed = await lockDownstream(action);
+        const [outLock] = pair[0].locks;
+        hub.onLocks(outSession, { locks: { added: [], removed: [{ lock: outLock, reason: "unlock", secret }] } } as unknown as CommittedUpdate);
+        expect(upstream).to.deep.equal([]);
+        return committed;
+      };
+      arrive();
+      await until(() => upstream.length === 1);
+      expect(upstream[0]).to.deep.equal({ kind: "unlock", lock: inLock, secret });
+    });
+
     it("restarted with a forward pending, the secret learned from the chain (the payee registered it): unlocks upstream", async function () {
       arrive();
       await until(() => pair[0].locks.length === 1);

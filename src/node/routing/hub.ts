@@ -58,6 +58,8 @@ export class Hub {
   private readonly instructions = new Map<string, Instruction>();
   /** Forwards being worked on now (by incoming leaf, or `f<id>`): one update at a time each. */
   private readonly handling = new Set<string>();
+  /** Secrets that unlocked a forward's outgoing lock while its forwarding call still ran, by incoming key. */
+  private readonly revealedMeanwhile = new Map<string, Hex>();
   /** Channels synced with their peer since this process started: their pending locks are known. */
   private readonly synced = new Set<string>();
 
@@ -103,10 +105,14 @@ export class Hub {
     if (!changes) return;
     const forwards = this.host.store.forwards;
     const answered: { forward: ForwardRecord; reason: LockRemoval }[] = [];
-    for (const { lock, reason } of changes.removed) {
+    for (const { lock, reason, secret } of changes.removed) {
       if (lock.sender === session.me) {
         const forward = forwards.byOutgoing(session.id, lockLeafHex(lock));
-        if (forward?.status === "pending") answered.push({ forward, reason });
+        if (forward?.status !== "pending") continue;
+        // Unlocked with the secret: upstream is unlocked now (revealing it there costs this hub nothing,
+        // and the upstream state reaches this disk after this one). A lock given back waits for the disk.
+        if (reason === "unlock" && secret !== undefined) this.resolve(forward, reason, secret);
+        else answered.push({ forward, reason });
       } else {
         // The incoming lock is settled (unlocked upstream) or gone: the forward ends with it.
         const forward = forwards.byIncoming(session.id, lockLeafHex(lock));
@@ -140,9 +146,10 @@ export class Hub {
 
   /** Forwards an incoming lock per its instruction, or refuses it (cancelled back upstream with why). */
   private async forward(inSession: ChannelSession, lock: Lock): Promise<void> {
-    const known = this.host.store.forwards.byIncoming(inSession.id, lockLeafHex(lock));
+    const leaf = lockLeafHex(lock);
+    const known = this.host.store.forwards.byIncoming(inSession.id, leaf);
     if (known) return this.resolve(known);
-    const key = incomingKey(inSession.id, lockLeafHex(lock));
+    const key = incomingKey(inSession.id, leaf);
     if (this.handling.has(key)) return;
     this.handling.add(key);
     try {
@@ -172,8 +179,11 @@ export class Hub {
       this.handling.delete(key);
     }
     // The outgoing lock may have been answered while this call ran (resolve waits for it): look again.
-    const after = this.host.store.forwards.byIncoming(inSession.id, lockLeafHex(lock));
-    if (after?.status === "pending" && this.host.store.locks.secret(after.hashlock) !== null) this.resolve(after);
+    const revealed = this.revealedMeanwhile.get(key);
+    this.revealedMeanwhile.delete(key);
+    if (revealed === undefined && this.host.store.locks.secret(lock.hashlock) === null) return;
+    const after = this.host.store.forwards.byIncoming(inSession.id, leaf);
+    if (after?.status === "pending") this.resolve(after, revealed === undefined ? undefined : "unlock", revealed);
   }
 
   /** Checks the forwarding rules and writes the forward (pending) before anything goes downstream. */
@@ -227,9 +237,13 @@ export class Hub {
    * Answers upstream for a pending forward: the secret known → unlock upstream; the outgoing lock
    * gone without it (or never made, once the channel synced) → cancel upstream; else wait.
    */
-  private resolve(forward: ForwardRecord, removal?: "unlock" | "cancel" | "expire"): void {
-    // Still being forwarded (its outgoing lock in flight): that call decides.
-    if (this.handling.has(incomingKey(forward.inChannel, forward.inLeaf))) return;
+  private resolve(forward: ForwardRecord, removal?: LockRemoval, revealed?: Hex): void {
+    // Still being forwarded (its outgoing lock in flight): that call decides (with the secret, if one came).
+    const key = incomingKey(forward.inChannel, forward.inLeaf);
+    if (this.handling.has(key)) {
+      if (revealed !== undefined) this.revealedMeanwhile.set(key, revealed);
+      return;
+    }
     const inSession = this.host.session(forward.inChannel);
     const inLock = inSession?.locks.find((l) => lockLeafHex(l) === forward.inLeaf);
     if (!inSession || !inLock) {
@@ -239,7 +253,7 @@ export class Hub {
       }
       return;
     }
-    const secret = this.host.store.locks.secret(forward.hashlock);
+    const secret = revealed ?? this.host.store.locks.secret(forward.hashlock);
     if (secret !== null) {
       void this.once(forward, () => inSession.updateLock({ kind: "unlock", lock: inLock, secret }), `unlocking upstream ${forward.hashlock}`);
       return;
