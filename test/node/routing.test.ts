@@ -19,10 +19,12 @@ import {
   ForwardInvoiceMismatchError,
   Hub,
   RouteFailures,
+  Routing,
   forwardFee,
   forwardTerms,
   planRoute,
   type HubFees,
+  type RoutingHost,
 } from "../../src/node/routing";
 import type { LockAction, ChannelSession } from "../../src/node/session";
 import { ChannelStore } from "../../src/node/store";
@@ -187,6 +189,29 @@ describe("routing", function () {
       expect((await cache.get(H, [], () => Promise.reject(new Error("gone")))).fees.base).to.equal(1n);
       await new Promise((resolve) => setImmediate(resolve));
       expect((await cache.get(H, [], () => Promise.resolve(infoOf(2)))).fees.base).to.equal(2n);
+    });
+  });
+
+  describe("Routing (hub-info answers)", function () {
+    it("reuses its own answer for a moment: many payers asking at once cost one look over the channels", async function () {
+      let looked = 0;
+      const session = { isConnected: true, peerAddress: "0x00000000000000000000000000000000000000c1", params: { asset: ETH }, payouts: [7n, 0n], me: 0 };
+      const routing = new Routing({
+        fees: FEES,
+        address: "0x00000000000000000000000000000000000000ee",
+        openSessions: () => {
+          looked++;
+          return [session as unknown as ChannelSession];
+        },
+      } as unknown as RoutingHost);
+      const ask = () => routing.handlers["hub-info"]({}, {} as never) as Promise<Record<string, unknown>>;
+      const first = await ask();
+      expect(await ask()).to.deep.equal(first);
+      expect(looked).to.equal(1);
+      expect(JSON.stringify(first)).to.contain("0x00000000000000000000000000000000000000c1");
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      await ask();
+      expect(looked).to.equal(2);
     });
   });
 
