@@ -88,23 +88,22 @@ function stepsOf(file: string, role: "payer" | "hub" | "payee", into: Map<string
   }
 }
 
-/** A closed loop of `total` routed payments (`inFlight` at once) from each payer's invoice `from` on: payments/s and each process's CPU per payment. */
-async function closedLoop(setup: RoutedSetup, invoices: string[][], from: number, total: number, inFlight: number) {
+/** Runs a load of routed payments: its report, and a line with payments/s, latency and each process's CPU per payment. */
+async function withCpu<R extends LoadReport>(setup: RoutedSetup, load: () => Promise<R>): Promise<{ run: R; line: string }> {
   const processes = [
     ["hub", setup.hub],
     ["payers", setup.payers.h],
     ["payees", setup.payees.h],
   ] as const;
-  const cpu = () => Promise.all(processes.map(async ([, h]) => (await h.call<{ userUs: number; systemUs: number }>("cpu"))));
+  const cpu = () => Promise.all(processes.map(([, h]) => h.call<{ userUs: number; systemUs: number }>("cpu")));
   const before = await cpu();
   const load0 = os.loadavg()[0];
-  const per = Math.ceil(total / invoices.length);
-  const run = await setup.payers.h.call<LoadReport>("payInvoices", { payers: invoices.map((list, j) => [j, list.slice(from, from + per)]), mode: "closed", total, concurrency: inFlight });
+  const run = await load();
   const after = await cpu();
   const us = processes.map(([name], i) => `${name} ${Math.round((after[i].userUs + after[i].systemUs - before[i].userUs - before[i].systemUs) / Math.max(1, run.done))}`);
   return {
-    line: `closed loop, ${inFlight} in flight: ${run.perSecond.toFixed(0)} routed/s, p50 ${run.latencyMs.p50} ms, p99 ${run.latencyMs.p99} ms${run.failed ? `, ${run.failed} FAILED: ${run.firstError}` : ""}; CPU µs per payment: ${us.join(", ")}; load average ${load0.toFixed(2)} → ${os.loadavg()[0].toFixed(2)}`,
-    windows: processes.map(([name]) => [name, run.windowUs] as const),
+    run,
+    line: `${run.perSecond.toFixed(0)} routed/s, p50 ${run.latencyMs.p50} ms, p99 ${run.latencyMs.p99} ms${run.failed ? `, ${run.failed} FAILED: ${run.firstError}` : ""}; CPU µs per payment: ${us.join(", ")}; load average ${load0.toFixed(2)} → ${os.loadavg()[0].toFixed(2)}`,
   };
 }
 
@@ -133,24 +132,38 @@ async function main(): Promise<void> {
     const setup = await startRouted(chain, pairs, work, { harnesses, cpuProfDir: profile && path.join(profile, "hub"), profilePeers: profile });
     const total = Math.round(rate * seconds);
     const closedTotal = Number(process.argv[5] ?? 0);
-    const invoices = await makeInvoices(setup, Math.ceil((total + closedTotal) / pairs) + Math.ceil(20 / pairs) + 1);
-    // Warm up (connections, caches, JIT): 20 payments one at a time.
-    const warm = Math.ceil(20 / pairs);
-    await setup.payers.h.call<LoadReport>("payInvoices", { payers: invoices.map((list, j) => [j, list.slice(0, warm)]), mode: "closed", total: warm * pairs, concurrency: 1 });
-    const load0 = os.loadavg()[0];
-    const run = await setup.payers.h.call<LoadReport & { dueAt: number[]; latencies: number[] }>("payInvoices", {
-      payers: invoices.map((list, j) => [j, list.slice(warm)]),
-      mode: "open",
-      rate,
-      seconds,
-      timeline: true,
-    });
-    const closed = closedTotal > 0 ? await closedLoop(setup, invoices, warm + Math.ceil(total / pairs), closedTotal, Number(process.argv[6] ?? 64)) : undefined;
-    for (const h of harnesses) await h.stop();
-    if (closed) {
-      console.log(closed.line);
-      if (profile) for (const [name, windowUs] of closed.windows) printProfile(path.join(profile, name), windowUs);
+    // Warm up (connections, caches, JIT): 300 payments, 64 at a time, as the bench's first runs do.
+    const warm = Math.ceil(300 / pairs);
+    const invoices = await makeInvoices(setup, Math.ceil((total + closedTotal) / pairs) + warm + 1);
+    await setup.payers.h.call<LoadReport>("payInvoices", { payers: invoices.map((list, j) => [j, list.slice(0, warm)]), mode: "closed", total: warm * pairs, concurrency: 64 });
+    if (process.env.ROUTED_TRACE_IDLE) {
+      const idle = await withCpu(setup, () => new Promise<LoadReport>((resolve) => setTimeout(() => resolve({ done: 5, perSecond: 0, latencyMs: { p50: 0, p99: 0 } } as LoadReport), 5_000)));
+      console.log(`idle 5 s, CPU µs per second: ${idle.line.split("CPU µs per payment: ")[1]}`);
     }
+    const open = await withCpu(setup, () =>
+      setup.payers.h.call<LoadReport & { dueAt: number[]; latencies: number[] }>("payInvoices", {
+        payers: invoices.map((list, j) => [j, list.slice(warm)]),
+        mode: "open",
+        rate,
+        seconds,
+        timeline: true,
+      }),
+    );
+    const run = open.run;
+    const per = Math.ceil(closedTotal / pairs);
+    const from = warm + Math.ceil(total / pairs);
+    const inFlight = Number(process.argv[6] ?? 64);
+    const closed =
+      closedTotal > 0
+        ? await withCpu(setup, () =>
+            setup.payers.h.call<LoadReport>("payInvoices", { payers: invoices.map((list, j) => [j, list.slice(from, from + per)]), mode: "closed", total: closedTotal, concurrency: inFlight }),
+          )
+        : undefined;
+    for (const h of harnesses) await h.stop();
+    const profiled = closed ?? open;
+    if (closed) console.log(`closed loop, ${inFlight} in flight: ${closed.line}`);
+    console.log(`open loop, ${rate}/s: ${open.line}`);
+    if (profile) for (const name of ["hub", "payers", "payees"]) printProfile(path.join(profile, name), profiled.run.windowUs);
 
     const steps = new Map<string, Partial<Record<Step, number>>>();
     stepsOf(path.join(work, "hub", "node-0.sqlite"), "hub", steps);
@@ -161,7 +174,7 @@ async function main(): Promise<void> {
     // The timed payments are the ones recorded after the warm-up: in the order they started.
     const timed = [...steps.values()].filter((s) => s["payer: payment finished"] !== undefined).sort((a, b) => a["payer: payment recorded"]! - b["payer: payment recorded"]!).slice(warm * pairs, warm * pairs + total);
     const dueAt = [...run.dueAt].sort((a, b) => a - b);
-    console.log(`${timed.length} routed payments at ${rate}/s over ${pairs} pairs; p50 ${run.latencyMs.p50} ms, p99 ${run.latencyMs.p99} ms; load average ${load0.toFixed(2)} → ${os.loadavg()[0].toFixed(2)}`);
+    console.log(`${timed.length} routed payments at ${rate}/s over ${pairs} pairs`);
     console.log("step (median ms since the step before; since offered)");
     const since: Record<string, number[]> = {};
     const total_: Record<string, number[]> = {};
