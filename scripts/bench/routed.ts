@@ -9,7 +9,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import os, { tmpdir } from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { ETH, type Address, type Hex } from "../../src/types";
@@ -17,6 +17,7 @@ import type { BenchChain } from "./chain";
 import { Harness, type LoadReport } from "./harness";
 import { summarizeProfile, type ProfileSummary } from "./profile";
 import { median } from "./report";
+import { stepBreakdown, type StepTimes } from "./routedSteps";
 
 export interface RoutedOptions {
   /** Payers and payees: each has one channel with the hub. */
@@ -31,8 +32,8 @@ export interface RoutedOptions {
   lowRate: number;
 }
 
-/** A run and the hub's CPU over it. */
-export type RoutedRun = LoadReport & { hubCpuUsPerPayment: number };
+/** A run, the hub's CPU over it, and the machine's load average (1 minute) at its end (other processes share the cores). */
+export type RoutedRun = LoadReport & { hubCpuUsPerPayment: number; loadAverage?: number };
 
 export interface RoutedResult {
   channels: number;
@@ -55,6 +56,14 @@ export interface RoutedResult {
   };
   targets: { routedPerSecond: number; p50Ms: number };
   profile: ProfileSummary | null;
+  /** Where a routed payment's time went, from the three stores: over the low-rate runs and over the open-loop runs. */
+  steps?: { low: StepBreakdown; open: StepBreakdown };
+}
+
+/** Each step's medians over the payments of some runs (`payments` of them). */
+export interface StepBreakdown {
+  payments: number;
+  steps: StepTimes[];
 }
 
 /** Routed and direct medians at one offered rate, and routed over direct. */
@@ -158,13 +167,18 @@ export async function routedBench(chain: BenchChain, o: RoutedOptions, log: (s: 
       const c = await hub.call<{ userUs: number; systemUs: number }>("cpu");
       return c.userUs + c.systemUs;
     };
+    /** When each routed payment of the open loops was offered (unix ms), by rate: the step breakdown reads them. */
+    const offered = new Map<number, number[]>();
     const measure = async (routed: boolean, load: Record<string, unknown>, total: number): Promise<RoutedRun> => {
       const before = await hubCpu();
+      const timeline = routed && load.mode === "open";
       const r = routed
-        ? await payers.h.call<LoadReport>("payInvoices", { payers: take(total), ...load })
+        ? await payers.h.call<LoadReport & { dueAt?: number[]; latencies?: number[]; events?: unknown }>("payInvoices", { payers: take(total), ...load, timeline })
         : await payers.h.call<LoadReport>("pay", { payers: direct, amount: AMOUNT.toString(), ...load });
       const hubUs = (await hubCpu()) - before;
-      return { ...r, hubCpuUsPerPayment: Math.round(hubUs / Math.max(1, r.done)) };
+      const { dueAt, latencies: _l, events: _e, ...run } = r as LoadReport & { dueAt?: number[]; latencies?: number[]; events?: unknown };
+      if (dueAt) offered.set(load.rate as number, [...(offered.get(load.rate as number) ?? []), ...dueAt]);
+      return { ...run, hubCpuUsPerPayment: Math.round(hubUs / Math.max(1, r.done)), loadAverage: Math.round(os.loadavg()[0] * 100) / 100 };
     };
     const describe = (label: string, r: RoutedRun) =>
       `  ${label}: ${r.perSecond.toFixed(0)}/s, p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms, hub CPU ${r.hubCpuUsPerPayment} µs/payment${r.failed ? `, ${r.failed} FAILED: ${r.firstError}` : ""}`;
@@ -219,6 +233,7 @@ export async function routedBench(chain: BenchChain, o: RoutedOptions, log: (s: 
     for (const h of harnesses) await h.stop();
     const files = readdirSync(profDir).filter((f) => f.endsWith(".cpuprofile"));
     const profile = files[0] ? summarizeProfile(path.join(profDir, files[0]), profiled.windowUs) : null;
+    const steps = { low: stepBreakdown(work, o.pairs, offered.get(o.lowRate) ?? []), open: stepBreakdown(work, o.pairs, offered.get(o.openRate) ?? []) };
     return {
       channels: 2 * o.pairs,
       pairs: o.pairs,
@@ -232,6 +247,7 @@ export async function routedBench(chain: BenchChain, o: RoutedOptions, log: (s: 
       summary: { throughput, at100: latencies(openRuns), atLow: latencies(lowRuns), hubCpuUsPerRouted: medianOf(bestRow.routed, (r) => r.hubCpuUsPerPayment) },
       targets: { routedPerSecond: 2_000, p50Ms: 15 },
       profile,
+      steps,
     };
   } finally {
     for (const h of harnesses) h.kill();

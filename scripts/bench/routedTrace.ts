@@ -11,7 +11,6 @@
  * Each step's time is the store's clock at the group commit that wrote it (a millisecond's
  * resolution), so a step's share includes the round trips and queues before that commit.
  */
-import Database from "better-sqlite3";
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import os from "node:os";
@@ -20,73 +19,7 @@ import { startChain } from "./chain";
 import type { Harness, LoadReport } from "./harness";
 import { summarizeProfile } from "./profile";
 import { makeInvoices, startRouted, type RoutedSetup } from "./routed";
-
-/** A payment's steps, in the order they happen, and the store and event that mark each. */
-const STEPS = [
-  "payer: payment recorded",
-  "payer: lock A→H countersigned",
-  "hub: lock A→H stored",
-  "hub: forward stored",
-  "payee: lock H→C countersigned",
-  "hub: lock H→C stored",
-  "payee: invoice paid (secret on disk)",
-  "payee: unlock C→H countersigned",
-  "hub: unlock C→H stored",
-  "payer: unlock H→A countersigned",
-  "hub: unlock H→A stored",
-  "payer: payment finished",
-] as const;
-type Step = (typeof STEPS)[number];
-
-interface EventRow {
-  type: string;
-  chan: string;
-  at: number;
-  data: string;
-}
-
-/** Each hashlock's steps (unix ms) found in one node's store. */
-function stepsOf(file: string, role: "payer" | "hub" | "payee", into: Map<string, Partial<Record<Step, number>>>): void {
-  const db = new Database(file, { readonly: true });
-  try {
-    const at = (hashlock: string) => {
-      const key = hashlock.toLowerCase();
-      let steps = into.get(key);
-      if (!steps) into.set(key, (steps = {}));
-      return steps;
-    };
-    // On the hub, the lock from a payer and the lock to a payee: told apart by who sent them (the hub proposes, as participant 0).
-    for (const e of db.prepare("SELECT type, chan, at, data FROM events WHERE type IN ('lock.added', 'lock.settled', 'lock.forwarded') ORDER BY id").all() as EventRow[]) {
-      const data = JSON.parse(e.data) as { hashlock: string; sender?: number };
-      const steps = at(data.hashlock);
-      const fromHub = data.sender === 0;
-      if (role === "payer") {
-        if (e.type === "lock.added") steps["payer: lock A→H countersigned"] = e.at;
-        if (e.type === "lock.settled") steps["payer: unlock H→A countersigned"] = e.at;
-      } else if (role === "payee") {
-        if (e.type === "lock.added") steps["payee: lock H→C countersigned"] = e.at;
-        if (e.type === "lock.settled") steps["payee: unlock C→H countersigned"] = e.at;
-      } else if (e.type === "lock.forwarded") steps["hub: forward stored"] = e.at;
-      else if (e.type === "lock.added") steps[fromHub ? "hub: lock H→C stored" : "hub: lock A→H stored"] = e.at;
-      else steps[fromHub ? "hub: unlock C→H stored" : "hub: unlock H→A stored"] = e.at;
-    }
-    if (role === "payer") {
-      for (const p of db.prepare("SELECT hashlock, started_at, finished_at FROM invoice_payments").all() as { hashlock: string; started_at: number; finished_at: number | null }[]) {
-        const steps = at(p.hashlock);
-        steps["payer: payment recorded"] = p.started_at;
-        if (p.finished_at !== null) steps["payer: payment finished"] = p.finished_at;
-      }
-    }
-    if (role === "payee") {
-      for (const e of db.prepare("SELECT at, data FROM events WHERE type = 'invoice.paid'").all() as EventRow[]) {
-        const data = JSON.parse(e.data) as { hashlock?: string };
-        if (data.hashlock) at(data.hashlock)["payee: invoice paid (secret on disk)"] = e.at;
-      }
-    }
-  } finally {
-    db.close();
-  }
-}
+import { stepBreakdown } from "./routedSteps";
 
 /** Runs a load of routed payments: its report, and a line with payments/s, latency and each process's CPU per payment. */
 async function withCpu<R extends LoadReport>(setup: RoutedSetup, load: () => Promise<R>): Promise<{ run: R; line: string }> {
@@ -115,10 +48,6 @@ function printProfile(dir: string, windowUs: LoadReport["windowUs"]): void {
   for (const e of p.top) console.log(`  ${e.percent.toFixed(1).padStart(5)} %  ${e.function}  ${e.where}`);
 }
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0 ? NaN : s[Math.floor((s.length - 1) / 2)];
-};
 
 async function main(): Promise<void> {
   const rate = Number(process.argv[2] ?? 2);
@@ -165,31 +94,10 @@ async function main(): Promise<void> {
     console.log(`open loop, ${rate}/s: ${open.line}`);
     if (profile) for (const name of ["hub", "payers", "payees"]) printProfile(path.join(profile, name), profiled.run.windowUs);
 
-    const steps = new Map<string, Partial<Record<Step, number>>>();
-    stepsOf(path.join(work, "hub", "node-0.sqlite"), "hub", steps);
-    for (let j = 0; j < pairs; j++) {
-      stepsOf(path.join(work, "payers", `node-${j}.sqlite`), "payer", steps);
-      stepsOf(path.join(work, "payees", `node-${j}.sqlite`), "payee", steps);
-    }
-    // The timed payments are the ones recorded after the warm-up: in the order they started.
-    const timed = [...steps.values()].filter((s) => s["payer: payment finished"] !== undefined).sort((a, b) => a["payer: payment recorded"]! - b["payer: payment recorded"]!).slice(warm * pairs, warm * pairs + total);
-    const dueAt = [...run.dueAt].sort((a, b) => a - b);
-    console.log(`${timed.length} routed payments at ${rate}/s over ${pairs} pairs`);
+    const { payments, steps } = stepBreakdown(work, pairs, run.dueAt);
+    console.log(`${payments} routed payments at ${rate}/s over ${pairs} pairs`);
     console.log("step (median ms since the step before; since offered)");
-    const since: Record<string, number[]> = {};
-    const total_: Record<string, number[]> = {};
-    timed.forEach((s, i) => {
-      let before = dueAt[i];
-      for (const step of ["offered", ...STEPS] as const) {
-        if (step === "offered") continue;
-        const t = s[step];
-        if (t === undefined) continue;
-        (since[step] ??= []).push(t - before);
-        (total_[step] ??= []).push(t - dueAt[i]);
-        before = t;
-      }
-    });
-    for (const step of STEPS) console.log(`  ${step.padEnd(40)} ${median(since[step] ?? []).toFixed(1).padStart(7)} ${median(total_[step] ?? []).toFixed(1).padStart(8)}`);
+    for (const t of steps) console.log(`  ${t.step.padEnd(40)} ${t.sinceBefore.toFixed(1).padStart(7)} ${t.sinceOffered.toFixed(1).padStart(8)}`);
   } finally {
     for (const h of harnesses) h.kill();
     await chain.stop();
