@@ -153,6 +153,15 @@ export class InvoicePayer {
    * received, each once the state is on disk.
    */
   onLocks(session: ChannelSession, committed: CommittedUpdate): void {
+    // Called inside the session's commit path: a failure here is reported, never thrown into it.
+    try {
+      this.handleLocks(session, committed);
+    } catch (error) {
+      this.host.onError(error, `handling the lock changes of ${session.id}`);
+    }
+  }
+
+  private handleLocks(session: ChannelSession, committed: CommittedUpdate): void {
     const changes = committed.locks;
     if (!changes) return;
     for (const { lock, reason } of changes.removed) {
