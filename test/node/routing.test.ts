@@ -20,6 +20,8 @@ import {
   Hub,
   RouteFailures,
   Routing,
+  RouteFinder,
+  NoRouteError,
   forwardFee,
   forwardTerms,
   planRoute,
@@ -31,6 +33,7 @@ import { ChannelStore } from "../../src/node/store";
 import { CommitQueue } from "../../src/node/commitQueue";
 import { HUB_INFO_STALE_MS, HUB_INFO_TTL_MS, HubInfoCache } from "../../src/node/routing/hubInfoCache";
 import type { HubInfo } from "../../src/node/protocol";
+import type { Invoice } from "../../src/invoice/types";
 import { ETH, type Address, type Hex, type Lock, type SignedState } from "../../src/types";
 import { Clock, Registry, WINDOW, by0, configOf, makePair, refOf, secretOf, wire, type Pair } from "../channel/helpers";
 import { keysParams } from "../helpers/offchain";
@@ -106,6 +109,40 @@ describe("routing", function () {
     });
     it("finds no plan when the payee's lock would fall inside the reveal window", function () {
       expect(planRoute({ ...input, hubs: [{ address: H1, fees: FEES }], invoiceExpiry: T0 + WINDOW + 59n })).to.equal(undefined);
+    });
+  });
+
+  describe("RouteFinder", function () {
+    const H1 = "0x00000000000000000000000000000000000000a1" as Address;
+    const C = "0x00000000000000000000000000000000000000cc" as Address;
+    const invoice = { payee: C, asset: ETH, amount: 1_000_000n, hashlock: hashlockOf(secretOf("find")), expiry: T0 + 50n * WINDOW } as unknown as Invoice;
+    const toHub = { peerAddress: H1, params: { asset: ETH }, isConnected: true, me: 0, payouts: [10n ** 9n, 0n] } as unknown as ChannelSession;
+    const infoOf = (reaches: boolean): HubInfo => ({ address: H1, fees: FEES, peers: reaches ? [{ peer: C, asset: ETH, capacity: 10n ** 9n }] : [] });
+    const finderOf = (answer: (fresh: boolean) => HubInfo, asked: boolean[]) =>
+      new RouteFinder({
+        openSessions: () => [toHub],
+        hubInfo: (_peer, _via, fresh) => {
+          asked.push(fresh === true);
+          return Promise.resolve(answer(fresh === true));
+        },
+        policy: { clock: () => T0, minLockWindow: WINDOW, maxLockDuration: 100n * WINDOW },
+        margin: 60n,
+      });
+
+    it("takes a recent hub answer; one that does not reach the payee is asked again afresh before giving up", async function () {
+      const asked: boolean[] = [];
+      const route = await finderOf((fresh) => infoOf(fresh), asked).find(invoice, "sluice1find");
+      expect(route.hubs).to.deep.equal([H1]);
+      expect(asked).to.deep.equal([false, true]);
+      const direct: boolean[] = [];
+      await finderOf(() => infoOf(true), direct).find(invoice, "sluice1find");
+      expect(direct).to.deep.equal([false]);
+    });
+
+    it("no hub reaches the payee, even asked afresh: NO_ROUTE", async function () {
+      const asked: boolean[] = [];
+      await expect(finderOf(() => infoOf(false), asked).find(invoice, "sluice1find")).to.be.rejectedWith(NoRouteError);
+      expect(asked).to.deep.equal([false, true]);
     });
   });
 

@@ -68,7 +68,7 @@ export class Routing {
     }
     const hub = this.hub;
     this.payer = {
-      finder: new RouteFinder({ openSessions: () => host.openSessions(), hubInfo: (peer, via) => this.hubInfo(peer, via), policy: host.policy, margin: host.margin }),
+      finder: new RouteFinder({ openSessions: () => host.openSessions(), hubInfo: (peer, via, fresh) => this.hubInfo(peer, via, fresh), policy: host.policy, margin: host.margin }),
       failures: this.failures,
       instruct: (peer, body) =>
         this.request(peer, "route", body).catch((error: unknown) => {
@@ -128,8 +128,9 @@ export class Routing {
     return connection.request(type, body);
   }
 
-  /** `peer`'s hub info, relayed through it to the hubs of `via`: a recent answer, or asked now. */
-  private hubInfo(peer: Address, via: Address[]): Promise<HubInfo> {
+  /** `peer`'s hub info, relayed through it to the hubs of `via`: a recent answer, or (none, or `fresh`) asked now. */
+  private hubInfo(peer: Address, via: Address[], fresh = false): Promise<HubInfo> {
+    if (fresh) this.hubInfos.forget(peer);
     return this.hubInfos.get(peer, via, () => this.askHubInfo(peer, via));
   }
 
