@@ -9,7 +9,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import os, { tmpdir } from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { ETH, type Address, type Hex } from "../../src/types";
@@ -17,6 +17,7 @@ import type { BenchChain } from "./chain";
 import { Harness, type LoadReport } from "./harness";
 import { summarizeProfile, type ProfileSummary } from "./profile";
 import { median } from "./report";
+import { stepBreakdown, type StepTimes } from "./routedSteps";
 
 export interface RoutedOptions {
   /** Payers and payees: each has one channel with the hub. */
@@ -31,8 +32,8 @@ export interface RoutedOptions {
   lowRate: number;
 }
 
-/** A run and the hub's CPU over it. */
-export type RoutedRun = LoadReport & { hubCpuUsPerPayment: number };
+/** A run, the hub's CPU over it, and the machine's load average (1 minute) at its end (other processes share the cores). */
+export type RoutedRun = LoadReport & { hubCpuUsPerPayment: number; loadAverage?: number };
 
 export interface RoutedResult {
   channels: number;
@@ -55,6 +56,14 @@ export interface RoutedResult {
   };
   targets: { routedPerSecond: number; p50Ms: number };
   profile: ProfileSummary | null;
+  /** Where a routed payment's time went, from the three stores: over the low-rate runs and over the open-loop runs. */
+  steps?: { low: StepBreakdown; open: StepBreakdown };
+}
+
+/** Each step's medians over the payments of some runs (`payments` of them). */
+export interface StepBreakdown {
+  payments: number;
+  steps: StepTimes[];
 }
 
 /** Routed and direct medians at one offered rate, and routed over direct. */
@@ -69,51 +78,77 @@ const FEES = { base: "0", ppm: 1_000 };
 const AMOUNT = 1_000_000_000n; // 1 gwei a payment
 const INVOICE_LIFETIME = 7_200; // the route needs a reveal window per hop before the invoice's expiry
 
+/** The hub, the payers' and the payees' processes, and the channels: what the bench and the trace share. */
+export interface RoutedSetup {
+  hub: Harness;
+  payers: { h: Harness; nodes: { address: Address; peerUrl: string }[] };
+  payees: { h: Harness; nodes: { address: Address; peerUrl: string }[] };
+  /** The hub's channel with payer j, by j. */
+  payerChannels: Hex[];
+  /** Every harness started (stopped or killed by the caller). */
+  harnesses: Harness[];
+}
+
+/**
+ * Starts the hub (routing on, its store in `work`/hub) and `pairs` payers and payees in two more
+ * processes; the hub opens and funds a channel to each (1 ETH) and pays each payer half of it.
+ */
+export async function startRouted(chain: BenchChain, pairs: number, work: string, options: { cpuProfDir?: string; profilePeers?: string; harnesses: Harness[] }): Promise<RoutedSetup> {
+  const harnesses = options.harnesses;
+  const hub = await Harness.start({ cpuProfDir: options.cpuProfDir });
+  harnesses.push(hub);
+  await hub.call("init", { rpc: chain.node.url, adjudicator: chain.adjudicator, keys: [chain.key(5)], dir: path.join(work, "hub"), hub: FEES });
+  const peers = async (name: string) => {
+    const h = await Harness.start({ cpuProfDir: options.profilePeers ? path.join(options.profilePeers, name) : undefined });
+    harnesses.push(h);
+    const keys = Array.from({ length: pairs }, () => `0x${randomBytes(32).toString("hex")}`);
+    const nodes = await h.call<{ address: Address; peerUrl: string }[]>("init", { rpc: chain.node.url, adjudicator: chain.adjudicator, keys, dir: path.join(work, name), pollMs: 600_000 });
+    return { h, nodes };
+  };
+  const payers = await peers("payers");
+  const payees = await peers("payees");
+
+  // The hub opens and funds every channel (1 ETH), then pays each payer half of it: what the payers spend.
+  const open = async (list: { address: Address; peerUrl: string }[]): Promise<Hex[]> => {
+    const ids: Hex[] = new Array<Hex>(list.length);
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        while (next < list.length) {
+          const i = next++;
+          ids[i] = await hub.call<Hex>("open", { node: 0, peer: list[i].address, peerUrl: list[i].peerUrl, asset: ETH, deposit: (10n ** 18n).toString() });
+        }
+      }),
+    );
+    return ids;
+  };
+  const payerChannels = await open(payers.nodes);
+  await open(payees.nodes);
+  await hub.call("pay", { node: 0, channels: payerChannels, amount: (5n * 10n ** 17n).toString(), mode: "closed", total: pairs, concurrency: pairs });
+  return { hub, payers, payees, payerChannels, harnesses };
+}
+
+/** `count` invoices of each payee (payee j's for payer j), made before the timed runs. */
+export function makeInvoices(setup: RoutedSetup, count: number): Promise<string[][]> {
+  const { payees } = setup;
+  return Promise.all(payees.nodes.map((_, j) => payees.h.call<string[]>("invoices", { node: j, count, amount: AMOUNT.toString(), asset: ETH, expiresIn: INVOICE_LIFETIME })));
+}
+
 export async function routedBench(chain: BenchChain, o: RoutedOptions, log: (s: string) => void): Promise<RoutedResult> {
   const work = mkdtempSync(path.join(tmpdir(), "sluice-bench-routed-"));
   const profDir = path.join(work, "prof");
   const harnesses: Harness[] = [];
   try {
-    const hub = await Harness.start({ cpuProfDir: profDir });
-    harnesses.push(hub);
-    await hub.call("init", { rpc: chain.node.url, adjudicator: chain.adjudicator, keys: [chain.key(5)], dir: path.join(work, "hub"), hub: FEES });
-    const peers = async (name: string) => {
-      const h = await Harness.start();
-      harnesses.push(h);
-      const keys = Array.from({ length: o.pairs }, () => `0x${randomBytes(32).toString("hex")}`);
-      const nodes = await h.call<{ address: Address; peerUrl: string }[]>("init", { rpc: chain.node.url, adjudicator: chain.adjudicator, keys, dir: path.join(work, name), pollMs: 600_000 });
-      return { h, nodes };
-    };
-    const payers = await peers("payers");
-    const payees = await peers("payees");
-    log(`  hub up; ${o.pairs} payers in one process, ${o.pairs} payees in another; opening ${2 * o.pairs} channels`);
-
-    // The hub opens and funds every channel (1 ETH), then pays each payer half of it: what the payers spend.
-    const open = async (list: { address: Address; peerUrl: string }[]): Promise<Hex[]> => {
-      const ids: Hex[] = new Array<Hex>(list.length);
-      let next = 0;
-      await Promise.all(
-        Array.from({ length: 8 }, async () => {
-          while (next < list.length) {
-            const i = next++;
-            ids[i] = await hub.call<Hex>("open", { node: 0, peer: list[i].address, peerUrl: list[i].peerUrl, asset: ETH, deposit: (10n ** 18n).toString() });
-          }
-        }),
-      );
-      return ids;
-    };
-    const payerChannels = await open(payers.nodes);
-    await open(payees.nodes);
-    await hub.call("pay", { node: 0, channels: payerChannels, amount: (5n * 10n ** 17n).toString(), mode: "closed", total: o.pairs, concurrency: o.pairs });
+    const setup = await startRouted(chain, o.pairs, work, { cpuProfDir: profDir, harnesses });
+    const { hub, payers, payerChannels } = setup;
+    log(`  hub up; ${o.pairs} payers in one process, ${o.pairs} payees in another; ${2 * o.pairs} channels open`);
 
     // Invoices: payee j's for payer j, enough for every routed payment of the runs.
     const warmup = Math.min(500, o.closedTotal);
     const needed = warmup + o.concurrency.length * o.closedRepeats * o.closedTotal + o.openRepeats * Math.round((o.openRate + o.lowRate) * o.openSeconds);
     const perPayee = Math.ceil(needed / o.pairs) + 2;
     const t0 = performance.now();
-    const invoices = await Promise.all(
-      payees.nodes.map((_, j) => payees.h.call<string[]>("invoices", { node: j, count: perPayee, amount: AMOUNT.toString(), asset: ETH, expiresIn: INVOICE_LIFETIME })),
-    );
+    const invoices = await makeInvoices(setup, perPayee);
     const invoiceSeconds = (performance.now() - t0) / 1000;
     log(`  ${perPayee * o.pairs} invoices made by the payees in ${invoiceSeconds.toFixed(1)} s (before the timed runs)`);
     const cursor = invoices.map(() => 0);
@@ -132,13 +167,18 @@ export async function routedBench(chain: BenchChain, o: RoutedOptions, log: (s: 
       const c = await hub.call<{ userUs: number; systemUs: number }>("cpu");
       return c.userUs + c.systemUs;
     };
+    /** When each routed payment of the open loops was offered (unix ms), by rate: the step breakdown reads them. */
+    const offered = new Map<number, number[]>();
     const measure = async (routed: boolean, load: Record<string, unknown>, total: number): Promise<RoutedRun> => {
       const before = await hubCpu();
+      const timeline = routed && load.mode === "open";
       const r = routed
-        ? await payers.h.call<LoadReport>("payInvoices", { payers: take(total), ...load })
+        ? await payers.h.call<LoadReport & { dueAt?: number[]; latencies?: number[]; events?: unknown }>("payInvoices", { payers: take(total), ...load, timeline })
         : await payers.h.call<LoadReport>("pay", { payers: direct, amount: AMOUNT.toString(), ...load });
       const hubUs = (await hubCpu()) - before;
-      return { ...r, hubCpuUsPerPayment: Math.round(hubUs / Math.max(1, r.done)) };
+      const { dueAt, latencies: _l, events: _e, ...run } = r as LoadReport & { dueAt?: number[]; latencies?: number[]; events?: unknown };
+      if (dueAt) offered.set(load.rate as number, [...(offered.get(load.rate as number) ?? []), ...dueAt]);
+      return { ...run, hubCpuUsPerPayment: Math.round(hubUs / Math.max(1, r.done)), loadAverage: Math.round(os.loadavg()[0] * 100) / 100 };
     };
     const describe = (label: string, r: RoutedRun) =>
       `  ${label}: ${r.perSecond.toFixed(0)}/s, p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms, hub CPU ${r.hubCpuUsPerPayment} µs/payment${r.failed ? `, ${r.failed} FAILED: ${r.firstError}` : ""}`;
@@ -193,6 +233,7 @@ export async function routedBench(chain: BenchChain, o: RoutedOptions, log: (s: 
     for (const h of harnesses) await h.stop();
     const files = readdirSync(profDir).filter((f) => f.endsWith(".cpuprofile"));
     const profile = files[0] ? summarizeProfile(path.join(profDir, files[0]), profiled.windowUs) : null;
+    const steps = { low: stepBreakdown(work, o.pairs, offered.get(o.lowRate) ?? []), open: stepBreakdown(work, o.pairs, offered.get(o.openRate) ?? []) };
     return {
       channels: 2 * o.pairs,
       pairs: o.pairs,
@@ -206,6 +247,7 @@ export async function routedBench(chain: BenchChain, o: RoutedOptions, log: (s: 
       summary: { throughput, at100: latencies(openRuns), atLow: latencies(lowRuns), hubCpuUsPerRouted: medianOf(bestRow.routed, (r) => r.hubCpuUsPerPayment) },
       targets: { routedPerSecond: 2_000, p50Ms: 15 },
       profile,
+      steps,
     };
   } finally {
     for (const h of harnesses) h.kill();

@@ -15,7 +15,7 @@ import { InvoiceStatusError, InvoiceUnderpaidError, UnknownInvoiceError } from "
 import type { Address, Hex, Lock } from "../types";
 import { lockLeafHex } from "../crypto/hash";
 import { paymentViewOf } from "./paymentRef";
-import { InvoiceNotPayableError, InvoicePaymentFailedError } from "./payInvoiceErrors";
+import { InvoiceAlreadyPaidError, InvoiceNotPayableError, InvoicePaymentFailedError } from "./payInvoiceErrors";
 import { encodeRoute } from "./protocol";
 import { RouteFailedError, type RouteFailures, type RouteFinder } from "./routing";
 import { onceAtATime } from "./routing/once";
@@ -50,6 +50,8 @@ export interface InvoicePayerHost {
 interface Waiter {
   /** The first hub of a routed payment (its failure message explains a cancel). */
   via?: Address;
+  /** The payment's record, to write with the state that makes its lock (participant 1), until then. */
+  begin?: { hashlock: Hex; invoice: string; channelId: Hex; amount: bigint };
   resolve(view: PaymentView): void;
   reject(error: unknown): void;
 }
@@ -91,18 +93,46 @@ export class InvoicePayer {
       routed = { via: found.session.peerAddress, body: encodeRoute(found.body) };
     }
     const locks = this.host.store.locks;
-    await this.host.commits.apply(() => locks.beginPayment({ hashlock, invoice: encoded, channelId: session.id, amount: lock.amount }));
-    const done = new Promise<PaymentView>((resolve, reject) => this.waiters.set(hashlock, { resolve, reject, ...(routed ? { via: routed.via } : {}) }));
+    const begin = { hashlock, invoice: encoded, channelId: session.id, amount: lock.amount };
+    // Refused here, before any lock: a payment of this invoice in flight, or one stored pending or paid.
+    const prior = this.waiters.has(hashlock) ? "pending" : locks.payment(hashlock)?.status;
+    if (prior === "pending" || prior === "paid") throw new InvoiceAlreadyPaidError(hashlock, prior);
+    const waiter: Waiter = { resolve: () => undefined, reject: () => undefined, ...(routed ? { via: routed.via } : {}) };
+    const done = new Promise<PaymentView>((resolve, reject) => Object.assign(waiter, { resolve, reject }));
+    this.waiters.set(hashlock, waiter);
     try {
-      if (routed) await this.host.routing.instruct(routed.via, routed.body);
+      // As participant 1 the lock exists once this node countersigns it: the record is written with
+      // that state (onLocks). As participant 0 the peer holds it first: the record goes to disk before.
+      if (session.me === 1) waiter.begin = begin;
+      else await this.host.commits.apply(() => locks.beginPayment(begin));
+      // The instruction and the lock leave back to back on the one connection: the hub reads the instruction first.
+      const instructed = routed ? this.host.routing.instruct(routed.via, routed.body) : undefined;
+      instructed?.catch(() => undefined);
       await session.updateLock({ kind: "lock", amount: lock.amount, hashlock, expiry: lock.expiry, ref: invoice.ref });
+      await instructed;
     } catch (error) {
-      this.waiters.delete(hashlock);
+      if (this.waiters.get(hashlock) === waiter) this.waiters.delete(hashlock);
       const why = error instanceof Error ? error.message : String(error);
-      await this.host.commits.apply(() => locks.finishPayment(hashlock, "failed", why)).catch((e: unknown) => this.host.onError(e, `recording the failure of ${hashlock}`));
+      const failed = () => {
+        // Not begun yet (no lock countersigned): the attempt is recorded, failed.
+        const stored = locks.payment(hashlock)?.status;
+        if (stored === undefined || (stored === "failed" && waiter.begin)) locks.beginPayment(begin);
+        return locks.finishPayment(hashlock, "failed", why);
+      };
+      await this.host.commits.apply(failed).catch((e: unknown) => this.host.onError(e, `recording the failure of ${hashlock}`));
       throw error;
     }
     return done;
+  }
+
+  /** This node's lock of a payment it makes as participant 1 is countersigned (queued for disk): its record shares that commit. */
+  private begun(lock: Lock): void {
+    const waiter = this.waiters.get(lock.hashlock.toLowerCase());
+    const begin = waiter?.begin;
+    if (!begin || begin.amount !== lock.amount) return;
+    waiter.begin = undefined;
+    const locks = this.host.store.locks;
+    this.host.commits.apply(() => locks.beginPayment(begin)).catch((e: unknown) => this.host.onError(e, `recording the payment of ${begin.hashlock}`));
   }
 
   /** A direct payment's lock: as late as the rules allow, by the invoice's expiry at the latest. */
@@ -118,10 +148,20 @@ export class InvoicePayer {
   }
 
   /**
-   * A state that added or removed locks is on disk: settles this node's invoice payments whose
-   * locks it removed, and answers the locks it received.
+   * A state that added or removed locks is queued for disk (the records written here share its
+   * commit): settles this node's invoice payments whose locks it removed, and answers the locks it
+   * received, each once the state is on disk.
    */
   onLocks(session: ChannelSession, committed: CommittedUpdate): void {
+    // Called inside the session's commit path: a failure here is reported, never thrown into it.
+    try {
+      this.handleLocks(session, committed);
+    } catch (error) {
+      this.host.onError(error, `handling the lock changes of ${session.id}`);
+    }
+  }
+
+  private handleLocks(session: ChannelSession, committed: CommittedUpdate): void {
     const changes = committed.locks;
     if (!changes) return;
     for (const { lock, reason } of changes.removed) {
@@ -129,7 +169,10 @@ export class InvoicePayer {
       if (reason === "unlock") this.paid(committed, lock);
       else this.failed(lock.hashlock, new InvoicePaymentFailedError(lock.hashlock, reason === "cancel" ? "cancelled" : "expired"));
     }
-    for (const lock of changes.added) if (this.isMineToAnswer(session, lock)) void this.answer(session, lock);
+    for (const lock of changes.added) {
+      if (lock.sender === session.me) this.begun(lock);
+      else if (this.isMineToAnswer(session, lock)) void this.answer(session, lock);
+    }
   }
 
   /** After a (re)connect: answers every pending lock the peer sent (e.g. left pending by a restart). */
@@ -190,12 +233,15 @@ export class InvoicePayer {
     );
   }
 
-  /** The payee's side: unlocks a received lock that pays an invoice of this node, gives back any other. */
+  /**
+   * The payee's side: unlocks a received lock that pays an invoice of this node, gives back any
+   * other; the answer leaves once the invoice's record (and the lock's state, queued before) is on disk.
+   */
   private answer(session: ChannelSession, lock: Lock): Promise<void> {
     return this.once(
       lock,
       async () => {
-        const secret = await this.secretFor(session, lock);
+        const secret = await this.host.commits.apply(() => this.secretFor(session, lock));
         return session.updateLock(secret === undefined ? { kind: "cancel", lock } : { kind: "unlock", lock, secret });
       },
       `answering lock ${lock.hashlock} of ${session.id}`,
@@ -209,9 +255,10 @@ export class InvoicePayer {
 
   /**
    * The secret to unlock `lock` with: that of an open invoice of this node it pays (marked paid
-   * now), or of one it paid before a restart cut the unlock short; undefined to cancel it.
+   * now, in the caller's group commit), or of one it paid before a restart cut the unlock short;
+   * undefined to cancel it.
    */
-  private async secretFor(session: ChannelSession, lock: Lock): Promise<Hex | undefined> {
+  private secretFor(session: ChannelSession, lock: Lock): Hex | undefined {
     const invoices = this.host.store.invoices;
     const record = invoices.byHashlock(lock.hashlock);
     if (record === null || record.invoice.asset.toLowerCase() !== session.params.asset.toLowerCase()) return undefined;
@@ -223,12 +270,9 @@ export class InvoicePayer {
       return mine ? (invoices.secret(lock.hashlock) ?? undefined) : undefined;
     }
     try {
-      // On disk (with the group commit) before the secret leaves in the unlock.
-      return await this.host.commits.apply(() => {
-        const { secret } = invoices.markPaid(lock.hashlock, lock.amount);
-        store.locks.claim(lock.hashlock, session.id, lock);
-        return secret;
-      });
+      const { secret } = invoices.markPaid(lock.hashlock, lock.amount);
+      store.locks.claim(lock.hashlock, session.id, lock);
+      return secret;
     } catch (error) {
       if (error instanceof InvoiceUnderpaidError || error instanceof InvoiceStatusError || error instanceof UnknownInvoiceError) return undefined;
       throw error;

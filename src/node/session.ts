@@ -116,7 +116,11 @@ export interface SessionConfig {
   restorePage?: number;
   /** The lock rules (the node's: clock = max(wall clock, latest block), secrets revealed on chain). */
   lockPolicy?: Partial<LockPolicy>;
-  /** Called once a state that added or removed locks is on disk (with the update that did it). */
+  /**
+   * Called when a state that added or removed locks is queued for disk (with the update that did
+   * it), in the same turn: the group-commit writes it queues share the state's commit and settle
+   * only once the state is on disk (anything sent to a peer waits for that).
+   */
   onLocks?(session: ChannelSession, committed: CommittedUpdate): void;
 }
 
@@ -765,7 +769,7 @@ export class ChannelSession {
       // Queued in the same turn: the locks share the state's commit (it fails or succeeds with them).
       void this.config.commits.locks({ channelId: this.id, signed: update.signed, updates: update.updates, locks: update.locks }).catch(() => undefined);
       this.settleUpdateWaiters(update, write);
-      if (this.config.onLocks) void write.then(() => setImmediate(() => this.config.onLocks?.(this, update)), () => undefined);
+      this.config.onLocks?.(this, update);
     }
     if (this.waiters.size === 0) return write;
     const version = update.signed.state.version;

@@ -19,14 +19,21 @@ import {
   ForwardInvoiceMismatchError,
   Hub,
   RouteFailures,
+  Routing,
+  RouteFinder,
+  NoRouteError,
   forwardFee,
   forwardTerms,
   planRoute,
   type HubFees,
+  type RoutingHost,
 } from "../../src/node/routing";
 import type { LockAction, ChannelSession } from "../../src/node/session";
 import { ChannelStore } from "../../src/node/store";
 import { CommitQueue } from "../../src/node/commitQueue";
+import { HUB_INFO_STALE_MS, HUB_INFO_TTL_MS, HubInfoCache } from "../../src/node/routing/hubInfoCache";
+import type { HubInfo } from "../../src/node/protocol";
+import type { Invoice } from "../../src/invoice/types";
 import { ETH, type Address, type Hex, type Lock, type SignedState } from "../../src/types";
 import { Clock, Registry, WINDOW, by0, configOf, makePair, refOf, secretOf, wire, type Pair } from "../channel/helpers";
 import { keysParams } from "../helpers/offchain";
@@ -105,6 +112,40 @@ describe("routing", function () {
     });
   });
 
+  describe("RouteFinder", function () {
+    const H1 = "0x00000000000000000000000000000000000000a1" as Address;
+    const C = "0x00000000000000000000000000000000000000cc" as Address;
+    const invoice = { payee: C, asset: ETH, amount: 1_000_000n, hashlock: hashlockOf(secretOf("find")), expiry: T0 + 50n * WINDOW } as unknown as Invoice;
+    const toHub = { peerAddress: H1, params: { asset: ETH }, isConnected: true, me: 0, payouts: [10n ** 9n, 0n] } as unknown as ChannelSession;
+    const infoOf = (reaches: boolean): HubInfo => ({ address: H1, fees: FEES, peers: reaches ? [{ peer: C, asset: ETH, capacity: 10n ** 9n }] : [] });
+    const finderOf = (answer: (fresh: boolean) => HubInfo, asked: boolean[]) =>
+      new RouteFinder({
+        openSessions: () => [toHub],
+        hubInfo: (_peer, _via, fresh) => {
+          asked.push(fresh === true);
+          return Promise.resolve(answer(fresh === true));
+        },
+        policy: { clock: () => T0, minLockWindow: WINDOW, maxLockDuration: 100n * WINDOW },
+        margin: 60n,
+      });
+
+    it("takes a recent hub answer; one that does not reach the payee is asked again afresh before giving up", async function () {
+      const asked: boolean[] = [];
+      const route = await finderOf((fresh) => infoOf(fresh), asked).find(invoice, "sluice1find");
+      expect(route.hubs).to.deep.equal([H1]);
+      expect(asked).to.deep.equal([false, true]);
+      const direct: boolean[] = [];
+      await finderOf(() => infoOf(true), direct).find(invoice, "sluice1find");
+      expect(direct).to.deep.equal([false]);
+    });
+
+    it("no hub reaches the payee, even asked afresh: NO_ROUTE", async function () {
+      const asked: boolean[] = [];
+      await expect(finderOf(() => infoOf(false), asked).find(invoice, "sluice1find")).to.be.rejectedWith(NoRouteError);
+      expect(asked).to.deep.equal([false, true]);
+    });
+  });
+
   describe("ForwardStore", function () {
     let dir: string;
     let store: ChannelStore;
@@ -150,6 +191,67 @@ describe("routing", function () {
     });
   });
 
+  describe("HubInfoCache", function () {
+    const H = "0x00000000000000000000000000000000000000ee" as Address;
+    const infoOf = (n: number): HubInfo => ({ address: H, fees: { base: BigInt(n), ppm: 0 }, peers: [] });
+
+    it("gives a fresh answer as is, an older one at once while it asks again in the background, and asks anew past the stale limit", async function () {
+      let now = 1_000_000;
+      const cache = new HubInfoCache(() => now);
+      let asked = 0;
+      const ask = () => Promise.resolve(infoOf(++asked));
+      expect((await cache.get(H, [], ask)).fees.base).to.equal(1n);
+      now += HUB_INFO_TTL_MS - 1;
+      expect((await cache.get(H, [], ask)).fees.base).to.equal(1n);
+      expect(asked).to.equal(1);
+      // Past its freshness: the kept answer at once, a new one asked, which the next call gets.
+      now += 2;
+      expect((await cache.get(H, [], ask)).fees.base).to.equal(1n);
+      expect(asked).to.equal(2);
+      expect((await cache.get(H, [], ask)).fees.base).to.equal(2n);
+      expect(asked).to.equal(2);
+      // Past the stale limit: the call waits for a new answer.
+      now += HUB_INFO_STALE_MS;
+      expect((await cache.get(H, [], ask)).fees.base).to.equal(3n);
+      // A route through the hub failed: forgotten, asked again.
+      cache.forget(H);
+      expect((await cache.get(H, [], ask)).fees.base).to.equal(4n);
+    });
+
+    it("gives the stale answer while the background ask fails, then drops it", async function () {
+      let now = 1_000_000;
+      const cache = new HubInfoCache(() => now);
+      await cache.get(H, [], () => Promise.resolve(infoOf(1)));
+      now += HUB_INFO_TTL_MS + 1;
+      expect((await cache.get(H, [], () => Promise.reject(new Error("gone")))).fees.base).to.equal(1n);
+      await new Promise((resolve) => setImmediate(resolve));
+      expect((await cache.get(H, [], () => Promise.resolve(infoOf(2)))).fees.base).to.equal(2n);
+    });
+  });
+
+  describe("Routing (hub-info answers)", function () {
+    it("reuses its own answer for a moment: many payers asking at once cost one look over the channels", async function () {
+      let looked = 0;
+      const session = { isConnected: true, peerAddress: "0x00000000000000000000000000000000000000c1", params: { asset: ETH }, payouts: [7n, 0n], me: 0 };
+      const routing = new Routing({
+        fees: FEES,
+        address: "0x00000000000000000000000000000000000000ee",
+        openSessions: () => {
+          looked++;
+          return [session as unknown as ChannelSession];
+        },
+      } as unknown as RoutingHost);
+      const ask = () => routing.handlers["hub-info"]({}, {} as never) as Promise<Record<string, unknown>>;
+      const first = await ask();
+      expect(await ask()).to.deep.equal(first);
+      expect(looked).to.equal(1);
+      expect(JSON.stringify(first)).to.contain("0x00000000000000000000000000000000000000c1");
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      await ask();
+      expect(looked).to.equal(2);
+    });
+  });
+
   describe("Hub", function () {
     const A = "0x00000000000000000000000000000000000000aa" as Address;
     let dir: string;
@@ -161,6 +263,7 @@ describe("routing", function () {
     let upstream: LockAction[];
     let failures: RouteFailures;
     let hub: Hub;
+    let commits: CommitQueue;
     let inSession: ChannelSession;
     let outSession: ChannelSession;
     const inChannel = hex("ab".repeat(32));
@@ -171,7 +274,7 @@ describe("routing", function () {
     /** The hub's host over this test's store, sessions and recorders. */
     const hubHost = (): ConstructorParameters<typeof Hub>[0] => ({
       store,
-      commits: new CommitQueue(store),
+      commits,
       address: "0x00000000000000000000000000000000000000ee",
       fees: FEES,
       policy: { clock: clock.read, minLockWindow: WINDOW },
@@ -192,6 +295,7 @@ describe("routing", function () {
     beforeEach(function () {
       dir = mkdtempSync(path.join(tmpdir(), "sluice-hub-"));
       store = ChannelStore.open(path.join(dir, "store.sqlite"));
+      commits = new CommitQueue(store);
       clock = new Clock(T0);
       // The hub is participant 0 of a real channel state machine pair to the payee, under the default caps.
       pair = makePair(clock, new Registry(), { deposits: [10n ** 9n, 0n] });
@@ -249,6 +353,44 @@ describe("routing", function () {
       expect(store.forwards.totals().feesEarned).to.deep.equal([{ asset: ETH, amount: 50n }]);
       const ended = store.events.after(0n, 100).filter((e) => e.type.startsWith("forward."));
       expect(ended.map((e) => [e.type, e.channelId, e.data.hashlock, e.data.fee])).to.deep.equal([["forward.settled", inChannel, hashlock, "50"]]);
+    });
+
+    it("writes the forward in the commit of the incoming lock's state (queued in the same turn), and locks downstream once it is on disk", async function () {
+      const groups: number[] = [];
+      commits.observe((t) => groups.push(t.writes));
+      // The incoming lock's state, queued as the session does before it calls onLocks: a write that reads the forwards then.
+      const sameTransaction = commits.apply(() => store.forwards.list().length);
+      arrive();
+      expect(pair[0].locks).to.have.length(0);
+      await until(() => pair[0].locks.length === 1);
+      expect(await sameTransaction).to.equal(0);
+      // One group: that write and the forward after it; the outgoing lock went out only then.
+      expect(groups[0]).to.equal(2);
+      expect(store.forwards.list()).to.have.length(1);
+    });
+
+    it("unlocks upstream as soon as the payee's unlock is queued for disk, with the secret it carries", async function () {
+      arrive();
+      await until(() => pair[0].locks.length === 1);
+      const [outLock] = pair[0].locks;
+      hub.onLocks(outSession, { locks: { added: [], removed: [{ lock: outLock, reason: "unlock", secret }] } } as unknown as CommittedUpdate);
+      // Not read from the store (the state that carries it is not on disk yet).
+      expect(store.locks.secret(hashlock)).to.equal(null);
+      expect(upstream).to.deep.equal([{ kind: "unlock", lock: inLock, secret }]);
+    });
+
+    it("a payee's unlock that comes while the forward's own call still runs: upstream is unlocked when that call ends", async function () {
+      const lockDownstream = outSession.updateLock.bind(outSession);
+      outSession.updateLock = async (action: LockAction) => {
+        const committed = await lockDownstream(action);
+        const [outLock] = pair[0].locks;
+        hub.onLocks(outSession, { locks: { added: [], removed: [{ lock: outLock, reason: "unlock", secret }] } } as unknown as CommittedUpdate);
+        expect(upstream).to.deep.equal([]);
+        return committed;
+      };
+      arrive();
+      await until(() => upstream.length === 1);
+      expect(upstream[0]).to.deep.equal({ kind: "unlock", lock: inLock, secret });
     });
 
     it("restarted with a forward pending, the secret learned from the chain (the payee registered it): unlocks upstream", async function () {

@@ -283,6 +283,31 @@ describe("ChannelSession (real SQLite stores, in-memory connection)", function (
       expect(storeA.latest(ID)!.state.version).to.equal(storeB.latest(ID)!.state.version);
     });
 
+    it("calls onLocks in the turn the lock state is queued: a write it queues shares the state's commit", async function () {
+      const storeA = openStore("alice", 0);
+      const storeB = openStore("bob", 1);
+      const commits = new CommitQueue(storeB);
+      const seen: { storedBefore: boolean; read: Promise<bigint | undefined> }[] = [];
+      const bob = session(storeB, 1, {
+        commits,
+        onLocks: (_, committed) => {
+          const storedBefore = storeB.latest(ID)?.state.version === committed.signed.state.version;
+          seen.push({ storedBefore, read: commits.apply(() => storeB.latest(ID)?.state.version) });
+        },
+      });
+      const alice = session(storeA, 0);
+      await connect(alice, bob);
+      const groups: number[] = [];
+      commits.observe((t) => groups.push(t.writes));
+      await alice.updateLock(lockOf(100n, 1));
+      expect(seen).to.have.length(1);
+      expect(seen[0].storedBefore).to.equal(false);
+      // Its write ran in the state's transaction, after the state: it read the state's version.
+      expect(await seen[0].read).to.equal(1n);
+      // One group: the countersigned state, its locks, the write onLocks queued.
+      expect(groups).to.deep.equal([3]);
+    });
+
     it("expires a sender's lock once the lock rules' clock passes its expiry, both roles, and not before", async function () {
       let now = BigInt(Math.floor(Date.now() / 1000));
       const { alice, bob, storeA, storeB } = await pair({ lockPolicy: { clock: () => now } });

@@ -16,8 +16,8 @@ import { planRoute, type RoutePlan } from "./rules";
 export interface RouteFinderHost {
   /** The open channels (whether their peer is connected or not). */
   openSessions(): Iterable<ChannelSession>;
-  /** Asks the connected `peer` for its hub info, relayed to the hubs of `via` in turn. */
-  hubInfo(peer: Address, via: Address[]): Promise<HubInfo>;
+  /** Asks the connected `peer` for its hub info, relayed to the hubs of `via` in turn (a recent answer will do unless `fresh`). */
+  hubInfo(peer: Address, via: Address[], fresh?: boolean): Promise<HubInfo>;
   policy: Pick<LockPolicy, "clock" | "minLockWindow" | "maxLockDuration">;
   /** Kept from each edge of a lock's window (the peers' clocks may be a little ahead). */
   margin: bigint;
@@ -40,11 +40,19 @@ export class RouteFinder {
   /** The route through `hubs` (explicit) or, without, the cheapest one through a connected hub. */
   async find(invoice: Invoice, encoded: string, hubs?: readonly Address[]): Promise<Route> {
     if (hubs !== undefined) return this.explicit(invoice, encoded, hubs);
+    // A recent answer first; none reaching the payee, the hubs are asked afresh (a peer of theirs may have just come back).
+    const route = (await this.cheapest(invoice, encoded, false)) ?? (await this.cheapest(invoice, encoded, true));
+    if (!route) throw new NoRouteError(invoice.payee, invoice.asset, "no open channel with the payee, and no connected hub reaches it with enough to send");
+    return route;
+  }
+
+  /** The cheapest route through one connected hub, from the hubs' recent answers or (`fresh`) new ones; undefined if none. */
+  private async cheapest(invoice: Invoice, encoded: string, fresh: boolean): Promise<Route | undefined> {
     const candidates: Route[] = [];
     const asked = await Promise.allSettled(
       this.connectedIn(invoice.asset)
         .filter((session) => !same(session.peerAddress, invoice.payee))
-        .map(async (session) => ({ session, info: await this.host.hubInfo(session.peerAddress, []) })),
+        .map(async (session) => ({ session, info: await this.host.hubInfo(session.peerAddress, [], fresh) })),
     );
     for (const answer of asked) {
       if (answer.status !== "fulfilled") continue;
@@ -54,7 +62,6 @@ export class RouteFinder {
       if (route && session.payouts[session.me] >= route.plan.amount) candidates.push(route);
     }
     candidates.sort((a, b) => (a.plan.fees < b.plan.fees ? -1 : a.plan.fees > b.plan.fees ? 1 : 0));
-    if (candidates.length === 0) throw new NoRouteError(invoice.payee, invoice.asset, "no open channel with the payee, and no connected hub reaches it with enough to send");
     return candidates[0];
   }
 

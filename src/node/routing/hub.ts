@@ -24,7 +24,7 @@ import { forwardTerms, type HubFees } from "./rules";
 export interface HubHost {
   store: ChannelStore;
   /** The node's group commit: forwards are written with the states of their turn. */
-  commits: Pick<CommitQueue, "forward" | "finishForward">;
+  commits: Pick<CommitQueue, "forward" | "finishForward" | "apply">;
   address: Address;
   fees: HubFees;
   policy: Pick<LockPolicy, "clock" | "minLockWindow">;
@@ -50,12 +50,16 @@ interface Instruction {
   from: string;
   body: RouteBody;
   at: number;
+  /** The last hop's invoice, decoded as the instruction came (its lock follows a round later). */
+  invoice?: Promise<DecodedInvoiceView>;
 }
 
 export class Hub {
   private readonly instructions = new Map<string, Instruction>();
   /** Forwards being worked on now (by incoming leaf, or `f<id>`): one update at a time each. */
   private readonly handling = new Set<string>();
+  /** Secrets that unlocked a forward's outgoing lock while its forwarding call still ran, by incoming key. */
+  private readonly revealedMeanwhile = new Map<string, Hex>();
   /** Channels synced with their peer since this process started: their pending locks are known. */
   private readonly synced = new Set<string>();
 
@@ -75,7 +79,12 @@ export class Hub {
   onRoute(body: RouteBody, from: Address): void {
     this.dropStale();
     if (this.instructions.size >= MAX_INSTRUCTIONS) throw new SluiceError("too many route instructions waiting for their locks: try again shortly");
-    this.instructions.set(body.hashlock.toLowerCase(), { from: from.toLowerCase(), body, at: Date.now() });
+    const instruction: Instruction = { from: from.toLowerCase(), body, at: Date.now() };
+    if (body.hops.length === 1) {
+      instruction.invoice = this.host.decode(body.invoice);
+      instruction.invoice.catch(() => undefined); // read (and refused) when the lock comes
+    }
+    this.instructions.set(body.hashlock.toLowerCase(), instruction);
   }
 
   /** True iff this hub handles the incoming `lock` (it has an instruction or a forward for it): the invoice payer leaves it alone. */
@@ -86,20 +95,44 @@ export class Hub {
     return this.host.store.forwards.byIncoming(session.id, lockLeafHex(lock)) !== null;
   }
 
-  /** A state that changed locks is on disk: forwards new incoming locks, and answers upstream for the outgoing ones removed. */
+  /**
+   * A state that changed locks is queued for disk (the forwards written now share its commit):
+   * forwards new incoming locks, ends the forwards whose incoming lock left, and answers upstream
+   * for the outgoing locks removed once the state is on disk.
+   */
   onLocks(session: ChannelSession, committed: CommittedUpdate): void {
+    // Called inside the session's commit path: a failure here is reported, never thrown into it.
+    try {
+      this.handleLocks(session, committed);
+    } catch (error) {
+      this.host.onError(error, `handling the lock changes of ${session.id}`);
+    }
+  }
+
+  private handleLocks(session: ChannelSession, committed: CommittedUpdate): void {
     const changes = committed.locks;
     if (!changes) return;
     const forwards = this.host.store.forwards;
-    for (const { lock, reason } of changes.removed) {
+    const answered: { forward: ForwardRecord; reason: LockRemoval }[] = [];
+    for (const { lock, reason, secret } of changes.removed) {
       if (lock.sender === session.me) {
         const forward = forwards.byOutgoing(session.id, lockLeafHex(lock));
-        if (forward?.status === "pending") this.resolve(forward, reason);
+        if (forward?.status !== "pending") continue;
+        // Unlocked with the secret: upstream is unlocked now (revealing it there costs this hub nothing,
+        // and the upstream state reaches this disk after this one). A lock given back waits for the disk.
+        if (reason === "unlock" && secret !== undefined) this.resolve(forward, reason, secret);
+        else answered.push({ forward, reason });
       } else {
         // The incoming lock is settled (unlocked upstream) or gone: the forward ends with it.
         const forward = forwards.byIncoming(session.id, lockLeafHex(lock));
         if (forward?.status === "pending") this.endWithIncoming(forward, reason);
       }
+    }
+    if (answered.length > 0) {
+      this.stored().then(
+        () => answered.forEach(({ forward, reason }) => this.resolve(forward, reason)),
+        (error: unknown) => this.host.onError(error, "storing a state that removed forwarded locks"),
+      );
     }
     for (const lock of changes.added) if (lock.sender !== session.me && this.takes(session, lock)) void this.forward(session, lock);
   }
@@ -122,9 +155,10 @@ export class Hub {
 
   /** Forwards an incoming lock per its instruction, or refuses it (cancelled back upstream with why). */
   private async forward(inSession: ChannelSession, lock: Lock): Promise<void> {
-    const known = this.host.store.forwards.byIncoming(inSession.id, lockLeafHex(lock));
+    const leaf = lockLeafHex(lock);
+    const known = this.host.store.forwards.byIncoming(inSession.id, leaf);
     if (known) return this.resolve(known);
-    const key = incomingKey(inSession.id, lockLeafHex(lock));
+    const key = incomingKey(inSession.id, leaf);
     if (this.handling.has(key)) return;
     this.handling.add(key);
     try {
@@ -134,12 +168,14 @@ export class Hub {
       this.instructions.delete(hashlock);
       let forward: ForwardRecord | undefined;
       try {
-        forward = await this.prepare(inSession, lock, instruction.body);
+        forward = await this.prepare(inSession, lock, instruction);
         const { body } = instruction;
         if (body.hops.length > 1) await this.host.request(forward.nextHop, "route", encodeRoute({ ...body, hops: body.hops.slice(1) }));
         const out = this.host.session(forward.outChannel)!;
         await out.updateLock({ kind: "lock", amount: forward.amountOut, hashlock: lock.hashlock, expiry: forward.outExpiry, ref: lock.ref });
       } catch (error) {
+        // The incoming lock's state is on disk before anything goes back upstream.
+        if (!forward) await this.stored();
         // A lock that may have reached the next hop is waited for (a resync tells); any other failure goes back upstream.
         const out = forward && this.host.session(forward.outChannel);
         const mayExist = out !== undefined && (out.locks.some((l) => lockLeafHex(l) === forward!.outLeaf) || error instanceof ConnectionClosedError || error instanceof RequestTimeoutError);
@@ -152,18 +188,21 @@ export class Hub {
       this.handling.delete(key);
     }
     // The outgoing lock may have been answered while this call ran (resolve waits for it): look again.
-    const after = this.host.store.forwards.byIncoming(inSession.id, lockLeafHex(lock));
-    if (after?.status === "pending" && this.host.store.locks.secret(after.hashlock) !== null) this.resolve(after);
+    const revealed = this.revealedMeanwhile.get(key);
+    this.revealedMeanwhile.delete(key);
+    if (revealed === undefined && this.host.store.locks.secret(lock.hashlock) === null) return;
+    const after = this.host.store.forwards.byIncoming(inSession.id, leaf);
+    if (after?.status === "pending") this.resolve(after, revealed === undefined ? undefined : "unlock", revealed);
   }
 
   /** Checks the forwarding rules and writes the forward (pending) before anything goes downstream. */
-  private async prepare(inSession: ChannelSession, lock: Lock, body: RouteBody): Promise<ForwardRecord> {
+  private async prepare(inSession: ChannelSession, lock: Lock, { body, invoice }: Instruction): Promise<ForwardRecord> {
     const hop = body.hops[0];
     const asset = inSession.params.asset.toLowerCase() as Address;
     const out = this.channelTo(hop.next, asset);
     const now = this.host.policy.clock();
     const terms = forwardTerms({ amountIn: lock.amount, expiryIn: lock.expiry, hop, fees: this.host.fees, now, revealWindow: this.host.policy.minLockWindow });
-    if (body.hops.length === 1) await this.checkInvoice(body, hop.next, hop.amount, asset, lock.hashlock);
+    if (invoice) await this.checkInvoice(invoice, hop.next, hop.amount, asset, lock.hashlock);
     const outLock: Lock = { channelId: out.id, sender: out.me, amount: terms.amountOut, hashlock: lock.hashlock, expiry: terms.expiryOut, ref: lock.ref };
     const inLeaf = lockLeafHex(lock);
     await this.host.commits.forward({
@@ -195,8 +234,8 @@ export class Hub {
   }
 
   /** The last hop pays the invoice: its payee, hashlock and asset, and at least its amount. */
-  private async checkInvoice(body: RouteBody, next: Address, amount: bigint, asset: Address, hashlock: Hex): Promise<void> {
-    const { invoice } = await this.host.decode(body.invoice);
+  private async checkInvoice(decoded: Promise<DecodedInvoiceView>, next: Address, amount: bigint, asset: Address, hashlock: Hex): Promise<void> {
+    const { invoice } = await decoded;
     if (invoice.payee.toLowerCase() !== next.toLowerCase()) throw new ForwardInvoiceMismatchError(`the invoice's payee is ${invoice.payee}, not ${next}`);
     if (invoice.hashlock.toLowerCase() !== hashlock.toLowerCase()) throw new ForwardInvoiceMismatchError("the invoice's hashlock is not the lock's");
     if (invoice.asset.toLowerCase() !== asset) throw new ForwardInvoiceMismatchError(`the invoice is in asset ${invoice.asset}, the lock in ${asset}`);
@@ -207,9 +246,13 @@ export class Hub {
    * Answers upstream for a pending forward: the secret known → unlock upstream; the outgoing lock
    * gone without it (or never made, once the channel synced) → cancel upstream; else wait.
    */
-  private resolve(forward: ForwardRecord, removal?: "unlock" | "cancel" | "expire"): void {
-    // Still being forwarded (its outgoing lock in flight): that call decides.
-    if (this.handling.has(incomingKey(forward.inChannel, forward.inLeaf))) return;
+  private resolve(forward: ForwardRecord, removal?: LockRemoval, revealed?: Hex): void {
+    // Still being forwarded (its outgoing lock in flight): that call decides (with the secret, if one came).
+    const key = incomingKey(forward.inChannel, forward.inLeaf);
+    if (this.handling.has(key)) {
+      if (revealed !== undefined) this.revealedMeanwhile.set(key, revealed);
+      return;
+    }
     const inSession = this.host.session(forward.inChannel);
     const inLock = inSession?.locks.find((l) => lockLeafHex(l) === forward.inLeaf);
     if (!inSession || !inLock) {
@@ -219,7 +262,7 @@ export class Hub {
       }
       return;
     }
-    const secret = this.host.store.locks.secret(forward.hashlock);
+    const secret = revealed ?? this.host.store.locks.secret(forward.hashlock);
     if (secret !== null) {
       void this.once(forward, () => inSession.updateLock({ kind: "unlock", lock: inLock, secret }), `unlocking upstream ${forward.hashlock}`);
       return;
@@ -247,6 +290,11 @@ export class Hub {
   /** Ends a forward with the next group commit (its incoming lock's state is on disk already). */
   private finish(forward: ForwardRecord, status: "settled" | "cancelled", error?: string): void {
     this.host.commits.finishForward(forward.id, status, error).catch((e: unknown) => this.host.onError(e, `ending the forward of ${forward.hashlock}`));
+  }
+
+  /** Settles once what is queued for disk now (a state `onLocks` was called with) is on disk. */
+  private stored(): Promise<unknown> {
+    return this.host.commits.apply(() => undefined);
   }
 
   private once(forward: ForwardRecord, work: () => Promise<unknown>, what: string): Promise<void> {

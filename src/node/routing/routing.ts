@@ -39,10 +39,14 @@ export interface RoutingHost {
 
 type RoutingMessages = Pick<PeerMessages, "route" | "route-failed" | "hub-info">;
 
+/** How long a hub's own answer to `hub-info` is reused (ms): its capacities move with every payment anyway. */
+const OWN_INFO_MS = 200;
+
 export class Routing {
   private readonly failures = new RouteFailures();
   private readonly hubInfos = new HubInfoCache();
   private readonly hub: Hub | undefined;
+  private ownInfoKept: { at: number; body: Record<string, unknown> } | undefined;
   /** What the invoice payer needs to pay through hubs. */
   readonly payer: InvoicePayerHost["routing"];
 
@@ -64,7 +68,7 @@ export class Routing {
     }
     const hub = this.hub;
     this.payer = {
-      finder: new RouteFinder({ openSessions: () => host.openSessions(), hubInfo: (peer, via) => this.hubInfo(peer, via), policy: host.policy, margin: host.margin }),
+      finder: new RouteFinder({ openSessions: () => host.openSessions(), hubInfo: (peer, via, fresh) => this.hubInfo(peer, via, fresh), policy: host.policy, margin: host.margin }),
       failures: this.failures,
       instruct: (peer, body) =>
         this.request(peer, "route", body).catch((error: unknown) => {
@@ -124,8 +128,9 @@ export class Routing {
     return connection.request(type, body);
   }
 
-  /** `peer`'s hub info, relayed through it to the hubs of `via`: a recent answer, or asked now. */
-  private hubInfo(peer: Address, via: Address[]): Promise<HubInfo> {
+  /** `peer`'s hub info, relayed through it to the hubs of `via`: a recent answer, or (none, or `fresh`) asked now. */
+  private hubInfo(peer: Address, via: Address[], fresh = false): Promise<HubInfo> {
+    if (fresh) this.hubInfos.forget(peer);
     return this.hubInfos.get(peer, via, () => this.askHubInfo(peer, via));
   }
 
@@ -137,7 +142,14 @@ export class Routing {
   /** Answers `hub-info`: this hub's, or the one of the next hub of `via` (asked through this one). */
   private async hubInfoReply(via: Address[] | undefined): Promise<Record<string, unknown>> {
     if (!this.hub) throw new NotAHubError(this.host.address);
-    if (via === undefined || via.length === 0) return encodeHubInfo(this.hub.info());
+    if (via === undefined || via.length === 0) return this.ownInfo();
     return encodeHubInfo(await this.askHubInfo(via[0], via.slice(1)));
+  }
+
+  /** This hub's info as sent: made at most once per OWN_INFO_MS (each payer asks about once a second, the hub has a channel to each). */
+  private ownInfo(): Record<string, unknown> {
+    const now = Date.now();
+    if (this.ownInfoKept === undefined || now - this.ownInfoKept.at >= OWN_INFO_MS) this.ownInfoKept = { at: now, body: encodeHubInfo(this.hub!.info()) };
+    return this.ownInfoKept.body;
   }
 }
