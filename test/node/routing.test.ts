@@ -369,6 +369,27 @@ describe("routing", function () {
       expect(store.forwards.list()).to.have.length(1);
     });
 
+    it("a store failing every commit while a lock is forwarded: the failure is reported, nothing is locked downstream, no promise is left unhandled", async function () {
+      const unhandled: unknown[] = [];
+      const onUnhandled = (reason: unknown) => unhandled.push(reason);
+      process.on("unhandledRejection", onUnhandled);
+      try {
+        const diskError = new Error("disk I/O error");
+        commits.forward = () => Promise.reject(diskError);
+        commits.apply = () => Promise.reject(diskError);
+        arrive();
+        await until(() => errors.length === 1);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        expect(errors).to.deep.equal([diskError]);
+        expect(unhandled).to.deep.equal([]);
+        expect(pair[0].locks).to.have.length(0);
+        expect(upstream).to.deep.equal([]);
+        errors.length = 0;
+      } finally {
+        process.off("unhandledRejection", onUnhandled);
+      }
+    });
+
     it("unlocks upstream as soon as the payee's unlock is queued for disk, with the secret it carries", async function () {
       arrive();
       await until(() => pair[0].locks.length === 1);

@@ -134,13 +134,13 @@ export class Hub {
         (error: unknown) => this.host.onError(error, "storing a state that removed forwarded locks"),
       );
     }
-    for (const lock of changes.added) if (lock.sender !== session.me && this.takes(session, lock)) void this.forward(session, lock);
+    for (const lock of changes.added) if (lock.sender !== session.me && this.takes(session, lock)) this.startForward(session, lock);
   }
 
   /** After `session` (re)connected and synced: forwards its instructed locks, resumes the pending forwards through it. */
   resume(session: ChannelSession): void {
     this.synced.add(session.id.toLowerCase());
-    for (const lock of session.locks) if (lock.sender !== session.me && this.takes(session, lock)) void this.forward(session, lock);
+    for (const lock of session.locks) if (lock.sender !== session.me && this.takes(session, lock)) this.startForward(session, lock);
     const id = session.id.toLowerCase();
     for (const forward of this.host.store.forwards.pending()) {
       if (forward.inChannel === id || forward.outChannel === id) this.resolve(forward);
@@ -151,6 +151,11 @@ export class Hub {
   onSecret(hashlock: Hex): void {
     const key = hashlock.toLowerCase();
     for (const forward of this.host.store.forwards.pending()) if (forward.hashlock.toLowerCase() === key) this.resolve(forward);
+  }
+
+  /** `forward` in the background: a failure it can't answer upstream (the store failing its commit) is reported, never left unhandled. */
+  private startForward(inSession: ChannelSession, lock: Lock): void {
+    this.forward(inSession, lock).catch((error: unknown) => this.host.onError(error, `forwarding the lock of ${lock.hashlock}`));
   }
 
   /** Forwards an incoming lock per its instruction, or refuses it (cancelled back upstream with why). */
