@@ -72,11 +72,15 @@ export class Deposits {
     }
   }
 
-  /** The block deposits are read at: the watcher's covered block (undefined while it has read none). */
+  /**
+   * The block deposits are read at: the watcher's covered block; undefined while it has read none
+   * (no read then: its first round hands over every `Deposited` event). Only `fresh` runs a round,
+   * so a read asked from inside one never waits for the next.
+   */
   private async block(fresh: boolean): Promise<number | "latest" | undefined> {
     const watcher = this.host.watcher();
     if (!watcher) return confirmedTag(await this.host.provider.getBlockNumber(), this.host.confirmations());
-    if (fresh || watcher.coveredBlock() === undefined) await watcher.poll();
+    if (fresh) await watcher.poll();
     return watcher.coveredBlock();
   }
 }
