@@ -32,8 +32,11 @@ export interface RoutedOptions {
   lowRate: number;
 }
 
-/** A run, the hub's CPU over it, and the machine's load average (1 minute) at its end (other processes share the cores). */
-export type RoutedRun = LoadReport & { hubCpuUsPerPayment: number; loadAverage?: number };
+/**
+ * A run, the hub's CPU over it, each process's (hub, payers, payees: their sum is what one payment costs
+ * the machine), and the machine's load average (1 minute) at its end (other processes share the cores).
+ */
+export type RoutedRun = LoadReport & { hubCpuUsPerPayment: number; cpuUsPerPaymentByProcess?: { hub: number; payers: number; payees: number }; loadAverage?: number };
 
 export interface RoutedResult {
   channels: number;
@@ -163,25 +166,28 @@ export async function routedBench(chain: BenchChain, o: RoutedOptions, log: (s: 
       });
     const direct: [number, Hex][] = payerChannels.map((id, j) => [j, id]);
 
-    const hubCpu = async () => {
-      const c = await hub.call<{ userUs: number; systemUs: number }>("cpu");
+    const cpuOf = async (h: Harness) => {
+      const c = await h.call<{ userUs: number; systemUs: number }>("cpu");
       return c.userUs + c.systemUs;
     };
+    const cpus = async () => ({ hub: await cpuOf(hub), payers: await cpuOf(payers.h), payees: await cpuOf(setup.payees.h) });
     /** When each routed payment of the open loops was offered (unix ms), by rate: the step breakdown reads them. */
     const offered = new Map<number, number[]>();
     const measure = async (routed: boolean, load: Record<string, unknown>, total: number): Promise<RoutedRun> => {
-      const before = await hubCpu();
+      const before = await cpus();
       const timeline = routed && load.mode === "open";
       const r = routed
         ? await payers.h.call<LoadReport & { dueAt?: number[]; latencies?: number[]; events?: unknown }>("payInvoices", { payers: take(total), ...load, timeline })
         : await payers.h.call<LoadReport>("pay", { payers: direct, amount: AMOUNT.toString(), ...load });
-      const hubUs = (await hubCpu()) - before;
+      const after = await cpus();
       const { dueAt, latencies: _l, events: _e, ...run } = r as LoadReport & { dueAt?: number[]; latencies?: number[]; events?: unknown };
       if (dueAt) offered.set(load.rate as number, [...(offered.get(load.rate as number) ?? []), ...dueAt]);
-      return { ...run, hubCpuUsPerPayment: Math.round(hubUs / Math.max(1, r.done)), loadAverage: Math.round(os.loadavg()[0] * 100) / 100 };
+      const per = (k: keyof typeof after) => Math.round((after[k] - before[k]) / Math.max(1, r.done));
+      const byProcess = { hub: per("hub"), payers: per("payers"), payees: per("payees") };
+      return { ...run, hubCpuUsPerPayment: byProcess.hub, cpuUsPerPaymentByProcess: byProcess, loadAverage: Math.round(os.loadavg()[0] * 100) / 100 };
     };
     const describe = (label: string, r: RoutedRun) =>
-      `  ${label}: ${r.perSecond.toFixed(0)}/s, p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms, hub CPU ${r.hubCpuUsPerPayment} µs/payment${r.failed ? `, ${r.failed} FAILED: ${r.firstError}` : ""}`;
+      `  ${label}: ${r.perSecond.toFixed(0)}/s, p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms, CPU µs/payment hub ${r.hubCpuUsPerPayment} + payers ${r.cpuUsPerPaymentByProcess?.payers} + payees ${r.cpuUsPerPaymentByProcess?.payees}${r.failed ? `, ${r.failed} FAILED: ${r.firstError}` : ""}`;
 
     await measure(true, { mode: "closed", total: warmup, concurrency: 256 }, warmup);
     await measure(false, { mode: "closed", total: warmup, concurrency: 256 }, warmup);

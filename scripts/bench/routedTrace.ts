@@ -41,7 +41,8 @@ async function withCpu<R extends LoadReport>(setup: RoutedSetup, load: () => Pro
 }
 
 function printProfile(dir: string, windowUs: LoadReport["windowUs"]): void {
-  const file = readdirSync(dir).find((f) => f.endsWith(".cpuprofile"));
+  // The main thread's profile (a process's worker threads write theirs beside it, numbered after it).
+  const file = readdirSync(dir).filter((f) => f.endsWith(".cpuprofile")).sort()[0];
   if (!file) return;
   const p = summarizeProfile(path.join(dir, file), windowUs, 30);
   console.log(`\n${path.basename(dir)}: idle ${p.idlePercent.toFixed(1)} %, gc ${p.gcPercent.toFixed(1)} %`);
@@ -90,7 +91,7 @@ async function main(): Promise<void> {
         : undefined;
     for (const h of harnesses) await h.stop();
     const profiled = closed ?? open;
-    if (closed) console.log(`closed loop, ${inFlight} in flight: ${closed.line}`);
+    if (closed) console.log(`closed loop, ${inFlight} in flight: ${closed.line}; window (µs, the profiles' clock) ${closed.run.windowUs.join(",")}`);
     console.log(`open loop, ${rate}/s: ${open.line}`);
     if (profile) for (const name of ["hub", "payers", "payees"]) printProfile(path.join(profile, name), profiled.run.windowUs);
 

@@ -178,14 +178,31 @@ export function lockHash(lock: Lock, keccak: Keccak256 = keccak256Bytes): Buffer
   return keccak(b);
 }
 
-/** The Merkle leaf of a lock: `keccak256(bytes.concat(keccak256(abi.encode(lock))))`. */
+/**
+ * Leaves already hashed, by lock object: a lock is a value (every holder copies, none edits one in
+ * place), and a hub looks the same lock's leaf up several times per routed payment.
+ */
+const leafOf = new WeakMap<Lock, { leaf: Buffer; hex: Hex }>();
+
+function cachedLeaf(lock: Lock): { leaf: Buffer; hex: Hex } {
+  let known = leafOf.get(lock);
+  if (known === undefined) {
+    const leaf = keccak256Bytes(lockHash(lock));
+    known = { leaf, hex: toHex(leaf) };
+    leafOf.set(lock, known);
+  }
+  return known;
+}
+
+/** The Merkle leaf of a lock: `keccak256(bytes.concat(keccak256(abi.encode(lock))))` (a fresh buffer). */
 export function lockLeaf(lock: Lock, keccak: Keccak256 = keccak256Bytes): Buffer {
-  return keccak(lockHash(lock, keccak));
+  if (keccak !== keccak256Bytes) return keccak(lockHash(lock, keccak));
+  return Buffer.from(cachedLeaf(lock).leaf);
 }
 
 /** `lockLeaf` as hex. */
 export function lockLeafHex(lock: Lock): Hex {
-  return toHex(lockLeaf(lock));
+  return cachedLeaf(lock).hex;
 }
 
 /** The hashlock of a 32-byte secret: `sha256(secret)`, as the contract's secret registry computes it. */

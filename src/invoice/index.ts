@@ -4,7 +4,7 @@
  */
 export { MAX_DESCRIPTION_BYTES, type Invoice, type InvoiceStatus, type SignedInvoice } from "./types";
 export { INVOICE_TYPES, invoiceDigest, signInvoice, verifyInvoice } from "./signature";
-export { INVOICE_PREFIX, INVOICE_VERSION, MAX_INVOICE_LENGTH, decodeInvoice, encodeInvoice, invoiceBytes, invoiceFromBytes } from "./text";
+export { INVOICE_PREFIX, INVOICE_VERSION, MAX_INVOICE_LENGTH, decodeInvoice, encodeInvoice, invoiceBytes, invoiceFromBytes, readInvoice } from "./text";
 export { invoiceFromJson, invoiceToJson, type InvoiceJson } from "./json";
 export { makeInvoice, type InvoiceTerms, type MadeInvoice } from "./make";
 export {

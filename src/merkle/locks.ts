@@ -1,5 +1,5 @@
 import { DuplicateLockError, UnknownLockError, ValueOutOfRangeError, WrongChannelError } from "../errors";
-import { lockLeaf, toHex, MAX_UINT256 } from "../crypto/hash";
+import { lockLeaf, lockLeafHex, toHex, MAX_UINT256 } from "../crypto/hash";
 import type { Hex, Lock } from "../types";
 import { MerkleTree } from "./tree";
 
@@ -144,12 +144,10 @@ export class LocksTree {
 function entryOf(channelId: Hex, lock: Lock): LockEntry {
   if (lock.channelId.toLowerCase() !== channelId.toLowerCase()) throw new WrongChannelError(channelId, lock.channelId);
   if (lock.sender !== 0 && lock.sender !== 1) throw new ValueOutOfRangeError("lock.sender", lock.sender);
-  // lockLeaf checks every field against its Solidity type. It writes into a shared buffer and
-  // returns a fresh hash, so the leaf can be kept.
-  const leaf = lockLeaf(lock);
-  return { lock, leaf, hex: toHex(leaf) };
+  // lockLeaf checks every field against its Solidity type and returns a fresh buffer, so the leaf can be kept.
+  return { lock, leaf: lockLeaf(lock), hex: lockLeafHex(lock) };
 }
 
 function keyOf(lock: Lock | Hex): string {
-  return typeof lock === "string" ? lock.toLowerCase() : toHex(lockLeaf(lock));
+  return typeof lock === "string" ? lock.toLowerCase() : lockLeafHex(lock);
 }

@@ -519,6 +519,11 @@ export class ChannelSession {
     return this.channel.locks;
   }
 
+  /** The pending lock of the latest state both signed with this leaf (`lockLeafHex`), if any. */
+  pendingLock(leaf: Hex): Lock | undefined {
+    return this.channel.pendingLock(leaf);
+  }
+
   /**
    * Makes one lock update with the peer (participant 0 proposes it, participant 1 asks for it and
    * countersigns); resolves with the committed update once the state is on disk.

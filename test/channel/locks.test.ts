@@ -27,7 +27,9 @@ import {
   type StateUpdate,
   type UpdateEntry,
 } from "../../src/channel";
-import { hashlockOf, lockLeafHex } from "../../src/crypto/hash";
+import { hashlockOf, lockLeaf, lockLeafHex } from "../../src/crypto/hash";
+import { keccak256Js } from "../../src/crypto/keccak";
+import { AbiCoder, keccak256 } from "ethers";
 import {
   DuplicateLockError,
   InsufficientFundsError,
@@ -87,6 +89,31 @@ async function expectProposeRefused(pair: Pair, entry: UpdateEntry, type: Constr
 }
 
 describe("channel: hashlocked updates", function () {
+  describe("lock leaves (hashed once per lock object)", function () {
+    const lock: Lock = { channelId: `0x${"ab".repeat(32)}`, sender: 1, amount: 7n, hashlock: hashOf("leaf"), expiry: EXPIRY, ref: refOf("leaf") };
+    const abiLeaf = (l: Lock) =>
+      keccak256(keccak256(AbiCoder.defaultAbiCoder().encode(["bytes32", "uint8", "uint256", "bytes32", "uint64", "bytes32"], [l.channelId, l.sender, l.amount, l.hashlock, l.expiry, l.ref])));
+
+    it("is keccak256(keccak256(abi.encode(lock))), the same for a copy and with the JS keccak", function () {
+      expect(lockLeafHex(lock)).to.equal(abiLeaf(lock));
+      expect(lockLeafHex({ ...lock })).to.equal(abiLeaf(lock));
+      expect(`0x${lockLeaf(lock, keccak256Js).toString("hex")}`).to.equal(abiLeaf(lock));
+    });
+
+    it("hands out a fresh buffer each time: writing into one changes no later leaf", function () {
+      const first = lockLeaf(lock);
+      first.fill(0);
+      expect(`0x${lockLeaf(lock).toString("hex")}`).to.equal(abiLeaf(lock));
+      expect(lockLeafHex(lock)).to.equal(abiLeaf(lock));
+    });
+
+    it("of another lock is its own, never a remembered one", function () {
+      const other = { ...lock, amount: 8n };
+      expect(lockLeafHex(lock)).to.not.equal(lockLeafHex(other));
+      expect(lockLeafHex(other)).to.equal(abiLeaf(other));
+    });
+  });
+
   describe("a lock's life, both ways", function () {
     it("0 locks, 1 unlocks with the secret: the amount moves from locked to transferred and a receipt with the lock's ref joins the log", async function () {
       const pair = makePair();

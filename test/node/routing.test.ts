@@ -34,6 +34,7 @@ import { CommitQueue } from "../../src/node/commitQueue";
 import { HUB_INFO_STALE_MS, HUB_INFO_TTL_MS, HubInfoCache } from "../../src/node/routing/hubInfoCache";
 import type { HubInfo } from "../../src/node/protocol";
 import type { Invoice } from "../../src/invoice/types";
+import { encodeInvoice } from "../../src/invoice";
 import { ETH, type Address, type Hex, type Lock, type SignedState } from "../../src/types";
 import { Clock, Registry, WINDOW, by0, configOf, makePair, refOf, secretOf, wire, type Pair } from "../channel/helpers";
 import { keysParams } from "../helpers/offchain";
@@ -284,10 +285,6 @@ describe("routing", function () {
         sent.push({ peer, type, body });
         return Promise.resolve({});
       },
-      decode: (text) => {
-        const { invoice } = JSON.parse(text) as { invoice: { amount: string } };
-        return Promise.resolve({ invoice: { ...invoice, amount: BigInt(invoice.amount) } } as never);
-      },
       failures,
       onError: (error) => errors.push(error),
     });
@@ -320,7 +317,7 @@ describe("routing", function () {
         },
       });
       hub = new Hub(hubHost());
-      const invoice = JSON.stringify({ invoice: { payee, hashlock, asset: ETH, amount: 1_000n.toString() } });
+      const invoice = invoiceText({ payee, hashlock, amount: 1_000n });
       const body: RouteBody = { hashlock, invoice, hops: [{ next: payee, amount: 1_000n }] };
       hub.onRoute(body, A);
     });
@@ -478,7 +475,7 @@ describe("routing", function () {
     });
 
     it("refuses a last hop that does not match its invoice, before anything is locked", async function () {
-      hub.onRoute({ hashlock, invoice: JSON.stringify({ invoice: { payee: A, hashlock, asset: ETH, amount: "1000" } }), hops: [{ next: outSession.peerAddress, amount: 1_000n }] }, A);
+      hub.onRoute({ hashlock, invoice: invoiceText({ payee: A, hashlock, amount: 1_000n }), hops: [{ next: outSession.peerAddress, amount: 1_000n }] }, A);
       arrive();
       await until(() => upstream.length === 1);
       expect(upstream[0].kind).to.equal("cancel");
@@ -513,6 +510,24 @@ function fakeSession(config: { id: Hex; me: 0 | 1; peer: Address; locks(): Lock[
     get locks() {
       return config.locks();
     },
+    pendingLock: (leaf: Hex) => config.locks().find((lock) => lockLeafHex(lock) === leaf.toLowerCase()),
     updateLock: async (action: LockAction) => config.update(action),
   } as unknown as ChannelSession;
+}
+
+/**
+ * The `sluice1…` text of an invoice to `payee`. Its signature is no one's: a hub matches the last
+ * hop to the invoice's fields and leaves the payee's signature to the payer (see `readInvoice`).
+ */
+function invoiceText(fields: { payee: Address; hashlock: Hex; amount: bigint }): string {
+  return encodeInvoice({
+    chainId: 31_337n,
+    adjudicator: "0x00000000000000000000000000000000000000ad",
+    asset: ETH,
+    expiry: T0 + 10n * WINDOW,
+    ref: refOf("invoice"),
+    description: "",
+    signature: `0x${"11".repeat(64)}1b`,
+    ...fields,
+  });
 }

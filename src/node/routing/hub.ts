@@ -8,7 +8,7 @@ import type { CommittedUpdate, LockPolicy } from "../../channel";
 import { lockLeafHex } from "../../crypto/hash";
 import { SluiceError, codeOf } from "../../errors";
 import type { Address, Hex, Lock } from "../../types";
-import type { DecodedInvoiceView } from "../api/types";
+import { readInvoice, type SignedInvoice } from "../../invoice";
 import { encodeRoute, type HubInfo, type RouteBody, type RouteFailure } from "../protocol";
 import type { CommitQueue } from "../commitQueue";
 import type { ChannelSession } from "../session";
@@ -34,7 +34,6 @@ export interface HubHost {
   session(channelId: Hex): ChannelSession | undefined;
   /** Sends a request to a connected peer (rejects if it is not connected). */
   request(peer: Address, type: "route" | "route-failed", body: unknown): Promise<unknown>;
-  decode(text: string): Promise<DecodedInvoiceView>;
   failures: RouteFailures;
   onError(error: unknown, what: string): void;
 }
@@ -50,8 +49,6 @@ interface Instruction {
   from: string;
   body: RouteBody;
   at: number;
-  /** The last hop's invoice, decoded as the instruction came (its lock follows a round later). */
-  invoice?: Promise<DecodedInvoiceView>;
 }
 
 export class Hub {
@@ -79,12 +76,7 @@ export class Hub {
   onRoute(body: RouteBody, from: Address): void {
     this.dropStale();
     if (this.instructions.size >= MAX_INSTRUCTIONS) throw new SluiceError("too many route instructions waiting for their locks: try again shortly");
-    const instruction: Instruction = { from: from.toLowerCase(), body, at: Date.now() };
-    if (body.hops.length === 1) {
-      instruction.invoice = this.host.decode(body.invoice);
-      instruction.invoice.catch(() => undefined); // read (and refused) when the lock comes
-    }
-    this.instructions.set(body.hashlock.toLowerCase(), instruction);
+    this.instructions.set(body.hashlock.toLowerCase(), { from: from.toLowerCase(), body, at: Date.now() });
   }
 
   /** True iff this hub handles the incoming `lock` (it has an instruction or a forward for it): the invoice payer leaves it alone. */
@@ -183,7 +175,7 @@ export class Hub {
         if (!forward) await this.stored();
         // A lock that may have reached the next hop is waited for (a resync tells); any other failure goes back upstream.
         const out = forward && this.host.session(forward.outChannel);
-        const mayExist = out !== undefined && (out.locks.some((l) => lockLeafHex(l) === forward!.outLeaf) || error instanceof ConnectionClosedError || error instanceof RequestTimeoutError);
+        const mayExist = out !== undefined && (out.pendingLock(forward!.outLeaf) !== undefined || error instanceof ConnectionClosedError || error instanceof RequestTimeoutError);
         if (mayExist) return this.host.onError(error, `forwarding the lock of ${hashlock}`);
         const failure = failureOf(lock.hashlock, this.host.address, error);
         if (forward) await this.host.commits.finishForward(forward.id, "cancelled", `${failure.code}: ${failure.reason}`);
@@ -201,13 +193,13 @@ export class Hub {
   }
 
   /** Checks the forwarding rules and writes the forward (pending) before anything goes downstream. */
-  private async prepare(inSession: ChannelSession, lock: Lock, { body, invoice }: Instruction): Promise<ForwardRecord> {
+  private async prepare(inSession: ChannelSession, lock: Lock, { body }: Instruction): Promise<ForwardRecord> {
     const hop = body.hops[0];
     const asset = inSession.params.asset.toLowerCase() as Address;
     const out = this.channelTo(hop.next, asset);
     const now = this.host.policy.clock();
     const terms = forwardTerms({ amountIn: lock.amount, expiryIn: lock.expiry, hop, fees: this.host.fees, now, revealWindow: this.host.policy.minLockWindow });
-    if (invoice) await this.checkInvoice(invoice, hop.next, hop.amount, asset, lock.hashlock);
+    if (body.hops.length === 1) checkInvoice(readInvoice(body.invoice), hop.next, hop.amount, asset, lock.hashlock);
     const outLock: Lock = { channelId: out.id, sender: out.me, amount: terms.amountOut, hashlock: lock.hashlock, expiry: terms.expiryOut, ref: lock.ref };
     const inLeaf = lockLeafHex(lock);
     await this.host.commits.forward({
@@ -238,15 +230,6 @@ export class Hub {
     throw new ForwardNoChannelError(peer, asset, offline ? "offline" : "none");
   }
 
-  /** The last hop pays the invoice: its payee, hashlock and asset, and at least its amount. */
-  private async checkInvoice(decoded: Promise<DecodedInvoiceView>, next: Address, amount: bigint, asset: Address, hashlock: Hex): Promise<void> {
-    const { invoice } = await decoded;
-    if (invoice.payee.toLowerCase() !== next.toLowerCase()) throw new ForwardInvoiceMismatchError(`the invoice's payee is ${invoice.payee}, not ${next}`);
-    if (invoice.hashlock.toLowerCase() !== hashlock.toLowerCase()) throw new ForwardInvoiceMismatchError("the invoice's hashlock is not the lock's");
-    if (invoice.asset.toLowerCase() !== asset) throw new ForwardInvoiceMismatchError(`the invoice is in asset ${invoice.asset}, the lock in ${asset}`);
-    if (amount < invoice.amount) throw new ForwardInvoiceMismatchError(`${amount} to forward is less than the invoice's ${invoice.amount}`);
-  }
-
   /**
    * Answers upstream for a pending forward: the secret known → unlock upstream; the outgoing lock
    * gone without it (or never made, once the channel synced) → cancel upstream; else wait.
@@ -259,7 +242,7 @@ export class Hub {
       return;
     }
     const inSession = this.host.session(forward.inChannel);
-    const inLock = inSession?.locks.find((l) => lockLeafHex(l) === forward.inLeaf);
+    const inLock = inSession?.pendingLock(forward.inLeaf);
     if (!inSession || !inLock) {
       // Gone from the synced channel: its stored removal says how (a crash may have cut the forward's finish short).
       if (inSession && this.synced.has(forward.inChannel)) {
@@ -274,7 +257,7 @@ export class Hub {
     }
     const out = this.host.session(forward.outChannel);
     if (removal === undefined) {
-      if (out === undefined || !this.synced.has(forward.outChannel) || out.locks.some((l) => lockLeafHex(l) === forward.outLeaf)) return;
+      if (out === undefined || !this.synced.has(forward.outChannel) || out.pendingLock(forward.outLeaf) !== undefined) return;
     }
     const failure = this.host.failures.take(forward.hashlock, forward.nextHop) ?? failureOf(forward.hashlock, forward.nextHop, new ForwardCancelledError(forward.nextHop, removal === undefined || removal === "unlock" ? "missing" : removal));
     void this.once(forward, () => this.refuse(inSession, inLock, failure), `cancelling upstream ${forward.hashlock}`);
@@ -313,6 +296,14 @@ export class Hub {
       this.instructions.delete(hashlock);
     }
   }
+}
+
+/** The last hop pays the invoice: its payee, hashlock and asset, and at least its amount. */
+function checkInvoice(invoice: SignedInvoice, next: Address, amount: bigint, asset: Address, hashlock: Hex): void {
+  if (invoice.payee.toLowerCase() !== next.toLowerCase()) throw new ForwardInvoiceMismatchError(`the invoice's payee is ${invoice.payee}, not ${next}`);
+  if (invoice.hashlock.toLowerCase() !== hashlock.toLowerCase()) throw new ForwardInvoiceMismatchError("the invoice's hashlock is not the lock's");
+  if (invoice.asset.toLowerCase() !== asset) throw new ForwardInvoiceMismatchError(`the invoice is in asset ${invoice.asset}, the lock in ${asset}`);
+  if (amount < invoice.amount) throw new ForwardInvoiceMismatchError(`${amount} to forward is less than the invoice's ${invoice.amount}`);
 }
 
 const incomingKey = (channelId: Hex, leaf: Hex) => `${channelId.toLowerCase()}:${leaf.toLowerCase()}`;

@@ -61,7 +61,6 @@ export class Routing {
         openSessions: () => host.openSessions(),
         session: (id) => host.session(id),
         request: (peer, type, body) => this.request(peer, type, body),
-        decode: (text) => host.decode(text),
         failures: this.failures,
         onError: (error, what) => host.onError(error, what),
       });
