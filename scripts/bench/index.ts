@@ -130,8 +130,20 @@ async function main(): Promise<void> {
       const r = await routedBench(
         chain,
         quick
-          ? { pairs: 50, closedTotal: Number(process.env.RT_TOTAL ?? 4_000), concurrency: (process.env.RT_CONC ?? "256").split(",").map(Number), closedRepeats: 1, openRate: 100, openSeconds: 3, openRepeats: Number(process.env.RT_OPEN ?? 2), lowRate: 10 }
-          : { pairs: 50, closedTotal: 3_000, concurrency: [64, 256], closedRepeats: 3, openRate: 100, openSeconds: 8, openRepeats: 3, lowRate: 10 },
+          ? { pairs: 50, closed: [{ concurrency: 256, total: 4_000 }, { concurrency: 4_096, total: 16_000 }], closedRepeats: 1, openRate: 100, openSeconds: 3, openRepeats: 2, lowRate: 10 }
+          : {
+              pairs: 50,
+              closed: [
+                { concurrency: 64, total: 3_000 },
+                { concurrency: 256, total: 3_000 },
+                { concurrency: 4_096, total: 16_000 },
+              ],
+              closedRepeats: 3,
+              openRate: 100,
+              openSeconds: 8,
+              openRepeats: 3,
+              lowRate: 10,
+            },
         log,
       );
       save("routed", { result: r }, l);

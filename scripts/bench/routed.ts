@@ -22,8 +22,8 @@ import { stepBreakdown, type StepTimes } from "./routedSteps";
 export interface RoutedOptions {
   /** Payers and payees: each has one channel with the hub. */
   pairs: number;
-  closedTotal: number;
-  concurrency: number[];
+  /** Closed loops: payments kept in flight, and how many a run pays (several times the in-flight count, so most of a run is at that depth). */
+  closed: { concurrency: number; total: number }[];
   closedRepeats: number;
   openRate: number;
   openSeconds: number;
@@ -147,8 +147,8 @@ export async function routedBench(chain: BenchChain, o: RoutedOptions, log: (s: 
     log(`  hub up; ${o.pairs} payers in one process, ${o.pairs} payees in another; ${2 * o.pairs} channels open`);
 
     // Invoices: payee j's for payer j, enough for every routed payment of the runs.
-    const warmup = Math.min(500, o.closedTotal);
-    const needed = warmup + o.concurrency.length * o.closedRepeats * o.closedTotal + o.openRepeats * Math.round((o.openRate + o.lowRate) * o.openSeconds);
+    const warmup = 500;
+    const needed = warmup + o.closed.reduce((sum, c) => sum + o.closedRepeats * c.total, 0) + o.openRepeats * Math.round((o.openRate + o.lowRate) * o.openSeconds);
     const perPayee = Math.ceil(needed / o.pairs) + 2;
     const t0 = performance.now();
     const invoices = await makeInvoices(setup, perPayee);
@@ -193,13 +193,13 @@ export async function routedBench(chain: BenchChain, o: RoutedOptions, log: (s: 
     await measure(false, { mode: "closed", total: warmup, concurrency: 256 }, warmup);
 
     const closed: RoutedResult["closed"] = [];
-    for (const concurrency of o.concurrency) {
+    for (const { concurrency, total } of o.closed) {
       const row = { concurrency, routed: [] as RoutedRun[], direct: [] as RoutedRun[] };
       for (let k = 0; k < o.closedRepeats; k++) {
-        const load = { mode: "closed", total: o.closedTotal, concurrency };
-        row.routed.push(await measure(true, load, o.closedTotal));
+        const load = { mode: "closed", total, concurrency };
+        row.routed.push(await measure(true, load, total));
         log(describe(`routed, closed loop, ${concurrency} in flight`, row.routed[k]));
-        row.direct.push(await measure(false, load, o.closedTotal));
+        row.direct.push(await measure(false, load, total));
         log(describe(`direct, closed loop, ${concurrency} in flight`, row.direct[k]));
       }
       closed.push(row);

@@ -28,15 +28,20 @@ async function withCpu<R extends LoadReport>(setup: RoutedSetup, load: () => Pro
     ["payers", setup.payers.h],
     ["payees", setup.payees.h],
   ] as const;
-  const cpu = () => Promise.all(processes.map(([, h]) => h.call<{ userUs: number; systemUs: number }>("cpu")));
+  const cpu = () => Promise.all(processes.map(([, h]) => h.call<{ userUs: number; systemUs: number; commits: { count: number; ms: number; writes: number } }>("cpu")));
   const before = await cpu();
   const load0 = os.loadavg()[0];
   const run = await load();
   const after = await cpu();
   const us = processes.map(([name], i) => `${name} ${Math.round((after[i].userUs + after[i].systemUs - before[i].userUs - before[i].systemUs) / Math.max(1, run.done))}`);
+  const commits = processes.map(([name], i) => {
+    const count = after[i].commits.count - before[i].commits.count;
+    const ms = after[i].commits.ms - before[i].commits.ms;
+    return `${name} ${count} (${((after[i].commits.writes - before[i].commits.writes) / Math.max(1, count)).toFixed(1)} writes, ${(ms / Math.max(1, count)).toFixed(2)} ms each, ${Math.round(ms)} ms)`;
+  });
   return {
     run,
-    line: `${run.perSecond.toFixed(0)} routed/s, p50 ${run.latencyMs.p50} ms, p99 ${run.latencyMs.p99} ms${run.failed ? `, ${run.failed} FAILED: ${run.firstError}` : ""}; CPU µs per payment: ${us.join(", ")}; load average ${load0.toFixed(2)} → ${os.loadavg()[0].toFixed(2)}`,
+    line: `${run.perSecond.toFixed(0)} routed/s, p50 ${run.latencyMs.p50} ms, p99 ${run.latencyMs.p99} ms${run.failed ? `, ${run.failed} FAILED: ${run.firstError}` : ""}; CPU µs per payment: ${us.join(", ")}; load average ${load0.toFixed(2)} → ${os.loadavg()[0].toFixed(2)}; group commits: ${commits.join(", ")}`,
   };
 }
 

@@ -16,6 +16,7 @@ import {
   MAX_DESCRIPTION_BYTES,
   MAX_INVOICE_LENGTH,
   decodeInvoice,
+  readInvoice,
   encodeInvoice,
   invoiceBytes,
   invoiceDigest,
@@ -132,6 +133,16 @@ describe("invoice codec", function () {
       const signed = await sample();
       const { signature } = await signInvoice({ ...signed, payee: other.address.toLowerCase() as Address }, other);
       expect(thrown(() => decodeInvoice(encodeInvoice({ ...signed, signature })))).to.be.instanceOf(InvoiceSignatureError);
+    });
+
+    it("readInvoice (the hub's read) checks the checksum and fields but not the payee's signature", async function () {
+      const signed = await sample();
+      const forged = { ...signed, amount: signed.amount * 10n };
+      expect(readInvoice(encodeInvoice(forged))).to.deep.equal(forged);
+      expect(thrown(() => decodeInvoice(encodeInvoice(forged)))).to.be.instanceOf(InvoiceSignatureError);
+      const text = encodeInvoice(signed);
+      expect(thrown(() => readInvoice(typo(text, 40, 3)))).to.be.instanceOf(InvoiceChecksumError);
+      expect(thrown(() => readInvoice(`x${text}`))).to.be.instanceOf(InvalidInvoiceError);
     });
 
     /** A valid-checksum string over `bytes`. */
