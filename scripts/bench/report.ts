@@ -236,6 +236,12 @@ function routedSteps(r: Stored<RoutedResult>): string[] {
   ];
 }
 
+/** The direct runs of the closed-loop row at `concurrency` (every direct closed run if there is none). */
+function directAt(r: Stored<RoutedResult>, concurrency: number): Stored<RoutedRun>[] {
+  const row = r.closed.find((c) => c.concurrency === concurrency);
+  return row ? row.direct : r.closed.flatMap((c) => c.direct);
+}
+
 /** Why the routed targets are missed, when they are: where the hub's time goes per routed payment (from its profile). */
 function routedMisses(r: Stored<RoutedResult>): string[] {
   const { summary: s, targets: t } = r;
@@ -243,7 +249,7 @@ function routedMisses(r: Stored<RoutedResult>): string[] {
   const top = (r.profile?.top ?? []).filter((x) => x.function !== "(idle)").slice(0, 3);
   return [
     `- **Routed payments.** ${n0(s.throughput.routed)} routed payments/s (target ${n0(t.routedPerSecond)}), p50 ${ms(s.at100.routed.p50)} ms at ${r.open.rate}/s offered (target ${t.p50Ms} ms${s.at100.routed.p50 <= t.p50Ms ? ": met in this run; under a loaded machine it moves, see the load average beside each run" : ""});`,
-    `  the hub spends ${n0(s.hubCpuUsPerRouted)} µs of CPU per routed payment against ${n0(median(r.closed.flatMap((c) => c.direct.map((x) => x.hubCpuUsPerPayment))))} µs per direct one.` +
+    `  the hub spends ${n0(s.hubCpuUsPerRouted)} µs of CPU per routed payment against ${n0(median(directAt(r, s.throughput.concurrency).map((x) => x.hubCpuUsPerPayment)))} µs per direct one at ${n0(s.throughput.concurrency)} in flight.` +
       (top.length ? ` Its profile's top entries: ${top.map((x) => `\`${x.function}\` (${x.where || "native"}) ${x.percent} %`).join(", ")}.` : ""),
     "  A routed payment is four countersigned states (two per channel), each stored by both its nodes before it counts, plus what only",
     "  routing needs: the payer checks the invoice's signature (a recovery), the hub writes and ends a forward, both unlocks store the",
