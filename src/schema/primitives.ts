@@ -12,7 +12,6 @@ export const MAX_UINT256 = (1n << 256n) - 1n;
 
 export const BYTES32_PATTERN = /^0x[0-9a-fA-F]{64}$/;
 export const ADDRESS_PATTERN = /^0x[0-9a-fA-F]{40}$/;
-export const BYTES_PATTERN = /^0x(?:[0-9a-fA-F]{2})*$/;
 /** A decimal unsigned integer without leading zeros. */
 export const DECIMAL_PATTERN = /^(?:0|[1-9][0-9]*)$/;
 
