@@ -31,9 +31,8 @@ export interface LockEntry {
  */
 export class LocksTree {
   readonly channelId: Hex;
-  /** Sorted by leaf, ascending. */
+  /** Sorted by leaf, ascending (lower-case hex of equal length sorts as the bytes do). */
   private readonly entries: readonly LockEntry[];
-  private readonly positions: ReadonlyMap<string, number>;
   private readonly sums: readonly [bigint, bigint];
   private tree: MerkleTree | undefined;
 
@@ -41,26 +40,25 @@ export class LocksTree {
    * Throws `WrongChannelError` for a lock of another channel, `ValueOutOfRangeError` for a sender
    * other than 0 or 1, a field outside its Solidity type or a per-sender sum beyond uint256, and
    * `DuplicateLockError` for two locks with the same leaf (the contract pays a leaf once).
-   * `known`: entries of a tree of this channel (already checked), kept with their leaves.
+   * `sorted`: instead of `locks`, entries of this channel already checked and in leaf order, with
+   * their sums (what `with` and `without` hand on: nothing is hashed or sorted again).
    */
-  constructor(channelId: Hex, locks: Iterable<Lock> = [], known?: readonly LockEntry[]) {
+  constructor(channelId: Hex, locks: Iterable<Lock> = [], sorted?: { entries: LockEntry[]; sums: [bigint, bigint] }) {
     this.channelId = channelId;
-    const entries: LockEntry[] = known ? [...known] : [];
-    for (const lock of locks) entries.push(entryOf(channelId, lock));
-    entries.sort((a, b) => Buffer.compare(a.leaf, b.leaf));
-    const positions = new Map<string, number>();
+    if (sorted) {
+      this.entries = sorted.entries;
+      this.sums = checkedSums(sorted.sums);
+      return;
+    }
+    const entries = [...locks].map((lock) => entryOf(channelId, lock));
+    entries.sort((a, b) => (a.hex < b.hex ? -1 : a.hex > b.hex ? 1 : 0));
     const sums: [bigint, bigint] = [0n, 0n];
     entries.forEach((entry, i) => {
-      if (positions.has(entry.hex)) throw new DuplicateLockError(entry.hex);
-      positions.set(entry.hex, i);
+      if (i > 0 && entries[i - 1].hex === entry.hex) throw new DuplicateLockError(entry.hex);
       sums[entry.lock.sender] += entry.lock.amount;
     });
-    for (const sender of [0, 1] as const) {
-      if (sums[sender] > MAX_UINT256) throw new ValueOutOfRangeError(`locked[${sender}]`, sums[sender]);
-    }
     this.entries = entries;
-    this.positions = positions;
-    this.sums = sums;
+    this.sums = checkedSums(sums);
   }
 
   /** Number of pending locks. */
@@ -90,43 +88,56 @@ export class LocksTree {
 
   /** Whether the lock (or the lock with this leaf) is pending. */
   has(lock: Lock | Hex): boolean {
-    return this.positions.has(keyOf(lock));
+    return this.find(keyOf(lock)) >= 0;
   }
 
   /** The pending lock with this leaf, if any. */
   get(leaf: Hex): Lock | undefined {
-    const i = this.positions.get(leaf.toLowerCase());
-    return i === undefined ? undefined : this.entries[i].lock;
+    const i = this.find(leaf.toLowerCase());
+    return i < 0 ? undefined : this.entries[i].lock;
   }
 
   /** The proof of a pending lock against `root`; `UnknownLockError` when it is not pending. */
   proof(lock: Lock | Hex): LockProof {
     const key = keyOf(lock);
-    const i = this.positions.get(key);
-    if (i === undefined) throw new UnknownLockError(key);
+    const i = this.find(key);
+    if (i < 0) throw new UnknownLockError(key);
     const entry = this.entries[i];
     return { lock: entry.lock, leaf: entry.hex, proof: this.merkle().proof(i).map(toHex), root: this.root };
   }
 
   /** A tree with these locks added (same errors as the constructor). */
   with(...locks: Lock[]): LocksTree {
-    // The pending entries keep their leaves: only the new locks are hashed.
-    return new LocksTree(this.channelId, locks, this.entries);
+    // The pending entries keep their leaves and order: each new one is hashed and put in its place.
+    const entries = [...this.entries];
+    const sums: [bigint, bigint] = [this.sums[0], this.sums[1]];
+    for (const lock of locks) {
+      const entry = entryOf(this.channelId, lock);
+      const i = search(entries, entry.hex);
+      if (i >= 0) throw new DuplicateLockError(entry.hex);
+      entries.splice(~i, 0, entry);
+      sums[lock.sender] += lock.amount;
+    }
+    return new LocksTree(this.channelId, [], { entries, sums });
   }
 
   /** A tree without the given locks (or leaves); `UnknownLockError` for one that is not pending. */
   without(...locks: (Lock | Hex)[]): LocksTree {
-    const drop = new Set<string>();
+    const entries = [...this.entries];
+    const sums: [bigint, bigint] = [this.sums[0], this.sums[1]];
     for (const lock of locks) {
       const key = keyOf(lock);
-      if (!this.positions.has(key)) throw new UnknownLockError(key);
-      drop.add(key);
+      const i = search(entries, key);
+      if (i < 0) throw new UnknownLockError(key);
+      sums[entries[i].lock.sender] -= entries[i].lock.amount;
+      entries.splice(i, 1);
     }
-    return new LocksTree(
-      this.channelId,
-      [],
-      this.entries.filter((e) => !drop.has(e.hex)),
-    );
+    return new LocksTree(this.channelId, [], { entries, sums });
+  }
+
+  /** The index of the entry with leaf `hex` (lower case), or a negative number. */
+  private find(hex: string): number {
+    return search(this.entries, hex);
   }
 
   /** True iff `proof` leads from `leaf` to `root` by OpenZeppelin's `MerkleProof` rules. */
@@ -146,6 +157,27 @@ function entryOf(channelId: Hex, lock: Lock): LockEntry {
   if (lock.sender !== 0 && lock.sender !== 1) throw new ValueOutOfRangeError("lock.sender", lock.sender);
   // lockLeaf checks every field against its Solidity type and returns a fresh buffer, so the leaf can be kept.
   return { lock, leaf: lockLeaf(lock), hex: lockLeafHex(lock) };
+}
+
+/** The index of the entry with leaf `hex` in `entries` (sorted), else `~` the index where it would go. */
+function search(entries: readonly LockEntry[], hex: string): number {
+  let low = 0;
+  let high = entries.length - 1;
+  while (low <= high) {
+    const mid = (low + high) >>> 1;
+    const at = entries[mid].hex;
+    if (at < hex) low = mid + 1;
+    else if (at > hex) high = mid - 1;
+    else return mid;
+  }
+  return ~low;
+}
+
+function checkedSums(sums: [bigint, bigint]): [bigint, bigint] {
+  for (const sender of [0, 1] as const) {
+    if (sums[sender] > MAX_UINT256) throw new ValueOutOfRangeError(`locked[${sender}]`, sums[sender]);
+  }
+  return sums;
 }
 
 function keyOf(lock: Lock | Hex): string {

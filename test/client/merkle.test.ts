@@ -271,6 +271,32 @@ describe("client Merkle log", function () {
       expect(removed.get(lockLeafHex(locks[3]))).to.equal(undefined);
     });
 
+    it("any sequence of with and without equals the tree built afresh from the pending set (root, locked, order, lookups)", function () {
+      const pool = fc.sample(lockArb(CHANNEL).map((l) => ({ ...l, amount: l.amount >> 64n })), 40);
+      fc.assert(
+        fc.property(fc.array(fc.tuple(fc.boolean(), fc.nat(39), fc.nat(3)), { maxLength: 60 }), (steps) => {
+          let tree = new LocksTree(CHANNEL);
+          const pending = new Map<string, Lock>();
+          for (const [add, at, count] of steps) {
+            const picked = [...new Set(Array.from({ length: count + 1 }, (_, k) => pool[(at + 7 * k) % pool.length]))];
+            if (add) {
+              const fresh = picked.filter((l) => !pending.has(lockLeafHex(l)));
+              tree = tree.with(...fresh);
+              for (const l of fresh) pending.set(lockLeafHex(l), l);
+            } else {
+              const gone = picked.filter((l) => pending.has(lockLeafHex(l)));
+              tree = tree.without(...gone.map((l, k) => (k % 2 === 0 ? l : lockLeafHex(l))));
+              for (const l of gone) pending.delete(lockLeafHex(l));
+            }
+            const afresh = new LocksTree(CHANNEL, [...pending.values()]);
+            expect([tree.root, tree.locked, tree.leaves()]).to.deep.equal([afresh.root, afresh.locked, afresh.leaves()]);
+            for (const l of pool) expect(tree.has(l), "has").to.equal(pending.has(lockLeafHex(l)));
+          }
+        }),
+        { numRuns: 60 },
+      );
+    });
+
     it("refuses duplicate leaves, other channels, bad senders, unknown locks and sums beyond uint256", function () {
       const [lock, other] = fc.sample(lockArb(CHANNEL).map((l) => ({ ...l, amount: 5n })), 2);
       const rows: [string, () => unknown, new (...args: never[]) => Error][] = [
@@ -286,6 +312,9 @@ describe("client Merkle log", function () {
         ],
         ["a proof of a lock not pending", () => new LocksTree(CHANNEL, [lock]).proof(other), UnknownLockError],
         ["removing a lock not pending", () => new LocksTree(CHANNEL, [lock]).without(other), UnknownLockError],
+        ["removing a lock twice at once", () => new LocksTree(CHANNEL, [lock, other]).without(lock, lockLeafHex(lock)), UnknownLockError],
+        ["the same lock twice in one with", () => new LocksTree(CHANNEL).with(lock, { ...lock }), DuplicateLockError],
+        ["a sender's sum beyond uint256 by with", () => new LocksTree(CHANNEL, [{ ...lock, amount: (1n << 256n) - 1n }]).with({ ...other, sender: lock.sender }), ValueOutOfRangeError],
       ];
       for (const [description, make, error] of rows) expect(make, description).to.throw(error);
     });
