@@ -266,6 +266,11 @@ export abstract class ChannelCore {
     return this._locks.all().map((lock) => ({ ...lock }));
   }
 
+  /** How many locks the latest state has pending (without copying them). */
+  get lockCount(): number {
+    return this._locks.size;
+  }
+
   /** The pending lock of the latest state with this leaf (`lockLeafHex`), if any. */
   pendingLock(leaf: Hex): Lock | undefined {
     const lock = this._locks.get(leaf);

@@ -1,5 +1,5 @@
 import type { AddedPayments, ChannelStore } from "./store";
-import type { CheckedForward, NewForward } from "./store/forwards";
+import type { CheckedForward, ForwardRecord, NewForward } from "./store/forwards";
 import type { LockWrite } from "./store/locks";
 import type { Hex, SignedState, State } from "../types";
 
@@ -10,7 +10,7 @@ type Write =
   | { kind: "memo"; ref: Hex; memo: string }
   | { kind: "locks"; write: LockWrite }
   | { kind: "resynced"; channelId: Hex; reserveUpTo: bigint | null }
-  | { kind: "forward"; forward: CheckedForward }
+  | { kind: "forward"; forward: CheckedForward; stored?: ForwardRecord }
   | { kind: "forward-end"; id: bigint; status: "settled" | "cancelled"; error?: string }
   | { kind: "apply"; fn: () => unknown; outcome?: { value: unknown } | { error: unknown } };
 
@@ -83,10 +83,14 @@ export class CommitQueue {
 
   /**
    * Records a hub's forward (`ForwardStore.add`) before its outgoing lock is proposed: the forwards
-   * of one turn share a commit. Bad input rejects this call alone, before anything is queued.
+   * of one turn share a commit. Resolves with the stored forward once it is on disk (the one
+   * stored before, if its incoming lock has one). Bad input rejects this call alone, before
+   * anything is queued.
    */
-  async forward(forward: NewForward): Promise<number> {
-    return this.enqueue({ kind: "forward", forward: this.store.forwards.check(forward) });
+  async forward(forward: NewForward): Promise<ForwardRecord> {
+    const write: Extract<Write, { kind: "forward" }> = { kind: "forward", forward: this.store.forwards.check(forward) };
+    await this.enqueue(write);
+    return write.stored!;
   }
 
   /** Ends a pending forward (`ForwardStore.finish`); queued, it shares the commit of this turn's other writes. */
@@ -148,7 +152,7 @@ export class CommitQueue {
           else if (write.kind === "memo") this.store.putMemo(write.ref, write.memo);
           else if (write.kind === "locks") this.store.locks.record(write.write);
           else if (write.kind === "resynced") this.store.markResynced(write.channelId, write.reserveUpTo);
-          else if (write.kind === "forward") this.store.forwards.insert(write.forward);
+          else if (write.kind === "forward") write.stored = this.store.forwards.insert(write.forward);
           else if (write.kind === "forward-end") this.store.forwards.finish(write.id, write.status, write.error);
           else if (write.kind === "apply") write.outcome = this.savepoint(write.fn);
           // The group fails as a whole if one write throws: the state needs no savepoint of its own.

@@ -17,7 +17,7 @@ export interface GaugeSources {
 export function nodeGauges({ sessions, lifecycle, peerConnections, watcher }: GaugeSources): NodeGauges {
   return {
     channelStatuses: () => [...sessions.values()].map((session) => lifecycle.status(session.id)),
-    pendingLocks: () => [...sessions.values()].reduce((sum, session) => sum + session.locks.length, 0),
+    pendingLocks: () => [...sessions.values()].reduce((sum, session) => sum + session.lockCount, 0),
     peerConnections,
     chainReachable: () => watcher()?.health().reachable,
     assetOf: (channelId) => sessions.get(channelId)?.params.asset,

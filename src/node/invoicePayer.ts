@@ -95,7 +95,7 @@ export class InvoicePayer {
     const locks = this.host.store.locks;
     const begin = { hashlock, invoice: encoded, channelId: session.id, amount: lock.amount };
     // Refused here, before any lock: a payment of this invoice in flight, or one stored pending or paid.
-    const prior = this.waiters.has(hashlock) ? "pending" : locks.payment(hashlock)?.status;
+    const prior = this.waiters.has(hashlock) ? "pending" : locks.paymentStatus(hashlock);
     if (prior === "pending" || prior === "paid") throw new InvoiceAlreadyPaidError(hashlock, prior);
     const waiter: Waiter = { resolve: () => undefined, reject: () => undefined, ...(routed ? { via: routed.via } : {}) };
     const done = new Promise<PaymentView>((resolve, reject) => Object.assign(waiter, { resolve, reject }));
@@ -115,8 +115,8 @@ export class InvoicePayer {
       const why = error instanceof Error ? error.message : String(error);
       const failed = () => {
         // Not begun yet (no lock countersigned): the attempt is recorded, failed.
-        const stored = locks.payment(hashlock)?.status;
-        if (stored === undefined || (stored === "failed" && waiter.begin)) locks.beginPayment(begin);
+        const stored = locks.paymentStatus(hashlock);
+        if (stored === null || (stored === "failed" && waiter.begin)) locks.beginPayment(begin);
         return locks.finishPayment(hashlock, "failed", why);
       };
       await this.host.commits.apply(failed).catch((e: unknown) => this.host.onError(e, `recording the failure of ${hashlock}`));

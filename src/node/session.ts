@@ -519,6 +519,11 @@ export class ChannelSession {
     return this.channel.locks;
   }
 
+  /** How many locks the latest state both signed has pending. */
+  get lockCount(): number {
+    return this.channel.lockCount;
+  }
+
   /** The pending lock of the latest state both signed with this leaf (`lockLeafHex`), if any. */
   pendingLock(leaf: Hex): Lock | undefined {
     return this.channel.pendingLock(leaf);

@@ -482,6 +482,7 @@ describe("channel: hashlocked updates", function () {
       const locks = [await lock0(pair, 1n, 1, EXPIRY), await lock1(pair, 2n, 2, EXPIRY), await lock0(pair, 3n, 3, EXPIRY)];
       const root = expectInStep(pair).state.locksRoot;
       expect(root).to.equal(merkletreejsRoot(locks.map(lockLeafHex)));
+      expect([pair[0].lockCount, pair[1].lockCount]).to.deep.equal([3, 3]);
       for (const lock of locks) {
         const proof = pair[1].lockProof(lock);
         expect(proof.root).to.equal(root);

@@ -110,7 +110,12 @@ describe("LockStore (SQLite)", function () {
 
   it("records an invoice payment once: refused while pending and once paid, allowed again after a failure", function () {
     const entry = { hashlock: hashlockOf(bytes(9)), invoice: "sluice1…", channelId: ID, amount: 5n };
-    expect(store.locks.beginPayment(entry)).to.include({ status: "pending", amount: 5n });
+    expect(store.locks.paymentStatus(entry.hashlock)).to.equal(null);
+    // The record it returns is the stored row (keys in lower case), not read back.
+    const begun = store.locks.beginPayment({ ...entry, hashlock: entry.hashlock.toUpperCase().replace("0X", "0x") as Hex, channelId: ID.toUpperCase().replace("0X", "0x") as Hex });
+    expect(begun).to.deep.equal(store.locks.payment(entry.hashlock));
+    expect(begun).to.include({ status: "pending", amount: 5n, hashlock: entry.hashlock.toLowerCase(), channelId: ID.toLowerCase() });
+    expect(store.locks.paymentStatus(entry.hashlock)).to.equal("pending");
     const again = thrown(() => store.locks.beginPayment(entry));
     expect(again).to.be.instanceOf(InvoiceAlreadyPaidError);
     expect((again as InvoiceAlreadyPaidError).status).to.equal("pending");
@@ -121,6 +126,7 @@ describe("LockStore (SQLite)", function () {
     expect(store.locks.finishPayment(entry.hashlock, "paid")!.status).to.equal("paid");
     // An ended payment stays as it ended.
     expect(store.locks.finishPayment(entry.hashlock, "failed")!.status).to.equal("paid");
+    expect(store.locks.paymentStatus(entry.hashlock)).to.equal("paid");
     expect(() => store.locks.beginPayment(entry)).to.throw(InvoiceAlreadyPaidError, /paid this invoice already/);
   });
 

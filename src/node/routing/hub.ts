@@ -201,12 +201,12 @@ export class Hub {
     const terms = forwardTerms({ amountIn: lock.amount, expiryIn: lock.expiry, hop, fees: this.host.fees, now, revealWindow: this.host.policy.minLockWindow });
     if (body.hops.length === 1) checkInvoice(readInvoice(body.invoice), hop.next, hop.amount, asset, lock.hashlock);
     const outLock: Lock = { channelId: out.id, sender: out.me, amount: terms.amountOut, hashlock: lock.hashlock, expiry: terms.expiryOut, ref: lock.ref };
-    const inLeaf = lockLeafHex(lock);
-    await this.host.commits.forward({
+    // The stored row: a retry after a restart finds the one written before.
+    return this.host.commits.forward({
       hashlock: lock.hashlock,
       asset,
       inChannel: inSession.id,
-      inLeaf,
+      inLeaf: lockLeafHex(lock),
       outChannel: out.id,
       outLeaf: lockLeafHex(outLock),
       nextHop: hop.next,
@@ -215,8 +215,6 @@ export class Hub {
       fee: terms.fee,
       outExpiry: terms.expiryOut,
     });
-    // The stored row: a retry after a restart finds the one written before.
-    return this.host.store.forwards.byIncoming(inSession.id, inLeaf)!;
   }
 
   /** The open channel with `peer` in `asset`, its peer connected. */

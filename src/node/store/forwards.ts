@@ -127,8 +127,7 @@ export class ForwardStore {
    */
   add(forward: NewForward): ForwardRecord {
     const checked = this.check(forward);
-    this.db.transaction(() => this.insert(checked))();
-    return this.byIncoming(forward.inChannel, forward.inLeaf)!;
+    return this.db.transaction(() => this.insert(checked))();
   }
 
   /** Checks a forward and encodes it for `insert` (throws on bad input, writing nothing). */
@@ -159,10 +158,34 @@ export class ForwardStore {
     };
   }
 
-  /** Writes a checked forward and its event in the running transaction (the group commit's, or `add`'s); nothing if its incoming lock has one. */
-  insert({ row, event }: CheckedForward): void {
-    const { changes } = this.stInsert.run({ ...row, at: this.now() });
-    if (changes > 0) this.event("lock.forwarded", row.inChannel, event);
+  /**
+   * Writes a checked forward and its event in the running transaction (the group commit's, or
+   * `add`'s) and returns the stored row; if its incoming lock has one already, that one, unchanged.
+   */
+  insert({ row, event }: CheckedForward): ForwardRecord {
+    const at = this.now();
+    const { changes, lastInsertRowid } = this.stInsert.run({ ...row, at });
+    if (changes === 0) return this.byIncoming(row.inChannel, row.inLeaf as Hex)!;
+    this.event("lock.forwarded", row.inChannel, event);
+    // The row just written, as a read would return it (one read less per forward).
+    return recordOf({
+      id: Number(lastInsertRowid),
+      hashlock: row.hashlock as Hex,
+      asset: row.asset as Address,
+      in_channel: row.inChannel,
+      in_leaf: row.inLeaf as Hex,
+      out_channel: row.outChannel as Hex,
+      out_leaf: row.outLeaf as Hex,
+      next_hop: row.nextHop as Address,
+      amount_in: row.amountIn,
+      amount_out: row.amountOut,
+      fee: row.fee,
+      out_expiry: row.outExpiry,
+      status: "pending",
+      error: null,
+      created_at: at,
+      finished_at: null,
+    });
   }
 
   /** The forward of the incoming lock `inLeaf` of `inChannel`, or null. */

@@ -90,6 +90,7 @@ export class LockStore {
   private readonly stUpdates: Statement<[Hex, string, string]>;
   private readonly stUpdatesOf: Statement<[Hex, string], string>;
   private readonly stPayment: Statement<[Hex], PaymentRow>;
+  private readonly stPaymentStatus: Statement<[Hex], InvoicePaymentStatus>;
   private readonly stClaim: Statement<[Hex, Hex, Hex]>;
   private readonly stClaimOf: Statement<[Hex], { channel_id: Hex; leaf: Hex }>;
   private readonly stBegin: Statement;
@@ -116,6 +117,7 @@ export class LockStore {
     this.stUpdates = db.prepare("INSERT OR IGNORE INTO state_updates (channel_id, version, updates) VALUES (?, ?, ?)");
     this.stUpdatesOf = db.prepare<[Hex, string], string>("SELECT updates FROM state_updates WHERE channel_id = ? AND version = ?").pluck();
     this.stPayment = db.prepare("SELECT * FROM invoice_payments WHERE hashlock = ?");
+    this.stPaymentStatus = db.prepare<[Hex], InvoicePaymentStatus>("SELECT status FROM invoice_payments WHERE hashlock = ?").pluck();
     this.stClaim = db.prepare("INSERT INTO invoice_claims (hashlock, channel_id, leaf) VALUES (?, ?, ?)");
     this.stClaimOf = db.prepare("SELECT channel_id, leaf FROM invoice_claims WHERE hashlock = ?");
     this.stBegin = db.prepare(
@@ -212,16 +214,12 @@ export class LockStore {
    */
   beginPayment(entry: { hashlock: Hex; invoice: string; channelId: Hex; amount: bigint }): InvoicePaymentRecord {
     const hashlock = bytes32(entry.hashlock, "hashlock");
-    const { changes } = this.stBegin.run({
-      hashlock,
-      invoice: entry.invoice,
-      channelId: bytes32(entry.channelId, "channelId"),
-      amount: uintText(entry.amount, UINT256_MAX, "amount"),
-      at: this.now(),
-    });
-    const record = this.payment(hashlock)!;
-    if (changes === 0) throw new InvoiceAlreadyPaidError(hashlock, record.status);
-    return record;
+    const channelId = bytes32(entry.channelId, "channelId");
+    const at = this.now();
+    const { changes } = this.stBegin.run({ hashlock, invoice: entry.invoice, channelId, amount: uintText(entry.amount, UINT256_MAX, "amount"), at });
+    if (changes === 0) throw new InvoiceAlreadyPaidError(hashlock, this.paymentStatus(hashlock)!);
+    // The row is what was just written: not read back.
+    return { hashlock, invoice: entry.invoice, channelId, amount: entry.amount, status: "pending", startedAt: at };
   }
 
   /** Ends a pending invoice payment as paid or failed (with why), or a failed one as paid (its lock settled after all); a paid one stays. Returns the record. */
@@ -229,6 +227,11 @@ export class LockStore {
     const key = bytes32(hashlock, "hashlock");
     this.stFinish.run({ status, error: error ?? null, at: this.now(), hashlock: key });
     return this.payment(key);
+  }
+
+  /** The status of this node's payment of the invoice of `hashlock`, or null (the check before paying: one column, not the record). */
+  paymentStatus(hashlock: Hex): InvoicePaymentStatus | null {
+    return this.stPaymentStatus.get(bytes32(hashlock, "hashlock")) ?? null;
   }
 
   /** This node's payment of the invoice of `hashlock`, or null. */
