@@ -19,7 +19,7 @@
  *
  * `history`: routed payments already in the store (its tables and random-key indexes grown, as a hub's after a day).
  *
- * Figures (2026-12-05, shared 2-core VM; `5 25 200 100 20 both 20000`: medians of 5 interleaved
+ * Figures before migration 18 (2026-12-05, shared 2-core VM; `5 25 200 100 20 both 20000`: medians of 5 interleaved
  * runs, 25 steady commits of 200 routed payments, 100 channels, 20 updates a state, 20,000 routed
  * payments in the store before). CPU: process.cpuUsage (user + system, all threads) of the group
  * commits, µs per routed payment; ratio: median of each run's ratio to the baseline of its round;
@@ -50,6 +50,15 @@
  * are keyed or indexed by random 32-byte hashes (leaf, hashlock, ref): once an index outgrows a
  * commit's working set, each entry dirties a page of its own, written whole to the WAL and again
  * by the checkpoint. Keys that grow in order (rowid, a small table of pending rows) avoid that.
+ *
+ * Migration 18 (after the figures above) keys `locks` by rowid: a leaf is looked up among the
+ * pending locks only (a partial unique index), the history by (channel, version), and
+ * `locks_by_hashlock` is gone (hasLock asks the pending locks and the open settlements). The
+ * variants it made moot (no locks_by_hashlock, no locks_pending, the pending-locks table) are
+ * gone from the list. Baseline, `3 25 200 100 20 disk N none`, one run of 3 each, before → after:
+ * N = 0: 178 → 173 µs (write() 42 → 35 kB); 20,000: 310 → 244 µs (97 → 68 kB); 60,000: 346 →
+ * 273 µs (124 → 85 kB). The rest of the growth: secrets, payments_by_ref and the forwards' two
+ * leaf indexes, still on random keys over the whole history.
  */
 import Database from "better-sqlite3";
 import { copyFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -131,41 +140,6 @@ const dropRows = (table: string) => (h: Handles) => h.db.exec(`CREATE TRIGGER be
 const unhex = (param: string) => `unhex(substr(${param}, 3))`;
 const rehex = (column: string) => `'0x' || lower(hex(${column}))`;
 
-/**
- * The pending locks in a small table (a row deleted when its lock is removed), their history
- * appended to another; the migration moves the stored rows. With `blob`, after `blobKeys`.
- */
-function liveLocks({ db, store }: Handles, blob = false): void {
-  const locks = store.locks; // made before its table is dropped: it prepares its statements once
-  const key = blob ? "BLOB" : "TEXT";
-  const param = blob ? unhex : (p: string) => p;
-  const columns = `channel_id ${key} NOT NULL, leaf ${key} NOT NULL, added_version TEXT NOT NULL, sender INTEGER NOT NULL,
-    amount TEXT NOT NULL, hashlock ${key} NOT NULL, expiry TEXT NOT NULL, ref ${key} NOT NULL`;
-  db.exec(`
-    CREATE TABLE live_locks (${columns}, PRIMARY KEY (channel_id, leaf)) WITHOUT ROWID;
-    CREATE TABLE lock_history (${columns}, removed_version TEXT NOT NULL, removed_reason TEXT NOT NULL);
-    INSERT INTO live_locks SELECT channel_id, leaf, added_version, sender, amount, hashlock, expiry, ref FROM locks WHERE removed_version IS NULL;
-    INSERT INTO lock_history SELECT * FROM locks WHERE removed_version IS NOT NULL;
-    DROP TABLE locks;
-  `);
-  const take = db.prepare(`DELETE FROM live_locks WHERE channel_id = ${param("?")} AND leaf = ${param("?")} RETURNING *`);
-  const keep = db.prepare(
-    "INSERT INTO lock_history VALUES (@channel_id, @leaf, @added_version, @sender, @amount, @hashlock, @expiry, @ref, @removed_version, @removed_reason)",
-  );
-  const stRemove = {
-    run(version: string, reason: string, channelId: Hex, leaf: Hex) {
-      const row = take.get(channelId, leaf) as Record<string, unknown> | undefined;
-      if (row !== undefined) keep.run({ ...row, removed_version: version, removed_reason: reason });
-      return { changes: row === undefined ? 0 : 1, lastInsertRowid: 0 };
-    },
-  };
-  const stAdd = db.prepare(
-    `INSERT OR IGNORE INTO live_locks (channel_id, leaf, added_version, sender, amount, hashlock, expiry, ref)
-     VALUES (${param("@channelId")}, ${param("@leaf")}, @version, @sender, @amount, ${param("@hashlock")}, @expiry, ${param("@ref")})`,
-  );
-  Object.assign(locks, { stAdd, stRemove });
-}
-
 /** Copies `table` into a new one of `columns` with the 32-byte hex `keys` as BLOB (the migration), then drops the old one. */
 function toBlob(db: Database.Database, table: string, columns: string, keys: readonly string[], names: readonly string[]): void {
   db.exec(`ALTER TABLE ${table} RENAME TO ${table}_hex; CREATE TABLE ${table} (${columns});`);
@@ -179,10 +153,10 @@ function blobKeys({ db, store }: Handles, leafIndexes = true): void {
   toBlob(
     db,
     "locks",
-    `channel_id BLOB NOT NULL, leaf BLOB NOT NULL, added_version TEXT NOT NULL, sender INTEGER NOT NULL, amount TEXT NOT NULL, hashlock BLOB NOT NULL,
-     expiry TEXT NOT NULL, ref BLOB NOT NULL, removed_version TEXT, removed_reason TEXT, PRIMARY KEY (channel_id, leaf, added_version)`,
+    `id INTEGER PRIMARY KEY, channel_id BLOB NOT NULL, leaf BLOB NOT NULL, added_version TEXT NOT NULL, sender INTEGER NOT NULL, amount TEXT NOT NULL,
+     hashlock BLOB NOT NULL, expiry TEXT NOT NULL, ref BLOB NOT NULL, removed_version TEXT, removed_reason TEXT`,
     ["channel_id", "leaf", "hashlock", "ref"],
-    ["channel_id", "leaf", "added_version", "sender", "amount", "hashlock", "expiry", "ref", "removed_version", "removed_reason"],
+    ["id", "channel_id", "leaf", "added_version", "sender", "amount", "hashlock", "expiry", "ref", "removed_version", "removed_reason"],
   );
   toBlob(db, "secrets", "hashlock BLOB PRIMARY KEY, secret BLOB NOT NULL, at INTEGER NOT NULL", ["hashlock", "secret"], ["hashlock", "secret", "at"]);
   toBlob(db, "state_updates", "channel_id BLOB NOT NULL, version TEXT NOT NULL, updates TEXT NOT NULL, PRIMARY KEY (channel_id, version)", ["channel_id"], ["channel_id", "version", "updates"]);
@@ -196,15 +170,16 @@ function blobKeys({ db, store }: Handles, leafIndexes = true): void {
     ["id", "hashlock", "asset", "in_channel", "in_leaf", "out_channel", "out_leaf", "next_hop", "amount_in", "amount_out", "fee", "out_expiry", "status", "error", "created_at", "finished_at"],
   );
   db.exec(`
-    CREATE INDEX locks_pending ON locks (channel_id) WHERE removed_version IS NULL;
-    CREATE INDEX locks_by_hashlock ON locks (hashlock);
+    CREATE UNIQUE INDEX locks_pending ON locks (channel_id, leaf) WHERE removed_version IS NULL;
+    CREATE INDEX locks_by_version ON locks (channel_id, added_version);
     CREATE INDEX forwards_pending ON forwards (status) WHERE status = 'pending';
   `);
   if (leafIndexes) db.exec("CREATE INDEX forwards_out ON forwards (out_channel, out_leaf)");
   Object.assign(locks, {
     stAdd: db.prepare(
       `INSERT OR IGNORE INTO locks (channel_id, leaf, added_version, sender, amount, hashlock, expiry, ref)
-       VALUES (${unhex("@channelId")}, ${unhex("@leaf")}, @version, @sender, @amount, ${unhex("@hashlock")}, @expiry, ${unhex("@ref")})`,
+       SELECT ${unhex("@channelId")}, ${unhex("@leaf")}, @version, @sender, @amount, ${unhex("@hashlock")}, @expiry, ${unhex("@ref")}
+       WHERE NOT EXISTS (SELECT 1 FROM locks WHERE channel_id = ${unhex("@channelId")} AND added_version = @version AND leaf = ${unhex("@leaf")})`,
     ),
     stRemove: db.prepare(
       `UPDATE locks SET removed_version = ?, removed_reason = ? WHERE channel_id = ${unhex("?")} AND leaf = ${unhex("?")} AND removed_version IS NULL`,
@@ -248,8 +223,6 @@ const HOT_TABLES = ["states", "payments", "locks", "secrets", "state_updates", "
 
 const VARIANTS: readonly Variant[] = [
   { name: "baseline", cost: "-" },
-  withoutIndex("locks_by_hashlock", "lockGuard's hasLock (a secret revealed on chain: did any lock of ours ever have it?) would scan all locks; keep a hashlock column on forwards/pending locks instead"),
-  withoutIndex("locks_pending", "LockStore.pending (startup, resync) would scan the channel's whole lock history through the primary key"),
   withoutIndex("payments_by_ref", "payments by ref (API ?ref=, firstPaymentBy: idempotent pay) would scan the channel's payments"),
   withoutIndex("forwards_out", "byOutgoing runs per routed payment (handleLocks, the downstream unlock): a scan of all forwards each time; not an option"),
   withoutIndex("forwards_pending", "pending() at start and onSecret would scan forwards"),
@@ -260,7 +233,6 @@ const VARIANTS: readonly Variant[] = [
   },
   { name: "no events rows", cost: "no event log: API events, webhooks, dashboard, SSE; the JSON is still built", apply: dropRows("events") },
   { name: "no state_updates rows", cost: "a peer's resync could not replay lock states; the JSON is still built", apply: dropRows("state_updates") },
-  { name: "pending locks table", cost: "migration: move pending rows to live_locks, the rest to lock_history; LockStore's 4 statements", apply: (h) => liveLocks(h) },
   { name: "BLOB(32) keys", cost: "migration rewrites 4 tables; codec hex<->Buffer at the store's edge", apply: blobKeys },
   {
     name: "forwards without leaf indexes",
@@ -269,22 +241,12 @@ const VARIANTS: readonly Variant[] = [
     apply: forwardsWithoutLeafIndexes,
   },
   {
-    name: "pending table + BLOB + no hashlock idx",
-    cost: "the three above together",
-    apply: (h) => {
-      blobKeys(h);
-      h.db.exec("DROP INDEX locks_by_hashlock");
-      liveLocks(h, true);
-    },
-  },
-  {
-    name: "lean: the above + no payments_by_ref + forwards in memory",
-    cost: "all of the above; payments_by_ref replaced (a partial index on the payments sent with a ref, a new column)",
+    name: "lean: BLOB keys + no payments_by_ref + forwards in memory",
+    cost: "the three: payments_by_ref replaced (a partial index on the payments sent with a ref, a new column)",
     readsFromMemory: true,
     apply: (h) => {
       blobKeys(h, false);
-      h.db.exec("DROP INDEX locks_by_hashlock; DROP INDEX payments_by_ref");
-      liveLocks(h, true);
+      h.db.exec("DROP INDEX payments_by_ref");
     },
   },
   {

@@ -1,5 +1,5 @@
 /**
- * The lock tables (migration 11) over the channel store's database: the locks a state adds and
+ * The lock tables (migrations 13 and 18) over the channel store's database: the locks a state adds and
  * removes with their events, the pending set a restart restores, secrets checked against their
  * hashlock, a state's updates read back for a resync, all-or-nothing with the state's commit, and
  * this node's invoice payments (a second one refused while pending or once paid).
@@ -7,11 +7,13 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import Database from "better-sqlite3";
 import { expect } from "chai";
 import type { StateUpdate } from "../../src/channel";
 import { channelId as channelIdOf, hashlockOf, lockLeafHex } from "../../src/crypto";
 import { InvoiceAlreadyPaidError } from "../../src/node/payInvoiceErrors";
 import { ChannelStore, InvalidRecordError } from "../../src/node/store";
+import { MIGRATIONS, migrate } from "../../src/node/store/migrations";
 import type { Hex, Lock, SignedState } from "../../src/types";
 import { keysParams } from "../helpers/offchain";
 import { thrown } from "../invoice/fixtures";
@@ -85,6 +87,73 @@ describe("LockStore (SQLite)", function () {
     store.close();
     store = ChannelStore.open(path.join(dir, "store.sqlite"));
     expect(store.locks.pending(ID)).to.deep.equal([c]);
+  });
+
+  it("a state recorded again adds no lock, even one removed since; a lock added again after its removal is a new one, and lookups by leaf find the newest", function () {
+    const a = lock(1);
+    const add = (version: bigint) => store.locks.record({ channelId: ID, signed: signedAt(version), updates: [{ op: "lock", lock: a }], locks: { added: [a], removed: [] } });
+    const cancel = (version: bigint) =>
+      store.locks.record({ channelId: ID, signed: signedAt(version), updates: [{ op: "cancel", lock: a, request: 1n }], locks: { added: [], removed: [{ lock: a, reason: "cancel" }] } });
+    add(1n);
+    add(1n);
+    expect(store.locks.pending(ID)).to.deep.equal([a]);
+    cancel(2n);
+    add(1n); // the first state again: its lock was removed since, it stays removed
+    expect(store.locks.pending(ID)).to.deep.equal([]);
+    expect(store.locks.removalOf(ID, lockLeafHex(a))).to.equal("cancel");
+    add(3n); // the same lock, added anew
+    expect(store.locks.pending(ID)).to.deep.equal([a]);
+    expect(store.locks.removalOf(ID, lockLeafHex(a)), "the newest is pending").to.equal(null);
+    expect(store.lockSettlements.pendingAt(ID, 1n)).to.deep.equal([a]);
+    expect(store.lockSettlements.pendingAt(ID, 2n)).to.deep.equal([]);
+    expect(store.lockSettlements.pendingAt(ID, 3n)).to.deep.equal([a]);
+    expect(store.lockSettlements.lock(ID, lockLeafHex(a))).to.deep.equal(a);
+  });
+
+  it("hasLock: a pending lock's hashlock, or one of a channel settled with locks still to resolve; not a lock long gone", function () {
+    const [a, b] = [lock(1), lock(2)];
+    store.locks.record({ channelId: ID, signed: signedAt(1n), updates: [], locks: { added: [a, b], removed: [] } });
+    expect([store.lockSettlements.hasLock(a.hashlock), store.lockSettlements.hasLock(hashlockOf(bytes(99)))]).to.deep.equal([true, false]);
+    store.locks.record({ channelId: ID, signed: signedAt(2n), updates: [], locks: { added: [], removed: [{ lock: a, reason: "cancel" }] } });
+    expect([store.lockSettlements.hasLock(a.hashlock), store.lockSettlements.hasLock(b.hashlock)]).to.deep.equal([false, true]);
+    // The channel settled on chain on its state 1, where a was pending: a's secret matters again.
+    store.lockSettlements.settled(ID, 1n);
+    expect(store.lockSettlements.hasLock(a.hashlock)).to.equal(true);
+    store.lockSettlements.done(ID);
+    expect(store.lockSettlements.hasLock(a.hashlock)).to.equal(false);
+  });
+
+  it("migration 18 keeps the locks of a store written before it: the pending set, how each removed one left, the locks at any version", function () {
+    store.close();
+    const file = path.join(dir, "v17.sqlite");
+    const raw = new Database(file);
+    const [a, b, c] = [lock(1), lock(2, 1, 25n), lock(3)];
+    const key = (v: bigint) => v.toString().padStart(20, "0");
+    try {
+      migrate(raw, MIGRATIONS.slice(0, 17));
+      const add = raw.prepare(
+        "INSERT INTO locks (channel_id, leaf, added_version, sender, amount, hashlock, expiry, ref, removed_version, removed_reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      );
+      for (const [l, added, removed, reason] of [
+        [a, 1n, 2n, "unlock"],
+        [b, 1n, null, null],
+        [c, 2n, 3n, "expire"],
+      ] as const) {
+        add.run(ID, lockLeafHex(l), key(added), l.sender, l.amount.toString(), l.hashlock, l.expiry.toString(), l.ref, removed === null ? null : key(removed), reason);
+      }
+    } finally {
+      raw.close();
+    }
+    store = ChannelStore.open(file);
+    expect(store.schemaVersion).to.equal(18);
+    expect(store.locks.pending(ID)).to.deep.equal([b]);
+    expect([a, b, c].map((l) => store.locks.removalOf(ID, lockLeafHex(l)))).to.deep.equal(["unlock", null, "expire"]);
+    expect(store.lockSettlements.pendingAt(ID, 2n)).to.have.deep.members([b, c]);
+    expect([a, b, c].map((l) => store.lockSettlements.hasLock(l.hashlock))).to.deep.equal([false, true, false]);
+    // And it goes on from there: b leaves, a new lock comes.
+    const d = lock(4);
+    store.locks.record({ channelId: ID, signed: signedAt(4n), updates: [], locks: { added: [d], removed: [{ lock: b, reason: "cancel" }] } });
+    expect(store.locks.pending(ID)).to.deep.equal([d]);
   });
 
   it("writes nothing, not even an event, when the state's transaction fails", function () {

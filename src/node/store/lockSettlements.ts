@@ -1,7 +1,7 @@
 /**
  * What the lock guard (src/node/lockGuard.ts) keeps of the channels settled on chain with amounts
  * held back for locks (tables `lock_settlements`, `lock_resolutions`, migration 14), and the locks
- * pending at any countersigned version of a channel (from `locks`, migration 13: each lock keeps
+ * pending at any countersigned version of a channel (from `locks`, migrations 13 and 18: each lock keeps
  * the version that added it and the one that removed it). So the locks tree of a state the peer
  * registered, older than this node's latest, is rebuilt from the store after a restart too.
  */
@@ -41,7 +41,7 @@ interface SettlementRow {
 export class LockSettlementStore {
   private readonly stPendingAt: Statement<[Hex, string, string], LockRow>;
   private readonly stLock: Statement<[Hex, Hex], LockRow>;
-  private readonly stHasLock: Statement<[Hex], number>;
+  private readonly stHasLock: Statement<[{ hashlock: Hex }], number>;
   private readonly stPut: Statement<[Hex, string]>;
   private readonly stState: Statement<[string, Hex, string]>;
   private readonly stOpen: Statement<[], SettlementRow>;
@@ -58,8 +58,18 @@ export class LockSettlementStore {
       `SELECT channel_id, sender, amount, hashlock, expiry, ref FROM locks
        WHERE channel_id = ? AND added_version <= ? AND (removed_version IS NULL OR removed_version > ?) ORDER BY added_version, leaf`,
     );
-    this.stLock = db.prepare("SELECT channel_id, sender, amount, hashlock, expiry, ref FROM locks WHERE channel_id = ? AND leaf = ? LIMIT 1");
-    this.stHasLock = db.prepare<[Hex], number>("SELECT 1 FROM locks WHERE hashlock = ? LIMIT 1").pluck();
+    this.stLock = db.prepare(
+      "SELECT channel_id, sender, amount, hashlock, expiry, ref FROM locks INDEXED BY locks_by_version WHERE channel_id = ? AND leaf = ? ORDER BY added_version DESC LIMIT 1",
+    );
+    // A pending lock (the small partial index), else a lock of a channel settled with locks held back
+    // (CROSS JOIN: the open settlements first, then their channels' locks; never a scan of every lock).
+    this.stHasLock = db
+      .prepare<[{ hashlock: Hex }], number>(
+        `SELECT 1 WHERE EXISTS (SELECT 1 FROM locks INDEXED BY locks_pending WHERE removed_version IS NULL AND hashlock = @hashlock)
+           OR EXISTS (SELECT 1 FROM lock_settlements s CROSS JOIN locks l INDEXED BY locks_by_version ON l.channel_id = s.channel_id
+                      WHERE s.done = 0 AND l.hashlock = @hashlock)`,
+      )
+      .pluck();
     this.stPut = db.prepare("INSERT OR IGNORE INTO lock_settlements (channel_id, version) VALUES (?, ?)");
     this.stState = db.prepare("UPDATE lock_settlements SET state = ? WHERE channel_id = ? AND version = ?");
     this.stOpen = db.prepare("SELECT channel_id, version, state FROM lock_settlements WHERE done = 0 ORDER BY channel_id");
@@ -80,9 +90,13 @@ export class LockSettlementStore {
     return row === undefined ? undefined : lockOf(row);
   }
 
-  /** Whether any channel of this node has (or had) a lock with that hashlock. */
+  /**
+   * Whether a lock with that hashlock is pending in a channel of this node, or was ever a lock of
+   * a channel settled with locks held back whose locks are not all resolved (the locks whose
+   * secret can still matter to this node).
+   */
   hasLock(hashlock: Hex): boolean {
-    return this.stHasLock.get(bytes32(hashlock, "hashlock")) !== undefined;
+    return this.stHasLock.get({ hashlock: bytes32(hashlock, "hashlock") }) !== undefined;
   }
 
   /** Records that the channel settled on its state of `version` with amounts held back (a second record is ignored). */

@@ -1,6 +1,6 @@
 /**
  * The channels' hashlocked transfers (tables `locks`, `secrets`, `state_updates`,
- * `invoice_payments`, migration 13), over the channel store's database handle. `record` runs in
+ * `invoice_payments`, migrations 13 and 18), over the channel store's database handle. `record` runs in
  * the group commit of the countersigned state that adds or removes locks, so a restart restores
  * exactly the pending locks of the latest stored state.
  */
@@ -103,15 +103,23 @@ export class LockStore {
     /** Appends an event to the store's log (in the running transaction). */
     private readonly event: (type: EventType, channelId: Hex, data: EventData) => void,
   ) {
+    // A state recorded again adds nothing: the lock pending already (locks_pending), or added by
+    // this version and removed since (found by version, among the channel's newest entries).
     this.stAdd = db.prepare(
       `INSERT OR IGNORE INTO locks (channel_id, leaf, added_version, sender, amount, hashlock, expiry, ref)
-       VALUES (@channelId, @leaf, @version, @sender, @amount, @hashlock, @expiry, @ref)`,
+       SELECT @channelId, @leaf, @version, @sender, @amount, @hashlock, @expiry, @ref
+       WHERE NOT EXISTS (SELECT 1 FROM locks WHERE channel_id = @channelId AND added_version = @version AND leaf = @leaf)`,
     );
     this.stRemove = db.prepare(
       "UPDATE locks SET removed_version = ?, removed_reason = ? WHERE channel_id = ? AND leaf = ? AND removed_version IS NULL",
     );
-    this.stRemoval = db.prepare<[Hex, Hex], LockRemoval | null>("SELECT removed_reason FROM locks WHERE channel_id = ? AND leaf = ?").pluck();
-    this.stPending = db.prepare("SELECT channel_id, sender, amount, hashlock, expiry, ref FROM locks WHERE channel_id = ? AND removed_version IS NULL ORDER BY added_version, leaf");
+    // The channel's newest lock with that leaf: walked from the newest version down (no index on leaf over the history).
+    this.stRemoval = db
+      .prepare<[Hex, Hex], LockRemoval | null>("SELECT removed_reason FROM locks INDEXED BY locks_by_version WHERE channel_id = ? AND leaf = ? ORDER BY added_version DESC LIMIT 1")
+      .pluck();
+    this.stPending = db.prepare(
+      "SELECT channel_id, sender, amount, hashlock, expiry, ref FROM locks INDEXED BY locks_pending WHERE channel_id = ? AND removed_version IS NULL ORDER BY added_version, leaf",
+    );
     this.stSecret = db.prepare("INSERT OR IGNORE INTO secrets (hashlock, secret, at) VALUES (?, ?, ?)");
     this.stSecretOf = db.prepare<[Hex], Hex>("SELECT secret FROM secrets WHERE hashlock = ?").pluck();
     this.stUpdates = db.prepare("INSERT OR IGNORE INTO state_updates (channel_id, version, updates) VALUES (?, ?, ?)");

@@ -465,6 +465,38 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 18,
+    description: "locks keyed in insertion order: a leaf is looked up among the pending locks only (src/node/store/locks.ts)",
+    up(db) {
+      db.exec(`
+        -- Every lock ever kept, as in migration 13, but no index over the whole history on a random
+        -- key (leaf, hashlock): each such entry dirtied a page of its own per commit, so a hub's
+        -- commits grew with its history. The pending locks are found by leaf in a small partial
+        -- index; the history by channel and version (entries added in order).
+        CREATE TABLE locks_v18 (
+          id              INTEGER PRIMARY KEY,
+          channel_id      TEXT    NOT NULL,
+          leaf            TEXT    NOT NULL,  -- lockLeafHex: unique among a channel's pending locks
+          added_version   TEXT    NOT NULL,  -- uint64 key (20 digits)
+          sender          INTEGER NOT NULL CHECK (sender IN (0, 1)),
+          amount          TEXT    NOT NULL,
+          hashlock        TEXT    NOT NULL,
+          expiry          TEXT    NOT NULL,
+          ref             TEXT    NOT NULL,
+          removed_version TEXT,
+          removed_reason  TEXT CHECK (removed_reason IN ('unlock', 'cancel', 'expire'))
+        );
+        INSERT INTO locks_v18 (channel_id, leaf, added_version, sender, amount, hashlock, expiry, ref, removed_version, removed_reason)
+          SELECT channel_id, leaf, added_version, sender, amount, hashlock, expiry, ref, removed_version, removed_reason
+          FROM locks ORDER BY channel_id, added_version, leaf;
+        DROP TABLE locks;
+        ALTER TABLE locks_v18 RENAME TO locks;
+        CREATE UNIQUE INDEX locks_pending ON locks (channel_id, leaf) WHERE removed_version IS NULL;
+        CREATE INDEX locks_by_version ON locks (channel_id, added_version);
+      `);
+    },
+  },
 ];
 
 /** The schema version this code writes. */
