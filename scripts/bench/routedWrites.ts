@@ -58,7 +58,9 @@
  * gone from the list. Baseline, `3 25 200 100 20 disk N none`, one run of 3 each, before → after:
  * N = 0: 178 → 173 µs (write() 42 → 35 kB); 20,000: 310 → 244 µs (97 → 68 kB); 60,000: 346 →
  * 273 µs (124 → 85 kB). The rest of the growth: secrets, payments_by_ref and the forwards' two
- * leaf indexes, still on random keys over the whole history.
+ * leaf indexes, still on random keys over the whole history. After it, `lean` (BLOB keys, no
+ * payments_by_ref, forwards in memory) against the baseline at 20,000: 227 → 163 µs (0.71),
+ * write() 69 → 31 kB.
  */
 import Database from "better-sqlite3";
 import { copyFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
