@@ -18,6 +18,7 @@ import {
 } from "./errors";
 import type { LockUpdate, StateUpdate } from "./messages";
 import { balance, type Funds } from "./payouts";
+import { DEFAULT_MAX_LOCK_DURATION, DEFAULT_MAX_PENDING_LOCKS, DEFAULT_MIN_LOCK_WINDOW } from "./lockDefaults";
 
 export const sameHex = (a: string, b: string) => a.length === b.length && (a === b || a.toLowerCase() === b.toLowerCase());
 
@@ -41,12 +42,7 @@ export interface LockPolicy {
   maxLockedValue: bigint;
 }
 
-/** Lightning's cap on pending HTLCs per channel direction, here per channel (against jamming). */
-export const DEFAULT_MAX_PENDING_LOCKS = 483;
-/** One hour: time to see a secret, send `registerSecret` and have it mined with margin. */
-export const DEFAULT_MIN_LOCK_WINDOW = 3600n;
-/** One week. */
-export const DEFAULT_MAX_LOCK_DURATION = 7n * 24n * 3600n;
+export { DEFAULT_MAX_LOCK_DURATION, DEFAULT_MAX_PENDING_LOCKS, DEFAULT_MIN_LOCK_WINDOW };
 
 const wallClock = (): bigint => BigInt(Math.floor(Date.now() / 1000));
 

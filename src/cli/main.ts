@@ -332,6 +332,10 @@ async function startNodeCommand(io: CliIo, datadir: string, values: Values): Pro
   if (feeBase !== undefined) options.feeBase = feeBase;
   const feePpm = str("fee-ppm");
   if (feePpm !== undefined) options.feePpm = feePpm;
+  const maxPendingLocks = str("max-pending-locks");
+  if (maxPendingLocks !== undefined) options.maxPendingLocks = maxPendingLocks;
+  const maxLockedValue = str("max-locked-value");
+  if (maxLockedValue !== undefined) options.maxLockedValue = maxLockedValue;
 
   const startNode = (io.loadStartNode ?? defaultLoadStartNode)();
   const node = await startNode(options);

@@ -9,19 +9,23 @@ export class ChainClock {
   private latestBlockTime = 0n;
   /** When each secret was registered on chain (block timestamp), by hashlock: from the `SecretRevealed` events. */
   readonly secretReveals = new Map<string, bigint>();
-  /** The lock rules of every channel: clock = max(wall clock, latest block), the secrets revealed on chain. */
-  readonly lockRules: LockPolicy = lockPolicy({
-    clock: () => {
-      const wall = BigInt(Math.floor(Date.now() / 1000));
-      return wall > this.latestBlockTime ? wall : this.latestBlockTime;
-    },
-    secretRevealedAt: (hashlock) => this.secretReveals.get(hashlock.toLowerCase()) ?? 0n,
-  });
+  /** The lock rules of every channel: clock = max(wall clock, latest block), the secrets revealed on chain, the node's caps. */
+  readonly lockRules: LockPolicy;
 
   constructor(
     private readonly provider: Provider,
     private readonly onError: (error: unknown, what: string) => void,
-  ) {}
+    caps: Partial<Pick<LockPolicy, "maxPendingLocks" | "maxLockedValue">> = {},
+  ) {
+    this.lockRules = lockPolicy({
+      ...caps,
+      clock: () => {
+        const wall = BigInt(Math.floor(Date.now() / 1000));
+        return wall > this.latestBlockTime ? wall : this.latestBlockTime;
+      },
+      secretRevealedAt: (hashlock) => this.secretReveals.get(hashlock.toLowerCase()) ?? 0n,
+    });
+  }
 
   /** The latest block's timestamp: withdrawal expiries are block timestamps. */
   async chainTime(): Promise<bigint> {

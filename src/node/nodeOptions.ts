@@ -1,5 +1,6 @@
 /** What a node is started with (`new SluiceNode(options)`), their defaults and their checks. */
 import type { Provider, Signer } from "ethers";
+import type { LockPolicy } from "../channel";
 import { InvalidArgumentError } from "../errors";
 import type { Address, Hex } from "../types";
 import type { OpenTimeouts } from "./open";
@@ -69,6 +70,11 @@ export interface NodeOptions {
   towerClient?: { url: string; address?: Address; every?: number };
   /** Routing on (`--hub`): the node forwards locks between its channels for these fees. */
   hub?: { fees: HubFees };
+  /**
+   * The caps on a channel's pending locks, both directions (`--max-pending-locks`,
+   * `--max-locked-value`; defaults: src/channel/updates.ts): a lock beyond them is refused.
+   */
+  lockCaps?: Partial<Pick<LockPolicy, "maxPendingLocks" | "maxLockedValue">>;
 }
 
 export const DEFAULT_CHALLENGE_PERIOD = 3_600n;

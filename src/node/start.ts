@@ -54,6 +54,9 @@ export interface NodeStartOptions {
   hub?: boolean;
   feeBase?: string;
   feePpm?: string;
+  /** `--max-pending-locks N`, `--max-locked-value N`: the caps on a channel's pending locks (against jamming). */
+  maxPendingLocks?: string;
+  maxLockedValue?: string;
   /**
    * Where the node's log goes, one line at a time (stderr): JSON lines (src/node/log.ts), also on a
    * terminal (pipe them through `pino-pretty` to read them as text).
@@ -149,6 +152,8 @@ function decodeOptions(options: NodeStartOptions): NodeSettings {
     hub: options.hub,
     feeBase: options.feeBase,
     feePpm: options.feePpm,
+    maxPendingLocks: options.maxPendingLocks,
+    maxLockedValue: options.maxLockedValue,
   };
   const defined = Object.fromEntries(Object.entries(given).filter(([, value]) => value !== undefined));
   return decodeWith(nodeSettings, defined, (key, problem) => new NodeConfigError(`${key} ${JSON.stringify((given as Record<string, unknown>)[key])}: ${problem}`));
@@ -204,6 +209,10 @@ export async function startNode(options: NodeStartOptions): Promise<{ close(): P
       ...(settings.tower === true ? { tower: settings.towerListen === undefined ? {} : { listen: settings.towerListen } } : {}),
       ...(settings.towerUrl === undefined ? {} : { towerClient: towerClientOf(settings.towerUrl, settings) }),
       ...(settings.hub === true ? { hub: { fees: { base: settings.feeBase ?? 0n, ppm: settings.feePpm ?? 0 } } } : {}),
+      lockCaps: {
+        ...(settings.maxPendingLocks === undefined ? {} : { maxPendingLocks: settings.maxPendingLocks }),
+        ...(settings.maxLockedValue === undefined ? {} : { maxLockedValue: settings.maxLockedValue }),
+      },
       ...testHooks(),
       onError: hooks.onError,
       log: hooks.log,

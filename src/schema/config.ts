@@ -6,6 +6,7 @@
 import { z } from "zod";
 import { ethers } from "../lazyEthers";
 import { DEFAULT_MAX_FEE_GWEI } from "../chain/feeCap";
+import { DEFAULT_MAX_PENDING_LOCKS } from "../channel/lockDefaults";
 import type { Address } from "../types";
 import { checkAddress, checkUint, describe, fromCheck, MAX_UINT64, text, wsUrl, type Checked } from "./primitives";
 
@@ -216,6 +217,21 @@ export const nodeSettings = z.strictObject({
     fromCheck((value) => checkInteger(value, 0, 1_000_000)),
     { type: "millionths, 0 to 1000000", default: "0", about: "a hub's fee on the amount forwarded, in millionths (1000 = 0.1 %)", flag: "--fee-ppm" },
   ),
+  maxPendingLocks: setting(
+    fromCheck((value) => checkInteger(value, 1, 100_000)),
+    {
+      type: "locks, 1 to 100000",
+      default: String(DEFAULT_MAX_PENDING_LOCKS),
+      about: "the most locks pending in a channel at once, both directions: a lock beyond it is refused (against jamming: a peer tying up the channel with locks it never settles)",
+      flag: "--max-pending-locks",
+    },
+  ),
+  maxLockedValue: setting(fromCheck(checkBaseUnits), {
+    type: "base units of the channel's asset",
+    default: "no cap but the deposits",
+    about: "the most value locked in a channel's pending locks at once, both directions: a lock beyond it is refused (against jamming)",
+    flag: "--max-locked-value",
+  }),
   logLevel: setting(fromCheck(checkLogLevel), {
     type: LOG_LEVELS.join(", "),
     default: NODE_DEFAULTS.logLevel,

@@ -163,6 +163,8 @@ describe("schema: every boundary names the offending field", function () {
       [{ payee: `0x${"0".repeat(40)}` }, /"payee": the zero address/],
       [{ adjudicator: "0x12" }, /"adjudicator": expected a 20-byte address/],
       [{ rpc: "localhost" }, /"rpc": give the JSON-RPC URL/],
+      [{ maxPendingLocks: 0 }, /"maxPendingLocks": expected a whole number from 1 to 100000/],
+      [{ maxLockedValue: "-1" }, /"maxLockedValue": /],
       [{ fee: 1 }, /"fee": unknown field \(known: listen, apiPort/],
       [[1], /expected a JSON object/],
     ];
@@ -191,6 +193,24 @@ describe("schema: every boundary names the offending field", function () {
       });
       expect(code).to.equal(2);
       expect(stderr).to.match(/--api-port "abc": expected a whole number from 0 to 65535/);
+    });
+
+    it("the lock caps as flags are checked as in the file: --max-pending-locks abc and --max-locked-value 1.5 are refused, naming each, before anything starts", async function () {
+      for (const [flags, message] of [
+        [{ maxPendingLocks: "abc" }, /maxPendingLocks "abc": expected a whole number from 1 to 100000/],
+        [{ maxLockedValue: "1.5" }, /maxLockedValue "1.5": /],
+      ] as const) {
+        const error = await startNode({ datadir: path.join(dir, "data"), ...flags, log: () => undefined }).then(
+          () => expect.fail("the node started"),
+          (e: unknown) => e as Error,
+        );
+        expect(error).to.be.instanceOf(NodeConfigError);
+        expect(error.message).to.match(message);
+        await fs.access(path.join(dir, "data")).then(
+          () => expect.fail("the data directory was created"),
+          () => undefined,
+        );
+      }
     });
 
     it("durations: the same syntax as a flag and in the file", function () {
