@@ -51,13 +51,13 @@
  * commit's working set, each entry dirties a page of its own, written whole to the WAL and again
  * by the checkpoint. Keys that grow in order (rowid, a small table of pending rows) avoid that.
  *
- * Migration 18 (after the figures above) keys `locks` by rowid: a leaf is looked up among the
- * pending locks only (a partial unique index), the history by (channel, version), and
- * `locks_by_hashlock` is gone (hasLock asks the pending locks and the open settlements). The
- * variants it made moot (no locks_by_hashlock, no locks_pending, the pending-locks table) are
- * gone from the list. Baseline, `3 25 200 100 20 disk N none`, one run of 3 each, before → after:
- * N = 0: 178 → 173 µs (write() 42 → 35 kB); 20,000: 310 → 244 µs (97 → 68 kB); 60,000: 346 →
- * 273 µs (124 → 85 kB). The rest of the growth: secrets, payments_by_ref and the forwards' two
+ * Migration 18 (after the figures above) keys `locks` by rowid: a lock is looked up by leaf or
+ * hashlock among the pending locks only (partial indexes), the history by (channel, version), and
+ * `locks_by_hashlock` over the history is gone (hasLock asks the pending locks and the hashlocks
+ * kept with each open settlement). The variants it made moot (no locks_by_hashlock, no
+ * locks_pending, the pending-locks table) are gone from the list. Baseline, `3 25 200 100 20 disk
+ * N none`, one run of 3 each, before → after: N = 0: 178 → 173 µs (write() 42 → 35 kB); 20,000:
+ * 310 → 237 µs (97 → 70 kB); 60,000: 346 → 289 µs (274–294 over three runs; 124 → 86 kB). The rest of the growth: secrets, payments_by_ref and the forwards' two
  * leaf indexes, still on random keys over the whole history. After it, `lean` (BLOB keys, no
  * payments_by_ref, forwards in memory) against the baseline at 20,000: 227 → 163 µs (0.71),
  * write() 69 → 31 kB.

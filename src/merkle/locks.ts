@@ -31,25 +31,18 @@ export interface LockEntry {
  */
 export class LocksTree {
   readonly channelId: Hex;
-  /** Sorted by leaf, ascending (lower-case hex of equal length sorts as the bytes do). */
-  private readonly entries: readonly LockEntry[];
-  private readonly sums: readonly [bigint, bigint];
+  /** Sorted by leaf, ascending (lower-case hex of equal length sorts as the bytes do). Set once: a tree is immutable. */
+  private entries: readonly LockEntry[];
+  private sums: readonly [bigint, bigint];
   private tree: MerkleTree | undefined;
 
   /**
    * Throws `WrongChannelError` for a lock of another channel, `ValueOutOfRangeError` for a sender
    * other than 0 or 1, a field outside its Solidity type or a per-sender sum beyond uint256, and
    * `DuplicateLockError` for two locks with the same leaf (the contract pays a leaf once).
-   * `sorted`: instead of `locks`, entries of this channel already checked and in leaf order, with
-   * their sums (what `with` and `without` hand on: nothing is hashed or sorted again).
    */
-  constructor(channelId: Hex, locks: Iterable<Lock> = [], sorted?: { entries: LockEntry[]; sums: [bigint, bigint] }) {
+  constructor(channelId: Hex, locks: Iterable<Lock> = []) {
     this.channelId = channelId;
-    if (sorted) {
-      this.entries = sorted.entries;
-      this.sums = checkedSums(sorted.sums);
-      return;
-    }
     const entries = [...locks].map((lock) => entryOf(channelId, lock));
     entries.sort((a, b) => (a.hex < b.hex ? -1 : a.hex > b.hex ? 1 : 0));
     const sums: [bigint, bigint] = [0n, 0n];
@@ -59,6 +52,14 @@ export class LocksTree {
     });
     this.entries = entries;
     this.sums = checkedSums(sums);
+  }
+
+  /** A tree of entries of this channel already checked and in leaf order (what `with` and `without` hand on: nothing is hashed or sorted again). */
+  private static sorted(channelId: Hex, entries: LockEntry[], sums: [bigint, bigint]): LocksTree {
+    const tree = new LocksTree(channelId);
+    tree.entries = entries;
+    tree.sums = checkedSums(sums);
+    return tree;
   }
 
   /** Number of pending locks. */
@@ -118,7 +119,7 @@ export class LocksTree {
       entries.splice(~i, 0, entry);
       sums[lock.sender] += lock.amount;
     }
-    return new LocksTree(this.channelId, [], { entries, sums });
+    return LocksTree.sorted(this.channelId, entries, sums);
   }
 
   /** A tree without the given locks (or leaves); `UnknownLockError` for one that is not pending. */
@@ -132,7 +133,7 @@ export class LocksTree {
       sums[entries[i].lock.sender] -= entries[i].lock.amount;
       entries.splice(i, 1);
     }
-    return new LocksTree(this.channelId, [], { entries, sums });
+    return LocksTree.sorted(this.channelId, entries, sums);
   }
 
   /** The index of the entry with leaf `hex` (lower case), or a negative number. */

@@ -159,6 +159,14 @@ function decodeOptions(options: NodeStartOptions): NodeSettings {
   return decodeWith(nodeSettings, defined, (key, problem) => new NodeConfigError(`${key} ${JSON.stringify((given as Record<string, unknown>)[key])}: ${problem}`));
 }
 
+/** The caps on a channel's pending locks the settings give (the lock rules' defaults for the others). */
+export function lockCapsOf(settings: NodeSettings): NonNullable<NodeOptions["lockCaps"]> {
+  return {
+    ...(settings.maxPendingLocks === undefined ? {} : { maxPendingLocks: settings.maxPendingLocks }),
+    ...(settings.maxLockedValue === undefined ? {} : { maxLockedValue: settings.maxLockedValue }),
+  };
+}
+
 export async function startNode(options: NodeStartOptions): Promise<{ close(): Promise<void> }> {
   const file = readConfig(options.config);
   const settings: NodeSettings = {
@@ -209,10 +217,7 @@ export async function startNode(options: NodeStartOptions): Promise<{ close(): P
       ...(settings.tower === true ? { tower: settings.towerListen === undefined ? {} : { listen: settings.towerListen } } : {}),
       ...(settings.towerUrl === undefined ? {} : { towerClient: towerClientOf(settings.towerUrl, settings) }),
       ...(settings.hub === true ? { hub: { fees: { base: settings.feeBase ?? 0n, ppm: settings.feePpm ?? 0 } } } : {}),
-      lockCaps: {
-        ...(settings.maxPendingLocks === undefined ? {} : { maxPendingLocks: settings.maxPendingLocks }),
-        ...(settings.maxLockedValue === undefined ? {} : { maxLockedValue: settings.maxLockedValue }),
-      },
+      lockCaps: lockCapsOf(settings),
       ...testHooks(),
       onError: hooks.onError,
       log: hooks.log,

@@ -290,6 +290,9 @@ describe("client Merkle log", function () {
             }
             const afresh = new LocksTree(CHANNEL, [...pending.values()]);
             expect([tree.root, tree.locked, tree.leaves()]).to.deep.equal([afresh.root, afresh.locked, afresh.leaves()]);
+            // The order is the bytes' (as the contract's proofs need), not only the constructor's.
+            const byBytes = [...pending.values()].map((l) => lockLeaf(l)).sort((x, y) => Buffer.compare(x, y)).map((b) => `0x${b.toString("hex")}`);
+            expect(tree.leaves()).to.deep.equal(byBytes);
             for (const l of pool) expect(tree.has(l), "has").to.equal(pending.has(lockLeafHex(l)));
           }
         }),

@@ -104,10 +104,22 @@ describe("LockStore (SQLite)", function () {
     add(3n); // the same lock, added anew
     expect(store.locks.pending(ID)).to.deep.equal([a]);
     expect(store.locks.removalOf(ID, lockLeafHex(a)), "the newest is pending").to.equal(null);
+    cancel(2n); // the state that removed the first one, recorded again: the one added since stays
+    expect(store.locks.pending(ID)).to.deep.equal([a]);
     expect(store.lockSettlements.pendingAt(ID, 1n)).to.deep.equal([a]);
     expect(store.lockSettlements.pendingAt(ID, 2n)).to.deep.equal([]);
     expect(store.lockSettlements.pendingAt(ID, 3n)).to.deep.equal([a]);
     expect(store.lockSettlements.lock(ID, lockLeafHex(a))).to.deep.equal(a);
+    // One state that gives the lock back and makes the same one anew: it ends pending.
+    store.locks.record({
+      channelId: ID,
+      signed: signedAt(4n),
+      updates: [],
+      locks: { added: [a], removed: [{ lock: a, reason: "cancel" }] },
+    });
+    expect(store.locks.pending(ID)).to.deep.equal([a]);
+    expect(store.lockSettlements.pendingAt(ID, 4n)).to.deep.equal([a]);
+    expect(store.events.after(0n, 100).slice(-2).map((e) => e.type), "events in the state's order: added, then removed").to.deep.equal(["lock.added", "lock.cancelled"]);
   });
 
   it("hasLock: a pending lock's hashlock, or one of a channel settled with locks still to resolve; not a lock long gone", function () {
@@ -138,6 +150,8 @@ describe("LockStore (SQLite)", function () {
         [a, 1n, 2n, "unlock"],
         [b, 1n, null, null],
         [c, 2n, 3n, "expire"],
+        // The old key let a leaf be pending twice (never written so): the newest stays pending.
+        [b, 3n, null, null],
       ] as const) {
         add.run(ID, lockLeafHex(l), key(added), l.sender, l.amount.toString(), l.hashlock, l.expiry.toString(), l.ref, removed === null ? null : key(removed), reason);
       }
@@ -149,6 +163,7 @@ describe("LockStore (SQLite)", function () {
     expect(store.locks.pending(ID)).to.deep.equal([b]);
     expect([a, b, c].map((l) => store.locks.removalOf(ID, lockLeafHex(l)))).to.deep.equal(["unlock", null, "expire"]);
     expect(store.lockSettlements.pendingAt(ID, 2n)).to.have.deep.members([b, c]);
+    expect(store.lockSettlements.pendingAt(ID, 3n), "the older duplicate counts as removed at 3").to.deep.equal([b]);
     expect([a, b, c].map((l) => store.lockSettlements.hasLock(l.hashlock))).to.deep.equal([false, true, false]);
     // And it goes on from there: b leaves, a new lock comes.
     const d = lock(4);

@@ -120,6 +120,7 @@ describe("ChannelStore", () => {
           "invoice_payments",
           "invoices",
           "lock_resolutions",
+          "lock_settlement_hashlocks",
           "lock_settlements",
           "locks",
           "memos",

@@ -14,7 +14,7 @@ import { decodeMessage, decodeTrustedMessage, encodeMessage, type BatchProposal 
 import { MalformedMessageError } from "../../src/errors";
 import { channelView, proofView, WireFormatError } from "../../src/node/api/wire";
 import { decodeOpenReply, decodeSyncReply, peerValidators } from "../../src/node/protocol";
-import { startNode, NodeConfigError } from "../../src/node/start";
+import { lockCapsOf, startNode, NodeConfigError } from "../../src/node/start";
 import * as codec from "../../src/node/store/codec";
 import { InvalidRecordError } from "../../src/node/store/errors";
 import { nodeSettings } from "../../src/schema/config";
@@ -211,6 +211,13 @@ describe("schema: every boundary names the offending field", function () {
           () => undefined,
         );
       }
+    });
+
+    it("the lock caps given reach the node's options as numbers and base units; none given, none set (the defaults hold)", function () {
+      const settings = (given: Record<string, unknown>) => decodeWith(nodeSettings, given, (p, problem) => new Error(`${p}: ${problem}`));
+      expect(lockCapsOf(settings({ maxPendingLocks: "7", maxLockedValue: "1000" }))).to.deep.equal({ maxPendingLocks: 7, maxLockedValue: 1000n });
+      expect(lockCapsOf(settings({ maxPendingLocks: 12 }))).to.deep.equal({ maxPendingLocks: 12 });
+      expect(lockCapsOf(settings({}))).to.deep.equal({});
     });
 
     it("durations: the same syntax as a flag and in the file", function () {

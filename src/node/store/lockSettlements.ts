@@ -42,6 +42,7 @@ export class LockSettlementStore {
   private readonly stPendingAt: Statement<[Hex, string, string], LockRow>;
   private readonly stLock: Statement<[Hex, Hex], LockRow>;
   private readonly stHasLock: Statement<[{ hashlock: Hex }], number>;
+  private readonly stKeepHashlocks: Statement<[{ channelId: Hex; version: string }]>;
   private readonly stPut: Statement<[Hex, string]>;
   private readonly stState: Statement<[string, Hex, string]>;
   private readonly stOpen: Statement<[], SettlementRow>;
@@ -58,18 +59,23 @@ export class LockSettlementStore {
       `SELECT channel_id, sender, amount, hashlock, expiry, ref FROM locks
        WHERE channel_id = ? AND added_version <= ? AND (removed_version IS NULL OR removed_version > ?) ORDER BY added_version, leaf`,
     );
+    // Newest first through the channel's history (no index on leaf over it): read per LockResolved event, a rare path.
     this.stLock = db.prepare(
       "SELECT channel_id, sender, amount, hashlock, expiry, ref FROM locks INDEXED BY locks_by_version WHERE channel_id = ? AND leaf = ? ORDER BY added_version DESC LIMIT 1",
     );
-    // A pending lock (the small partial index), else a lock of a channel settled with locks held back
-    // (CROSS JOIN: the open settlements first, then their channels' locks; never a scan of every lock).
+    // A pending lock, else a lock pending in the state an unfinished settlement settled on: two index lookups.
     this.stHasLock = db
       .prepare<[{ hashlock: Hex }], number>(
-        `SELECT 1 WHERE EXISTS (SELECT 1 FROM locks INDEXED BY locks_pending WHERE removed_version IS NULL AND hashlock = @hashlock)
-           OR EXISTS (SELECT 1 FROM lock_settlements s CROSS JOIN locks l INDEXED BY locks_by_version ON l.channel_id = s.channel_id
-                      WHERE s.done = 0 AND l.hashlock = @hashlock)`,
+        `SELECT 1 WHERE EXISTS (SELECT 1 FROM locks INDEXED BY locks_pending_by_hashlock WHERE removed_version IS NULL AND hashlock = @hashlock)
+           OR EXISTS (SELECT 1 FROM lock_settlement_hashlocks h JOIN lock_settlements s ON s.channel_id = h.channel_id
+                      WHERE h.hashlock = @hashlock AND s.done = 0)`,
       )
       .pluck();
+    this.stKeepHashlocks = db.prepare(
+      `INSERT OR IGNORE INTO lock_settlement_hashlocks (hashlock, channel_id)
+       SELECT hashlock, channel_id FROM locks INDEXED BY locks_by_version
+       WHERE channel_id = @channelId AND added_version <= @version AND (removed_version IS NULL OR removed_version > @version)`,
+    );
     this.stPut = db.prepare("INSERT OR IGNORE INTO lock_settlements (channel_id, version) VALUES (?, ?)");
     this.stState = db.prepare("UPDATE lock_settlements SET state = ? WHERE channel_id = ? AND version = ?");
     this.stOpen = db.prepare("SELECT channel_id, version, state FROM lock_settlements WHERE done = 0 ORDER BY channel_id");
@@ -91,17 +97,22 @@ export class LockSettlementStore {
   }
 
   /**
-   * Whether a lock with that hashlock is pending in a channel of this node, or was ever a lock of
-   * a channel settled with locks held back whose locks are not all resolved (the locks whose
-   * secret can still matter to this node).
+   * Whether a lock with that hashlock is pending in a channel of this node, or was pending in the
+   * state a channel of this node settled on with locks still to resolve: the locks whose secret
+   * can still matter to this node (a secret revealed on chain for any other is not kept).
    */
   hasLock(hashlock: Hex): boolean {
     return this.stHasLock.get({ hashlock: bytes32(hashlock, "hashlock") }) !== undefined;
   }
 
-  /** Records that the channel settled on its state of `version` with amounts held back (a second record is ignored). */
+  /**
+   * Records that the channel settled on its state of `version` with amounts held back (a second
+   * record is ignored), with the hashlocks of the locks pending in that state (see `hasLock`).
+   */
   settled(channelId: Hex, version: bigint): void {
-    this.stPut.run(bytes32(channelId, "channelId"), uint64Key(version, "version"));
+    const key = { channelId: bytes32(channelId, "channelId"), version: uint64Key(version, "version") };
+    this.stPut.run(key.channelId, key.version);
+    this.stKeepHashlocks.run(key);
   }
 
   /** Keeps the state a recorded settlement settled on. */

@@ -82,7 +82,7 @@ const lockData = (lock: Lock, version: bigint): EventData => ({
 
 export class LockStore {
   private readonly stAdd: Statement;
-  private readonly stRemove: Statement<[string, string, Hex, Hex]>;
+  private readonly stRemove: Statement<[{ version: string; reason: LockRemoval; channelId: Hex; leaf: Hex }]>;
   private readonly stPending: Statement<[Hex], LockRow>;
   private readonly stRemoval: Statement<[Hex, Hex], LockRemoval | null>;
   private readonly stSecret: Statement<[Hex, Hex, number]>;
@@ -110,10 +110,12 @@ export class LockStore {
        SELECT @channelId, @leaf, @version, @sender, @amount, @hashlock, @expiry, @ref
        WHERE NOT EXISTS (SELECT 1 FROM locks WHERE channel_id = @channelId AND added_version = @version AND leaf = @leaf)`,
     );
+    // Only a lock added at or before the removing version: a state recorded again leaves a lock added anew since alone.
     this.stRemove = db.prepare(
-      "UPDATE locks SET removed_version = ?, removed_reason = ? WHERE channel_id = ? AND leaf = ? AND removed_version IS NULL",
+      "UPDATE locks SET removed_version = @version, removed_reason = @reason WHERE channel_id = @channelId AND leaf = @leaf AND removed_version IS NULL AND added_version <= @version",
     );
-    // The channel's newest lock with that leaf: walked from the newest version down (no index on leaf over the history).
+    // The channel's newest lock with that leaf: walked from the newest version down (no index on leaf
+    // over the history; a rare path: a forward whose incoming lock is gone, after a restart).
     this.stRemoval = db
       .prepare<[Hex, Hex], LockRemoval | null>("SELECT removed_reason FROM locks INDEXED BY locks_by_version WHERE channel_id = ? AND leaf = ? ORDER BY added_version DESC LIMIT 1")
       .pluck();
@@ -149,6 +151,11 @@ export class LockStore {
     const channelId = bytes32(write.channelId, "channelId");
     const version = write.signed.state.version;
     const key = uint64Key(version, "version");
+    // Removals first: a state that gives a lock back and makes the same one anew (same leaf) ends with it pending.
+    for (const { lock, reason, secret } of write.locks.removed) {
+      this.stRemove.run({ version: key, reason, channelId, leaf: lockLeafHex(lock) });
+      if (secret !== undefined) this.putSecret(lock.hashlock, secret);
+    }
     for (const lock of write.locks.added) {
       this.stAdd.run({
         channelId,
@@ -162,11 +169,7 @@ export class LockStore {
       });
       this.event("lock.added", channelId, lockData(lock, version));
     }
-    for (const { lock, reason, secret } of write.locks.removed) {
-      this.stRemove.run(key, reason, channelId, lockLeafHex(lock));
-      if (secret !== undefined) this.putSecret(lock.hashlock, secret);
-      this.event(EVENT_OF[reason], channelId, lockData(lock, version));
-    }
+    for (const { lock, reason } of write.locks.removed) this.event(EVENT_OF[reason], channelId, lockData(lock, version));
     const json = encodeMessage({ kind: "updates", updates: [...write.updates], state: write.signed.state, sig: write.signed.sigs[0] });
     if (json.kind === "updates") this.stUpdates.run(channelId, key, JSON.stringify(json.updates));
   }

@@ -472,8 +472,8 @@ export const MIGRATIONS: readonly Migration[] = [
       db.exec(`
         -- Every lock ever kept, as in migration 13, but no index over the whole history on a random
         -- key (leaf, hashlock): each such entry dirtied a page of its own per commit, so a hub's
-        -- commits grew with its history. The pending locks are found by leaf in a small partial
-        -- index; the history by channel and version (entries added in order).
+        -- commits grew with its history. The pending locks are found by leaf and by hashlock in
+        -- small partial indexes; the history by channel and version (entries added in order).
         CREATE TABLE locks_v18 (
           id              INTEGER PRIMARY KEY,
           channel_id      TEXT    NOT NULL,
@@ -492,8 +492,28 @@ export const MIGRATIONS: readonly Migration[] = [
           FROM locks ORDER BY channel_id, added_version, leaf;
         DROP TABLE locks;
         ALTER TABLE locks_v18 RENAME TO locks;
+        -- The old key let a leaf be pending twice in a channel (never written so, but not refused):
+        -- the newest stays pending, an older one counts as removed when the newest was added.
+        CREATE INDEX locks_pending_leaves ON locks (channel_id, leaf, added_version) WHERE removed_version IS NULL;
+        UPDATE locks SET removed_version = (
+            SELECT MAX(n.added_version) FROM locks n WHERE n.channel_id = locks.channel_id AND n.leaf = locks.leaf AND n.removed_version IS NULL)
+          WHERE removed_version IS NULL AND added_version < (
+            SELECT MAX(n.added_version) FROM locks n WHERE n.channel_id = locks.channel_id AND n.leaf = locks.leaf AND n.removed_version IS NULL);
+        DROP INDEX locks_pending_leaves;
         CREATE UNIQUE INDEX locks_pending ON locks (channel_id, leaf) WHERE removed_version IS NULL;
         CREATE INDEX locks_by_version ON locks (channel_id, added_version);
+        CREATE INDEX locks_pending_by_hashlock ON locks (hashlock) WHERE removed_version IS NULL;
+        -- The hashlocks of the locks pending in the state a channel settled on with amounts held
+        -- back (written with its lock_settlements row): a secret revealed on chain for one of them
+        -- is kept (LockSettlementStore.hasLock), without reading the channel's lock history.
+        CREATE TABLE lock_settlement_hashlocks (
+          hashlock   TEXT NOT NULL,
+          channel_id TEXT NOT NULL,
+          PRIMARY KEY (hashlock, channel_id)
+        ) WITHOUT ROWID;
+        INSERT OR IGNORE INTO lock_settlement_hashlocks (hashlock, channel_id)
+          SELECT l.hashlock, l.channel_id FROM lock_settlements s CROSS JOIN locks l INDEXED BY locks_by_version
+          WHERE l.channel_id = s.channel_id AND l.added_version <= s.version AND (l.removed_version IS NULL OR l.removed_version > s.version);
       `);
     },
   },
