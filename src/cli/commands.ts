@@ -213,7 +213,7 @@ const CHANNEL_COMMANDS: readonly Command[] = [
   },
   {
     name: "node start",
-    usage: "node start [--config file] [--listen host:port] [--api-port N] [--rpc URL[,URL...]] [--confirmations N] [--max-fee GWEI] [--adjudicator addr] [--keystore file] [--payee addr] [--log-level level] [--tower [--tower-listen host:port]] [--tower-url ws://… [--tower-address addr] [--tower-every N]] [--hub [--fee-base N] [--fee-ppm N]] [--max-pending-locks N] [--max-locked-value N]",
+    usage: "node start [--config file] [--listen host:port] [--api-port N] [--rpc URL[,URL...]] [--confirmations N] [--max-fee GWEI] [--adjudicator addr] [--keystore file] [--payee addr] [--log-level level] [--tower [--tower-listen host:port]] [--tower-url ws://… [--tower-address addr] [--tower-every N]] [--hub [--fee-base N] [--fee-ppm N]] [--lock-window D] [--max-lock-duration D] [--max-pending-locks N] [--max-locked-value N]",
     summary: "run the node (peer server, watcher, local API) until Ctrl-C",
     help: [
       "Runs the node in the data directory until interrupted (Ctrl-C or SIGTERM). Before it writes",
@@ -247,6 +247,8 @@ const CHANNEL_COMMANDS: readonly Command[] = [
       hub: { type: "boolean" },
       "fee-base": { type: "string" },
       "fee-ppm": { type: "string" },
+      "lock-window": { type: "string" },
+      "max-lock-duration": { type: "string" },
       "max-pending-locks": { type: "string" },
       "max-locked-value": { type: "string" },
     },

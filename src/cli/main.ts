@@ -332,6 +332,10 @@ async function startNodeCommand(io: CliIo, datadir: string, values: Values): Pro
   if (feeBase !== undefined) options.feeBase = feeBase;
   const feePpm = str("fee-ppm");
   if (feePpm !== undefined) options.feePpm = feePpm;
+  const lockWindow = str("lock-window");
+  if (lockWindow !== undefined) options.lockWindow = lockWindow;
+  const maxLockDuration = str("max-lock-duration");
+  if (maxLockDuration !== undefined) options.maxLockDuration = maxLockDuration;
   const maxPendingLocks = str("max-pending-locks");
   if (maxPendingLocks !== undefined) options.maxPendingLocks = maxPendingLocks;
   const maxLockedValue = str("max-locked-value");

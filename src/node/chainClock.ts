@@ -9,16 +9,16 @@ export class ChainClock {
   private latestBlockTime = 0n;
   /** When each secret was registered on chain (block timestamp), by hashlock: from the `SecretRevealed` events. */
   readonly secretReveals = new Map<string, bigint>();
-  /** The lock rules of every channel: clock = max(wall clock, latest block), the secrets revealed on chain, the node's caps. */
+  /** The lock rules of every channel: clock = max(wall clock, latest block), the secrets revealed on chain, the node's settings. */
   readonly lockRules: LockPolicy;
 
   constructor(
     private readonly provider: Provider,
     private readonly onError: (error: unknown, what: string) => void,
-    caps: Partial<Pick<LockPolicy, "maxPendingLocks" | "maxLockedValue">> = {},
+    rules: Partial<Pick<LockPolicy, "minLockWindow" | "maxLockDuration" | "maxPendingLocks" | "maxLockedValue">> = {},
   ) {
     this.lockRules = lockPolicy({
-      ...caps,
+      ...rules,
       clock: () => {
         const wall = BigInt(Math.floor(Date.now() / 1000));
         return wall > this.latestBlockTime ? wall : this.latestBlockTime;

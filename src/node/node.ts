@@ -128,7 +128,7 @@ export class SluiceNode implements NodeApi {
     checkNodeOptions(options);
     this.options = options;
     this.towers = new Towers(options);
-    this.clock = new ChainClock(options.provider, this.onError, options.lockCaps);
+    this.clock = new ChainClock(options.provider, this.onError, options.lockRules);
     this.signer = new KeySigner(options.privateKey);
     this.address = this.signer.address;
     this.store = ChannelStore.open(options.storePath);

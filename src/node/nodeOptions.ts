@@ -71,10 +71,12 @@ export interface NodeOptions {
   /** Routing on (`--hub`): the node forwards locks between its channels for these fees. */
   hub?: { fees: HubFees };
   /**
-   * The caps on a channel's pending locks, both directions (`--max-pending-locks`,
-   * `--max-locked-value`; defaults: src/channel/updates.ts): a lock beyond them is refused.
+   * The lock rules this node countersigns by (defaults: src/channel/lockDefaults.ts): the reveal
+   * window and the longest lock (`--lock-window`, `--max-lock-duration`; a hub publishes both with
+   * its fees, payers plan expiries with them), and the caps on a channel's pending locks, both
+   * directions (`--max-pending-locks`, `--max-locked-value`): a lock beyond them is refused.
    */
-  lockCaps?: Partial<Pick<LockPolicy, "maxPendingLocks" | "maxLockedValue">>;
+  lockRules?: Partial<Pick<LockPolicy, "minLockWindow" | "maxLockDuration" | "maxPendingLocks" | "maxLockedValue">>;
 }
 
 export const DEFAULT_CHALLENGE_PERIOD = 3_600n;

@@ -125,11 +125,16 @@ export interface HubInfoBody {
   via?: Address[];
 }
 
-/** A hub's answer to `hub-info`: its fees and, per peer and asset, how much it can lock to it now. */
+/**
+ * A hub's answer to `hub-info`: its fees, per peer and asset how much it can lock to it now, and
+ * its lock rules that a payer plans expiries with (its reveal window and longest lock, seconds).
+ */
 export interface HubInfo {
   address: Address;
   fees: { base: bigint; ppm: number };
   peers: { peer: Address; asset: Address; capacity: bigint }[];
+  lockWindow?: bigint;
+  maxLockDuration?: bigint;
 }
 
 export interface PeerMessages {
@@ -223,6 +228,8 @@ export function encodeHubInfo(info: HubInfo): Record<string, unknown> {
     address: info.address,
     fees: { base: info.fees.base.toString(), ppm: info.fees.ppm },
     peers: info.peers.map((p) => ({ peer: p.peer, asset: p.asset, capacity: p.capacity.toString() })),
+    ...(info.lockWindow === undefined ? {} : { lockWindow: info.lockWindow.toString() }),
+    ...(info.maxLockDuration === undefined ? {} : { maxLockDuration: info.maxLockDuration.toString() }),
   };
 }
 

@@ -5,6 +5,7 @@
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
 import path from "node:path";
 import { computeAddress } from "ethers";
+import { DEFAULT_MAX_LOCK_DURATION, DEFAULT_MIN_LOCK_WINDOW } from "../channel/lockDefaults";
 import { NODE_DEFAULTS, NODE_SETTINGS, nodeSettings, type NodeSettings } from "../schema/config";
 import { decodeWith } from "../schema/decode";
 import { checkBytes32 } from "../schema/primitives";
@@ -54,6 +55,9 @@ export interface NodeStartOptions {
   hub?: boolean;
   feeBase?: string;
   feePpm?: string;
+  /** `--lock-window D`, `--max-lock-duration D`: the reveal window and the longest lock (durations). */
+  lockWindow?: string;
+  maxLockDuration?: string;
   /** `--max-pending-locks N`, `--max-locked-value N`: the caps on a channel's pending locks (against jamming). */
   maxPendingLocks?: string;
   maxLockedValue?: string;
@@ -152,6 +156,8 @@ function decodeOptions(options: NodeStartOptions): NodeSettings {
     hub: options.hub,
     feeBase: options.feeBase,
     feePpm: options.feePpm,
+    lockWindow: options.lockWindow,
+    maxLockDuration: options.maxLockDuration,
     maxPendingLocks: options.maxPendingLocks,
     maxLockedValue: options.maxLockedValue,
   };
@@ -159,9 +165,14 @@ function decodeOptions(options: NodeStartOptions): NodeSettings {
   return decodeWith(nodeSettings, defined, (key, problem) => new NodeConfigError(`${key} ${JSON.stringify((given as Record<string, unknown>)[key])}: ${problem}`));
 }
 
-/** The caps on a channel's pending locks the settings give (the lock rules' defaults for the others). */
-export function lockCapsOf(settings: NodeSettings): NonNullable<NodeOptions["lockCaps"]> {
+/** The lock rules the settings give (the defaults for the others); NodeConfigError if the longest lock is shorter than the window. */
+export function lockRulesOf(settings: NodeSettings): NonNullable<NodeOptions["lockRules"]> {
+  const window = settings.lockWindow ?? DEFAULT_MIN_LOCK_WINDOW;
+  const longest = settings.maxLockDuration ?? DEFAULT_MAX_LOCK_DURATION;
+  if (longest < window) throw new NodeConfigError(`maxLockDuration (${longest} s) is shorter than lockWindow (${window} s): a lock could not expire late enough to be taken`);
   return {
+    ...(settings.lockWindow === undefined ? {} : { minLockWindow: settings.lockWindow }),
+    ...(settings.maxLockDuration === undefined ? {} : { maxLockDuration: settings.maxLockDuration }),
     ...(settings.maxPendingLocks === undefined ? {} : { maxPendingLocks: settings.maxPendingLocks }),
     ...(settings.maxLockedValue === undefined ? {} : { maxLockedValue: settings.maxLockedValue }),
   };
@@ -183,6 +194,7 @@ export async function startNode(options: NodeStartOptions): Promise<{ close(): P
   for (const key of ["towerEvery", "towerAddress"] as const) {
     if (settings[key] !== undefined && settings.towerUrl === undefined) throw new NodeConfigError(`${key} is about the tower this node hands its states to: give towerUrl (--tower-url) too`);
   }
+  const lockRules = lockRulesOf(settings);
   const rpc = settings.rpc ?? [NODE_DEFAULTS.rpc];
   const logger = createLogger(settings.logLevel ?? NODE_DEFAULTS.logLevel, options.log);
   const privateKey = await loadNodeKey(settings.keystore, (line) => logger.warn(line));
@@ -217,7 +229,7 @@ export async function startNode(options: NodeStartOptions): Promise<{ close(): P
       ...(settings.tower === true ? { tower: settings.towerListen === undefined ? {} : { listen: settings.towerListen } } : {}),
       ...(settings.towerUrl === undefined ? {} : { towerClient: towerClientOf(settings.towerUrl, settings) }),
       ...(settings.hub === true ? { hub: { fees: { base: settings.feeBase ?? 0n, ppm: settings.feePpm ?? 0 } } } : {}),
-      lockCaps: lockCapsOf(settings),
+      lockRules,
       ...testHooks(),
       onError: hooks.onError,
       log: hooks.log,

@@ -6,7 +6,7 @@
 import { z } from "zod";
 import { ethers } from "../lazyEthers";
 import { DEFAULT_MAX_FEE_GWEI } from "../chain/feeCap";
-import { DEFAULT_MAX_PENDING_LOCKS } from "../channel/lockDefaults";
+import { DEFAULT_MAX_LOCK_DURATION, DEFAULT_MAX_PENDING_LOCKS, DEFAULT_MIN_LOCK_WINDOW } from "../channel/lockDefaults";
 import type { Address } from "../types";
 import { checkAddress, checkUint, describe, fromCheck, MAX_UINT64, text, wsUrl, type Checked } from "./primitives";
 
@@ -217,6 +217,19 @@ export const nodeSettings = z.strictObject({
     fromCheck((value) => checkInteger(value, 0, 1_000_000)),
     { type: "millionths, 0 to 1000000", default: "0", about: "a hub's fee on the amount forwarded, in millionths (1000 = 0.1 %)", flag: "--fee-ppm" },
   ),
+  lockWindow: setting(duration, {
+    type: DURATION,
+    default: inHours(DEFAULT_MIN_LOCK_WINDOW),
+    about:
+      "the reveal window: a lock this node takes or makes expires at least this long after now, and a hub's outgoing lock this much before its incoming one (time to register the secret on chain); a hub publishes it with its fees",
+    flag: "--lock-window",
+  }),
+  maxLockDuration: setting(duration, {
+    type: DURATION,
+    default: `${DEFAULT_MAX_LOCK_DURATION} s (7 d)`,
+    about: "the longest a lock this node takes may run, from now; at least lockWindow; a hub publishes it with its fees",
+    flag: "--max-lock-duration",
+  }),
   maxPendingLocks: setting(
     fromCheck((value) => checkInteger(value, 1, 100_000)),
     {

@@ -146,6 +146,9 @@ export const hubInfoReply = z.strictObject({
   address,
   fees: z.strictObject({ base: uint256, ppm: int(0, 1_000_000) }),
   peers: list(z.strictObject({ peer: address, asset: address, capacity: uint256 }), MAX_HUB_PEERS),
+  // Seconds; absent from a hub that publishes none (the payer then plans with its own).
+  lockWindow: uint64.optional(),
+  maxLockDuration: uint64.optional(),
 });
 
 /** Request bodies by type; `channel`'s message is decoded by `channelMessage` (see protocol.ts). */

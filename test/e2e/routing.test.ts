@@ -3,7 +3,8 @@
  * Carol through the hub Hank (A→H→C, the hub found by asking Alice's peers): Carol's invoice is
  * paid, Hank keeps his fee, the three nodes' channels agree and the chain pays out what they say
  * after cooperative closes; the receipts prove with `verifyPayment`. An explicit 3-hop route
- * (A→H→I→C); a hop that can't forward (its channel too small, its next peer offline) cancels back
+ * (A→H→I→C) through a hub with a longer reveal window than the others (Iris: 100 min, published
+ * with her fees; planned with the payer's 1 h she would refuse the lock); a hop that can't forward (its channel too small, its next peer offline) cancels back
  * and Alice gets ROUTE_FAILED naming it, nothing moved; a kill -9 of the hub in the middle of a
  * burst loses no payment Alice saw succeed and leaves no lock pending.
  */
@@ -54,7 +55,7 @@ describe("e2e: routed payments through hubs", function () {
     [alice, hank, iris, carol, dave] = await Promise.all([
       cluster.startNode("alice", 1),
       cluster.startNode("hank", 2, { config: hubConfig }),
-      cluster.startNode("iris", 3, { config: hubConfig }),
+      cluster.startNode("iris", 3, { config: { ...hubConfig, lockWindow: "100m" } }),
       cluster.startNode("carol", 4),
       cluster.startNode("dave", 5),
     ]);
@@ -129,7 +130,7 @@ describe("e2e: routed payments through hubs", function () {
     expect((JSON.parse(tooLong.stdout) as { error: { code: string } }).error.code).to.equal("ROUTE_TOO_LONG");
   });
 
-  it("3 hops with an explicit route A→H→I→C: each hub keeps its fee on what it forwards", async function () {
+  it("3 hops with an explicit route A→H→I→C: each hub keeps its fee on what it forwards, Iris's longer window planned for", async function () {
     const before = { ah: await agreedTransfers(alice, hank, ah), hi: await agreedTransfers(hank, iris, hi), ic: await agreedTransfers(carol, iris, ic) };
     const amount = ETHER / 20n;
     const toIris = amount + feeOf(amount);

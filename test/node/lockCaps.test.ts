@@ -1,5 +1,5 @@
 /**
- * A node's caps on a channel's pending locks (`lockCaps`: `--max-pending-locks`,
+ * A node's caps on a channel's pending locks (`lockRules`: `--max-pending-locks`,
  * `--max-locked-value`) are the rules it countersigns by: an invoice paid over a direct channel with
  * a lock beyond the payee's cap is refused by the payee, typed, and nothing moves; under the cap it
  * is paid. Two in-process nodes on the test chain.
@@ -19,7 +19,7 @@ import { ETH, type Hex } from "../../src/types";
 
 const devKey = (index: number) => HDNodeWallet.fromMnemonic(Mnemonic.fromPhrase(DEV_MNEMONIC), `m/44'/60'/0'/0/${index}`).privateKey as Hex;
 
-describe("a node's lock caps (lockCaps)", function () {
+describe("a node's lock caps (lockRules)", function () {
   let dir: string;
   let alice: SluiceNode;
   let bob: SluiceNode;
@@ -31,7 +31,7 @@ describe("a node's lock caps (lockCaps)", function () {
     const [deployer] = await ethers.getSigners();
     const driver = await deployAdjudicator(deployer);
     adjudicator = driver.address;
-    const make = (i: number, lockCaps?: NodeOptions["lockCaps"]) =>
+    const make = (i: number, lockRules?: NodeOptions["lockRules"]) =>
       new SluiceNode({
         privateKey: devKey(i),
         provider: ethers.provider,
@@ -39,7 +39,7 @@ describe("a node's lock caps (lockCaps)", function () {
         storePath: path.join(dir, `node${i}`, "store.sqlite"),
         pollMs: 50,
         challengePeriod: 600n,
-        ...(lockCaps ? { lockCaps } : {}),
+        ...(lockRules ? { lockRules } : {}),
       });
     alice = make(3);
     bob = make(4, { maxLockedValue: 1_000n, maxPendingLocks: 5 });
@@ -73,10 +73,10 @@ describe("a node's lock caps (lockCaps)", function () {
   });
 
   it("refuses caps that are no caps when the node is made", function () {
-    for (const lockCaps of [{ maxPendingLocks: -1 }, { maxPendingLocks: 1.5 }, { maxLockedValue: -1n }, { maxLockedValue: 1n << 256n }]) {
+    for (const lockRules of [{ maxPendingLocks: -1 }, { maxPendingLocks: 1.5 }, { maxLockedValue: -1n }, { maxLockedValue: 1n << 256n }]) {
       expect(
-        () => new SluiceNode({ privateKey: devKey(5), provider: ethers.provider, adjudicator, storePath: path.join(dir, "bad", "store.sqlite"), lockCaps }),
-        JSON.stringify(lockCaps, (_, v: unknown) => (typeof v === "bigint" ? v.toString() : v)),
+        () => new SluiceNode({ privateKey: devKey(5), provider: ethers.provider, adjudicator, storePath: path.join(dir, "bad", "store.sqlite"), lockRules }),
+        JSON.stringify(lockRules, (_, v: unknown) => (typeof v === "bigint" ? v.toString() : v)),
       ).to.throw(/maxPendingLocks|maxLockedValue/);
     }
   });

@@ -31,6 +31,7 @@ import {
 import type { LockAction, ChannelSession } from "../../src/node/session";
 import { ChannelStore } from "../../src/node/store";
 import { CommitQueue } from "../../src/node/commitQueue";
+import { decodeHubInfo } from "../../src/node/protocol";
 import { HUB_INFO_STALE_MS, HUB_INFO_TTL_MS, HubInfoCache } from "../../src/node/routing/hubInfoCache";
 import type { HubInfo } from "../../src/node/protocol";
 import type { Invoice } from "../../src/invoice/types";
@@ -110,6 +111,26 @@ describe("routing", function () {
     });
     it("finds no plan when the payee's lock would fall inside the reveal window", function () {
       expect(planRoute({ ...input, hubs: [{ address: H1, fees: FEES }], invoiceExpiry: T0 + WINDOW + 59n })).to.equal(undefined);
+    });
+    it("plans with each hub's published window and longest lock: every hop's expiry passes that hub's forwardTerms", function () {
+      const hubs = [
+        { address: H1, fees: FEES, lockWindow: 3n * WINDOW, maxLockDuration: 20n * WINDOW },
+        { address: H2, fees: FEES, lockWindow: 2n * WINDOW },
+      ];
+      const plan = planRoute({ ...input, hubs, invoiceExpiry: T0 + 50n * WINDOW })!;
+      // H1 takes no lock longer than 20 windows: the payer's lock is capped there, not at the invoice's 50 + 5.
+      expect(plan.expiry).to.equal(T0 + 20n * WINDOW - 60n);
+      // Walk the route as the hubs will: each forwards its own window earlier, and none refuses.
+      let expiry = plan.expiry;
+      for (const [i, hub] of hubs.entries()) {
+        expiry = forwardTerms({ amountIn: 10n ** 9n, expiryIn: expiry, hop: plan.hops[i], fees: FEES, now: T0, revealWindow: hub.lockWindow }).expiryOut;
+      }
+      expect(expiry, "the payee's lock").to.equal(T0 + 15n * WINDOW - 60n);
+      // Under the widest window on the route (H1's 3) the payee's lock would be refused at H1's side of the route: no plan.
+      expect(planRoute({ ...input, hubs, invoiceExpiry: T0 + 3n * WINDOW + 59n })).to.equal(undefined);
+      expect(planRoute({ ...input, hubs, invoiceExpiry: T0 + 3n * WINDOW + 60n })?.expiry).to.equal(T0 + 8n * WINDOW + 60n);
+      // A hub that publishes nothing keeps the payer's rules.
+      expect(planRoute({ ...input, hubs: [{ address: H1, fees: FEES }], invoiceExpiry: T0 + 50n * WINDOW })!.expiry).to.equal(T0 + 51n * WINDOW);
     });
   });
 
@@ -239,6 +260,7 @@ describe("routing", function () {
       const routing = new Routing({
         fees: FEES,
         address: "0x00000000000000000000000000000000000000ee",
+        policy: { clock: () => T0, minLockWindow: 2n * WINDOW, maxLockDuration: 30n * WINDOW },
         openSessions: () => {
           looked++;
           return [session as unknown as ChannelSession];
@@ -249,6 +271,11 @@ describe("routing", function () {
       expect(await ask()).to.deep.equal(first);
       expect(looked).to.equal(1);
       expect(JSON.stringify(first)).to.contain("0x00000000000000000000000000000000000000c1");
+      // It publishes its lock rules with its fees: a payer plans its expiries with them.
+      expect(decodeHubInfo(first)).to.deep.include({ lockWindow: 2n * WINDOW, maxLockDuration: 30n * WINDOW });
+      // A hub that publishes none (an older one) still decodes.
+      const { lockWindow: _w, maxLockDuration: _d, ...older } = first;
+      expect(decodeHubInfo(older)).to.not.have.property("lockWindow");
       await new Promise((resolve) => setTimeout(resolve, 250));
       await ask();
       expect(looked).to.equal(2);
@@ -280,7 +307,7 @@ describe("routing", function () {
       commits,
       address: "0x00000000000000000000000000000000000000ee",
       fees: FEES,
-      policy: { clock: clock.read, minLockWindow: WINDOW },
+      policy: { clock: clock.read, minLockWindow: WINDOW, maxLockDuration: 100n * WINDOW },
       openSessions: () => [inSession, outSession],
       session: (id) => [inSession, outSession].find((s) => s.id.toLowerCase() === id.toLowerCase()),
       request: (peer, type, body) => {

@@ -14,7 +14,7 @@ import { decodeMessage, decodeTrustedMessage, encodeMessage, type BatchProposal 
 import { MalformedMessageError } from "../../src/errors";
 import { channelView, proofView, WireFormatError } from "../../src/node/api/wire";
 import { decodeOpenReply, decodeSyncReply, peerValidators } from "../../src/node/protocol";
-import { lockCapsOf, startNode, NodeConfigError } from "../../src/node/start";
+import { lockRulesOf, startNode, NodeConfigError } from "../../src/node/start";
 import * as codec from "../../src/node/store/codec";
 import { InvalidRecordError } from "../../src/node/store/errors";
 import { nodeSettings } from "../../src/schema/config";
@@ -165,6 +165,7 @@ describe("schema: every boundary names the offending field", function () {
       [{ rpc: "localhost" }, /"rpc": give the JSON-RPC URL/],
       [{ maxPendingLocks: 0 }, /"maxPendingLocks": expected a whole number from 1 to 100000/],
       [{ maxLockedValue: "-1" }, /"maxLockedValue": /],
+      [{ lockWindow: "soon" }, /"lockWindow": expected a positive number of seconds/],
       [{ fee: 1 }, /"fee": unknown field \(known: listen, apiPort/],
       [[1], /expected a JSON object/],
     ];
@@ -213,11 +214,22 @@ describe("schema: every boundary names the offending field", function () {
       }
     });
 
-    it("the lock caps given reach the node's options as numbers and base units; none given, none set (the defaults hold)", function () {
+    it("refuses a longest lock shorter than the reveal window, naming both, before anything starts", async function () {
+      const error = await startWith({ adjudicator: `0x${"1".repeat(40)}`, lockWindow: "2h", maxLockDuration: "1h" });
+      expect(error).to.be.instanceOf(NodeConfigError);
+      expect(error.message).to.match(/maxLockDuration \(3600 s\) is shorter than lockWindow \(7200 s\)/);
+      await fs.access(path.join(dir, "data")).then(
+        () => expect.fail("the data directory was created"),
+        () => undefined,
+      );
+    });
+
+    it("the lock rules given reach the node's options as seconds, numbers and base units; none given, none set (the defaults hold)", function () {
       const settings = (given: Record<string, unknown>) => decodeWith(nodeSettings, given, (p, problem) => new Error(`${p}: ${problem}`));
-      expect(lockCapsOf(settings({ maxPendingLocks: "7", maxLockedValue: "1000" }))).to.deep.equal({ maxPendingLocks: 7, maxLockedValue: 1000n });
-      expect(lockCapsOf(settings({ maxPendingLocks: 12 }))).to.deep.equal({ maxPendingLocks: 12 });
-      expect(lockCapsOf(settings({}))).to.deep.equal({});
+      expect(lockRulesOf(settings({ maxPendingLocks: "7", maxLockedValue: "1000" }))).to.deep.equal({ maxPendingLocks: 7, maxLockedValue: 1000n });
+      expect(lockRulesOf(settings({ lockWindow: "2h", maxLockDuration: "1d" }))).to.deep.equal({ minLockWindow: 7200n, maxLockDuration: 86400n });
+      expect(lockRulesOf(settings({ maxPendingLocks: 12 }))).to.deep.equal({ maxPendingLocks: 12 });
+      expect(lockRulesOf(settings({}))).to.deep.equal({});
     });
 
     it("durations: the same syntax as a flag and in the file", function () {

@@ -27,7 +27,7 @@ export interface HubHost {
   commits: Pick<CommitQueue, "forward" | "finishForward" | "apply">;
   address: Address;
   fees: HubFees;
-  policy: Pick<LockPolicy, "clock" | "minLockWindow">;
+  policy: Pick<LockPolicy, "clock" | "minLockWindow" | "maxLockDuration">;
   /** The channels that are open (whether their peer is connected or not). */
   openSessions(): Iterable<ChannelSession>;
   /** A channel of this node by id, or undefined. */
@@ -62,14 +62,15 @@ export class Hub {
 
   constructor(private readonly host: HubHost) {}
 
-  /** This hub's fees and, per open channel with a connected peer, what it can lock to that peer now. */
+  /** This hub's fees, its lock rules and, per open channel with a connected peer, what it can lock to that peer now. */
   info(): HubInfo {
     const peers: HubInfo["peers"] = [];
     for (const session of this.host.openSessions()) {
       if (!session.isConnected) continue;
       peers.push({ peer: session.peerAddress.toLowerCase() as Address, asset: session.params.asset.toLowerCase() as Address, capacity: session.payouts[session.me] });
     }
-    return { address: this.host.address, fees: this.host.fees, peers };
+    const { minLockWindow, maxLockDuration } = this.host.policy;
+    return { address: this.host.address, fees: this.host.fees, peers, lockWindow: minLockWindow, maxLockDuration };
   }
 
   /** A peer's route instruction for a lock it is about to send. */

@@ -54,13 +54,19 @@ export function forwardTerms(input: ForwardInput): ForwardTerms {
 }
 
 export interface PlanInput {
-  /** The hubs in order, with their fees. */
-  hubs: readonly { address: Address; fees: HubFees }[];
+  /**
+   * The hubs in order, with their fees and, as each published them, its reveal window (it forwards
+   * a lock that much before the incoming one expires) and the longest lock it takes; a hub that
+   * published none keeps the payer's.
+   */
+  hubs: readonly { address: Address; fees: HubFees; lockWindow?: bigint; maxLockDuration?: bigint }[];
+  /** The payee (the last hop's next). */
   payee: Address;
   /** What the payee must receive (the invoice's amount). */
   amount: bigint;
   invoiceExpiry: bigint;
   now: bigint;
+  /** The payer's own lock rules (taken for the payee too, whose rules it can't know). */
   revealWindow: bigint;
   maxLockDuration: bigint;
   /** Kept from each edge of the window: the peers' clocks may be a little ahead. */
@@ -79,9 +85,10 @@ export interface RoutePlan {
 
 /**
  * The amounts (from the payee back: each hub's incoming = outgoing + its fee) and the payer's
- * expiry: as late as the lock rules allow, one reveal window per hop above the payee's lock, which
- * ends at the invoice's expiry at the latest. Undefined if the payee's lock would expire within a
- * reveal window (plus margin) from now.
+ * expiry: as late as every node's lock rules allow, each hub's reveal window above the lock it
+ * forwards, the payee's lock ending at the invoice's expiry at the latest. Each lock along the way
+ * expires within its receiver's longest lock from now; the payee's lock no sooner than the largest
+ * reveal window on the route (plus margin) from now. Undefined if no expiry fits.
  */
 export function planRoute(input: PlanInput): RoutePlan | undefined {
   const { hubs, payee, amount, now, revealWindow, margin } = input;
@@ -91,9 +98,19 @@ export function planRoute(input: PlanInput): RoutePlan | undefined {
     hops.unshift({ next: i === hubs.length - 1 ? payee : hubs[i + 1].address, amount: carried });
     carried += forwardFee(hubs[i].fees, carried);
   }
-  const span = BigInt(hubs.length) * revealWindow;
+  // The payer's lock at `expiry`; hub i receives it less the windows of the hubs before it.
+  let span = 0n;
   let expiry = now + input.maxLockDuration - margin;
+  let widest = revealWindow;
+  for (const hub of hubs) {
+    const longest = now + (hub.maxLockDuration ?? input.maxLockDuration) - margin + span;
+    if (longest < expiry) expiry = longest;
+    const window = hub.lockWindow ?? revealWindow;
+    if (window > widest) widest = window;
+    span += window;
+  }
+  // The payee's lock ends by the invoice's expiry (and within the payer's longest lock, as the payer's own does).
   if (input.invoiceExpiry + span < expiry) expiry = input.invoiceExpiry + span;
-  if (expiry - span < now + revealWindow + margin) return undefined;
+  if (expiry - span < now + widest + margin) return undefined;
   return { amount: carried, expiry, hops, fees: carried - amount };
 }
