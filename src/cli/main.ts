@@ -292,6 +292,16 @@ function defaultWaitForStop(): Promise<void> {
   });
 }
 
+/** `node start` flags startNode decodes itself (the settings schema), by option. */
+const PASSED_FLAGS = [
+  ["fee-base", "feeBase"],
+  ["fee-ppm", "feePpm"],
+  ["lock-window", "lockWindow"],
+  ["max-lock-duration", "maxLockDuration"],
+  ["max-pending-locks", "maxPendingLocks"],
+  ["max-locked-value", "maxLockedValue"],
+] as const satisfies readonly (readonly [string, keyof NodeStartOptions])[];
+
 async function startNodeCommand(io: CliIo, datadir: string, values: Values): Promise<Output> {
   const str = (key: string) => (typeof values[key] === "string" ? (values[key]) : undefined);
   const options: NodeStartOptions = { datadir: path.resolve(io.cwd, datadir), log: (line) => io.stderr(`${line}\n`) };
@@ -328,18 +338,11 @@ async function startNodeCommand(io: CliIo, datadir: string, values: Values): Pro
   const towerEvery = str("tower-every");
   if (towerEvery !== undefined) options.towerEvery = flagArg("--tower-every", towerEvery, (value) => checkInteger(value, 1, 1_000_000));
   if (values.hub === true) options.hub = true;
-  const feeBase = str("fee-base");
-  if (feeBase !== undefined) options.feeBase = feeBase;
-  const feePpm = str("fee-ppm");
-  if (feePpm !== undefined) options.feePpm = feePpm;
-  const lockWindow = str("lock-window");
-  if (lockWindow !== undefined) options.lockWindow = lockWindow;
-  const maxLockDuration = str("max-lock-duration");
-  if (maxLockDuration !== undefined) options.maxLockDuration = maxLockDuration;
-  const maxPendingLocks = str("max-pending-locks");
-  if (maxPendingLocks !== undefined) options.maxPendingLocks = maxPendingLocks;
-  const maxLockedValue = str("max-locked-value");
-  if (maxLockedValue !== undefined) options.maxLockedValue = maxLockedValue;
+  // Handed on as given: startNode checks them with the config file's schema.
+  for (const [flag, key] of PASSED_FLAGS) {
+    const value = str(flag);
+    if (value !== undefined) options[key] = value;
+  }
 
   const startNode = (io.loadStartNode ?? defaultLoadStartNode)();
   const node = await startNode(options);

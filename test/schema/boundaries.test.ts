@@ -214,6 +214,24 @@ describe("schema: every boundary names the offending field", function () {
       }
     });
 
+    it("the routing and lock flags reach startNode as given, for its schema to check", async function () {
+      let given: Record<string, unknown> | undefined;
+      const flags = ["--fee-base", "5", "--fee-ppm", "7", "--lock-window", "2h", "--max-lock-duration", "2d", "--max-pending-locks", "9", "--max-locked-value", "1000"];
+      const code = await main(["node", "start", "--hub", ...flags, "--datadir", path.join(dir, "data")], {
+        stdout: () => undefined,
+        stderr: () => undefined,
+        stderrIsTTY: false,
+        env: {},
+        cwd: dir,
+        loadStartNode: () => (options) => {
+          given = options as unknown as Record<string, unknown>;
+          return Promise.resolve(undefined);
+        },
+      });
+      expect(code).to.equal(0);
+      expect(given).to.deep.include({ hub: true, feeBase: "5", feePpm: "7", lockWindow: "2h", maxLockDuration: "2d", maxPendingLocks: "9", maxLockedValue: "1000" });
+    });
+
     it("refuses a longest lock shorter than the reveal window, naming both, before anything starts", async function () {
       const error = await startWith({ adjudicator: `0x${"1".repeat(40)}`, lockWindow: "2h", maxLockDuration: "1h" });
       expect(error).to.be.instanceOf(NodeConfigError);
