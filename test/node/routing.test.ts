@@ -9,10 +9,10 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { expect } from "chai";
-import { DEFAULT_MAX_PENDING_LOCKS, TooManyLocksError, type CommittedUpdate, type UpdateEntry } from "../../src/channel";
+import { DEFAULT_MAX_LOCK_DURATION, DEFAULT_MAX_PENDING_LOCKS, DEFAULT_MIN_LOCK_WINDOW, TooManyLocksError, type CommittedUpdate, type UpdateEntry } from "../../src/channel";
 import { hashlockOf, lockLeafHex } from "../../src/crypto/hash";
 import { channelId as channelIdOf } from "../../src/crypto";
-import type { RouteBody, RouteFailure } from "../../src/node/protocol";
+import type { RouteBody, RouteFailure, RouteHop } from "../../src/node/protocol";
 import {
   ForwardExpiryError,
   ForwardFeeTooLowError,
@@ -112,24 +112,29 @@ describe("routing", function () {
     it("finds no plan when the payee's lock would fall inside the reveal window", function () {
       expect(planRoute({ ...input, hubs: [{ address: H1, fees: FEES }], invoiceExpiry: T0 + WINDOW + 59n })).to.equal(undefined);
     });
-    it("plans with each hub's published window and longest lock: every hop's expiry passes that hub's forwardTerms", function () {
+    it("plans with each hub's published window and longest lock: every hop's expiry passes that hub's forwardTerms and caps", function () {
       const hubs = [
         { address: H1, fees: FEES, lockWindow: 3n * WINDOW, maxLockDuration: 20n * WINDOW },
-        { address: H2, fees: FEES, lockWindow: 2n * WINDOW },
+        { address: H2, fees: FEES, lockWindow: 2n * WINDOW, maxLockDuration: 12n * WINDOW },
       ];
+      /** Walks the route as the hubs will: each takes the lock within its longest and forwards it its own window earlier; the payee's lock. */
+      const walk = (expiry: bigint, hops: RouteHop[]) => {
+        for (const [i, hub] of hubs.entries()) {
+          expect(expiry, `${hub.address} receives a lock within its longest`).to.be.at.most(T0 + hub.maxLockDuration);
+          expiry = forwardTerms({ amountIn: 10n ** 9n, expiryIn: expiry, hop: hops[i], fees: FEES, now: T0, revealWindow: hub.lockWindow }).expiryOut;
+        }
+        return expiry;
+      };
       const plan = planRoute({ ...input, hubs, invoiceExpiry: T0 + 50n * WINDOW })!;
-      // H1 takes no lock longer than 20 windows: the payer's lock is capped there, not at the invoice's 50 + 5.
-      expect(plan.expiry).to.equal(T0 + 20n * WINDOW - 60n);
-      // Walk the route as the hubs will: each forwards its own window earlier, and none refuses.
-      let expiry = plan.expiry;
-      for (const [i, hub] of hubs.entries()) {
-        expiry = forwardTerms({ amountIn: 10n ** 9n, expiryIn: expiry, hop: plan.hops[i], fees: FEES, now: T0, revealWindow: hub.lockWindow }).expiryOut;
-      }
-      expect(expiry, "the payee's lock").to.equal(T0 + 15n * WINDOW - 60n);
-      // Under the widest window on the route (H1's 3) the payee's lock would be refused at H1's side of the route: no plan.
-      expect(planRoute({ ...input, hubs, invoiceExpiry: T0 + 3n * WINDOW + 59n })).to.equal(undefined);
-      expect(planRoute({ ...input, hubs, invoiceExpiry: T0 + 3n * WINDOW + 60n })?.expiry).to.equal(T0 + 8n * WINDOW + 60n);
-      // A hub that publishes nothing keeps the payer's rules.
+      // H2 takes no lock longer than 12 windows and gets H1's less 3: the payer's lock is capped at 15, not at the invoice's 50 + 5.
+      expect(plan.expiry).to.equal(T0 + 15n * WINDOW - 60n);
+      expect(walk(plan.expiry, plan.hops), "the payee's lock").to.equal(T0 + 10n * WINDOW - 60n);
+      // Each hub's outgoing lock must clear its own window: H2's (2) binds the payee's lock, H1's (3) is met with H2's 2 above it.
+      expect(planRoute({ ...input, hubs, invoiceExpiry: T0 + 2n * WINDOW + 59n })).to.equal(undefined);
+      const edge = planRoute({ ...input, hubs, invoiceExpiry: T0 + 2n * WINDOW + 60n })!;
+      expect(edge.expiry).to.equal(T0 + 7n * WINDOW + 60n);
+      expect(walk(edge.expiry, edge.hops)).to.equal(T0 + 2n * WINDOW + 60n);
+      // A hub given no rules keeps the payer's (the finder gives one that publishes none the defaults).
       expect(planRoute({ ...input, hubs: [{ address: H1, fees: FEES }], invoiceExpiry: T0 + 50n * WINDOW })!.expiry).to.equal(T0 + 51n * WINDOW);
     });
   });
@@ -159,6 +164,23 @@ describe("routing", function () {
       const direct: boolean[] = [];
       await finderOf(() => infoOf(true), direct).find(invoice, "sluice1find");
       expect(direct).to.deep.equal([false]);
+    });
+
+    it("plans a hub's hop with the window it publishes, and with the defaults (not the payer's own) when it publishes none", async function () {
+      const published = await finderOf(() => ({ ...infoOf(true), lockWindow: 2n * WINDOW }), []).find(invoice, "sluice1find");
+      expect(published.plan.expiry).to.equal(invoice.expiry + 2n * WINDOW);
+      const silent = await finderOf(() => infoOf(true), []).find(invoice, "sluice1find");
+      expect(silent.plan.expiry).to.equal(invoice.expiry + DEFAULT_MIN_LOCK_WINDOW);
+    });
+
+    it("refuses an answer in another hub's name: relayed for an explicit route, or a peer's own", async function () {
+      const H2 = "0x00000000000000000000000000000000000000a2" as Address;
+      // Asked about H2 through H1, H1 answers in its own name (or any other): no route, nothing locked.
+      const relayed = finderOf(() => infoOf(true), []).find(invoice, "sluice1find", [H1, H2]);
+      await expect(relayed).to.be.rejectedWith(NoRouteError, /the answer for hub 0x0{38}a2 came in the name of 0x0{38}a1/);
+      // A connected peer answering in another's name is no candidate.
+      const forged = finderOf(() => ({ ...infoOf(true), address: H2 }), []).find(invoice, "sluice1find");
+      await expect(forged).to.be.rejectedWith(NoRouteError);
     });
 
     it("no hub reaches the payee, even asked afresh: NO_ROUTE", async function () {
@@ -276,6 +298,14 @@ describe("routing", function () {
       // A hub that publishes none (an older one) still decodes.
       const { lockWindow: _w, maxLockDuration: _d, ...older } = first;
       expect(decodeHubInfo(older)).to.not.have.property("lockWindow");
+      // A hub with the default rules publishes none: its answer is one an older payer's schema takes too.
+      const plain = new Routing({
+        fees: FEES,
+        address: "0x00000000000000000000000000000000000000ee",
+        policy: { clock: () => T0, minLockWindow: DEFAULT_MIN_LOCK_WINDOW, maxLockDuration: DEFAULT_MAX_LOCK_DURATION },
+        openSessions: () => [session as unknown as ChannelSession],
+      } as unknown as RoutingHost);
+      expect(Object.keys((await plain.handlers["hub-info"]({}, {} as never)) as Record<string, unknown>).sort()).to.deep.equal(["address", "fees", "peers"]);
       await new Promise((resolve) => setTimeout(resolve, 250));
       await ask();
       expect(looked).to.equal(2);

@@ -5,6 +5,7 @@
  * first; the hubs check the rest), and plans its amounts and expiry.
  */
 import type { LockPolicy } from "../../channel";
+import { DEFAULT_MAX_LOCK_DURATION, DEFAULT_MIN_LOCK_WINDOW } from "../../channel/lockDefaults";
 import type { Invoice } from "../../invoice/types";
 import type { Address } from "../../types";
 import { MAX_ROUTE_HOPS } from "../../schema/peer";
@@ -57,7 +58,7 @@ export class RouteFinder {
     for (const answer of asked) {
       if (answer.status !== "fulfilled") continue;
       const { session, info } = answer.value;
-      if (!reaches(info, invoice.payee, invoice.asset, invoice.amount)) continue;
+      if (!same(info.address, session.peerAddress) || !reaches(info, invoice.payee, invoice.asset, invoice.amount)) continue;
       const route = this.routeOf(session, invoice, encoded, [info]);
       if (route && session.payouts[session.me] >= route.plan.amount) candidates.push(route);
     }
@@ -72,11 +73,15 @@ export class RouteFinder {
     if (!session) throw new NoRouteError(invoice.payee, invoice.asset, `no open channel with a connected ${hubs[0]} in that asset`);
     const infos: HubInfo[] = [];
     for (let i = 0; i < hubs.length; i++) {
+      let info: HubInfo;
       try {
-        infos.push(await this.host.hubInfo(hubs[0], hubs.slice(1, i + 1)));
+        info = await this.host.hubInfo(hubs[0], hubs.slice(1, i + 1));
       } catch (error) {
         throw new NoRouteError(invoice.payee, invoice.asset, `hub ${hubs[i]} did not answer: ${error instanceof Error ? error.message : String(error)}`);
       }
+      // A relayed answer is the relaying hub's word: one in another hub's name is refused.
+      if (!same(info.address, hubs[i])) throw new NoRouteError(invoice.payee, invoice.asset, `the answer for hub ${hubs[i]} came in the name of ${info.address}`);
+      infos.push(info);
     }
     // The hubs check the rest (each reaches the next, can afford it): a hop that can't answers ROUTE_FAILED.
     const route = this.routeOf(session, invoice, encoded, infos);
@@ -87,7 +92,8 @@ export class RouteFinder {
   private routeOf(session: ChannelSession, invoice: Invoice, encoded: string, infos: HubInfo[]): Route | undefined {
     const policy = this.host.policy;
     const plan = planRoute({
-      hubs: infos,
+      // A hub that publishes no lock rules (an older one, or one with the defaults) has the defaults.
+      hubs: infos.map((info) => ({ ...info, lockWindow: info.lockWindow ?? DEFAULT_MIN_LOCK_WINDOW, maxLockDuration: info.maxLockDuration ?? DEFAULT_MAX_LOCK_DURATION })),
       payee: invoice.payee,
       amount: invoice.amount,
       invoiceExpiry: invoice.expiry,

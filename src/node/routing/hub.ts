@@ -5,6 +5,7 @@
  * can't go on or comes back. A restart resumes every pending forward from the store.
  */
 import type { CommittedUpdate, LockPolicy } from "../../channel";
+import { DEFAULT_MAX_LOCK_DURATION, DEFAULT_MIN_LOCK_WINDOW } from "../../channel/lockDefaults";
 import { lockLeafHex } from "../../crypto/hash";
 import { SluiceError, codeOf } from "../../errors";
 import type { Address, Hex, Lock } from "../../types";
@@ -69,8 +70,15 @@ export class Hub {
       if (!session.isConnected) continue;
       peers.push({ peer: session.peerAddress.toLowerCase() as Address, asset: session.params.asset.toLowerCase() as Address, capacity: session.payouts[session.me] });
     }
+    // Only rules other than the defaults are published: a payer takes the defaults for a hub that says none (older payers know no more).
     const { minLockWindow, maxLockDuration } = this.host.policy;
-    return { address: this.host.address, fees: this.host.fees, peers, lockWindow: minLockWindow, maxLockDuration };
+    return {
+      address: this.host.address,
+      fees: this.host.fees,
+      peers,
+      ...(minLockWindow === DEFAULT_MIN_LOCK_WINDOW ? {} : { lockWindow: minLockWindow }),
+      ...(maxLockDuration === DEFAULT_MAX_LOCK_DURATION ? {} : { maxLockDuration }),
+    };
   }
 
   /** A peer's route instruction for a lock it is about to send. */

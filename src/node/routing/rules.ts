@@ -87,8 +87,8 @@ export interface RoutePlan {
  * The amounts (from the payee back: each hub's incoming = outgoing + its fee) and the payer's
  * expiry: as late as every node's lock rules allow, each hub's reveal window above the lock it
  * forwards, the payee's lock ending at the invoice's expiry at the latest. Each lock along the way
- * expires within its receiver's longest lock from now; the payee's lock no sooner than the largest
- * reveal window on the route (plus margin) from now. Undefined if no expiry fits.
+ * expires within its receiver's longest lock from now, and each hub's outgoing lock no sooner than
+ * its window from now (the payee's: the payer's window), plus margin. Undefined if no expiry fits.
  */
 export function planRoute(input: PlanInput): RoutePlan | undefined {
   const { hubs, payee, amount, now, revealWindow, margin } = input;
@@ -99,18 +99,23 @@ export function planRoute(input: PlanInput): RoutePlan | undefined {
     carried += forwardFee(hubs[i].fees, carried);
   }
   // The payer's lock at `expiry`; hub i receives it less the windows of the hubs before it.
+  const windows = hubs.map((hub) => hub.lockWindow ?? revealWindow);
   let span = 0n;
   let expiry = now + input.maxLockDuration - margin;
-  let widest = revealWindow;
-  for (const hub of hubs) {
+  hubs.forEach((hub, i) => {
     const longest = now + (hub.maxLockDuration ?? input.maxLockDuration) - margin + span;
     if (longest < expiry) expiry = longest;
-    const window = hub.lockWindow ?? revealWindow;
-    if (window > widest) widest = window;
-    span += window;
-  }
+    span += windows[i];
+  });
   // The payee's lock ends by the invoice's expiry (and within the payer's longest lock, as the payer's own does).
   if (input.invoiceExpiry + span < expiry) expiry = input.invoiceExpiry + span;
-  if (expiry - span < now + widest + margin) return undefined;
+  // Hub i's outgoing lock is the payee's plus the windows of the hubs after it: each must clear its own window.
+  let need = revealWindow;
+  let later = 0n;
+  for (let i = hubs.length - 1; i >= 0; i--) {
+    if (windows[i] - later > need) need = windows[i] - later;
+    later += windows[i];
+  }
+  if (expiry - span < now + need + margin) return undefined;
   return { amount: carried, expiry, hops, fees: carried - amount };
 }
