@@ -13,6 +13,7 @@ export {
   DEFAULT_MIN_LOCK_WINDOW,
   type DraftContext,
   type LockPolicy,
+  type LockRuleSettings,
   type LockRemoval,
   type RemovedLock,
 } from "./updates";

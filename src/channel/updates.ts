@@ -44,6 +44,9 @@ export interface LockPolicy {
 
 export { DEFAULT_MAX_LOCK_DURATION, DEFAULT_MAX_PENDING_LOCKS, DEFAULT_MIN_LOCK_WINDOW };
 
+/** The lock rules a node sets for itself (the rest of a LockPolicy comes from the chain). */
+export type LockRuleSettings = Partial<Pick<LockPolicy, "minLockWindow" | "maxLockDuration" | "maxPendingLocks" | "maxLockedValue">>;
+
 const wallClock = (): bigint => BigInt(Math.floor(Date.now() / 1000));
 
 /** A policy from a partial one: defaults are the wall clock, a registry that knows no secret, the constants above and no value cap beyond uint256. */

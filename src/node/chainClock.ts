@@ -1,7 +1,7 @@
 /** The chain's clock as the node knows it: the latest block's time and when each secret was revealed on chain. */
 import type { Provider } from "ethers";
 import { ChainResponseError } from "../chain";
-import { lockPolicy, type LockPolicy } from "../channel";
+import { lockPolicy, type LockPolicy, type LockRuleSettings } from "../channel";
 import type { Hex } from "../types";
 
 export class ChainClock {
@@ -15,7 +15,7 @@ export class ChainClock {
   constructor(
     private readonly provider: Provider,
     private readonly onError: (error: unknown, what: string) => void,
-    rules: Partial<Pick<LockPolicy, "minLockWindow" | "maxLockDuration" | "maxPendingLocks" | "maxLockedValue">> = {},
+    rules: LockRuleSettings = {},
   ) {
     this.lockRules = lockPolicy({
       ...rules,

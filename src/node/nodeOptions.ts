@@ -1,6 +1,6 @@
 /** What a node is started with (`new SluiceNode(options)`), their defaults and their checks. */
 import type { Provider, Signer } from "ethers";
-import type { LockPolicy } from "../channel";
+import type { LockRuleSettings } from "../channel";
 import { InvalidArgumentError } from "../errors";
 import type { Address, Hex } from "../types";
 import type { OpenTimeouts } from "./open";
@@ -76,7 +76,7 @@ export interface NodeOptions {
    * its fees, payers plan expiries with them), and the caps on a channel's pending locks, both
    * directions (`--max-pending-locks`, `--max-locked-value`): a lock beyond them is refused.
    */
-  lockRules?: Partial<Pick<LockPolicy, "minLockWindow" | "maxLockDuration" | "maxPendingLocks" | "maxLockedValue">>;
+  lockRules?: LockRuleSettings;
 }
 
 export const DEFAULT_CHALLENGE_PERIOD = 3_600n;

@@ -89,7 +89,7 @@ export interface CheckedForward {
 export const MAX_FORWARDS_PAGE = 1_000;
 
 export class ForwardStore {
-  private readonly stInsert: Statement;
+  private readonly stInsert: Statement<[Record<string, unknown>], ForwardRow>;
   private readonly stByIn: Statement<[Hex, Hex], ForwardRow>;
   private readonly stByOut: Statement<[Hex, Hex], ForwardRow>;
   private readonly stPending: Statement<[], ForwardRow>;
@@ -107,7 +107,8 @@ export class ForwardStore {
   ) {
     this.stInsert = db.prepare(
       `INSERT OR IGNORE INTO forwards (hashlock, asset, in_channel, in_leaf, out_channel, out_leaf, next_hop, amount_in, amount_out, fee, out_expiry, status, created_at)
-       VALUES (@hashlock, @asset, @inChannel, @inLeaf, @outChannel, @outLeaf, @nextHop, @amountIn, @amountOut, @fee, @outExpiry, 'pending', @at)`,
+       VALUES (@hashlock, @asset, @inChannel, @inLeaf, @outChannel, @outLeaf, @nextHop, @amountIn, @amountOut, @fee, @outExpiry, 'pending', @at)
+       RETURNING *`,
     );
     this.stByIn = db.prepare("SELECT * FROM forwards WHERE in_channel = ? AND in_leaf = ?");
     this.stByOut = db.prepare("SELECT * FROM forwards WHERE out_channel = ? AND out_leaf = ?");
@@ -163,29 +164,11 @@ export class ForwardStore {
    * `add`'s) and returns the stored row; if its incoming lock has one already, that one, unchanged.
    */
   insert({ row, event }: CheckedForward): ForwardRecord {
-    const at = this.now();
-    const { changes, lastInsertRowid } = this.stInsert.run({ ...row, at });
-    if (changes === 0) return this.byIncoming(row.inChannel, row.inLeaf as Hex)!;
+    // The row as written (RETURNING: no read back); none if the incoming lock has a forward already.
+    const written = this.stInsert.get({ ...row, at: this.now() });
+    if (written === undefined) return this.byIncoming(row.inChannel, row.inLeaf as Hex)!;
     this.event("lock.forwarded", row.inChannel, event);
-    // The row just written, as a read would return it (one read less per forward).
-    return recordOf({
-      id: Number(lastInsertRowid),
-      hashlock: row.hashlock as Hex,
-      asset: row.asset as Address,
-      in_channel: row.inChannel,
-      in_leaf: row.inLeaf as Hex,
-      out_channel: row.outChannel as Hex,
-      out_leaf: row.outLeaf as Hex,
-      next_hop: row.nextHop as Address,
-      amount_in: row.amountIn,
-      amount_out: row.amountOut,
-      fee: row.fee,
-      out_expiry: row.outExpiry,
-      status: "pending",
-      error: null,
-      created_at: at,
-      finished_at: null,
-    });
+    return recordOf(written);
   }
 
   /** The forward of the incoming lock `inLeaf` of `inChannel`, or null. */

@@ -60,6 +60,17 @@ interface PaymentRow {
   finished_at: number | null;
 }
 
+const paymentOf = (row: PaymentRow): InvoicePaymentRecord => ({
+  hashlock: row.hashlock,
+  invoice: row.invoice,
+  channelId: row.channel_id,
+  amount: decodeUint(row.amount),
+  status: row.status,
+  ...(row.error === null ? {} : { error: row.error }),
+  startedAt: row.started_at,
+  ...(row.finished_at === null ? {} : { finishedAt: row.finished_at }),
+});
+
 const EVENT_OF = { unlock: "lock.settled", cancel: "lock.cancelled", expire: "lock.expired" } as const;
 
 export const lockOf = (row: LockRow): Lock => ({
@@ -93,7 +104,7 @@ export class LockStore {
   private readonly stPaymentStatus: Statement<[Hex], InvoicePaymentStatus>;
   private readonly stClaim: Statement<[Hex, Hex, Hex]>;
   private readonly stClaimOf: Statement<[Hex], { channel_id: Hex; leaf: Hex }>;
-  private readonly stBegin: Statement;
+  private readonly stBegin: Statement<[Record<string, unknown>], PaymentRow>;
   private readonly stFinish: Statement<[{ status: InvoicePaymentStatus; error: string | null; at: number; hashlock: Hex }]>;
 
   constructor(
@@ -134,7 +145,8 @@ export class LockStore {
       `INSERT INTO invoice_payments (hashlock, invoice, channel_id, amount, status, started_at) VALUES (@hashlock, @invoice, @channelId, @amount, 'pending', @at)
        ON CONFLICT (hashlock) DO UPDATE SET invoice = excluded.invoice, channel_id = excluded.channel_id, amount = excluded.amount,
          status = 'pending', error = NULL, started_at = excluded.started_at, finished_at = NULL
-       WHERE invoice_payments.status = 'failed'`,
+       WHERE invoice_payments.status = 'failed'
+       RETURNING *`,
     );
     // A settled lock is paid even if the call that made it had failed (its answer lost); only a pending one fails.
     this.stFinish = db.prepare(
@@ -225,12 +237,16 @@ export class LockStore {
    */
   beginPayment(entry: { hashlock: Hex; invoice: string; channelId: Hex; amount: bigint }): InvoicePaymentRecord {
     const hashlock = bytes32(entry.hashlock, "hashlock");
-    const channelId = bytes32(entry.channelId, "channelId");
-    const at = this.now();
-    const { changes } = this.stBegin.run({ hashlock, invoice: entry.invoice, channelId, amount: uintText(entry.amount, UINT256_MAX, "amount"), at });
-    if (changes === 0) throw new InvoiceAlreadyPaidError(hashlock, this.paymentStatus(hashlock)!);
-    // The row is what was just written: not read back.
-    return { hashlock, invoice: entry.invoice, channelId, amount: entry.amount, status: "pending", startedAt: at };
+    // The row as written (RETURNING: no read back); none if a payment of it is pending or paid.
+    const written = this.stBegin.get({
+      hashlock,
+      invoice: entry.invoice,
+      channelId: bytes32(entry.channelId, "channelId"),
+      amount: uintText(entry.amount, UINT256_MAX, "amount"),
+      at: this.now(),
+    });
+    if (written === undefined) throw new InvoiceAlreadyPaidError(hashlock, this.paymentStatus(hashlock)!);
+    return paymentOf(written);
   }
 
   /** Ends a pending invoice payment as paid or failed (with why), or a failed one as paid (its lock settled after all); a paid one stays. Returns the record. */
@@ -248,16 +264,6 @@ export class LockStore {
   /** This node's payment of the invoice of `hashlock`, or null. */
   payment(hashlock: Hex): InvoicePaymentRecord | null {
     const row = this.stPayment.get(bytes32(hashlock, "hashlock"));
-    if (row === undefined) return null;
-    return {
-      hashlock: row.hashlock,
-      invoice: row.invoice,
-      channelId: row.channel_id,
-      amount: decodeUint(row.amount),
-      status: row.status,
-      ...(row.error === null ? {} : { error: row.error }),
-      startedAt: row.started_at,
-      ...(row.finished_at === null ? {} : { finishedAt: row.finished_at }),
-    };
+    return row === undefined ? null : paymentOf(row);
   }
 }
